@@ -1,0 +1,131 @@
+/*
+ * catalog.h - datasets, resources, organizations, groups, tags and licences, with the
+ * semantics of CKAN's Action API v3 (CKAN 2.10 docs, "API guide" and
+ * ckan.logic.action.{get,create,update,patch,delete}).
+ *
+ * Every action takes its parameters as a JSON object (from a POST body, or from a query
+ * string where every value is a string: actions accept "10" where they want 10 and
+ * "true" where they want true, as CKAN does) and returns its CKAN "result" value.
+ * Validation errors name the field (err->field) and use CKAN's messages where CKAN has
+ * one ("That URL is already in use.", "Must be purely lowercase alphanumeric (ascii)
+ * characters and these symbols: -_"). Unknown top-level fields are refused (409, naming
+ * the field), except under "extras".
+ *
+ * Every action that writes runs in one store transaction: on any error nothing is
+ * changed. Visibility: a private or draft dataset that the actor may not read is
+ * reported as not found (404), so its existence does not leak.
+ *
+ * Thread-safety: a struct catalog is shared by all server threads; the actions are
+ * safe to call concurrently.
+ */
+#ifndef KAIFANG_CATALOG_CATALOG_H
+#define KAIFANG_CATALOG_CATALOG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "access/access.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "crypto/digest.h"
+#include "store/store.h"
+
+struct catalog {
+    struct store *store; /* borrowed */
+    char *files_dir;     /* owned: <portal>/files, content-addressed uploads */
+    char *site_url;      /* owned: "http://127.0.0.1:8080", no trailing slash */
+};
+
+/* Sets up c over an open store. files_dir and site_url are copied. */
+void catalog_init(struct catalog *c, struct store *s, const char *files_dir, const char *site_url);
+void catalog_release(struct catalog *c);
+
+/* An uploaded file, already streamed to a temporary file inside files_dir/tmp by the
+ * HTTP layer (or the CLI). The catalog moves it to its content address. */
+struct upload {
+    const char *tmp_path;     /* borrowed; renamed or unlinked by the catalog */
+    const char *filename;     /* client's file name (sanitised by the catalog) */
+    const char *content_type; /* client's Content-Type, may be NULL */
+    uint64_t size;            /* bytes */
+    char sha256_hex[SHA256_HEX_LEN];
+};
+
+/* An action: params is borrowed; *result is a new reference on success. */
+typedef int (*catalog_action_fn)(struct catalog *c, const struct actor *a, json_t *params,
+                                 json_t **result, struct err *err);
+
+/* The actions of the issue, by CKAN name. */
+int catalog_package_list(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                         struct err *err);
+int catalog_package_show(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                         struct err *err);
+int catalog_package_search(struct catalog *c, const struct actor *a, json_t *params,
+                           json_t **result, struct err *err);
+int catalog_package_create(struct catalog *c, const struct actor *a, json_t *params,
+                           json_t **result, struct err *err);
+int catalog_package_update(struct catalog *c, const struct actor *a, json_t *params,
+                           json_t **result, struct err *err);
+int catalog_package_patch(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                          struct err *err);
+int catalog_package_delete(struct catalog *c, const struct actor *a, json_t *params,
+                           json_t **result, struct err *err);
+int catalog_resource_show(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                          struct err *err);
+int catalog_resource_delete(struct catalog *c, const struct actor *a, json_t *params,
+                            json_t **result, struct err *err);
+int catalog_organization_list(struct catalog *c, const struct actor *a, json_t *params,
+                              json_t **result, struct err *err);
+int catalog_organization_show(struct catalog *c, const struct actor *a, json_t *params,
+                              json_t **result, struct err *err);
+int catalog_organization_create(struct catalog *c, const struct actor *a, json_t *params,
+                                json_t **result, struct err *err);
+int catalog_group_list(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                       struct err *err);
+int catalog_group_show(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                       struct err *err);
+int catalog_group_create(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                         struct err *err);
+int catalog_tag_list(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                     struct err *err);
+int catalog_license_list(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                         struct err *err);
+int catalog_status_show(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                        struct err *err);
+
+/* resource_create / resource_update take an optional upload (NULL: params["url"] is a
+ * link). With an upload, url becomes <site_url>/dataset/<id>/resource/<rid>/download/
+ * <filename>, url_type "upload", and size, hash ("sha256:<hex>") and mimetype are set. */
+int catalog_resource_create(struct catalog *c, const struct actor *a, json_t *params,
+                            const struct upload *up, json_t **result, struct err *err);
+int catalog_resource_update(struct catalog *c, const struct actor *a, json_t *params,
+                            const struct upload *up, json_t **result, struct err *err);
+
+/* A file to serve for a resource download. */
+struct resource_file {
+    char *path;     /* owned: absolute path of the content-addressed file */
+    char *mimetype; /* owned */
+    char *filename; /* owned */
+    uint64_t size;
+    char sha256_hex[SHA256_HEX_LEN];
+};
+
+/* Resolves /dataset/<dataset>/resource/<resource_id>/download[/<name>] for an actor:
+ * -ERR_NOT_FOUND when the dataset or resource is absent, invisible to the actor, or the
+ * resource is a link and not an upload. Release with resource_file_release(). */
+int catalog_resource_file(struct catalog *c, const struct actor *a, const char *dataset,
+                          const char *resource_id, struct resource_file *f, struct err *err);
+void resource_file_release(struct resource_file *f);
+
+/*
+ * Splits text into search tokens for the full-text index and for queries, the same way
+ * for both: ASCII case-folded words; runs of CJK ideographs become overlapping
+ * bigrams plus single characters (so one- and two-character Chinese queries match,
+ * as CJK bigram analysers do). Tokens are appended to out separated by spaces.
+ */
+void catalog_search_text(const char *text, struct buf *out);
+
+/* The Open Definition licence list (CKAN's license_list shape), borrowed. */
+json_t *catalog_licenses(void);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * config.h - the portal configuration: <portal>/kaifang.conf, then command-line flags.
+ *
+ * The file is "key = value" lines; '#' starts a comment; unknown keys and bad values
+ * are errors naming the line. Every key is documented in README.md ("Configuration").
+ */
+#ifndef KAIFANG_CORE_CONFIG_H
+#define KAIFANG_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct config {
+    char *portal_dir;    /* absolute */
+    char *listen;        /* "127.0.0.1:8080" */
+    char *store_url;     /* "sqlite:<portal>/kaifang.db" */
+    char *site_url;      /* public base URL; default "http://<listen>" */
+    char *access_log;    /* path, "-" for stdout, "" for none; default "-" */
+    uint64_t max_body;   /* bytes of a JSON request body */
+    uint64_t max_upload; /* bytes of a multipart upload */
+    unsigned max_header; /* bytes of request line + headers */
+    unsigned max_connections;
+    unsigned idle_timeout; /* seconds */
+    unsigned threads;      /* worker threads in the HTTP pool */
+};
+
+/* Fills c with defaults for a portal directory (made absolute). */
+void config_defaults(struct config *c, const char *portal_dir);
+
+/* Reads <portal>/kaifang.conf if it exists, over the defaults. -ERR_VALIDATION with
+ * "kaifang.conf:LINE: …" on a bad line. */
+int config_load(struct config *c, struct err *err);
+
+/* Sets one key from a string (used by the file parser and by --key=value flags). */
+int config_set(struct config *c, const char *key, const char *value, struct err *err);
+
+/* Writes a commented default kaifang.conf for `kaifang init` (does not overwrite). */
+int config_write_default(const struct config *c, struct err *err);
+
+void config_release(struct config *c);
+
+#endif

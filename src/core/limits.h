@@ -1,0 +1,52 @@
+/*
+ * limits.h - every limit on a size or count that input controls, in one place.
+ * Each is covered by a test (tests/unit/test-core.c or tests/e2e/).
+ * Runtime-configurable limits have their default here and their key in README.md.
+ */
+#ifndef KAIFANG_CORE_LIMITS_H
+#define KAIFANG_CORE_LIMITS_H
+
+/* HTTP (defaults; `max_body`, `max_upload`, `max_header`, `max_connections`,
+ * `idle_timeout` in the portal configuration override them). */
+#define LIMIT_HTTP_BODY         (1u << 20)                    /* JSON action body: 1 MiB */
+#define LIMIT_HTTP_UPLOAD       ((unsigned long long)1 << 30) /* multipart upload: 1 GiB */
+#define LIMIT_HTTP_HEADER       (16u * 1024)                  /* request line + headers */
+#define LIMIT_HTTP_CONNECTIONS  512u
+#define LIMIT_HTTP_IDLE_SECONDS 30u
+#define LIMIT_HTTP_THREADS      4u
+
+/* Catalog (CKAN's own limits where it has them). */
+#define LIMIT_NAME_MIN              2u /* CKAN name_validator: 2..100 chars */
+#define LIMIT_NAME_MAX              100u
+#define LIMIT_TITLE_MAX             1000u
+#define LIMIT_TEXT_MAX              (64u * 1024) /* notes, descriptions */
+#define LIMIT_TAG_MIN               2u           /* CKAN tag_length_validator: 2..100 */
+#define LIMIT_TAG_MAX               100u
+#define LIMIT_TAGS_PER_DATASET      200u
+#define LIMIT_EXTRAS_PER_DATASET    200u
+#define LIMIT_RESOURCES_PER_DATASET 500u
+#define LIMIT_URL_MAX               2000u
+#define LIMIT_FIELD_MAX             1000u /* any other short string field */
+
+/* package_search (CKAN: rows capped at 1000 by ckan.search.rows_max). */
+#define LIMIT_SEARCH_ROWS_DEFAULT 10u
+#define LIMIT_SEARCH_ROWS_MAX     1000u
+#define LIMIT_SEARCH_START_MAX    1000000u
+#define LIMIT_SEARCH_TERMS        32u
+#define LIMIT_SEARCH_QUERY        1000u
+#define LIMIT_FACET_LIMIT_DEFAULT 50u
+#define LIMIT_FACET_LIMIT_MAX     1000u
+#define LIMIT_FACET_FIELDS        16u
+
+/* Lists (package_list, organization_list, tag_list …). */
+#define LIMIT_LIST_DEFAULT 1000u
+#define LIMIT_LIST_MAX     100000u
+
+/* Users and tokens. */
+#define LIMIT_USER_NAME_MAX 100u
+#define LIMIT_TOKEN_BYTES   32u /* random bytes in an API token */
+
+/* Loading a catalog directory. */
+#define LIMIT_METADATA_FILE (4u << 20) /* metadata.json */
+
+#endif

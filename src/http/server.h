@@ -1,0 +1,21 @@
+/*
+ * server.h - the HTTP server (the only user of libmicrohttpd).
+ */
+#ifndef KAIFANG_HTTP_SERVER_H
+#define KAIFANG_HTTP_SERVER_H
+
+#include "catalog/catalog.h"
+#include "core/config.h"
+#include "core/err.h"
+
+/*
+ * Serves the portal on cfg->listen until SIGINT or SIGTERM, then stops accepting,
+ * lets in-flight requests finish, and returns 0. Uses libmicrohttpd's epoll mode with
+ * a pool of cfg->threads threads; applies the limits in cfg. Calls ready(arg) (may be
+ * NULL) once the socket listens, with the bound port (useful with port 0).
+ * -ERR_INTERNAL when the address cannot be bound (message names it).
+ */
+int server_run(const struct config *cfg, struct catalog *c, void (*ready)(void *arg, unsigned port),
+               void *arg, struct err *err);
+
+#endif

@@ -1,0 +1,248 @@
+/*
+ * store.h - the persistence interface: the only way into the database.
+ *
+ * All SQL lives in src/store/. Callers see records as jansson objects (the CKAN
+ * dictionaries Kaifang serves) plus the few indexed columns that queries need; nothing
+ * here assumes which engine is underneath. Backends implement struct store_backend
+ * (store-int.h); the SQLite one is the default, a PostgreSQL one follows.
+ *
+ * Threads and transactions
+ *   A struct store is shared by all threads. Reads use a connection private to the
+ *   calling thread. Writes happen between store_begin() and store_commit() /
+ *   store_rollback(): one writer at a time for the whole process (store_begin blocks
+ *   until the previous writer finishes). While a thread holds the write transaction,
+ *   its reads go through the write connection and so see its own uncommitted changes.
+ *   Every write function must be called inside a transaction (BUG_ON otherwise).
+ *
+ * Errors
+ *   Functions return 0 or a negative enum err_kind and fill err: -ERR_NOT_FOUND for a
+ *   missing record, -ERR_CONFLICT when a unique name or id is already taken (field
+ *   "name" or "id"), -ERR_INTERNAL for an engine failure (message names the operation;
+ *   the engine's own text goes to the log, not to the client).
+ *
+ * Failure injection (tests only): when the environment variable KAIFANG_FAIL_STORE_AT=N
+ *   is set, the Nth store call that writes (counted per process from 1) fails with
+ *   -ERR_INTERNAL, so tests can check that a failed write leaves nothing behind.
+ *
+ * Ownership: json_t results are new references the caller must json_decref().
+ */
+#ifndef KAIFANG_STORE_STORE_H
+#define KAIFANG_STORE_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct store;
+
+/* Current schema version; migrations bring any older database up to it. */
+#define STORE_SCHEMA_VERSION 1
+
+/*
+ * Opens the store named by url: "sqlite:PATH", or a bare PATH (SQLite). Creates the
+ * database file if missing when create is true, then applies pending migrations.
+ * On success *out owns the store; free it with store_free().
+ */
+int store_open(struct store **out, const char *url, bool create, struct err *err);
+
+/* Closes every connection and frees s. NULL is a no-op. Must not be called while
+ * other threads still use s. */
+void store_free(struct store *s);
+
+/* The schema version the database is at (after store_open: STORE_SCHEMA_VERSION). */
+int store_schema_version(struct store *s, int *version, struct err *err);
+
+/* Write transactions (see above). store_rollback() is safe to call after a failed
+ * commit and when no transaction is open on this thread (then it does nothing). */
+int store_begin(struct store *s, struct err *err);
+int store_commit(struct store *s, struct err *err);
+void store_rollback(struct store *s);
+
+/* A counter bumped by every committed write transaction; readers use it to validate
+ * caches (ETags, rendered pages). Cheap; safe from any thread. */
+uint64_t store_version(struct store *s);
+
+/* ---- Organizations and groups ------------------------------------------------------
+ * Both are "groups" in CKAN terms: is_organization tells them apart. doc is the CKAN
+ * organization_show / group_show dictionary (without "packages" and "package_count",
+ * which callers compute). */
+struct store_group {
+    const char *id;   /* UUID, required */
+    const char *name; /* unique slug among groups of the same kind */
+    bool is_organization;
+    const char *state; /* "active" | "deleted" */
+    json_t *doc;       /* borrowed */
+};
+
+/* Inserts or replaces (by id) a group. -ERR_CONFLICT on a duplicate name. */
+int store_group_put(struct store *s, const struct store_group *g, struct err *err);
+
+/* Looks a group up by id or name. *doc: new reference. -ERR_NOT_FOUND if absent or of
+ * the other kind. Deleted groups are returned too (callers check "state"). */
+int store_group_get(struct store *s, bool is_organization, const char *id_or_name, json_t **doc,
+                    struct err *err);
+
+/* Lists active groups of a kind ordered by name: a JSON array of their docs when
+ * all_fields, else of their names. limit 0 means no limit. */
+int store_group_list(struct store *s, bool is_organization, bool all_fields, size_t offset,
+                     size_t limit, json_t **list, struct err *err);
+
+/* ---- Datasets ----------------------------------------------------------------------
+ * doc is the whole CKAN package_show dictionary, including "resources", "tags",
+ * "groups" and "organization". The other fields are copies of what queries need. */
+struct store_facet {
+    const char *field; /* "organization", "tags", "res_format", "license_id", "groups", … */
+    const char *value;
+};
+
+struct store_dataset {
+    const char *id;        /* UUID */
+    const char *name;      /* unique among datasets (any state) */
+    const char *owner_org; /* organization id, or NULL */
+    const char *state;     /* "active" | "draft" | "deleted" */
+    bool is_private;
+    const char *title;
+    const char *metadata_modified; /* CKAN timestamp text; sorts as text */
+    const char *metadata_created;
+    json_t *doc; /* borrowed */
+    /* Full-text fields, already tokenised by catalog_search_text() (space-separated
+     * tokens): the backend indexes them with BM25 weights title 10, tags 5, text 1. */
+    const char *fts_title;
+    const char *fts_tags;
+    const char *fts_text;
+    /* Exact-match values for filters and facets (replaced wholesale on put). */
+    const struct store_facet *facets;
+    size_t nfacets;
+    /* Resource ids in the dataset, for resource_show's lookup by id. */
+    const char *const *resource_ids;
+    size_t nresource_ids;
+};
+
+/* Inserts or replaces (by id) a dataset with its search index rows, facet rows and
+ * resource index rows. -ERR_CONFLICT when the name belongs to another dataset id, or a
+ * resource id belongs to another dataset. */
+int store_dataset_put(struct store *s, const struct store_dataset *d, struct err *err);
+
+/* Removes a dataset and everything indexed for it (CKAN's dataset_purge). */
+int store_dataset_purge(struct store *s, const char *id, struct err *err);
+
+/* Looks a dataset up by id or name, in any state. *doc: new reference. */
+int store_dataset_get(struct store *s, const char *id_or_name, json_t **doc, struct err *err);
+
+/* The id of the dataset holding resource id. out: UUID_STR_LEN-sized buffer. */
+int store_resource_dataset(struct store *s, const char *resource_id, char *dataset_id, size_t size,
+                           struct err *err);
+
+/* Who may see a dataset in lists and searches. */
+struct store_visibility {
+    bool all;                   /* sysadmin: private ones of every organization */
+    const char *const *org_ids; /* private datasets of these organizations are visible */
+    size_t norg_ids;
+    bool include_drafts; /* drafts of the visible organizations too */
+};
+
+/* Names of active datasets, ordered by name, public ones plus what vis allows.
+ * limit 0 means no limit. *names: new JSON array of strings. */
+int store_dataset_names(struct store *s, const struct store_visibility *vis, size_t offset,
+                        size_t limit, json_t **names, struct err *err);
+
+enum store_sort {
+    STORE_SORT_SCORE,    /* BM25 relevance, then metadata_modified desc */
+    STORE_SORT_MODIFIED, /* metadata_modified */
+    STORE_SORT_CREATED,  /* metadata_created */
+    STORE_SORT_NAME,
+    STORE_SORT_TITLE,
+};
+
+struct store_search {
+    /* Free-text terms, each a catalog_search_text() token; all must match (AND).
+     * nterms 0: every dataset matches. */
+    const char *const *terms;
+    size_t nterms;
+    /* Exact filters on facet rows; all must match (AND). A filter whose negate flag is
+     * set excludes datasets that have the value. */
+    const struct store_facet *filters;
+    const bool *negate; /* may be NULL */
+    size_t nfilters;
+    struct store_visibility vis;
+    enum store_sort sort;
+    bool descending;
+    size_t start, rows; /* rows may be 0 (count and facets only) */
+    /* Facet counts wanted: field names of facet rows; up to facet_limit values each,
+     * ordered by count desc then value. */
+    const char *const *facet_fields;
+    size_t nfacet_fields;
+    size_t facet_limit;
+};
+
+struct store_search_result {
+    size_t count;   /* datasets that match, whatever start/rows */
+    json_t *docs;   /* array of package dicts, in order; new reference */
+    json_t *facets; /* {"field": [["value", count], …]}; new reference */
+};
+
+/* Runs a catalog search. Only state "active" datasets (and drafts when vis says so). */
+int store_dataset_search(struct store *s, const struct store_search *q,
+                         struct store_search_result *res, struct err *err);
+void store_search_result_release(struct store_search_result *res);
+
+/* Active tags of visible datasets, ordered by name; optional prefix filter (NULL for all).
+ * *tags: new JSON array of strings. */
+int store_tag_list(struct store *s, const char *prefix, json_t **tags, struct err *err);
+
+/* Number of active public datasets of an organization or group (by id). */
+int store_group_dataset_count(struct store *s, bool is_organization, const char *group_id,
+                              size_t *count, struct err *err);
+
+/* ---- Users, tokens, memberships ---------------------------------------------------- */
+struct store_user {
+    const char *id;
+    const char *name; /* unique */
+    const char *fullname;
+    const char *email;
+    bool sysadmin;
+    const char *state;         /* "active" | "deleted" */
+    const char *password_hash; /* argon2id string, or NULL */
+    const char *created;
+};
+
+/* Inserts or replaces (by id) a user. -ERR_CONFLICT on a duplicate name. */
+int store_user_put(struct store *s, const struct store_user *u, struct err *err);
+
+/* A user as a JSON object {"id","name","fullname","email","sysadmin","state","created"}
+ * (never the password hash). By id or name. */
+int store_user_get(struct store *s, const char *id_or_name, json_t **user, struct err *err);
+
+/* All users ordered by name, as store_user_get objects. */
+int store_user_list(struct store *s, json_t **users, struct err *err);
+
+/* Stores a token: id (UUID), owner user id, hash (secret_token_hash), a label. */
+int store_token_put(struct store *s, const char *token_id, const char *user_id,
+                    const char *token_hash, const char *label, const char *created,
+                    struct err *err);
+
+/* Finds the active user owning a token hash; *user as store_user_get. -ERR_NOT_FOUND
+ * when no such token or the user is deleted. */
+int store_token_user(struct store *s, const char *token_hash, json_t **user, struct err *err);
+
+/* Revokes a token by id. */
+int store_token_revoke(struct store *s, const char *token_id, struct err *err);
+
+/* Sets (insert or replace) or, with capacity NULL, removes a user's membership in an
+ * organization or group. capacity: "admin" | "editor" | "member". */
+int store_member_set(struct store *s, const char *group_id, const char *user_id,
+                     const char *capacity, struct err *err);
+
+/* The user's capacity in a group, copied into out ("admin", …); -ERR_NOT_FOUND when
+ * not a member. */
+int store_member_get(struct store *s, const char *group_id, const char *user_id, char *out,
+                     size_t size, struct err *err);
+
+/* The ids of the organizations a user is a member of (any capacity), as a JSON array
+ * of {"id", "capacity"}. */
+int store_member_orgs(struct store *s, const char *user_id, json_t **orgs, struct err *err);
+
+#endif
