@@ -1,0 +1,475 @@
+/*
+ * config.c - <portal>/kaifang.conf and the flags that override it.
+ *
+ * The format is deliberately small (git's config without sections): "key = value" per
+ * line, '#' at the start of a line or after white space starts a comment, a value may
+ * be wrapped in double quotes to keep leading/trailing spaces or to be empty. Keys are
+ * the names of struct config's fields; '-' is accepted for '_' so that the flag
+ * "--max-body" and the key "max_body" are one thing.
+ */
+#include <fcntl.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/limits.h"
+#include "core/parse.h"
+#include "core/util.h"
+
+#define CONFIG_FILE     "kaifang.conf"
+#define CONFIG_FILE_MAX (64u * 1024)
+#define CONFIG_KEY_MAX  64
+
+/* Bounds on the numeric keys: wide enough for any real deployment, narrow enough that
+ * a typo (an extra zero or two) is caught at start-up instead of exhausting memory. */
+#define MAX_BODY_MIN        1024u
+#define MAX_BODY_MAX        ((uint64_t)1 << 30)
+#define MAX_UPLOAD_MIN      1024u
+#define MAX_UPLOAD_MAX      ((uint64_t)1 << 40)
+#define MAX_HEADER_MIN      1024u
+#define MAX_HEADER_MAX      (1u << 20)
+#define MAX_CONNECTIONS_MAX 65536u
+#define IDLE_TIMEOUT_MAX    86400u
+#define THREADS_MAX         256u
+
+static char *absolute_dir(const char *dir)
+{
+    struct buf b = BUF_INIT;
+    char *cwd = NULL;
+
+    if (!dir || !*dir)
+        dir = ".";
+    if (dir[0] != '/') {
+        cwd = getcwd(NULL, 0);
+        if (!cwd)
+            die("cannot read the current directory: %s", strerror(errno));
+        buf_addstr(&b, cwd);
+        /* "." and "./x" are common; keep the result readable in messages. */
+        while (dir[0] == '.' && (dir[1] == '/' || dir[1] == '\0')) {
+            dir += dir[1] ? 2 : 1;
+            while (*dir == '/')
+                dir++;
+        }
+        if (*dir && strcmp(cwd, "/"))
+            buf_addch(&b, '/');
+    }
+    buf_addstr(&b, dir);
+    while (b.len > 1 && b.buf[b.len - 1] == '/')
+        buf_setlen(&b, b.len - 1);
+    free(cwd);
+    return buf_detach(&b, NULL);
+}
+
+static unsigned online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (n < 2)
+        return 2;
+    if (n > (long)THREADS_MAX)
+        return THREADS_MAX;
+    return (unsigned)n;
+}
+
+void config_defaults(struct config *c, const char *portal_dir)
+{
+    memset(c, 0, sizeof(*c));
+    c->portal_dir = absolute_dir(portal_dir);
+    c->listen = xstrdup("127.0.0.1:8080");
+    c->store_url = xstrfmt("sqlite:%s/kaifang.db", c->portal_dir);
+    c->site_url = xstrfmt("http://%s", c->listen);
+    c->access_log = xstrdup("-");
+    c->max_body = LIMIT_HTTP_BODY;
+    c->max_upload = LIMIT_HTTP_UPLOAD;
+    c->max_header = LIMIT_HTTP_HEADER;
+    c->max_connections = LIMIT_HTTP_CONNECTIONS;
+    c->idle_timeout = LIMIT_HTTP_IDLE_SECONDS;
+    c->threads = online_cpus();
+}
+
+void config_release(struct config *c)
+{
+    free(c->portal_dir);
+    free(c->listen);
+    free(c->store_url);
+    free(c->site_url);
+    free(c->access_log);
+    memset(c, 0, sizeof(*c));
+}
+
+static void replace(char **slot, char *value)
+{
+    free(*slot);
+    *slot = value;
+}
+
+/* "HOST:PORT", "[IPV6]:PORT"; port 0..65535 (0: any free port). */
+static bool listen_ok(const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    int64_t port;
+
+    if (!colon || colon == v || strlen(v) > 300)
+        return false;
+    if (v[0] == '[' && colon[-1] != ']')
+        return false;
+    for (const char *p = v; p < colon; p++) {
+        if (*p <= ' ' || *p == '/' || *p == '#' || *p == '?' || *p == '@' ||
+            (unsigned char)*p >= 0x7f)
+            return false;
+    }
+    return parse_i64(colon + 1, 0, 65535, &port) == 0;
+}
+
+static bool site_url_ok(const char *v)
+{
+    const char *host;
+
+    if (starts_with(v, "http://"))
+        host = v + 7;
+    else if (starts_with(v, "https://"))
+        host = v + 8;
+    else
+        return false;
+    if (!*host || *host == '/' || strlen(v) > LIMIT_URL_MAX)
+        return false;
+    for (const char *p = v; *p; p++) {
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || *p == '"' || *p == '<' ||
+            *p == '>' || *p == '\\')
+            return false;
+    }
+    return true;
+}
+
+/* A byte count with an optional binary suffix: "1048576", "512k", "1M", "2G". */
+static int parse_size(const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char digits[32];
+    size_t len = strlen(v);
+    unsigned shift = 0;
+    uint64_t n;
+
+    if (len == 0 || len >= sizeof(digits))
+        return -1;
+    switch (v[len - 1]) {
+    case 'k':
+    case 'K':
+        shift = 10;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        break;
+    default:
+        break;
+    }
+    if (shift)
+        len--;
+    memcpy(digits, v, len);
+    digits[len] = '\0';
+    if (parse_u64(digits, UINT64_MAX >> shift, &n))
+        return -1;
+    n <<= shift;
+    if (n < min || n > max)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+static int parse_uint(const char *v, unsigned min, unsigned max, unsigned *out)
+{
+    uint64_t n;
+
+    if (parse_u64(v, max, &n) || n < min)
+        return -1;
+    *out = (unsigned)n;
+    return 0;
+}
+
+int config_set(struct config *c, const char *key, const char *value, struct err *err)
+{
+    char k[CONFIG_KEY_MAX];
+    size_t len = strlen(key);
+    uint64_t size;
+    int ret = 0;
+
+    if (len == 0 || len >= sizeof(k)) {
+        ret = err_set(err, ERR_VALIDATION, NULL, "unknown key \"%.*s\"", CONFIG_KEY_MAX, key);
+        goto out;
+    }
+    for (size_t i = 0; i <= len; i++)
+        k[i] = key[i] == '-' ? '_' : key[i];
+
+    if (!strcmp(k, "listen")) {
+        if (!listen_ok(value))
+            goto bad;
+        /* A site_url still derived from the listen address follows it. */
+        if (c->site_url && c->listen && starts_with(c->site_url, "http://") &&
+            !strcmp(c->site_url + 7, c->listen))
+            replace(&c->site_url, xstrfmt("http://%s", value));
+        replace(&c->listen, xstrdup(value));
+    } else if (!strcmp(k, "site_url")) {
+        struct buf b = BUF_INIT;
+
+        if (!site_url_ok(value))
+            goto bad;
+        buf_addstr(&b, value);
+        while (b.len && b.buf[b.len - 1] == '/')
+            buf_setlen(&b, b.len - 1);
+        replace(&c->site_url, buf_detach(&b, NULL));
+    } else if (!strcmp(k, "store_url")) {
+        if (starts_with(value, "sqlite:") && value[7]) {
+            /* A relative SQLite path is relative to the portal, not to the cwd. */
+            if (value[7] == '/')
+                replace(&c->store_url, xstrdup(value));
+            else
+                replace(&c->store_url, xstrfmt("sqlite:%s/%s", c->portal_dir, value + 7));
+        } else if (starts_with(value, "postgresql://") || starts_with(value, "postgres://")) {
+            replace(&c->store_url, xstrdup(value));
+        } else {
+            goto bad;
+        }
+    } else if (!strcmp(k, "access_log")) {
+        if (strlen(value) > PATH_MAX || strchr(value, '\n'))
+            goto bad;
+        if (value[0] && strcmp(value, "-") && value[0] != '/')
+            replace(&c->access_log, xstrfmt("%s/%s", c->portal_dir, value));
+        else
+            replace(&c->access_log, xstrdup(value));
+    } else if (!strcmp(k, "max_body")) {
+        if (parse_size(value, MAX_BODY_MIN, MAX_BODY_MAX, &c->max_body))
+            goto bad;
+    } else if (!strcmp(k, "max_upload")) {
+        if (parse_size(value, MAX_UPLOAD_MIN, MAX_UPLOAD_MAX, &c->max_upload))
+            goto bad;
+    } else if (!strcmp(k, "max_header")) {
+        if (parse_size(value, MAX_HEADER_MIN, MAX_HEADER_MAX, &size))
+            goto bad;
+        c->max_header = (unsigned)size;
+    } else if (!strcmp(k, "max_connections")) {
+        if (parse_uint(value, 1, MAX_CONNECTIONS_MAX, &c->max_connections))
+            goto bad;
+    } else if (!strcmp(k, "idle_timeout")) {
+        if (parse_uint(value, 1, IDLE_TIMEOUT_MAX, &c->idle_timeout))
+            goto bad;
+    } else if (!strcmp(k, "threads")) {
+        if (parse_uint(value, 1, THREADS_MAX, &c->threads))
+            goto bad;
+    } else {
+        ret = err_set(err, ERR_VALIDATION, NULL, "unknown key \"%s\"", k);
+    }
+    goto out;
+bad:
+    ret = err_set(err, ERR_VALIDATION, k, "invalid value \"%.200s\" for key \"%s\"", value, k);
+out:
+    return ret;
+}
+
+static char *trim(char *s)
+{
+    char *end;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    end = s + strlen(s);
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+        end--;
+    *end = '\0';
+    return s;
+}
+
+/* Parses one line in place. Returns 0 (also for blank and comment lines) or -1. */
+static int config_line(struct config *c, char *line, struct err *err)
+{
+    char *eq, *key, *value;
+    struct err e = ERR_INIT;
+    int ret = 0;
+
+    /* '#' starts a comment at the start of a line or after white space, so that a
+     * value such as a URL with a fragment survives. */
+    for (char *p = line; *p; p++) {
+        if (*p == '#' && (p == line || p[-1] == ' ' || p[-1] == '\t')) {
+            *p = '\0';
+            break;
+        }
+    }
+    line = trim(line);
+    if (!*line)
+        goto out;
+    eq = strchr(line, '=');
+    if (!eq) {
+        ret = err_set(err, ERR_VALIDATION, NULL, "expected \"key = value\", got \"%.100s\"", line);
+        goto out;
+    }
+    *eq = '\0';
+    key = trim(line);
+    value = trim(eq + 1);
+    if (value[0] == '"') {
+        size_t len = strlen(value);
+
+        if (len < 2 || value[len - 1] != '"') {
+            ret = err_set(err, ERR_VALIDATION, key, "unterminated quoted value for key \"%s\"",
+                          key);
+            goto out;
+        }
+        value[len - 1] = '\0';
+        value++;
+    }
+    if (!*key) {
+        ret = err_set(err, ERR_VALIDATION, NULL, "missing key before \"=\"");
+        goto out;
+    }
+    ret = config_set(c, key, value, &e);
+    if (ret)
+        err_set(err, e.kind, e.field, "%s", e.msg);
+out:
+    return ret;
+}
+
+static int read_small_file(const char *path, size_t max, struct buf *out, bool *missing,
+                           struct err *err)
+{
+    char chunk[4096];
+    ssize_t n;
+    int fd = -1, ret = 0;
+
+    *missing = false;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            *missing = true;
+        else
+            ret = err_set(err, ERR_INTERNAL, NULL, "cannot open \"%s\": %s", path, strerror(errno));
+        goto out;
+    }
+    buf_init(out, max);
+    for (;;) {
+        n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            ret = err_set(err, ERR_INTERNAL, NULL, "cannot read \"%s\": %s", path, strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        buf_add(out, chunk, (size_t)n);
+        if (buf_failed(out)) {
+            ret = err_set(err, ERR_TOO_LARGE, NULL, "\"%s\" is larger than %zu bytes", path, max);
+            goto out;
+        }
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    return ret;
+}
+
+int config_load(struct config *c, struct err *err)
+{
+    struct buf text = BUF_INIT;
+    char *path = xstrfmt("%s/" CONFIG_FILE, c->portal_dir);
+    char *line, *next;
+    bool missing;
+    unsigned lineno = 0;
+    int ret;
+
+    ret = read_small_file(path, CONFIG_FILE_MAX, &text, &missing, err);
+    if (ret || missing)
+        goto out;
+    if (memchr(text.buf, '\0', text.len)) {
+        ret = err_set(err, ERR_VALIDATION, NULL, CONFIG_FILE ": contains a NUL byte");
+        goto out;
+    }
+    for (line = text.buf; line; line = next) {
+        struct err e = ERR_INIT;
+
+        lineno++;
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        ret = config_line(c, line, &e);
+        if (ret) {
+            err_set(err, e.kind, e.field, CONFIG_FILE ":%u: %s", lineno, e.msg);
+            goto out;
+        }
+    }
+out:
+    buf_release(&text);
+    free(path);
+    return ret;
+}
+
+int config_write_default(const struct config *c, struct err *err)
+{
+    struct buf b = BUF_INIT;
+    char *path = xstrfmt("%s/" CONFIG_FILE, c->portal_dir);
+    int fd = -1, ret = 0;
+    size_t off = 0;
+
+    buf_addf(&b,
+             "# kaifang.conf - the portal configuration (see README.md, \"Configuration\").\n"
+             "# Lines are \"key = value\"; '#' starts a comment. Command-line flags override\n"
+             "# these values: --listen, --site-url, --max-body, ... The defaults are shown.\n"
+             "\n"
+             "# Address and port to listen on (port 0 picks a free port).\n"
+             "# listen = %s\n"
+             "\n"
+             "# Public base URL, used in resource download links. Default: http://<listen>\n"
+             "# site_url = %s\n"
+             "\n"
+             "# Store: sqlite:PATH (relative to the portal) or postgresql://... (later).\n"
+             "# store_url = sqlite:kaifang.db\n"
+             "\n"
+             "# Access log (JSON lines): a path, - for standard output, \"\" for none.\n"
+             "# access_log = -\n"
+             "\n"
+             "# Limits. Sizes take an optional k, M or G suffix (binary units).\n"
+             "# max_body = %" PRIu64 "\n"
+             "# max_upload = %" PRIu64 "\n"
+             "# max_header = %u\n"
+             "# max_connections = %u\n"
+             "# idle_timeout = %u\n"
+             "\n"
+             "# Worker threads. Default: the number of online CPUs, at least 2.\n"
+             "# threads = %u\n",
+             c->listen, c->site_url, c->max_body, c->max_upload, c->max_header, c->max_connections,
+             c->idle_timeout, c->threads);
+
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        if (errno != EEXIST)
+            ret = err_set(err, ERR_INTERNAL, NULL, "cannot create \"%s\": %s", path,
+                          strerror(errno));
+        goto out;
+    }
+    while (off < b.len) {
+        ssize_t n = write(fd, b.buf + off, b.len - off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            ret = err_set(err, ERR_INTERNAL, NULL, "cannot write \"%s\": %s", path,
+                          strerror(errno));
+            unlink(path);
+            goto out;
+        }
+        off += (size_t)n;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot write \"%s\": %s", path, strerror(errno));
+        unlink(path);
+        goto out;
+    }
+    fd = -1;
+out:
+    if (fd >= 0)
+        close(fd);
+    buf_release(&b);
+    free(path);
+    return ret;
+}
