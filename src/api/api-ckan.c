@@ -1,0 +1,234 @@
+/*
+ * api-ckan.c - the CKAN Action API v3: the action table and the envelope.
+ *
+ * Shapes follow CKAN 2.10 (ckan/views/api.py): the "help" URL names help_show with the
+ * action; errors carry "__type" and either field-keyed lists of messages (validation)
+ * or a "message"; a write action called by GET is refused with 400, as CKAN refuses
+ * side-effect actions without POST.
+ */
+#include <jansson.h>
+
+#include "api/api.h"
+#include "core/util.h"
+
+static int help_show(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                     struct err *err);
+
+#define GET_READ (API_GET | API_CACHEABLE)
+
+/* The table: the single place that says which actions exist, which may be called by
+ * GET, and which write. Keep it in CKAN's order of the API guide. */
+static const struct api_action actions[] = {
+        {"package_list", catalog_package_list, GET_READ,
+         "Return a list of the names of the site's datasets (packages).\n\n"
+         ":param limit: if given, the list of datasets will be broken into pages of at most "
+         "``limit`` datasets per page (optional)\n:param offset: when ``limit`` is given, the "
+         "offset to start returning packages from (optional)\n\n:rtype: list of strings"},
+        {"package_show", catalog_package_show, GET_READ,
+         "Return the metadata of a dataset (package) and its resources.\n\n"
+         ":param id: the id or name of the dataset\n\n:rtype: dictionary"},
+        {"package_search", catalog_package_search, GET_READ,
+         "Searches for packages satisfying a given search criteria.\n\n"
+         ":param q: the solr-like query (optional, default: '*:*')\n:param fq: filter query "
+         "(optional)\n:param rows: maximum number of matching rows (datasets) to return "
+         "(optional, default: 10, upper limit: 1000)\n:param start: the offset in the complete "
+         "result (optional)\n:param sort: sorting of the search results, e.g. "
+         "'metadata_modified desc' (optional)\n:param facet.field: the fields to facet upon "
+         "(optional)\n\n:returns: a dictionary with count, results, facets and search_facets"},
+        {"package_create", catalog_package_create, API_WRITES,
+         "Create a new dataset (package).\n\n:param name: the name of the new dataset, "
+         "2 to 100 characters of lowercase alphanumeric and - _\n:param title, notes, "
+         "owner_org, license_id, tags, extras, resources, private (optional)\n\n"
+         ":returns: the newly created dataset"},
+        {"package_update", catalog_package_update, API_WRITES,
+         "Update a dataset (package): every field not given is reset.\n\n:param id: the id or "
+         "name of the dataset to update\n\n:returns: the updated dataset"},
+        {"package_patch", catalog_package_patch, API_WRITES,
+         "Patch a dataset (package): only the fields given change.\n\n:param id: the id or "
+         "name of the dataset to patch\n\n:returns: the patched dataset"},
+        {"package_delete", catalog_package_delete, API_WRITES,
+         "Delete a dataset (package): its state becomes 'deleted'.\n\n:param id: the id or "
+         "name of the dataset to delete"},
+        {"resource_create", NULL, API_WRITES | API_UPLOAD,
+         "Append a new resource to a dataset.\n\n:param package_id: id of the dataset\n"
+         ":param url: url of the resource (optional when uploading)\n:param upload: the file, "
+         "as a multipart/form-data part (optional)\n:param name, description, format "
+         "(optional)\n\n:returns: the newly created resource"},
+        {"resource_show", catalog_resource_show, GET_READ,
+         "Return the metadata of a resource.\n\n:param id: the id of the resource"},
+        {"resource_update", NULL, API_WRITES | API_UPLOAD,
+         "Update a resource.\n\n:param id: the id of the resource to update\n:param upload: "
+         "a new file, as a multipart/form-data part (optional)\n\n:returns: the updated "
+         "resource"},
+        {"resource_delete", catalog_resource_delete, API_WRITES,
+         "Delete a resource from a dataset.\n\n:param id: the id of the resource"},
+        {"organization_list", catalog_organization_list, GET_READ,
+         "Return a list of the names of the site's organizations.\n\n:param all_fields: "
+         "return dictionaries instead of names (optional, default: False)\n:param limit, "
+         "offset (optional)"},
+        {"organization_show", catalog_organization_show, GET_READ,
+         "Return the details of an organization.\n\n:param id: the id or name of the "
+         "organization\n:param include_datasets: include a truncated list of the datasets "
+         "(optional)"},
+        {"organization_create", catalog_organization_create, API_WRITES,
+         "Create a new organization (sysadmins only).\n\n:param name: the name of the "
+         "organization\n:param title, description, image_url (optional)"},
+        {"group_list", catalog_group_list, GET_READ,
+         "Return a list of the names of the site's groups.\n\n:param all_fields (optional)"},
+        {"group_show", catalog_group_show, GET_READ,
+         "Return the details of a group.\n\n:param id: the id or name of the group"},
+        {"group_create", catalog_group_create, API_WRITES,
+         "Create a new group (sysadmins only).\n\n:param name: the name of the group\n"
+         ":param title, description, image_url (optional)"},
+        {"tag_list", catalog_tag_list, GET_READ,
+         "Return a list of the site's tags.\n\n:param query: a tag name prefix (optional)"},
+        {"license_list", catalog_license_list, GET_READ,
+         "Return the list of licenses available for datasets on the site."},
+        {"status_show", catalog_status_show, GET_READ,
+         "Return a dictionary with information about the site's configuration."},
+        {"help_show", help_show, GET_READ,
+         "Return the help string for a particular API action.\n\n:param name: action "
+         "function name (e.g. `package_create`)\n\n:rtype: string"},
+};
+
+const struct api_action *api_ckan_action(const char *name)
+{
+    size_t i;
+
+    if (!name)
+        return NULL;
+    for (i = 0; i < ARRAY_SIZE(actions); i++)
+        if (!strcmp(actions[i].name, name))
+            return &actions[i];
+    return NULL;
+}
+
+json_t *api_ckan_action_names(void)
+{
+    json_t *names = json_array();
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(actions); i++)
+        json_array_append_new(names, json_string(actions[i].name));
+    return names;
+}
+
+static int help_show(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                     struct err *err)
+{
+    const struct api_action *act;
+    const char *name = json_string_value(json_object_get(params, "name"));
+
+    (void)c;
+    (void)a;
+    if (!name)
+        return err_set(err, ERR_VALIDATION, "name", "Missing value");
+    act = api_ckan_action(name);
+    if (!act)
+        return err_set(err, ERR_NOT_FOUND, NULL, "Action function not found");
+    *result = json_string(act->doc);
+    return 0;
+}
+
+static json_t *help_url(const char *site_url, const char *name)
+{
+    char *s;
+    json_t *v;
+
+    /* Action names in URLs are whatever the client sent; a name that is not a plain
+     * identifier is left out rather than echoed into a URL. */
+    if (name && name[0] && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(name))
+        s = xstrfmt("%s/api/3/action/help_show?name=%s", site_url, name);
+    else
+        s = xstrfmt("%s/api/3/action/help_show", site_url);
+    v = json_string(s);
+    free(s);
+    return v;
+}
+
+json_t *api_ckan_success(const char *site_url, const char *name, json_t *result)
+{
+    json_t *doc = json_object();
+
+    json_object_set_new(doc, "help", help_url(site_url, name));
+    json_object_set_new(doc, "success", json_true());
+    json_object_set_new(doc, "result", result ? result : json_null());
+    return doc;
+}
+
+json_t *api_ckan_error(const char *site_url, const char *name, const struct err *err)
+{
+    json_t *doc = json_object(), *e = json_object();
+    enum err_kind kind = err->kind == ERR_NONE ? ERR_INTERNAL : err->kind;
+    const char *msg = err->msg[0] ? err->msg : err_kind_type(kind);
+
+    json_object_set_new(e, "__type", json_string(err_kind_type(kind)));
+    if ((kind == ERR_VALIDATION || kind == ERR_CONFLICT) && err->field[0] &&
+        strcmp(err->field, "__type") && strcmp(err->field, "message")) {
+        json_t *list = json_array();
+        json_array_append_new(list, json_string(msg));
+        json_object_set_new(e, err->field, list);
+    }
+    json_object_set_new(e, "message", json_string(msg));
+    json_object_set_new(doc, "help", help_url(site_url, name));
+    json_object_set_new(doc, "success", json_false());
+    json_object_set_new(doc, "error", e);
+    return doc;
+}
+
+int api_ckan_call(struct catalog *c, const struct actor *a, const char *name, bool is_post,
+                  json_t *params, const struct upload *up, json_t **doc, unsigned *status,
+                  enum err_kind *kind)
+{
+    struct err err = ERR_INIT;
+    const struct api_action *act = api_ckan_action(name);
+    json_t *result = NULL;
+    int ret;
+
+    if (!act) {
+        ret = err_set(&err, ERR_BAD_REQUEST, NULL, "Bad request - Action name not known: %s",
+                      name ? name : "");
+        goto out;
+    }
+    if (!is_post && !(act->flags & API_GET)) {
+        ret = err_set(&err, ERR_BAD_REQUEST, NULL,
+                      "Bad request - JSON Error: Invalid request. Please use POST method for "
+                      "your request");
+        goto out;
+    }
+    if (up && !(act->flags & API_UPLOAD)) {
+        ret = err_set(&err, ERR_BAD_REQUEST, NULL,
+                      "Bad request - action \"%s\" does not accept a file upload", act->name);
+        goto out;
+    }
+    if (!json_is_object(params)) {
+        ret = err_set(&err, ERR_BAD_REQUEST, NULL,
+                      "Bad request data: Request data JSON decoded to a non-object but it "
+                      "needs to be a dictionary.");
+        goto out;
+    }
+    if (!strcmp(act->name, "resource_create"))
+        ret = catalog_resource_create(c, a, params, up, &result, &err);
+    else if (!strcmp(act->name, "resource_update"))
+        ret = catalog_resource_update(c, a, params, up, &result, &err);
+    else
+        ret = act->fn(c, a, params, &result, &err);
+    if (ret < 0 && err.kind == ERR_NONE)
+        err_set(&err,
+                -ret > ERR_NONE && -ret <= ERR_UNAVAILABLE ? (enum err_kind) - ret : ERR_INTERNAL,
+                NULL, "action \"%s\" failed", act->name);
+out:
+    if (ret < 0) {
+        json_decref(result);
+        *doc = api_ckan_error(c->site_url, name, &err);
+        *status = err_kind_status(err.kind);
+        if (kind)
+            *kind = err.kind;
+    } else {
+        *doc = api_ckan_success(c->site_url, name, result);
+        *status = 200;
+        if (kind)
+            *kind = ERR_NONE;
+    }
+    return 0;
+}

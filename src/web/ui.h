@@ -1,0 +1,35 @@
+/*
+ * ui.h - the HTML pages (one file per page, as cgit's ui-*.c). A minimal set for now:
+ * the home page, the dataset search results and the dataset page; the full web portal
+ * comes later.
+ *
+ * Each page function appends a whole UTF-8 HTML document to out and returns 0, or a
+ * negative enum err_kind with err set (-ERR_NOT_FOUND for a dataset the actor may not
+ * see) in which case out holds nothing useful and the caller renders ui_error_page().
+ * Everything that came from the catalog is escaped at the sink (web/html.h).
+ * Thread-safe.
+ */
+#ifndef KAIFANG_WEB_UI_H
+#define KAIFANG_WEB_UI_H
+
+#include "access/access.h"
+#include "catalog/catalog.h"
+#include "core/buf.h"
+#include "core/err.h"
+
+/* "/": counts, the newest datasets, the organizations, a search box. */
+int ui_home(struct catalog *c, const struct actor *a, struct buf *out, struct err *err);
+
+/* "/dataset?q=…": package_search results for q (NULL or "": every dataset). */
+int ui_dataset_search(struct catalog *c, const struct actor *a, const char *q, struct buf *out,
+                      struct err *err);
+
+/* "/dataset/<id or name>": title, notes (Markdown, safe mode), organization, licence,
+ * tags and resources with download links. */
+int ui_dataset(struct catalog *c, const struct actor *a, const char *id, struct buf *out,
+               struct err *err);
+
+/* A small error page: status line as the title, message as text. */
+void ui_error_page(unsigned status, const char *message, struct buf *out);
+
+#endif
