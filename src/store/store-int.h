@@ -1,0 +1,82 @@
+/*
+ * store-int.h - what store.c shares with the backends (and with tests/unit/test-store.c).
+ *
+ * A backend is a table of function pointers, as curl's vtls backends or SQLite's VFS:
+ * store.c parses the URL, picks the backend, counts writes for failure injection and
+ * forwards every call. Each entry has the contract of the public function of the same
+ * name in store.h, with the same errors; backends never see the URL scheme.
+ *
+ * Adding a backend (docs/internals/store.md): write src/store/store-<engine>.c defining
+ * a const struct store_backend, declare it below, and map its URL scheme to it in
+ * store.c's store_open(). Callers do not change.
+ */
+#ifndef KAIFANG_STORE_STORE_INT_H
+#define KAIFANG_STORE_STORE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct store_backend {
+    const char *name; /* "sqlite" */
+
+    /* Opens location (the URL without its scheme) and applies migrations; sets s->be. */
+    int (*open)(struct store *s, const char *location, bool create, struct err *err);
+    /* Frees s->be and everything it holds. */
+    void (*close)(struct store *s);
+
+    int (*schema_version)(struct store *s, int *version, struct err *err);
+    int (*begin)(struct store *s, struct err *err);
+    /* On failure the backend has already rolled back and ended the transaction. */
+    int (*commit)(struct store *s, struct err *err);
+    void (*rollback)(struct store *s);
+    uint64_t (*version)(struct store *s);
+
+    int (*group_put)(struct store *s, const struct store_group *g, struct err *err);
+    int (*group_get)(struct store *s, bool is_organization, const char *id_or_name, json_t **doc,
+                     struct err *err);
+    int (*group_list)(struct store *s, bool is_organization, bool all_fields, size_t offset,
+                      size_t limit, json_t **list, struct err *err);
+
+    int (*dataset_put)(struct store *s, const struct store_dataset *d, struct err *err);
+    int (*dataset_purge)(struct store *s, const char *id, struct err *err);
+    int (*dataset_get)(struct store *s, const char *id_or_name, json_t **doc, struct err *err);
+    int (*resource_dataset)(struct store *s, const char *resource_id, char *dataset_id, size_t size,
+                            struct err *err);
+    int (*dataset_names)(struct store *s, const struct store_visibility *vis, size_t offset,
+                         size_t limit, json_t **names, struct err *err);
+    int (*dataset_search)(struct store *s, const struct store_search *q,
+                          struct store_search_result *res, struct err *err);
+    int (*tag_list)(struct store *s, const char *prefix, json_t **tags, struct err *err);
+    int (*group_dataset_count)(struct store *s, bool is_organization, const char *group_id,
+                               size_t *count, struct err *err);
+
+    int (*user_put)(struct store *s, const struct store_user *u, struct err *err);
+    int (*user_get)(struct store *s, const char *id_or_name, json_t **user, struct err *err);
+    int (*user_list)(struct store *s, json_t **users, struct err *err);
+    int (*token_put)(struct store *s, const char *token_id, const char *user_id,
+                     const char *token_hash, const char *label, const char *created,
+                     struct err *err);
+    int (*token_user)(struct store *s, const char *token_hash, json_t **user, struct err *err);
+    int (*token_revoke)(struct store *s, const char *token_id, struct err *err);
+    int (*member_set)(struct store *s, const char *group_id, const char *user_id,
+                      const char *capacity, struct err *err);
+    int (*member_get)(struct store *s, const char *group_id, const char *user_id, char *out,
+                      size_t size, struct err *err);
+    int (*member_orgs)(struct store *s, const char *user_id, json_t **orgs, struct err *err);
+};
+
+struct store {
+    const struct store_backend *backend;
+    void *be;         /* the backend's state */
+    uint64_t fail_at; /* KAIFANG_FAIL_STORE_AT at open; 0: no failure injection */
+};
+
+extern const struct store_backend store_sqlite_backend;
+
+/* Tests only: restarts the per-process count of write calls that KAIFANG_FAIL_STORE_AT
+ * refers to, so that a test can inject a failure at a known write. Thread-safe. */
+void store_fail_count_reset(void);
+
+#endif

@@ -1,0 +1,297 @@
+/*
+ * store.c - the front of the store: URL parsing, backend dispatch, failure injection.
+ *
+ * Every public function forwards to the backend chosen at open (store-int.h). The
+ * functions that write also pass through fail_point(), which implements
+ * KAIFANG_FAIL_STORE_AT: the Nth write call of the process (counted from 1 over all
+ * stores, with an atomic counter) fails with -ERR_INTERNAL before reaching the engine.
+ */
+#include <stdatomic.h>
+
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/parse.h"
+#include "store/store-int.h"
+#include "core/util.h"
+
+static atomic_uint_fast64_t write_calls;
+
+void store_fail_count_reset(void)
+{
+    atomic_store(&write_calls, 0);
+}
+
+/* Counts one write call; fails it when it is the one KAIFANG_FAIL_STORE_AT names. */
+static int fail_point(struct store *s, const char *what, struct err *err)
+{
+    uint64_t n = atomic_fetch_add(&write_calls, 1) + 1;
+
+    if (s->fail_at && n == s->fail_at) {
+        log_warn("store: injected failure at write %" PRIu64 " (%s)", n, what);
+        return err_set(err, ERR_INTERNAL, NULL, "injected store failure at write %" PRIu64 " (%s)",
+                       n, what);
+    }
+    return 0;
+}
+
+/*
+ * Splits url into a backend and its location. "sqlite:PATH" and bare paths go to
+ * SQLite; a "scheme://" we do not have is refused by name (PostgreSQL comes later).
+ */
+static int pick_backend(const char *url, const struct store_backend **be, const char **location,
+                        struct err *err)
+{
+    size_t n = 0;
+
+    if (!url || !*url)
+        return err_set(err, ERR_VALIDATION, "store_url", "store url is empty");
+    if (starts_with(url, "sqlite:")) {
+        *be = &store_sqlite_backend;
+        *location = url + strlen("sqlite:");
+        if (!**location)
+            return err_set(err, ERR_VALIDATION, "store_url", "store url \"%s\" names no file", url);
+        return 0;
+    }
+    if (starts_with(url, "postgresql:") || starts_with(url, "postgres:"))
+        return err_set(err, ERR_VALIDATION, "store_url",
+                       "postgresql store urls are not supported yet; use \"sqlite:PATH\"");
+    /* A URL scheme: letter, then letters, digits, '+', '-', '.', then "://". */
+    while (url[n] && (((url[n] | 32) >= 'a' && (url[n] | 32) <= 'z') ||
+                      (n > 0 && ((url[n] >= '0' && url[n] <= '9') || url[n] == '+' ||
+                                 url[n] == '-' || url[n] == '.'))))
+        n++;
+    if (n > 0 && starts_with(url + n, "://"))
+        return err_set(err, ERR_VALIDATION, "store_url",
+                       "store url scheme \"%.*s\" is not supported", (int)n, url);
+    *be = &store_sqlite_backend;
+    *location = url;
+    return 0;
+}
+
+int store_open(struct store **out, const char *url, bool create, struct err *err)
+{
+    const struct store_backend *be = NULL;
+    const char *location = NULL;
+    const char *fail = getenv("KAIFANG_FAIL_STORE_AT");
+    struct store *s = NULL;
+    uint64_t fail_at = 0;
+    int rc;
+
+    *out = NULL;
+    rc = pick_backend(url, &be, &location, err);
+    if (rc)
+        goto out;
+    if (fail && *fail && parse_u64(fail, UINT64_MAX, &fail_at)) {
+        rc = err_set(err, ERR_VALIDATION, NULL,
+                     "KAIFANG_FAIL_STORE_AT \"%s\" is not a non-negative integer", fail);
+        goto out;
+    }
+    s = xcalloc(1, sizeof(*s));
+    s->backend = be;
+    s->fail_at = fail_at;
+    rc = be->open(s, location, create, err);
+    if (rc)
+        goto out;
+    *out = s;
+    s = NULL;
+out:
+    free(s);
+    return rc;
+}
+
+void store_free(struct store *s)
+{
+    if (!s)
+        return;
+    if (s->be)
+        s->backend->close(s);
+    free(s);
+}
+
+int store_schema_version(struct store *s, int *version, struct err *err)
+{
+    return s->backend->schema_version(s, version, err);
+}
+
+int store_begin(struct store *s, struct err *err)
+{
+    return s->backend->begin(s, err);
+}
+
+int store_commit(struct store *s, struct err *err)
+{
+    int rc = fail_point(s, "store_commit", err);
+
+    if (rc) {
+        s->backend->rollback(s);
+        return rc;
+    }
+    return s->backend->commit(s, err);
+}
+
+void store_rollback(struct store *s)
+{
+    s->backend->rollback(s);
+}
+
+uint64_t store_version(struct store *s)
+{
+    return s->backend->version(s);
+}
+
+int store_group_put(struct store *s, const struct store_group *g, struct err *err)
+{
+    int rc = fail_point(s, "store_group_put", err);
+
+    BUG_ON(!g->id || !g->name || !g->state || !g->doc);
+    return rc ? rc : s->backend->group_put(s, g, err);
+}
+
+int store_group_get(struct store *s, bool is_organization, const char *id_or_name, json_t **doc,
+                    struct err *err)
+{
+    *doc = NULL;
+    return s->backend->group_get(s, is_organization, id_or_name, doc, err);
+}
+
+int store_group_list(struct store *s, bool is_organization, bool all_fields, size_t offset,
+                     size_t limit, json_t **list, struct err *err)
+{
+    *list = NULL;
+    return s->backend->group_list(s, is_organization, all_fields, offset, limit, list, err);
+}
+
+int store_dataset_put(struct store *s, const struct store_dataset *d, struct err *err)
+{
+    int rc = fail_point(s, "store_dataset_put", err);
+
+    BUG_ON(!d->id || !d->name || !d->state || !d->doc);
+    BUG_ON(d->nfacets && !d->facets);
+    BUG_ON(d->nresource_ids && !d->resource_ids);
+    return rc ? rc : s->backend->dataset_put(s, d, err);
+}
+
+int store_dataset_purge(struct store *s, const char *id, struct err *err)
+{
+    int rc = fail_point(s, "store_dataset_purge", err);
+
+    return rc ? rc : s->backend->dataset_purge(s, id, err);
+}
+
+int store_dataset_get(struct store *s, const char *id_or_name, json_t **doc, struct err *err)
+{
+    *doc = NULL;
+    return s->backend->dataset_get(s, id_or_name, doc, err);
+}
+
+int store_resource_dataset(struct store *s, const char *resource_id, char *dataset_id, size_t size,
+                           struct err *err)
+{
+    return s->backend->resource_dataset(s, resource_id, dataset_id, size, err);
+}
+
+int store_dataset_names(struct store *s, const struct store_visibility *vis, size_t offset,
+                        size_t limit, json_t **names, struct err *err)
+{
+    *names = NULL;
+    return s->backend->dataset_names(s, vis, offset, limit, names, err);
+}
+
+int store_dataset_search(struct store *s, const struct store_search *q,
+                         struct store_search_result *res, struct err *err)
+{
+    memset(res, 0, sizeof(*res));
+    if (q->nterms > LIMIT_SEARCH_TERMS)
+        return err_set(err, ERR_SEARCH, "q", "too many search terms (at most %u)",
+                       LIMIT_SEARCH_TERMS);
+    if (q->nfacet_fields > LIMIT_FACET_FIELDS)
+        return err_set(err, ERR_SEARCH, "facet.field", "too many facet fields (at most %u)",
+                       LIMIT_FACET_FIELDS);
+    return s->backend->dataset_search(s, q, res, err);
+}
+
+void store_search_result_release(struct store_search_result *res)
+{
+    if (!res)
+        return;
+    json_decref(res->docs);
+    json_decref(res->facets);
+    res->docs = NULL;
+    res->facets = NULL;
+    res->count = 0;
+}
+
+int store_tag_list(struct store *s, const char *prefix, json_t **tags, struct err *err)
+{
+    *tags = NULL;
+    return s->backend->tag_list(s, prefix, tags, err);
+}
+
+int store_group_dataset_count(struct store *s, bool is_organization, const char *group_id,
+                              size_t *count, struct err *err)
+{
+    *count = 0;
+    return s->backend->group_dataset_count(s, is_organization, group_id, count, err);
+}
+
+int store_user_put(struct store *s, const struct store_user *u, struct err *err)
+{
+    int rc = fail_point(s, "store_user_put", err);
+
+    BUG_ON(!u->id || !u->name || !u->state);
+    return rc ? rc : s->backend->user_put(s, u, err);
+}
+
+int store_user_get(struct store *s, const char *id_or_name, json_t **user, struct err *err)
+{
+    *user = NULL;
+    return s->backend->user_get(s, id_or_name, user, err);
+}
+
+int store_user_list(struct store *s, json_t **users, struct err *err)
+{
+    *users = NULL;
+    return s->backend->user_list(s, users, err);
+}
+
+int store_token_put(struct store *s, const char *token_id, const char *user_id,
+                    const char *token_hash, const char *label, const char *created, struct err *err)
+{
+    int rc = fail_point(s, "store_token_put", err);
+
+    BUG_ON(!token_id || !user_id || !token_hash);
+    return rc ? rc : s->backend->token_put(s, token_id, user_id, token_hash, label, created, err);
+}
+
+int store_token_user(struct store *s, const char *token_hash, json_t **user, struct err *err)
+{
+    *user = NULL;
+    return s->backend->token_user(s, token_hash, user, err);
+}
+
+int store_token_revoke(struct store *s, const char *token_id, struct err *err)
+{
+    int rc = fail_point(s, "store_token_revoke", err);
+
+    return rc ? rc : s->backend->token_revoke(s, token_id, err);
+}
+
+int store_member_set(struct store *s, const char *group_id, const char *user_id,
+                     const char *capacity, struct err *err)
+{
+    int rc = fail_point(s, "store_member_set", err);
+
+    return rc ? rc : s->backend->member_set(s, group_id, user_id, capacity, err);
+}
+
+int store_member_get(struct store *s, const char *group_id, const char *user_id, char *out,
+                     size_t size, struct err *err)
+{
+    return s->backend->member_get(s, group_id, user_id, out, size, err);
+}
+
+int store_member_orgs(struct store *s, const char *user_id, json_t **orgs, struct err *err)
+{
+    *orgs = NULL;
+    return s->backend->member_orgs(s, user_id, orgs, err);
+}
