@@ -1,10 +1,306 @@
+/*
+ * cli.c - `kaifang COMMAND …`: dispatch, help and the option parser the commands share.
+ *
+ * Exit statuses: 0 ok, 1 the command failed (message on stderr), 2 usage (unknown
+ * command or flag, missing or extra argument; the message says which).
+ */
 #include "cli/cli.h"
+#include "cli/cli-int.h"
+#include "core/log.h"
+#include "crypto/secret.h"
 #include "core/util.h"
+
+#ifndef KAIFANG_VERSION
+#define KAIFANG_VERSION "0.1.0"
+#endif
+
+#define PORTAL_HELP                                                                                \
+    "  --portal DIR        the portal directory (default: $KAIFANG_PORTAL, else\n"                 \
+    "                      ./kaifang-portal)\n"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+    const char *help; /* synopsis, description and options */
+};
+
+static const struct command commands[] = {
+        {"init", cmd_init, "create a portal directory (or migrate an existing one)",
+         "usage: kaifang init [--portal DIR]\n"
+         "\n"
+         "Creates the portal directory with kaifang.conf, kaifang.db (SQLite), files/ and\n"
+         "files/tmp/. On an existing portal it applies pending database migrations and\n"
+         "keeps everything else.\n"
+         "\n" PORTAL_HELP},
+        {"serve", cmd_serve, "serve the portal over HTTP",
+         "usage: kaifang serve [--portal DIR] [--listen ADDR:PORT] [--site-url URL]\n"
+         "                     [--threads N] [--max-body BYTES] [--max-upload BYTES]\n"
+         "                     [--max-header BYTES] [--max-connections N]\n"
+         "                     [--idle-timeout SECONDS] [--access-log PATH|-]\n"
+         "\n"
+         "Serves the web pages and the CKAN Action API (/api/3/action/...) until\n"
+         "interrupted (SIGINT or SIGTERM). Once listening, prints one line on stderr:\n"
+         "  kaifang: serving http://HOST:PORT/\n"
+         "Flags override kaifang.conf (see README.md, \"Configuration\").\n"
+         "\n" PORTAL_HELP
+         "  --listen ADDR:PORT  address to listen on (default 127.0.0.1:8080; port 0\n"
+         "                      picks a free port)\n"
+         "  --site-url URL      public base URL for links (default http://ADDR:PORT)\n"
+         "  --threads N         worker threads (default: online CPUs, at least 2)\n"
+         "  --max-body BYTES    largest JSON request body (default 1M)\n"
+         "  --max-upload BYTES  largest file upload (default 1G)\n"
+         "  --max-header BYTES  largest request line and headers (default 16k)\n"
+         "  --max-connections N simultaneous connections (default 512)\n"
+         "  --idle-timeout S    seconds before an idle connection is closed (default 30)\n"
+         "  --access-log PATH   JSON-lines access log: a file, - for stdout (default),\n"
+         "                      \"\" for none\n"
+         "\n"
+         "The log level comes from KAIFANG_LOG=debug|info|warn|error (default info).\n"},
+        {"load", cmd_load, "load a catalog directory of datasets",
+         "usage: kaifang load CATALOG_DIR [--portal DIR]\n"
+         "\n"
+         "Each sub-folder of CATALOG_DIR is one dataset: a metadata.json and the data\n"
+         "files it lists under \"resources\". The folder name becomes the dataset name,\n"
+         "the publisher its organization (created when missing). Each file's SHA-256 is\n"
+         "checked against metadata.json. Loading again updates datasets in place and\n"
+         "skips files that have not changed. Every failing folder is reported; the exit\n"
+         "status is 1 if any failed.\n"
+         "\n" PORTAL_HELP},
+        {"demo", cmd_demo, "create, load and serve a demo portal",
+         "usage: kaifang demo [--portal DIR] [--listen ADDR:PORT] [--examples DIR]\n"
+         "\n"
+         "Creates ./kaifang-demo unless it exists, loads the bundled example catalog\n"
+         "(real public datasets) and serves it, printing the URL.\n"
+         "\n"
+         "  --portal DIR        the demo portal directory (default ./kaifang-demo)\n"
+         "  --listen ADDR:PORT  address to listen on (default 127.0.0.1:8080)\n"
+         "  --examples DIR      the catalog to load (default: examples/catalog of the\n"
+         "                      source tree this binary was built from)\n"},
+        {"user", cmd_user, "add and list users",
+         "usage: kaifang user add NAME [--sysadmin] [--email E] [--fullname F] [--portal DIR]\n"
+         "       kaifang user list [--portal DIR]\n"
+         "\n"
+         "User names follow CKAN's rules: 2 to 100 of a-z, 0-9, '-' and '_'. A sysadmin\n"
+         "may do anything; other users get rights through organization membership\n"
+         "(kaifang member add).\n"
+         "\n" PORTAL_HELP},
+        {"token", cmd_token, "create and revoke API tokens",
+         "usage: kaifang token create NAME [--label L] [--portal DIR]\n"
+         "       kaifang token revoke TOKEN_ID [--portal DIR]\n"
+         "\n"
+         "create prints the new API token alone on one line of stdout (and its id on\n"
+         "stderr). Only a hash is stored: the token cannot be shown again. Send it as\n"
+         "the Authorization header: \"Authorization: <token>\".\n"
+         "\n" PORTAL_HELP},
+        {"member", cmd_member, "manage organization members",
+         "usage: kaifang member add ORG USER admin|editor|member [--portal DIR]\n"
+         "       kaifang member remove ORG USER [--portal DIR]\n"
+         "\n"
+         "Capacities follow CKAN: an admin manages members and datasets, an editor\n"
+         "creates and edits datasets, a member reads the organization's private ones.\n"
+         "\n" PORTAL_HELP},
+        {"organization", cmd_organization, "add an organization",
+         "usage: kaifang organization add NAME [--title T] [--description D] [--portal DIR]\n"
+         "\n"
+         "NAME follows CKAN's rules: 2 to 100 of a-z, 0-9, '-' and '_'.\n"
+         "\n" PORTAL_HELP},
+};
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+        if (!strcmp(commands[i].name, name))
+            return &commands[i];
+    }
+    return NULL;
+}
+
+static void print_usage(FILE *out)
+{
+    fputs("usage: kaifang COMMAND [ARGS] [--portal DIR]\n"
+          "\n"
+          "Kaifang publishes government datasets through the CKAN Action API v3.\n"
+          "\n"
+          "Commands:\n",
+          out);
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+        fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+    fputs("  help COMMAND   show a command's options\n"
+          "\n"
+          "Every command that works on a portal takes --portal DIR (default:\n"
+          "$KAIFANG_PORTAL, else ./kaifang-portal). Exit status: 0 ok, 1 error, 2 usage.\n",
+          out);
+}
+
+static bool is_help_flag(const char *s)
+{
+    return !strcmp(s, "--help") || !strcmp(s, "-h");
+}
+
+int cli_usage(const char *cmd, const char *help_name, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "kaifang %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nRun \"kaifang help %s\" for usage.\n", help_name);
+    return CLI_USAGE;
+}
+
+int cli_fail(const char *cmd, const struct err *err)
+{
+    fprintf(stderr, "kaifang %s: %s\n", cmd, err->msg[0] ? err->msg : "failed");
+    return CLI_ERROR;
+}
+
+static const struct cli_option *find_option(const struct cli_option *opts, size_t nopts,
+                                            const char *name, size_t len, size_t *index)
+{
+    for (size_t i = 0; i < nopts; i++) {
+        if (strlen(opts[i].name) == len && !strncmp(opts[i].name, name, len)) {
+            *index = i;
+            return &opts[i];
+        }
+    }
+    return NULL;
+}
+
+int cli_parse(const char *cmd, const char *help_name, const struct cli_option *opts, size_t nopts,
+              int argc, char **argv, size_t min_pos, size_t max_pos, const char *pos_names,
+              struct cli_args *out)
+{
+    bool only_pos = false;
+    int ret = 0;
+
+    BUG_ON(nopts > CLI_MAX_OPTIONS || max_pos > CLI_MAX_ARGS);
+    memset(out, 0, sizeof(*out));
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const struct cli_option *o;
+        const char *eq;
+        size_t idx;
+
+        if (!only_pos && !strcmp(arg, "--")) {
+            only_pos = true;
+            continue;
+        }
+        if (only_pos || arg[0] != '-' || arg[1] == '\0') {
+            if (out->npos >= max_pos) {
+                ret = cli_usage(cmd, help_name, "unexpected argument \"%s\"", arg);
+                goto out;
+            }
+            out->pos[out->npos++] = arg;
+            continue;
+        }
+        if (arg[1] != '-') {
+            ret = cli_usage(cmd, help_name, "unknown option \"%s\"", arg);
+            goto out;
+        }
+        eq = strchr(arg + 2, '=');
+        o = find_option(opts, nopts, arg + 2, eq ? (size_t)(eq - arg - 2) : strlen(arg + 2), &idx);
+        if (!o) {
+            ret = cli_usage(cmd, help_name, "unknown option \"%.*s\"",
+                            eq ? (int)(eq - arg) : (int)strlen(arg), arg);
+            goto out;
+        }
+        if (!o->takes_value) {
+            if (eq) {
+                ret = cli_usage(cmd, help_name, "option \"--%s\" takes no value", o->name);
+                goto out;
+            }
+            out->value[idx] = "1";
+        } else if (eq) {
+            out->value[idx] = eq + 1;
+        } else if (i + 1 < argc) {
+            out->value[idx] = argv[++i];
+        } else {
+            ret = cli_usage(cmd, help_name, "option \"--%s\" needs a value", o->name);
+            goto out;
+        }
+    }
+    if (out->npos < min_pos) {
+        ret = cli_usage(cmd, help_name, "missing argument %s", pos_names);
+        goto out;
+    }
+out:
+    return ret;
+}
+
+const char *cli_opt(const struct cli_option *opts, size_t nopts, const struct cli_args *args,
+                    const char *name)
+{
+    size_t idx;
+
+    BUG_ON(!find_option(opts, nopts, name, strlen(name), &idx));
+    return args->value[idx];
+}
+
+static int print_help(const char *name)
+{
+    const struct command *c = find_command(name);
+
+    if (!c) {
+        fprintf(stderr, "kaifang help: unknown command \"%s\"\n", name);
+        print_usage(stderr);
+        return CLI_USAGE;
+    }
+    fputs(c->help, stdout);
+    return CLI_OK;
+}
 
 int cli_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fputs("kaifang: not yet\n", stderr);
-    return 2;
+    const struct command *c;
+    int ret;
+
+    log_init_from_env();
+    if (argc < 2) {
+        print_usage(stderr);
+        ret = CLI_USAGE;
+        goto out;
+    }
+    if (is_help_flag(argv[1])) {
+        print_usage(stdout);
+        ret = CLI_OK;
+        goto out;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("kaifang %s\n", KAIFANG_VERSION);
+        ret = CLI_OK;
+        goto out;
+    }
+    if (!strcmp(argv[1], "help")) {
+        if (argc == 2) {
+            print_usage(stdout);
+            ret = CLI_OK;
+        } else if (argc == 3) {
+            ret = print_help(argv[2]);
+        } else {
+            ret = cli_usage("help", "help", "unexpected argument \"%s\"", argv[3]);
+        }
+        goto out;
+    }
+    c = find_command(argv[1]);
+    if (!c) {
+        fprintf(stderr, "kaifang: unknown command \"%s\"\n\n", argv[1]);
+        print_usage(stderr);
+        ret = CLI_USAGE;
+        goto out;
+    }
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            break;
+        if (is_help_flag(argv[i])) {
+            ret = print_help(c->name);
+            goto out;
+        }
+    }
+    secret_init();
+    ret = c->run(argc - 1, argv + 1);
+out:
+    fflush(stdout);
+    return ret;
 }

@@ -1,0 +1,564 @@
+/*
+ * cmd-load.c - `kaifang load CATALOG_DIR`: one dataset per sub-folder.
+ *
+ * For each folder, in name order:
+ *   1. read metadata.json (at most LIMIT_METADATA_FILE bytes) and map it (load-map.c);
+ *   2. look the dataset up by name; for every data file, either confirm that the
+ *      resource of the same name already holds it (same SHA-256: nothing is copied) or
+ *      copy it to files/tmp/ while hashing it; any SHA-256 that differs from
+ *      metadata.json fails the folder before anything is written;
+ *   3. create the organization if missing, then package_create (new name) or
+ *      package_update (existing name: the shown dataset with the mapped fields laid
+ *      over it, so what others added, such as groups, stays), then resource_create or
+ *      resource_update with the upload for each new or changed file.
+ * Every step is a catalog action (one store transaction each) run as the CLI's
+ * sysadmin actor. A failing folder is reported and the next one loaded; the command
+ * exits 1 when any failed.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+
+#include "catalog/catalog.h"
+#include "cli/cli-int.h"
+#include "cli/progress.h"
+#include "core/buf.h"
+#include "core/limits.h"
+#include "core/timeutil.h"
+#include "crypto/digest.h"
+#include "core/util.h"
+
+#define COPY_CHUNK (256u * 1024)
+
+struct load_ctx {
+    struct portal *portal;
+    struct catalog catalog;
+    struct actor actor;
+    struct progress progress;
+    const char *dir;
+    json_t *orgs_seen; /* slug → true once known to exist */
+    size_t created, updated, failed;
+    size_t files_uploaded, files_unchanged;
+    uint64_t bytes_uploaded;
+};
+
+/* One folder on its way in. */
+struct folder {
+    char *name;
+    struct load_dataset ds;
+    bool mapped;
+    struct err err; /* set when reading or mapping failed */
+    uint64_t bytes; /* sum of the data files' sizes, for the progress bar */
+};
+
+/* What step 2 decided for one file. */
+struct pending {
+    char *tmp_path;     /* a verified copy in files/tmp, or NULL when unchanged */
+    const char *res_id; /* id of the same-named existing resource, or NULL */
+    char sha256_hex[SHA256_HEX_LEN];
+    uint64_t size;
+};
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sub-folders of dir, sorted; hidden ones skipped. */
+static int list_folders(const char *dir, char ***names, size_t *n, struct err *err)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t alloc = 0;
+    int ret = 0;
+
+    *names = NULL;
+    *n = 0;
+    if (!d) {
+        ret = err_set(err, ERR_NOT_FOUND, NULL, "cannot open catalog directory \"%s\": %s", dir,
+                      strerror(errno));
+        goto out;
+    }
+    while ((e = readdir(d))) {
+        struct stat st;
+
+        if (e->d_name[0] == '.')
+            continue;
+        if (fstatat(dirfd(d), e->d_name, &st, 0) < 0 || !S_ISDIR(st.st_mode))
+            continue;
+        ALLOC_GROW(*names, *n + 1, alloc);
+        (*names)[(*n)++] = xstrdup(e->d_name);
+    }
+    if (*n)
+        qsort(*names, *n, sizeof(**names), cmp_names);
+out:
+    if (d)
+        closedir(d);
+    return ret;
+}
+
+static int read_metadata(const char *path, json_t **out, struct err *err)
+{
+    struct buf b = BUF_INIT;
+    char chunk[8192];
+    json_error_t jerr;
+    int fd = -1, ret = 0;
+
+    *out = NULL;
+    buf_init(&b, LIMIT_METADATA_FILE);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        ret = err_set(err, ERR_NOT_FOUND, "metadata.json", "cannot open \"metadata.json\": %s",
+                      strerror(errno));
+        goto out;
+    }
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            ret = err_set(err, ERR_INTERNAL, "metadata.json", "cannot read \"metadata.json\": %s",
+                          strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        buf_add(&b, chunk, (size_t)n);
+        if (buf_failed(&b)) {
+            ret = err_set(err, ERR_TOO_LARGE, "metadata.json",
+                          "\"metadata.json\" is larger than %u bytes", LIMIT_METADATA_FILE);
+            goto out;
+        }
+    }
+    *out = json_loadb(b.buf, b.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!*out)
+        ret = err_set(err, ERR_VALIDATION, "metadata.json",
+                      "invalid JSON in \"metadata.json\" at line %d: %s", jerr.line, jerr.text);
+out:
+    if (fd >= 0)
+        close(fd);
+    buf_release(&b);
+    return ret;
+}
+
+/* Step 1 for one folder: read, map and size it. Errors stay in f->err. */
+static void folder_prepare(struct load_ctx *ctx, struct folder *f)
+{
+    char *path = xstrfmt("%s/%s/metadata.json", ctx->dir, f->name);
+    json_t *meta = NULL;
+
+    if (read_metadata(path, &meta, &f->err) || load_map(f->name, meta, &f->ds, &f->err))
+        goto out;
+    f->mapped = true;
+    for (size_t i = 0; i < f->ds.nfiles; i++) {
+        char *fp = xstrfmt("%s/%s/%s", ctx->dir, f->name, f->ds.files[i].file);
+        struct stat st;
+
+        if (stat(fp, &st) == 0 && S_ISREG(st.st_mode))
+            f->bytes += (uint64_t)st.st_size;
+        free(fp);
+    }
+out:
+    json_decref(meta);
+    free(path);
+}
+
+static const char *mimetype_for(const char *format)
+{
+    static const char *const types[][2] = {
+            {"CSV", "text/csv"},
+            {"TSV", "text/tab-separated-values"},
+            {"JSON", "application/json"},
+            {"XLS", "application/vnd.ms-excel"},
+            {"XLSX", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+            {"GeoJSON", "application/geo+json"},
+            {"XML", "application/xml"},
+            {"TXT", "text/plain"},
+            {"ZIP", "application/zip"},
+            {"PDF", "application/pdf"},
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+        if (!strcmp(types[i][0], format))
+            return types[i][1];
+    }
+    return NULL;
+}
+
+/*
+ * Reads src, hashing it; with tmp_out, also copies it to a new file in files/tmp and
+ * returns its path there (fsync'ed: the catalog links a resource to it). Checks the
+ * result against the expected SHA-256. field names the file in messages.
+ */
+static int hash_file(struct load_ctx *ctx, const char *src, const char *field,
+                     const struct load_file *lf, char **tmp_out, struct pending *pd,
+                     struct err *err)
+{
+    struct sha256_ctx sha;
+    bool sha_open = false;
+    uint8_t md[SHA256_LEN];
+    char *buf = xmalloc(COPY_CHUNK);
+    char *tmp = NULL;
+    int in = -1, out = -1, ret = 0;
+    struct stat st;
+
+    in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0 || fstat(in, &st) < 0) {
+        ret = err_set(err, ERR_NOT_FOUND, field, "cannot open \"%s\": %s", lf->file,
+                      strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ret = err_set(err, ERR_VALIDATION, field, "\"%s\" is not a regular file", lf->file);
+        goto out;
+    }
+    if (lf->bytes && (uint64_t)st.st_size != lf->bytes) {
+        ret = err_set(err, ERR_VALIDATION, field,
+                      "size of \"%s\" differs from metadata.json: %" PRIu64
+                      " bytes, expected %" PRIu64,
+                      lf->file, (uint64_t)st.st_size, lf->bytes);
+        goto out;
+    }
+    if (tmp_out) {
+        tmp = xstrfmt("%s/tmp/load-XXXXXX", ctx->portal->files_dir);
+        out = mkostemp(tmp, O_CLOEXEC);
+        if (out < 0) {
+            ret = err_set(err, ERR_INTERNAL, field, "cannot create a file in \"%s/tmp\": %s",
+                          ctx->portal->files_dir, strerror(errno));
+            free(tmp);
+            tmp = NULL;
+            goto out;
+        }
+    }
+    sha256_init(&sha);
+    sha_open = true;
+    pd->size = 0;
+    for (;;) {
+        ssize_t n = read(in, buf, COPY_CHUNK);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            ret = err_set(err, ERR_INTERNAL, field, "cannot read \"%s\": %s", lf->file,
+                          strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        sha256_update(&sha, buf, (size_t)n);
+        pd->size += (uint64_t)n;
+        for (ssize_t off = 0; out >= 0 && off < n;) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                ret = err_set(err, ERR_INTERNAL, field, "cannot write \"%s\": %s", tmp,
+                              strerror(errno));
+                goto out;
+            }
+            off += w;
+        }
+        progress_bytes(&ctx->progress, (uint64_t)n);
+    }
+    sha256_final(&sha, md);
+    sha_open = false;
+    hex_encode(md, SHA256_LEN, pd->sha256_hex);
+    if (strcmp(pd->sha256_hex, lf->sha256)) {
+        ret = err_set(err, ERR_VALIDATION, field,
+                      "SHA-256 of \"%s\" differs from metadata.json: %s, expected %s", lf->file,
+                      pd->sha256_hex, lf->sha256);
+        goto out;
+    }
+    if (out >= 0 && (fsync(out) < 0 || close(out) < 0)) {
+        out = -1;
+        ret = err_set(err, ERR_INTERNAL, field, "cannot write \"%s\": %s", tmp, strerror(errno));
+        goto out;
+    }
+    out = -1;
+    if (tmp_out) {
+        *tmp_out = tmp;
+        tmp = NULL;
+    }
+out:
+    if (sha_open)
+        sha256_release(&sha);
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    if (tmp) {
+        unlink(tmp);
+        free(tmp);
+    }
+    free(buf);
+    return ret;
+}
+
+/* The resource of a dataset doc with this name, or NULL. */
+static json_t *resource_named(json_t *doc, const char *name)
+{
+    json_t *list = json_object_get(doc, "resources"), *r;
+    size_t i;
+
+    json_array_foreach (list, i, r) {
+        if (str_eq(json_string_value(json_object_get(r, "name")), name))
+            return r;
+    }
+    return NULL;
+}
+
+/* Whether a resource's "hash" names this SHA-256 ("sha256:<hex>", or the bare hex). */
+static bool same_hash(json_t *res, const char *hex)
+{
+    const char *h = json_string_value(json_object_get(res, "hash"));
+
+    if (!h)
+        return false;
+    if (starts_with(h, "sha256:"))
+        h += 7;
+    return !strcmp(h, hex);
+}
+
+static int ensure_org(struct load_ctx *ctx, const struct load_dataset *ds, struct err *err)
+{
+    json_t *params = NULL, *result = NULL;
+    struct err e = ERR_INIT;
+    int ret = 0;
+
+    if (!ds->org_name || json_object_get(ctx->orgs_seen, ds->org_name))
+        goto out;
+    params = json_pack("{s:s}", "id", ds->org_name);
+    ret = catalog_organization_show(&ctx->catalog, &ctx->actor, params, &result, &e);
+    if (ret == -ERR_NOT_FOUND) {
+        json_decref(params);
+        params = json_pack("{s:s,s:s}", "name", ds->org_name, "title", ds->org_title);
+        ret = catalog_organization_create(&ctx->catalog, &ctx->actor, params, &result, err);
+    } else if (ret) {
+        err_set(err, e.kind, e.field, "%s", e.msg);
+    }
+    if (!ret)
+        json_object_set_new(ctx->orgs_seen, ds->org_name, json_true());
+out:
+    json_decref(params);
+    json_decref(result);
+    return ret;
+}
+
+/* package_update parameters: the shown dataset with the mapped fields laid over it,
+ * and the mapped name, description and format on resources matched by name. */
+static json_t *update_params(json_t *existing, const struct load_dataset *ds)
+{
+    json_t *params = json_deep_copy(existing);
+
+    json_object_update(params, ds->package);
+    for (size_t i = 0; i < ds->nfiles; i++) {
+        json_t *r = resource_named(params, ds->files[i].file);
+
+        if (r)
+            json_object_update(r, ds->files[i].resource);
+    }
+    return params;
+}
+
+static int load_folder(struct load_ctx *ctx, struct folder *f, struct err *err)
+{
+    const struct load_dataset *ds = &f->ds;
+    struct pending *pd = xcalloc(ds->nfiles ? ds->nfiles : 1, sizeof(*pd));
+    json_t *params = NULL, *existing = NULL, *doc = NULL, *result = NULL;
+    struct err e = ERR_INIT;
+    const char *dataset_id;
+    bool created;
+    int ret;
+
+    /* 2. Look the dataset up; verify (and stage) every file before writing. */
+    params = json_pack("{s:s}", "id", f->name);
+    ret = catalog_package_show(&ctx->catalog, &ctx->actor, params, &existing, &e);
+    json_decref(params);
+    params = NULL;
+    if (ret && ret != -ERR_NOT_FOUND) {
+        ret = err_set(err, e.kind, e.field, "%s", e.msg);
+        goto out;
+    }
+    ret = 0;
+    for (size_t i = 0; i < ds->nfiles; i++) {
+        const struct load_file *lf = &ds->files[i];
+        json_t *res = existing ? resource_named(existing, lf->file) : NULL;
+        char field[ERR_FIELD_MAX];
+        char *src = xstrfmt("%s/%s/%s", ctx->dir, f->name, lf->file);
+        bool unchanged = res && same_hash(res, lf->sha256);
+
+        xsnprintf(field, sizeof(field), "resources[%zu]", i);
+        pd[i].res_id = res ? json_string_value(json_object_get(res, "id")) : NULL;
+        ret = hash_file(ctx, src, field, lf, unchanged ? NULL : &pd[i].tmp_path, &pd[i], err);
+        free(src);
+        if (ret)
+            goto out;
+    }
+
+    /* 3. Write: organization, dataset, resources. */
+    if ((ret = ensure_org(ctx, ds, err)))
+        goto out;
+    created = existing == NULL;
+    if (created) {
+        ret = catalog_package_create(&ctx->catalog, &ctx->actor, ds->package, &doc, err);
+    } else {
+        params = update_params(existing, ds);
+        ret = catalog_package_update(&ctx->catalog, &ctx->actor, params, &doc, err);
+    }
+    if (ret)
+        goto out;
+    dataset_id = json_string_value(json_object_get(doc, "id"));
+    for (size_t i = 0; i < ds->nfiles; i++) {
+        const struct load_file *lf = &ds->files[i];
+        const char *format = json_string_value(json_object_get(lf->resource, "format"));
+        struct upload up;
+        json_t *rp;
+
+        if (!pd[i].tmp_path) {
+            ctx->files_unchanged++;
+            continue;
+        }
+        memset(&up, 0, sizeof(up));
+        up.tmp_path = pd[i].tmp_path;
+        up.filename = lf->file;
+        up.content_type = mimetype_for(format ? format : "");
+        up.size = pd[i].size;
+        xsnprintf(up.sha256_hex, sizeof(up.sha256_hex), "%s", pd[i].sha256_hex);
+        rp = json_deep_copy(lf->resource);
+        if (pd[i].res_id) {
+            json_object_set_new(rp, "id", json_string(pd[i].res_id));
+            json_object_set_new(rp, "package_id", json_string(dataset_id));
+            ret = catalog_resource_update(&ctx->catalog, &ctx->actor, rp, &up, &result, err);
+        } else {
+            json_object_set_new(rp, "package_id", json_string(dataset_id));
+            ret = catalog_resource_create(&ctx->catalog, &ctx->actor, rp, &up, &result, err);
+        }
+        json_decref(rp);
+        json_decref(result);
+        result = NULL;
+        if (ret)
+            goto out;
+        /* The catalog moved (or removed) the staged copy. */
+        free(pd[i].tmp_path);
+        pd[i].tmp_path = NULL;
+        ctx->files_uploaded++;
+        ctx->bytes_uploaded += up.size;
+    }
+    if (created)
+        ctx->created++;
+    else
+        ctx->updated++;
+out:
+    for (size_t i = 0; i < ds->nfiles; i++) {
+        if (pd[i].tmp_path)
+            unlink(pd[i].tmp_path); /* ENOENT when the catalog already removed it */
+        free(pd[i].tmp_path);
+    }
+    free(pd);
+    json_decref(params);
+    json_decref(existing);
+    json_decref(doc);
+    return ret;
+}
+
+/* "kaifang load: "folder": <message>", naming the field when the message does not. */
+static void report(struct load_ctx *ctx, const char *folder, const struct err *err)
+{
+    char quoted[ERR_FIELD_MAX + 2];
+
+    progress_clear(&ctx->progress);
+    xsnprintf(quoted, sizeof(quoted), "\"%s\"", err->field);
+    if (err->field[0] && !strstr(err->msg, quoted))
+        fprintf(stderr, "kaifang load: \"%s\": field \"%s\": %s\n", folder, err->field, err->msg);
+    else
+        fprintf(stderr, "kaifang load: \"%s\": %s\n", folder, err->msg[0] ? err->msg : "failed");
+}
+
+int cli_load_catalog(struct portal *p, const char *catalog_dir)
+{
+    struct load_ctx ctx;
+    struct err err = ERR_INIT;
+    struct folder *folders = NULL;
+    char **names = NULL;
+    size_t n = 0;
+    uint64_t total = 0, start = time_mono_us();
+    int ret = CLI_OK;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.portal = p;
+    ctx.dir = catalog_dir;
+    ctx.orgs_seen = json_object();
+    cli_actor(&ctx.actor);
+    catalog_init(&ctx.catalog, p->store, p->files_dir, p->cfg.site_url);
+    if (list_folders(catalog_dir, &names, &n, &err)) {
+        ret = cli_fail("load", &err);
+        goto out;
+    }
+    folders = xcalloc(n ? n : 1, sizeof(*folders));
+    for (size_t i = 0; i < n; i++) {
+        folders[i].name = names[i];
+        folder_prepare(&ctx, &folders[i]);
+        total += folders[i].bytes;
+    }
+    progress_start(&ctx.progress, "loading", "datasets", n, total);
+    for (size_t i = 0; i < n; i++) {
+        struct folder *f = &folders[i];
+
+        if (f->mapped) {
+            err_clear(&err);
+            if (load_folder(&ctx, f, &err))
+                f->err = err;
+        }
+        if (f->err.kind != ERR_NONE) {
+            report(&ctx, f->name, &f->err);
+            ctx.failed++;
+        }
+        progress_items(&ctx.progress, i + 1);
+    }
+    progress_finish(&ctx.progress);
+    printf("loaded %zu of %zu datasets from %s (%zu created, %zu updated); %zu files uploaded "
+           "(%.1f MB), %zu unchanged; %.1f s\n",
+           ctx.created + ctx.updated, n, catalog_dir, ctx.created, ctx.updated, ctx.files_uploaded,
+           (double)ctx.bytes_uploaded / (1024.0 * 1024.0), ctx.files_unchanged,
+           (double)(time_mono_us() - start) / 1e6);
+    fflush(stdout);
+    if (ctx.failed) {
+        fprintf(stderr, "kaifang load: %zu of %zu datasets failed\n", ctx.failed, n);
+        ret = CLI_ERROR;
+    }
+out:
+    for (size_t i = 0; i < n; i++) {
+        if (folders)
+            load_dataset_release(&folders[i].ds);
+        free(names[i]);
+    }
+    free(folders);
+    free(names);
+    json_decref(ctx.orgs_seen);
+    catalog_release(&ctx.catalog);
+    actor_release(&ctx.actor);
+    return ret;
+}
+
+int cmd_load(int argc, char **argv)
+{
+    static const struct cli_option opts[] = {{"portal", true}};
+    struct portal p = {0};
+    struct err err = ERR_INIT;
+    struct cli_args args;
+    int ret;
+
+    ret = cli_parse("load", "load", opts, ARRAY_SIZE(opts), argc, argv, 1, 1, "CATALOG_DIR", &args);
+    if (ret)
+        goto out;
+    if (portal_open(&p, portal_dir_choose(args.value[0]), &err)) {
+        ret = cli_fail("load", &err);
+        goto out;
+    }
+    ret = cli_load_catalog(&p, args.pos[0]);
+out:
+    portal_close(&p);
+    return ret;
+}

@@ -1,0 +1,136 @@
+/*
+ * portal.c - the portal directory: kaifang.conf, kaifang.db, files/ and files/tmp/.
+ */
+#include "catalog/catalog.h"
+#include "cli/cli-int.h"
+#include "core/util.h"
+
+#define DEFAULT_PORTAL "kaifang-portal"
+
+const char *portal_dir_choose(const char *flag)
+{
+    const char *env = getenv("KAIFANG_PORTAL");
+
+    if (flag && *flag)
+        return flag;
+    if (env && *env)
+        return env;
+    return DEFAULT_PORTAL;
+}
+
+/* mkdir -p for an absolute path; existing directories are fine. */
+static int make_dirs(const char *path, struct err *err)
+{
+    char *p = xstrdup(path);
+    struct stat st;
+    int ret = 0;
+
+    for (char *s = p + 1;; s++) {
+        char c = *s;
+
+        if (c != '/' && c != '\0')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+            ret = err_set(err, ERR_INTERNAL, NULL, "cannot create directory \"%s\": %s", p,
+                          strerror(errno));
+            goto out;
+        }
+        *s = c;
+        if (c == '\0')
+            break;
+    }
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+        ret = err_set(err, ERR_INTERNAL, NULL, "\"%s\" exists and is not a directory", path);
+out:
+    free(p);
+    return ret;
+}
+
+/* The database file of a "sqlite:PATH" store URL, NULL for other engines. */
+static const char *sqlite_path(const char *url)
+{
+    return starts_with(url, "sqlite:") ? url + 7 : NULL;
+}
+
+static bool file_exists(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0;
+}
+
+int portal_open(struct portal *p, const char *dir, struct err *err)
+{
+    const char *db;
+    char *tmp = NULL;
+    struct stat st;
+    int ret;
+
+    memset(p, 0, sizeof(*p));
+    config_defaults(&p->cfg, dir);
+    p->files_dir = xstrfmt("%s/files", p->cfg.portal_dir);
+    if (stat(p->cfg.portal_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        ret = err_set(err, ERR_NOT_FOUND, "portal",
+                      "no portal at \"%s\": run \"kaifang init --portal %s\" first",
+                      p->cfg.portal_dir, p->cfg.portal_dir);
+        goto out;
+    }
+    if ((ret = config_load(&p->cfg, err)))
+        goto out;
+    db = sqlite_path(p->cfg.store_url);
+    if (db && !file_exists(db)) {
+        ret = err_set(err, ERR_NOT_FOUND, "portal",
+                      "no portal at \"%s\" (\"%s\" is missing): run \"kaifang init --portal %s\" "
+                      "first",
+                      p->cfg.portal_dir, db, p->cfg.portal_dir);
+        goto out;
+    }
+    /* A portal made by an older version may lack files/tmp: uploads need it. */
+    tmp = xstrfmt("%s/tmp", p->files_dir);
+    if ((ret = make_dirs(tmp, err)))
+        goto out;
+    ret = store_open(&p->store, p->cfg.store_url, false, err);
+out:
+    free(tmp);
+    return ret;
+}
+
+int portal_create(struct portal *p, const char *dir, bool *existed, struct err *err)
+{
+    const char *db;
+    char *tmp = NULL;
+    int ret;
+
+    memset(p, 0, sizeof(*p));
+    *existed = false;
+    config_defaults(&p->cfg, dir);
+    p->files_dir = xstrfmt("%s/files", p->cfg.portal_dir);
+    tmp = xstrfmt("%s/tmp", p->files_dir);
+    if ((ret = make_dirs(p->cfg.portal_dir, err)) || (ret = make_dirs(tmp, err)))
+        goto out;
+    if ((ret = config_write_default(&p->cfg, err)) || (ret = config_load(&p->cfg, err)))
+        goto out;
+    db = sqlite_path(p->cfg.store_url);
+    *existed = db && file_exists(db);
+    ret = store_open(&p->store, p->cfg.store_url, true, err);
+out:
+    free(tmp);
+    return ret;
+}
+
+void portal_close(struct portal *p)
+{
+    store_free(p->store);
+    config_release(&p->cfg);
+    free(p->files_dir);
+    memset(p, 0, sizeof(*p));
+}
+
+void cli_actor(struct actor *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->authenticated = true;
+    a->sysadmin = true;
+    xsnprintf(a->name, sizeof(a->name), "kaifang-cli");
+}
