@@ -1,0 +1,347 @@
+/*
+ * access.c - users, API tokens and organization roles (CKAN docs, "Organizations and
+ * authorization"; user names as CKAN's user name_validator).
+ */
+#include <jansson.h>
+
+#include "access/access.h"
+#include "core/limits.h"
+#include "core/timeutil.h"
+#include "core/util.h"
+
+/* CKAN's user name rule: 2..100 of lowercase a-z, 0-9, '-' and '_'. */
+static int user_name_check(const char *name, struct err *err)
+{
+    size_t len = name ? strlen(name) : 0;
+
+    if (!name || !*name)
+        return err_set(err, ERR_VALIDATION, "name", "missing value");
+    if (len < LIMIT_NAME_MIN)
+        return err_set(err, ERR_VALIDATION, "name", "user name too short: \"%s\"", name);
+    if (len > LIMIT_USER_NAME_MAX)
+        return err_set(err, ERR_VALIDATION, "name", "user name longer than %u characters",
+                       LIMIT_USER_NAME_MAX);
+    for (const char *p = name; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+            return err_set(err, ERR_VALIDATION, "name",
+                           "Must be purely lowercase alphanumeric (ascii) characters and these "
+                           "symbols: -_");
+    }
+    return 0;
+}
+
+static int actor_fill(struct store *s, json_t *user, struct actor *a, struct err *err)
+{
+    const char *id = json_string_value(json_object_get(user, "id"));
+    const char *name = json_string_value(json_object_get(user, "name"));
+    json_t *orgs = NULL;
+    int ret;
+
+    if (!id || !name || strlen(id) >= sizeof(a->id) || strlen(name) >= sizeof(a->name)) {
+        ret = err_set(err, ERR_INTERNAL, NULL, "user record is malformed");
+        goto out;
+    }
+    ret = store_member_orgs(s, id, &orgs, err);
+    if (ret)
+        goto out;
+    a->authenticated = true;
+    a->sysadmin = json_is_true(json_object_get(user, "sysadmin"));
+    xsnprintf(a->id, sizeof(a->id), "%s", id);
+    xsnprintf(a->name, sizeof(a->name), "%s", name);
+    a->memberships = orgs;
+    orgs = NULL;
+out:
+    json_decref(orgs);
+    return ret;
+}
+
+static void actor_reset(struct actor *a)
+{
+    a->authenticated = false;
+    a->sysadmin = false;
+    a->id[0] = '\0';
+    a->name[0] = '\0';
+    a->memberships = NULL;
+}
+
+int access_actor_from_token(struct store *s, const char *header, struct actor *a, struct err *err)
+{
+    char hash[TOKEN_HASH_HEX_LEN];
+    json_t *user = NULL;
+    const char *tok = header;
+    int ret = 0;
+
+    actor_reset(a);
+    if (!header)
+        goto out;
+    while (*tok == ' ' || *tok == '\t')
+        tok++;
+    if (!strncasecmp(tok, "Bearer ", 7))
+        tok += 7;
+    while (*tok == ' ' || *tok == '\t')
+        tok++;
+    if (!*tok)
+        goto out;
+    if (strlen(tok) >= TOKEN_STR_MAX) {
+        ret = err_set(err, ERR_AUTH, NULL, "invalid API token");
+        goto out;
+    }
+    secret_token_hash(tok, hash);
+    ret = store_token_user(s, hash, &user, NULL);
+    if (ret == -ERR_NOT_FOUND) {
+        ret = err_set(err, ERR_AUTH, NULL, "invalid API token");
+        goto out;
+    }
+    if (ret) {
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot look up API token");
+        goto out;
+    }
+    ret = actor_fill(s, user, a, err);
+out:
+    json_decref(user);
+    return ret;
+}
+
+int access_actor_from_user(struct store *s, const char *name, struct actor *a, struct err *err)
+{
+    json_t *user = NULL;
+    int ret;
+
+    actor_reset(a);
+    ret = store_user_get(s, name, &user, err);
+    if (ret)
+        goto out;
+    if (!str_eq(json_string_value(json_object_get(user, "state")), "active")) {
+        ret = err_set(err, ERR_NOT_FOUND, "name", "user \"%s\" not found", name);
+        goto out;
+    }
+    ret = actor_fill(s, user, a, err);
+out:
+    json_decref(user);
+    return ret;
+}
+
+void actor_release(struct actor *a)
+{
+    if (!a)
+        return;
+    json_decref(a->memberships);
+    actor_reset(a);
+}
+
+enum capacity actor_capacity(const struct actor *a, const char *org_id)
+{
+    size_t i;
+    json_t *m;
+
+    if (!a || !a->authenticated || !org_id)
+        return CAPACITY_NONE;
+    if (a->sysadmin)
+        return CAPACITY_ADMIN;
+    json_array_foreach (a->memberships, i, m) {
+        if (str_eq(json_string_value(json_object_get(m, "id")), org_id)) {
+            int c = capacity_parse(json_string_value(json_object_get(m, "capacity")));
+
+            return c < 0 ? CAPACITY_NONE : (enum capacity)c;
+        }
+    }
+    return CAPACITY_NONE;
+}
+
+int capacity_parse(const char *s)
+{
+    if (str_eq(s, "admin"))
+        return CAPACITY_ADMIN;
+    if (str_eq(s, "editor"))
+        return CAPACITY_EDITOR;
+    if (str_eq(s, "member"))
+        return CAPACITY_MEMBER;
+    return -1;
+}
+
+const char *capacity_name(enum capacity c)
+{
+    switch (c) {
+    case CAPACITY_ADMIN:
+        return "admin";
+    case CAPACITY_EDITOR:
+        return "editor";
+    case CAPACITY_MEMBER:
+        return "member";
+    case CAPACITY_NONE:
+        break;
+    }
+    return "none";
+}
+
+int access_user_add(struct store *s, const char *name, const char *email, const char *fullname,
+                    bool sysadmin, json_t **user_out, struct err *err)
+{
+    char id[UUID_STR_LEN], now[TIME_ISO_MAX];
+    struct store_user u = {0};
+    json_t *old = NULL;
+    bool began = false;
+    int ret;
+
+    if (user_out)
+        *user_out = NULL;
+    ret = user_name_check(name, err);
+    if (ret)
+        goto out;
+    if (email && strlen(email) > LIMIT_FIELD_MAX) {
+        ret = err_set(err, ERR_VALIDATION, "email", "email longer than %u bytes", LIMIT_FIELD_MAX);
+        goto out;
+    }
+    if (fullname && strlen(fullname) > LIMIT_FIELD_MAX) {
+        ret = err_set(err, ERR_VALIDATION, "fullname", "full name longer than %u bytes",
+                      LIMIT_FIELD_MAX);
+        goto out;
+    }
+    ret = store_begin(s, err);
+    if (ret)
+        goto out;
+    began = true;
+    ret = store_user_get(s, name, &old, NULL);
+    if (ret == 0) {
+        /* CKAN's user name_validator message. */
+        ret = err_set(err, ERR_CONFLICT, "name", "That login name is not available.");
+        goto out;
+    }
+    if (ret != -ERR_NOT_FOUND) {
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot look up user \"%s\"", name);
+        goto out;
+    }
+    secret_uuid4(id);
+    time_now_ckan(now);
+    u.id = id;
+    u.name = name;
+    u.fullname = fullname;
+    u.email = email;
+    u.sysadmin = sysadmin;
+    u.state = "active";
+    u.password_hash = NULL;
+    u.created = now;
+    ret = store_user_put(s, &u, err);
+    if (ret)
+        goto out;
+    ret = store_commit(s, err);
+    if (ret)
+        goto out;
+    began = false;
+    if (user_out)
+        ret = store_user_get(s, id, user_out, err);
+out:
+    if (began)
+        store_rollback(s);
+    json_decref(old);
+    return ret;
+}
+
+int access_token_create(struct store *s, const char *user_name, const char *label,
+                        char token_out[TOKEN_STR_MAX], char token_id_out[UUID_STR_LEN],
+                        struct err *err)
+{
+    char token[TOKEN_STR_MAX], hash[TOKEN_HASH_HEX_LEN], id[UUID_STR_LEN], now[TIME_ISO_MAX];
+    json_t *user = NULL;
+    bool began = false;
+    int ret;
+
+    token[0] = '\0';
+    if (label && strlen(label) > LIMIT_FIELD_MAX) {
+        ret = err_set(err, ERR_VALIDATION, "name", "token label longer than %u bytes",
+                      LIMIT_FIELD_MAX);
+        goto out;
+    }
+    ret = store_begin(s, err);
+    if (ret)
+        goto out;
+    began = true;
+    ret = store_user_get(s, user_name, &user, err);
+    if (ret)
+        goto out;
+    if (!str_eq(json_string_value(json_object_get(user, "state")), "active")) {
+        ret = err_set(err, ERR_NOT_FOUND, "user", "user \"%s\" not found", user_name);
+        goto out;
+    }
+    secret_token_new(token);
+    secret_token_hash(token, hash);
+    secret_uuid4(id);
+    time_now_ckan(now);
+    ret = store_token_put(s, id, json_string_value(json_object_get(user, "id")), hash,
+                          label ? label : "", now, err);
+    if (ret)
+        goto out;
+    ret = store_commit(s, err);
+    if (ret)
+        goto out;
+    began = false;
+    xsnprintf(token_out, TOKEN_STR_MAX, "%s", token);
+    xsnprintf(token_id_out, UUID_STR_LEN, "%s", id);
+out:
+    if (began)
+        store_rollback(s);
+    secret_wipe(token, sizeof(token));
+    json_decref(user);
+    return ret;
+}
+
+int access_token_revoke(struct store *s, const char *token_id, struct err *err)
+{
+    bool began = false;
+    int ret;
+
+    if (!token_id || !*token_id) {
+        ret = err_set(err, ERR_VALIDATION, "id", "missing value");
+        goto out;
+    }
+    ret = store_begin(s, err);
+    if (ret)
+        goto out;
+    began = true;
+    ret = store_token_revoke(s, token_id, err);
+    if (ret)
+        goto out;
+    ret = store_commit(s, err);
+    if (!ret)
+        began = false;
+out:
+    if (began)
+        store_rollback(s);
+    return ret;
+}
+
+int access_member_set(struct store *s, const char *org, const char *user_name, const char *capacity,
+                      struct err *err)
+{
+    json_t *g = NULL, *user = NULL;
+    bool began = false;
+    int ret;
+
+    if (capacity && capacity_parse(capacity) < 0) {
+        ret = err_set(err, ERR_VALIDATION, "capacity", "unknown capacity \"%s\"", capacity);
+        goto out;
+    }
+    ret = store_begin(s, err);
+    if (ret)
+        goto out;
+    began = true;
+    ret = store_group_get(s, true, org, &g, err);
+    if (ret)
+        goto out;
+    ret = store_user_get(s, user_name, &user, err);
+    if (ret)
+        goto out;
+    ret = store_member_set(s, json_string_value(json_object_get(g, "id")),
+                           json_string_value(json_object_get(user, "id")), capacity, err);
+    if (ret)
+        goto out;
+    ret = store_commit(s, err);
+    if (!ret)
+        began = false;
+out:
+    if (began)
+        store_rollback(s);
+    json_decref(g);
+    json_decref(user);
+    return ret;
+}

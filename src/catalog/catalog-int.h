@@ -1,0 +1,87 @@
+/*
+ * catalog-int.h - internals shared by the files of src/catalog/ (not for other modules).
+ */
+#ifndef KAIFANG_CATALOG_CATALOG_INT_H
+#define KAIFANG_CATALOG_CATALOG_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "catalog/catalog.h"
+
+/* ---- catalog.c: parameters, visibility, persistence ---- */
+
+/* Reads an optional string parameter: absent or null leaves *out NULL. A number or a
+ * boolean is refused (-ERR_VALIDATION naming the key). */
+int param_str(json_t *params, const char *key, const char **out, struct err *err);
+/* Reads an optional integer given as a number or a decimal string, in [min, max]. */
+int param_int(json_t *params, const char *key, int64_t min, int64_t max, int64_t def, int64_t *out,
+              struct err *err);
+/* Reads an optional boolean given as true/false or a CKAN asbool string. */
+int param_bool(json_t *params, const char *key, bool def, bool *out, struct err *err);
+/* The "id" parameter (or "name" when allow_name), required. */
+int param_id(json_t *params, bool allow_name, const char **out, struct err *err);
+
+/* Whether the actor may read / edit a package dict (CKAN's package_show and
+ * package_update auth functions). */
+bool dataset_can_read(const struct actor *a, json_t *doc);
+bool dataset_can_edit(const struct actor *a, json_t *doc);
+
+/* Loads a dataset by id or name that the actor may read; -ERR_NOT_FOUND otherwise.
+ * *doc: new reference. */
+int dataset_load_readable(struct catalog *c, const struct actor *a, const char *id_or_name,
+                          json_t **doc, struct err *err);
+
+/* Writes a package dict with its search and facet rows (inside a transaction). */
+int dataset_write(struct catalog *c, json_t *doc, struct err *err);
+
+/* Runs fn inside a store transaction: commit on 0, rollback otherwise. */
+int catalog_tx_begin(struct catalog *c, struct err *err);
+int catalog_tx_end(struct catalog *c, int ret, struct err *err);
+
+/* ---- validate.c ---- */
+
+/* CKAN's name_validator: 2..100 of [a-z0-9_-], not "new"/"edit"/"search". */
+int name_check(const char *field, const char *name, struct err *err);
+/* CKAN's tag rules: 2..100 characters of letters, digits, spaces, '-', '_', '.'. */
+int tag_check(const char *tag, struct err *err);
+
+/*
+ * Validates package input (create: old NULL; update: old is the current package dict)
+ * and builds the full package_show dict in *doc (new reference). Checks organization
+ * and group existence and the actor's rights in the organization(s).
+ */
+int dataset_build(struct catalog *c, const struct actor *a, json_t *in, json_t *old, json_t **doc,
+                  struct err *err);
+
+/* Builds one resource dict from input (old: the existing resource with the same id, or
+ * NULL). position and package_id are set by the caller. */
+int resource_build(json_t *in, json_t *old, const char *now, json_t **res, struct err *err);
+
+/* Fills the derived fields of a package dict: num_resources, num_tags, resource positions
+ * and package_id. */
+void dataset_derive(json_t *doc);
+
+/* ---- license.c ---- */
+
+/* The licence object with that id, borrowed, or NULL. */
+json_t *license_find(const char *id);
+
+/* ---- search.c ---- */
+
+/* Query tokens of free text (CJK runs of 2+ give bigrams only); appended to *terms, a
+ * JSON array of strings. */
+void search_query_terms(const char *text, json_t *terms);
+/* Whether the code point is a CJK ideograph (Unified, Ext A, Compatibility). */
+bool is_cjk(uint32_t cp);
+/* Whether the code point counts as a letter or digit in names of tags and in search. */
+bool is_word_cp(uint32_t cp);
+/* Decodes one UTF-8 sequence at s (len bytes left); returns its length (0 for an
+ * invalid sequence) and stores the code point. */
+size_t utf8_decode(const char *s, size_t len, uint32_t *cp);
+
+/* The UUID-shaped stable id derived from a tag name (tags have no table of their own). */
+void tag_id(const char *name, char out[UUID_STR_LEN]);
+
+#endif

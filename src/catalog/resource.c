@@ -1,0 +1,535 @@
+/*
+ * resource.c - resource_show, resource_create, resource_update, resource_delete (CKAN
+ * 2.10 docs, ckan.logic.action.{get,create,update,delete}.resource_*), uploads moved to
+ * their content address (files/ab/cdef…, SHA-256), and download resolution.
+ */
+#include <jansson.h>
+
+#include "catalog/catalog-int.h"
+#include "core/limits.h"
+#include "core/timeutil.h"
+#include "core/util.h"
+
+/* ---- file names, types ---- */
+
+static const struct {
+    const char *ext, *format, *mimetype;
+} file_types[] = {
+        {"csv", "CSV", "text/csv"},
+        {"tsv", "TSV", "text/tab-separated-values"},
+        {"txt", "TXT", "text/plain"},
+        {"json", "JSON", "application/json"},
+        {"geojson", "GeoJSON", "application/geo+json"},
+        {"jsonld", "JSON-LD", "application/ld+json"},
+        {"xml", "XML", "application/xml"},
+        {"rdf", "RDF", "application/rdf+xml"},
+        {"ttl", "TTL", "text/turtle"},
+        {"xls", "XLS", "application/vnd.ms-excel"},
+        {"xlsx", "XLSX", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+        {"ods", "ODS", "application/vnd.oasis.opendocument.spreadsheet"},
+        {"pdf", "PDF", "application/pdf"},
+        {"zip", "ZIP", "application/zip"},
+        {"gz", "GZ", "application/gzip"},
+        {"html", "HTML", "text/html"},
+        {"htm", "HTML", "text/html"},
+        {"parquet", "PARQUET", "application/vnd.apache.parquet"},
+        {"kml", "KML", "application/vnd.google-earth.kml+xml"},
+        {"shp", "SHP", "application/octet-stream"},
+        {"doc", "DOC", "application/msword"},
+        {"docx", "DOCX", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+        {"png", "PNG", "image/png"},
+        {"jpg", "JPEG", "image/jpeg"},
+        {"jpeg", "JPEG", "image/jpeg"},
+};
+
+static const char *file_ext(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+
+    return dot && dot[1] ? dot + 1 : "";
+}
+
+static int file_type(const char *name)
+{
+    const char *ext = file_ext(name);
+
+    for (size_t i = 0; i < ARRAY_SIZE(file_types); i++)
+        if (!strcasecmp(file_types[i].ext, ext))
+            return (int)i;
+    return -1;
+}
+
+/* The client's file name reduced to a safe last path segment: ASCII letters, digits,
+ * '.', '-', '_' and valid non-ASCII UTF-8 letters; anything else becomes '_'. */
+static void filename_sanitise(const char *in, struct buf *out)
+{
+    const char *base = in ? in : "";
+    size_t len, i = 0, n;
+    uint32_t cp;
+
+    for (const char *p = base; *p; p++)
+        if (*p == '/' || *p == '\\')
+            base = p + 1;
+    while (*base == '.' || *base == ' ')
+        base++;
+    len = strlen(base);
+    while (i < len && out->len < 200) {
+        n = utf8_decode(base + i, len - i, &cp);
+        if (!n) {
+            buf_addch(out, '_');
+            i++;
+            continue;
+        }
+        if ((cp < 0x80 && (is_word_cp(cp) || cp == '.' || cp == '-' || cp == '_')) ||
+            (cp >= 0x80 && (is_word_cp(cp) || is_cjk(cp))))
+            buf_add(out, base + i, n);
+        else
+            buf_addch(out, '_');
+        i += n;
+    }
+    if (!out->len)
+        buf_addstr(out, "file");
+}
+
+static void url_escape(const char *s, struct buf *out)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '.' || *p == '-' || *p == '_' || *p == '~')
+            buf_addch(out, *p);
+        else
+            buf_addf(out, "%%%02X", *p);
+    }
+}
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+static void url_unescape(const char *s, struct buf *out)
+{
+    for (const char *p = s; *p; p++) {
+        if (*p == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+            buf_addch(out, hexval(p[1]) * 16 + hexval(p[2]));
+            p += 2;
+        } else {
+            buf_addch(out, *p);
+        }
+    }
+}
+
+static bool sha256_hex_ok(const char *s)
+{
+    if (!s || strlen(s) != 64)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return false;
+    return true;
+}
+
+/* <files_dir>/ab/cdef… for a digest. Free the result. */
+static char *content_path(struct catalog *c, const char *hex)
+{
+    return xstrfmt("%s/%.2s/%s", c->files_dir, hex, hex + 2);
+}
+
+/* Moves an upload to its content address; if the content is there already, drops the
+ * temporary file. On return (success or not) tmp_path no longer exists. */
+static int upload_store(struct catalog *c, const struct upload *up, struct err *err)
+{
+    char *dir = NULL, *dest = NULL;
+    struct stat st;
+    int ret = 0;
+
+    if (!sha256_hex_ok(up->sha256_hex)) {
+        ret = err_set(err, ERR_INTERNAL, "upload", "upload digest is malformed");
+        goto out;
+    }
+    dir = xstrfmt("%s/%.2s", c->files_dir, up->sha256_hex);
+    dest = content_path(c, up->sha256_hex);
+    if (mkdir(dir, 0755) && errno != EEXIST) {
+        ret = err_set(err, ERR_INTERNAL, "upload", "cannot create directory \"%s\": %s", dir,
+                      strerror(errno));
+        goto out;
+    }
+    if (!stat(dest, &st)) {
+        /* Same content stored already (same digest): keep one copy. */
+        goto out;
+    }
+    if (rename(up->tmp_path, dest)) {
+        ret = err_set(err, ERR_INTERNAL, "upload", "cannot move upload to \"%s\": %s", dest,
+                      strerror(errno));
+        goto out;
+    }
+out:
+    unlink(up->tmp_path); /* ENOENT after a successful rename */
+    free(dir);
+    free(dest);
+    return ret;
+}
+
+/* Sets the upload fields of a resource dict. */
+static void resource_set_upload(struct catalog *c, json_t *res, const char *dataset_id,
+                                const struct upload *up)
+{
+    struct buf name = BUF_INIT, url = BUF_INIT;
+    int t;
+    const char *fmt = json_string_value(json_object_get(res, "format"));
+
+    filename_sanitise(up->filename, &name);
+    t = file_type(name.buf);
+    buf_addf(&url, "%s/dataset/%s/resource/%s/download/", c->site_url, dataset_id,
+             json_string_value(json_object_get(res, "id")));
+    url_escape(name.buf, &url);
+    json_object_set_new(res, "url", json_string(url.buf));
+    json_object_set_new(res, "url_type", json_string("upload"));
+    json_object_set_new(res, "size", json_integer((json_int_t)up->size));
+    json_object_set_new(res, "hash", json_string(up->sha256_hex));
+    if (t >= 0)
+        json_object_set_new(res, "mimetype", json_string(file_types[t].mimetype));
+    else if (up->content_type && *up->content_type && strlen(up->content_type) < 200 &&
+             !strpbrk(up->content_type, "\r\n"))
+        json_object_set_new(res, "mimetype", json_string(up->content_type));
+    else
+        json_object_set_new(res, "mimetype", json_string("application/octet-stream"));
+    /* An upload names its own format unless the client gave one. */
+    if (!fmt || !*fmt || json_object_get(res, "format_guessed")) {
+        const char *ext = file_ext(name.buf);
+        struct buf f = BUF_INIT;
+
+        if (t >= 0) {
+            buf_addstr(&f, file_types[t].format);
+        } else if (strlen(ext) <= 8) {
+            for (const char *p = ext; *p; p++)
+                buf_addch(&f, (*p >= 'a' && *p <= 'z') ? *p - 'a' + 'A' : *p);
+        }
+        json_object_set_new(res, "format", json_string(f.buf));
+        buf_release(&f);
+    }
+    if (!json_string_length(json_object_get(res, "name")))
+        json_object_set_new(res, "name", json_string(name.buf));
+    buf_release(&name);
+    buf_release(&url);
+}
+
+/* ---- actions ---- */
+
+/* Loads the dataset holding a resource for editing (in a transaction), and the index of
+ * the resource in it. */
+static int load_resource(struct catalog *c, const struct actor *a, const char *rid, bool edit,
+                         json_t **doc, size_t *index, struct err *err)
+{
+    char did[UUID_STR_LEN];
+    json_t *r;
+    size_t i;
+    int ret;
+
+    *doc = NULL;
+    if (strlen(rid) > LIMIT_FIELD_MAX)
+        return err_set(err, ERR_NOT_FOUND, "id", "resource not found");
+    ret = store_resource_dataset(c->store, rid, did, sizeof(did), NULL);
+    if (ret == -ERR_NOT_FOUND)
+        return err_set(err, ERR_NOT_FOUND, "id", "resource \"%s\" not found", rid);
+    if (ret)
+        return err_set(err, ERR_INTERNAL, NULL, "cannot look up resource \"%s\"", rid);
+    ret = dataset_load_readable(c, a, did, doc, NULL);
+    if (ret) {
+        return err_set(err, ret == -ERR_NOT_FOUND ? ERR_NOT_FOUND : ERR_INTERNAL, "id",
+                       "resource \"%s\" not found", rid);
+    }
+    json_array_foreach (json_object_get(*doc, "resources"), i, r) {
+        if (str_eq(json_string_value(json_object_get(r, "id")), rid)) {
+            *index = i;
+            if (!edit || dataset_can_edit(a, *doc))
+                return 0;
+            ret = err_set(err, ERR_AUTH, NULL, "user \"%s\" may not edit resource \"%s\"",
+                          a && a->authenticated ? a->name : "", rid);
+            break;
+        }
+    }
+    if (!ret)
+        ret = err_set(err, ERR_NOT_FOUND, "id", "resource \"%s\" not found", rid);
+    json_decref(*doc);
+    *doc = NULL;
+    return ret;
+}
+
+int catalog_resource_show(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                          struct err *err)
+{
+    json_t *doc = NULL;
+    const char *rid;
+    size_t i = 0;
+    int ret;
+
+    *result = NULL;
+    ret = param_id(params, false, &rid, err);
+    if (!ret)
+        ret = load_resource(c, a, rid, false, &doc, &i, err);
+    if (!ret)
+        *result = json_deep_copy(json_array_get(json_object_get(doc, "resources"), i));
+    json_decref(doc);
+    return ret;
+}
+
+/* The resource input without the keys that address it. */
+static json_t *resource_input(json_t *params)
+{
+    json_t *in = json_deep_copy(params);
+
+    json_object_del(in, "package_id");
+    return in;
+}
+
+static void dataset_touch(json_t *doc)
+{
+    char now[TIME_ISO_MAX];
+
+    time_now_ckan(now);
+    json_object_set_new(doc, "metadata_modified", json_string(now));
+    dataset_derive(doc);
+}
+
+int catalog_resource_create(struct catalog *c, const struct actor *a, json_t *params,
+                            const struct upload *up, json_t **result, struct err *err)
+{
+    json_t *doc = NULL, *in = NULL, *res = NULL;
+    const char *pid;
+    char now[TIME_ISO_MAX];
+    bool began = false;
+    int ret;
+
+    *result = NULL;
+    if (!a || !a->authenticated) {
+        ret = err_set(err, ERR_AUTH, NULL, "anonymous users may not create resources");
+        goto out;
+    }
+    if (!json_is_object(params)) {
+        ret = err_set(err, ERR_BAD_REQUEST, NULL, "parameters must be a JSON object");
+        goto out;
+    }
+    ret = param_str(params, "package_id", &pid, err);
+    if (!ret && (!pid || !*pid))
+        ret = err_set(err, ERR_VALIDATION, "package_id", "Missing value");
+    if (ret)
+        goto out;
+    ret = catalog_tx_begin(c, err);
+    if (ret)
+        goto out;
+    began = true;
+    ret = dataset_load_readable(c, a, pid, &doc, err);
+    if (ret)
+        goto out;
+    if (!dataset_can_edit(a, doc)) {
+        ret = err_set(err, ERR_AUTH, NULL, "user \"%s\" may not edit dataset \"%s\"", a->name, pid);
+        goto out;
+    }
+    if (json_array_size(json_object_get(doc, "resources")) >= LIMIT_RESOURCES_PER_DATASET) {
+        ret = err_set(err, ERR_VALIDATION, "resources", "more than %u resources",
+                      LIMIT_RESOURCES_PER_DATASET);
+        goto out;
+    }
+    in = resource_input(params);
+    if (!up && !json_is_string(json_object_get(in, "url")))
+        json_object_set_new(in, "url", json_string(""));
+    time_now_ckan(now);
+    ret = resource_build(in, NULL, now, &res, err);
+    if (ret)
+        goto out;
+    if (up) {
+        if (!json_string_length(json_object_get(in, "format")))
+            json_object_set_new(res, "format_guessed", json_true());
+        resource_set_upload(c, res, json_string_value(json_object_get(doc, "id")), up);
+        json_object_del(res, "format_guessed");
+        ret = upload_store(c, up, err);
+        up = NULL;
+        if (ret)
+            goto out;
+    }
+    json_array_append(json_object_get(doc, "resources"), res);
+    dataset_touch(doc);
+    ret = dataset_write(c, doc, err);
+    if (ret)
+        goto out;
+    began = false;
+    ret = catalog_tx_end(c, 0, err);
+    if (!ret)
+        *result = json_deep_copy(
+                json_array_get(json_object_get(doc, "resources"),
+                               json_array_size(json_object_get(doc, "resources")) - 1));
+out:
+    if (began)
+        catalog_tx_end(c, ret ? ret : -ERR_INTERNAL, NULL);
+    if (up)
+        unlink(up->tmp_path);
+    json_decref(doc);
+    json_decref(in);
+    json_decref(res);
+    return ret;
+}
+
+int catalog_resource_update(struct catalog *c, const struct actor *a, json_t *params,
+                            const struct upload *up, json_t **result, struct err *err)
+{
+    json_t *doc = NULL, *in = NULL, *res = NULL, *old;
+    const char *rid;
+    char now[TIME_ISO_MAX];
+    bool began = false;
+    size_t i = 0;
+    int ret;
+
+    *result = NULL;
+    if (!a || !a->authenticated) {
+        ret = err_set(err, ERR_AUTH, NULL, "anonymous users may not edit resources");
+        goto out;
+    }
+    ret = param_id(params, false, &rid, err);
+    if (ret)
+        goto out;
+    ret = catalog_tx_begin(c, err);
+    if (ret)
+        goto out;
+    began = true;
+    ret = load_resource(c, a, rid, true, &doc, &i, err);
+    if (ret)
+        goto out;
+    old = json_array_get(json_object_get(doc, "resources"), i);
+    in = resource_input(params);
+    /* A url left out keeps the current one (CKAN's form sends it back unchanged). */
+    if (!json_object_get(in, "url") && !up)
+        json_object_set(in, "url", json_object_get(old, "url"));
+    time_now_ckan(now);
+    ret = resource_build(in, old, now, &res, err);
+    if (ret)
+        goto out;
+    if (up) {
+        if (!json_string_length(json_object_get(in, "format")))
+            json_object_set_new(res, "format_guessed", json_true());
+        resource_set_upload(c, res, json_string_value(json_object_get(doc, "id")), up);
+        json_object_del(res, "format_guessed");
+        json_object_set_new(res, "metadata_modified", json_string(now));
+        ret = upload_store(c, up, err);
+        up = NULL;
+        if (ret)
+            goto out;
+    }
+    json_array_set(json_object_get(doc, "resources"), i, res);
+    dataset_touch(doc);
+    ret = dataset_write(c, doc, err);
+    if (ret)
+        goto out;
+    began = false;
+    ret = catalog_tx_end(c, 0, err);
+    if (!ret)
+        *result = json_deep_copy(json_array_get(json_object_get(doc, "resources"), i));
+out:
+    if (began)
+        catalog_tx_end(c, ret ? ret : -ERR_INTERNAL, NULL);
+    if (up)
+        unlink(up->tmp_path);
+    json_decref(doc);
+    json_decref(in);
+    json_decref(res);
+    return ret;
+}
+
+int catalog_resource_delete(struct catalog *c, const struct actor *a, json_t *params,
+                            json_t **result, struct err *err)
+{
+    json_t *doc = NULL;
+    const char *rid;
+    size_t i = 0;
+    int ret;
+
+    *result = NULL;
+    if (!a || !a->authenticated)
+        return err_set(err, ERR_AUTH, NULL, "anonymous users may not delete resources");
+    ret = param_id(params, false, &rid, err);
+    if (ret)
+        return ret;
+    ret = catalog_tx_begin(c, err);
+    if (ret)
+        return ret;
+    ret = load_resource(c, a, rid, true, &doc, &i, err);
+    if (!ret) {
+        json_array_remove(json_object_get(doc, "resources"), i);
+        dataset_touch(doc);
+        ret = dataset_write(c, doc, err);
+    }
+    ret = catalog_tx_end(c, ret, err);
+    if (!ret)
+        *result = json_null(); /* CKAN's resource_delete returns None */
+    json_decref(doc);
+    return ret;
+}
+
+/* ---- downloads ---- */
+
+int catalog_resource_file(struct catalog *c, const struct actor *a, const char *dataset,
+                          const char *resource_id, struct resource_file *f, struct err *err)
+{
+    json_t *doc = NULL, *r, *res = NULL;
+    const char *hash, *url, *slash;
+    struct buf name = BUF_INIT;
+    struct stat st;
+    size_t i;
+    int ret;
+
+    memset(f, 0, sizeof(*f));
+    if (!dataset || !resource_id || strlen(dataset) > LIMIT_FIELD_MAX) {
+        ret = err_set(err, ERR_NOT_FOUND, "id", "resource not found");
+        goto out;
+    }
+    ret = dataset_load_readable(c, a, dataset, &doc, err);
+    if (ret)
+        goto out;
+    json_array_foreach (json_object_get(doc, "resources"), i, r) {
+        if (str_eq(json_string_value(json_object_get(r, "id")), resource_id))
+            res = r;
+    }
+    hash = json_string_value(json_object_get(res, "hash"));
+    if (!res || !str_eq(json_string_value(json_object_get(res, "url_type")), "upload") ||
+        !sha256_hex_ok(hash)) {
+        ret = err_set(err, ERR_NOT_FOUND, "id", "resource \"%s\" has no uploaded file",
+                      resource_id);
+        goto out;
+    }
+    f->path = content_path(c, hash);
+    if (stat(f->path, &st)) {
+        ret = err_set(err, ERR_NOT_FOUND, "id", "file of resource \"%s\" is missing", resource_id);
+        goto out;
+    }
+    f->size = (uint64_t)st.st_size;
+    xsnprintf(f->sha256_hex, sizeof(f->sha256_hex), "%s", hash);
+    f->mimetype = xstrdup(json_string_value(json_object_get(res, "mimetype"))
+                                  ? json_string_value(json_object_get(res, "mimetype"))
+                                  : "application/octet-stream");
+    url = json_string_value(json_object_get(res, "url"));
+    slash = url ? strrchr(url, '/') : NULL;
+    url_unescape(slash ? slash + 1 : "file", &name);
+    f->filename = buf_detach(&name, NULL);
+out:
+    if (ret)
+        resource_file_release(f);
+    buf_release(&name);
+    json_decref(doc);
+    return ret;
+}
+
+void resource_file_release(struct resource_file *f)
+{
+    if (!f)
+        return;
+    free(f->path);
+    free(f->mimetype);
+    free(f->filename);
+    f->path = f->mimetype = f->filename = NULL;
+}

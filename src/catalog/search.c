@@ -1,0 +1,684 @@
+/*
+ * search.c - search tokenisation (ASCII words, other letters, CJK bigrams) and
+ * package_search with CKAN's parameters (CKAN 2.10 docs,
+ * ckan.logic.action.get.package_search: q, fq, fq_list, facet.field, facet.limit, rows,
+ * start, sort, include_private, include_drafts) over the store's index.
+ */
+#include <jansson.h>
+
+#include "catalog/catalog-int.h"
+#include "core/limits.h"
+#include "core/parse.h"
+#include "core/util.h"
+
+/* ---- code points ---- */
+
+size_t utf8_decode(const char *s, size_t len, uint32_t *cp)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n;
+    uint32_t c;
+
+    if (!len)
+        return 0;
+    if (u[0] < 0x80) {
+        *cp = u[0];
+        return 1;
+    }
+    if ((u[0] & 0xe0) == 0xc0) {
+        n = 2;
+        c = u[0] & 0x1f;
+    } else if ((u[0] & 0xf0) == 0xe0) {
+        n = 3;
+        c = u[0] & 0x0f;
+    } else if ((u[0] & 0xf8) == 0xf0) {
+        n = 4;
+        c = u[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (len < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((u[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (u[i] & 0x3f);
+    }
+    /* Overlong forms, surrogates and values past U+10FFFF are invalid. */
+    if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) || (n == 4 && c < 0x10000) || c > 0x10ffff ||
+        (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return n;
+}
+
+static void utf8_encode(uint32_t cp, struct buf *out)
+{
+    char b[4];
+    size_t n;
+
+    if (cp < 0x80) {
+        b[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        b[0] = (char)(0xc0 | (cp >> 6));
+        b[1] = (char)(0x80 | (cp & 0x3f));
+        n = 2;
+    } else if (cp < 0x10000) {
+        b[0] = (char)(0xe0 | (cp >> 12));
+        b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        b[2] = (char)(0x80 | (cp & 0x3f));
+        n = 3;
+    } else {
+        b[0] = (char)(0xf0 | (cp >> 18));
+        b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        b[3] = (char)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    buf_add(out, b, n);
+}
+
+bool is_cjk(uint32_t cp)
+{
+    return (cp >= 0x4e00 && cp <= 0x9fff) || /* CJK Unified Ideographs */
+           (cp >= 0x3400 && cp <= 0x4dbf) || /* Extension A */
+           (cp >= 0xf900 && cp <= 0xfaff) || /* Compatibility Ideographs */
+           (cp >= 0x20000 && cp <= 0x2fa1f); /* Extensions B.. and Compatibility Supplement */
+}
+
+bool is_word_cp(uint32_t cp)
+{
+    if (cp < 0x80)
+        return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
+    /* Everything outside the punctuation, symbol, space and private-use blocks counts as
+     * a letter: a coarse stand-in for Unicode's \w that needs no tables. */
+    if (cp <= 0xbf || cp == 0xd7 || cp == 0xf7)
+        return cp == 0xaa || cp == 0xb5 || cp == 0xba;
+    if (cp >= 0x2000 && cp <= 0x2bff) /* punctuation, symbols, arrows, maths, boxes */
+        return false;
+    if (cp >= 0x3000 && cp <= 0x303f) /* CJK symbols and punctuation */
+        return false;
+    if (cp >= 0xe000 && cp <= 0xf8ff) /* private use */
+        return false;
+    if (cp >= 0xfe30 && cp <= 0xfe4f) /* CJK compatibility forms */
+        return false;
+    if (cp >= 0xff00 && cp <= 0xff65) /* fullwidth forms: only letters and digits */
+        return (cp >= 0xff10 && cp <= 0xff19) || (cp >= 0xff21 && cp <= 0xff3a) ||
+               (cp >= 0xff41 && cp <= 0xff5a);
+    if (cp == 0xfeff || (cp >= 0xfff0 && cp <= 0xffff))
+        return false;
+    return true;
+}
+
+/* Simple case folding for the scripts where it is one offset; fullwidth ASCII letters
+ * and digits fold to ASCII. */
+static uint32_t fold(uint32_t cp)
+{
+    if (cp >= 'A' && cp <= 'Z')
+        return cp + 0x20;
+    if (cp >= 0xff10 && cp <= 0xff19)
+        return cp - 0xff10 + '0';
+    if (cp >= 0xff21 && cp <= 0xff3a)
+        return cp - 0xff21 + 'a';
+    if (cp >= 0xff41 && cp <= 0xff5a)
+        return cp - 0xff41 + 'a';
+    if (cp >= 0xc0 && cp <= 0xde && cp != 0xd7)
+        return cp + 0x20;
+    if (((cp >= 0x100 && cp <= 0x12f) || (cp >= 0x132 && cp <= 0x137) ||
+         (cp >= 0x14a && cp <= 0x177)) &&
+        !(cp & 1))
+        return cp + 1;
+    if (cp >= 0x391 && cp <= 0x3a9 && cp != 0x3a2)
+        return cp + 0x20;
+    if (cp >= 0x410 && cp <= 0x42f)
+        return cp + 0x20;
+    if (cp >= 0x400 && cp <= 0x40f)
+        return cp + 0x50;
+    return cp;
+}
+
+/* ---- tokenisation ---- */
+
+struct tokenizer {
+    bool query;      /* CJK runs of 2+ give bigrams only */
+    struct buf *out; /* space-separated tokens, or NULL */
+    json_t *terms;   /* array of tokens, or NULL */
+    struct buf word; /* current non-CJK word */
+    uint32_t run[2]; /* last CJK characters of the current run */
+    size_t run_len;  /* characters in the current run */
+};
+
+static void tok_emit(struct tokenizer *t, const char *p, size_t len)
+{
+    if (!len)
+        return;
+    if (t->out) {
+        if (t->out->len)
+            buf_addch(t->out, ' ');
+        buf_add(t->out, p, len);
+    }
+    if (t->terms) {
+        char *s = xstrndup(p, len);
+
+        json_array_append_new(t->terms, json_string(s));
+        free(s);
+    }
+}
+
+static void tok_flush_word(struct tokenizer *t)
+{
+    tok_emit(t, t->word.buf, t->word.len);
+    buf_reset(&t->word);
+}
+
+static void tok_emit_cps(struct tokenizer *t, const uint32_t *cps, size_t n)
+{
+    struct buf b = BUF_INIT;
+
+    for (size_t i = 0; i < n; i++)
+        utf8_encode(cps[i], &b);
+    tok_emit(t, b.buf, b.len);
+    buf_release(&b);
+}
+
+static void tok_end_run(struct tokenizer *t)
+{
+    /* A query run of exactly one character was not emitted while scanning. */
+    if (t->query && t->run_len == 1)
+        tok_emit_cps(t, t->run, 1);
+    t->run_len = 0;
+}
+
+static void tok_cjk(struct tokenizer *t, uint32_t cp)
+{
+    if (t->run_len) {
+        uint32_t pair[2] = {t->run[1], cp};
+
+        tok_emit_cps(t, pair, 2);
+    }
+    if (!t->query)
+        tok_emit_cps(t, &cp, 1);
+    t->run[0] = t->run[1];
+    t->run[1] = cp;
+    t->run_len++;
+}
+
+static void tokenize(struct tokenizer *t, const char *text)
+{
+    size_t len = strlen(text), i = 0, n;
+    uint32_t cp;
+
+    buf_init(&t->word, LIMIT_TEXT_MAX);
+    t->run_len = 0;
+    while (i < len) {
+        n = utf8_decode(text + i, len - i, &cp);
+        if (!n) {
+            n = 1;
+            cp = ' ';
+        }
+        i += n;
+        if (is_cjk(cp)) {
+            tok_flush_word(t);
+            tok_cjk(t, cp);
+        } else if (is_word_cp(cp)) {
+            tok_end_run(t);
+            utf8_encode(fold(cp), &t->word);
+        } else {
+            tok_flush_word(t);
+            tok_end_run(t);
+        }
+    }
+    tok_flush_word(t);
+    tok_end_run(t);
+    buf_release(&t->word);
+}
+
+void catalog_search_text(const char *text, struct buf *out)
+{
+    struct tokenizer t = {0};
+
+    if (!text)
+        return;
+    t.out = out;
+    tokenize(&t, text);
+}
+
+void search_query_terms(const char *text, json_t *terms)
+{
+    struct tokenizer t = {0};
+
+    t.query = true;
+    t.terms = terms;
+    tokenize(&t, text);
+}
+
+/* ---- package_search ---- */
+
+/* Fields that q/fq may filter on: the facet rows dataset_write() stores. */
+static const char *const filter_fields[] = {
+        "organization", "tags", "res_format", "license_id",   "groups",
+        "name",         "id",   "owner_org",  "access_level", "capacity",
+};
+
+static bool filter_field_known(const char *f)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(filter_fields); i++)
+        if (str_eq(filter_fields[i], f))
+            return true;
+    return false;
+}
+
+struct query {
+    json_t *terms;   /* free-text tokens */
+    json_t *filters; /* [[field, value, negate]] */
+};
+
+static int query_add_term(struct query *q, const char *field, const char *value, bool negate,
+                          struct err *err)
+{
+    if (!field || str_eq(field, "text")) {
+        if (negate)
+            return err_set(err, ERR_SEARCH, "q", "negated free text is not supported: \"-%s\"",
+                           value);
+        search_query_terms(value, q->terms);
+        return 0;
+    }
+    if (!filter_field_known(field))
+        return err_set(err, ERR_SEARCH, "q", "unknown search field \"%s\"", field);
+    if (str_eq(value, "*") && !negate)
+        return 0;
+    json_array_append_new(q->filters, json_pack("[s, s, b]", field, value, negate));
+    return 0;
+}
+
+/*
+ * Parses Solr-like query text: whitespace-separated terms, each optionally prefixed by
+ * '+' (ignored) or '-' (negation); a term is free text, "quoted free text", field:value
+ * or field:"quoted value". "*:*" matches everything; AND and && are ignored.
+ */
+static int query_parse(struct query *q, const char *text, struct err *err)
+{
+    const char *p = text;
+    struct buf field = BUF_INIT, value = BUF_INIT;
+    int ret = 0;
+
+    if (strlen(text) > LIMIT_SEARCH_QUERY) {
+        ret = err_set(err, ERR_SEARCH, "q", "query longer than %u bytes", LIMIT_SEARCH_QUERY);
+        goto out;
+    }
+    while (*p) {
+        bool negate = false, has_field = false;
+
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            p++;
+        if (!*p)
+            break;
+        buf_reset(&field);
+        buf_reset(&value);
+        while (*p == '+' || *p == '-') {
+            if (*p == '-')
+                negate = true;
+            p++;
+        }
+        if (*p == '"') {
+            const char *e = strchr(p + 1, '"');
+
+            if (!e) {
+                ret = err_set(err, ERR_SEARCH, "q", "unbalanced quote in \"%s\"", text);
+                goto out;
+            }
+            buf_add(&value, p + 1, (size_t)(e - p - 1));
+            p = e + 1;
+        } else {
+            while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+                if (*p == ':' && !has_field) {
+                    has_field = true;
+                    buf_add(&field, value.buf, value.len);
+                    buf_reset(&value);
+                    p++;
+                    if (*p == '"') {
+                        const char *e = strchr(p + 1, '"');
+
+                        if (!e) {
+                            ret = err_set(err, ERR_SEARCH, "q", "unbalanced quote in \"%s\"", text);
+                            goto out;
+                        }
+                        buf_add(&value, p + 1, (size_t)(e - p - 1));
+                        p = e + 1;
+                        break;
+                    }
+                    continue;
+                }
+                buf_addch(&value, *p);
+                p++;
+            }
+        }
+        if (!has_field && (str_eq(value.buf, "AND") || str_eq(value.buf, "&&")))
+            continue;
+        if (!has_field &&
+            (str_eq(value.buf, "OR") || str_eq(value.buf, "||") || str_eq(value.buf, "NOT"))) {
+            ret = err_set(err, ERR_SEARCH, "q", "unsupported operator \"%s\"", value.buf);
+            goto out;
+        }
+        if (has_field && str_eq(field.buf, "*") && str_eq(value.buf, "*"))
+            continue;
+        if (has_field && !field.len) {
+            ret = err_set(err, ERR_SEARCH, "q", "empty field name in \"%s\"", text);
+            goto out;
+        }
+        ret = query_add_term(q, has_field ? field.buf : NULL, value.buf, negate, err);
+        if (ret)
+            goto out;
+        if (json_array_size(q->terms) + json_array_size(q->filters) > LIMIT_SEARCH_TERMS) {
+            ret = err_set(err, ERR_SEARCH, "q", "more than %u search terms", LIMIT_SEARCH_TERMS);
+            goto out;
+        }
+    }
+out:
+    buf_release(&field);
+    buf_release(&value);
+    return ret;
+}
+
+static int sort_parse(const char *sort, enum store_sort *key, bool *desc, struct err *err)
+{
+    static const struct {
+        const char *name;
+        enum store_sort key;
+    } keys[] = {
+            {"score", STORE_SORT_SCORE},
+            {"metadata_modified", STORE_SORT_MODIFIED},
+            {"metadata_created", STORE_SORT_CREATED},
+            {"name", STORE_SORT_NAME},
+            {"title", STORE_SORT_TITLE},
+            {"title_string", STORE_SORT_TITLE},
+    };
+    char *copy = xstrdup(sort), *save = NULL, *part;
+    bool first = true;
+    int ret = 0;
+
+    if (strlen(sort) > LIMIT_SEARCH_QUERY) {
+        ret = err_set(err, ERR_SEARCH, "sort", "sort longer than %u bytes", LIMIT_SEARCH_QUERY);
+        goto out;
+    }
+    for (part = strtok_r(copy, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
+        char *f, *d, *rest, *save2 = NULL;
+        size_t i;
+
+        f = strtok_r(part, " \t", &save2);
+        d = f ? strtok_r(NULL, " \t", &save2) : NULL;
+        rest = d ? strtok_r(NULL, " \t", &save2) : NULL;
+        if (!f || !d || rest || (strcasecmp(d, "asc") && strcasecmp(d, "desc"))) {
+            ret = err_set(err, ERR_SEARCH, "sort", "invalid sort \"%s\"", sort);
+            goto out;
+        }
+        for (i = 0; i < ARRAY_SIZE(keys); i++)
+            if (str_eq(keys[i].name, f))
+                break;
+        if (i == ARRAY_SIZE(keys)) {
+            ret = err_set(err, ERR_SEARCH, "sort", "cannot sort by \"%s\"", f);
+            goto out;
+        }
+        if (first) {
+            *key = keys[i].key;
+            *desc = !strcasecmp(d, "desc");
+            first = false;
+        }
+    }
+    if (first)
+        ret = err_set(err, ERR_SEARCH, "sort", "invalid sort \"%s\"", sort);
+out:
+    free(copy);
+    return ret;
+}
+
+/* facet.field: a JSON list, or a string holding one (GET). */
+static int facet_fields_parse(json_t *params, json_t **fields, struct err *err)
+{
+    json_t *v = json_object_get(params, "facet.field"), *list = NULL, *f;
+    size_t i;
+    int ret = 0;
+
+    *fields = json_array();
+    if (!v || json_is_null(v))
+        goto out;
+    if (json_is_string(v)) {
+        list = json_loads(json_string_value(v), JSON_DECODE_ANY, NULL);
+        if (!list && json_string_length(v))
+            list = json_pack("[s]", json_string_value(v));
+    } else {
+        list = json_incref(v);
+    }
+    if (!json_is_array(list)) {
+        ret = err_set(err, ERR_VALIDATION, "facet.field", "\"facet.field\" must be a list");
+        goto out;
+    }
+    if (json_array_size(list) > LIMIT_FACET_FIELDS) {
+        ret = err_set(err, ERR_VALIDATION, "facet.field", "more than %u facet fields",
+                      LIMIT_FACET_FIELDS);
+        goto out;
+    }
+    json_array_foreach (list, i, f) {
+        if (!json_is_string(f)) {
+            ret = err_set(err, ERR_VALIDATION, "facet.field", "facet fields must be strings");
+            goto out;
+        }
+        if (!filter_field_known(json_string_value(f))) {
+            ret = err_set(err, ERR_SEARCH, "facet.field", "unknown facet field \"%s\"",
+                          json_string_value(f));
+            goto out;
+        }
+        json_array_append(*fields, f);
+    }
+out:
+    json_decref(list);
+    return ret;
+}
+
+static int fq_parse(struct query *q, json_t *params, struct err *err)
+{
+    const char *fq;
+    json_t *list = json_object_get(params, "fq_list"), *v;
+    size_t i;
+    int ret;
+
+    ret = param_str(params, "fq", &fq, err);
+    if (ret)
+        return ret;
+    if (fq) {
+        ret = query_parse(q, fq, err);
+        if (ret)
+            return ret;
+    }
+    if (!list || json_is_null(list))
+        return 0;
+    if (json_is_string(list)) {
+        /* GET: a JSON-encoded list, or one filter. */
+        json_t *parsed = json_loads(json_string_value(list), JSON_DECODE_ANY, NULL);
+
+        if (json_is_array(parsed)) {
+            json_array_foreach (parsed, i, v) {
+                if (!json_is_string(v)) {
+                    json_decref(parsed);
+                    return err_set(err, ERR_VALIDATION, "fq_list",
+                                   "\"fq_list\" must be a list "
+                                   "of strings");
+                }
+                ret = query_parse(q, json_string_value(v), err);
+                if (ret) {
+                    json_decref(parsed);
+                    return ret;
+                }
+            }
+            json_decref(parsed);
+            return 0;
+        }
+        json_decref(parsed);
+        return query_parse(q, json_string_value(list), err);
+    }
+    if (!json_is_array(list))
+        return err_set(err, ERR_VALIDATION, "fq_list", "\"fq_list\" must be a list of strings");
+    json_array_foreach (list, i, v) {
+        if (!json_is_string(v))
+            return err_set(err, ERR_VALIDATION, "fq_list",
+                           "\"fq_list\" must be a list of "
+                           "strings");
+        ret = query_parse(q, json_string_value(v), err);
+        if (ret)
+            return ret;
+    }
+    return 0;
+}
+
+static const char *facet_display_name(struct catalog *c, const char *field, const char *value,
+                                      json_t **hold)
+{
+    json_t *g = NULL;
+    const char *t;
+
+    *hold = NULL;
+    if (!str_eq(field, "organization") && !str_eq(field, "groups"))
+        return value;
+    if (store_group_get(c->store, str_eq(field, "organization"), value, &g, NULL))
+        return value;
+    t = json_string_value(json_object_get(g, "title"));
+    if (!t || !*t) {
+        json_decref(g);
+        return value;
+    }
+    *hold = g;
+    return t;
+}
+
+int catalog_package_search(struct catalog *c, const struct actor *a, json_t *params,
+                           json_t **result, struct err *err)
+{
+    struct query q = {json_array(), json_array()};
+    struct store_search s = {0};
+    struct store_search_result r = {0};
+    json_t *facet_fields = NULL, *facets = NULL, *search_facets = NULL, *fv;
+    const char **terms = NULL, **ffields = NULL;
+    struct store_facet *filters = NULL;
+    bool *negate = NULL, include_private, include_drafts;
+    const char *qtext, *sort, *fkey, **org_ids = NULL;
+    int64_t rows, start, flimit;
+    size_t i, nf;
+    int ret;
+
+    *result = NULL;
+    ret = param_str(params, "q", &qtext, err);
+    if (!ret && qtext)
+        ret = query_parse(&q, qtext, err);
+    if (!ret)
+        ret = fq_parse(&q, params, err);
+    if (!ret)
+        ret = param_str(params, "sort", &sort, err);
+    if (ret)
+        goto out;
+    if (!sort || !*sort)
+        sort = "score desc, metadata_modified desc";
+    ret = sort_parse(sort, &s.sort, &s.descending, err);
+    if (!ret)
+        ret = param_int(params, "rows", 0, INT64_MAX, LIMIT_SEARCH_ROWS_DEFAULT, &rows, err);
+    if (!ret)
+        ret = param_int(params, "start", 0, LIMIT_SEARCH_START_MAX, 0, &start, err);
+    if (!ret)
+        ret = param_int(params, "facet.limit", -1, INT64_MAX, LIMIT_FACET_LIMIT_DEFAULT, &flimit,
+                        err);
+    if (!ret)
+        ret = param_bool(params, "include_private", false, &include_private, err);
+    if (!ret)
+        ret = param_bool(params, "include_drafts", false, &include_drafts, err);
+    if (!ret)
+        ret = facet_fields_parse(params, &facet_fields, err);
+    if (ret)
+        goto out;
+    if (rows > LIMIT_SEARCH_ROWS_MAX) /* CKAN's ckan.search.rows_max */
+        rows = LIMIT_SEARCH_ROWS_MAX;
+    if (flimit < 0 || flimit > LIMIT_FACET_LIMIT_MAX)
+        flimit = LIMIT_FACET_LIMIT_MAX;
+
+    terms = xcalloc(json_array_size(q.terms) + 1, sizeof(*terms));
+    json_array_foreach (q.terms, i, fv) {
+        terms[i] = json_string_value(fv);
+    }
+    nf = json_array_size(q.filters);
+    filters = xcalloc(nf + 1, sizeof(*filters));
+    negate = xcalloc(nf + 1, sizeof(*negate));
+    json_array_foreach (q.filters, i, fv) {
+        filters[i].field = json_string_value(json_array_get(fv, 0));
+        filters[i].value = json_string_value(json_array_get(fv, 1));
+        negate[i] = json_is_true(json_array_get(fv, 2));
+    }
+    ffields = xcalloc(json_array_size(facet_fields) + 1, sizeof(*ffields));
+    json_array_foreach (facet_fields, i, fv) {
+        ffields[i] = json_string_value(fv);
+    }
+    /* include_private only means something for a signed-in actor (CKAN 2.10). */
+    if (include_private && a && a->authenticated) {
+        s.vis.all = a->sysadmin;
+        org_ids = xcalloc(json_array_size(a->memberships) + 1, sizeof(*org_ids));
+        json_array_foreach (a->memberships, i, fv) {
+            org_ids[i] = json_string_value(json_object_get(fv, "id"));
+        }
+        s.vis.org_ids = org_ids;
+        s.vis.norg_ids = json_array_size(a->memberships);
+    }
+    s.vis.include_drafts = include_drafts && a && a->authenticated;
+    s.terms = terms;
+    s.nterms = json_array_size(q.terms);
+    s.filters = filters;
+    s.negate = negate;
+    s.nfilters = nf;
+    s.start = (size_t)start;
+    s.rows = (size_t)rows;
+    s.facet_fields = ffields;
+    s.nfacet_fields = json_array_size(facet_fields);
+    s.facet_limit = (size_t)flimit;
+    ret = store_dataset_search(c->store, &s, &r, err);
+    if (ret)
+        goto out;
+
+    facets = json_object();
+    search_facets = json_object();
+    json_array_foreach (facet_fields, i, fv) {
+        json_t *counts = json_object(), *items = json_array(), *pair;
+        size_t j;
+
+        fkey = json_string_value(fv);
+        json_array_foreach (json_object_get(r.facets, fkey), j, pair) {
+            const char *value = json_string_value(json_array_get(pair, 0));
+            json_t *hold = NULL;
+            json_int_t n = json_integer_value(json_array_get(pair, 1));
+
+            if (!value)
+                continue;
+            json_object_set_new(counts, value, json_integer(n));
+            json_array_append_new(items,
+                                  json_pack("{s:s, s:s, s:I}", "name", value, "display_name",
+                                            facet_display_name(c, fkey, value, &hold), "count", n));
+            json_decref(hold);
+        }
+        json_object_set_new(facets, fkey, counts);
+        json_object_set_new(search_facets, fkey,
+                            json_pack("{s:s, s:o}", "title", fkey, "items", items));
+    }
+    *result = json_pack("{s:I, s:o, s:o, s:o, s:s}", "count", (json_int_t)r.count, "results",
+                        r.docs ? json_incref(r.docs) : json_array(), "facets", facets,
+                        "search_facets", search_facets, "sort", sort);
+    facets = search_facets = NULL;
+out:
+    store_search_result_release(&r);
+    json_decref(facets);
+    json_decref(search_facets);
+    json_decref(facet_fields);
+    json_decref(q.terms);
+    json_decref(q.filters);
+    free(terms);
+    free(filters);
+    free(negate);
+    free(ffields);
+    free(org_ids);
+    return ret;
+}
