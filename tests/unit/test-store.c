@@ -2,6 +2,7 @@
  * test-store.c - the store against a real SQLite database in a temporary directory.
  */
 #include <dirent.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "core/buf.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "store/store-int.h"
 #include "core/util.h"
@@ -565,6 +568,643 @@ static void test_fail_injection(void **state)
     unsetenv("KAIFANG_FAIL_STORE_AT");
 }
 
+/* ---- Search ----------------------------------------------------------------------------- */
+static const struct ds search_set[] = {
+        {.id = "s1",
+         .name = "beijing-traffic",
+         .org = "transport",
+         .title = "Beijing traffic",
+         .created = "2024-01-01",
+         .modified = "2024-06-01",
+         .fts_title = "北京 京交 交通 北 京 交 通",
+         .fts_tags = "traffic",
+         .fts_text = "road counts",
+         .tags = {"traffic", "roads"}},
+        {.id = "s2",
+         .name = "bus-routes",
+         .org = "transport",
+         .title = "Bus routes",
+         .created = "2024-02-01",
+         .modified = "2024-03-01",
+         .fts_title = "bus routes",
+         .fts_tags = "bus traffic",
+         .fts_text = "routes of the city buses",
+         .tags = {"bus", "traffic"}},
+        {.id = "s3",
+         .name = "clinics",
+         .org = "health",
+         .title = "Clinics",
+         .created = "2024-03-01",
+         .modified = "2024-05-01",
+         .fts_title = "clinics",
+         .fts_tags = "health",
+         .fts_text = "clinic locations and traffic to them",
+         .tags = {"health"}},
+        {.id = "s4",
+         .name = "secret-roads",
+         .org = "transport",
+         .priv = true,
+         .title = "Secret roads",
+         .created = "2024-04-01",
+         .modified = "2024-04-01",
+         .fts_title = "secret roads",
+         .fts_tags = "traffic",
+         .fts_text = "",
+         .tags = {"traffic", "roads"}},
+        {.id = "s5",
+         .name = "draft-health",
+         .org = "health",
+         .state = "draft",
+         .title = "Draft health",
+         .created = "2024-05-01",
+         .modified = "2024-07-01",
+         .fts_title = "draft health",
+         .fts_tags = "health",
+         .tags = {"health"}},
+        {.id = "s6",
+         .name = "old-traffic",
+         .org = "transport",
+         .state = "deleted",
+         .title = "Old traffic",
+         .created = "2023-01-01",
+         .modified = "2023-01-01",
+         .fts_title = "old traffic",
+         .tags = {"traffic"}},
+        {.id = "s7",
+         .name = "air-quality",
+         .org = "environment",
+         .title = "Air quality",
+         .created = "2024-06-01",
+         .modified = "2024-02-01",
+         .fts_title = "air quality",
+         .fts_tags = "air",
+         .fts_text = "pm2.5 \"quoted\" traffic",
+         .tags = {"air", "health"}},
+};
+
+static void load_search_set(struct store *s)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(search_set); i++)
+        put_ds_ok(s, &search_set[i]);
+}
+
+/* Runs a search and returns the names of the page, space-separated (free() it). */
+static char *search_names(struct store *s, const struct store_search *q, size_t *count,
+                          json_t **facets)
+{
+    struct store_search_result res;
+    struct err err = ERR_INIT;
+    struct buf b = BUF_INIT;
+    size_t i;
+
+    if (store_dataset_search(s, q, &res, &err))
+        fail_msg("search: %s", err.msg);
+    for (i = 0; i < json_array_size(res.docs); i++) {
+        if (i)
+            buf_addch(&b, ' ');
+        buf_addstr(&b, doc_str(json_array_get(res.docs, i), "name"));
+    }
+    if (count)
+        *count = res.count;
+    if (facets)
+        *facets = json_incref(res.facets);
+    store_search_result_release(&res);
+    return buf_detach(&b, NULL);
+}
+
+#define ASSERT_SEARCH(s, q, expect_names, expect_count)                                            \
+    do {                                                                                           \
+        size_t count_ = 0;                                                                         \
+        char *got_ = search_names((s), (q), &count_, NULL);                                        \
+        assert_string_equal(got_, (expect_names));                                                 \
+        assert_int_equal(count_, (expect_count));                                                  \
+        free(got_);                                                                                \
+    } while (0)
+
+static void test_search_terms(void **state)
+{
+    struct fixture *f = *state;
+    const char *t_traffic[] = {"traffic"};
+    const char *t_and[] = {"traffic", "bus"};
+    const char *t_zh[] = {"交通"};
+    const char *t_zh1[] = {"交"};
+    const char *t_zh_wrong[] = {"通北"};
+    const char *t_hostile[] = {
+            "traffic\" OR \"clinics", "*", "NEAR(a b)", "title:x", "-", "\"quoted\""};
+    struct store_search q = {.sort = STORE_SORT_NAME, .rows = 10};
+
+    load_search_set(f->s);
+
+    /* No terms: every visible active dataset. */
+    ASSERT_SEARCH(f->s, &q, "air-quality beijing-traffic bus-routes clinics", 4);
+
+    /* One term: title, tags and text all count; private, draft, deleted excluded. */
+    q.terms = t_traffic;
+    q.nterms = 1;
+    ASSERT_SEARCH(f->s, &q, "air-quality beijing-traffic bus-routes clinics", 4);
+    /* Terms are ANDed. */
+    q.terms = t_and;
+    q.nterms = 2;
+    ASSERT_SEARCH(f->s, &q, "bus-routes", 1);
+    /* Chinese bigrams and single characters stay whole tokens. */
+    q.terms = t_zh;
+    q.nterms = 1;
+    ASSERT_SEARCH(f->s, &q, "beijing-traffic", 1);
+    q.terms = t_zh1;
+    ASSERT_SEARCH(f->s, &q, "beijing-traffic", 1);
+    q.terms = t_zh_wrong;
+    ASSERT_SEARCH(f->s, &q, "", 0);
+    /* Nothing the user typed becomes FTS5 syntax: each is a quoted string. */
+    for (size_t i = 0; i < ARRAY_SIZE(t_hostile); i++) {
+        q.terms = &t_hostile[i];
+        q.nterms = 1;
+        ASSERT_SEARCH(f->s, &q, i == 5 ? "air-quality" : "", i == 5 ? 1 : 0);
+    }
+
+    /* Relevance: a title match (weight 10) beats a text match (weight 1). */
+    q.terms = t_traffic;
+    q.nterms = 1;
+    q.sort = STORE_SORT_SCORE;
+    q.descending = true;
+    {
+        char *got = search_names(f->s, &q, NULL, NULL);
+
+        assert_true(starts_with(got, "beijing-traffic") || starts_with(got, "bus-routes"));
+        assert_non_null(strstr(got, "clinics"));
+        assert_true(strstr(got, "clinics") > strstr(got, "bus-routes"));
+        free(got);
+    }
+}
+
+static void test_search_visibility(void **state)
+{
+    struct fixture *f = *state;
+    const char *transport[] = {"transport"};
+    const char *health[] = {"health"};
+    struct store_search q = {.sort = STORE_SORT_NAME, .rows = 10};
+
+    load_search_set(f->s);
+
+    /* Members of transport see its private dataset. */
+    q.vis = (struct store_visibility){false, transport, 1, false};
+    ASSERT_SEARCH(f->s, &q, "air-quality beijing-traffic bus-routes clinics secret-roads", 5);
+    /* Drafts need include_drafts and a visible organization. */
+    q.vis.include_drafts = true;
+    ASSERT_SEARCH(f->s, &q, "air-quality beijing-traffic bus-routes clinics secret-roads", 5);
+    q.vis = (struct store_visibility){false, health, 1, true};
+    ASSERT_SEARCH(f->s, &q, "air-quality beijing-traffic bus-routes clinics draft-health", 5);
+    q.vis.include_drafts = false;
+    ASSERT_SEARCH(f->s, &q, "air-quality beijing-traffic bus-routes clinics", 4);
+    /* Sysadmin: every private one; drafts when asked; never deleted ones. */
+    q.vis = (struct store_visibility){true, NULL, 0, false};
+    ASSERT_SEARCH(f->s, &q, "air-quality beijing-traffic bus-routes clinics secret-roads", 5);
+    q.vis.include_drafts = true;
+    ASSERT_SEARCH(f->s, &q,
+                  "air-quality beijing-traffic bus-routes clinics draft-health secret-roads", 6);
+}
+
+static void test_search_filters(void **state)
+{
+    struct fixture *f = *state;
+    struct store_facet fl[2];
+    bool neg[2] = {false, false};
+    struct store_search q = {.sort = STORE_SORT_NAME, .rows = 10, .filters = fl, .negate = neg};
+
+    load_search_set(f->s);
+
+    fl[0] = (struct store_facet){"organization", "transport"};
+    q.nfilters = 1;
+    ASSERT_SEARCH(f->s, &q, "beijing-traffic bus-routes", 2);
+    fl[1] = (struct store_facet){"tags", "roads"};
+    q.nfilters = 2;
+    ASSERT_SEARCH(f->s, &q, "beijing-traffic", 1);
+    /* Negation excludes datasets that have the value. */
+    neg[1] = true;
+    ASSERT_SEARCH(f->s, &q, "bus-routes", 1);
+    neg[0] = true;
+    fl[1] = (struct store_facet){"tags", "air"};
+    ASSERT_SEARCH(f->s, &q, "clinics", 1);
+    /* negate may be NULL; SQL metacharacters in values are data. */
+    q.negate = NULL;
+    q.nfilters = 1;
+    fl[0] = (struct store_facet){"tags", "x' OR '1'='1"};
+    ASSERT_SEARCH(f->s, &q, "", 0);
+    fl[0] = (struct store_facet){"no-such-field", "traffic"};
+    ASSERT_SEARCH(f->s, &q, "", 0);
+}
+
+static void test_search_sort_paging(void **state)
+{
+    struct fixture *f = *state;
+    struct store_search q = {.rows = 10};
+
+    load_search_set(f->s);
+
+    q.sort = STORE_SORT_MODIFIED;
+    q.descending = true;
+    ASSERT_SEARCH(f->s, &q, "beijing-traffic clinics bus-routes air-quality", 4);
+    q.descending = false;
+    ASSERT_SEARCH(f->s, &q, "air-quality bus-routes clinics beijing-traffic", 4);
+    q.sort = STORE_SORT_CREATED;
+    ASSERT_SEARCH(f->s, &q, "beijing-traffic bus-routes clinics air-quality", 4);
+    q.descending = true;
+    ASSERT_SEARCH(f->s, &q, "air-quality clinics bus-routes beijing-traffic", 4);
+    q.sort = STORE_SORT_NAME;
+    ASSERT_SEARCH(f->s, &q, "clinics bus-routes beijing-traffic air-quality", 4);
+    q.sort = STORE_SORT_TITLE;
+    q.descending = false;
+    ASSERT_SEARCH(f->s, &q, "air-quality beijing-traffic bus-routes clinics", 4);
+    /* Score without terms: newest modified first. */
+    q.sort = STORE_SORT_SCORE;
+    q.descending = true;
+    ASSERT_SEARCH(f->s, &q, "beijing-traffic clinics bus-routes air-quality", 4);
+
+    /* Paging: the count is the whole match. */
+    q.sort = STORE_SORT_NAME;
+    q.descending = false;
+    q.start = 1;
+    q.rows = 2;
+    ASSERT_SEARCH(f->s, &q, "beijing-traffic bus-routes", 4);
+    q.start = 3;
+    ASSERT_SEARCH(f->s, &q, "clinics", 4);
+    q.start = 100;
+    ASSERT_SEARCH(f->s, &q, "", 4);
+    q.start = 0;
+    q.rows = 0;
+    ASSERT_SEARCH(f->s, &q, "", 4);
+}
+
+static void test_search_facets(void **state)
+{
+    struct fixture *f = *state;
+    const char *fields[] = {"tags", "organization", "res_format"};
+    const char *terms[] = {"traffic"};
+    struct store_search q = {.sort = STORE_SORT_NAME,
+                             .rows = 0,
+                             .facet_fields = fields,
+                             .nfacet_fields = 3,
+                             .facet_limit = 50};
+    json_t *facets = NULL, *want;
+    char *got;
+    size_t count = 0;
+
+    load_search_set(f->s);
+
+    got = search_names(f->s, &q, &count, &facets);
+    free(got);
+    assert_int_equal(count, 4);
+    /* By count desc, then value asc; only visible active datasets count. */
+    want = json_pack("{s:[[s,i],[s,i],[s,i],[s,i],[s,i]], s:[[s,i],[s,i],[s,i]], s:[]}", "tags",
+                     "health", 2, "traffic", 2, "air", 1, "bus", 1, "roads", 1, "organization",
+                     "transport", 2, "environment", 1, "health", 1, "res_format");
+    assert_non_null(want);
+    assert_true(json_equal(facets, want));
+    json_decref(want);
+    json_decref(facets);
+
+    /* facet_limit per field. */
+    q.facet_limit = 1;
+    got = search_names(f->s, &q, &count, &facets);
+    free(got);
+    want = json_pack("{s:[[s,i]], s:[[s,i]], s:[]}", "tags", "health", 2, "organization",
+                     "transport", 2, "res_format");
+    assert_true(json_equal(facets, want));
+    json_decref(want);
+    json_decref(facets);
+
+    /* Facets of the matching set only. */
+    q.terms = terms;
+    q.nterms = 1;
+    q.facet_limit = 10;
+    q.nfacet_fields = 1;
+    got = search_names(f->s, &q, &count, &facets);
+    free(got);
+    assert_int_equal(count, 4);
+    want = json_pack("{s:[[s,i],[s,i],[s,i],[s,i],[s,i]]}", "tags", "health", 2, "traffic", 2,
+                     "air", 1, "bus", 1, "roads", 1);
+    assert_true(json_equal(facets, want));
+    json_decref(want);
+    json_decref(facets);
+}
+
+static void test_search_limits(void **state)
+{
+    struct fixture *f = *state;
+    const char *terms[LIMIT_SEARCH_TERMS + 1];
+    struct store_search q = {.terms = terms, .nterms = LIMIT_SEARCH_TERMS + 1, .rows = 1};
+    struct store_search_result res;
+    struct err err = ERR_INIT;
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(terms); i++)
+        terms[i] = "x";
+    assert_int_equal(store_dataset_search(f->s, &q, &res, &err), -ERR_SEARCH);
+    assert_null(res.docs);
+    err_clear(&err);
+    q.nterms = LIMIT_SEARCH_TERMS;
+    assert_int_equal(store_dataset_search(f->s, &q, &res, &err), 0);
+    assert_int_equal(res.count, 0);
+    store_search_result_release(&res);
+}
+
+/* ---- Tags, counts ------------------------------------------------------------------------ */
+static void test_tags_and_counts(void **state)
+{
+    struct fixture *f = *state;
+    struct err err = ERR_INIT;
+    json_t *tags = NULL, *want;
+    size_t n = 99;
+    struct ds g = {.id = "g1d", .name = "grouped", .org = "transport"};
+    struct store_facet facet = {"groups", "mobility"};
+    struct store_dataset d = {0};
+
+    load_search_set(f->s);
+    assert_int_equal(store_tag_list(f->s, NULL, &tags, &err), 0);
+    want = json_pack("[s,s,s,s,s]", "air", "bus", "health", "roads", "traffic");
+    assert_true(json_equal(tags, want));
+    json_decref(want);
+    json_decref(tags);
+    assert_int_equal(store_tag_list(f->s, "ro", &tags, &err), 0);
+    want = json_pack("[s]", "roads");
+    assert_true(json_equal(tags, want));
+    json_decref(want);
+    json_decref(tags);
+    assert_int_equal(store_tag_list(f->s, "%", &tags, &err), 0);
+    assert_int_equal(json_array_size(tags), 0);
+    json_decref(tags);
+
+    assert_int_equal(store_group_dataset_count(f->s, true, "transport", &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(store_group_dataset_count(f->s, true, "nobody", &n, &err), 0);
+    assert_int_equal(n, 0);
+
+    /* Groups are counted through their facet rows (by group name or id). */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(put_group(f->s, "grp-1", "mobility", false, "active", &err), 0);
+    d.id = g.id;
+    d.name = g.name;
+    d.state = "active";
+    d.title = "Grouped";
+    d.doc = json_pack("{s:s}", "name", "grouped");
+    d.facets = &facet;
+    d.nfacets = 1;
+    assert_int_equal(store_dataset_put(f->s, &d, &err), 0);
+    json_decref(d.doc);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_int_equal(store_group_dataset_count(f->s, false, "grp-1", &n, &err), 0);
+    assert_int_equal(n, 1);
+}
+
+/* ---- Users, tokens, members -------------------------------------------------------------- */
+static void test_users_tokens_members(void **state)
+{
+    struct fixture *f = *state;
+    struct err err = ERR_INIT;
+    struct store_user u1 = {"u1",  "alice",  "Alice A",     "a@example.org",
+                            false, "active", "$argon2id$x", "2024-01-01"};
+    struct store_user u2 = {"u2", "bob", NULL, NULL, true, "active", NULL, NULL};
+    json_t *user = NULL, *list = NULL, *want;
+    char cap[16];
+
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_user_put(f->s, &u1, &err), 0);
+    assert_int_equal(store_user_put(f->s, &u2, &err), 0);
+    assert_int_equal(put_group(f->s, "o1", "transport", true, "active", &err), 0);
+    assert_int_equal(put_group(f->s, "o2", "health", true, "active", &err), 0);
+    assert_int_equal(put_group(f->s, "g1", "themes", false, "active", &err), 0);
+    assert_int_equal(store_token_put(f->s, "t1", "u1", "hash-1", "cli", "2024-01-02", &err), 0);
+    assert_int_equal(store_token_put(f->s, "t2", "u2", "hash-2", NULL, NULL, &err), 0);
+    assert_int_equal(store_member_set(f->s, "o1", "u1", "editor", &err), 0);
+    assert_int_equal(store_member_set(f->s, "o2", "u1", "member", &err), 0);
+    assert_int_equal(store_member_set(f->s, "g1", "u1", "admin", &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+
+    assert_int_equal(store_user_get(f->s, "alice", &user, &err), 0);
+    want = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "id", "u1", "name", "alice", "fullname",
+                     "Alice A", "email", "a@example.org", "sysadmin", 0, "state", "active",
+                     "created", "2024-01-01");
+    assert_true(json_equal(user, want));
+    assert_null(json_object_get(user, "password_hash"));
+    json_decref(want);
+    json_decref(user);
+    assert_int_equal(store_user_get(f->s, "u2", &user, &err), 0);
+    assert_true(json_is_true(json_object_get(user, "sysadmin")));
+    assert_true(json_is_null(json_object_get(user, "email")));
+    json_decref(user);
+    assert_int_equal(store_user_get(f->s, "carol", &user, &err), -ERR_NOT_FOUND);
+    err_clear(&err);
+    assert_int_equal(store_user_list(f->s, &list, &err), 0);
+    assert_int_equal(json_array_size(list), 2);
+    assert_string_equal(doc_str(json_array_get(list, 1), "name"), "bob");
+    json_decref(list);
+
+    /* Conflicts and missing references. */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    u2.name = "alice";
+    assert_int_equal(store_user_put(f->s, &u2, &err), -ERR_CONFLICT);
+    assert_string_equal(err.msg, "user name \"alice\" is already in use");
+    err_clear(&err);
+    assert_int_equal(store_token_put(f->s, "t3", "u9", "hash-3", NULL, NULL, &err), -ERR_NOT_FOUND);
+    err_clear(&err);
+    assert_int_equal(store_token_put(f->s, "t3", "u1", "hash-1", NULL, NULL, &err), -ERR_CONFLICT);
+    err_clear(&err);
+    assert_int_equal(store_member_set(f->s, "o9", "u1", "admin", &err), -ERR_NOT_FOUND);
+    err_clear(&err);
+    assert_int_equal(store_member_set(f->s, "o1", "u1", "owner", &err), -ERR_VALIDATION);
+    err_clear(&err);
+    store_rollback(f->s);
+    u2.name = "bob";
+
+    /* Tokens. */
+    assert_int_equal(store_token_user(f->s, "hash-1", &user, &err), 0);
+    assert_string_equal(doc_str(user, "name"), "alice");
+    json_decref(user);
+    assert_int_equal(store_token_user(f->s, "hash-x", &user, &err), -ERR_NOT_FOUND);
+    err_clear(&err);
+
+    /* Memberships: organizations only in member_orgs, by name. */
+    assert_int_equal(store_member_get(f->s, "o1", "u1", cap, sizeof(cap), &err), 0);
+    assert_string_equal(cap, "editor");
+    assert_int_equal(store_member_get(f->s, "o1", "u2", cap, sizeof(cap), &err), -ERR_NOT_FOUND);
+    err_clear(&err);
+    assert_int_equal(store_member_orgs(f->s, "u1", &list, &err), 0);
+    want = json_pack("[{s:s, s:s}, {s:s, s:s}]", "id", "o2", "capacity", "member", "id", "o1",
+                     "capacity", "editor");
+    assert_true(json_equal(list, want));
+    json_decref(want);
+    json_decref(list);
+
+    /* Change, remove, revoke, and a deleted user's token no longer works. */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_member_set(f->s, "o1", "u1", "admin", &err), 0);
+    assert_int_equal(store_member_set(f->s, "o2", "u1", NULL, &err), 0);
+    assert_int_equal(store_token_revoke(f->s, "t1", &err), 0);
+    assert_int_equal(store_token_revoke(f->s, "t1", &err), -ERR_NOT_FOUND);
+    err_clear(&err);
+    u2.state = "deleted";
+    assert_int_equal(store_user_put(f->s, &u2, &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_int_equal(store_member_get(f->s, "o1", "u1", cap, sizeof(cap), &err), 0);
+    assert_string_equal(cap, "admin");
+    assert_int_equal(store_member_orgs(f->s, "u1", &list, &err), 0);
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+    assert_int_equal(store_token_user(f->s, "hash-1", &user, &err), -ERR_NOT_FOUND);
+    err_clear(&err);
+    assert_int_equal(store_token_user(f->s, "hash-2", &user, &err), -ERR_NOT_FOUND);
+    err_clear(&err);
+}
+
+/* ---- Version and threads ----------------------------------------------------------------- */
+static void test_version_other_writer(void **state)
+{
+    struct fixture *f = *state;
+    struct err err = ERR_INIT;
+    struct store *other = NULL;
+    uint64_t v0, v1;
+    struct ds a = {.id = "d1", .name = "one"};
+
+    v0 = store_version(f->s);
+    /* Another store on the same file stands for another process (kaifang load). */
+    assert_int_equal(store_open(&other, f->path, false, &err), 0);
+    put_ds_ok(other, &a);
+    v1 = store_version(f->s);
+    assert_true(v1 != v0);
+    assert_true(store_version(other) == v1);
+    /* A rolled-back transaction in the other store changes nothing. */
+    assert_int_equal(store_begin(other, &err), 0);
+    a.id = "d2";
+    a.name = "two";
+    assert_int_equal(put_ds(other, &a, &err), 0);
+    store_rollback(other);
+    assert_true(store_version(f->s) == v1);
+    store_free(other);
+}
+
+struct reader_arg {
+    struct store *s;
+    atomic_int *stop;
+    int errors;
+    size_t reads;
+};
+
+static void *reader_main(void *p)
+{
+    struct reader_arg *r = p;
+    struct store_search q = {.sort = STORE_SORT_MODIFIED, .descending = true, .rows = 5};
+    struct store_search_result res;
+    size_t last = 0;
+    json_t *doc = NULL;
+
+    while (!atomic_load(r->stop) || r->reads < 20) {
+        struct err err = ERR_INIT;
+
+        if (store_dataset_search(r->s, &q, &res, &err)) {
+            r->errors++;
+            continue;
+        }
+        /* Committed writes only add datasets: the count never goes back. */
+        if (res.count < last || json_array_size(res.docs) > 5)
+            r->errors++;
+        last = res.count;
+        store_search_result_release(&res);
+        if (store_dataset_get(r->s, "c-0", &doc, &err) == 0)
+            json_decref(doc);
+        else if (err.kind != ERR_NOT_FOUND)
+            r->errors++;
+        (void)store_version(r->s);
+        r->reads++;
+    }
+    return NULL;
+}
+
+static void *writer_main(void *p)
+{
+    struct reader_arg *w = p;
+    char id[32], name[32];
+    int i;
+
+    for (i = 0; i < 60; i++) {
+        struct err err = ERR_INIT;
+        struct ds d = {.id = id, .name = name, .fts_title = "concurrent"};
+
+        xsnprintf(id, sizeof(id), "cid-%d", i);
+        xsnprintf(name, sizeof(name), "c-%d", i);
+        if (store_begin(w->s, &err) || put_ds(w->s, &d, &err) || store_commit(w->s, &err)) {
+            store_rollback(w->s);
+            w->errors++;
+        }
+    }
+    return NULL;
+}
+
+static void test_concurrency(void **state)
+{
+    struct fixture *f = *state;
+    atomic_int stop = 0;
+    struct reader_arg readers[4], writer = {f->s, &stop, 0, 0};
+    pthread_t rt[4], wt;
+    struct store_search q = {.rows = 0};
+    struct store_search_result res;
+    struct err err = ERR_INIT;
+    size_t i;
+
+    for (i = 0; i < 4; i++) {
+        readers[i] = (struct reader_arg){f->s, &stop, 0, 0};
+        assert_int_equal(pthread_create(&rt[i], NULL, reader_main, &readers[i]), 0);
+    }
+    assert_int_equal(pthread_create(&wt, NULL, writer_main, &writer), 0);
+    pthread_join(wt, NULL);
+    atomic_store(&stop, 1);
+    for (i = 0; i < 4; i++) {
+        pthread_join(rt[i], NULL);
+        assert_int_equal(readers[i].errors, 0);
+        assert_true(readers[i].reads >= 20);
+    }
+    assert_int_equal(writer.errors, 0);
+    assert_int_equal(store_dataset_search(f->s, &q, &res, &err), 0);
+    assert_int_equal(res.count, 60);
+    store_search_result_release(&res);
+}
+
+struct peek_arg {
+    struct store *s;
+    int rc;
+};
+
+static void *peek_main(void *p)
+{
+    struct peek_arg *a = p;
+    struct err err = ERR_INIT;
+    json_t *doc = NULL;
+
+    a->rc = store_dataset_get(a->s, "uncommitted", &doc, &err);
+    json_decref(doc);
+    return NULL;
+}
+
+/* Other threads do not see a transaction's writes before commit. */
+static void test_isolation(void **state)
+{
+    struct fixture *f = *state;
+    struct err err = ERR_INIT;
+    struct peek_arg a = {f->s, 0};
+    struct ds d = {.id = "u", .name = "uncommitted"};
+    pthread_t t;
+
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(put_ds(f->s, &d, &err), 0);
+    assert_int_equal(pthread_create(&t, NULL, peek_main, &a), 0);
+    pthread_join(t, NULL);
+    assert_int_equal(a.rc, -ERR_NOT_FOUND);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_int_equal(pthread_create(&t, NULL, peek_main, &a), 0);
+    pthread_join(t, NULL);
+    assert_int_equal(a.rc, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -577,6 +1217,17 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_dataset_names_visibility, setup, teardown),
             cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
             cmocka_unit_test_setup_teardown(test_fail_injection, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_search_terms, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_search_visibility, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_search_filters, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_search_sort_paging, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_search_facets, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_search_limits, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_tags_and_counts, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_users_tokens_members, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_version_other_writer, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_isolation, setup, teardown),
     };
 
     log_set_level(LOG_ERROR);
