@@ -1,0 +1,335 @@
+/*
+ * headers.c - parsing of the request headers Kaifang honours (Range, Accept-Encoding,
+ * If-None-Match, Content-Type), ETags, gzip, route patterns. Pure functions: no
+ * libmicrohttpd, no catalog, so tests/unit/test-http.c calls them directly.
+ */
+#include <ctype.h>
+#include <zlib.h>
+
+#include "crypto/digest.h"
+#include "core/parse.h"
+#include "http/http-int.h"
+#include "core/util.h"
+
+static const char *skip_ows(const char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+/* Parses the decimal digits at *pp into *out, advancing *pp. -1 when there are none or
+ * the value overflows uint64_t. */
+static int parse_digits(const char **pp, uint64_t *out)
+{
+    const char *p = *pp;
+    uint64_t v = 0;
+
+    if (!isdigit((unsigned char)*p))
+        return -1;
+    while (isdigit((unsigned char)*p)) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+        p++;
+    }
+    *pp = p;
+    *out = v;
+    return 0;
+}
+
+enum http_range_result http_range_parse(const char *header, uint64_t size, uint64_t *first,
+                                        uint64_t *last)
+{
+    const char *p;
+    uint64_t a = 0, b = 0;
+    bool have_a = false, have_b = false;
+
+    if (!header)
+        return HTTP_RANGE_NONE;
+    p = skip_ows(header);
+    if (strncasecmp(p, "bytes", 5))
+        return HTTP_RANGE_NONE;
+    p = skip_ows(p + 5);
+    if (*p++ != '=')
+        return HTTP_RANGE_NONE;
+    p = skip_ows(p);
+    if (isdigit((unsigned char)*p)) {
+        if (parse_digits(&p, &a))
+            return HTTP_RANGE_NONE;
+        have_a = true;
+    }
+    if (*p++ != '-')
+        return HTTP_RANGE_NONE;
+    if (isdigit((unsigned char)*p)) {
+        if (parse_digits(&p, &b))
+            return HTTP_RANGE_NONE;
+        have_b = true;
+    }
+    p = skip_ows(p);
+    /* Several ranges: answered with the whole representation, which RFC 9110 allows. */
+    if (*p)
+        return HTTP_RANGE_NONE;
+    if (!have_a && !have_b)
+        return HTTP_RANGE_NONE;
+    if (have_a && have_b && b < a)
+        return HTTP_RANGE_NONE; /* invalid range-spec: ignore the header */
+    if (!have_a) {
+        /* suffix-range "-n": the last n bytes */
+        if (b == 0 || size == 0)
+            return HTTP_RANGE_UNSATISFIABLE;
+        *first = b >= size ? 0 : size - b;
+        *last = size - 1;
+        return HTTP_RANGE_OK;
+    }
+    if (a >= size)
+        return HTTP_RANGE_UNSATISFIABLE;
+    *first = a;
+    *last = !have_b || b >= size ? size - 1 : b;
+    return HTTP_RANGE_OK;
+}
+
+/* The q-value of one Accept-Encoding element's parameters (p just after the coding
+ * name). Missing: 1000; malformed: 0. In thousandths. */
+static unsigned parse_qvalue(const char *p, const char *end)
+{
+    unsigned q = 1000, scale = 100;
+
+    while (p < end) {
+        p = skip_ows(p);
+        if (p < end && *p == ';') {
+            p = skip_ows(p + 1);
+            if (end - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+                p += 2;
+                if (p >= end || (*p != '0' && *p != '1'))
+                    return 0;
+                q = *p == '1' ? 1000 : 0;
+                p++;
+                if (p < end && *p == '.') {
+                    p++;
+                    while (p < end && isdigit((unsigned char)*p) && scale) {
+                        if (q < 1000)
+                            q += (unsigned)(*p - '0') * scale;
+                        scale /= 10;
+                        p++;
+                    }
+                }
+                return q > 1000 ? 1000 : q;
+            }
+        }
+        while (p < end && *p != ';')
+            p++;
+    }
+    return q;
+}
+
+bool http_accepts_gzip(const char *accept_encoding)
+{
+    const char *p = accept_encoding;
+    int gzip_q = -1, star_q = -1;
+
+    if (!p)
+        return false;
+    while (*p) {
+        const char *start, *name_end, *end;
+        size_t n;
+
+        p = skip_ows(p);
+        start = p;
+        while (*p && *p != ',' && *p != ';' && *p != ' ' && *p != '\t')
+            p++;
+        name_end = p;
+        while (*p && *p != ',')
+            p++;
+        end = p;
+        n = (size_t)(name_end - start);
+        if ((n == 4 && !strncasecmp(start, "gzip", 4)) ||
+            (n == 6 && !strncasecmp(start, "x-gzip", 6)))
+            gzip_q = (int)parse_qvalue(name_end, end);
+        else if (n == 1 && *start == '*')
+            star_q = (int)parse_qvalue(name_end, end);
+        if (*p == ',')
+            p++;
+    }
+    if (gzip_q >= 0)
+        return gzip_q > 0;
+    return star_q > 0;
+}
+
+void http_etag_from_hex(const char *hex, bool gzip, char out[HTTP_ETAG_MAX])
+{
+    xsnprintf(out, HTTP_ETAG_MAX, "\"%.64s%s\"", hex, gzip ? "-gz" : "");
+}
+
+void http_etag_of(const void *body, size_t len, bool gzip, char out[HTTP_ETAG_MAX])
+{
+    uint8_t md[SHA256_LEN];
+    char hex[SHA256_HEX_LEN];
+
+    sha256(body, len, md);
+    hex_encode(md, sizeof(md), hex);
+    http_etag_from_hex(hex, gzip, out);
+}
+
+bool http_etag_match(const char *if_none_match, const char *etag)
+{
+    const char *p = if_none_match;
+    size_t elen;
+
+    if (!p || !etag)
+        return false;
+    if (!strncmp(etag, "W/", 2))
+        etag += 2;
+    elen = strlen(etag);
+    while (*p) {
+        const char *start;
+
+        p = skip_ows(p);
+        if (*p == '*')
+            return true;
+        if (!strncmp(p, "W/", 2))
+            p += 2;
+        start = p;
+        if (*p == '"') {
+            p++;
+            while (*p && *p != '"')
+                p++;
+            if (*p == '"')
+                p++;
+        } else {
+            while (*p && *p != ',')
+                p++;
+        }
+        if ((size_t)(p - start) == elen && !memcmp(start, etag, elen))
+            return true;
+        while (*p && *p != ',')
+            p++;
+        if (*p == ',')
+            p++;
+    }
+    return false;
+}
+
+int http_gzip(const void *in, size_t len, struct buf *out)
+{
+    z_stream zs;
+    int ret = -1, zr;
+
+    memset(&zs, 0, sizeof(zs));
+    /* windowBits 15 + 16: a gzip header and trailer instead of zlib's */
+    if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -1;
+    buf_grow(out, deflateBound(&zs, (uLong)len));
+    if (buf_failed(out))
+        goto out;
+    zs.next_in = (Bytef *)(uintptr_t)in;
+    zs.avail_in = (uInt)len;
+    zs.next_out = (Bytef *)out->buf + out->len;
+    zs.avail_out = (uInt)(out->alloc - out->len - 1);
+    zr = deflate(&zs, Z_FINISH);
+    if (zr != Z_STREAM_END)
+        goto out;
+    /* deflate wrote past len inside the room buf_grow() made; keep the NUL invariant */
+    out->len += (size_t)(zs.next_out - ((Bytef *)out->buf + out->len));
+    out->buf[out->len] = '\0';
+    ret = 0;
+out:
+    deflateEnd(&zs);
+    return ret;
+}
+
+int http_listen_parse(const char *listen, char *host, size_t hostsize, unsigned *port)
+{
+    const char *colon, *hstart, *hend;
+    uint64_t v;
+    size_t n;
+
+    if (!listen)
+        return -1;
+    if (listen[0] == '[') {
+        hstart = listen + 1;
+        hend = strchr(hstart, ']');
+        if (!hend || hend[1] != ':')
+            return -1;
+        colon = hend + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (!colon)
+            return -1;
+        hstart = listen;
+        hend = colon;
+        if (memchr(hstart, ':', (size_t)(hend - hstart)))
+            return -1; /* a bare IPv6 address needs brackets */
+    }
+    n = (size_t)(hend - hstart);
+    if (n >= hostsize)
+        return -1;
+    if (parse_u64(colon + 1, 65535, &v))
+        return -1;
+    memcpy(host, hstart, n);
+    host[n] = '\0';
+    *port = (unsigned)v;
+    return 0;
+}
+
+void http_media_type(const char *content_type, char *out, size_t size)
+{
+    size_t n = 0;
+    const char *p;
+
+    if (!size)
+        return;
+    out[0] = '\0';
+    if (!content_type)
+        return;
+    p = skip_ows(content_type);
+    while (*p && *p != ';' && *p != ' ' && *p != '\t' && n + 1 < size)
+        out[n++] = (char)tolower((unsigned char)*p++);
+    out[n] = '\0';
+}
+
+int http_path_match(const char *pattern, const char *path, struct str *args, size_t nargs)
+{
+    const char *p = pattern, *s = path;
+    int n = 0;
+
+    while (*p) {
+        if (*p == ':') {
+            const char *seg = s;
+            while (*p && *p != '/')
+                p++;
+            while (*s && *s != '/')
+                s++;
+            if (s == seg)
+                return -1;
+            if ((size_t)n < nargs) {
+                args[n].p = seg;
+                args[n].len = (size_t)(s - seg);
+            }
+            n++;
+            continue;
+        }
+        if (*p != *s)
+            return -1;
+        p++;
+        s++;
+    }
+    if (*s == '/' && s[1] == '\0' && s != path && s[-1] != '/')
+        s++;
+    return *s ? -1 : n;
+}
+
+void http_log_path(const char *url, char *out, size_t size)
+{
+    size_t n = strcspn(url, "?");
+
+    if (n < size) {
+        memcpy(out, url, n);
+        out[n] = '\0';
+        return;
+    }
+    BUG_ON(size < 4);
+    memcpy(out, url, size - 4);
+    memcpy(out + size - 4, "...", 4);
+}

@@ -1,0 +1,253 @@
+/*
+ * http-int.h - shared internals of src/http/: header parsing helpers, the request
+ * state, the response helpers and the route table. Only files in src/http/ include it.
+ *
+ * The helpers in the first section (headers.c) do not depend on libmicrohttpd, the
+ * catalog or the store, so the unit test links them alone.
+ */
+#ifndef KAIFANG_HTTP_HTTP_INT_H
+#define KAIFANG_HTTP_HTTP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdatomic.h>
+
+#include "access/access.h"
+#include "catalog/catalog.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "crypto/digest.h"
+
+/* ---- Pure helpers (headers.c) ------------------------------------------------------ */
+
+/* Responses at least this large are gzipped for clients that accept it. */
+#define HTTP_GZIP_MIN 1024u
+
+/* An ETag: quotes, 64 hex digits, an optional "-gz" suffix, NUL. */
+#define HTTP_ETAG_MAX 72
+
+enum http_range_result {
+    HTTP_RANGE_NONE = 0,          /* no usable Range: serve the whole representation (200) */
+    HTTP_RANGE_OK = 1,            /* one satisfiable range: 206 */
+    HTTP_RANGE_UNSATISFIABLE = 2, /* 416 with "Content-Range: bytes * /size" */
+};
+
+/*
+ * Parses a Range header (RFC 9110 §14.1.2) against a representation of size bytes.
+ * Only a single "bytes=" range is honoured: "a-b", "a-", "-n". A header that is absent,
+ * malformed, of another unit, or lists several ranges gives HTTP_RANGE_NONE (RFC 9110
+ * lets a server ignore Range). A well-formed single range that starts at or after the
+ * end (or a zero-length suffix) gives HTTP_RANGE_UNSATISFIABLE. On HTTP_RANGE_OK,
+ * *first and *last are the inclusive byte positions, clamped to size - 1.
+ */
+enum http_range_result http_range_parse(const char *header, uint64_t size, uint64_t *first,
+                                        uint64_t *last);
+
+/*
+ * True when an Accept-Encoding header value (RFC 9110 §12.5.3) accepts gzip: "gzip"
+ * or "x-gzip" or "*" listed with a q-value above zero (an explicit "gzip;q=0" refuses
+ * it even when "*" is accepted). NULL: false.
+ */
+bool http_accepts_gzip(const char *accept_encoding);
+
+/*
+ * Writes the strong ETag of a body: the quoted lower-case hex SHA-256 of the identity
+ * bytes; the gzip variant gets a distinct tag with a "-gz" suffix inside the quotes, as
+ * RFC 9110 §8.8.3 requires for different representations. out: HTTP_ETAG_MAX.
+ */
+void http_etag_of(const void *body, size_t len, bool gzip, char out[HTTP_ETAG_MAX]);
+
+/* As http_etag_of() from an already computed hex digest (64 characters). */
+void http_etag_from_hex(const char *hex, bool gzip, char out[HTTP_ETAG_MAX]);
+
+/*
+ * True when an If-None-Match header value (RFC 9110 §13.1.2) matches etag: "*", or a
+ * comma-separated list containing the tag, compared weakly (a "W/" prefix ignored on
+ * either side, as If-None-Match requires). NULL: false.
+ */
+bool http_etag_match(const char *if_none_match, const char *etag);
+
+/*
+ * Compresses len bytes into out as a gzip member (RFC 1952) with zlib at level 1 (the
+ * speed nginx's gzip_comp_level defaults to). Returns 0, or -1 when zlib fails or out
+ * reaches its maximum (out then holds an unspecified prefix).
+ */
+int http_gzip(const void *in, size_t len, struct buf *out);
+
+/*
+ * Splits "HOST:PORT", "[V6]:PORT" or ":PORT" (all interfaces) into host (brackets
+ * removed; "" for all interfaces) and port. Returns 0, or -1 when malformed or the
+ * port is not in 0..65535.
+ */
+int http_listen_parse(const char *listen, char *host, size_t hostsize, unsigned *port);
+
+/*
+ * The media type of a Content-Type header, without parameters, lower-cased into out
+ * ("application/json"). NULL or empty header: "". Longer types are truncated.
+ */
+void http_media_type(const char *content_type, char *out, size_t size);
+
+/*
+ * Matches a path against a route pattern of literal segments and ":name" segments
+ * (each matching one non-empty segment without '/'). A trailing slash on the path is
+ * tolerated. Captured segments go to args (up to nargs, in order). Returns the number
+ * of captures, or -1 when the path does not match.
+ */
+int http_path_match(const char *pattern, const char *path, struct str *args, size_t nargs);
+
+/* Copies an access-log path: the URL path without the query string, at most size-1
+ * bytes (longer paths end with "..."). */
+void http_log_path(const char *url, char *out, size_t size);
+
+/* ---- The server and the request (server.c, request.c) ----------------------------- */
+
+struct http_server {
+    const struct config *cfg; /* borrowed */
+    struct catalog *catalog;  /* borrowed */
+    struct MHD_Daemon *daemon;
+    atomic_uint inflight; /* requests between their first callback and completion */
+    atomic_bool stopping; /* set once a stop signal arrived: /healthz answers 503 */
+    int log_fd;           /* access log, or -1 */
+    bool log_close;       /* log_fd is ours to close */
+    char *tmp_dir;        /* <files>/tmp: uploads in progress */
+};
+
+enum http_method {
+    HM_GET = 1 << 0,
+    HM_HEAD = 1 << 1,
+    HM_POST = 1 << 2,
+};
+
+enum route_flags {
+    ROUTE_ACTOR = 1 << 0,     /* resolves the actor from the API token (anonymous allowed) */
+    ROUTE_CACHEABLE = 1 << 1, /* GET answers carry an ETag and honour If-None-Match */
+    ROUTE_WRITES = 1 << 2,    /* may change the catalog (the action table says which do) */
+    ROUTE_BODY = 1 << 3,      /* accepts a request body (POST: JSON, form or multipart) */
+    ROUTE_API = 1 << 4,       /* errors are CKAN-shaped JSON rather than HTML pages */
+};
+
+struct request;
+/* A route handler: queues exactly one response through http_reply*() and returns its
+ * result (MHD_YES, or MHD_NO to drop the connection). */
+typedef enum MHD_Result (*route_fn)(struct request *r);
+
+struct route {
+    unsigned methods;    /* enum http_method */
+    const char *pattern; /* see http_path_match() */
+    route_fn fn;
+    unsigned flags; /* enum route_flags */
+};
+
+#define ROUTE_ARGS_MAX 4
+
+enum body_kind {
+    BODY_NONE,
+    BODY_BUFFERED, /* JSON or application/x-www-form-urlencoded, held in body */
+    BODY_MULTIPART,
+};
+
+struct request {
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    const struct route *route;
+    struct str args[ROUTE_ARGS_MAX];
+    unsigned method; /* enum http_method */
+    const char *url; /* path, percent-decoded by libmicrohttpd; valid for the request */
+    const char *method_name;
+    uint64_t started_us;
+    struct actor actor;
+    json_t *params; /* parameters: query arguments, then body fields */
+
+    /* body */
+    enum body_kind body_kind;
+    struct buf body;
+    uint64_t received;
+    uint64_t discarded; /* bytes dropped after the body was refused */
+    bool too_large;
+    char *bad_request; /* a message: the body was refused (400) */
+    struct MHD_PostProcessor *pp;
+    char *field_key; /* form field being received */
+    struct buf field_val;
+    size_t fields_bytes;
+
+    /* upload: the "upload" file part streamed to tmp_path */
+    int up_fd;
+    char *up_path;
+    char *up_filename;
+    char *up_ctype;
+    uint64_t up_size;
+    struct sha256_ctx up_sha;
+    char up_hex[SHA256_HEX_LEN];
+    bool up_open, up_done;
+
+    /* what was answered, for the access log */
+    unsigned status;
+    uint64_t bytes;
+    char remote[64];
+};
+
+/* Route lookup and dispatch (routes.c). http_route_find returns the route for method
+ * and path, or NULL; *path_matched tells a wrong method (405) from no route (404). */
+const struct route *http_route_find(unsigned method, const char *path, struct str *args,
+                                    bool *path_matched);
+/* The handler of a path no route matches, and of a wrong method. */
+enum MHD_Result http_not_found(struct request *r);
+enum MHD_Result http_method_not_allowed(struct request *r);
+
+/* Request bodies (request.c). */
+/* Called on the first callback of a POST: checks Content-Length and Content-Type,
+ * prepares body parsing. Returns 0, or -1 when a response was already queued. */
+int http_body_begin(struct request *r);
+/* Consumes a piece of the body. Returns MHD_YES, or MHD_NO to close the connection. */
+enum MHD_Result http_body_data(struct request *r, const char *data, size_t size);
+/* Finishes the body: fills r->params from it. 0, or -1 after queueing an error. */
+int http_body_end(struct request *r);
+/* Query arguments into r->params. 0, or -1 after queueing an error. */
+int http_query_params(struct request *r);
+/* Fills up with the finished upload; false when the request carried none. */
+bool http_upload_get(struct request *r, struct upload *up);
+/* Frees everything the request holds and removes a temporary upload the catalog did
+ * not take. */
+void http_request_free(struct request *r);
+
+/* Responses (response.c). Each queues one response and records status and bytes. */
+enum reply_flags {
+    REPLY_CACHEABLE = 1 << 0, /* ETag and If-None-Match (only for 200 on GET/HEAD) */
+    REPLY_HTML = 1 << 1,      /* HTML: adds the Content-Security-Policy */
+};
+#define HTTP_JSON_TYPE "application/json;charset=utf-8"
+#define HTTP_HTML_TYPE "text/html;charset=utf-8"
+/* body: malloc'ed memory, taken (freed by the response). */
+enum MHD_Result http_reply(struct request *r, unsigned status, const char *ctype, char *body,
+                           size_t len, unsigned flags);
+/* doc: taken. */
+enum MHD_Result http_reply_json(struct request *r, unsigned status, json_t *doc, unsigned flags);
+/* A CKAN-shaped error envelope for err (action may be NULL). */
+enum MHD_Result http_reply_api_error(struct request *r, const char *action, const struct err *err);
+/* An HTML error page. */
+enum MHD_Result http_reply_html_error(struct request *r, unsigned status, const char *message);
+/* An error shaped for the route (API JSON, else HTML). */
+enum MHD_Result http_reply_error(struct request *r, const struct err *err);
+/* Adds the headers every response carries. */
+void http_common_headers(struct request *r, struct MHD_Response *resp, bool html);
+/* Queues resp (taking it) with status, recording it for the access log. */
+enum MHD_Result http_queue(struct request *r, unsigned status, struct MHD_Response *resp,
+                           uint64_t bytes);
+
+/* A request header, or NULL. */
+const char *http_header(struct request *r, const char *name);
+
+/* Downloads (download.c). */
+enum MHD_Result http_download(struct request *r);
+
+/* Access log (accesslog.c). */
+int http_access_log_open(struct http_server *srv, struct err *err);
+void http_access_log_close(struct http_server *srv);
+void http_access_log_write(struct http_server *srv, const struct request *r);
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * routes.c - the route table: every URL the portal answers, with its methods, its
+ * handler and what it may do. This table (with the action table in api/api-ckan.c) is
+ * the single place to audit who may do what.
+ */
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "api/api.h"
+#include "http/http-int.h"
+#include "web/ui.h"
+#include "core/util.h"
+
+static enum MHD_Result h_healthz(struct request *r);
+static enum MHD_Result h_home(struct request *r);
+static enum MHD_Result h_api_version(struct request *r);
+static enum MHD_Result h_action_index(struct request *r);
+static enum MHD_Result h_action(struct request *r);
+static enum MHD_Result h_dataset_search(struct request *r);
+static enum MHD_Result h_dataset(struct request *r);
+
+#define GH           (HM_GET | HM_HEAD)
+#define ACTION_FLAGS (ROUTE_ACTOR | ROUTE_CACHEABLE | ROUTE_WRITES | ROUTE_BODY | ROUTE_API)
+
+static const struct route routes[] = {
+        /* methods, pattern,                                  handler,        flags */
+        {GH, "/healthz", h_healthz, ROUTE_API},
+        {GH, "/", h_home, ROUTE_ACTOR | ROUTE_CACHEABLE},
+        {GH, "/api/3", h_api_version, ROUTE_CACHEABLE | ROUTE_API},
+        {GH, "/api/3/action", h_action_index, ROUTE_CACHEABLE | ROUTE_API},
+        {GH | HM_POST, "/api/3/action/:name", h_action, ACTION_FLAGS},
+        {GH | HM_POST, "/api/action/:name", h_action, ACTION_FLAGS},
+        {GH, "/dataset", h_dataset_search, ROUTE_ACTOR | ROUTE_CACHEABLE},
+        {GH, "/dataset/:id", h_dataset, ROUTE_ACTOR | ROUTE_CACHEABLE},
+        {GH, "/dataset/:id/resource/:rid/download", http_download, ROUTE_ACTOR},
+        {GH, "/dataset/:id/resource/:rid/download/:filename", http_download, ROUTE_ACTOR},
+};
+
+const struct route *http_route_find(unsigned method, const char *path, struct str *args,
+                                    bool *path_matched)
+{
+    size_t i;
+
+    *path_matched = false;
+    for (i = 0; i < ARRAY_SIZE(routes); i++) {
+        if (http_path_match(routes[i].pattern, path, args, ROUTE_ARGS_MAX) < 0)
+            continue;
+        *path_matched = true;
+        if (routes[i].methods & method)
+            return &routes[i];
+    }
+    return NULL;
+}
+
+enum MHD_Result http_not_found(struct request *r)
+{
+    struct err err = ERR_INIT;
+
+    err_set(&err, ERR_NOT_FOUND, NULL, "Not found");
+    if (starts_with(r->url, "/api/"))
+        return http_reply_api_error(r, NULL, &err);
+    return http_reply_html_error(r, 404, "There is no page at this address.");
+}
+
+enum MHD_Result http_method_not_allowed(struct request *r)
+{
+    struct MHD_Response *resp;
+    static const char msg[] = "method not allowed\n";
+
+    resp = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain;charset=utf-8");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+                            starts_with(r->url, "/api/") ? "GET, HEAD, POST" : "GET, HEAD");
+    http_common_headers(r, resp, false);
+    return http_queue(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp, sizeof(msg) - 1);
+}
+
+static enum MHD_Result h_healthz(struct request *r)
+{
+    static const char ok[] = "{\"status\":\"ok\"}";
+    static const char stopping[] = "{\"status\":\"stopping\"}";
+    bool stop = atomic_load_explicit(&r->srv->stopping, memory_order_relaxed);
+    struct MHD_Response *resp;
+
+    /* Constant documents, so printed once here rather than built per probe. */
+    resp = MHD_create_response_from_buffer(stop ? sizeof(stopping) - 1 : sizeof(ok) - 1,
+                                           (void *)(stop ? stopping : ok), MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, HTTP_JSON_TYPE);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    http_common_headers(r, resp, false);
+    return http_queue(r, stop ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, resp,
+                      stop ? sizeof(stopping) - 1 : sizeof(ok) - 1);
+}
+
+static enum MHD_Result reply_page(struct request *r, int ret, struct buf *b, struct err *err)
+{
+    size_t len;
+    char *s;
+
+    if (ret < 0) {
+        buf_release(b);
+        return http_reply_html_error(r, err_kind_status(err->kind), err->msg);
+    }
+    if (buf_failed(b)) {
+        buf_release(b);
+        return http_reply_html_error(r, 500, "the page is too large");
+    }
+    s = buf_detach(b, &len);
+    return http_reply(r, 200, HTTP_HTML_TYPE, s, len, REPLY_HTML | REPLY_CACHEABLE);
+}
+
+static enum MHD_Result h_home(struct request *r)
+{
+    struct buf b = BUF_INIT;
+    struct err err = ERR_INIT;
+    int ret = ui_home(r->srv->catalog, &r->actor, &b, &err);
+
+    return reply_page(r, ret, &b, &err);
+}
+
+static enum MHD_Result h_dataset_search(struct request *r)
+{
+    struct buf b = BUF_INIT;
+    struct err err = ERR_INIT;
+    const char *q = json_string_value(json_object_get(r->params, "q"));
+    int ret = ui_dataset_search(r->srv->catalog, &r->actor, q, &b, &err);
+
+    return reply_page(r, ret, &b, &err);
+}
+
+static enum MHD_Result h_dataset(struct request *r)
+{
+    struct buf b = BUF_INIT;
+    struct err err = ERR_INIT;
+    char *id = xstrndup(r->args[0].p, r->args[0].len);
+    int ret = ui_dataset(r->srv->catalog, &r->actor, id, &b, &err);
+
+    free(id);
+    return reply_page(r, ret, &b, &err);
+}
+
+static enum MHD_Result h_api_version(struct request *r)
+{
+    return http_reply_json(r, 200, json_pack("{s:i}", "version", 3), REPLY_CACHEABLE);
+}
+
+static enum MHD_Result h_action_index(struct request *r)
+{
+    json_t *doc = api_ckan_success(r->srv->catalog->site_url, NULL, api_ckan_action_names());
+
+    return http_reply_json(r, 200, doc, REPLY_CACHEABLE);
+}
+
+static enum MHD_Result h_action(struct request *r)
+{
+    const struct api_action *act;
+    struct upload up;
+    bool have_upload = http_upload_get(r, &up);
+    char name[128];
+    json_t *doc = NULL;
+    unsigned status = 500;
+    unsigned flags = 0;
+
+    xsnprintf(name, sizeof(name), "%.*s", (int)(r->args[0].len < 100 ? r->args[0].len : 100),
+              r->args[0].p);
+    act = api_ckan_action(name);
+    api_ckan_call(r->srv->catalog, &r->actor, name, r->method == HM_POST, r->params,
+                  have_upload ? &up : NULL, &doc, &status, NULL);
+    if (act && (act->flags & API_CACHEABLE))
+        flags |= REPLY_CACHEABLE;
+    return http_reply_json(r, status, doc, flags);
+}
