@@ -81,7 +81,7 @@ void http_access_log_write(struct http_server *srv, const struct request *r)
     json_object_set_new(o, "duration_ms", json_real((double)us / 1000.0));
     json_object_set_new(o, "user",
                         r->actor.authenticated ? json_string(r->actor.name) : json_null());
-    n = json_dumpb(o, line, sizeof(line) - 1, JSON_COMPACT);
+    n = json_dumpb(o, line, sizeof(line) - 1, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(o);
     if (n == 0 || n >= sizeof(line) - 1)
         return;

@@ -155,6 +155,7 @@ struct request {
     struct http_server *srv;
     struct MHD_Connection *conn;
     const struct route *route;
+    bool path_matched; /* some route has this path (405 rather than 404) */
     struct str args[ROUTE_ARGS_MAX];
     unsigned method; /* enum http_method */
     const char *url; /* path, percent-decoded by libmicrohttpd; valid for the request */

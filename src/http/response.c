@@ -124,7 +124,15 @@ enum MHD_Result http_reply_html_error(struct request *r, unsigned status, const 
 
 enum MHD_Result http_reply_error(struct request *r, const struct err *err)
 {
-    if (!r->route || (r->route->flags & ROUTE_API))
+    char action[128];
+
+    if (!r->route || (r->route->flags & ROUTE_API)) {
+        /* On action routes the first capture is the action name: help names it. */
+        if (r->route && (r->route->flags & ROUTE_WRITES) && r->args[0].len < sizeof(action)) {
+            xsnprintf(action, sizeof(action), "%.*s", (int)r->args[0].len, r->args[0].p);
+            return http_reply_api_error(r, action, err);
+        }
         return http_reply_api_error(r, NULL, err);
+    }
     return http_reply_html_error(r, err_kind_status(err->kind), err->msg);
 }

@@ -107,7 +107,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 {
     struct http_server *srv = cls;
     struct request *r = *con_cls;
-    bool path_matched;
+    bool path_matched = false;
 
     (void)version;
     if (!r) {
@@ -115,27 +115,32 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         *con_cls = r;
         atomic_fetch_add_explicit(&srv->inflight, 1, memory_order_relaxed);
         r->route = r->method ? http_route_find(r->method, url, r->args, &path_matched) : NULL;
-        if (!r->route) {
-            if (!r->method || path_matched)
-                return http_method_not_allowed(r);
-            return http_not_found(r);
+        r->path_matched = path_matched;
+        /* Only a POST is answered on this first callback, and only when it is refused
+         * before its body is read (404, 405, 413): libmicrohttpd 0.9.75 closes the
+         * connection after a response queued before the end of the request, which
+         * would defeat keep-alive for every GET. */
+        if (r->method == HM_POST) {
+            if (!r->route)
+                return r->path_matched ? http_method_not_allowed(r) : http_not_found(r);
+            if (!http_query_params(r))
+                http_body_begin(r);
         }
-        if (http_query_params(r))
-            return MHD_YES;
-        if (r->method != HM_POST)
-            return dispatch(r); /* answered now: saves a callback per GET */
-        if (http_body_begin(r))
-            return MHD_YES;
         return MHD_YES;
     }
-    if (r->status)
-        return MHD_YES; /* already answered (cannot happen for bodies; defensive) */
     if (*upload_data_size) {
-        enum MHD_Result ret = http_body_data(r, upload_data, *upload_data_size);
+        enum MHD_Result ret = MHD_YES;
+
+        if (!r->status && r->route)
+            ret = http_body_data(r, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return ret;
     }
-    if (http_body_end(r))
+    if (r->status)
+        return MHD_YES;
+    if (!r->route)
+        return !r->method || r->path_matched ? http_method_not_allowed(r) : http_not_found(r);
+    if (r->method == HM_POST ? http_body_end(r) : http_query_params(r))
         return MHD_YES;
     return dispatch(r);
 }
@@ -258,14 +263,14 @@ int server_run(const struct config *cfg, struct catalog *c, void (*ready)(void *
     if (v6)
         flags |= MHD_USE_IPv6;
     srv.daemon = MHD_start_daemon(
-            flags, 0, NULL, NULL, access_handler, &srv, MHD_OPTION_SOCK_ADDR,
-            (const struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+            flags, 0, NULL, NULL, access_handler, &srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger,
+            NULL, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
             (unsigned)(cfg->threads > 1 ? cfg->threads : 0), MHD_OPTION_CONNECTION_LIMIT,
             (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
             (unsigned)cfg->idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             memory_limit(cfg->max_header), MHD_OPTION_NOTIFY_COMPLETED, request_completed, &srv,
-            MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-            (unsigned)1024, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+            (unsigned)1, MHD_OPTION_END);
     if (!srv.daemon) {
         ret = err_set(err, ERR_INTERNAL, "listen", "cannot listen on \"%s\"", cfg->listen);
         goto out;
