@@ -96,8 +96,13 @@ int portal_create(struct portal *p, const char *dir, bool *existed, struct err *
 /* Frees what portal_open/portal_create set up (safe on a zeroed or failed portal). */
 void portal_close(struct portal *p);
 
-/* The actor of CLI commands that act on the catalog: a sysadmin named "kaifang-cli". */
-void cli_actor(struct actor *a);
+/*
+ * The actor of CLI commands that act on the catalog: the sysadmin user "kaifang-cli",
+ * created in the store on first use (as CKAN's site user). Release with
+ * actor_release() (also after a failure). -ERR_AUTH when a user of that name exists
+ * and is not a sysadmin.
+ */
+int cli_actor(struct store *s, struct actor *a, struct err *err);
 
 /* ---- Commands (one file each) ---------------------------------------------------------
  * Each takes the arguments after "kaifang" (argv[0] is the command name) and returns an
@@ -175,6 +180,11 @@ const char *load_license_id(const char *text);
 /* Whether a tag follows CKAN's rules: 2..100 characters, each a letter or digit (any
  * script), space, '-', '_' or '.'; valid UTF-8. */
 bool load_tag_valid(const char *tag);
+
+/* The DCAT "temporal" interval for a publisher's coverage text: "2011/2013 (ACS 3-year
+ * estimates)" → "2011/2013", "2009" → "2009/2009", "2023-06-30" → "2023-06-30/2023-06-30";
+ * NULL when the text holds no ISO 8601 date or interval. Free the result. */
+char *load_temporal(const char *text);
 
 /* The CKAN format for a file name from its extension ("CSV", "TSV", "JSON", "XLS",
  * "XLSX", …; the upper-cased extension otherwise, "" without one). Free the result. */

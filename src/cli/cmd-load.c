@@ -490,9 +490,8 @@ int cli_load_catalog(struct portal *p, const char *catalog_dir)
     ctx.portal = p;
     ctx.dir = catalog_dir;
     ctx.orgs_seen = json_object();
-    cli_actor(&ctx.actor);
     catalog_init(&ctx.catalog, p->store, p->files_dir, p->cfg.site_url);
-    if (list_folders(catalog_dir, &names, &n, &err)) {
+    if (cli_actor(p->store, &ctx.actor, &err) || list_folders(catalog_dir, &names, &n, &err)) {
         ret = cli_fail("load", &err);
         goto out;
     }

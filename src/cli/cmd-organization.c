@@ -23,12 +23,13 @@ static int organization_add(int argc, char **argv)
     const char *title, *description;
     int ret;
 
-    cli_actor(&actor);
+    memset(&actor, 0, sizeof(actor));
     ret = cli_parse("organization add", "organization", opts, ARRAY_SIZE(opts), argc, argv, 1, 1,
                     "NAME", &args);
     if (ret)
         goto out;
-    if (portal_open(&p, portal_dir_choose(args.value[0]), &err)) {
+    if (portal_open(&p, portal_dir_choose(args.value[0]), &err) ||
+        cli_actor(p.store, &actor, &err)) {
         ret = cli_fail("organization add", &err);
         goto out;
     }

@@ -295,6 +295,39 @@ out:
     return buf_detach(&b, NULL);
 }
 
+char *load_temporal(const char *text)
+{
+    struct buf b = BUF_INIT;
+    const char *end = strchr(text, '(');
+    size_t len = end ? (size_t)(end - text) : strlen(text);
+    char *slash;
+    bool ok;
+
+    while (len && (text[len - 1] == ' ' || text[len - 1] == '\t'))
+        len--;
+    while (len && (*text == ' ' || *text == '\t')) {
+        text++;
+        len--;
+    }
+    buf_add(&b, text, len);
+    slash = strchr(b.buf, '/');
+    /* One date or year means the interval from it to itself. */
+    if (!slash && b.len)
+        buf_addf(&b, "/%.*s", (int)len, text);
+    ok = b.len > 2 && b.buf[0] >= '0' && b.buf[0] <= '9';
+    for (size_t i = 0; ok && i < b.len; i++) {
+        char c = b.buf[i];
+
+        ok = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || strchr("-:.+,/", c);
+    }
+    slash = strchr(b.buf, '/');
+    if (!ok || !slash || strchr(slash + 1, '/') || !(slash[1] >= '0' && slash[1] <= '9')) {
+        buf_release(&b);
+        return NULL;
+    }
+    return buf_detach(&b, NULL);
+}
+
 /* ---- The mapping --------------------------------------------------------------------- */
 
 /* A string member, NULL when absent, null or empty. -ERR_VALIDATION when present with
@@ -536,12 +569,22 @@ int load_map(const char *folder, const json_t *meta, struct load_dataset *out, s
     if ((ret = get_str(meta, "source_path", "source_path", &s, err)))
         goto out;
     add_extra(extras, "source_path", s);
-    if ((ret = get_str(meta, "temporal", "temporal", &s, err)))
-        goto out;
-    add_extra(extras, "temporal", s);
     if ((ret = get_str(meta, "spatial", "spatial", &s, err)))
         goto out;
-    add_extra(extras, "spatial", s);
+    if (s)
+        json_object_set_new(pkg, "spatial", json_string(s));
+    if ((ret = get_str(meta, "temporal", "temporal", &s, err)))
+        goto out;
+    if (s) {
+        char *interval = load_temporal(s);
+
+        if (interval)
+            json_object_set_new(pkg, "temporal", json_string(interval));
+        /* Keep the publisher's wording when the interval had to drop some of it. */
+        if (!interval || strcmp(interval, s))
+            add_extra(extras, "source_temporal", s);
+        free(interval);
+    }
     json_object_set(pkg, "extras", extras);
 
     if (publisher) {

@@ -6,6 +6,7 @@
 #include "core/util.h"
 
 #define DEFAULT_PORTAL "kaifang-portal"
+#define CLI_USER       "kaifang-cli"
 
 const char *portal_dir_choose(const char *flag)
 {
@@ -127,10 +128,29 @@ void portal_close(struct portal *p)
     memset(p, 0, sizeof(*p));
 }
 
-void cli_actor(struct actor *a)
+int cli_actor(struct store *s, struct actor *a, struct err *err)
 {
+    struct err e = ERR_INIT;
+    int ret;
+
     memset(a, 0, sizeof(*a));
-    a->authenticated = true;
-    a->sysadmin = true;
-    xsnprintf(a->name, sizeof(a->name), "kaifang-cli");
+    /* Like CKAN's site user: a real sysadmin account, so that what the catalog records
+     * about the actor (creator_user_id, the creator's admin membership of a new
+     * organization) refers to a user that exists. */
+    ret = access_user_add(s, CLI_USER, NULL, "Kaifang command line", true, NULL, &e);
+    if (ret && ret != -ERR_CONFLICT) {
+        ret = err_set(err, e.kind, e.field, "%s", e.msg);
+        goto out;
+    }
+    ret = access_actor_from_user(s, CLI_USER, a, err);
+    if (ret)
+        goto out;
+    if (!a->sysadmin) {
+        ret = err_set(err, ERR_AUTH, NULL,
+                      "user \"%s\" exists but is not a sysadmin: the command line acts as it",
+                      CLI_USER);
+        goto out;
+    }
+out:
+    return ret;
 }

