@@ -191,10 +191,11 @@ static const char *mimetype_for(const char *format)
  * returns its path there (fsync'ed: the catalog links a resource to it). Checks the
  * result against the expected SHA-256. field names the file in messages.
  */
-static int hash_file(struct load_ctx *ctx, const char *src, const char *field,
+static int hash_file(struct load_ctx *ctx, const char *src, size_t index,
                      const struct load_file *lf, char **tmp_out, struct pending *pd,
                      struct err *err)
 {
+    char field[ERR_FIELD_MAX], sha_field[ERR_FIELD_MAX], bytes_field[ERR_FIELD_MAX];
     struct sha256_ctx sha;
     bool sha_open = false;
     uint8_t md[SHA256_LEN];
@@ -203,6 +204,9 @@ static int hash_file(struct load_ctx *ctx, const char *src, const char *field,
     int in = -1, out = -1, ret = 0;
     struct stat st;
 
+    xsnprintf(field, sizeof(field), "resources[%zu].file", index);
+    xsnprintf(sha_field, sizeof(sha_field), "resources[%zu].sha256", index);
+    xsnprintf(bytes_field, sizeof(bytes_field), "resources[%zu].bytes", index);
     in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0 || fstat(in, &st) < 0) {
         ret = err_set(err, ERR_NOT_FOUND, field, "cannot open \"%s\": %s", lf->file,
@@ -214,7 +218,7 @@ static int hash_file(struct load_ctx *ctx, const char *src, const char *field,
         goto out;
     }
     if (lf->bytes && (uint64_t)st.st_size != lf->bytes) {
-        ret = err_set(err, ERR_VALIDATION, field,
+        ret = err_set(err, ERR_VALIDATION, bytes_field,
                       "size of \"%s\" differs from metadata.json: %" PRIu64
                       " bytes, expected %" PRIu64,
                       lf->file, (uint64_t)st.st_size, lf->bytes);
@@ -266,7 +270,7 @@ static int hash_file(struct load_ctx *ctx, const char *src, const char *field,
     sha_open = false;
     hex_encode(md, SHA256_LEN, pd->sha256_hex);
     if (strcmp(pd->sha256_hex, lf->sha256)) {
-        ret = err_set(err, ERR_VALIDATION, field,
+        ret = err_set(err, ERR_VALIDATION, sha_field,
                       "SHA-256 of \"%s\" differs from metadata.json: %s, expected %s", lf->file,
                       pd->sha256_hex, lf->sha256);
         goto out;
@@ -385,13 +389,11 @@ static int load_folder(struct load_ctx *ctx, struct folder *f, struct err *err)
     for (size_t i = 0; i < ds->nfiles; i++) {
         const struct load_file *lf = &ds->files[i];
         json_t *res = existing ? resource_named(existing, lf->file) : NULL;
-        char field[ERR_FIELD_MAX];
         char *src = xstrfmt("%s/%s/%s", ctx->dir, f->name, lf->file);
         bool unchanged = res && same_hash(res, lf->sha256);
 
-        xsnprintf(field, sizeof(field), "resources[%zu]", i);
         pd[i].res_id = res ? json_string_value(json_object_get(res, "id")) : NULL;
-        ret = hash_file(ctx, src, field, lf, unchanged ? NULL : &pd[i].tmp_path, &pd[i], err);
+        ret = hash_file(ctx, src, i, lf, unchanged ? NULL : &pd[i].tmp_path, &pd[i], err);
         free(src);
         if (ret)
             goto out;
