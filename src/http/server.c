@@ -100,6 +100,41 @@ static enum MHD_Result dispatch(struct request *r)
     return r->route->fn(r);
 }
 
+static enum MHD_Result add_size(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    size_t *total = cls;
+
+    (void)kind;
+    /* "Key: value\r\n" for headers, "key=value&" for arguments */
+    *total += strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+/* The size of the request line and headers as received, near enough: libmicrohttpd
+ * keeps them in its per-connection pool but does not report their length. The pool
+ * (memory_limit()) is larger than max_header, so this check is the one that applies;
+ * the pool only stops requests far beyond it. */
+static bool header_too_large(struct request *r)
+{
+    size_t total = strlen(r->url) + strlen(r->method_name) + 12;
+
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND, add_size, &total);
+    return total > r->srv->cfg->max_header;
+}
+
+static enum MHD_Result header_too_large_reply(struct request *r)
+{
+    static const char msg[] = "request header fields too large\n";
+    struct MHD_Response *resp;
+
+    resp = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain;charset=utf-8");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    http_common_headers(r, resp, false);
+    return http_queue(r, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, resp, sizeof(msg) - 1);
+}
+
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                       const char *method, const char *version,
                                       const char *upload_data, size_t *upload_data_size,
@@ -116,6 +151,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         atomic_fetch_add_explicit(&srv->inflight, 1, memory_order_relaxed);
         r->route = r->method ? http_route_find(r->method, url, r->args, &path_matched) : NULL;
         r->path_matched = path_matched;
+        if (header_too_large(r))
+            return header_too_large_reply(r);
         /* Only a POST is answered on this first callback, and only when it is refused
          * before its body is read (404, 405, 413): libmicrohttpd 0.9.75 closes the
          * connection after a response queued before the end of the request, which
@@ -287,6 +324,10 @@ int server_run(const struct config *cfg, struct catalog *c, void (*ready)(void *
 
     atomic_store(&srv.stopping, true);
     lsock = MHD_quiesce_daemon(srv.daemon);
+    /* Closed now, not after the stop: while it stays open the kernel would still
+     * complete handshakes into its backlog that nobody will ever accept. */
+    if (lsock != MHD_INVALID_SOCKET)
+        close(lsock);
     for (waited = 0;
          atomic_load_explicit(&srv.inflight, memory_order_acquire) && waited < SHUTDOWN_GRACE_US;
          waited += 10000)
@@ -296,8 +337,6 @@ int server_run(const struct config *cfg, struct catalog *c, void (*ready)(void *
                  atomic_load(&srv.inflight));
     MHD_stop_daemon(srv.daemon);
     srv.daemon = NULL;
-    if (lsock != MHD_INVALID_SOCKET)
-        close(lsock);
     ret = 0;
 out:
     if (srv.daemon)
