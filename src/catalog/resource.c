@@ -308,10 +308,6 @@ int catalog_resource_create(struct catalog *c, const struct actor *a, json_t *pa
     int ret;
 
     *result = NULL;
-    if (!a || !a->authenticated) {
-        ret = err_set(err, ERR_AUTH, NULL, "anonymous users may not create resources");
-        goto out;
-    }
     if (!json_is_object(params)) {
         ret = err_set(err, ERR_BAD_REQUEST, NULL, "parameters must be a JSON object");
         goto out;
@@ -387,10 +383,6 @@ int catalog_resource_update(struct catalog *c, const struct actor *a, json_t *pa
     int ret;
 
     *result = NULL;
-    if (!a || !a->authenticated) {
-        ret = err_set(err, ERR_AUTH, NULL, "anonymous users may not edit resources");
-        goto out;
-    }
     ret = param_id(params, false, &rid, err);
     if (ret)
         goto out;
@@ -450,8 +442,6 @@ int catalog_resource_delete(struct catalog *c, const struct actor *a, json_t *pa
     int ret;
 
     *result = NULL;
-    if (!a || !a->authenticated)
-        return err_set(err, ERR_AUTH, NULL, "anonymous users may not delete resources");
     ret = param_id(params, false, &rid, err);
     if (ret)
         return ret;

@@ -186,7 +186,7 @@ static void tok_end_run(struct tokenizer *t)
 {
     /* A query run of exactly one character was not emitted while scanning. */
     if (t->query && t->run_len == 1)
-        tok_emit_cps(t, t->run, 1);
+        tok_emit_cps(t, &t->run[1], 1);
     t->run_len = 0;
 }
 

@@ -1,0 +1,1326 @@
+/*
+ * test-catalog.c - the CKAN actions of the catalog against a real store in a temporary
+ * portal directory: shapes, validation, authorization, update/patch semantics, search,
+ * uploads and rollback.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "catalog/catalog.h"
+#include "core/limits.h"
+#include "store/store-int.h" /* store_fail_count_reset() for failure injection */
+#include "core/util.h"
+
+struct fixture {
+    char dir[64];
+    char db[128];
+    char files[128];
+    struct store *s;
+    struct catalog c;
+    struct actor anon, root, admin, editor, member, outsider, both;
+    char org1_id[UUID_STR_LEN], org2_id[UUID_STR_LEN];
+};
+
+static void remove_tree(const char *dir)
+{
+    struct dirent *e;
+    DIR *d = opendir(dir);
+
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        char *p;
+        struct stat st;
+
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        p = xstrfmt("%s/%s", dir, e->d_name);
+        if (!lstat(p, &st) && S_ISDIR(st.st_mode))
+            remove_tree(p);
+        else
+            unlink(p);
+        free(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static json_t *parse(const char *text)
+{
+    json_error_t je;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, &je);
+
+    if (!v)
+        fail_msg("bad test JSON: %s: %s", je.text, text);
+    return v;
+}
+
+/* Runs an action that must succeed; returns its result (caller decrefs). */
+static json_t *ok_(struct fixture *f, catalog_action_fn fn, const struct actor *a,
+                   const char *params, int line)
+{
+    json_t *p = parse(params), *r = NULL;
+    struct err err = ERR_INIT;
+    int ret = fn(&f->c, a, p, &r, &err);
+
+    json_decref(p);
+    if (ret)
+        fail_msg("line %d: action failed (%d): %s: %s", line, ret, err.field, err.msg);
+    return r;
+}
+#define ok(f, fn, a, params) ok_(f, fn, a, params, __LINE__)
+
+/* Runs an action that must fail with kind (and field when given); returns the message. */
+static void fails_(struct fixture *f, catalog_action_fn fn, const struct actor *a,
+                   const char *params, enum err_kind kind, const char *field, const char *msg_part,
+                   int line)
+{
+    json_t *p = parse(params), *r = NULL;
+    struct err err = ERR_INIT;
+    int ret = fn(&f->c, a, p, &r, &err);
+
+    json_decref(p);
+    if (ret != -(int)kind)
+        fail_msg("line %d: expected error %d, got %d (%s: %s)", line, kind, -ret, err.field,
+                 err.msg);
+    assert_null(r);
+    assert_int_equal(err.kind, kind);
+    if (field && strcmp(err.field, field))
+        fail_msg("line %d: expected field \"%s\", got \"%s\" (%s)", line, field, err.field,
+                 err.msg);
+    if (msg_part && !strstr(err.msg, msg_part))
+        fail_msg("line %d: message \"%s\" lacks \"%s\"", line, err.msg, msg_part);
+}
+#define fails(f, fn, a, params, kind, field, msg)                                                  \
+    fails_(f, fn, a, params, kind, field, msg, __LINE__)
+
+static const char *sget(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static void load_actor(struct fixture *f, const char *name, struct actor *a)
+{
+    struct err err = ERR_INIT;
+
+    assert_int_equal(access_actor_from_user(f->s, name, a, &err), 0);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = xcalloc(1, sizeof(*f));
+    struct err err = ERR_INIT;
+    json_t *o;
+    char *tmp;
+
+    secret_init();
+    xsnprintf(f->dir, sizeof(f->dir), "/tmp/kf-catalog-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    xsnprintf(f->db, sizeof(f->db), "%s/kaifang.db", f->dir);
+    xsnprintf(f->files, sizeof(f->files), "%s/files", f->dir);
+    mkdir(f->files, 0755);
+    tmp = xstrfmt("%s/tmp", f->files);
+    mkdir(tmp, 0755);
+    free(tmp);
+    if (store_open(&f->s, f->db, true, &err)) {
+        fprintf(stderr, "store_open: %s\n", err.msg);
+        return -1;
+    }
+    catalog_init(&f->c, f->s, f->files, "http://portal.test/");
+    f->anon = (struct actor)ACTOR_ANONYMOUS;
+    if (access_user_add(f->s, "root", NULL, NULL, true, NULL, &err))
+        return -1;
+    load_actor(f, "root", &f->root);
+    o = ok(f, catalog_organization_create, &f->root,
+           "{\"name\": \"stats-bureau\", \"title\": \"统计局 Statistics Bureau\"}");
+    xsnprintf(f->org1_id, sizeof(f->org1_id), "%s", sget(o, "id"));
+    json_decref(o);
+    o = ok(f, catalog_organization_create, &f->root,
+           "{\"name\": \"transport-bureau\", \"title\": \"Transport Bureau\"}");
+    xsnprintf(f->org2_id, sizeof(f->org2_id), "%s", sget(o, "id"));
+    json_decref(o);
+    static const char *const users[][3] = {
+            {"ada", "stats-bureau", "admin"},   {"ed", "stats-bureau", "editor"},
+            {"mem", "stats-bureau", "member"},  {"out", "transport-bureau", "editor"},
+            {"both", "stats-bureau", "editor"}, {"both", "transport-bureau", "editor"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(users); i++) {
+        json_t *u = NULL;
+
+        if (store_user_get(f->s, users[i][0], &u, NULL) &&
+            access_user_add(f->s, users[i][0], NULL, NULL, false, NULL, &err))
+            return -1;
+        json_decref(u);
+        if (access_member_set(f->s, users[i][1], users[i][0], users[i][2], &err))
+            return -1;
+    }
+    load_actor(f, "ada", &f->admin);
+    load_actor(f, "ed", &f->editor);
+    load_actor(f, "mem", &f->member);
+    load_actor(f, "out", &f->outsider);
+    load_actor(f, "both", &f->both);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    actor_release(&f->root);
+    actor_release(&f->admin);
+    actor_release(&f->editor);
+    actor_release(&f->member);
+    actor_release(&f->outsider);
+    actor_release(&f->both);
+    catalog_release(&f->c);
+    store_free(f->s);
+    remove_tree(f->dir);
+    free(f);
+    return 0;
+}
+
+static const char full_dataset[] =
+        "{\"name\": \"traffic-stats\", \"title\": \"交通运输统计\", \"notes\": \"Monthly **traffic**.\","
+        " \"owner_org\": \"stats-bureau\", \"author\": \"Li\", \"author_email\": \"li@example.org\","
+        " \"license_id\": \"CC-BY-4.0\", \"url\": \"https://example.org\", \"version\": \"1.0\","
+        " \"tags\": [{\"name\": \"transport\"}, {\"name\": \"交通\"}], \"tag_string\": \"roads,transport\","
+        " \"extras\": [{\"key\": \"source\", \"value\": \"NBS\"}, {\"key\": \"a-first\", \"value\": \"x\"}],"
+        " \"access_level\": \"public\", \"contact_name\": \"Data Office\","
+        " \"contact_email\": \"data@example.org\", \"temporal\": \"2010-01-01/2012-12-31\","
+        " \"spatial\": \"China\", \"frequency\": \"R/P1M\", \"language\": [\"zh-CN\", \"en\"],"
+        " \"title_translated\": {\"en\": \"Transport statistics\", \"zh_CN\": \"交通运输统计\"},"
+        " \"notes_translated\": {\"en\": \"Freight and passengers\"},"
+        " \"resources\": [{\"url\": \"https://example.org/data/traffic.csv\", \"name\": \"Traffic\"}]}";
+
+static void assert_keys(json_t *obj, const char *const *keys, size_t n)
+{
+    const char *k;
+    json_t *v;
+
+    for (size_t i = 0; i < n; i++)
+        if (!json_object_get(obj, keys[i]))
+            fail_msg("missing key \"%s\"", keys[i]);
+    json_object_foreach (obj, k, v) {
+        bool known = false;
+
+        for (size_t i = 0; i < n; i++)
+            known = known || !strcmp(keys[i], k);
+        if (!known)
+            fail_msg("unexpected key \"%s\"", k);
+    }
+}
+
+static void test_create_show_shape(void **state)
+{
+    static const char *const pkg_keys[] = {
+            "author",
+            "author_email",
+            "creator_user_id",
+            "extras",
+            "groups",
+            "id",
+            "isopen",
+            "license_id",
+            "license_title",
+            "license_url",
+            "maintainer",
+            "maintainer_email",
+            "metadata_created",
+            "metadata_modified",
+            "name",
+            "notes",
+            "num_resources",
+            "num_tags",
+            "organization",
+            "owner_org",
+            "private",
+            "relationships_as_object",
+            "relationships_as_subject",
+            "resources",
+            "state",
+            "tags",
+            "title",
+            "type",
+            "url",
+            "version",
+            "access_level",
+            "contact_name",
+            "contact_email",
+            "temporal",
+            "spatial",
+            "frequency",
+            "language",
+            "title_translated",
+            "notes_translated",
+    };
+    static const char *const res_keys[] = {
+            "cache_last_updated",
+            "cache_url",
+            "created",
+            "datastore_active",
+            "description",
+            "format",
+            "hash",
+            "id",
+            "last_modified",
+            "metadata_modified",
+            "mimetype",
+            "mimetype_inner",
+            "name",
+            "package_id",
+            "position",
+            "resource_type",
+            "size",
+            "state",
+            "url",
+            "url_type",
+    };
+    static const char *const org_keys[] = {"id",
+                                           "name",
+                                           "title",
+                                           "type",
+                                           "description",
+                                           "image_url",
+                                           "created",
+                                           "is_organization",
+                                           "approval_status",
+                                           "state"};
+    static const char *const tag_keys[] = {"display_name", "id", "name", "state", "vocabulary_id"};
+    struct fixture *f = *state;
+    json_t *d = ok(f, catalog_package_create, &f->editor, full_dataset), *s, *tags, *r, *p;
+    char *params;
+
+    assert_keys(d, pkg_keys, ARRAY_SIZE(pkg_keys));
+    assert_string_equal(sget(d, "name"), "traffic-stats");
+    assert_string_equal(sget(d, "type"), "dataset");
+    assert_string_equal(sget(d, "state"), "active");
+    assert_string_equal(sget(d, "owner_org"), f->org1_id);
+    assert_string_equal(sget(d, "creator_user_id"), f->editor.id);
+    assert_string_equal(sget(d, "license_title"), "Creative Commons Attribution 4.0");
+    assert_true(json_is_true(json_object_get(d, "isopen")));
+    assert_true(json_is_false(json_object_get(d, "private")));
+    assert_null(sget(d, "maintainer"));
+    assert_true(json_is_null(json_object_get(d, "maintainer")));
+    assert_keys(json_object_get(d, "organization"), org_keys, ARRAY_SIZE(org_keys));
+    assert_string_equal(sget(json_object_get(d, "organization"), "name"), "stats-bureau");
+    /* tags: union of tags and tag_string, deduplicated, sorted by name */
+    tags = json_object_get(d, "tags");
+    assert_int_equal(json_array_size(tags), 3);
+    assert_int_equal(json_integer_value(json_object_get(d, "num_tags")), 3);
+    assert_string_equal(sget(json_array_get(tags, 0), "name"), "roads");
+    assert_string_equal(sget(json_array_get(tags, 1), "name"), "transport");
+    assert_string_equal(sget(json_array_get(tags, 2), "name"), "交通");
+    assert_keys(json_array_get(tags, 0), tag_keys, ARRAY_SIZE(tag_keys));
+    /* extras sorted by key */
+    assert_string_equal(sget(json_array_get(json_object_get(d, "extras"), 0), "key"), "a-first");
+    /* resources */
+    assert_int_equal(json_integer_value(json_object_get(d, "num_resources")), 1);
+    r = json_array_get(json_object_get(d, "resources"), 0);
+    assert_keys(r, res_keys, ARRAY_SIZE(res_keys));
+    assert_string_equal(sget(r, "format"), "CSV");
+    assert_string_equal(sget(r, "url_type"), "");
+    assert_string_equal(sget(r, "package_id"), sget(d, "id"));
+    assert_int_equal(json_integer_value(json_object_get(r, "position")), 0);
+    assert_true(json_is_false(json_object_get(r, "datastore_active")));
+    assert_int_equal(json_array_size(json_object_get(d, "language")), 2);
+
+    /* package_show by name and by id gives the same dict, to anyone (public, active). */
+    s = ok(f, catalog_package_show, &f->anon, "{\"id\": \"traffic-stats\"}");
+    assert_true(json_equal(s, d));
+    json_decref(s);
+    params = xstrfmt("{\"id\": \"%s\"}", sget(d, "id"));
+    s = ok(f, catalog_package_show, &f->anon, params);
+    assert_true(json_equal(s, d));
+    json_decref(s);
+    free(params);
+
+    /* Title defaults to the name; no licence: no license_url, isopen false. */
+    p = ok(f, catalog_package_create, &f->editor,
+           "{\"name\": \"bare\", \"owner_org\": \"stats-bureau\"}");
+    assert_string_equal(sget(p, "title"), "bare");
+    assert_null(json_object_get(p, "license_url"));
+    assert_true(json_is_false(json_object_get(p, "isopen")));
+    assert_string_equal(sget(p, "access_level"), "public");
+    assert_int_equal(json_array_size(json_object_get(p, "resources")), 0);
+    json_decref(p);
+
+    /* package_list: public active names. */
+    p = ok(f, catalog_package_list, &f->anon, "{}");
+    assert_int_equal(json_array_size(p), 2);
+    assert_string_equal(json_string_value(json_array_get(p, 0)), "bare");
+    json_decref(p);
+    p = ok(f, catalog_package_list, &f->anon, "{\"limit\": \"1\", \"offset\": \"1\"}");
+    assert_int_equal(json_array_size(p), 1);
+    assert_string_equal(json_string_value(json_array_get(p, 0)), "traffic-stats");
+    json_decref(p);
+    fails(f, catalog_package_show, &f->anon, "{\"id\": \"nope\"}", ERR_NOT_FOUND, "id", NULL);
+    fails(f, catalog_package_show, &f->anon, "{}", ERR_VALIDATION, "id", NULL);
+    json_decref(d);
+}
+
+static void test_validation(void **state)
+{
+    struct fixture *f = *state;
+    static const struct {
+        const char *json;
+        enum err_kind kind;
+        const char *field, *msg;
+    } cases[] = {
+            {"{\"owner_org\": \"stats-bureau\"}", ERR_VALIDATION, "name", "Missing value"},
+            {"{\"name\": \"Bad Name\", \"owner_org\": \"stats-bureau\"}", ERR_VALIDATION, "name",
+             "Must be purely lowercase alphanumeric (ascii) characters and these symbols: -_"},
+            {"{\"name\": \"x\", \"owner_org\": \"stats-bureau\"}", ERR_VALIDATION, "name",
+             "at least 2"},
+            {"{\"name\": \"new\", \"owner_org\": \"stats-bureau\"}", ERR_VALIDATION, "name", NULL},
+            {"{\"name\": 5, \"owner_org\": \"stats-bureau\"}", ERR_VALIDATION, "name", NULL},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"colour\": \"red\"}",
+             ERR_VALIDATION, "colour", "colour"},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"tags\": \"x\"}",
+             ERR_VALIDATION, "tags", NULL},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"tags\": [\"x\"]}",
+             ERR_VALIDATION, "tags", NULL},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"tags\": [{\"name\": "
+             "\"a\"}]}",
+             ERR_VALIDATION, "tags", "less than minimum 2"},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"tags\": [{\"name\": "
+             "\"a!b\"}]}",
+             ERR_VALIDATION, "tags", "-_."},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"tag_string\": "
+             "\"good,b@d\"}",
+             ERR_VALIDATION, "tags", "b@d"},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"private\": \"maybe\"}",
+             ERR_VALIDATION, "private", NULL},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"license_id\": "
+             "\"my-own\"}",
+             ERR_VALIDATION, "license_id", "my-own"},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"groups\": [{\"name\": "
+             "\"nosuch\"}]}",
+             ERR_VALIDATION, "groups", "nosuch"},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"extras\": [{\"key\": "
+             "\"k\", \"value\": \"1\"}, {\"key\": \"k\", \"value\": \"2\"}]}",
+             ERR_VALIDATION, "extras", "duplicate"},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"extras\": {\"k\": "
+             "\"v\"}}",
+             ERR_VALIDATION, "extras", NULL},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"extras\": [{\"key\": "
+             "\"title\", \"value\": \"v\"}]}",
+             ERR_VALIDATION, "extras", "schema field"},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"state\": \"deleted\"}",
+             ERR_VALIDATION, "state", NULL},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"access_level\": "
+             "\"secret\"}",
+             ERR_VALIDATION, "access_level", "secret"},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"frequency\": "
+             "\"monthly\"}",
+             ERR_VALIDATION, "frequency", "monthly"},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"temporal\": \"last "
+             "year\"}",
+             ERR_VALIDATION, "temporal", NULL},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"language\": [5]}",
+             ERR_VALIDATION, "language", NULL},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"title_translated\": "
+             "\"x\"}",
+             ERR_VALIDATION, "title_translated", NULL},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"notes_translated\": "
+             "{\"en\": 1}}",
+             ERR_VALIDATION, "notes_translated", NULL},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"author_email\": \"not "
+             "an email\"}",
+             ERR_VALIDATION, "author_email", "not a valid format"},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"type\": \"harvest\"}",
+             ERR_VALIDATION, "type", NULL},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"resources\": {}}",
+             ERR_VALIDATION, "resources", NULL},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"resources\": [{\"url\": "
+             "\"a\"}, {\"url\": 7}]}",
+             ERR_VALIDATION, "resources", NULL},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"title\": [1]}",
+             ERR_VALIDATION, "title", NULL},
+            {"{\"name\": \"ok-name\"}", ERR_VALIDATION, "owner_org", NULL},
+            {"{\"name\": \"ok-name\", \"owner_org\": \"no-such-org\"}", ERR_VALIDATION, "owner_org",
+             "Organization does not exist"},
+            {"[1, 2]", ERR_BAD_REQUEST, NULL, NULL},
+    };
+    json_t *d, *big;
+    char *s;
+
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+        fails_(f, catalog_package_create, &f->editor, cases[i].json, cases[i].kind, cases[i].field,
+               cases[i].msg, (int)i);
+    /* Nothing of the failed attempts exists. */
+    fails(f, catalog_package_show, &f->root, "{\"id\": \"ok-name\"}", ERR_NOT_FOUND, NULL, NULL);
+
+    /* Accepted: Chinese tags, spaces and dots in tags, output-only fields sent back. */
+    d = ok(f, catalog_package_create, &f->editor,
+           "{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\", \"tags\": [{\"name\": "
+           "\"交通\"}, {\"name\": \"road safety v1.0\"}], \"num_tags\": 99, \"isopen\": true, "
+           "\"metadata_created\": \"1999-01-01T00:00:00\", \"id\": \"ignored\", \"private\": "
+           "\"false\", \"extras\": [{\"key\": \"k\", \"value\": \"v\", \"state\": \"active\"}]}");
+    assert_int_equal(json_integer_value(json_object_get(d, "num_tags")), 2);
+    assert_string_not_equal(sget(d, "metadata_created"), "1999-01-01T00:00:00");
+    assert_string_not_equal(sget(d, "id"), "ignored");
+    json_decref(d);
+
+    /* Duplicate name: CKAN's message. */
+    fails(f, catalog_package_create, &f->editor,
+          "{\"name\": \"ok-name\", \"owner_org\": \"stats-bureau\"}", ERR_CONFLICT, "name",
+          "That URL is already in use.");
+
+    /* Limits: tags per dataset, name length. */
+    big = parse("{\"name\": \"many-tags\", \"owner_org\": \"stats-bureau\", \"tags\": []}");
+    for (unsigned i = 0; i <= LIMIT_TAGS_PER_DATASET; i++) {
+        char t[16];
+
+        xsnprintf(t, sizeof(t), "tag%u", i);
+        json_array_append_new(json_object_get(big, "tags"), json_pack("{s:s}", "name", t));
+    }
+    s = json_dumps(big, 0);
+    fails(f, catalog_package_create, &f->editor, s, ERR_VALIDATION, "tags", NULL);
+    free(s);
+    json_decref(big);
+    {
+        char name[LIMIT_NAME_MAX + 2];
+
+        memset(name, 'n', sizeof(name) - 1);
+        name[sizeof(name) - 1] = '\0';
+        s = xstrfmt("{\"name\": \"%s\", \"owner_org\": \"stats-bureau\"}", name);
+        fails(f, catalog_package_create, &f->editor, s, ERR_VALIDATION, "name", "maximum");
+        free(s);
+        name[LIMIT_NAME_MAX] = '\0';
+        s = xstrfmt("{\"name\": \"%s\", \"owner_org\": \"stats-bureau\"}", name);
+        json_decref(ok(f, catalog_package_create, &f->editor, s));
+        free(s);
+    }
+}
+
+static void test_update_patch(void **state)
+{
+    struct fixture *f = *state;
+    json_t *d = ok(f, catalog_package_create, &f->editor, full_dataset), *u, *p, *r0;
+    char *s, *rid;
+
+    rid = xstrdup(sget(json_array_get(json_object_get(d, "resources"), 0), "id"));
+
+    /* What package_show gave, sent back unchanged, is accepted and changes nothing that
+     * matters (ckanapi's round trip). */
+    s = json_dumps(d, 0);
+    u = ok(f, catalog_package_update, &f->editor, s);
+    free(s);
+    assert_string_equal(sget(u, "id"), sget(d, "id"));
+    assert_string_equal(sget(u, "metadata_created"), sget(d, "metadata_created"));
+    r0 = json_array_get(json_object_get(u, "resources"), 0);
+    assert_string_equal(sget(r0, "id"), rid);
+    assert_string_equal(
+            sget(r0, "metadata_modified"),
+            sget(json_array_get(json_object_get(d, "resources"), 0), "metadata_modified"));
+    assert_true(json_equal(json_object_get(u, "tags"), json_object_get(d, "tags")));
+    json_decref(u);
+
+    /* package_patch: only the given keys change. */
+    p = ok(f, catalog_package_patch, &f->editor,
+           "{\"id\": \"traffic-stats\", \"title\": \"New title\"}");
+    assert_string_equal(sget(p, "title"), "New title");
+    assert_string_equal(sget(p, "notes"), "Monthly **traffic**.");
+    assert_int_equal(json_array_size(json_object_get(p, "resources")), 1);
+    assert_string_equal(sget(json_array_get(json_object_get(p, "resources"), 0), "id"), rid);
+    assert_int_equal(json_array_size(json_object_get(p, "tags")), 3);
+    assert_true(strcmp(sget(p, "metadata_modified"), sget(d, "metadata_modified")) >= 0);
+    json_decref(p);
+    fails(f, catalog_package_patch, &f->editor, "{\"id\": \"traffic-stats\", \"private\": 3}",
+          ERR_VALIDATION, "private", NULL);
+    fails(f, catalog_package_patch, &f->editor, "{\"id\": \"traffic-stats\", \"bogus\": 1}",
+          ERR_VALIDATION, "bogus", NULL);
+
+    /* package_update replaces: omitted fields are cleared, and omitted resources removed
+     * (CKAN 2.10 package_update; package_patch keeps them). */
+    u = ok(f, catalog_package_update, &f->editor,
+           "{\"id\": \"traffic-stats\", \"name\": \"traffic-stats\", \"owner_org\": "
+           "\"stats-bureau\", \"title\": \"Replaced\"}");
+    assert_string_equal(sget(u, "title"), "Replaced");
+    assert_true(json_is_null(json_object_get(u, "notes")));
+    assert_int_equal(json_array_size(json_object_get(u, "resources")), 0);
+    assert_int_equal(json_array_size(json_object_get(u, "tags")), 0);
+    assert_string_equal(sget(u, "id"), sget(d, "id"));
+    json_decref(u);
+    {
+        struct err err = ERR_INIT;
+        json_t *rs = NULL, *prm = json_pack("{s:s}", "id", rid);
+
+        assert_int_equal(catalog_resource_show(&f->c, &f->anon, prm, &rs, &err), -ERR_NOT_FOUND);
+        json_decref(prm);
+    }
+
+    /* Renames, and a rename onto a taken name. */
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"other\", \"owner_org\": \"stats-bureau\"}"));
+    p = ok(f, catalog_package_patch, &f->editor,
+           "{\"id\": \"traffic-stats\", \"name\": \"traffic-renamed\"}");
+    assert_string_equal(sget(p, "name"), "traffic-renamed");
+    json_decref(p);
+    fails(f, catalog_package_show, &f->anon, "{\"id\": \"traffic-stats\"}", ERR_NOT_FOUND, NULL,
+          NULL);
+    fails(f, catalog_package_patch, &f->editor,
+          "{\"id\": \"traffic-renamed\", \"name\": \"other\"}", ERR_CONFLICT, "name",
+          "That URL is already in use.");
+    fails(f, catalog_package_update, &f->editor, "{\"id\": \"nope\", \"name\": \"nope\"}",
+          ERR_NOT_FOUND, NULL, NULL);
+    fails(f, catalog_package_update, &f->editor, "{\"title\": \"x\"}", ERR_VALIDATION, "id", NULL);
+    free(rid);
+    json_decref(d);
+}
+
+enum expect { OK, NF, AU };
+
+static void expect_(struct fixture *f, catalog_action_fn fn, const struct actor *a,
+                    const char *params, enum expect e, int line)
+{
+    json_t *p = parse(params), *r = NULL;
+    struct err err = ERR_INIT;
+    int ret = fn(&f->c, a, p, &r, &err);
+    int want = e == OK ? 0 : e == NF ? -ERR_NOT_FOUND : -ERR_AUTH;
+
+    json_decref(p);
+    json_decref(r);
+    if (ret != want)
+        fail_msg("line %d: actor \"%s\": expected %d, got %d (%s)", line, a->name, want, ret,
+                 err.msg);
+}
+#define expect(f, fn, a, params, e) expect_(f, fn, a, params, e, __LINE__)
+
+static void test_authorization(void **state)
+{
+    struct fixture *f = *state;
+    const struct actor *who[] = {&f->anon,   &f->member, &f->outsider,
+                                 &f->editor, &f->admin,  &f->root};
+    /* show expectations for: public, private, draft, deleted */
+    static const enum expect show[4][6] = {
+            {OK, OK, OK, OK, OK, OK},
+            {NF, OK, NF, OK, OK, OK},
+            {NF, NF, NF, OK, OK, OK},
+            {NF, NF, NF, OK, OK, OK},
+    };
+    static const enum expect edit[4][6] = {
+            {AU, AU, AU, OK, OK, OK},
+            {NF, AU, NF, OK, OK, OK},
+            {NF, NF, NF, OK, OK, OK},
+            {NF, NF, NF, OK, OK, OK},
+    };
+    static const char *const names[] = {"pub", "priv", "drft", "gone"};
+    json_t *d;
+
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"pub\", \"owner_org\": \"stats-bureau\"}"));
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"priv\", \"owner_org\": \"stats-bureau\", \"private\": true}"));
+    json_decref(ok(f, catalog_package_create, &f->admin,
+                   "{\"name\": \"drft\", \"owner_org\": \"stats-bureau\", \"state\": \"draft\"}"));
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"gone\", \"owner_org\": \"stats-bureau\"}"));
+    d = ok(f, catalog_package_delete, &f->editor, "{\"id\": \"gone\"}");
+    assert_true(json_is_null(d));
+    json_decref(d);
+
+    for (size_t i = 0; i < 4; i++) {
+        char *p = xstrfmt("{\"id\": \"%s\"}", names[i]);
+        char *patch = xstrfmt("{\"id\": \"%s\", \"version\": \"2\"}", names[i]);
+
+        for (size_t j = 0; j < ARRAY_SIZE(who); j++) {
+            expect_(f, catalog_package_show, who[j], p, show[i][j], (int)(i * 10 + j));
+            expect_(f, catalog_package_patch, who[j], patch, edit[i][j], (int)(100 + i * 10 + j));
+        }
+        free(p);
+        free(patch);
+    }
+    /* package_patch on the deleted one kept it deleted. */
+    d = ok(f, catalog_package_show, &f->editor, "{\"id\": \"gone\"}");
+    assert_string_equal(sget(d, "state"), "deleted");
+    json_decref(d);
+    /* Deleting is editing. */
+    expect(f, catalog_package_delete, &f->member, "{\"id\": \"pub\"}", AU);
+    expect(f, catalog_package_delete, &f->anon, "{\"id\": \"pub\"}", AU);
+    expect(f, catalog_package_delete, &f->outsider, "{\"id\": \"priv\"}", NF);
+
+    /* Creating: anonymous no; a member may not publish; an editor needs an org; a
+     * sysadmin may publish without one. */
+    fails(f, catalog_package_create, &f->anon,
+          "{\"name\": \"x1\", \"owner_org\": \"stats-bureau\"}", ERR_AUTH, NULL, NULL);
+    fails(f, catalog_package_create, &f->member,
+          "{\"name\": \"x1\", \"owner_org\": \"stats-bureau\"}", ERR_AUTH, NULL, NULL);
+    fails(f, catalog_package_create, &f->outsider,
+          "{\"name\": \"x1\", \"owner_org\": \"stats-bureau\"}", ERR_AUTH, NULL, NULL);
+    fails(f, catalog_package_create, &f->editor, "{\"name\": \"x1\"}", ERR_VALIDATION, "owner_org",
+          NULL);
+    d = ok(f, catalog_package_create, &f->root, "{\"name\": \"x1\"}");
+    assert_true(json_is_null(json_object_get(d, "owner_org")));
+    assert_true(json_is_null(json_object_get(d, "organization")));
+    json_decref(d);
+    fails(f, catalog_package_create, &f->root, "{\"name\": \"x2\", \"private\": true}",
+          ERR_VALIDATION, "private", NULL);
+
+    /* Moving a dataset needs editor rights in both organizations. */
+    fails(f, catalog_package_patch, &f->editor,
+          "{\"id\": \"pub\", \"owner_org\": \"transport-bureau\"}", ERR_AUTH, NULL, NULL);
+    d = ok(f, catalog_package_patch, &f->both,
+           "{\"id\": \"pub\", \"owner_org\": \"transport-bureau\"}");
+    assert_string_equal(sget(d, "owner_org"), f->org2_id);
+    assert_string_equal(sget(json_object_get(d, "organization"), "name"), "transport-bureau");
+    json_decref(d);
+    expect(f, catalog_package_patch, &f->editor, "{\"id\": \"pub\", \"version\": \"3\"}", AU);
+    expect(f, catalog_package_patch, &f->outsider, "{\"id\": \"pub\", \"version\": \"3\"}", OK);
+
+    /* Lists and search never show what the actor may not read. */
+    d = ok(f, catalog_package_list, &f->root, "{}");
+    assert_int_equal(json_array_size(d), 2); /* pub, x1 */
+    json_decref(d);
+    d = ok(f, catalog_package_search, &f->anon, "{\"include_private\": true}");
+    assert_int_equal(json_integer_value(json_object_get(d, "count")), 2);
+    json_decref(d);
+    d = ok(f, catalog_package_search, &f->member, "{\"include_private\": true}");
+    assert_int_equal(json_integer_value(json_object_get(d, "count")), 3);
+    json_decref(d);
+    d = ok(f, catalog_package_search, &f->member, "{}");
+    assert_int_equal(json_integer_value(json_object_get(d, "count")), 2);
+    json_decref(d);
+    d = ok(f, catalog_package_search, &f->root,
+           "{\"include_private\": \"true\", \"include_drafts\": \"true\"}");
+    assert_int_equal(json_integer_value(json_object_get(d, "count")), 4); /* not the deleted */
+    json_decref(d);
+}
+
+static json_t *search(struct fixture *f, const struct actor *a, const char *params)
+{
+    return ok(f, catalog_package_search, a, params);
+}
+
+static size_t search_count(struct fixture *f, const char *params)
+{
+    json_t *r = search(f, &f->anon, params);
+    size_t n = (size_t)json_integer_value(json_object_get(r, "count"));
+
+    assert_int_equal(json_array_size(json_object_get(r, "results")) <= n, 1);
+    json_decref(r);
+    return n;
+}
+
+/* The names of the results, comma-separated. */
+static char *search_names(struct fixture *f, const char *params)
+{
+    json_t *r = search(f, &f->anon, params), *d;
+    struct buf b = BUF_INIT;
+    size_t i;
+
+    json_array_foreach (json_object_get(r, "results"), i, d) {
+        if (i)
+            buf_addch(&b, ',');
+        buf_addstr(&b, sget(d, "name"));
+    }
+    json_decref(r);
+    return buf_detach(&b, NULL);
+}
+
+#define assert_names(f, params, want)                                                              \
+    do {                                                                                           \
+        char *got_ = search_names(f, params);                                                      \
+        assert_string_equal(got_, want);                                                           \
+        free(got_);                                                                                \
+    } while (0)
+
+static void seed_search(struct fixture *f)
+{
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"a-traffic\", \"title\": \"交通运输统计\", \"owner_org\": "
+                   "\"stats-bureau\", \"license_id\": \"cc-by\", \"tags\": [{\"name\": \"交通\"}, "
+                   "{\"name\": \"transport\"}], \"resources\": [{\"url\": \"http://x/a.csv\"}]}"));
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"b-air\", \"title\": \"Air Quality Monitoring 空气质量\", "
+                   "\"owner_org\": \"stats-bureau\", \"tags\": [{\"name\": \"environment\"}], "
+                   "\"notes\": \"Hourly PM2.5 readings\", \"resources\": [{\"url\": "
+                   "\"http://x/b.json\"}]}"));
+    json_decref(ok(f, catalog_package_create, &f->outsider,
+                   "{\"name\": \"c-census\", \"title\": \"Population census 人口普查\", "
+                   "\"owner_org\": \"transport-bureau\", \"tags\": [{\"name\": \"census\"}, "
+                   "{\"name\": \"road safety\"}], \"resources\": [{\"url\": \"http://x/c.csv\"}], "
+                   "\"title_translated\": {\"en\": \"Census\", \"zh_CN\": \"统计普查\"}}"));
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"d-secret\", \"title\": \"Secret transport plan\", \"owner_org\": "
+                   "\"stats-bureau\", \"private\": true, \"tags\": [{\"name\": \"transport\"}]}"));
+}
+
+static void test_search(void **state)
+{
+    struct fixture *f = *state;
+    json_t *r, *fa, *items;
+
+    seed_search(f);
+    /* Chinese: one and two characters, longer runs, non-adjacent characters. */
+    assert_names(f, "{\"q\": \"交\"}", "a-traffic");
+    assert_names(f, "{\"q\": \"交通\"}", "a-traffic");
+    assert_names(f, "{\"q\": \"运输统计\"}", "a-traffic");
+    assert_names(f, "{\"q\": \"输\"}", "a-traffic");
+    assert_int_equal(search_count(f, "{\"q\": \"通统\"}"), 0); /* 通 and 统 are not adjacent */
+    /* 统计 is in a title, in a title_translated, and in the title of the organization
+     * of a-traffic and b-air (organization titles are indexed as text, as CKAN does). */
+    assert_names(f, "{\"q\": \"统计\", \"sort\": \"name asc\"}", "a-traffic,b-air,c-census");
+    assert_names(f, "{\"q\": \"统计局\", \"sort\": \"name asc\"}", "a-traffic,b-air");
+    assert_names(f, "{\"q\": \"普查\"}", "c-census");
+    /* English, case-folded; mixed text; notes. */
+    assert_names(f, "{\"q\": \"AIR quality\"}", "b-air");
+    assert_names(f, "{\"q\": \"quality 空气\"}", "b-air");
+    assert_names(f, "{\"q\": \"pm2\"}", "b-air");
+    assert_int_equal(search_count(f, "{\"q\": \"air census\"}"), 0);
+    /* A private dataset is not found by the public, even by its words. */
+    assert_names(f, "{\"q\": \"tags:transport\"}", "a-traffic");
+    assert_names(f, "{\"q\": \"transport\", \"sort\": \"name asc\"}", "a-traffic,c-census");
+    assert_int_equal(search_count(f, "{\"q\": \"secret\"}"), 0);
+    r = search(f, &f->member, "{\"q\": \"tags:transport\", \"include_private\": true}");
+    assert_int_equal(json_integer_value(json_object_get(r, "count")), 2);
+    json_decref(r);
+    r = search(f, &f->outsider, "{\"q\": \"tags:transport\", \"include_private\": true}");
+    assert_int_equal(json_integer_value(json_object_get(r, "count")), 1);
+    json_decref(r);
+
+    /* field:value, quoted values, negation, fq, fq_list */
+    assert_names(f, "{\"q\": \"tags:census\"}", "c-census");
+    assert_names(f, "{\"q\": \"tags:交通\"}", "a-traffic");
+    assert_names(f, "{\"q\": \"tags:\\\"road safety\\\"\"}", "c-census");
+    assert_names(f, "{\"fq\": \"res_format:CSV\", \"sort\": \"name asc\"}", "a-traffic,c-census");
+    assert_names(f, "{\"fq\": \"-res_format:CSV\"}", "b-air");
+    assert_names(f, "{\"fq\": \"+organization:stats-bureau\", \"sort\": \"name desc\"}",
+                 "b-air,a-traffic");
+    assert_names(f, "{\"q\": \"统计\", \"fq\": \"-organization:stats-bureau\"}", "c-census");
+    assert_names(f,
+                 "{\"q\": \"统计\", \"fq\": \"organization:\\\"stats-bureau\\\"\", \"sort\": "
+                 "\"name asc\"}",
+                 "a-traffic,b-air");
+    assert_names(f, "{\"fq_list\": [\"res_format:CSV\", \"organization:transport-bureau\"]}",
+                 "c-census");
+    assert_names(f, "{\"fq_list\": \"[\\\"license_id:cc-by\\\"]\"}", "a-traffic");
+    assert_names(f, "{\"q\": \"*:*\", \"fq\": \"name:b-air\"}", "b-air");
+    assert_names(f, "{\"q\": \"census AND tags:census\"}", "c-census");
+    fails(f, catalog_package_search, &f->anon, "{\"q\": \"colour:red\"}", ERR_SEARCH, NULL,
+          "colour");
+    fails(f, catalog_package_search, &f->anon, "{\"fq\": \"bogus:1\"}", ERR_SEARCH, NULL, "bogus");
+    fails(f, catalog_package_search, &f->anon, "{\"q\": \"-census\"}", ERR_SEARCH, NULL, NULL);
+    fails(f, catalog_package_search, &f->anon, "{\"q\": \"tags:\\\"open\"}", ERR_SEARCH, NULL,
+          NULL);
+
+    /* Facets, with titles as display names; facet.field as a JSON string (GET). */
+    r = search(f, &f->anon,
+               "{\"facet.field\": [\"organization\", \"res_format\", \"tags\"], \"rows\": 0}");
+    assert_int_equal(json_integer_value(json_object_get(r, "count")), 3);
+    assert_int_equal(json_array_size(json_object_get(r, "results")), 0);
+    fa = json_object_get(r, "facets");
+    assert_int_equal(json_integer_value(
+                             json_object_get(json_object_get(fa, "organization"), "stats-bureau")),
+                     2);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(fa, "res_format"), "CSV")),
+                     2);
+    items = json_object_get(json_object_get(json_object_get(r, "search_facets"), "organization"),
+                            "items");
+    assert_string_equal(
+            sget(json_object_get(json_object_get(r, "search_facets"), "organization"), "title"),
+            "organization");
+    assert_string_equal(sget(json_array_get(items, 0), "name"), "stats-bureau");
+    assert_string_equal(sget(json_array_get(items, 0), "display_name"), "统计局 Statistics Bureau");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 0), "count")), 2);
+    assert_string_equal(sget(r, "sort"), "score desc, metadata_modified desc");
+    json_decref(r);
+    r = search(f, &f->anon, "{\"facet.field\": \"[\\\"tags\\\"]\", \"facet.limit\": \"1\"}");
+    assert_int_equal(json_object_size(json_object_get(json_object_get(r, "facets"), "tags")), 1);
+    json_decref(r);
+    r = search(f, &f->anon, "{\"facet.field\": [\"tags\"], \"facet.limit\": -1}");
+    assert_int_equal(json_object_size(json_object_get(json_object_get(r, "facets"), "tags")), 5);
+    json_decref(r);
+    r = search(f, &f->anon, "{}");
+    assert_int_equal(json_object_size(json_object_get(r, "facets")), 0);
+    assert_int_equal(json_object_size(json_object_get(r, "search_facets")), 0);
+    json_decref(r);
+    fails(f, catalog_package_search, &f->anon, "{\"facet.field\": [\"colour\"]}", ERR_SEARCH, NULL,
+          "colour");
+    fails(f, catalog_package_search, &f->anon, "{\"facet.field\": 3}", ERR_VALIDATION,
+          "facet.field", NULL);
+
+    /* rows, start, sort */
+    r = search(f, &f->anon, "{\"rows\": \"1\", \"start\": \"1\", \"sort\": \"name asc\"}");
+    assert_int_equal(json_integer_value(json_object_get(r, "count")), 3);
+    assert_int_equal(json_array_size(json_object_get(r, "results")), 1);
+    assert_string_equal(sget(json_array_get(json_object_get(r, "results"), 0), "name"), "b-air");
+    json_decref(r);
+    assert_int_equal(search_count(f, "{\"rows\": 5000}"), 3); /* clamped, not refused */
+    fails(f, catalog_package_search, &f->anon, "{\"rows\": -1}", ERR_VALIDATION, "rows", NULL);
+    fails(f, catalog_package_search, &f->anon, "{\"rows\": \"ten\"}", ERR_VALIDATION, "rows", NULL);
+    assert_names(f, "{\"sort\": \"title asc\"}", "b-air,c-census,a-traffic");
+    assert_names(f, "{\"sort\": \"metadata_created asc\"}", "a-traffic,b-air,c-census");
+    assert_names(f, "{\"sort\": \"metadata_modified desc\"}", "c-census,b-air,a-traffic");
+    fails(f, catalog_package_search, &f->anon, "{\"sort\": \"colour asc\"}", ERR_SEARCH, "sort",
+          "colour");
+    fails(f, catalog_package_search, &f->anon, "{\"sort\": \"name sideways\"}", ERR_SEARCH, "sort",
+          NULL);
+
+    /* Limits: number of terms and query length. */
+    {
+        struct buf q = BUF_INIT;
+
+        buf_addstr(&q, "{\"q\": \"");
+        for (unsigned i = 0; i <= LIMIT_SEARCH_TERMS; i++)
+            buf_addf(&q, "w%u ", i);
+        buf_addstr(&q, "\"}");
+        fails(f, catalog_package_search, &f->anon, q.buf, ERR_SEARCH, "q", "terms");
+        buf_reset(&q);
+        buf_addstr(&q, "{\"q\": \"");
+        for (unsigned i = 0; i <= LIMIT_SEARCH_QUERY; i++)
+            buf_addch(&q, 'x');
+        buf_addstr(&q, "\"}");
+        fails(f, catalog_package_search, &f->anon, q.buf, ERR_SEARCH, "q", "longer");
+        buf_release(&q);
+    }
+}
+
+static void expect_tokens(const char *text, const char *want)
+{
+    struct buf b = BUF_INIT;
+
+    catalog_search_text(text, &b);
+    assert_string_equal(b.buf, want);
+    buf_release(&b);
+}
+
+static void test_search_text(void **state)
+{
+    (void)state;
+    expect_tokens("Hello, World", "hello world");
+    expect_tokens("交通运输", "交 交通 通 通运 运 运输 输");
+    expect_tokens("交", "交");
+    expect_tokens("GDP增长2023年", "gdp 增 增长 长 2023 年");
+    expect_tokens("交通、运输", "交 交通 通 运 运输 输");
+    expect_tokens("Café ÉTÉ", "café été");
+    expect_tokens("ＡＢＣ１２３", "abc123");
+    expect_tokens("МОСКВА", "москва");
+    expect_tokens("PM2.5 (µg/m³)", "pm2 5 µg m");
+    expect_tokens("", "");
+    expect_tokens("\xff\xfe bad \xe4\xba", "bad");
+    expect_tokens("㐀㐁 丽", "㐀 㐀㐁 㐁 丽");
+}
+
+/* Writes a temporary upload file under files/tmp and fills up. */
+static void make_upload(struct fixture *f, const char *name, const char *content, struct upload *up,
+                        char *path, size_t size)
+{
+    uint8_t h[SHA256_LEN];
+    FILE *fp;
+    static int n;
+
+    xsnprintf(path, size, "%s/tmp/up-%d", f->files, n++);
+    fp = fopen(path, "wb");
+    assert_non_null(fp);
+    fputs(content, fp);
+    fclose(fp);
+    sha256(content, strlen(content), h);
+    memset(up, 0, sizeof(*up));
+    up->tmp_path = path;
+    up->filename = name;
+    up->content_type = "application/x-whatever";
+    up->size = strlen(content);
+    hex_encode(h, SHA256_LEN, up->sha256_hex);
+}
+
+static int count_files(const char *dir)
+{
+    struct dirent *e;
+    DIR *d = opendir(dir);
+    int n = 0;
+
+    if (!d)
+        return 0;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void test_resources(void **state)
+{
+    struct fixture *f = *state;
+    json_t *d, *r, *p, *res = NULL, *shown;
+    struct err err = ERR_INIT;
+    struct upload up;
+    struct resource_file rf;
+    char path[256], *cas, *dir, *tmpdir, *s, *rid;
+    const char *csv = "city,count\n北京,3\n";
+
+    d = ok(f, catalog_package_create, &f->editor,
+           "{\"name\": \"res-test\", \"owner_org\": \"stats-bureau\"}");
+
+    /* A link. */
+    p = json_pack("{s:s, s:s, s:s}", "package_id", "res-test", "url",
+                  "https://example.org/files/report.xlsx?x=1", "name", "Report");
+    assert_int_equal(catalog_resource_create(&f->c, &f->editor, p, NULL, &r, &err), 0);
+    json_decref(p);
+    assert_string_equal(sget(r, "format"), "XLSX");
+    assert_string_equal(sget(r, "url_type"), "");
+    assert_int_equal(json_integer_value(json_object_get(r, "position")), 0);
+    assert_string_equal(sget(r, "package_id"), sget(d, "id"));
+    rid = xstrdup(sget(r, "id"));
+    json_decref(r);
+    s = xstrfmt("{\"id\": \"%s\"}", rid);
+    shown = ok(f, catalog_resource_show, &f->anon, s);
+    assert_string_equal(sget(shown, "name"), "Report");
+    json_decref(shown);
+    shown = ok(f, catalog_package_show, &f->anon, "{\"id\": \"res-test\"}");
+    assert_int_equal(json_integer_value(json_object_get(shown, "num_resources")), 1);
+    assert_true(strcmp(sget(shown, "metadata_modified"), sget(d, "metadata_modified")) >= 0);
+    json_decref(shown);
+
+    /* Downloads resolve only uploads. */
+    assert_int_equal(catalog_resource_file(&f->c, &f->anon, "res-test", rid, &rf, &err),
+                     -ERR_NOT_FOUND);
+    err_clear(&err);
+
+    /* An upload moves to its content address. */
+    make_upload(f, "../../报表 2023.csv", csv, &up, path, sizeof(path));
+    p = json_pack("{s:s}", "package_id", sget(d, "id"));
+    assert_int_equal(catalog_resource_create(&f->c, &f->editor, p, &up, &r, &err), 0);
+    json_decref(p);
+    assert_int_equal(access(path, F_OK), -1);
+    cas = xstrfmt("%s/%.2s/%s", f->files, up.sha256_hex, up.sha256_hex + 2);
+    assert_int_equal(access(cas, R_OK), 0);
+    assert_string_equal(sget(r, "url_type"), "upload");
+    assert_string_equal(sget(r, "format"), "CSV");
+    assert_string_equal(sget(r, "mimetype"), "text/csv");
+    assert_string_equal(sget(r, "hash"), up.sha256_hex);
+    assert_int_equal(json_integer_value(json_object_get(r, "size")), (json_int_t)strlen(csv));
+    s = (free(s), xstrfmt("http://portal.test/dataset/%s/resource/%s/download/"
+                          "%%E6%%8A%%A5%%E8%%A1%%A8_2023.csv",
+                          sget(d, "id"), sget(r, "id")));
+    assert_string_equal(sget(r, "url"), s);
+    assert_int_equal(json_integer_value(json_object_get(r, "position")), 1);
+    assert_int_equal(catalog_resource_file(&f->c, &f->anon, "res-test", sget(r, "id"), &rf, &err),
+                     0);
+    assert_string_equal(rf.path, cas);
+    assert_string_equal(rf.filename, "报表_2023.csv");
+    assert_string_equal(rf.mimetype, "text/csv");
+    assert_int_equal(rf.size, strlen(csv));
+    resource_file_release(&rf);
+    res = r;
+
+    /* The same content again: stored once, the temporary file dropped. */
+    make_upload(f, "again.csv", csv, &up, path, sizeof(path));
+    p = json_pack("{s:s, s:s}", "package_id", "res-test", "format", "text");
+    assert_int_equal(catalog_resource_create(&f->c, &f->editor, p, &up, &r, &err), 0);
+    json_decref(p);
+    assert_string_equal(sget(r, "format"), "text"); /* the client's format wins */
+    assert_int_equal(access(path, F_OK), -1);
+    dir = xstrfmt("%s/%.2s", f->files, up.sha256_hex);
+    assert_int_equal(count_files(dir), 1);
+    tmpdir = xstrfmt("%s/tmp", f->files);
+    assert_int_equal(count_files(tmpdir), 0);
+    json_decref(r);
+
+    /* resource_update: fields change, the upload stays unless a new url is given. */
+    s = (free(s),
+         xstrfmt("{\"id\": \"%s\", \"description\": \"Counts by city\"}", sget(res, "id")));
+    p = parse(s);
+    assert_int_equal(catalog_resource_update(&f->c, &f->editor, p, NULL, &r, &err), 0);
+    json_decref(p);
+    assert_string_equal(sget(r, "description"), "Counts by city");
+    assert_string_equal(sget(r, "url_type"), "upload");
+    assert_string_equal(sget(r, "url"), sget(res, "url"));
+    json_decref(r);
+    p = parse(s);
+    assert_int_equal(catalog_resource_update(&f->c, &f->member, p, NULL, &r, &err), -ERR_AUTH);
+    err_clear(&err);
+    assert_int_equal(catalog_resource_update(&f->c, &f->anon, p, NULL, &r, &err), -ERR_AUTH);
+    err_clear(&err);
+    json_decref(p);
+    /* An upload refused for lack of rights leaves no temporary file behind. */
+    make_upload(f, "x.csv", "a,b\n", &up, path, sizeof(path));
+    p = json_pack("{s:s}", "package_id", "res-test");
+    assert_int_equal(catalog_resource_create(&f->c, &f->member, p, &up, &r, &err), -ERR_AUTH);
+    err_clear(&err);
+    json_decref(p);
+    assert_int_equal(access(path, F_OK), -1);
+
+    /* resource_delete */
+    s = (free(s), xstrfmt("{\"id\": \"%s\"}", rid));
+    fails(f, catalog_resource_delete, &f->member, s, ERR_AUTH, NULL, NULL);
+    r = ok(f, catalog_resource_delete, &f->editor, s);
+    assert_true(json_is_null(r));
+    json_decref(r);
+    fails(f, catalog_resource_show, &f->anon, s, ERR_NOT_FOUND, "id", NULL);
+    shown = ok(f, catalog_package_show, &f->anon, "{\"id\": \"res-test\"}");
+    assert_int_equal(json_integer_value(json_object_get(shown, "num_resources")), 2);
+    assert_int_equal(json_integer_value(json_object_get(
+                             json_array_get(json_object_get(shown, "resources"), 0), "position")),
+                     0);
+    json_decref(shown);
+
+    /* Resources of a private dataset are invisible to the public. */
+    json_decref(
+            ok(f, catalog_package_patch, &f->editor, "{\"id\": \"res-test\", \"private\": true}"));
+    s = (free(s), xstrfmt("{\"id\": \"%s\"}", sget(res, "id")));
+    fails(f, catalog_resource_show, &f->anon, s, ERR_NOT_FOUND, NULL, NULL);
+    json_decref(ok(f, catalog_resource_show, &f->member, s));
+    assert_int_equal(catalog_resource_file(&f->c, &f->anon, "res-test", sget(res, "id"), &rf, &err),
+                     -ERR_NOT_FOUND);
+    err_clear(&err);
+    p = parse("{\"url\": \"http://x\"}");
+    assert_int_equal(catalog_resource_create(&f->c, &f->editor, p, NULL, &r, &err),
+                     -ERR_VALIDATION);
+    assert_string_equal(err.field, "package_id");
+    err_clear(&err);
+    json_decref(p);
+
+    json_decref(res);
+    json_decref(d);
+    free(s);
+    free(rid);
+    free(cas);
+    free(dir);
+    free(tmpdir);
+}
+
+static void test_groups_orgs_tags(void **state)
+{
+    struct fixture *f = *state;
+    json_t *r, *g;
+
+    fails(f, catalog_organization_create, &f->admin, "{\"name\": \"new-org\"}", ERR_AUTH, NULL,
+          NULL);
+    fails(f, catalog_organization_create, &f->root, "{\"name\": \"stats-bureau\"}", ERR_CONFLICT,
+          "name", NULL);
+    fails(f, catalog_organization_create, &f->root, "{\"name\": \"Bad Org\"}", ERR_VALIDATION,
+          "name", NULL);
+    fails(f, catalog_organization_create, &f->root, "{\"name\": \"org-x\", \"colour\": 1}",
+          ERR_VALIDATION, "colour", NULL);
+    g = ok(f, catalog_group_create, &f->root,
+           "{\"name\": \"economy\", \"title\": \"经济 Economy\", \"description\": \"Money\"}");
+    assert_string_equal(sget(g, "type"), "group");
+    assert_true(json_is_false(json_object_get(g, "is_organization")));
+    json_decref(g);
+    fails(f, catalog_group_create, &f->editor, "{\"name\": \"g2\"}", ERR_AUTH, NULL, NULL);
+
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"gdp\", \"owner_org\": \"stats-bureau\", \"groups\": [{\"name\": "
+                   "\"economy\"}, {\"name\": \"economy\"}], \"tags\": [{\"name\": \"economy\"}, "
+                   "{\"name\": \"gdp\"}]}"));
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"hidden\", \"owner_org\": \"stats-bureau\", \"private\": true, "
+                   "\"tags\": [{\"name\": \"gossip\"}]}"));
+    r = ok(f, catalog_package_show, &f->anon, "{\"id\": \"gdp\"}");
+    assert_int_equal(json_array_size(json_object_get(r, "groups")), 1);
+    assert_string_equal(sget(json_array_get(json_object_get(r, "groups"), 0), "display_name"),
+                        "经济 Economy");
+    json_decref(r);
+
+    r = ok(f, catalog_group_show, &f->anon, "{\"id\": \"economy\"}");
+    assert_int_equal(json_integer_value(json_object_get(r, "package_count")), 1);
+    assert_null(json_object_get(r, "packages"));
+    json_decref(r);
+    r = ok(f, catalog_organization_show, &f->anon,
+           "{\"id\": \"stats-bureau\", \"include_datasets\": \"true\"}");
+    assert_int_equal(json_integer_value(json_object_get(r, "package_count")), 1);
+    assert_int_equal(json_array_size(json_object_get(r, "packages")), 1);
+    assert_true(json_is_true(json_object_get(r, "is_organization")));
+    json_decref(r);
+    r = ok(f, catalog_organization_show, &f->member,
+           "{\"id\": \"stats-bureau\", \"include_datasets\": true}");
+    assert_int_equal(json_integer_value(json_object_get(r, "package_count")), 2);
+    json_decref(r);
+    fails(f, catalog_organization_show, &f->anon, "{\"id\": \"economy\"}", ERR_NOT_FOUND, "id",
+          NULL);
+    fails(f, catalog_group_show, &f->anon, "{\"id\": \"stats-bureau\"}", ERR_NOT_FOUND, "id", NULL);
+
+    r = ok(f, catalog_organization_list, &f->anon, "{}");
+    assert_int_equal(json_array_size(r), 2);
+    assert_string_equal(json_string_value(json_array_get(r, 0)), "stats-bureau");
+    json_decref(r);
+    r = ok(f, catalog_organization_list, &f->anon,
+           "{\"all_fields\": true, \"sort\": \"title asc\"}");
+    assert_string_equal(sget(json_array_get(r, 0), "name"), "transport-bureau");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(r, 1), "package_count")), 1);
+    json_decref(r);
+    r = ok(f, catalog_organization_list, &f->anon,
+           "{\"sort\": \"package_count asc\", \"limit\": 1, \"offset\": 0}");
+    assert_int_equal(json_array_size(r), 1);
+    assert_string_equal(json_string_value(json_array_get(r, 0)), "transport-bureau");
+    json_decref(r);
+    r = ok(f, catalog_organization_list, &f->anon, "{\"offset\": 5}");
+    assert_int_equal(json_array_size(r), 0);
+    json_decref(r);
+    fails(f, catalog_organization_list, &f->anon, "{\"sort\": \"colour asc\"}", ERR_VALIDATION,
+          "sort", NULL);
+    r = ok(f, catalog_group_list, &f->anon, "{}");
+    assert_int_equal(json_array_size(r), 1);
+    assert_string_equal(json_string_value(json_array_get(r, 0)), "economy");
+    json_decref(r);
+
+    /* tag_list: tags of public datasets only. */
+    r = ok(f, catalog_tag_list, &f->anon, "{}");
+    assert_int_equal(json_array_size(r), 2);
+    assert_string_equal(json_string_value(json_array_get(r, 0)), "economy");
+    json_decref(r);
+    r = ok(f, catalog_tag_list, &f->anon, "{\"query\": \"gd\", \"all_fields\": true}");
+    assert_int_equal(json_array_size(r), 1);
+    assert_string_equal(sget(json_array_get(r, 0), "name"), "gdp");
+    json_decref(r);
+
+    /* license_list, status_show */
+    r = ok(f, catalog_license_list, &f->anon, "{}");
+    {
+        static const char *const lic_keys[] = {
+                "id",
+                "title",
+                "url",
+                "status",
+                "maintainer",
+                "family",
+                "domain_content",
+                "domain_data",
+                "domain_software",
+                "od_conformance",
+                "osd_conformance",
+                "is_generic",
+                "is_okd_compliant",
+                "is_osi_compliant",
+        };
+        static const char *const want[] = {
+                "CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0",  "ODbL-1.0",     "ODC-BY-1.0",
+                "PDDL-1.0",  "OGL-UK-3.0",   "GFDL-1.3", "notspecified", "other-open",
+                "other-pd",  "other-at",     "other-nc", "other-closed", "cc-by",
+                "cc-by-sa",  "cc-zero",      "odc-odbl", "odc-by",       "odc-pddl",
+                "uk-ogl",    "cc-nc",        "gfdl",
+        };
+        json_t *l;
+        size_t i;
+
+        assert_int_equal(json_array_size(r), ARRAY_SIZE(want));
+        json_array_foreach (r, i, l) {
+            assert_keys(l, lic_keys, ARRAY_SIZE(lic_keys));
+        }
+        for (i = 0; i < ARRAY_SIZE(want); i++) {
+            bool found = false;
+
+            for (size_t j = 0; j < json_array_size(r); j++)
+                found = found || !strcmp(sget(json_array_get(r, j), "id"), want[i]);
+            assert_true(found);
+        }
+    }
+    json_decref(r);
+    r = ok(f, catalog_status_show, &f->anon, "{}");
+    assert_string_equal(sget(r, "ckan_version"), "2.10.0");
+    assert_string_equal(sget(r, "site_url"), "http://portal.test");
+    assert_string_equal(sget(r, "locale_default"), "zh_CN");
+    assert_true(json_is_array(json_object_get(r, "extensions")));
+    assert_non_null(sget(r, "kaifang_version"));
+    json_decref(r);
+}
+
+/* Every write that fails at its Nth store call leaves the catalog as it was. */
+static void test_rollback(void **state)
+{
+    struct fixture *f = *state;
+    json_t *before, *after, *r, *list0;
+    struct store *s2 = NULL;
+    struct catalog c2;
+    struct err err = ERR_INIT;
+    int n, ret = -1;
+
+    json_decref(ok(f, catalog_package_create, &f->editor, full_dataset));
+    before = ok(f, catalog_package_show, &f->root, "{\"id\": \"traffic-stats\"}");
+    list0 = ok(f, catalog_package_list, &f->root, "{}");
+
+    /* A validation failure in the second resource creates nothing. */
+    fails(f, catalog_package_create, &f->editor,
+          "{\"name\": \"half\", \"owner_org\": \"stats-bureau\", \"resources\": [{\"url\": "
+          "\"http://a\"}, {\"url\": []}]}",
+          ERR_VALIDATION, "resources", NULL);
+    fails(f, catalog_package_show, &f->root, "{\"id\": \"half\"}", ERR_NOT_FOUND, NULL, NULL);
+
+    for (n = 1; n < 50 && ret; n++) {
+        char num[16];
+        json_t *p = parse("{\"id\": \"traffic-stats\", \"title\": \"Changed\", \"resources\": "
+                          "[{\"url\": \"http://new\"}]}");
+
+        xsnprintf(num, sizeof(num), "%d", n);
+        setenv("KAIFANG_FAIL_STORE_AT", num, 1);
+        assert_int_equal(store_open(&s2, f->db, false, &err), 0);
+        unsetenv("KAIFANG_FAIL_STORE_AT");
+        store_fail_count_reset();
+        catalog_init(&c2, s2, f->files, "http://portal.test");
+        err_clear(&err);
+        r = NULL;
+        ret = catalog_package_patch(&c2, &f->editor, p, &r, &err);
+        json_decref(p);
+        if (ret) {
+            assert_int_equal(ret, -ERR_INTERNAL);
+            assert_null(r);
+            after = ok(f, catalog_package_show, &f->root, "{\"id\": \"traffic-stats\"}");
+            assert_true(json_equal(before, after));
+            json_decref(after);
+        } else {
+            assert_string_equal(sget(r, "title"), "Changed");
+            json_decref(r);
+        }
+        catalog_release(&c2);
+        store_free(s2);
+        s2 = NULL;
+    }
+    assert_int_equal(ret, 0);
+    assert_true(n > 2); /* at least one injected failure happened */
+
+    /* The same for package_create. */
+    ret = -1;
+    for (n = 1; n < 50 && ret; n++) {
+        char num[16];
+        json_t *p = parse("{\"name\": \"fresh\", \"owner_org\": \"stats-bureau\"}");
+
+        xsnprintf(num, sizeof(num), "%d", n);
+        setenv("KAIFANG_FAIL_STORE_AT", num, 1);
+        assert_int_equal(store_open(&s2, f->db, false, &err), 0);
+        unsetenv("KAIFANG_FAIL_STORE_AT");
+        store_fail_count_reset();
+        catalog_init(&c2, s2, f->files, "http://portal.test");
+        err_clear(&err);
+        r = NULL;
+        ret = catalog_package_create(&c2, &f->editor, p, &r, &err);
+        json_decref(p);
+        if (ret) {
+            json_t *list = ok(f, catalog_package_list, &f->root, "{}");
+
+            assert_true(json_equal(list, list0));
+            json_decref(list);
+        }
+        json_decref(r);
+        catalog_release(&c2);
+        store_free(s2);
+    }
+    assert_int_equal(ret, 0);
+    assert_true(n > 2);
+    json_decref(before);
+    json_decref(list0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+            cmocka_unit_test_setup_teardown(test_create_show_shape, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_update_patch, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_authorization, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+            cmocka_unit_test(test_search_text),
+            cmocka_unit_test_setup_teardown(test_resources, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_groups_orgs_tags, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
