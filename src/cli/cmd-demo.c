@@ -35,6 +35,18 @@ int cmd_demo(int argc, char **argv)
     examples = cli_opt(opts, ARRAY_SIZE(opts), &args, "examples");
     if (!examples)
         examples = KAIFANG_EXAMPLES_DIR;
+    if (listen) {
+        /* Refuse a bad address before spending time on the load. */
+        struct config scratch;
+
+        config_defaults(&scratch, "/");
+        ret = config_set(&scratch, "listen", listen, &err);
+        config_release(&scratch);
+        if (ret) {
+            ret = cli_usage("demo", "demo", "option \"--listen\": %s", err.msg);
+            goto out;
+        }
+    }
     if (stat(examples, &st) < 0 || !S_ISDIR(st.st_mode)) {
         err_set(&err, ERR_NOT_FOUND, "examples",
                 "example catalog \"%s\" not found: give its path with --examples DIR", examples);
@@ -45,15 +57,17 @@ int cmd_demo(int argc, char **argv)
         ret = cli_fail("demo", &err);
         goto out;
     }
-    if (listen && config_set(&p.cfg, "listen", listen, &err)) {
-        ret = cli_usage("demo", "demo", "option \"--listen\": %s", err.msg);
-        goto out;
-    }
     fprintf(stderr, "kaifang: %s demo portal %s, loading %s\n", existed ? "using" : "created",
             p.cfg.portal_dir, examples);
+    /* Load with the portal's own site_url: the catalog writes it into download links,
+     * and a one-off --listen (port 0 in tests) should not end up there. */
     if (cli_load_catalog(&p, examples) != CLI_OK) {
         /* Serve what loaded: a demo with one broken folder is still worth browsing. */
         fprintf(stderr, "kaifang demo: some datasets failed to load (see above)\n");
+    }
+    if (listen && config_set(&p.cfg, "listen", listen, &err)) {
+        ret = cli_usage("demo", "demo", "option \"--listen\": %s", err.msg);
+        goto out;
     }
     if (cli_serve_portal(&p, &err)) {
         ret = cli_fail("demo", &err);
