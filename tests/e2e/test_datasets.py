@@ -31,7 +31,7 @@ def full_dataset(name):
         "contact_email": "li.wei@example.org",
         "temporal": "2023-01-01/2023-12-31",
         "spatial": "Shanghai",
-        "frequency": "monthly",
+        "frequency": "R/P1M",  # ISO 8601 repeating duration (DCAT-US accrualPeriodicity)
         "language": ["en", "zh_CN"],
         "title_translated": {"en": "Road traffic counts", "zh_CN": "道路交通流量"},
         "notes_translated": {"en": "Hourly counts.", "zh_CN": "每小时计数。"},

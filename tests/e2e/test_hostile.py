@@ -48,9 +48,12 @@ def test_hostile_strings_roundtrip(srv, tok, value):
 
 
 def test_hostile_names_rejected_cleanly(srv, tok):
-    for bad in ["'; DROP TABLE package; --", "<b>", "a%2Fb", "../../etc", "a\u0000b", "  ", ""]:
+    for bad in ["'; DROP TABLE package; --", "<b>", "a%2Fb", "../../etc", "  ", ""]:
         r = srv.api("package_create", token=tok["editor"], json_body={"name": bad, "owner_org": ORG})
         fails(r, 409, field="name")
+    # A NUL may be refused by the JSON parser already (400) or by the name rule (409).
+    r = srv.api("package_create", token=tok["editor"], json_body={"name": "a\u0000b", "owner_org": ORG})
+    assert r.status in (400, 409) and r.body["success"] is False, r
     # The datasets are still there.
     assert isinstance(ok(srv.api("package_list")), list)
 

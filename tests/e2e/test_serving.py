@@ -153,7 +153,10 @@ def test_listen_address_in_use(clone_portal, start_server):
     from conftest import run_cli
     pt = clone_portal()
     s = start_server(pt)
-    p = run_cli("serve", "--listen", "127.0.0.1:%d" % s.port, portal=pt.path, timeout=30)
+    try:
+        p = run_cli("serve", "--listen", "127.0.0.1:%d" % s.port, portal=pt.path, timeout=10)
+    except Exception as e:
+        raise AssertionError("a second serve on port %d (in use) did not fail: %s" % (s.port, e))
     assert p.returncode == 1, "a port in use must fail with 1, got %d" % p.returncode
     assert str(s.port) in p.stderr
 
@@ -222,6 +225,11 @@ def test_shutdown_lets_inflight_upload_finish(clone_portal, start_server):
         rbody = out
     res = json.loads(rbody)["result"]
     assert res["size"] == len(payload)
+    # The server then stops by itself (no second signal), with status 0.
+    try:
+        s.proc.wait(timeout=30)
+    except Exception:
+        raise AssertionError("the server did not stop after its last request finished")
     assert s.stop() == 0
     # The upload is really there after a restart.
     s2 = start_server(pt)
