@@ -156,12 +156,12 @@ class Response:
 
 
 class Server:
-    def __init__(self, portal, args=(), env=None, access_log=True, name="server"):
+    def __init__(self, portal, args=(), env=None, access_log=True, name="server", command=("serve",)):
         self.portal = portal
         self.stderr_path = os.path.join(portal.path, "..", "%s-stderr-%d.txt" % (name, next(_counter)))
         self.stderr_path = os.path.abspath(self.stderr_path)
         self.access_log = os.path.abspath(os.path.join(portal.path, "..", "%s-access-%d.log" % (name, next(_counter)))) if access_log else None
-        argv = [BIN, "serve", "--portal", portal.path, "--listen", "127.0.0.1:0"]
+        argv = [BIN] + list(command) + ["--portal", portal.path, "--listen", "127.0.0.1:0"]
         if self.access_log:
             argv += ["--access-log", self.access_log]
         argv += list(args)

@@ -158,3 +158,66 @@ def test_load_usage(kaifang_bin, clone_portal, tmp_path):
     p = pt.cli("load", tmp_path / "cat", check=None)
     assert p.returncode == 1, "load of broken metadata.json: exit %d" % p.returncode
     assert "metadata.json" in p.stderr or "broken-dataset" in p.stderr, p.stderr
+
+
+def test_demo(kaifang_bin, tmp_path):
+    # `kaifang demo` creates the portal, loads the example catalog and serves it.
+    from conftest import CATALOG_DIR, Server
+    pt = Portal(tmp_path / "demo")
+    s = Server(pt, command=("demo", "--examples", CATALOG_DIR), access_log=False, name="demo")
+    try:
+        names = sorted(d for d in os.listdir(CATALOG_DIR) if os.path.isfile(os.path.join(CATALOG_DIR, d, "metadata.json")))
+        assert sorted(ok(s.api("package_list"))) == names
+        assert s.get("/").status_code == 200
+    finally:
+        s.stop()
+    # A second demo on the same directory reuses it (no duplicates).
+    s = Server(pt, command=("demo", "--examples", CATALOG_DIR), access_log=False, name="demo")
+    try:
+        assert len(ok(s.api("package_list"))) == len(names)
+    finally:
+        s.stop()
+
+
+def write_folder(root, name, files, meta_extra=None, sha_override=None):
+    import hashlib
+    import json
+    d = root / name
+    d.mkdir(parents=True)
+    res = []
+    for fname, data in files.items():
+        (d / fname).write_bytes(data)
+        res.append({"file": fname, "bytes": len(data),
+                    "sha256": sha_override or hashlib.sha256(data).hexdigest()})
+    m = {"title": "Folder " + name, "description": "d", "publisher": "Test Bureau", "license": "CC BY 4.0",
+         "keywords": ["test"], "resources": res}
+    m.update(meta_extra or {})
+    (d / "metadata.json").write_text(json.dumps(m))
+
+
+def test_load_checks_sha256_and_reports_each_failure(kaifang_bin, clone_portal, start_server, tmp_path):
+    cat = tmp_path / "cat"
+    write_folder(cat, "good-one", {"a.csv": b"x,y\n1,2\n"})
+    write_folder(cat, "bad-hash", {"b.csv": b"x,y\n3,4\n"}, sha_override="0" * 64)
+    write_folder(cat, "missing-file", {"c.csv": b"x\n"})
+    (cat / "missing-file" / "c.csv").unlink()
+    pt = clone_portal()
+    p = pt.cli("load", cat, check=None)
+    assert p.returncode == 1, "a folder failed: exit must be 1, got %d" % p.returncode
+    assert "bad-hash" in p.stderr and "missing-file" in p.stderr, p.stderr
+    s = start_server(pt)
+    lst = ok(s.api("package_list"))
+    assert "good-one" in lst
+    assert "bad-hash" not in lst and "missing-file" not in lst, lst
+    d = ok(s.api("package_show", id="good-one"))
+    assert d["num_resources"] == 1
+    assert d["title"] == "Folder good-one"
+
+
+def test_load_metadata_field_types(kaifang_bin, clone_portal, tmp_path):
+    cat = tmp_path / "cat"
+    write_folder(cat, "wrong-types", {"a.csv": b"a\n"}, meta_extra={"keywords": "not-a-list", "title": 5})
+    pt = clone_portal()
+    p = pt.cli("load", cat, check=None)
+    assert p.returncode == 1
+    assert "wrong-types" in p.stderr

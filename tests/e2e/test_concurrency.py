@@ -103,3 +103,41 @@ def test_concurrent_writers_and_readers(srv, tok):
                         **{"facet.field": ["tags"], "facet.limit": -1}))["facets"]["tags"]
     for w in range(WRITERS):
         assert facets.get("writer-%d" % w, 0) == len([n for n in created if n.startswith("conc-w%d-" % w)])
+
+
+def test_concurrent_identical_uploads(srv, tok):
+    # Content-addressed files: many resources with the same bytes at once, then half of
+    # them deleted; the rest still download those bytes.
+    name = "conc-uploads"
+    ok(srv.api("package_create", token=tok["editor"], name=name, owner_org=ORG))
+    payload = b"same,bytes\n" * 5000
+    results, problems = [], []
+    lock = threading.Lock()
+
+    def up(i):
+        sess = requests.Session()
+        sess.trust_env = False
+        r = Response(sess.post(srv.url + "/api/3/action/resource_create", data={"package_id": name, "name": "u%d" % i},
+                               files={"upload": ("same.csv", payload, "text/csv")},
+                               headers={"Authorization": tok["editor"]}, timeout=120))
+        with lock:
+            if r.status == 200 and r.body["success"]:
+                results.append(r.body["result"])
+            else:
+                problems.append(repr(r))
+
+    threads = [threading.Thread(target=up, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not problems, problems
+    d = ok(srv.api("package_show", id=name))
+    assert d["num_resources"] == 8
+    assert sorted(r["position"] for r in d["resources"]) == list(range(8)), "positions must be 0..7, once each"
+    for r in results[:4]:
+        ok(srv.api("resource_delete", token=tok["editor"], id=r["id"]))
+    for r in results[4:]:
+        path = "/dataset/%s/resource/%s/download/same.csv" % (name, r["id"])
+        got = srv.get(path)
+        assert got.status_code == 200 and got.content == payload

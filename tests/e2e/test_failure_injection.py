@@ -126,3 +126,39 @@ def test_organization_create(seeded, clone_portal, start_server):
         assert s.api("organization_show", id="new-org-%d" % n).status == 404
 
     run_for_each_n(seeded, clone_portal, start_server, write, unchanged)
+
+
+def test_package_update(seeded, clone_portal, start_server):
+    def write(s, tokens, n):
+        return s.api("package_update", token=tokens["editor"], id="existing", name="existing", owner_org=ORG,
+                     title="Replaced", tags=[{"name": "replaced-tag"}])
+
+    def unchanged(s, tokens, n):
+        d = ok(s.api("package_show", id="existing"))
+        assert d["title"] == "Existing" and d["notes"] == "before", "N=%d: %r" % (n, d)
+        assert [t["name"] for t in d["tags"]] == ["old-tag"]
+
+    run_for_each_n(seeded, clone_portal, start_server, write, unchanged)
+
+
+def test_resource_delete(seeded, clone_portal, start_server):
+    def write(s, tokens, n):
+        rid = ok(s.api("package_show", id="existing"))["resources"]
+        if not rid:
+            return s.api("resource_delete", token=tokens["editor"], id="00000000-0000-4000-8000-000000000000")
+        return s.api("resource_delete", token=tokens["editor"], id=rid[0]["id"])
+
+    def unchanged(s, tokens, n):
+        assert ok(s.api("package_show", id="existing"))["num_resources"] == 1
+
+    run_for_each_n(seeded, clone_portal, start_server, write, unchanged)
+
+
+def test_group_create(seeded, clone_portal, start_server):
+    def write(s, tokens, n):
+        return s.api("group_create", token=tokens["sysadmin"], name="new-group-%d" % n)
+
+    def unchanged(s, tokens, n):
+        assert "new-group-%d" % n not in ok(s.api("group_list"))
+
+    run_for_each_n(seeded, clone_portal, start_server, write, unchanged)
