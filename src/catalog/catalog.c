@@ -258,6 +258,9 @@ int dataset_write(struct catalog *c, json_t *doc, struct err *err)
     facet_add(&f, "owner_org", doc_str(doc, "owner_org"));
     facet_add(&f, "access_level", doc_str(doc, "access_level"));
     facet_add(&f, "capacity", priv ? "private" : "public");
+    /* Internal (not queryable): lets package_search hide drafts from mere members. */
+    if (str_eq(doc_str(doc, "state"), "draft"))
+        facet_add(&f, "draft_org", doc_str(doc, "owner_org"));
 
     if (buf_failed(&title) || buf_failed(&tags) || buf_failed(&text)) {
         ret = err_set(err, ERR_TOO_LARGE, NULL, "dataset text too large to index");

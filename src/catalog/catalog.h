@@ -95,9 +95,8 @@ int catalog_status_show(struct catalog *c, const struct actor *a, json_t *params
 
 /* resource_create / resource_update take an optional upload (NULL: params["url"] is a
  * link). With an upload, url becomes <site_url>/dataset/<id>/resource/<rid>/download/
- * <filename>, url_type "upload", and size, hash (the SHA-256 hex digest; CKAN's hash is free
- * text) and mimetype are set. On every return, success or failure, up->tmp_path has been
- * renamed or unlinked. */
+ * <filename>, url_type "upload", and size, hash ("sha256:<hex>") and mimetype are set. On
+ * every return, success or failure, up->tmp_path has been renamed or unlinked. */
 int catalog_resource_create(struct catalog *c, const struct actor *a, json_t *params,
                             const struct upload *up, json_t **result, struct err *err);
 int catalog_resource_update(struct catalog *c, const struct actor *a, json_t *params,

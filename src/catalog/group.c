@@ -92,10 +92,15 @@ static int group_create(struct catalog *c, const struct actor *a, json_t *params
     ret = catalog_tx_begin(c, err);
     if (ret)
         goto out;
-    if (!store_group_get(c->store, is_org, name, &other, NULL)) {
-        ret = err_set(err, ERR_CONFLICT, "name", "Group name already exists in database");
-        goto end;
+    /* CKAN keeps groups and organizations in one table: a name is taken for both. */
+    for (int k = 0; k < 2 && !ret; k++) {
+        if (!store_group_get(c->store, k ? !is_org : is_org, name, &other, NULL))
+            ret = err_set(err, ERR_CONFLICT, "name", "Group name already exists in database");
+        json_decref(other);
+        other = NULL;
     }
+    if (ret)
+        goto end;
     g.id = id;
     g.name = name;
     g.is_organization = is_org;

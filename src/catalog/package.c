@@ -123,9 +123,11 @@ static int package_replace(struct catalog *c, const struct actor *a, json_t *par
     json_t *v;
     int ret;
 
-    /* No shortcut for anonymous callers: load_for_edit() first decides whether they may
-     * even know the dataset exists (404), then whether they may edit it (403). */
+    /* Anonymous callers get 403 before any lookup: the same answer whether the dataset
+     * exists or not, so nothing leaks (CKAN checks a write's auth first too). */
     *result = NULL;
+    if (!a || !a->authenticated)
+        return err_set(err, ERR_AUTH, NULL, "anonymous users may not edit datasets");
     ret = catalog_tx_begin(c, err);
     if (ret)
         return ret;
@@ -186,6 +188,8 @@ int catalog_package_delete(struct catalog *c, const struct actor *a, json_t *par
     int ret;
 
     *result = NULL;
+    if (!a || !a->authenticated)
+        return err_set(err, ERR_AUTH, NULL, "anonymous users may not delete datasets");
     ret = catalog_tx_begin(c, err);
     if (ret)
         return ret;

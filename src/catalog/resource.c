@@ -192,7 +192,9 @@ static void resource_set_upload(struct catalog *c, json_t *res, const char *data
     json_object_set_new(res, "url", json_string(url.buf));
     json_object_set_new(res, "url_type", json_string("upload"));
     json_object_set_new(res, "size", json_integer((json_int_t)up->size));
-    json_object_set_new(res, "hash", json_string(up->sha256_hex));
+    buf_reset(&url);
+    buf_addf(&url, "sha256:%s", up->sha256_hex);
+    json_object_set_new(res, "hash", json_string(url.buf));
     if (t >= 0)
         json_object_set_new(res, "mimetype", json_string(file_types[t].mimetype));
     else if (up->content_type && *up->content_type && strlen(up->content_type) < 200 &&
@@ -308,6 +310,10 @@ int catalog_resource_create(struct catalog *c, const struct actor *a, json_t *pa
     int ret;
 
     *result = NULL;
+    if (!a || !a->authenticated) {
+        ret = err_set(err, ERR_AUTH, NULL, "anonymous users may not create resources");
+        goto out;
+    }
     if (!json_is_object(params)) {
         ret = err_set(err, ERR_BAD_REQUEST, NULL, "parameters must be a JSON object");
         goto out;
@@ -383,6 +389,10 @@ int catalog_resource_update(struct catalog *c, const struct actor *a, json_t *pa
     int ret;
 
     *result = NULL;
+    if (!a || !a->authenticated) {
+        ret = err_set(err, ERR_AUTH, NULL, "anonymous users may not edit resources");
+        goto out;
+    }
     ret = param_id(params, false, &rid, err);
     if (ret)
         goto out;
@@ -442,6 +452,8 @@ int catalog_resource_delete(struct catalog *c, const struct actor *a, json_t *pa
     int ret;
 
     *result = NULL;
+    if (!a || !a->authenticated)
+        return err_set(err, ERR_AUTH, NULL, "anonymous users may not delete resources");
     ret = param_id(params, false, &rid, err);
     if (ret)
         return ret;
@@ -486,6 +498,8 @@ int catalog_resource_file(struct catalog *c, const struct actor *a, const char *
             res = r;
     }
     hash = json_string_value(json_object_get(res, "hash"));
+    if (hash && starts_with(hash, "sha256:"))
+        hash += strlen("sha256:");
     if (!res || !str_eq(json_string_value(json_object_get(res, "url_type")), "upload") ||
         !sha256_hex_ok(hash)) {
         ret = err_set(err, ERR_NOT_FOUND, "id", "resource \"%s\" has no uploaded file",

@@ -603,6 +603,16 @@ int catalog_package_search(struct catalog *c, const struct actor *a, json_t *par
     json_array_foreach (q.terms, i, fv) {
         terms[i] = json_string_value(fv);
     }
+    /* Drafts are for editors: the store shows drafts of every organization in
+     * vis.org_ids, so exclude those of organizations where the actor is only a member. */
+    if (include_private && include_drafts && a && a->authenticated && !a->sysadmin) {
+        json_array_foreach (a->memberships, i, fv) {
+            const char *org = json_string_value(json_object_get(fv, "id"));
+
+            if (org && actor_capacity(a, org) < CAPACITY_EDITOR)
+                json_array_append_new(q.filters, json_pack("[s, s, b]", "draft_org", org, 1));
+        }
+    }
     nf = json_array_size(q.filters);
     filters = xcalloc(nf + 1, sizeof(*filters));
     negate = xcalloc(nf + 1, sizeof(*negate));

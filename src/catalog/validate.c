@@ -714,13 +714,6 @@ static int language_build(json_t *in, json_t **out, struct err *err)
         *out = json_array();
         return 0;
     }
-    if (json_is_string(v)) {
-        if (!lang_tag_ok(json_string_value(v)))
-            return err_set(err, ERR_VALIDATION, "language", "invalid language tag \"%s\"",
-                           json_string_value(v));
-        *out = json_pack("[O]", v);
-        return 0;
-    }
     if (!json_is_array(v) || json_array_size(v) > 32)
         return err_set(err, ERR_VALIDATION, "language",
                        "\"language\" must be a list of language tags");
