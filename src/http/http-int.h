@@ -212,6 +212,10 @@ int http_body_end(struct request *r);
 int http_query_params(struct request *r);
 /* Fills up with the finished upload; false when the request carried none. */
 bool http_upload_get(struct request *r, struct upload *up);
+/* Removes the temporary upload unless the catalog moved it away (idempotent). Called
+ * before any response is queued, so a client never sees its answer while the file is
+ * still there. */
+void http_upload_discard(struct request *r);
 /* Frees everything the request holds and removes a temporary upload the catalog did
  * not take. */
 void http_request_free(struct request *r);

@@ -49,7 +49,7 @@ static enum MHD_Result too_large(struct request *r)
 
     err_set(&err, ERR_TOO_LARGE, NULL, "request body too large: the limit is %" PRIu64 " bytes",
             body_limit(r));
-    return http_reply_api_error(r, NULL, &err);
+    return http_reply_error(r, &err);
 }
 
 static enum MHD_Result bad_request(struct request *r, const char *msg)
@@ -344,21 +344,25 @@ bool http_upload_get(struct request *r, struct upload *up)
 /* Removes the temporary upload unless the catalog moved it away: the path is
  * unlinked only while it still names the file we wrote (same device and inode), so a
  * name reused by a later mkstemp() is never touched. */
-static void upload_cleanup(struct request *r)
+void http_upload_discard(struct request *r)
 {
     struct stat fst, pst;
 
     if (r->up_open)
         sha256_release(&r->up_sha);
+    r->up_open = false;
+    r->up_done = false;
     if (r->up_fd >= 0) {
         if (r->up_path && !fstat(r->up_fd, &fst) && !stat(r->up_path, &pst) &&
             fst.st_dev == pst.st_dev && fst.st_ino == pst.st_ino)
             unlink(r->up_path);
         close(r->up_fd);
+        r->up_fd = -1;
     }
     free(r->up_path);
     free(r->up_filename);
     free(r->up_ctype);
+    r->up_path = r->up_filename = r->up_ctype = NULL;
 }
 
 void http_request_free(struct request *r)
@@ -367,7 +371,7 @@ void http_request_free(struct request *r)
         return;
     if (r->pp)
         MHD_destroy_post_processor(r->pp);
-    upload_cleanup(r);
+    http_upload_discard(r);
     json_decref(r->params);
     buf_release(&r->body);
     buf_release(&r->field_val);

@@ -32,6 +32,7 @@ enum MHD_Result http_queue(struct request *r, unsigned status, struct MHD_Respon
 {
     enum MHD_Result ret;
 
+    http_upload_discard(r);
     r->status = status;
     r->bytes = r->method == HM_HEAD ? 0 : bytes;
     ret = MHD_queue_response(r->conn, status, resp);

@@ -306,10 +306,12 @@ int server_run(const struct config *cfg, struct catalog *c, void (*ready)(void *
             (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
             (unsigned)cfg->idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             memory_limit(cfg->max_header), MHD_OPTION_NOTIFY_COMPLETED, request_completed, &srv,
-            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-            (unsigned)1, MHD_OPTION_END);
+            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
     if (!srv.daemon) {
-        ret = err_set(err, ERR_INTERNAL, "listen", "cannot listen on \"%s\"", cfg->listen);
+        ret = err_set(err, ERR_INTERNAL, "listen",
+                      "cannot listen on \"%s\" (address in use or not "
+                      "available)",
+                      cfg->listen);
         goto out;
     }
     info = MHD_get_daemon_info(srv.daemon, MHD_DAEMON_INFO_BIND_PORT);
