@@ -23,6 +23,17 @@ int cli_fail(const char *cmd, const struct err *err)
     return CLI_ERROR;
 }
 
+int cli_fail_about(const char *cmd, const char *name, const struct err *err)
+{
+    char quoted[256];
+
+    xsnprintf(quoted, sizeof(quoted), "\"%.200s\"", name);
+    if (strstr(err->msg, quoted))
+        return cli_fail(cmd, err);
+    fprintf(stderr, "kaifang %s: %s: %s\n", cmd, quoted, err->msg[0] ? err->msg : "failed");
+    return CLI_ERROR;
+}
+
 static const struct cli_option *find_option(const struct cli_option *opts, size_t nopts,
                                             const char *name, size_t len, size_t *index)
 {

@@ -60,6 +60,10 @@ const char *cli_opt(const struct cli_option *opts, size_t nopts, const struct cl
 /* Prints "kaifang CMD: <message>" on stderr and returns CLI_ERROR. */
 int cli_fail(const char *cmd, const struct err *err);
 
+/* As cli_fail(), naming what the command was about ("kaifang user add: "bob": That
+ * login name is not available.") unless the message already quotes it. */
+int cli_fail_about(const char *cmd, const char *name, const struct err *err);
+
 /* Prints a usage problem ("kaifang CMD: <problem>" and where to read help) and returns
  * CLI_USAGE. help_name is the command whose help to point at ("user"). */
 __attribute__((format(printf, 3, 4))) int cli_usage(const char *cmd, const char *help_name,

@@ -28,7 +28,8 @@
 #include "crypto/digest.h"
 #include "core/util.h"
 
-#define COPY_CHUNK (256u * 1024)
+#define COPY_CHUNK           (256u * 1024)
+#define STALE_STAGED_SECONDS 3600
 
 struct load_ctx {
     struct portal *portal;
@@ -465,6 +466,30 @@ out:
     return ret;
 }
 
+/* Removes copies staged by an earlier load that was interrupted (SIGINT, power loss)
+ * before the catalog took them. Only old ones: another load may be running now, and a
+ * staged copy lives for seconds. */
+static void remove_stale_staged(const char *files_dir)
+{
+    char *tmp = xstrfmt("%s/tmp", files_dir);
+    DIR *d = opendir(tmp);
+    struct dirent *e;
+    time_t now = time(NULL);
+
+    while (d && (e = readdir(d))) {
+        struct stat st;
+
+        if (!starts_with(e->d_name, "load-"))
+            continue;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            now - st.st_mtime > STALE_STAGED_SECONDS)
+            unlinkat(dirfd(d), e->d_name, 0);
+    }
+    if (d)
+        closedir(d);
+    free(tmp);
+}
+
 /* "kaifang load: "folder": <message>", naming the field when the message does not. */
 static void report(struct load_ctx *ctx, const char *folder, const struct err *err)
 {
@@ -497,6 +522,7 @@ int cli_load_catalog(struct portal *p, const char *catalog_dir)
         ret = cli_fail("load", &err);
         goto out;
     }
+    remove_stale_staged(p->files_dir);
     folders = xcalloc(n ? n : 1, sizeof(*folders));
     for (size_t i = 0; i < n; i++) {
         folders[i].name = names[i];

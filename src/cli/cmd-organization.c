@@ -47,7 +47,7 @@ static int organization_add(int argc, char **argv)
         goto out;
     }
     if (catalog_organization_create(&c, &actor, params, &result, &err)) {
-        ret = cli_fail("organization add", &err);
+        ret = cli_fail_about("organization add", args.pos[0], &err);
         goto out;
     }
     printf("%s\t%s\n", json_string_value(json_object_get(result, "name")),

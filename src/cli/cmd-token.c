@@ -18,10 +18,13 @@ static int token_create(int argc, char **argv)
                     &args);
     if (ret)
         goto out;
-    if (portal_open(&p, portal_dir_choose(args.value[0]), &err) ||
-        access_token_create(p.store, args.pos[0], cli_opt(opts, ARRAY_SIZE(opts), &args, "label"),
-                            token, id, &err)) {
+    if (portal_open(&p, portal_dir_choose(args.value[0]), &err)) {
         ret = cli_fail("token create", &err);
+        goto out;
+    }
+    if (access_token_create(p.store, args.pos[0], cli_opt(opts, ARRAY_SIZE(opts), &args, "label"),
+                            token, id, &err)) {
+        ret = cli_fail_about("token create", args.pos[0], &err);
         goto out;
     }
     /* The token alone on stdout, so that TOKEN=$(kaifang token create bob) works. */

@@ -21,11 +21,14 @@ static int user_add(int argc, char **argv)
     ret = cli_parse("user add", "user", opts, ARRAY_SIZE(opts), argc, argv, 1, 1, "NAME", &args);
     if (ret)
         goto out;
-    if (portal_open(&p, portal_dir_choose(args.value[0]), &err) ||
-        access_user_add(p.store, args.pos[0], cli_opt(opts, ARRAY_SIZE(opts), &args, "email"),
+    if (portal_open(&p, portal_dir_choose(args.value[0]), &err)) {
+        ret = cli_fail("user add", &err);
+        goto out;
+    }
+    if (access_user_add(p.store, args.pos[0], cli_opt(opts, ARRAY_SIZE(opts), &args, "email"),
                         cli_opt(opts, ARRAY_SIZE(opts), &args, "fullname"),
                         cli_opt(opts, ARRAY_SIZE(opts), &args, "sysadmin") != NULL, &user, &err)) {
-        ret = cli_fail("user add", &err);
+        ret = cli_fail_about("user add", args.pos[0], &err);
         goto out;
     }
     printf("%s\t%s\n", json_string_value(json_object_get(user, "name")),
