@@ -57,7 +57,6 @@ static const char *const migrations[] = {
         "CREATE INDEX datasets_modified ON datasets (metadata_modified);\n"
         "CREATE INDEX datasets_created ON datasets (metadata_created);\n"
         "CREATE INDEX datasets_title ON datasets (title);\n"
-        "CREATE INDEX datasets_visibility ON datasets (state, private, owner_org);\n"
         "CREATE INDEX datasets_owner_org ON datasets (owner_org, state, private);\n"
         /* What anonymous visitors see most: public active datasets, newest first. */
         "CREATE INDEX datasets_public_modified ON datasets (metadata_modified)\n"
@@ -139,6 +138,7 @@ enum stmt_id {
     ST_RESOURCE_INSERT,
     ST_DATASET_PURGE,
     ST_DATASET_GET,
+    ST_DOC_BY_RID,
     ST_TAG_LIST,
     ST_ORG_COUNT,
     ST_GROUP_COUNT,
@@ -202,6 +202,7 @@ static const char *const stmt_sql[ST__COUNT] = {
         [ST_DATASET_PURGE] = "DELETE FROM datasets WHERE id = ?1",
         [ST_DATASET_GET] =
                 "SELECT doc FROM datasets WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC LIMIT 1",
+        [ST_DOC_BY_RID] = "SELECT doc FROM datasets WHERE rid = ?1",
         [ST_TAG_LIST] = "SELECT DISTINCT f.value FROM dataset_facets f"
                         " JOIN datasets d ON d.rid = f.dataset_rid"
                         " WHERE f.field = 'tags' AND d.state = 'active' AND d.private = 0"
@@ -256,6 +257,17 @@ struct conn {
 
 struct sq;
 
+/* A search's count and facets (not its page), keyed by the generated SQL and every bound
+ * value, valid while the store version is the one it was computed at. */
+#define SEARCH_CACHE 64
+struct cached_search {
+    char *key;
+    uint64_t version;
+    uint64_t used;
+    size_t count;
+    json_t *facets;
+};
+
 /* What one thread has in one store. */
 struct thread_state {
     struct sq *owner;
@@ -272,6 +284,10 @@ struct sq {
     pthread_mutex_t threads_lock;
     struct thread_state *threads; /* every thread_state, for store_free */
     atomic_uint_fast64_t failed_versions;
+    /* Counts and facets of recent searches, valid for one store version. */
+    pthread_mutex_t cache_lock;
+    struct cached_search cache[SEARCH_CACHE];
+    uint64_t cache_tick;
 };
 
 static int db_error(sqlite3 *db, int rc, const char *what, struct err *err)
@@ -617,6 +633,11 @@ static void sq_close(struct store *s)
     conn_close(&q->writer);
     pthread_mutex_destroy(&q->write_lock);
     pthread_mutex_destroy(&q->threads_lock);
+    for (size_t i = 0; i < SEARCH_CACHE; i++) {
+        free(q->cache[i].key);
+        json_decref(q->cache[i].facets);
+    }
+    pthread_mutex_destroy(&q->cache_lock);
     free(q->path);
     free(q);
     s->be = NULL;
@@ -630,6 +651,7 @@ static int sq_open(struct store *s, const char *path, bool create, struct err *e
     q->path = xstrdup(path);
     pthread_mutex_init(&q->write_lock, NULL);
     pthread_mutex_init(&q->threads_lock, NULL);
+    pthread_mutex_init(&q->cache_lock, NULL);
     if (pthread_key_create(&q->key, thread_state_exit))
         die("cannot create a thread-specific data key");
     s->be = q;
@@ -705,28 +727,35 @@ static void sq_rollback(struct store *s)
         end_write(q, t);
 }
 
+static int version_read(struct conn *c, uint64_t *v, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(c, ST_VERSION_GET, &st, err);
+
+    if (rc)
+        return rc;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *v = (uint64_t)sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else {
+        rc = db_error(c->db, rc, "reading the version", err);
+    }
+    stmt_done(st);
+    return rc;
+}
+
 static uint64_t sq_version(struct store *s)
 {
     struct sq *q = s->be;
     struct err err = ERR_INIT;
-    sqlite3_stmt *st = NULL;
     struct conn *c = NULL;
     uint64_t v = 0;
     int rc;
 
     rc = read_conn(s, &c, &err);
     if (!rc)
-        rc = stmt_get(c, ST_VERSION_GET, &st, &err);
-    if (!rc) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            v = (uint64_t)sqlite3_column_int64(st, 0);
-            rc = 0;
-        } else {
-            rc = db_error(c->db, rc, "reading the version", &err);
-        }
-        stmt_done(st);
-    }
+        rc = version_read(c, &v, &err);
     /* On failure, a value never returned before, so that no cache trusts it. */
     if (rc)
         v = ((uint64_t)1 << 63) | (atomic_fetch_add(&q->failed_versions, 1) + 1);
@@ -1274,7 +1303,9 @@ static void gen_search_from(struct sql_gen *g, const struct store_search *q, con
     size_t i;
 
     if (q->nterms) {
-        buf_addstr(&g->sql, " FROM dataset_fts JOIN datasets d ON d.rid = dataset_fts.rowid"
+        /* CROSS JOIN keeps FTS5 the outer loop: without statistics SQLite would
+         * otherwise scan datasets and run the MATCH once per row. */
+        buf_addstr(&g->sql, " FROM dataset_fts CROSS JOIN datasets d ON d.rid = dataset_fts.rowid"
                             " WHERE dataset_fts MATCH ");
         gen_text(g, match);
         buf_addstr(&g->sql, " AND (");
@@ -1355,16 +1386,20 @@ out:
 static int search_docs(struct conn *c, const struct store_search *q, const char *match,
                        const char *orgs, json_t **docs, struct err *err)
 {
+    json_t *arr = json_array();
+    sqlite3_int64 *rids = NULL;
+    size_t n = 0, alloc = 0, i;
     sqlite3_stmt *st = NULL;
     struct sql_gen g;
-    int rc;
+    json_t *doc;
+    int rc = 0;
 
-    if (!q->rows) {
-        *docs = json_array();
-        return 0;
-    }
     gen_init(&g);
-    buf_addstr(&g.sql, "SELECT d.doc");
+    if (!q->rows)
+        goto done;
+    /* Sort and page the row ids only, then load the page's documents: the sorter then
+     * carries integers, not whole documents. */
+    buf_addstr(&g.sql, "SELECT d.rid");
     gen_search_from(&g, q, match, orgs);
     gen_order(&g, q);
     buf_addstr(&g.sql, " LIMIT ");
@@ -1372,10 +1407,116 @@ static int search_docs(struct conn *c, const struct store_search *q, const char 
     buf_addstr(&g.sql, " OFFSET ");
     gen_int(&g, sql_offset(q->start));
     rc = gen_prepare(c, &g, &st, err);
+    if (rc)
+        goto out;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ALLOC_GROW(rids, n + 1, alloc);
+        rids[n++] = sqlite3_column_int64(st, 0);
+    }
+    rc = rc == SQLITE_DONE ? 0 : db_error(c->db, rc, "searching datasets", err);
+    stmt_done(st);
     if (!rc)
-        rc = fetch_list(c, st, true, docs, "dataset", err);
+        rc = stmt_get(c, ST_DOC_BY_RID, &st, err);
+    for (i = 0; !rc && i < n; i++) {
+        sqlite3_bind_int64(st, 1, rids[i]);
+        doc = NULL;
+        rc = fetch_doc(c, st, &doc, "dataset", err);
+        if (rc > 0)
+            rc = err_set(err, ERR_INTERNAL, NULL, "a dataset vanished during a search");
+        if (!rc)
+            json_array_append_new(arr, doc);
+    }
+    if (rc)
+        goto out;
+done:
+    *docs = arr;
+    arr = NULL;
+out:
     gen_release(&g);
+    free(rids);
+    json_decref(arr);
     return rc;
+}
+
+/* The cache key of a search's count and facets: the generated WHERE and its values,
+ * the facet fields and the limit. free() it. */
+static char *search_key(const struct store_search *q, const char *match, const char *orgs)
+{
+    struct buf key = BUF_INIT;
+    struct sql_gen g;
+    size_t i;
+
+    gen_init(&g);
+    gen_search_from(&g, q, match, orgs);
+    /* Values are length-prefixed, so no value can pass for another or for SQL. */
+    buf_add(&key, g.sql.buf, g.sql.len);
+    buf_addch(&key, '\n');
+    for (i = 0; i < g.nv; i++) {
+        if (g.v[i].is_int)
+            buf_addf(&key, "i%" PRId64 ";", g.v[i].i);
+        else
+            buf_addf(&key, "t%zu:%s", strlen(g.v[i].text ? g.v[i].text : ""),
+                     g.v[i].text ? g.v[i].text : "");
+    }
+    buf_addf(&key, "|%zu|", q->facet_limit);
+    for (i = 0; i < q->nfacet_fields; i++)
+        buf_addf(&key, "%zu:%s", strlen(q->facet_fields[i]), q->facet_fields[i]);
+    gen_release(&g);
+    return buf_detach(&key, NULL);
+}
+
+static bool cache_get(struct sq *sq, const char *key, uint64_t version,
+                      struct store_search_result *res)
+{
+    bool hit = false;
+    size_t i;
+
+    pthread_mutex_lock(&sq->cache_lock);
+    for (i = 0; i < SEARCH_CACHE; i++) {
+        struct cached_search *e = &sq->cache[i];
+
+        if (e->key && e->version == version && !strcmp(e->key, key)) {
+            e->used = ++sq->cache_tick;
+            res->count = e->count;
+            /* A copy: callers may change what they get. */
+            res->facets = json_deep_copy(e->facets);
+            hit = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&sq->cache_lock);
+    return hit;
+}
+
+static void cache_put(struct sq *sq, char *key, uint64_t version,
+                      const struct store_search_result *res)
+{
+    struct cached_search *slot = &sq->cache[0];
+    size_t i;
+
+    pthread_mutex_lock(&sq->cache_lock);
+    for (i = 0; i < SEARCH_CACHE; i++) {
+        struct cached_search *e = &sq->cache[i];
+
+        if (e->key && !strcmp(e->key, key)) {
+            slot = e;
+            break;
+        }
+        if (!e->key || e->version != version) {
+            slot = e; /* empty or stale: take it */
+            break;
+        }
+        if (e->used < slot->used)
+            slot = e;
+    }
+    free(slot->key);
+    json_decref(slot->facets);
+    slot->key = key;
+    slot->version = version;
+    slot->count = res->count;
+    slot->facets = json_deep_copy(res->facets);
+    slot->used = ++sq->cache_tick;
+    pthread_mutex_unlock(&sq->cache_lock);
 }
 
 static int search_facets(struct conn *c, const struct store_search *q, const char *match,
@@ -1439,30 +1580,50 @@ out:
 static int sq_dataset_search(struct store *s, const struct store_search *q,
                              struct store_search_result *res, struct err *err)
 {
+    struct sq *sq = s->be;
     char *orgs = json_strings(q->vis.org_ids, q->vis.norg_ids);
     char *match = match_expr(q->terms, q->nterms);
+    char *key = NULL;
     struct conn *c = NULL;
-    bool reading = false;
+    bool reading = false, cacheable;
+    uint64_t version = 0;
     int rc;
 
     rc = read_conn(s, &c, err);
     if (rc)
         goto out;
-    /* One snapshot for the count, the page and the facets. */
+    /* One snapshot for the version, the count, the page and the facets. Inside a write
+     * transaction the version does not describe what we see: no cache there. */
+    cacheable = c != &sq->writer;
     rc = read_begin(s, c, err);
     if (rc)
         goto out;
     reading = true;
+    if (cacheable) {
+        rc = version_read(c, &version, err);
+        if (rc)
+            goto out;
+        key = search_key(q, match, orgs);
+        if (cache_get(sq, key, version, res)) {
+            rc = search_docs(c, q, match, orgs, &res->docs, err);
+            goto out;
+        }
+    }
     rc = search_count(c, q, match, orgs, &res->count, err);
     if (!rc)
         rc = search_docs(c, q, match, orgs, &res->docs, err);
     if (!rc)
         rc = search_facets(c, q, match, orgs, &res->facets, err);
+    if (!rc && key) {
+        cache_put(sq, key, version, res);
+        key = NULL;
+    }
 out:
     if (reading)
         read_end(s, c);
     if (rc)
         store_search_result_release(res);
+    free(key);
     free(orgs);
     free(match);
     return rc;

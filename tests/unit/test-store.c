@@ -909,6 +909,58 @@ static void test_search_limits(void **state)
     store_search_result_release(&res);
 }
 
+/* Counts and facets are cached per store version: a commit here or in another store
+ * (another process) is seen at once, and changing a result does not change the cache. */
+static void test_search_cache(void **state)
+{
+    struct fixture *f = *state;
+    const char *fields[] = {"tags"};
+    struct store_search q = {
+            .rows = 1, .facet_fields = fields, .nfacet_fields = 1, .facet_limit = 10};
+    struct store_search_result res;
+    struct err err = ERR_INIT;
+    struct store *other = NULL;
+    struct ds a = {.id = "n1", .name = "new-one", .tags = {"fresh"}};
+    struct ds b = {.id = "n2", .name = "new-two", .tags = {"fresh"}};
+
+    load_search_set(f->s);
+    assert_int_equal(store_dataset_search(f->s, &q, &res, &err), 0);
+    assert_int_equal(res.count, 4);
+    json_array_clear(json_object_get(res.facets, "tags"));
+    store_search_result_release(&res);
+    assert_int_equal(store_dataset_search(f->s, &q, &res, &err), 0);
+    assert_int_equal(res.count, 4);
+    assert_int_equal(json_array_size(json_object_get(res.facets, "tags")), 5);
+    store_search_result_release(&res);
+
+    put_ds_ok(f->s, &a);
+    assert_int_equal(store_dataset_search(f->s, &q, &res, &err), 0);
+    assert_int_equal(res.count, 5);
+    assert_int_equal(json_array_size(json_object_get(res.facets, "tags")), 6);
+    store_search_result_release(&res);
+
+    assert_int_equal(store_open(&other, f->path, false, &err), 0);
+    put_ds_ok(other, &b);
+    store_free(other);
+    assert_int_equal(store_dataset_search(f->s, &q, &res, &err), 0);
+    assert_int_equal(res.count, 6);
+    assert_string_equal(json_string_value(json_array_get(
+                                json_array_get(json_object_get(res.facets, "tags"), 0), 0)),
+                        "fresh");
+    store_search_result_release(&res);
+
+    /* Inside a write transaction: the uncommitted state, not the cache. */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_dataset_purge(f->s, "n1", &err), 0);
+    assert_int_equal(store_dataset_search(f->s, &q, &res, &err), 0);
+    assert_int_equal(res.count, 5);
+    store_search_result_release(&res);
+    store_rollback(f->s);
+    assert_int_equal(store_dataset_search(f->s, &q, &res, &err), 0);
+    assert_int_equal(res.count, 6);
+    store_search_result_release(&res);
+}
+
 /* ---- Tags, counts ------------------------------------------------------------------------ */
 static void test_tags_and_counts(void **state)
 {
@@ -1223,6 +1275,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_search_sort_paging, setup, teardown),
             cmocka_unit_test_setup_teardown(test_search_facets, setup, teardown),
             cmocka_unit_test_setup_teardown(test_search_limits, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_search_cache, setup, teardown),
             cmocka_unit_test_setup_teardown(test_tags_and_counts, setup, teardown),
             cmocka_unit_test_setup_teardown(test_users_tokens_members, setup, teardown),
             cmocka_unit_test_setup_teardown(test_version_other_writer, setup, teardown),
