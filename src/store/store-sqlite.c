@@ -1296,9 +1296,15 @@ static char *match_expr(const char *const *terms, size_t n)
     return buf_detach(&b, NULL);
 }
 
-/* FROM and WHERE of a search: the matching datasets as d. */
+/*
+ * FROM and WHERE of a search: the matching datasets as d. Positive filters are written
+ * "d.rid IN (…)" so that SQLite drives the query from the (field, value) index, which
+ * is best for counts and small sets; with by_order they are written "EXISTS (…)"
+ * instead, so that SQLite walks the sort index and probes each row, which finds a page
+ * of a large set after a few rows instead of sorting all of it.
+ */
 static void gen_search_from(struct sql_gen *g, const struct store_search *q, const char *match,
-                            const char *orgs)
+                            const char *orgs, bool by_order)
 {
     size_t i;
 
@@ -1317,6 +1323,9 @@ static void gen_search_from(struct sql_gen *g, const struct store_search *q, con
     for (i = 0; i < q->nfilters; i++) {
         if (q->negate && q->negate[i])
             buf_addstr(&g->sql, " AND NOT EXISTS (SELECT 1 FROM dataset_facets f"
+                                " WHERE f.dataset_rid = d.rid AND f.field = ");
+        else if (by_order)
+            buf_addstr(&g->sql, " AND EXISTS (SELECT 1 FROM dataset_facets f"
                                 " WHERE f.dataset_rid = d.rid AND f.field = ");
         else
             buf_addstr(&g->sql, " AND d.rid IN (SELECT f.dataset_rid FROM dataset_facets f"
@@ -1366,7 +1375,7 @@ static int search_count(struct conn *c, const struct store_search *q, const char
 
     gen_init(&g);
     buf_addstr(&g.sql, "SELECT count(*)");
-    gen_search_from(&g, q, match, orgs);
+    gen_search_from(&g, q, match, orgs, false);
     rc = gen_prepare(c, &g, &st, err);
     if (rc)
         goto out;
@@ -1384,8 +1393,12 @@ out:
 }
 
 static int search_docs(struct conn *c, const struct store_search *q, const char *match,
-                       const char *orgs, json_t **docs, struct err *err)
+                       const char *orgs, size_t count, json_t **docs, struct err *err)
 {
+    /* A page near the front of a large filtered set: walk the sort index (see
+     * gen_search_from). Expected rows probed: (start + rows) * all / count. */
+    bool by_order = !q->nterms && q->nfilters && q->sort != STORE_SORT_SCORE && count >= 1000 &&
+                    q->start + q->rows <= count / 2;
     json_t *arr = json_array();
     sqlite3_int64 *rids = NULL;
     size_t n = 0, alloc = 0, i;
@@ -1400,7 +1413,7 @@ static int search_docs(struct conn *c, const struct store_search *q, const char 
     /* Sort and page the row ids only, then load the page's documents: the sorter then
      * carries integers, not whole documents. */
     buf_addstr(&g.sql, "SELECT d.rid");
-    gen_search_from(&g, q, match, orgs);
+    gen_search_from(&g, q, match, orgs, by_order);
     gen_order(&g, q);
     buf_addstr(&g.sql, " LIMIT ");
     gen_int(&g, sql_limit(q->rows));
@@ -1447,7 +1460,7 @@ static char *search_key(const struct store_search *q, const char *match, const c
     size_t i;
 
     gen_init(&g);
-    gen_search_from(&g, q, match, orgs);
+    gen_search_from(&g, q, match, orgs, false);
     /* Values are length-prefixed, so no value can pass for another or for SQL. */
     buf_add(&key, g.sql.buf, g.sql.len);
     buf_addch(&key, '\n');
@@ -1539,7 +1552,7 @@ static int search_facets(struct conn *c, const struct store_search *q, const cha
     fields = json_strings(q->facet_fields, q->nfacet_fields);
     /* Count facet rows of the matching set, the top facet_limit values of each field. */
     buf_addstr(&g.sql, "WITH m(rid) AS MATERIALIZED (SELECT d.rid");
-    gen_search_from(&g, q, match, orgs);
+    gen_search_from(&g, q, match, orgs, false);
     buf_addstr(&g.sql, ") SELECT field, value, c FROM (SELECT f.field AS field, f.value AS value,"
                        " count(*) AS c, row_number() OVER (PARTITION BY f.field"
                        " ORDER BY count(*) DESC, f.value) AS n"
@@ -1605,13 +1618,13 @@ static int sq_dataset_search(struct store *s, const struct store_search *q,
             goto out;
         key = search_key(q, match, orgs);
         if (cache_get(sq, key, version, res)) {
-            rc = search_docs(c, q, match, orgs, &res->docs, err);
+            rc = search_docs(c, q, match, orgs, res->count, &res->docs, err);
             goto out;
         }
     }
     rc = search_count(c, q, match, orgs, &res->count, err);
     if (!rc)
-        rc = search_docs(c, q, match, orgs, &res->docs, err);
+        rc = search_docs(c, q, match, orgs, res->count, &res->docs, err);
     if (!rc)
         rc = search_facets(c, q, match, orgs, &res->facets, err);
     if (!rc && key) {
