@@ -250,6 +250,23 @@ const char *http_header(struct request *r, const char *name);
 /* Downloads (download.c). */
 enum MHD_Result http_download(struct request *r);
 
+/* The per-thread cache of anonymous catalog reads (cache.c). init/fini once per
+ * server_run, around the daemon's life. */
+struct cache_entry;
+void http_cache_init(void);
+void http_cache_fini(void);
+/* The cache key of an action request: the action and its query arguments in order.
+ * key is initialised here; -1 (key released) when it would be longer than 1 KiB. */
+int http_cache_key(struct request *r, const char *action, struct buf *key);
+/* The entry for key if it was stored at this version, else NULL. */
+struct cache_entry *http_cache_find(const struct buf *key, uint64_t version);
+/* Stores a copy of body (NULL when too large to keep); the entry is valid until the
+ * next http_cache_put on this thread. */
+struct cache_entry *http_cache_put(const struct buf *key, uint64_t version, const char *body,
+                                   size_t len);
+/* Answers from an entry: 304, gzip or identity, with its ETag. */
+enum MHD_Result http_cache_reply(struct request *r, struct cache_entry *e);
+
 /* Access log (accesslog.c). */
 int http_access_log_open(struct http_server *srv, struct err *err);
 void http_access_log_close(struct http_server *srv);

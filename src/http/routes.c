@@ -154,19 +154,54 @@ static enum MHD_Result h_action_index(struct request *r)
 static enum MHD_Result h_action(struct request *r)
 {
     const struct api_action *act;
+    struct cache_entry *e;
     struct upload up;
-    bool have_upload = http_upload_get(r, &up);
+    struct buf key = BUF_INIT;
+    bool have_upload = http_upload_get(r, &up), cached;
     char name[128];
     json_t *doc = NULL;
     unsigned status = 500;
     unsigned flags = 0;
+    uint64_t version = 0;
+    enum MHD_Result ret;
+    size_t len;
+    char *s;
 
     xsnprintf(name, sizeof(name), "%.*s", (int)(r->args[0].len < 100 ? r->args[0].len : 100),
               r->args[0].p);
     act = api_ckan_action(name);
+    /* Anonymous catalog reads go through the per-thread cache (cache.c). */
+    cached = act && (act->flags & API_CACHEABLE) && r->method != HM_POST &&
+             !r->actor.authenticated && !have_upload && !http_cache_key(r, name, &key);
+    if (cached) {
+        version = store_version(r->srv->catalog->store);
+        e = http_cache_find(&key, version);
+        if (e) {
+            ret = http_cache_reply(r, e);
+            goto out;
+        }
+    }
     api_ckan_call(r->srv->catalog, &r->actor, name, r->method == HM_POST, r->params,
                   have_upload ? &up : NULL, &doc, &status, NULL);
     if (act && (act->flags & API_CACHEABLE))
         flags |= REPLY_CACHEABLE;
-    return http_reply_json(r, status, doc, flags);
+    if (!cached || status != 200) {
+        ret = http_reply_json(r, status, doc, flags);
+        goto out;
+    }
+    s = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    BUG_ON(!s);
+    len = strlen(s);
+    e = http_cache_put(&key, version, s, len);
+    if (e) {
+        free(s);
+        ret = http_cache_reply(r, e);
+    } else {
+        ret = http_reply(r, status, HTTP_JSON_TYPE, s, len, flags);
+    }
+out:
+    if (cached)
+        buf_release(&key);
+    return ret;
 }

@@ -257,7 +257,7 @@ int server_run(const struct config *cfg, struct catalog *c, void (*ready)(void *
     sigset_t stop_signals, old_mask;
     const union MHD_DaemonInfo *info;
     unsigned flags;
-    bool v6 = false, masked = false;
+    bool v6 = false, masked = false, cache = false;
     MHD_socket lsock;
     uint64_t waited;
     int ret, sig;
@@ -299,6 +299,8 @@ int server_run(const struct config *cfg, struct catalog *c, void (*ready)(void *
                                                                     : MHD_USE_POLL_INTERNAL_THREAD;
     if (v6)
         flags |= MHD_USE_IPv6;
+    http_cache_init();
+    cache = true;
     srv.daemon = MHD_start_daemon(
             flags, 0, NULL, NULL, access_handler, &srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger,
             NULL, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
@@ -343,6 +345,8 @@ int server_run(const struct config *cfg, struct catalog *c, void (*ready)(void *
 out:
     if (srv.daemon)
         MHD_stop_daemon(srv.daemon);
+    if (cache)
+        http_cache_fini();
     if (masked)
         pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     http_access_log_close(&srv);

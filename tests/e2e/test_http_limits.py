@@ -281,3 +281,28 @@ def test_download_ranges_and_conditionals(srv, tok):
 def test_healthz(srv):
     r = srv.get("/healthz")
     assert r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+def test_anonymous_reads_follow_writes(clone_portal, start_server):
+    """Anonymous catalog reads are cached per thread by store version: every write, by
+    the API or by another process (the CLI), must show at once, on every thread."""
+    pt = clone_portal()
+    s = start_server(pt, args=["--threads", "4"])
+    t = pt.tokens["editor"]
+    ok(s.api("package_create", token=t, name="cached", owner_org=ORG, notes="one"))
+    for _ in range(8):  # warm several threads' caches
+        assert ok(s.api("package_show", id="cached"))["notes"] == "one"
+    ok(s.api("package_patch", token=t, id="cached", notes="two"))
+    for _ in range(8):
+        assert ok(s.api("package_show", id="cached"))["notes"] == "two"
+    before = ok(s.api("organization_list"))
+    for _ in range(4):
+        ok(s.api("organization_list"))
+    pt.cli("organization", "add", "made-by-cli", "--title", "From the CLI")
+    for _ in range(8):
+        assert "made-by-cli" in ok(s.api("organization_list")), before
+    # A token bypasses the cache: a member sees the private dataset, anonymous does not.
+    ok(s.api("package_create", token=t, name="cached-private", owner_org=ORG, private=True))
+    for _ in range(4):
+        fails(s.api("package_show", id="cached-private"), 404)
+        ok(s.api("package_show", id="cached-private", token=pt.tokens["member"]))
