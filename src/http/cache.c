@@ -22,7 +22,7 @@
 #include "core/util.h"
 
 #define CACHE_SLOTS    256
-#define CACHE_BODY_MAX (256u * 1024) /* larger answers are not kept */
+#define CACHE_BODY_MAX (64u * 1024) /* larger answers are not kept: at most 16 MiB per thread */
 #define CACHE_KEY_MAX  1024u
 
 struct cache_entry {
