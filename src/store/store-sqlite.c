@@ -1,6 +1,8 @@
 /*
  * store-sqlite.c - the SQLite backend (the default store): schema, migrations,
- * connections, and every query. See docs/internals/store.md.
+ * connections, transactions, and the queries on records (groups, datasets, users,
+ * tokens, members). The search machinery is in store-sqlite-search.c; what the two
+ * share is in store-sqlite-int.h. See docs/internals/store.md.
  *
  * Connections: one writer connection, used only by the thread that holds write_lock
  * (from store_begin to commit/rollback, BEGIN IMMEDIATE so that other processes wait
@@ -10,7 +12,7 @@
  * so they see its uncommitted changes. Each connection caches its prepared statements:
  * the fixed ones by enum, the generated search statements in a small LRU keyed by SQL.
  *
- * All values are bound; generated SQL only ever contains text from this file.
+ * All values are bound; generated SQL only ever contains text from the backend's files.
  */
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -18,11 +20,10 @@
 #include "core/buf.h"
 #include "core/limits.h"
 #include "core/log.h"
-#include "store/store-int.h"
+#include "store/store-sqlite-int.h"
 #include "core/util.h"
 
 #define BUSY_TIMEOUT_MS 5000
-#define DYN_STMTS       32
 
 /* ---- Schema ----------------------------------------------------------------------------
  * migrations[i] brings a database from schema version i to i + 1, in one transaction.
@@ -114,48 +115,6 @@ _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
                "one migration step per schema version");
 
 /* ---- Fixed statements ------------------------------------------------------------------ */
-enum stmt_id {
-    ST_BEGIN_WRITE,
-    ST_BEGIN_READ,
-    ST_COMMIT,
-    ST_ROLLBACK,
-    ST_VERSION_GET,
-    ST_VERSION_BUMP,
-    ST_SCHEMA_GET,
-    ST_GROUP_NAME_TAKEN,
-    ST_GROUP_PUT,
-    ST_GROUP_GET,
-    ST_GROUP_NAMES,
-    ST_GROUP_DOCS,
-    ST_DATASET_NAME_TAKEN,
-    ST_DATASET_PUT,
-    ST_FACETS_DELETE,
-    ST_FACET_INSERT,
-    ST_FTS_DELETE,
-    ST_FTS_INSERT,
-    ST_RESOURCE_OWNER,
-    ST_RESOURCES_DELETE,
-    ST_RESOURCE_INSERT,
-    ST_DATASET_PURGE,
-    ST_DATASET_GET,
-    ST_DOC_BY_RID,
-    ST_TAG_LIST,
-    ST_ORG_COUNT,
-    ST_GROUP_COUNT,
-    ST_USER_NAME_TAKEN,
-    ST_USER_PUT,
-    ST_USER_GET,
-    ST_USER_LIST,
-    ST_TOKEN_PUT,
-    ST_TOKEN_USER,
-    ST_TOKEN_REVOKE,
-    ST_MEMBER_PUT,
-    ST_MEMBER_DELETE,
-    ST_MEMBER_GET,
-    ST_MEMBER_ORGS,
-    ST__COUNT
-};
-
 #define USER_COLUMNS "u.id, u.name, u.fullname, u.email, u.sysadmin, u.state, u.created"
 
 static const char *const stmt_sql[ST__COUNT] = {
@@ -242,32 +201,6 @@ static const char *const stmt_sql[ST__COUNT] = {
 };
 
 /* ---- Connections ----------------------------------------------------------------------- */
-struct dyn_stmt {
-    char *sql;
-    sqlite3_stmt *st;
-    uint64_t used;
-};
-
-struct conn {
-    sqlite3 *db;
-    sqlite3_stmt *st[ST__COUNT];
-    struct dyn_stmt dyn[DYN_STMTS];
-    uint64_t tick;
-};
-
-struct sq;
-
-/* A search's count and facets (not its page), keyed by the generated SQL and every bound
- * value, valid while the store version is the one it was computed at. */
-#define SEARCH_CACHE 64
-struct cached_search {
-    char *key;
-    uint64_t version;
-    uint64_t used;
-    size_t count;
-    json_t *facets;
-};
-
 /* What one thread has in one store. */
 struct thread_state {
     struct sq *owner;
@@ -276,21 +209,7 @@ struct thread_state {
     struct thread_state *prev, *next;
 };
 
-struct sq {
-    char *path;
-    struct conn writer;
-    pthread_mutex_t write_lock;
-    pthread_key_t key;
-    pthread_mutex_t threads_lock;
-    struct thread_state *threads; /* every thread_state, for store_free */
-    atomic_uint_fast64_t failed_versions;
-    /* Counts and facets of recent searches, valid for one store version. */
-    pthread_mutex_t cache_lock;
-    struct cached_search cache[SEARCH_CACHE];
-    uint64_t cache_tick;
-};
-
-static int db_error(sqlite3 *db, int rc, const char *what, struct err *err)
+int sq_db_error(sqlite3 *db, int rc, const char *what, struct err *err)
 {
     log_error("store: sqlite: %s: %s (%d)", what, sqlite3_errmsg(db), rc);
     if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
@@ -341,7 +260,7 @@ static int conn_open(struct conn *c, const char *path, bool create, bool writer,
         if ((rc & 0xff) == SQLITE_NOTADB)
             rc = err_set(err, ERR_INTERNAL, NULL, "\"%s\" is not a database", path);
         else
-            rc = db_error(c->db, rc, "opening the database", err);
+            rc = sq_db_error(c->db, rc, "opening the database", err);
         goto out;
     }
     rc = 0;
@@ -352,7 +271,7 @@ out:
 }
 
 /* The cached statement id on c, prepared on first use. */
-static int stmt_get(struct conn *c, enum stmt_id id, sqlite3_stmt **st, struct err *err)
+int sq_stmt_get(struct conn *c, enum stmt_id id, sqlite3_stmt **st, struct err *err)
 {
     int rc;
 
@@ -360,58 +279,10 @@ static int stmt_get(struct conn *c, enum stmt_id id, sqlite3_stmt **st, struct e
         rc = sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id],
                                 NULL);
         if (rc != SQLITE_OK)
-            return db_error(c->db, rc, "preparing a statement", err);
+            return sq_db_error(c->db, rc, "preparing a statement", err);
     }
     *st = c->st[id];
     return 0;
-}
-
-/* A generated statement from c's small LRU cache, prepared when not there. */
-static int stmt_dyn(struct conn *c, const char *sql, sqlite3_stmt **st, struct err *err)
-{
-    struct dyn_stmt *slot = &c->dyn[0];
-    size_t i;
-    int rc;
-
-    c->tick++;
-    for (i = 0; i < DYN_STMTS; i++) {
-        if (c->dyn[i].sql && !strcmp(c->dyn[i].sql, sql)) {
-            c->dyn[i].used = c->tick;
-            *st = c->dyn[i].st;
-            return 0;
-        }
-        if (c->dyn[i].used < slot->used)
-            slot = &c->dyn[i];
-    }
-    sqlite3_finalize(slot->st);
-    free(slot->sql);
-    slot->st = NULL;
-    slot->sql = NULL;
-    slot->used = 0;
-    rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->st, NULL);
-    if (rc != SQLITE_OK)
-        return db_error(c->db, rc, "preparing a search", err);
-    slot->sql = xstrdup(sql);
-    slot->used = c->tick;
-    *st = slot->st;
-    return 0;
-}
-
-/* Makes a statement ready for its next use and drops borrowed bindings. */
-static void stmt_done(sqlite3_stmt *st)
-{
-    if (!st)
-        return;
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
 }
 
 /* Steps a statement that returns no row we need; resets it. */
@@ -420,7 +291,7 @@ static int exec_stmt(struct conn *c, sqlite3_stmt *st, const char *what, struct 
     int rc = sqlite3_step(st);
 
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        rc = db_error(c->db, rc, what, err);
+        rc = sq_db_error(c->db, rc, what, err);
     else
         rc = 0;
     stmt_done(st);
@@ -430,7 +301,7 @@ static int exec_stmt(struct conn *c, sqlite3_stmt *st, const char *what, struct 
 static int exec_fixed(struct conn *c, enum stmt_id id, const char *what, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(c, id, &st, err);
+    int rc = sq_stmt_get(c, id, &st, err);
 
     return rc ? rc : exec_stmt(c, st, what, err);
 }
@@ -485,7 +356,7 @@ static struct thread_state *thread_state_get(struct sq *q)
 }
 
 /* The connection this thread reads through. */
-static int read_conn(struct store *s, struct conn **c, struct err *err)
+int sq_read_conn(struct store *s, struct conn **c, struct err *err)
 {
     struct sq *q = s->be;
     struct thread_state *t = thread_state_get(q);
@@ -516,14 +387,14 @@ static struct conn *write_conn(struct store *s)
 
 /* A read snapshot for functions that run several statements (nothing to do on the
  * writer, which is inside its transaction already). */
-static int read_begin(struct store *s, struct conn *c, struct err *err)
+int sq_read_begin(struct store *s, struct conn *c, struct err *err)
 {
     return c == &((struct sq *)s->be)->writer
                    ? 0
                    : exec_fixed(c, ST_BEGIN_READ, "starting a read", err);
 }
 
-static void read_end(struct store *s, struct conn *c)
+void sq_read_end(struct store *s, struct conn *c)
 {
     if (c != &((struct sq *)s->be)->writer && !sqlite3_get_autocommit(c->db))
         exec_fixed(c, ST_COMMIT, "ending a read", NULL);
@@ -533,7 +404,7 @@ static void read_end(struct store *s, struct conn *c)
 static int schema_read(struct conn *c, int *version, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(c, ST_SCHEMA_GET, &st, err);
+    int rc = sq_stmt_get(c, ST_SCHEMA_GET, &st, err);
 
     if (rc)
         return rc;
@@ -544,7 +415,7 @@ static int schema_read(struct conn *c, int *version, struct err *err)
     } else if (rc == SQLITE_DONE) {
         rc = err_set(err, ERR_INTERNAL, NULL, "database has no schema version");
     } else {
-        rc = db_error(c->db, rc, "reading the schema version", err);
+        rc = sq_db_error(c->db, rc, "reading the schema version", err);
     }
     stmt_done(st);
     return rc;
@@ -567,7 +438,7 @@ static int migrate(struct sq *q, struct err *err)
                       " COMMIT;",
                       NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        rc = db_error(c->db, rc, "creating the schema version table", err);
+        rc = sq_db_error(c->db, rc, "creating the schema version table", err);
         goto out;
     }
     for (;;) {
@@ -672,7 +543,7 @@ out:
 static int sq_schema_version(struct store *s, int *version, struct err *err)
 {
     struct conn *c = NULL;
-    int rc = read_conn(s, &c, err);
+    int rc = sq_read_conn(s, &c, err);
 
     return rc ? rc : schema_read(c, version, err);
 }
@@ -727,10 +598,10 @@ static void sq_rollback(struct store *s)
         end_write(q, t);
 }
 
-static int version_read(struct conn *c, uint64_t *v, struct err *err)
+int sq_version_read(struct conn *c, uint64_t *v, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(c, ST_VERSION_GET, &st, err);
+    int rc = sq_stmt_get(c, ST_VERSION_GET, &st, err);
 
     if (rc)
         return rc;
@@ -739,7 +610,7 @@ static int version_read(struct conn *c, uint64_t *v, struct err *err)
         *v = (uint64_t)sqlite3_column_int64(st, 0);
         rc = 0;
     } else {
-        rc = db_error(c->db, rc, "reading the version", err);
+        rc = sq_db_error(c->db, rc, "reading the version", err);
     }
     stmt_done(st);
     return rc;
@@ -753,9 +624,9 @@ static uint64_t sq_version(struct store *s)
     uint64_t v = 0;
     int rc;
 
-    rc = read_conn(s, &c, &err);
+    rc = sq_read_conn(s, &c, &err);
     if (!rc)
-        rc = version_read(c, &v, &err);
+        rc = sq_version_read(c, &v, &err);
     /* On failure, a value never returned before, so that no cache trusts it. */
     if (rc)
         v = ((uint64_t)1 << 63) | (atomic_fetch_add(&q->failed_versions, 1) + 1);
@@ -777,7 +648,7 @@ static json_t *column_json(sqlite3_stmt *st, int col)
     return doc;
 }
 
-static json_t *column_string(sqlite3_stmt *st, int col)
+json_t *sq_column_string(sqlite3_stmt *st, int col)
 {
     const char *text = (const char *)sqlite3_column_text(st, col);
 
@@ -789,9 +660,8 @@ static char *doc_text(const json_t *doc)
     return json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
-/* Steps a one-document lookup; -ERR_NOT_FOUND with the message given when no row. */
-static int fetch_doc(struct conn *c, sqlite3_stmt *st, json_t **doc, const char *what,
-                     struct err *err)
+/* Steps a one-document lookup; 1 when no row (the caller reports what is missing). */
+int sq_fetch_doc(struct conn *c, sqlite3_stmt *st, json_t **doc, const char *what, struct err *err)
 {
     int rc = sqlite3_step(st);
 
@@ -801,22 +671,22 @@ static int fetch_doc(struct conn *c, sqlite3_stmt *st, json_t **doc, const char 
     } else if (rc == SQLITE_DONE) {
         rc = 1; /* caller reports not found */
     } else {
-        rc = db_error(c->db, rc, what, err);
+        rc = sq_db_error(c->db, rc, what, err);
     }
     stmt_done(st);
     return rc;
 }
 
 /* Runs st (already bound) and collects column 0 of every row as docs or strings. */
-static int fetch_list(struct conn *c, sqlite3_stmt *st, bool docs, json_t **list, const char *what,
-                      struct err *err)
+int sq_fetch_list(struct conn *c, sqlite3_stmt *st, bool docs, json_t **list, const char *what,
+                  struct err *err)
 {
     json_t *arr = json_array();
     json_t *v;
     int rc;
 
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        v = docs ? column_json(st, 0) : column_string(st, 0);
+        v = docs ? column_json(st, 0) : sq_column_string(st, 0);
         if (!v) {
             rc = err_set(err, ERR_INTERNAL, NULL, "a stored %s is corrupt", what);
             goto out;
@@ -824,7 +694,7 @@ static int fetch_list(struct conn *c, sqlite3_stmt *st, bool docs, json_t **list
         json_array_append_new(arr, v);
     }
     if (rc != SQLITE_DONE) {
-        rc = db_error(c->db, rc, what, err);
+        rc = sq_db_error(c->db, rc, what, err);
         goto out;
     }
     rc = 0;
@@ -846,19 +716,9 @@ static int exists(struct conn *c, sqlite3_stmt *st, const char *what, struct err
     else if (rc == SQLITE_DONE)
         rc = 0;
     else
-        rc = db_error(c->db, rc, what, err);
+        rc = sq_db_error(c->db, rc, what, err);
     stmt_done(st);
     return rc;
-}
-
-static int64_t sql_limit(size_t limit)
-{
-    return limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit;
-}
-
-static int64_t sql_offset(size_t offset)
-{
-    return offset > INT64_MAX ? INT64_MAX : (int64_t)offset;
 }
 
 /* ---- Groups ---------------------------------------------------------------------------- */
@@ -870,7 +730,7 @@ static int sq_group_put(struct store *s, const struct store_group *g, struct err
     char *doc = NULL;
     int rc;
 
-    rc = stmt_get(c, ST_GROUP_NAME_TAKEN, &st, err);
+    rc = sq_stmt_get(c, ST_GROUP_NAME_TAKEN, &st, err);
     if (rc)
         goto out;
     sqlite3_bind_int(st, 1, g->is_organization);
@@ -886,7 +746,7 @@ static int sq_group_put(struct store *s, const struct store_group *g, struct err
         rc = err_set(err, ERR_INTERNAL, NULL, "%s \"%s\" cannot be serialised", kind, g->name);
         goto out;
     }
-    rc = stmt_get(c, ST_GROUP_PUT, &st, err);
+    rc = sq_stmt_get(c, ST_GROUP_PUT, &st, err);
     if (rc)
         goto out;
     bind_text(st, 1, g->id);
@@ -907,14 +767,14 @@ static int sq_group_get(struct store *s, bool is_organization, const char *id_or
     struct conn *c = NULL;
     int rc;
 
-    rc = read_conn(s, &c, err);
+    rc = sq_read_conn(s, &c, err);
     if (!rc)
-        rc = stmt_get(c, ST_GROUP_GET, &st, err);
+        rc = sq_stmt_get(c, ST_GROUP_GET, &st, err);
     if (rc)
         return rc;
     sqlite3_bind_int(st, 1, is_organization);
     bind_text(st, 2, id_or_name);
-    rc = fetch_doc(c, st, doc, "group", err);
+    rc = sq_fetch_doc(c, st, doc, "group", err);
     if (rc > 0)
         rc = err_set(err, ERR_NOT_FOUND, "id", "%s \"%s\" not found",
                      is_organization ? "organization" : "group", id_or_name);
@@ -928,15 +788,15 @@ static int sq_group_list(struct store *s, bool is_organization, bool all_fields,
     struct conn *c = NULL;
     int rc;
 
-    rc = read_conn(s, &c, err);
+    rc = sq_read_conn(s, &c, err);
     if (!rc)
-        rc = stmt_get(c, all_fields ? ST_GROUP_DOCS : ST_GROUP_NAMES, &st, err);
+        rc = sq_stmt_get(c, all_fields ? ST_GROUP_DOCS : ST_GROUP_NAMES, &st, err);
     if (rc)
         return rc;
     sqlite3_bind_int(st, 1, is_organization);
     sqlite3_bind_int64(st, 2, sql_limit(limit));
     sqlite3_bind_int64(st, 3, sql_offset(offset));
-    return fetch_list(c, st, all_fields, list, "group", err);
+    return sq_fetch_list(c, st, all_fields, list, "group", err);
 }
 
 /* ---- Datasets -------------------------------------------------------------------------- */
@@ -948,7 +808,7 @@ static int check_resources(struct conn *c, const struct store_dataset *d, struct
     size_t i;
     int rc;
 
-    rc = stmt_get(c, ST_RESOURCE_OWNER, &st, err);
+    rc = sq_stmt_get(c, ST_RESOURCE_OWNER, &st, err);
     for (i = 0; !rc && i < d->nresource_ids; i++) {
         bind_text(st, 1, d->resource_ids[i]);
         rc = sqlite3_step(st);
@@ -962,7 +822,7 @@ static int check_resources(struct conn *c, const struct store_dataset *d, struct
         } else if (rc == SQLITE_DONE) {
             rc = 0;
         } else {
-            rc = db_error(c->db, rc, "checking a resource id", err);
+            rc = sq_db_error(c->db, rc, "checking a resource id", err);
         }
         stmt_done(st);
     }
@@ -978,7 +838,7 @@ static int sq_dataset_put(struct store *s, const struct store_dataset *d, struct
     size_t i;
     int rc;
 
-    rc = stmt_get(c, ST_DATASET_NAME_TAKEN, &st, err);
+    rc = sq_stmt_get(c, ST_DATASET_NAME_TAKEN, &st, err);
     if (rc)
         goto out;
     bind_text(st, 1, d->name);
@@ -997,7 +857,7 @@ static int sq_dataset_put(struct store *s, const struct store_dataset *d, struct
         goto out;
     }
 
-    rc = stmt_get(c, ST_DATASET_PUT, &st, err);
+    rc = sq_stmt_get(c, ST_DATASET_PUT, &st, err);
     if (rc)
         goto out;
     bind_text(st, 1, d->id);
@@ -1014,20 +874,20 @@ static int sq_dataset_put(struct store *s, const struct store_dataset *d, struct
         rid = sqlite3_column_int64(st, 0);
         rc = 0;
     } else {
-        rc = db_error(c->db, rc, "storing a dataset", err);
+        rc = sq_db_error(c->db, rc, "storing a dataset", err);
     }
     stmt_done(st);
     if (rc)
         goto out;
 
     /* Index rows are replaced wholesale. */
-    rc = stmt_get(c, ST_FACETS_DELETE, &st, err);
+    rc = sq_stmt_get(c, ST_FACETS_DELETE, &st, err);
     if (!rc) {
         sqlite3_bind_int64(st, 1, rid);
         rc = exec_stmt(c, st, "storing dataset facets", err);
     }
     if (!rc)
-        rc = stmt_get(c, ST_FACET_INSERT, &st, err);
+        rc = sq_stmt_get(c, ST_FACET_INSERT, &st, err);
     for (i = 0; !rc && i < d->nfacets; i++) {
         BUG_ON(!d->facets[i].field || !d->facets[i].value);
         sqlite3_bind_int64(st, 1, rid);
@@ -1036,13 +896,13 @@ static int sq_dataset_put(struct store *s, const struct store_dataset *d, struct
         rc = exec_stmt(c, st, "storing dataset facets", err);
     }
     if (!rc)
-        rc = stmt_get(c, ST_FTS_DELETE, &st, err);
+        rc = sq_stmt_get(c, ST_FTS_DELETE, &st, err);
     if (!rc) {
         sqlite3_bind_int64(st, 1, rid);
         rc = exec_stmt(c, st, "indexing a dataset", err);
     }
     if (!rc)
-        rc = stmt_get(c, ST_FTS_INSERT, &st, err);
+        rc = sq_stmt_get(c, ST_FTS_INSERT, &st, err);
     if (!rc) {
         sqlite3_bind_int64(st, 1, rid);
         bind_text(st, 2, d->fts_title ? d->fts_title : "");
@@ -1051,13 +911,13 @@ static int sq_dataset_put(struct store *s, const struct store_dataset *d, struct
         rc = exec_stmt(c, st, "indexing a dataset", err);
     }
     if (!rc)
-        rc = stmt_get(c, ST_RESOURCES_DELETE, &st, err);
+        rc = sq_stmt_get(c, ST_RESOURCES_DELETE, &st, err);
     if (!rc) {
         sqlite3_bind_int64(st, 1, rid);
         rc = exec_stmt(c, st, "storing dataset resources", err);
     }
     if (!rc)
-        rc = stmt_get(c, ST_RESOURCE_INSERT, &st, err);
+        rc = sq_stmt_get(c, ST_RESOURCE_INSERT, &st, err);
     for (i = 0; !rc && i < d->nresource_ids; i++) {
         BUG_ON(!d->resource_ids[i]);
         bind_text(st, 1, d->resource_ids[i]);
@@ -1075,7 +935,7 @@ static int sq_dataset_purge(struct store *s, const char *id, struct err *err)
     sqlite3_stmt *st = NULL;
     int rc;
 
-    rc = stmt_get(c, ST_DATASET_PURGE, &st, err);
+    rc = sq_stmt_get(c, ST_DATASET_PURGE, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, id);
@@ -1091,13 +951,13 @@ static int sq_dataset_get(struct store *s, const char *id_or_name, json_t **doc,
     struct conn *c = NULL;
     int rc;
 
-    rc = read_conn(s, &c, err);
+    rc = sq_read_conn(s, &c, err);
     if (!rc)
-        rc = stmt_get(c, ST_DATASET_GET, &st, err);
+        rc = sq_stmt_get(c, ST_DATASET_GET, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, id_or_name);
-    rc = fetch_doc(c, st, doc, "dataset", err);
+    rc = sq_fetch_doc(c, st, doc, "dataset", err);
     if (rc > 0)
         rc = err_set(err, ERR_NOT_FOUND, "id", "dataset \"%s\" not found", id_or_name);
     return rc;
@@ -1111,9 +971,9 @@ static int sq_resource_dataset(struct store *s, const char *resource_id, char *d
     const char *id;
     int rc;
 
-    rc = read_conn(s, &c, err);
+    rc = sq_read_conn(s, &c, err);
     if (!rc)
-        rc = stmt_get(c, ST_RESOURCE_OWNER, &st, err);
+        rc = sq_stmt_get(c, ST_RESOURCE_OWNER, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, resource_id);
@@ -1130,534 +990,13 @@ static int sq_resource_dataset(struct store *s, const char *resource_id, char *d
     } else if (rc == SQLITE_DONE) {
         rc = err_set(err, ERR_NOT_FOUND, "id", "resource \"%s\" not found", resource_id);
     } else {
-        rc = db_error(c->db, rc, "looking up a resource", err);
+        rc = sq_db_error(c->db, rc, "looking up a resource", err);
     }
     stmt_done(st);
     return rc;
 }
 
-/* ---- Generated statements (search, lists with visibility) ------------------------------ */
-struct bind_value {
-    bool is_int;
-    const char *text; /* borrowed: must outlive the statement's use */
-    int64_t i;
-};
-
-struct sql_gen {
-    struct buf sql;
-    struct bind_value *v;
-    size_t nv, alloc;
-};
-
-static void gen_init(struct sql_gen *g)
-{
-    memset(g, 0, sizeof(*g));
-    buf_init(&g->sql, 0);
-}
-
-static void gen_release(struct sql_gen *g)
-{
-    buf_release(&g->sql);
-    free(g->v);
-    memset(g, 0, sizeof(*g));
-}
-
-/* Appends "?" bound to text. */
-static void gen_text(struct sql_gen *g, const char *text)
-{
-    ALLOC_GROW(g->v, g->nv + 1, g->alloc);
-    g->v[g->nv++] = (struct bind_value){false, text, 0};
-    buf_addch(&g->sql, '?');
-}
-
-static void gen_int(struct sql_gen *g, int64_t i)
-{
-    ALLOC_GROW(g->v, g->nv + 1, g->alloc);
-    g->v[g->nv++] = (struct bind_value){true, NULL, i};
-    buf_addch(&g->sql, '?');
-}
-
-static void gen_bind(const struct sql_gen *g, sqlite3_stmt *st)
-{
-    size_t i;
-
-    for (i = 0; i < g->nv; i++) {
-        if (g->v[i].is_int)
-            sqlite3_bind_int64(st, (int)i + 1, g->v[i].i);
-        else
-            bind_text(st, (int)i + 1, g->v[i].text);
-    }
-}
-
-static int gen_prepare(struct conn *c, struct sql_gen *g, sqlite3_stmt **st, struct err *err)
-{
-    int rc;
-
-    if (buf_failed(&g->sql))
-        return err_set(err, ERR_INTERNAL, NULL, "a generated query is too long");
-    rc = stmt_dyn(c, g->sql.buf, st, err);
-    if (!rc)
-        gen_bind(g, *st);
-    return rc;
-}
-
-/* A JSON array of strings, as text for json_each(); free() it. */
-static char *json_strings(const char *const *v, size_t n)
-{
-    json_t *arr = json_array();
-    char *text;
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        json_array_append_new(arr, json_string(v[i] ? v[i] : ""));
-    text = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    if (!text)
-        die("out of memory encoding a JSON array");
-    return text;
-}
-
-/*
- * Appends the visibility condition on d. The shape is chosen by the flags (not by the
- * values), so that the common anonymous case is the literal condition of the partial
- * indexes datasets_public_*. orgs: JSON array text of vis->org_ids.
- */
-static void gen_visibility(struct sql_gen *g, const struct store_visibility *vis, const char *orgs)
-{
-    if (vis->all) {
-        buf_addstr(&g->sql,
-                   vis->include_drafts ? "d.state IN ('active', 'draft')" : "d.state = 'active'");
-        return;
-    }
-    if (!vis->norg_ids) {
-        buf_addstr(&g->sql, "d.state = 'active' AND d.private = 0");
-        return;
-    }
-    buf_addstr(&g->sql, "((d.state = 'active' AND (d.private = 0 OR d.owner_org IN"
-                        " (SELECT value FROM json_each(");
-    gen_text(g, orgs);
-    buf_addstr(&g->sql, "))))");
-    if (vis->include_drafts) {
-        buf_addstr(&g->sql,
-                   " OR (d.state = 'draft' AND d.owner_org IN (SELECT value FROM json_each(");
-        gen_text(g, orgs);
-        buf_addstr(&g->sql, ")))");
-    }
-    buf_addch(&g->sql, ')');
-}
-
-static int sq_dataset_names(struct store *s, const struct store_visibility *vis, size_t offset,
-                            size_t limit, json_t **names, struct err *err)
-{
-    char *orgs = json_strings(vis->org_ids, vis->norg_ids);
-    sqlite3_stmt *st = NULL;
-    struct conn *c = NULL;
-    struct sql_gen g;
-    int rc;
-
-    gen_init(&g);
-    buf_addstr(&g.sql, "SELECT d.name FROM datasets d WHERE ");
-    gen_visibility(&g, vis, orgs);
-    buf_addstr(&g.sql, " ORDER BY d.name LIMIT ");
-    gen_int(&g, sql_limit(limit));
-    buf_addstr(&g.sql, " OFFSET ");
-    gen_int(&g, sql_offset(offset));
-    rc = read_conn(s, &c, err);
-    if (!rc)
-        rc = gen_prepare(c, &g, &st, err);
-    if (!rc)
-        rc = fetch_list(c, st, false, names, "dataset name", err);
-    gen_release(&g);
-    free(orgs);
-    return rc;
-}
-
-/*
- * The FTS5 query for the terms: each term a quoted FTS5 string (double quotes doubled),
- * separated by spaces, which FTS5 reads as AND. Nothing a user typed becomes syntax.
- */
-static char *match_expr(const char *const *terms, size_t n)
-{
-    struct buf b = BUF_INIT;
-    const char *p;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        if (i)
-            buf_addch(&b, ' ');
-        buf_addch(&b, '"');
-        for (p = terms[i]; p && *p; p++) {
-            if (*p == '"')
-                buf_addch(&b, '"');
-            buf_addch(&b, *p);
-        }
-        buf_addch(&b, '"');
-    }
-    return buf_detach(&b, NULL);
-}
-
-/*
- * FROM and WHERE of a search: the matching datasets as d. Positive filters are written
- * "d.rid IN (…)" so that SQLite drives the query from the (field, value) index, which
- * is best for counts and small sets; with by_order they are written "EXISTS (…)"
- * instead, so that SQLite walks the sort index and probes each row, which finds a page
- * of a large set after a few rows instead of sorting all of it.
- */
-static void gen_search_from(struct sql_gen *g, const struct store_search *q, const char *match,
-                            const char *orgs, bool by_order)
-{
-    size_t i;
-
-    if (q->nterms) {
-        /* CROSS JOIN keeps FTS5 the outer loop: without statistics SQLite would
-         * otherwise scan datasets and run the MATCH once per row. */
-        buf_addstr(&g->sql, " FROM dataset_fts CROSS JOIN datasets d ON d.rid = dataset_fts.rowid"
-                            " WHERE dataset_fts MATCH ");
-        gen_text(g, match);
-        buf_addstr(&g->sql, " AND (");
-    } else {
-        buf_addstr(&g->sql, " FROM datasets d WHERE (");
-    }
-    gen_visibility(g, &q->vis, orgs);
-    buf_addch(&g->sql, ')');
-    for (i = 0; i < q->nfilters; i++) {
-        if (q->negate && q->negate[i])
-            buf_addstr(&g->sql, " AND NOT EXISTS (SELECT 1 FROM dataset_facets f"
-                                " WHERE f.dataset_rid = d.rid AND f.field = ");
-        else if (by_order)
-            buf_addstr(&g->sql, " AND EXISTS (SELECT 1 FROM dataset_facets f"
-                                " WHERE f.dataset_rid = d.rid AND f.field = ");
-        else
-            buf_addstr(&g->sql, " AND d.rid IN (SELECT f.dataset_rid FROM dataset_facets f"
-                                " WHERE f.field = ");
-        gen_text(g, q->filters[i].field);
-        buf_addstr(&g->sql, " AND f.value = ");
-        gen_text(g, q->filters[i].value);
-        buf_addch(&g->sql, ')');
-    }
-}
-
-static void gen_order(struct sql_gen *g, const struct store_search *q)
-{
-    const char *dir = q->descending ? "DESC" : "ASC";
-
-    switch (q->sort) {
-    case STORE_SORT_SCORE:
-        /* bm25() is lower for better matches. */
-        if (q->nterms)
-            buf_addf(&g->sql, " ORDER BY bm25(dataset_fts, 10.0, 5.0, 1.0) %s,",
-                     q->descending ? "ASC" : "DESC");
-        else
-            buf_addstr(&g->sql, " ORDER BY");
-        buf_addstr(&g->sql, " d.metadata_modified DESC, d.rid DESC");
-        break;
-    case STORE_SORT_MODIFIED:
-        buf_addf(&g->sql, " ORDER BY d.metadata_modified %s, d.rid %s", dir, dir);
-        break;
-    case STORE_SORT_CREATED:
-        buf_addf(&g->sql, " ORDER BY d.metadata_created %s, d.rid %s", dir, dir);
-        break;
-    case STORE_SORT_NAME:
-        buf_addf(&g->sql, " ORDER BY d.name %s", dir);
-        break;
-    case STORE_SORT_TITLE:
-        buf_addf(&g->sql, " ORDER BY d.title %s, d.rid %s", dir, dir);
-        break;
-    }
-}
-
-static int search_count(struct conn *c, const struct store_search *q, const char *match,
-                        const char *orgs, size_t *count, struct err *err)
-{
-    sqlite3_stmt *st = NULL;
-    struct sql_gen g;
-    int rc;
-
-    gen_init(&g);
-    buf_addstr(&g.sql, "SELECT count(*)");
-    gen_search_from(&g, q, match, orgs, false);
-    rc = gen_prepare(c, &g, &st, err);
-    if (rc)
-        goto out;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *count = (size_t)sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else {
-        rc = db_error(c->db, rc, "counting search results", err);
-    }
-    stmt_done(st);
-out:
-    gen_release(&g);
-    return rc;
-}
-
-static int search_docs(struct conn *c, const struct store_search *q, const char *match,
-                       const char *orgs, size_t count, json_t **docs, struct err *err)
-{
-    /* A page near the front of a large filtered set: walk the sort index (see
-     * gen_search_from). Expected rows probed: (start + rows) * all / count. */
-    bool by_order = !q->nterms && q->nfilters && q->sort != STORE_SORT_SCORE && count >= 1000 &&
-                    q->start + q->rows <= count / 2;
-    json_t *arr = json_array();
-    sqlite3_int64 *rids = NULL;
-    size_t n = 0, alloc = 0, i;
-    sqlite3_stmt *st = NULL;
-    struct sql_gen g;
-    json_t *doc;
-    int rc = 0;
-
-    gen_init(&g);
-    if (!q->rows)
-        goto done;
-    /* Sort and page the row ids only, then load the page's documents: the sorter then
-     * carries integers, not whole documents. */
-    buf_addstr(&g.sql, "SELECT d.rid");
-    gen_search_from(&g, q, match, orgs, by_order);
-    gen_order(&g, q);
-    buf_addstr(&g.sql, " LIMIT ");
-    gen_int(&g, sql_limit(q->rows));
-    buf_addstr(&g.sql, " OFFSET ");
-    gen_int(&g, sql_offset(q->start));
-    rc = gen_prepare(c, &g, &st, err);
-    if (rc)
-        goto out;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        ALLOC_GROW(rids, n + 1, alloc);
-        rids[n++] = sqlite3_column_int64(st, 0);
-    }
-    rc = rc == SQLITE_DONE ? 0 : db_error(c->db, rc, "searching datasets", err);
-    stmt_done(st);
-    if (!rc)
-        rc = stmt_get(c, ST_DOC_BY_RID, &st, err);
-    for (i = 0; !rc && i < n; i++) {
-        sqlite3_bind_int64(st, 1, rids[i]);
-        doc = NULL;
-        rc = fetch_doc(c, st, &doc, "dataset", err);
-        if (rc > 0)
-            rc = err_set(err, ERR_INTERNAL, NULL, "a dataset vanished during a search");
-        if (!rc)
-            json_array_append_new(arr, doc);
-    }
-    if (rc)
-        goto out;
-done:
-    *docs = arr;
-    arr = NULL;
-out:
-    gen_release(&g);
-    free(rids);
-    json_decref(arr);
-    return rc;
-}
-
-/* The cache key of a search's count and facets: the generated WHERE and its values,
- * the facet fields and the limit. free() it. */
-static char *search_key(const struct store_search *q, const char *match, const char *orgs)
-{
-    struct buf key = BUF_INIT;
-    struct sql_gen g;
-    size_t i;
-
-    gen_init(&g);
-    gen_search_from(&g, q, match, orgs, false);
-    /* Values are length-prefixed, so no value can pass for another or for SQL. */
-    buf_add(&key, g.sql.buf, g.sql.len);
-    buf_addch(&key, '\n');
-    for (i = 0; i < g.nv; i++) {
-        if (g.v[i].is_int)
-            buf_addf(&key, "i%" PRId64 ";", g.v[i].i);
-        else
-            buf_addf(&key, "t%zu:%s", strlen(g.v[i].text ? g.v[i].text : ""),
-                     g.v[i].text ? g.v[i].text : "");
-    }
-    buf_addf(&key, "|%zu|", q->facet_limit);
-    for (i = 0; i < q->nfacet_fields; i++)
-        buf_addf(&key, "%zu:%s", strlen(q->facet_fields[i]), q->facet_fields[i]);
-    gen_release(&g);
-    return buf_detach(&key, NULL);
-}
-
-static bool cache_get(struct sq *sq, const char *key, uint64_t version,
-                      struct store_search_result *res)
-{
-    bool hit = false;
-    size_t i;
-
-    pthread_mutex_lock(&sq->cache_lock);
-    for (i = 0; i < SEARCH_CACHE; i++) {
-        struct cached_search *e = &sq->cache[i];
-
-        if (e->key && e->version == version && !strcmp(e->key, key)) {
-            e->used = ++sq->cache_tick;
-            res->count = e->count;
-            /* A copy: callers may change what they get. */
-            res->facets = json_deep_copy(e->facets);
-            hit = true;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&sq->cache_lock);
-    return hit;
-}
-
-static void cache_put(struct sq *sq, char *key, uint64_t version,
-                      const struct store_search_result *res)
-{
-    struct cached_search *slot = &sq->cache[0];
-    size_t i;
-
-    pthread_mutex_lock(&sq->cache_lock);
-    for (i = 0; i < SEARCH_CACHE; i++) {
-        struct cached_search *e = &sq->cache[i];
-
-        if (e->key && !strcmp(e->key, key)) {
-            slot = e;
-            break;
-        }
-        if (!e->key || e->version != version) {
-            slot = e; /* empty or stale: take it */
-            break;
-        }
-        if (e->used < slot->used)
-            slot = e;
-    }
-    free(slot->key);
-    json_decref(slot->facets);
-    slot->key = key;
-    slot->version = version;
-    slot->count = res->count;
-    slot->facets = json_deep_copy(res->facets);
-    slot->used = ++sq->cache_tick;
-    pthread_mutex_unlock(&sq->cache_lock);
-}
-
-static int search_facets(struct conn *c, const struct store_search *q, const char *match,
-                         const char *orgs, json_t **facets, struct err *err)
-{
-    json_t *out = json_object();
-    char *fields = NULL;
-    sqlite3_stmt *st = NULL;
-    struct sql_gen g;
-    const char *field;
-    json_t *arr;
-    size_t i;
-    int rc = 0;
-
-    gen_init(&g);
-    for (i = 0; i < q->nfacet_fields; i++)
-        json_object_set_new(out, q->facet_fields[i], json_array());
-    if (!q->nfacet_fields || !q->facet_limit)
-        goto done;
-    fields = json_strings(q->facet_fields, q->nfacet_fields);
-    /* Count facet rows of the matching set, the top facet_limit values of each field. */
-    buf_addstr(&g.sql, "WITH m(rid) AS MATERIALIZED (SELECT d.rid");
-    gen_search_from(&g, q, match, orgs, false);
-    buf_addstr(&g.sql, ") SELECT field, value, c FROM (SELECT f.field AS field, f.value AS value,"
-                       " count(*) AS c, row_number() OVER (PARTITION BY f.field"
-                       " ORDER BY count(*) DESC, f.value) AS n"
-                       " FROM m JOIN dataset_facets f ON f.dataset_rid = m.rid"
-                       " WHERE f.field IN (SELECT value FROM json_each(");
-    gen_text(&g, fields);
-    buf_addstr(&g.sql, ")) GROUP BY f.field, f.value) WHERE n <= ");
-    gen_int(&g, sql_limit(q->facet_limit));
-    buf_addstr(&g.sql, " ORDER BY field, c DESC, value");
-    rc = gen_prepare(c, &g, &st, err);
-    if (rc)
-        goto out;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        field = (const char *)sqlite3_column_text(st, 0);
-        arr = field ? json_object_get(out, field) : NULL;
-        if (!arr)
-            continue;
-        json_array_append_new(arr, json_pack("[o, I]", column_string(st, 1),
-                                             (json_int_t)sqlite3_column_int64(st, 2)));
-    }
-    if (rc != SQLITE_DONE) {
-        rc = db_error(c->db, rc, "counting facets", err);
-        stmt_done(st);
-        goto out;
-    }
-    rc = 0;
-    stmt_done(st);
-done:
-    *facets = out;
-    out = NULL;
-out:
-    gen_release(&g);
-    free(fields);
-    json_decref(out);
-    return rc;
-}
-
-static int sq_dataset_search(struct store *s, const struct store_search *q,
-                             struct store_search_result *res, struct err *err)
-{
-    struct sq *sq = s->be;
-    char *orgs = json_strings(q->vis.org_ids, q->vis.norg_ids);
-    char *match = match_expr(q->terms, q->nterms);
-    char *key = NULL;
-    struct conn *c = NULL;
-    bool reading = false, cacheable;
-    uint64_t version = 0;
-    int rc;
-
-    rc = read_conn(s, &c, err);
-    if (rc)
-        goto out;
-    /* One snapshot for the version, the count, the page and the facets. Inside a write
-     * transaction the version does not describe what we see: no cache there. */
-    cacheable = c != &sq->writer;
-    rc = read_begin(s, c, err);
-    if (rc)
-        goto out;
-    reading = true;
-    if (cacheable) {
-        rc = version_read(c, &version, err);
-        if (rc)
-            goto out;
-        key = search_key(q, match, orgs);
-        if (cache_get(sq, key, version, res)) {
-            rc = search_docs(c, q, match, orgs, res->count, &res->docs, err);
-            goto out;
-        }
-    }
-    rc = search_count(c, q, match, orgs, &res->count, err);
-    if (!rc)
-        rc = search_docs(c, q, match, orgs, res->count, &res->docs, err);
-    if (!rc)
-        rc = search_facets(c, q, match, orgs, &res->facets, err);
-    if (!rc && key) {
-        cache_put(sq, key, version, res);
-        key = NULL;
-    }
-out:
-    if (reading)
-        read_end(s, c);
-    if (rc)
-        store_search_result_release(res);
-    free(key);
-    free(orgs);
-    free(match);
-    return rc;
-}
-
-/* ---- Tags and counts ------------------------------------------------------------------- */
-static int sq_tag_list(struct store *s, const char *prefix, json_t **tags, struct err *err)
-{
-    sqlite3_stmt *st = NULL;
-    struct conn *c = NULL;
-    int rc;
-
-    rc = read_conn(s, &c, err);
-    if (!rc)
-        rc = stmt_get(c, ST_TAG_LIST, &st, err);
-    if (rc)
-        return rc;
-    bind_text(st, 1, prefix && *prefix ? prefix : NULL);
-    return fetch_list(c, st, false, tags, "tag", err);
-}
-
+/* ---- Counts ---------------------------------------------------------------------------- */
 static int sq_group_dataset_count(struct store *s, bool is_organization, const char *group_id,
                                   size_t *count, struct err *err)
 {
@@ -1665,9 +1004,9 @@ static int sq_group_dataset_count(struct store *s, bool is_organization, const c
     struct conn *c = NULL;
     int rc;
 
-    rc = read_conn(s, &c, err);
+    rc = sq_read_conn(s, &c, err);
     if (!rc)
-        rc = stmt_get(c, is_organization ? ST_ORG_COUNT : ST_GROUP_COUNT, &st, err);
+        rc = sq_stmt_get(c, is_organization ? ST_ORG_COUNT : ST_GROUP_COUNT, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, group_id);
@@ -1676,7 +1015,7 @@ static int sq_group_dataset_count(struct store *s, bool is_organization, const c
         *count = (size_t)sqlite3_column_int64(st, 0);
         rc = 0;
     } else {
-        rc = db_error(c->db, rc, "counting datasets", err);
+        rc = sq_db_error(c->db, rc, "counting datasets", err);
     }
     stmt_done(st);
     return rc;
@@ -1685,10 +1024,10 @@ static int sq_group_dataset_count(struct store *s, bool is_organization, const c
 /* ---- Users, tokens, members ------------------------------------------------------------ */
 static json_t *user_row(sqlite3_stmt *st)
 {
-    return json_pack("{s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "id", column_string(st, 0), "name",
-                     column_string(st, 1), "fullname", column_string(st, 2), "email",
-                     column_string(st, 3), "sysadmin", sqlite3_column_int(st, 4), "state",
-                     column_string(st, 5), "created", column_string(st, 6));
+    return json_pack("{s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "id", sq_column_string(st, 0), "name",
+                     sq_column_string(st, 1), "fullname", sq_column_string(st, 2), "email",
+                     sq_column_string(st, 3), "sysadmin", sqlite3_column_int(st, 4), "state",
+                     sq_column_string(st, 5), "created", sq_column_string(st, 6));
 }
 
 static int sq_user_put(struct store *s, const struct store_user *u, struct err *err)
@@ -1697,7 +1036,7 @@ static int sq_user_put(struct store *s, const struct store_user *u, struct err *
     sqlite3_stmt *st = NULL;
     int rc;
 
-    rc = stmt_get(c, ST_USER_NAME_TAKEN, &st, err);
+    rc = sq_stmt_get(c, ST_USER_NAME_TAKEN, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, u->name);
@@ -1707,7 +1046,7 @@ static int sq_user_put(struct store *s, const struct store_user *u, struct err *
         rc = err_set(err, ERR_CONFLICT, "name", "user name \"%s\" is already in use", u->name);
     if (rc)
         return rc;
-    rc = stmt_get(c, ST_USER_PUT, &st, err);
+    rc = sq_stmt_get(c, ST_USER_PUT, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, u->id);
@@ -1732,7 +1071,7 @@ static int fetch_user(struct conn *c, sqlite3_stmt *st, json_t **user, struct er
     } else if (rc == SQLITE_DONE) {
         rc = 1;
     } else {
-        rc = db_error(c->db, rc, "looking up a user", err);
+        rc = sq_db_error(c->db, rc, "looking up a user", err);
     }
     stmt_done(st);
     return rc;
@@ -1744,9 +1083,9 @@ static int sq_user_get(struct store *s, const char *id_or_name, json_t **user, s
     struct conn *c = NULL;
     int rc;
 
-    rc = read_conn(s, &c, err);
+    rc = sq_read_conn(s, &c, err);
     if (!rc)
-        rc = stmt_get(c, ST_USER_GET, &st, err);
+        rc = sq_stmt_get(c, ST_USER_GET, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, id_or_name);
@@ -1763,14 +1102,14 @@ static int sq_user_list(struct store *s, json_t **users, struct err *err)
     struct conn *c = NULL;
     int rc;
 
-    rc = read_conn(s, &c, err);
+    rc = sq_read_conn(s, &c, err);
     if (!rc)
-        rc = stmt_get(c, ST_USER_LIST, &st, err);
+        rc = sq_stmt_get(c, ST_USER_LIST, &st, err);
     if (rc)
         goto out;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         json_array_append_new(arr, user_row(st));
-    rc = rc == SQLITE_DONE ? 0 : db_error(c->db, rc, "listing users", err);
+    rc = rc == SQLITE_DONE ? 0 : sq_db_error(c->db, rc, "listing users", err);
     stmt_done(st);
     if (!rc) {
         *users = arr;
@@ -1789,7 +1128,7 @@ static int sq_token_put(struct store *s, const char *token_id, const char *user_
     sqlite3_stmt *st = NULL;
     int rc;
 
-    rc = stmt_get(c, ST_TOKEN_PUT, &st, err);
+    rc = sq_stmt_get(c, ST_TOKEN_PUT, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, token_id);
@@ -1805,7 +1144,7 @@ static int sq_token_put(struct store *s, const char *token_id, const char *user_
     else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
         rc = err_set(err, ERR_CONFLICT, "id", "token \"%s\" already exists", token_id);
     else
-        rc = db_error(c->db, rc, "storing a token", err);
+        rc = sq_db_error(c->db, rc, "storing a token", err);
     stmt_done(st);
     return rc;
 }
@@ -1816,9 +1155,9 @@ static int sq_token_user(struct store *s, const char *token_hash, json_t **user,
     struct conn *c = NULL;
     int rc;
 
-    rc = read_conn(s, &c, err);
+    rc = sq_read_conn(s, &c, err);
     if (!rc)
-        rc = stmt_get(c, ST_TOKEN_USER, &st, err);
+        rc = sq_stmt_get(c, ST_TOKEN_USER, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, token_hash);
@@ -1835,7 +1174,7 @@ static int sq_token_revoke(struct store *s, const char *token_id, struct err *er
     sqlite3_stmt *st = NULL;
     int rc;
 
-    rc = stmt_get(c, ST_TOKEN_REVOKE, &st, err);
+    rc = sq_stmt_get(c, ST_TOKEN_REVOKE, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, token_id);
@@ -1856,7 +1195,7 @@ static int sq_member_set(struct store *s, const char *group_id, const char *user
         !str_eq(capacity, "member"))
         return err_set(err, ERR_VALIDATION, "capacity",
                        "capacity \"%s\" is not one of admin, editor, member", capacity);
-    rc = stmt_get(c, capacity ? ST_MEMBER_PUT : ST_MEMBER_DELETE, &st, err);
+    rc = sq_stmt_get(c, capacity ? ST_MEMBER_PUT : ST_MEMBER_DELETE, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, group_id);
@@ -1870,7 +1209,7 @@ static int sq_member_set(struct store *s, const char *group_id, const char *user
         rc = err_set(err, ERR_NOT_FOUND, NULL, "group \"%s\" or user \"%s\" not found", group_id,
                      user_id);
     else
-        rc = db_error(c->db, rc, "storing a membership", err);
+        rc = sq_db_error(c->db, rc, "storing a membership", err);
     stmt_done(st);
     return rc;
 }
@@ -1883,9 +1222,9 @@ static int sq_member_get(struct store *s, const char *group_id, const char *user
     const char *cap;
     int rc;
 
-    rc = read_conn(s, &c, err);
+    rc = sq_read_conn(s, &c, err);
     if (!rc)
-        rc = stmt_get(c, ST_MEMBER_GET, &st, err);
+        rc = sq_stmt_get(c, ST_MEMBER_GET, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, group_id);
@@ -1903,7 +1242,7 @@ static int sq_member_get(struct store *s, const char *group_id, const char *user
         rc = err_set(err, ERR_NOT_FOUND, "user_id", "user \"%s\" is not a member of \"%s\"",
                      user_id, group_id);
     } else {
-        rc = db_error(c->db, rc, "looking up a membership", err);
+        rc = sq_db_error(c->db, rc, "looking up a membership", err);
     }
     stmt_done(st);
     return rc;
@@ -1916,16 +1255,16 @@ static int sq_member_orgs(struct store *s, const char *user_id, json_t **orgs, s
     struct conn *c = NULL;
     int rc;
 
-    rc = read_conn(s, &c, err);
+    rc = sq_read_conn(s, &c, err);
     if (!rc)
-        rc = stmt_get(c, ST_MEMBER_ORGS, &st, err);
+        rc = sq_stmt_get(c, ST_MEMBER_ORGS, &st, err);
     if (rc)
         goto out;
     bind_text(st, 1, user_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(arr, json_pack("{s:o, s:o}", "id", column_string(st, 0), "capacity",
-                                             column_string(st, 1)));
-    rc = rc == SQLITE_DONE ? 0 : db_error(c->db, rc, "listing memberships", err);
+        json_array_append_new(arr, json_pack("{s:o, s:o}", "id", sq_column_string(st, 0),
+                                             "capacity", sq_column_string(st, 1)));
+    rc = rc == SQLITE_DONE ? 0 : sq_db_error(c->db, rc, "listing memberships", err);
     stmt_done(st);
     if (!rc) {
         *orgs = arr;

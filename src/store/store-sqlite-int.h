@@ -1,0 +1,187 @@
+/*
+ * store-sqlite-int.h - what the two files of the SQLite backend share: store-sqlite.c
+ * (schema, migrations, connections, transactions, records) and store-sqlite-search.c
+ * (generated SQL: search, dataset names, tags). Nothing outside src/store/ includes it.
+ *
+ * Functions declared here have the sq_ prefix, as the backend's entry points do, since
+ * they are visible to the whole program; the few one-liners are static inline.
+ * Threads: the helpers work on the connection they are given, which belongs to the
+ * calling thread (sq_read_conn finds it), so callers hold no lock for them.
+ */
+#ifndef KAIFANG_STORE_STORE_SQLITE_INT_H
+#define KAIFANG_STORE_STORE_SQLITE_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "store/store-int.h"
+
+/* Generated statements cached per connection (LRU keyed by SQL text). */
+#define DYN_STMTS 32
+
+/* ---- Fixed statements: their SQL is stmt_sql[] in store-sqlite.c ---------------------- */
+enum stmt_id {
+    ST_BEGIN_WRITE,
+    ST_BEGIN_READ,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_VERSION_GET,
+    ST_VERSION_BUMP,
+    ST_SCHEMA_GET,
+    ST_GROUP_NAME_TAKEN,
+    ST_GROUP_PUT,
+    ST_GROUP_GET,
+    ST_GROUP_NAMES,
+    ST_GROUP_DOCS,
+    ST_DATASET_NAME_TAKEN,
+    ST_DATASET_PUT,
+    ST_FACETS_DELETE,
+    ST_FACET_INSERT,
+    ST_FTS_DELETE,
+    ST_FTS_INSERT,
+    ST_RESOURCE_OWNER,
+    ST_RESOURCES_DELETE,
+    ST_RESOURCE_INSERT,
+    ST_DATASET_PURGE,
+    ST_DATASET_GET,
+    ST_DOC_BY_RID,
+    ST_TAG_LIST,
+    ST_ORG_COUNT,
+    ST_GROUP_COUNT,
+    ST_USER_NAME_TAKEN,
+    ST_USER_PUT,
+    ST_USER_GET,
+    ST_USER_LIST,
+    ST_TOKEN_PUT,
+    ST_TOKEN_USER,
+    ST_TOKEN_REVOKE,
+    ST_MEMBER_PUT,
+    ST_MEMBER_DELETE,
+    ST_MEMBER_GET,
+    ST_MEMBER_ORGS,
+    ST__COUNT
+};
+
+/* ---- Connections and the backend state ------------------------------------------------- */
+struct dyn_stmt {
+    char *sql;
+    sqlite3_stmt *st;
+    uint64_t used;
+};
+
+struct conn {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST__COUNT];
+    struct dyn_stmt dyn[DYN_STMTS];
+    uint64_t tick;
+};
+
+struct sq;
+struct thread_state; /* store-sqlite.c */
+
+/* A search's count and facets (not its page), keyed by the generated SQL and every bound
+ * value, valid while the store version is the one it was computed at. */
+#define SEARCH_CACHE 64
+struct cached_search {
+    char *key;
+    uint64_t version;
+    uint64_t used;
+    size_t count;
+    json_t *facets;
+};
+
+struct sq {
+    char *path;
+    struct conn writer;
+    pthread_mutex_t write_lock;
+    pthread_key_t key;
+    pthread_mutex_t threads_lock;
+    struct thread_state *threads; /* every thread_state, for store_free */
+    atomic_uint_fast64_t failed_versions;
+    /* Counts and facets of recent searches, valid for one store version. */
+    pthread_mutex_t cache_lock;
+    struct cached_search cache[SEARCH_CACHE];
+    uint64_t cache_tick;
+};
+
+/* ---- Helpers (store-sqlite.c) ---------------------------------------------------------- */
+
+/* Logs the engine's message for rc and sets err: -ERR_UNAVAILABLE when the database is
+ * busy or locked, else -ERR_INTERNAL; what names the operation ("storing a group").
+ * Returns the negative error. */
+int sq_db_error(sqlite3 *db, int rc, const char *what, struct err *err);
+
+/* The cached statement id on c, prepared on first use; *st stays owned by c. */
+int sq_stmt_get(struct conn *c, enum stmt_id id, sqlite3_stmt **st, struct err *err);
+
+/* Makes a statement ready for its next use and drops borrowed bindings. NULL is a no-op. */
+static inline void stmt_done(sqlite3_stmt *st)
+{
+    if (!st)
+        return;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Binds s (borrowed: it must outlive the statement's use) or NULL as SQL NULL. */
+static inline void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* LIMIT and OFFSET values: limit 0 (no limit) becomes -1, which SQLite reads as none. */
+static inline int64_t sql_limit(size_t limit)
+{
+    return limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit;
+}
+
+static inline int64_t sql_offset(size_t offset)
+{
+    return offset > INT64_MAX ? INT64_MAX : (int64_t)offset;
+}
+
+/* The connection the calling thread reads through: the writer while this thread holds
+ * the write transaction (so it sees its own changes), else its own reader, opened on
+ * first use. */
+int sq_read_conn(struct store *s, struct conn **c, struct err *err);
+
+/* A read snapshot around several statements on c (from sq_read_conn): sq_read_begin
+ * starts it (nothing to do on the writer, already in its transaction), sq_read_end ends
+ * it and ignores failures. */
+int sq_read_begin(struct store *s, struct conn *c, struct err *err);
+void sq_read_end(struct store *s, struct conn *c);
+
+/* The store_version() counter as seen by c. */
+int sq_version_read(struct conn *c, uint64_t *v, struct err *err);
+
+/* Column col of the current row as a new JSON string (null for SQL NULL). */
+json_t *sq_column_string(sqlite3_stmt *st, int col);
+
+/* Steps st (already bound), parses column 0 of its first row into *doc (new reference)
+ * and resets st. Returns 0, 1 when there is no row (the caller reports what is missing),
+ * or a negative error: -ERR_INTERNAL "a stored <what> is corrupt" when not JSON. */
+int sq_fetch_doc(struct conn *c, sqlite3_stmt *st, json_t **doc, const char *what, struct err *err);
+
+/* Steps st (already bound) to the end and collects column 0 of every row into *list, a
+ * new JSON array of parsed documents (docs) or strings; resets st. */
+int sq_fetch_list(struct conn *c, sqlite3_stmt *st, bool docs, json_t **list, const char *what,
+                  struct err *err);
+
+/* ---- Entries of store_sqlite_backend in store-sqlite-search.c --------------------------
+ * Contracts: store_dataset_names, store_dataset_search, store_tag_list in store.h. */
+int sq_dataset_names(struct store *s, const struct store_visibility *vis, size_t offset,
+                     size_t limit, json_t **names, struct err *err);
+int sq_dataset_search(struct store *s, const struct store_search *q,
+                      struct store_search_result *res, struct err *err);
+int sq_tag_list(struct store *s, const char *prefix, json_t **tags, struct err *err);
+
+#endif

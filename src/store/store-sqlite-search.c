@@ -1,0 +1,569 @@
+/*
+ * store-sqlite-search.c - the SQLite backend's generated statements: catalog search
+ * (count, page and facets, with the per-store cache of counts and facets), dataset name
+ * lists and the tag list. See "Search SQL" in docs/internals/store.md.
+ *
+ * The SQL is generated from the shape of a query (how many filters, which visibility
+ * case, which sort), never from its values: every value is bound, so the text contains
+ * only strings from this file and each connection can cache the prepared statement in
+ * its small LRU (stmt_dyn) keyed by that text.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "store/store-sqlite-int.h"
+#include "core/util.h"
+
+/* ---- Generated statements (search, lists with visibility) ------------------------------ */
+/* A generated statement from c's small LRU cache, prepared when not there. */
+static int stmt_dyn(struct conn *c, const char *sql, sqlite3_stmt **st, struct err *err)
+{
+    struct dyn_stmt *slot = &c->dyn[0];
+    size_t i;
+    int rc;
+
+    c->tick++;
+    for (i = 0; i < DYN_STMTS; i++) {
+        if (c->dyn[i].sql && !strcmp(c->dyn[i].sql, sql)) {
+            c->dyn[i].used = c->tick;
+            *st = c->dyn[i].st;
+            return 0;
+        }
+        if (c->dyn[i].used < slot->used)
+            slot = &c->dyn[i];
+    }
+    sqlite3_finalize(slot->st);
+    free(slot->sql);
+    slot->st = NULL;
+    slot->sql = NULL;
+    slot->used = 0;
+    rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->st, NULL);
+    if (rc != SQLITE_OK)
+        return sq_db_error(c->db, rc, "preparing a search", err);
+    slot->sql = xstrdup(sql);
+    slot->used = c->tick;
+    *st = slot->st;
+    return 0;
+}
+
+struct bind_value {
+    bool is_int;
+    const char *text; /* borrowed: must outlive the statement's use */
+    int64_t i;
+};
+
+struct sql_gen {
+    struct buf sql;
+    struct bind_value *v;
+    size_t nv, alloc;
+};
+
+static void gen_init(struct sql_gen *g)
+{
+    memset(g, 0, sizeof(*g));
+    buf_init(&g->sql, 0);
+}
+
+static void gen_release(struct sql_gen *g)
+{
+    buf_release(&g->sql);
+    free(g->v);
+    memset(g, 0, sizeof(*g));
+}
+
+/* Appends "?" bound to text. */
+static void gen_text(struct sql_gen *g, const char *text)
+{
+    ALLOC_GROW(g->v, g->nv + 1, g->alloc);
+    g->v[g->nv++] = (struct bind_value){false, text, 0};
+    buf_addch(&g->sql, '?');
+}
+
+static void gen_int(struct sql_gen *g, int64_t i)
+{
+    ALLOC_GROW(g->v, g->nv + 1, g->alloc);
+    g->v[g->nv++] = (struct bind_value){true, NULL, i};
+    buf_addch(&g->sql, '?');
+}
+
+static void gen_bind(const struct sql_gen *g, sqlite3_stmt *st)
+{
+    size_t i;
+
+    for (i = 0; i < g->nv; i++) {
+        if (g->v[i].is_int)
+            sqlite3_bind_int64(st, (int)i + 1, g->v[i].i);
+        else
+            bind_text(st, (int)i + 1, g->v[i].text);
+    }
+}
+
+static int gen_prepare(struct conn *c, struct sql_gen *g, sqlite3_stmt **st, struct err *err)
+{
+    int rc;
+
+    if (buf_failed(&g->sql))
+        return err_set(err, ERR_INTERNAL, NULL, "a generated query is too long");
+    rc = stmt_dyn(c, g->sql.buf, st, err);
+    if (!rc)
+        gen_bind(g, *st);
+    return rc;
+}
+
+/* A JSON array of strings, as text for json_each(); free() it. */
+static char *json_strings(const char *const *v, size_t n)
+{
+    json_t *arr = json_array();
+    char *text;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        json_array_append_new(arr, json_string(v[i] ? v[i] : ""));
+    text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    if (!text)
+        die("out of memory encoding a JSON array");
+    return text;
+}
+
+/*
+ * Appends the visibility condition on d. The shape is chosen by the flags (not by the
+ * values), so that the common anonymous case is the literal condition of the partial
+ * indexes datasets_public_*. orgs: JSON array text of vis->org_ids.
+ */
+static void gen_visibility(struct sql_gen *g, const struct store_visibility *vis, const char *orgs)
+{
+    if (vis->all) {
+        buf_addstr(&g->sql,
+                   vis->include_drafts ? "d.state IN ('active', 'draft')" : "d.state = 'active'");
+        return;
+    }
+    if (!vis->norg_ids) {
+        buf_addstr(&g->sql, "d.state = 'active' AND d.private = 0");
+        return;
+    }
+    buf_addstr(&g->sql, "((d.state = 'active' AND (d.private = 0 OR d.owner_org IN"
+                        " (SELECT value FROM json_each(");
+    gen_text(g, orgs);
+    buf_addstr(&g->sql, "))))");
+    if (vis->include_drafts) {
+        buf_addstr(&g->sql,
+                   " OR (d.state = 'draft' AND d.owner_org IN (SELECT value FROM json_each(");
+        gen_text(g, orgs);
+        buf_addstr(&g->sql, ")))");
+    }
+    buf_addch(&g->sql, ')');
+}
+
+int sq_dataset_names(struct store *s, const struct store_visibility *vis, size_t offset,
+                     size_t limit, json_t **names, struct err *err)
+{
+    char *orgs = json_strings(vis->org_ids, vis->norg_ids);
+    sqlite3_stmt *st = NULL;
+    struct conn *c = NULL;
+    struct sql_gen g;
+    int rc;
+
+    gen_init(&g);
+    buf_addstr(&g.sql, "SELECT d.name FROM datasets d WHERE ");
+    gen_visibility(&g, vis, orgs);
+    buf_addstr(&g.sql, " ORDER BY d.name LIMIT ");
+    gen_int(&g, sql_limit(limit));
+    buf_addstr(&g.sql, " OFFSET ");
+    gen_int(&g, sql_offset(offset));
+    rc = sq_read_conn(s, &c, err);
+    if (!rc)
+        rc = gen_prepare(c, &g, &st, err);
+    if (!rc)
+        rc = sq_fetch_list(c, st, false, names, "dataset name", err);
+    gen_release(&g);
+    free(orgs);
+    return rc;
+}
+
+/*
+ * The FTS5 query for the terms: each term a quoted FTS5 string (double quotes doubled),
+ * separated by spaces, which FTS5 reads as AND. Nothing a user typed becomes syntax.
+ */
+static char *match_expr(const char *const *terms, size_t n)
+{
+    struct buf b = BUF_INIT;
+    const char *p;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (i)
+            buf_addch(&b, ' ');
+        buf_addch(&b, '"');
+        for (p = terms[i]; p && *p; p++) {
+            if (*p == '"')
+                buf_addch(&b, '"');
+            buf_addch(&b, *p);
+        }
+        buf_addch(&b, '"');
+    }
+    return buf_detach(&b, NULL);
+}
+
+/*
+ * FROM and WHERE of a search: the matching datasets as d. Positive filters are written
+ * "d.rid IN (…)" so that SQLite drives the query from the (field, value) index, which
+ * is best for counts and small sets; with by_order they are written "EXISTS (…)"
+ * instead, so that SQLite walks the sort index and probes each row, which finds a page
+ * of a large set after a few rows instead of sorting all of it.
+ */
+static void gen_search_from(struct sql_gen *g, const struct store_search *q, const char *match,
+                            const char *orgs, bool by_order)
+{
+    size_t i;
+
+    if (q->nterms) {
+        /* CROSS JOIN keeps FTS5 the outer loop: without statistics SQLite would
+         * otherwise scan datasets and run the MATCH once per row. */
+        buf_addstr(&g->sql, " FROM dataset_fts CROSS JOIN datasets d ON d.rid = dataset_fts.rowid"
+                            " WHERE dataset_fts MATCH ");
+        gen_text(g, match);
+        buf_addstr(&g->sql, " AND (");
+    } else {
+        buf_addstr(&g->sql, " FROM datasets d WHERE (");
+    }
+    gen_visibility(g, &q->vis, orgs);
+    buf_addch(&g->sql, ')');
+    for (i = 0; i < q->nfilters; i++) {
+        if (q->negate && q->negate[i])
+            buf_addstr(&g->sql, " AND NOT EXISTS (SELECT 1 FROM dataset_facets f"
+                                " WHERE f.dataset_rid = d.rid AND f.field = ");
+        else if (by_order)
+            buf_addstr(&g->sql, " AND EXISTS (SELECT 1 FROM dataset_facets f"
+                                " WHERE f.dataset_rid = d.rid AND f.field = ");
+        else
+            buf_addstr(&g->sql, " AND d.rid IN (SELECT f.dataset_rid FROM dataset_facets f"
+                                " WHERE f.field = ");
+        gen_text(g, q->filters[i].field);
+        buf_addstr(&g->sql, " AND f.value = ");
+        gen_text(g, q->filters[i].value);
+        buf_addch(&g->sql, ')');
+    }
+}
+
+static void gen_order(struct sql_gen *g, const struct store_search *q)
+{
+    const char *dir = q->descending ? "DESC" : "ASC";
+
+    switch (q->sort) {
+    case STORE_SORT_SCORE:
+        /* bm25() is lower for better matches. */
+        if (q->nterms)
+            buf_addf(&g->sql, " ORDER BY bm25(dataset_fts, 10.0, 5.0, 1.0) %s,",
+                     q->descending ? "ASC" : "DESC");
+        else
+            buf_addstr(&g->sql, " ORDER BY");
+        buf_addstr(&g->sql, " d.metadata_modified DESC, d.rid DESC");
+        break;
+    case STORE_SORT_MODIFIED:
+        buf_addf(&g->sql, " ORDER BY d.metadata_modified %s, d.rid %s", dir, dir);
+        break;
+    case STORE_SORT_CREATED:
+        buf_addf(&g->sql, " ORDER BY d.metadata_created %s, d.rid %s", dir, dir);
+        break;
+    case STORE_SORT_NAME:
+        buf_addf(&g->sql, " ORDER BY d.name %s", dir);
+        break;
+    case STORE_SORT_TITLE:
+        buf_addf(&g->sql, " ORDER BY d.title %s, d.rid %s", dir, dir);
+        break;
+    }
+}
+
+static int search_count(struct conn *c, const struct store_search *q, const char *match,
+                        const char *orgs, size_t *count, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    struct sql_gen g;
+    int rc;
+
+    gen_init(&g);
+    buf_addstr(&g.sql, "SELECT count(*)");
+    gen_search_from(&g, q, match, orgs, false);
+    rc = gen_prepare(c, &g, &st, err);
+    if (rc)
+        goto out;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *count = (size_t)sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else {
+        rc = sq_db_error(c->db, rc, "counting search results", err);
+    }
+    stmt_done(st);
+out:
+    gen_release(&g);
+    return rc;
+}
+
+static int search_docs(struct conn *c, const struct store_search *q, const char *match,
+                       const char *orgs, size_t count, json_t **docs, struct err *err)
+{
+    /* A page near the front of a large filtered set: walk the sort index (see
+     * gen_search_from). Expected rows probed: (start + rows) * all / count. */
+    bool by_order = !q->nterms && q->nfilters && q->sort != STORE_SORT_SCORE && count >= 1000 &&
+                    q->start + q->rows <= count / 2;
+    json_t *arr = json_array();
+    sqlite3_int64 *rids = NULL;
+    size_t n = 0, alloc = 0, i;
+    sqlite3_stmt *st = NULL;
+    struct sql_gen g;
+    json_t *doc;
+    int rc = 0;
+
+    gen_init(&g);
+    if (!q->rows)
+        goto done;
+    /* Sort and page the row ids only, then load the page's documents: the sorter then
+     * carries integers, not whole documents. */
+    buf_addstr(&g.sql, "SELECT d.rid");
+    gen_search_from(&g, q, match, orgs, by_order);
+    gen_order(&g, q);
+    buf_addstr(&g.sql, " LIMIT ");
+    gen_int(&g, sql_limit(q->rows));
+    buf_addstr(&g.sql, " OFFSET ");
+    gen_int(&g, sql_offset(q->start));
+    rc = gen_prepare(c, &g, &st, err);
+    if (rc)
+        goto out;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ALLOC_GROW(rids, n + 1, alloc);
+        rids[n++] = sqlite3_column_int64(st, 0);
+    }
+    rc = rc == SQLITE_DONE ? 0 : sq_db_error(c->db, rc, "searching datasets", err);
+    stmt_done(st);
+    if (!rc)
+        rc = sq_stmt_get(c, ST_DOC_BY_RID, &st, err);
+    for (i = 0; !rc && i < n; i++) {
+        sqlite3_bind_int64(st, 1, rids[i]);
+        doc = NULL;
+        rc = sq_fetch_doc(c, st, &doc, "dataset", err);
+        if (rc > 0)
+            rc = err_set(err, ERR_INTERNAL, NULL, "a dataset vanished during a search");
+        if (!rc)
+            json_array_append_new(arr, doc);
+    }
+    if (rc)
+        goto out;
+done:
+    *docs = arr;
+    arr = NULL;
+out:
+    gen_release(&g);
+    free(rids);
+    json_decref(arr);
+    return rc;
+}
+
+/* The cache key of a search's count and facets: the generated WHERE and its values,
+ * the facet fields and the limit. free() it. */
+static char *search_key(const struct store_search *q, const char *match, const char *orgs)
+{
+    struct buf key = BUF_INIT;
+    struct sql_gen g;
+    size_t i;
+
+    gen_init(&g);
+    gen_search_from(&g, q, match, orgs, false);
+    /* Values are length-prefixed, so no value can pass for another or for SQL. */
+    buf_add(&key, g.sql.buf, g.sql.len);
+    buf_addch(&key, '\n');
+    for (i = 0; i < g.nv; i++) {
+        if (g.v[i].is_int)
+            buf_addf(&key, "i%" PRId64 ";", g.v[i].i);
+        else
+            buf_addf(&key, "t%zu:%s", strlen(g.v[i].text ? g.v[i].text : ""),
+                     g.v[i].text ? g.v[i].text : "");
+    }
+    buf_addf(&key, "|%zu|", q->facet_limit);
+    for (i = 0; i < q->nfacet_fields; i++)
+        buf_addf(&key, "%zu:%s", strlen(q->facet_fields[i]), q->facet_fields[i]);
+    gen_release(&g);
+    return buf_detach(&key, NULL);
+}
+
+static bool cache_get(struct sq *sq, const char *key, uint64_t version,
+                      struct store_search_result *res)
+{
+    bool hit = false;
+    size_t i;
+
+    pthread_mutex_lock(&sq->cache_lock);
+    for (i = 0; i < SEARCH_CACHE; i++) {
+        struct cached_search *e = &sq->cache[i];
+
+        if (e->key && e->version == version && !strcmp(e->key, key)) {
+            e->used = ++sq->cache_tick;
+            res->count = e->count;
+            /* A copy: callers may change what they get. */
+            res->facets = json_deep_copy(e->facets);
+            hit = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&sq->cache_lock);
+    return hit;
+}
+
+static void cache_put(struct sq *sq, char *key, uint64_t version,
+                      const struct store_search_result *res)
+{
+    struct cached_search *slot = &sq->cache[0];
+    size_t i;
+
+    pthread_mutex_lock(&sq->cache_lock);
+    for (i = 0; i < SEARCH_CACHE; i++) {
+        struct cached_search *e = &sq->cache[i];
+
+        if (e->key && !strcmp(e->key, key)) {
+            slot = e;
+            break;
+        }
+        if (!e->key || e->version != version) {
+            slot = e; /* empty or stale: take it */
+            break;
+        }
+        if (e->used < slot->used)
+            slot = e;
+    }
+    free(slot->key);
+    json_decref(slot->facets);
+    slot->key = key;
+    slot->version = version;
+    slot->count = res->count;
+    slot->facets = json_deep_copy(res->facets);
+    slot->used = ++sq->cache_tick;
+    pthread_mutex_unlock(&sq->cache_lock);
+}
+
+static int search_facets(struct conn *c, const struct store_search *q, const char *match,
+                         const char *orgs, json_t **facets, struct err *err)
+{
+    json_t *out = json_object();
+    char *fields = NULL;
+    sqlite3_stmt *st = NULL;
+    struct sql_gen g;
+    const char *field;
+    json_t *arr;
+    size_t i;
+    int rc = 0;
+
+    gen_init(&g);
+    for (i = 0; i < q->nfacet_fields; i++)
+        json_object_set_new(out, q->facet_fields[i], json_array());
+    if (!q->nfacet_fields || !q->facet_limit)
+        goto done;
+    fields = json_strings(q->facet_fields, q->nfacet_fields);
+    /* Count facet rows of the matching set, the top facet_limit values of each field. */
+    buf_addstr(&g.sql, "WITH m(rid) AS MATERIALIZED (SELECT d.rid");
+    gen_search_from(&g, q, match, orgs, false);
+    buf_addstr(&g.sql, ") SELECT field, value, c FROM (SELECT f.field AS field, f.value AS value,"
+                       " count(*) AS c, row_number() OVER (PARTITION BY f.field"
+                       " ORDER BY count(*) DESC, f.value) AS n"
+                       " FROM m JOIN dataset_facets f ON f.dataset_rid = m.rid"
+                       " WHERE f.field IN (SELECT value FROM json_each(");
+    gen_text(&g, fields);
+    buf_addstr(&g.sql, ")) GROUP BY f.field, f.value) WHERE n <= ");
+    gen_int(&g, sql_limit(q->facet_limit));
+    buf_addstr(&g.sql, " ORDER BY field, c DESC, value");
+    rc = gen_prepare(c, &g, &st, err);
+    if (rc)
+        goto out;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        field = (const char *)sqlite3_column_text(st, 0);
+        arr = field ? json_object_get(out, field) : NULL;
+        if (!arr)
+            continue;
+        json_array_append_new(arr, json_pack("[o, I]", sq_column_string(st, 1),
+                                             (json_int_t)sqlite3_column_int64(st, 2)));
+    }
+    if (rc != SQLITE_DONE) {
+        rc = sq_db_error(c->db, rc, "counting facets", err);
+        stmt_done(st);
+        goto out;
+    }
+    rc = 0;
+    stmt_done(st);
+done:
+    *facets = out;
+    out = NULL;
+out:
+    gen_release(&g);
+    free(fields);
+    json_decref(out);
+    return rc;
+}
+
+int sq_dataset_search(struct store *s, const struct store_search *q,
+                      struct store_search_result *res, struct err *err)
+{
+    struct sq *sq = s->be;
+    char *orgs = json_strings(q->vis.org_ids, q->vis.norg_ids);
+    char *match = match_expr(q->terms, q->nterms);
+    char *key = NULL;
+    struct conn *c = NULL;
+    bool reading = false, cacheable;
+    uint64_t version = 0;
+    int rc;
+
+    rc = sq_read_conn(s, &c, err);
+    if (rc)
+        goto out;
+    /* One snapshot for the version, the count, the page and the facets. Inside a write
+     * transaction the version does not describe what we see: no cache there. */
+    cacheable = c != &sq->writer;
+    rc = sq_read_begin(s, c, err);
+    if (rc)
+        goto out;
+    reading = true;
+    if (cacheable) {
+        rc = sq_version_read(c, &version, err);
+        if (rc)
+            goto out;
+        key = search_key(q, match, orgs);
+        if (cache_get(sq, key, version, res)) {
+            rc = search_docs(c, q, match, orgs, res->count, &res->docs, err);
+            goto out;
+        }
+    }
+    rc = search_count(c, q, match, orgs, &res->count, err);
+    if (!rc)
+        rc = search_docs(c, q, match, orgs, res->count, &res->docs, err);
+    if (!rc)
+        rc = search_facets(c, q, match, orgs, &res->facets, err);
+    if (!rc && key) {
+        cache_put(sq, key, version, res);
+        key = NULL;
+    }
+out:
+    if (reading)
+        sq_read_end(s, c);
+    if (rc)
+        store_search_result_release(res);
+    free(key);
+    free(orgs);
+    free(match);
+    return rc;
+}
+
+/* ---- Tags ------------------------------------------------------------------------------ */
+int sq_tag_list(struct store *s, const char *prefix, json_t **tags, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    struct conn *c = NULL;
+    int rc;
+
+    rc = sq_read_conn(s, &c, err);
+    if (!rc)
+        rc = sq_stmt_get(c, ST_TAG_LIST, &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, prefix && *prefix ? prefix : NULL);
+    return sq_fetch_list(c, st, false, tags, "tag", err);
+}
