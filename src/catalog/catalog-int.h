@@ -55,13 +55,43 @@ int tag_check(const char *tag, struct err *err);
 int dataset_build(struct catalog *c, const struct actor *a, json_t *in, json_t *old, json_t **doc,
                   struct err *err);
 
-/* Builds one resource dict from input (old: the existing resource with the same id, or
- * NULL). position and package_id are set by the caller. */
-int resource_build(json_t *in, json_t *old, const char *now, json_t **res, struct err *err);
+/* Builds one resource dict (stored form) from input. old: the stored resource with the
+ * same id, or NULL; dataset_id: the id of the dataset holding old (NULL with old NULL).
+ * An uploaded old resource stays an upload when the input's url is absent or
+ * upload_url_same() says it is the upload's own. position and package_id are set by
+ * the caller. */
+int resource_build(struct catalog *c, const char *dataset_id, json_t *in, json_t *old,
+                   const char *now, json_t **res, struct err *err);
 
 /* Fills the derived fields of a package dict: num_resources, num_tags, resource positions
  * and package_id. */
 void dataset_derive(json_t *doc);
+
+/* ---- resource.c: upload urls ----
+ *
+ * A resource with url_type "upload" stores in "url" only its file name (sanitised, not
+ * percent-encoded), as CKAN does; older portals stored the absolute download url, which
+ * is read the same way (its last segment, percent-decoded). Every action that returns
+ * resources passes them through resource_output() / dataset_output(), which put the
+ * absolute url under c->site_url there, so the links follow the server that shows them
+ * (another port, host or --site-url) rather than the one that stored them. */
+
+/* The file name of a stored upload url: its last path segment, percent-decoded ("file"
+ * when empty). Appended to out. */
+void upload_filename(const char *url, struct buf *out);
+/* <site_url>/dataset/<dataset_id>/resource/<id>/download/<escaped file name> for a
+ * stored upload resource dict. Free the result with free(). */
+char *upload_url(struct catalog *c, const char *dataset_id, json_t *res);
+/* Whether url (from input) names the stored upload resource old of dataset_id: its
+ * stored url, or its absolute url under c->site_url (what package_show gave the client,
+ * sent back unchanged as ckanapi does). False when old is not an upload. */
+bool upload_url_same(struct catalog *c, const char *dataset_id, json_t *old, const char *url);
+/* Turns a stored resource dict of dataset_id into its output form in place (the
+ * absolute url of an upload; links are left alone). */
+void resource_output(struct catalog *c, const char *dataset_id, json_t *res);
+/* The same for every resource of a package dict, and of an array of package dicts. */
+void dataset_output(struct catalog *c, json_t *doc);
+void datasets_output(struct catalog *c, json_t *docs);
 
 /* ---- license.c ---- */
 

@@ -94,9 +94,17 @@ int catalog_status_show(struct catalog *c, const struct actor *a, json_t *params
                         struct err *err);
 
 /* resource_create / resource_update take an optional upload (NULL: params["url"] is a
- * link). With an upload, url becomes <site_url>/dataset/<id>/resource/<rid>/download/
- * <filename>, url_type "upload", and size, hash ("sha256:<hex>") and mimetype are set. On
- * every return, success or failure, up->tmp_path has been renamed or unlinked. */
+ * link). With an upload, url_type becomes "upload", and size, hash ("sha256:<hex>") and
+ * mimetype are set; the dataset stores only the file name in url, and every action that
+ * returns the resource (these two, resource_show, package_show/search/create/update/patch,
+ * organization_show and group_show with include_datasets) shows url as
+ * <c->site_url>/dataset/<id>/resource/<rid>/download/<filename>, so links follow the
+ * server that shows them (CKAN stores and dictizes uploads the same way). Input that
+ * sends an upload's url back unchanged (that absolute url, or the stored file name) keeps
+ * the upload; another url makes the resource a link.
+ * On every return, success or failure, up->tmp_path has been renamed or unlinked; when the
+ * action fails after moving it to its content address, the file is removed again if the
+ * action created it (never when the same content was stored already). */
 int catalog_resource_create(struct catalog *c, const struct actor *a, json_t *params,
                             const struct upload *up, json_t **result, struct err *err);
 int catalog_resource_update(struct catalog *c, const struct actor *a, json_t *params,

@@ -168,8 +168,10 @@ static int group_datasets(struct catalog *c, const struct actor *a, json_t *g, b
     ret = store_dataset_search(c->store, &s, &r, err);
     if (!ret) {
         *count = r.count;
-        if (docs)
+        if (docs) {
+            datasets_output(c, r.docs);
             *docs = r.docs ? json_incref(r.docs) : json_array();
+        }
     }
     store_search_result_release(&r);
     return ret;

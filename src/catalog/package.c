@@ -36,6 +36,8 @@ int catalog_package_show(struct catalog *c, const struct actor *a, json_t *param
     ret = param_id(params, true, &id, err);
     if (!ret)
         ret = dataset_load_readable(c, a, id, result, err);
+    if (!ret)
+        dataset_output(c, *result);
     return ret;
 }
 
@@ -82,6 +84,7 @@ int catalog_package_create(struct catalog *c, const struct actor *a, json_t *par
         ret = dataset_write(c, doc, err);
     ret = catalog_tx_end(c, ret, err);
     if (!ret) {
+        dataset_output(c, doc);
         *result = doc;
         doc = NULL;
     }
@@ -159,6 +162,7 @@ static int package_replace(struct catalog *c, const struct actor *a, json_t *par
 out:
     ret = catalog_tx_end(c, ret, err);
     if (!ret) {
+        dataset_output(c, doc);
         *result = doc;
         doc = NULL;
     }

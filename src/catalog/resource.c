@@ -1,12 +1,15 @@
 /*
  * resource.c - resource_show, resource_create, resource_update, resource_delete (CKAN
  * 2.10 docs, ckan.logic.action.{get,create,update,delete}.resource_*), uploads moved to
- * their content address (files/ab/cdef…, SHA-256), and download resolution.
+ * their content address (files/ab/cdef…, SHA-256) and taken back when the action fails,
+ * upload urls (stored as the file name, shown under the serving site_url, as CKAN's
+ * resource dictization does), and download resolution.
  */
 #include <jansson.h>
 
 #include "catalog/catalog-int.h"
 #include "core/limits.h"
+#include "core/log.h"
 #include "core/timeutil.h"
 #include "core/util.h"
 
@@ -141,9 +144,36 @@ static char *content_path(struct catalog *c, const char *hex)
     return xstrfmt("%s/%.2s/%s", c->files_dir, hex, hex + 2);
 }
 
+/* What upload_store() created, so that an action that fails after the move can take
+ * it back. Writers are serialised by the store's write transaction (upload_store() runs
+ * inside it), so nothing else can have started using a file this action created. */
+struct upload_undo {
+    char *file; /* owned: the content file this action created, or NULL */
+    char *dir;  /* owned: its directory when this action created that too, or NULL */
+};
+
+/* Removes what the action created (never a file that existed before it: another
+ * resource may use that one). Call on failure only; free u with upload_undo_release(). */
+static void upload_undo_run(struct upload_undo *u)
+{
+    if (u->file && unlink(u->file) && errno != ENOENT)
+        log_warn("catalog: cannot remove unreferenced upload \"%s\": %s", u->file, strerror(errno));
+    if (u->dir)
+        rmdir(u->dir); /* fails (harmlessly) if anything else is there */
+}
+
+static void upload_undo_release(struct upload_undo *u)
+{
+    free(u->file);
+    free(u->dir);
+    u->file = u->dir = NULL;
+}
+
 /* Moves an upload to its content address; if the content is there already, drops the
- * temporary file. On return (success or not) tmp_path no longer exists. */
-static int upload_store(struct catalog *c, const struct upload *up, struct err *err)
+ * temporary file. On return (success or not) tmp_path no longer exists; undo records
+ * what this call created (nothing when the content was stored already). */
+static int upload_store(struct catalog *c, const struct upload *up, struct upload_undo *undo,
+                        struct err *err)
 {
     char *dir = NULL, *dest = NULL;
     struct stat st;
@@ -155,7 +185,10 @@ static int upload_store(struct catalog *c, const struct upload *up, struct err *
     }
     dir = xstrfmt("%s/%.2s", c->files_dir, up->sha256_hex);
     dest = content_path(c, up->sha256_hex);
-    if (mkdir(dir, 0755) && errno != EEXIST) {
+    if (!mkdir(dir, 0755)) {
+        undo->dir = dir;
+        dir = NULL;
+    } else if (errno != EEXIST) {
         ret = err_set(err, ERR_INTERNAL, "upload", "cannot create directory \"%s\": %s", dir,
                       strerror(errno));
         goto out;
@@ -169,6 +202,8 @@ static int upload_store(struct catalog *c, const struct upload *up, struct err *
                       strerror(errno));
         goto out;
     }
+    undo->file = dest;
+    dest = NULL;
 out:
     unlink(up->tmp_path); /* ENOENT after a successful rename */
     free(dir);
@@ -176,25 +211,94 @@ out:
     return ret;
 }
 
-/* Sets the upload fields of a resource dict. */
-static void resource_set_upload(struct catalog *c, json_t *res, const char *dataset_id,
-                                const struct upload *up)
+/* ---- upload urls ---- */
+
+void upload_filename(const char *url, struct buf *out)
+{
+    const char *slash = url ? strrchr(url, '/') : NULL;
+
+    url_unescape(slash ? slash + 1 : url ? url : "", out);
+    if (!out->len)
+        buf_addstr(out, "file");
+}
+
+char *upload_url(struct catalog *c, const char *dataset_id, json_t *res)
 {
     struct buf name = BUF_INIT, url = BUF_INIT;
+    const char *rid = json_string_value(json_object_get(res, "id"));
+
+    upload_filename(json_string_value(json_object_get(res, "url")), &name);
+    buf_addf(&url, "%s/dataset/%s/resource/%s/download/", c->site_url, dataset_id ? dataset_id : "",
+             rid ? rid : "");
+    url_escape(name.buf, &url);
+    buf_release(&name);
+    return buf_detach(&url, NULL);
+}
+
+bool upload_url_same(struct catalog *c, const char *dataset_id, json_t *old, const char *url)
+{
+    const char *stored = json_string_value(json_object_get(old, "url"));
+    char *abs;
+    bool same;
+
+    if (!url || !stored || !str_eq(json_string_value(json_object_get(old, "url_type")), "upload"))
+        return false;
+    if (str_eq(url, stored))
+        return true;
+    abs = upload_url(c, dataset_id, old);
+    same = str_eq(url, abs);
+    free(abs);
+    return same;
+}
+
+void resource_output(struct catalog *c, const char *dataset_id, json_t *res)
+{
+    char *url;
+
+    if (!str_eq(json_string_value(json_object_get(res, "url_type")), "upload"))
+        return;
+    url = upload_url(c, dataset_id, res);
+    json_object_set_new(res, "url", json_string(url));
+    free(url);
+}
+
+void dataset_output(struct catalog *c, json_t *doc)
+{
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    json_t *r;
+    size_t i;
+
+    json_array_foreach (json_object_get(doc, "resources"), i, r) {
+        resource_output(c, id, r);
+    }
+}
+
+void datasets_output(struct catalog *c, json_t *docs)
+{
+    json_t *d;
+    size_t i;
+
+    json_array_foreach (docs, i, d) {
+        dataset_output(c, d);
+    }
+}
+
+/* Sets the upload fields of a resource dict (stored form). */
+static void resource_set_upload(json_t *res, const struct upload *up)
+{
+    struct buf name = BUF_INIT, hash = BUF_INIT;
     int t;
     const char *fmt = json_string_value(json_object_get(res, "format"));
 
     filename_sanitise(up->filename, &name);
     t = file_type(name.buf);
-    buf_addf(&url, "%s/dataset/%s/resource/%s/download/", c->site_url, dataset_id,
-             json_string_value(json_object_get(res, "id")));
-    url_escape(name.buf, &url);
-    json_object_set_new(res, "url", json_string(url.buf));
+    /* Stored: the file name only, as CKAN stores it; resource_output() makes the
+     * absolute url under the site_url of whoever serves it. */
+    json_object_set_new(res, "url", json_string(name.buf));
     json_object_set_new(res, "url_type", json_string("upload"));
     json_object_set_new(res, "size", json_integer((json_int_t)up->size));
-    buf_reset(&url);
-    buf_addf(&url, "sha256:%s", up->sha256_hex);
-    json_object_set_new(res, "hash", json_string(url.buf));
+    buf_addf(&hash, "sha256:%s", up->sha256_hex);
+    json_object_set_new(res, "hash", json_string(hash.buf));
     if (t >= 0)
         json_object_set_new(res, "mimetype", json_string(file_types[t].mimetype));
     else if (up->content_type && *up->content_type && strlen(up->content_type) < 200 &&
@@ -219,7 +323,7 @@ static void resource_set_upload(struct catalog *c, json_t *res, const char *data
     if (!json_string_length(json_object_get(res, "name")))
         json_object_set_new(res, "name", json_string(name.buf));
     buf_release(&name);
-    buf_release(&url);
+    buf_release(&hash);
 }
 
 /* ---- actions ---- */
@@ -276,8 +380,10 @@ int catalog_resource_show(struct catalog *c, const struct actor *a, json_t *para
     ret = param_id(params, false, &rid, err);
     if (!ret)
         ret = load_resource(c, a, rid, false, &doc, &i, err);
-    if (!ret)
+    if (!ret) {
         *result = json_deep_copy(json_array_get(json_object_get(doc, "resources"), i));
+        resource_output(c, json_string_value(json_object_get(doc, "id")), *result);
+    }
     json_decref(doc);
     return ret;
 }
@@ -304,6 +410,7 @@ int catalog_resource_create(struct catalog *c, const struct actor *a, json_t *pa
                             const struct upload *up, json_t **result, struct err *err)
 {
     json_t *doc = NULL, *in = NULL, *res = NULL;
+    struct upload_undo undo = {0};
     const char *pid;
     char now[TIME_ISO_MAX];
     bool began = false;
@@ -343,15 +450,15 @@ int catalog_resource_create(struct catalog *c, const struct actor *a, json_t *pa
     if (!up && !json_is_string(json_object_get(in, "url")))
         json_object_set_new(in, "url", json_string(""));
     time_now_ckan(now);
-    ret = resource_build(in, NULL, now, &res, err);
+    ret = resource_build(c, NULL, in, NULL, now, &res, err);
     if (ret)
         goto out;
     if (up) {
         if (!json_string_length(json_object_get(in, "format")))
             json_object_set_new(res, "format_guessed", json_true());
-        resource_set_upload(c, res, json_string_value(json_object_get(doc, "id")), up);
+        resource_set_upload(res, up);
         json_object_del(res, "format_guessed");
-        ret = upload_store(c, up, err);
+        ret = upload_store(c, up, &undo, err);
         up = NULL;
         if (ret)
             goto out;
@@ -363,15 +470,20 @@ int catalog_resource_create(struct catalog *c, const struct actor *a, json_t *pa
         goto out;
     began = false;
     ret = catalog_tx_end(c, 0, err);
-    if (!ret)
-        *result = json_deep_copy(
-                json_array_get(json_object_get(doc, "resources"),
-                               json_array_size(json_object_get(doc, "resources")) - 1));
+    if (ret)
+        goto out;
+    *result =
+            json_deep_copy(json_array_get(json_object_get(doc, "resources"),
+                                          json_array_size(json_object_get(doc, "resources")) - 1));
+    resource_output(c, json_string_value(json_object_get(doc, "id")), *result);
 out:
     if (began)
         catalog_tx_end(c, ret ? ret : -ERR_INTERNAL, NULL);
     if (up)
         unlink(up->tmp_path);
+    if (ret)
+        upload_undo_run(&undo);
+    upload_undo_release(&undo);
     json_decref(doc);
     json_decref(in);
     json_decref(res);
@@ -382,6 +494,7 @@ int catalog_resource_update(struct catalog *c, const struct actor *a, json_t *pa
                             const struct upload *up, json_t **result, struct err *err)
 {
     json_t *doc = NULL, *in = NULL, *res = NULL, *old;
+    struct upload_undo undo = {0};
     const char *rid;
     char now[TIME_ISO_MAX];
     bool began = false;
@@ -409,16 +522,16 @@ int catalog_resource_update(struct catalog *c, const struct actor *a, json_t *pa
     if (!json_object_get(in, "url") && !up)
         json_object_set(in, "url", json_object_get(old, "url"));
     time_now_ckan(now);
-    ret = resource_build(in, old, now, &res, err);
+    ret = resource_build(c, json_string_value(json_object_get(doc, "id")), in, old, now, &res, err);
     if (ret)
         goto out;
     if (up) {
         if (!json_string_length(json_object_get(in, "format")))
             json_object_set_new(res, "format_guessed", json_true());
-        resource_set_upload(c, res, json_string_value(json_object_get(doc, "id")), up);
+        resource_set_upload(res, up);
         json_object_del(res, "format_guessed");
         json_object_set_new(res, "metadata_modified", json_string(now));
-        ret = upload_store(c, up, err);
+        ret = upload_store(c, up, &undo, err);
         up = NULL;
         if (ret)
             goto out;
@@ -430,13 +543,18 @@ int catalog_resource_update(struct catalog *c, const struct actor *a, json_t *pa
         goto out;
     began = false;
     ret = catalog_tx_end(c, 0, err);
-    if (!ret)
-        *result = json_deep_copy(json_array_get(json_object_get(doc, "resources"), i));
+    if (ret)
+        goto out;
+    *result = json_deep_copy(json_array_get(json_object_get(doc, "resources"), i));
+    resource_output(c, json_string_value(json_object_get(doc, "id")), *result);
 out:
     if (began)
         catalog_tx_end(c, ret ? ret : -ERR_INTERNAL, NULL);
     if (up)
         unlink(up->tmp_path);
+    if (ret)
+        upload_undo_run(&undo);
+    upload_undo_release(&undo);
     json_decref(doc);
     json_decref(in);
     json_decref(res);
@@ -479,7 +597,7 @@ int catalog_resource_file(struct catalog *c, const struct actor *a, const char *
                           const char *resource_id, struct resource_file *f, struct err *err)
 {
     json_t *doc = NULL, *r, *res = NULL;
-    const char *hash, *url, *slash;
+    const char *hash;
     struct buf name = BUF_INIT;
     struct stat st;
     size_t i;
@@ -516,9 +634,7 @@ int catalog_resource_file(struct catalog *c, const struct actor *a, const char *
     f->mimetype = xstrdup(json_string_value(json_object_get(res, "mimetype"))
                                   ? json_string_value(json_object_get(res, "mimetype"))
                                   : "application/octet-stream");
-    url = json_string_value(json_object_get(res, "url"));
-    slash = url ? strrchr(url, '/') : NULL;
-    url_unescape(slash ? slash + 1 : "file", &name);
+    upload_filename(json_string_value(json_object_get(res, "url")), &name);
     f->filename = buf_detach(&name, NULL);
 out:
     if (ret)

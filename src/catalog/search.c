@@ -649,6 +649,7 @@ int catalog_package_search(struct catalog *c, const struct actor *a, json_t *par
     ret = store_dataset_search(c->store, &s, &r, err);
     if (ret)
         goto out;
+    datasets_output(c, r.docs);
 
     facets = json_object();
     search_facets = json_object();

@@ -276,7 +276,8 @@ static void format_from_url(const char *url, struct buf *out)
         buf_addch(out, (*p >= 'a' && *p <= 'z') ? *p - 'a' + 'A' : *p);
 }
 
-int resource_build(json_t *in, json_t *old, const char *now, json_t **res, struct err *err)
+int resource_build(struct catalog *c, const char *dataset_id, json_t *in, json_t *old,
+                   const char *now, json_t **res, struct err *err)
 {
     json_t *r = json_object(), *v, *tmp = NULL;
     const char *key, *url = NULL;
@@ -300,7 +301,7 @@ int resource_build(json_t *in, json_t *old, const char *now, json_t **res, struc
         goto out;
     }
     if (old && str_eq(json_string_value(json_object_get(old, "url_type")), "upload") &&
-        (!url || str_eq(url, json_string_value(json_object_get(old, "url")))))
+        (!url || upload_url_same(c, dataset_id, old, url)))
         keep_upload = true;
     if (old) {
         json_object_set(r, "id", json_object_get(old, "id"));
@@ -353,10 +354,15 @@ int resource_build(json_t *in, json_t *old, const char *now, json_t **res, struc
         json_object_set(r, key, v);
     }
     if (keep_upload) {
-        static const char *const kept[] = {"url", "url_type", "size", "hash", "mimetype"};
+        static const char *const kept[] = {"url_type", "size", "hash", "mimetype"};
+        struct buf name = BUF_INIT;
 
         for (size_t i = 0; i < ARRAY_SIZE(kept); i++)
             json_object_set(r, kept[i], json_object_get(old, kept[i]));
+        /* The stored form: the file name (an old portal's absolute url becomes it). */
+        upload_filename(json_string_value(json_object_get(old, "url")), &name);
+        json_object_set_new(r, "url", json_string(name.buf));
+        buf_release(&name);
     }
     if (!json_string_length(json_object_get(r, "format"))) {
         struct buf f = BUF_INIT;
@@ -384,6 +390,9 @@ int resource_build(json_t *in, json_t *old, const char *now, json_t **res, struc
             json_object_del(a, skip[i]);
             json_object_del(b, skip[i]);
         }
+        /* Rewriting an old absolute upload url as its file name is no change. */
+        if (keep_upload)
+            json_object_set(b, "url", json_object_get(a, "url"));
         if (json_equal(a, b) && json_is_string(json_object_get(old, "metadata_modified")))
             json_object_set(r, "metadata_modified", json_object_get(old, "metadata_modified"));
         json_decref(a);
@@ -727,7 +736,8 @@ static int language_build(json_t *in, json_t **out, struct err *err)
     return 0;
 }
 
-static int resources_build(json_t *in, json_t *old, const char *now, json_t **out, struct err *err)
+static int resources_build(struct catalog *c, json_t *in, json_t *old, const char *now,
+                           json_t **out, struct err *err)
 {
     json_t *res = json_object_get(in, "resources"), *r, *list = json_array(), *built = NULL;
     json_t *oldres = json_object_get(old, "resources");
@@ -756,7 +766,8 @@ static int resources_build(json_t *in, json_t *old, const char *now, json_t **ou
         for (size_t k = 0; o && k < json_array_size(list); k++)
             if (str_eq(json_string_value(json_object_get(json_array_get(list, k), "id")), rid))
                 o = NULL; /* the same id twice: the second is new */
-        ret = resource_build(r, o, now, &built, err);
+        ret = resource_build(c, json_string_value(json_object_get(old, "id")), r, o, now, &built,
+                             err);
         if (ret) {
             /* Resource errors concern the resources field as a whole (CKAN lists them
              * per resource under "resources"). */
@@ -1013,7 +1024,7 @@ int dataset_build(struct catalog *c, const struct actor *a, json_t *in, json_t *
     if (ret)
         goto out;
     json_object_set_new(d, "extras", v);
-    ret = resources_build(in, old, now, &v, err);
+    ret = resources_build(c, in, old, now, &v, err);
     if (ret)
         goto out;
     json_object_set_new(d, "resources", v);

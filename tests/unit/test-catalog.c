@@ -1,7 +1,7 @@
 /*
  * test-catalog.c - the CKAN actions of the catalog against a real store in a temporary
  * portal directory: shapes, validation, authorization, update/patch semantics, search,
- * uploads and rollback.
+ * uploads (site-independent urls, cleanup after a failed action) and rollback.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "catalog/catalog-int.h" /* dataset_write(), to plant an old-style upload url */
 #include "catalog/catalog.h"
 #include "core/limits.h"
 #include "store/store-int.h" /* store_fail_count_reset() for failure injection */
@@ -1103,6 +1104,287 @@ static void test_resources(void **state)
     free(tmpdir);
 }
 
+/* The resource of a package dict with this id, borrowed. */
+static json_t *resource_in(json_t *doc, const char *rid)
+{
+    json_t *r;
+    size_t i;
+
+    json_array_foreach (json_object_get(doc, "resources"), i, r) {
+        if (!strcmp(sget(r, "id"), rid))
+            return r;
+    }
+    fail_msg("resource %s not in the dataset", rid);
+    return NULL;
+}
+
+/* Upload urls are stored without the site: two catalogs with different site_url over
+ * one store each show their own absolute url, on every output path; a url sent back
+ * unchanged keeps the upload, another one makes a link. */
+static void test_upload_urls(void **state)
+{
+    struct fixture *f = *state;
+    struct fixture f2 = *f; /* the same store, another site */
+    json_t *d, *r, *p, *shown, *raw = NULL, *res;
+    struct err err = ERR_INIT;
+    struct upload up;
+    struct resource_file rf;
+    char path[256], *want1, *want2, *s, *did, *rid;
+    const char *csv = "a,b\n1,2\n";
+
+    catalog_init(&f2.c, f->s, f->files, "https://data.example.gov.cn/");
+    json_decref(ok(f, catalog_group_create, &f->root, "{\"name\": \"uploads-group\"}"));
+    d = ok(f, catalog_package_create, &f->editor,
+           "{\"name\": \"url-test\", \"owner_org\": \"stats-bureau\", \"groups\": [{\"name\": "
+           "\"uploads-group\"}]}");
+    did = xstrdup(sget(d, "id"));
+    json_decref(d);
+    make_upload(f, "统计 report.csv", csv, &up, path, sizeof(path));
+    p = json_pack("{s:s}", "package_id", did);
+    assert_int_equal(catalog_resource_create(&f->c, &f->editor, p, &up, &r, &err), 0);
+    json_decref(p);
+    rid = xstrdup(sget(r, "id"));
+    want1 = xstrfmt("http://portal.test/dataset/%s/resource/%s/download/"
+                    "%%E7%%BB%%9F%%E8%%AE%%A1_report.csv",
+                    did, rid);
+    want2 = xstrfmt("https://data.example.gov.cn/dataset/%s/resource/%s/download/"
+                    "%%E7%%BB%%9F%%E8%%AE%%A1_report.csv",
+                    did, rid);
+    assert_string_equal(sget(r, "url"), want1);
+    json_decref(r);
+
+    /* Stored: the file name only. */
+    assert_int_equal(store_dataset_get(f->s, did, &raw, &err), 0);
+    assert_string_equal(sget(resource_in(raw, rid), "url"), "统计_report.csv");
+    json_decref(raw);
+    raw = NULL;
+
+    /* Each catalog shows its own site, on every path that returns resources. */
+    for (int i = 0; i < 2; i++) {
+        struct fixture *fx = i ? &f2 : f;
+        const char *want = i ? want2 : want1;
+
+        s = xstrfmt("{\"id\": \"%s\"}", rid);
+        r = ok(fx, catalog_resource_show, &f->anon, s);
+        free(s);
+        assert_string_equal(sget(r, "url"), want);
+        assert_string_equal(sget(r, "url_type"), "upload");
+        json_decref(r);
+        shown = ok(fx, catalog_package_show, &f->anon, "{\"id\": \"url-test\"}");
+        assert_string_equal(sget(resource_in(shown, rid), "url"), want);
+        json_decref(shown);
+        shown = ok(fx, catalog_package_search, &f->anon, "{\"q\": \"name:url-test\"}");
+        assert_int_equal(json_array_size(json_object_get(shown, "results")), 1);
+        assert_string_equal(
+                sget(resource_in(json_array_get(json_object_get(shown, "results"), 0), rid), "url"),
+                want);
+        json_decref(shown);
+        shown = ok(fx, catalog_organization_show, &f->anon,
+                   "{\"id\": \"stats-bureau\", \"include_datasets\": true}");
+        assert_int_equal(json_array_size(json_object_get(shown, "packages")), 1);
+        assert_string_equal(
+                sget(resource_in(json_array_get(json_object_get(shown, "packages"), 0), rid),
+                     "url"),
+                want);
+        json_decref(shown);
+        shown = ok(fx, catalog_group_show, &f->anon,
+                   "{\"id\": \"uploads-group\", \"include_datasets\": true}");
+        assert_string_equal(
+                sget(resource_in(json_array_get(json_object_get(shown, "packages"), 0), rid),
+                     "url"),
+                want);
+        json_decref(shown);
+    }
+
+    /* package_show -> package_update on the other site, as ckanapi does: still an
+     * upload, still downloadable, and each site still shows its own url. */
+    shown = ok(&f2, catalog_package_show, &f->editor, "{\"id\": \"url-test\"}");
+    json_object_set_new(shown, "notes", json_string("round trip"));
+    assert_int_equal(catalog_package_update(&f2.c, &f->editor, shown, &d, &err), 0);
+    json_decref(shown);
+    res = resource_in(d, rid);
+    assert_string_equal(sget(res, "url_type"), "upload");
+    assert_string_equal(sget(res, "url"), want2);
+    assert_string_equal(sget(res, "hash") + 7, up.sha256_hex);
+    json_decref(d);
+    shown = ok(f, catalog_package_show, &f->anon, "{\"id\": \"url-test\"}");
+    assert_string_equal(sget(shown, "notes"), "round trip");
+    assert_string_equal(sget(resource_in(shown, rid), "url"), want1);
+    json_decref(shown);
+    assert_int_equal(catalog_resource_file(&f->c, &f->anon, "url-test", rid, &rf, &err), 0);
+    assert_string_equal(rf.filename, "统计_report.csv");
+    assert_int_equal(rf.size, strlen(csv));
+    resource_file_release(&rf);
+
+    /* package_patch with the resources as shown, and resource_update with the url as
+     * shown, keep the upload too. */
+    shown = ok(f, catalog_package_show, &f->editor, "{\"id\": \"url-test\"}");
+    p = json_pack("{s:s, s:O}", "id", "url-test", "resources", json_object_get(shown, "resources"));
+    assert_int_equal(catalog_package_patch(&f->c, &f->editor, p, &d, &err), 0);
+    json_decref(p);
+    assert_string_equal(sget(resource_in(d, rid), "url_type"), "upload");
+    json_decref(d);
+    json_decref(shown);
+    p = json_pack("{s:s, s:s, s:s}", "id", rid, "url", want2, "name", "Renamed");
+    assert_int_equal(catalog_resource_update(&f2.c, &f->editor, p, NULL, &r, &err), 0);
+    json_decref(p);
+    assert_string_equal(sget(r, "url_type"), "upload");
+    assert_string_equal(sget(r, "url"), want2);
+    assert_string_equal(sget(r, "name"), "Renamed");
+    json_decref(r);
+
+    /* An old portal stored the absolute url of its own site: shown under this site,
+     * downloadable, and rewritten to the file name when sent back. */
+    assert_int_equal(store_dataset_get(f->s, did, &raw, &err), 0);
+    s = xstrfmt("http://127.0.0.1:8080/dataset/%s/resource/%s/download/"
+                "%%E7%%BB%%9F%%E8%%AE%%A1_report.csv",
+                did, rid);
+    json_object_set_new(resource_in(raw, rid), "url", json_string(s));
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(dataset_write(&f->c, raw, &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    r = ok(&f2, catalog_package_show, &f->anon, "{\"id\": \"url-test\"}");
+    assert_string_equal(sget(resource_in(r, rid), "url"), want2);
+    json_decref(r);
+    assert_int_equal(catalog_resource_file(&f->c, &f->anon, "url-test", rid, &rf, &err), 0);
+    assert_string_equal(rf.filename, "统计_report.csv");
+    resource_file_release(&rf);
+    p = json_pack("{s:s, s:s}", "id", rid, "url", s);
+    assert_int_equal(catalog_resource_update(&f->c, &f->editor, p, NULL, &r, &err), 0);
+    json_decref(p);
+    assert_string_equal(sget(r, "url"), want1);
+    json_decref(r);
+    json_decref(raw);
+    raw = NULL;
+    assert_int_equal(store_dataset_get(f->s, did, &raw, &err), 0);
+    assert_string_equal(sget(resource_in(raw, rid), "url"), "统计_report.csv");
+    json_decref(raw);
+    free(s);
+
+    /* Another url makes it a link: no download any more. */
+    p = json_pack("{s:s, s:s}", "id", rid, "url", "https://elsewhere.example.org/report.csv");
+    assert_int_equal(catalog_resource_update(&f2.c, &f->editor, p, NULL, &r, &err), 0);
+    json_decref(p);
+    assert_string_equal(sget(r, "url_type"), "");
+    assert_string_equal(sget(r, "url"), "https://elsewhere.example.org/report.csv");
+    json_decref(r);
+    assert_int_equal(catalog_resource_file(&f->c, &f->anon, "url-test", rid, &rf, &err),
+                     -ERR_NOT_FOUND);
+    err_clear(&err);
+
+    catalog_release(&f2.c);
+    free(want1);
+    free(want2);
+    free(did);
+    free(rid);
+}
+
+/* Every entry under dir, recursively, one path a line, each directory's sorted by name. */
+static void list_tree(const char *dir, struct buf *out)
+{
+    struct dirent **names = NULL;
+    int n = scandir(dir, &names, NULL, alphasort);
+
+    for (int i = 0; i < n; i++) {
+        char *p = xstrfmt("%s/%s", dir, names[i]->d_name);
+        struct stat st;
+
+        if (strcmp(names[i]->d_name, ".") && strcmp(names[i]->d_name, "..")) {
+            buf_addf(out, "%s\n", p);
+            if (!lstat(p, &st) && S_ISDIR(st.st_mode))
+                list_tree(p, out);
+        }
+        free(p);
+        free(names[i]);
+    }
+    free(names);
+}
+
+/* resource_create / resource_update with an upload that fail at their Nth store call
+ * leave files/ as it was: the file they moved there is removed, unless it existed before
+ * (another resource uses it), and files/tmp is empty. */
+static void test_upload_rollback(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s2 = NULL;
+    struct catalog c2;
+    struct err err = ERR_INIT;
+    struct upload up;
+    char path[256], *tmpdir = xstrfmt("%s/tmp", f->files), *cas, *rid;
+    json_t *d, *r, *before, *after, *p;
+    int n, ret;
+
+    d = ok(f, catalog_package_create, &f->editor,
+           "{\"name\": \"fail-upload\", \"owner_org\": \"stats-bureau\"}");
+    json_decref(d);
+    /* A resource whose content is there before, and must stay. */
+    make_upload(f, "kept.csv", "kept,1\n", &up, path, sizeof(path));
+    p = json_pack("{s:s}", "package_id", "fail-upload");
+    assert_int_equal(catalog_resource_create(&f->c, &f->editor, p, &up, &r, &err), 0);
+    json_decref(p);
+    rid = xstrdup(sget(r, "id"));
+    json_decref(r);
+    cas = xstrfmt("%s/%.2s/%s", f->files, up.sha256_hex, up.sha256_hex + 2);
+
+    for (int kind = 0; kind < 4; kind++) {
+        /* 0: create, new content; 1: create, content there already; 2: update, new
+         * content; 3: update, content there already. */
+        bool existing = kind & 1, update = kind & 2;
+        const char *content = existing ? "kept,1\n" : update ? "upd,2\n" : "new,1\n";
+
+        ret = -1;
+        for (n = 1; n < 20 && ret; n++) {
+            struct buf tree0 = BUF_INIT, tree1 = BUF_INIT;
+            char num[16];
+
+            xsnprintf(num, sizeof(num), "%d", n);
+            setenv("KAIFANG_FAIL_STORE_AT", num, 1);
+            assert_int_equal(store_open(&s2, f->db, false, &err), 0);
+            unsetenv("KAIFANG_FAIL_STORE_AT");
+            store_fail_count_reset();
+            catalog_init(&c2, s2, f->files, "http://portal.test");
+            before = ok(f, catalog_package_show, &f->root, "{\"id\": \"fail-upload\"}");
+            list_tree(f->files, &tree0);
+            make_upload(f, "new.csv", content, &up, path, sizeof(path));
+            p = update ? json_pack("{s:s}", "id", rid)
+                       : json_pack("{s:s}", "package_id", "fail-upload");
+            err_clear(&err);
+            r = NULL;
+            ret = update ? catalog_resource_update(&c2, &f->editor, p, &up, &r, &err)
+                         : catalog_resource_create(&c2, &f->editor, p, &up, &r, &err);
+            json_decref(p);
+            assert_int_equal(access(path, F_OK), -1);
+            assert_int_equal(count_files(tmpdir), 0);
+            if (ret) {
+                assert_int_equal(ret, -ERR_INTERNAL);
+                assert_null(r);
+                list_tree(f->files, &tree1);
+                assert_string_equal(tree1.buf, tree0.buf);
+                after = ok(f, catalog_package_show, &f->root, "{\"id\": \"fail-upload\"}");
+                assert_true(json_equal(before, after));
+                json_decref(after);
+            } else {
+                assert_string_equal(sget(r, "url_type"), "upload");
+                assert_string_equal(sget(r, "hash") + 7, up.sha256_hex);
+                json_decref(r);
+            }
+            /* The file of the resource made first is never taken away. */
+            assert_int_equal(access(cas, R_OK), 0);
+            json_decref(before);
+            buf_release(&tree0);
+            buf_release(&tree1);
+            catalog_release(&c2);
+            store_free(s2);
+            s2 = NULL;
+        }
+        assert_int_equal(ret, 0);
+        assert_true(n > 2); /* at least one injected failure happened */
+    }
+    free(tmpdir);
+    free(cas);
+    free(rid);
+}
+
 static void test_groups_orgs_tags(void **state)
 {
     struct fixture *f = *state;
@@ -1339,6 +1621,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_search, setup, teardown),
             cmocka_unit_test(test_search_text),
             cmocka_unit_test_setup_teardown(test_resources, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_upload_urls, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_upload_rollback, setup, teardown),
             cmocka_unit_test_setup_teardown(test_groups_orgs_tags, setup, teardown),
             cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
     };
