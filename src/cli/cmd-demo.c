@@ -59,8 +59,8 @@ int cmd_demo(int argc, char **argv)
     }
     fprintf(stderr, "kaifang: %s demo portal %s, loading %s\n", existed ? "using" : "created",
             p.cfg.portal_dir, examples);
-    /* Load with the portal's own site_url: the catalog writes it into download links,
-     * and a one-off --listen (port 0 in tests) should not end up there. */
+    /* Download links are built from the serving site_url when shown, so loading with
+     * the portal's own configuration is right whatever --listen says. */
     if (cli_load_catalog(&p, examples) != CLI_OK) {
         /* Serve what loaded: a demo with one broken folder is still worth browsing. */
         fprintf(stderr, "kaifang demo: some datasets failed to load (see above)\n");
