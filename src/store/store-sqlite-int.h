@@ -171,6 +171,10 @@ json_t *sq_column_string(sqlite3_stmt *st, int col);
  * or a negative error: -ERR_INTERNAL "a stored <what> is corrupt" when not JSON. */
 int sq_fetch_doc(struct conn *c, sqlite3_stmt *st, json_t **doc, const char *what, struct err *err);
 
+/* Steps st (already bound), whose first row holds one integer (a count, the version
+ * counter), into *v; resets st. No row is a failure like any other: sq_db_error(what). */
+int sq_fetch_int64(struct conn *c, sqlite3_stmt *st, int64_t *v, const char *what, struct err *err);
+
 /* Steps st (already bound) to the end and collects column 0 of every row into *list, a
  * new JSON array of parsed documents (docs) or strings; resets st. */
 int sq_fetch_list(struct conn *c, sqlite3_stmt *st, bool docs, json_t **list, const char *what,

@@ -281,23 +281,17 @@ static int search_count(struct conn *c, const struct store_search *q, const char
 {
     sqlite3_stmt *st = NULL;
     struct sql_gen g;
+    int64_t n = 0;
     int rc;
 
     gen_init(&g);
     buf_addstr(&g.sql, "SELECT count(*)");
     gen_search_from(&g, q, match, orgs, false);
     rc = gen_prepare(c, &g, &st, err);
-    if (rc)
-        goto out;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *count = (size_t)sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else {
-        rc = sq_db_error(c->db, rc, "counting search results", err);
-    }
-    stmt_done(st);
-out:
+    if (!rc)
+        rc = sq_fetch_int64(c, st, &n, "counting search results", err);
+    if (!rc)
+        *count = (size_t)n;
     gen_release(&g);
     return rc;
 }

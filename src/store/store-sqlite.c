@@ -601,18 +601,13 @@ static void sq_rollback(struct store *s)
 int sq_version_read(struct conn *c, uint64_t *v, struct err *err)
 {
     sqlite3_stmt *st = NULL;
+    int64_t n = 0;
     int rc = sq_stmt_get(c, ST_VERSION_GET, &st, err);
 
-    if (rc)
-        return rc;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *v = (uint64_t)sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else {
-        rc = sq_db_error(c->db, rc, "reading the version", err);
-    }
-    stmt_done(st);
+    if (!rc)
+        rc = sq_fetch_int64(c, st, &n, "reading the version", err);
+    if (!rc)
+        *v = (uint64_t)n;
     return rc;
 }
 
@@ -674,6 +669,69 @@ int sq_fetch_doc(struct conn *c, sqlite3_stmt *st, json_t **doc, const char *wha
         rc = sq_db_error(c->db, rc, what, err);
     }
     stmt_done(st);
+    return rc;
+}
+
+int sq_fetch_int64(struct conn *c, sqlite3_stmt *st, int64_t *v, const char *what, struct err *err)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW) {
+        *v = sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else {
+        rc = sq_db_error(c->db, rc, what, err);
+    }
+    stmt_done(st);
+    return rc;
+}
+
+/*
+ * Steps a lookup of one text column (st already bound) and copies the first row's text,
+ * with its NUL, into out (size bytes); resets st. Returns 0, 1 when there is no row, 2
+ * when the text is NULL or does not fit (out unchanged), or a negative error from
+ * sq_db_error(what). The caller words the not-found and too-long errors.
+ */
+static int fetch_text(struct conn *c, sqlite3_stmt *st, char *out, size_t size, const char *what,
+                      struct err *err)
+{
+    int rc = sqlite3_step(st);
+    const char *text;
+
+    if (rc == SQLITE_ROW) {
+        text = (const char *)sqlite3_column_text(st, 0);
+        if (text && strlen(text) < size) {
+            memcpy(out, text, strlen(text) + 1);
+            rc = 0;
+        } else {
+            rc = 2;
+        }
+    } else if (rc == SQLITE_DONE) {
+        rc = 1;
+    } else {
+        rc = sq_db_error(c->db, rc, what, err);
+    }
+    stmt_done(st);
+    return rc;
+}
+
+/* Steps st (already bound) to the end and collects row(st) of every row into *list, a new
+ * JSON array; resets st. */
+static int fetch_rows(struct conn *c, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st),
+                      json_t **list, const char *what, struct err *err)
+{
+    json_t *arr = json_array();
+    int rc;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(arr, row(st));
+    rc = rc == SQLITE_DONE ? 0 : sq_db_error(c->db, rc, what, err);
+    stmt_done(st);
+    if (!rc) {
+        *list = arr;
+        arr = NULL;
+    }
+    json_decref(arr);
     return rc;
 }
 
@@ -968,7 +1026,6 @@ static int sq_resource_dataset(struct store *s, const char *resource_id, char *d
 {
     sqlite3_stmt *st = NULL;
     struct conn *c = NULL;
-    const char *id;
     int rc;
 
     rc = sq_read_conn(s, &c, err);
@@ -977,22 +1034,12 @@ static int sq_resource_dataset(struct store *s, const char *resource_id, char *d
     if (rc)
         return rc;
     bind_text(st, 1, resource_id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        id = (const char *)sqlite3_column_text(st, 0);
-        if (id && strlen(id) < size) {
-            memcpy(dataset_id, id, strlen(id) + 1);
-            rc = 0;
-        } else {
-            rc = err_set(err, ERR_INTERNAL, NULL, "dataset id of resource \"%s\" is too long",
-                         resource_id);
-        }
-    } else if (rc == SQLITE_DONE) {
+    rc = fetch_text(c, st, dataset_id, size, "looking up a resource", err);
+    if (rc == 1)
         rc = err_set(err, ERR_NOT_FOUND, "id", "resource \"%s\" not found", resource_id);
-    } else {
-        rc = sq_db_error(c->db, rc, "looking up a resource", err);
-    }
-    stmt_done(st);
+    else if (rc == 2)
+        rc = err_set(err, ERR_INTERNAL, NULL, "dataset id of resource \"%s\" is too long",
+                     resource_id);
     return rc;
 }
 
@@ -1002,6 +1049,7 @@ static int sq_group_dataset_count(struct store *s, bool is_organization, const c
 {
     sqlite3_stmt *st = NULL;
     struct conn *c = NULL;
+    int64_t n = 0;
     int rc;
 
     rc = sq_read_conn(s, &c, err);
@@ -1010,14 +1058,9 @@ static int sq_group_dataset_count(struct store *s, bool is_organization, const c
     if (rc)
         return rc;
     bind_text(st, 1, group_id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *count = (size_t)sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else {
-        rc = sq_db_error(c->db, rc, "counting datasets", err);
-    }
-    stmt_done(st);
+    rc = sq_fetch_int64(c, st, &n, "counting datasets", err);
+    if (!rc)
+        *count = (size_t)n;
     return rc;
 }
 
@@ -1097,7 +1140,6 @@ static int sq_user_get(struct store *s, const char *id_or_name, json_t **user, s
 
 static int sq_user_list(struct store *s, json_t **users, struct err *err)
 {
-    json_t *arr = json_array();
     sqlite3_stmt *st = NULL;
     struct conn *c = NULL;
     int rc;
@@ -1106,18 +1148,8 @@ static int sq_user_list(struct store *s, json_t **users, struct err *err)
     if (!rc)
         rc = sq_stmt_get(c, ST_USER_LIST, &st, err);
     if (rc)
-        goto out;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(arr, user_row(st));
-    rc = rc == SQLITE_DONE ? 0 : sq_db_error(c->db, rc, "listing users", err);
-    stmt_done(st);
-    if (!rc) {
-        *users = arr;
-        arr = NULL;
-    }
-out:
-    json_decref(arr);
-    return rc;
+        return rc;
+    return fetch_rows(c, st, user_row, users, "listing users", err);
 }
 
 static int sq_token_put(struct store *s, const char *token_id, const char *user_id,
@@ -1219,7 +1251,6 @@ static int sq_member_get(struct store *s, const char *group_id, const char *user
 {
     sqlite3_stmt *st = NULL;
     struct conn *c = NULL;
-    const char *cap;
     int rc;
 
     rc = sq_read_conn(s, &c, err);
@@ -1229,28 +1260,23 @@ static int sq_member_get(struct store *s, const char *group_id, const char *user
         return rc;
     bind_text(st, 1, group_id);
     bind_text(st, 2, user_id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        cap = (const char *)sqlite3_column_text(st, 0);
-        if (cap && strlen(cap) < size) {
-            memcpy(out, cap, strlen(cap) + 1);
-            rc = 0;
-        } else {
-            rc = err_set(err, ERR_INTERNAL, NULL, "capacity does not fit");
-        }
-    } else if (rc == SQLITE_DONE) {
+    rc = fetch_text(c, st, out, size, "looking up a membership", err);
+    if (rc == 1)
         rc = err_set(err, ERR_NOT_FOUND, "user_id", "user \"%s\" is not a member of \"%s\"",
                      user_id, group_id);
-    } else {
-        rc = sq_db_error(c->db, rc, "looking up a membership", err);
-    }
-    stmt_done(st);
+    else if (rc == 2)
+        rc = err_set(err, ERR_INTERNAL, NULL, "capacity does not fit");
     return rc;
+}
+
+static json_t *member_org_row(sqlite3_stmt *st)
+{
+    return json_pack("{s:o, s:o}", "id", sq_column_string(st, 0), "capacity",
+                     sq_column_string(st, 1));
 }
 
 static int sq_member_orgs(struct store *s, const char *user_id, json_t **orgs, struct err *err)
 {
-    json_t *arr = json_array();
     sqlite3_stmt *st = NULL;
     struct conn *c = NULL;
     int rc;
@@ -1259,20 +1285,9 @@ static int sq_member_orgs(struct store *s, const char *user_id, json_t **orgs, s
     if (!rc)
         rc = sq_stmt_get(c, ST_MEMBER_ORGS, &st, err);
     if (rc)
-        goto out;
+        return rc;
     bind_text(st, 1, user_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(arr, json_pack("{s:o, s:o}", "id", sq_column_string(st, 0),
-                                             "capacity", sq_column_string(st, 1)));
-    rc = rc == SQLITE_DONE ? 0 : sq_db_error(c->db, rc, "listing memberships", err);
-    stmt_done(st);
-    if (!rc) {
-        *orgs = arr;
-        arr = NULL;
-    }
-out:
-    json_decref(arr);
-    return rc;
+    return fetch_rows(c, st, member_org_row, orgs, "listing memberships", err);
 }
 
 const struct store_backend store_sqlite_backend = {
