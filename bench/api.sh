@@ -89,12 +89,16 @@ stop_server() {
 
 vm_hwm() { awk '/^VmHWM/ {print $2 " " $3}' "/proc/$1/status"; }
 
-# bench LABEL URL: one wrk run; appends a row to $WORK/rows.md.
+# bench LABEL URL [MODE N]: one wrk run; appends a row to $WORK/rows.md. With MODE,
+# bench/vary.lua makes every request's URL different (cache misses).
 bench() {
     local label=$1 url=$2 out="$WORK/wrk-$(echo "$1" | tr -c 'a-zA-Z0-9' '_').txt"
+    local script=()
+    [ $# -ge 3 ] && script=(-s "$ROOT/bench/vary.lua")
+    shift 2
     # Warm up (caches, connections), then measure.
-    wrk -t"$WRK_THREADS" -c"$CONNS" -d2s "$url" >/dev/null
-    wrk -t"$WRK_THREADS" -c"$CONNS" -d"$DURATION" --latency "$url" >"$out"
+    wrk -t"$WRK_THREADS" -c"$CONNS" -d2s "${script[@]}" "$url" ${1:+-- "$@"} >/dev/null
+    wrk -t"$WRK_THREADS" -c"$CONNS" -d"$DURATION" --latency "${script[@]}" "$url" ${1:+-- "$@"} >"$out"
     if grep -q "Non-2xx" "$out"; then
         log "$label: non-2xx responses:"; cat "$out" >&2; exit 1
     fi
@@ -196,6 +200,9 @@ if [ "$N" -gt 0 ]; then
         "$BIG_URL/api/3/action/package_search?q=tags:year-2010&sort=metadata_modified%20desc"
     bench "$N: package_search (all) facets tags+organization" \
         "$BIG_URL/api/3/action/package_search?rows=0&facet.field=%5B%22tags%22%2C%22organization%22%5D"
+    bench "$N: package_show, random id per request" "$BIG_URL" show "$N"
+    bench "$N: package_search, random word (EN/ZH) and page per request" "$BIG_URL" search "$N"
+    bench "$N: package_search facets, random word+year per request" "$BIG_URL" facets "$N"
     echo "- $N-dataset server peak RSS (VmHWM): $(vm_hwm "$BIG_PID")" >>"$WORK/notes.md"
     stop_server "$BIG_PID"
 fi
@@ -209,7 +216,10 @@ cat <<EOF
 Machine: $(nproc) CPUs ($cpu), $mem RAM, $(uname -sr). Binary: \`$BIN\`
 ($(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo "?")). wrk: \`wrk -t$WRK_THREADS -c$CONNS -d$DURATION --latency URL\`
 after a 2 s warm-up; server: \`kaifang serve --listen 127.0.0.1:0 --access-log ''${SERVER_THREADS:+ --threads $SERVER_THREADS}\`.
-wrk, the server and nginx share the same $(nproc) CPUs.
+wrk, the server and nginx share the same $(nproc) CPUs. Rows with one fixed URL repeat the
+same request, which Kaifang's response cache answers after the first time (an anonymous
+GET of a cacheable action); rows marked "per request" use \`bench/vary.lua\` so that almost
+every request misses that cache.
 
 | endpoint | requests/s | p50 | p99 | requests | wrk socket errors |
 | --- | ---: | ---: | ---: | ---: | --- |
