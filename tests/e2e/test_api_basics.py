@@ -178,3 +178,19 @@ def test_bad_tokens_403(srv, tok):
     fails(r, 403, "Authorization Error")
     # No token at all on a write.
     fails(srv.api("package_create", name=unique(), owner_org=ORG), 403, "Authorization Error")
+
+
+ACTIONS = ["package_list", "package_show", "package_search", "package_create", "package_update", "package_patch",
+           "package_delete", "resource_create", "resource_show", "resource_update", "resource_delete",
+           "organization_list", "organization_show", "organization_create", "group_list", "group_show",
+           "group_create", "tag_list", "license_list", "status_show", "help_show"]
+
+
+def test_every_action_is_known_and_documented(srv):
+    for a in ACTIONS:
+        doc = ok(srv.api("help_show", name=a))
+        assert isinstance(doc, str) and doc.strip(), a
+        r = srv.api(a, method="POST")  # no parameters: may fail validation or auth, never "not known"
+        msg = json.dumps(r.body)
+        assert "Action name not known" not in msg, (a, r)
+        assert r.status in (200, 403, 404, 409), (a, r)

@@ -254,3 +254,10 @@ def test_groups_on_dataset(srv, tok):
     assert [x["name"] for x in ds["groups"]] == [g]
     fails(srv.api("package_create", token=tok["sysadmin"], name=unique(), owner_org=ORG,
                   groups=[{"name": "no-such-group"}]), 409, field="groups")
+
+
+@pytest.mark.parametrize("level", ["public", "restricted public", "non-public"])
+def test_access_levels(srv, tok, level):
+    ds = make_dataset(srv, tok["editor"], access_level=level)
+    assert ds["access_level"] == level
+    assert ok(srv.api("package_show", id=ds["id"], token=tok["editor"]))["access_level"] == level
