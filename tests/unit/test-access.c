@@ -2,7 +2,6 @@
  * test-access.c - users, API tokens and organization roles against a real store in a
  * temporary directory.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,59 +12,17 @@
 #include "access/access.h"
 #include "core/limits.h"
 #include "core/util.h"
-
-struct fixture {
-    char dir[64];
-    char path[128];
-    struct store *s;
-};
-
-static void remove_dir(const char *dir)
-{
-    struct dirent *e;
-    DIR *d = opendir(dir);
-
-    if (!d)
-        return;
-    while ((e = readdir(d))) {
-        char *p;
-
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        p = xstrfmt("%s/%s", dir, e->d_name);
-        unlink(p);
-        free(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
+#include "unit-util.h"
 
 static int setup(void **state)
 {
-    struct fixture *f = xcalloc(1, sizeof(*f));
-    struct err err = ERR_INIT;
-
     secret_init();
-    xsnprintf(f->dir, sizeof(f->dir), "/tmp/kf-access-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    xsnprintf(f->path, sizeof(f->path), "%s/kaifang.db", f->dir);
-    if (store_open(&f->s, f->path, true, &err)) {
-        fprintf(stderr, "store_open: %s\n", err.msg);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return unit_store_setup(state, "access");
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-
-    store_free(f->s);
-    remove_dir(f->dir);
-    free(f);
-    return 0;
+    return unit_store_teardown(state);
 }
 
 static void add_org(struct store *s, const char *id, const char *name)
@@ -88,7 +45,7 @@ static void add_org(struct store *s, const char *id, const char *name)
 
 static void test_user_names(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     static const char *const bad[] = {"a", "Bob", "bob!", "张三", "bob smith", ""};
     char longname[LIMIT_USER_NAME_MAX + 2];
     json_t *u = NULL;
@@ -159,7 +116,7 @@ static bool file_contains(const char *path, const char *needle)
 
 static void test_tokens(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     struct err err = ERR_INIT;
     char token[TOKEN_STR_MAX], tid[UUID_STR_LEN], hash[TOKEN_HASH_HEX_LEN], *bearer, *wal;
     struct actor a = ACTOR_ANONYMOUS;
@@ -222,7 +179,7 @@ static void test_tokens(void **state)
 
 static void test_memberships(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     struct err err = ERR_INIT;
     struct actor a = ACTOR_ANONYMOUS;
     const char *org1 = "11111111-1111-4111-8111-111111111111";

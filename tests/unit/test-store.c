@@ -1,7 +1,6 @@
 /*
  * test-store.c - the store against a real SQLite database in a temporary directory.
  */
-#include <dirent.h>
 #include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,57 +14,16 @@
 #include "core/log.h"
 #include "store/store-int.h"
 #include "core/util.h"
-
-struct fixture {
-    char dir[64];
-    char path[128];
-    struct store *s;
-};
-
-static void remove_dir(const char *dir)
-{
-    struct dirent *e;
-    DIR *d = opendir(dir);
-    char *p;
-
-    if (!d)
-        return;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        p = xstrfmt("%s/%s", dir, e->d_name);
-        unlink(p);
-        free(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
+#include "unit-util.h"
 
 static int setup(void **state)
 {
-    struct fixture *f = xcalloc(1, sizeof(*f));
-    struct err err = ERR_INIT;
-
-    xsnprintf(f->dir, sizeof(f->dir), "/tmp/kf-store-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    xsnprintf(f->path, sizeof(f->path), "%s/kaifang.db", f->dir);
-    if (store_open(&f->s, f->path, true, &err)) {
-        fprintf(stderr, "store_open: %s\n", err.msg);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return unit_store_setup(state, "store");
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-
-    store_free(f->s);
-    remove_dir(f->dir);
-    free(f);
-    return 0;
+    return unit_store_teardown(state);
 }
 
 /* ---- Helpers ---------------------------------------------------------------------------- */
@@ -171,7 +129,7 @@ static const char *doc_str(json_t *doc, const char *key)
 /* ---- Open, migrate, URLs ---------------------------------------------------------------- */
 static void test_open_migrate_reopen(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     struct err err = ERR_INIT;
     struct store *s = NULL;
     char *url, *missing;
@@ -218,7 +176,7 @@ static void test_open_migrate_reopen(void **state)
 
 static void test_newer_schema_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     struct err err = ERR_INIT;
     struct store *s = NULL;
 
@@ -235,7 +193,7 @@ static void test_newer_schema_refused(void **state)
 
 static void test_not_a_database(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     struct err err = ERR_INIT;
     struct store *s = NULL;
     char *path = xstrfmt("%s/junk.db", f->dir);
@@ -255,7 +213,7 @@ static void test_not_a_database(void **state)
  * created schema_version table (another process started) is picked up. */
 static void test_migrate_existing_empty(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     struct err err = ERR_INIT;
     struct store *s = NULL;
     char *path = xstrfmt("%s/old.db", f->dir);
@@ -273,7 +231,7 @@ static void test_migrate_existing_empty(void **state)
 /* ---- Groups ----------------------------------------------------------------------------- */
 static void test_groups(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     struct err err = ERR_INIT;
     json_t *doc = NULL, *list = NULL;
 
@@ -338,7 +296,7 @@ static void test_groups(void **state)
 /* ---- Datasets --------------------------------------------------------------------------- */
 static void test_datasets(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     struct err err = ERR_INIT;
     char did[64];
     json_t *doc = NULL, *names = NULL;
@@ -439,7 +397,7 @@ static void test_datasets(void **state)
 
 static void test_dataset_names_visibility(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     struct err err = ERR_INIT;
     const char *orgs[] = {"o2"};
     json_t *names = NULL;
@@ -482,7 +440,7 @@ static void test_dataset_names_visibility(void **state)
 /* ---- Transactions ----------------------------------------------------------------------- */
 static void test_rollback_leaves_nothing(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     struct err err = ERR_INIT;
     json_t *doc = NULL;
     uint64_t v0 = store_version(f->s), v1;
@@ -517,7 +475,7 @@ static void test_rollback_leaves_nothing(void **state)
 
 static void test_fail_injection(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     struct err err = ERR_INIT;
     struct store *s = NULL;
     json_t *doc = NULL;
@@ -685,7 +643,7 @@ static char *search_names(struct store *s, const struct store_search *q, size_t 
 
 static void test_search_terms(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     const char *t_traffic[] = {"traffic"};
     const char *t_and[] = {"traffic", "bus"};
     const char *t_zh[] = {"交通"};
@@ -740,7 +698,7 @@ static void test_search_terms(void **state)
 
 static void test_search_visibility(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     const char *transport[] = {"transport"};
     const char *health[] = {"health"};
     struct store_search q = {.sort = STORE_SORT_NAME, .rows = 10};
@@ -767,7 +725,7 @@ static void test_search_visibility(void **state)
 
 static void test_search_filters(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     struct store_facet fl[2];
     bool neg[2] = {false, false};
     struct store_search q = {.sort = STORE_SORT_NAME, .rows = 10, .filters = fl, .negate = neg};
@@ -797,7 +755,7 @@ static void test_search_filters(void **state)
 
 static void test_search_sort_paging(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     struct store_search q = {.rows = 10};
 
     load_search_set(f->s);
@@ -838,7 +796,7 @@ static void test_search_sort_paging(void **state)
 
 static void test_search_facets(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     const char *fields[] = {"tags", "organization", "res_format"};
     const char *terms[] = {"traffic"};
     struct store_search q = {.sort = STORE_SORT_NAME,
@@ -891,7 +849,7 @@ static void test_search_facets(void **state)
 
 static void test_search_limits(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     const char *terms[LIMIT_SEARCH_TERMS + 1];
     struct store_search q = {.terms = terms, .nterms = LIMIT_SEARCH_TERMS + 1, .rows = 1};
     struct store_search_result res;
@@ -913,7 +871,7 @@ static void test_search_limits(void **state)
  * (another process) is seen at once, and changing a result does not change the cache. */
 static void test_search_cache(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     const char *fields[] = {"tags"};
     struct store_search q = {
             .rows = 1, .facet_fields = fields, .nfacet_fields = 1, .facet_limit = 10};
@@ -964,7 +922,7 @@ static void test_search_cache(void **state)
 /* A large filtered set pages by walking the sort index (the EXISTS form): same results. */
 static void test_search_large_filtered(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     struct store_facet fl = {"tags", "even"};
     bool neg = true;
     struct store_search q = {.sort = STORE_SORT_MODIFIED,
@@ -1002,7 +960,7 @@ static void test_search_large_filtered(void **state)
 /* ---- Tags, counts ------------------------------------------------------------------------ */
 static void test_tags_and_counts(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     struct err err = ERR_INIT;
     json_t *tags = NULL, *want;
     size_t n = 99;
@@ -1050,7 +1008,7 @@ static void test_tags_and_counts(void **state)
 /* ---- Users, tokens, members -------------------------------------------------------------- */
 static void test_users_tokens_members(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     struct err err = ERR_INIT;
     struct store_user u1 = {"u1",  "alice",  "Alice A",     "a@example.org",
                             false, "active", "$argon2id$x", "2024-01-01"};
@@ -1150,7 +1108,7 @@ static void test_users_tokens_members(void **state)
 /* ---- Version and threads ----------------------------------------------------------------- */
 static void test_version_other_writer(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     struct err err = ERR_INIT;
     struct store *other = NULL;
     uint64_t v0, v1;
@@ -1232,7 +1190,7 @@ static void *writer_main(void *p)
 
 static void test_concurrency(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     atomic_int stop = 0;
     struct reader_arg readers[4], writer = {f->s, &stop, 0, 0};
     pthread_t rt[4], wt;
@@ -1278,7 +1236,7 @@ static void *peek_main(void *p)
 /* Other threads do not see a transaction's writes before commit. */
 static void test_isolation(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_store *f = *state;
     struct err err = ERR_INIT;
     struct peek_arg a = {f->s, 0};
     struct ds d = {.id = "u", .name = "uncommitted"};
