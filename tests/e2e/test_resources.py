@@ -213,3 +213,31 @@ def test_multipart_without_file_is_a_link_or_error(srv, tok):
         assert r.body["result"]["url"] == "https://x.org/a"
     else:
         assert r.body["success"] is False
+
+
+def vm_hwm_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def test_large_upload_streams_to_disk(srv, tok):
+    # 64 MiB up and down: the server's peak RSS must not grow by anything near the file
+    # size (uploads stream to a temporary file, downloads from the file).
+    ds = make_dataset(srv, tok["editor"])
+    size = 64 << 20
+    blob = os.urandom(1 << 20) * 64
+    before = vm_hwm_kib(srv.proc.pid)
+    res = ok(upload(srv, tok["editor"], ds["id"], blob, filename="big.bin", ctype="application/octet-stream"))
+    assert res["size"] == size
+    assert res["hash"] == "sha256:" + hashlib.sha256(blob).hexdigest()
+    d = srv.get(path_of(res["url"]), stream=True)
+    h, n = hashlib.sha256(), 0
+    for chunk in d.iter_content(1 << 20):
+        h.update(chunk)
+        n += len(chunk)
+    assert n == size and h.hexdigest() == hashlib.sha256(blob).hexdigest()
+    grew = vm_hwm_kib(srv.proc.pid) - before
+    assert grew < 16 * 1024, "peak RSS grew by %d KiB for a 64 MiB upload and download" % grew
