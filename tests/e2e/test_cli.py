@@ -3,6 +3,8 @@
 import os
 import re
 
+import pytest
+
 from conftest import ORG, Portal, create_token, fails, ok, run_cli, unique
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -63,10 +65,14 @@ def test_init_is_idempotent(kaifang_bin, tmp_path):
     assert "alice" in p.stdout, "second init lost a user: %r" % p.stdout
 
 
-def test_command_on_missing_portal_fails(kaifang_bin, tmp_path):
-    p = run_cli("user", "list", portal=tmp_path / "nothing-here")
-    assert p.returncode == 1, "user list on a portal that does not exist: exit %d" % p.returncode
-    assert p.stderr.strip()
+@pytest.mark.parametrize("args", [["user", "list"], ["serve", "--listen", "127.0.0.1:0"], ["token", "create", "x"],
+                                  ["organization", "add", "some-org"], ["load", "."]])
+def test_command_on_missing_portal_fails(kaifang_bin, tmp_path, args):
+    missing = tmp_path / "nothing-here"
+    p = run_cli(*args, portal=missing, timeout=30)
+    assert p.returncode == 1, "%r on a portal that does not exist: exit %d" % (args, p.returncode)
+    assert "init" in p.stderr, "the error should say to run kaifang init: %r" % p.stderr
+    assert not missing.exists(), "a command other than init created the portal directory"
 
 
 def test_users(kaifang_bin, clone_portal):
