@@ -265,3 +265,22 @@ def test_search_sees_updates_and_deletes(srv, tok, corpus):
     assert names(search(srv, q="qponmlk")) == {"fleeting"}
     ok(srv.api("package_delete", token=s, id="fleeting"))
     assert names(search(srv, q="qponmlk")) == set()
+
+
+# Solr query syntax that CKAN clients use every day (CKAN's package_search passes q to
+# Solr's edismax/lucene parser: field queries on any indexed field, OR, phrases).
+
+def test_or_operator(srv, corpus):
+    assert names(search(srv, q="tags:water OR tags:population", rows=100)) == {"water-quality", "census-2020"}
+    assert names(search(srv, q="river OR accidents", rows=100)) == {"water-quality", "traffic-accidents"}
+
+
+def test_title_and_notes_field_queries(srv, corpus):
+    assert names(search(srv, q="title:quality", rows=100)) == {"air-quality", "water-quality"}
+    assert names(search(srv, q="notes:province", rows=100)) == {"traffic-accidents"}
+    assert names(search(srv, q="title:交通", rows=100)) == {"traffic-stats", "traffic-accidents"}
+
+
+def test_phrase_keeps_word_order(srv, corpus):
+    assert names(search(srv, q='"river monitoring"')) == {"water-quality"}
+    assert names(search(srv, q='"monitoring river"')) == set()
