@@ -191,3 +191,25 @@ def test_malformed_http(srv, req):
         status = int(out.split(b" ", 2)[1])
         assert 400 <= status < 600 and status != 500, out[:300]
     ok(srv.api("status_show"))
+
+
+def test_html_pages_escape_every_field(srv, tok):
+    import re
+    X = "<script>alert(1)</script>"
+    Y = "\"><img src=x onerror=alert(2)>"
+    t = tok["sysadmin"]
+    o = unique("xss")
+    ok(srv.api("organization_create", token=t, name=o, title=X + Y, description=X))
+    name = unique()
+    ok(srv.api("package_create", token=t, name=name, title=X, owner_org=o, notes=Y, author=X, maintainer=Y,
+               url="javascript:alert(3)", version=X, extras=[{"key": X, "value": Y}],
+               title_translated={"en": X, "zh_CN": Y}, notes_translated={"en": X, "zh_CN": "[a](javascript:alert(4))"},
+               spatial=X, tags=[{"name": "xss test"}]))
+    ok(srv.api("resource_create", token=t, package_id=name, url="javascript:alert(5)", name=X, description=Y, format=Y))
+    for path in ["/dataset/" + name, "/", "/dataset/" + name + "?lang=zh_CN"]:
+        r = srv.get(path)
+        assert r.status_code == 200, path
+        body = r.text
+        assert "<script>alert" not in body, path
+        assert "<img src=x" not in body, path
+        assert not re.search(r"""(href|src|action)\s*=\s*["']?\s*javascript:""", body, re.I), path
