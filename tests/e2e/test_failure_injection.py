@@ -2,6 +2,7 @@
 cleanly (500, or 409), change nothing, and leave the server healthy. Each N runs on a
 fresh server over a fresh copy of the same portal."""
 
+import os
 import shutil
 
 import pytest
@@ -106,14 +107,27 @@ def test_package_delete(seeded, clone_portal, start_server):
     run_for_each_n(seeded, clone_portal, start_server, write, unchanged)
 
 
+def files_in(portal):
+    out = set()
+    for root, dirs, files in os.walk(os.path.join(portal.path, "files")):
+        for f in files:
+            out.add(os.path.relpath(os.path.join(root, f), portal.path))
+    return out
+
+
 def test_resource_upload(seeded, clone_portal, start_server):
+    before = {}
+
     def write(s, tokens, n):
+        before.setdefault(n, files_in(s.portal))
         return s.api("resource_create", token=tokens["editor"], params={"package_id": "existing", "name": "up"},
                      files={"upload": ("up.csv", b"a,b\n1,2\n", "text/csv")})
 
     def unchanged(s, tokens, n):
         d = ok(s.api("package_show", id="existing"))
         assert d["num_resources"] == 1, "N=%d: a failed upload added a resource" % n
+        assert files_in(s.portal) == before[n], "N=%d: a failed upload left files behind: %r" % (
+            n, sorted(files_in(s.portal) ^ before[n]))
 
     run_for_each_n(seeded, clone_portal, start_server, write, unchanged)
 
