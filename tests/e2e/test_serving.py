@@ -128,12 +128,25 @@ def test_threads_and_limits_flags(clone_portal, start_server):
     r = s.api("package_create", token=t, name="big", owner_org=ORG, notes="n" * 3000)
     fails(r, 413)
     fails(s.api("package_show", id="big"), 404)
+    import requests
+    try:
+        r = s.api("package_create", token=t, name="bigger", owner_org=ORG, notes="n" * (256 * 1024))
+    except requests.exceptions.ConnectionError as e:
+        raise AssertionError("a 256 KiB body over --max-body 2048: connection reset, no 413 (%s)" % e)
+    assert r.status == 413, r
     r = s.api("resource_create", token=t, params={"package_id": "small"},
               files={"upload": ("f.bin", b"z" * 5000, "application/octet-stream")})
+    assert r.status == 413, r
+    try:
+        r = s.api("resource_create", token=t, params={"package_id": "small"},
+                  files={"upload": ("f.bin", b"z" * (4 << 20), "application/octet-stream")})
+    except requests.exceptions.ConnectionError as e:
+        raise AssertionError("a 4 MiB upload over --max-upload 4096: connection reset, no 413 (%s)" % e)
     assert r.status == 413, r
     r = s.api("resource_create", token=t, params={"package_id": "small"},
               files={"upload": ("f.bin", b"z" * 3000, "application/octet-stream")})
     ok(r)
+    assert ok(s.api("package_show", id="small"))["num_resources"] == 1
     r = s.get("/healthz", headers={"X-Pad": "p" * 5000})
     assert r.status_code in (400, 413, 431)
     ok(s.api("status_show"))
