@@ -174,6 +174,18 @@ const char *capacity_name(enum capacity c)
     return "none";
 }
 
+int access_email_check(const char *field, const char *email, struct err *err)
+{
+    const char *at = email ? strchr(email, '@') : NULL;
+
+    if (!email || !*email)
+        return 0;
+    if (!at || at == email || strchr(at + 1, '@') || !strchr(at + 1, '.') ||
+        strpbrk(email, " \t\r\n<>,;\"") || at[1] == '.' || email[strlen(email) - 1] == '.')
+        return err_set(err, ERR_VALIDATION, field, "Email %s is not a valid format", email);
+    return 0;
+}
+
 int access_user_add(struct store *s, const char *name, const char *email, const char *fullname,
                     bool sysadmin, json_t **user_out, struct err *err)
 {
@@ -192,6 +204,9 @@ int access_user_add(struct store *s, const char *name, const char *email, const 
         ret = err_set(err, ERR_VALIDATION, "email", "email longer than %u bytes", LIMIT_FIELD_MAX);
         goto out;
     }
+    ret = access_email_check("email", email, err);
+    if (ret)
+        goto out;
     if (fullname && strlen(fullname) > LIMIT_FIELD_MAX) {
         ret = err_set(err, ERR_VALIDATION, "fullname", "full name longer than %u bytes",
                       LIMIT_FIELD_MAX);
@@ -331,6 +346,22 @@ int access_member_set(struct store *s, const char *org, const char *user_name, c
     ret = store_user_get(s, user_name, &user, err);
     if (ret)
         goto out;
+    if (!capacity) {
+        char cap[16];
+
+        ret = store_member_get(s, json_string_value(json_object_get(g, "id")),
+                               json_string_value(json_object_get(user, "id")), cap, sizeof(cap),
+                               NULL);
+        if (ret == -ERR_NOT_FOUND) {
+            ret = err_set(err, ERR_NOT_FOUND, "user", "user \"%s\" is not a member of \"%s\"",
+                          user_name, org);
+            goto out;
+        }
+        if (ret) {
+            ret = err_set(err, ERR_INTERNAL, NULL, "cannot look up the members of \"%s\"", org);
+            goto out;
+        }
+    }
     ret = store_member_set(s, json_string_value(json_object_get(g, "id")),
                            json_string_value(json_object_get(user, "id")), capacity, err);
     if (ret)

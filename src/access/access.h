@@ -58,7 +58,17 @@ int capacity_parse(const char *s);
 const char *capacity_name(enum capacity c);
 
 /*
- * Creates a user. name must follow CKAN's user name rules (2..100 of a-z0-9_-).
+ * Checks the shape of an e-mail address, for users and for the e-mail fields of
+ * datasets alike (CKAN 2.10's email_validator is a regular expression of the same
+ * spirit): one '@' with something before it, a dot after it (not right after the '@'
+ * nor at the end), no white space or <>,;". NULL or "" passes (the field is optional).
+ * -ERR_VALIDATION naming field: "Email <address> is not a valid format". Pure.
+ */
+int access_email_check(const char *field, const char *email, struct err *err);
+
+/*
+ * Creates a user. name must follow CKAN's user name rules (2..100 of a-z0-9_-); email,
+ * when given, must pass access_email_check().
  * -ERR_CONFLICT when the name is taken. *user_out (may be NULL): new reference to the
  * user object as store_user_get returns it. One store transaction.
  */
@@ -73,11 +83,13 @@ int access_token_create(struct store *s, const char *user_name, const char *labe
                         char token_out[TOKEN_STR_MAX], char token_id_out[UUID_STR_LEN],
                         struct err *err);
 
-/* Revokes a token by id. */
+/* Revokes a token by id. -ERR_NOT_FOUND ("token \"<id>\" not found") when no active
+ * token has that id, also when it was revoked already. */
 int access_token_revoke(struct store *s, const char *token_id, struct err *err);
 
 /* Makes a user a member of an organization (by id or name) with a capacity, or removes
- * them (capacity NULL). One transaction. */
+ * them (capacity NULL): removing someone who is not a member is -ERR_NOT_FOUND,
+ * "user \"<user>\" is not a member of \"<org>\"". One transaction. */
 int access_member_set(struct store *s, const char *org, const char *user_name, const char *capacity,
                       struct err *err);
 

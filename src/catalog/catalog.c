@@ -258,9 +258,14 @@ int dataset_write(struct catalog *c, json_t *doc, struct err *err)
     facet_add(&f, "owner_org", doc_str(doc, "owner_org"));
     facet_add(&f, "access_level", doc_str(doc, "access_level"));
     facet_add(&f, "capacity", priv ? "private" : "public");
-    /* Internal (not queryable): lets package_search hide drafts from mere members. */
+    /* Internal rows, not facets (see search_visibility() in search.c): state for
+     * state:draft, draft_org to hide drafts from mere members, private_active to leave
+     * private datasets out when drafts are asked for without include_private. */
+    facet_add(&f, "state", doc_str(doc, "state"));
     if (str_eq(doc_str(doc, "state"), "draft"))
         facet_add(&f, "draft_org", doc_str(doc, "owner_org"));
+    if (priv && str_eq(doc_str(doc, "state"), "active"))
+        facet_add(&f, "private_active", "true");
 
     if (buf_failed(&title) || buf_failed(&tags) || buf_failed(&text)) {
         ret = err_set(err, ERR_TOO_LARGE, NULL, "dataset text too large to index");

@@ -42,7 +42,8 @@ static int group_create(struct catalog *c, const struct actor *a, json_t *params
 
     *result = NULL;
     if (!a || !a->authenticated || !a->sysadmin)
-        return err_set(err, ERR_AUTH, NULL, "only sysadmins may create an %s", kind);
+        return err_set(err, ERR_AUTH, NULL, "only sysadmins may create %s %s", is_org ? "an" : "a",
+                       kind);
     if (!json_is_object(params))
         return err_set(err, ERR_BAD_REQUEST, NULL, "parameters must be a JSON object");
     json_object_foreach (params, key, v) {
@@ -92,7 +93,9 @@ static int group_create(struct catalog *c, const struct actor *a, json_t *params
     ret = catalog_tx_begin(c, err);
     if (ret)
         goto out;
-    /* CKAN keeps groups and organizations in one table: a name is taken for both. */
+    /* CKAN keeps groups and organizations in one table: a name is taken for both. The
+     * lookup also matches ids, and a name equal to another's id is refused too:
+     * lookups try the id first, so that name could never be reached. */
     for (int k = 0; k < 2 && !ret; k++) {
         if (!store_group_get(c->store, k ? !is_org : is_org, name, &other, NULL))
             ret = err_set(err, ERR_CONFLICT, "name", "Group name already exists in database");

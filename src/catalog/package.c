@@ -41,8 +41,15 @@ int catalog_package_show(struct catalog *c, const struct actor *a, json_t *param
     return ret;
 }
 
-/* -ERR_CONFLICT when another dataset (any state) already has the name. */
-static int name_free(struct catalog *c, const char *name, const char *own_id, struct err *err)
+/*
+ * -ERR_CONFLICT when another dataset (any state) already has the name, or has it as its
+ * id: lookups try the id first, so a dataset named after another's id could never be
+ * reached by its name. own_id: the dataset being updated (NULL on create); own_name:
+ * its current name, which it may keep even if it collides with an id (a dataset
+ * written before this check).
+ */
+static int name_free(struct catalog *c, const char *name, const char *own_id, const char *own_name,
+                     struct err *err)
 {
     json_t *other = NULL;
     int ret;
@@ -54,13 +61,29 @@ static int name_free(struct catalog *c, const char *name, const char *own_id, st
         return 0;
     if (ret)
         return err_set(err, ERR_INTERNAL, NULL, "cannot look up dataset \"%s\"", name);
-    if (!str_eq(json_string_value(json_object_get(other, "name")), name) ||
-        str_eq(json_string_value(json_object_get(other, "id")), own_id))
-        ret = 0; /* found by id, or it is this dataset */
+    if (str_eq(json_string_value(json_object_get(other, "id")), own_id) ||
+        (!str_eq(json_string_value(json_object_get(other, "name")), name) &&
+         str_eq(name, own_name)))
+        ret = 0; /* it is this dataset, or its unchanged name */
     else
         ret = err_set(err, ERR_CONFLICT, "name", "That URL is already in use.");
     json_decref(other);
     return ret;
+}
+
+/* A fresh id must not be another dataset's name either (astronomically unlikely for a
+ * random UUID, but a name may have been chosen to look like one). */
+static int id_free(struct catalog *c, const char *id, struct err *err)
+{
+    json_t *other = NULL;
+    int ret = store_dataset_get(c->store, id, &other, NULL);
+
+    json_decref(other);
+    if (ret == -ERR_NOT_FOUND)
+        return 0;
+    if (ret)
+        return err_set(err, ERR_INTERNAL, NULL, "cannot look up dataset \"%s\"", id);
+    return err_set(err, ERR_CONFLICT, "id", "Dataset id already exists");
 }
 
 int catalog_package_create(struct catalog *c, const struct actor *a, json_t *params,
@@ -77,9 +100,11 @@ int catalog_package_create(struct catalog *c, const struct actor *a, json_t *par
     ret = catalog_tx_begin(c, err);
     if (ret)
         return ret;
-    ret = name_free(c, json_string_value(json_object_get(params, "name")), NULL, err);
+    ret = name_free(c, json_string_value(json_object_get(params, "name")), NULL, NULL, err);
     if (!ret)
         ret = dataset_build(c, a, params, NULL, &doc, err);
+    if (!ret)
+        ret = id_free(c, json_string_value(json_object_get(doc, "id")), err);
     if (!ret)
         ret = dataset_write(c, doc, err);
     ret = catalog_tx_end(c, ret, err);
@@ -151,7 +176,8 @@ static int package_replace(struct catalog *c, const struct actor *a, json_t *par
         in = json_incref(params);
     }
     ret = name_free(c, json_string_value(json_object_get(in, "name")),
-                    json_string_value(json_object_get(old, "id")), err);
+                    json_string_value(json_object_get(old, "id")),
+                    json_string_value(json_object_get(old, "name")), err);
     if (!ret)
         ret = dataset_build(c, a, in, old, &doc, err);
     if (!ret && str_eq(json_string_value(json_object_get(old, "state")), "deleted") &&

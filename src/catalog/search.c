@@ -255,34 +255,96 @@ void search_query_terms(const char *text, json_t *terms)
 
 /* ---- package_search ---- */
 
-/* Fields that q/fq may filter on: the facet rows dataset_write() stores. */
+/* Fields that q/fq may filter on and facet.field may count: the facet rows
+ * dataset_write() stores (not its internal ones: draft_org, private_active, state). */
 static const char *const filter_fields[] = {
         "organization", "tags", "res_format", "license_id",   "groups",
         "name",         "id",   "owner_org",  "access_level", "capacity",
 };
 
-static bool filter_field_known(const char *f)
+/* Fields of CKAN's Solr schema that are text there: their words are searched as free
+ * text over the whole index (the store has no per-column match), so title:road finds
+ * "road" in a title and also in the notes. */
+static const char *const text_fields[] = {"text", "title", "notes", "author", "maintainer"};
+
+static bool in_fields(const char *const *list, size_t n, const char *f)
 {
-    for (size_t i = 0; i < ARRAY_SIZE(filter_fields); i++)
-        if (str_eq(filter_fields[i], f))
+    for (size_t i = 0; i < n; i++)
+        if (str_eq(list[i], f))
             return true;
     return false;
+}
+
+static bool filter_field_known(const char *f)
+{
+    return in_fields(filter_fields, ARRAY_SIZE(filter_fields), f);
 }
 
 struct query {
     json_t *terms;   /* free-text tokens */
     json_t *filters; /* [[field, value, negate]] */
+    /* state:…: which states may match (both by default; drafts only when asked for). */
+    bool active_ok, draft_ok;
+    bool want_drafts; /* state:draft asks for drafts, as include_drafts does */
 };
+
+/* A filter no dataset has: facet rows never have an empty value. */
+static void query_match_nothing(struct query *q)
+{
+    json_array_append_new(q->filters, json_pack("[s, s, b]", "id", "", 0));
+}
+
+/* CKAN's state field: "active" (the default) or "draft"; a draft matches only when the
+ * actor may see it (package_search's visibility applies). */
+static int query_state(struct query *q, const char *value, bool negate, struct err *err)
+{
+    bool draft;
+
+    if (str_eq(value, "active"))
+        draft = false;
+    else if (str_eq(value, "draft"))
+        draft = true;
+    else if (str_eq(value, "deleted"))
+        return err_set(err, ERR_SEARCH, "q",
+                       "state \"deleted\" is not searchable (deleted datasets are shown "
+                       "by package_show to their editors)");
+    else
+        return err_set(err, ERR_SEARCH, "q",
+                       "unknown state \"%s\" (expected \"active\" or \"draft\")", value);
+    if (draft != negate) {
+        q->active_ok = false;
+        q->want_drafts = true;
+    } else {
+        q->draft_ok = false;
+    }
+    return 0;
+}
 
 static int query_add_term(struct query *q, const char *field, const char *value, bool negate,
                           struct err *err)
 {
-    if (!field || str_eq(field, "text")) {
+    if (!field || in_fields(text_fields, ARRAY_SIZE(text_fields), field)) {
         if (negate)
             return err_set(err, ERR_SEARCH, "q", "negated free text is not supported: \"-%s\"",
                            value);
         search_query_terms(value, q->terms);
         return 0;
+    }
+    if (str_eq(field, "state"))
+        return query_state(q, value, negate, err);
+    if (str_eq(field, "type")) {
+        /* Every dataset is of type "dataset". */
+        if (str_eq(value, "dataset") == negate && !str_eq(value, "*"))
+            query_match_nothing(q);
+        return 0;
+    }
+    if (str_eq(field, "private")) {
+        /* CKAN indexes private as a boolean; Kaifang has the capacity row. */
+        if (!str_eq(value, "true") && !str_eq(value, "false"))
+            return err_set(err, ERR_SEARCH, "q", "\"private\" must be true or false, not \"%s\"",
+                           value);
+        field = "capacity";
+        value = str_eq(value, "true") ? "private" : "public";
     }
     if (!filter_field_known(field))
         return err_set(err, ERR_SEARCH, "q", "unknown search field \"%s\"", field);
@@ -551,10 +613,63 @@ static const char *facet_display_name(struct catalog *c, const char *field, cons
     return t;
 }
 
+/*
+ * Who sees what in package_search (CKAN 2.10's package_search with the default
+ * permission labels, drafts limited to those the actor may edit):
+ *   - everyone: public active datasets;
+ *   - include_private, signed in: private active datasets of the actor's organizations
+ *     (any capacity; all of them for a sysadmin);
+ *   - include_drafts (or state:draft), signed in: drafts of the organizations where the
+ *     actor is editor or admin (every draft for a sysadmin), whether or not
+ *     include_private is given.
+ * The store shows, for vis.org_ids, private active datasets and (with include_drafts)
+ * drafts alike, so filters on internal facet rows trim what it would show too much:
+ * draft_org (drafts of organizations where the actor is only a member) and
+ * private_active (private active datasets, when drafts are asked for without
+ * include_private). *org_ids: allocated here, freed by the caller.
+ */
+static void search_visibility(const struct actor *a, bool include_private, bool include_drafts,
+                              struct query *q, struct store_visibility *vis, const char ***org_ids)
+{
+    bool signed_in = a && a->authenticated;
+    bool drafts = (include_drafts || q->want_drafts) && q->draft_ok && signed_in;
+    size_t i, n = 0;
+    json_t *m;
+
+    if (!q->active_ok) /* state:draft */
+        json_array_append_new(q->filters, json_pack("[s, s, b]", "state", "draft", 0));
+    if (!q->active_ok && !drafts)
+        query_match_nothing(q);
+    vis->include_drafts = drafts;
+    if (!signed_in || (!include_private && !drafts))
+        return;
+    if (!include_private)
+        json_array_append_new(q->filters, json_pack("[s, s, b]", "private_active", "true", 1));
+    if (a->sysadmin) {
+        vis->all = true;
+        return;
+    }
+    *org_ids = xcalloc(json_array_size(a->memberships) + 1, sizeof(**org_ids));
+    json_array_foreach (a->memberships, i, m) {
+        const char *org = json_string_value(json_object_get(m, "id"));
+        bool editor = org && actor_capacity(a, org) >= CAPACITY_EDITOR;
+
+        if (!org)
+            continue;
+        if (!include_private && !editor)
+            continue; /* nothing of this organization beyond its public datasets */
+        if (drafts && !editor)
+            json_array_append_new(q->filters, json_pack("[s, s, b]", "draft_org", org, 1));
+        (*org_ids)[n++] = org;
+    }
+    vis->org_ids = *org_ids;
+    vis->norg_ids = n;
+}
+
 int catalog_package_search(struct catalog *c, const struct actor *a, json_t *params,
                            json_t **result, struct err *err)
 {
-    struct query q = {json_array(), json_array()};
+    struct query q = {json_array(), json_array(), true, true, false};
     struct store_search s = {0};
     struct store_search_result r = {0};
     json_t *facet_fields = NULL, *facets = NULL, *search_facets = NULL, *fv;
@@ -603,16 +718,7 @@ int catalog_package_search(struct catalog *c, const struct actor *a, json_t *par
     json_array_foreach (q.terms, i, fv) {
         terms[i] = json_string_value(fv);
     }
-    /* Drafts are for editors: the store shows drafts of every organization in
-     * vis.org_ids, so exclude those of organizations where the actor is only a member. */
-    if (include_private && include_drafts && a && a->authenticated && !a->sysadmin) {
-        json_array_foreach (a->memberships, i, fv) {
-            const char *org = json_string_value(json_object_get(fv, "id"));
-
-            if (org && actor_capacity(a, org) < CAPACITY_EDITOR)
-                json_array_append_new(q.filters, json_pack("[s, s, b]", "draft_org", org, 1));
-        }
-    }
+    search_visibility(a, include_private, include_drafts, &q, &s.vis, &org_ids);
     nf = json_array_size(q.filters);
     filters = xcalloc(nf + 1, sizeof(*filters));
     negate = xcalloc(nf + 1, sizeof(*negate));
@@ -625,17 +731,6 @@ int catalog_package_search(struct catalog *c, const struct actor *a, json_t *par
     json_array_foreach (facet_fields, i, fv) {
         ffields[i] = json_string_value(fv);
     }
-    /* include_private only means something for a signed-in actor (CKAN 2.10). */
-    if (include_private && a && a->authenticated) {
-        s.vis.all = a->sysadmin;
-        org_ids = xcalloc(json_array_size(a->memberships) + 1, sizeof(*org_ids));
-        json_array_foreach (a->memberships, i, fv) {
-            org_ids[i] = json_string_value(json_object_get(fv, "id"));
-        }
-        s.vis.org_ids = org_ids;
-        s.vis.norg_ids = json_array_size(a->memberships);
-    }
-    s.vis.include_drafts = include_drafts && a && a->authenticated;
     s.terms = terms;
     s.nterms = json_array_size(q.terms);
     s.filters = filters;

@@ -13,7 +13,7 @@
 #include "core/timeutil.h"
 #include "core/util.h"
 
-/* ---- names, tags, emails ---- */
+/* ---- names, tags (e-mail addresses: access_email_check(), shared with users) ---- */
 
 int name_check(const char *field, const char *name, struct err *err)
 {
@@ -58,20 +58,6 @@ int tag_check(const char *tag, struct err *err)
     if (chars > LIMIT_TAG_MAX)
         return err_set(err, ERR_VALIDATION, "tags", "Tag \"%.40s…\" length is more than maximum %u",
                        tag, LIMIT_TAG_MAX);
-    return 0;
-}
-
-/* A plain shape check (CKAN 2.10's email_validator is a regular expression of the same
- * spirit): one '@', something before it, a dot after it, no spaces. */
-static int email_check(const char *field, const char *email, struct err *err)
-{
-    const char *at = strchr(email, '@');
-
-    if (!*email)
-        return 0;
-    if (!at || at == email || strchr(at + 1, '@') || !strchr(at + 1, '.') ||
-        strpbrk(email, " \t\r\n<>,;\"") || at[1] == '.' || email[strlen(email) - 1] == '.')
-        return err_set(err, ERR_VALIDATION, field, "Email %s is not a valid format", email);
     return 0;
 }
 
@@ -896,11 +882,11 @@ int dataset_build(struct catalog *c, const struct actor *a, json_t *in, json_t *
         v = NULL;
     }
     if (!ret)
-        ret = email_check("author_email", dstr(d, "author_email"), err);
+        ret = access_email_check("author_email", dstr(d, "author_email"), err);
     if (!ret)
-        ret = email_check("maintainer_email", dstr(d, "maintainer_email"), err);
+        ret = access_email_check("maintainer_email", dstr(d, "maintainer_email"), err);
     if (!ret)
-        ret = email_check("contact_email", dstr(d, "contact_email"), err);
+        ret = access_email_check("contact_email", dstr(d, "contact_email"), err);
     if (!ret)
         ret = temporal_check(dstr(d, "temporal"), err);
     if (!ret)

@@ -7,7 +7,9 @@
  *      resource of the same name already holds it (same SHA-256: nothing is copied) or
  *      copy it to files/tmp/ while hashing it; any SHA-256 that differs from
  *      metadata.json fails the folder before anything is written;
- *   3. create the organization if missing, then package_create (new name) or
+ *   3. when the dataset exists and neither its mapped fields nor any file changed,
+ *      nothing (it counts as unchanged and its metadata_modified stays); else
+ *      create the organization if missing, then package_create (new name) or
  *      package_update (existing name: the shown dataset with the mapped fields laid
  *      over it, so what others added, such as groups, stays), then resource_create or
  *      resource_update with the upload for each new or changed file.
@@ -38,7 +40,7 @@ struct load_ctx {
     struct progress progress;
     const char *dir;
     json_t *orgs_seen; /* slug → true once known to exist */
-    size_t created, updated, failed;
+    size_t created, updated, unchanged, failed;
     size_t files_uploaded, files_unchanged;
     uint64_t bytes_uploaded;
 };
@@ -85,6 +87,8 @@ static int list_folders(const char *dir, char ***names, size_t *n, struct err *e
 
         if (e->d_name[0] == '.')
             continue;
+        /* A symbolic link to a folder is listed so that it is reported (and refused)
+         * rather than silently skipped or followed. */
         if (fstatat(dirfd(d), e->d_name, &st, 0) < 0 || !S_ISDIR(st.st_mode))
             continue;
         ALLOC_GROW(*names, *n + 1, alloc);
@@ -98,8 +102,39 @@ out:
     return ret;
 }
 
+/*
+ * Opens a file of a catalog folder for reading: only a regular file, never through a
+ * symbolic link (a data file linked to /etc/passwd, with its SHA-256 in metadata.json,
+ * must not be published). O_NOFOLLOW refuses a link as the last component, O_NONBLOCK
+ * keeps a FIFO from blocking the open, and fstat() on the descriptor checks what was
+ * opened, so nothing can be swapped in between a check and the open. name: how
+ * messages call the file; field: the err field. *fd: the descriptor on success, else
+ * -1. -ERR_VALIDATION for a link or a non-regular file, -ERR_NOT_FOUND when it cannot
+ * be opened.
+ */
+static int open_regular(const char *path, const char *name, const char *field, int *fd,
+                        struct stat *st, struct err *err)
+{
+    int ret = 0;
+
+    *fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (*fd < 0 && errno == ELOOP)
+        ret = err_set(err, ERR_VALIDATION, field, "\"%s\" is a symbolic link, not a regular file",
+                      name);
+    else if (*fd < 0 || fstat(*fd, st) < 0)
+        ret = err_set(err, ERR_NOT_FOUND, field, "cannot open \"%s\": %s", name, strerror(errno));
+    else if (!S_ISREG(st->st_mode))
+        ret = err_set(err, ERR_VALIDATION, field, "\"%s\" is not a regular file", name);
+    if (ret && *fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+    return ret;
+}
+
 static int read_metadata(const char *path, json_t **out, struct err *err)
 {
+    struct stat st;
     struct buf b = BUF_INIT;
     char chunk[8192];
     json_error_t jerr;
@@ -107,12 +142,9 @@ static int read_metadata(const char *path, json_t **out, struct err *err)
 
     *out = NULL;
     buf_init(&b, LIMIT_METADATA_FILE);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        ret = err_set(err, ERR_NOT_FOUND, "metadata.json", "cannot open \"metadata.json\": %s",
-                      strerror(errno));
+    ret = open_regular(path, "metadata.json", "metadata.json", &fd, &st, err);
+    if (ret)
         goto out;
-    }
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof(chunk));
 
@@ -146,21 +178,30 @@ out:
 /* Step 1 for one folder: read, map and size it. Errors stay in f->err. */
 static void folder_prepare(struct load_ctx *ctx, struct folder *f)
 {
-    char *path = xstrfmt("%s/%s/metadata.json", ctx->dir, f->name);
+    char *path = xstrfmt("%s/%s/metadata.json", ctx->dir, f->name), *folder = NULL;
     json_t *meta = NULL;
+    struct stat st;
 
+    /* list_folders() lists links to folders so that they are refused here, by name. */
+    folder = xstrfmt("%s/%s", ctx->dir, f->name);
+    if (lstat(folder, &st) == 0 && S_ISLNK(st.st_mode)) {
+        err_set(&f->err, ERR_VALIDATION, NULL, "folder \"%s\" is a symbolic link, not a directory",
+                f->name);
+        goto out;
+    }
     if (read_metadata(path, &meta, &f->err) || load_map(f->name, meta, &f->ds, &f->err))
         goto out;
     f->mapped = true;
     for (size_t i = 0; i < f->ds.nfiles; i++) {
         char *fp = xstrfmt("%s/%s/%s", ctx->dir, f->name, f->ds.files[i].file);
-        struct stat st;
+        struct stat fst;
 
-        if (stat(fp, &st) == 0 && S_ISREG(st.st_mode))
-            f->bytes += (uint64_t)st.st_size;
+        if (lstat(fp, &fst) == 0 && S_ISREG(fst.st_mode))
+            f->bytes += (uint64_t)fst.st_size;
         free(fp);
     }
 out:
+    free(folder);
     json_decref(meta);
     free(path);
 }
@@ -208,16 +249,9 @@ static int hash_file(struct load_ctx *ctx, const char *src, size_t index,
     xsnprintf(field, sizeof(field), "resources[%zu].file", index);
     xsnprintf(sha_field, sizeof(sha_field), "resources[%zu].sha256", index);
     xsnprintf(bytes_field, sizeof(bytes_field), "resources[%zu].bytes", index);
-    in = open(src, O_RDONLY | O_CLOEXEC);
-    if (in < 0 || fstat(in, &st) < 0) {
-        ret = err_set(err, ERR_NOT_FOUND, field, "cannot open \"%s\": %s", lf->file,
-                      strerror(errno));
+    ret = open_regular(src, lf->file, field, &in, &st, err);
+    if (ret)
         goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ret = err_set(err, ERR_VALIDATION, field, "\"%s\" is not a regular file", lf->file);
-        goto out;
-    }
     if (lf->bytes && (uint64_t)st.st_size != lf->bytes) {
         ret = err_set(err, ERR_VALIDATION, bytes_field,
                       "size of \"%s\" differs from metadata.json: %" PRIu64
@@ -367,6 +401,96 @@ static json_t *update_params(json_t *existing, const struct load_dataset *ds)
     return params;
 }
 
+/* Whether the tag names of a stored dataset are those of the mapped tag list. */
+static bool same_tags(json_t *stored, json_t *mapped)
+{
+    json_t *t;
+    size_t i;
+
+    if (json_array_size(stored) != json_array_size(mapped))
+        return false;
+    json_array_foreach (mapped, i, t) {
+        const char *name = json_string_value(json_object_get(t, "name"));
+        json_t *u;
+        size_t j;
+        bool found = false;
+
+        json_array_foreach (stored, j, u) {
+            found = found || str_eq(json_string_value(json_object_get(u, "name")), name);
+        }
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* Whether a stored extras list holds exactly the mapped {key, value} pairs (the catalog
+ * stores them sorted by key). */
+static bool same_extras(json_t *stored, json_t *mapped)
+{
+    json_t *e;
+    size_t i;
+
+    if (json_array_size(stored) != json_array_size(mapped))
+        return false;
+    json_array_foreach (mapped, i, e) {
+        json_t *u;
+        size_t j;
+        bool found = false;
+
+        json_array_foreach (stored, j, u) {
+            found = found || json_equal(u, e);
+        }
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/*
+ * Whether loading would change nothing: every field the mapping sets equals what
+ * package_show gave (tags by name, extras as a set, owner_org by the organization's
+ * name), and every file is already the same-named resource's content with the mapped
+ * name, description and format. package_update would then only move
+ * metadata_modified, so the folder is left alone.
+ */
+static bool dataset_unchanged(json_t *existing, const struct load_dataset *ds,
+                              const struct pending *pd)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach (ds->package, key, v) {
+        json_t *have = json_object_get(existing, key);
+
+        if (str_eq(key, "tags")) {
+            if (!same_tags(have, v))
+                return false;
+        } else if (str_eq(key, "extras")) {
+            if (!same_extras(have, v))
+                return false;
+        } else if (str_eq(key, "owner_org")) {
+            json_t *org = json_object_get(existing, "organization");
+
+            if (!json_equal(have, v) && !json_equal(json_object_get(org, "name"), v))
+                return false;
+        } else if (!have || !json_equal(have, v)) {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < ds->nfiles; i++) {
+        json_t *res = resource_named(existing, ds->files[i].file);
+
+        if (!res || pd[i].tmp_path)
+            return false;
+        json_object_foreach (ds->files[i].resource, key, v) {
+            if (!json_equal(json_object_get(res, key), v))
+                return false;
+        }
+    }
+    return true;
+}
+
 static int load_folder(struct load_ctx *ctx, struct folder *f, struct err *err)
 {
     const struct load_dataset *ds = &f->ds;
@@ -398,6 +522,13 @@ static int load_folder(struct load_ctx *ctx, struct folder *f, struct err *err)
         free(src);
         if (ret)
             goto out;
+    }
+
+    /* Nothing to write: metadata_modified stays where it is. */
+    if (existing && dataset_unchanged(existing, ds, pd)) {
+        ctx->unchanged++;
+        ctx->files_unchanged += ds->nfiles;
+        goto out;
     }
 
     /* 3. Write: organization, dataset, resources. */
@@ -545,11 +676,11 @@ int cli_load_catalog(struct portal *p, const char *catalog_dir)
         progress_items(&ctx.progress, i + 1);
     }
     progress_finish(&ctx.progress);
-    printf("loaded %zu of %zu datasets from %s (%zu created, %zu updated); %zu files uploaded "
-           "(%.1f MB), %zu unchanged; %.1f s\n",
-           ctx.created + ctx.updated, n, catalog_dir, ctx.created, ctx.updated, ctx.files_uploaded,
-           (double)ctx.bytes_uploaded / (1024.0 * 1024.0), ctx.files_unchanged,
-           (double)(time_mono_us() - start) / 1e6);
+    printf("loaded %zu of %zu datasets from %s (%zu created, %zu updated, %zu unchanged); "
+           "%zu files uploaded (%.1f MB), %zu files unchanged; %.1f s\n",
+           ctx.created + ctx.updated + ctx.unchanged, n, catalog_dir, ctx.created, ctx.updated,
+           ctx.unchanged, ctx.files_uploaded, (double)ctx.bytes_uploaded / (1024.0 * 1024.0),
+           ctx.files_unchanged, (double)(time_mono_us() - start) / 1e6);
     fflush(stdout);
     if (ctx.failed) {
         fprintf(stderr, "kaifang load: %zu of %zu datasets failed\n", ctx.failed, n);

@@ -281,13 +281,13 @@ static char *trim(char *s)
     return s;
 }
 
-/* Parses one line in place. Returns 0 (also for blank and comment lines) or -1. */
-static int config_line(struct config *c, char *line, struct err *err)
+/* Splits one line in place into *key and *value (quotes removed). Blank and comment
+ * lines give 0 with *key NULL. */
+static int config_split(char *line, char **key, char **value, struct err *err)
 {
-    char *eq, *key, *value;
-    struct err e = ERR_INIT;
-    int ret = 0;
+    char *eq;
 
+    *key = *value = NULL;
     /* '#' starts a comment at the start of a line or after white space, so that a
      * value such as a URL with a fragment survives. */
     for (char *p = line; *p; p++) {
@@ -298,36 +298,32 @@ static int config_line(struct config *c, char *line, struct err *err)
     }
     line = trim(line);
     if (!*line)
-        goto out;
+        return 0;
     eq = strchr(line, '=');
-    if (!eq) {
-        ret = err_set(err, ERR_VALIDATION, NULL, "expected \"key = value\", got \"%.100s\"", line);
-        goto out;
-    }
+    if (!eq)
+        return err_set(err, ERR_VALIDATION, NULL, "expected \"key = value\", got \"%.100s\"", line);
     *eq = '\0';
-    key = trim(line);
-    value = trim(eq + 1);
-    if (value[0] == '"') {
-        size_t len = strlen(value);
+    *key = trim(line);
+    *value = trim(eq + 1);
+    if (**value == '"') {
+        size_t len = strlen(*value);
 
-        if (len < 2 || value[len - 1] != '"') {
-            ret = err_set(err, ERR_VALIDATION, key, "unterminated quoted value for key \"%s\"",
-                          key);
-            goto out;
-        }
-        value[len - 1] = '\0';
-        value++;
+        if (len < 2 || (*value)[len - 1] != '"')
+            return err_set(err, ERR_VALIDATION, *key, "unterminated quoted value for key \"%s\"",
+                           *key);
+        (*value)[len - 1] = '\0';
+        (*value)++;
     }
-    if (!*key) {
-        ret = err_set(err, ERR_VALIDATION, NULL, "missing key before \"=\"");
-        goto out;
-    }
-    ret = config_set(c, key, value, &e);
-    if (ret)
-        err_set(err, e.kind, e.field, "%s", e.msg);
-out:
-    return ret;
+    if (!**key)
+        return err_set(err, ERR_VALIDATION, NULL, "missing key before \"=\"");
+    return 0;
 }
+
+/* A key seen in the file, in its '_' spelling, and the line it was on. */
+struct seen_key {
+    char key[CONFIG_KEY_MAX];
+    unsigned line;
+};
 
 static int read_small_file(const char *path, size_t max, struct buf *out, bool *missing,
                            struct err *err)
@@ -373,6 +369,8 @@ int config_load(struct config *c, struct err *err)
     struct buf text = BUF_INIT;
     char *path = xstrfmt("%s/" CONFIG_FILE, c->portal_dir);
     char *line, *next;
+    struct seen_key seen[32];
+    size_t nseen = 0;
     bool missing;
     unsigned lineno = 0;
     int ret;
@@ -386,12 +384,41 @@ int config_load(struct config *c, struct err *err)
     }
     for (line = text.buf; line; line = next) {
         struct err e = ERR_INIT;
+        char *key, *value;
 
         lineno++;
         next = strchr(line, '\n');
         if (next)
             *next++ = '\0';
-        ret = config_line(c, line, &e);
+        ret = config_split(line, &key, &value, &e);
+        if (!ret && key) {
+            size_t i, len = strlen(key);
+
+            /* A key given twice is a mistake (two listen lines: which one was meant?),
+             * not "last wins"; "max-body" and "max_body" are the same key. */
+            for (i = 0; i < nseen && len < CONFIG_KEY_MAX; i++) {
+                size_t j;
+
+                for (j = 0; j <= len; j++)
+                    if ((key[j] == '-' ? '_' : key[j]) != seen[i].key[j])
+                        break;
+                if (j > len)
+                    break;
+            }
+            if (i < nseen) {
+                ret = err_set(&e, ERR_VALIDATION, seen[i].key,
+                              "duplicate key \"%s\" (first on line %u)", seen[i].key, seen[i].line);
+            } else {
+                ret = config_set(c, key, value, &e);
+                /* Every key config_set() accepts is shorter than CONFIG_KEY_MAX, and
+                 * there are fewer of them than seen[] holds. */
+                if (!ret && nseen < ARRAY_SIZE(seen) && len < CONFIG_KEY_MAX) {
+                    for (size_t j = 0; j <= len; j++)
+                        seen[nseen].key[j] = key[j] == '-' ? '_' : key[j];
+                    seen[nseen++].line = lineno;
+                }
+            }
+        }
         if (ret) {
             err_set(err, e.kind, e.field, CONFIG_FILE ":%u: %s", lineno, e.msg);
             goto out;

@@ -8,23 +8,72 @@
 #include "web/markdown.h"
 #include "web/ui.h"
 #include "web/web-int.h"
+#include "core/parse.h"
 #include "core/util.h"
 
-int ui_dataset_search(struct catalog *c, const struct actor *a, const char *q, struct buf *out,
-                      struct err *err)
+/* The page number asked for: a decimal at least 1; anything else is page 1. */
+static uint64_t page_number(const char *page)
 {
-    json_t *params, *search = NULL, *v;
+    uint64_t n;
+
+    if (!page || parse_u64(page, UI_SEARCH_PAGE_MAX, &n) || n < 1)
+        return 1;
+    return n;
+}
+
+/* A link to another page of the same search: q is percent-encoded (so it is also
+ * safe inside the quoted attribute), label is markup from a literal. */
+static void page_link(struct buf *b, const char *q, uint64_t page, const char *rel)
+{
+    HTML(b, "<a href=\"/dataset?");
+    if (q && q[0]) {
+        HTML(b, "q=");
+        html_url_arg(b, q);
+        HTML(b, "&amp;");
+    }
+    HTML(b, "page=");
+    html_uint(b, page);
+    HTML(b, "\" rel=\"");
+    html_attr(b, rel);
+    HTML(b, "\">");
+    if (str_eq(rel, "prev"))
+        HTML(b, "← Previous");
+    else
+        HTML(b, "Next →");
+    HTML(b, "</a>");
+}
+
+int ui_dataset_search_page(struct catalog *c, const struct actor *a, const char *q,
+                           const char *page, struct buf *out, struct err *err)
+{
+    json_t *params = NULL, *search = NULL, *v;
+    uint64_t n = page_number(page), pages, count;
     size_t i;
     int ret;
 
-    params = json_pack("{s:s, s:s}", "q", q ? q : "", "rows", "50");
-    ret = catalog_package_search(c, a, params, &search, err);
-    if (ret < 0)
-        goto out;
+    for (;;) {
+        params = json_pack("{s:s, s:I, s:I}", "q", q ? q : "", "rows", (json_int_t)UI_SEARCH_ROWS,
+                           "start", (json_int_t)((n - 1) * UI_SEARCH_ROWS));
+        ret = catalog_package_search(c, a, params, &search, err);
+        if (ret < 0)
+            goto out;
+        count = (uint64_t)json_integer_value(json_object_get(search, "count"));
+        pages = count ? (count + UI_SEARCH_ROWS - 1) / UI_SEARCH_ROWS : 1;
+        if (n <= pages)
+            break;
+        /* Past the end (an old link, a hand-made URL): show the last page. */
+        n = pages;
+        json_decref(params);
+        json_decref(search);
+        params = search = NULL;
+    }
     ui_header(out, q && q[0] ? q : "Datasets");
     HTML(out, "<h1>Datasets</h1>\n<p>");
-    html_uint(out, json_integer_value(json_object_get(search, "count")));
-    HTML(out, " datasets found");
+    html_uint(out, count);
+    if (count == 1)
+        HTML(out, " dataset found");
+    else
+        HTML(out, " datasets found");
     if (q && q[0]) {
         HTML(out, " for “");
         html_text(out, q);
@@ -34,11 +83,33 @@ int ui_dataset_search(struct catalog *c, const struct actor *a, const char *q, s
     json_array_foreach (json_object_get(search, "results"), i, v)
         ui_dataset_item(out, v);
     HTML(out, "</ul>\n");
+    if (pages > 1) {
+        HTML(out, "<nav class=\"pagination\"><p>");
+        if (n > 1) {
+            page_link(out, q, n - 1, "prev");
+            HTML(out, " ");
+        }
+        HTML(out, "Page ");
+        html_uint(out, n);
+        HTML(out, " of ");
+        html_uint(out, pages);
+        if (n < pages) {
+            HTML(out, " ");
+            page_link(out, q, n + 1, "next");
+        }
+        HTML(out, "</p></nav>\n");
+    }
     ui_footer(out);
 out:
     json_decref(params);
     json_decref(search);
     return ret;
+}
+
+int ui_dataset_search(struct catalog *c, const struct actor *a, const char *q, struct buf *out,
+                      struct err *err)
+{
+    return ui_dataset_search_page(c, a, q, NULL, out, err);
 }
 
 static void resource_item(struct buf *b, const json_t *r)

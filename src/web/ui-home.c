@@ -10,6 +10,17 @@
 
 #define HOME_NEWEST 10
 
+/* "1 dataset", "0 datasets", "2 datasets": noun is an English word whose plural adds
+ * an "s" (a literal of ours, never input). */
+static void count_of(struct buf *out, uint64_t n, const char *noun)
+{
+    html_uint(out, n);
+    HTML(out, " ");
+    html_text(out, noun);
+    if (n != 1)
+        HTML(out, "s");
+}
+
 int ui_home(struct catalog *c, const struct actor *a, struct buf *out, struct err *err)
 {
     json_t *params = NULL, *search = NULL, *orgs = NULL, *groups = NULL, *v;
@@ -31,12 +42,12 @@ int ui_home(struct catalog *c, const struct actor *a, struct buf *out, struct er
 
     ui_header(out, "Open data");
     HTML(out, "<h1>Open government data</h1>\n<p class=\"counts\">");
-    html_uint(out, json_integer_value(json_object_get(search, "count")));
-    HTML(out, " datasets, ");
-    html_uint(out, json_array_size(orgs));
-    HTML(out, " organizations, ");
-    html_uint(out, json_array_size(groups));
-    HTML(out, " groups.</p>\n<h2>Newest datasets</h2>\n<ul class=\"datasets\">\n");
+    count_of(out, (uint64_t)json_integer_value(json_object_get(search, "count")), "dataset");
+    HTML(out, ", ");
+    count_of(out, json_array_size(orgs), "organization");
+    HTML(out, ", ");
+    count_of(out, json_array_size(groups), "group");
+    HTML(out, ".</p>\n<h2>Newest datasets</h2>\n<ul class=\"datasets\">\n");
     json_array_foreach (json_object_get(search, "results"), i, v)
         if (i < HOME_NEWEST)
             ui_dataset_item(out, v);

@@ -20,7 +20,19 @@
 /* "/": counts, the newest datasets, the organizations, a search box. */
 int ui_home(struct catalog *c, const struct actor *a, struct buf *out, struct err *err);
 
-/* "/dataset?q=…": package_search results for q (NULL or "": every dataset). */
+/* Results per page of the search page, and the highest page number read from a URL
+ * (UI_SEARCH_ROWS * UI_SEARCH_PAGE_MAX stays within package_search's start limit). */
+#define UI_SEARCH_ROWS     20u
+#define UI_SEARCH_PAGE_MAX 50000u
+
+/* "/dataset?q=…&page=N": package_search results for q (NULL or "": every dataset),
+ * UI_SEARCH_ROWS per page. page: the query's "page" string, NULL, or anything else
+ * (not a number ≥ 1: page 1; past the last page: the last page). With more than one
+ * page, "Page N of M" with links to the previous and next pages that keep q. */
+int ui_dataset_search_page(struct catalog *c, const struct actor *a, const char *q,
+                           const char *page, struct buf *out, struct err *err);
+
+/* ui_dataset_search_page() for the first page. */
 int ui_dataset_search(struct catalog *c, const struct actor *a, const char *q, struct buf *out,
                       struct err *err);
 

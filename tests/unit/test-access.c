@@ -256,6 +256,64 @@ static void test_capacity_names(void **state)
     assert_string_equal(capacity_name(CAPACITY_MEMBER), "member");
 }
 
+/* E-mail addresses: the same check for users as for the e-mail fields of datasets. */
+static void test_user_emails(void **state)
+{
+    struct unit_store *f = *state;
+    static const char *const bad[] = {
+            "notanemail", "@example.org", "a@b@example.org", "a@example", "a b@example.org",
+            "a@.example", "a@example.",   "<a>@example.org", "a;b@x.org",
+    };
+    static const char *const good[] = {"a@example.org", "li.wei+data@stats.gov.cn", "", NULL};
+    json_t *u = NULL;
+
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        struct err err = ERR_INIT;
+
+        assert_int_equal(access_user_add(f->s, "mail-user", bad[i], NULL, false, &u, &err),
+                         -ERR_VALIDATION);
+        assert_string_equal(err.field, "email");
+        assert_non_null(strstr(err.msg, "is not a valid format"));
+        assert_null(u);
+        err_clear(&err);
+        assert_int_equal(access_email_check("author_email", bad[i], &err), -ERR_VALIDATION);
+        assert_string_equal(err.field, "author_email");
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+        struct err err = ERR_INIT;
+        char name[32];
+
+        assert_int_equal(access_email_check("email", good[i], &err), 0);
+        xsnprintf(name, sizeof(name), "mail-user-%zu", i);
+        assert_int_equal(access_user_add(f->s, name, good[i], NULL, false, NULL, &err), 0);
+    }
+}
+
+/* Removing a non-member is an error naming both; revoking twice names the token. */
+static void test_member_remove_and_revoke_errors(void **state)
+{
+    struct unit_store *f = *state;
+    struct err err = ERR_INIT;
+    char token[TOKEN_STR_MAX], tid[UUID_STR_LEN], *want;
+
+    add_org(f->s, "11111111-1111-4111-8111-111111111111", "stats-bureau");
+    assert_int_equal(access_user_add(f->s, "wang", NULL, NULL, false, NULL, &err), 0);
+    assert_int_equal(access_member_set(f->s, "stats-bureau", "wang", NULL, &err), -ERR_NOT_FOUND);
+    assert_string_equal(err.msg, "user \"wang\" is not a member of \"stats-bureau\"");
+    err_clear(&err);
+    assert_int_equal(access_member_set(f->s, "stats-bureau", "wang", "member", &err), 0);
+    assert_int_equal(access_member_set(f->s, "stats-bureau", "wang", NULL, &err), 0);
+    assert_int_equal(access_member_set(f->s, "stats-bureau", "wang", NULL, &err), -ERR_NOT_FOUND);
+    err_clear(&err);
+
+    assert_int_equal(access_token_create(f->s, "wang", NULL, token, tid, &err), 0);
+    assert_int_equal(access_token_revoke(f->s, tid, &err), 0);
+    assert_int_equal(access_token_revoke(f->s, tid, &err), -ERR_NOT_FOUND);
+    want = xstrfmt("token \"%s\" not found", tid);
+    assert_string_equal(err.msg, want);
+    free(want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +321,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
             cmocka_unit_test_setup_teardown(test_memberships, setup, teardown),
             cmocka_unit_test(test_capacity_names),
+            cmocka_unit_test_setup_teardown(test_user_emails, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_member_remove_and_revoke_errors, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1611,6 +1611,200 @@ static void test_rollback(void **state)
     json_decref(list0);
 }
 
+/* The names of an actor's results, sorted by name, comma-separated. */
+static char *names_for(struct fixture *f, const struct actor *a, const char *params)
+{
+    json_t *p = parse(params), *r = NULL, *d;
+    struct err err = ERR_INIT;
+    struct buf b = BUF_INIT;
+    size_t i;
+
+    json_object_set_new(p, "sort", json_string("name asc"));
+    json_object_set_new(p, "rows", json_integer(1000));
+    if (catalog_package_search(&f->c, a, p, &r, &err))
+        fail_msg("search %s as \"%s\" failed: %s", params, a->name, err.msg);
+    json_array_foreach (json_object_get(r, "results"), i, d) {
+        if (i)
+            buf_addch(&b, ',');
+        buf_addstr(&b, sget(d, "name"));
+    }
+    assert_int_equal(json_integer_value(json_object_get(r, "count")), i);
+    json_decref(r);
+    json_decref(p);
+    return buf_detach(&b, NULL);
+}
+
+#define assert_names_for(f, a, params, want)                                                       \
+    do {                                                                                           \
+        char *got_ = names_for(f, a, params);                                                      \
+        if (strcmp(got_, want))                                                                    \
+            fail_msg("line %d: %s as \"%s\": got \"%s\", want \"%s\"", __LINE__, params,           \
+                     (a)->name, got_, want);                                                       \
+        free(got_);                                                                                \
+    } while (0)
+
+/* include_drafts alone (without include_private) adds the drafts the actor may edit:
+ * all of them for a sysadmin, those of their organizations for editors and admins,
+ * none for members and anonymous callers. Private active datasets stay out. */
+static void test_search_include_drafts(void **state)
+{
+    struct fixture *f = *state;
+
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"pub\", \"title\": \"draft words\", \"owner_org\": "
+                   "\"stats-bureau\"}"));
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"priv\", \"title\": \"draft words\", \"owner_org\": "
+                   "\"stats-bureau\", \"private\": true}"));
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"drft\", \"title\": \"draft words\", \"owner_org\": "
+                   "\"stats-bureau\", \"state\": \"draft\"}"));
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"pdrft\", \"title\": \"draft words\", \"owner_org\": "
+                   "\"stats-bureau\", \"state\": \"draft\", \"private\": true}"));
+    json_decref(ok(f, catalog_package_create, &f->outsider,
+                   "{\"name\": \"tdrft\", \"title\": \"draft words\", \"owner_org\": "
+                   "\"transport-bureau\", \"state\": \"draft\"}"));
+    json_decref(ok(f, catalog_package_create, &f->root,
+                   "{\"name\": \"odrft\", \"title\": \"draft words\", \"state\": \"draft\"}"));
+
+    static const char q[] = "{\"include_drafts\": true, \"q\": \"draft\"}";
+    assert_names_for(f, &f->root, q, "drft,odrft,pdrft,pub,tdrft");
+    assert_names_for(f, &f->editor, q, "drft,pdrft,pub");
+    assert_names_for(f, &f->admin, q, "drft,pdrft,pub");
+    assert_names_for(f, &f->outsider, q, "pub,tdrft");
+    assert_names_for(f, &f->both, q, "drft,pdrft,pub,tdrft");
+    assert_names_for(f, &f->member, q, "pub");
+    assert_names_for(f, &f->anon, q, "pub");
+    /* As GET sends it. */
+    assert_names_for(f, &f->editor, "{\"include_drafts\": \"true\", \"q\": \"draft\"}",
+                     "drft,pdrft,pub");
+    /* With include_private as well: unchanged meaning. */
+    static const char qp[] = "{\"include_drafts\": true, \"include_private\": true}";
+    assert_names_for(f, &f->root, qp, "drft,odrft,pdrft,priv,pub,tdrft");
+    assert_names_for(f, &f->editor, qp, "drft,pdrft,priv,pub");
+    assert_names_for(f, &f->member, qp, "priv,pub");
+    assert_names_for(f, &f->anon, qp, "pub");
+    /* Neither: public active only. */
+    assert_names_for(f, &f->root, "{}", "pub");
+
+    /* state: active is the default; draft gives what include_drafts would. */
+    assert_names_for(f, &f->editor, "{\"q\": \"state:draft\"}", "drft,pdrft");
+    assert_names_for(f, &f->editor, "{\"fq\": \"+state:draft\", \"include_private\": true}",
+                     "drft,pdrft");
+    assert_names_for(f, &f->member, "{\"q\": \"state:draft\"}", "");
+    assert_names_for(f, &f->anon, "{\"q\": \"state:draft\"}", "");
+    assert_names_for(f, &f->root, "{\"q\": \"state:draft\"}", "drft,odrft,pdrft,tdrft");
+    assert_names_for(f, &f->editor, "{\"q\": \"state:active\", \"include_drafts\": true}", "pub");
+    assert_names_for(f, &f->editor, "{\"q\": \"-state:draft\", \"include_drafts\": true}", "pub");
+    assert_names_for(f, &f->editor, "{\"q\": \"state:active state:draft\"}", "");
+    fails(f, catalog_package_search, &f->root, "{\"q\": \"state:deleted\"}", ERR_SEARCH, "q",
+          "deleted");
+    fails(f, catalog_package_search, &f->root, "{\"q\": \"state:bogus\"}", ERR_SEARCH, "q",
+          "bogus");
+}
+
+/* Fields CKAN clients put in q and fq. */
+static void test_search_ckan_fields(void **state)
+{
+    struct fixture *f = *state;
+
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"roads\", \"title\": \"Road network\", \"owner_org\": "
+                   "\"stats-bureau\", \"notes\": \"Highways and bridges\", \"author\": \"Wang "
+                   "Fang\", \"maintainer\": \"Survey Office\"}"));
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"rivers\", \"title\": \"River levels\", \"owner_org\": "
+                   "\"stats-bureau\", \"notes\": \"Daily gauges near the road\", \"private\": "
+                   "true}"));
+
+    assert_names_for(f, &f->editor, "{\"q\": \"private:true\", \"include_private\": true}",
+                     "rivers");
+    assert_names_for(f, &f->editor, "{\"fq\": \"private:false\", \"include_private\": true}",
+                     "roads");
+    assert_names_for(f, &f->editor, "{\"q\": \"-private:true\", \"include_private\": true}",
+                     "roads");
+    assert_names_for(f, &f->anon, "{\"q\": \"private:true\"}", "");
+    fails(f, catalog_package_search, &f->root, "{\"q\": \"private:maybe\"}", ERR_SEARCH, "q",
+          "maybe");
+    /* title, notes, author, maintainer: their words as free text. */
+    assert_names_for(f, &f->editor, "{\"q\": \"title:road\", \"include_private\": true}",
+                     "rivers,roads");
+    assert_names_for(f, &f->editor, "{\"q\": \"title:network\", \"include_private\": true}",
+                     "roads");
+    assert_names_for(f, &f->editor, "{\"q\": \"notes:\\\"daily gauges\\\"\"}", "");
+    assert_names_for(f, &f->editor,
+                     "{\"q\": \"notes:\\\"daily gauges\\\"\", \"include_private\": true}",
+                     "rivers");
+    assert_names_for(f, &f->anon, "{\"q\": \"author:wang\"}", "roads");
+    assert_names_for(f, &f->anon, "{\"fq\": \"maintainer:\\\"survey office\\\"\"}", "roads");
+    fails(f, catalog_package_search, &f->root, "{\"q\": \"-title:road\"}", ERR_SEARCH, "q", NULL);
+    /* type: every dataset is a "dataset". */
+    assert_names_for(f, &f->anon, "{\"fq\": \"type:dataset\"}", "roads");
+    assert_names_for(f, &f->anon, "{\"fq\": \"type:harvest\"}", "");
+    assert_names_for(f, &f->anon, "{\"fq\": \"-type:harvest\"}", "roads");
+    /* Unknown fields are still refused, naming the field; internal rows stay hidden. */
+    fails(f, catalog_package_search, &f->root, "{\"q\": \"colour:red\"}", ERR_SEARCH, "q",
+          "\"colour\"");
+    fails(f, catalog_package_search, &f->root, "{\"q\": \"metadata_modified:[* TO NOW]\"}",
+          ERR_SEARCH, "q", "metadata_modified");
+    fails(f, catalog_package_search, &f->root, "{\"q\": \"private_active:true\"}", ERR_SEARCH, "q",
+          "private_active");
+}
+
+/* A name equal to another dataset's (organization's, group's) id would be shadowed by
+ * lookups by id: refused like a taken name. */
+static void test_name_equal_to_an_id(void **state)
+{
+    struct fixture *f = *state;
+    json_t *a, *d, *g;
+    char *p;
+
+    a = ok(f, catalog_package_create, &f->editor,
+           "{\"name\": \"first\", \"owner_org\": \"stats-bureau\"}");
+    p = xstrfmt("{\"name\": \"%s\", \"owner_org\": \"stats-bureau\"}", sget(a, "id"));
+    fails(f, catalog_package_create, &f->editor, p, ERR_CONFLICT, "name",
+          "That URL is already in use.");
+    free(p);
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"second\", \"owner_org\": \"stats-bureau\"}"));
+    p = xstrfmt("{\"id\": \"second\", \"name\": \"%s\"}", sget(a, "id"));
+    fails(f, catalog_package_patch, &f->editor, p, ERR_CONFLICT, "name",
+          "That URL is already in use.");
+    free(p);
+    /* A dataset may keep its own id as its name. */
+    p = xstrfmt("{\"id\": \"first\", \"name\": \"%s\"}", sget(a, "id"));
+    json_decref(ok(f, catalog_package_patch, &f->editor, p));
+    free(p);
+    /* An id given to package_create is ignored (a new UUID is made), so it cannot
+     * shadow the dataset named "second". */
+    d = ok(f, catalog_package_create, &f->editor,
+           "{\"id\": \"second\", \"name\": \"third\", \"owner_org\": \"stats-bureau\"}");
+    assert_string_not_equal(sget(d, "id"), "second");
+    json_decref(d);
+    d = ok(f, catalog_package_show, &f->anon, "{\"id\": \"second\"}");
+    assert_string_equal(sget(d, "name"), "second");
+    json_decref(d);
+    json_decref(a);
+
+    /* Organizations and groups share one namespace of names and ids. */
+    p = xstrfmt("{\"name\": \"%s\"}", f->org1_id);
+    fails(f, catalog_organization_create, &f->root, p, ERR_CONFLICT, "name", NULL);
+    fails(f, catalog_group_create, &f->root, p, ERR_CONFLICT, "name", NULL);
+    free(p);
+    g = ok(f, catalog_group_create, &f->root, "{\"name\": \"economy\"}");
+    p = xstrfmt("{\"name\": \"%s\"}", sget(g, "id"));
+    fails(f, catalog_group_create, &f->root, p, ERR_CONFLICT, "name", NULL);
+    fails(f, catalog_organization_create, &f->root, p, ERR_CONFLICT, "name", NULL);
+    free(p);
+    json_decref(g);
+    /* Grammar of the refusal. */
+    fails(f, catalog_group_create, &f->editor, "{\"name\": \"g2\"}", ERR_AUTH, NULL,
+          "may create a group");
+    fails(f, catalog_organization_create, &f->editor, "{\"name\": \"o2\"}", ERR_AUTH, NULL,
+          "may create an organization");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1625,6 +1819,9 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_upload_rollback, setup, teardown),
             cmocka_unit_test_setup_teardown(test_groups_orgs_tags, setup, teardown),
             cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_search_include_drafts, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_search_ckan_fields, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_name_equal_to_an_id, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

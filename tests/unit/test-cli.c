@@ -198,6 +198,12 @@ static void test_config_bad_lines_are_named(void **state)
              "kaifang.conf:1: unterminated quoted value for key \"site_url\""},
             {"idle_timeout = 1 0\n",
              "kaifang.conf:1: invalid value \"1 0\" for key \"idle_timeout\""},
+            {"listen = 127.0.0.1:1\n# x\nlisten = 127.0.0.1:2\n",
+             "kaifang.conf:3: duplicate key \"listen\" (first on line 1)"},
+            {"threads = 2\nmax_body = 2M\n\nmax-body = 2M\n",
+             "kaifang.conf:4: duplicate key \"max_body\" (first on line 2)"},
+            {"site_url = http://a\nsite_url = \"http://a\"\n",
+             "kaifang.conf:2: duplicate key \"site_url\" (first on line 1)"},
     };
 
     (void)state;

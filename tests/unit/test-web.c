@@ -9,11 +9,14 @@
 
 #include <cmocka.h>
 
+#include "access/access.h"
+#include "catalog/catalog.h"
 #include "core/limits.h"
 #include "web/html.h"
 #include "web/markdown.h"
 #include "web/ui.h"
 #include "core/util.h"
+#include "unit-util.h"
 
 static void test_html_text(void **state)
 {
@@ -128,12 +131,153 @@ static void test_error_page(void **state)
     buf_release(&b);
 }
 
+/* A catalog over a fresh store, with a sysadmin and n datasets "ds-001"…; one
+ * organization and one group. */
+struct web_fixture {
+    struct unit_store *u;
+    struct catalog c;
+    struct actor root;
+};
+
+static void web_run(struct web_fixture *w, catalog_action_fn fn, const char *params)
+{
+    struct err err = ERR_INIT;
+    json_t *p = json_loads(params, 0, NULL), *r = NULL;
+
+    assert_non_null(p);
+    if (fn(&w->c, &w->root, p, &r, &err))
+        fail_msg("%s: %s", params, err.msg);
+    json_decref(p);
+    json_decref(r);
+}
+
+static void web_setup(void **state, struct web_fixture *w, size_t n)
+{
+    struct err err = ERR_INIT;
+
+    secret_init();
+    assert_int_equal(unit_store_setup(state, "web"), 0);
+    w->u = *state;
+    catalog_init(&w->c, w->u->s, w->u->dir, "http://portal.test");
+    assert_int_equal(access_user_add(w->u->s, "root", NULL, NULL, true, NULL, &err), 0);
+    assert_int_equal(access_actor_from_user(w->u->s, "root", &w->root, &err), 0);
+    web_run(w, catalog_organization_create, "{\"name\": \"stats\"}");
+    web_run(w, catalog_group_create, "{\"name\": \"economy\"}");
+    for (size_t i = 1; i <= n; i++) {
+        char *p = xstrfmt("{\"name\": \"ds-%03zu\", \"title\": \"Table %03zu\", \"owner_org\": "
+                          "\"stats\", \"notes\": \"a&b <x>\"}",
+                          i, i);
+
+        web_run(w, catalog_package_create, p);
+        free(p);
+    }
+}
+
+static void web_teardown(void **state, struct web_fixture *w)
+{
+    actor_release(&w->root);
+    catalog_release(&w->c);
+    unit_store_teardown(state);
+}
+
+static size_t count_str(const char *hay, const char *needle)
+{
+    size_t n = 0;
+
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* /dataset pages through every result, UI_SEARCH_ROWS at a time, and its links keep q. */
+static void test_search_pagination(void **state)
+{
+    struct web_fixture w;
+    struct buf b = BUF_INIT;
+    struct err err = ERR_INIT;
+    const struct actor anon = ACTOR_ANONYMOUS;
+
+    web_setup(state, &w, 2 * UI_SEARCH_ROWS + 5); /* 45: three pages */
+    assert_int_equal(ui_dataset_search_page(&w.c, &anon, NULL, NULL, &b, &err), 0);
+    assert_non_null(strstr(b.buf, "45 datasets found."));
+    assert_int_equal(count_str(b.buf, "<li><a href=\"/dataset/ds-"), UI_SEARCH_ROWS);
+    assert_non_null(strstr(b.buf, "Page 1 of 3"));
+    assert_non_null(strstr(b.buf, "<a href=\"/dataset?page=2\" rel=\"next\">"));
+    assert_null(strstr(b.buf, "rel=\"prev\""));
+    buf_reset(&b);
+
+    /* q is kept, percent-encoded; the page in the middle links both ways. */
+    assert_int_equal(ui_dataset_search_page(&w.c, &anon, "table \"<&>\" OR", "2", &b, &err),
+                     -ERR_SEARCH);
+    err_clear(&err);
+    buf_reset(&b);
+    assert_int_equal(ui_dataset_search_page(&w.c, &anon, "table <&>\"", "2", &b, &err), 0);
+    assert_non_null(strstr(b.buf, "Page 2 of 3"));
+    assert_non_null(strstr(b.buf, "<a href=\"/dataset?q=table%20%3C%26%3E%22&amp;page=1\" "
+                                  "rel=\"prev\">"));
+    assert_non_null(strstr(b.buf, "<a href=\"/dataset?q=table%20%3C%26%3E%22&amp;page=3\" "
+                                  "rel=\"next\">"));
+    assert_null(strstr(b.buf, "<&>"));
+    assert_int_equal(count_str(b.buf, "<li><a href=\"/dataset/ds-"), UI_SEARCH_ROWS);
+    buf_reset(&b);
+
+    /* The last page holds the rest; every dataset is on exactly one page. */
+    assert_int_equal(ui_dataset_search_page(&w.c, &anon, NULL, "3", &b, &err), 0);
+    assert_non_null(strstr(b.buf, "Page 3 of 3"));
+    assert_int_equal(count_str(b.buf, "<li><a href=\"/dataset/ds-"), 5);
+    assert_null(strstr(b.buf, "rel=\"next\""));
+    buf_reset(&b);
+
+    /* Past the end: the last page; nonsense: the first. */
+    assert_int_equal(ui_dataset_search_page(&w.c, &anon, NULL, "99", &b, &err), 0);
+    assert_non_null(strstr(b.buf, "Page 3 of 3"));
+    buf_reset(&b);
+    static const char *const junk[] = {"0", "-1", "x", "", "2x", "99999999999999999999999"};
+    for (size_t i = 0; i < ARRAY_SIZE(junk); i++) {
+        assert_int_equal(ui_dataset_search_page(&w.c, &anon, NULL, junk[i], &b, &err), 0);
+        assert_non_null(strstr(b.buf, "Page 1 of 3"));
+        buf_reset(&b);
+    }
+
+    /* One page: no pagination; one result: singular. */
+    assert_int_equal(ui_dataset_search_page(&w.c, &anon, "name:ds-007", NULL, &b, &err), 0);
+    assert_non_null(strstr(b.buf, "1 dataset found for"));
+    assert_null(strstr(b.buf, "Page "));
+    buf_reset(&b);
+    assert_int_equal(ui_dataset_search_page(&w.c, &anon, "nothing-matches", NULL, &b, &err), 0);
+    assert_non_null(strstr(b.buf, "0 datasets found"));
+    buf_release(&b);
+    web_teardown(state, &w);
+}
+
+/* The home page's counts agree in number with their nouns. */
+static void test_home_counts(void **state)
+{
+    struct web_fixture w;
+    struct buf b = BUF_INIT;
+    struct err err = ERR_INIT;
+    const struct actor anon = ACTOR_ANONYMOUS;
+
+    web_setup(state, &w, 1);
+    assert_int_equal(ui_home(&w.c, &anon, &b, &err), 0);
+    assert_non_null(strstr(b.buf, "1 dataset, 1 organization, 1 group."));
+    buf_reset(&b);
+    web_run(&w, catalog_organization_create, "{\"name\": \"transport\"}");
+    web_run(&w, catalog_group_create, "{\"name\": \"society\"}");
+    web_run(&w, catalog_package_create, "{\"name\": \"ds-two\", \"owner_org\": \"stats\"}");
+    assert_int_equal(ui_home(&w.c, &anon, &b, &err), 0);
+    assert_non_null(strstr(b.buf, "2 datasets, 2 organizations, 2 groups."));
+    buf_release(&b);
+    web_teardown(state, &w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_html_text),     cmocka_unit_test(test_html_attr_and_url),
             cmocka_unit_test(test_markdown_safe), cmocka_unit_test(test_markdown_too_long),
-            cmocka_unit_test(test_error_page),
+            cmocka_unit_test(test_error_page),    cmocka_unit_test(test_search_pagination),
+            cmocka_unit_test(test_home_counts),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
