@@ -156,6 +156,40 @@ json_t *api_ckan_success(const char *site_url, const char *name, json_t *result)
     return doc;
 }
 
+/* A JSON string of s even when s is not UTF-8: messages echo client input (an action
+ * name percent-decoded from the URL), and json_string() refuses invalid UTF-8, which
+ * would leave the error without its message. Bytes that do not form UTF-8 become '?'. */
+static json_t *string_lossy(const char *s)
+{
+    json_t *v = json_string(s);
+    char *copy;
+    size_t i, n;
+
+    if (v)
+        return v;
+    copy = xstrdup(s);
+    n = strlen(copy);
+    for (i = 0; i < n;) {
+        unsigned char c = (unsigned char)copy[i];
+        size_t len = c < 0x80                 ? 1
+                     : c >= 0xc2 && c <= 0xdf ? 2
+                     : c >= 0xe0 && c <= 0xef ? 3
+                     : c >= 0xf0 && c <= 0xf4 ? 4
+                                              : 0;
+        json_t *one = len && i + len <= n ? json_stringn(copy + i, len) : NULL;
+
+        if (!one) {
+            copy[i++] = '?';
+            continue;
+        }
+        json_decref(one);
+        i += len;
+    }
+    v = json_string(copy);
+    free(copy);
+    return v ? v : json_string("?");
+}
+
 json_t *api_ckan_error(const char *site_url, const char *name, const struct err *err)
 {
     json_t *doc = json_object(), *e = json_object();
@@ -166,14 +200,22 @@ json_t *api_ckan_error(const char *site_url, const char *name, const struct err 
     if ((kind == ERR_VALIDATION || kind == ERR_CONFLICT) && err->field[0] &&
         strcmp(err->field, "__type") && strcmp(err->field, "message")) {
         json_t *list = json_array();
-        json_array_append_new(list, json_string(msg));
+        json_array_append_new(list, string_lossy(msg));
         json_object_set_new(e, err->field, list);
     }
-    json_object_set_new(e, "message", json_string(msg));
+    json_object_set_new(e, "message", string_lossy(msg));
     json_object_set_new(doc, "help", help_url(site_url, name));
     json_object_set_new(doc, "success", json_false());
     json_object_set_new(doc, "error", e);
     return doc;
+}
+
+/* True when params carries an "upload" parameter with content: neither null nor "". */
+static bool upload_field_given(json_t *params)
+{
+    json_t *v = json_object_get(params, "upload");
+
+    return v && !json_is_null(v) && !(json_is_string(v) && !json_string_length(v));
 }
 
 int api_ckan_call(struct catalog *c, const struct actor *a, const char *name, bool is_post,
@@ -205,6 +247,16 @@ int api_ckan_call(struct catalog *c, const struct actor *a, const char *name, bo
         ret = err_set(&err, ERR_BAD_REQUEST, NULL,
                       "Bad request data: Request data JSON decoded to a non-object but it "
                       "needs to be a dictionary.");
+        goto out;
+    }
+    /* "upload" that is not a file part (curl -F 'upload=<f.csv' sends the content as a
+     * plain field; a JSON body can name it too): CKAN then ignores it and takes url. With
+     * no url the resource would end up with an empty url and the content dropped. */
+    if ((act->flags & API_UPLOAD) && !up && upload_field_given(params) &&
+        !json_string_length(json_object_get(params, "url"))) {
+        ret = err_set(&err, ERR_VALIDATION, "upload",
+                      "\"upload\" must be a file part (multipart/form-data with a filename, "
+                      "as curl -F 'upload=@file' sends), or give a \"url\"");
         goto out;
     }
     if (!strcmp(act->name, "resource_create"))

@@ -82,6 +82,7 @@ void config_defaults(struct config *c, const char *portal_dir)
     c->max_upload = LIMIT_HTTP_UPLOAD;
     c->max_header = LIMIT_HTTP_HEADER;
     c->max_connections = LIMIT_HTTP_CONNECTIONS;
+    c->max_connections_per_ip = LIMIT_HTTP_CONNECTIONS_PER_IP;
     c->idle_timeout = LIMIT_HTTP_IDLE_SECONDS;
     c->threads = online_cpus();
 }
@@ -251,6 +252,9 @@ int config_set(struct config *c, const char *key, const char *value, struct err 
         c->max_header = (unsigned)size;
     } else if (!strcmp(k, "max_connections")) {
         if (parse_uint(value, 1, MAX_CONNECTIONS_MAX, &c->max_connections))
+            goto bad;
+    } else if (!strcmp(k, "max_connections_per_ip")) {
+        if (parse_uint(value, 0, MAX_CONNECTIONS_MAX, &c->max_connections_per_ip))
             goto bad;
     } else if (!strcmp(k, "idle_timeout")) {
         if (parse_uint(value, 1, IDLE_TIMEOUT_MAX, &c->idle_timeout))

@@ -22,8 +22,9 @@ struct config {
     uint64_t max_upload; /* bytes of a multipart upload */
     unsigned max_header; /* bytes of request line + headers */
     unsigned max_connections;
-    unsigned idle_timeout; /* seconds */
-    unsigned threads;      /* worker threads in the HTTP pool */
+    unsigned max_connections_per_ip; /* 0: no per-address limit */
+    unsigned idle_timeout;           /* seconds */
+    unsigned threads;                /* worker threads in the HTTP pool */
 };
 
 /* Fills c with defaults for a portal directory (made absolute). */

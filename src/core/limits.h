@@ -8,12 +8,13 @@
 
 /* HTTP (defaults; `max_body`, `max_upload`, `max_header`, `max_connections`,
  * `idle_timeout` in the portal configuration override them). */
-#define LIMIT_HTTP_BODY         (1u << 20)                    /* JSON action body: 1 MiB */
-#define LIMIT_HTTP_UPLOAD       ((unsigned long long)1 << 30) /* multipart upload: 1 GiB */
-#define LIMIT_HTTP_HEADER       (16u * 1024)                  /* request line + headers */
-#define LIMIT_HTTP_CONNECTIONS  512u
-#define LIMIT_HTTP_IDLE_SECONDS 30u
-#define LIMIT_HTTP_THREADS      4u
+#define LIMIT_HTTP_BODY               (1u << 20)                    /* JSON action body: 1 MiB */
+#define LIMIT_HTTP_UPLOAD             ((unsigned long long)1 << 30) /* multipart upload: 1 GiB */
+#define LIMIT_HTTP_HEADER             (16u * 1024)                  /* request line + headers */
+#define LIMIT_HTTP_CONNECTIONS        512u
+#define LIMIT_HTTP_CONNECTIONS_PER_IP 64u /* `max_connections_per_ip`; 0: no limit */
+#define LIMIT_HTTP_IDLE_SECONDS       30u
+#define LIMIT_HTTP_THREADS            4u
 
 /* Catalog (CKAN's own limits where it has them). */
 #define LIMIT_NAME_MIN              2u /* CKAN name_validator: 2..100 chars */

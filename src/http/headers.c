@@ -18,8 +18,10 @@ static const char *skip_ows(const char *p)
     return p;
 }
 
-/* Parses the decimal digits at *pp into *out, advancing *pp. -1 when there are none or
- * the value overflows uint64_t. */
+/* Parses the decimal digits at *pp into *out, advancing *pp past all of them. -1 when
+ * there are none. A value past uint64_t saturates at UINT64_MAX: in a Range every
+ * position is compared with the representation's size, and RFC 9110 §14.1.2 clamps a
+ * last-byte-pos past the end, however many digits it has. */
 static int parse_digits(const char **pp, uint64_t *out)
 {
     const char *p = *pp;
@@ -30,8 +32,9 @@ static int parse_digits(const char **pp, uint64_t *out)
     while (isdigit((unsigned char)*p)) {
         unsigned d = (unsigned)(*p - '0');
         if (v > (UINT64_MAX - d) / 10)
-            return -1;
-        v = v * 10 + d;
+            v = UINT64_MAX;
+        else
+            v = v * 10 + d;
         p++;
     }
     *pp = p;
@@ -318,6 +321,58 @@ int http_path_match(const char *pattern, const char *path, struct str *args, siz
     if (*s == '/' && s[1] == '\0' && s != path && s[-1] != '/')
         s++;
     return *s ? -1 : n;
+}
+
+bool http_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+    while (p < end) {
+        unsigned c = *p, n, cp;
+
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            n = 1, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            n = 2, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            n = 3, cp = c & 0x07;
+        else
+            return false; /* continuation byte, overlong lead (c0, c1) or past f4 */
+        if ((size_t)(end - p) <= n)
+            return false;
+        for (unsigned i = 1; i <= n; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        /* overlong forms, surrogates, past U+10FFFF */
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        p += n + 1;
+    }
+    return true;
+}
+
+struct str http_trim_ows(const char *s)
+{
+    struct str t = {s, 0};
+    size_t n;
+
+    if (!s)
+        return t;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    t.p = s;
+    t.len = n;
+    return t;
 }
 
 void http_log_path(const char *url, char *out, size_t size)

@@ -43,7 +43,10 @@ enum http_range_result {
  * malformed, of another unit, or lists several ranges gives HTTP_RANGE_NONE (RFC 9110
  * lets a server ignore Range). A well-formed single range that starts at or after the
  * end (or a zero-length suffix) gives HTTP_RANGE_UNSATISFIABLE. On HTTP_RANGE_OK,
- * *first and *last are the inclusive byte positions, clamped to size - 1.
+ * *first and *last are the inclusive byte positions, clamped to size - 1. Positions too
+ * large for 64 bits count as "past the end": a last-byte-pos is clamped (so
+ * "bytes=0-99999999999999999999999" is the whole representation, 206), a first-byte-pos
+ * is unsatisfiable, a suffix length takes the whole representation.
  */
 enum http_range_result http_range_parse(const char *header, uint64_t size, uint64_t *first,
                                         uint64_t *last);
@@ -100,6 +103,16 @@ void http_media_type(const char *content_type, char *out, size_t size);
  */
 int http_path_match(const char *pattern, const char *path, struct str *args, size_t nargs);
 
+/* True when s[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or
+ * code points past U+10FFFF). Used on percent-decoded paths, which libmicrohttpd hands
+ * over as bytes. */
+bool http_utf8_valid(const char *s, size_t len);
+
+/* A header value without the optional white space (SP, HTAB) on either side that
+ * RFC 9110 §5.5 excludes from field values. The slice points into s (borrowed); NULL s
+ * gives {NULL, 0}. */
+struct str http_trim_ows(const char *s);
+
 /* Copies an access-log path: the URL path without the query string, at most size-1
  * bytes (longer paths end with "..."). */
 void http_log_path(const char *url, char *out, size_t size);
@@ -154,6 +167,9 @@ enum body_kind {
 struct request {
     struct http_server *srv;
     struct MHD_Connection *conn;
+    bool begun;        /* the access handler has seen the request (headers complete) */
+    size_t target_len; /* bytes of the request target as sent (before decoding) */
+    bool target_nul;   /* the path (before '?') contains "%00" */
     const struct route *route;
     bool path_matched; /* some route has this path (405 rather than 404) */
     struct str args[ROUTE_ARGS_MAX];
@@ -175,6 +191,13 @@ struct request {
     char *field_key; /* form field being received */
     struct buf field_val;
     size_t fields_bytes;
+    /* the multipart part being received, to tell a new part from the next piece of the
+     * same one: libmicrohttpd only passes the name and the offset in the part */
+    char *part_key;
+    bool part_file;
+    uint64_t part_end; /* offset after the last piece received */
+    unsigned up_parts; /* parts named "upload" (file or not) */
+    bool up_too_large; /* the file passed max_upload (too_large is also set) */
 
     /* upload: the "upload" file part streamed to tmp_path */
     int up_fd;

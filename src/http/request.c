@@ -5,10 +5,12 @@
  *
  * Limits: a Content-Length above the limit is refused with 413 before the body is
  * read; a body without Content-Length (chunked) that grows past it is refused with 413
- * once it ends. What arrives after the refusal is dropped unread, up to DISCARD_MAX
- * bytes; past that the connection is closed (an endless chunked body must not keep a
- * worker busy). libmicrohttpd 0.9.75 cannot queue a response while a body is arriving,
- * hence the draining.
+ * once it ends. JSON and form bodies are held to max_body. In a multipart body the file
+ * part ("upload") is held to max_upload and the other fields together to max_body; the
+ * whole body (boundaries and part headers included) to their sum. What arrives after the refusal is
+ * dropped unread, up to DISCARD_MAX bytes; past that the connection is closed (an endless chunked
+ * body must not keep a worker busy). libmicrohttpd 0.9.75 cannot queue a response while a body is
+ * arriving, hence the draining.
  */
 #include <fcntl.h>
 #include <jansson.h>
@@ -26,7 +28,12 @@
 
 static uint64_t body_limit(const struct request *r)
 {
-    return r->body_kind == BODY_MULTIPART ? r->srv->cfg->max_upload : r->srv->cfg->max_body;
+    const struct config *cfg = r->srv->cfg;
+
+    if (r->body_kind != BODY_MULTIPART)
+        return cfg->max_body;
+    return cfg->max_upload > UINT64_MAX - cfg->max_body ? UINT64_MAX
+                                                        : cfg->max_upload + cfg->max_body;
 }
 
 static void refuse(struct request *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -47,8 +54,13 @@ static enum MHD_Result too_large(struct request *r)
 {
     struct err err = ERR_INIT;
 
-    err_set(&err, ERR_TOO_LARGE, NULL, "request body too large: the limit is %" PRIu64 " bytes",
-            body_limit(r));
+    if (r->up_too_large)
+        err_set(&err, ERR_TOO_LARGE, "upload",
+                "file \"upload\" too large: the limit is %" PRIu64 " bytes",
+                r->srv->cfg->max_upload);
+    else
+        err_set(&err, ERR_TOO_LARGE, NULL, "request body too large: the limit is %" PRIu64 " bytes",
+                body_limit(r));
     return http_reply_error(r, &err);
 }
 
@@ -63,12 +75,18 @@ static enum MHD_Result bad_request(struct request *r, const char *msg)
 /* ---- Query string --------------------------------------------------------------- */
 
 static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
+                                 size_t key_size, const char *value, size_t value_size)
 {
     struct request *r = cls;
     json_t *v;
 
     (void)kind;
+    /* libmicrohttpd decodes "%00" into a C string: the sizes it reports are the decoded
+     * lengths, so a shorter string means an embedded NUL that would cut the value. */
+    if (strlen(key) != key_size || (value && strlen(value) != value_size)) {
+        refuse(r, "Bad request - query parameter \"%.64s\" contains a NUL byte (%%00)", key);
+        return MHD_NO;
+    }
     v = json_string(value ? value : "");
     if (!v || json_object_set_new(r->params, key, v)) {
         refuse(r, "Bad request - invalid UTF-8 in query parameter");
@@ -81,7 +99,7 @@ int http_query_params(struct request *r)
 {
     if (!r->params)
         r->params = json_object();
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_arg, r);
+    MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, query_arg, r);
     if (r->bad_request) {
         bad_request(r, r->bad_request);
         return -1;
@@ -97,9 +115,15 @@ static void field_flush(struct request *r)
 
     if (!r->field_key)
         return;
-    v = json_stringn(r->field_val.buf, r->field_val.len);
-    if (!v || json_object_set_new(r->params, r->field_key, v))
-        refuse(r, "Bad request - invalid UTF-8 in form field \"%.64s\"", r->field_key);
+    /* jansson would keep a NUL, but every reader of the parameter stops at it */
+    if (memchr(r->field_val.buf, '\0', r->field_val.len)) {
+        refuse(r, "Bad request - form field \"%.64s\" contains a NUL byte", r->field_key);
+        v = NULL;
+    } else {
+        v = json_stringn(r->field_val.buf, r->field_val.len);
+        if (!v || json_object_set_new(r->params, r->field_key, v))
+            refuse(r, "Bad request - invalid UTF-8 in form field \"%.64s\"", r->field_key);
+    }
     free(r->field_key);
     r->field_key = NULL;
     buf_reset(&r->field_val);
@@ -107,10 +131,7 @@ static void field_flush(struct request *r)
 
 static int upload_open(struct request *r, const char *filename, const char *content_type)
 {
-    if (r->up_open || r->up_done) {
-        refuse(r, "Bad request - only one \"upload\" file part is allowed");
-        return -1;
-    }
+    BUG_ON(r->up_open || r->up_done);
     r->up_path = xstrfmt("%s/upload-XXXXXX", r->srv->tmp_dir);
     r->up_fd = mkostemp(r->up_path, O_CLOEXEC);
     if (r->up_fd < 0) {
@@ -132,6 +153,7 @@ static int upload_write(struct request *r, const char *data, size_t size)
 {
     if (size > r->srv->cfg->max_upload - r->up_size) {
         r->too_large = true;
+        r->up_too_large = true;
         return -1;
     }
     sha256_update(&r->up_sha, data, size);
@@ -151,32 +173,72 @@ static int upload_write(struct request *r, const char *data, size_t size)
     return 0;
 }
 
+/* True when this piece starts a new part: another name or kind than the last piece, or
+ * an offset that does not continue it. libmicrohttpd 0.9.75 may call once with no data
+ * (offset 0) before the first bytes of a part arrive, so offset 0 after an empty piece
+ * of the same name is the same part: two adjacent empty parts of one name count once. */
+static bool part_begins(struct request *r, const char *key, bool file, uint64_t off, size_t size)
+{
+    bool begins =
+            !r->part_key || strcmp(r->part_key, key) || r->part_file != file || off != r->part_end;
+
+    if (begins) {
+        free(r->part_key);
+        r->part_key = xstrdup(key);
+        r->part_file = file;
+    }
+    r->part_end = off + size;
+    return begins;
+}
+
+/*
+ * The post processor's callback, for every piece of every form field (multipart and
+ * application/x-www-form-urlencoded). Everything here is client input: key is NULL for
+ * a part without a name (no Content-Disposition, or one without name=); filename,
+ * content_type and transfer_encoding may be NULL; data may be NULL when size is 0; off
+ * is the offset of data in the part. transfer_encoding is ignored: RFC 7578 §4.7
+ * deprecates Content-Transfer-Encoding, so the bytes are taken as sent.
+ */
 static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char *key,
                                  const char *filename, const char *content_type,
                                  const char *transfer_encoding, const char *data, uint64_t off,
                                  size_t size)
 {
     struct request *r = cls;
+    bool is_upload, begins;
 
     (void)kind;
     (void)transfer_encoding;
     if (r->bad_request || r->too_large)
         return MHD_NO;
+    if (!key) {
+        refuse(r, "Bad request - a form part has no name: its Content-Disposition must be "
+                  "form-data with a name=\"...\" parameter");
+        return MHD_NO;
+    }
+    if (size && !data)
+        return MHD_NO;
+    is_upload = !strcmp(key, "upload");
+    begins = part_begins(r, key, filename != NULL, off, size);
+    if (begins && is_upload && r->up_parts++) {
+        refuse(r, "Bad request - only one \"upload\" part is allowed per request");
+        return MHD_NO;
+    }
     if (filename) {
-        if (strcmp(key, "upload")) {
+        if (!is_upload) {
             refuse(r, "Bad request - unexpected file field \"%.64s\"", key);
             return MHD_NO;
         }
         /* A browser sends an empty part when no file was chosen. */
         if (!filename[0] && !r->up_open)
             return MHD_YES;
-        if (off == 0 && !r->up_open && upload_open(r, filename, content_type))
+        if (!r->up_open && upload_open(r, filename, content_type))
             return MHD_NO;
         if (size && upload_write(r, data, size))
             return MHD_NO;
         return MHD_YES;
     }
-    if (off == 0 || !r->field_key || strcmp(r->field_key, key)) {
+    if (begins || !r->field_key) {
         field_flush(r);
         r->field_key = xstrdup(key);
     }
@@ -186,7 +248,8 @@ static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char 
         r->too_large = true;
         return MHD_NO;
     }
-    buf_add(&r->field_val, data, size);
+    if (size)
+        buf_add(&r->field_val, data, size);
     return MHD_YES;
 }
 
@@ -222,6 +285,8 @@ enum MHD_Result http_body_data(struct request *r, const char *data, size_t size)
         return r->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
     }
     if (r->body_kind == BODY_MULTIPART) {
+        /* The file and the fields have their own limits (form_iter); this bounds the
+         * rest: boundaries, part headers, preamble. */
         if (r->received > body_limit(r)) {
             r->too_large = true;
             return MHD_YES;
@@ -234,6 +299,30 @@ enum MHD_Result http_body_data(struct request *r, const char *data, size_t size)
     if (buf_failed(&r->body))
         r->too_large = true;
     return MHD_YES;
+}
+
+/* A form-urlencoded name with "%00": libmicrohttpd decodes names into C strings, so
+ * "i%00d=x" would silently become "i". Values keep their length (field_flush checks
+ * them). Returns the first such name, as sent, or NULL. */
+static const char *form_name_nul(const struct buf *b, size_t *len)
+{
+    const char *p = b->buf, *end = b->buf + b->len;
+
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *pair_end = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(pair_end - p));
+        const char *name_end = eq ? eq : pair_end;
+
+        for (const char *q = p; q + 3 <= name_end; q++) {
+            if (q[0] == '%' && q[1] == '0' && q[2] == '0') {
+                *len = (size_t)(name_end - p);
+                return p;
+            }
+        }
+        p = pair_end + 1;
+    }
+    return NULL;
 }
 
 /* CKAN (ckan/views/api.py _get_request_data) also takes a JSON body sent as
@@ -303,9 +392,17 @@ int http_body_end(struct request *r)
 
             http_media_type(http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE), type, sizeof(type));
             if (!strcmp(type, "application/x-www-form-urlencoded") && !looks_like_json(&r->body)) {
-                struct MHD_PostProcessor *pp =
-                        MHD_create_post_processor(r->conn, POST_BUFFER, form_iter, r);
-                if (!pp) {
+                struct MHD_PostProcessor *pp = NULL;
+                const char *nul;
+                size_t nlen = 0;
+
+                nul = form_name_nul(&r->body, &nlen);
+                if (!nul)
+                    pp = MHD_create_post_processor(r->conn, POST_BUFFER, form_iter, r);
+                if (nul) {
+                    refuse(r, "Bad request - form field \"%.*s\" contains a NUL byte (%%00)",
+                           (int)(nlen < 64 ? nlen : 64), nul);
+                } else if (!pp) {
                     refuse(r, "Bad request - malformed form body");
                 } else {
                     MHD_post_process(pp, r->body.buf, r->body.len);
@@ -376,6 +473,7 @@ void http_request_free(struct request *r)
     buf_release(&r->body);
     buf_release(&r->field_val);
     free(r->field_key);
+    free(r->part_key);
     free(r->bad_request);
     actor_release(&r->actor);
     free(r);

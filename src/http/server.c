@@ -3,8 +3,11 @@
  * drives each request through its life cycle, and graceful shutdown.
  *
  * Life cycle of a request (docs/internals/http.md):
- *   1. first callback: allocate struct request, find the route, check the method and
- *      (for POST) Content-Length against the limit; GET and HEAD are answered at once;
+ *   0. request line read (URI log callback): allocate struct request, note the length
+ *      of the request target and a "%00" in its path, both lost once decoded;
+ *   1. first callback (headers complete): raise the connection's timeout from the
+ *      header timeout to idle_timeout, find the route, refuse what is malformed or too
+ *      large (414, 431, 400), check (for POST) Content-Length against the limit;
  *   2. body callbacks: the body is buffered (JSON, form) or streamed (multipart);
  *   3. last callback: parameters are complete; resolve the actor and call the handler;
  *   4. completion: access log line, free the request, count it out.
@@ -17,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "api/api.h"
 #include "core/timeutil.h"
 #include "http/http-int.h"
 #include "http/server.h"
@@ -25,6 +29,24 @@
 
 /* How long a stop waits for in-flight requests before closing their connections. */
 #define SHUTDOWN_GRACE_US (30ull * 1000 * 1000)
+
+/* The longest a connection may stay silent before its request headers are complete. */
+#define HEADER_TIMEOUT_MAX 10u
+
+/* Seconds of silence allowed before the request headers are complete: idle_timeout / 3,
+ * between 1 and HEADER_TIMEOUT_MAX, never above idle_timeout. A client that opens
+ * connections and never finishes its headers (slowloris) then holds a slot for seconds,
+ * not for idle_timeout; once the headers are in, the connection gets idle_timeout. */
+static unsigned header_timeout(const struct config *cfg)
+{
+    unsigned t = cfg->idle_timeout / 3;
+
+    if (t < 1)
+        t = 1;
+    if (t > HEADER_TIMEOUT_MAX)
+        t = HEADER_TIMEOUT_MAX;
+    return t < cfg->idle_timeout ? t : cfg->idle_timeout;
+}
 
 static unsigned method_of(const char *m)
 {
@@ -54,16 +76,14 @@ static void remote_of(struct request *r)
                   sizeof(r->remote));
 }
 
-static struct request *request_new(struct http_server *srv, struct MHD_Connection *conn,
-                                   const char *url, const char *method)
+static struct request *request_new(struct http_server *srv, struct MHD_Connection *conn)
 {
     struct request *r = xcalloc(1, sizeof(*r));
 
     r->srv = srv;
     r->conn = conn;
-    r->url = url;
-    r->method_name = method;
-    r->method = method_of(method);
+    r->url = "";
+    r->method_name = "";
     r->started_us = time_mono_us();
     r->up_fd = -1;
     buf_init(&r->body, (size_t)srv->cfg->max_body);
@@ -73,24 +93,49 @@ static struct request *request_new(struct http_server *srv, struct MHD_Connectio
     return r;
 }
 
+/* libmicrohttpd's URI log callback, called once the request line is read and before
+ * the target is decoded in place: its return value becomes *con_cls. The request is
+ * allocated here to keep what decoding loses: the target's length as sent (414) and a
+ * "%00" in the path, which decoding would turn into a silent truncation. libmicrohttpd
+ * marks the connection client-aware, so request_completed() frees it even when the
+ * access handler is never called (a request libmicrohttpd refuses itself). */
+static void *uri_logged(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct request *r = request_new(cls, conn);
+    size_t plen = strcspn(uri, "?");
+
+    r->target_len = strlen(uri);
+    for (size_t i = 0; i + 3 <= plen; i++)
+        if (uri[i] == '%' && uri[i + 1] == '0' && uri[i + 2] == '0')
+            r->target_nul = true;
+    return r;
+}
+
 /* Resolves the actor from the API token: "Authorization" (bare or "Bearer …"), or
- * CKAN's older "X-CKAN-API-Key". 0, or -1 after queueing 403. */
+ * CKAN's older "X-CKAN-API-Key", without the optional white space around a field value
+ * (RFC 9110 §5.5; libmicrohttpd strips only the leading part). 0, or -1 after queueing
+ * 403. */
 static int resolve_actor(struct request *r)
 {
-    const char *token = http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    struct str t = http_trim_ows(http_header(r, MHD_HTTP_HEADER_AUTHORIZATION));
     struct err err = ERR_INIT;
+    char *token = NULL;
+    int ret = 0;
 
-    if (!token || !token[0])
-        token = http_header(r, "X-CKAN-API-Key");
-    if (!token || !token[0])
-        return 0;
+    if (!t.len)
+        t = http_trim_ows(http_header(r, "X-CKAN-API-Key"));
+    if (!t.len)
+        goto out;
+    token = xstrndup(t.p, t.len);
     if (access_actor_from_token(r->srv->catalog->store, token, &r->actor, &err) < 0) {
         if (err.kind != ERR_AUTH && err.kind != ERR_INTERNAL)
             err.kind = ERR_AUTH;
         http_reply_error(r, &err);
-        return -1;
+        ret = -1;
     }
-    return 0;
+out:
+    free(token);
+    return ret;
 }
 
 static enum MHD_Result dispatch(struct request *r)
@@ -106,33 +151,114 @@ static enum MHD_Result add_size(void *cls, enum MHD_ValueKind kind, const char *
     size_t *total = cls;
 
     (void)kind;
-    /* "Key: value\r\n" for headers, "key=value&" for arguments */
+    /* "Key: value\r\n" */
     *total += strlen(key) + (value ? strlen(value) : 0) + 4;
     return MHD_YES;
 }
 
-/* The size of the request line and headers as received, near enough: libmicrohttpd
- * keeps them in its per-connection pool but does not report their length. The pool
+/* The size of the header fields as received, near enough: libmicrohttpd keeps them in
+ * its per-connection pool but does not report their length. The pool
  * (memory_limit()) is larger than max_header, so this check is the one that applies;
  * the pool only stops requests far beyond it. */
-static bool header_too_large(struct request *r)
+static size_t header_fields_size(struct request *r)
 {
-    size_t total = strlen(r->url) + strlen(r->method_name) + 12;
+    size_t total = 0;
 
-    MHD_get_connection_values(r->conn, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND, add_size, &total);
-    return total > r->srv->cfg->max_header;
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, add_size, &total);
+    return total;
 }
 
-static enum MHD_Result header_too_large_reply(struct request *r)
+/* Refuses a request before its body is read: a CKAN error envelope under /api/, an HTML
+ * page elsewhere. libmicrohttpd closes the connection after it, which is what a
+ * malformed request deserves. */
+static enum MHD_Result refuse_early(struct request *r, unsigned status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static enum MHD_Result refuse_early(struct request *r, unsigned status, const char *fmt, ...)
 {
-    static const char msg[] = "request header fields too large\n";
-    struct MHD_Response *resp;
+    struct err err = ERR_INIT;
+    char msg[ERR_MSG_MAX];
+    va_list ap;
 
-    resp = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain;charset=utf-8");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    http_common_headers(r, resp, false);
-    return http_queue(r, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, resp, sizeof(msg) - 1);
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    err_set(&err, ERR_BAD_REQUEST, NULL, "%s", msg);
+    if (starts_with(r->url, "/api/"))
+        return http_reply_json(r, status, api_ckan_error(r->srv->catalog->site_url, NULL, &err), 0);
+    return http_reply_html_error(r, status, msg);
+}
+
+struct length_scan {
+    const char *first; /* the first Content-Length value */
+    bool conflict;     /* another one differs */
+};
+
+static enum MHD_Result scan_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    struct length_scan *ls = cls;
+
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+        return MHD_YES;
+    if (!value)
+        value = "";
+    if (!ls->first)
+        ls->first = value;
+    else if (strcmp(ls->first, value))
+        ls->conflict = true;
+    return MHD_YES;
+}
+
+/*
+ * Checks what libmicrohttpd leaves to us once the headers are complete, before any body
+ * is read: the request target's length (414, RFC 9110 §15.5.15) and the header fields'
+ * (431, RFC 6585 §5), both against max_header; Content-Length headers that disagree, or
+ * one beside Transfer-Encoding (400, RFC 9112 §6.3: the framing would be ambiguous);
+ * a path that decodes to a NUL or to invalid UTF-8 (400). libmicrohttpd 0.9.75 itself
+ * refuses a non-numeric or negative Content-Length before calling us.
+ * Returns true when a response was queued.
+ */
+static bool request_refused(struct request *r, const char *version, enum MHD_Result *ret)
+{
+    const struct config *cfg = r->srv->cfg;
+    size_t line = strlen(r->method_name) + r->target_len + strlen(version) + 4;
+    struct length_scan ls = {NULL, false};
+
+    if (line > cfg->max_header) {
+        *ret = refuse_early(r, MHD_HTTP_URI_TOO_LONG,
+                            "URI too long: the request target is %zu bytes, the limit is %u",
+                            r->target_len, cfg->max_header);
+        return true;
+    }
+    if (line + header_fields_size(r) > cfg->max_header) {
+        *ret = refuse_early(r, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+                            "request header fields too large: the limit is %u bytes",
+                            cfg->max_header);
+        return true;
+    }
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, scan_length, &ls);
+    if (ls.conflict) {
+        *ret = refuse_early(r, MHD_HTTP_BAD_REQUEST,
+                            "Bad request - conflicting Content-Length headers");
+        return true;
+    }
+    if (ls.first && http_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+        *ret = refuse_early(r, MHD_HTTP_BAD_REQUEST,
+                            "Bad request - both Content-Length and Transfer-Encoding");
+        return true;
+    }
+    if (r->target_nul) {
+        *ret = refuse_early(r, MHD_HTTP_BAD_REQUEST,
+                            "Bad request - the path contains a NUL byte (%%00)");
+        return true;
+    }
+    if (!http_utf8_valid(r->url, strlen(r->url))) {
+        *ret = refuse_early(r, MHD_HTTP_BAD_REQUEST,
+                            "Bad request - the path is not valid UTF-8 once percent-decoded");
+        return true;
+    }
+    return false;
 }
 
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -143,16 +269,28 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     struct http_server *srv = cls;
     struct request *r = *con_cls;
     bool path_matched = false;
+    enum MHD_Result ret = MHD_YES;
 
-    (void)version;
     if (!r) {
-        r = request_new(srv, conn, url, method);
+        /* not reached while the URI log callback is installed */
+        r = request_new(srv, conn);
+        r->target_len = strlen(url);
         *con_cls = r;
+    }
+    if (!r->begun) {
+        r->begun = true;
+        r->url = url;
+        r->method_name = method;
+        r->method = method_of(method);
         atomic_fetch_add_explicit(&srv->inflight, 1, memory_order_relaxed);
+        /* The headers are complete: from now on the connection gets the full idle
+         * timeout instead of the header timeout it started with. */
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  (unsigned)srv->cfg->idle_timeout);
         r->route = r->method ? http_route_find(r->method, url, r->args, &path_matched) : NULL;
         r->path_matched = path_matched;
-        if (header_too_large(r))
-            return header_too_large_reply(r);
+        if (request_refused(r, version ? version : "", &ret))
+            return ret;
         /* Only a POST is answered on this first callback, and only when it is refused
          * before its body is read (404, 405, 413): libmicrohttpd 0.9.75 closes the
          * connection after a response queued before the end of the request, which
@@ -166,8 +304,6 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         return MHD_YES;
     }
     if (*upload_data_size) {
-        enum MHD_Result ret = MHD_YES;
-
         if (!r->status && r->route)
             ret = http_body_data(r, upload_data, *upload_data_size);
         *upload_data_size = 0;
@@ -187,15 +323,21 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 {
     struct http_server *srv = cls;
     struct request *r = *con_cls;
+    bool counted;
 
     (void)conn;
     (void)toe;
     if (!r)
         return;
-    http_access_log_write(srv, r);
+    /* A request libmicrohttpd refused before our handler saw it (a malformed
+     * Content-Length, say) was never counted and has nothing to log. */
+    counted = r->begun;
+    if (counted)
+        http_access_log_write(srv, r);
     http_request_free(r);
     *con_cls = NULL;
-    atomic_fetch_sub_explicit(&srv->inflight, 1, memory_order_release);
+    if (counted)
+        atomic_fetch_sub_explicit(&srv->inflight, 1, memory_order_release);
 }
 
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
@@ -241,6 +383,58 @@ static int listen_addr(const char *listen, struct sockaddr_storage *ss, bool *v6
     return 0;
 }
 
+/* Creates the listening socket for ss. Bound here rather than by libmicrohttpd so that a
+ * failure names the address and port asked for and the system's reason (libmicrohttpd
+ * 0.9.75, given MHD_OPTION_SOCK_ADDR, logs "Failed to bind to port 0"). The socket is
+ * non-blocking (every pool thread accepts on it) and close-on-exec; an IPv6 address
+ * listens on IPv6 only, as libmicrohttpd would. 0 and *fd_out, or -ERR_INTERNAL. */
+static int listen_socket(const char *where, const struct sockaddr_storage *ss, bool v6, int *fd_out,
+                         struct err *err)
+{
+    socklen_t len = v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    char host[NI_MAXHOST] = "?", port[NI_MAXSERV] = "?";
+    int fd, one = 1, ret = 0, e;
+
+    getnameinfo((const struct sockaddr *)ss, len, host, sizeof(host), port, sizeof(port),
+                NI_NUMERICHOST | NI_NUMERICSERV);
+    fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        ret = err_set(err, ERR_INTERNAL, "listen", "cannot listen on \"%s\": socket: %s", where,
+                      strerror(errno));
+        goto out;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (v6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)ss, len) || listen(fd, 1024)) {
+        e = errno;
+        close(fd);
+        fd = -1;
+        ret = err_set(err, ERR_INTERNAL, "listen",
+                      "cannot listen on \"%s\" (address %s, port %s): %s", where, host, port,
+                      strerror(e));
+        goto out;
+    }
+out:
+    *fd_out = fd;
+    return ret;
+}
+
+/* The port a listening socket is bound to (the one the kernel chose for port 0). */
+static unsigned bound_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    if (getsockname(fd, (struct sockaddr *)&ss, &len))
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)(const void *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)(const void *)&ss)->sin6_port);
+    return 0;
+}
+
 /* Room libmicrohttpd needs per connection: the request line and headers must fit in
  * its read buffer, which takes part of the pool; the rest holds the response headers
  * and parsing state. */
@@ -255,8 +449,8 @@ int server_run(const struct config *cfg, struct catalog *c, void (*ready)(void *
     struct http_server srv;
     struct sockaddr_storage ss;
     sigset_t stop_signals, old_mask;
-    const union MHD_DaemonInfo *info;
-    unsigned flags;
+    unsigned flags, port;
+    int lfd = -1;
     bool v6 = false, masked = false, cache = false;
     MHD_socket lsock;
     uint64_t waited;
@@ -282,6 +476,10 @@ int server_run(const struct config *cfg, struct catalog *c, void (*ready)(void *
     ret = listen_addr(cfg->listen, &ss, &v6, err);
     if (ret < 0)
         goto out;
+    ret = listen_socket(cfg->listen, &ss, v6, &lfd, err);
+    if (ret < 0)
+        goto out;
+    port = bound_port(lfd);
     ret = http_access_log_open(&srv, err);
     if (ret < 0)
         goto out;
@@ -301,24 +499,26 @@ int server_run(const struct config *cfg, struct catalog *c, void (*ready)(void *
         flags |= MHD_USE_IPv6;
     http_cache_init();
     cache = true;
+    /* MHD_OPTION_CONNECTION_TIMEOUT is where every connection starts: the short header
+     * timeout, raised to idle_timeout by the access handler once the headers are in. */
     srv.daemon = MHD_start_daemon(
             flags, 0, NULL, NULL, access_handler, &srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger,
-            NULL, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+            NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd, MHD_OPTION_THREAD_POOL_SIZE,
             (unsigned)(cfg->threads > 1 ? cfg->threads : 0), MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-            (unsigned)cfg->idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-            memory_limit(cfg->max_header), MHD_OPTION_NOTIFY_COMPLETED, request_completed, &srv,
-            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+            (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+            (unsigned)cfg->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+            header_timeout(cfg), MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory_limit(cfg->max_header),
+            MHD_OPTION_URI_LOG_CALLBACK, uri_logged, &srv, MHD_OPTION_NOTIFY_COMPLETED,
+            request_completed, &srv, MHD_OPTION_END);
+    /* From here libmicrohttpd owns the socket (it closes it on failure as well). */
+    lfd = -1;
     if (!srv.daemon) {
-        ret = err_set(err, ERR_INTERNAL, "listen",
-                      "cannot listen on \"%s\" (address in use or not "
-                      "available)",
+        ret = err_set(err, ERR_INTERNAL, "listen", "cannot start the HTTP server on \"%s\"",
                       cfg->listen);
         goto out;
     }
-    info = MHD_get_daemon_info(srv.daemon, MHD_DAEMON_INFO_BIND_PORT);
     if (ready)
-        ready(arg, info ? info->port : 0);
+        ready(arg, port);
 
     do {
         if (sigwait(&stop_signals, &sig))
@@ -343,6 +543,8 @@ int server_run(const struct config *cfg, struct catalog *c, void (*ready)(void *
     srv.daemon = NULL;
     ret = 0;
 out:
+    if (lfd >= 0)
+        close(lfd);
     if (srv.daemon)
         MHD_stop_daemon(srv.daemon);
     if (cache)

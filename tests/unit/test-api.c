@@ -311,6 +311,75 @@ static void test_upload_only_where_accepted(void **state)
     assert_true(api_ckan_action("resource_update")->flags & API_UPLOAD);
 }
 
+/* A message echoing client bytes that are not UTF-8 keeps its message (jansson's
+ * json_string() refuses such text, which used to leave the error without one). */
+static void test_error_message_not_utf8(void **state)
+{
+    struct err err = ERR_INIT;
+    json_t *doc, *e;
+
+    (void)state;
+    err_set(&err, ERR_BAD_REQUEST, NULL,
+            "Bad request - Action name not known: pack\xff\xfe"
+            "age");
+    doc = api_ckan_error(SITE,
+                         "pack\xff\xfe"
+                         "age",
+                         &err);
+    e = check_envelope(doc, NULL, false);
+    assert_string_equal(json_string_value(json_object_get(e, "message")),
+                        "Bad request - Action name not known: pack??age");
+    json_decref(doc);
+    err_clear(&err);
+    err_set(&err, ERR_VALIDATION, "name", "bad \xe4\xb8 name \xe4\xb8\xad");
+    doc = api_ckan_error(SITE, NULL, &err);
+    e = check_envelope(doc, NULL, false);
+    assert_string_equal(json_string_value(json_object_get(e, "message")),
+                        "bad ?? name \xe4\xb8\xad");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(e, "name"), 0)),
+                        "bad ?? name \xe4\xb8\xad");
+    json_decref(doc);
+}
+
+/* "upload" sent as a plain field (curl -F 'upload=<file' has no filename) is not a
+ * file: without a url it is refused naming "upload", never stored as an empty url. */
+static void test_upload_field_without_file(void **state)
+{
+    struct fixture *f = *state;
+    struct actor anon = ACTOR_ANONYMOUS;
+    enum err_kind kind;
+    unsigned status = 0;
+    json_t *doc, *e;
+    json_t *params = json_pack("{s:s, s:s}", "package_id", "x", "upload", "a,b\n1,2\n");
+
+    assert_int_equal(api_ckan_call(&f->catalog, &anon, "resource_create", true, params, NULL, &doc,
+                                   &status, &kind),
+                     0);
+    assert_int_equal(status, 409);
+    e = check_envelope(doc, "resource_create", false);
+    assert_non_null(json_object_get(e, "upload"));
+    json_decref(doc);
+    /* With a url the field is ignored, as in CKAN: the request goes on (here to the
+     * anonymous caller's refusal). */
+    json_object_set_new(params, "url", json_string("https://example.org/a.csv"));
+    assert_int_equal(api_ckan_call(&f->catalog, &anon, "resource_create", true, params, NULL, &doc,
+                                   &status, &kind),
+                     0);
+    assert_int_not_equal(status, 200);
+    e = json_object_get(doc, "error");
+    assert_null(json_object_get(e, "upload"));
+    json_decref(doc);
+    /* An empty "upload" (a browser's form without a chosen file) is no upload. */
+    json_object_del(params, "url");
+    json_object_set_new(params, "upload", json_string(""));
+    assert_int_equal(api_ckan_call(&f->catalog, &anon, "resource_update", true, params, NULL, &doc,
+                                   &status, &kind),
+                     0);
+    assert_null(json_object_get(json_object_get(doc, "error"), "upload"));
+    json_decref(doc);
+    json_decref(params);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +392,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_help_show, setup, teardown),
             cmocka_unit_test_setup_teardown(test_catalog_errors_through_envelope, setup, teardown),
             cmocka_unit_test_setup_teardown(test_upload_only_where_accepted, setup, teardown),
+            cmocka_unit_test(test_error_message_not_utf8),
+            cmocka_unit_test_setup_teardown(test_upload_field_without_file, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -51,8 +51,58 @@ static void test_range(void **state)
     assert_int_equal(http_range_parse("bytes=-", 100, &a, &b), HTTP_RANGE_NONE);
     assert_int_equal(http_range_parse("bytes=a-b", 100, &a, &b), HTTP_RANGE_NONE);
     assert_int_equal(http_range_parse("bytes 0-1", 100, &a, &b), HTTP_RANGE_NONE);
+    /* Positions past 64 bits are past the end (RFC 9110 §14.1.2): a last-byte-pos is
+     * clamped, a first-byte-pos unsatisfiable, a suffix the whole representation. */
     assert_int_equal(http_range_parse("bytes=99999999999999999999999-", 100, &a, &b),
-                     HTTP_RANGE_NONE);
+                     HTTP_RANGE_UNSATISFIABLE);
+    assert_int_equal(http_range_parse("bytes=0-99999999999999999999999", 100, &a, &b),
+                     HTTP_RANGE_OK);
+    assert_true(a == 0 && b == 99);
+    assert_int_equal(http_range_parse("bytes=10-18446744073709551616", 100, &a, &b), HTTP_RANGE_OK);
+    assert_true(a == 10 && b == 99);
+    assert_int_equal(http_range_parse("bytes=0-18446744073709551615", UINT64_MAX, &a, &b),
+                     HTTP_RANGE_OK);
+    assert_true(a == 0 && b == UINT64_MAX - 1);
+    assert_int_equal(http_range_parse("bytes=-99999999999999999999999", 100, &a, &b),
+                     HTTP_RANGE_OK);
+    assert_true(a == 0 && b == 99);
+    assert_int_equal(
+            http_range_parse("bytes=99999999999999999999999-99999999999999999999999", 100, &a, &b),
+            HTTP_RANGE_UNSATISFIABLE);
+}
+
+static void test_utf8_valid(void **state)
+{
+    (void)state;
+    assert_true(http_utf8_valid("", 0));
+    assert_true(http_utf8_valid("/dataset/abc", 12));
+    assert_true(http_utf8_valid("\xe4\xb8\xad\xe6\x96\x87", 6)); /* 中文 */
+    assert_true(http_utf8_valid("\xf0\x9f\x98\x80", 4));         /* U+1F600 */
+    assert_false(http_utf8_valid("\xff", 1));
+    assert_false(http_utf8_valid("a\x80", 2));            /* lone continuation */
+    assert_false(http_utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
+    assert_false(http_utf8_valid("\xe0\x80\xaf", 3));     /* overlong, 3 bytes */
+    assert_false(http_utf8_valid("\xed\xa0\x80", 3));     /* surrogate U+D800 */
+    assert_false(http_utf8_valid("\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
+    assert_false(http_utf8_valid("\xe4\xb8", 2));         /* truncated */
+    assert_false(http_utf8_valid("\xe4\xb8\xad", 2));     /* cut by len */
+}
+
+static void test_trim_ows(void **state)
+{
+    struct str t;
+
+    (void)state;
+    t = http_trim_ows(NULL);
+    assert_int_equal(t.len, 0);
+    t = http_trim_ows(" \t tok-en \t ");
+    assert_int_equal(t.len, 6);
+    assert_memory_equal(t.p, "tok-en", 6);
+    t = http_trim_ows("Bearer abc\t");
+    assert_int_equal(t.len, 10);
+    assert_memory_equal(t.p, "Bearer abc", 10);
+    t = http_trim_ows(" \t ");
+    assert_int_equal(t.len, 0);
 }
 
 static void test_accept_gzip(void **state)
@@ -232,6 +282,7 @@ int main(void)
             cmocka_unit_test(test_etag),         cmocka_unit_test(test_gzip_round_trip),
             cmocka_unit_test(test_listen_parse), cmocka_unit_test(test_media_type),
             cmocka_unit_test(test_path_match),   cmocka_unit_test(test_log_path),
+            cmocka_unit_test(test_utf8_valid),   cmocka_unit_test(test_trim_ows),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
