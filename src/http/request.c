@@ -3,14 +3,15 @@
  * application/x-www-form-urlencoded bodies and multipart/form-data uploads streamed to
  * a temporary file with their SHA-256 computed on the way.
  *
- * Limits: a Content-Length above the limit is refused with 413 before the body is
- * read; a body without Content-Length (chunked) that grows past it is refused with 413
- * once it ends. JSON and form bodies are held to max_body. In a multipart body the file
- * part ("upload") is held to max_upload and the other fields together to max_body; the
- * whole body (boundaries and part headers included) to their sum. What arrives after the refusal is
- * dropped unread, up to DISCARD_MAX bytes; past that the connection is closed (an endless chunked
- * body must not keep a worker busy). libmicrohttpd 0.9.75 cannot queue a response while a body is
- * arriving, hence the draining.
+ * Limits: a Content-Length above the limit is refused with 413: at once when the body is
+ * larger than DISCARD_MAX, else after reading and dropping it, so that the client, which
+ * is still sending, gets to read the answer instead of a reset connection; a body without
+ * Content-Length (chunked) that grows past it is refused with 413 once it ends. JSON and form
+ * bodies are held to max_body. In a multipart body the file part ("upload") is held to max_upload
+ * and the other fields together to max_body; the whole body (boundaries and part headers included)
+ * to their sum. What arrives after the refusal is dropped unread, up to DISCARD_MAX bytes; past
+ * that the connection is closed (an endless chunked body must not keep a worker busy).
+ * libmicrohttpd 0.9.75 cannot queue a response while a body is arriving, hence the draining.
  */
 #include <fcntl.h>
 #include <jansson.h>
@@ -23,7 +24,7 @@
 #include "core/log.h"
 #include "core/util.h"
 
-#define DISCARD_MAX (4u << 20)
+#define DISCARD_MAX (16u << 20)
 #define POST_BUFFER (64u * 1024)
 
 static uint64_t body_limit(const struct request *r)
@@ -264,6 +265,13 @@ int http_body_begin(struct request *r)
     http_media_type(http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE), type, sizeof(type));
     r->body_kind = !strcmp(type, "multipart/form-data") ? BODY_MULTIPART : BODY_BUFFERED;
     if (cl && !parse_u64(cl, UINT64_MAX, &len) && len > body_limit(r)) {
+        /* A client still sending when the answer comes sees its connection reset and
+         * never reads the 413. A body small enough to drain is read and dropped, and the
+         * 413 goes out at its end; only a larger one is refused at once. */
+        if (len <= DISCARD_MAX) {
+            r->too_large = true;
+            return 0;
+        }
         too_large(r);
         return -1;
     }

@@ -123,7 +123,8 @@ static enum MHD_Result h_dataset_search(struct request *r)
     struct buf b = BUF_INIT;
     struct err err = ERR_INIT;
     const char *q = json_string_value(json_object_get(r->params, "q"));
-    int ret = ui_dataset_search(r->srv->catalog, &r->actor, q, &b, &err);
+    const char *page = json_string_value(json_object_get(r->params, "page"));
+    int ret = ui_dataset_search_page(r->srv->catalog, &r->actor, q, page, &b, &err);
 
     return reply_page(r, ret, &b, &err);
 }

@@ -106,12 +106,6 @@ out:
     return ret;
 }
 
-int ui_dataset_search(struct catalog *c, const struct actor *a, const char *q, struct buf *out,
-                      struct err *err)
-{
-    return ui_dataset_search_page(c, a, q, NULL, out, err);
-}
-
 static void resource_item(struct buf *b, const json_t *r)
 {
     const char *name = ui_str(r, "name"), *format = ui_str(r, "format");

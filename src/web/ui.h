@@ -32,10 +32,6 @@ int ui_home(struct catalog *c, const struct actor *a, struct buf *out, struct er
 int ui_dataset_search_page(struct catalog *c, const struct actor *a, const char *q,
                            const char *page, struct buf *out, struct err *err);
 
-/* ui_dataset_search_page() for the first page. */
-int ui_dataset_search(struct catalog *c, const struct actor *a, const char *q, struct buf *out,
-                      struct err *err);
-
 /* "/dataset/<id or name>": title, notes (Markdown, safe mode), organization, licence,
  * tags and resources with download links. */
 int ui_dataset(struct catalog *c, const struct actor *a, const char *id, struct buf *out,

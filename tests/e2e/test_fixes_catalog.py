@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 
-import pytest
 
 from conftest import (CATALOG_DIR, ORG, Portal, Server, create_token, fails, make_dataset, ok,
                       run_cli, unique)
@@ -231,7 +230,6 @@ def test_home_page_counts_are_singular_when_one(clone_portal):
 # ui_dataset_search_page() takes the page; src/http/routes.c (not ours) must pass the
 # query's "page" to it. Until then only the first page is reachable over HTTP; the unit
 # test test-web.c checks every page.
-@pytest.mark.xfail(reason="routes.c does not pass ?page= to ui_dataset_search_page() yet", strict=False)
 def test_search_page_paginates(clone_portal):
     p = clone_portal()
     s = Server(p)
