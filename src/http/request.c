@@ -4,7 +4,8 @@
  * a temporary file with their SHA-256 computed on the way.
  *
  * Limits: a Content-Length above the limit is refused with 413: at once when the body is
- * larger than DISCARD_MAX, else after reading and dropping it, so that the client, which
+ * larger than DISCARD_MAX or the client sent "Expect: 100-continue", else after reading
+ * and dropping it, so that the client, which
  * is still sending, gets to read the answer instead of a reset connection; a body without
  * Content-Length (chunked) that grows past it is refused with 413 once it ends. JSON and form
  * bodies are held to max_body. In a multipart body the file part ("upload") is held to max_upload
@@ -267,8 +268,11 @@ int http_body_begin(struct request *r)
     if (cl && !parse_u64(cl, UINT64_MAX, &len) && len > body_limit(r)) {
         /* A client still sending when the answer comes sees its connection reset and
          * never reads the 413. A body small enough to drain is read and dropped, and the
-         * 413 goes out at its end; only a larger one is refused at once. */
-        if (len <= DISCARD_MAX) {
+         * 413 goes out at its end. A larger one, or one whose client waits for
+         * "100 Continue" before sending it (RFC 9110 §10.1.1), is refused at once. */
+        const char *expect = http_header(r, MHD_HTTP_HEADER_EXPECT);
+
+        if (len <= DISCARD_MAX && !(expect && !strcasecmp(expect, "100-continue"))) {
             r->too_large = true;
             return 0;
         }

@@ -208,8 +208,8 @@ def test_max_upload_counts_the_file_not_the_body(small):
     assert tmp_files(small) == []
     # The whole body stays bounded: max_upload plus max_body.
     head = ("POST /api/3/action/resource_create HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
-            "Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: %d\r\n\r\n"
-            % (t, 8192 + 2048 + 1)).encode()
+            "Content-Type: multipart/form-data; boundary=XyZ\r\nExpect: 100-continue\r\n"
+            "Content-Length: %d\r\n\r\n" % (t, 8192 + 2048 + 1)).encode()
     status, _, body, _ = raw(small, head)
     assert status == 413, body
     # The other fields are held to max_body together.

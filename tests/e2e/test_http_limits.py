@@ -75,9 +75,11 @@ def tmp_files(s):
 
 def test_content_length_over_limit_is_413_before_the_body(small):
     t = small.tokens["editor"]
-    # Only the headers are sent: the answer must come without the body being read.
+    # Only the headers are sent, and the client waits for "100 Continue" (as curl does
+    # for large bodies): the answer must come without the body being read.
     head = ("POST /api/3/action/package_create HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
-            "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n" % t).encode()
+            "Content-Type: application/json\r\nExpect: 100-continue\r\n"
+            "Content-Length: 1000000\r\n\r\n" % t).encode()
     status, headers, body = raw_request(small, head, timeout=20)
     assert status == 413
     doc = json.loads(body)
