@@ -103,6 +103,10 @@ json_t *license_find(const char *id);
 /* Query tokens of free text (CJK runs of 2+ give bigrams only); appended to *terms, a
  * JSON array of strings. */
 void search_query_terms(const char *text, json_t *terms);
+/* Tokens of a quoted phrase: the index's own tokens of text (a CJK run gives its
+ * characters and bigrams interleaved), so that adjacent tokens in the phrase are
+ * adjacent in an indexed text that holds it; appended to *terms. */
+void search_phrase_terms(const char *text, json_t *terms);
 /* Whether the code point is a CJK ideograph (Unified, Ext A, Compatibility). */
 bool is_cjk(uint32_t cp);
 /* Whether the code point counts as a letter or digit in names of tags and in search. */

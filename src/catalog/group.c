@@ -150,15 +150,16 @@ static int group_datasets(struct catalog *c, const struct actor *a, json_t *g, b
 {
     struct store_search s = {0};
     struct store_search_result r = {0};
-    struct store_facet f;
+    struct store_term t = {.is_filter = true};
+    struct store_clause cl = {&t, 1};
     const char *gid = json_string_value(json_object_get(g, "id"));
     const char *ids[1] = {gid};
     int ret;
 
-    f.field = is_org ? "owner_org" : "groups";
-    f.value = is_org ? gid : json_string_value(json_object_get(g, "name"));
-    s.filters = &f;
-    s.nfilters = 1;
+    t.filter.field = is_org ? "owner_org" : "groups";
+    t.filter.value = is_org ? gid : json_string_value(json_object_get(g, "name"));
+    s.clauses = &cl;
+    s.nclauses = 1;
     s.sort = STORE_SORT_NAME;
     s.rows = rows;
     /* Members see their organization's private datasets (CKAN's organization_show). */

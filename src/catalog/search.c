@@ -244,6 +244,14 @@ void catalog_search_text(const char *text, struct buf *out)
     tokenize(&t, text);
 }
 
+void search_phrase_terms(const char *text, json_t *terms)
+{
+    struct tokenizer t = {0};
+
+    t.terms = terms;
+    tokenize(&t, text);
+}
+
 void search_query_terms(const char *text, json_t *terms)
 {
     struct tokenizer t = {0};
@@ -262,11 +270,6 @@ static const char *const filter_fields[] = {
         "name",         "id",   "owner_org",  "access_level", "capacity",
 };
 
-/* Fields of CKAN's Solr schema that are text there: their words are searched as free
- * text over the whole index (the store has no per-column match), so title:road finds
- * "road" in a title and also in the notes. */
-static const char *const text_fields[] = {"text", "title", "notes", "author", "maintainer"};
-
 static bool in_fields(const char *const *list, size_t n, const char *f)
 {
     for (size_t i = 0; i < n; i++)
@@ -280,23 +283,375 @@ static bool filter_field_known(const char *f)
     return in_fields(filter_fields, ARRAY_SIZE(filter_fields), f);
 }
 
+/* ---- query syntax: tokens ---- */
+
+enum qtok_kind { QT_WORD, QT_OPEN, QT_CLOSE, QT_AND, QT_OR, QT_NOT };
+
+struct qtok {
+    enum qtok_kind kind;
+    bool negate; /* QT_WORD, QT_OPEN: an odd number of '-' or '!' before it */
+    bool quoted; /* QT_WORD: value was "quoted" */
+    bool slop;   /* QT_WORD: "quoted"~N, words near each other: read as all of them */
+    char *field; /* QT_WORD, QT_OPEN (field:( …)): the field, or NULL */
+    char *value; /* QT_WORD */
+};
+
+static void qtoks_free(struct qtok *toks, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(toks[i].field);
+        free(toks[i].value);
+    }
+    free(toks);
+}
+
+static bool q_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Skips Solr's ^boost and ~slop/~fuzzy suffixes after a word or a quote; returns
+ * whether one was a ~. */
+static bool q_suffix(const char **pp)
+{
+    const char *p = *pp;
+    bool tilde = false;
+
+    while (*p == '^' || *p == '~') {
+        tilde |= *p == '~';
+        p++;
+        while ((*p >= '0' && *p <= '9') || *p == '.')
+            p++;
+    }
+    *pp = p;
+    return tilde;
+}
+
+/* A quoted string at *pp (on its opening quote) into value; *pp after the closing one. */
+static int q_quoted(const char **pp, struct buf *value, const char *param, const char *text,
+                    struct err *err)
+{
+    const char *e = strchr(*pp + 1, '"');
+
+    if (!e)
+        return err_set(err, ERR_SEARCH, param, "unbalanced quote in \"%s\"", text);
+    buf_add(value, *pp + 1, (size_t)(e - *pp - 1));
+    *pp = e + 1;
+    return 0;
+}
+
+/*
+ * Splits Solr query text into tokens: ( ) AND && OR || NOT, and words with an optional
+ * prefix (+ ignored, - or ! negates, only when stuck to what follows), an optional
+ * field (text before the first ':' not escaped by '\'), and a value: a "quoted string"
+ * or the characters up to white space or a parenthesis ('\' escapes any). field:( opens
+ * a group whose bare words take that field. *toks: free with qtoks_free().
+ */
+static int query_lex(const char *text, const char *param, struct qtok **toks, size_t *ntoks,
+                     struct err *err)
+{
+    const char *p = text;
+    struct buf field = BUF_INIT, value = BUF_INIT;
+    struct qtok *v = NULL, t;
+    size_t n = 0, alloc = 0;
+    int ret = 0;
+
+    while (*p) {
+        bool has_field = false;
+
+        while (q_space(*p))
+            p++;
+        if (!*p)
+            break;
+        memset(&t, 0, sizeof(t));
+        buf_reset(&field);
+        buf_reset(&value);
+        while ((*p == '+' || *p == '-' || *p == '!') && p[1] && !q_space(p[1])) {
+            if (*p != '+')
+                t.negate = !t.negate;
+            p++;
+        }
+        if (*p == '(' || *p == ')') {
+            if (*p == ')' && t.negate) {
+                ret = err_set(err, ERR_SEARCH, param, "nothing to negate before \")\" in \"%s\"",
+                              text);
+                goto out;
+            }
+            t.kind = *p == '(' ? QT_OPEN : QT_CLOSE;
+            p++;
+            goto add;
+        }
+        t.kind = QT_WORD;
+        if (*p == '"') {
+            ret = q_quoted(&p, &value, param, text, err);
+            if (ret)
+                goto out;
+            t.quoted = true;
+            t.slop = q_suffix(&p);
+            goto word;
+        }
+        while (*p && !q_space(*p) && *p != '(' && *p != ')') {
+            if (*p == '\\' && p[1]) {
+                buf_addch(&value, p[1]);
+                p += 2;
+                continue;
+            }
+            if (*p == ':' && !has_field) {
+                has_field = true;
+                buf_add(&field, value.buf, value.len);
+                buf_reset(&value);
+                p++;
+                if (*p == '"') {
+                    ret = q_quoted(&p, &value, param, text, err);
+                    if (ret)
+                        goto out;
+                    t.quoted = true;
+                    t.slop = q_suffix(&p);
+                    break;
+                }
+                if (*p == '(') {
+                    t.kind = QT_OPEN;
+                    p++;
+                    break;
+                }
+                continue;
+            }
+            if ((*p == '^' || *p == '~') && value.len &&
+                (!p[1] || q_space(p[1]) || p[1] == ')' || (p[1] >= '0' && p[1] <= '9'))) {
+                q_suffix(&p);
+                break;
+            }
+            buf_addch(&value, *p);
+            p++;
+        }
+word:
+        if (has_field && !field.len) {
+            ret = err_set(err, ERR_SEARCH, param, "empty field name in \"%s\"", text);
+            goto out;
+        }
+        if (!has_field && !t.quoted && !t.negate && t.kind == QT_WORD) {
+            if (str_eq(value.buf, "AND") || str_eq(value.buf, "&&"))
+                t.kind = QT_AND;
+            else if (str_eq(value.buf, "OR") || str_eq(value.buf, "||"))
+                t.kind = QT_OR;
+            else if (str_eq(value.buf, "NOT"))
+                t.kind = QT_NOT;
+        }
+        if (has_field)
+            t.field = xstrdup(field.buf);
+        if (t.kind == QT_WORD)
+            t.value = xstrdup(value.buf);
+add:
+        ALLOC_GROW(v, n + 1, alloc);
+        v[n++] = t;
+    }
+out:
+    buf_release(&field);
+    buf_release(&value);
+    if (ret) {
+        qtoks_free(v, n);
+        v = NULL;
+        n = 0;
+    }
+    *toks = v;
+    *ntoks = n;
+    return ret;
+}
+
+/*
+ * A query in conjunctive normal form (the shape struct store_search takes): clauses, a
+ * JSON array of clauses, each an array of literals, all clauses must hold and in each
+ * one literal at least. [] is TRUE (every dataset), [[]] is FALSE (none). A literal is
+ * {"tokens": [..], "phrase": b, "column": i, "negate": b} (text) or
+ * {"field": s, "value": s, "negate": b} (an exact filter on facet rows).
+ */
+struct cnf {
+    json_t *clauses;
+    bool none;    /* only tokenless text ("!!!"): AND and OR skip it */
+    bool special; /* holds state:, a switch on the whole search: not under OR or NOT */
+};
+
 struct query {
-    json_t *terms;   /* free-text tokens */
-    json_t *filters; /* [[field, value, negate]] */
+    json_t *clauses; /* the AND of q, fq and fq_list, as struct cnf.clauses */
     /* state:…: which states may match (both by default; drafts only when asked for). */
     bool active_ok, draft_ok;
     bool want_drafts; /* state:draft asks for drafts, as include_drafts does */
 };
 
-/* A filter no dataset has: facet rows never have an empty value. */
+static void cnf_release(struct cnf *c)
+{
+    json_decref(c->clauses);
+    c->clauses = NULL;
+}
+
+/* One clause of one literal. */
+static void cnf_unit(struct cnf *c, json_t *literal)
+{
+    c->clauses = json_pack("[[o]]", literal);
+    c->none = c->special = false;
+}
+
+/* The number of literals in all clauses. */
+static size_t cnf_literals(json_t *clauses)
+{
+    size_t i, n = 0;
+    json_t *cl;
+
+    json_array_foreach (clauses, i, cl)
+        n += json_array_size(cl);
+    return n;
+}
+
+static void query_add_filter(struct query *q, const char *field, const char *value, bool negate)
+{
+    json_array_append_new(q->clauses, json_pack("[{s:s, s:s, s:b}]", "field", field, "value", value,
+                                                "negate", negate));
+}
+
+/* A clause no dataset satisfies. */
 static void query_match_nothing(struct query *q)
 {
-    json_array_append_new(q->filters, json_pack("[s, s, b]", "id", "", 0));
+    json_array_append_new(q->clauses, json_array());
+}
+
+struct parser {
+    struct query *q;
+    const char *param; /* "q", "fq" or "fq_list": the field errors name */
+    const char *text;
+    struct qtok *toks;
+    size_t ntoks, pos;
+    struct err *err;
+};
+
+/* a AND b into *a; b is consumed. */
+static void cnf_and(struct cnf *a, struct cnf *b)
+{
+    a->special |= b->special;
+    if (b->none) {
+        cnf_release(b);
+        return;
+    }
+    if (a->none) {
+        cnf_release(a);
+        *a = *b;
+        b->clauses = NULL;
+        return;
+    }
+    json_array_extend(a->clauses, b->clauses);
+    cnf_release(b);
+}
+
+/* a OR b into *a, distributed: (A1 ∧ A2) ∨ (B1 ∧ B2) = ∧ of every Ai ∨ Bj; b is consumed.
+ * Refused when the result would hold more than LIMIT_SEARCH_TERMS literals. */
+static int cnf_or(struct parser *ps, struct cnf *a, struct cnf *b)
+{
+    size_t na = json_array_size(a->clauses), nb = json_array_size(b->clauses), i, j;
+    json_t *out, *ca, *cb;
+    int ret = 0;
+
+    if (a->special || b->special) {
+        ret = err_set(ps->err, ERR_SEARCH, ps->param,
+                      "\"state\" cannot be combined with OR or NOT in \"%s\"", ps->text);
+        goto out;
+    }
+    if (b->none)
+        goto out;
+    if (a->none) {
+        cnf_release(a);
+        *a = *b;
+        b->clauses = NULL;
+        goto out;
+    }
+    if (nb * cnf_literals(a->clauses) + na * cnf_literals(b->clauses) > LIMIT_SEARCH_TERMS) {
+        ret = err_set(ps->err, ERR_SEARCH, ps->param,
+                      "more than %u search terms once OR is distributed in \"%s\"",
+                      LIMIT_SEARCH_TERMS, ps->text);
+        goto out;
+    }
+    out = json_array();
+    json_array_foreach (a->clauses, i, ca) {
+        json_array_foreach (b->clauses, j, cb) {
+            json_t *cl = json_deep_copy(ca);
+
+            json_array_extend(cl, cb);
+            json_array_append_new(out, cl);
+        }
+    }
+    json_decref(a->clauses);
+    a->clauses = out;
+out:
+    cnf_release(b);
+    return ret;
+}
+
+/* NOT a, in place, by De Morgan: ¬(C1 ∧ C2) = ¬C1 ∨ ¬C2, and ¬(l1 ∨ l2) = ¬l1 ∧ ¬l2. */
+static int cnf_not(struct parser *ps, struct cnf *a)
+{
+    struct cnf out = {json_pack("[[]]"), false, false}; /* FALSE, the unit of OR */
+    json_t *cl, *lit;
+    size_t i, j;
+    int ret = 0;
+
+    if (a->special) {
+        ret = err_set(ps->err, ERR_SEARCH, ps->param,
+                      "\"state\" cannot be combined with OR or NOT in \"%s\"", ps->text);
+        goto done;
+    }
+    if (a->none)
+        goto done;
+    json_array_foreach (a->clauses, i, cl) {
+        struct cnf neg = {json_array(), false, false};
+
+        json_array_foreach (cl, j, lit) {
+            json_t *n = json_deep_copy(lit);
+
+            json_object_set_new(n, "negate",
+                                json_boolean(!json_is_true(json_object_get(lit, "negate"))));
+            json_array_append_new(neg.clauses, json_pack("[o]", n));
+        }
+        ret = cnf_or(ps, &out, &neg);
+        if (ret)
+            goto done;
+    }
+    cnf_release(a);
+    *a = out;
+    out.clauses = NULL;
+done:
+    cnf_release(&out);
+    return ret;
+}
+
+/* Fields of CKAN's Solr schema that are text there, and the index column each is
+ * searched in: title (and title_translated) in the title column, the others in the
+ * text column (which also holds name, contact, organization title, extras, resource
+ * names …), text (Solr's catch-all) in every column. */
+static const struct {
+    const char *name;
+    enum store_column column;
+} text_fields[] = {
+        {"text", STORE_COLUMN_ANY},        {"title", STORE_COLUMN_TITLE},
+        {"notes", STORE_COLUMN_TEXT},      {"author", STORE_COLUMN_TEXT},
+        {"maintainer", STORE_COLUMN_TEXT},
+};
+
+/* The column of a text field (NULL: free text), or false when field is not one. */
+static bool text_field(const char *field, enum store_column *col)
+{
+    *col = STORE_COLUMN_ANY;
+    if (!field)
+        return true;
+    for (size_t i = 0; i < ARRAY_SIZE(text_fields); i++) {
+        if (str_eq(text_fields[i].name, field)) {
+            *col = text_fields[i].column;
+            return true;
+        }
+    }
+    return false;
 }
 
 /* CKAN's state field: "active" (the default) or "draft"; a draft matches only when the
  * actor may see it (package_search's visibility applies). */
-static int query_state(struct query *q, const char *value, bool negate, struct err *err)
+static int query_state(struct parser *ps, const char *value, bool negate)
 {
     bool draft;
 
@@ -305,141 +660,200 @@ static int query_state(struct query *q, const char *value, bool negate, struct e
     else if (str_eq(value, "draft"))
         draft = true;
     else if (str_eq(value, "deleted"))
-        return err_set(err, ERR_SEARCH, "q",
+        return err_set(ps->err, ERR_SEARCH, ps->param,
                        "state \"deleted\" is not searchable (deleted datasets are shown "
                        "by package_show to their editors)");
     else
-        return err_set(err, ERR_SEARCH, "q",
+        return err_set(ps->err, ERR_SEARCH, ps->param,
                        "unknown state \"%s\" (expected \"active\" or \"draft\")", value);
     if (draft != negate) {
-        q->active_ok = false;
-        q->want_drafts = true;
+        ps->q->active_ok = false;
+        ps->q->want_drafts = true;
     } else {
-        q->draft_ok = false;
+        ps->q->draft_ok = false;
     }
     return 0;
 }
 
-static int query_add_term(struct query *q, const char *field, const char *value, bool negate,
-                          struct err *err)
+/*
+ * One word: free text or field:value, with the field of the group around it (def) when
+ * it has none. Free text outside quotes: its query tokens, all of them (a CJK run gives
+ * its bigrams); "quoted": a phrase of its index tokens (a CJK run gives its characters
+ * and bigrams interleaved as the index holds them, so the phrase keeps adjacency).
+ */
+static int parse_word(struct parser *ps, const struct qtok *t, const char *def, bool negate,
+                      struct cnf *out)
 {
-    if (!field || in_fields(text_fields, ARRAY_SIZE(text_fields), field)) {
-        if (negate)
-            return err_set(err, ERR_SEARCH, "q", "negated free text is not supported: \"-%s\"",
-                           value);
-        search_query_terms(value, q->terms);
+    const char *field = t->field ? t->field : def, *value = t->value;
+    enum store_column col;
+
+    memset(out, 0, sizeof(*out));
+    if (field && str_eq(field, "*") && str_eq(value, "*")) {
+        out->clauses = negate ? json_pack("[[]]") : json_array();
         return 0;
     }
-    if (str_eq(field, "state"))
-        return query_state(q, value, negate, err);
+    if (text_field(field, &col)) {
+        json_t *tokens = json_array();
+        bool phrase = t->quoted && !t->slop;
+
+        if (phrase)
+            search_phrase_terms(value, tokens);
+        else
+            search_query_terms(value, tokens);
+        if (!json_array_size(tokens)) {
+            json_decref(tokens);
+            out->none = true;
+            return 0;
+        }
+        cnf_unit(out, json_pack("{s:o, s:b, s:i, s:b}", "tokens", tokens, "phrase", phrase,
+                                "column", (int)col, "negate", negate));
+        return 0;
+    }
+    if (str_eq(field, "state")) {
+        out->none = out->special = true;
+        return query_state(ps, value, negate);
+    }
     if (str_eq(field, "type")) {
         /* Every dataset is of type "dataset". */
-        if (str_eq(value, "dataset") == negate && !str_eq(value, "*"))
-            query_match_nothing(q);
+        bool all = str_eq(value, "dataset") || str_eq(value, "*");
+
+        out->clauses = all != negate ? json_array() : json_pack("[[]]");
         return 0;
     }
     if (str_eq(field, "private")) {
         /* CKAN indexes private as a boolean; Kaifang has the capacity row. */
         if (!str_eq(value, "true") && !str_eq(value, "false"))
-            return err_set(err, ERR_SEARCH, "q", "\"private\" must be true or false, not \"%s\"",
-                           value);
+            return err_set(ps->err, ERR_SEARCH, ps->param,
+                           "\"private\" must be true or false, not \"%s\"", value);
         field = "capacity";
         value = str_eq(value, "true") ? "private" : "public";
     }
     if (!filter_field_known(field))
-        return err_set(err, ERR_SEARCH, "q", "unknown search field \"%s\"", field);
-    if (str_eq(value, "*") && !negate)
+        return err_set(ps->err, ERR_SEARCH, ps->param, "unknown search field \"%s\"", field);
+    if (str_eq(value, "*") && !negate) {
+        out->clauses = json_array();
         return 0;
-    json_array_append_new(q->filters, json_pack("[s, s, b]", field, value, negate));
+    }
+    cnf_unit(out, json_pack("{s:s, s:s, s:b}", "field", field, "value", value, "negate", negate));
     return 0;
 }
 
-/*
- * Parses Solr-like query text: whitespace-separated terms, each optionally prefixed by
- * '+' (ignored) or '-' (negation); a term is free text, "quoted free text", field:value
- * or field:"quoted value". "*:*" matches everything; AND and && are ignored.
- */
-static int query_parse(struct query *q, const char *text, struct err *err)
+static int parse_and(struct parser *ps, const char *def, unsigned depth, struct cnf *out);
+
+static const struct qtok *peek(struct parser *ps)
 {
-    const char *p = text;
-    struct buf field = BUF_INIT, value = BUF_INIT;
+    return ps->pos < ps->ntoks ? &ps->toks[ps->pos] : NULL;
+}
+
+/* unary := NOT* ( word | [field:]( and ) ) */
+static int parse_unary(struct parser *ps, const char *def, unsigned depth, struct cnf *out)
+{
+    const struct qtok *t;
+    bool negate = false;
+    int ret;
+
+    memset(out, 0, sizeof(*out));
+    while ((t = peek(ps)) && t->kind == QT_NOT) {
+        negate = !negate;
+        ps->pos++;
+    }
+    if (!t || (t->kind != QT_WORD && t->kind != QT_OPEN))
+        return err_set(ps->err, ERR_SEARCH, ps->param, "missing term %s in \"%s\"",
+                       !t                    ? "at the end"
+                       : t->kind == QT_CLOSE ? "before \")\""
+                                             : "before an operator",
+                       ps->text);
+    ps->pos++;
+    negate ^= t->negate;
+    if (t->kind == QT_WORD)
+        return parse_word(ps, t, def, negate, out);
+    if (depth >= LIMIT_SEARCH_DEPTH)
+        return err_set(ps->err, ERR_SEARCH, ps->param,
+                       "parentheses nested deeper than %u in \"%s\"", LIMIT_SEARCH_DEPTH, ps->text);
+    ret = parse_and(ps, t->field ? t->field : def, depth + 1, out);
+    if (ret)
+        return ret;
+    if (!peek(ps) || peek(ps)->kind != QT_CLOSE)
+        return err_set(ps->err, ERR_SEARCH, ps->param, "unbalanced parenthesis in \"%s\"",
+                       ps->text);
+    ps->pos++;
+    return negate ? cnf_not(ps, out) : 0;
+}
+
+/* or := unary ( OR unary )* */
+static int parse_or(struct parser *ps, const char *def, unsigned depth, struct cnf *out)
+{
+    struct cnf b = {0};
+    int ret;
+
+    ret = parse_unary(ps, def, depth, out);
+    while (!ret && peek(ps) && peek(ps)->kind == QT_OR) {
+        ps->pos++;
+        ret = parse_unary(ps, def, depth, &b);
+        if (!ret)
+            ret = cnf_or(ps, out, &b);
+        cnf_release(&b);
+    }
+    return ret;
+}
+
+/* and := ( [AND] or )*, up to ")" or the end. */
+static int parse_and(struct parser *ps, const char *def, unsigned depth, struct cnf *out)
+{
+    const struct qtok *t;
+    struct cnf b = {0};
     int ret = 0;
 
-    if (strlen(text) > LIMIT_SEARCH_QUERY) {
-        ret = err_set(err, ERR_SEARCH, "q", "query longer than %u bytes", LIMIT_SEARCH_QUERY);
-        goto out;
-    }
-    while (*p) {
-        bool negate = false, has_field = false;
-
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-            p++;
-        if (!*p)
-            break;
-        buf_reset(&field);
-        buf_reset(&value);
-        while (*p == '+' || *p == '-') {
-            if (*p == '-')
-                negate = true;
-            p++;
-        }
-        if (*p == '"') {
-            const char *e = strchr(p + 1, '"');
-
-            if (!e) {
-                ret = err_set(err, ERR_SEARCH, "q", "unbalanced quote in \"%s\"", text);
-                goto out;
-            }
-            buf_add(&value, p + 1, (size_t)(e - p - 1));
-            p = e + 1;
-        } else {
-            while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-                if (*p == ':' && !has_field) {
-                    has_field = true;
-                    buf_add(&field, value.buf, value.len);
-                    buf_reset(&value);
-                    p++;
-                    if (*p == '"') {
-                        const char *e = strchr(p + 1, '"');
-
-                        if (!e) {
-                            ret = err_set(err, ERR_SEARCH, "q", "unbalanced quote in \"%s\"", text);
-                            goto out;
-                        }
-                        buf_add(&value, p + 1, (size_t)(e - p - 1));
-                        p = e + 1;
-                        break;
-                    }
-                    continue;
-                }
-                buf_addch(&value, *p);
-                p++;
-            }
-        }
-        if (!has_field && (str_eq(value.buf, "AND") || str_eq(value.buf, "&&")))
+    memset(out, 0, sizeof(*out));
+    out->none = true;
+    while ((t = peek(ps)) && t->kind != QT_CLOSE) {
+        if (t->kind == QT_AND) {
+            ps->pos++;
             continue;
-        if (!has_field &&
-            (str_eq(value.buf, "OR") || str_eq(value.buf, "||") || str_eq(value.buf, "NOT"))) {
-            ret = err_set(err, ERR_SEARCH, "q", "unsupported operator \"%s\"", value.buf);
-            goto out;
         }
-        if (has_field && str_eq(field.buf, "*") && str_eq(value.buf, "*"))
-            continue;
-        if (has_field && !field.len) {
-            ret = err_set(err, ERR_SEARCH, "q", "empty field name in \"%s\"", text);
-            goto out;
-        }
-        ret = query_add_term(q, has_field ? field.buf : NULL, value.buf, negate, err);
+        ret = parse_or(ps, def, depth, &b);
         if (ret)
-            goto out;
-        if (json_array_size(q->terms) + json_array_size(q->filters) > LIMIT_SEARCH_TERMS) {
-            ret = err_set(err, ERR_SEARCH, "q", "more than %u search terms", LIMIT_SEARCH_TERMS);
-            goto out;
+            break;
+        cnf_and(out, &b);
+        if (cnf_literals(out->clauses) > LIMIT_SEARCH_TERMS) {
+            ret = err_set(ps->err, ERR_SEARCH, ps->param, "more than %u search terms",
+                          LIMIT_SEARCH_TERMS);
+            break;
         }
     }
+    cnf_release(&b);
+    return ret;
+}
+
+/*
+ * Parses Solr query text (q, fq, an fq_list entry; param names it in errors) and ANDs
+ * it into q->clauses. The grammar and its grouping are in docs/internals/catalog.md:
+ * OR binds its neighbours (a b OR c is a AND (b OR c), as Lucene attaches OR to the
+ * clauses beside it), juxtaposition and AND join the rest, NOT / - / ! negate, ( )
+ * group, field:( … ) gives bare words a field.
+ */
+static int query_parse(struct query *q, const char *text, const char *param, struct err *err)
+{
+    struct parser ps = {.q = q, .param = param, .text = text, .err = err};
+    struct cnf c = {0};
+    int ret;
+
+    if (strlen(text) > LIMIT_SEARCH_QUERY)
+        return err_set(err, ERR_SEARCH, param, "query longer than %u bytes", LIMIT_SEARCH_QUERY);
+    ret = query_lex(text, param, &ps.toks, &ps.ntoks, err);
+    if (!ret)
+        ret = parse_and(&ps, NULL, 0, &c);
+    if (!ret && ps.pos < ps.ntoks)
+        ret = err_set(err, ERR_SEARCH, param, "unbalanced parenthesis in \"%s\"", text);
+    if (ret)
+        goto out;
+    if (!c.none)
+        json_array_extend(q->clauses, c.clauses);
+    if (cnf_literals(q->clauses) > LIMIT_SEARCH_TERMS)
+        ret = err_set(err, ERR_SEARCH, param, "more than %u search terms", LIMIT_SEARCH_TERMS);
 out:
-    buf_release(&field);
-    buf_release(&value);
+    cnf_release(&c);
+    qtoks_free(ps.toks, ps.ntoks);
     return ret;
 }
 
@@ -549,7 +963,7 @@ static int fq_parse(struct query *q, json_t *params, struct err *err)
     if (ret)
         return ret;
     if (fq) {
-        ret = query_parse(q, fq, err);
+        ret = query_parse(q, fq, "fq", err);
         if (ret)
             return ret;
     }
@@ -567,7 +981,7 @@ static int fq_parse(struct query *q, json_t *params, struct err *err)
                                    "\"fq_list\" must be a list "
                                    "of strings");
                 }
-                ret = query_parse(q, json_string_value(v), err);
+                ret = query_parse(q, json_string_value(v), "fq_list", err);
                 if (ret) {
                     json_decref(parsed);
                     return ret;
@@ -577,7 +991,7 @@ static int fq_parse(struct query *q, json_t *params, struct err *err)
             return 0;
         }
         json_decref(parsed);
-        return query_parse(q, json_string_value(list), err);
+        return query_parse(q, json_string_value(list), "fq_list", err);
     }
     if (!json_is_array(list))
         return err_set(err, ERR_VALIDATION, "fq_list", "\"fq_list\" must be a list of strings");
@@ -586,7 +1000,7 @@ static int fq_parse(struct query *q, json_t *params, struct err *err)
             return err_set(err, ERR_VALIDATION, "fq_list",
                            "\"fq_list\" must be a list of "
                            "strings");
-        ret = query_parse(q, json_string_value(v), err);
+        ret = query_parse(q, json_string_value(v), "fq_list", err);
         if (ret)
             return ret;
     }
@@ -637,14 +1051,14 @@ static void search_visibility(const struct actor *a, bool include_private, bool 
     json_t *m;
 
     if (!q->active_ok) /* state:draft */
-        json_array_append_new(q->filters, json_pack("[s, s, b]", "state", "draft", 0));
+        query_add_filter(q, "state", "draft", false);
     if (!q->active_ok && !drafts)
         query_match_nothing(q);
     vis->include_drafts = drafts;
     if (!signed_in || (!include_private && !drafts))
         return;
     if (!include_private)
-        json_array_append_new(q->filters, json_pack("[s, s, b]", "private_active", "true", 1));
+        query_add_filter(q, "private_active", "true", true);
     if (a->sysadmin) {
         vis->all = true;
         return;
@@ -659,32 +1073,79 @@ static void search_visibility(const struct actor *a, bool include_private, bool 
         if (!include_private && !editor)
             continue; /* nothing of this organization beyond its public datasets */
         if (drafts && !editor)
-            json_array_append_new(q->filters, json_pack("[s, s, b]", "draft_org", org, 1));
+            query_add_filter(q, "draft_org", org, true);
         (*org_ids)[n++] = org;
     }
     vis->org_ids = *org_ids;
     vis->norg_ids = n;
 }
 
+/*
+ * The store's view of a query's clauses (struct cnf): *clauses, *terms and *tokens are
+ * allocated here (free() each) and borrow every string from json, which must outlive
+ * the search.
+ */
+static void query_to_store(json_t *json, struct store_search *s, struct store_clause **clauses,
+                           struct store_term **terms, const char ***tokens)
+{
+    size_t nterms = 0, ntokens = 0, i, j, k, t = 0, n = 0;
+    json_t *cl, *lit, *tok;
+
+    json_array_foreach (json, i, cl) {
+        nterms += json_array_size(cl);
+        json_array_foreach (cl, j, lit)
+            ntokens += json_array_size(json_object_get(lit, "tokens"));
+    }
+    *clauses = xcalloc(json_array_size(json) + 1, sizeof(**clauses));
+    *terms = xcalloc(nterms + 1, sizeof(**terms));
+    *tokens = xcalloc(ntokens + 1, sizeof(**tokens));
+    json_array_foreach (json, i, cl) {
+        (*clauses)[i].terms = *terms + t;
+        (*clauses)[i].nterms = json_array_size(cl);
+        json_array_foreach (cl, j, lit) {
+            struct store_term *st = &(*terms)[t++];
+            json_t *toks = json_object_get(lit, "tokens");
+
+            st->negate = json_is_true(json_object_get(lit, "negate"));
+            if (!toks) {
+                st->is_filter = true;
+                st->filter.field = json_string_value(json_object_get(lit, "field"));
+                st->filter.value = json_string_value(json_object_get(lit, "value"));
+                continue;
+            }
+            st->tokens = *tokens + n;
+            st->ntokens = json_array_size(toks);
+            st->phrase = json_is_true(json_object_get(lit, "phrase"));
+            st->column = (enum store_column)json_integer_value(json_object_get(lit, "column"));
+            json_array_foreach (toks, k, tok)
+                (*tokens)[n++] = json_string_value(tok);
+        }
+    }
+    s->clauses = *clauses;
+    s->nclauses = json_array_size(json);
+}
+
 int catalog_package_search(struct catalog *c, const struct actor *a, json_t *params,
                            json_t **result, struct err *err)
 {
-    struct query q = {json_array(), json_array(), true, true, false};
+    struct query q = {json_array(), true, true, false};
     struct store_search s = {0};
     struct store_search_result r = {0};
     json_t *facet_fields = NULL, *facets = NULL, *search_facets = NULL, *fv;
-    const char **terms = NULL, **ffields = NULL;
-    struct store_facet *filters = NULL;
-    bool *negate = NULL, include_private, include_drafts;
+    const char **ffields = NULL;
+    struct store_clause *clauses = NULL;
+    struct store_term *sterms = NULL;
+    const char **tokens = NULL;
+    bool include_private, include_drafts;
     const char *qtext, *sort, *fkey, **org_ids = NULL;
     int64_t rows, start, flimit;
-    size_t i, nf;
+    size_t i;
     int ret;
 
     *result = NULL;
     ret = param_str(params, "q", &qtext, err);
     if (!ret && qtext)
-        ret = query_parse(&q, qtext, err);
+        ret = query_parse(&q, qtext, "q", err);
     if (!ret)
         ret = fq_parse(&q, params, err);
     if (!ret)
@@ -714,28 +1175,12 @@ int catalog_package_search(struct catalog *c, const struct actor *a, json_t *par
     if (flimit < 0 || flimit > LIMIT_FACET_LIMIT_MAX)
         flimit = LIMIT_FACET_LIMIT_MAX;
 
-    terms = xcalloc(json_array_size(q.terms) + 1, sizeof(*terms));
-    json_array_foreach (q.terms, i, fv) {
-        terms[i] = json_string_value(fv);
-    }
     search_visibility(a, include_private, include_drafts, &q, &s.vis, &org_ids);
-    nf = json_array_size(q.filters);
-    filters = xcalloc(nf + 1, sizeof(*filters));
-    negate = xcalloc(nf + 1, sizeof(*negate));
-    json_array_foreach (q.filters, i, fv) {
-        filters[i].field = json_string_value(json_array_get(fv, 0));
-        filters[i].value = json_string_value(json_array_get(fv, 1));
-        negate[i] = json_is_true(json_array_get(fv, 2));
-    }
+    query_to_store(q.clauses, &s, &clauses, &sterms, &tokens);
     ffields = xcalloc(json_array_size(facet_fields) + 1, sizeof(*ffields));
     json_array_foreach (facet_fields, i, fv) {
         ffields[i] = json_string_value(fv);
     }
-    s.terms = terms;
-    s.nterms = json_array_size(q.terms);
-    s.filters = filters;
-    s.negate = negate;
-    s.nfilters = nf;
     s.start = (size_t)start;
     s.rows = (size_t)rows;
     s.facet_fields = ffields;
@@ -779,11 +1224,10 @@ out:
     json_decref(facets);
     json_decref(search_facets);
     json_decref(facet_fields);
-    json_decref(q.terms);
-    json_decref(q.filters);
-    free(terms);
-    free(filters);
-    free(negate);
+    json_decref(q.clauses);
+    free(clauses);
+    free(sterms);
+    free(tokens);
     free(ffields);
     free(org_ids);
     return ret;

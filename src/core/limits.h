@@ -35,6 +35,7 @@
 #define LIMIT_SEARCH_START_MAX    1000000u
 #define LIMIT_SEARCH_TERMS        32u
 #define LIMIT_SEARCH_QUERY        1000u
+#define LIMIT_SEARCH_DEPTH        8u /* nested parentheses in q and fq */
 #define LIMIT_FACET_LIMIT_DEFAULT 50u
 #define LIMIT_FACET_LIMIT_MAX     1000u
 #define LIMIT_FACET_FIELDS        16u

@@ -183,27 +183,141 @@ int sq_dataset_names(struct store *s, const struct store_visibility *vis, size_t
 }
 
 /*
- * The FTS5 query for the terms: each term a quoted FTS5 string (double quotes doubled),
- * separated by spaces, which FTS5 reads as AND. Nothing a user typed becomes syntax.
+ * The FTS5 text of a search (see "Full-text search" in docs/internals/store.md): the
+ * clauses made only of positive text terms become one MATCH expression, which drives
+ * the query and gives the BM25 rank; every other text term gets an expression of its
+ * own, tested with "d.rid [NOT] IN (SELECT rowid … MATCH ?)" inside its clause.
  */
-static char *match_expr(const char *const *terms, size_t n)
+struct search_plan {
+    char *rank;   /* MATCH expression of the rank clauses, or NULL when there are none */
+    char **texts; /* per term (clauses flattened in order): its own expression, or NULL */
+    size_t nterms;
+};
+
+static bool clause_is_rank(const struct store_clause *c)
 {
-    struct buf b = BUF_INIT;
-    const char *p;
     size_t i;
 
-    for (i = 0; i < n; i++) {
-        if (i)
-            buf_addch(&b, ' ');
-        buf_addch(&b, '"');
-        for (p = terms[i]; p && *p; p++) {
-            if (*p == '"')
-                buf_addch(&b, '"');
-            buf_addch(&b, *p);
-        }
-        buf_addch(&b, '"');
+    for (i = 0; i < c->nterms; i++)
+        if (c->terms[i].is_filter || c->terms[i].negate)
+            return false;
+    return c->nterms > 0;
+}
+
+/* Appends s as an FTS5 string: double quotes, inner ones doubled. Nothing a user typed
+ * becomes FTS5 syntax (OR, NEAR, *, ^, col:). */
+static void fts_string(struct buf *b, const char *s)
+{
+    buf_addch(b, '"');
+    for (; s && *s; s++) {
+        if (*s == '"')
+            buf_addch(b, '"');
+        buf_addch(b, *s);
     }
-    return buf_detach(&b, NULL);
+    buf_addch(b, '"');
+}
+
+/*
+ * One text term as a parenthesised FTS5 expression: "a" + "b" for a phrase (adjacent,
+ * in order), "a" AND "b" otherwise; a column filter ({title} : …) before each phrase.
+ * No tokens: the empty string "", which matches nothing.
+ */
+static void fts_term(struct buf *b, const struct store_term *t)
+{
+    static const char *const cols[] = {
+            [STORE_COLUMN_ANY] = "",
+            [STORE_COLUMN_TITLE] = "{title} : ",
+            [STORE_COLUMN_TAGS] = "{tags} : ",
+            [STORE_COLUMN_TEXT] = "{text} : ",
+    };
+    const char *col = (unsigned)t->column < ARRAY_SIZE(cols) ? cols[t->column] : "";
+    size_t i;
+
+    buf_addch(b, '(');
+    if (!t->ntokens)
+        buf_addstr(b, "\"\"");
+    if (t->phrase && t->ntokens)
+        buf_addstr(b, col);
+    for (i = 0; i < t->ntokens; i++) {
+        if (i)
+            buf_addstr(b, t->phrase ? " + " : " AND ");
+        if (!t->phrase)
+            buf_addstr(b, col);
+        fts_string(b, t->tokens[i]);
+    }
+    buf_addch(b, ')');
+}
+
+static void plan_init(struct search_plan *p, const struct store_search *q)
+{
+    struct buf rank = BUF_INIT, one = BUF_INIT;
+    size_t i, j, k = 0;
+
+    memset(p, 0, sizeof(*p));
+    for (i = 0; i < q->nclauses; i++)
+        p->nterms += q->clauses[i].nterms;
+    p->texts = xcalloc(p->nterms + 1, sizeof(*p->texts));
+    for (i = 0; i < q->nclauses; i++) {
+        const struct store_clause *c = &q->clauses[i];
+        bool is_rank = clause_is_rank(c);
+
+        if (is_rank)
+            buf_addstr(&rank, rank.len ? " AND (" : "(");
+        for (j = 0; j < c->nterms; j++, k++) {
+            const struct store_term *t = &c->terms[j];
+
+            if (is_rank) {
+                if (j)
+                    buf_addstr(&rank, " OR ");
+                fts_term(&rank, t);
+            } else if (!t->is_filter) {
+                buf_reset(&one);
+                fts_term(&one, t);
+                p->texts[k] = xstrdup(one.buf);
+            }
+        }
+        if (is_rank)
+            buf_addch(&rank, ')');
+    }
+    p->rank = rank.len ? buf_detach(&rank, NULL) : NULL;
+    buf_release(&rank);
+    buf_release(&one);
+}
+
+static void plan_release(struct search_plan *p)
+{
+    size_t i;
+
+    for (i = 0; i < p->nterms; i++)
+        free(p->texts[i]);
+    free(p->texts);
+    free(p->rank);
+    memset(p, 0, sizeof(*p));
+}
+
+/* One term of a non-rank clause: text is its own expression (plan). */
+static void gen_term(struct sql_gen *g, const struct store_term *t, const char *text, bool by_order)
+{
+    if (!t->is_filter) {
+        buf_addstr(&g->sql, t->negate ? "d.rid NOT IN" : "d.rid IN");
+        buf_addstr(&g->sql, " (SELECT rowid FROM dataset_fts WHERE dataset_fts MATCH ");
+        gen_text(g, text);
+        buf_addch(&g->sql, ')');
+        return;
+    }
+    if (t->negate)
+        buf_addstr(&g->sql, "NOT EXISTS (SELECT 1 FROM dataset_facets f"
+                            " WHERE f.dataset_rid = d.rid AND f.field = ");
+    else if (by_order)
+        buf_addstr(&g->sql, "EXISTS (SELECT 1 FROM dataset_facets f"
+                            " WHERE f.dataset_rid = d.rid AND f.field = ");
+    else
+        buf_addstr(&g->sql, "d.rid IN (SELECT f.dataset_rid FROM dataset_facets f"
+                            " WHERE f.field = ");
+    gen_text(g, t->filter.field);
+    buf_addstr(&g->sql, " AND f.value = ");
+    gen_text(g, t->filter.value);
+    buf_addch(&g->sql, ')');
 }
 
 /*
@@ -213,48 +327,52 @@ static char *match_expr(const char *const *terms, size_t n)
  * instead, so that SQLite walks the sort index and probes each row, which finds a page
  * of a large set after a few rows instead of sorting all of it.
  */
-static void gen_search_from(struct sql_gen *g, const struct store_search *q, const char *match,
-                            const char *orgs, bool by_order)
+static void gen_search_from(struct sql_gen *g, const struct store_search *q,
+                            const struct search_plan *p, const char *orgs, bool by_order)
 {
-    size_t i;
+    size_t i, j, k = 0;
 
-    if (q->nterms) {
+    if (p->rank) {
         /* CROSS JOIN keeps FTS5 the outer loop: without statistics SQLite would
          * otherwise scan datasets and run the MATCH once per row. */
         buf_addstr(&g->sql, " FROM dataset_fts CROSS JOIN datasets d ON d.rid = dataset_fts.rowid"
                             " WHERE dataset_fts MATCH ");
-        gen_text(g, match);
+        gen_text(g, p->rank);
         buf_addstr(&g->sql, " AND (");
     } else {
         buf_addstr(&g->sql, " FROM datasets d WHERE (");
     }
     gen_visibility(g, &q->vis, orgs);
     buf_addch(&g->sql, ')');
-    for (i = 0; i < q->nfilters; i++) {
-        if (q->negate && q->negate[i])
-            buf_addstr(&g->sql, " AND NOT EXISTS (SELECT 1 FROM dataset_facets f"
-                                " WHERE f.dataset_rid = d.rid AND f.field = ");
-        else if (by_order)
-            buf_addstr(&g->sql, " AND EXISTS (SELECT 1 FROM dataset_facets f"
-                                " WHERE f.dataset_rid = d.rid AND f.field = ");
-        else
-            buf_addstr(&g->sql, " AND d.rid IN (SELECT f.dataset_rid FROM dataset_facets f"
-                                " WHERE f.field = ");
-        gen_text(g, q->filters[i].field);
-        buf_addstr(&g->sql, " AND f.value = ");
-        gen_text(g, q->filters[i].value);
+    for (i = 0; i < q->nclauses; i++) {
+        const struct store_clause *c = &q->clauses[i];
+
+        if (clause_is_rank(c)) {
+            k += c->nterms;
+            continue;
+        }
+        if (!c->nterms) {
+            buf_addstr(&g->sql, " AND 0");
+            continue;
+        }
+        buf_addstr(&g->sql, " AND (");
+        for (j = 0; j < c->nterms; j++, k++) {
+            if (j)
+                buf_addstr(&g->sql, " OR ");
+            gen_term(g, &c->terms[j], p->texts[k], by_order);
+        }
         buf_addch(&g->sql, ')');
     }
 }
 
-static void gen_order(struct sql_gen *g, const struct store_search *q)
+static void gen_order(struct sql_gen *g, const struct store_search *q, const struct search_plan *p)
 {
     const char *dir = q->descending ? "DESC" : "ASC";
 
     switch (q->sort) {
     case STORE_SORT_SCORE:
         /* bm25() is lower for better matches. */
-        if (q->nterms)
+        if (p->rank)
             buf_addf(&g->sql, " ORDER BY bm25(dataset_fts, 10.0, 5.0, 1.0) %s,",
                      q->descending ? "ASC" : "DESC");
         else
@@ -276,7 +394,7 @@ static void gen_order(struct sql_gen *g, const struct store_search *q)
     }
 }
 
-static int search_count(struct conn *c, const struct store_search *q, const char *match,
+static int search_count(struct conn *c, const struct store_search *q, const struct search_plan *p,
                         const char *orgs, size_t *count, struct err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -286,7 +404,7 @@ static int search_count(struct conn *c, const struct store_search *q, const char
 
     gen_init(&g);
     buf_addstr(&g.sql, "SELECT count(*)");
-    gen_search_from(&g, q, match, orgs, false);
+    gen_search_from(&g, q, p, orgs, false);
     rc = gen_prepare(c, &g, &st, err);
     if (!rc)
         rc = sq_fetch_int64(c, st, &n, "counting search results", err);
@@ -296,12 +414,12 @@ static int search_count(struct conn *c, const struct store_search *q, const char
     return rc;
 }
 
-static int search_docs(struct conn *c, const struct store_search *q, const char *match,
+static int search_docs(struct conn *c, const struct store_search *q, const struct search_plan *p,
                        const char *orgs, size_t count, json_t **docs, struct err *err)
 {
     /* A page near the front of a large filtered set: walk the sort index (see
      * gen_search_from). Expected rows probed: (start + rows) * all / count. */
-    bool by_order = !q->nterms && q->nfilters && q->sort != STORE_SORT_SCORE && count >= 1000 &&
+    bool by_order = !p->rank && q->nclauses && q->sort != STORE_SORT_SCORE && count >= 1000 &&
                     q->start + q->rows <= count / 2;
     json_t *arr = json_array();
     sqlite3_int64 *rids = NULL;
@@ -317,8 +435,8 @@ static int search_docs(struct conn *c, const struct store_search *q, const char 
     /* Sort and page the row ids only, then load the page's documents: the sorter then
      * carries integers, not whole documents. */
     buf_addstr(&g.sql, "SELECT d.rid");
-    gen_search_from(&g, q, match, orgs, by_order);
-    gen_order(&g, q);
+    gen_search_from(&g, q, p, orgs, by_order);
+    gen_order(&g, q, p);
     buf_addstr(&g.sql, " LIMIT ");
     gen_int(&g, sql_limit(q->rows));
     buf_addstr(&g.sql, " OFFSET ");
@@ -357,14 +475,14 @@ out:
 
 /* The cache key of a search's count and facets: the generated WHERE and its values,
  * the facet fields and the limit. free() it. */
-static char *search_key(const struct store_search *q, const char *match, const char *orgs)
+static char *search_key(const struct store_search *q, const struct search_plan *p, const char *orgs)
 {
     struct buf key = BUF_INIT;
     struct sql_gen g;
     size_t i;
 
     gen_init(&g);
-    gen_search_from(&g, q, match, orgs, false);
+    gen_search_from(&g, q, p, orgs, false);
     /* Values are length-prefixed, so no value can pass for another or for SQL. */
     buf_add(&key, g.sql.buf, g.sql.len);
     buf_addch(&key, '\n');
@@ -436,7 +554,7 @@ static void cache_put(struct sq *sq, char *key, uint64_t version,
     pthread_mutex_unlock(&sq->cache_lock);
 }
 
-static int search_facets(struct conn *c, const struct store_search *q, const char *match,
+static int search_facets(struct conn *c, const struct store_search *q, const struct search_plan *p,
                          const char *orgs, json_t **facets, struct err *err)
 {
     json_t *out = json_object();
@@ -456,7 +574,7 @@ static int search_facets(struct conn *c, const struct store_search *q, const cha
     fields = json_strings(q->facet_fields, q->nfacet_fields);
     /* Count facet rows of the matching set, the top facet_limit values of each field. */
     buf_addstr(&g.sql, "WITH m(rid) AS MATERIALIZED (SELECT d.rid");
-    gen_search_from(&g, q, match, orgs, false);
+    gen_search_from(&g, q, p, orgs, false);
     buf_addstr(&g.sql, ") SELECT field, value, c FROM (SELECT f.field AS field, f.value AS value,"
                        " count(*) AS c, row_number() OVER (PARTITION BY f.field"
                        " ORDER BY count(*) DESC, f.value) AS n"
@@ -499,13 +617,14 @@ int sq_dataset_search(struct store *s, const struct store_search *q,
 {
     struct sq *sq = s->be;
     char *orgs = json_strings(q->vis.org_ids, q->vis.norg_ids);
-    char *match = match_expr(q->terms, q->nterms);
+    struct search_plan plan;
     char *key = NULL;
     struct conn *c = NULL;
     bool reading = false, cacheable;
     uint64_t version = 0;
     int rc;
 
+    plan_init(&plan, q);
     rc = sq_read_conn(s, &c, err);
     if (rc)
         goto out;
@@ -520,17 +639,17 @@ int sq_dataset_search(struct store *s, const struct store_search *q,
         rc = sq_version_read(c, &version, err);
         if (rc)
             goto out;
-        key = search_key(q, match, orgs);
+        key = search_key(q, &plan, orgs);
         if (cache_get(sq, key, version, res)) {
-            rc = search_docs(c, q, match, orgs, res->count, &res->docs, err);
+            rc = search_docs(c, q, &plan, orgs, res->count, &res->docs, err);
             goto out;
         }
     }
-    rc = search_count(c, q, match, orgs, &res->count, err);
+    rc = search_count(c, q, &plan, orgs, &res->count, err);
     if (!rc)
-        rc = search_docs(c, q, match, orgs, res->count, &res->docs, err);
+        rc = search_docs(c, q, &plan, orgs, res->count, &res->docs, err);
     if (!rc)
-        rc = search_facets(c, q, match, orgs, &res->facets, err);
+        rc = search_facets(c, q, &plan, orgs, &res->facets, err);
     if (!rc && key) {
         cache_put(sq, key, version, res);
         key = NULL;
@@ -542,7 +661,7 @@ out:
         store_search_result_release(res);
     free(key);
     free(orgs);
-    free(match);
+    plan_release(&plan);
     return rc;
 }
 

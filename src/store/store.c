@@ -200,10 +200,25 @@ int store_dataset_names(struct store *s, const struct store_visibility *vis, siz
 int store_dataset_search(struct store *s, const struct store_search *q,
                          struct store_search_result *res, struct err *err)
 {
+    size_t i, j, nterms = 0, ntokens = 0;
+
     memset(res, 0, sizeof(*res));
-    if (q->nterms > LIMIT_SEARCH_TERMS)
+    for (i = 0; i < q->nclauses; i++) {
+        for (j = 0; j < q->clauses[i].nterms; j++) {
+            const struct store_term *t = &q->clauses[i].terms[j];
+
+            if (t->is_filter)
+                continue;
+            nterms++;
+            ntokens += t->ntokens;
+        }
+    }
+    if (nterms > LIMIT_SEARCH_TERMS)
         return err_set(err, ERR_SEARCH, "q", "too many search terms (at most %u)",
                        LIMIT_SEARCH_TERMS);
+    if (ntokens > LIMIT_SEARCH_QUERY)
+        return err_set(err, ERR_SEARCH, "q", "too many search tokens (at most %u)",
+                       LIMIT_SEARCH_QUERY);
     if (q->nfacet_fields > LIMIT_FACET_FIELDS)
         return err_set(err, ERR_SEARCH, "facet.field", "too many facet fields (at most %u)",
                        LIMIT_FACET_FIELDS);

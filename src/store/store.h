@@ -157,16 +157,51 @@ enum store_sort {
     STORE_SORT_TITLE,
 };
 
-struct store_search {
-    /* Free-text terms, each a catalog_search_text() token; all must match (AND).
-     * nterms 0: every dataset matches. */
-    const char *const *terms;
+/*
+ * The query of a search, engine-neutral: an AND of clauses, each clause an OR of terms,
+ * each term a possibly negated test of one dataset (conjunctive normal form). The
+ * catalog's parser (src/catalog/search.c) turns Solr syntax into this shape; a backend
+ * only has to express AND, OR and NOT over two kinds of test:
+ *   - text: tokens (each a catalog_search_text() token) in the full-text index, either
+ *     all of them anywhere (phrase false) or adjacent and in this order (phrase true),
+ *     in every column or one (SQLite: FTS5 strings, "+" between the tokens of a phrase,
+ *     a {column} filter; PostgreSQL: tsquery with & or <->, and weight labels).
+ *     A text term with no tokens matches no dataset.
+ *   - filter: a facet row field = value exists (the exact filters of fq and facets).
+ * A clause with no terms matches no dataset; no clauses: every dataset matches. Text
+ * and filters may be mixed in one clause ("river OR tags:water"). Ranking (BM25) is
+ * computed over the clauses made only of positive text terms; other clauses filter.
+ */
+enum store_column {
+    STORE_COLUMN_ANY,   /* title, tags and text */
+    STORE_COLUMN_TITLE, /* store_dataset.fts_title */
+    STORE_COLUMN_TAGS,  /* store_dataset.fts_tags */
+    STORE_COLUMN_TEXT,  /* store_dataset.fts_text */
+};
+
+struct store_term {
+    bool is_filter;
+    bool negate; /* the dataset must not pass the test */
+    /* is_filter: a facet row with this field and value. */
+    struct store_facet filter;
+    /* Text: tokens (borrowed), in order; see above. */
+    const char *const *tokens;
+    size_t ntokens;
+    bool phrase;
+    enum store_column column;
+};
+
+struct store_clause {
+    const struct store_term *terms; /* OR: at least one must pass */
     size_t nterms;
-    /* Exact filters on facet rows; all must match (AND). A filter whose negate flag is
-     * set excludes datasets that have the value. */
-    const struct store_facet *filters;
-    const bool *negate; /* may be NULL */
-    size_t nfilters;
+};
+
+struct store_search {
+    /* AND: every clause must pass. At most LIMIT_SEARCH_TERMS text terms in all, and
+     * LIMIT_SEARCH_QUERY tokens (-ERR_SEARCH beyond); filters are not counted (the
+     * catalog adds some for visibility). nclauses 0: every dataset matches. */
+    const struct store_clause *clauses;
+    size_t nclauses;
     struct store_visibility vis;
     enum store_sort sort;
     bool descending;

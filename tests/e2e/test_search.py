@@ -284,3 +284,41 @@ def test_title_and_notes_field_queries(srv, corpus):
 def test_phrase_keeps_word_order(srv, corpus):
     assert names(search(srv, q='"river monitoring"')) == {"water-quality"}
     assert names(search(srv, q='"monitoring river"')) == set()
+
+
+# The grammar in docs/internals/catalog.md: OR binds the terms beside it, juxtaposition
+# and AND join the rest, parentheses regroup, NOT/-/! negate, field:( ) groups.
+
+@pytest.mark.parametrize("q,want", [
+    ("river quality OR accidents", {"water-quality"}),                 # river AND (quality OR accidents)
+    ("(river quality) OR accidents", {"water-quality", "traffic-accidents"}),
+    ("(river OR accidents) (monitoring OR province)", {"water-quality", "traffic-accidents"}),
+    ("tags:(water OR population)", {"water-quality", "census-2020"}),
+    ("quality -river", {"air-quality"}),
+    ("NOT (tags:transport OR tags:environment)", {"census-2020", "school-places"}),
+    ("tags:safety OR -tags:transport", ALL_PUBLIC - {"traffic-stats"}),
+    ('"运输统计"', {"traffic-stats"}),                                  # CJK phrase: adjacent
+    ('"统计运输"', set()),
+    ('title:"air quality" OR notes:"river monitoring"', {"air-quality", "water-quality"}),
+    ("notes:statistics", {"census-2020"}),                             # not traffic-stats: in its title
+])
+def test_query_grammar(srv, corpus, q, want):
+    assert names(search(srv, q=q, rows=100)) == want, "q=%r" % q
+
+
+def test_fq_or(srv, corpus):
+    assert names(search(srv, fq="tags:water OR tags:population", rows=100)) == {"water-quality", "census-2020"}
+    assert names(search(srv, q="quality", fq_list=["tags:water || tags:population"], rows=100)) == {"water-quality"}
+
+
+@pytest.mark.parametrize("q,message", [
+    ("(river", "parenthesis"),
+    ("river)", "parenthesis"),
+    ('"river', "quote"),
+    ("river OR", "missing term"),
+    ("(" * 9 + "river" + ")" * 9, "nested"),
+    ("(a b c d e f) OR (g h i j k l)", "terms"),
+])
+def test_query_syntax_errors(srv, corpus, q, message):
+    fails(srv.api("package_search", q=q), 409, "Search Query Error", message=message)
+    fails(srv.api("package_search", fq=q), 409, "Search Query Error", message=message)

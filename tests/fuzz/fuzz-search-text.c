@@ -7,7 +7,9 @@
  *   single spaces (no leading, trailing or doubled space);
  * - no token holds an ASCII upper-case letter, ASCII white space or ASCII punctuation;
  * - every query term of the same text is also a token of its index text, so a document
- *   always matches a query made of its own text.
+ *   always matches a query made of its own text;
+ * - the tokens of a quoted phrase (search_phrase_terms) are exactly the index tokens of
+ *   the same text, in order, so a document always matches its own text as a phrase.
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -70,6 +72,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         BUG_ON(!t || !*t);
         BUG_ON(!token_in(a.buf, t));
     }
+    json_decref(terms);
+    terms = json_array();
+    search_phrase_terms(text, terms);
+    buf_reset(&b);
+    for (i = 0; i < json_array_size(terms); i++) {
+        if (i)
+            buf_addch(&b, ' ');
+        buf_addstr(&b, json_string_value(json_array_get(terms, i)));
+    }
+    BUG_ON(a.len != b.len || memcmp(a.buf, b.buf, a.len));
     json_decref(terms);
     buf_release(&a);
     buf_release(&b);

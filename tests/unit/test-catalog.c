@@ -823,7 +823,7 @@ static void test_search(void **state)
     fails(f, catalog_package_search, &f->anon, "{\"q\": \"colour:red\"}", ERR_SEARCH, NULL,
           "colour");
     fails(f, catalog_package_search, &f->anon, "{\"fq\": \"bogus:1\"}", ERR_SEARCH, NULL, "bogus");
-    fails(f, catalog_package_search, &f->anon, "{\"q\": \"-census\"}", ERR_SEARCH, NULL, NULL);
+    assert_names(f, "{\"q\": \"-census\", \"sort\": \"name asc\"}", "a-traffic,b-air");
     fails(f, catalog_package_search, &f->anon, "{\"q\": \"tags:\\\"open\"}", ERR_SEARCH, NULL,
           NULL);
 
@@ -897,6 +897,162 @@ static void test_search(void **state)
         fails(f, catalog_package_search, &f->anon, q.buf, ERR_SEARCH, "q", "longer");
         buf_release(&q);
     }
+}
+
+/* Names of a search sorted by name, q given as C text (JSON-escaped here). */
+static char *q_names(struct fixture *f, const char *param, const char *q)
+{
+    json_t *p = json_pack("{s:s, s:s, s:i}", param, q, "sort", "name asc", "rows", 100), *r = NULL,
+           *d;
+    struct err err = ERR_INIT;
+    struct buf b = BUF_INIT;
+    size_t i;
+
+    if (catalog_package_search(&f->c, &f->anon, p, &r, &err))
+        fail_msg("%s=%s failed: %s", param, q, err.msg);
+    json_array_foreach (json_object_get(r, "results"), i, d) {
+        if (i)
+            buf_addch(&b, ',');
+        buf_addstr(&b, sget(d, "name"));
+    }
+    json_decref(r);
+    json_decref(p);
+    return buf_detach(&b, NULL);
+}
+
+#define assert_q(f, q, want)                                                                       \
+    do {                                                                                           \
+        char *got_ = q_names(f, "q", q);                                                           \
+        if (strcmp(got_, want))                                                                    \
+            fail_msg("line %d: q=%s: got \"%s\", want \"%s\"", __LINE__, q, got_, want);           \
+        free(got_);                                                                                \
+    } while (0)
+
+/* The error of q (or fq) must be a Search Query Error naming the parameter. */
+static void q_fails(struct fixture *f, const char *param, const char *q, const char *msg_part)
+{
+    json_t *p = json_pack("{s:s}", param, q), *r = NULL;
+    struct err err = ERR_INIT;
+    int ret = catalog_package_search(&f->c, &f->anon, p, &r, &err);
+
+    json_decref(p);
+    if (ret != -ERR_SEARCH)
+        fail_msg("%s=%s: expected a search error, got %d", param, q, ret);
+    assert_null(r);
+    assert_string_equal(err.field, param);
+    if (msg_part && !strstr(err.msg, msg_part))
+        fail_msg("%s=%s: message \"%s\" lacks \"%s\"", param, q, err.msg, msg_part);
+}
+
+/* Solr syntax: OR and its grouping, NOT, parentheses, field groups, phrases (CJK too),
+ * columns, boosts, errors and limits. */
+static void test_search_syntax(void **state)
+{
+    struct fixture *f = *state;
+    struct buf b = BUF_INIT;
+
+    seed_search(f);
+    /* OR, ||, between words, filters and both. */
+    assert_q(f, "census OR hourly", "b-air,c-census");
+    assert_q(f, "tags:census OR tags:environment", "b-air,c-census");
+    assert_q(f, "tags:census || res_format:JSON", "b-air,c-census");
+    assert_q(f, "hourly OR tags:census", "b-air,c-census");
+    assert_q(f, "census or hourly", ""); /* lower-case "or" is a word, as in Solr */
+    /* OR binds its neighbours: a b OR c is a AND (b OR c), with or without AND. */
+    assert_q(f, "quality census OR population", "");
+    assert_q(f, "quality AND census OR population", "");
+    assert_q(f, "population census OR quality", "c-census");
+    /* Parentheses regroup. */
+    assert_q(f, "(quality census) OR population", "c-census");
+    assert_q(f, "(quality OR census) population", "c-census");
+    assert_q(f, "(air OR census) AND (hourly OR 人口)", "b-air,c-census");
+    assert_q(f, "((air OR census) (hourly OR (人口 OR nothing)))", "b-air,c-census");
+    assert_q(f, "()", "a-traffic,b-air,c-census");
+    /* NOT, -, ! on words, filters, groups; with OR. */
+    assert_q(f, "NOT census", "a-traffic,b-air");
+    assert_q(f, "!census", "a-traffic,b-air");
+    assert_q(f, "air -quality", "");
+    assert_q(f, "-(air quality)", "a-traffic,c-census");
+    assert_q(f, "-(tags:transport OR tags:census)", "b-air");
+    assert_q(f, "tags:transport OR -res_format:CSV", "a-traffic,b-air");
+    assert_q(f, "census OR NOT tags:census", "a-traffic,b-air,c-census");
+    assert_q(f, "NOT NOT census", "c-census");
+    /* field:( … ) gives its field to the bare words inside. */
+    assert_q(f, "tags:(census OR environment)", "b-air,c-census");
+    assert_q(f, "title:(air monitoring)", "b-air");
+    assert_q(f, "notes:(hourly OR population)", "b-air");
+    assert_q(f, "tags:(census OR title:交通)", "a-traffic,c-census");
+    /* Phrases keep word order and adjacency, CJK runs included. */
+    assert_q(f, "\"air quality\"", "b-air");
+    assert_q(f, "\"quality air\"", "");
+    assert_q(f, "\"quality air\"~3", "b-air"); /* proximity: all the words */
+    assert_q(f, "\"运输统计\"", "a-traffic");
+    assert_q(f, "\"交通统计\"", "");
+    assert_q(f, "统计 交通", "a-traffic");
+    assert_q(f, "\"统计交通\"", "");
+    assert_q(f, "\"交\"", "a-traffic");
+    assert_q(f, "\"monitoring 空气\"", "b-air");
+    assert_q(f, "\"quality 空气\"", "");
+    assert_q(f, "title:\"air quality\"", "b-air");
+    assert_q(f, "notes:\"air quality\"", "");
+    assert_q(f, "\"air quality\" OR \"population census\"", "b-air,c-census");
+    /* Columns: title (with title_translated) and notes; 统计 is also in the text of the
+     * organization title of a-traffic and b-air. */
+    assert_q(f, "统计", "a-traffic,b-air,c-census");
+    assert_q(f, "title:统计", "a-traffic,c-census");
+    assert_q(f, "notes:hourly", "b-air");
+    assert_q(f, "title:hourly", "");
+    assert_q(f, "-title:air", "a-traffic,c-census");
+    /* Boosts and fuzzy marks are dropped; escapes keep characters; *:* and type:. */
+    assert_q(f, "air^2 quality", "b-air");
+    assert_q(f, "census~", "c-census");
+    assert_q(f, "name:c\\-census", "c-census");
+    assert_q(f, "*:* OR census", "a-traffic,b-air,c-census");
+    assert_q(f, "type:harvest OR census", "c-census");
+    assert_q(f, "!!! OR census", "c-census"); /* a word without tokens is no term */
+    /* fq takes the same syntax and is ANDed with q. */
+    {
+        char *got = q_names(f, "fq", "tags:census OR tags:environment");
+
+        assert_string_equal(got, "b-air,c-census");
+        free(got);
+    }
+
+    /* Errors: Search Query Error naming the parameter. */
+    q_fails(f, "q", "(air", "unbalanced parenthesis");
+    q_fails(f, "q", "air)", "unbalanced parenthesis");
+    q_fails(f, "q", "title:(air", "unbalanced parenthesis");
+    q_fails(f, "q", "\"air", "unbalanced quote");
+    q_fails(f, "q", "title:\"air", "unbalanced quote");
+    q_fails(f, "fq", "(tags:census", "unbalanced parenthesis");
+    q_fails(f, "fq_list", "tags:census)", "unbalanced parenthesis");
+    q_fails(f, "q", "air OR", "missing term");
+    q_fails(f, "q", "OR air", "missing term");
+    q_fails(f, "q", "air OR OR census", "missing term");
+    q_fails(f, "q", "NOT", "missing term");
+    q_fails(f, "q", "(OR)", "missing term");
+    q_fails(f, "q", "-)", "negate");
+    q_fails(f, "q", "state:draft OR census", "state");
+    q_fails(f, "q", "-(state:draft)", "state");
+    q_fails(f, "q", "colour:red OR census", "colour");
+    /* Depth: LIMIT_SEARCH_DEPTH parentheses are fine, one more is not. */
+    for (unsigned i = 0; i < LIMIT_SEARCH_DEPTH; i++)
+        buf_addch(&b, '(');
+    buf_addstr(&b, "census");
+    for (unsigned i = 0; i < LIMIT_SEARCH_DEPTH; i++)
+        buf_addch(&b, ')');
+    assert_q(f, b.buf, "c-census");
+    buf_reset(&b);
+    for (unsigned i = 0; i <= LIMIT_SEARCH_DEPTH; i++)
+        buf_addch(&b, '(');
+    buf_addstr(&b, "census");
+    for (unsigned i = 0; i <= LIMIT_SEARCH_DEPTH; i++)
+        buf_addch(&b, ')');
+    q_fails(f, "q", b.buf, "nested");
+    /* Distributing OR over groups may not exceed LIMIT_SEARCH_TERMS terms. */
+    q_fails(f, "q", "(a b c d e f) OR (g h i j k l)", "terms");
+    assert_q(f, "(a b) OR (c d)", "");
+    buf_release(&b);
 }
 
 static void expect_tokens(const char *text, const char *want)
@@ -1727,9 +1883,11 @@ static void test_search_ckan_fields(void **state)
     assert_names_for(f, &f->anon, "{\"q\": \"private:true\"}", "");
     fails(f, catalog_package_search, &f->root, "{\"q\": \"private:maybe\"}", ERR_SEARCH, "q",
           "maybe");
-    /* title, notes, author, maintainer: their words as free text. */
-    assert_names_for(f, &f->editor, "{\"q\": \"title:road\", \"include_private\": true}",
-                     "rivers,roads");
+    /* title in the title column; notes, author, maintainer in the text column. */
+    assert_names_for(f, &f->editor, "{\"q\": \"title:road\", \"include_private\": true}", "roads");
+    assert_names_for(f, &f->editor, "{\"q\": \"notes:road\", \"include_private\": true}", "rivers");
+    assert_names_for(f, &f->editor, "{\"q\": \"-title:road\", \"include_private\": true}",
+                     "rivers");
     assert_names_for(f, &f->editor, "{\"q\": \"title:network\", \"include_private\": true}",
                      "roads");
     assert_names_for(f, &f->editor, "{\"q\": \"notes:\\\"daily gauges\\\"\"}", "");
@@ -1738,7 +1896,6 @@ static void test_search_ckan_fields(void **state)
                      "rivers");
     assert_names_for(f, &f->anon, "{\"q\": \"author:wang\"}", "roads");
     assert_names_for(f, &f->anon, "{\"fq\": \"maintainer:\\\"survey office\\\"\"}", "roads");
-    fails(f, catalog_package_search, &f->root, "{\"q\": \"-title:road\"}", ERR_SEARCH, "q", NULL);
     /* type: every dataset is a "dataset". */
     assert_names_for(f, &f->anon, "{\"fq\": \"type:dataset\"}", "roads");
     assert_names_for(f, &f->anon, "{\"fq\": \"type:harvest\"}", "");
@@ -1813,6 +1970,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_update_patch, setup, teardown),
             cmocka_unit_test_setup_teardown(test_authorization, setup, teardown),
             cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_search_syntax, setup, teardown),
             cmocka_unit_test(test_search_text),
             cmocka_unit_test_setup_teardown(test_resources, setup, teardown),
             cmocka_unit_test_setup_teardown(test_upload_urls, setup, teardown),

@@ -641,49 +641,67 @@ static char *search_names(struct store *s, const struct store_search *q, size_t 
         free(got_);                                                                                \
     } while (0)
 
+/* A text term of n tokens. */
+static struct store_term text_term(const char *const *tokens, size_t n, bool phrase,
+                                   enum store_column column, bool negate)
+{
+    return (struct store_term){
+            .tokens = tokens, .ntokens = n, .phrase = phrase, .column = column, .negate = negate};
+}
+
+static struct store_term filter_term(const char *field, const char *value, bool negate)
+{
+    return (struct store_term){.is_filter = true, .filter = {field, value}, .negate = negate};
+}
+
+#define WORDS(...) ((const char *const[]){__VA_ARGS__})
+#define TEXT(...)                                                                                  \
+    text_term(WORDS(__VA_ARGS__), ARRAY_SIZE(WORDS(__VA_ARGS__)), false, STORE_COLUMN_ANY, false)
+
 static void test_search_terms(void **state)
 {
     struct unit_store *f = *state;
-    const char *t_traffic[] = {"traffic"};
-    const char *t_and[] = {"traffic", "bus"};
-    const char *t_zh[] = {"交通"};
-    const char *t_zh1[] = {"交"};
-    const char *t_zh_wrong[] = {"通北"};
     const char *t_hostile[] = {
             "traffic\" OR \"clinics", "*", "NEAR(a b)", "title:x", "-", "\"quoted\""};
-    struct store_search q = {.sort = STORE_SORT_NAME, .rows = 10};
+    struct store_term t[2];
+    struct store_clause cl[2] = {{&t[0], 1}, {&t[1], 1}};
+    struct store_search q = {.sort = STORE_SORT_NAME, .rows = 10, .clauses = cl};
 
     load_search_set(f->s);
 
-    /* No terms: every visible active dataset. */
+    /* No clauses: every visible active dataset. */
     ASSERT_SEARCH(f->s, &q, "air-quality beijing-traffic bus-routes clinics", 4);
 
     /* One term: title, tags and text all count; private, draft, deleted excluded. */
-    q.terms = t_traffic;
-    q.nterms = 1;
+    t[0] = TEXT("traffic");
+    q.nclauses = 1;
     ASSERT_SEARCH(f->s, &q, "air-quality beijing-traffic bus-routes clinics", 4);
-    /* Terms are ANDed. */
-    q.terms = t_and;
-    q.nterms = 2;
+    /* Clauses are ANDed, and so are the tokens of one (non-phrase) term. */
+    t[1] = TEXT("bus");
+    q.nclauses = 2;
+    ASSERT_SEARCH(f->s, &q, "bus-routes", 1);
+    t[0] = TEXT("traffic", "bus");
+    q.nclauses = 1;
     ASSERT_SEARCH(f->s, &q, "bus-routes", 1);
     /* Chinese bigrams and single characters stay whole tokens. */
-    q.terms = t_zh;
-    q.nterms = 1;
+    t[0] = TEXT("交通");
     ASSERT_SEARCH(f->s, &q, "beijing-traffic", 1);
-    q.terms = t_zh1;
+    t[0] = TEXT("交");
     ASSERT_SEARCH(f->s, &q, "beijing-traffic", 1);
-    q.terms = t_zh_wrong;
+    t[0] = TEXT("通北");
     ASSERT_SEARCH(f->s, &q, "", 0);
     /* Nothing the user typed becomes FTS5 syntax: each is a quoted string. */
     for (size_t i = 0; i < ARRAY_SIZE(t_hostile); i++) {
-        q.terms = &t_hostile[i];
-        q.nterms = 1;
+        t[0] = text_term(&t_hostile[i], 1, false, STORE_COLUMN_ANY, false);
         ASSERT_SEARCH(f->s, &q, i == 5 ? "air-quality" : "", i == 5 ? 1 : 0);
+        t[0].phrase = true;
+        ASSERT_SEARCH(f->s, &q, i == 5 ? "air-quality" : "", i == 5 ? 1 : 0);
+        t[0].column = STORE_COLUMN_TITLE;
+        ASSERT_SEARCH(f->s, &q, "", 0);
     }
 
     /* Relevance: a title match (weight 10) beats a text match (weight 1). */
-    q.terms = t_traffic;
-    q.nterms = 1;
+    t[0] = TEXT("traffic");
     q.sort = STORE_SORT_SCORE;
     q.descending = true;
     {
@@ -694,6 +712,86 @@ static void test_search_terms(void **state)
         assert_true(strstr(got, "clinics") > strstr(got, "bus-routes"));
         free(got);
     }
+}
+
+/* OR inside a clause, NOT on terms, text and filters mixed, phrases, columns. */
+static void test_search_boolean(void **state)
+{
+    struct unit_store *f = *state;
+    struct store_term t[4];
+    struct store_clause cl[2] = {{&t[0], 2}, {&t[2], 2}};
+    struct store_search q = {.sort = STORE_SORT_NAME, .rows = 10, .clauses = cl, .nclauses = 1};
+
+    load_search_set(f->s);
+
+    /* OR of text terms (one MATCH) and of text with a filter (a subquery). */
+    t[0] = TEXT("clinics");
+    t[1] = TEXT("bus");
+    ASSERT_SEARCH(f->s, &q, "bus-routes clinics", 2);
+    t[1] = filter_term("tags", "air", false);
+    ASSERT_SEARCH(f->s, &q, "air-quality clinics", 2);
+    /* Scored by the rank clause (tags weigh more than text), filtered by the mixed one. */
+    t[0] = TEXT("clinic");
+    t[1] = filter_term("tags", "bus", false);
+    cl[1].nterms = 1;
+    t[2] = TEXT("traffic");
+    q.nclauses = 2;
+    q.sort = STORE_SORT_SCORE;
+    q.descending = true;
+    ASSERT_SEARCH(f->s, &q, "bus-routes clinics", 2);
+    q.descending = false;
+    ASSERT_SEARCH(f->s, &q, "clinics bus-routes", 2);
+    q.sort = STORE_SORT_NAME;
+    q.descending = false;
+    /* Negated text: datasets without the word, alone or beside other clauses. */
+    t[0] = text_term(WORDS("bus"), 1, false, STORE_COLUMN_ANY, true);
+    cl[0].nterms = 1;
+    q.nclauses = 1;
+    ASSERT_SEARCH(f->s, &q, "air-quality beijing-traffic clinics", 3);
+    q.nclauses = 2;
+    ASSERT_SEARCH(f->s, &q, "air-quality beijing-traffic clinics", 3);
+    /* A negated filter OR a word. */
+    t[0] = filter_term("tags", "traffic", true);
+    t[1] = TEXT("bus");
+    cl[0].nterms = 2;
+    q.nclauses = 1;
+    ASSERT_SEARCH(f->s, &q, "air-quality bus-routes clinics", 3);
+    /* A clause with no terms, or a text term with no tokens, matches nothing. */
+    cl[0].nterms = 0;
+    ASSERT_SEARCH(f->s, &q, "", 0);
+    t[0] = text_term(NULL, 0, false, STORE_COLUMN_ANY, false);
+    cl[0].nterms = 1;
+    ASSERT_SEARCH(f->s, &q, "", 0);
+    t[1] = TEXT("bus");
+    cl[0].nterms = 2;
+    ASSERT_SEARCH(f->s, &q, "bus-routes", 1);
+
+    /* Phrases: adjacent and in order; without phrase, anywhere. */
+    cl[0].nterms = 1;
+    t[0] = text_term(WORDS("city", "buses"), 2, true, STORE_COLUMN_ANY, false);
+    ASSERT_SEARCH(f->s, &q, "bus-routes", 1);
+    t[0] = text_term(WORDS("buses", "city"), 2, true, STORE_COLUMN_ANY, false);
+    ASSERT_SEARCH(f->s, &q, "", 0);
+    t[0].phrase = false;
+    ASSERT_SEARCH(f->s, &q, "bus-routes", 1);
+    t[0] = text_term(WORDS("京交", "交通"), 2, true, STORE_COLUMN_TITLE, false);
+    ASSERT_SEARCH(f->s, &q, "beijing-traffic", 1);
+    t[0] = text_term(WORDS("the", "city"), 2, true, STORE_COLUMN_TITLE, false);
+    ASSERT_SEARCH(f->s, &q, "", 0);
+    /* Columns: the same word in title, tags, text. */
+    t[0] = text_term(WORDS("traffic"), 1, false, STORE_COLUMN_TITLE, false);
+    ASSERT_SEARCH(f->s, &q, "", 0);
+    t[0].column = STORE_COLUMN_TAGS;
+    ASSERT_SEARCH(f->s, &q, "beijing-traffic bus-routes", 2);
+    t[0].column = STORE_COLUMN_TEXT;
+    ASSERT_SEARCH(f->s, &q, "air-quality clinics", 2);
+    /* A column on a non-phrase term applies to each token; negated, in a subquery. */
+    t[0] = text_term(WORDS("routes", "buses"), 2, false, STORE_COLUMN_TEXT, false);
+    ASSERT_SEARCH(f->s, &q, "bus-routes", 1);
+    t[0].column = STORE_COLUMN_TITLE;
+    ASSERT_SEARCH(f->s, &q, "", 0);
+    t[0].negate = true;
+    ASSERT_SEARCH(f->s, &q, "air-quality beijing-traffic bus-routes clinics", 4);
 }
 
 static void test_search_visibility(void **state)
@@ -726,30 +824,35 @@ static void test_search_visibility(void **state)
 static void test_search_filters(void **state)
 {
     struct unit_store *f = *state;
-    struct store_facet fl[2];
-    bool neg[2] = {false, false};
-    struct store_search q = {.sort = STORE_SORT_NAME, .rows = 10, .filters = fl, .negate = neg};
+    struct store_term t[2];
+    struct store_clause cl[2] = {{&t[0], 1}, {&t[1], 1}};
+    struct store_search q = {.sort = STORE_SORT_NAME, .rows = 10, .clauses = cl};
 
     load_search_set(f->s);
 
-    fl[0] = (struct store_facet){"organization", "transport"};
-    q.nfilters = 1;
+    t[0] = filter_term("organization", "transport", false);
+    q.nclauses = 1;
     ASSERT_SEARCH(f->s, &q, "beijing-traffic bus-routes", 2);
-    fl[1] = (struct store_facet){"tags", "roads"};
-    q.nfilters = 2;
+    t[1] = filter_term("tags", "roads", false);
+    q.nclauses = 2;
     ASSERT_SEARCH(f->s, &q, "beijing-traffic", 1);
     /* Negation excludes datasets that have the value. */
-    neg[1] = true;
+    t[1].negate = true;
     ASSERT_SEARCH(f->s, &q, "bus-routes", 1);
-    neg[0] = true;
-    fl[1] = (struct store_facet){"tags", "air"};
+    t[0].negate = true;
+    t[1] = filter_term("tags", "air", true);
     ASSERT_SEARCH(f->s, &q, "clinics", 1);
-    /* negate may be NULL; SQL metacharacters in values are data. */
-    q.negate = NULL;
-    q.nfilters = 1;
-    fl[0] = (struct store_facet){"tags", "x' OR '1'='1"};
+    /* OR of filters in one clause. */
+    t[0] = filter_term("tags", "bus", false);
+    t[1] = filter_term("tags", "air", false);
+    cl[0].nterms = 2;
+    q.nclauses = 1;
+    ASSERT_SEARCH(f->s, &q, "air-quality bus-routes", 2);
+    /* SQL metacharacters in values are data. */
+    cl[0].nterms = 1;
+    t[0] = filter_term("tags", "x' OR '1'='1", false);
     ASSERT_SEARCH(f->s, &q, "", 0);
-    fl[0] = (struct store_facet){"no-such-field", "traffic"};
+    t[0] = filter_term("no-such-field", "traffic", false);
     ASSERT_SEARCH(f->s, &q, "", 0);
 }
 
@@ -798,7 +901,8 @@ static void test_search_facets(void **state)
 {
     struct unit_store *f = *state;
     const char *fields[] = {"tags", "organization", "res_format"};
-    const char *terms[] = {"traffic"};
+    struct store_term term = TEXT("traffic");
+    struct store_clause cl = {&term, 1};
     struct store_search q = {.sort = STORE_SORT_NAME,
                              .rows = 0,
                              .facet_fields = fields,
@@ -833,8 +937,8 @@ static void test_search_facets(void **state)
     json_decref(facets);
 
     /* Facets of the matching set only. */
-    q.terms = terms;
-    q.nterms = 1;
+    q.clauses = &cl;
+    q.nclauses = 1;
     q.facet_limit = 10;
     q.nfacet_fields = 1;
     got = search_names(f->s, &q, &count, &facets);
@@ -850,20 +954,35 @@ static void test_search_facets(void **state)
 static void test_search_limits(void **state)
 {
     struct unit_store *f = *state;
-    const char *terms[LIMIT_SEARCH_TERMS + 1];
-    struct store_search q = {.terms = terms, .nterms = LIMIT_SEARCH_TERMS + 1, .rows = 1};
+    struct store_term terms[LIMIT_SEARCH_TERMS + 2];
+    const char *tokens[LIMIT_SEARCH_QUERY + 1];
+    struct store_clause cl = {terms, LIMIT_SEARCH_TERMS + 1};
+    struct store_search q = {.clauses = &cl, .nclauses = 1, .rows = 1};
     struct store_search_result res;
     struct err err = ERR_INIT;
     size_t i;
 
+    for (i = 0; i < ARRAY_SIZE(tokens); i++)
+        tokens[i] = "x";
     for (i = 0; i < ARRAY_SIZE(terms); i++)
-        terms[i] = "x";
+        terms[i] = text_term(tokens, 1, false, STORE_COLUMN_ANY, false);
     assert_int_equal(store_dataset_search(f->s, &q, &res, &err), -ERR_SEARCH);
     assert_null(res.docs);
     err_clear(&err);
-    q.nterms = LIMIT_SEARCH_TERMS;
+    /* Filters do not count (the catalog adds some for visibility). */
+    terms[LIMIT_SEARCH_TERMS] = filter_term("tags", "x", false);
+    terms[LIMIT_SEARCH_TERMS + 1] = filter_term("tags", "y", false);
+    cl.nterms = LIMIT_SEARCH_TERMS + 2;
     assert_int_equal(store_dataset_search(f->s, &q, &res, &err), 0);
     assert_int_equal(res.count, 0);
+    store_search_result_release(&res);
+    /* Tokens in all. */
+    terms[0] = text_term(tokens, LIMIT_SEARCH_QUERY + 1, true, STORE_COLUMN_ANY, false);
+    cl.nterms = 1;
+    assert_int_equal(store_dataset_search(f->s, &q, &res, &err), -ERR_SEARCH);
+    err_clear(&err);
+    terms[0].ntokens = LIMIT_SEARCH_QUERY;
+    assert_int_equal(store_dataset_search(f->s, &q, &res, &err), 0);
     store_search_result_release(&res);
 }
 
@@ -923,13 +1042,13 @@ static void test_search_cache(void **state)
 static void test_search_large_filtered(void **state)
 {
     struct unit_store *f = *state;
-    struct store_facet fl = {"tags", "even"};
-    bool neg = true;
+    struct store_term t = filter_term("tags", "even", false);
+    struct store_clause cl = {&t, 1};
     struct store_search q = {.sort = STORE_SORT_MODIFIED,
                              .descending = true,
                              .rows = 3,
-                             .filters = &fl,
-                             .nfilters = 1};
+                             .clauses = &cl,
+                             .nclauses = 1};
     struct err err = ERR_INIT;
     char id[32], name[32], mod[40];
     int i;
@@ -949,10 +1068,20 @@ static void test_search_large_filtered(void **state)
     q.descending = false;
     q.start = 2;
     ASSERT_SEARCH(f->s, &q, "large-0004 large-0006 large-0008", 1200);
-    q.negate = &neg;
+    t.negate = true;
     ASSERT_SEARCH(f->s, &q, "large-0005 large-0007 large-0009", 1200);
+    /* OR of filters in the EXISTS form. */
+    t.negate = false;
+    {
+        struct store_term two[2] = {filter_term("tags", "even", false),
+                                    filter_term("tags", "odd", false)};
+        struct store_clause cl2 = {two, 2};
+
+        q.clauses = &cl2;
+        ASSERT_SEARCH(f->s, &q, "large-0002 large-0003 large-0004", 2400);
+        q.clauses = &cl;
+    }
     /* Past the middle: the IN form; the same answer. */
-    q.negate = NULL;
     q.start = 1197;
     ASSERT_SEARCH(f->s, &q, "large-2394 large-2396 large-2398", 1200);
 }
@@ -1265,6 +1394,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_dataset_names_visibility, setup, teardown),
             cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
             cmocka_unit_test_setup_teardown(test_fail_injection, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_search_boolean, setup, teardown),
             cmocka_unit_test_setup_teardown(test_search_terms, setup, teardown),
             cmocka_unit_test_setup_teardown(test_search_visibility, setup, teardown),
             cmocka_unit_test_setup_teardown(test_search_filters, setup, teardown),
