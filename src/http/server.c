@@ -452,7 +452,7 @@ int server_run(const struct config *cfg, struct catalog *c, void (*ready)(void *
     unsigned flags, port;
     int lfd = -1;
     bool v6 = false, masked = false, cache = false;
-    MHD_socket lsock;
+    MHD_socket lsock = MHD_INVALID_SOCKET;
     uint64_t waited;
     int ret, sig;
 
@@ -528,10 +528,12 @@ int server_run(const struct config *cfg, struct catalog *c, void (*ready)(void *
 
     atomic_store(&srv.stopping, true);
     lsock = MHD_quiesce_daemon(srv.daemon);
-    /* Closed now, not after the stop: while it stays open the kernel would still
-     * complete handshakes into its backlog that nobody will ever accept. */
+    /* Shut down now, so the kernel stops completing handshakes into a backlog nobody
+     * will accept; but closed only after the stop: with a thread pool each worker
+     * removes the socket from its own epoll set when it next wakes, and
+     * libmicrohttpd aborts if the descriptor is already closed by then. */
     if (lsock != MHD_INVALID_SOCKET)
-        close(lsock);
+        shutdown(lsock, SHUT_RDWR);
     for (waited = 0;
          atomic_load_explicit(&srv.inflight, memory_order_acquire) && waited < SHUTDOWN_GRACE_US;
          waited += 10000)
@@ -541,6 +543,8 @@ int server_run(const struct config *cfg, struct catalog *c, void (*ready)(void *
                  atomic_load(&srv.inflight));
     MHD_stop_daemon(srv.daemon);
     srv.daemon = NULL;
+    if (lsock != MHD_INVALID_SOCKET)
+        close(lsock);
     ret = 0;
 out:
     if (lfd >= 0)
