@@ -161,6 +161,22 @@ int ledger_consistency_proof(struct store *s, uint64_t first, uint64_t second,
 int ledger_tile(struct store *s, unsigned level, uint64_t n, unsigned w, bool entries,
                 struct buf *out, struct err *err);
 
+/* ---- The sequencer thread (sequencer.c) -------------------------------------------- */
+struct ledger_sequencer;
+
+/*
+ * Starts a thread that calls ledger_integrate(s, key) every LEDGER_BATCH_MS while
+ * store_version(s) changed since its last run (errors are logged and retried at the next
+ * tick). s and key are borrowed and must outlive ledger_sequencer_stop(). One sequencer
+ * per log (ledger_integrate is safe against others anyway: it runs in a store write
+ * transaction). -ERR_INTERNAL when the thread cannot be created.
+ */
+int ledger_sequencer_start(struct ledger_sequencer **out, struct store *s,
+                           const struct ledger_key *key, struct err *err);
+/* Stops the thread, integrates what is staged one last time (logging a failure) and
+ * frees q. NULL is a no-op. */
+void ledger_sequencer_stop(struct ledger_sequencer *q);
+
 /* Parses a tile path as tlog-tiles writes it after "tile/": "<L>/<N>[.p/<W>]" or
  * "entries/<N>[.p/<W>]" with N in "x001/x234/067" form. Returns 0 or -1. */
 int ledger_tile_path_parse(const char *path, unsigned *level, uint64_t *n, unsigned *w,

@@ -65,6 +65,27 @@ struct store_backend {
     int (*member_get)(struct store *s, const char *group_id, const char *user_id, char *out,
                       size_t size, struct err *err);
     int (*member_orgs)(struct store *s, const char *user_id, json_t **orgs, struct err *err);
+
+    int (*ledger_stage)(struct store *s, const void *entry, size_t len,
+                        const uint8_t leaf_hash[STORE_LEDGER_HASH], uint64_t *index,
+                        struct err *err);
+    int (*ledger_count)(struct store *s, uint64_t *count, struct err *err);
+    int (*ledger_leaves)(struct store *s, uint64_t start, uint64_t end,
+                         uint8_t (*out)[STORE_LEDGER_HASH], struct err *err);
+    int (*ledger_entries)(struct store *s, uint64_t start, uint64_t end,
+                          struct store_ledger_entry **out, size_t *n, struct err *err);
+    int (*ledger_find_leaf)(struct store *s, const uint8_t leaf[STORE_LEDGER_HASH], uint64_t below,
+                            uint64_t *index, struct err *err);
+    int (*ledger_tile_get)(struct store *s, unsigned level, uint64_t index,
+                           uint8_t (*out)[STORE_LEDGER_HASH], size_t *width, struct err *err);
+    int (*ledger_tile_put)(struct store *s, unsigned level, uint64_t index,
+                           const uint8_t (*hashes)[STORE_LEDGER_HASH], size_t width,
+                           struct err *err);
+    int (*ledger_checkpoint_put)(struct store *s, uint64_t size,
+                                 const uint8_t root[STORE_LEDGER_HASH], const char *note,
+                                 const char *time, struct err *err);
+    int (*ledger_checkpoint_get)(struct store *s, uint64_t *size,
+                                 uint8_t root[STORE_LEDGER_HASH], char **note, struct err *err);
 };
 
 struct store {

@@ -65,6 +65,18 @@ enum stmt_id {
     ST_MEMBER_DELETE,
     ST_MEMBER_GET,
     ST_MEMBER_ORGS,
+    /* The ledger's: their SQL is ledger_sql[] in store-sqlite-ledger.c, prepared by
+     * sq_ledger_stmt() there (stmt_sql[] has no text for them). */
+    ST_LEDGER_STAGE,
+    ST_LEDGER_COUNT,
+    ST_LEDGER_LEAVES,
+    ST_LEDGER_ENTRIES,
+    ST_LEDGER_FIND,
+    ST_LEDGER_TILE_GET,
+    ST_LEDGER_TILE_PUT,
+    ST_LEDGER_CHECKPOINT_PUT,
+    ST_LEDGER_CHECKPOINT_GET,
+    ST_LEDGER_CHECKPOINT_MAX,
     ST__COUNT
 };
 
@@ -187,5 +199,29 @@ int sq_dataset_names(struct store *s, const struct store_visibility *vis, size_t
 int sq_dataset_search(struct store *s, const struct store_search *q,
                       struct store_search_result *res, struct err *err);
 int sq_tag_list(struct store *s, const char *prefix, json_t **tags, struct err *err);
+
+/* The writer connection; the calling thread must hold the write transaction (BUG_ON
+ * otherwise: a store write outside store_begin/store_commit). */
+struct conn *sq_write_conn(struct store *s);
+
+/* ---- Entries of store_sqlite_backend in store-sqlite-ledger.c --------------------------
+ * Contracts: store_ledger_* in store.h. */
+int sq_ledger_stage(struct store *s, const void *entry, size_t len, const uint8_t leaf_hash[32],
+                    uint64_t *index, struct err *err);
+int sq_ledger_count(struct store *s, uint64_t *count, struct err *err);
+int sq_ledger_leaves(struct store *s, uint64_t start, uint64_t end, uint8_t (*out)[32],
+                     struct err *err);
+int sq_ledger_entries(struct store *s, uint64_t start, uint64_t end,
+                      struct store_ledger_entry **out, size_t *n, struct err *err);
+int sq_ledger_find_leaf(struct store *s, const uint8_t leaf[32], uint64_t below, uint64_t *index,
+                        struct err *err);
+int sq_ledger_tile_get(struct store *s, unsigned level, uint64_t index, uint8_t (*out)[32],
+                       size_t *width, struct err *err);
+int sq_ledger_tile_put(struct store *s, unsigned level, uint64_t index, const uint8_t (*hashes)[32],
+                       size_t width, struct err *err);
+int sq_ledger_checkpoint_put(struct store *s, uint64_t size, const uint8_t root[32],
+                             const char *note, const char *time, struct err *err);
+int sq_ledger_checkpoint_get(struct store *s, uint64_t *size, uint8_t root[32], char **note,
+                             struct err *err);
 
 #endif

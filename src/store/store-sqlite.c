@@ -109,6 +109,33 @@ static const char *const migrations[] = {
         "    PRIMARY KEY (group_id, user_id)\n"
         ") WITHOUT ROWID;\n"
         "CREATE INDEX members_user ON members (user_id);\n",
+        /* 2: what a full-text search reads of each match (visibility, the tie-break of
+         * the score sort) in a narrow covering index, instead of a row holding the whole
+         * document (docs/internals/store.md, "Search SQL"). */
+        "CREATE INDEX datasets_brief ON datasets\n"
+        "    (rid, state, private, owner_org, metadata_modified);\n",
+        /* 3: the public ledger (issue 6; docs/internals/ledger.md, "Storage"). Entries
+         * from staging on; tlog-tiles hash tiles of every level, each row the hashes the
+         * tile holds so far (a partial tile grows in place); signed checkpoints, one per
+         * integrated batch. The integrated size is the latest checkpoint's. */
+        "CREATE TABLE ledger_entries (\n"
+        "    idx INTEGER PRIMARY KEY,\n"
+        "    entry BLOB NOT NULL,\n"
+        "    leaf_hash BLOB NOT NULL\n"
+        ");\n"
+        "CREATE INDEX ledger_entries_leaf ON ledger_entries (leaf_hash);\n"
+        "CREATE TABLE ledger_tiles (\n"
+        "    level INTEGER NOT NULL,\n"
+        "    idx INTEGER NOT NULL,\n"
+        "    hashes BLOB NOT NULL,\n"
+        "    PRIMARY KEY (level, idx)\n"
+        ") WITHOUT ROWID;\n"
+        "CREATE TABLE ledger_checkpoints (\n"
+        "    size INTEGER PRIMARY KEY,\n"
+        "    root BLOB NOT NULL,\n"
+        "    note TEXT NOT NULL,\n"
+        "    created TEXT NOT NULL\n"
+        ");\n",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -383,6 +410,11 @@ static struct conn *write_conn(struct store *s)
 
     BUG_ON(!t || !t->writing); /* a store write outside store_begin/store_commit */
     return &q->writer;
+}
+
+struct conn *sq_write_conn(struct store *s)
+{
+    return write_conn(s);
 }
 
 /* A read snapshot for functions that run several statements (nothing to do on the
@@ -1319,4 +1351,13 @@ const struct store_backend store_sqlite_backend = {
         .member_set = sq_member_set,
         .member_get = sq_member_get,
         .member_orgs = sq_member_orgs,
+        .ledger_stage = sq_ledger_stage,
+        .ledger_count = sq_ledger_count,
+        .ledger_leaves = sq_ledger_leaves,
+        .ledger_entries = sq_ledger_entries,
+        .ledger_find_leaf = sq_ledger_find_leaf,
+        .ledger_tile_get = sq_ledger_tile_get,
+        .ledger_tile_put = sq_ledger_tile_put,
+        .ledger_checkpoint_put = sq_ledger_checkpoint_put,
+        .ledger_checkpoint_get = sq_ledger_checkpoint_get,
 };

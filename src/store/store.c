@@ -310,3 +310,86 @@ int store_member_orgs(struct store *s, const char *user_id, json_t **orgs, struc
     *orgs = NULL;
     return s->backend->member_orgs(s, user_id, orgs, err);
 }
+
+/* ---- The public ledger ---------------------------------------------------------------- */
+int store_ledger_stage(struct store *s, const void *entry, size_t len,
+                       const uint8_t leaf_hash[STORE_LEDGER_HASH], uint64_t *index,
+                       struct err *err)
+{
+    int rc = fail_point(s, "store_ledger_stage", err);
+
+    BUG_ON(!entry && len);
+    return rc ? rc : s->backend->ledger_stage(s, entry, len, leaf_hash, index, err);
+}
+
+int store_ledger_count(struct store *s, uint64_t *count, struct err *err)
+{
+    *count = 0;
+    return s->backend->ledger_count(s, count, err);
+}
+
+int store_ledger_leaves(struct store *s, uint64_t start, uint64_t end,
+                        uint8_t (*out)[STORE_LEDGER_HASH], struct err *err)
+{
+    BUG_ON(start > end);
+    return start == end ? 0 : s->backend->ledger_leaves(s, start, end, out, err);
+}
+
+int store_ledger_entries(struct store *s, uint64_t start, uint64_t end,
+                         struct store_ledger_entry **out, size_t *n, struct err *err)
+{
+    *out = NULL;
+    *n = 0;
+    BUG_ON(start > end || end - start > STORE_LEDGER_TILE_WIDTH);
+    return start == end ? 0 : s->backend->ledger_entries(s, start, end, out, n, err);
+}
+
+void store_ledger_entries_free(struct store_ledger_entry *e, size_t n)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(e[i].entry);
+    free(e);
+}
+
+int store_ledger_find_leaf(struct store *s, const uint8_t leaf[STORE_LEDGER_HASH], uint64_t below,
+                           uint64_t *index, struct err *err)
+{
+    return s->backend->ledger_find_leaf(s, leaf, below, index, err);
+}
+
+int store_ledger_tile_get(struct store *s, unsigned level, uint64_t index,
+                          uint8_t (*out)[STORE_LEDGER_HASH], size_t *width, struct err *err)
+{
+    *width = 0;
+    return s->backend->ledger_tile_get(s, level, index, out, width, err);
+}
+
+int store_ledger_tile_put(struct store *s, unsigned level, uint64_t index,
+                          const uint8_t (*hashes)[STORE_LEDGER_HASH], size_t width,
+                          struct err *err)
+{
+    int rc = fail_point(s, "store_ledger_tile_put", err);
+
+    BUG_ON(width == 0 || width > STORE_LEDGER_TILE_WIDTH);
+    return rc ? rc : s->backend->ledger_tile_put(s, level, index, hashes, width, err);
+}
+
+int store_ledger_checkpoint_put(struct store *s, uint64_t size, const uint8_t root[STORE_LEDGER_HASH],
+                                const char *note, const char *time, struct err *err)
+{
+    int rc = fail_point(s, "store_ledger_checkpoint_put", err);
+
+    BUG_ON(!note || !time);
+    return rc ? rc : s->backend->ledger_checkpoint_put(s, size, root, note, time, err);
+}
+
+int store_ledger_checkpoint_get(struct store *s, uint64_t *size, uint8_t root[STORE_LEDGER_HASH],
+                                char **note, struct err *err)
+{
+    *size = 0;
+    if (note)
+        *note = NULL;
+    return s->backend->ledger_checkpoint_get(s, size, root, note, err);
+}

@@ -39,7 +39,7 @@
 struct store;
 
 /* Current schema version; migrations bring any older database up to it. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 3
 
 /*
  * Opens the store named by url: "sqlite:PATH", or a bare PATH (SQLite). Creates the
@@ -279,5 +279,70 @@ int store_member_get(struct store *s, const char *group_id, const char *user_id,
 /* The ids of the organizations a user is a member of (any capacity), as a JSON array
  * of {"id", "capacity"}. */
 int store_member_orgs(struct store *s, const char *user_id, json_t **orgs, struct err *err);
+
+/* ---- The public ledger (src/ledger/; docs/internals/ledger.md) ----------------------
+ * Three kinds of rows: entries (index, canonical entry bytes, RFC 9162 leaf hash), tiles
+ * (C2SP tlog-tiles hash tiles, level L index N, the w <= 256 hashes it holds so far) and
+ * signed checkpoints (tree size, root, note, time). An entry is "staged" from
+ * store_ledger_stage() until a checkpoint covers it; the integrated size is the size of
+ * the latest checkpoint. The store only keeps bytes: hashing, tree layout and signing
+ * are the ledger's. Hashes are STORE_LEDGER_HASH bytes. */
+#define STORE_LEDGER_HASH       32
+#define STORE_LEDGER_TILE_WIDTH 256
+
+struct store_ledger_entry {
+    uint64_t index;
+    char *entry; /* owned, NUL-terminated after len bytes */
+    size_t len;
+    uint8_t leaf_hash[STORE_LEDGER_HASH];
+};
+
+/*
+ * Stages one entry (write; inside the caller's transaction): assigns it the next index
+ * (one more than the largest stored, 0 first) atomically, as the single writer, and
+ * stores entry (len bytes) and its leaf hash. *index gets the index.
+ */
+int store_ledger_stage(struct store *s, const void *entry, size_t len,
+                       const uint8_t leaf_hash[STORE_LEDGER_HASH], uint64_t *index,
+                       struct err *err);
+
+/* The number of entries stored (staged or integrated): the next index. */
+int store_ledger_count(struct store *s, uint64_t *count, struct err *err);
+
+/* Leaf hashes of entries [start, end) into out (end - start rows of STORE_LEDGER_HASH
+ * bytes). -ERR_INTERNAL when one of them is missing. */
+int store_ledger_leaves(struct store *s, uint64_t start, uint64_t end,
+                        uint8_t (*out)[STORE_LEDGER_HASH], struct err *err);
+
+/* Entries [start, end) (end - start <= STORE_LEDGER_TILE_WIDTH), as a new array in *out
+ * of *n elements (fewer when the log ends first); free with store_ledger_entries_free(). */
+int store_ledger_entries(struct store *s, uint64_t start, uint64_t end,
+                         struct store_ledger_entry **out, size_t *n, struct err *err);
+void store_ledger_entries_free(struct store_ledger_entry *e, size_t n);
+
+/* The smallest index below `below` whose leaf hash is leaf; -ERR_NOT_FOUND otherwise. */
+int store_ledger_find_leaf(struct store *s, const uint8_t leaf[STORE_LEDGER_HASH], uint64_t below,
+                           uint64_t *index, struct err *err);
+
+/* Tile (level, index): its hashes into out (room for STORE_LEDGER_TILE_WIDTH hashes) and
+ * their number into *width. -ERR_NOT_FOUND when no such tile is stored. */
+int store_ledger_tile_get(struct store *s, unsigned level, uint64_t index,
+                          uint8_t (*out)[STORE_LEDGER_HASH], size_t *width, struct err *err);
+
+/* Stores (inserts or replaces) tile (level, index) with width hashes (1..256). Write. */
+int store_ledger_tile_put(struct store *s, unsigned level, uint64_t index,
+                          const uint8_t (*hashes)[STORE_LEDGER_HASH], size_t width,
+                          struct err *err);
+
+/* Stores a signed checkpoint (write). size must be larger than every stored one's, or
+ * the first (-ERR_CONFLICT otherwise: a log never signs two trees of one size). time is
+ * RFC 3339 text. */
+int store_ledger_checkpoint_put(struct store *s, uint64_t size, const uint8_t root[STORE_LEDGER_HASH],
+                                const char *note, const char *time, struct err *err);
+
+/* The latest checkpoint: its size, root and (when note is not NULL) signed note as a
+ * new string to free(). -ERR_NOT_FOUND when none was stored yet. */
+int store_ledger_checkpoint_get(struct store *s, uint64_t *size, uint8_t root[STORE_LEDGER_HASH],
+                                char **note, struct err *err);
 
 #endif
