@@ -7,6 +7,7 @@
 #include "access/access.h"
 #include "core/limits.h"
 #include "core/timeutil.h"
+#include "ledger/ledger.h"
 #include "core/util.h"
 
 /* CKAN's user name rule: 2..100 of lowercase a-z, 0-9, '-' and '_'. */
@@ -27,7 +28,29 @@ static int user_name_check(const char *name, struct err *err)
                            "Must be purely lowercase alphanumeric (ascii) characters and these "
                            "symbols: -_");
     }
+    /* The ledger names anonymous callers "public": a user of that name would make its
+     * entries ambiguous. */
+    if (!strcmp(name, "public"))
+        return err_set(err, ERR_CONFLICT, "name", "That login name is not available.");
     return 0;
+}
+
+/* Stages one ledger entry inside the open transaction; objects and digest are stolen.
+ * -ERR_INTERNAL naming the type on any failure (the caller rolls back). */
+static int access_record(struct store *s, const char *type, const char *actor, const char *org,
+                         json_t *objects, json_t *digest, struct err *err)
+{
+    struct err e = ERR_INIT;
+    int ret;
+
+    BUG_ON(!actor || !*actor || !objects);
+    ret = ledger_record(s, type, actor, org, objects, digest, NULL, &e);
+    if (ret)
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot record \"%s\" in the ledger: %s", type,
+                      e.msg);
+    json_decref(objects);
+    json_decref(digest);
+    return ret;
 }
 
 static int actor_fill(struct store *s, json_t *user, struct actor *a, struct err *err)
@@ -186,8 +209,8 @@ int access_email_check(const char *field, const char *email, struct err *err)
     return 0;
 }
 
-int access_user_add(struct store *s, const char *name, const char *email, const char *fullname,
-                    bool sysadmin, json_t **user_out, struct err *err)
+int access_user_add_as(struct store *s, const char *actor, const char *name, const char *email,
+                       const char *fullname, bool sysadmin, json_t **user_out, struct err *err)
 {
     char id[UUID_STR_LEN], now[TIME_ISO_MAX];
     struct store_user u = {0};
@@ -239,6 +262,14 @@ int access_user_add(struct store *s, const char *name, const char *email, const 
     ret = store_user_put(s, &u, err);
     if (ret)
         goto out;
+    /* The e-mail address and full name are personal data: only hashed. */
+    ret = access_record(s, "user_create", actor, NULL, json_pack("{s:s}", "user", name),
+                        json_pack("{s:s, s:s, s:s?, s:s?, s:b, s:s, s:s}", "id", id, "name", name,
+                                  "fullname", fullname, "email", email, "sysadmin", sysadmin,
+                                  "state", "active", "created", now),
+                        err);
+    if (ret)
+        goto out;
     ret = store_commit(s, err);
     if (ret)
         goto out;
@@ -252,9 +283,9 @@ out:
     return ret;
 }
 
-int access_token_create(struct store *s, const char *user_name, const char *label,
-                        char token_out[TOKEN_STR_MAX], char token_id_out[UUID_STR_LEN],
-                        struct err *err)
+int access_token_create_as(struct store *s, const char *actor, const char *user_name,
+                           const char *label, char token_out[TOKEN_STR_MAX],
+                           char token_id_out[UUID_STR_LEN], struct err *err)
 {
     char token[TOKEN_STR_MAX], hash[TOKEN_HASH_HEX_LEN], id[UUID_STR_LEN], now[TIME_ISO_MAX];
     json_t *user = NULL;
@@ -286,6 +317,17 @@ int access_token_create(struct store *s, const char *user_name, const char *labe
                           label ? label : "", now, err);
     if (ret)
         goto out;
+    /* The token's id only: never the token, nor its hash (a hash of a token is enough
+     * to test a guess, and the ledger is public forever). */
+    ret = access_record(s, "token_create", actor, NULL,
+                        json_pack("{s:s, s:s?}", "token", id, "user",
+                                  json_string_value(json_object_get(user, "name"))),
+                        json_pack("{s:s, s:s?, s:s, s:s}", "id", id, "user",
+                                  json_string_value(json_object_get(user, "id")), "label",
+                                  label ? label : "", "created", now),
+                        err);
+    if (ret)
+        goto out;
     ret = store_commit(s, err);
     if (ret)
         goto out;
@@ -300,7 +342,8 @@ out:
     return ret;
 }
 
-int access_token_revoke(struct store *s, const char *token_id, struct err *err)
+int access_token_revoke_as(struct store *s, const char *actor, const char *token_id,
+                           struct err *err)
 {
     bool began = false;
     int ret;
@@ -316,6 +359,10 @@ int access_token_revoke(struct store *s, const char *token_id, struct err *err)
     ret = store_token_revoke(s, token_id, err);
     if (ret)
         goto out;
+    ret = access_record(s, "token_revoke", actor, NULL, json_pack("{s:s}", "token", token_id),
+                        json_pack("{s:s, s:s}", "id", token_id, "state", "revoked"), err);
+    if (ret)
+        goto out;
     ret = store_commit(s, err);
     if (!ret)
         began = false;
@@ -325,8 +372,8 @@ out:
     return ret;
 }
 
-int access_member_set(struct store *s, const char *org, const char *user_name, const char *capacity,
-                      struct err *err)
+int access_member_set_as(struct store *s, const char *actor, const char *org, const char *user_name,
+                         const char *capacity, struct err *err)
 {
     json_t *g = NULL, *user = NULL;
     bool began = false;
@@ -366,6 +413,17 @@ int access_member_set(struct store *s, const char *org, const char *user_name, c
                            json_string_value(json_object_get(user, "id")), capacity, err);
     if (ret)
         goto out;
+    /* Removal too (capacity null): a lost membership is as public as a new one. */
+    ret = access_record(
+            s, "member_set", actor, json_string_value(json_object_get(g, "name")),
+            json_pack("{s:s?, s:s?}", "organization", json_string_value(json_object_get(g, "id")),
+                      "user", json_string_value(json_object_get(user, "name"))),
+            json_pack("{s:s?, s:s?, s:s?}", "organization",
+                      json_string_value(json_object_get(g, "id")), "user",
+                      json_string_value(json_object_get(user, "id")), "capacity", capacity),
+            err);
+    if (ret)
+        goto out;
     ret = store_commit(s, err);
     if (!ret)
         began = false;
@@ -375,4 +433,31 @@ out:
     json_decref(g);
     json_decref(user);
     return ret;
+}
+
+/* ---- acting as the command line (NEEDSWORK: see access.h) ---- */
+
+int access_user_add(struct store *s, const char *name, const char *email, const char *fullname,
+                    bool sysadmin, json_t **user_out, struct err *err)
+{
+    return access_user_add_as(s, ACCESS_CLI_ACTOR, name, email, fullname, sysadmin, user_out, err);
+}
+
+int access_token_create(struct store *s, const char *user_name, const char *label,
+                        char token_out[TOKEN_STR_MAX], char token_id_out[UUID_STR_LEN],
+                        struct err *err)
+{
+    return access_token_create_as(s, ACCESS_CLI_ACTOR, user_name, label, token_out, token_id_out,
+                                  err);
+}
+
+int access_token_revoke(struct store *s, const char *token_id, struct err *err)
+{
+    return access_token_revoke_as(s, ACCESS_CLI_ACTOR, token_id, err);
+}
+
+int access_member_set(struct store *s, const char *org, const char *user_name, const char *capacity,
+                      struct err *err)
+{
+    return access_member_set_as(s, ACCESS_CLI_ACTOR, org, user_name, capacity, err);
 }

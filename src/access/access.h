@@ -67,29 +67,64 @@ const char *capacity_name(enum capacity c);
 int access_email_check(const char *field, const char *email, struct err *err);
 
 /*
- * Creates a user. name must follow CKAN's user name rules (2..100 of a-z0-9_-); email,
- * when given, must pass access_email_check().
+ * The write functions below each run in one store transaction and stage exactly one
+ * ledger entry in it (ledger_record(); docs/internals/ledger-entries.md lists the types):
+ * user_create, token_create, token_revoke, member_set. On any error nothing changes and
+ * no entry is staged; a ledger failure is -ERR_INTERNAL. actor is the name of the user
+ * who acts (not NULL, not empty: BUG_ON otherwise, as an entry without its actor would
+ * corrupt the ledger). Entries hold ids and names only: e-mail addresses and full names
+ * go into the entry's digest input, never into a field; tokens are recorded by id,
+ * never the token or its hash.
+ */
+
+/*
+ * Creates a user. name must follow CKAN's user name rules (2..100 of a-z0-9_-) and may
+ * not be "public" (the ledger's actor for anonymous callers); email, when given, must
+ * pass access_email_check().
  * -ERR_CONFLICT when the name is taken. *user_out (may be NULL): new reference to the
  * user object as store_user_get returns it. One store transaction.
+ * Ledger: "user_create", objects {"user": name}, digest of {id, name, fullname, email,
+ * sysadmin, state, created}.
  */
-int access_user_add(struct store *s, const char *name, const char *email, const char *fullname,
-                    bool sysadmin, json_t **user_out, struct err *err);
+int access_user_add_as(struct store *s, const char *actor, const char *name, const char *email,
+                       const char *fullname, bool sysadmin, json_t **user_out, struct err *err);
 
 /*
  * Creates an API token for a user and writes it to token_out (TOKEN_STR_MAX). Only its
  * hash is stored; the token cannot be shown again. -ERR_NOT_FOUND for an unknown user.
+ * Ledger: "token_create", objects {"token": id, "user": name}, digest of {id, user (id),
+ * label, created}.
  */
-int access_token_create(struct store *s, const char *user_name, const char *label,
-                        char token_out[TOKEN_STR_MAX], char token_id_out[UUID_STR_LEN],
-                        struct err *err);
+int access_token_create_as(struct store *s, const char *actor, const char *user_name,
+                           const char *label, char token_out[TOKEN_STR_MAX],
+                           char token_id_out[UUID_STR_LEN], struct err *err);
 
 /* Revokes a token by id. -ERR_NOT_FOUND ("token \"<id>\" not found") when no active
- * token has that id, also when it was revoked already. */
-int access_token_revoke(struct store *s, const char *token_id, struct err *err);
+ * token has that id, also when it was revoked already.
+ * Ledger: "token_revoke", objects {"token": id}, digest of {id, state "revoked"}. */
+int access_token_revoke_as(struct store *s, const char *actor, const char *token_id,
+                           struct err *err);
 
 /* Makes a user a member of an organization (by id or name) with a capacity, or removes
  * them (capacity NULL): removing someone who is not a member is -ERR_NOT_FOUND,
- * "user \"<user>\" is not a member of \"<org>\"". One transaction. */
+ * "user \"<user>\" is not a member of \"<org>\"". One transaction.
+ * Ledger: "member_set", org the organization's name, objects {"organization": id,
+ * "user": name}, digest of {organization (id), user (id), capacity (null: removed)}. */
+int access_member_set_as(struct store *s, const char *actor, const char *org, const char *user_name,
+                         const char *capacity, struct err *err);
+
+/* The command line's user (src/cli acts as this sysadmin account). */
+#define ACCESS_CLI_ACTOR "kaifang-cli"
+
+/* The same four, acting as ACCESS_CLI_ACTOR.
+ * NEEDSWORK: only src/cli calls these; once it passes its actor to the _as forms
+ * (which HTTP callers must use), they go. */
+int access_user_add(struct store *s, const char *name, const char *email, const char *fullname,
+                    bool sysadmin, json_t **user_out, struct err *err);
+int access_token_create(struct store *s, const char *user_name, const char *label,
+                        char token_out[TOKEN_STR_MAX], char token_id_out[UUID_STR_LEN],
+                        struct err *err);
+int access_token_revoke(struct store *s, const char *token_id, struct err *err);
 int access_member_set(struct store *s, const char *org, const char *user_name, const char *capacity,
                       struct err *err);
 

@@ -40,6 +40,30 @@ int dataset_write(struct catalog *c, json_t *doc, struct err *err);
 int catalog_tx_begin(struct catalog *c, struct err *err);
 int catalog_tx_end(struct catalog *c, int ret, struct err *err);
 
+/*
+ * Stages the ledger entry of a write action inside its open transaction
+ * (ledger_record(); docs/internals/ledger-entries.md lists the types). Every write action calls
+ * this, or dataset_record(), exactly once, after its last store write and before
+ * catalog_tx_end(), so that the entry commits or rolls back with the change.
+ *   a        the acting user: signed in (writes refuse anonymous callers first;
+ *            BUG_ON otherwise, an entry without its actor would corrupt the ledger)
+ *   type     "organization_create", "group_create", … (a string literal)
+ *   org      the organization's name, or NULL when none applies
+ *   objects  JSON object of ids, stolen
+ *   digest   the new state as stored, borrowed (hashed, never written in clear), or NULL
+ * Any failure is -ERR_INTERNAL ("cannot record … in the ledger"): the action must fail
+ * and roll back.
+ */
+int catalog_record(struct catalog *c, const struct actor *a, const char *type, const char *org,
+                   json_t *objects, json_t *digest, struct err *err);
+
+/* catalog_record() for a change of a dataset: org is its organization's name (NULL for
+ * a dataset without one), objects {"dataset": id, "name": name} plus {"resource": id}
+ * when resource_id is not NULL, digest doc: the package dict as stored (upload urls as
+ * file names; dataset_output() not applied). */
+int dataset_record(struct catalog *c, const struct actor *a, const char *type, json_t *doc,
+                   const char *resource_id, struct err *err);
+
 /* ---- validate.c ---- */
 
 /* CKAN's name_validator: 2..100 of [a-z0-9_-], not "new"/"edit"/"search". */

@@ -1,13 +1,15 @@
 /*
  * catalog.c - the catalog's shared machinery: parameters as CKAN reads them, who may
  * read or edit a dataset (CKAN's auth functions package_show / package_update), writing
- * a package dict with its search rows, and status_show.
+ * a package dict with its search rows, the ledger entries of write actions, and
+ * status_show.
  */
 #include <jansson.h>
 
 #include "catalog/catalog-int.h"
 #include "core/limits.h"
 #include "core/parse.h"
+#include "ledger/ledger.h"
 #include "core/util.h"
 
 #ifndef KAIFANG_VERSION
@@ -314,6 +316,36 @@ int catalog_tx_end(struct catalog *c, int ret, struct err *err)
     if (ret)
         store_rollback(c->store);
     return ret;
+}
+
+/* ---- the ledger ---- */
+
+int catalog_record(struct catalog *c, const struct actor *a, const char *type, const char *org,
+                   json_t *objects, json_t *digest, struct err *err)
+{
+    struct err e = ERR_INIT;
+    int ret;
+
+    BUG_ON(!a || !a->authenticated || !a->name[0]);
+    ret = ledger_record(c->store, type, a->name, org, objects, digest, NULL, &e);
+    if (ret)
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot record \"%s\" in the ledger: %s", type,
+                      e.msg);
+    json_decref(objects);
+    return ret;
+}
+
+int dataset_record(struct catalog *c, const struct actor *a, const char *type, json_t *doc,
+                   const char *resource_id, struct err *err)
+{
+    json_t *objects =
+            json_pack("{s:s?, s:s?}", "dataset", doc_str(doc, "id"), "name", doc_str(doc, "name"));
+
+    BUG_ON(!objects || !doc_str(doc, "id"));
+    if (resource_id)
+        json_object_set_new(objects, "resource", json_string(resource_id));
+    return catalog_record(c, a, type, doc_str(json_object_get(doc, "organization"), "name"),
+                          objects, doc, err);
 }
 
 /* ---- status_show ---- */

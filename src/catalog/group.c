@@ -115,9 +115,15 @@ static int group_create(struct catalog *c, const struct actor *a, json_t *params
             err_clear(err);
         ret = err_set(err, ERR_CONFLICT, "name", "Group name already exists in database");
     }
-    /* CKAN makes the creator an admin of what they create. */
+    /* CKAN makes the creator an admin of what they create. The entry of the creation
+     * covers that membership (its actor is the new admin): one action, one entry. */
     if (!ret)
         ret = store_member_set(c->store, id, a->id, "admin", err);
+    if (!ret)
+        ret = catalog_record(
+                c, a, is_org ? "organization_create" : "group_create", is_org ? name : NULL,
+                json_pack("{s:s, s:s}", is_org ? "organization" : "group", id, "name", name), doc,
+                err);
 end:
     ret = catalog_tx_end(c, ret, err);
     if (!ret) {

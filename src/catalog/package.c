@@ -107,6 +107,8 @@ int catalog_package_create(struct catalog *c, const struct actor *a, json_t *par
         ret = id_free(c, json_string_value(json_object_get(doc, "id")), err);
     if (!ret)
         ret = dataset_write(c, doc, err);
+    if (!ret)
+        ret = dataset_record(c, a, "dataset_create", doc, NULL, err);
     ret = catalog_tx_end(c, ret, err);
     if (!ret) {
         dataset_output(c, doc);
@@ -185,6 +187,9 @@ static int package_replace(struct catalog *c, const struct actor *a, json_t *par
         json_object_set_new(doc, "state", json_string("deleted"));
     if (!ret)
         ret = dataset_write(c, doc, err);
+    /* package_update and package_patch are one kind of change: the new dict. */
+    if (!ret)
+        ret = dataset_record(c, a, "dataset_update", doc, NULL, err);
 out:
     ret = catalog_tx_end(c, ret, err);
     if (!ret) {
@@ -229,6 +234,8 @@ int catalog_package_delete(struct catalog *c, const struct actor *a, json_t *par
         json_object_set_new(old, "state", json_string("deleted"));
         json_object_set_new(old, "metadata_modified", json_string(now));
         ret = dataset_write(c, old, err);
+        if (!ret)
+            ret = dataset_record(c, a, "dataset_delete", old, NULL, err);
     }
     ret = catalog_tx_end(c, ret, err);
     if (!ret)

@@ -468,6 +468,12 @@ int catalog_resource_create(struct catalog *c, const struct actor *a, json_t *pa
     ret = dataset_write(c, doc, err);
     if (ret)
         goto out;
+    /* One entry, of the resource's type, though the dataset changed too: its digest is
+     * the whole new dataset. */
+    ret = dataset_record(c, a, "resource_create", doc,
+                         json_string_value(json_object_get(res, "id")), err);
+    if (ret)
+        goto out;
     began = false;
     ret = catalog_tx_end(c, 0, err);
     if (ret)
@@ -541,6 +547,9 @@ int catalog_resource_update(struct catalog *c, const struct actor *a, json_t *pa
     ret = dataset_write(c, doc, err);
     if (ret)
         goto out;
+    ret = dataset_record(c, a, "resource_update", doc, rid, err);
+    if (ret)
+        goto out;
     began = false;
     ret = catalog_tx_end(c, 0, err);
     if (ret)
@@ -583,6 +592,8 @@ int catalog_resource_delete(struct catalog *c, const struct actor *a, json_t *pa
         json_array_remove(json_object_get(doc, "resources"), i);
         dataset_touch(doc);
         ret = dataset_write(c, doc, err);
+        if (!ret)
+            ret = dataset_record(c, a, "resource_delete", doc, rid, err);
     }
     ret = catalog_tx_end(c, ret, err);
     if (!ret)

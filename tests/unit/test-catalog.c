@@ -1,7 +1,9 @@
 /*
  * test-catalog.c - the CKAN actions of the catalog against a real store in a temporary
  * portal directory: shapes, validation, authorization, update/patch semantics, search,
- * uploads (site-independent urls, cleanup after a failed action) and rollback.
+ * uploads (site-independent urls, cleanup after a failed action), rollback, and the
+ * ledger entry of every write action (one per success, none per failure; every write
+ * action of the CKAN table covered).
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -14,6 +16,7 @@
 #include "catalog/catalog-int.h" /* dataset_write(), to plant an old-style upload url */
 #include "catalog/catalog.h"
 #include "core/limits.h"
+#include "ledger/ledger.h"
 #include "store/store-int.h" /* store_fail_count_reset() for failure injection */
 #include "core/util.h"
 
@@ -25,6 +28,8 @@ struct fixture {
     struct catalog c;
     struct actor anon, root, admin, editor, member, outsider, both;
     char org1_id[UUID_STR_LEN], org2_id[UUID_STR_LEN];
+    struct ledger_key *key; /* signs the checkpoints of ledger_new() */
+    uint64_t lsize;         /* ledger entries read so far by ledger_new() */
 };
 
 static void remove_tree(const char *dir)
@@ -166,6 +171,14 @@ static int setup(void **state)
     load_actor(f, "mem", &f->member);
     load_actor(f, "out", &f->outsider);
     load_actor(f, "both", &f->both);
+    tmp = xstrfmt("%s/ledger.key", f->dir);
+    if (ledger_key_create(tmp, "portal.test/ledger", &err) || ledger_key_load(tmp, &f->key, &err) ||
+        ledger_integrate(f->s, f->key, &f->lsize, &err)) {
+        fprintf(stderr, "ledger: %s\n", err.msg);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
     *state = f;
     return 0;
 }
@@ -180,6 +193,7 @@ static int teardown(void **state)
     actor_release(&f->member);
     actor_release(&f->outsider);
     actor_release(&f->both);
+    ledger_key_free(f->key);
     catalog_release(&f->c);
     store_free(f->s);
     remove_tree(f->dir);
@@ -1962,6 +1976,610 @@ static void test_name_equal_to_an_id(void **state)
           "may create an organization");
 }
 
+/* ---- the ledger: one entry per successful write action, none per failure ---- */
+
+/*
+ * The CKAN action table itself, compiled in: this test links kf_catalog only (kf_api
+ * sits above it), and the table is the single place that says which actions write, so
+ * the completeness test below reads the real flags rather than a copy of them.
+ */
+#include "api/api-ckan.c"
+
+/* Integrates what is staged and returns the entries appended since the last call,
+ * parsed, in index order (a new JSON array of entry objects). */
+static json_t *ledger_new(struct fixture *f)
+{
+    struct err err = ERR_INIT;
+    uint64_t size = 0;
+    json_t *list = NULL, *out = json_array(), *e;
+    size_t i;
+
+    if (ledger_integrate(f->s, f->key, &size, &err))
+        fail_msg("ledger_integrate: %s", err.msg);
+    assert_true(size >= f->lsize);
+    while (f->lsize < size) {
+        if (ledger_entries(f->s, f->lsize, size, &list, &err))
+            fail_msg("ledger_entries: %s", err.msg);
+        assert_true(json_array_size(list) > 0);
+        json_array_foreach (list, i, e) {
+            assert_int_equal(json_integer_value(json_object_get(e, "index")), f->lsize);
+            json_array_append_new(out, parse(sget(e, "entry")));
+            f->lsize++;
+        }
+        json_decref(list);
+    }
+    return out;
+}
+
+/* "sha256:<hex>" of the canonical JSON of v (sorted keys, no white space, UTF-8), the
+ * form ledger_record() hashes. */
+static void canonical_digest(json_t *v, char out[80])
+{
+    char *text = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+    char hex[SHA256_HEX_LEN];
+    uint8_t h[SHA256_LEN];
+
+    assert_non_null(text);
+    sha256(text, strlen(text), h);
+    hex_encode(h, SHA256_LEN, hex);
+    xsnprintf(out, 80, "sha256:%s", hex);
+    free(text);
+}
+
+/* Checks that exactly one entry was appended since the last look, of type, by actor,
+ * about org (NULL: none), naming exactly objects (stolen), and, when digest_of is not
+ * NULL, whose digest is that of digest_of. */
+static void expect_entry_(struct fixture *f, const char *type, const char *actor, const char *org,
+                          json_t *objects, json_t *digest_of, int line)
+{
+    json_t *entries = ledger_new(f), *e;
+    char want[80];
+
+    if (json_array_size(entries) != 1)
+        fail_msg("line %d: %zu ledger entries for %s, want 1", line, json_array_size(entries),
+                 type);
+    e = json_array_get(entries, 0);
+    if (!sget(e, "type") || strcmp(sget(e, "type"), type))
+        fail_msg("line %d: entry type \"%s\", want \"%s\"", line, sget(e, "type"), type);
+    assert_string_equal(sget(e, "actor"), actor);
+    if (org)
+        assert_string_equal(sget(e, "org"), org);
+    else
+        assert_true(!json_object_get(e, "org") || json_is_null(json_object_get(e, "org")));
+    if (!json_equal(json_object_get(e, "objects"), objects)) {
+        char *got = json_dumps(json_object_get(e, "objects"), JSON_SORT_KEYS);
+        char *exp = json_dumps(objects, JSON_SORT_KEYS);
+
+        fail_msg("line %d: %s objects %s, want %s", line, type, got, exp);
+    }
+    assert_non_null(sget(e, "time"));
+    if (digest_of) {
+        canonical_digest(digest_of, want);
+        assert_string_equal(sget(e, "digest"), want);
+    }
+    json_decref(objects);
+    json_decref(entries);
+}
+#define expect_entry(f, type, actor, org, objects, digest_of)                                      \
+    expect_entry_(f, type, actor, org, objects, digest_of, __LINE__)
+
+static void expect_no_entry_(struct fixture *f, int line)
+{
+    json_t *entries = ledger_new(f);
+
+    if (json_array_size(entries)) {
+        char *text = json_dumps(entries, 0);
+
+        fail_msg("line %d: unexpected ledger entries %s", line, text);
+    }
+    json_decref(entries);
+}
+#define expect_no_entry(f) expect_no_entry_(f, __LINE__)
+
+/* The package dict as stored (the digest input of a dataset entry). */
+static json_t *stored(struct fixture *f, const char *id)
+{
+    json_t *d = NULL;
+
+    assert_int_equal(store_dataset_get(f->s, id, &d, NULL), 0);
+    return d;
+}
+
+static json_t *dataset_objects(json_t *doc, const char *rid)
+{
+    json_t *o = json_pack("{s:s, s:s}", "dataset", sget(doc, "id"), "name", sget(doc, "name"));
+
+    if (rid)
+        json_object_set_new(o, "resource", json_string(rid));
+    return o;
+}
+
+/* Each write action appends one entry of its type, with the right actor, organization,
+ * ids and digest of the stored new state. */
+static void test_ledger_entries(void **state)
+{
+    struct fixture *f = *state;
+    struct err err = ERR_INIT;
+    struct upload up;
+    char path[256], *id, *rid, *rid2;
+    json_t *d, *r, *p, *doc;
+
+    expect_no_entry(f);
+    d = ok(f, catalog_package_create, &f->editor,
+           "{\"name\": \"ledger-a\", \"owner_org\": \"stats-bureau\", \"author_email\": "
+           "\"li@example.org\", \"resources\": [{\"url\": \"http://a.example/x.csv\"}]}");
+    id = xstrdup(sget(d, "id"));
+    json_decref(d);
+    doc = stored(f, id);
+    expect_entry(f, "dataset_create", "ed", "stats-bureau", dataset_objects(doc, NULL), doc);
+    json_decref(doc);
+
+    json_decref(
+            ok(f, catalog_package_update, &f->admin,
+               "{\"id\": \"ledger-a\", \"name\": \"ledger-a\", \"owner_org\": \"stats-bureau\", "
+               "\"title\": \"T\"}"));
+    doc = stored(f, id);
+    expect_entry(f, "dataset_update", "ada", "stats-bureau", dataset_objects(doc, NULL), doc);
+    json_decref(doc);
+
+    json_decref(
+            ok(f, catalog_package_patch, &f->editor, "{\"id\": \"ledger-a\", \"notes\": \"n\"}"));
+    doc = stored(f, id);
+    expect_entry(f, "dataset_update", "ed", "stats-bureau", dataset_objects(doc, NULL), doc);
+    json_decref(doc);
+
+    /* Moving a dataset names the organization it moves to. */
+    json_decref(ok(f, catalog_package_patch, &f->both,
+                   "{\"id\": \"ledger-a\", \"owner_org\": \"transport-bureau\"}"));
+    doc = stored(f, id);
+    expect_entry(f, "dataset_update", "both", "transport-bureau", dataset_objects(doc, NULL), doc);
+    json_decref(doc);
+    json_decref(ok(f, catalog_package_patch, &f->both,
+                   "{\"id\": \"ledger-a\", \"owner_org\": \"stats-bureau\"}"));
+    json_decref(ledger_new(f));
+
+    /* A resource: one entry of the resource's type, whose digest is the new dataset. */
+    p = json_pack("{s:s, s:s, s:s}", "package_id", "ledger-a", "url", "http://b.example/y.csv",
+                  "name", "Y");
+    assert_int_equal(catalog_resource_create(&f->c, &f->editor, p, NULL, &r, &err), 0);
+    json_decref(p);
+    rid = xstrdup(sget(r, "id"));
+    json_decref(r);
+    doc = stored(f, id);
+    expect_entry(f, "resource_create", "ed", "stats-bureau", dataset_objects(doc, rid), doc);
+    json_decref(doc);
+
+    make_upload(f, "counts.csv", "a,b\n1,2\n", &up, path, sizeof(path));
+    p = json_pack("{s:s}", "package_id", "ledger-a");
+    assert_int_equal(catalog_resource_create(&f->c, &f->editor, p, &up, &r, &err), 0);
+    json_decref(p);
+    rid2 = xstrdup(sget(r, "id"));
+    json_decref(r);
+    doc = stored(f, id);
+    /* Stored form: the upload's url is its file name, whatever site serves it. */
+    r = json_object_get(doc, "resources");
+    assert_string_equal(sget(json_array_get(r, json_array_size(r) - 1), "url"), "counts.csv");
+    expect_entry(f, "resource_create", "ed", "stats-bureau", dataset_objects(doc, rid2), doc);
+    json_decref(doc);
+
+    p = json_pack("{s:s, s:s}", "id", rid, "description", "new");
+    assert_int_equal(catalog_resource_update(&f->c, &f->admin, p, NULL, &r, &err), 0);
+    json_decref(p);
+    json_decref(r);
+    doc = stored(f, id);
+    expect_entry(f, "resource_update", "ada", "stats-bureau", dataset_objects(doc, rid), doc);
+    json_decref(doc);
+
+    make_upload(f, "counts2.csv", "a,b\n3,4\n", &up, path, sizeof(path));
+    p = json_pack("{s:s}", "id", rid2);
+    assert_int_equal(catalog_resource_update(&f->c, &f->editor, p, &up, &r, &err), 0);
+    json_decref(p);
+    json_decref(r);
+    doc = stored(f, id);
+    expect_entry(f, "resource_update", "ed", "stats-bureau", dataset_objects(doc, rid2), doc);
+    json_decref(doc);
+
+    p = json_pack("{s:s}", "id", rid);
+    assert_int_equal(catalog_resource_delete(&f->c, &f->editor, p, &r, &err), 0);
+    json_decref(p);
+    json_decref(r);
+    doc = stored(f, id);
+    assert_int_equal(json_array_size(json_object_get(doc, "resources")), 1);
+    expect_entry(f, "resource_delete", "ed", "stats-bureau", dataset_objects(doc, rid), doc);
+    json_decref(doc);
+
+    json_decref(ok(f, catalog_package_delete, &f->admin, "{\"id\": \"ledger-a\"}"));
+    doc = stored(f, id);
+    assert_string_equal(sget(doc, "state"), "deleted");
+    expect_entry(f, "dataset_delete", "ada", "stats-bureau", dataset_objects(doc, NULL), doc);
+    json_decref(doc);
+
+    /* A sysadmin's dataset without an organization: no org. */
+    d = ok(f, catalog_package_create, &f->root, "{\"name\": \"ledger-no-org\"}");
+    doc = stored(f, sget(d, "id"));
+    expect_entry(f, "dataset_create", "root", NULL, dataset_objects(doc, NULL), doc);
+    json_decref(doc);
+    json_decref(d);
+
+    /* Organizations and groups: the stored dict (without package_count) is the digest
+     * input; the creator's admin membership is part of the same single entry. */
+    d = ok(f, catalog_organization_create, &f->root,
+           "{\"name\": \"ledger-org\", \"title\": \"Ledger Org\"}");
+    json_object_del(d, "package_count");
+    expect_entry(f, "organization_create", "root", "ledger-org",
+                 json_pack("{s:s, s:s}", "organization", sget(d, "id"), "name", "ledger-org"), d);
+    json_decref(d);
+    d = ok(f, catalog_group_create, &f->root, "{\"name\": \"ledger-group\"}");
+    json_object_del(d, "package_count");
+    expect_entry(f, "group_create", "root", NULL,
+                 json_pack("{s:s, s:s}", "group", sget(d, "id"), "name", "ledger-group"), d);
+    json_decref(d);
+
+    /* Reads append nothing. */
+    json_decref(ok(f, catalog_package_show, &f->root, "{\"id\": \"ledger-a\"}"));
+    json_decref(ok(f, catalog_package_search, &f->root, "{\"q\": \"ledger\"}"));
+    json_decref(ok(f, catalog_organization_show, &f->root, "{\"id\": \"ledger-org\"}"));
+    expect_no_entry(f);
+    free(id);
+    free(rid);
+    free(rid2);
+}
+
+/* An action that fails (validation, authorization, not found, conflict) appends
+ * nothing. */
+static void test_ledger_failed_actions(void **state)
+{
+    struct fixture *f = *state;
+    struct err err = ERR_INIT;
+    char *rid;
+    json_t *r, *p;
+
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"ledger-b\", \"owner_org\": \"stats-bureau\", \"resources\": "
+                   "[{\"url\": \"http://a.example/x.csv\"}]}"));
+    r = ok(f, catalog_package_show, &f->editor, "{\"id\": \"ledger-b\"}");
+    rid = xstrdup(sget(json_array_get(json_object_get(r, "resources"), 0), "id"));
+    json_decref(r);
+    json_decref(ledger_new(f));
+
+    fails(f, catalog_package_create, &f->editor, "{\"name\": \"Bad Name\"}", ERR_VALIDATION, "name",
+          NULL);
+    fails(f, catalog_package_create, &f->editor,
+          "{\"name\": \"ledger-b\", \"owner_org\": \"stats-bureau\"}", ERR_CONFLICT, "name", NULL);
+    fails(f, catalog_package_create, &f->member,
+          "{\"name\": \"ledger-c\", \"owner_org\": \"stats-bureau\"}", ERR_AUTH, NULL, NULL);
+    fails(f, catalog_package_create, &f->anon, "{\"name\": \"ledger-c\"}", ERR_AUTH, NULL, NULL);
+    fails(f, catalog_package_create, &f->editor,
+          "{\"name\": \"ledger-c\", \"owner_org\": \"stats-bureau\", \"resources\": [{\"url\": "
+          "\"http://a\"}, {\"url\": []}]}",
+          ERR_VALIDATION, "resources", NULL);
+    fails(f, catalog_package_update, &f->editor, "{\"id\": \"nope\"}", ERR_NOT_FOUND, NULL, NULL);
+    fails(f, catalog_package_update, &f->outsider, "{\"id\": \"ledger-b\", \"title\": \"x\"}",
+          ERR_AUTH, NULL, NULL);
+    fails(f, catalog_package_patch, &f->editor, "{\"id\": \"ledger-b\", \"tags\": \"x\"}",
+          ERR_VALIDATION, "tags", NULL);
+    fails(f, catalog_package_patch, &f->editor, "{\"id\": \"ledger-b\", \"unknown\": 1}",
+          ERR_VALIDATION, "unknown", NULL);
+    fails(f, catalog_package_delete, &f->member, "{\"id\": \"ledger-b\"}", ERR_AUTH, NULL, NULL);
+    fails(f, catalog_package_delete, &f->editor, "{\"id\": \"nope\"}", ERR_NOT_FOUND, NULL, NULL);
+    fails(f, catalog_resource_delete, &f->editor, "{\"id\": \"nope\"}", ERR_NOT_FOUND, NULL, NULL);
+    {
+        char *text = xstrfmt("{\"id\": \"%s\"}", rid);
+
+        fails(f, catalog_resource_delete, &f->member, text, ERR_AUTH, NULL, NULL);
+        free(text);
+    }
+    fails(f, catalog_organization_create, &f->editor, "{\"name\": \"o9\"}", ERR_AUTH, NULL, NULL);
+    fails(f, catalog_organization_create, &f->root, "{\"name\": \"stats-bureau\"}", ERR_CONFLICT,
+          "name", NULL);
+    fails(f, catalog_group_create, &f->root, "{\"name\": \"X\"}", ERR_VALIDATION, "name", NULL);
+    fails(f, catalog_group_create, &f->root, "{\"name\": \"transport-bureau\"}", ERR_CONFLICT,
+          "name", NULL);
+
+    p = json_pack("{s:s, s:s}", "package_id", "nope", "url", "http://x");
+    assert_int_equal(catalog_resource_create(&f->c, &f->editor, p, NULL, &r, &err), -ERR_NOT_FOUND);
+    json_decref(p);
+    err_clear(&err);
+    p = json_pack("{s:s, s:s, s:{s:i}}", "package_id", "ledger-b", "url", "http://x", "zzz", "a",
+                  1);
+    assert_int_equal(catalog_resource_create(&f->c, &f->editor, p, NULL, &r, &err),
+                     -ERR_VALIDATION);
+    json_decref(p);
+    err_clear(&err);
+    p = json_pack("{s:s, s:{s:i}}", "id", rid, "zzz", "a", 1);
+    assert_int_equal(catalog_resource_update(&f->c, &f->editor, p, NULL, &r, &err),
+                     -ERR_VALIDATION);
+    json_decref(p);
+    err_clear(&err);
+    p = json_pack("{s:s, s:s}", "id", rid, "url", "http://x");
+    assert_int_equal(catalog_resource_update(&f->c, &f->member, p, NULL, &r, &err), -ERR_AUTH);
+    json_decref(p);
+    expect_no_entry(f);
+    free(rid);
+}
+
+/* Everything a catalog write action can change, as root sees it: every dataset but the
+ * deleted ones (with resources and timestamps), every organization and group. */
+static char *catalog_snapshot(struct fixture *f)
+{
+    json_t *all = json_object(), *v;
+    char *text;
+
+    v = ok(f, catalog_package_search, &f->root,
+           "{\"rows\": 1000, \"sort\": \"name asc\", \"include_private\": true, "
+           "\"include_drafts\": true}");
+    json_object_set_new(all, "datasets", json_incref(json_object_get(v, "results")));
+    json_decref(v);
+    json_object_set_new(
+            all, "orgs",
+            ok(f, catalog_organization_list, &f->root, "{\"all_fields\": true, \"limit\": 25}"));
+    json_object_set_new(all, "groups",
+                        ok(f, catalog_group_list, &f->root, "{\"all_fields\": true}"));
+    text = json_dumps(all, JSON_SORT_KEYS);
+    json_decref(all);
+    return text;
+}
+
+enum inj_action {
+    INJ_PACKAGE_CREATE,
+    INJ_PACKAGE_UPDATE,
+    INJ_PACKAGE_PATCH,
+    INJ_RESOURCE_CREATE,
+    INJ_RESOURCE_UPDATE,
+    INJ_RESOURCE_DELETE,
+    INJ_PACKAGE_DELETE,
+    INJ_ORGANIZATION_CREATE,
+    INJ_GROUP_CREATE,
+};
+
+static const struct {
+    enum inj_action action;
+    const char *type;
+} inj_actions[] = {
+        {INJ_PACKAGE_CREATE, "dataset_create"},   {INJ_PACKAGE_UPDATE, "dataset_update"},
+        {INJ_PACKAGE_PATCH, "dataset_update"},    {INJ_RESOURCE_CREATE, "resource_create"},
+        {INJ_RESOURCE_UPDATE, "resource_update"}, {INJ_RESOURCE_DELETE, "resource_delete"},
+        {INJ_PACKAGE_DELETE, "dataset_delete"},   {INJ_ORGANIZATION_CREATE, "organization_create"},
+        {INJ_GROUP_CREATE, "group_create"},
+};
+
+/* Runs one write action on c (another connection, with a failure injected). The
+ * resource actions work on the first resource of dataset "inj". */
+static int inj_run(struct fixture *f, struct catalog *c, enum inj_action act, const char *rid,
+                   struct err *err)
+{
+    json_t *p = NULL, *r = NULL;
+    int ret = -1;
+
+    switch (act) {
+    case INJ_PACKAGE_CREATE:
+        p = parse("{\"name\": \"inj\", \"owner_org\": \"stats-bureau\", \"resources\": "
+                  "[{\"url\": \"http://a.example/1\"}, {\"url\": \"http://a.example/2\"}]}");
+        ret = catalog_package_create(c, &f->editor, p, &r, err);
+        break;
+    case INJ_PACKAGE_UPDATE:
+        p = json_pack("{s:s, s:s, s:s, s:s, s:[{s:s, s:s}, {s:s}]}", "id", "inj", "name", "inj",
+                      "owner_org", "stats-bureau", "title", "Updated", "resources", "id", rid,
+                      "url", "http://a.example/1", "url", "http://a.example/3");
+        ret = catalog_package_update(c, &f->editor, p, &r, err);
+        break;
+    case INJ_PACKAGE_PATCH:
+        p = parse("{\"id\": \"inj\", \"notes\": \"Patched\"}");
+        ret = catalog_package_patch(c, &f->editor, p, &r, err);
+        break;
+    case INJ_RESOURCE_CREATE:
+        p = parse("{\"package_id\": \"inj\", \"url\": \"http://a.example/4\"}");
+        ret = catalog_resource_create(c, &f->editor, p, NULL, &r, err);
+        break;
+    case INJ_RESOURCE_UPDATE:
+        p = json_pack("{s:s, s:s}", "id", rid, "description", "Updated");
+        ret = catalog_resource_update(c, &f->editor, p, NULL, &r, err);
+        break;
+    case INJ_RESOURCE_DELETE:
+        p = json_pack("{s:s}", "id", rid);
+        ret = catalog_resource_delete(c, &f->editor, p, &r, err);
+        break;
+    case INJ_PACKAGE_DELETE:
+        p = parse("{\"id\": \"inj\"}");
+        ret = catalog_package_delete(c, &f->editor, p, &r, err);
+        break;
+    case INJ_ORGANIZATION_CREATE:
+        p = parse("{\"name\": \"inj-org\"}");
+        ret = catalog_organization_create(c, &f->root, p, &r, err);
+        break;
+    case INJ_GROUP_CREATE:
+        p = parse("{\"name\": \"inj-group\"}");
+        ret = catalog_group_create(c, &f->root, p, &r, err);
+        break;
+    }
+    if (ret)
+        assert_null(r);
+    json_decref(r);
+    json_decref(p);
+    return ret;
+}
+
+/* KAIFANG_FAIL_STORE_AT = 1, 2, … for every write action: each failure (the ledger's
+ * own store writes included) is a clean -ERR_INTERNAL that changes nothing and leaves
+ * no entry; the first success leaves exactly one. */
+static void test_ledger_failure_injection(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s2 = NULL;
+    struct catalog c2;
+    struct err err = ERR_INIT;
+    char rid[UUID_STR_LEN] = "";
+    bool ledger_failed_once = false;
+
+    json_decref(ledger_new(f));
+    for (size_t k = 0; k < ARRAY_SIZE(inj_actions); k++) {
+        int ret = -1, n, failures = 0;
+
+        for (n = 1; n < 80 && ret; n++) {
+            char num[16], *before, *after;
+            json_t *entries, *d;
+
+            before = catalog_snapshot(f);
+            xsnprintf(num, sizeof(num), "%d", n);
+            setenv("KAIFANG_FAIL_STORE_AT", num, 1);
+            assert_int_equal(store_open(&s2, f->db, false, &err), 0);
+            unsetenv("KAIFANG_FAIL_STORE_AT");
+            store_fail_count_reset();
+            catalog_init(&c2, s2, f->files, "http://portal.test");
+            err_clear(&err);
+            ret = inj_run(f, &c2, inj_actions[k].action, rid, &err);
+            catalog_release(&c2);
+            store_free(s2);
+            s2 = NULL;
+            entries = ledger_new(f);
+            if (ret) {
+                if (ret != -ERR_INTERNAL)
+                    fail_msg("%s at write %d: %d %s", inj_actions[k].type, n, ret, err.msg);
+                assert_int_equal(json_array_size(entries), 0);
+                after = catalog_snapshot(f);
+                if (strcmp(before, after))
+                    fail_msg("%s failed at write %d (%s) but changed the catalog",
+                             inj_actions[k].type, n, err.msg);
+                free(after);
+                failures++;
+                if (starts_with(err.msg, "cannot record"))
+                    ledger_failed_once = true;
+            } else {
+                assert_int_equal(json_array_size(entries), 1);
+                assert_string_equal(sget(json_array_get(entries, 0), "type"), inj_actions[k].type);
+            }
+            json_decref(entries);
+            free(before);
+            if (!ret && inj_actions[k].action == INJ_PACKAGE_CREATE) {
+                d = stored(f, "inj");
+                xsnprintf(rid, sizeof(rid), "%s",
+                          sget(json_array_get(json_object_get(d, "resources"), 0), "id"));
+                json_decref(d);
+            }
+        }
+        if (ret)
+            fail_msg("%s never succeeded", inj_actions[k].type);
+        if (!failures)
+            fail_msg("%s: no injected failure happened", inj_actions[k].type);
+    }
+    /* The ledger's own write failed at some N and rolled the action back. */
+    assert_true(ledger_failed_once);
+}
+
+/*
+ * What each CKAN action of the table appends, in the order the test runs them: the type of its one
+ * entry (writes), or NULL (reads: nothing). An action of the table missing here, or a write
+ * (API_WRITES) listed as a read, or the other way round, fails the test: a new write action cannot
+ * land without its ledger entry being decided and tested.
+ */
+static const struct {
+    const char *action;
+    const char *type; /* NULL: a read */
+    const char *params;
+} ledger_actions[] = {
+        {"package_create", "dataset_create",
+         "{\"name\": \"cmp\", \"owner_org\": \"stats-bureau\", \"resources\": [{\"url\": "
+         "\"http://a.example/1\"}]}"},
+        {"package_list", NULL, "{}"},
+        {"package_show", NULL, "{\"id\": \"cmp\"}"},
+        {"package_search", NULL, "{\"q\": \"cmp\"}"},
+        {"package_update", "dataset_update",
+         "{\"id\": \"cmp\", \"name\": \"cmp\", \"owner_org\": \"stats-bureau\", \"resources\": "
+         "[{\"id\": \"@rid\", \"url\": \"http://a.example/1\"}]}"},
+        {"package_patch", "dataset_update", "{\"id\": \"cmp\", \"notes\": \"n\"}"},
+        {"resource_create", "resource_create", "{\"package_id\": \"cmp\", \"url\": \"http://b\"}"},
+        {"resource_show", NULL, "{\"id\": \"@rid\"}"},
+        {"resource_update", "resource_update", "{\"id\": \"@rid\", \"name\": \"r\"}"},
+        {"resource_delete", "resource_delete", "{\"id\": \"@rid\"}"},
+        {"organization_create", "organization_create", "{\"name\": \"cmp-org\"}"},
+        {"organization_list", NULL, "{}"},
+        {"organization_show", NULL, "{\"id\": \"cmp-org\"}"},
+        {"group_create", "group_create", "{\"name\": \"cmp-group\"}"},
+        {"group_list", NULL, "{}"},
+        {"group_show", NULL, "{\"id\": \"cmp-group\"}"},
+        {"tag_list", NULL, "{}"},
+        {"license_list", NULL, "{}"},
+        {"status_show", NULL, "{}"},
+        {"help_show", NULL, "{\"name\": \"package_create\"}"},
+        {"package_delete", "dataset_delete", "{\"id\": \"cmp\"}"},
+};
+
+static void test_ledger_completeness(void **state)
+{
+    struct fixture *f = *state;
+    json_t *names = api_ckan_action_names(), *name;
+    char rid[UUID_STR_LEN] = "";
+    size_t i, k;
+
+    /* Both ways: every action of the table is here, with the right kind. */
+    json_array_foreach (names, i, name) {
+        const struct api_action *act = api_ckan_action(json_string_value(name));
+        bool found = false;
+
+        for (k = 0; k < ARRAY_SIZE(ledger_actions); k++) {
+            if (strcmp(ledger_actions[k].action, act->name))
+                continue;
+            found = true;
+            if (!!(act->flags & API_WRITES) != !!ledger_actions[k].type)
+                fail_msg("action \"%s\": API_WRITES is %s but its ledger type is %s", act->name,
+                         act->flags & API_WRITES ? "set" : "not set",
+                         ledger_actions[k].type ? ledger_actions[k].type : "none");
+        }
+        if (!found)
+            fail_msg("action \"%s\" (%s) has no row in ledger_actions: decide its ledger entry",
+                     act->name, act->flags & API_WRITES ? "writes" : "reads");
+    }
+    for (k = 0; k < ARRAY_SIZE(ledger_actions); k++)
+        if (!api_ckan_action(ledger_actions[k].action))
+            fail_msg("ledger_actions names \"%s\", not in the action table",
+                     ledger_actions[k].action);
+    json_decref(names);
+
+    /* Every action, run through the API layer as HTTP runs it, as a sysadmin: one entry
+     * of its type per write, nothing per read. */
+    json_decref(ledger_new(f));
+    for (k = 0; k < ARRAY_SIZE(ledger_actions); k++) {
+        struct buf text = BUF_INIT;
+        const char *at, *p = ledger_actions[k].params;
+        json_t *params, *doc = NULL, *entries;
+        unsigned status = 0;
+        enum err_kind kind;
+
+        while ((at = strstr(p, "@rid"))) {
+            buf_add(&text, p, (size_t)(at - p));
+            buf_addstr(&text, rid);
+            p = at + 4;
+        }
+        buf_addstr(&text, p);
+        params = parse(text.buf);
+        assert_int_equal(api_ckan_call(&f->c, &f->root, ledger_actions[k].action, true, params,
+                                       NULL, &doc, &status, &kind),
+                         0);
+        if (status != 200) {
+            char *d = json_dumps(doc, 0);
+
+            fail_msg("%s: status %u: %s", ledger_actions[k].action, status, d);
+        }
+        entries = ledger_new(f);
+        if (json_array_size(entries) != (ledger_actions[k].type ? 1u : 0u))
+            fail_msg("%s appended %zu entries", ledger_actions[k].action, json_array_size(entries));
+        if (ledger_actions[k].type)
+            assert_string_equal(sget(json_array_get(entries, 0), "type"), ledger_actions[k].type);
+        if (!strcmp(ledger_actions[k].action, "package_create") ||
+            !strcmp(ledger_actions[k].action, "resource_create")) {
+            json_t *res = json_object_get(doc, "result");
+
+            if (json_object_get(res, "resources"))
+                res = json_array_get(json_object_get(res, "resources"), 0);
+            xsnprintf(rid, sizeof(rid), "%s", sget(res, "id"));
+        }
+        json_decref(entries);
+        json_decref(doc);
+        json_decref(params);
+        buf_release(&text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1980,6 +2598,10 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_search_include_drafts, setup, teardown),
             cmocka_unit_test_setup_teardown(test_search_ckan_fields, setup, teardown),
             cmocka_unit_test_setup_teardown(test_name_equal_to_an_id, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_ledger_entries, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_ledger_failed_actions, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_ledger_failure_injection, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_ledger_completeness, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
