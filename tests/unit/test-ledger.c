@@ -855,6 +855,28 @@ static void test_tile_paths(void **state)
     buf_release(&b);
 }
 
+/* MTH(D[0:n]) over leaf hashes, straight from RFC 9162 §2.1.1: the independent
+ * reference for the roots the ledger computes from its tiles. */
+static void reference_mth(const hash_t *leaves, uint64_t n, hash_t out)
+{
+    hash_t l, r;
+    uint64_t k = 1;
+
+    if (n == 0) {
+        merkle_empty_root(out);
+        return;
+    }
+    if (n == 1) {
+        memcpy(out, leaves[0], 32);
+        return;
+    }
+    while (k << 1 < n)
+        k <<= 1;
+    reference_mth(leaves, k, l);
+    reference_mth(leaves + k, n - k, r);
+    merkle_node_hash(l, r, out);
+}
+
 /* ---- The ledger over a store ------------------------------------------------------- */
 static int record_one(struct store *s, int i, uint64_t *idx)
 {
@@ -931,6 +953,7 @@ static void test_record_integrate(void **state)
     struct err err = ERR_INIT;
     struct buf a = BUF_INIT, b = BUF_INIT;
     hash_t *roots = xcalloc(601, sizeof(hash_t));
+    hash_t r0;
     uint64_t size = 99, idx = 0, count = 0;
     json_t *list = NULL;
 
@@ -944,12 +967,56 @@ static void test_record_integrate(void **state)
         assert_int_equal(idx, (uint64_t)i - 1);
         /* Sometimes several entries per batch. */
         if (i % 3 == 0 || i > 590 || i < 20) {
+            struct buf note = BUF_INIT, text = BUF_INIT;
+            char origin[64];
+            uint64_t csize = 0;
+            hash_t croot, r;
+
             assert_int_equal(ledger_integrate(u->s, key, &size, &err), 0);
             assert_int_equal(size, (uint64_t)i);
+            /* Each new checkpoint verifies and commits to the root of its size. */
+            assert_int_equal(ledger_checkpoint(u->s, &note, &csize, &err), 0);
+            assert_int_equal(
+                    ledger_note_verify(ledger_key_vkey(key), note.buf, note.len, &text, &err), 0);
+            assert_int_equal(
+                    ledger_checkpoint_parse(text.buf, origin, sizeof(origin), &csize, croot, &err),
+                    0);
+            assert_string_equal(origin, "kaifang.test/ledger");
+            assert_int_equal(csize, (uint64_t)i);
+            assert_int_equal(ledger_root(u->s, csize, r, &err), 0);
+            assert_memory_equal(r, croot, 32);
+            buf_release(&note);
+            buf_release(&text);
         }
     }
-    for (uint64_t s = 0; s <= 600; s++)
-        assert_int_equal(ledger_root(u->s, s, roots[s], &err), 0);
+    /* Roots of every size 0..600 from the tiles equal the reference MTH over the leaf
+     * hashes of the entries as served. */
+    {
+        hash_t *leaves = xcalloc(600, sizeof(hash_t));
+
+        for (uint64_t at = 0; at < 600; at += 256) {
+            size_t k;
+            json_t *v;
+
+            assert_int_equal(ledger_entries(u->s, at, 600, &list, &err), 0);
+            json_array_foreach (list, k, v) {
+                const char *e = json_string_value(json_object_get(v, "entry"));
+
+                merkle_leaf_hash(e, strlen(e), leaves[at + k]);
+                assert_int_equal(b64(json_string_value(json_object_get(v, "leaf_hash")), r0, 32),
+                                 32);
+                assert_memory_equal(r0, leaves[at + k], 32);
+            }
+            json_decref(list);
+            list = NULL;
+        }
+        for (uint64_t s = 0; s <= 600; s++) {
+            assert_int_equal(ledger_root(u->s, s, roots[s], &err), 0);
+            reference_mth(leaves, s, r0);
+            assert_memory_equal(roots[s], r0, 32);
+        }
+        free(leaves);
+    }
     for (uint64_t s = 1; s <= 600; s += 1 + rnd(7))
         check_tree(u->s, ledger_key_vkey(key), 600, roots);
     /* Integrate is idempotent: same checkpoint, no new row. */
