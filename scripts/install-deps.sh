@@ -10,6 +10,7 @@ packages=(
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmark-dev
     libssl-dev zlib1g-dev libpcre2-dev libcmocka-dev
     python3 python3-pytest python3-requests curl
+    libcurl4-openssl-dev golang-go golang-golang-x-mod-dev
 )
 if [ "${1:-}" = "--bench" ]; then
     packages+=(wrk nginx-light procps)

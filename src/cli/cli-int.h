@@ -71,11 +71,14 @@ __attribute__((format(printf, 3, 4))) int cli_usage(const char *cmd, const char 
 
 /* ---- The portal directory ------------------------------------------------------------ */
 
+struct ledger_key;
+
 /* An opened portal: its configuration and its store. */
 struct portal {
     struct config cfg;
     struct store *store;
-    char *files_dir; /* <portal>/files */
+    char *files_dir;               /* <portal>/files */
+    struct ledger_key *ledger_key; /* loaded by portal_ledger_key(), NULL before */
 };
 
 /* The portal directory to use: flag if given, else $KAIFANG_PORTAL, else
@@ -100,6 +103,37 @@ int portal_create(struct portal *p, const char *dir, bool *existed, struct err *
 /* Frees what portal_open/portal_create set up (safe on a zeroed or failed portal). */
 void portal_close(struct portal *p);
 
+/* ---- The portal's ledger (portal.c) ----------------------------------------------------- */
+
+/* The ledger key file of a portal: "<portal>/ledger.key". Free the result. */
+char *portal_ledger_key_path(const struct portal *p);
+
+/*
+ * The ledger origin for a site URL: the URL without its scheme (host, port and any
+ * path) followed by "/ledger", as C2SP tlog-checkpoint recommends naming a log after
+ * its URL prefix: "http://127.0.0.1:8080" -> "127.0.0.1:8080/ledger". Free the result.
+ */
+char *portal_ledger_origin(const char *site_url);
+
+/*
+ * Creates the portal's ledger key pair (ledger_key_create) unless the key file exists;
+ * an existing key is kept. *created tells which. Then loads it into p->ledger_key.
+ */
+int portal_ledger_key_ensure(struct portal *p, bool *created, struct err *err);
+
+/* Loads <portal>/ledger.key into p->ledger_key once (later calls reuse it) and stores a
+ * borrowed pointer in *out. -ERR_NOT_FOUND telling to run `kaifang init` when missing. */
+int portal_ledger_key(struct portal *p, const struct ledger_key **out, struct err *err);
+
+/*
+ * Runs the ledger sequencer once (ledger_integrate) before a writing command exits, so
+ * that its entries are in the tree without a running server. A failure is reported on
+ * stderr as a warning naming cmd and is not fatal: the change and its staged entry are
+ * committed, and the next command or the server integrates them. Returns 0 or the
+ * negative error.
+ */
+int cli_ledger_integrate(struct portal *p, const char *cmd);
+
 /*
  * The actor of CLI commands that act on the catalog: the sysadmin user "kaifang-cli",
  * created in the store on first use (as CKAN's site user). Release with
@@ -119,6 +153,7 @@ int cmd_user(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_member(int argc, char **argv);
 int cmd_organization(int argc, char **argv);
+int cmd_ledger(int argc, char **argv);
 
 /*
  * Serves an opened portal until SIGINT/SIGTERM (shared by `serve` and `demo`): sets up

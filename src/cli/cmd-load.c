@@ -716,6 +716,8 @@ int cmd_load(int argc, char **argv)
         goto out;
     }
     ret = cli_load_catalog(&p, args.pos[0]);
+    /* Also after a partial failure: the datasets that loaded have their entries. */
+    cli_ledger_integrate(&p, "load");
 out:
     portal_close(&p);
     return ret;

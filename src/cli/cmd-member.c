@@ -27,6 +27,7 @@ static int member_add(int argc, char **argv)
         ret = cli_fail("member add", &err);
         goto out;
     }
+    cli_ledger_integrate(&p, "member add");
     ret = CLI_OK;
 out:
     portal_close(&p);
@@ -49,6 +50,7 @@ static int member_remove(int argc, char **argv)
         ret = cli_fail("member remove", &err);
         goto out;
     }
+    cli_ledger_integrate(&p, "member remove");
     ret = CLI_OK;
 out:
     portal_close(&p);

@@ -50,6 +50,7 @@ static int organization_add(int argc, char **argv)
         ret = cli_fail_about("organization add", args.pos[0], &err);
         goto out;
     }
+    cli_ledger_integrate(&p, "organization add");
     printf("%s\t%s\n", json_string_value(json_object_get(result, "name")),
            json_string_value(json_object_get(result, "id")));
     ret = CLI_OK;

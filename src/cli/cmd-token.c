@@ -27,6 +27,7 @@ static int token_create(int argc, char **argv)
         ret = cli_fail_about("token create", args.pos[0], &err);
         goto out;
     }
+    cli_ledger_integrate(&p, "token create");
     /* The token alone on stdout, so that TOKEN=$(kaifang token create bob) works. */
     printf("%s\n", token);
     fflush(stdout);
@@ -55,6 +56,7 @@ static int token_revoke(int argc, char **argv)
         ret = cli_fail("token revoke", &err);
         goto out;
     }
+    cli_ledger_integrate(&p, "token revoke");
     ret = CLI_OK;
 out:
     portal_close(&p);

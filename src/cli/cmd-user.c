@@ -31,6 +31,7 @@ static int user_add(int argc, char **argv)
         ret = cli_fail_about("user add", args.pos[0], &err);
         goto out;
     }
+    cli_ledger_integrate(&p, "user add");
     printf("%s\t%s\n", json_string_value(json_object_get(user, "name")),
            json_string_value(json_object_get(user, "id")));
     ret = CLI_OK;

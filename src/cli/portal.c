@@ -3,6 +3,7 @@
  */
 #include "catalog/catalog.h"
 #include "cli/cli-int.h"
+#include "ledger/ledger.h"
 #include "core/util.h"
 
 #define DEFAULT_PORTAL "kaifang-portal"
@@ -122,6 +123,7 @@ out:
 
 void portal_close(struct portal *p)
 {
+    ledger_key_free(p->ledger_key);
     store_free(p->store);
     config_release(&p->cfg);
     free(p->files_dir);
@@ -152,5 +154,85 @@ int cli_actor(struct store *s, struct actor *a, struct err *err)
         goto out;
     }
 out:
+    return ret;
+}
+
+char *portal_ledger_key_path(const struct portal *p)
+{
+    return xstrfmt("%s/ledger.key", p->cfg.portal_dir);
+}
+
+char *portal_ledger_origin(const char *site_url)
+{
+    const char *rest = site_url;
+    size_t len;
+
+    if (starts_with(rest, "https://"))
+        rest += 8;
+    else if (starts_with(rest, "http://"))
+        rest += 7;
+    /* config_set() already dropped a trailing '/'; be safe with hand-made values. */
+    len = strlen(rest);
+    while (len && rest[len - 1] == '/')
+        len--;
+    return xstrfmt("%.*s/ledger", (int)len, rest);
+}
+
+int portal_ledger_key_ensure(struct portal *p, bool *created, struct err *err)
+{
+    const struct ledger_key *k;
+    char *path = portal_ledger_key_path(p);
+    char *origin = NULL;
+    int ret;
+
+    *created = false;
+    if (!file_exists(path)) {
+        origin = portal_ledger_origin(p->cfg.site_url);
+        if ((ret = ledger_key_create(path, origin, err)))
+            goto out;
+        *created = true;
+    }
+    ret = portal_ledger_key(p, &k, err);
+out:
+    free(origin);
+    free(path);
+    return ret;
+}
+
+int portal_ledger_key(struct portal *p, const struct ledger_key **out, struct err *err)
+{
+    char *path = NULL;
+    int ret = 0;
+
+    if (p->ledger_key)
+        goto out;
+    path = portal_ledger_key_path(p);
+    if (!file_exists(path)) {
+        ret = err_set(err, ERR_NOT_FOUND, NULL,
+                      "the portal has no ledger key (\"%s\"): run \"kaifang init --portal %s\"",
+                      path, p->cfg.portal_dir);
+        goto out;
+    }
+    ret = ledger_key_load(path, &p->ledger_key, err);
+out:
+    *out = p->ledger_key;
+    free(path);
+    return ret;
+}
+
+int cli_ledger_integrate(struct portal *p, const char *cmd)
+{
+    const struct ledger_key *k;
+    struct err err = ERR_INIT;
+    int ret;
+
+    ret = portal_ledger_key(p, &k, &err);
+    if (!ret)
+        ret = ledger_integrate(p->store, k, NULL, &err);
+    if (ret)
+        fprintf(stderr,
+                "kaifang %s: warning: ledger not integrated: %s (the change is recorded; the "
+                "server or the next command integrates it)\n",
+                cmd, err.msg[0] ? err.msg : "failed");
     return ret;
 }

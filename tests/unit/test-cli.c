@@ -16,6 +16,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/limits.h"
+#include "ledger/verify.h"
 #include "core/util.h"
 
 /* ---- Helpers ----------------------------------------------------------------------- */
@@ -732,6 +733,204 @@ static void test_progress_format(void **state)
     buf_release(&line);
 }
 
+/* ---- The ledger monitor (cmd-ledger.c, src/ledger/verify.c) ------------------------ */
+
+static void test_ledger_origin(void **state)
+{
+    static const char *const cases[][2] = {
+            {"http://127.0.0.1:8080", "127.0.0.1:8080/ledger"},
+            {"https://data.example.gov", "data.example.gov/ledger"},
+            {"https://example.org/portal/", "example.org/portal/ledger"},
+            {"http://[::1]:9000", "[::1]:9000/ledger"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        char *o = portal_ledger_origin(cases[i][0]);
+
+        assert_string_equal(o, cases[i][1]);
+        free(o);
+    }
+}
+
+static void test_ledger_tile_paths(void **state)
+{
+    static const struct {
+        unsigned level;
+        uint64_t n;
+        unsigned w;
+        bool entries;
+        const char *path;
+    } cases[] = {
+            {0, 0, 256, false, "0/000"},
+            {0, 5, 7, true, "entries/005.p/7"},
+            {1, 1234, 256, false, "1/x001/234"},
+            {2, 1234067, 3, false, "2/x001/x234/067.p/3"},
+            {0, 1000, 256, true, "entries/x001/000"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct buf b = BUF_INIT;
+
+        ledger_verify_tile_path(cases[i].level, cases[i].n, cases[i].w, cases[i].entries, &b);
+        assert_string_equal(b.buf, cases[i].path);
+        buf_release(&b);
+    }
+}
+
+/* An in-memory log of LOG_N entries: entries, leaf hashes and MTH over ranges. */
+#define LOG_N 600
+
+struct mem_log {
+    char entry[LOG_N][16];
+    uint8_t leaf[LOG_N][LEDGER_HASH_LEN];
+    int drop; /* an entry left out of its bundle, -1 for none */
+};
+
+static void mth(const struct mem_log *l, uint64_t start, uint64_t end, uint8_t out[32])
+{
+    uint64_t k = 1;
+    uint8_t a[32], b[32];
+
+    if (end - start == 1) {
+        memcpy(out, l->leaf[start], 32);
+        return;
+    }
+    while (k * 2 < end - start)
+        k *= 2;
+    mth(l, start, start + k, a);
+    mth(l, start + k, end, b);
+    merkle_node_hash(a, b, out);
+}
+
+static int mem_tile(void *ctx, unsigned level, uint64_t n, unsigned w, bool entries,
+                    struct buf *out, struct err *err)
+{
+    const struct mem_log *l = ctx;
+    uint8_t h[32];
+
+    (void)err;
+    for (uint64_t i = n * 256; i < n * 256 + w; i++) {
+        if (entries) {
+            size_t len = strlen(l->entry[i]);
+
+            if ((int)i == l->drop)
+                continue;
+            buf_addch(out, 0);
+            buf_addch(out, (int)len);
+            buf_add(out, l->entry[i], len);
+        } else {
+            uint64_t span = (uint64_t)1 << (8 * level);
+
+            mth(l, i * span, (i + 1) * span, h);
+            buf_add(out, h, 32);
+        }
+    }
+    return 0;
+}
+
+struct problems {
+    enum ledger_problem kind[16];
+    uint64_t index[16];
+    size_t n;
+};
+
+static void collect(void *ctx, enum ledger_problem kind, bool has_index, uint64_t index,
+                    const char *msg)
+{
+    struct problems *p = ctx;
+
+    (void)has_index;
+    (void)msg;
+    if (p->n < 16) {
+        p->kind[p->n] = kind;
+        p->index[p->n++] = index;
+    }
+}
+
+static bool has_problem(const struct problems *p, enum ledger_problem kind, uint64_t index)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->kind[i] == kind && p->index[i] == index)
+            return true;
+    }
+    return false;
+}
+
+static void run_verify(struct mem_log *l, uint64_t size, const uint8_t root[32],
+                       const struct ledger_verify_point *pt, size_t npt, struct problems *p)
+{
+    struct ledger_source src = {l, mem_tile};
+    struct ledger_verify_report rep = {0};
+    struct err err = ERR_INIT;
+
+    memset(p, 0, sizeof(*p));
+    rep.problem = collect;
+    rep.ctx = p;
+    assert_int_equal(ledger_verify_tree(&src, size, root, pt, npt, &rep, &err), 0);
+    assert_int_equal(rep.problems, p->n);
+}
+
+static void test_ledger_verify_tree(void **state)
+{
+    struct mem_log *l = xcalloc(1, sizeof(*l));
+    struct ledger_verify_point pt;
+    struct problems p;
+    uint8_t root[32], old[32];
+
+    (void)state;
+    l->drop = -1;
+    for (int i = 0; i < LOG_N; i++) {
+        xsnprintf(l->entry[i], sizeof(l->entry[i]), "{\"n\":%d}", i);
+        merkle_leaf_hash(l->entry[i], strlen(l->entry[i]), l->leaf[i]);
+    }
+    mth(l, 0, LOG_N, root);
+    mth(l, 0, 300, old);
+    pt.size = 300;
+    memcpy(pt.root, old, 32);
+    pt.what = "the old checkpoint";
+
+    /* Untampered: every size from a partial first tile to past two full tiles. */
+    for (uint64_t n = 1; n <= LOG_N; n += 97) {
+        uint8_t r[32];
+
+        mth(l, 0, n, r);
+        run_verify(l, n, r, NULL, 0, &p);
+        assert_int_equal(p.n, 0);
+    }
+    run_verify(l, LOG_N, root, &pt, 1, &p);
+    assert_int_equal(p.n, 0);
+
+    /* A rewritten entry (its stored hashes unchanged). */
+    l->entry[300][2] = 'm';
+    run_verify(l, LOG_N, root, &pt, 1, &p);
+    l->entry[300][2] = 'n';
+    assert_true(has_problem(&p, LEDGER_PROBLEM_REWRITTEN, 300));
+
+    /* A missing entry. */
+    l->drop = 517;
+    run_verify(l, LOG_N, root, &pt, 1, &p);
+    l->drop = -1;
+    assert_true(has_problem(&p, LEDGER_PROBLEM_MISSING, 517));
+    assert_int_equal(p.n, 1);
+
+    /* A rollback below a size seen before, and a fork of the old checkpoint. */
+    run_verify(l, 200, root, &pt, 1, &p);
+    assert_true(has_problem(&p, LEDGER_PROBLEM_ROLLBACK, 200));
+    pt.root[0] ^= 1;
+    run_verify(l, LOG_N, root, &pt, 1, &p);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.kind[0], LEDGER_PROBLEM_FORK);
+
+    /* A checkpoint root that is not the entries'. */
+    root[31] ^= 1;
+    run_verify(l, LOG_N, root, NULL, 0, &p);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.kind[0], LEDGER_PROBLEM_ROOT);
+    free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -754,6 +953,9 @@ int main(void)
             cmocka_unit_test(test_temporal),
             cmocka_unit_test(test_formats),
             cmocka_unit_test(test_progress_format),
+            cmocka_unit_test(test_ledger_origin),
+            cmocka_unit_test(test_ledger_tile_paths),
+            cmocka_unit_test(test_ledger_verify_tree),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

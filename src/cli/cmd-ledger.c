@@ -1,0 +1,584 @@
+/*
+ * cmd-ledger.c - `kaifang ledger key|integrate|verify`: the public ledger from the
+ * command line. `verify` is a monitor in the manner of Certificate Transparency
+ * monitors and Go's sumdb client: it checks a checkpoint's signature, recomputes the
+ * whole tree from the entries (src/ledger/verify.c), checks the tree against the
+ * checkpoint it saw last (kept in a state file) and reports any fork, rewrite,
+ * reordering or missing entry with its index. Exit 0 good, 1 bad, 2 usage (for cron).
+ */
+#include "cli/cli-int.h"
+#include "cli/fetch.h"
+#include "core/timeutil.h"
+#include "crypto/digest.h"
+#include "ledger/ledger.h"
+#include "ledger/verify.h"
+#include "core/util.h"
+
+#define ORIGIN_MAX 256
+#define STATE_MAX  (64 * 1024)
+
+static int ledger_key_cmd(int argc, char **argv)
+{
+    static const struct cli_option opts[] = {{"portal", true}};
+    const struct ledger_key *k;
+    struct portal p = {0};
+    struct err err = ERR_INIT;
+    struct cli_args args;
+    int ret;
+
+    ret = cli_parse("ledger key", "ledger", opts, ARRAY_SIZE(opts), argc, argv, 0, 0, "", &args);
+    if (ret)
+        goto out;
+    if (portal_open(&p, portal_dir_choose(args.value[0]), &err) ||
+        portal_ledger_key(&p, &k, &err)) {
+        ret = cli_fail("ledger key", &err);
+        goto out;
+    }
+    /* Alone on stdout: VKEY=$(kaifang ledger key). */
+    printf("%s\n", ledger_key_vkey(k));
+    ret = CLI_OK;
+out:
+    portal_close(&p);
+    return ret;
+}
+
+static int ledger_integrate_cmd(int argc, char **argv)
+{
+    static const struct cli_option opts[] = {{"portal", true}};
+    const struct ledger_key *k;
+    struct portal p = {0};
+    struct err err = ERR_INIT;
+    struct cli_args args;
+    uint64_t size = 0;
+    int ret;
+
+    ret = cli_parse("ledger integrate", "ledger", opts, ARRAY_SIZE(opts), argc, argv, 0, 0, "",
+                    &args);
+    if (ret)
+        goto out;
+    if (portal_open(&p, portal_dir_choose(args.value[0]), &err) ||
+        portal_ledger_key(&p, &k, &err) || ledger_integrate(p.store, k, &size, &err)) {
+        ret = cli_fail("ledger integrate", &err);
+        goto out;
+    }
+    printf("ledger: tree size %" PRIu64 "\n", size);
+    ret = CLI_OK;
+out:
+    portal_close(&p);
+    return ret;
+}
+
+/* ---- verify ---------------------------------------------------------------------------- */
+
+/* What one verify run knows. */
+struct monitor {
+    const char *target;
+    bool is_url;
+    struct portal portal;
+    struct fetch fetch;
+    struct buf body;
+    char *vkey;       /* the key checkpoints must be signed with */
+    char *state_path; /* where the last checkpoint seen is kept */
+    char *state_note; /* that checkpoint (the signed note), NULL on first use */
+    size_t problems;
+};
+
+static void report_problem(void *ctx, enum ledger_problem kind, bool has_index, uint64_t index,
+                           const char *msg)
+{
+    struct monitor *m = ctx;
+
+    (void)kind;
+    (void)has_index;
+    (void)index;
+    m->problems++;
+    fprintf(stderr, "kaifang ledger verify: %s\n", msg);
+}
+
+static int fetch_json(struct monitor *m, const char *path, json_t **out, struct err *err);
+
+/*
+ * A bundle the server could not serve, rebuilt from /api/ledger/entries (which names each
+ * entry's index): the entries that are there, in order, so that the verifier can place
+ * a gap against the level-0 tile and name the missing index. The failure itself is a
+ * problem too.
+ */
+static int entries_from_api(struct monitor *m, uint64_t n, unsigned w, struct buf *out,
+                            struct err *err)
+{
+    uint64_t start = n * LEDGER_TILE_WIDTH;
+    struct err e2 = ERR_INIT;
+    json_t *doc = NULL, *item;
+    char path[128], msg[ERR_MSG_MAX + 64];
+    size_t i;
+    int ret;
+
+    xsnprintf(msg, sizeof(msg), "%s (reading the entries from /api/ledger/entries instead)",
+              err->msg);
+    report_problem(m, LEDGER_PROBLEM_MISSING, true, start, msg);
+    xsnprintf(path, sizeof(path), "/api/ledger/entries?start=%" PRIu64 "&end=%" PRIu64, start,
+              start + w);
+    ret = fetch_json(m, path, &doc, &e2);
+    if (ret || !json_is_array(doc))
+        goto out; /* keep the first error */
+    buf_reset(out);
+    json_array_foreach (doc, i, item) {
+        const char *text = json_string_value(json_object_get(item, "entry"));
+        size_t len = text ? strlen(text) : 0;
+
+        if (!text || len > LEDGER_ENTRY_MAX)
+            continue;
+        buf_addch(out, (int)(len >> 8));
+        buf_addch(out, (int)(len & 0xff));
+        buf_add(out, text, len);
+    }
+    ret = 0;
+out:
+    json_decref(doc);
+    return ret ? -ERR_INTERNAL : 0;
+}
+
+static int url_tile(void *ctx, unsigned level, uint64_t n, unsigned w, bool entries,
+                    struct buf *out, struct err *err)
+{
+    struct monitor *m = ctx;
+    struct buf path = BUF_INIT;
+    int ret;
+
+    buf_addstr(&path, "/ledger/tile/");
+    ledger_verify_tile_path(level, n, w, entries, &path);
+    ret = fetch_get(&m->fetch, path.buf, out, err);
+    if (ret && entries)
+        ret = entries_from_api(m, n, w, out, err);
+    buf_release(&path);
+    return ret;
+}
+
+/* The state file's default name for origin: ~/.kaifang/ledger-<16 hex of SHA-256>.state
+ * (made with its directory). */
+static char *default_state_path(const char *origin, struct err *err)
+{
+    const char *home = getenv("HOME");
+    uint8_t h[SHA256_LEN];
+    char hex[SHA256_HEX_LEN];
+    char *dir, *path;
+
+    if (!home || !*home) {
+        err_set(err, ERR_VALIDATION, NULL, "$HOME is not set: pass --state FILE");
+        return NULL;
+    }
+    dir = xstrfmt("%s/.kaifang", home);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        err_set(err, ERR_INTERNAL, NULL, "cannot create \"%s\": %s", dir, strerror(errno));
+        free(dir);
+        return NULL;
+    }
+    sha256(origin, strlen(origin), h);
+    hex_encode(h, 8, hex);
+    path = xstrfmt("%s/ledger-%s.state", dir, hex);
+    free(dir);
+    return path;
+}
+
+/* Reads the whole file at path into out (at most max bytes). 1 when it does not exist. */
+static int read_file(const char *path, size_t max, struct buf *out, struct err *err)
+{
+    char chunk[8192];
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    int ret = 0;
+
+    if (!f) {
+        if (errno == ENOENT)
+            return 1;
+        return err_set(err, ERR_INTERNAL, NULL, "cannot read \"%s\": %s", path, strerror(errno));
+    }
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (out->len + n > max) {
+            ret = err_set(err, ERR_VALIDATION, NULL, "\"%s\" is larger than %zu bytes", path, max);
+            goto out;
+        }
+        buf_add(out, chunk, n);
+    }
+    if (ferror(f))
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot read \"%s\": %s", path, strerror(errno));
+out:
+    fclose(f);
+    return ret;
+}
+
+/* The state file: "key <vkey>\n" then the last checkpoint seen (a signed note). */
+static int state_load(struct monitor *m, struct err *err)
+{
+    struct buf b = BUF_INIT;
+    const char *nl;
+    int ret;
+
+    ret = read_file(m->state_path, STATE_MAX, &b, err);
+    if (ret) {
+        if (ret == 1)
+            ret = 0;
+        goto out;
+    }
+    nl = strchr(b.buf, '\n');
+    if (!starts_with(b.buf, "key ") || !nl || !nl[1]) {
+        ret = err_set(err, ERR_VALIDATION, NULL, "state file \"%s\" is malformed", m->state_path);
+        goto out;
+    }
+    if (!m->vkey)
+        m->vkey = xstrndup(b.buf + 4, (size_t)(nl - b.buf - 4));
+    else if (strncmp(m->vkey, b.buf + 4, (size_t)(nl - b.buf - 4)) ||
+             strlen(m->vkey) != (size_t)(nl - b.buf - 4))
+        fprintf(stderr,
+                "kaifang ledger verify: warning: the key given differs from the one in \"%s\"; "
+                "checking its checkpoint with the key given\n",
+                m->state_path);
+    m->state_note = xstrdup(nl + 1);
+out:
+    buf_release(&b);
+    return ret;
+}
+
+/* Writes the state file atomically (temporary file, fsync, rename). */
+static int state_save(struct monitor *m, const char *note, struct err *err)
+{
+    char *tmp = xstrfmt("%s.tmp-%ld", m->state_path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    int ret = 0;
+
+    if (!f) {
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot write \"%s\": %s", tmp, strerror(errno));
+        goto out;
+    }
+    fprintf(f, "key %s\n%s", m->vkey, note);
+    if (fflush(f) || fsync(fileno(f)) || ferror(f)) {
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot write \"%s\": %s", tmp, strerror(errno));
+        fclose(f);
+        unlink(tmp);
+        goto out;
+    }
+    fclose(f);
+    if (rename(tmp, m->state_path) < 0) {
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot rename \"%s\": %s", tmp, strerror(errno));
+        unlink(tmp);
+    }
+out:
+    free(tmp);
+    return ret;
+}
+
+/* Opens a signed checkpoint with m->vkey: its size and root. */
+static int open_checkpoint(struct monitor *m, const char *note, char *origin, uint64_t *size,
+                           uint8_t root[LEDGER_HASH_LEN], struct err *err)
+{
+    struct buf text = BUF_INIT;
+    int ret;
+
+    ret = ledger_note_verify(m->vkey, note, strlen(note), &text, err);
+    if (!ret)
+        ret = ledger_checkpoint_parse(text.buf, origin, ORIGIN_MAX, size, root, err);
+    buf_release(&text);
+    return ret;
+}
+
+/* The first line of a checkpoint (its origin), unverified: only to name the state file. */
+static void note_origin(const char *note, char *origin)
+{
+    size_t n = strcspn(note, "\n");
+
+    if (n >= ORIGIN_MAX)
+        n = ORIGIN_MAX - 1;
+    memcpy(origin, note, n);
+    origin[n] = '\0';
+}
+
+/* A JSON document from the server: GET path, parse. */
+static int fetch_json(struct monitor *m, const char *path, json_t **out, struct err *err)
+{
+    json_error_t jerr;
+    int ret;
+
+    *out = NULL;
+    ret = fetch_get(&m->fetch, path, &m->body, err);
+    if (ret)
+        return ret;
+    *out = json_loadb(m->body.buf, m->body.len, 0, &jerr);
+    if (!*out)
+        return err_set(err, ERR_VALIDATION, NULL, "GET %s: not JSON: %s", path, jerr.text);
+    return 0;
+}
+
+/* The verifier key the server publishes (trust on first use). */
+static int fetch_vkey(struct monitor *m, struct err *err)
+{
+    json_t *doc = NULL, *v = NULL;
+    size_t len;
+    int ret;
+
+    ret = fetch_get(&m->fetch, "/api/ledger/key", &m->body, err);
+    if (ret)
+        goto out;
+    if (m->body.len && m->body.buf[0] == '{') {
+        ret = fetch_json(m, "/api/ledger/key", &doc, err);
+        if (ret)
+            goto out;
+        /* {"origin": …, "vkey": …}; also inside a CKAN envelope's "result". */
+        if (json_is_object(json_object_get(doc, "result")))
+            v = json_object_get(doc, "result");
+        else
+            v = doc;
+        v = json_is_string(json_object_get(v, "vkey")) ? json_object_get(v, "vkey")
+                                                       : json_object_get(v, "key");
+        if (!json_is_string(v)) {
+            ret = err_set(err, ERR_VALIDATION, NULL, "/api/ledger/key holds no \"vkey\"");
+            goto out;
+        }
+        m->vkey = xstrdup(json_string_value(v));
+    } else {
+        len = strcspn(m->body.buf, "\r\n");
+        m->vkey = xstrndup(m->body.buf, len);
+    }
+    fprintf(stderr,
+            "kaifang ledger verify: warning: no key given: trusting the key the server "
+            "publishes, on first use: %s\n",
+            m->vkey);
+out:
+    json_decref(doc);
+    return ret;
+}
+
+/* Checks the server's consistency proof from the state's tree to the new one. */
+static void check_proof(struct monitor *m, uint64_t first, const uint8_t first_root[],
+                        uint64_t second, const uint8_t second_root[])
+{
+    uint8_t proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
+    struct err err = ERR_INIT;
+    json_t *doc = NULL, *arr, *h;
+    char path[128];
+    size_t i, n = 0;
+
+    xsnprintf(path, sizeof(path), "/api/ledger/proof/consistency?first=%" PRIu64 "&second=%" PRIu64,
+              first, second);
+    if (fetch_json(m, path, &doc, &err)) {
+        report_problem(m, LEDGER_PROBLEM_PROOF, false, 0, err.msg);
+        goto out;
+    }
+    arr = json_object_get(doc, "proof");
+    if (!json_is_array(arr) && json_is_object(json_object_get(doc, "result")))
+        arr = json_object_get(json_object_get(doc, "result"), "proof");
+    if (!json_is_array(arr) || json_array_size(arr) > LEDGER_PROOF_MAX) {
+        report_problem(m, LEDGER_PROBLEM_PROOF, false, 0,
+                       "the consistency proof the server sent is malformed");
+        goto out;
+    }
+    json_array_foreach (arr, i, h) {
+        if (ledger_verify_hash_parse(json_string_value(h), proof[n++])) {
+            report_problem(m, LEDGER_PROBLEM_PROOF, false, 0,
+                           "the consistency proof the server sent holds a malformed hash");
+            goto out;
+        }
+    }
+    if (merkle_verify_consistency(first, second, first_root, second_root,
+                                  (const uint8_t(*)[LEDGER_HASH_LEN])proof, n)) {
+        char msg[256];
+
+        xsnprintf(msg, sizeof(msg),
+                  "the server's consistency proof from size %" PRIu64 " to %" PRIu64
+                  " does not verify: the log forked or was rewritten before index %" PRIu64,
+                  first, second, first);
+        report_problem(m, LEDGER_PROBLEM_FORK, true, first, msg);
+    }
+out:
+    json_decref(doc);
+}
+
+static int verify_run(struct monitor *m, const char *key_opt, const char *state_opt)
+{
+    struct ledger_verify_report rep = {0};
+    struct ledger_verify_point point;
+    struct ledger_source src;
+    struct err err = ERR_INIT;
+    struct buf note = BUF_INIT;
+    char origin[ORIGIN_MAX], old_origin[ORIGIN_MAX];
+    uint8_t root[LEDGER_HASH_LEN], old_root[LEDGER_HASH_LEN];
+    uint64_t size = 0, old_size = 0, stored = 0;
+    bool have_old = false;
+    uint64_t t0 = time_mono_us();
+    char b64[45];
+    int ret;
+
+    if (key_opt)
+        m->vkey = xstrdup(key_opt);
+    /* 1. The checkpoint. */
+    if (m->is_url) {
+        if ((ret = fetch_init(&m->fetch, m->target, &err)) ||
+            (ret = fetch_get(&m->fetch, "/ledger/checkpoint", &note, &err)))
+            goto fail;
+    } else {
+        if ((ret = portal_open(&m->portal, m->target, &err)))
+            goto fail;
+        ret = ledger_checkpoint(m->portal.store, &note, &size, &err);
+        if (ret == -ERR_NOT_FOUND) {
+            err_clear(&err);
+            ret = err_set(&err, ERR_NOT_FOUND, NULL,
+                          "the portal has no signed checkpoint yet: run \"kaifang ledger "
+                          "integrate --portal %s\"",
+                          m->portal.cfg.portal_dir);
+        }
+        if (ret)
+            goto fail;
+    }
+    /* 2. The state file and the key. */
+    if (state_opt) {
+        m->state_path = xstrdup(state_opt);
+    } else if (m->is_url) {
+        note_origin(note.buf, origin);
+        if (!(m->state_path = default_state_path(origin, &err))) {
+            ret = -ERR_VALIDATION;
+            goto fail;
+        }
+    } else {
+        m->state_path = xstrfmt("%s.ledger-state", m->portal.cfg.portal_dir);
+    }
+    if ((ret = state_load(m, &err)))
+        goto fail;
+    if (!m->vkey) {
+        if (m->is_url) {
+            if ((ret = fetch_vkey(m, &err)))
+                goto fail;
+        } else {
+            const struct ledger_key *k;
+
+            if ((ret = portal_ledger_key(&m->portal, &k, &err)))
+                goto fail;
+            m->vkey = xstrdup(ledger_key_vkey(k));
+            fprintf(stderr,
+                    "kaifang ledger verify: warning: no key given: using the portal's own key "
+                    "file (pass --key to check against a key published elsewhere)\n");
+        }
+    }
+    /* 3. Signatures. */
+    if (open_checkpoint(m, note.buf, origin, &size, root, &err)) {
+        fprintf(stderr, "kaifang ledger verify: the checkpoint's signature does not verify: %s\n",
+                err.msg);
+        ret = -ERR_VALIDATION;
+        goto bad;
+    }
+    if (m->state_note) {
+        err_clear(&err);
+        if (open_checkpoint(m, m->state_note, old_origin, &old_size, old_root, &err)) {
+            fprintf(stderr,
+                    "kaifang ledger verify: the checkpoint in \"%s\" does not verify with the "
+                    "key: %s\n",
+                    m->state_path, err.msg);
+            ret = -ERR_VALIDATION;
+            goto bad;
+        }
+        if (strcmp(origin, old_origin)) {
+            fprintf(stderr,
+                    "kaifang ledger verify: the checkpoint is for \"%s\", the state file for "
+                    "\"%s\"\n",
+                    origin, old_origin);
+            ret = -ERR_VALIDATION;
+            goto bad;
+        }
+        have_old = true;
+    }
+    if (!m->is_url) {
+        err_clear(&err);
+        if ((ret = store_ledger_count(m->portal.store, &stored, &err)))
+            goto fail;
+        if (stored < size)
+            m->problems++;
+        if (stored < size)
+            fprintf(stderr,
+                    "kaifang ledger verify: the store holds %" PRIu64 " entries, the checkpoint "
+                    "covers %" PRIu64 ": entries %" PRIu64 "..%" PRIu64 " are missing\n",
+                    stored, size, stored, size - 1);
+    }
+    /* 4. Consistency with the tree seen before: the server's proof, then recomputed. */
+    if (have_old && m->is_url && old_size > 0 && old_size < size)
+        check_proof(m, old_size, old_root, size, root);
+    point.size = old_size;
+    memcpy(point.root, old_root, LEDGER_HASH_LEN);
+    point.what = "the checkpoint seen before";
+    if (m->is_url) {
+        src.ctx = m;
+        src.tile = url_tile;
+    } else {
+        ledger_verify_store_source(m->portal.store, &src);
+    }
+    rep.problem = report_problem;
+    rep.ctx = m;
+    err_clear(&err);
+    if ((ret = ledger_verify_tree(&src, size, root, &point, have_old ? 1 : 0, &rep, &err)))
+        goto fail;
+    if (m->problems || (!m->is_url && stored < size)) {
+        ret = -ERR_VALIDATION;
+        goto bad;
+    }
+    /* 5. Good: remember this checkpoint. */
+    err_clear(&err);
+    if ((ret = state_save(m, note.buf, &err)))
+        goto fail;
+    ledger_verify_hash_b64(root, b64);
+    printf("ledger ok: %s size %" PRIu64 " root %s; %" PRIu64 " entries (%" PRIu64
+           " bytes) recomputed from %" PRIu64 " tiles",
+           origin, size, b64, rep.entries, rep.entry_bytes, rep.tiles);
+    if (have_old)
+        printf("; consistent with size %" PRIu64 " seen before", old_size);
+    printf("; %.2f s\n", (double)(time_mono_us() - t0) / 1e6);
+    ret = CLI_OK;
+    goto out;
+fail:
+    fprintf(stderr, "kaifang ledger verify: %s\n", err.msg[0] ? err.msg : "failed");
+bad:
+    fprintf(stderr, "kaifang ledger verify: %s: BAD (%zu problem%s)\n", m->target,
+            m->problems ? m->problems : 1, m->problems > 1 ? "s" : "");
+    ret = CLI_ERROR;
+out:
+    buf_release(&note);
+    return ret;
+}
+
+static int ledger_verify_cmd(int argc, char **argv)
+{
+    static const struct cli_option opts[] = {{"key", true}, {"state", true}};
+    struct monitor m;
+    struct cli_args args;
+    int ret;
+
+    memset(&m, 0, sizeof(m));
+    buf_init(&m.body, FETCH_BODY_MAX);
+    ret = cli_parse("ledger verify", "ledger", opts, ARRAY_SIZE(opts), argc, argv, 1, 1,
+                    "URL|PORTAL_DIR", &args);
+    if (ret)
+        goto out;
+    m.target = args.pos[0];
+    m.is_url = starts_with(m.target, "http://") || starts_with(m.target, "https://");
+    ret = verify_run(&m, cli_opt(opts, ARRAY_SIZE(opts), &args, "key"),
+                     cli_opt(opts, ARRAY_SIZE(opts), &args, "state"));
+out:
+    if (m.is_url)
+        fetch_release(&m.fetch);
+    portal_close(&m.portal);
+    buf_release(&m.body);
+    free(m.vkey);
+    free(m.state_path);
+    free(m.state_note);
+    return ret;
+}
+
+int cmd_ledger(int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage("ledger", "ledger", "missing sub-command: key, integrate or verify");
+    if (!strcmp(argv[1], "key"))
+        return ledger_key_cmd(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "integrate"))
+        return ledger_integrate_cmd(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "verify"))
+        return ledger_verify_cmd(argc - 1, argv + 1);
+    return cli_usage("ledger", "ledger",
+                     "unknown sub-command \"%s\" (expected key, integrate or verify)", argv[1]);
+}
