@@ -11,6 +11,9 @@
  * where the error object is {"__type": "Validation Error", "<field>": ["message"],
  * "message": "…"} for validation errors and {"__type": …, "message": "…"} otherwise.
  *
+ * The ledger's JSON API (api-ledger.c, at the end of this header) is plain JSON with
+ * no envelope: it is read by ledger monitors, not by CKAN clients.
+ *
  * Thread-safety: every function may be called from any thread at once.
  */
 #ifndef KAIFANG_API_API_H
@@ -69,5 +72,42 @@ json_t *api_ckan_error(const char *site_url, const char *name, const struct err 
 /* The success envelope around result (stolen: the envelope takes the reference). New
  * reference. */
 json_t *api_ckan_success(const char *site_url, const char *name, json_t *result);
+
+/* ---- The ledger's JSON API (api-ledger.c) -------------------------------------------
+ *
+ * Plain JSON for ledger clients and monitors, not CKAN envelopes. Each function takes
+ * the request's parameters (a borrowed JSON object of query-string values), and sets
+ * *doc (new reference) and *status: 200 with the document, or an error document
+ * {"error": "<message>", "parameter": "<name>"} ("parameter" when one is to blame) with
+ * 400 (a parameter missing, malformed or out of range), 404 (an unknown leaf hash), 500
+ * (a store failure) or 503. Hashes are standard base64 with padding (RFC 4648 §4).
+ * Proofs refer to trees no larger than the latest signed checkpoint. Thread-safe.
+ */
+struct ledger_key;
+
+/* GET /api/ledger/entries?start=S&end=E: the entries [S, E) of the log as
+ * [{"index", "entry" (the canonical JSON text), "leaf_hash"}]. start defaults to 0, end
+ * to start + 256; end must be greater than start; at most 256 entries per call and
+ * none past the latest checkpoint (end is clamped to both); start equal to the
+ * checkpoint size gives [], larger is 400. */
+void api_ledger_entries(struct store *s, const json_t *params, json_t **doc, unsigned *status);
+
+/* GET /api/ledger/proof/inclusion?index=I&size=N, or leaf_hash=<base64> instead of
+ * index: {"index", "size", "leaf_hash", "root_hash", "proof": [hashes, bottom-up]}, the
+ * RFC 9162 §2.1.3.1 inclusion proof of entry I in the tree of size N (default: the latest
+ * checkpoint's). Exactly one of index and leaf_hash; 0 ≤ I < N ≤ checkpoint size. */
+void api_ledger_inclusion(struct store *s, const json_t *params, json_t **doc, unsigned *status);
+
+/* GET /api/ledger/proof/consistency?first=N1&second=N2: {"first", "second",
+ * "first_root", "second_root", "proof"}, the RFC 9162 §2.1.4.1 consistency proof
+ * (0 < N1 ≤ N2 ≤ checkpoint size; N1 == N2 gives an empty proof). */
+void api_ledger_consistency(struct store *s, const json_t *params, json_t **doc, unsigned *status);
+
+/* GET /api/ledger/key: {"origin", "vkey"} (the C2SP signed-note verifier key that
+ * checkpoints verify with). key NULL: 503. */
+void api_ledger_key(const struct ledger_key *key, json_t **doc, unsigned *status);
+
+/* An error document of the ledger API (see above). New reference. */
+json_t *api_ledger_error(const char *parameter, const char *msg);
 
 #endif

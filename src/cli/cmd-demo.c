@@ -24,7 +24,7 @@ int cmd_demo(int argc, char **argv)
     struct err err = ERR_INIT;
     struct cli_args args;
     struct stat st;
-    bool existed;
+    bool existed, key_created = false;
     int ret;
 
     ret = cli_parse("demo", "demo", opts, ARRAY_SIZE(opts), argc, argv, 0, 0, "", &args);
@@ -54,6 +54,12 @@ int cmd_demo(int argc, char **argv)
         goto out;
     }
     if (portal_create(&p, portal ? portal : DEMO_PORTAL, &existed, &err)) {
+        ret = cli_fail("demo", &err);
+        goto out;
+    }
+    /* A demo portal is made here rather than by `kaifang init`: make its ledger key too
+     * (an existing one is kept), before the load records entries. */
+    if (portal_ledger_key_ensure(&p, &key_created, &err)) {
         ret = cli_fail("demo", &err);
         goto out;
     }

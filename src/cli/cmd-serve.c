@@ -5,6 +5,7 @@
 #include "cli/cli-int.h"
 #include "core/log.h"
 #include "http/server.h"
+#include "ledger/ledger.h"
 #include "core/util.h"
 
 struct ready_ctx {
@@ -42,14 +43,31 @@ int cli_serve_portal(struct portal *p, struct err *err)
 {
     struct catalog catalog;
     struct ready_ctx ready;
+    struct ledger_sequencer *seq = NULL;
+    const struct ledger_key *key = NULL;
     char *derived = xstrfmt("http://%s", p->cfg.listen);
     int ret;
 
     catalog_init(&catalog, p->store, p->files_dir, p->cfg.site_url);
+    /* The key must already be there (`kaifang init` makes it, `demo` ensures it):
+     * making a new one here, beside a log signed with a lost key, would silently give
+     * the log a second identity that no monitor trusts. */
+    ret = portal_ledger_key(p, &key, err);
+    if (ret)
+        goto out;
+    /* The sequencer integrates staged entries from now on, including any left staged
+     * by a command that could not integrate them. */
+    ret = ledger_sequencer_start(&seq, p->store, key, err);
+    if (ret)
+        goto out;
     ready.cfg = &p->cfg;
     ready.catalog = &catalog;
     ready.site_url_derived = !strcmp(p->cfg.site_url, derived);
-    ret = server_run(&p->cfg, &catalog, on_ready, &ready, err);
+    ret = server_run(&p->cfg, &catalog, key, on_ready, &ready, err);
+out:
+    /* After the last request: the stop integrates what is still staged (logging a
+     * failure), so a graceful shutdown leaves every entry in a signed checkpoint. */
+    ledger_sequencer_stop(seq);
     catalog_release(&catalog);
     free(derived);
     return ret;

@@ -302,6 +302,18 @@ int http_path_match(const char *pattern, const char *path, struct str *args, siz
             const char *seg = s;
             while (*p && *p != '/')
                 p++;
+            /* ":name*" as the last segment takes the rest of the path, slashes and all
+             * (tlog-tiles paths such as "tile/1/x001/234.p/7" have a variable depth). */
+            if (p[-1] == '*' && !*p) {
+                s += strlen(s);
+                if (s == seg)
+                    return -1;
+                if ((size_t)n < nargs) {
+                    args[n].p = seg;
+                    args[n].len = (size_t)(s - seg);
+                }
+                return n + 1;
+            }
             while (*s && *s != '/')
                 s++;
             if (s == seg)

@@ -23,6 +23,8 @@
 #include "core/err.h"
 #include "crypto/digest.h"
 
+struct ledger_key;
+
 /* ---- Pure helpers (headers.c) ------------------------------------------------------ */
 
 /* Responses at least this large are gzipped for clients that accept it. */
@@ -97,9 +99,11 @@ void http_media_type(const char *content_type, char *out, size_t size);
 
 /*
  * Matches a path against a route pattern of literal segments and ":name" segments
- * (each matching one non-empty segment without '/'). A trailing slash on the path is
- * tolerated. Captured segments go to args (up to nargs, in order). Returns the number
- * of captures, or -1 when the path does not match.
+ * (each matching one non-empty segment without '/'). A last segment ":name*" matches
+ * the whole non-empty rest of the path, slashes included and taken as sent (a
+ * trailing slash is then part of the capture). Otherwise a trailing slash on the path
+ * is tolerated. Captured segments go to args (up to nargs, in order). Returns the
+ * number of captures, or -1 when the path does not match.
  */
 int http_path_match(const char *pattern, const char *path, struct str *args, size_t nargs);
 
@@ -123,11 +127,12 @@ struct http_server {
     const struct config *cfg; /* borrowed */
     struct catalog *catalog;  /* borrowed */
     struct MHD_Daemon *daemon;
-    atomic_uint inflight; /* requests between their first callback and completion */
-    atomic_bool stopping; /* set once a stop signal arrived: /healthz answers 503 */
-    int log_fd;           /* access log, or -1 */
-    bool log_close;       /* log_fd is ours to close */
-    char *tmp_dir;        /* <files>/tmp: uploads in progress */
+    atomic_uint inflight;                /* requests between their first callback and completion */
+    atomic_bool stopping;                /* set once a stop signal arrived: /healthz answers 503 */
+    int log_fd;                          /* access log, or -1 */
+    bool log_close;                      /* log_fd is ours to close */
+    char *tmp_dir;                       /* <files>/tmp: uploads in progress */
+    const struct ledger_key *ledger_key; /* borrowed; NULL: /api/ledger/key answers 503 */
 };
 
 enum http_method {
@@ -247,12 +252,19 @@ void http_request_free(struct request *r);
 enum reply_flags {
     REPLY_CACHEABLE = 1 << 0, /* ETag and If-None-Match (only for 200 on GET/HEAD) */
     REPLY_HTML = 1 << 1,      /* HTML: adds the Content-Security-Policy */
+    REPLY_NO_GZIP = 1 << 2,   /* never compress (random bytes such as hash tiles) */
+    REPLY_GZIP_ANY = 1 << 3,  /* compress for clients that accept it whatever the size */
 };
 #define HTTP_JSON_TYPE "application/json;charset=utf-8"
 #define HTTP_HTML_TYPE "text/html;charset=utf-8"
 /* body: malloc'ed memory, taken (freed by the response). */
 enum MHD_Result http_reply(struct request *r, unsigned status, const char *ctype, char *body,
                            size_t len, unsigned flags);
+/* As http_reply(), with a Cache-Control header value (borrowed; on the 304 as well).
+ * NULL: the default of http_reply() ("no-cache", or "private, no-cache" with a token,
+ * on answers that carry an ETag). */
+enum MHD_Result http_reply_cc(struct request *r, unsigned status, const char *ctype, char *body,
+                              size_t len, unsigned flags, const char *cache_control);
 /* doc: taken. */
 enum MHD_Result http_reply_json(struct request *r, unsigned status, json_t *doc, unsigned flags);
 /* A CKAN-shaped error envelope for err (action may be NULL). */
@@ -269,6 +281,15 @@ enum MHD_Result http_queue(struct request *r, unsigned status, struct MHD_Respon
 
 /* A request header, or NULL. */
 const char *http_header(struct request *r, const char *name);
+
+/* The ledger over HTTP (ledger.c): the tlog-tiles read API (c2sp.org/tlog-tiles:
+ * checkpoint, tiles, entry bundles) and the JSON API of api/api-ledger.c. */
+enum MHD_Result http_ledger_checkpoint(struct request *r);
+enum MHD_Result http_ledger_tile(struct request *r);
+enum MHD_Result http_ledger_entries(struct request *r);
+enum MHD_Result http_ledger_inclusion(struct request *r);
+enum MHD_Result http_ledger_consistency(struct request *r);
+enum MHD_Result http_ledger_key(struct request *r);
 
 /* Downloads (download.c). */
 enum MHD_Result http_download(struct request *r);

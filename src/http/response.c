@@ -43,9 +43,17 @@ enum MHD_Result http_queue(struct request *r, unsigned status, struct MHD_Respon
 enum MHD_Result http_reply(struct request *r, unsigned status, const char *ctype, char *body,
                            size_t len, unsigned flags)
 {
+    return http_reply_cc(r, status, ctype, body, len, flags, NULL);
+}
+
+enum MHD_Result http_reply_cc(struct request *r, unsigned status, const char *ctype, char *body,
+                              size_t len, unsigned flags, const char *cache_control)
+{
     struct MHD_Response *resp;
     char etag[HTTP_ETAG_MAX] = "";
-    bool gzip = false, negotiated = len >= HTTP_GZIP_MIN;
+    bool gzip = false;
+    bool negotiated = !(flags & REPLY_NO_GZIP) &&
+                      (len >= HTTP_GZIP_MIN || ((flags & REPLY_GZIP_ANY) && len > 0));
 
     if (negotiated)
         gzip = http_accepts_gzip(http_header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING));
@@ -59,6 +67,9 @@ enum MHD_Result http_reply(struct request *r, unsigned status, const char *ctype
             MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
             if (negotiated)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+            /* RFC 9111 §4.3.4: a 304 carries the Cache-Control a 200 would have. */
+            if (cache_control)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache_control);
             http_common_headers(r, resp, flags & REPLY_HTML);
             return http_queue(r, MHD_HTTP_NOT_MODIFIED, resp, 0);
         }
@@ -83,13 +94,15 @@ enum MHD_Result http_reply(struct request *r, unsigned status, const char *ctype
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
     if (negotiated)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
-    if (etag[0]) {
+    if (etag[0])
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+    if (cache_control)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache_control);
+    else if (etag[0])
         /* Shared caches may keep public answers; with a token the answer is the
          * caller's own. Either way revalidate, which the ETag makes cheap. */
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
                                 r->actor.authenticated ? "private, no-cache" : "no-cache");
-    }
     http_common_headers(r, resp, flags & REPLY_HTML);
     return http_queue(r, status, resp, len);
 }

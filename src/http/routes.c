@@ -18,6 +18,7 @@ static enum MHD_Result h_action_index(struct request *r);
 static enum MHD_Result h_action(struct request *r);
 static enum MHD_Result h_dataset_search(struct request *r);
 static enum MHD_Result h_dataset(struct request *r);
+static enum MHD_Result h_ledger_page(struct request *r);
 
 #define GH           (HM_GET | HM_HEAD)
 #define ACTION_FLAGS (ROUTE_ACTOR | ROUTE_CACHEABLE | ROUTE_WRITES | ROUTE_BODY | ROUTE_API)
@@ -34,6 +35,14 @@ static const struct route routes[] = {
         {GH, "/dataset/:id", h_dataset, ROUTE_ACTOR | ROUTE_CACHEABLE},
         {GH, "/dataset/:id/resource/:rid/download", http_download, ROUTE_ACTOR},
         {GH, "/dataset/:id/resource/:rid/download/:filename", http_download, ROUTE_ACTOR},
+        /* The public ledger: read-only and public, whoever asks (ledger.c). */
+        {GH, "/ledger", h_ledger_page, ROUTE_CACHEABLE},
+        {GH, "/ledger/checkpoint", http_ledger_checkpoint, ROUTE_CACHEABLE},
+        {GH, "/ledger/tile/:path*", http_ledger_tile, ROUTE_CACHEABLE},
+        {GH, "/api/ledger/entries", http_ledger_entries, ROUTE_CACHEABLE | ROUTE_API},
+        {GH, "/api/ledger/proof/inclusion", http_ledger_inclusion, ROUTE_CACHEABLE | ROUTE_API},
+        {GH, "/api/ledger/proof/consistency", http_ledger_consistency, ROUTE_CACHEABLE | ROUTE_API},
+        {GH, "/api/ledger/key", http_ledger_key, ROUTE_CACHEABLE | ROUTE_API},
 };
 
 const struct route *http_route_find(unsigned method, const char *path, struct str *args,
@@ -62,6 +71,18 @@ enum MHD_Result http_not_found(struct request *r)
     return http_reply_html_error(r, 404, "There is no page at this address.");
 }
 
+/* The methods the routes matching path accept (RFC 9110 §10.2.1 Allow). */
+static const char *allowed_methods(const char *path)
+{
+    struct str args[ROUTE_ARGS_MAX];
+    unsigned m = 0;
+
+    for (size_t i = 0; i < ARRAY_SIZE(routes); i++)
+        if (http_path_match(routes[i].pattern, path, args, ROUTE_ARGS_MAX) >= 0)
+            m |= routes[i].methods;
+    return m & HM_POST ? "GET, HEAD, POST" : "GET, HEAD";
+}
+
 enum MHD_Result http_method_not_allowed(struct request *r)
 {
     struct MHD_Response *resp;
@@ -69,8 +90,7 @@ enum MHD_Result http_method_not_allowed(struct request *r)
 
     resp = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain;charset=utf-8");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
-                            starts_with(r->url, "/api/") ? "GET, HEAD, POST" : "GET, HEAD");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allowed_methods(r->url));
     http_common_headers(r, resp, false);
     return http_queue(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp, sizeof(msg) - 1);
 }
@@ -137,6 +157,20 @@ static enum MHD_Result h_dataset(struct request *r)
     int ret = ui_dataset(r->srv->catalog, &r->actor, id, &b, &err);
 
     free(id);
+    return reply_page(r, ret, &b, &err);
+}
+
+static enum MHD_Result h_ledger_page(struct request *r)
+{
+    struct buf b = BUF_INIT;
+    struct err err = ERR_INIT;
+    struct ui_ledger_query q = {
+            .before = json_string_value(json_object_get(r->params, "before")),
+            .type = json_string_value(json_object_get(r->params, "type")),
+            .org = json_string_value(json_object_get(r->params, "org")),
+    };
+    int ret = ui_ledger(r->srv->catalog, r->srv->ledger_key, &q, &b, &err);
+
     return reply_page(r, ret, &b, &err);
 }
 

@@ -443,8 +443,8 @@ static size_t memory_limit(unsigned max_header)
     return (size_t)max_header + 16 * 1024;
 }
 
-int server_run(const struct config *cfg, struct catalog *c, void (*ready)(void *arg, unsigned port),
-               void *arg, struct err *err)
+int server_run(const struct config *cfg, struct catalog *c, const struct ledger_key *ledger_key,
+               void (*ready)(void *arg, unsigned port), void *arg, struct err *err)
 {
     struct http_server srv;
     struct sockaddr_storage ss;
@@ -459,6 +459,7 @@ int server_run(const struct config *cfg, struct catalog *c, void (*ready)(void *
     memset(&srv, 0, sizeof(srv));
     srv.cfg = cfg;
     srv.catalog = c;
+    srv.ledger_key = ledger_key;
     srv.log_fd = -1;
     atomic_init(&srv.inflight, 0);
     atomic_init(&srv.stopping, false);

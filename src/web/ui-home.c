@@ -47,7 +47,9 @@ int ui_home(struct catalog *c, const struct actor *a, struct buf *out, struct er
     count_of(out, json_array_size(orgs), "organization");
     HTML(out, ", ");
     count_of(out, json_array_size(groups), "group");
-    HTML(out, ".</p>\n<h2>Newest datasets</h2>\n<ul class=\"datasets\">\n");
+    HTML(out, ".</p>\n<p class=\"ledger\">Every change to the catalog is recorded in the <a "
+              "href=\"/ledger\">public ledger</a>, which anyone can verify.</p>\n"
+              "<h2>Newest datasets</h2>\n<ul class=\"datasets\">\n");
     json_array_foreach (json_object_get(search, "results"), i, v)
         if (i < HOME_NEWEST)
             ui_dataset_item(out, v);

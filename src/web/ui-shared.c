@@ -25,7 +25,8 @@ void ui_header(struct buf *b, const char *title)
 void ui_footer(struct buf *b)
 {
     HTML(b, "</main>\n<footer>\n<p>Data published through <a href=\"/api/3\">the CKAN API "
-            "v3</a>.</p>\n</footer>\n</body>\n</html>\n");
+            "v3</a>. Every change is recorded in the <a href=\"/ledger\">public "
+            "ledger</a>.</p>\n</footer>\n</body>\n</html>\n");
 }
 
 void ui_link_external(struct buf *b, const char *url, const char *label)

@@ -37,6 +37,29 @@ int ui_dataset_search_page(struct catalog *c, const struct actor *a, const char 
 int ui_dataset(struct catalog *c, const struct actor *a, const char *id, struct buf *out,
                struct err *err);
 
+struct ledger_key;
+
+/* The query of the ledger page, each member NULL when absent. */
+struct ui_ledger_query {
+    const char *before; /* show entries with a lower index (default: the newest) */
+    const char *type;   /* only entries of this type ("dataset_create") */
+    const char *org;    /* only entries of this organization (its name) */
+};
+
+/* Entries per ledger page, and how many entries a filtered page looks at at most. */
+#define UI_LEDGER_ROWS 50u
+#define UI_LEDGER_SCAN 4096u
+
+/* "/ledger": the latest signed checkpoint (origin, size, root hash, the note itself,
+ * verified with key before it is shown; key NULL: shown unverified), the verifier key,
+ * and the entries of the log newest first, UI_LEDGER_ROWS per page, each with its
+ * index, time, type, actor, organization, objects (a dataset links to its page) and a
+ * link to its inclusion proof. Filters by type and organization (exact match) look at
+ * up to UI_LEDGER_SCAN entries per page. -ERR_INTERNAL when the store fails or the
+ * checkpoint does not verify. */
+int ui_ledger(struct catalog *c, const struct ledger_key *key, const struct ui_ledger_query *q,
+              struct buf *out, struct err *err);
+
 /* A small error page: status line as the title, message as text. */
 void ui_error_page(unsigned status, const char *message, struct buf *out);
 

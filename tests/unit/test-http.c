@@ -262,6 +262,41 @@ static void test_path_match(void **state)
     assert_int_equal(http_path_match("/dataset/:id", "/dataset//", a, 4), -1);
 }
 
+/* ":rest*" takes the rest of the path, of any depth: tlog-tiles paths. */
+static void test_path_match_rest(void **state)
+{
+    struct str a[4];
+    const char *p = "/ledger/tile/:path*";
+
+    (void)state;
+    assert_int_equal(http_path_match(p, "/ledger/tile/0/000", a, 4), 1);
+    assert_int_equal(a[0].len, 5);
+    assert_memory_equal(a[0].p, "0/000", 5);
+    assert_int_equal(http_path_match(p, "/ledger/tile/1/x001/x234/067.p/7", a, 4), 1);
+    assert_int_equal(a[0].len, strlen("1/x001/x234/067.p/7"));
+    assert_memory_equal(a[0].p, "1/x001/x234/067.p/7", a[0].len);
+    assert_int_equal(http_path_match(p, "/ledger/tile/entries/005", a, 4), 1);
+    assert_memory_equal(a[0].p, "entries/005", a[0].len);
+    /* a trailing slash belongs to the capture (the tile parser refuses it) */
+    assert_int_equal(http_path_match(p, "/ledger/tile/0/000/", a, 4), 1);
+    assert_int_equal(a[0].len, 6);
+    /* the rest must not be empty */
+    assert_int_equal(http_path_match(p, "/ledger/tile/", a, 4), -1);
+    assert_int_equal(http_path_match(p, "/ledger/tile", a, 4), -1);
+    assert_int_equal(http_path_match(p, "/ledger/tiles/0/000", a, 4), -1);
+    assert_int_equal(http_path_match(p, "/ledger/checkpoint", a, 4), -1);
+    /* ordinary captures before it still count */
+    assert_int_equal(http_path_match("/x/:a/:b*", "/x/one/two/three", a, 4), 2);
+    assert_memory_equal(a[0].p, "one", a[0].len);
+    assert_int_equal(a[1].len, strlen("two/three"));
+    assert_memory_equal(a[1].p, "two/three", a[1].len);
+    /* '*' elsewhere than the last segment is an ordinary capture name */
+    assert_int_equal(http_path_match("/x/:a*/y", "/x/one/y", a, 4), 1);
+    assert_int_equal(http_path_match("/x/:a*/y", "/x/one/two/y", a, 4), -1);
+    /* more captures than room: counted, not written */
+    assert_int_equal(http_path_match("/x/:a/:b*", "/x/one/two", a, 1), 2);
+}
+
 static void test_log_path(void **state)
 {
     char out[16];
@@ -278,11 +313,17 @@ static void test_log_path(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_range),        cmocka_unit_test(test_accept_gzip),
-            cmocka_unit_test(test_etag),         cmocka_unit_test(test_gzip_round_trip),
-            cmocka_unit_test(test_listen_parse), cmocka_unit_test(test_media_type),
-            cmocka_unit_test(test_path_match),   cmocka_unit_test(test_log_path),
-            cmocka_unit_test(test_utf8_valid),   cmocka_unit_test(test_trim_ows),
+            cmocka_unit_test(test_range),
+            cmocka_unit_test(test_accept_gzip),
+            cmocka_unit_test(test_etag),
+            cmocka_unit_test(test_gzip_round_trip),
+            cmocka_unit_test(test_listen_parse),
+            cmocka_unit_test(test_media_type),
+            cmocka_unit_test(test_path_match),
+            cmocka_unit_test(test_log_path),
+            cmocka_unit_test(test_utf8_valid),
+            cmocka_unit_test(test_trim_ows),
+            cmocka_unit_test(test_path_match_rest),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

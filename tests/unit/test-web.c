@@ -12,6 +12,8 @@
 #include "access/access.h"
 #include "catalog/catalog.h"
 #include "core/limits.h"
+#include "crypto/secret.h"
+#include "ledger/ledger.h"
 #include "web/html.h"
 #include "web/markdown.h"
 #include "web/ui.h"
@@ -271,13 +273,136 @@ static void test_home_counts(void **state)
     web_teardown(state, &w);
 }
 
+/* Records n entries "type-<i mod 3>" directly (one transaction), the first with markup
+ * in every field, and integrates them. */
+static void ledger_fill(struct store *s, const struct ledger_key *key, size_t n)
+{
+    struct err err = ERR_INIT;
+    uint64_t size = 0;
+
+    assert_int_equal(store_begin(s, &err), 0);
+    for (size_t i = 0; i < n; i++) {
+        char type[32];
+        json_t *objects;
+
+        xsnprintf(type, sizeof(type), "type-%zu", i % 3);
+        if (i == 0)
+            objects = json_pack("{s:s, s:s}", "dataset", "id\"><script>x</script>", "title",
+                                "<script>alert(1)</script>");
+        else
+            objects = json_pack("{s:s}", "dataset", "plain-id");
+        if (ledger_record(s, i == 0 ? "<b>type</b>" : type, i == 0 ? "<i>actor</i>" : "root",
+                          i == 0 ? "org\"<x>" : "stats", objects, NULL, NULL, &err))
+            fail_msg("ledger_record: %s", err.msg);
+        json_decref(objects);
+    }
+    assert_int_equal(store_commit(s, &err), 0);
+    assert_int_equal(ledger_integrate(s, key, &size, &err), 0);
+    assert_true(size >= n);
+}
+
+static size_t count_rows(const char *html)
+{
+    return count_str(html, "<tr id=\"entry-");
+}
+
+/* /ledger: checkpoint and key shown, entries newest first and escaped, filters and
+ * paging by index. */
+static void test_ledger_page(void **state)
+{
+    struct unit_store *u;
+    struct catalog c;
+    struct ledger_key *key = NULL;
+    struct buf b = BUF_INIT;
+    struct err err = ERR_INIT;
+    struct ui_ledger_query q = {NULL, NULL, NULL};
+    char path[128], *p;
+    const char *first;
+
+    secret_init();
+    assert_int_equal(unit_store_setup(state, "webledger"), 0);
+    u = *state;
+    catalog_init(&c, u->s, u->dir, "http://portal.test");
+    xsnprintf(path, sizeof(path), "%s/ledger.key", u->dir);
+    assert_int_equal(ledger_key_create(path, "portal.test/ledger", &err), 0);
+    assert_int_equal(ledger_key_load(path, &key, &err), 0);
+
+    /* an empty log before the first integration */
+    assert_int_equal(ui_ledger(&c, key, &q, &b, &err), 0);
+    assert_non_null(strstr(b.buf, ledger_key_vkey(key)));
+    assert_int_equal(count_rows(b.buf), 0);
+    buf_reset(&b);
+
+    ledger_fill(u->s, key, UI_LEDGER_ROWS + 10);
+    assert_int_equal(ui_ledger(&c, key, &q, &b, &err), 0);
+    assert_non_null(strstr(b.buf, "portal.test/ledger"));
+    assert_non_null(strstr(b.buf, ledger_key_vkey(key)));
+    assert_int_equal(count_rows(b.buf), UI_LEDGER_ROWS);
+    /* newest first: the first row is the last entry */
+    first = strstr(b.buf, "<tr id=\"entry-");
+    assert_non_null(first);
+    p = xstrfmt("<tr id=\"entry-%u\"", UI_LEDGER_ROWS + 9);
+    assert_ptr_equal(first, strstr(b.buf, p));
+    free(p);
+    assert_non_null(strstr(b.buf, "/api/ledger/proof/inclusion?index=59&amp;size=60\""));
+    /* the next page starts below the oldest entry shown */
+    assert_non_null(strstr(b.buf, "href=\"/ledger?before=10\" rel=\"next\""));
+    buf_reset(&b);
+
+    q.before = "10";
+    assert_int_equal(ui_ledger(&c, key, &q, &b, &err), 0);
+    assert_int_equal(count_rows(b.buf), 10);
+    /* entry 0: every field escaped, the dataset link percent-encoded */
+    assert_null(strstr(b.buf, "<script"));
+    assert_null(strstr(b.buf, "<b>type"));
+    assert_null(strstr(b.buf, "<i>actor"));
+    assert_null(strstr(b.buf, "org\"<x>"));
+    assert_non_null(strstr(b.buf, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert_non_null(strstr(b.buf, "href=\"/dataset/id%22%3E%3Cscript%3Ex%3C%2Fscript%3E\""));
+    assert_non_null(strstr(b.buf, "href=\"/ledger?org=org%22%3Cx%3E\""));
+    assert_null(strstr(b.buf, "rel=\"next\""));
+    buf_reset(&b);
+
+    /* filters: exact type, exact organization; the paging links keep them */
+    q.before = NULL;
+    q.type = "type-1";
+    assert_int_equal(ui_ledger(&c, key, &q, &b, &err), 0);
+    assert_int_equal(count_rows(b.buf), 20); /* 1, 4, …, 58 */
+    assert_int_equal(count_str(b.buf, ">type-1</a>"), 20);
+    assert_int_equal(count_str(b.buf, ">type-2</a>"), 0);
+    assert_non_null(strstr(b.buf, "Filters look at up to"));
+    buf_reset(&b);
+    q.type = "\"><script>";
+    q.org = "org\"<x>";
+    assert_int_equal(ui_ledger(&c, key, &q, &b, &err), 0);
+    assert_int_equal(count_rows(b.buf), 0);
+    assert_null(strstr(b.buf, "<script"));
+    assert_non_null(strstr(b.buf, "value=\"&quot;&gt;&lt;script&gt;\""));
+    buf_reset(&b);
+    q.type = NULL;
+    assert_int_equal(ui_ledger(&c, key, &q, &b, &err), 0);
+    assert_int_equal(count_rows(b.buf), 1);
+    buf_reset(&b);
+
+    /* "before" that is not an index within the log: the newest page */
+    q.org = NULL;
+    q.before = "999999999999999999999";
+    assert_int_equal(ui_ledger(&c, key, &q, &b, &err), 0);
+    assert_int_equal(count_rows(b.buf), UI_LEDGER_ROWS);
+
+    buf_release(&b);
+    ledger_key_free(key);
+    catalog_release(&c);
+    unit_store_teardown(state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_html_text),     cmocka_unit_test(test_html_attr_and_url),
             cmocka_unit_test(test_markdown_safe), cmocka_unit_test(test_markdown_too_long),
             cmocka_unit_test(test_error_page),    cmocka_unit_test(test_search_pagination),
-            cmocka_unit_test(test_home_counts),
+            cmocka_unit_test(test_home_counts),   cmocka_unit_test(test_ledger_page),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
