@@ -84,8 +84,8 @@ struct store_backend {
     int (*ledger_checkpoint_put)(struct store *s, uint64_t size,
                                  const uint8_t root[STORE_LEDGER_HASH], const char *note,
                                  const char *time, struct err *err);
-    int (*ledger_checkpoint_get)(struct store *s, uint64_t *size,
-                                 uint8_t root[STORE_LEDGER_HASH], char **note, struct err *err);
+    int (*ledger_checkpoint_get)(struct store *s, uint64_t *size, uint8_t root[STORE_LEDGER_HASH],
+                                 char **note, struct err *err);
 };
 
 struct store {

@@ -313,8 +313,7 @@ int store_member_orgs(struct store *s, const char *user_id, json_t **orgs, struc
 
 /* ---- The public ledger ---------------------------------------------------------------- */
 int store_ledger_stage(struct store *s, const void *entry, size_t len,
-                       const uint8_t leaf_hash[STORE_LEDGER_HASH], uint64_t *index,
-                       struct err *err)
+                       const uint8_t leaf_hash[STORE_LEDGER_HASH], uint64_t *index, struct err *err)
 {
     int rc = fail_point(s, "store_ledger_stage", err);
 
@@ -367,8 +366,7 @@ int store_ledger_tile_get(struct store *s, unsigned level, uint64_t index,
 }
 
 int store_ledger_tile_put(struct store *s, unsigned level, uint64_t index,
-                          const uint8_t (*hashes)[STORE_LEDGER_HASH], size_t width,
-                          struct err *err)
+                          const uint8_t (*hashes)[STORE_LEDGER_HASH], size_t width, struct err *err)
 {
     int rc = fail_point(s, "store_ledger_tile_put", err);
 
@@ -376,8 +374,9 @@ int store_ledger_tile_put(struct store *s, unsigned level, uint64_t index,
     return rc ? rc : s->backend->ledger_tile_put(s, level, index, hashes, width, err);
 }
 
-int store_ledger_checkpoint_put(struct store *s, uint64_t size, const uint8_t root[STORE_LEDGER_HASH],
-                                const char *note, const char *time, struct err *err)
+int store_ledger_checkpoint_put(struct store *s, uint64_t size,
+                                const uint8_t root[STORE_LEDGER_HASH], const char *note,
+                                const char *time, struct err *err)
 {
     int rc = fail_point(s, "store_ledger_checkpoint_put", err);
 

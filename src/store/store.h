@@ -337,8 +337,9 @@ int store_ledger_tile_put(struct store *s, unsigned level, uint64_t index,
 /* Stores a signed checkpoint (write). size must be larger than every stored one's, or
  * the first (-ERR_CONFLICT otherwise: a log never signs two trees of one size). time is
  * RFC 3339 text. */
-int store_ledger_checkpoint_put(struct store *s, uint64_t size, const uint8_t root[STORE_LEDGER_HASH],
-                                const char *note, const char *time, struct err *err);
+int store_ledger_checkpoint_put(struct store *s, uint64_t size,
+                                const uint8_t root[STORE_LEDGER_HASH], const char *note,
+                                const char *time, struct err *err);
 
 /* The latest checkpoint: its size, root and (when note is not NULL) signed note as a
  * new string to free(). -ERR_NOT_FOUND when none was stored yet. */
