@@ -97,14 +97,28 @@ struct conn {
 struct sq;
 struct thread_state; /* store-sqlite.c */
 
-/* A search's count and facets (not its page), keyed by the generated SQL and every bound
- * value, valid while the store version is the one it was computed at. */
-#define SEARCH_CACHE 64
+/*
+ * Recent searches, each entry valid while the store version is the one it was computed
+ * at, keyed by the generated SQL and every bound value. Two kinds of entry (the key says
+ * which): a match set (its count and, for a full-text search, the whole ordered list of
+ * row ids when it is short enough, so that any page is a slice of it) and a facet count
+ * (facets, for the set and the facet fields and limit). Two tables, each an LRU:
+ * `ranked` holds the sets of searches made only of full-text clauses (a word, ranked:
+ * the costly ones, which searches with filters reuse), lists of up to SEARCH_LIST_MAX
+ * rids (256 KiB); `cache` everything else, lists of up to SEARCH_LIST_SMALL. Worst case
+ * 64 x 256 KiB + 256 x 32 KiB = 24 MiB of lists.
+ */
+#define SEARCH_CACHE      256
+#define SEARCH_RANKED     64
+#define SEARCH_LIST_MAX   32768
+#define SEARCH_LIST_SMALL 4096
 struct cached_search {
     char *key;
+    uint64_t hash; /* of key: most entries are told apart without comparing keys */
     uint64_t version;
     uint64_t used;
     size_t count;
+    int64_t *rids; /* the ordered matches (count of them), or NULL */
     json_t *facets;
 };
 
@@ -119,6 +133,7 @@ struct sq {
     /* Counts and facets of recent searches, valid for one store version. */
     pthread_mutex_t cache_lock;
     struct cached_search cache[SEARCH_CACHE];
+    struct cached_search ranked[SEARCH_RANKED];
     uint64_t cache_tick;
 };
 

@@ -321,22 +321,39 @@ static void gen_term(struct sql_gen *g, const struct store_term *t, const char *
 }
 
 /*
+ * Whether a query over the full-text matches reads only columns of the covering index
+ * datasets_brief (rid, state, private, owner_org, metadata_modified): counts and facets
+ * always, a page when it sorts by score or by metadata_modified.
+ */
+static bool sort_is_brief(const struct store_search *q)
+{
+    return q->sort == STORE_SORT_SCORE || q->sort == STORE_SORT_MODIFIED;
+}
+
+/*
  * FROM and WHERE of a search: the matching datasets as d. Positive filters are written
  * "d.rid IN (…)" so that SQLite drives the query from the (field, value) index, which
  * is best for counts and small sets; with by_order they are written "EXISTS (…)"
  * instead, so that SQLite walks the sort index and probes each row, which finds a page
- * of a large set after a few rows instead of sorting all of it.
+ * of a large set after a few rows instead of sorting all of it. brief: the statement
+ * reads only what datasets_brief holds (sort_is_brief).
  */
 static void gen_search_from(struct sql_gen *g, const struct store_search *q,
-                            const struct search_plan *p, const char *orgs, bool by_order)
+                            const struct search_plan *p, const char *orgs, bool by_order,
+                            bool brief)
 {
     size_t i, j, k = 0;
 
     if (p->rank) {
         /* CROSS JOIN keeps FTS5 the outer loop: without statistics SQLite would
-         * otherwise scan datasets and run the MATCH once per row. */
-        buf_addstr(&g->sql, " FROM dataset_fts CROSS JOIN datasets d ON d.rid = dataset_fts.rowid"
-                            " WHERE dataset_fts MATCH ");
+         * otherwise scan datasets and run the MATCH once per row. Each match is then
+         * looked up by rid: in datasets_brief, ~80 to a page, rather than in the table,
+         * whose rows hold whole documents (SQLite picks the rowid otherwise). */
+        buf_addstr(&g->sql, brief ? " FROM dataset_fts CROSS JOIN datasets d INDEXED BY"
+                                    " datasets_brief ON d.rid = dataset_fts.rowid"
+                                    " WHERE dataset_fts MATCH "
+                                  : " FROM dataset_fts CROSS JOIN datasets d"
+                                    " ON d.rid = dataset_fts.rowid WHERE dataset_fts MATCH ");
         gen_text(g, p->rank);
         buf_addstr(&g->sql, " AND (");
     } else {
@@ -404,13 +421,61 @@ static int search_count(struct conn *c, const struct store_search *q, const stru
 
     gen_init(&g);
     buf_addstr(&g.sql, "SELECT count(*)");
-    gen_search_from(&g, q, p, orgs, false);
+    gen_search_from(&g, q, p, orgs, false, true);
     rc = gen_prepare(c, &g, &st, err);
     if (!rc)
         rc = sq_fetch_int64(c, st, &n, "counting search results", err);
     if (!rc)
         *count = (size_t)n;
     gen_release(&g);
+    return rc;
+}
+
+/* Appends the documents of rids[0..n) to arr, in that order. */
+static int docs_by_rid(struct conn *c, const int64_t *rids, size_t n, json_t *arr, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *doc;
+    size_t i;
+    int rc = sq_stmt_get(c, ST_DOC_BY_RID, &st, err);
+
+    for (i = 0; !rc && i < n; i++) {
+        sqlite3_bind_int64(st, 1, rids[i]);
+        doc = NULL;
+        rc = sq_fetch_doc(c, st, &doc, "dataset", err);
+        if (rc > 0)
+            rc = err_set(err, ERR_INTERNAL, NULL, "a dataset vanished during a search");
+        if (!rc)
+            json_array_append_new(arr, doc);
+    }
+    return rc;
+}
+
+/*
+ * Steps st (bound: one column, a rid) to the end into *rids (free() it) and *n; at most
+ * max rows are kept, *n = max + 1 tells that there were more. Resets st.
+ */
+static int fetch_rids(struct conn *c, sqlite3_stmt *st, size_t max, int64_t **rids, size_t *n,
+                      struct err *err)
+{
+    size_t alloc = 0;
+    int rc;
+
+    *rids = NULL;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n > max)
+            continue;
+        ALLOC_GROW(*rids, *n + 1, alloc);
+        (*rids)[(*n)++] = sqlite3_column_int64(st, 0);
+    }
+    rc = rc == SQLITE_DONE ? 0 : sq_db_error(c->db, rc, "searching datasets", err);
+    stmt_done(st);
+    if (rc) {
+        free(*rids);
+        *rids = NULL;
+        *n = 0;
+    }
     return rc;
 }
 
@@ -422,11 +487,10 @@ static int search_docs(struct conn *c, const struct store_search *q, const struc
     bool by_order = !p->rank && q->nclauses && q->sort != STORE_SORT_SCORE && count >= 1000 &&
                     q->start + q->rows <= count / 2;
     json_t *arr = json_array();
-    sqlite3_int64 *rids = NULL;
-    size_t n = 0, alloc = 0, i;
+    int64_t *rids = NULL;
+    size_t n = 0;
     sqlite3_stmt *st = NULL;
     struct sql_gen g;
-    json_t *doc;
     int rc = 0;
 
     gen_init(&g);
@@ -435,32 +499,17 @@ static int search_docs(struct conn *c, const struct store_search *q, const struc
     /* Sort and page the row ids only, then load the page's documents: the sorter then
      * carries integers, not whole documents. */
     buf_addstr(&g.sql, "SELECT d.rid");
-    gen_search_from(&g, q, p, orgs, by_order);
+    gen_search_from(&g, q, p, orgs, by_order, sort_is_brief(q));
     gen_order(&g, q, p);
     buf_addstr(&g.sql, " LIMIT ");
     gen_int(&g, sql_limit(q->rows));
     buf_addstr(&g.sql, " OFFSET ");
     gen_int(&g, sql_offset(q->start));
     rc = gen_prepare(c, &g, &st, err);
-    if (rc)
-        goto out;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        ALLOC_GROW(rids, n + 1, alloc);
-        rids[n++] = sqlite3_column_int64(st, 0);
-    }
-    rc = rc == SQLITE_DONE ? 0 : sq_db_error(c->db, rc, "searching datasets", err);
-    stmt_done(st);
     if (!rc)
-        rc = sq_stmt_get(c, ST_DOC_BY_RID, &st, err);
-    for (i = 0; !rc && i < n; i++) {
-        sqlite3_bind_int64(st, 1, rids[i]);
-        doc = NULL;
-        rc = sq_fetch_doc(c, st, &doc, "dataset", err);
-        if (rc > 0)
-            rc = err_set(err, ERR_INTERNAL, NULL, "a dataset vanished during a search");
-        if (!rc)
-            json_array_append_new(arr, doc);
-    }
+        rc = fetch_rids(c, st, SIZE_MAX - 1, &rids, &n, err);
+    if (!rc)
+        rc = docs_by_rid(c, rids, n, arr, err);
     if (rc)
         goto out;
 done:
@@ -473,16 +522,60 @@ out:
     return rc;
 }
 
-/* The cache key of a search's count and facets: the generated WHERE and its values,
- * the facet fields and the limit. free() it. */
-static char *search_key(const struct store_search *q, const struct search_plan *p, const char *orgs)
+/*
+ * Every match of a full-text search in the order of the sort, ranked once: *rids
+ * (free() it, NULL when empty) and *n = the count, when there are at most
+ * SEARCH_LIST_MAX; otherwise *listed is false and *rids NULL. The cache keeps the list,
+ * so later pages of the same search are slices of it instead of ranking every match
+ * again to skip to the page (bm25 costs ~1 µs a row; a common word has thousands).
+ */
+static int search_list(struct conn *c, const struct store_search *q, const struct search_plan *p,
+                       const char *orgs, int64_t **rids, size_t *n, bool *listed, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    struct sql_gen g;
+    int rc;
+
+    *listed = false;
+    gen_init(&g);
+    buf_addstr(&g.sql, "SELECT d.rid");
+    gen_search_from(&g, q, p, orgs, false, sort_is_brief(q));
+    gen_order(&g, q, p);
+    buf_addstr(&g.sql, " LIMIT ");
+    gen_int(&g, SEARCH_LIST_MAX + 1);
+    rc = gen_prepare(c, &g, &st, err);
+    if (!rc)
+        rc = fetch_rids(c, st, SEARCH_LIST_MAX, rids, n, err);
+    if (!rc && *n > SEARCH_LIST_MAX) {
+        free(*rids);
+        *rids = NULL;
+        *n = 0;
+    } else if (!rc) {
+        *listed = true;
+    }
+    gen_release(&g);
+    return rc;
+}
+
+enum cache_kind {
+    CACHE_SET,    /* count and maybe the ordered list: WHERE, values, sort */
+    CACHE_FACETS, /* facets: WHERE, values, facet fields and limit */
+};
+
+/* The cache key of a search's match set or facets (enum cache_kind). free() it. */
+static char *search_key(const struct store_search *q, const struct search_plan *p, const char *orgs,
+                        enum cache_kind kind)
 {
     struct buf key = BUF_INIT;
     struct sql_gen g;
     size_t i;
 
     gen_init(&g);
-    gen_search_from(&g, q, p, orgs, false);
+    gen_search_from(&g, q, p, orgs, false, true);
+    if (kind == CACHE_SET)
+        buf_addf(&key, "set %d %d\n", (int)q->sort, (int)q->descending);
+    else
+        buf_addstr(&key, "facets\n");
     /* Values are length-prefixed, so no value can pass for another or for SQL. */
     buf_add(&key, g.sql.buf, g.sql.len);
     buf_addch(&key, '\n');
@@ -493,47 +586,128 @@ static char *search_key(const struct store_search *q, const struct search_plan *
             buf_addf(&key, "t%zu:%s", strlen(g.v[i].text ? g.v[i].text : ""),
                      g.v[i].text ? g.v[i].text : "");
     }
-    buf_addf(&key, "|%zu|", q->facet_limit);
-    for (i = 0; i < q->nfacet_fields; i++)
-        buf_addf(&key, "%zu:%s", strlen(q->facet_fields[i]), q->facet_fields[i]);
+    if (kind == CACHE_FACETS) {
+        buf_addf(&key, "|%zu|", q->facet_limit);
+        for (i = 0; i < q->nfacet_fields; i++)
+            buf_addf(&key, "%zu:%s", strlen(q->facet_fields[i]), q->facet_fields[i]);
+    }
     gen_release(&g);
     return buf_detach(&key, NULL);
 }
 
-static bool cache_get(struct sq *sq, const char *key, uint64_t version,
-                      struct store_search_result *res)
+/* A copy of n row ids; NULL when n is 0. free() it. */
+static int64_t *rids_dup(const int64_t *rids, size_t n)
 {
-    bool hit = false;
+    int64_t *copy = n ? xcalloc(n, sizeof(*copy)) : NULL;
+
+    if (n)
+        memcpy(copy, rids, n * sizeof(*copy));
+    return copy;
+}
+
+/* FNV-1a, 64 bits. */
+static uint64_t key_hash(const char *key)
+{
+    uint64_t h = 14695981039346656037ULL;
+
+    for (; *key; key++)
+        h = (h ^ (unsigned char)*key) * 1099511628211ULL;
+    return h;
+}
+
+/* One of the cache's two tables (store-sqlite-int.h): ranked for the match sets of
+ * searches made only of full-text clauses, else cache. */
+struct cache_table {
+    struct cached_search *e;
+    size_t n;
+    size_t list_max; /* longest list kept */
+};
+
+static struct cache_table cache_table(struct sq *sq, const struct store_search *q)
+{
     size_t i;
 
-    pthread_mutex_lock(&sq->cache_lock);
-    for (i = 0; i < SEARCH_CACHE; i++) {
-        struct cached_search *e = &sq->cache[i];
-
-        if (e->key && e->version == version && !strcmp(e->key, key)) {
-            e->used = ++sq->cache_tick;
-            res->count = e->count;
-            /* A copy: callers may change what they get. */
-            res->facets = json_deep_copy(e->facets);
-            hit = true;
+    for (i = 0; i < q->nclauses; i++)
+        if (!clause_is_rank(&q->clauses[i]))
             break;
+    if (q->nclauses && i == q->nclauses)
+        return (struct cache_table){sq->ranked, SEARCH_RANKED, SEARCH_LIST_MAX};
+    return (struct cache_table){sq->cache, SEARCH_CACHE, SEARCH_LIST_SMALL};
+}
+
+/* The live entry for key at version, or NULL. Caller holds cache_lock. */
+static struct cached_search *cache_find(struct sq *sq, struct cache_table t, const char *key,
+                                        uint64_t hash, uint64_t version)
+{
+    size_t i;
+
+    for (i = 0; i < t.n; i++) {
+        struct cached_search *e = &t.e[i];
+
+        if (e->key && e->hash == hash && e->version == version && !strcmp(e->key, key)) {
+            e->used = ++sq->cache_tick;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * A cached match set: *count, and, when its ordered list is cached, *listed and a copy
+ * of the part [from, from + len) of it that exists (*rids, free() it; *n entries).
+ */
+static bool cache_get_set(struct sq *sq, struct cache_table t, const char *key, uint64_t version,
+                          size_t from, size_t len, size_t *count, int64_t **rids, size_t *n,
+                          bool *listed)
+{
+    struct cached_search *e;
+
+    pthread_mutex_lock(&sq->cache_lock);
+    e = cache_find(sq, t, key, key_hash(key), version);
+    if (e) {
+        *count = e->count;
+        *listed = e->rids || !e->count;
+        *n = 0;
+        *rids = NULL;
+        if (*listed && from < e->count) {
+            *n = e->count - from < len ? e->count - from : len;
+            *rids = rids_dup(e->rids + from, *n);
         }
     }
     pthread_mutex_unlock(&sq->cache_lock);
-    return hit;
+    return e != NULL;
 }
 
-static void cache_put(struct sq *sq, char *key, uint64_t version,
-                      const struct store_search_result *res)
+/* Cached facets: a deep copy (callers may change what they get) into *facets. */
+static bool cache_get_facets(struct sq *sq, const char *key, uint64_t version, json_t **facets)
 {
-    struct cached_search *slot = &sq->cache[0];
+    struct cached_search *e;
+
+    pthread_mutex_lock(&sq->cache_lock);
+    e = cache_find(sq, (struct cache_table){sq->cache, SEARCH_CACHE, 0}, key, key_hash(key),
+                   version);
+    if (e)
+        *facets = json_deep_copy(e->facets);
+    pthread_mutex_unlock(&sq->cache_lock);
+    return e != NULL;
+}
+
+/* Stores an entry in t: takes key; copies facets (or NULL) and rids (count of them, or
+ * NULL; none when longer than t keeps). */
+static void cache_put(struct sq *sq, struct cache_table t, char *key, uint64_t version,
+                      size_t count, const int64_t *rids, json_t *facets)
+{
+    struct cached_search *slot = &t.e[0];
+    uint64_t hash = key_hash(key);
+    int64_t *copy = rids && count <= t.list_max ? rids_dup(rids, count) : NULL;
+    json_t *fcopy = facets ? json_deep_copy(facets) : NULL;
     size_t i;
 
     pthread_mutex_lock(&sq->cache_lock);
-    for (i = 0; i < SEARCH_CACHE; i++) {
-        struct cached_search *e = &sq->cache[i];
+    for (i = 0; i < t.n; i++) {
+        struct cached_search *e = &t.e[i];
 
-        if (e->key && !strcmp(e->key, key)) {
+        if (e->key && e->hash == hash && !strcmp(e->key, key)) {
             slot = e;
             break;
         }
@@ -545,17 +719,239 @@ static void cache_put(struct sq *sq, char *key, uint64_t version,
             slot = e;
     }
     free(slot->key);
+    free(slot->rids);
     json_decref(slot->facets);
     slot->key = key;
+    slot->hash = hash;
     slot->version = version;
-    slot->count = res->count;
-    slot->facets = json_deep_copy(res->facets);
+    slot->count = count;
+    slot->rids = copy;
+    slot->facets = fcopy;
     slot->used = ++sq->cache_tick;
     pthread_mutex_unlock(&sq->cache_lock);
 }
 
+static int cmp_rid(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Whether a clause is only positive filters (an OR of facet rows), at least one. */
+static bool clause_is_filters(const struct store_clause *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->nterms; i++)
+        if (!c->terms[i].is_filter || c->terms[i].negate)
+            return false;
+    return c->nterms > 0;
+}
+
+/*
+ * The datasets of a clause of positive filters (clause_is_filters), sorted by rid, into
+ * *rids (free() it) and *n; a dataset may appear more than once.
+ */
+static int clause_rids(struct conn *c, const struct store_clause *cl, int64_t **rids, size_t *n,
+                       struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    struct sql_gen g;
+    size_t i;
+    int rc;
+
+    gen_init(&g);
+    for (i = 0; i < cl->nterms; i++) {
+        buf_addstr(&g.sql, i ? " UNION ALL " : "");
+        buf_addstr(&g.sql, "SELECT dataset_rid FROM dataset_facets WHERE field = ");
+        gen_text(&g, cl->terms[i].filter.field);
+        buf_addstr(&g.sql, " AND value = ");
+        gen_text(&g, cl->terms[i].filter.value);
+    }
+    rc = gen_prepare(c, &g, &st, err);
+    if (!rc)
+        rc = fetch_rids(c, st, SIZE_MAX - 1, rids, n, err);
+    if (!rc && cl->nterms > 1)
+        qsort(*rids, *n, sizeof(**rids), cmp_rid);
+    gen_release(&g);
+    return rc;
+}
+
+/*
+ * The list of a full-text search whose other clauses are all positive filters (fq=tags:x,
+ * organization:y, …), from the list of its full-text part alone: that list (from the
+ * cache, else ranked and cached) keeps the order, and each filter clause only removes
+ * datasets, which a sorted set of its rids decides. So a word searched with many
+ * different filters is ranked once. *listed false (and nothing set) when this does not
+ * apply or the full-text part has more than SEARCH_LIST_MAX matches. Takes no ownership.
+ */
+static int search_list_filtered(struct sq *sq, struct conn *c, const struct store_search *q,
+                                const char *orgs, uint64_t version, int64_t **rids, size_t *n,
+                                bool *listed, struct err *err)
+{
+    struct store_clause *text = xcalloc(q->nclauses + 1, sizeof(*text));
+    struct store_search base = *q;
+    struct search_plan plan;
+    int64_t *set = NULL, *list = NULL;
+    size_t i, j, k, nset = 0, nlist = 0, nfilters = 0, count = 0;
+    bool base_listed = false;
+    char *key = NULL;
+    int rc = 0;
+
+    *listed = false;
+    base.clauses = text;
+    base.nclauses = 0;
+    for (i = 0; i < q->nclauses; i++) {
+        if (clause_is_rank(&q->clauses[i]))
+            text[base.nclauses++] = q->clauses[i];
+        else if (clause_is_filters(&q->clauses[i]))
+            nfilters++;
+        else
+            goto out_text;
+    }
+    if (!nfilters || !base.nclauses)
+        goto out_text;
+    plan_init(&plan, &base);
+    key = search_key(&base, &plan, orgs, CACHE_SET);
+    if (!cache_get_set(sq, cache_table(sq, &base), key, version, 0, SIZE_MAX, &count, &list, &nlist,
+                       &base_listed)) {
+        rc = search_list(c, &base, &plan, orgs, &list, &nlist, &base_listed, err);
+        if (!rc) {
+            cache_put(sq, cache_table(sq, &base), key, version, nlist, base_listed ? list : NULL,
+                      NULL);
+            key = NULL;
+        }
+    }
+    for (i = 0; !rc && base_listed && i < q->nclauses; i++) {
+        if (clause_is_rank(&q->clauses[i]))
+            continue;
+        free(set);
+        rc = clause_rids(c, &q->clauses[i], &set, &nset, err);
+        for (j = k = 0; !rc && j < nlist; j++)
+            if (bsearch(&list[j], set, nset, sizeof(*set), cmp_rid))
+                list[k++] = list[j];
+        nlist = k;
+    }
+    if (!rc && base_listed) {
+        *rids = list;
+        *n = nlist;
+        *listed = true;
+        list = NULL;
+    }
+    free(key);
+    free(set);
+    free(list);
+    plan_release(&plan);
+out_text:
+    free(text);
+    return rc;
+}
+
+struct facet_count {
+    const char *value; /* borrowed from the counts object's keys */
+    json_int_t n;
+};
+
+/* By count desc, then value: SQLite's BINARY order of UTF-8 text is strcmp's. */
+static int cmp_facet(const void *a, const void *b)
+{
+    const struct facet_count *x = a, *y = b;
+
+    if (x->n != y->n)
+        return x->n > y->n ? -1 : 1;
+    return strcmp(x->value, y->value);
+}
+
+/*
+ * Facet counts over a list of rids: the facet rows of each (primary key lookups), counted
+ * here in a hash per field rather than by SQL's GROUP BY and window (a temporary b-tree
+ * per request); the same order and limit as the SQL in search_facets. out holds an
+ * empty array per wanted field.
+ */
+static int facets_of_list(struct conn *c, const struct store_search *q, const int64_t *rids,
+                          size_t nrids, json_t *out, struct err *err)
+{
+    json_t *counts = json_object(), *per, *n;
+    struct facet_count *top = NULL;
+    char *fields = json_strings(q->facet_fields, q->nfacet_fields);
+    struct buf set = BUF_INIT;
+    sqlite3_stmt *st = NULL;
+    struct sql_gen g;
+    const char *field, *value;
+    size_t i, ntop, alloc = 0;
+    int rc;
+
+    gen_init(&g);
+    buf_addch(&set, '[');
+    for (i = 0; i < nrids; i++)
+        buf_addf(&set, i ? ",%" PRId64 : "%" PRId64, rids[i]);
+    buf_addch(&set, ']');
+    if (buf_failed(&set)) {
+        rc = err_set(err, ERR_INTERNAL, NULL, "a search's match list is too long");
+        goto out;
+    }
+    buf_addstr(&g.sql, "SELECT f.field, f.value FROM json_each(");
+    gen_text(&g, set.buf);
+    buf_addstr(&g.sql, ") m JOIN dataset_facets f ON f.dataset_rid = m.value"
+                       " WHERE f.field IN (SELECT value FROM json_each(");
+    gen_text(&g, fields);
+    buf_addstr(&g.sql, "))");
+    rc = gen_prepare(c, &g, &st, err);
+    if (rc)
+        goto out;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        field = (const char *)sqlite3_column_text(st, 0);
+        value = (const char *)sqlite3_column_text(st, 1);
+        if (!field || !value)
+            continue;
+        per = json_object_get(counts, field);
+        if (!per) {
+            per = json_object();
+            json_object_set_new(counts, field, per);
+        }
+        n = json_object_get(per, value);
+        if (n)
+            json_integer_set(n, json_integer_value(n) + 1);
+        else
+            json_object_set_new(per, value, json_integer(1));
+    }
+    if (rc != SQLITE_DONE) {
+        rc = sq_db_error(c->db, rc, "counting facets", err);
+        stmt_done(st);
+        goto out;
+    }
+    rc = 0;
+    stmt_done(st);
+    json_object_foreach (counts, field, per) {
+        json_t *arr = json_object_get(out, field);
+
+        ntop = 0;
+        json_object_foreach (per, value, n) {
+            ALLOC_GROW(top, ntop + 1, alloc);
+            top[ntop++] = (struct facet_count){value, json_integer_value(n)};
+        }
+        qsort(top, ntop, sizeof(*top), cmp_facet);
+        for (i = 0; arr && i < ntop && i < q->facet_limit; i++)
+            json_array_append_new(arr, json_pack("[s, I]", top[i].value, top[i].n));
+    }
+out:
+    gen_release(&g);
+    buf_release(&set);
+    free(fields);
+    free(top);
+    json_decref(counts);
+    return rc;
+}
+
+/*
+ * Facet counts of the matching set: the set is the search's WHERE, or, when its whole
+ * list is at hand (listed), those rids (facets_of_list), so the matches are not searched
+ * for again.
+ */
 static int search_facets(struct conn *c, const struct store_search *q, const struct search_plan *p,
-                         const char *orgs, json_t **facets, struct err *err)
+                         const char *orgs, bool listed, const int64_t *rids, size_t nrids,
+                         json_t **facets, struct err *err)
 {
     json_t *out = json_object();
     char *fields = NULL;
@@ -571,10 +967,16 @@ static int search_facets(struct conn *c, const struct store_search *q, const str
         json_object_set_new(out, q->facet_fields[i], json_array());
     if (!q->nfacet_fields || !q->facet_limit)
         goto done;
+    if (listed) {
+        rc = facets_of_list(c, q, rids, nrids, out, err);
+        if (rc)
+            goto out;
+        goto done;
+    }
     fields = json_strings(q->facet_fields, q->nfacet_fields);
     /* Count facet rows of the matching set, the top facet_limit values of each field. */
     buf_addstr(&g.sql, "WITH m(rid) AS MATERIALIZED (SELECT d.rid");
-    gen_search_from(&g, q, p, orgs, false);
+    gen_search_from(&g, q, p, orgs, false, true);
     buf_addstr(&g.sql, ") SELECT field, value, c FROM (SELECT f.field AS field, f.value AS value,"
                        " count(*) AS c, row_number() OVER (PARTITION BY f.field"
                        " ORDER BY count(*) DESC, f.value) AS n"
@@ -612,15 +1014,28 @@ out:
     return rc;
 }
 
+/*
+ * The search itself. Outside a write transaction (cacheable), in one read snapshot:
+ *   - the match set: from the cache, else, for a full-text search, every match in order
+ *     (search_list) when there are at most SEARCH_LIST_MAX, else a count;
+ *   - the page: a slice of the list when there is one, else a LIMIT/OFFSET query;
+ *   - the facets: from the cache, else counted over the list, or over the WHERE.
+ * In a write transaction: count, page and facets from SQL, nothing cached (that path
+ * is also the reference the list path is tested against).
+ */
 int sq_dataset_search(struct store *s, const struct store_search *q,
                       struct store_search_result *res, struct err *err)
 {
     struct sq *sq = s->be;
     char *orgs = json_strings(q->vis.org_ids, q->vis.norg_ids);
     struct search_plan plan;
-    char *key = NULL;
+    struct cache_table table = cache_table(sq, q);
+    char *skey = NULL, *fkey = NULL;
     struct conn *c = NULL;
-    bool reading = false, cacheable;
+    bool reading = false, cacheable, listed = false, have_set = false, have_facets = false;
+    bool need_facets = q->nfacet_fields && q->facet_limit, whole;
+    int64_t *rids = NULL;        /* listed: the whole list, or (a cache hit) only the page */
+    size_t nrids = 0, first = 0; /* rids[0] is match number first */
     uint64_t version = 0;
     int rc;
 
@@ -639,27 +1054,70 @@ int sq_dataset_search(struct store *s, const struct store_search *q,
         rc = sq_version_read(c, &version, err);
         if (rc)
             goto out;
-        key = search_key(q, &plan, orgs);
-        if (cache_get(sq, key, version, res)) {
-            rc = search_docs(c, q, &plan, orgs, res->count, &res->docs, err);
-            goto out;
+        skey = search_key(q, &plan, orgs, CACHE_SET);
+        if (need_facets) {
+            fkey = search_key(q, &plan, orgs, CACHE_FACETS);
+            have_facets = cache_get_facets(sq, fkey, version, &res->facets);
+        }
+        /* The whole list only when facets are to be counted over it. */
+        whole = need_facets && !have_facets;
+        first = whole ? 0 : q->start;
+        have_set = cache_get_set(sq, table, skey, version, first, whole ? SIZE_MAX : q->rows,
+                                 &res->count, &rids, &nrids, &listed);
+        /* A full-text search's list, unless the cache has it or it is known to be too
+         * long for search_list; not for a count alone. */
+        if (plan.rank && !listed && (!have_set || q->rows || whole)) {
+            size_t n = 0;
+
+            first = 0;
+            free(rids);
+            rids = NULL;
+            rc = search_list_filtered(sq, c, q, orgs, version, &rids, &n, &listed, err);
+            if (!rc && !listed && !have_set)
+                rc = search_list(c, q, &plan, orgs, &rids, &n, &listed, err);
+            if (rc)
+                goto out;
+            if (listed) {
+                nrids = n;
+                res->count = n;
+            }
         }
     }
-    rc = search_count(c, q, &plan, orgs, &res->count, err);
-    if (!rc)
+    if (!have_set && !listed) {
+        rc = search_count(c, q, &plan, orgs, &res->count, err);
+        if (rc)
+            goto out;
+    }
+    if (skey && !have_set) {
+        cache_put(sq, table, skey, version, res->count, listed ? rids : NULL, NULL);
+        skey = NULL;
+    }
+    if (listed) {
+        res->docs = json_array();
+        if (q->rows && q->start < first + nrids && q->start >= first) {
+            size_t k = q->start - first, len = nrids - k < q->rows ? nrids - k : q->rows;
+
+            rc = docs_by_rid(c, rids + k, len, res->docs, err);
+        }
+    } else {
         rc = search_docs(c, q, &plan, orgs, res->count, &res->docs, err);
-    if (!rc)
-        rc = search_facets(c, q, &plan, orgs, &res->facets, err);
-    if (!rc && key) {
-        cache_put(sq, key, version, res);
-        key = NULL;
+    }
+    if (rc || have_facets)
+        goto out;
+    rc = search_facets(c, q, &plan, orgs, listed && !first, rids, nrids, &res->facets, err);
+    if (!rc && fkey) {
+        cache_put(sq, (struct cache_table){sq->cache, SEARCH_CACHE, 0}, fkey, version, res->count,
+                  NULL, res->facets);
+        fkey = NULL;
     }
 out:
     if (reading)
         sq_read_end(s, c);
     if (rc)
         store_search_result_release(res);
-    free(key);
+    free(rids);
+    free(skey);
+    free(fkey);
     free(orgs);
     plan_release(&plan);
     return rc;

@@ -279,8 +279,11 @@ static int conn_open(struct conn *c, const char *path, bool create, bool writer,
     rc = sqlite3_exec(c->db,
                       writer ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
                                " PRAGMA foreign_keys = ON;"
+                             /* Readers map the file: a search or a package_show then
+                              * reads pages in place, not through a read() and a copy
+                              * into each connection's own 2 MiB page cache. */
                              : "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
-                               " PRAGMA query_only = ON;",
+                               " PRAGMA query_only = ON; PRAGMA mmap_size = 1073741824;",
                       NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         log_error("store: sqlite: setting up \"%s\": %s", path, sqlite3_errmsg(c->db));
@@ -538,7 +541,12 @@ static void sq_close(struct store *s)
     pthread_mutex_destroy(&q->threads_lock);
     for (size_t i = 0; i < SEARCH_CACHE; i++) {
         free(q->cache[i].key);
+        free(q->cache[i].rids);
         json_decref(q->cache[i].facets);
+    }
+    for (size_t i = 0; i < SEARCH_RANKED; i++) {
+        free(q->ranked[i].key);
+        free(q->ranked[i].rids);
     }
     pthread_mutex_destroy(&q->cache_lock);
     free(q->path);

@@ -1086,6 +1086,251 @@ static void test_search_large_filtered(void **state)
     ASSERT_SEARCH(f->s, &q, "large-2394 large-2396 large-2398", 1200);
 }
 
+/*
+ * The paths a full-text search may take outside a write transaction (the whole ranked
+ * list, cached, then sliced; the list of the text alone narrowed by filter clauses;
+ * facets counted over a list) give what the SQL of the reference path gives: inside a
+ * write transaction nothing is cached and count, page and facets come from SQL.
+ * The corpus has many equal scores and equal modification times, so the tie-breaks
+ * (metadata_modified desc, rid desc) decide most of the order.
+ */
+static char *search_signature(struct store *s, const struct store_search *q, bool reference)
+{
+    struct store_search_result res;
+    struct err err = ERR_INIT;
+    struct buf b = BUF_INIT;
+    char *facets;
+    size_t i;
+
+    if (reference)
+        assert_int_equal(store_begin(s, &err), 0);
+    if (store_dataset_search(s, q, &res, &err))
+        fail_msg("search: %s", err.msg);
+    if (reference)
+        store_rollback(s);
+    buf_addf(&b, "%zu:", res.count);
+    for (i = 0; i < json_array_size(res.docs); i++)
+        buf_addf(&b, " %s", doc_str(json_array_get(res.docs, i), "name"));
+    facets = json_dumps(res.facets, JSON_COMPACT | JSON_SORT_KEYS);
+    buf_addf(&b, " %s", facets ? facets : "-");
+    free(facets);
+    store_search_result_release(&res);
+    return buf_detach(&b, NULL);
+}
+
+/* Every page of q (and its count and facets) is the same on both paths, twice (the
+ * second time from the cache). */
+static void assert_paths_agree(struct store *s, struct store_search q)
+{
+    size_t start;
+
+    for (start = 0; start < 260; start += q.rows ? q.rows : 260) {
+        char *want, *got, *again;
+
+        q.start = start;
+        want = search_signature(s, &q, true);
+        got = search_signature(s, &q, false);
+        again = search_signature(s, &q, false);
+        assert_string_equal(got, want);
+        assert_string_equal(again, want);
+        free(want);
+        free(got);
+        free(again);
+    }
+}
+
+static void test_search_ranked_paths(void **state)
+{
+    struct unit_store *f = *state;
+    static const char *const titles[] = {"alpha", "alpha beta", "beta gamma", "alpha alpha"};
+    const char *fields[] = {"tags", "organization"};
+    const char *orgs[] = {"o1"};
+    const char *alpha[] = {"alpha"}, *beta[] = {"beta"}, *common[] = {"common"};
+    struct store_term t[4];
+    struct store_clause cl[2];
+    struct store_search q = {.clauses = cl, .rows = 7};
+    struct err err = ERR_INIT;
+    char id[16], name[16], mod[40], org[8], year[16];
+    int i;
+
+    assert_int_equal(store_begin(f->s, &err), 0);
+    for (i = 0; i < 240; i++) {
+        struct ds d = {.id = id,
+                       .name = name,
+                       .org = org,
+                       .modified = mod,
+                       .priv = i % 10 == 3,
+                       .state = i % 15 == 4   ? "draft"
+                                : i % 20 == 5 ? "deleted"
+                                              : "active",
+                       .fts_title = titles[i % 4],
+                       .fts_tags = i % 3 ? "alpha" : "delta",
+                       .fts_text = "common words",
+                       .tags = {i % 2 ? "odd" : "even", year}};
+
+        xsnprintf(id, sizeof(id), "R%d", i);
+        xsnprintf(name, sizeof(name), "ranked-%03d", i);
+        xsnprintf(mod, sizeof(mod), "2024-01-0%dT00:00:00", 1 + i % 7);
+        xsnprintf(org, sizeof(org), "o%d", i % 3);
+        xsnprintf(year, sizeof(year), "y%d", i % 5);
+        assert_int_equal(put_ds(f->s, &d, &err), 0);
+    }
+    assert_int_equal(store_commit(f->s, &err), 0);
+
+    /* One word, sorted by score both ways, then by name and by modified. */
+    t[0] = text_term(alpha, 1, false, STORE_COLUMN_ANY, false);
+    cl[0] = (struct store_clause){&t[0], 1};
+    q.nclauses = 1;
+    assert_paths_agree(f->s, q);
+    q.descending = true;
+    assert_paths_agree(f->s, q);
+    q.sort = STORE_SORT_NAME;
+    assert_paths_agree(f->s, q);
+    q.sort = STORE_SORT_MODIFIED;
+    q.descending = false;
+    assert_paths_agree(f->s, q);
+    q.sort = STORE_SORT_SCORE;
+    q.descending = true;
+
+    /* Two words ORed in the ranked clause; a word in one column. */
+    t[1] = text_term(beta, 1, false, STORE_COLUMN_ANY, false);
+    cl[0] = (struct store_clause){&t[0], 2};
+    assert_paths_agree(f->s, q);
+    t[0] = text_term(alpha, 1, false, STORE_COLUMN_TAGS, false);
+    cl[0] = (struct store_clause){&t[0], 1};
+    assert_paths_agree(f->s, q);
+    t[0] = text_term(alpha, 1, false, STORE_COLUMN_ANY, false);
+
+    /* A word and a filter clause (the list of the word narrowed), an OR of filters. */
+    t[2] = filter_term("tags", "even", false);
+    t[3] = filter_term("tags", "y3", false);
+    cl[1] = (struct store_clause){&t[2], 1};
+    q.nclauses = 2;
+    assert_paths_agree(f->s, q);
+    cl[1] = (struct store_clause){&t[2], 2};
+    assert_paths_agree(f->s, q);
+    /* A negated filter and a filter ORed with text: the whole query ranked in SQL. */
+    t[2].negate = true;
+    assert_paths_agree(f->s, q);
+    t[2] = text_term(common, 1, false, STORE_COLUMN_ANY, false);
+    t[3] = filter_term("tags", "y3", false);
+    assert_paths_agree(f->s, q);
+    t[2] = filter_term("tags", "even", false);
+
+    /* Counts and facets alone, and with a page; facet ties ordered by value. */
+    q.facet_fields = fields;
+    q.nfacet_fields = 2;
+    q.facet_limit = 3;
+    assert_paths_agree(f->s, q);
+    q.nclauses = 1;
+    q.facet_limit = 50;
+    assert_paths_agree(f->s, q);
+    q.rows = 0;
+    assert_paths_agree(f->s, q);
+    q.nclauses = 2;
+    assert_paths_agree(f->s, q);
+    q.rows = 7;
+
+    /* Private datasets and drafts of an organization, and of all. */
+    q.vis.org_ids = orgs;
+    q.vis.norg_ids = 1;
+    q.vis.include_drafts = true;
+    assert_paths_agree(f->s, q);
+    q.nclauses = 1;
+    assert_paths_agree(f->s, q);
+    q.vis = (struct store_visibility){.all = true};
+    assert_paths_agree(f->s, q);
+    q.nclauses = 2;
+    assert_paths_agree(f->s, q);
+
+    /* A change is seen at once: the cached list belongs to the old version. */
+    q.vis = (struct store_visibility){0};
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_dataset_purge(f->s, "R0", &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_paths_agree(f->s, q);
+    q.nclauses = 1;
+    assert_paths_agree(f->s, q);
+}
+
+/* Schema version 2 adds datasets_brief: a database left at version 1 (every object of
+ * later versions dropped) gets it on open, keeps its datasets, and searches as before. */
+static void test_migrate_from_1(void **state)
+{
+    static const char *const v1[] = {
+            "meta",
+            "schema_version",
+            "groups",
+            "datasets",
+            "datasets_modified",
+            "datasets_created",
+            "datasets_title",
+            "datasets_owner_org",
+            "datasets_public_modified",
+            "datasets_public_name",
+            "dataset_facets",
+            "dataset_facets_value",
+            "dataset_resources",
+            "dataset_resources_dataset",
+            "datasets_fts_delete",
+            "users",
+            "tokens",
+            "tokens_user",
+            "members",
+            "members_user",
+    };
+    struct unit_store *f = *state;
+    const char *alpha[] = {"alpha"};
+    struct store_term t = text_term(alpha, 1, false, STORE_COLUMN_ANY, false);
+    struct store_clause cl = {&t, 1};
+    struct store_search q = {.clauses = &cl, .nclauses = 1, .rows = 10};
+    struct ds a = {.id = "m1", .name = "migrated", .fts_title = "alpha", .tags = {"x"}};
+    struct err err = ERR_INIT;
+    struct buf drop = BUF_INIT;
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db = NULL;
+    int v = 0;
+    size_t i;
+
+    put_ds_ok(f->s, &a);
+    store_free(f->s);
+    f->s = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT type, name FROM sqlite_master WHERE type IN"
+                                        " ('table', 'index', 'trigger', 'view') AND name NOT"
+                                        " LIKE 'sqlite_%' AND name NOT LIKE 'dataset_fts%'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(st, 0);
+        const char *obj = (const char *)sqlite3_column_text(st, 1);
+        bool old = false;
+
+        for (i = 0; i < ARRAY_SIZE(v1); i++)
+            old = old || !strcmp(v1[i], obj);
+        if (!old)
+            buf_addf(&drop, "DROP %s IF EXISTS \"%s\";", type, obj);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_non_null(strstr(drop.buf, "datasets_brief"));
+    buf_addstr(&drop, "UPDATE schema_version SET version = 1;");
+    raw_exec(f->path, drop.buf);
+    buf_release(&drop);
+    assert_int_equal(raw_count(f->path, "SELECT count(*) FROM sqlite_master"
+                                        " WHERE name = 'datasets_brief'"),
+                     0);
+
+    assert_int_equal(store_open(&f->s, f->path, false, &err), 0);
+    assert_int_equal(store_schema_version(f->s, &v, &err), 0);
+    assert_int_equal(v, STORE_SCHEMA_VERSION);
+    assert_int_equal(raw_count(f->path, "SELECT count(*) FROM sqlite_master"
+                                        " WHERE name = 'datasets_brief'"),
+                     1);
+    ASSERT_SEARCH(f->s, &q, "migrated", 1);
+}
+
 /* ---- Tags, counts ------------------------------------------------------------------------ */
 static void test_tags_and_counts(void **state)
 {
@@ -1403,6 +1648,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_search_limits, setup, teardown),
             cmocka_unit_test_setup_teardown(test_search_cache, setup, teardown),
             cmocka_unit_test_setup_teardown(test_search_large_filtered, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_search_ranked_paths, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, teardown),
             cmocka_unit_test_setup_teardown(test_tags_and_counts, setup, teardown),
             cmocka_unit_test_setup_teardown(test_users_tokens_members, setup, teardown),
             cmocka_unit_test_setup_teardown(test_version_other_writer, setup, teardown),
