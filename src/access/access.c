@@ -263,10 +263,12 @@ int access_user_add_as(struct store *s, const char *actor, const char *name, con
     if (ret)
         goto out;
     /* The e-mail address and full name are personal data: only hashed. */
+    /* The digest leaves out the e-mail address and the full name: the user's id and
+     * creation time are public (creator_user_id, the entry's time), so a digest over
+     * them would let anyone confirm a guessed address. */
     ret = access_record(s, "user_create", actor, NULL, json_pack("{s:s}", "user", name),
-                        json_pack("{s:s, s:s, s:s?, s:s?, s:b, s:s, s:s}", "id", id, "name", name,
-                                  "fullname", fullname, "email", email, "sysadmin", sysadmin,
-                                  "state", "active", "created", now),
+                        json_pack("{s:s, s:s, s:b, s:s, s:s}", "id", id, "name", name, "sysadmin",
+                                  sysadmin, "state", "active", "created", now),
                         err);
     if (ret)
         goto out;

@@ -338,10 +338,20 @@ int catalog_record(struct catalog *c, const struct actor *a, const char *type, c
 int dataset_record(struct catalog *c, const struct actor *a, const char *type, json_t *doc,
                    const char *resource_id, struct err *err)
 {
-    json_t *objects =
-            json_pack("{s:s?, s:s?}", "dataset", doc_str(doc, "id"), "name", doc_str(doc, "name"));
+    bool hidden =
+            json_is_true(json_object_get(doc, "private")) || str_eq(doc_str(doc, "state"), "draft");
+    json_t *objects = json_pack("{s:s?}", "dataset", doc_str(doc, "id"));
 
     BUG_ON(!objects || !doc_str(doc, "id"));
+    /* The ledger is public, but a private or draft dataset is not: its entry carries
+     * only the random id (and the organization, so that holdings kept from the public
+     * still show), never its name. Once it is published, its update entry names it. */
+    if (hidden)
+        json_object_set_new(
+                objects, "visibility",
+                json_string(str_eq(doc_str(doc, "state"), "draft") ? "draft" : "private"));
+    else
+        json_object_set_new(objects, "name", json_string(doc_str(doc, "name")));
     if (resource_id)
         json_object_set_new(objects, "resource", json_string(resource_id));
     return catalog_record(c, a, type, doc_str(json_object_get(doc, "organization"), "name"),
