@@ -19,6 +19,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <jansson.h>
 
 #include "catalog/catalog.h"
@@ -269,6 +270,9 @@ static int hash_file(struct load_ctx *ctx, const char *src, size_t index,
             tmp = NULL;
             goto out;
         }
+        /* Held while the copy exists, so a server starting meanwhile leaves it alone
+         * (its sweep of files/tmp removes only files nobody holds). */
+        flock(out, LOCK_EX | LOCK_NB);
     }
     sha256_init(&sha);
     sha_open = true;

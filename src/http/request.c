@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "core/limits.h"
@@ -144,6 +145,10 @@ static int upload_open(struct request *r, const char *filename, const char *cont
         refuse(r, "upload failed: cannot store the file");
         return -1;
     }
+    /* Held until the file is closed (or the process dies): the start-up sweep of
+     * files/tmp removes only files nobody holds. */
+    if (flock(r->up_fd, LOCK_EX | LOCK_NB))
+        log_warn("http: cannot lock \"%s\": %s", r->up_path, strerror(errno));
     r->up_filename = xstrdup(filename);
     r->up_ctype = content_type ? xstrdup(content_type) : NULL;
     sha256_init(&r->up_sha);

@@ -13,10 +13,13 @@
  *   4. completion: access log line, free the request, count it out.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -443,6 +446,35 @@ static size_t memory_limit(unsigned max_header)
     return (size_t)max_header + 16 * 1024;
 }
 
+/*
+ * Removes what a crashed upload left in files/tmp: every file there that no process
+ * holds a lock on (uploads and `kaifang load` copies are locked while they exist, and a
+ * lock dies with its process). Returns the number of files removed.
+ */
+static unsigned tmp_sweep(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    unsigned removed = 0;
+
+    if (!d)
+        return 0;
+    while ((e = readdir(d))) {
+        int fd;
+
+        if (e->d_name[0] == '.')
+            continue;
+        fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+            continue;
+        if (!flock(fd, LOCK_EX | LOCK_NB) && !unlinkat(dirfd(d), e->d_name, 0))
+            removed++;
+        close(fd);
+    }
+    closedir(d);
+    return removed;
+}
+
 int server_run(const struct config *cfg, struct catalog *c, const struct ledger_key *ledger_key,
                void (*ready)(void *arg, unsigned port), void *arg, struct err *err)
 {
@@ -473,6 +505,12 @@ int server_run(const struct config *cfg, struct catalog *c, const struct ledger_
         ret = err_set(err, ERR_INTERNAL, NULL, "cannot create \"%s\": %s", srv.tmp_dir,
                       strerror(errno));
         goto out;
+    }
+    {
+        unsigned swept = tmp_sweep(srv.tmp_dir);
+
+        if (swept)
+            log_info("http: removed %u unfinished upload(s) from \"%s\"", swept, srv.tmp_dir);
     }
     ret = listen_addr(cfg->listen, &ss, &v6, err);
     if (ret < 0)
