@@ -150,17 +150,7 @@ static int param_u64(const json_t *params, const char *name, bool required, uint
  * empty log before the first integration has none: size 0. */
 static int signed_size(struct store *s, uint64_t *size, struct err *err)
 {
-    struct buf note = BUF_INIT;
-    int ret;
-
-    ret = ledger_checkpoint(s, &note, size, err);
-    if (ret == -ERR_NOT_FOUND) {
-        err_clear(err);
-        *size = 0;
-        ret = 0;
-    }
-    buf_release(&note);
-    return ret;
+    return ledger_signed_size(s, size, err);
 }
 
 void api_ledger_entries(struct store *s, const json_t *params, json_t **doc, unsigned *status)
@@ -213,7 +203,6 @@ void api_ledger_inclusion(struct store *s, const json_t *params, json_t **doc, u
     const char *leaf_s = json_string_value(json_object_get(params, "leaf_hash"));
     bool by_index = json_object_get(params, "index") != NULL;
     uint64_t latest, size, index;
-    json_t *entries = NULL;
     size_t n = 0;
 
     if (by_index == (json_object_get(params, "leaf_hash") != NULL)) {
@@ -240,13 +229,8 @@ void api_ledger_inclusion(struct store *s, const json_t *params, json_t **doc, u
                     index, size);
             goto fail;
         }
-        if (ledger_entries(s, index, index + 1, &entries, &err) < 0)
+        if (ledger_leaf(s, index, leaf, &err) < 0)
             goto fail;
-        leaf_s = json_string_value(json_object_get(json_array_get(entries, 0), "leaf_hash"));
-        if (!leaf_s || b64_decode_hash(leaf_s, leaf)) {
-            err_set(&err, ERR_INTERNAL, NULL, "ledger entry %" PRIu64 " has no leaf hash", index);
-            goto fail;
-        }
     } else {
         if (!leaf_s || b64_decode_hash(leaf_s, leaf)) {
             err_set(&err, ERR_BAD_REQUEST, "leaf_hash",
@@ -276,10 +260,8 @@ void api_ledger_inclusion(struct store *s, const json_t *params, json_t **doc, u
                      (json_int_t)size, "leaf_hash", hash_json(leaf), "root_hash", hash_json(root),
                      "proof", proof_json((const uint8_t(*)[LEDGER_HASH_LEN])proof, n));
     *status = 200;
-    json_decref(entries);
     return;
 fail:
-    json_decref(entries);
     fail_doc(&err, doc, status);
 }
 

@@ -70,6 +70,40 @@ out:
 
 /* ---- verify ---------------------------------------------------------------------------- */
 
+/* The page cache of the read-only store verify opens (KiB): the run streams the
+ * database once, so a cache only has to hold the pages of one bundle and the tiles. */
+#define VERIFY_CACHE_KIB 8192
+
+/* The portal's store opened read-only (no migration, bounded cache); the key file is
+ * read from the directory as portal_open would. */
+static int portal_open_readonly(struct portal *p, const char *dir, struct err *err)
+{
+    int ret;
+
+    memset(p, 0, sizeof(*p));
+    config_defaults(&p->cfg, dir);
+    if ((ret = config_load(&p->cfg, err)))
+        return ret;
+    ret = store_open_readonly(&p->store, p->cfg.store_url, VERIFY_CACHE_KIB, err);
+    if (ret == -ERR_NOT_FOUND) {
+        err_clear(err);
+        ret = err_set(err, ERR_NOT_FOUND, "portal",
+                      "no portal at \"%s\": run \"kaifang init --portal %s\" first",
+                      p->cfg.portal_dir, p->cfg.portal_dir);
+    }
+    return ret;
+}
+
+/* Every checkpoint the portal stored: its signature, then (in checkpoints_check) its
+ * consistency with the next one and its root against the entries. */
+struct stored_points {
+    struct monitor *m;
+    const char *origin; /* the latest checkpoint's */
+    struct ledger_verify_point *p;
+    size_t n, alloc;
+    size_t bad; /* signatures that did not verify */
+};
+
 /* What one verify run knows. */
 struct monitor {
     const char *target;
@@ -281,6 +315,71 @@ static int open_checkpoint(struct monitor *m, const char *note, char *origin, ui
     return ret;
 }
 
+/* store_ledger_checkpoints() callback: checks one stored checkpoint's signature and
+ * records its size and root. */
+static int stored_point(void *ctx, uint64_t size, const uint8_t root[LEDGER_HASH_LEN],
+                        const char *note, struct err *err)
+{
+    struct stored_points *sp = ctx;
+    struct ledger_verify_point *pt;
+    char origin[ORIGIN_MAX];
+    uint8_t signed_root[LEDGER_HASH_LEN];
+    uint64_t signed_size = 0;
+    struct err e = ERR_INIT;
+
+    (void)err;
+    if (open_checkpoint(sp->m, note, origin, &signed_size, signed_root, &e) ||
+        strcmp(origin, sp->origin) || signed_size != size ||
+        memcmp(signed_root, root, LEDGER_HASH_LEN)) {
+        sp->bad++;
+        sp->m->problems++;
+        fprintf(stderr, "kaifang ledger verify: stored checkpoint of size %" PRIu64 ": %s\n", size,
+                e.msg[0] ? e.msg
+                         : "its signed text does not match the stored size, root or origin");
+        return 0;
+    }
+    if (sp->n == sp->alloc) {
+        sp->alloc = sp->alloc ? 2 * sp->alloc : 64;
+        sp->p = xrealloc(sp->p, sp->alloc * sizeof(*sp->p));
+    }
+    pt = &sp->p[sp->n++];
+    pt->size = size;
+    memcpy(pt->root, root, LEDGER_HASH_LEN);
+    pt->what = "a checkpoint stored by the portal";
+    return 0;
+}
+
+/*
+ * Each stored checkpoint against the next: a consistency proof built from the stored
+ * tiles (RFC 9162 §2.1.4.1) must verify between their signed roots (§2.1.4.2). The
+ * roots are then also checked against the entries themselves by ledger_verify_tree
+ * (as points), so a checkpoint that no prefix of the entries has is reported with its
+ * size even when the tiles were rewritten to match it.
+ */
+static void checkpoints_consistent(struct monitor *m, const struct stored_points *sp)
+{
+    uint8_t proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
+    struct err e = ERR_INIT;
+    size_t n = 0;
+
+    for (size_t i = 0; i + 1 < sp->n; i++) {
+        const struct ledger_verify_point *a = &sp->p[i], *b = &sp->p[i + 1];
+
+        if (a->size == 0)
+            continue; /* every tree is consistent with the empty one */
+        err_clear(&e);
+        if (ledger_consistency_proof(m->portal.store, a->size, b->size, proof, &n, &e) ||
+            merkle_verify_consistency(a->size, b->size, a->root, b->root,
+                                      (const uint8_t(*)[LEDGER_HASH_LEN])proof, n)) {
+            m->problems++;
+            fprintf(stderr,
+                    "kaifang ledger verify: stored checkpoints of sizes %" PRIu64 " and %" PRIu64
+                    " are not consistent (fork or rewrite)%s%s\n",
+                    a->size, b->size, e.msg[0] ? ": " : "", e.msg);
+        }
+    }
+}
+
 /* The first line of a checkpoint (its origin), unverified: only to name the state file. */
 static void note_origin(const char *note, char *origin)
 {
@@ -395,7 +494,7 @@ out:
 static int verify_run(struct monitor *m, const char *key_opt, const char *state_opt)
 {
     struct ledger_verify_report rep = {0};
-    struct ledger_verify_point point;
+    struct stored_points sp = {0};
     struct ledger_source src;
     struct err err = ERR_INIT;
     struct buf note = BUF_INIT;
@@ -415,7 +514,7 @@ static int verify_run(struct monitor *m, const char *key_opt, const char *state_
             (ret = fetch_get(&m->fetch, "/ledger/checkpoint", &note, &err)))
             goto fail;
     } else {
-        if ((ret = portal_open(&m->portal, m->target, &err)))
+        if ((ret = portal_open_readonly(&m->portal, m->target, &err)))
             goto fail;
         ret = ledger_checkpoint(m->portal.store, &note, &size, &err);
         if (ret == -ERR_NOT_FOUND) {
@@ -496,12 +595,24 @@ static int verify_run(struct monitor *m, const char *key_opt, const char *state_
                     "covers %" PRIu64 ": entries %" PRIu64 "..%" PRIu64 " are missing\n",
                     stored, size, stored, size - 1);
     }
-    /* 4. Consistency with the tree seen before: the server's proof, then recomputed. */
+    /* 4. Consistency with the tree seen before: the server's proof, then recomputed.
+     * A portal's own store: every checkpoint it stored, signature and consistency. */
     if (have_old && m->is_url && old_size > 0 && old_size < size)
         check_proof(m, old_size, old_root, size, root);
-    point.size = old_size;
-    memcpy(point.root, old_root, LEDGER_HASH_LEN);
-    point.what = "the checkpoint seen before";
+    if (!m->is_url) {
+        sp.m = m;
+        sp.origin = origin;
+        err_clear(&err);
+        if ((ret = store_ledger_checkpoints(m->portal.store, stored_point, &sp, &err)))
+            goto fail;
+        checkpoints_consistent(m, &sp);
+    }
+    sp.p = xrealloc(sp.p, (sp.n + 1) * sizeof(*sp.p));
+    if (have_old) {
+        sp.p[sp.n].size = old_size;
+        memcpy(sp.p[sp.n].root, old_root, LEDGER_HASH_LEN);
+        sp.p[sp.n++].what = "the checkpoint seen before";
+    }
     if (m->is_url) {
         src.ctx = m;
         src.tile = url_tile;
@@ -511,7 +622,7 @@ static int verify_run(struct monitor *m, const char *key_opt, const char *state_
     rep.problem = report_problem;
     rep.ctx = m;
     err_clear(&err);
-    if ((ret = ledger_verify_tree(&src, size, root, &point, have_old ? 1 : 0, &rep, &err)))
+    if ((ret = ledger_verify_tree(&src, size, root, sp.p, sp.n, &rep, &err)))
         goto fail;
     if (m->problems || (!m->is_url && stored < size)) {
         ret = -ERR_VALIDATION;
@@ -527,6 +638,8 @@ static int verify_run(struct monitor *m, const char *key_opt, const char *state_
            origin, size, b64, rep.entries, rep.entry_bytes, rep.tiles);
     if (have_old)
         printf("; consistent with size %" PRIu64 " seen before", old_size);
+    if (!m->is_url)
+        printf("; %zu stored checkpoints signed and consistent", sp.n - (have_old ? 1 : 0));
     printf("; %.2f s\n", (double)(time_mono_us() - t0) / 1e6);
     ret = CLI_OK;
     goto out;
@@ -537,6 +650,7 @@ bad:
             m->problems ? m->problems : 1, m->problems > 1 ? "s" : "");
     ret = CLI_ERROR;
 out:
+    free(sp.p);
     buf_release(&note);
     return ret;
 }

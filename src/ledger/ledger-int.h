@@ -43,6 +43,12 @@ void tree_reader_free(struct tree_reader *r);
 int tree_range_hash(struct tree_reader *r, uint64_t start, uint64_t end,
                     uint8_t out[LEDGER_HASH_LEN], struct err *err);
 
+/* The latest checkpoint's size and root (-ERR_NOT_FOUND before the first, with size 0
+ * and the empty root), remembered per store_version(): for the read functions, which
+ * run outside write transactions (inside one, the version does not move until commit).
+ * Thread-safe. */
+int ledger_head(struct store *s, uint64_t *size, uint8_t root[LEDGER_HASH_LEN], struct err *err);
+
 /* The integrated tree size: the latest checkpoint's, 0 before the first. */
 int ledger_integrated_size(struct store *s, uint64_t *size, struct err *err);
 

@@ -13,49 +13,72 @@
 /* Canonical JSON (ledger.h): sorted keys, compact, UTF-8 not \u-escaped. */
 #define CANONICAL (JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
 
+/* json_dumpb into buf (size bytes) when it fits, else into a new allocation in *heap.
+ * Returns the text (NUL-terminated) and its length in *len, or NULL. */
+static const char *dump(json_t *v, char *buf, size_t size, char **heap, size_t *len)
+{
+    size_t n = json_dumpb(v, buf, size - 1, CANONICAL);
+
+    if (n == 0)
+        return NULL;
+    if (n < size) {
+        buf[n] = '\0';
+        *len = n;
+        return buf;
+    }
+    *heap = xmalloc(n + 1);
+    if (json_dumpb(v, *heap, n, CANONICAL) != n)
+        return NULL;
+    (*heap)[n] = '\0';
+    *len = n;
+    return *heap;
+}
+
 int ledger_record(struct store *s, const char *type, const char *actor, const char *org,
                   json_t *objects, json_t *digest, uint64_t *index, struct err *err)
 {
     char now[TIME_ISO_MAX];
     uint8_t leaf[LEDGER_HASH_LEN];
     uint8_t h[SHA256_LEN];
-    char hex[SHA256_HEX_LEN];
     char dig[sizeof("sha256:") + SHA256_HEX_LEN];
+    /* Most entries and digests fit these: no allocation for their text. */
+    char ebuf[1024], dbuf[512];
     json_t *entry = NULL;
-    char *text = NULL, *dtext = NULL;
-    size_t len = 0;
+    char *eheap = NULL, *dheap = NULL;
+    const char *text, *dtext;
+    size_t len = 0, dlen = 0;
     uint64_t idx = 0;
     int rc = 0;
 
     BUG_ON(!type || !*type || !actor || !*actor);
     BUG_ON(objects && !json_is_object(objects));
     time_now_rfc3339(now);
+    /* Keys added in sorted order: the sort at dump time then finds them in place. */
     entry = json_object();
-    if (json_object_set_new(entry, "type", json_string(type)) ||
-        json_object_set_new(entry, "time", json_string(now)) ||
-        json_object_set_new(entry, "actor", json_string(actor)) ||
+    if (json_object_set_new(entry, "actor", json_string(actor)) ||
         json_object_set_new(entry, "objects", objects ? json_incref(objects) : json_object()) ||
-        (org && json_object_set_new(entry, "org", json_string(org)))) {
+        (org && json_object_set_new(entry, "org", json_string(org))) ||
+        json_object_set_new(entry, "time", json_string(now)) ||
+        json_object_set_new(entry, "type", json_string(type))) {
         rc = err_set(err, ERR_VALIDATION, NULL, "ledger entry fields are not valid UTF-8");
         goto out;
     }
     if (digest) {
-        dtext = json_dumps(digest, CANONICAL);
+        dtext = dump(digest, dbuf, sizeof(dbuf), &dheap, &dlen);
         if (!dtext) {
             rc = err_set(err, ERR_INTERNAL, NULL, "cannot encode the ledger digest");
             goto out;
         }
-        sha256(dtext, strlen(dtext), h);
-        hex_encode(h, sizeof(h), hex);
-        xsnprintf(dig, sizeof(dig), "sha256:%s", hex);
-        json_object_set_new(entry, "digest", json_string(dig));
+        sha256(dtext, dlen, h);
+        memcpy(dig, "sha256:", 7);
+        hex_encode(h, sizeof(h), dig + 7);
+        json_object_set_new(entry, "digest", json_string_nocheck(dig));
     }
-    text = json_dumps(entry, CANONICAL);
+    text = dump(entry, ebuf, sizeof(ebuf), &eheap, &len);
     if (!text) {
         rc = err_set(err, ERR_INTERNAL, NULL, "cannot encode the ledger entry");
         goto out;
     }
-    len = strlen(text);
     /* tlog-tiles entry bundles prefix each entry with a uint16 length. */
     if (len > LEDGER_ENTRY_MAX) {
         rc = err_set(err, ERR_TOO_LARGE, NULL,
@@ -71,8 +94,8 @@ int ledger_record(struct store *s, const char *type, const char *actor, const ch
     if (index)
         *index = idx;
 out:
-    free(text);
-    free(dtext);
+    free(eheap);
+    free(dheap);
     json_decref(entry);
     return rc;
 }

@@ -132,6 +132,14 @@ int ledger_integrate(struct store *s, const struct ledger_key *key, uint64_t *si
  * log has a signed checkpoint of size 0 once integrate ran. -ERR_NOT_FOUND before. */
 int ledger_checkpoint(struct store *s, struct buf *out, uint64_t *size, struct err *err);
 
+/* The size of the latest signed checkpoint, 0 before the first: a cheap call (the
+ * checkpoint is remembered per store_version()), for readers outside write
+ * transactions. Thread-safe. */
+int ledger_signed_size(struct store *s, uint64_t *size, struct err *err);
+
+/* The leaf hash of entry index (< the integrated size): one indexed read, no JSON. */
+int ledger_leaf(struct store *s, uint64_t index, uint8_t leaf[LEDGER_HASH_LEN], struct err *err);
+
 /* Entries [start, end) of the integrated log, as a JSON array of {"index", "entry"
  * (the canonical JSON text), "leaf_hash" (standard base64)}. end is clamped to the
  * tree size and end - start to LEDGER_TILE_WIDTH. */
@@ -141,7 +149,9 @@ int ledger_entries(struct store *s, uint64_t start, uint64_t end, json_t **out, 
 int ledger_find_leaf(struct store *s, const uint8_t leaf[LEDGER_HASH_LEN], uint64_t *index,
                      struct err *err);
 
-/* Root hash of the tree at size (≤ the integrated size), from stored hashes. */
+/* Root hash of the tree at size (≤ the integrated size), from stored hashes; the
+ * latest checkpoint's own root when size is its size. Proofs and roots read full tiles
+ * through a process-wide cache (at most 64 MiB; full tiles never change). */
 int ledger_root(struct store *s, uint64_t size, uint8_t root[LEDGER_HASH_LEN], struct err *err);
 
 /* RFC 9162 §2.1.3.1 inclusion proof of index in the tree of size. *n hashes into proof

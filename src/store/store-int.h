@@ -86,12 +86,21 @@ struct store_backend {
                                  const char *time, struct err *err);
     int (*ledger_checkpoint_get)(struct store *s, uint64_t *size, uint8_t root[STORE_LEDGER_HASH],
                                  char **note, struct err *err);
+
+    /* store_open_readonly(): as open, but no writes, no migration, bounded memory. */
+    int (*open_readonly)(struct store *s, const char *location, size_t cache_kib, struct err *err);
+    int (*ledger_checkpoints)(struct store *s,
+                              int (*fn)(void *ctx, uint64_t size,
+                                        const uint8_t root[STORE_LEDGER_HASH], const char *note,
+                                        struct err *err),
+                              void *ctx, struct err *err);
 };
 
 struct store {
     const struct store_backend *backend;
     void *be;         /* the backend's state */
     uint64_t fail_at; /* KAIFANG_FAIL_STORE_AT at open; 0: no failure injection */
+    uint64_t id;      /* store_id(): from a process-wide counter, never reused */
 };
 
 extern const struct store_backend store_sqlite_backend;

@@ -124,6 +124,10 @@ struct cached_search {
 
 struct sq {
     char *path;
+    /* store_open_readonly(): no writer (writer.db NULL), readers opened read-only with
+     * a page cache of cache_kib KiB and no memory map. */
+    bool readonly;
+    size_t cache_kib;
     struct conn writer;
     pthread_mutex_t write_lock;
     pthread_key_t key;
@@ -238,5 +242,9 @@ int sq_ledger_checkpoint_put(struct store *s, uint64_t size, const uint8_t root[
                              const char *note, const char *time, struct err *err);
 int sq_ledger_checkpoint_get(struct store *s, uint64_t *size, uint8_t root[32], char **note,
                              struct err *err);
+int sq_ledger_checkpoints(struct store *s,
+                          int (*fn)(void *ctx, uint64_t size, const uint8_t root[32],
+                                    const char *note, struct err *err),
+                          void *ctx, struct err *err);
 
 #endif

@@ -261,9 +261,13 @@ static void conn_close(struct conn *c)
     memset(c, 0, sizeof(*c));
 }
 
-static int conn_open(struct conn *c, const char *path, bool create, bool writer, struct err *err)
+/* Opens c on path: the writer, a reader, or (q->readonly) a read-only reader. */
+static int conn_open(struct conn *c, const struct sq *q, const char *path, bool create, bool writer,
+                     struct err *err)
 {
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int flags = (q->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX |
+                (create ? SQLITE_OPEN_CREATE : 0);
+    char *setup = NULL;
     int rc;
 
     memset(c, 0, sizeof(*c));
@@ -276,14 +280,20 @@ static int conn_open(struct conn *c, const char *path, bool create, bool writer,
     }
     sqlite3_extended_result_codes(c->db, 1);
     sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+    /* A read-only store bounds its memory: a page cache of cache_kib and no map (a map
+     * counts every page read in the process's RSS). */
+    if (q->readonly)
+        setup = xstrfmt("PRAGMA query_only = ON; PRAGMA mmap_size = 0; PRAGMA cache_size = -%zu;",
+                        q->cache_kib);
     rc = sqlite3_exec(c->db,
-                      writer ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                               " PRAGMA foreign_keys = ON;"
-                             /* Readers map the file: a search or a package_show then
-                              * reads pages in place, not through a read() and a copy
-                              * into each connection's own 2 MiB page cache. */
-                             : "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
-                               " PRAGMA query_only = ON; PRAGMA mmap_size = 1073741824;",
+                      setup    ? setup
+                      : writer ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                                 " PRAGMA foreign_keys = ON;"
+                               /* Readers map the file: a search or a package_show then
+                                * reads pages in place, not through a read() and a copy
+                                * into each connection's own 2 MiB page cache. */
+                               : "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+                                 " PRAGMA query_only = ON; PRAGMA mmap_size = 1073741824;",
                       NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         log_error("store: sqlite: setting up \"%s\": %s", path, sqlite3_errmsg(c->db));
@@ -295,6 +305,7 @@ static int conn_open(struct conn *c, const char *path, bool create, bool writer,
     }
     rc = 0;
 out:
+    free(setup);
     if (rc)
         conn_close(c);
     return rc;
@@ -397,7 +408,7 @@ int sq_read_conn(struct store *s, struct conn **c, struct err *err)
         return 0;
     }
     if (!t->reader.db) {
-        rc = conn_open(&t->reader, q->path, false, false, err);
+        rc = conn_open(&t->reader, q, q->path, false, false, err);
         if (rc)
             return rc;
     }
@@ -554,10 +565,9 @@ static void sq_close(struct store *s)
     s->be = NULL;
 }
 
-static int sq_open(struct store *s, const char *path, bool create, struct err *err)
+static struct sq *sq_new(struct store *s, const char *path)
 {
     struct sq *q = xcalloc(1, sizeof(*q));
-    int rc;
 
     q->path = xstrdup(path);
     pthread_mutex_init(&q->write_lock, NULL);
@@ -566,11 +576,46 @@ static int sq_open(struct store *s, const char *path, bool create, struct err *e
     if (pthread_key_create(&q->key, thread_state_exit))
         die("cannot create a thread-specific data key");
     s->be = q;
+    return q;
+}
+
+/* store_open_readonly(): no writer, no migration; the schema must be the current one. */
+static int sq_open_readonly(struct store *s, const char *path, size_t cache_kib, struct err *err)
+{
+    struct sq *q = sq_new(s, path);
+    struct conn *c = NULL;
+    int version = 0, rc;
+
+    q->readonly = true;
+    q->cache_kib = cache_kib;
+    if (access(path, F_OK)) {
+        rc = err_set(err, ERR_NOT_FOUND, NULL, "database \"%s\" does not exist", path);
+        goto out;
+    }
+    rc = sq_read_conn(s, &c, err);
+    if (!rc)
+        rc = schema_read(c, &version, err);
+    if (!rc && version != STORE_SCHEMA_VERSION)
+        rc = err_set(err, ERR_VALIDATION, NULL,
+                     "database \"%s\" is at schema version %d, not %d: a read-only open "
+                     "cannot migrate it (any writing command does)",
+                     path, version, STORE_SCHEMA_VERSION);
+out:
+    if (rc)
+        sq_close(s);
+    return rc;
+}
+
+static int sq_open(struct store *s, const char *path, bool create, struct err *err)
+{
+    struct sq *q = sq_new(s, path);
+    int rc;
+
     if (!create && access(path, F_OK)) {
         rc = err_set(err, ERR_NOT_FOUND, NULL, "database \"%s\" does not exist", path);
         goto out;
     }
-    rc = conn_open(&q->writer, path, create, true, err);
+    rc = conn_open(&q->writer, q, path, create, true, err);
     if (rc)
         goto out;
     rc = migrate(q, err);
@@ -596,6 +641,8 @@ static int sq_begin(struct store *s, struct err *err)
     int rc;
 
     BUG_ON(t->writing); /* store_begin inside a transaction on the same thread */
+    if (q->readonly)
+        return err_set(err, ERR_INTERNAL, NULL, "database \"%s\" is open read-only", q->path);
     pthread_mutex_lock(&q->write_lock);
     rc = exec_fixed(&q->writer, ST_BEGIN_WRITE, "starting a transaction", err);
     if (rc) {
@@ -1368,4 +1415,6 @@ const struct store_backend store_sqlite_backend = {
         .ledger_tile_put = sq_ledger_tile_put,
         .ledger_checkpoint_put = sq_ledger_checkpoint_put,
         .ledger_checkpoint_get = sq_ledger_checkpoint_get,
+        .open_readonly = sq_open_readonly,
+        .ledger_checkpoints = sq_ledger_checkpoints,
 };

@@ -15,6 +15,8 @@
 #include "core/util.h"
 
 static atomic_uint_fast64_t write_calls;
+/* store_id(): the next one to give. */
+static atomic_uint_fast64_t next_id = 1;
 
 void store_fail_count_reset(void)
 {
@@ -89,7 +91,42 @@ int store_open(struct store **out, const char *url, bool create, struct err *err
     s = xcalloc(1, sizeof(*s));
     s->backend = be;
     s->fail_at = fail_at;
+    s->id = atomic_fetch_add(&next_id, 1);
     rc = be->open(s, location, create, err);
+    if (rc)
+        goto out;
+    *out = s;
+    s = NULL;
+out:
+    free(s);
+    return rc;
+}
+
+int store_open_readonly(struct store **out, const char *url, size_t cache_kib, struct err *err)
+{
+    const struct store_backend *be = NULL;
+    const char *location = NULL;
+    const char *fail = getenv("KAIFANG_FAIL_STORE_AT");
+    struct store *s = NULL;
+    uint64_t fail_at = 0;
+    int rc;
+
+    *out = NULL;
+    rc = pick_backend(url, &be, &location, err);
+    if (rc)
+        goto out;
+    if (fail && *fail && parse_u64(fail, UINT64_MAX, &fail_at)) {
+        rc = err_set(err, ERR_VALIDATION, NULL,
+                     "KAIFANG_FAIL_STORE_AT \"%s\" is not a non-negative integer", fail);
+        goto out;
+    }
+    s = xcalloc(1, sizeof(*s));
+    s->backend = be;
+    s->fail_at = fail_at;
+    s->id = atomic_fetch_add(&next_id, 1);
+    rc = be->open_readonly ? be->open_readonly(s, location, cache_kib, err)
+                           : err_set(err, ERR_VALIDATION, NULL,
+                                     "the %s store cannot be opened read-only", be->name);
     if (rc)
         goto out;
     *out = s;
@@ -137,6 +174,11 @@ void store_rollback(struct store *s)
 uint64_t store_version(struct store *s)
 {
     return s->backend->version(s);
+}
+
+uint64_t store_id(const struct store *s)
+{
+    return s->id;
 }
 
 int store_group_put(struct store *s, const struct store_group *g, struct err *err)
@@ -391,4 +433,16 @@ int store_ledger_checkpoint_get(struct store *s, uint64_t *size, uint8_t root[ST
     if (note)
         *note = NULL;
     return s->backend->ledger_checkpoint_get(s, size, root, note, err);
+}
+
+int store_ledger_checkpoints(struct store *s,
+                             int (*fn)(void *ctx, uint64_t size,
+                                       const uint8_t root[STORE_LEDGER_HASH], const char *note,
+                                       struct err *err),
+                             void *ctx, struct err *err)
+{
+    if (!s->backend->ledger_checkpoints)
+        return err_set(err, ERR_INTERNAL, NULL, "the %s store cannot list ledger checkpoints",
+                       s->backend->name);
+    return s->backend->ledger_checkpoints(s, fn, ctx, err);
 }

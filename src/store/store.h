@@ -48,6 +48,15 @@ struct store;
  */
 int store_open(struct store **out, const char *url, bool create, struct err *err);
 
+/*
+ * Opens an existing store to read only (`kaifang ledger verify PORTAL_DIR`): no
+ * migration (-ERR_VALIDATION when the schema is not STORE_SCHEMA_VERSION), every write
+ * and store_begin() fail, and each connection's page cache is at most cache_kib KiB with
+ * no memory map, so that reading the whole database keeps the process small.
+ * -ERR_NOT_FOUND when the database does not exist. Free with store_free().
+ */
+int store_open_readonly(struct store **out, const char *url, size_t cache_kib, struct err *err);
+
 /* Closes every connection and frees s. NULL is a no-op. Must not be called while
  * other threads still use s. */
 void store_free(struct store *s);
@@ -64,6 +73,11 @@ void store_rollback(struct store *s);
 /* A counter bumped by every committed write transaction; readers use it to validate
  * caches (ETags, rendered pages). Cheap; safe from any thread. */
 uint64_t store_version(struct store *s);
+
+/* A number naming this open store, unique within the process and never reused (from 1),
+ * unlike its address: the key of process-wide caches of what a store holds (the
+ * ledger's full tiles). Safe from any thread. */
+uint64_t store_id(const struct store *s);
 
 /* ---- Organizations and groups ------------------------------------------------------
  * Both are "groups" in CKAN terms: is_organization tells them apart. doc is the CKAN
@@ -345,5 +359,17 @@ int store_ledger_checkpoint_put(struct store *s, uint64_t size,
  * new string to free(). -ERR_NOT_FOUND when none was stored yet. */
 int store_ledger_checkpoint_get(struct store *s, uint64_t *size, uint8_t root[STORE_LEDGER_HASH],
                                 char **note, struct err *err);
+
+/*
+ * Every stored checkpoint in increasing size: fn(ctx, size, root, note, err) for each,
+ * the root and note borrowed for the call only. A non-zero return from fn stops the walk
+ * and is returned (fn sets err). One read snapshot: a checkpoint stored meanwhile is
+ * not seen. Memory: one row at a time.
+ */
+int store_ledger_checkpoints(struct store *s,
+                             int (*fn)(void *ctx, uint64_t size,
+                                       const uint8_t root[STORE_LEDGER_HASH], const char *note,
+                                       struct err *err),
+                             void *ctx, struct err *err);
 
 #endif
