@@ -34,7 +34,9 @@ static const struct api_action actions[] = {
          "(optional, default: 10, upper limit: 1000)\n:param start: the offset in the complete "
          "result (optional)\n:param sort: sorting of the search results, e.g. "
          "'metadata_modified desc' (optional)\n:param facet.field: the fields to facet upon "
-         "(optional)\n\n:returns: a dictionary with count, results, facets and search_facets"},
+         "(optional)\n:param facet.limit: values per facet (optional, default: 50)\n"
+         ":param facet.mincount: the least count of a listed facet value (optional, default: "
+         "1)\n\n:returns: a dictionary with count, results, facets and search_facets"},
         {"package_create", catalog_package_create, API_WRITES,
          "Create a new dataset (package).\n\n:param name: the name of the new dataset, "
          "2 to 100 characters of lowercase alphanumeric and - _\n:param title, notes, "

@@ -56,7 +56,9 @@ int param_int(json_t *params, const char *key, int64_t min, int64_t max, int64_t
               struct err *err)
 {
     json_t *v = json_object_get(params, key);
-    int64_t n;
+    const char *digits;
+    int64_t n = 0;
+    bool range;
 
     *out = def;
     if (!v || json_is_null(v))
@@ -65,12 +67,23 @@ int param_int(json_t *params, const char *key, int64_t min, int64_t max, int64_t
         return 0;
     if (json_is_integer(v)) {
         n = json_integer_value(v);
-    } else if (!json_is_string(v) || parse_i64(json_string_value(v), INT64_MIN, INT64_MAX, &n)) {
+        range = n < min || n > max;
+    } else if (!json_is_string(v)) {
         return err_set(err, ERR_VALIDATION, key, "\"%s\" must be an integer", key);
+    } else if (parse_i64(json_string_value(v), min, max, &n)) {
+        /* Digits that fail are out of range (past min/max, or past 64 bits:
+         * "18446744073709551615"); anything else is not an integer. */
+        digits = json_string_value(v) + (json_string_value(v)[0] == '-');
+        if (!*digits || strspn(digits, "0123456789") != strlen(digits))
+            return err_set(err, ERR_VALIDATION, key, "\"%s\" must be an integer", key);
+        range = true;
+    } else {
+        range = false;
     }
-    if (n < min || n > max)
-        return err_set(err, ERR_VALIDATION, key, "\"%s\" must be between %" PRId64 " and %" PRId64,
-                       key, min, max);
+    if (range)
+        return err_set(err, ERR_VALIDATION, key,
+                       "\"%s\" is out of range: it must be between %" PRId64 " and %" PRId64, key,
+                       min, max);
     *out = n;
     return 0;
 }

@@ -229,7 +229,9 @@ int catalog_package_delete(struct catalog *c, const struct actor *a, json_t *par
     if (ret)
         return ret;
     ret = load_for_edit(c, a, params, &old, err);
-    if (!ret) {
+    /* Deleting a deleted dataset succeeds, as in CKAN, and changes nothing: no new
+     * metadata_modified, no second dataset_delete entry in the ledger. */
+    if (!ret && !str_eq(json_string_value(json_object_get(old, "state")), "deleted")) {
         time_now_ckan(now);
         json_object_set_new(old, "state", json_string("deleted"));
         json_object_set_new(old, "metadata_modified", json_string(now));

@@ -292,6 +292,7 @@ struct qtok {
     bool negate; /* QT_WORD, QT_OPEN: an odd number of '-' or '!' before it */
     bool quoted; /* QT_WORD: value was "quoted" */
     bool slop;   /* QT_WORD: "quoted"~N, words near each other: read as all of them */
+    bool star;   /* QT_WORD: the unquoted value holds a '*' not escaped by a backslash */
     char *field; /* QT_WORD, QT_OPEN (field:( …)): the field, or NULL */
     char *value; /* QT_WORD */
 };
@@ -400,6 +401,7 @@ static int query_lex(const char *text, const char *param, struct qtok **toks, si
                 has_field = true;
                 buf_add(&field, value.buf, value.len);
                 buf_reset(&value);
+                t.star = false; /* a '*' of the field name ("*:*") is not the value's */
                 p++;
                 if (*p == '"') {
                     ret = q_quoted(&p, &value, param, text, err);
@@ -421,12 +423,21 @@ static int query_lex(const char *text, const char *param, struct qtok **toks, si
                 q_suffix(&p);
                 break;
             }
+            if (*p == '*')
+                t.star = true;
             buf_addch(&value, *p);
             p++;
         }
 word:
         if (has_field && !field.len) {
             ret = err_set(err, ERR_SEARCH, param, "empty field name in \"%s\"", text);
+            goto out;
+        }
+        /* "title:" or "organization:" would otherwise drop out of the query (every
+         * dataset) or filter on "" (none): neither is what was meant. */
+        if (has_field && t.kind == QT_WORD && !value.len) {
+            ret = err_set(err, ERR_SEARCH, param, "no value for field \"%s\" in \"%s\"", field.buf,
+                          text);
             goto out;
         }
         if (!has_field && !t.quoted && !t.negate && t.kind == QT_WORD) {
@@ -692,6 +703,15 @@ static int parse_word(struct parser *ps, const struct qtok *t, const char *def, 
         out->clauses = negate ? json_pack("[[]]") : json_array();
         return 0;
     }
+    /* Solr reads "cli*" as a prefix query. The index has no prefix lookup yet
+     * (NEEDSWORK: FTS5 prefix queries, "cli"*, in the store's match builder), and
+     * dropping the '*' would search the word "cli" instead: refuse it. A lone "*"
+     * (every dataset, or every value of a field) is kept. */
+    if (t->star && !str_eq(value, "*"))
+        return err_set(ps->err, ERR_SEARCH, ps->param,
+                       "wildcards are not supported: \"%s\" in \"%s\" (search for whole words, "
+                       "or escape the '*' as \\*)",
+                       value, ps->text);
     if (text_field(field, &col)) {
         json_t *tokens = json_array();
         bool phrase = t->quoted && !t->slop;
@@ -797,21 +817,29 @@ static int parse_or(struct parser *ps, const char *def, unsigned depth, struct c
     return ret;
 }
 
-/* and := ( [AND] or )*, up to ")" or the end. */
+/* and := [ or ( [AND] or )* ], up to ")" or the end. */
 static int parse_and(struct parser *ps, const char *def, unsigned depth, struct cnf *out)
 {
     const struct qtok *t;
     struct cnf b = {0};
+    bool have_term = false;
     int ret = 0;
 
     memset(out, 0, sizeof(*out));
     out->none = true;
     while ((t = peek(ps)) && t->kind != QT_CLOSE) {
+        /* AND joins two terms: one must come before it (in this group) and one after
+         * (parse_unary refuses an operator, ")" or the end there), as OR does. */
         if (t->kind == QT_AND) {
+            if (!have_term) {
+                ret = err_set(ps->err, ERR_SEARCH, ps->param,
+                              "missing term before an operator in \"%s\"", ps->text);
+                break;
+            }
             ps->pos++;
-            continue;
         }
         ret = parse_or(ps, def, depth, &b);
+        have_term = true;
         if (ret)
             break;
         cnf_and(out, &b);
@@ -852,6 +880,16 @@ static int query_parse(struct query *q, const char *text, const char *param, str
     if (cnf_literals(q->clauses) > LIMIT_SEARCH_TERMS)
         ret = err_set(err, ERR_SEARCH, param, "more than %u search terms", LIMIT_SEARCH_TERMS);
 out:
+    /* A Search Query Error has no field lists (only validation errors do), so the
+     * message names the parameter: q, fq and fq_list share one syntax. */
+    if (ret == -ERR_SEARCH && err && str_eq(err->field, param) &&
+        !starts_with(err->msg, "invalid")) {
+        struct buf m = BUF_INIT;
+
+        buf_addf(&m, "invalid \"%s\": %s", param, err->msg);
+        xsnprintf(err->msg, sizeof(err->msg), "%.*s", (int)(sizeof(err->msg) - 1), m.buf);
+        buf_release(&m);
+    }
     cnf_release(&c);
     qtoks_free(ps.toks, ps.ntoks);
     return ret;
@@ -1138,7 +1176,7 @@ int catalog_package_search(struct catalog *c, const struct actor *a, json_t *par
     const char **tokens = NULL;
     bool include_private, include_drafts;
     const char *qtext, *sort, *fkey, **org_ids = NULL;
-    int64_t rows, start, flimit;
+    int64_t rows, start, flimit, fmin;
     size_t i;
     int ret;
 
@@ -1162,6 +1200,10 @@ int catalog_package_search(struct catalog *c, const struct actor *a, json_t *par
     if (!ret)
         ret = param_int(params, "facet.limit", -1, INT64_MAX, LIMIT_FACET_LIMIT_DEFAULT, &flimit,
                         err);
+    /* CKAN sends Solr facet.mincount=1 unless given; values with no match are never
+     * listed (the store counts over the matches), so 0 reads as 1. */
+    if (!ret)
+        ret = param_int(params, "facet.mincount", 0, INT64_MAX, 1, &fmin, err);
     if (!ret)
         ret = param_bool(params, "include_private", false, &include_private, err);
     if (!ret)
@@ -1203,7 +1245,9 @@ int catalog_package_search(struct catalog *c, const struct actor *a, json_t *par
             json_t *hold = NULL;
             json_int_t n = json_integer_value(json_array_get(pair, 1));
 
-            if (!value)
+            /* The store's list is by count, highest first: dropping the tail under
+             * facet.mincount leaves the facet.limit highest of those at or above it. */
+            if (!value || n < fmin)
                 continue;
             json_object_set_new(counts, value, json_integer(n));
             json_array_append_new(items,

@@ -46,6 +46,30 @@ static const struct cli_option *find_option(const struct cli_option *opts, size_
     return NULL;
 }
 
+/*
+ * An empty --portal, or an empty $KAIFANG_PORTAL when --portal is not given, would
+ * silently fall back to ./kaifang-portal (or become the current directory): a usage
+ * error instead, naming the option. The variable counts only for commands whose
+ * --portal defaults to it (all but demo, whose default is ./kaifang-demo).
+ */
+static int portal_option_check(const char *cmd, const char *help_name,
+                               const struct cli_option *opts, size_t nopts,
+                               const struct cli_args *args)
+{
+    const char *env = getenv("KAIFANG_PORTAL");
+    size_t idx;
+
+    if (!find_option(opts, nopts, "portal", strlen("portal"), &idx))
+        return 0;
+    if (args->value[idx] && !*args->value[idx])
+        return cli_usage(cmd, help_name, "option \"--portal\" needs a directory, not \"\"");
+    if (!args->value[idx] && env && !*env && strcmp(help_name, "demo"))
+        return cli_usage(cmd, help_name,
+                         "KAIFANG_PORTAL is set but empty: set it to the portal directory, "
+                         "unset it, or give \"--portal DIR\"");
+    return 0;
+}
+
 int cli_parse(const char *cmd, const char *help_name, const struct cli_option *opts, size_t nopts,
               int argc, char **argv, size_t min_pos, size_t max_pos, const char *pos_names,
               struct cli_args *out)
@@ -103,6 +127,7 @@ int cli_parse(const char *cmd, const char *help_name, const struct cli_option *o
         ret = cli_usage(cmd, help_name, "missing argument %s", pos_names);
         goto out;
     }
+    ret = portal_option_check(cmd, help_name, opts, nopts, out);
 out:
     return ret;
 }

@@ -202,6 +202,8 @@ struct request {
     bool part_file;
     uint64_t part_end; /* offset after the last piece received */
     unsigned up_parts; /* parts named "upload" (file or not) */
+    bool up_unnamed;   /* a multipart "upload" part gave no file: filename="" (its bytes
+                        * dropped), or no filename and no bytes */
     bool up_too_large; /* the file passed max_upload (too_large is also set) */
 
     /* upload: the "upload" file part streamed to tmp_path */

@@ -236,9 +236,14 @@ static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char 
             refuse(r, "Bad request - unexpected file field \"%.64s\"", key);
             return MHD_NO;
         }
-        /* A browser sends an empty part when no file was chosen. */
-        if (!filename[0] && !r->up_open)
+        /* A browser sends an empty part with filename="" when no file was chosen, and
+         * curl -F 'upload=@f.csv;filename=' sends the bytes without a name: neither is
+         * stored (an upload's url is its file name), and the action refuses the request
+         * unless it gives a url (routes.c). */
+        if (!filename[0] && !r->up_open) {
+            r->up_unnamed = true;
             return MHD_YES;
+        }
         if (!r->up_open && upload_open(r, filename, content_type))
             return MHD_NO;
         if (size && upload_write(r, data, size))
@@ -396,6 +401,10 @@ int http_body_end(struct request *r)
                 refuse(r, "Bad request - malformed multipart/form-data");
             r->pp = NULL;
             field_flush(r);
+            /* An "upload" part with neither a filename nor bytes is no file either. */
+            if (!r->up_open && json_is_string(json_object_get(r->params, "upload")) &&
+                !json_string_length(json_object_get(r->params, "upload")))
+                r->up_unnamed = true;
             if (r->up_open) {
                 uint8_t md[SHA256_LEN];
 

@@ -83,16 +83,49 @@ static const char *allowed_methods(const char *path)
     return m & HM_POST ? "GET, HEAD, POST" : "GET, HEAD";
 }
 
+/* The CKAN API's paths, whose every answer is a CKAN envelope (the ledger's JSON API
+ * under /api/ledger has its own error shape). */
+static bool ckan_api_path(const char *path)
+{
+    return str_eq(path, "/api/3") || starts_with(path, "/api/3/") || str_eq(path, "/api/action") ||
+           starts_with(path, "/api/action/");
+}
+
+/* 405 with Allow (RFC 9110 §15.5.6): a CKAN envelope on the CKAN API, as its clients
+ * parse every answer as one ("Bad request", CKAN's type for a request it cannot
+ * serve), plain text elsewhere. */
 enum MHD_Result http_method_not_allowed(struct request *r)
 {
     struct MHD_Response *resp;
     static const char msg[] = "method not allowed\n";
+    const char *allow = allowed_methods(r->url);
+    struct err err = ERR_INIT;
+    json_t *doc;
+    char *s;
+    size_t len;
 
-    resp = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain;charset=utf-8");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allowed_methods(r->url));
+    if (!ckan_api_path(r->url)) {
+        resp = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg,
+                                               MHD_RESPMEM_PERSISTENT);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain;charset=utf-8");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+        http_common_headers(r, resp, false);
+        return http_queue(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp, sizeof(msg) - 1);
+    }
+    /* The method is client input: at most 32 bytes of it, and api_ckan_error() makes
+     * whatever is not UTF-8 a '?'. */
+    err_set(&err, ERR_BAD_REQUEST, NULL, "Bad request - method \"%.32s\" not allowed: use %s",
+            r->method_name ? r->method_name : "", allow);
+    doc = api_ckan_error(r->srv->catalog->site_url, NULL, &err);
+    s = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    BUG_ON(!s);
+    len = strlen(s);
+    resp = MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, HTTP_JSON_TYPE);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     http_common_headers(r, resp, false);
-    return http_queue(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp, sizeof(msg) - 1);
+    return http_queue(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp, len);
 }
 
 static enum MHD_Result h_healthz(struct request *r)
@@ -215,6 +248,19 @@ static enum MHD_Result h_action(struct request *r)
             ret = http_cache_reply(r, e);
             goto out;
         }
+    }
+    if (!have_upload && r->up_unnamed && act && (act->flags & API_UPLOAD) &&
+        !json_string_length(json_object_get(r->params, "url"))) {
+        /* The file part came without a file name (request.c): storing nothing under an
+         * empty url would silently lose the file. With a url it is ignored, as CKAN
+         * ignores an upload field that holds no file. */
+        struct err err = ERR_INIT;
+
+        err_set(&err, ERR_VALIDATION, "upload",
+                "the uploaded file has no file name: send the \"upload\" part with a "
+                "filename (curl -F 'upload=@file.csv'), or give a \"url\"");
+        ret = http_reply_api_error(r, name, &err);
+        goto out;
     }
     api_ckan_call(r->srv->catalog, &r->actor, name, r->method == HM_POST, r->params,
                   have_upload ? &up : NULL, &doc, &status, NULL);

@@ -885,7 +885,25 @@ static void test_search(void **state)
     json_decref(r);
     assert_int_equal(search_count(f, "{\"rows\": 5000}"), 3); /* clamped, not refused */
     fails(f, catalog_package_search, &f->anon, "{\"rows\": -1}", ERR_VALIDATION, "rows", NULL);
-    fails(f, catalog_package_search, &f->anon, "{\"rows\": \"ten\"}", ERR_VALIDATION, "rows", NULL);
+    fails(f, catalog_package_search, &f->anon, "{\"rows\": \"ten\"}", ERR_VALIDATION, "rows",
+          "must be an integer");
+    /* Digits past 64 bits are out of range, with the range, not "not an integer". */
+    fails(f, catalog_package_search, &f->anon, "{\"start\": \"18446744073709551615\"}",
+          ERR_VALIDATION, "start", "\"start\" is out of range: it must be between 0 and");
+    fails(f, catalog_package_search, &f->anon, "{\"rows\": \"100000000000000000000\"}",
+          ERR_VALIDATION, "rows", "out of range");
+    fails(f, catalog_package_search, &f->anon, "{\"rows\": \"-1\"}", ERR_VALIDATION, "rows",
+          "out of range");
+    fails(f, catalog_package_search, &f->anon, "{\"facet.mincount\": \"x\"}", ERR_VALIDATION,
+          "facet.mincount", "must be an integer");
+    /* facet.mincount drops the values counted fewer times. */
+    r = search(f, &f->anon, "{\"facet.field\": [\"license_id\"], \"facet.mincount\": 1}");
+    assert_true(json_object_size(json_object_get(json_object_get(r, "facets"), "license_id")) > 0);
+    json_decref(r);
+    r = search(f, &f->anon, "{\"facet.field\": [\"license_id\"], \"facet.mincount\": 4}");
+    assert_int_equal(json_object_size(json_object_get(json_object_get(r, "facets"), "license_id")),
+                     0);
+    json_decref(r);
     assert_names(f, "{\"sort\": \"title asc\"}", "b-air,c-census,a-traffic");
     assert_names(f, "{\"sort\": \"metadata_created asc\"}", "a-traffic,b-air,c-census");
     assert_names(f, "{\"sort\": \"metadata_modified desc\"}", "c-census,b-air,a-traffic");
@@ -956,6 +974,9 @@ static void q_fails(struct fixture *f, const char *param, const char *q, const c
     assert_string_equal(err.field, param);
     if (msg_part && !strstr(err.msg, msg_part))
         fail_msg("%s=%s: message \"%s\" lacks \"%s\"", param, q, err.msg, msg_part);
+    /* A Search Query Error carries no field lists: its message names the parameter. */
+    if (strncmp(err.msg, "invalid \"", 9) || strncmp(err.msg + 9, param, strlen(param)))
+        fail_msg("%s=%s: message \"%s\" does not name the parameter", param, q, err.msg);
 }
 
 /* Solr syntax: OR and its grouping, NOT, parentheses, field groups, phrases (CJK too),
@@ -1024,6 +1045,11 @@ static void test_search_syntax(void **state)
     assert_q(f, "*:* OR census", "a-traffic,b-air,c-census");
     assert_q(f, "type:harvest OR census", "c-census");
     assert_q(f, "!!! OR census", "c-census"); /* a word without tokens is no term */
+    assert_q(f, "census AND population", "c-census");
+    assert_q(f, "*", "a-traffic,b-air,c-census");
+    assert_q(f, "tags:*", "a-traffic,b-air,c-census");
+    assert_q(f, "census\\*", "c-census"); /* an escaped '*' is a character */
+    assert_q(f, "\"census*\"", "c-census");
     /* fq takes the same syntax and is ANDed with q. */
     {
         char *got = q_names(f, "fq", "tags:census OR tags:environment");
@@ -1049,6 +1075,17 @@ static void test_search_syntax(void **state)
     q_fails(f, "q", "state:draft OR census", "state");
     q_fails(f, "q", "-(state:draft)", "state");
     q_fails(f, "q", "colour:red OR census", "colour");
+    /* AND needs a term on each side; a field needs a value; '*' only stands alone. */
+    q_fails(f, "q", "AND", "missing term");
+    q_fails(f, "q", "census AND", "missing term");
+    q_fails(f, "q", "AND census", "missing term");
+    q_fails(f, "fq", "(&& census)", "missing term");
+    q_fails(f, "q", "title:", "no value for field \"title\"");
+    q_fails(f, "fq", "organization:", "no value for field \"organization\"");
+    q_fails(f, "fq_list", "-tags:", "no value");
+    q_fails(f, "q", "cens*", "wildcards");
+    q_fails(f, "q", "census*", "wildcards");
+    q_fails(f, "fq", "tags:cens*", "wildcards");
     /* Depth: LIMIT_SEARCH_DEPTH parentheses are fine, one more is not. */
     for (unsigned i = 0; i < LIMIT_SEARCH_DEPTH; i++)
         buf_addch(&b, '(');
@@ -2192,6 +2229,15 @@ static void test_ledger_entries(void **state)
     doc = stored(f, id);
     assert_string_equal(sget(doc, "state"), "deleted");
     expect_entry(f, "dataset_delete", "ada", "stats-bureau", dataset_objects(doc, NULL), doc);
+    /* Deleting it again succeeds and changes nothing: no write, no second entry. */
+    json_decref(ok(f, catalog_package_delete, &f->admin, "{\"id\": \"ledger-a\"}"));
+    {
+        json_t *again = stored(f, id);
+
+        assert_true(json_equal(again, doc));
+        json_decref(again);
+    }
+    expect_no_entry(f);
     json_decref(doc);
 
     /* A sysadmin's dataset without an organization: no org. */

@@ -319,6 +319,39 @@ static void test_cli_parse(void **state)
     assert_int_equal(parse(ARRAY_SIZE(none), none, 1, 1, &args), CLI_USAGE);
 }
 
+/* An empty --portal, or an empty $KAIFANG_PORTAL without --portal, is a usage error
+ * rather than a silent ./kaifang-portal. */
+static void test_cli_parse_empty_portal(void **state)
+{
+    const char *empty[] = {"add", "bob", "--portal", ""};
+    const char *empty_eq[] = {"add", "bob", "--portal="};
+    const char *given[] = {"add", "bob", "--portal", "/p"};
+    const char *absent[] = {"add", "bob"};
+    const char *old = getenv("KAIFANG_PORTAL");
+    char *saved = old ? xstrdup(old) : NULL;
+    struct cli_args args;
+
+    (void)state;
+    unsetenv("KAIFANG_PORTAL");
+    assert_int_equal(parse(ARRAY_SIZE(empty), empty, 1, 1, &args), CLI_USAGE);
+    assert_int_equal(parse(ARRAY_SIZE(empty_eq), empty_eq, 1, 1, &args), CLI_USAGE);
+    assert_int_equal(parse(ARRAY_SIZE(absent), absent, 1, 1, &args), 0);
+    setenv("KAIFANG_PORTAL", "", 1);
+    assert_int_equal(parse(ARRAY_SIZE(absent), absent, 1, 1, &args), CLI_USAGE);
+    assert_int_equal(parse(ARRAY_SIZE(given), given, 1, 1, &args), 0);
+    /* demo's --portal does not default to the variable. */
+    assert_int_equal(cli_parse("demo", "demo", test_opts, ARRAY_SIZE(test_opts),
+                               (int)ARRAY_SIZE(absent), (char **)absent, 1, 1, "NAME", &args),
+                     0);
+    setenv("KAIFANG_PORTAL", "/q", 1);
+    assert_int_equal(parse(ARRAY_SIZE(absent), absent, 1, 1, &args), 0);
+    if (saved)
+        setenv("KAIFANG_PORTAL", saved, 1);
+    else
+        unsetenv("KAIFANG_PORTAL");
+    free(saved);
+}
+
 /* ---- metadata.json mapping ---------------------------------------------------------- */
 
 static json_t *load_example(const char *folder)
@@ -942,6 +975,7 @@ int main(void)
             cmocka_unit_test(test_config_flags),
             cmocka_unit_test(test_config_write_default_round_trip),
             cmocka_unit_test(test_cli_parse),
+            cmocka_unit_test(test_cli_parse_empty_portal),
             cmocka_unit_test(test_map_chinese_dataset),
             cmocka_unit_test(test_map_english_dataset),
             cmocka_unit_test(test_map_errors_name_the_field),
