@@ -27,11 +27,17 @@ struct command {
 
 static const struct command commands[] = {
         {"init", cmd_init, "create a portal directory (or migrate an existing one)",
-         "usage: kaifang init [--portal DIR]\n"
+         "usage: kaifang init [--portal DIR] [--origin NAME]\n"
          "\n"
          "Creates the portal directory with kaifang.conf, kaifang.db (SQLite), files/ and\n"
          "files/tmp/. On an existing portal it applies pending database migrations and\n"
          "keeps everything else.\n"
+         "\n"
+         "  --origin NAME  the public ledger's origin, the name every checkpoint is signed\n"
+         "                 with: the log's URL without its scheme, no spaces or '+'\n"
+         "                 (e.g. data.example.gov/ledger; default: site_url's host and\n"
+         "                 path + /ledger, 127.0.0.1:8080/ledger). Set it for a real\n"
+         "                 deployment: it is fixed once the key exists.\n"
          "\n" PORTAL_HELP},
         {"serve", cmd_serve, "serve the portal over HTTP",
          "usage: kaifang serve [--portal DIR] [--listen ADDR:PORT] [--site-url URL]\n"
@@ -104,6 +110,7 @@ static const struct command commands[] = {
          "usage: kaifang ledger key [--portal DIR]\n"
          "       kaifang ledger integrate [--portal DIR]\n"
          "       kaifang ledger verify URL|PORTAL_DIR [--key VKEY] [--state FILE]\n"
+         "                                 [--gzip yes|no|auto]\n"
          "\n"
          "key prints the ledger's verifier key (C2SP signed-note, name+id+key) alone on\n"
          "stdout: publish it, and give it to monitors with --key.\n"
@@ -127,8 +134,11 @@ static const struct command commands[] = {
          "  --key VKEY     the verifier key to trust (default: the one in the state file;\n"
          "                 on first use the key the server publishes at /api/ledger/key,\n"
          "                 or the portal's key file, with a warning)\n"
-         "  --state FILE   the last checkpoint seen (default ~/.kaifang/ledger-<origin\n"
-         "                 hash>.state for a URL, PORTAL_DIR.ledger-state beside a portal)\n"},
+         "  --state FILE   the last checkpoint seen (default ~/.kaifang/ledger-<key\n"
+         "                 hash>.state for a URL, one per verifier key, PORTAL_DIR.ledger-\n"
+         "                 state beside a portal)\n"
+         "  --gzip WHEN    ask for gzip entry bundles: yes, no, or auto (default: not on\n"
+         "                 a loopback host, where it only costs CPU)\n"},
         {"organization", cmd_organization, "add an organization",
          "usage: kaifang organization add NAME [--title T] [--description D] [--portal DIR]\n"
          "\n"

@@ -6,6 +6,9 @@
  * checkpoint it saw last (kept in a state file) and reports any fork, rewrite,
  * reordering or missing entry with its index. Exit 0 good, 1 bad, 2 usage (for cron).
  */
+#include <ctype.h>
+#include <dirent.h>
+
 #include "cli/cli-int.h"
 #include "cli/fetch.h"
 #include "core/timeutil.h"
@@ -104,15 +107,37 @@ struct stored_points {
     size_t bad; /* signatures that did not verify */
 };
 
+/*
+ * From a URL, entry bundles and their level-0 tiles are fetched ahead of the verifier,
+ * VERIFY_AHEAD bundles at a time over VERIFY_CONNS keep-alive connections: the server
+ * builds the next bundles while the monitor hashes this one, instead of one round trip
+ * after another. Memory: at most VERIFY_AHEAD bundles and tiles held (a bundle is
+ * ~56 KB for Kaifang's entries, at most 16 MiB).
+ */
+#define VERIFY_AHEAD 16
+#define VERIFY_CONNS 6
+
+/* Bundle k's two requests in flight (NULL once taken by the verifier). */
+struct ahead {
+    uint64_t k;
+    struct fetch_req *tile0, *bundle;
+};
+
 /* What one verify run knows. */
 struct monitor {
     const char *target;
     bool is_url;
     struct portal portal;
     struct fetch fetch;
+    struct fetch_multi multi;
+    struct ahead ahead[VERIFY_AHEAD];
+    uint64_t next_k; /* the next bundle to request ahead */
+    uint64_t size;   /* the tree size being verified */
     struct buf body;
     char *vkey;       /* the key checkpoints must be signed with */
     char *state_path; /* where the last checkpoint seen is kept */
+    char *state_from; /* where it is read from when not state_path (legacy name) */
+    bool gzip;        /* ask for gzip entry bundles */
     char *state_note; /* that checkpoint (the signed note), NULL on first use */
     size_t problems;
 };
@@ -172,30 +197,90 @@ out:
     return ret ? -ERR_INTERNAL : 0;
 }
 
+/* Starts GET of tile (level, n, w) or of entry bundle n (gzip when m->gzip: entries
+ * compress ~4×; hashes not at all, so tiles never ask). */
+static struct fetch_req *tile_start(struct monitor *m, unsigned level, uint64_t n, unsigned w,
+                                    bool entries)
+{
+    struct buf path = BUF_INIT;
+    struct fetch_req *req;
+
+    buf_addstr(&path, "/ledger/tile/");
+    ledger_verify_tile_path(level, n, w, entries, &path);
+    req = fetch_multi_start(&m->multi, path.buf, entries && m->gzip);
+    buf_release(&path);
+    return req;
+}
+
+/* The width of bundle k in the tree being verified. */
+static unsigned bundle_width(const struct monitor *m, uint64_t k)
+{
+    uint64_t left = m->size - k * LEDGER_TILE_WIDTH;
+
+    return left < LEDGER_TILE_WIDTH ? (unsigned)left : LEDGER_TILE_WIDTH;
+}
+
+/* Requests bundles k.. ahead (up to VERIFY_AHEAD past k, within the tree); slots of
+ * bundles before k that the verifier skipped are cancelled. */
+static void fetch_ahead(struct monitor *m, uint64_t k)
+{
+    if (m->next_k < k)
+        m->next_k = k;
+    for (size_t i = 0; i < VERIFY_AHEAD; i++) {
+        struct ahead *a = &m->ahead[i];
+
+        if ((a->tile0 || a->bundle) && a->k < k) {
+            fetch_multi_cancel(&m->multi, a->tile0);
+            fetch_multi_cancel(&m->multi, a->bundle);
+            a->tile0 = a->bundle = NULL;
+        }
+    }
+    while (m->next_k < k + VERIFY_AHEAD && m->next_k * LEDGER_TILE_WIDTH < m->size) {
+        struct ahead *a = &m->ahead[m->next_k % VERIFY_AHEAD];
+        unsigned w = bundle_width(m, m->next_k);
+
+        if (a->tile0 || a->bundle)
+            break; /* still held by an earlier bundle */
+        a->k = m->next_k++;
+        a->tile0 = tile_start(m, 0, a->k, w, false);
+        a->bundle = tile_start(m, 0, a->k, w, true);
+    }
+}
+
 static int url_tile(void *ctx, unsigned level, uint64_t n, unsigned w, bool entries,
                     struct buf *out, struct err *err)
 {
     struct monitor *m = ctx;
-    struct buf path = BUF_INIT;
+    struct fetch_req *req = NULL;
     int ret;
 
-    buf_addstr(&path, "/ledger/tile/");
-    ledger_verify_tile_path(level, n, w, entries, &path);
-    ret = fetch_get(&m->fetch, path.buf, out, err);
+    if (level == 0 && n * LEDGER_TILE_WIDTH < m->size && w == bundle_width(m, n)) {
+        struct ahead *a = &m->ahead[n % VERIFY_AHEAD];
+
+        fetch_ahead(m, n);
+        if (a->k == n) {
+            req = entries ? a->bundle : a->tile0;
+            if (entries)
+                a->bundle = NULL;
+            else
+                a->tile0 = NULL;
+        }
+    }
+    /* Anything not requested ahead (higher levels; a tile asked twice): now, while the
+     * bundles ahead keep arriving. */
+    if (!req)
+        req = tile_start(m, level, n, w, entries);
+    ret = fetch_multi_finish(&m->multi, req, out, err);
     if (ret && entries)
         ret = entries_from_api(m, n, w, out, err);
-    buf_release(&path);
     return ret;
 }
 
-/* The state file's default name for origin: ~/.kaifang/ledger-<16 hex of SHA-256>.state
- * (made with its directory). */
-static char *default_state_path(const char *origin, struct err *err)
+/* ~/.kaifang, made if missing; NULL (and err set) without $HOME. Free the result. */
+static char *state_dir(struct err *err)
 {
     const char *home = getenv("HOME");
-    uint8_t h[SHA256_LEN];
-    char hex[SHA256_HEX_LEN];
-    char *dir, *path;
+    char *dir;
 
     if (!home || !*home) {
         err_set(err, ERR_VALIDATION, NULL, "$HOME is not set: pass --state FILE");
@@ -207,11 +292,73 @@ static char *default_state_path(const char *origin, struct err *err)
         free(dir);
         return NULL;
     }
-    sha256(origin, strlen(origin), h);
+    return dir;
+}
+
+/* dir/ledger-<16 hex of SHA-256(name)>.state. name is the verifier key (a log is its
+ * key: two portals that both sign as "127.0.0.1:8080/ledger" are two logs); before,
+ * it was the origin, and such files are still read (legacy_state). Free the result. */
+static char *state_path_of(const char *dir, const char *name)
+{
+    uint8_t h[SHA256_LEN];
+    char hex[SHA256_HEX_LEN];
+
+    sha256(name, strlen(name), h);
     hex_encode(h, 8, hex);
-    path = xstrfmt("%s/ledger-%s.state", dir, hex);
-    free(dir);
-    return path;
+    return xstrfmt("%s/ledger-%s.state", dir, hex);
+}
+
+/* The verifier key on the first line of a state file ("key <vkey>"), or NULL. */
+static char *state_key_of(const char *path)
+{
+    char line[1024];
+    FILE *f = fopen(path, "rb");
+    char *key = NULL;
+    size_t n;
+
+    if (!f)
+        return NULL;
+    if (fgets(line, sizeof(line), f) && starts_with(line, "key ") &&
+        (n = strcspn(line, "\n")) < sizeof(line) - 1 && line[n] == '\n')
+        key = xstrndup(line + 4, n - 4);
+    fclose(f);
+    return key;
+}
+
+/* The distinct verifier keys of origin held by the state files in dir (at most max). */
+static size_t known_keys(const char *dir, const char *origin, char **keys, size_t max)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t n = 0, olen = strlen(origin);
+
+    if (!d)
+        return 0;
+    while ((de = readdir(d)) && n < max) {
+        char *path, *key;
+        bool dup = false;
+
+        size_t len = strlen(de->d_name);
+
+        if (!starts_with(de->d_name, "ledger-") || len < 6 ||
+            strcmp(de->d_name + len - 6, ".state"))
+            continue;
+        path = xstrfmt("%s/%s", dir, de->d_name);
+        key = state_key_of(path);
+        free(path);
+        if (!key || strncmp(key, origin, olen) || key[olen] != '+') {
+            free(key);
+            continue;
+        }
+        for (size_t i = 0; i < n && !dup; i++)
+            dup = !strcmp(keys[i], key);
+        if (dup)
+            free(key);
+        else
+            keys[n++] = key;
+    }
+    closedir(d);
+    return n;
 }
 
 /* Reads the whole file at path into out (at most max bytes). 1 when it does not exist. */
@@ -248,7 +395,7 @@ static int state_load(struct monitor *m, struct err *err)
     const char *nl;
     int ret;
 
-    ret = read_file(m->state_path, STATE_MAX, &b, err);
+    ret = read_file(m->state_from ? m->state_from : m->state_path, STATE_MAX, &b, err);
     if (ret) {
         if (ret == 1)
             ret = 0;
@@ -491,6 +638,69 @@ out:
     json_decref(doc);
 }
 
+/*
+ * The default state file of a URL, named by the verifier key: a log is its key, and
+ * every default portal signs as "127.0.0.1:8080/ledger". Without --key, the key of the
+ * state files already kept for the checkpoint's origin is pinned, as before; when
+ * several logs of that origin were seen, the server's published key must be one of
+ * them, or the monitor cannot tell a different log from a changed key (a problem).
+ * With none, the server's key is trusted on first use (fetch_vkey, with a warning).
+ * A state file of the former name (SHA-256 of the origin) with the same key is read.
+ */
+#define KNOWN_KEYS_MAX 16
+static int url_state_choose(struct monitor *m, const char *origin, struct err *err)
+{
+    char *keys[KNOWN_KEYS_MAX];
+    char *dir = state_dir(err), *legacy = NULL, *legacy_key = NULL;
+    size_t n = 0;
+    int ret = 0;
+
+    if (!dir)
+        return -ERR_VALIDATION;
+    if (!m->vkey) {
+        n = known_keys(dir, origin, keys, KNOWN_KEYS_MAX);
+        if (n == 1) {
+            m->vkey = xstrdup(keys[0]);
+        } else if (n > 1) {
+            bool found = false;
+
+            if ((ret = fetch_vkey(m, err)))
+                goto out;
+            for (size_t i = 0; i < n && !found; i++)
+                found = !strcmp(keys[i], m->vkey);
+            if (!found) {
+                ret = err_set(err, ERR_VALIDATION, NULL,
+                              "the server's key \"%s\" is none of the %zu keys seen before for "
+                              "\"%s\" (state files in %s): pass --key to say which log this is",
+                              m->vkey, n, origin, dir);
+                goto out;
+            }
+        }
+    }
+    if (m->vkey) {
+        m->state_path = state_path_of(dir, m->vkey);
+        legacy = state_path_of(dir, origin);
+        if (access(m->state_path, F_OK) < 0 && (legacy_key = state_key_of(legacy)) &&
+            !strcmp(legacy_key, m->vkey)) {
+            m->state_from = legacy;
+            legacy = NULL;
+        }
+    } else {
+        /* First use: the key comes from the server (fetch_vkey); the state file is
+         * named after it once known. */
+        if ((ret = fetch_vkey(m, err)))
+            goto out;
+        m->state_path = state_path_of(dir, m->vkey);
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        free(keys[i]);
+    free(legacy);
+    free(legacy_key);
+    free(dir);
+    return ret;
+}
+
 static int verify_run(struct monitor *m, const char *key_opt, const char *state_opt)
 {
     struct ledger_verify_report rep = {0};
@@ -511,6 +721,7 @@ static int verify_run(struct monitor *m, const char *key_opt, const char *state_
     /* 1. The checkpoint. */
     if (m->is_url) {
         if ((ret = fetch_init(&m->fetch, m->target, &err)) ||
+            (ret = fetch_multi_init(&m->multi, m->target, VERIFY_CONNS, &err)) ||
             (ret = fetch_get(&m->fetch, "/ledger/checkpoint", &note, &err)))
             goto fail;
     } else {
@@ -532,10 +743,8 @@ static int verify_run(struct monitor *m, const char *key_opt, const char *state_
         m->state_path = xstrdup(state_opt);
     } else if (m->is_url) {
         note_origin(note.buf, origin);
-        if (!(m->state_path = default_state_path(origin, &err))) {
-            ret = -ERR_VALIDATION;
+        if ((ret = url_state_choose(m, origin, &err)))
             goto fail;
-        }
     } else {
         m->state_path = xstrfmt("%s.ledger-state", m->portal.cfg.portal_dir);
     }
@@ -614,6 +823,7 @@ static int verify_run(struct monitor *m, const char *key_opt, const char *state_
         sp.p[sp.n++].what = "the checkpoint seen before";
     }
     if (m->is_url) {
+        m->size = size;
         src.ctx = m;
         src.tile = url_tile;
     } else {
@@ -655,11 +865,51 @@ out:
     return ret;
 }
 
+/* Whether vkey is a well-formed C2SP verifier key: the ledger's own parser, asked
+ * through ledger_note_verify(), which checks the key before the note. */
+static bool vkey_ok(const char *vkey)
+{
+    struct err err = ERR_INIT;
+    struct buf text = BUF_INIT;
+
+    ledger_note_verify(vkey, "", 0, &text, &err);
+    buf_release(&text);
+    return strcmp(err.field, "vkey") != 0;
+}
+
+/* The scheme of a "scheme://…" target (RFC 3986 §3.1: ALPHA *( ALPHA / DIGIT / "+" /
+ * "-" / "." )), into out; false when target has none (a directory path). */
+static bool url_scheme(const char *target, char *out, size_t size)
+{
+    size_t n = 0;
+
+    if (!((target[0] >= 'a' && target[0] <= 'z') || (target[0] >= 'A' && target[0] <= 'Z')))
+        return false;
+    while (target[n] && (isalnum((unsigned char)target[n]) || strchr("+-.", target[n])))
+        n++;
+    if (!starts_with(target + n, "://"))
+        return false;
+    xsnprintf(out, size, "%.*s", (int)(n < 32 ? n : 32), target);
+    return true;
+}
+
+/* Whether the URL's host is a loopback one (localhost, 127.0.0.0/8, [::1]): there
+ * bandwidth is free and gzip only costs both sides CPU. */
+static bool url_loopback(const char *url)
+{
+    const char *host = strstr(url, "://") + 3;
+
+    return starts_with(host, "127.") || starts_with(host, "localhost") ||
+           starts_with(host, "[::1]");
+}
+
 static int ledger_verify_cmd(int argc, char **argv)
 {
-    static const struct cli_option opts[] = {{"key", true}, {"state", true}};
+    static const struct cli_option opts[] = {{"key", true}, {"state", true}, {"gzip", true}};
+    const char *key, *gzip;
     struct monitor m;
     struct cli_args args;
+    char scheme[40];
     int ret;
 
     memset(&m, 0, sizeof(m));
@@ -669,16 +919,44 @@ static int ledger_verify_cmd(int argc, char **argv)
     if (ret)
         goto out;
     m.target = args.pos[0];
-    m.is_url = starts_with(m.target, "http://") || starts_with(m.target, "https://");
-    ret = verify_run(&m, cli_opt(opts, ARRAY_SIZE(opts), &args, "key"),
-                     cli_opt(opts, ARRAY_SIZE(opts), &args, "state"));
-out:
+    key = cli_opt(opts, ARRAY_SIZE(opts), &args, "key");
+    gzip = cli_opt(opts, ARRAY_SIZE(opts), &args, "gzip");
+    if (url_scheme(m.target, scheme, sizeof(scheme))) {
+        if (strcasecmp(scheme, "http") && strcasecmp(scheme, "https")) {
+            ret = cli_usage("ledger verify", "ledger",
+                            "unsupported URL scheme \"%s\": use http:// or https:// (or give a "
+                            "portal directory)",
+                            scheme);
+            goto out;
+        }
+        m.is_url = true;
+    }
+    /* A key that cannot be parsed is the caller's mistake, not a bad log. */
+    if (key && !vkey_ok(key)) {
+        ret = cli_usage("ledger verify", "ledger",
+                        "option \"--key\": \"%.64s\" is not a verifier key "
+                        "(<origin>+<8 hex key id>+<base64 key>, as \"kaifang ledger key\" prints)",
+                        key);
+        goto out;
+    }
+    if (gzip && strcmp(gzip, "yes") && strcmp(gzip, "no") && strcmp(gzip, "auto")) {
+        ret = cli_usage("ledger verify", "ledger",
+                        "option \"--gzip\" takes yes, no or auto, not \"%.32s\"", gzip);
+        goto out;
+    }
     if (m.is_url)
+        m.gzip = gzip && strcmp(gzip, "auto") ? !strcmp(gzip, "yes") : !url_loopback(m.target);
+    ret = verify_run(&m, key, cli_opt(opts, ARRAY_SIZE(opts), &args, "state"));
+out:
+    if (m.is_url) {
+        fetch_multi_release(&m.multi);
         fetch_release(&m.fetch);
+    }
     portal_close(&m.portal);
     buf_release(&m.body);
     free(m.vkey);
     free(m.state_path);
+    free(m.state_from);
     free(m.state_note);
     return ret;
 }

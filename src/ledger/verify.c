@@ -53,6 +53,16 @@ struct verifier {
     size_t nmm;
     bool have_bad; /* an entry was found rewritten or missing ... */
     uint64_t first_bad, last_bad;
+    bool first_bad_exact; /* first_bad is an entry, not the start of a hash's range */
+    /* The first stored interior hash that disagreed while the entries and their leaf
+     * hashes agreed: the change is somewhere in [first, last], which entry the tiles
+     * cannot say (a stored hash commits to its 256 children only as a whole). A signed
+     * root that covers the range tells which side was rewritten (check_points). */
+    struct {
+        bool set, resolved;
+        unsigned level;
+        uint64_t j, first, last;
+    } range;
     bool stop;
 };
 
@@ -75,10 +85,12 @@ __attribute__((format(printf, 5, 6))) static void problem(struct verifier *v,
         v->stop = true;
 }
 
-static void mark_bad(struct verifier *v, uint64_t index)
+static void mark_bad(struct verifier *v, uint64_t index, bool exact)
 {
-    if (!v->have_bad || index < v->first_bad)
+    if (!v->have_bad || index < v->first_bad) {
         v->first_bad = index;
+        v->first_bad_exact = exact;
+    }
     if (!v->have_bad || index > v->last_bad)
         v->last_bad = index;
     v->have_bad = true;
@@ -156,9 +168,30 @@ static void check_points(struct verifier *v)
         root_of_stack(v, root);
         if (!memcmp(root, pt->root, LEDGER_HASH_LEN)) {
             v->good_prefix = pt->size;
+            if (v->range.set && !v->range.resolved && pt->size > v->range.last) {
+                /* The entries reproduce a signed root over the range: they are the
+                 * ones signed, and the stored hash is the forgery. */
+                v->range.resolved = true;
+                problem(v, LEDGER_PROBLEM_HASH, true, v->range.first,
+                        "entries %" PRIu64 "..%" PRIu64 " reproduce the root of %s (size %" PRIu64
+                        "): the entries are as signed, so the stored hash %u/%" PRIu64
+                        " is what was rewritten",
+                        v->range.first, v->range.last, pt->what, pt->size, v->range.level,
+                        v->range.j);
+            }
             continue;
         }
-        if (v->have_bad && v->first_bad < pt->size)
+        if (v->have_bad && v->first_bad < pt->size && !v->first_bad_exact)
+            problem(v, LEDGER_PROBLEM_FORK, true, v->first_bad,
+                    "%s (size %" PRIu64 ") does not match the entries: history changed within "
+                    "entries %" PRIu64 "..%" PRIu64
+                    " (one or more of them rewritten together with their leaf hashes; the "
+                    "signed roots commit to the range only as a whole, so the entry cannot be "
+                    "named)",
+                    pt->what, pt->size,
+                    v->good_prefix > v->range.first ? v->good_prefix : v->range.first,
+                    v->range.last);
+        else if (v->have_bad && v->first_bad < pt->size)
             problem(v, LEDGER_PROBLEM_FORK, true, v->first_bad,
                     "%s (size %" PRIu64 ") does not match the entries: history changed at "
                     "entry %" PRIu64,
@@ -209,11 +242,27 @@ static void check_interior(struct verifier *v, unsigned L, uint64_t j,
         /* A rewritten entry changes every node above it: report only the entry. */
         if (v->have_bad && v->last_bad >= first)
             return;
-        mark_bad(v, first);
+        if (!v->range.set) {
+            v->range.set = true;
+            v->range.level = L;
+            v->range.j = j;
+            v->range.first = first;
+            v->range.last = last;
+        }
+        mark_bad(v, first, false);
+        /* Every entry hashed to its stored leaf hash, so the entries and tile level 0
+         * agree; only this stored node does not. Either it was rewritten, or entries in
+         * the range were rewritten with their leaf hashes; the node is one hash of all
+         * its leaves, and the monitor has no earlier copy of them, so which entry cannot
+         * be known. A signed root over the range decides between the two (check_points). */
         problem(v, LEDGER_PROBLEM_HASH, true, first,
                 "stored hash %u/%" PRIu64 " does not match entries %" PRIu64 "..%" PRIu64
-                " (hashes rewritten or entries replaced with their hashes)",
-                L, j, first, last);
+                " as recomputed: the entries agree with their stored leaf hashes, so either "
+                "one or more of entries %" PRIu64 "..%" PRIu64
+                " were rewritten together with their leaf hashes, or the stored hash was; it "
+                "commits to its %" PRIu64 " entries only as a whole, so the exact entry cannot "
+                "be named",
+                L, j, first, last, first, last, last - first + 1);
     }
 }
 
@@ -247,7 +296,7 @@ static void rewritten(struct verifier *v, uint64_t index, const uint8_t got[LEDG
 {
     struct mismatch *m;
 
-    mark_bad(v, index);
+    mark_bad(v, index, true);
     problem(v, LEDGER_PROBLEM_REWRITTEN, true, index,
             "entry %" PRIu64 ": its bytes do not hash to the stored leaf hash (entry rewritten "
             "or moved)",
@@ -296,7 +345,7 @@ static void verify_bundle(struct verifier *v, uint64_t k, unsigned w)
         problem(v, LEDGER_PROBLEM_MISSING, true, start,
                 "entry bundle %" PRIu64 " (entries %" PRIu64 "..%" PRIu64 "): %s", k, start,
                 start + w - 1, err.msg[0] ? err.msg : "unavailable");
-        mark_bad(v, start);
+        mark_bad(v, start, true);
     }
     /* First pass: where each entry is (uint16 big-endian length, then the bytes). */
     p = (const unsigned char *)v->bundle.buf;
@@ -336,7 +385,7 @@ static void verify_bundle(struct verifier *v, uint64_t k, unsigned w)
             }
             if (skip) {
                 for (unsigned q = pos; q < pos + skip; q++) {
-                    mark_bad(v, start + q);
+                    mark_bad(v, start + q, true);
                     problem(v, LEDGER_PROBLEM_MISSING, true, start + q,
                             "entry %" PRIu64 " is missing (the store goes from entry %" PRIu64
                             " to entry %" PRIu64 ")",
@@ -359,7 +408,7 @@ static void verify_bundle(struct verifier *v, uint64_t k, unsigned w)
             problem(v, LEDGER_PROBLEM_MISSING, true, start + pos,
                     "entry bundle %" PRIu64 " ends early: entries %" PRIu64 "..%" PRIu64 " missing",
                     k, start + pos, start + w - 1);
-        mark_bad(v, start + pos);
+        mark_bad(v, start + pos, true);
         if (!stored) {
             /* Neither entries nor their hashes: the tree cannot be recomputed further. */
             problem(v, LEDGER_PROBLEM_MISSING, true, start + pos,
@@ -469,7 +518,12 @@ int ledger_verify_tree(const struct ledger_source *src, uint64_t size,
         goto out;
     root_of_stack(v, got);
     if (memcmp(got, root, LEDGER_HASH_LEN)) {
-        if (v->have_bad)
+        if (v->have_bad && !v->first_bad_exact)
+            problem(v, LEDGER_PROBLEM_ROOT, true, v->first_bad,
+                    "the checkpoint's root (size %" PRIu64 ") is not the root of the entries, "
+                    "which differ within entries %" PRIu64 "..%" PRIu64,
+                    size, v->range.first, v->range.last);
+        else if (v->have_bad)
             problem(v, LEDGER_PROBLEM_ROOT, true, v->first_bad,
                     "the checkpoint's root (size %" PRIu64 ") is not the root of the entries, "
                     "which differ from entry %" PRIu64,

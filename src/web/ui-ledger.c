@@ -269,9 +269,21 @@ int ui_ledger(struct catalog *c, const struct ledger_key *key, const struct ui_l
     }
     if (ret < 0)
         goto out;
-    /* Anything but an index within the log shows the newest entries. */
-    if (!q->before || parse_u64(q->before, size, &before) || before == 0)
+    /* "before" is a number the page made or a person typed: anything but a decimal
+     * index ≥ 1 is refused rather than silently shown as the newest page; an index past
+     * the log's end shows the newest entries (all of them are before it). Empty is
+     * absent, as the filters' empty fields are. */
+    if (!nonempty(q->before)) {
         before = size;
+    } else if (parse_u64(q->before, INT64_MAX, &before) || before == 0) {
+        ret = err_set(err, ERR_BAD_REQUEST, "before",
+                      "parameter \"before\" must be an entry index from 1 to %" PRIu64
+                      " (a decimal number), not \"%.40s\"",
+                      (uint64_t)INT64_MAX, q->before);
+        goto out;
+    } else if (before > size) {
+        before = size;
+    }
 
     ui_header(out, "Public ledger");
     HTML(out, "<h1>Public ledger</h1>\n<p>Every change to the catalog is recorded in an "

@@ -580,13 +580,14 @@ def test_ledger_page(srv, tok):
         assert r.status_code == 200
         r = srv.get("/ledger", params={"type": "no-such-type"})
         assert r.status_code == 200 and '<tr id="entry-' not in r.text
-    # paging: before= shows older entries only; junk is the newest page
+    # paging: before= shows older entries only; junk is a 400 naming it
     if len(entries) > 1:
         r = srv.get("/ledger", params={"before": entries[-1]["index"]})
         rows = [int(x) for x in re.findall(r'<tr id="entry-(\d+)"', r.text)]
         assert rows and max(rows) == entries[-2]["index"]
     for junk in ("abc", "-1", "99999999999999999999", "0"):
-        assert srv.get("/ledger", params={"before": junk}).status_code == 200
+        r = srv.get("/ledger", params={"before": junk})
+        assert r.status_code == 400 and "before" in r.text, (junk, r.status_code)
     # linked from the home page
     home = srv.get("/")
     assert 'href="/ledger"' in home.text

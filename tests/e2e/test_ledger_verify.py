@@ -8,6 +8,7 @@ a burst of writes, after which the log and the catalog still agree."""
 import base64
 import hashlib
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -221,6 +222,71 @@ def test_tampering_is_reported_from_the_url(ledger_portal, tmp_path, start_serve
     out = r.stdout + r.stderr
     for w in words:
         assert w in out, "%s: %r not reported: %s" % (name, w, out)
+
+
+def rewrite_consistently(index):
+    """Rewrites an entry, its leaf hash and its slot in the level-0 tile together: only
+    the stored level-1 hash over its 256 entries still disagrees."""
+    def tamper(db):
+        (entry,) = db.execute("SELECT entry FROM ledger_entries WHERE idx = ?", (index,)).fetchone()
+        new = bytes(entry).replace(b'"actor":"', b'"actor":"x', 1)
+        leaf = hashlib.sha256(b"\x00" + new).digest()
+        db.execute("UPDATE ledger_entries SET entry = ?, leaf_hash = ? WHERE idx = ?",
+                   (new, leaf, index))
+        (hashes,) = db.execute("SELECT hashes FROM ledger_tiles WHERE level = 0 AND idx = ?",
+                               (index // 256,)).fetchone()
+        h = bytearray(hashes)
+        h[(index % 256) * 32:(index % 256 + 1) * 32] = leaf
+        db.execute("UPDATE ledger_tiles SET hashes = ? WHERE level = 0 AND idx = ?",
+                   (bytes(h), index // 256))
+    return tamper
+
+
+def rewrite_level1_hash(db):
+    (hashes,) = db.execute("SELECT hashes FROM ledger_tiles WHERE level = 1 AND idx = 0").fetchone()
+    h = bytearray(hashes)
+    h[0] ^= 1
+    db.execute("UPDATE ledger_tiles SET hashes = ? WHERE level = 1 AND idx = 0", (bytes(h),))
+
+
+def test_consistent_rewrite_names_the_range_and_why(ledger_portal, tmp_path):
+    """Entry 37 rewritten with its leaf hash and level-0 slot: the tiles cannot say which
+    entry, so the range 0..255 is named with the reason; the state's signed root over
+    the range shows that the entries (not the stored hash) changed."""
+    lp = ledger_portal
+    p, _, dir_state = tampered_copy(lp, tmp_path, rewrite_consistently(37))
+    r = verify(p.path, dir_state, key=lp["key"], check=1)
+    out = r.stdout + r.stderr
+    assert "entries 0..255" in out and "cannot be named" in out, out
+    # Stored checkpoints inside the range narrow it; never past the tiles' range.
+    assert re.search(r"history changed within entries (\d+)\.\.255 ", out), out
+    lo = int(re.search(r"history changed within entries (\d+)\.\.255 ", out).group(1))
+    assert lo <= 37, out
+    assert "entry 0:" not in out and "at entry 0" not in out, out
+
+
+def test_rewritten_interior_hash_is_told_from_rewritten_entries(ledger_portal, tmp_path):
+    lp = ledger_portal
+    p, _, dir_state = tampered_copy(lp, tmp_path, rewrite_level1_hash)
+    r = verify(p.path, dir_state, key=lp["key"], check=1)
+    out = r.stdout + r.stderr
+    assert "stored hash 1/0 is what was rewritten" in out, out
+
+
+@pytest.mark.parametrize("gzip", ["yes", "no"])
+def test_url_verify_concurrent_with_and_without_gzip(ledger_portal, tmp_path, start_server, gzip):
+    """The tiles and bundles fetched ahead over several connections, bundles gzip'd or
+    not: the same tree, and a rewrite still named."""
+    lp = ledger_portal
+    p, url_state, _ = tampered_copy(lp, tmp_path, rewrite_entry(300))
+    srv = start_server(p)
+    r = run_cli("ledger", "verify", srv.url, "--key", lp["key"], "--gzip", gzip, "--state",
+                tmp_path / "fresh", check=1)
+    assert "entry 300" in r.stderr, r.stderr
+    clean = start_server(lp["portal"])
+    r = run_cli("ledger", "verify", clean.url, "--key", lp["key"], "--gzip", gzip, "--state",
+                url_state, check=0)
+    assert "size %d" % lp["size"] in r.stdout, r.stdout
 
 
 def test_verify_usage_and_unreachable(tmp_path):

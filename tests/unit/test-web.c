@@ -384,11 +384,34 @@ static void test_ledger_page(void **state)
     assert_int_equal(count_rows(b.buf), 1);
     buf_reset(&b);
 
-    /* "before" that is not an index within the log: the newest page */
+    /* "before" past the log's end: the newest page (every entry is before it); empty:
+     * absent */
     q.org = NULL;
-    q.before = "999999999999999999999";
+    q.before = "9223372036854775807";
     assert_int_equal(ui_ledger(&c, key, &q, &b, &err), 0);
     assert_int_equal(count_rows(b.buf), UI_LEDGER_ROWS);
+    buf_reset(&b);
+    q.before = "";
+    assert_int_equal(ui_ledger(&c, key, &q, &b, &err), 0);
+    assert_int_equal(count_rows(b.buf), UI_LEDGER_ROWS);
+    buf_reset(&b);
+
+    /* "before" that is not an index: a 400 naming it, not silently the newest page */
+    {
+        static const char *const bad[] = {"-1", "abc", "99999999999999999999", "0", "1x", " 5",
+                                          "+5", "0x10"};
+
+        for (size_t k = 0; k < ARRAY_SIZE(bad); k++) {
+            q.before = bad[k];
+            err_clear(&err);
+            assert_int_equal(ui_ledger(&c, key, &q, &b, &err), -ERR_BAD_REQUEST);
+            assert_int_equal(err.kind, ERR_BAD_REQUEST);
+            assert_string_equal(err.field, "before");
+            assert_non_null(strstr(err.msg, "\"before\""));
+            buf_reset(&b);
+        }
+    }
+    err_clear(&err);
 
     buf_release(&b);
     ledger_key_free(key);
