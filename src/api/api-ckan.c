@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "api/api.h"
+#include "core/log.h"
 #include "core/util.h"
 
 static int help_show(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
@@ -220,9 +221,11 @@ static bool upload_field_given(json_t *params)
     return v && !json_is_null(v) && !(json_is_string(v) && !json_string_length(v));
 }
 
-int api_ckan_call(struct catalog *c, const struct actor *a, const char *name, bool is_post,
-                  json_t *params, const struct upload *up, json_t **doc, unsigned *status,
-                  enum err_kind *kind)
+/* api_ckan_call; with text (not NULL), package_search's page comes as text in it
+ * (catalog_package_search_text), to be spliced in by api_ckan_call_text. */
+static void call(struct catalog *c, const struct actor *a, const char *name, bool is_post,
+                 json_t *params, const struct upload *up, struct buf *text, json_t **doc,
+                 unsigned *status, enum err_kind *kind)
 {
     struct err err = ERR_INIT;
     const struct api_action *act = api_ckan_action(name);
@@ -265,6 +268,8 @@ int api_ckan_call(struct catalog *c, const struct actor *a, const char *name, bo
         ret = catalog_resource_create(c, a, params, up, &result, &err);
     else if (!strcmp(act->name, "resource_update"))
         ret = catalog_resource_update(c, a, params, up, &result, &err);
+    else if (text && act->fn == catalog_package_search)
+        ret = catalog_package_search_text(c, a, params, &result, text, &err);
     else
         ret = act->fn(c, a, params, &result, &err);
     if (ret < 0 && err.kind == ERR_NONE)
@@ -284,5 +289,76 @@ out:
         if (kind)
             *kind = ERR_NONE;
     }
+}
+
+int api_ckan_call(struct catalog *c, const struct actor *a, const char *name, bool is_post,
+                  json_t *params, const struct upload *up, json_t **doc, unsigned *status,
+                  enum err_kind *kind)
+{
+    call(c, a, name, is_post, params, up, NULL, doc, status, kind);
+    return 0;
+}
+
+/*
+ * Replaces the one occurrence of the placeholder's JSON encoding in dumped (len bytes)
+ * by text; false, and nothing changed, unless there is exactly one. Every string in
+ * dumped is between unescaped double quotes with none inside (jansson escapes them), so
+ * "TOKEN" can only be the whole encoding of a string equal to TOKEN: the placeholder, or
+ * a value or key that a client would have had to guess 128 random bits to write; and
+ * that is ruled out too by requiring one occurrence only.
+ */
+static bool splice(char **dumped, size_t *len, const struct buf *text)
+{
+    const char *token = catalog_splice_token();
+    size_t tlen = strlen(token);
+    char *quoted = xstrfmt("\"%s\"", token);
+    char *at = memmem(*dumped, *len, quoted, tlen + 2), *after;
+    struct buf out = BUF_INIT;
+    bool done = false;
+
+    if (!at)
+        goto out;
+    after = at + tlen + 2;
+    if (memmem(after, *len - (size_t)(after - *dumped), quoted, tlen + 2))
+        goto out;
+    buf_grow(&out, *len + text->len);
+    buf_add(&out, *dumped, (size_t)(at - *dumped));
+    buf_add(&out, text->buf, text->len);
+    buf_add(&out, after, *len - (size_t)(after - *dumped));
+    if (buf_failed(&out))
+        goto out;
+    free(*dumped);
+    *dumped = buf_detach(&out, len);
+    done = true;
+out:
+    buf_release(&out);
+    free(quoted);
+    return done;
+}
+
+int api_ckan_call_text(struct catalog *c, const struct actor *a, const char *name, bool is_post,
+                       json_t *params, const struct upload *up, char **body, size_t *len,
+                       unsigned *status, enum err_kind *kind)
+{
+    struct buf text = BUF_INIT;
+    json_t *doc = NULL;
+
+    call(c, a, name, is_post, params, up, &text, &doc, status, kind);
+    *body = json_dumps(doc, JSON_COMPACT);
+    BUG_ON(!*body);
+    *len = strlen(*body);
+    json_decref(doc);
+    if (*status == 200 && text.len && !splice(body, len, &text)) {
+        /* Not reached unless a value equals the placeholder (see splice): answer as
+         * without text rather than guess which occurrence is ours. */
+        log_error("api: package_search: the results placeholder is not unique; parsing");
+        free(*body);
+        call(c, a, name, is_post, params, up, NULL, &doc, status, kind);
+        *body = json_dumps(doc, JSON_COMPACT);
+        BUG_ON(!*body);
+        *len = strlen(*body);
+        json_decref(doc);
+    }
+    buf_release(&text);
     return 0;
 }

@@ -63,6 +63,17 @@ int api_ckan_call(struct catalog *c, const struct actor *a, const char *name, bo
                   enum err_kind *kind);
 
 /*
+ * api_ckan_call() with the envelope as text: *body (free() it; NUL-terminated after *len
+ * bytes) is exactly json_dumps(doc, JSON_COMPACT) of the *doc api_ckan_call() would
+ * give, the bytes the HTTP layer sends. package_search builds it without parsing and
+ * dumping each dataset of its page: their stored texts are spliced into the dump of
+ * the rest (docs/internals/catalog.md, "package_search as text"). Always returns 0.
+ */
+int api_ckan_call_text(struct catalog *c, const struct actor *a, const char *name, bool is_post,
+                       json_t *params, const struct upload *up, char **body, size_t *len,
+                       unsigned *status, enum err_kind *kind);
+
+/*
  * The error envelope for err about action name (which may be unknown, or NULL when the
  * request never named one: help then points at help_show without a name). site_url
  * without trailing slash. New reference.

@@ -116,6 +116,15 @@ void resource_output(struct catalog *c, const char *dataset_id, json_t *res);
 /* The same for every resource of a package dict, and of an array of package dicts. */
 void dataset_output(struct catalog *c, json_t *doc);
 void datasets_output(struct catalog *c, json_t *docs);
+/*
+ * The output form of a stored dataset text (store_search.raw_docs), appended to out:
+ * the text itself when it holds no upload resource, else json_dumps(…, JSON_COMPACT) of
+ * the parsed document after dataset_output(). Either way the bytes
+ * json_dumps(dataset_output(json_loadb(text)), JSON_COMPACT) would give. -ERR_INTERNAL
+ * when such a text does not parse (a corrupt store).
+ */
+int dataset_output_text(struct catalog *c, const char *text, size_t len, struct buf *out,
+                        struct err *err);
 
 /* ---- license.c ---- */
 

@@ -62,6 +62,29 @@ int catalog_package_show(struct catalog *c, const struct actor *a, json_t *param
                          struct err *err);
 int catalog_package_search(struct catalog *c, const struct actor *a, json_t *params,
                            json_t **result, struct err *err);
+
+/*
+ * package_search with the page's datasets as JSON text, for the API's response, which
+ * then costs neither a parse nor a dump of each dataset (docs/internals/catalog.md,
+ * "package_search as text"). Same parameters, checks and errors as
+ * catalog_package_search(); on success *result is its result except "results": an empty
+ * array when the page is empty, else an array of one string, catalog_splice_token(),
+ * whose JSON encoding the caller replaces, in json_dumps(…, JSON_COMPACT) of a document
+ * holding *result, with *results: the page's package dicts, each exactly the bytes
+ * json_dumps(dict, JSON_COMPACT) gives for the dict catalog_package_search() returns,
+ * joined by ",". results: an initialised buffer, appended to (left as it was on error).
+ */
+int catalog_package_search_text(struct catalog *c, const struct actor *a, json_t *params,
+                                json_t **result, struct buf *results, struct err *err);
+
+/*
+ * The placeholder of catalog_package_search_text(): "kaifang-splice-" and 32 hex digits
+ * of a random 128-bit number drawn once per process, so no client can know it or put it
+ * in a value of its own. Only ASCII letters, digits and "-": its JSON encoding is itself
+ * between double quotes. Static storage; thread-safe (drawn under pthread_once).
+ */
+const char *catalog_splice_token(void);
+
 int catalog_package_create(struct catalog *c, const struct actor *a, json_t *params,
                            json_t **result, struct err *err);
 int catalog_package_update(struct catalog *c, const struct actor *a, json_t *params,

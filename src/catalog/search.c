@@ -10,6 +10,7 @@
 #include "core/limits.h"
 #include "core/parse.h"
 #include "core/util.h"
+#include "crypto/secret.h"
 
 /* ---- code points ---- */
 
@@ -1163,13 +1164,64 @@ static void query_to_store(json_t *json, struct store_search *s, struct store_cl
     s->nclauses = json_array_size(json);
 }
 
-int catalog_package_search(struct catalog *c, const struct actor *a, json_t *params,
-                           json_t **result, struct err *err)
+static pthread_once_t splice_once = PTHREAD_ONCE_INIT;
+static char splice_token[sizeof("kaifang-splice-") + 32];
+
+static void splice_token_draw(void)
+{
+    uint8_t r[16];
+
+    secret_init();
+    secret_random(r, sizeof(r));
+    memcpy(splice_token, "kaifang-splice-", sizeof("kaifang-splice-") - 1);
+    hex_encode(r, sizeof(r), splice_token + sizeof("kaifang-splice-") - 1);
+}
+
+const char *catalog_splice_token(void)
+{
+    BUG_ON(pthread_once(&splice_once, splice_token_draw));
+    return splice_token;
+}
+
+/*
+ * The page of a raw search (r->docs: strings holding stored texts) in its output form,
+ * comma-joined, appended to out; *results gets what stands for them: [] or
+ * [catalog_splice_token()].
+ */
+static int results_text(struct catalog *c, json_t *docs, struct buf *out, json_t **results,
+                        struct err *err)
+{
+    size_t i, len = out->len;
+    json_t *t;
+    int ret = 0;
+
+    json_array_foreach (docs, i, t) {
+        if (i)
+            buf_addch(out, ',');
+        ret = dataset_output_text(c, json_string_value(t), json_string_length(t), out, err);
+        if (ret)
+            break;
+    }
+    if (!ret && buf_failed(out))
+        ret = err_set(err, ERR_INTERNAL, NULL, "a search page is too large");
+    if (ret) {
+        buf_setlen(out, len);
+        return ret;
+    }
+    *results = json_array();
+    if (json_array_size(docs))
+        json_array_append_new(*results, json_string(catalog_splice_token()));
+    return 0;
+}
+
+/* package_search; with text (not NULL), the page as text (catalog_package_search_text). */
+static int package_search(struct catalog *c, const struct actor *a, json_t *params,
+                          struct buf *text, json_t **result, struct err *err)
 {
     struct query q = {json_array(), true, true, false};
     struct store_search s = {0};
     struct store_search_result r = {0};
-    json_t *facet_fields = NULL, *facets = NULL, *search_facets = NULL, *fv;
+    json_t *facet_fields = NULL, *facets = NULL, *search_facets = NULL, *results = NULL, *fv;
     const char **ffields = NULL;
     struct store_clause *clauses = NULL;
     struct store_term *sterms = NULL;
@@ -1228,10 +1280,18 @@ int catalog_package_search(struct catalog *c, const struct actor *a, json_t *par
     s.facet_fields = ffields;
     s.nfacet_fields = json_array_size(facet_fields);
     s.facet_limit = (size_t)flimit;
+    s.raw_docs = text != NULL;
     ret = store_dataset_search(c->store, &s, &r, err);
     if (ret)
         goto out;
-    datasets_output(c, r.docs);
+    if (text) {
+        ret = results_text(c, r.docs, text, &results, err);
+        if (ret)
+            goto out;
+    } else {
+        datasets_output(c, r.docs);
+        results = r.docs ? json_incref(r.docs) : json_array();
+    }
 
     facets = json_object();
     search_facets = json_object();
@@ -1260,10 +1320,10 @@ int catalog_package_search(struct catalog *c, const struct actor *a, json_t *par
                             json_pack("{s:s, s:o}", "title", fkey, "items", items));
     }
     *result = json_pack("{s:I, s:o, s:o, s:o, s:s}", "count", (json_int_t)r.count, "results",
-                        r.docs ? json_incref(r.docs) : json_array(), "facets", facets,
-                        "search_facets", search_facets, "sort", sort);
-    facets = search_facets = NULL;
+                        results, "facets", facets, "search_facets", search_facets, "sort", sort);
+    results = facets = search_facets = NULL;
 out:
+    json_decref(results);
     store_search_result_release(&r);
     json_decref(facets);
     json_decref(search_facets);
@@ -1275,4 +1335,16 @@ out:
     free(ffields);
     free(org_ids);
     return ret;
+}
+
+int catalog_package_search(struct catalog *c, const struct actor *a, json_t *params,
+                           json_t **result, struct err *err)
+{
+    return package_search(c, a, params, NULL, result, err);
+}
+
+int catalog_package_search_text(struct catalog *c, const struct actor *a, json_t *params,
+                                json_t **result, struct buf *results, struct err *err)
+{
+    return package_search(c, a, params, results, result, err);
 }

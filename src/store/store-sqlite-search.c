@@ -431,10 +431,16 @@ static int search_count(struct conn *c, const struct store_search *q, const stru
     return rc;
 }
 
-/* Appends the documents of rids[0..n) to arr, in that order. */
-static int docs_by_rid(struct conn *c, const int64_t *rids, size_t n, json_t *arr, struct err *err)
+/*
+ * Appends the documents of rids[0..n) to arr, in that order: parsed, or with raw each as
+ * a JSON string holding the stored text (store_search.raw_docs), copied without parsing
+ * or checking it: the text is what store_dataset_put stored, which jansson wrote.
+ */
+static int docs_by_rid(struct conn *c, const int64_t *rids, size_t n, bool raw, json_t *arr,
+                       struct err *err)
 {
     sqlite3_stmt *st = NULL;
+    const char *text;
     json_t *doc;
     size_t i;
     int rc = sq_stmt_get(c, ST_DOC_BY_RID, &st, err);
@@ -442,7 +448,19 @@ static int docs_by_rid(struct conn *c, const int64_t *rids, size_t n, json_t *ar
     for (i = 0; !rc && i < n; i++) {
         sqlite3_bind_int64(st, 1, rids[i]);
         doc = NULL;
-        rc = sq_fetch_doc(c, st, &doc, "dataset", err);
+        if (!raw) {
+            rc = sq_fetch_doc(c, st, &doc, "dataset", err);
+        } else {
+            rc = sqlite3_step(st);
+            text = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+            if (text)
+                doc = json_stringn_nocheck(text, (size_t)sqlite3_column_bytes(st, 0));
+            if (rc == SQLITE_ROW)
+                rc = doc ? 0 : err_set(err, ERR_INTERNAL, NULL, "a stored dataset is corrupt");
+            else
+                rc = rc == SQLITE_DONE ? 1 : sq_db_error(c->db, rc, "dataset", err);
+            stmt_done(st);
+        }
         if (rc > 0)
             rc = err_set(err, ERR_INTERNAL, NULL, "a dataset vanished during a search");
         if (!rc)
@@ -509,7 +527,7 @@ static int search_docs(struct conn *c, const struct store_search *q, const struc
     if (!rc)
         rc = fetch_rids(c, st, SIZE_MAX - 1, &rids, &n, err);
     if (!rc)
-        rc = docs_by_rid(c, rids, n, arr, err);
+        rc = docs_by_rid(c, rids, n, q->raw_docs, arr, err);
     if (rc)
         goto out;
 done:
@@ -1097,7 +1115,7 @@ int sq_dataset_search(struct store *s, const struct store_search *q,
         if (q->rows && q->start < first + nrids && q->start >= first) {
             size_t k = q->start - first, len = nrids - k < q->rows ? nrids - k : q->rows;
 
-            rc = docs_by_rid(c, rids + k, len, res->docs, err);
+            rc = docs_by_rid(c, rids + k, len, q->raw_docs, res->docs, err);
         }
     } else {
         rc = search_docs(c, q, &plan, orgs, res->count, &res->docs, err);

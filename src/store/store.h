@@ -225,15 +225,26 @@ struct store_search {
     const char *const *facet_fields;
     size_t nfacet_fields;
     size_t facet_limit;
+    /* The page as the stored texts instead of parsed documents (see docs), for callers
+     * that send them on unchanged: package_search splices them into its response
+     * (docs/internals/catalog.md, "package_search as text"). */
+    bool raw_docs;
 };
 
 struct store_search_result {
-    size_t count;   /* datasets that match, whatever start/rows */
-    json_t *docs;   /* array of package dicts, in order; new reference */
+    size_t count; /* datasets that match, whatever start/rows */
+    /* The page's package dicts in order, a new reference to an array. With raw_docs,
+     * each element is instead a JSON string holding the document's stored text, not
+     * checked as UTF-8 (json_stringn_nocheck): what store_dataset_put stored,
+     * json_dumps(doc, JSON_COMPACT) of the package dict, so that
+     * json_dumps(json_loadb(text), JSON_COMPACT) gives the same bytes (jansson keeps
+     * the key order, and strings and numbers round-trip exactly). */
+    json_t *docs;
     json_t *facets; /* {"field": [["value", count], …]}; new reference */
 };
 
-/* Runs a catalog search. Only state "active" datasets (and drafts when vis says so). */
+/* Runs a catalog search. Only state "active" datasets (and drafts when vis says so).
+ * store_search_result_release() frees what res holds, also after a failure. */
 int store_dataset_search(struct store *s, const struct store_search *q,
                          struct store_search_result *res, struct err *err);
 void store_search_result_release(struct store_search_result *res);

@@ -2022,6 +2022,124 @@ static void test_name_equal_to_an_id(void **state)
  */
 #include "api/api-ckan.c"
 
+/* ---- package_search as text: the same bytes as the parsed path ---- */
+
+/* The API's body for params by both paths (api_ckan_call + json_dumps, the reference,
+ * and api_ckan_call_text); asserts they are the same bytes and returns it (free()). */
+static char *search_both(struct fixture *f, const struct actor *a, const char *params)
+{
+    json_t *p = parse(params), *doc = NULL;
+    unsigned st1 = 0, st2 = 0;
+    char *want, *got;
+    size_t len = 0;
+
+    assert_int_equal(api_ckan_call(&f->c, a, "package_search", false, p, NULL, &doc, &st1, NULL),
+                     0);
+    want = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    assert_int_equal(
+            api_ckan_call_text(&f->c, a, "package_search", false, p, NULL, &got, &len, &st2, NULL),
+            0);
+    json_decref(p);
+    assert_int_equal(st1, st2);
+    assert_int_equal(len, strlen(got));
+    if (strcmp(want, got))
+        fail_msg("package_search %s differs:\n  parsed %s\n  text   %s", params, want, got);
+    free(want);
+    return got;
+}
+
+static void test_search_text_identical(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const queries[] = {
+            "{}",
+            "{\"rows\": 0}",
+            "{\"rows\": \"1000\"}",
+            "{\"q\": \"统计\"}",
+            "{\"q\": \"北京 交通\", \"rows\": 2}",
+            "{\"q\": \"report\", \"start\": 1, \"rows\": 2}",
+            "{\"q\": \"url_type\"}",
+            "{\"q\": \"kaifang\"}",
+            "{\"q\": \"tags:upload\", \"sort\": \"name asc\"}",
+            "{\"q\": \"name:up-*\"}",
+            "{\"fq\": \"organization:stats-bureau\", \"sort\": \"metadata_modified desc\"}",
+            "{\"include_private\": true, \"rows\": 3, \"start\": 2}",
+            "{\"include_private\": \"true\", \"include_drafts\": \"true\"}",
+            "{\"q\": \"nothing-matches-this\"}",
+            "{\"sort\": \"title_string asc\", \"facet.field\": \"[\\\"tags\\\",\\\"organization\\\","
+            "\\\"res_format\\\"]\"}",
+            "{\"q\": \"tags:upload\", \"facet.field\": \"[\\\"tags\\\"]\"}",
+            "{\"sort\": \"no_such_field asc\"}",
+            "{\"rows\": \"x\"}",
+    };
+    const struct actor *who[] = {&f->anon, &f->root, &f->editor, &f->member, &f->outsider};
+    struct err err = ERR_INIT;
+    struct upload up;
+    char path[256], *body, *name;
+    json_t *d, *p, *r;
+    size_t i, j, k, uploads = 0;
+
+    /* Links, uploads (one with a Chinese file name), Chinese text, private and draft
+     * datasets, and values made to look like the splice's markers. */
+    for (i = 0; i < 12; i++) {
+        name = xstrfmt("up-%zu", i);
+        p = json_pack("{s:s, s:s, s:s, s:s, s:b, s:[{s:s}], s:[{s:s, s:s}]}", "name", name, "title",
+                      i % 3 ? "北京交通 统计 report" : "Population \"url_type\":\"upload\"",
+                      "notes",
+                      i % 4 ? "统计局 \\ \u2028 \"quoted\" <b>markup</b>"
+                            : "{\"url_type\":\"upload\",\"url\":\"x\"} kaifang-splice-",
+                      "owner_org", i % 2 ? "stats-bureau" : "transport-bureau", "private",
+                      i % 5 == 1, "tags", "name", i % 2 ? "upload" : "交通", "resources", "url",
+                      "http://example.org/a.csv?x=\"url_type\":\"upload\"", "name", "link");
+        if (i == 7)
+            json_object_set_new(p, "state", json_string("draft"));
+        if (i == 8) {
+            /* A value equal to the placeholder: in a document it is spliced like any
+             * other text; as a facet value it is in the envelope too, and the answer
+             * then comes from the parsed path. Either way, the same bytes. */
+            json_object_set_new(p, "title", json_string(catalog_splice_token()));
+            json_array_append_new(json_object_get(p, "tags"),
+                                  json_pack("{s:s}", "name", catalog_splice_token()));
+        }
+        d = NULL;
+        assert_int_equal(catalog_package_create(&f->c, &f->root, p, &d, &err), 0);
+        json_decref(p);
+        if (i % 3 != 2) {
+            make_upload(f, i % 2 ? "统计 report.csv" : "data.csv", "a,b\n1,2\n", &up, path,
+                        sizeof(path));
+            p = json_pack("{s:s, s:s}", "package_id", sget(d, "id"), "name", "file");
+            assert_int_equal(catalog_resource_create(&f->c, &f->root, p, &up, &r, &err), 0);
+            json_decref(p);
+            json_decref(r);
+            uploads++;
+        }
+        json_decref(d);
+        free(name);
+    }
+    assert_int_equal(uploads, 8);
+
+    for (k = 0; k < 2; k++) /* the second time from the store's cache */
+        for (i = 0; i < ARRAY_SIZE(queries); i++)
+            for (j = 0; j < ARRAY_SIZE(who); j++)
+                free(search_both(f, who[j], queries[i]));
+
+    /* The absolute download urls are there (under this site), and the page is whole. */
+    body = search_both(f, &f->anon, "{\"rows\": 1000}");
+    assert_non_null(strstr(body, "\"url\":\"http://portal.test/dataset/"));
+    d = parse(body);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(d, "result"), "results")),
+                     json_integer_value(json_object_get(json_object_get(d, "result"), "count")));
+    json_decref(d);
+    free(body);
+
+    /* Inside a write transaction the store reads through the writer. */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    free(search_both(f, &f->root, "{\"include_private\": true, \"q\": \"统计\"}"));
+    free(search_both(f, &f->anon, "{}"));
+    store_rollback(f->s);
+}
+
 /* Integrates what is staged and returns the entries appended since the last call,
  * parsed, in index order (a new JSON array of entry objects). */
 static json_t *ledger_new(struct fixture *f)
@@ -2648,6 +2766,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_ledger_failed_actions, setup, teardown),
             cmocka_unit_test_setup_teardown(test_ledger_failure_injection, setup, teardown),
             cmocka_unit_test_setup_teardown(test_ledger_completeness, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_search_text_identical, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

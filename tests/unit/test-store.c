@@ -1139,6 +1139,67 @@ static void assert_paths_agree(struct store *s, struct store_search q)
     }
 }
 
+/*
+ * raw_docs: each text of the page is exactly json_dumps(doc, JSON_COMPACT) of the parsed
+ * document the same search gives without it, on the cached (list) path, the SQL path and
+ * inside a write transaction; rows 0 gives none.
+ */
+static void assert_raw_matches(struct store *s, struct store_search q, bool in_tx)
+{
+    struct store_search_result parsed, raw;
+    struct err err = ERR_INIT;
+    size_t i;
+
+    if (in_tx)
+        assert_int_equal(store_begin(s, &err), 0);
+    q.raw_docs = false;
+    assert_int_equal(store_dataset_search(s, &q, &parsed, &err), 0);
+    q.raw_docs = true;
+    assert_int_equal(store_dataset_search(s, &q, &raw, &err), 0);
+    if (in_tx)
+        store_rollback(s);
+    assert_int_equal(raw.count, parsed.count);
+    assert_int_equal(json_array_size(raw.docs), json_array_size(parsed.docs));
+    for (i = 0; i < json_array_size(raw.docs); i++) {
+        json_t *t = json_array_get(raw.docs, i);
+        char *want = json_dumps(json_array_get(parsed.docs, i), JSON_COMPACT);
+
+        assert_true(json_is_string(t));
+        assert_int_equal(json_string_length(t), strlen(want));
+        assert_memory_equal(json_string_value(t), want, strlen(want));
+        free(want);
+    }
+    store_search_result_release(&parsed);
+    store_search_result_release(&raw);
+}
+
+static void test_search_raw_docs(void **state)
+{
+    struct unit_store *f = *state;
+    struct store_term t[1];
+    struct store_clause cl[1] = {{&t[0], 1}};
+    struct store_search q = {.sort = STORE_SORT_NAME, .rows = 10, .clauses = cl};
+    size_t start;
+
+    load_search_set(f->s);
+    t[0] = TEXT("traffic");
+    for (start = 0; start < 5; start++) {
+        q.start = start;
+        q.rows = 2;
+        q.nclauses = 0;
+        assert_raw_matches(f->s, q, false);
+        assert_raw_matches(f->s, q, true);
+        q.nclauses = 1;
+        q.sort = STORE_SORT_SCORE;
+        assert_raw_matches(f->s, q, false); /* ranked once, then a slice of the list */
+        assert_raw_matches(f->s, q, false);
+        assert_raw_matches(f->s, q, true);
+        q.sort = STORE_SORT_NAME;
+    }
+    q.rows = 0;
+    assert_raw_matches(f->s, q, false);
+}
+
 static void test_search_ranked_paths(void **state)
 {
     struct unit_store *f = *state;
@@ -1650,6 +1711,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_search_large_filtered, setup, teardown),
             cmocka_unit_test_setup_teardown(test_search_ranked_paths, setup, teardown),
             cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_search_raw_docs, setup, teardown),
             cmocka_unit_test_setup_teardown(test_tags_and_counts, setup, teardown),
             cmocka_unit_test_setup_teardown(test_users_tokens_members, setup, teardown),
             cmocka_unit_test_setup_teardown(test_version_other_writer, setup, teardown),
