@@ -15,7 +15,7 @@
  *      resource_update with the upload for each new or changed file.
  * Every step is a catalog action (one store transaction each) run as the CLI's
  * sysadmin actor. A failing folder is reported and the next one loaded; the command
- * exits 1 when any failed.
+ * exits 1 when any failed, and when no sub-folder holds a metadata.json at all.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -174,6 +174,41 @@ out:
         close(fd);
     buf_release(&b);
     return ret;
+}
+
+/* Whether some listed sub-folder of dir holds a metadata.json (of any kind: a broken one
+ * is reported by its folder). Without one, "loaded 0 of 0" would read as success for a
+ * mistyped path or a dataset folder passed in place of its parent. */
+static bool any_dataset_folder(const char *dir, char **names, size_t n)
+{
+    bool found = false;
+
+    for (size_t i = 0; i < n && !found; i++) {
+        char *path = xstrfmt("%s/%s/metadata.json", dir, names[i]);
+        struct stat st;
+
+        found = lstat(path, &st) == 0;
+        free(path);
+    }
+    return found;
+}
+
+/* Sets err for a catalog directory without dataset folders; returns err. */
+static struct err *no_datasets_error(const char *dir, struct err *err)
+{
+    char *path = xstrfmt("%s/metadata.json", dir);
+    struct stat st;
+
+    if (lstat(path, &st) == 0)
+        err_set(err, ERR_VALIDATION, NULL,
+                "no dataset folders found in \"%s\": it holds a metadata.json itself, so it is "
+                "a dataset folder; pass its parent (the catalog directory) instead",
+                dir);
+    else
+        err_set(err, ERR_VALIDATION, NULL,
+                "no dataset folders found in \"%s\": no sub-folder holds a metadata.json", dir);
+    free(path);
+    return err;
 }
 
 /* Step 1 for one folder: read, map and size it. Errors stay in f->err. */
@@ -655,6 +690,10 @@ int cli_load_catalog(struct portal *p, const char *catalog_dir)
     catalog_init(&ctx.catalog, p->store, p->files_dir, p->cfg.site_url);
     if (cli_actor(p->store, &ctx.actor, &err) || list_folders(catalog_dir, &names, &n, &err)) {
         ret = cli_fail("load", &err);
+        goto out;
+    }
+    if (!any_dataset_folder(catalog_dir, names, n)) {
+        ret = cli_fail("load", no_datasets_error(catalog_dir, &err));
         goto out;
     }
     remove_stale_staged(p->files_dir);

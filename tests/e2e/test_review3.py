@@ -1,0 +1,53 @@
+"""
+The third review: `kaifang load` of a directory without dataset folders, a dataset
+without a publisher, last_modified of an upload, and `kaifang ledger verify` wording.
+"""
+
+import hashlib
+import json
+
+import pytest
+
+from conftest import Portal, make_dataset, ok, run_cli
+
+
+def write_folder(root, name, meta_extra=None, drop=()):
+    """A dataset folder root/name with one CSV file and a metadata.json."""
+    d = root / name
+    d.mkdir(parents=True)
+    data = b"x,y\n1,2\n"
+    (d / "a.csv").write_bytes(data)
+    m = {"title": "Folder " + name, "description": "d", "publisher": "Test Bureau",
+         "license": "CC BY 4.0", "keywords": ["test"],
+         "resources": [{"file": "a.csv", "bytes": len(data),
+                        "sha256": hashlib.sha256(data).hexdigest()}]}
+    m.update(meta_extra or {})
+    for k in drop:
+        m.pop(k)
+    (d / "metadata.json").write_text(json.dumps(m))
+    return d
+
+
+# -- 1. load of a directory without dataset folders --------------------------------------
+
+
+def test_load_of_an_empty_directory_fails(clone_portal, tmp_path):
+    cat = tmp_path / "empty"
+    cat.mkdir()
+    p = clone_portal().cli("load", cat, check=1)
+    assert "no dataset folders found" in p.stderr and str(cat) in p.stderr, p.stderr
+    assert "loaded 0 of 0" not in p.stdout, p.stdout
+
+
+def test_load_of_a_dataset_folder_says_pass_its_parent(clone_portal, tmp_path):
+    d = write_folder(tmp_path / "cat", "one")
+    (d / "sub").mkdir()  # a sub-folder without a metadata.json is no dataset folder
+    p = clone_portal().cli("load", d, check=1)
+    assert "no dataset folders found" in p.stderr and "is a dataset folder" in p.stderr, p.stderr
+    assert "pass its parent" in p.stderr, p.stderr
+
+
+def test_load_of_the_parent_still_works(clone_portal, tmp_path):
+    write_folder(tmp_path / "cat", "one")
+    p = clone_portal().cli("load", tmp_path / "cat", check=0)
+    assert "loaded 1 of 1" in p.stdout, p.stdout
