@@ -497,6 +497,7 @@ int load_map(const char *folder, const json_t *meta, struct load_dataset *out, s
 {
     const char *title, *title_zh, *description, *description_zh, *notes, *publisher;
     const char *license, *license_url, *original_url, *s;
+    char slug[LIMIT_NAME_MAX + 1];
     json_t *pkg = NULL, *tags = NULL, *seen = NULL, *extras = NULL;
     struct buf text = BUF_INIT;
     int ret = 0;
@@ -587,15 +588,20 @@ int load_map(const char *folder, const json_t *meta, struct load_dataset *out, s
     }
     json_object_set(pkg, "extras", extras);
 
-    if (publisher) {
-        char slug[LIMIT_NAME_MAX + 1];
-
-        load_org_slug(publisher, slug, sizeof(slug));
-        out->org_name = xstrdup(slug);
-        out->org_title = load_org_title(publisher);
-        json_object_set_new(pkg, "owner_org", json_string(slug));
+    if ((ret = map_files(meta, out, err)))
+        goto out;
+    /* The organization is the dataset's owner: without one the dataset would be public
+     * and unowned, which the API refuses to anyone but a sysadmin (CKAN's owner_org
+     * rule), so a load must not make one either. Checked after the structural errors
+     * above so that those are reported first. */
+    if (!publisher) {
+        ret = err_set(err, ERR_VALIDATION, "publisher", "missing or empty field \"publisher\"");
+        goto out;
     }
-    ret = map_files(meta, out, err);
+    load_org_slug(publisher, slug, sizeof(slug));
+    out->org_name = xstrdup(slug);
+    out->org_title = load_org_title(publisher);
+    json_object_set_new(pkg, "owner_org", json_string(slug));
 out:
     if (!ret) {
         out->package = pkg;

@@ -51,3 +51,21 @@ def test_load_of_the_parent_still_works(clone_portal, tmp_path):
     write_folder(tmp_path / "cat", "one")
     p = clone_portal().cli("load", tmp_path / "cat", check=0)
     assert "loaded 1 of 1" in p.stdout, p.stdout
+
+
+# -- 2. a dataset without a publisher ----------------------------------------------------
+
+
+@pytest.mark.parametrize("meta_extra, drop", [({}, ("publisher",)), ({"publisher": ""}, ()),
+                                              ({"publisher": None}, ())])
+def test_load_without_publisher_fails_naming_the_field(clone_portal, start_server, tmp_path,
+                                                       meta_extra, drop):
+    cat = tmp_path / "cat"
+    write_folder(cat, "no-publisher", meta_extra, drop)
+    write_folder(cat, "with-publisher")
+    pt = clone_portal()
+    p = pt.cli("load", cat, check=1)
+    assert '"no-publisher"' in p.stderr and '"publisher"' in p.stderr, p.stderr
+    assert "loaded 1 of 2" in p.stdout, p.stdout
+    lst = ok(start_server(pt).api("package_list"))
+    assert "with-publisher" in lst and "no-publisher" not in lst, lst
