@@ -323,8 +323,9 @@ out:
     return ret;
 }
 
-/* Sets the upload fields of a resource dict (stored form). */
-static void resource_set_upload(json_t *res, const struct upload *up)
+/* Sets the upload fields of a resource dict (stored form); now (time_now_ckan()) is the
+ * upload time, stored as last_modified as CKAN does when a file is uploaded. */
+static void resource_set_upload(json_t *res, const struct upload *up, const char *now)
 {
     struct buf name = BUF_INIT, hash = BUF_INIT;
     int t;
@@ -336,6 +337,7 @@ static void resource_set_upload(json_t *res, const struct upload *up)
      * absolute url under the site_url of whoever serves it. */
     json_object_set_new(res, "url", json_string(name.buf));
     json_object_set_new(res, "url_type", json_string("upload"));
+    json_object_set_new(res, "last_modified", json_string(now));
     json_object_set_new(res, "size", json_integer((json_int_t)up->size));
     buf_addf(&hash, "sha256:%s", up->sha256_hex);
     json_object_set_new(res, "hash", json_string(hash.buf));
@@ -496,7 +498,7 @@ int catalog_resource_create(struct catalog *c, const struct actor *a, json_t *pa
     if (up) {
         if (!json_string_length(json_object_get(in, "format")))
             json_object_set_new(res, "format_guessed", json_true());
-        resource_set_upload(res, up);
+        resource_set_upload(res, up, now);
         json_object_del(res, "format_guessed");
         ret = upload_store(c, up, &undo, err);
         up = NULL;
@@ -574,7 +576,7 @@ int catalog_resource_update(struct catalog *c, const struct actor *a, json_t *pa
     if (up) {
         if (!json_string_length(json_object_get(in, "format")))
             json_object_set_new(res, "format_guessed", json_true());
-        resource_set_upload(res, up);
+        resource_set_upload(res, up, now);
         json_object_del(res, "format_guessed");
         json_object_set_new(res, "metadata_modified", json_string(now));
         ret = upload_store(c, up, &undo, err);

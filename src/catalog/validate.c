@@ -345,6 +345,10 @@ int resource_build(struct catalog *c, const char *dataset_id, json_t *in, json_t
 
         for (size_t i = 0; i < ARRAY_SIZE(kept); i++)
             json_object_set(r, kept[i], json_object_get(old, kept[i]));
+        /* The file's upload time stays unless the client sets it: an update of the
+         * description did not change the file. */
+        if (!json_object_get(in, "last_modified") && json_object_get(old, "last_modified"))
+            json_object_set(r, "last_modified", json_object_get(old, "last_modified"));
         /* The stored form: the file name (an old portal's absolute url becomes it). */
         upload_filename(json_string_value(json_object_get(old, "url")), &name);
         json_object_set_new(r, "url", json_string(name.buf));

@@ -69,3 +69,22 @@ def test_load_without_publisher_fails_naming_the_field(clone_portal, start_serve
     assert "loaded 1 of 2" in p.stdout, p.stdout
     lst = ok(start_server(pt).api("package_list"))
     assert "with-publisher" in lst and "no-publisher" not in lst, lst
+
+
+# -- 4. last_modified of an upload -------------------------------------------------------
+
+
+def test_upload_sets_last_modified(srv, tok):
+    d = make_dataset(srv, tok["editor"])
+    r = ok(srv.api("resource_create", token=tok["editor"], package_id=d["id"],
+                   files={"upload": ("a.csv", b"a,b\n1,2\n", "text/csv")}))
+    assert r["last_modified"] is not None and r["last_modified"] == r["metadata_modified"], r
+    first = r["last_modified"]
+    r = ok(srv.api("resource_update", token=tok["editor"], id=r["id"], description="words"))
+    assert r["last_modified"] == first, r
+    r = ok(srv.api("resource_update", token=tok["editor"], id=r["id"],
+                   files={"upload": ("b.csv", b"a,b\n3,4\n", "text/csv")}))
+    assert r["last_modified"] is not None and r["last_modified"] > first, r
+    link = ok(srv.api("resource_create", token=tok["editor"], package_id=d["id"],
+                      url="https://example.org/x.csv"))
+    assert link["last_modified"] is None, link

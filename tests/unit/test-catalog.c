@@ -1311,6 +1311,55 @@ static void test_resources(void **state)
     free(tmpdir);
 }
 
+/* An upload sets last_modified to the upload time (CKAN's rule), on resource_create and
+ * on resource_update with a file; an update without a file keeps it. */
+static void test_upload_last_modified(void **state)
+{
+    struct fixture *f = *state;
+    struct err err = ERR_INIT;
+    struct upload up;
+    json_t *p, *r = NULL, *d;
+    char path[256], *first, *s;
+
+    d = ok(f, catalog_package_create, &f->editor,
+           "{\"name\": \"last-mod\", \"owner_org\": \"stats-bureau\"}");
+    make_upload(f, "a.csv", "a,b\n1,2\n", &up, path, sizeof(path));
+    p = json_pack("{s:s}", "package_id", "last-mod");
+    assert_int_equal(catalog_resource_create(&f->c, &f->editor, p, &up, &r, &err), 0);
+    json_decref(p);
+    assert_true(json_is_string(json_object_get(r, "last_modified")));
+    assert_string_equal(sget(r, "last_modified"), sget(r, "metadata_modified"));
+    first = xstrdup(sget(r, "last_modified"));
+
+    /* Without a file: the upload time stays. */
+    s = xstrfmt("{\"id\": \"%s\", \"description\": \"new words\"}", sget(r, "id"));
+    json_decref(r);
+    r = NULL;
+    p = parse(s);
+    assert_int_equal(catalog_resource_update(&f->c, &f->editor, p, NULL, &r, &err), 0);
+    json_decref(p);
+    assert_string_equal(sget(r, "last_modified"), first);
+
+    /* With a new file: a new upload time. */
+    free(s);
+    s = xstrfmt("{\"id\": \"%s\"}", sget(r, "id"));
+    json_decref(r);
+    r = NULL;
+    usleep(2000);
+    make_upload(f, "b.csv", "a,b\n3,4\n", &up, path, sizeof(path));
+    p = parse(s);
+    assert_int_equal(catalog_resource_update(&f->c, &f->editor, p, &up, &r, &err), 0);
+    json_decref(p);
+    assert_true(json_is_string(json_object_get(r, "last_modified")));
+    assert_true(strcmp(sget(r, "last_modified"), first) > 0);
+    assert_string_equal(sget(r, "last_modified"), sget(r, "metadata_modified"));
+
+    json_decref(r);
+    json_decref(d);
+    free(first);
+    free(s);
+}
+
 /* The resource of a package dict with this id, borrowed. */
 static json_t *resource_in(json_t *doc, const char *rid)
 {
@@ -2755,6 +2804,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_search_syntax, setup, teardown),
             cmocka_unit_test(test_search_text),
             cmocka_unit_test_setup_teardown(test_resources, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_upload_last_modified, setup, teardown),
             cmocka_unit_test_setup_teardown(test_upload_urls, setup, teardown),
             cmocka_unit_test_setup_teardown(test_upload_rollback, setup, teardown),
             cmocka_unit_test_setup_teardown(test_groups_orgs_tags, setup, teardown),
