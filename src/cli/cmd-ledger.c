@@ -838,19 +838,32 @@ static int verify_run(struct monitor *m, const char *key_opt, const char *state_
         ret = -ERR_VALIDATION;
         goto bad;
     }
-    /* 5. Good: remember this checkpoint. */
+    /* 5. Good: remember this checkpoint. A state file that cannot be written is no fault
+     * of the log, so it is not reported as BAD; it still fails the command, as the next
+     * run could not detect a rollback to before this checkpoint. */
     err_clear(&err);
-    if ((ret = state_save(m, note.buf, &err)))
-        goto fail;
+    ret = state_save(m, note.buf, &err);
     ledger_verify_hash_b64(root, b64);
     printf("ledger ok: %s size %" PRIu64 " root %s; %" PRIu64 " entries (%" PRIu64
            " bytes) recomputed from %" PRIu64 " tiles",
            origin, size, b64, rep.entries, rep.entry_bytes, rep.tiles);
     if (have_old)
         printf("; consistent with size %" PRIu64 " seen before", old_size);
-    if (!m->is_url)
-        printf("; %zu stored checkpoints signed and consistent", sp.n - (have_old ? 1 : 0));
+    if (!m->is_url) {
+        size_t n = sp.n - (have_old ? 1 : 0);
+
+        printf("; %zu stored checkpoint%s signed and consistent", n, n == 1 ? "" : "s");
+    }
     printf("; %.2f s\n", (double)(time_mono_us() - t0) / 1e6);
+    if (ret) {
+        fflush(stdout);
+        fprintf(stderr,
+                "kaifang ledger verify: %s: the log verified, but the state file \"%s\" could "
+                "not be written, so this checkpoint is not remembered: %s\n",
+                m->target, m->state_path, err.msg[0] ? err.msg : "failed");
+        ret = CLI_ERROR;
+        goto out;
+    }
     ret = CLI_OK;
     goto out;
 fail:

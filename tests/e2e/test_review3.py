@@ -88,3 +88,24 @@ def test_upload_sets_last_modified(srv, tok):
     link = ok(srv.api("resource_create", token=tok["editor"], package_id=d["id"],
                       url="https://example.org/x.csv"))
     assert link["last_modified"] is None, link
+
+
+# -- 5. kaifang ledger verify wording ----------------------------------------------------
+
+
+def test_ledger_verify_one_stored_checkpoint_is_singular(tmp_path):
+    p = Portal(tmp_path / "portal").init()
+    key = p.cli("ledger", "key").stdout.strip()
+    r = run_cli("ledger", "verify", p.path, "--state", tmp_path / "s", "--key", key, check=0)
+    assert "; 1 stored checkpoint signed" in r.stdout, r.stdout
+
+
+def test_ledger_verify_unwritable_state_is_not_a_bad_log(clone_portal, tmp_path):
+    p = clone_portal()
+    key = p.cli("ledger", "key").stdout.strip()
+    state = tmp_path / "no-such-dir" / "s"
+    r = run_cli("ledger", "verify", p.path, "--state", state, "--key", key, check=1)
+    assert "BAD" not in r.stderr, r.stderr
+    assert "the log verified" in r.stderr and str(state) in r.stderr, r.stderr
+    assert "No such file or directory" in r.stderr, r.stderr
+    assert r.stdout.startswith("ledger ok:"), r.stdout
