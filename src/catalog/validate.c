@@ -262,6 +262,52 @@ static void format_from_url(const char *url, struct buf *out)
         buf_addch(out, (*p >= 'a' && *p <= 'z') ? *p - 'a' + 'A' : *p);
 }
 
+/*
+ * 0 when a resource url may be stored: empty, relative (no scheme), or http, https or
+ * ftp; else -ERR_VALIDATION naming "url". CKAN's forms and most clients render the url
+ * as a link, so javascript:, data:, vbscript: and file: urls would run script or read
+ * local files in the reader's browser. The scheme is found as a browser finds it (WHATWG
+ * URL: leading C0 controls and spaces stripped, tab and newline removed anywhere, scheme
+ * matched case-insensitively), so "  JavaScript:" and "java\tscript:" are refused too.
+ */
+static int url_scheme_check(const char *url, struct err *err)
+{
+    static const char *const allowed[] = {"http", "https", "ftp"};
+    char scheme[16];
+    size_t n = 0;
+    const char *p = url;
+
+    while (*p && (unsigned char)*p <= 0x20)
+        p++;
+    for (; *p; p++) {
+        char ch = *p;
+
+        if (ch == '\t' || ch == '\n' || ch == '\r')
+            continue;
+        if (ch == ':')
+            break;
+        /* RFC 3986 §3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ); anything else
+         * before a colon means there is no scheme (a relative url such as "a/b:c"). */
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (n > 0 && ((ch >= '0' && ch <= '9') || ch == '+' || ch == '-' || ch == '.'))))
+            return 0;
+        if (n + 1 < sizeof(scheme))
+            scheme[n] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+        n++;
+    }
+    if (!*p || n == 0)
+        return 0;
+    if (n < sizeof(scheme)) {
+        scheme[n] = '\0';
+        for (size_t i = 0; i < ARRAY_SIZE(allowed); i++)
+            if (str_eq(scheme, allowed[i]))
+                return 0;
+    }
+    return err_set(err, ERR_VALIDATION, "url",
+                   "\"url\" has a scheme that is not allowed: only http, https and ftp urls, "
+                   "or relative ones");
+}
+
 int resource_build(struct catalog *c, const char *dataset_id, json_t *in, json_t *old,
                    const char *now, json_t **res, struct err *err)
 {
@@ -289,6 +335,8 @@ int resource_build(struct catalog *c, const char *dataset_id, json_t *in, json_t
     if (old && str_eq(json_string_value(json_object_get(old, "url_type")), "upload") &&
         (!url || upload_url_same(c, dataset_id, old, url)))
         keep_upload = true;
+    if (url && !keep_upload && (ret = url_scheme_check(url, err)))
+        goto out;
     if (old) {
         json_object_set(r, "id", json_object_get(old, "id"));
     } else {

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import Portal, make_dataset, ok, run_cli
+from conftest import Portal, fails, make_dataset, ok, run_cli, unique
 
 
 def write_folder(root, name, meta_extra=None, drop=()):
@@ -69,6 +69,37 @@ def test_load_without_publisher_fails_naming_the_field(clone_portal, start_serve
     assert "loaded 1 of 2" in p.stdout, p.stdout
     lst = ok(start_server(pt).api("package_list"))
     assert "with-publisher" in lst and "no-publisher" not in lst, lst
+
+
+# -- 3. resource urls with dangerous schemes ---------------------------------------------
+
+
+@pytest.mark.parametrize("url", [
+    "javascript:alert(1)", "JAVASCRIPT:alert(1)", " \tjavascript:alert(1)", "\x01javascript:alert(1)",
+    "java\tscript:alert(1)", "data:text/html,<script>alert(1)</script>", "file:///etc/passwd",
+    "vbscript:msgbox(1)",
+])
+def test_dangerous_resource_url_is_refused(srv, tok, url):
+    d = make_dataset(srv, tok["editor"])
+    fails(srv.api("resource_create", token=tok["editor"], package_id=d["id"], url=url), 409,
+          type_="Validation Error", field="url")
+    good = ok(srv.api("resource_create", token=tok["editor"], package_id=d["id"],
+                      url="https://example.org/a.csv"))
+    fails(srv.api("resource_update", token=tok["editor"], id=good["id"], url=url), 409,
+          type_="Validation Error", field="url")
+    fails(srv.api("package_create", token=tok["editor"], name=unique("urls"), title="t",
+                  owner_org=d["owner_org"], resources=[{"url": url}]), 409,
+          type_="Validation Error", field="resources", message='"url"')
+    shown = ok(srv.api("package_show", id=d["id"]))
+    assert [r["url"] for r in shown["resources"]] == ["https://example.org/a.csv"], shown
+
+
+@pytest.mark.parametrize("url", ["", "http://example.org/a.csv", "HTTPS://example.org/b.csv",
+                                 "ftp://ftp.example.org/c.csv", "data/d.csv", "/files/e.csv"])
+def test_safe_resource_url_is_kept(srv, tok, url):
+    d = make_dataset(srv, tok["editor"])
+    r = ok(srv.api("resource_create", token=tok["editor"], package_id=d["id"], url=url))
+    assert r["url"] == url, r
 
 
 # -- 4. last_modified of an upload -------------------------------------------------------

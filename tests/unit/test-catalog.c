@@ -1311,6 +1311,78 @@ static void test_resources(void **state)
     free(tmpdir);
 }
 
+/* Resource urls that would run script or read local files in a reader's browser are
+ * refused, however their scheme is spelled; http, https, ftp and relative urls stay. */
+static void test_resource_url_schemes(void **state)
+{
+    static const char *const bad[] = {
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            " \t\njavascript:alert(1)",
+            "\x01javascript:alert(1)",
+            "java\tscript:alert(1)",
+            "java\nscript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "DATA:text/html;base64,PHNjcmlwdD4=",
+            "file:///etc/passwd",
+            "vbscript:msgbox(1)",
+            "VBScript:msgbox(1)",
+            "a-very-long-made-up-scheme-name:x",
+    };
+    static const char *const good[] = {
+            "",
+            "http://example.org/a.csv",
+            "HTTPS://example.org/a.csv",
+            " https://example.org/b.csv",
+            "ftp://ftp.example.org/c.csv",
+            "data/d.csv",
+            "/files/e.csv",
+            "f.csv?x=a:b",
+            "g/h:i.csv",
+            "#j",
+    };
+    struct fixture *f = *state;
+    struct err err = ERR_INIT;
+    json_t *p, *r = NULL, *d;
+    char *s;
+
+    d = ok(f, catalog_package_create, &f->editor,
+           "{\"name\": \"url-schemes\", \"owner_org\": \"stats-bureau\"}");
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        p = json_pack("{s:s, s:s}", "package_id", "url-schemes", "url", bad[i]);
+        assert_int_equal(catalog_resource_create(&f->c, &f->editor, p, NULL, &r, &err),
+                         -ERR_VALIDATION);
+        assert_string_equal(err.field, "url");
+        err_clear(&err);
+        json_decref(p);
+        /* package_create and package_update carry resources through the same check. */
+        p = json_pack("{s:s, s:s, s:[{s:s}]}", "name", "url-schemes-2", "owner_org", "stats-bureau",
+                      "resources", "url", bad[i]);
+        assert_int_equal(catalog_package_create(&f->c, &f->editor, p, &r, &err), -ERR_VALIDATION);
+        assert_string_equal(err.field, "resources"); /* CKAN lists resource errors there */
+        assert_non_null(strstr(err.msg, "\"url\""));
+        err_clear(&err);
+        json_decref(p);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+        p = json_pack("{s:s, s:s}", "package_id", "url-schemes", "url", good[i]);
+        assert_int_equal(catalog_resource_create(&f->c, &f->editor, p, NULL, &r, &err), 0);
+        json_decref(p);
+        /* An existing resource cannot be turned into a bad one either. */
+        s = xstrfmt("{\"id\": \"%s\", \"url\": \"javascript:alert(1)\"}", sget(r, "id"));
+        json_decref(r);
+        r = NULL;
+        p = parse(s);
+        assert_int_equal(catalog_resource_update(&f->c, &f->editor, p, NULL, &r, &err),
+                         -ERR_VALIDATION);
+        assert_string_equal(err.field, "url");
+        err_clear(&err);
+        json_decref(p);
+        free(s);
+    }
+    json_decref(d);
+}
+
 /* An upload sets last_modified to the upload time (CKAN's rule), on resource_create and
  * on resource_update with a file; an update without a file keeps it. */
 static void test_upload_last_modified(void **state)
@@ -2804,6 +2876,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_search_syntax, setup, teardown),
             cmocka_unit_test(test_search_text),
             cmocka_unit_test_setup_teardown(test_resources, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_resource_url_schemes, setup, teardown),
             cmocka_unit_test_setup_teardown(test_upload_last_modified, setup, teardown),
             cmocka_unit_test_setup_teardown(test_upload_urls, setup, teardown),
             cmocka_unit_test_setup_teardown(test_upload_rollback, setup, teardown),
