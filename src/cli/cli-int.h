@@ -183,7 +183,7 @@ struct load_file {
 /* A dataset folder mapped to CKAN (see docs/internals/cli.md for every field). */
 struct load_dataset {
     json_t *package; /* package_create params (name, title, notes, owner_org, …); owned */
-    char *org_name;  /* organization slug, NULL without a publisher */
+    char *org_name;  /* organization slug (a publisher is required) */
     char *org_title;
     struct load_file *files;
     size_t nfiles;
