@@ -14,36 +14,6 @@
 #include "core/parse.h"
 #include "core/util.h"
 
-/* Base64 of a 32-byte hash, with padding: 44 characters and a NUL. */
-#define B64_HASH_LEN 45
-
-static const char b64_alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Standard base64 (RFC 4648 §4) of n bytes; out has room for 4 * ((n + 2) / 3) + 1. */
-static void b64_encode(const uint8_t *in, size_t n, char *out)
-{
-    size_t i, o = 0;
-
-    for (i = 0; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-
-        out[o++] = b64_alphabet[v >> 18 & 63];
-        out[o++] = b64_alphabet[v >> 12 & 63];
-        out[o++] = b64_alphabet[v >> 6 & 63];
-        out[o++] = b64_alphabet[v & 63];
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
-
-        out[o++] = b64_alphabet[v >> 18 & 63];
-        out[o++] = b64_alphabet[v >> 12 & 63];
-        out[o++] = i + 1 < n ? b64_alphabet[v >> 6 & 63] : '=';
-        out[o++] = '=';
-    }
-    out[o] = '\0';
-}
-
 /* The value of a base64 digit, -1 for anything else. The URL-safe digits are taken as
  * well, and a space as '+': a client that forgot to percent-encode '+' in a query
  * string sends it as a space (application/x-www-form-urlencoded). */
@@ -92,9 +62,9 @@ static int b64_decode_hash(const char *s, uint8_t out[LEDGER_HASH_LEN])
 
 static json_t *hash_json(const uint8_t h[LEDGER_HASH_LEN])
 {
-    char s[B64_HASH_LEN];
+    char s[LEDGER_HASH_B64_LEN];
 
-    b64_encode(h, LEDGER_HASH_LEN, s);
+    ledger_hash_b64(h, s);
     return json_string(s);
 }
 

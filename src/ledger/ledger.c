@@ -251,7 +251,7 @@ int ledger_entries(struct store *s, uint64_t start, uint64_t end, json_t **out, 
         goto out;
     list = json_array();
     for (size_t i = 0; i < n; i++) {
-        note_b64_encode(e[i].leaf_hash, LEDGER_HASH_LEN, b64, sizeof(b64));
+        ledger_hash_b64(e[i].leaf_hash, b64);
         json_array_append_new(list, json_pack("{s:I, s:s%, s:s}", "index", (json_int_t)e[i].index,
                                               "entry", e[i].entry, e[i].len, "leaf_hash", b64));
     }

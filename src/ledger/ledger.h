@@ -71,6 +71,11 @@ int merkle_verify_consistency(uint64_t first, uint64_t second,
                               const uint8_t second_root[LEDGER_HASH_LEN],
                               const uint8_t (*proof)[LEDGER_HASH_LEN], size_t n);
 
+/* Standard base64 (RFC 4648 §4, padded) of a hash, as the ledger's JSON API and
+ * checkpoints write hashes: 44 characters and a NUL. */
+#define LEDGER_HASH_B64_LEN 45
+void ledger_hash_b64(const uint8_t hash[LEDGER_HASH_LEN], char out[LEDGER_HASH_B64_LEN]);
+
 /* ---- Signed notes and checkpoints (note.c; libsodium Ed25519) ---------------------- */
 
 /* A log key pair as stored in <portal>/ledger.key (mode 0600): the signing key never

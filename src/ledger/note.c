@@ -57,6 +57,11 @@ void note_b64_encode(const uint8_t *in, size_t n, char *out, size_t size)
     sodium_bin2base64(out, size, in, n, sodium_base64_VARIANT_ORIGINAL);
 }
 
+void ledger_hash_b64(const uint8_t hash[LEDGER_HASH_LEN], char out[LEDGER_HASH_B64_LEN])
+{
+    note_b64_encode(hash, LEDGER_HASH_LEN, out, LEDGER_HASH_B64_LEN);
+}
+
 /* Decodes base64 of unknown length (at most max bytes) into out; *n gets the length. */
 static int b64_decode_var(const char *in, size_t len, uint8_t *out, size_t max, size_t *n)
 {
