@@ -262,7 +262,6 @@ int access_user_add_as(struct store *s, const char *actor, const char *name, con
     ret = store_user_put(s, &u, err);
     if (ret)
         goto out;
-    /* The e-mail address and full name are personal data: only hashed. */
     /* The digest leaves out the e-mail address and the full name: the user's id and
      * creation time are public (creator_user_id, the entry's time), so a digest over
      * them would let anyone confirm a guessed address. */

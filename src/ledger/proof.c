@@ -272,17 +272,17 @@ static int inclusion_path(struct tree_reader *r, uint64_t m, uint64_t start, uin
     k = split_point(end - start);
     if (m < k) {
         rc = inclusion_path(r, m, start, start + k, proof, n, err);
+        BUG_ON(!rc && *n >= LEDGER_PROOF_MAX);
         if (!rc)
             rc = tree_range_hash(r, start + k, end, proof[*n], err);
     } else {
         rc = inclusion_path(r, m - k, start + k, end, proof, n, err);
+        BUG_ON(!rc && *n >= LEDGER_PROOF_MAX);
         if (!rc)
             rc = tree_range_hash(r, start, start + k, proof[*n], err);
     }
-    if (!rc) {
-        BUG_ON(*n >= LEDGER_PROOF_MAX);
+    if (!rc)
         (*n)++;
-    }
     return rc;
 }
 
@@ -315,17 +315,17 @@ static int subproof(struct tree_reader *r, uint64_t m, uint64_t start, uint64_t 
     k = split_point(end - start);
     if (m <= k) {
         rc = subproof(r, m, start, start + k, b, proof, n, err);
+        BUG_ON(!rc && *n >= LEDGER_PROOF_MAX);
         if (!rc)
             rc = tree_range_hash(r, start + k, end, proof[*n], err);
     } else {
         rc = subproof(r, m - k, start + k, end, false, proof, n, err);
+        BUG_ON(!rc && *n >= LEDGER_PROOF_MAX);
         if (!rc)
             rc = tree_range_hash(r, start, start + k, proof[*n], err);
     }
-    if (!rc) {
-        BUG_ON(*n >= LEDGER_PROOF_MAX);
+    if (!rc)
         (*n)++;
-    }
     return rc;
 }
 

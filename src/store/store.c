@@ -70,70 +70,69 @@ static int pick_backend(const char *url, const struct store_backend **be, const 
     return 0;
 }
 
-int store_open(struct store **out, const char *url, bool create, struct err *err)
+/*
+ * The part of opening that every mode shares: the backend named by url, the failure
+ * injection setting, a fresh struct store. On success *out is the new store (not yet
+ * opened by its backend) and *location the backend's part of the url.
+ */
+static int store_new(const char *url, struct store **out, const char **location, struct err *err)
 {
     const struct store_backend *be = NULL;
-    const char *location = NULL;
     const char *fail = getenv("KAIFANG_FAIL_STORE_AT");
-    struct store *s = NULL;
     uint64_t fail_at = 0;
     int rc;
 
     *out = NULL;
-    rc = pick_backend(url, &be, &location, err);
+    rc = pick_backend(url, &be, location, err);
     if (rc)
-        goto out;
-    if (fail && *fail && parse_u64(fail, UINT64_MAX, &fail_at)) {
-        rc = err_set(err, ERR_VALIDATION, NULL,
-                     "KAIFANG_FAIL_STORE_AT \"%s\" is not a non-negative integer", fail);
-        goto out;
+        return rc;
+    if (fail && *fail && parse_u64(fail, UINT64_MAX, &fail_at))
+        return err_set(err, ERR_VALIDATION, NULL,
+                       "KAIFANG_FAIL_STORE_AT \"%s\" is not a non-negative integer", fail);
+    *out = xcalloc(1, sizeof(**out));
+    (*out)->backend = be;
+    (*out)->fail_at = fail_at;
+    (*out)->id = atomic_fetch_add(&next_id, 1);
+    return 0;
+}
+
+int store_open(struct store **out, const char *url, bool create, struct err *err)
+{
+    const char *location = NULL;
+    struct store *s = NULL;
+    int rc;
+
+    *out = NULL;
+    rc = store_new(url, &s, &location, err);
+    if (!rc)
+        rc = s->backend->open(s, location, create, err);
+    if (rc) {
+        free(s);
+        return rc;
     }
-    s = xcalloc(1, sizeof(*s));
-    s->backend = be;
-    s->fail_at = fail_at;
-    s->id = atomic_fetch_add(&next_id, 1);
-    rc = be->open(s, location, create, err);
-    if (rc)
-        goto out;
     *out = s;
-    s = NULL;
-out:
-    free(s);
-    return rc;
+    return 0;
 }
 
 int store_open_readonly(struct store **out, const char *url, size_t cache_kib, struct err *err)
 {
-    const struct store_backend *be = NULL;
     const char *location = NULL;
-    const char *fail = getenv("KAIFANG_FAIL_STORE_AT");
     struct store *s = NULL;
-    uint64_t fail_at = 0;
     int rc;
 
     *out = NULL;
-    rc = pick_backend(url, &be, &location, err);
-    if (rc)
-        goto out;
-    if (fail && *fail && parse_u64(fail, UINT64_MAX, &fail_at)) {
-        rc = err_set(err, ERR_VALIDATION, NULL,
-                     "KAIFANG_FAIL_STORE_AT \"%s\" is not a non-negative integer", fail);
-        goto out;
+    rc = store_new(url, &s, &location, err);
+    if (!rc)
+        rc = s->backend->open_readonly
+                     ? s->backend->open_readonly(s, location, cache_kib, err)
+                     : err_set(err, ERR_VALIDATION, NULL, "the %s store cannot be opened read-only",
+                               s->backend->name);
+    if (rc) {
+        free(s);
+        return rc;
     }
-    s = xcalloc(1, sizeof(*s));
-    s->backend = be;
-    s->fail_at = fail_at;
-    s->id = atomic_fetch_add(&next_id, 1);
-    rc = be->open_readonly ? be->open_readonly(s, location, cache_kib, err)
-                           : err_set(err, ERR_VALIDATION, NULL,
-                                     "the %s store cannot be opened read-only", be->name);
-    if (rc)
-        goto out;
     *out = s;
-    s = NULL;
-out:
-    free(s);
-    return rc;
+    return 0;
 }
 
 void store_free(struct store *s)
