@@ -11,6 +11,7 @@ packages=(
     libssl-dev zlib1g-dev libpcre2-dev libcmocka-dev
     python3 python3-pytest python3-requests curl
     libcurl4-openssl-dev golang-go golang-golang-x-mod-dev
+    libuchardet-dev libexpat1-dev libzip-dev libfreexl-dev libxlsxwriter-dev
 )
 if [ "${1:-}" = "--bench" ]; then
     packages+=(wrk nginx-light procps)

@@ -31,10 +31,17 @@
 #include "crypto/digest.h"
 #include "store/store.h"
 
+struct datastore;
+
 struct catalog {
     struct store *store; /* borrowed */
     char *files_dir;     /* owned: <portal>/files, content-addressed uploads */
     char *site_url;      /* owned: "http://127.0.0.1:8080", no trailing slash */
+    /* The datastore of this portal (src/datastore/datastore.h), borrowed, or NULL when
+     * none was set up: set by datastore_new(), which the server and the CLI call. The
+     * catalog never calls into it; it is here so that the API layer, which gets only
+     * the catalog, reaches the DataStore actions. */
+    struct datastore *datastore;
 };
 
 /* Sets up c over an open store. files_dir and site_url are copied. */
@@ -148,6 +155,29 @@ struct resource_file {
 int catalog_resource_file(struct catalog *c, const struct actor *a, const char *dataset,
                           const char *resource_id, struct resource_file *f, struct err *err);
 void resource_file_release(struct resource_file *f);
+
+/*
+ * Resolves resource_id for an actor that wants to read (write false) or change (write
+ * true) it, as resource_show and resource_update decide (CKAN's resource_show /
+ * resource_update auth functions): -ERR_NOT_FOUND when the resource is absent or its
+ * dataset invisible to the actor (private, draft or deleted), -ERR_AUTH when visible
+ * but not editable. On success *resource and *dataset (either may be NULL) are new
+ * references to the resource dict (as resource_show shows it) and the package dict.
+ */
+int catalog_resource_authorize(struct catalog *c, const struct actor *a, const char *resource_id,
+                               bool write, json_t **resource, json_t **dataset, struct err *err);
+
+/*
+ * Sets the datastore fields of a resource in its dataset (CKAN's "datastore_active" and
+ * Kaifang's "datastore_status": "pending" | "running" | "complete" | "error"), without
+ * changing metadata_modified (CKAN's xloader does the same through resource_patch, which
+ * does bump it; Kaifang keeps the dates for the metadata). Write: call inside the
+ * caller's store transaction; records a ledger entry of type "datastore_ingest" with
+ * entry (borrowed: {"resource_id", "source_sha256", "rows", "fields_sha256"}) when entry
+ * is not NULL. -ERR_NOT_FOUND when the resource is gone.
+ */
+int catalog_resource_datastore(struct catalog *c, const struct actor *a, const char *resource_id,
+                               bool active, const char *status, json_t *entry, struct err *err);
 
 /*
  * Splits text into search tokens for the full-text index and for queries, the same way

@@ -51,4 +51,23 @@
 /* Loading a catalog directory. */
 #define LIMIT_METADATA_FILE (4u << 20) /* metadata.json */
 
+/* Ingest (src/ingest/). */
+#define LIMIT_INGEST_FIELD          (4u << 20)  /* bytes in one field or cell: 4 MiB */
+#define LIMIT_INGEST_RECORD         (16u << 20) /* bytes in one record (CSV row, JSON object) */
+#define LIMIT_INGEST_FIELD_ID       63u         /* bytes in a field id (PostgreSQL NAMEDATALEN-1) */
+#define LIMIT_INGEST_SNIFF          (64u * 1024) /* bytes read to detect encoding and delimiter */
+#define LIMIT_INGEST_SHARED_STRINGS (256u << 20) /* XLSX shared-string table bytes */
+#define LIMIT_INGEST_TITLE_ROWS     10u          /* title rows skipped above a header */
+
+/* Datastore (CKAN: datastore_search limit default 100, ckan.datastore.search.rows_max 32000). */
+#define LIMIT_DATASTORE_FIELDS        1000u /* columns in a table (SQLite allows 2000) */
+#define LIMIT_DATASTORE_ROWS_DEFAULT  100u
+#define LIMIT_DATASTORE_ROWS_MAX      32000u
+#define LIMIT_DATASTORE_RECORDS       100000u      /* records in one datastore_create/upsert call */
+#define LIMIT_DATASTORE_FILTER_VALUES 1000u        /* values of one filter */
+#define LIMIT_DATASTORE_SQL           (64u * 1024) /* bytes of datastore_search_sql's sql */
+#define LIMIT_DATASTORE_SQL_ROWS      32000u       /* rows a datastore_search_sql returns */
+#define LIMIT_DATASTORE_SQL_MS        10000u       /* datastore_search_sql time limit */
+#define LIMIT_DATASTORE_SQL_TABLES    10u /* tables one statement may read (SQLite ATTACH) */
+
 #endif

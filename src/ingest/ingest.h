@@ -1,0 +1,273 @@
+/*
+ * ingest.h - reading the files governments publish (CSV, TSV, JSON, NDJSON, XLSX, XLS)
+ * as typed tables: the row readers ("sources"), header normalisation and type
+ * inference over every row. No SQL and no HTTP here: the datastore module feeds what
+ * this module yields into the store (docs/internals/ingest.md).
+ *
+ * Two layers:
+ *   struct ingest_source  one format's raw rows: cells as UTF-8 text with a kind hint,
+ *                         the header row included, each with its line (or sheet row)
+ *                         number. Streaming: memory does not grow with the file (the
+ *                         XLSX shared-string table is the one exception: it is as large
+ *                         as the workbook's distinct strings, bounded by
+ *                         LIMIT_INGEST_SHARED_STRINGS bytes).
+ *   struct ingest_table   a source with its title rows skipped, its header normalised
+ *                         and every column typed by a first pass over all rows; the
+ *                         second pass (ingest_table_next) yields each row as typed
+ *                         values (core/dstype.h) ready to store.
+ *
+ * Errors: -ERR_VALIDATION with a message naming the problem and, where one applies,
+ * its place ("line 12: 5 fields, the header has 6"), and the place also in
+ * ingest_source_pos()/ingest_table_pos() so callers can record it apart; -ERR_TOO_LARGE
+ * when a limit of core/limits.h is passed (LIMIT_INGEST_*); -ERR_INTERNAL for I/O.
+ * err->field is "file" for problems of the file as a whole, "encoding", "sheet",
+ * "delimiter", "format" or "records_path" when that option is to blame.
+ *
+ * Thread-safety: a source or table is used by one thread at a time; different ones are
+ * independent.
+ */
+#ifndef KAIFANG_INGEST_INGEST_H
+#define KAIFANG_INGEST_INGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/dstype.h"
+#include "core/err.h"
+
+enum ingest_format {
+    INGEST_FORMAT_AUTO = 0, /* from the file name's extension, else from the content */
+    INGEST_FORMAT_CSV,
+    INGEST_FORMAT_TSV,
+    INGEST_FORMAT_JSON,   /* an array of flat objects, or one key holding such an array */
+    INGEST_FORMAT_NDJSON, /* one object per line (JSON Lines) */
+    INGEST_FORMAT_XLSX,
+    INGEST_FORMAT_XLS,
+};
+
+/* "csv", "tsv", "json", "ndjson", "xlsx", "xls" ("auto" for AUTO). Static storage. */
+const char *ingest_format_name(enum ingest_format f);
+
+/* Parses a format name as above or as a resource "format" field ("CSV", "XLSX",
+ * "JSON Lines", "jsonl"), case-insensitive. false when not one Kaifang ingests. */
+bool ingest_format_parse(const char *name, enum ingest_format *out);
+
+/* The format a file name's extension names (".csv", ".tsv", ".tab", ".txt" → CSV with
+ * sniffing, ".json", ".ndjson", ".jsonl", ".xlsx", ".xls"); AUTO when none. */
+enum ingest_format ingest_format_from_name(const char *filename);
+
+struct ingest_options {
+    enum ingest_format format; /* AUTO: guessed (see ingest_source_open) */
+    const char *encoding;      /* iconv name ("GB18030", "windows-1252"); NULL: detect (text) */
+    char delimiter;            /* ',', ';', '\t', '|'; 0: sniff (CSV) */
+    const char *sheet;         /* spreadsheets: a sheet name, or its 1-based index as decimal
+                                  text; NULL: the first sheet that has a non-empty cell */
+    int skip_rows;             /* rows above the header to skip; -1: skip plain title rows */
+    const char *records_path;  /* JSON: the top-level key holding the records; NULL: the
+                                  top level when it is an array, else its only array */
+    bool lenient;              /* ragged rows are padded with NULL or truncated, and
+                                  counted, instead of being an error */
+};
+
+/* The defaults: AUTO, detect, sniff, first sheet, skip_rows -1, strict. */
+#define INGEST_OPTIONS_INIT                                                                        \
+    {                                                                                              \
+        INGEST_FORMAT_AUTO, NULL, 0, NULL, -1, NULL, false                                         \
+    }
+
+enum ingest_cell_kind {
+    INGEST_CELL_EMPTY = 0, /* no value: an empty spreadsheet cell, JSON null or absent key */
+    INGEST_CELL_TEXT,      /* untyped text: every CSV field, JSON strings, sheet strings */
+    INGEST_CELL_NUMBER,    /* a number cell (sheet, JSON) as the exact text stored in the
+                              file ("110101199001011234", "4429.4"): never via a double */
+    INGEST_CELL_BOOL,      /* "true" or "false" */
+    INGEST_CELL_DATE,      /* a date cell already converted: "YYYY-MM-DD" */
+    INGEST_CELL_TIMESTAMP, /* a date-time cell already converted: "YYYY-MM-DDTHH:MM:SS" */
+    INGEST_CELL_JSON,      /* a nested JSON value as compact JSON text */
+};
+
+/* One cell: s is valid UTF-8, NUL-terminated at len, borrowed until the next call on
+ * its source (for EMPTY: s is "" and len 0). */
+struct ingest_cell {
+    enum ingest_cell_kind kind;
+    const char *s;
+    size_t len;
+};
+
+/* One row: n cells (a ragged row has fewer or more than the header), borrowed until
+ * the next call. line: CSV/TSV/NDJSON the 1-based line where the record starts in the
+ * file; JSON the 1-based line of the record's opening brace; spreadsheets the 1-based
+ * row number of the sheet. */
+struct ingest_row {
+    const struct ingest_cell *cells;
+    size_t n;
+    uint64_t line;
+};
+
+/* What a source found out about its file (filled at open). */
+struct ingest_info {
+    enum ingest_format format; /* never AUTO after open */
+    char encoding[32];         /* text formats: the iconv name read from ("UTF-8",
+                                  "GB18030", "BIG5", "WINDOWS-1252", "UTF-16LE" …);
+                                  spreadsheets: "" */
+    bool encoding_detected;    /* false when the caller gave it */
+    bool bom;                  /* a byte-order mark was found and skipped */
+    char delimiter;            /* CSV/TSV: the delimiter used */
+    char sheet[128];           /* spreadsheets: the name of the sheet read */
+    unsigned sheet_index;      /* spreadsheets: its 1-based index */
+    unsigned nsheets;          /* spreadsheets: sheets in the workbook */
+    uint64_t bytes;            /* size of the file */
+};
+
+/* Where the last error was found: 1-based line (row) and column (field), 0 when it
+ * does not apply. */
+struct ingest_pos {
+    uint64_t line;
+    uint64_t column;
+};
+
+struct ingest_source;
+
+/*
+ * Opens path for reading. filename (may be NULL) is the name the publisher gave the
+ * file, whose extension guesses the format when o->format is AUTO; otherwise, or when
+ * it names none, the content decides: a ZIP with xl/workbook.xml is XLSX, an OLE2
+ * compound file is XLS, '[' or '{' first is JSON (or NDJSON when the first line is a
+ * whole object and a second follows), anything else is CSV with the delimiter sniffed
+ * from the first lines (',', ';', '\t', '|': the one that splits them into the same
+ * number of fields, more than one). Text encodings are detected with uchardet unless
+ * given (BOMs of UTF-8 and UTF-16 win), and converted to UTF-8 with iconv; a byte
+ * sequence invalid in the encoding is an error naming its line. An empty file (or one
+ * holding only a BOM and white space) is -ERR_VALIDATION "file is empty".
+ * On success *out owns the source; free with ingest_source_free().
+ */
+int ingest_source_open(struct ingest_source **out, const char *path, const char *filename,
+                       const struct ingest_options *o, struct err *err);
+
+/* The next row: 1 and *row filled, 0 at the end, or a negative error (see above). */
+int ingest_source_next(struct ingest_source *src, struct ingest_row *row, struct err *err);
+
+/* Starts again at the first row (for the second pass). */
+int ingest_source_rewind(struct ingest_source *src, struct err *err);
+
+const struct ingest_info *ingest_source_info(const struct ingest_source *src);
+void ingest_source_pos(const struct ingest_source *src, struct ingest_pos *pos);
+
+/* Bytes of the file read so far (for progress), and 0 for formats that cannot tell. */
+uint64_t ingest_source_offset(const struct ingest_source *src);
+
+void ingest_source_free(struct ingest_source *src);
+
+/* The names of a workbook's sheets in order (XLSX, XLS), as a new NULL-terminated array
+ * of new strings in *names (free with ingest_strv_free()). -ERR_VALIDATION when path is
+ * not a workbook. */
+int ingest_sheet_names(const char *path, char ***names, struct err *err);
+void ingest_strv_free(char **v);
+
+/* ---- Tables: header, types, typed rows ------------------------------------------- */
+
+/* A column of the table: the data dictionary entry (Frictionless Table Schema "name",
+ * "title", "type"). */
+struct ingest_field {
+    char *id;    /* the field name: the header text trimmed, control characters and '"'
+                    replaced by '_', leading '_' removed, at most LIMIT_INGEST_FIELD_ID
+                    bytes (cut at a character boundary); empty → "column_N" (N its
+                    1-based position); a repeat → "name_2", "name_3" … */
+    char *label; /* the header text as it was (before trimming), "" when none */
+    enum dstype type;
+    uint64_t nonnull; /* values that are not NULL (after the first pass) */
+};
+
+struct ingest_table {
+    struct ingest_source *src; /* owned */
+    struct ingest_field *fields;
+    size_t nfields;
+    uint64_t rows;        /* data rows (after the first pass) */
+    uint64_t header_line; /* the line (row) of the header */
+    unsigned skipped;     /* rows skipped above the header */
+    uint64_t ragged;      /* lenient: rows padded or truncated */
+    uint64_t first_ragged_line;
+};
+
+/*
+ * Opens a file as a table: ingest_source_open(), then skips o->skip_rows rows (or, with
+ * -1, leading rows that are plainly a title: rows with a single non-empty cell, or
+ * fewer than half the non-empty cells of the row under them, while more rows follow;
+ * at most 10), takes the next row as the header, and reads every remaining row once to
+ * check its width (ragged: -ERR_VALIDATION "line L: N fields, the header has M" unless
+ * lenient) and to infer each column's type (ingest_infer_*). Blank rows (every cell
+ * empty) at the end are ignored; elsewhere they are rows of NULLs. A file with a header
+ * and no rows is a table of 0 rows. Afterwards the table is positioned at the first
+ * data row. Free with ingest_table_free().
+ */
+int ingest_table_open(struct ingest_table **out, const char *path, const char *filename,
+                      const struct ingest_options *o, struct err *err);
+
+/*
+ * Sets field i's type, overriding the inferred one (the publisher re-typing the data
+ * dictionary). Does not read the file: a value that does not fit the new type fails the
+ * second pass with its line and column.
+ */
+void ingest_table_set_type(struct ingest_table *t, size_t i, enum dstype type);
+
+/*
+ * The next data row as t->nfields typed values (ingest_value_convert() of each cell for
+ * its field's type; ragged rows padded or truncated), borrowed until the next call, and
+ * its line in *line. 1 with a row, 0 at the end, or a negative error: -ERR_VALIDATION
+ * "line L, column C ("field"): "value" is not a valid <type>" when a value does not
+ * fit an overridden type.
+ */
+int ingest_table_next(struct ingest_table *t, const struct dsvalue **values, uint64_t *line,
+                      struct err *err);
+
+/* Goes back to the first data row. */
+int ingest_table_rewind(struct ingest_table *t, struct err *err);
+void ingest_table_pos(const struct ingest_table *t, struct ingest_pos *pos);
+void ingest_table_free(struct ingest_table *t);
+
+/* ---- Type inference (over all rows, not a sample) ---------------------------------- *
+ * A column's type is the most specific of int8 < numeric, bool, date < timestamp that
+ * every non-missing value of the column fits, else text:
+ *   int8      -?(0|[1-9][0-9]*) within int64 (a leading zero, as in postcodes, region
+ *             codes and ID numbers, makes the column text; beyond int64 → numeric)
+ *   numeric   [+-]? digits with an optional fraction, or a fraction alone (".097"),
+ *             optional exponent; no leading zero before other digits ("007.5" is text);
+ *             no thousands separators (they stay text: the value must not change)
+ *   bool      true/false in any case
+ *   date      YYYY-MM-DD, YYYY/MM/DD, YYYY年M月D日 (a real calendar date)
+ *   timestamp a date, 'T' or ' ', HH:MM[:SS[.fraction]], optional Z or ±HH:MM
+ * Missing-value tokens ("", NA, N/A, n/a, null, NULL, "-", "—") do not count
+ * against a type and are NULL in columns of every type but text; a text column keeps
+ * them as they are (except "", which is NULL everywhere), since "NA" is Namibia and
+ * "None" a category. A column with only missing values is text. Cell kinds from typed
+ * formats agree with the same rules on their text (a NUMBER cell "1.0" is numeric). */
+struct ingest_infer {
+    uint32_t candidates; /* bit (1u << dstype) for each type still possible */
+    uint64_t values;     /* non-missing values seen */
+    uint64_t missing;    /* missing-value tokens seen */
+};
+
+void ingest_infer_init(struct ingest_infer *inf);
+void ingest_infer_cell(struct ingest_infer *inf, const struct ingest_cell *cell);
+enum dstype ingest_infer_type(const struct ingest_infer *inf);
+
+/* Whether cell is a missing-value token (see above). */
+bool ingest_is_missing(const struct ingest_cell *cell);
+
+/*
+ * Converts a cell to a value of type t: out->kind NULL for missing values (for text:
+ * only ""), INT for int8, TEXT with the canonical text (core/dstype.h) for the others;
+ * out->s points into cell->s or into scratch (at least INGEST_SCRATCH bytes), so it
+ * lives as long as both. Returns 0, or -ERR_VALIDATION "\"value\" is not a valid
+ * <type>" (err->field left for the caller to set).
+ */
+#define INGEST_SCRATCH 64
+int ingest_value_convert(enum dstype t, const struct ingest_cell *cell, struct dsvalue *out,
+                         char *scratch, struct err *err);
+
+/* Normalises header names as ingest_field.id describes: ids[i] (new strings, free()
+ * each) for the n raw names (labels[i] may be NULL for none). */
+void ingest_header_ids(const char *const *labels, size_t n, char **ids);
+
+#endif
