@@ -4,7 +4,7 @@ BUILD_SAN  ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build bin build-asan demo test unit e2e fuzz bench format format-check clean
+.PHONY: all deps configure build bin build-asan demo test unit e2e fuzz fuzz-short fuzz-long bench format format-check clean
 
 all: build
 
@@ -31,12 +31,21 @@ build-asan: deps
 demo: bin
 	$(BUILD)/kaifang demo
 
-# Every test, under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Every test, under AddressSanitizer + UndefinedBehaviorSanitizer, then every fuzz
+# harness for a bounded time (libFuzzer, clang).
 test: build build-asan
 	scripts/check-format.sh
 	cd $(BUILD_SAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest --output-on-failure -j $(JOBS)
+	FUZZ_SECONDS=10 scripts/fuzz-short.sh
+
+fuzz-short: deps
+	FUZZ_SECONDS=10 scripts/fuzz-short.sh
+
+FUZZ_SECONDS ?= 600
+fuzz-long: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz-short.sh
 
 fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DKAIFANG_FUZZ=ON -DKAIFANG_SANITIZE=ON >/dev/null

@@ -790,7 +790,8 @@ static int clause_rids(struct conn *c, const struct store_clause *cl, int64_t **
     rc = gen_prepare(c, &g, &st, err);
     if (!rc)
         rc = fetch_rids(c, st, SIZE_MAX - 1, rids, n, err);
-    if (!rc && cl->nterms > 1)
+    /* No rows: *rids is NULL, which qsort must not be given even with a count of 0. */
+    if (!rc && cl->nterms > 1 && *n > 1)
         qsort(*rids, *n, sizeof(**rids), cmp_rid);
     gen_release(&g);
     return rc;
@@ -949,7 +950,8 @@ static int facets_of_list(struct conn *c, const struct store_search *q, const in
             ALLOC_GROW(top, ntop + 1, alloc);
             top[ntop++] = (struct facet_count){value, json_integer_value(n)};
         }
-        qsort(top, ntop, sizeof(*top), cmp_facet);
+        if (ntop > 1)
+            qsort(top, ntop, sizeof(*top), cmp_facet);
         for (i = 0; arr && i < ntop && i < q->facet_limit; i++)
             json_array_append_new(arr, json_pack("[s, I]", top[i].value, top[i].n));
     }
