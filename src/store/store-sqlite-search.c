@@ -848,7 +848,7 @@ static int search_list_filtered(struct sq *sq, struct conn *c, const struct stor
         free(set);
         rc = clause_rids(c, &q->clauses[i], &set, &nset, err);
         for (j = k = 0; !rc && j < nlist; j++)
-            if (bsearch(&list[j], set, nset, sizeof(*set), cmp_rid))
+            if (nset && bsearch(&list[j], set, nset, sizeof(*set), cmp_rid))
                 list[k++] = list[j];
         nlist = k;
     }
