@@ -36,9 +36,9 @@ static const char *const categories[] = {
 };
 
 static const char *const words[] = {
-        "river",   "station", "district", "school",  "hospital", "bridge", "market", "harbour",
-        "library", "park",    "road",     "village", "county",   "office", "depot",  "清河",
-        "东城",    "西湖",    "north",    "south",
+        "river",   "station", "district", "school", "hospital", "bridge", "market",
+        "harbour", "library", "park",     "road",   "village",  "county", "office",
+        "depot",   "清河",    "东城",     "西湖",   "north",    "south",
 };
 
 int main(int argc, char **argv)
@@ -74,12 +74,11 @@ int main(int argc, char **argv)
             len = 0;
         }
         len += (size_t)snprintf(
-                out + len, sizeof(out) - len,
-                "%llu,%06u,%s%u.%02u,%s%u,%04u-%02u-%02u,", i, (unsigned)(r % 1000000),
-                (r >> 24) % 7 == 0 ? "-" : "", (unsigned)((r >> 30) % 100000),
-                (unsigned)((r >> 50) % 100), (r2 & 1) ? "." : "", (unsigned)((r2 >> 1) % 1000),
-                (unsigned)(1990 + (r2 >> 12) % 35), (unsigned)(1 + (r2 >> 20) % 12),
-                (unsigned)(1 + (r2 >> 28) % 28));
+                out + len, sizeof(out) - len, "%llu,%06u,%s%u.%02u,%s%u,%04u-%02u-%02u,", i,
+                (unsigned)(r % 1000000), (r >> 24) % 7 == 0 ? "-" : "",
+                (unsigned)((r >> 30) % 100000), (unsigned)((r >> 50) % 100), (r2 & 1) ? "." : "",
+                (unsigned)((r2 >> 1) % 1000), (unsigned)(1990 + (r2 >> 12) % 35),
+                (unsigned)(1 + (r2 >> 20) % 12), (unsigned)(1 + (r2 >> 28) % 28));
         if ((r2 >> 36) % 16)
             len += (size_t)snprintf(out + len, sizeof(out) - len, "%u",
                                     (unsigned)((r2 >> 40) % 50000));
