@@ -56,7 +56,10 @@
 #define LIMIT_INGEST_RECORD         (16u << 20) /* bytes in one record (CSV row, JSON object) */
 #define LIMIT_INGEST_FIELD_ID       63u         /* bytes in a field id (PostgreSQL NAMEDATALEN-1) */
 #define LIMIT_INGEST_SNIFF          (64u * 1024) /* bytes read to detect encoding and delimiter */
-#define LIMIT_INGEST_SHARED_STRINGS (256u << 20) /* XLSX shared-string table bytes */
+#define LIMIT_INGEST_SHARED_STRINGS (256u << 20) /* XLSX strings held: shared, merged values */
+#define LIMIT_INGEST_SHEETS         4096u        /* sheets in a workbook (XLSX, XLS) */
+#define LIMIT_INGEST_STYLES         65536u       /* XLSX cell formats (cellXfs), number formats */
+#define LIMIT_INGEST_MERGES         100000u      /* XLSX merged ranges in one sheet */
 #define LIMIT_INGEST_TITLE_ROWS     10u          /* title rows skipped above a header */
 
 /* Datastore (CKAN: datastore_search limit default 100, ckan.datastore.search.rows_max 32000). */
