@@ -1,0 +1,70 @@
+/*
+ * sheet.c - choosing a workbook's sheet by name or index (sheet-int.h).
+ */
+#include "core/buf.h"
+#include "core/parse.h"
+#include "ingest/sheet-int.h"
+#include "core/util.h"
+
+int ingest_sheet_lookup(char *const *names, size_t n, const char *want, size_t *index,
+                        struct err *err)
+{
+    struct buf list = BUF_INIT;
+    uint64_t i;
+    int rc;
+
+    for (i = 0; i < n; i++)
+        if (str_eq(names[i], want)) {
+            *index = i;
+            return 0;
+        }
+    if (!parse_u64(want, n, &i) && i >= 1) {
+        *index = i - 1;
+        return 0;
+    }
+    buf_init(&list, ERR_MSG_MAX);
+    for (i = 0; i < n && !buf_failed(&list); i++)
+        buf_addf(&list, "%s\"%s\"", i ? ", " : "", names[i]);
+    if (!n)
+        rc = err_set(err, ERR_VALIDATION, "sheet",
+                     "sheet \"%s\" not found: the workbook has no sheets", want);
+    else
+        rc = err_set(err, ERR_VALIDATION, "sheet",
+                     "sheet \"%s\" not found: the workbook has %zu sheet%s: %s%s", want, n,
+                     n == 1 ? "" : "s", list.buf, buf_failed(&list) ? " …" : "");
+    buf_release(&list);
+    return rc;
+}
+
+void ingest_sheet_info(struct ingest_info *info, enum ingest_format format, char *const *names,
+                       size_t n, size_t index, uint64_t bytes)
+{
+    const char *name = index < n ? names[index] : "";
+    size_t len = strlen(name);
+
+    info->format = format;
+    info->encoding[0] = '\0';
+    info->encoding_detected = false;
+    info->bom = false;
+    info->delimiter = 0;
+    if (len >= sizeof(info->sheet)) {
+        len = sizeof(info->sheet) - 1;
+        /* Do not cut a UTF-8 sequence: back up over continuation bytes. */
+        while (len && ((unsigned char)name[len] & 0xc0) == 0x80)
+            len--;
+    }
+    memcpy(info->sheet, name, len);
+    info->sheet[len] = '\0';
+    info->sheet_index = (unsigned)index + 1;
+    info->nsheets = (unsigned)n;
+    info->bytes = bytes;
+}
+
+void ingest_sheet_names_free(char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
