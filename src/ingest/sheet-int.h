@@ -6,6 +6,7 @@
 #ifndef KAIFANG_INGEST_SHEET_INT_H
 #define KAIFANG_INGEST_SHEET_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,11 @@ int ingest_sheet_lookup(char *const *names, size_t n, const char *want, size_t *
  * character boundary to fit), sheet_index (1-based), nsheets, bytes; encoding "". */
 void ingest_sheet_info(struct ingest_info *info, enum ingest_format format, char *const *names,
                        size_t n, size_t index, uint64_t bytes);
+
+/* Whether the file at path starts as an OLE2 compound file does ([MS-CFB] §2.2): the
+ * container of XLS workbooks and of password-protected XLSX ones. false when it cannot
+ * be read. */
+bool ingest_sheet_is_ole2(const char *path);
 
 /* Frees the first n strings of v and v itself (v need not be NULL-terminated). */
 void ingest_sheet_names_free(char **v, size_t n);

@@ -68,3 +68,17 @@ void ingest_sheet_names_free(char **v, size_t n)
         free(v[i]);
     free(v);
 }
+
+bool ingest_sheet_is_ole2(const char *path)
+{
+    static const unsigned char magic[8] = {0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1};
+    unsigned char head[8];
+    FILE *f = fopen(path, "rb");
+    bool yes;
+
+    if (!f)
+        return false;
+    yes = fread(head, 1, sizeof(head), f) == sizeof(head) && !memcmp(head, magic, sizeof(magic));
+    fclose(f);
+    return yes;
+}

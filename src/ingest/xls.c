@@ -94,6 +94,9 @@ static int xls_open_names(const char *path, bool info_only, const void **h, char
         return err_set(err, ERR_INTERNAL, "file", "cannot read the workbook: %s", strerror(errno));
     if (!st.st_size)
         return err_set(err, ERR_VALIDATION, "file", "file is empty");
+    if (!ingest_sheet_is_ole2(path))
+        return err_set(err, ERR_VALIDATION, "file", "not an XLS workbook: %s",
+                       xls_strerror(FREEXL_INVALID_CFBF_HEADER));
     code = info_only ? freexl_open_info(path, h) : freexl_open(path, h);
     if (code == FREEXL_FILE_NOT_FOUND) {
         rc = err_set(err, ERR_INTERNAL, "file", "cannot read the workbook");

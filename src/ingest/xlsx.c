@@ -957,21 +957,6 @@ out:
     return rc;
 }
 
-/* Bytes at the start of an OLE2 compound file ([MS-CFB] §2.2). */
-static bool file_is_ole2(const char *path)
-{
-    static const unsigned char magic[8] = {0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1};
-    unsigned char head[8];
-    FILE *f = fopen(path, "rb");
-    bool yes;
-
-    if (!f)
-        return false;
-    yes = fread(head, 1, sizeof(head), f) == sizeof(head) && !memcmp(head, magic, sizeof(magic));
-    fclose(f);
-    return yes;
-}
-
 /*
  * Opens the workbook at path: its sheet list, and with cells also the sheets' parts,
  * the shared strings and the cell formats. *bytes gets the file's size.
@@ -1001,7 +986,7 @@ static int workbook_open(struct workbook *wb, const char *path, bool cells, uint
         if (zerr == ZIP_ER_OPEN || zerr == ZIP_ER_READ || zerr == ZIP_ER_NOENT)
             rc = err_set(err, ERR_INTERNAL, "file", "cannot read the workbook: %s",
                          zip_msg(zip_error_strerror(&ze), zm, sizeof(zm)));
-        else if (file_is_ole2(path))
+        else if (ingest_sheet_is_ole2(path))
             rc = err_set(err, ERR_VALIDATION, "file",
                          "not an XLSX workbook: an OLE2 compound file (an XLS workbook, or a "
                          "password-protected XLSX one)");
