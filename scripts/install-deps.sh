@@ -3,6 +3,8 @@
 # Idempotent: a second run installs nothing. Uses sudo when not run as root.
 #   scripts/install-deps.sh          build + test dependencies
 #   scripts/install-deps.sh --bench  also the benchmark tools (wrk, nginx)
+#   scripts/install-deps.sh --fixtures  also what regenerates committed test fixtures
+#                                       (python3-xlwt: tests/data/ingest-sheets/make-xls.py)
 set -euo pipefail
 
 packages=(
@@ -15,6 +17,9 @@ packages=(
 )
 if [ "${1:-}" = "--bench" ]; then
     packages+=(wrk nginx-light procps)
+fi
+if [ "${1:-}" = "--fixtures" ]; then
+    packages+=(python3-xlwt)
 fi
 
 missing=()

@@ -82,3 +82,51 @@ bool ingest_sheet_is_ole2(const char *path)
     fclose(f);
     return yes;
 }
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar, counting whole
+ * 400-year cycles of 146097 days from a year that starts in March. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t cycle, yoc, doy, doc;
+
+    y -= m <= 2;
+    cycle = (y >= 0 ? y : y - 399) / 400;
+    yoc = y - cycle * 400;
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doc = yoc * 365 + yoc / 4 - yoc / 100 + doy;
+    return cycle * 146097 + doc - 719468;
+}
+
+/* The inverse of days_from_civil(). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t cycle, doc, yoc, doy, mp;
+
+    z += 719468;
+    cycle = (z >= 0 ? z : z - 146096) / 146097;
+    doc = z - cycle * 146097;
+    yoc = (doc - doc / 1460 + doc / 36524 - doc / 146096) / 365;
+    doy = doc - (365 * yoc + yoc / 4 - yoc / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoc + cycle * 400 + (*m <= 2);
+}
+
+bool ingest_sheet_serial_date(bool date1904, int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t z;
+
+    if (days < 0)
+        return false;
+    if (date1904)
+        z = days_from_civil(1904, 1, 1) + days;
+    else if (days < 60)
+        z = days_from_civil(1899, 12, 31) + days;
+    else if (days == 60)
+        z = days_from_civil(1900, 2, 28);
+    else
+        z = days_from_civil(1899, 12, 30) + days;
+    civil_from_days(z, y, m, d);
+    return *y <= 9999;
+}

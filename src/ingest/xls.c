@@ -27,6 +27,7 @@ struct xls {
     size_t sheet;
     unsigned rows;       /* of the sheet, as freexl counts them */
     unsigned short cols; /* likewise */
+    bool date1904;       /* the workbook's date system (its DATEMODE record) */
     uint32_t first_row;  /* 1-based; 0 when no cell holds a value */
     uint32_t last_row;   /* 1-based */
     uint32_t ncols;      /* the last column holding a value */
@@ -157,6 +158,70 @@ static bool digits(const char *s, size_t n)
     return true;
 }
 
+static unsigned num2(const char *s)
+{
+    return (unsigned)(s[0] - '0') * 10 + (unsigned)(s[1] - '0');
+}
+
+/* Days since year 0 in freexl's calendar, in which every fourth year is a leap year. */
+static int64_t freexl_days(int64_t y, unsigned m, unsigned d)
+{
+    static const unsigned before[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+
+    return 365 * y + (y + 3) / 4 + before[m - 1] + (m > 2 && y % 4 == 0) + d;
+}
+
+/*
+ * freexl writes a date cell as the date its own calendar gives the serial, counting every
+ * fourth year as a leap year: right from 1900-03-01 to 2100-02-28, but 1900-02-29 for
+ * serial 60 and a day or more early from 2100-03-01 on (2100, 2200, 2300 are no leap
+ * years; 9999-12-31 comes out as 9999-11-01). Its text t ("YYYY-MM-DD" or "YYYY-MM-DD
+ * HH:MM:SS") is turned back into that serial and converted as xlsx.c converts serials;
+ * freexl's "24:00:00" (a time rounded up) is the next day. Writes the date, or the
+ * ISO 8601 date and time, into out (at least 32 bytes) and sets *kind; false when t is not
+ * what freexl writes.
+ */
+static bool xls_date(const char *t, bool date1904, char *out, size_t size,
+                     enum ingest_cell_kind *kind)
+{
+    size_t n = strlen(t);
+    unsigned m, d, hh = 0, mi = 0, ss = 0;
+    int64_t y, serial;
+
+    if ((n != 10 && n != 19) || !digits(t, 4) || t[4] != '-' || !digits(t + 5, 2) || t[7] != '-' ||
+        !digits(t + 8, 2))
+        return false;
+    if (n == 19 && (t[10] != ' ' || !digits(t + 11, 2) || t[13] != ':' || !digits(t + 14, 2) ||
+                    t[16] != ':' || !digits(t + 17, 2)))
+        return false;
+    y = num2(t) * 100 + num2(t + 2);
+    m = num2(t + 5);
+    d = num2(t + 8);
+    if (n == 19) {
+        hh = num2(t + 11);
+        mi = num2(t + 14);
+        ss = num2(t + 17);
+    }
+    if (m < 1 || m > 12 || d < 1 || d > 31 || hh > 24 || mi > 59 || ss > 59)
+        return false;
+    serial = 1 + freexl_days(y, m, d) -
+             (date1904 ? freexl_days(1904, 1, 2) : freexl_days(1900, 1, 1));
+    if (hh == 24) {
+        serial++;
+        hh = 0;
+    }
+    if (!ingest_sheet_serial_date(date1904, serial, &y, &m, &d))
+        return false;
+    if (n == 10) {
+        xsnprintf(out, size, "%04" PRId64 "-%02u-%02u", y, m, d);
+        *kind = INGEST_CELL_DATE;
+    } else {
+        xsnprintf(out, size, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u", y, m, d, hh, mi, ss);
+        *kind = INGEST_CELL_TIMESTAMP;
+    }
+    return true;
+}
+
 /*
  * The value of cell (row, col) (0-based, as freexl counts) as *kind and text in tmp
  * (at least 40 bytes) or in freexl's memory. Returns 0 or a negative error.
@@ -200,26 +265,17 @@ static int xls_cell(struct xls *x, unsigned row, unsigned short col, enum ingest
         *s = v.value.text_value;
         break;
     case FREEXL_CELL_DATE:
-        /* "YYYY-MM-DD", freexl's conversion in the workbook's date system */
-        t = v.value.text_value;
-        if (!t)
-            return 0;
-        *kind = strlen(t) == 10 && digits(t, 4) ? INGEST_CELL_DATE : INGEST_CELL_TEXT;
-        *s = t;
-        break;
     case FREEXL_CELL_DATETIME:
-        /* "YYYY-MM-DD HH:MM:SS": ISO 8601 wants the 'T' */
+        /* freexl's date in the workbook's date system, checked (see xls_date) */
         t = v.value.text_value;
         if (!t)
             return 0;
-        xsnprintf(tmp, size, "%.39s", t);
-        if (strlen(tmp) == 19 && tmp[10] == ' ') {
-            tmp[10] = 'T';
-            *kind = INGEST_CELL_TIMESTAMP;
+        if (xls_date(t, x->date1904, tmp, size, kind)) {
+            *s = tmp;
         } else {
             *kind = INGEST_CELL_TEXT;
+            *s = t;
         }
-        *s = tmp;
         break;
     case FREEXL_CELL_TIME:
         /* "HH:MM:SS": a time of day has no date, so it stays text (as in xlsx.c) */
@@ -363,6 +419,12 @@ int ingest_xls_open(struct ingest_source *src, const char *path, const struct in
     rc = xls_open_names(path, false, &x->h, &x->names, &x->nsheets, err);
     if (rc)
         goto out;
+    {
+        unsigned mode = 0;
+
+        x->date1904 = freexl_get_info(x->h, FREEXL_BIFF_DATEMODE, &mode) == FREEXL_OK &&
+                      mode == FREEXL_BIFF_DATEMODE_1904;
+    }
     if (o && o->sheet) {
         rc = ingest_sheet_lookup(x->names, x->nsheets, o->sheet, &x->sheet, err);
         if (!rc)

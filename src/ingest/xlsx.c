@@ -184,36 +184,6 @@ static struct fmt fmt_classify(const char *code)
 
 /* ---- Dates ---------------------------------------------------------------------- */
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar, counting whole
- * 400-year cycles of 146097 days from a year that starts in March. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t cycle, yoc, doy, doc;
-
-    y -= m <= 2;
-    cycle = (y >= 0 ? y : y - 399) / 400;
-    yoc = y - cycle * 400;
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doc = yoc * 365 + yoc / 4 - yoc / 100 + doy;
-    return cycle * 146097 + doc - 719468;
-}
-
-/* The inverse of days_from_civil(). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    int64_t cycle, doc, yoc, doy, mp;
-
-    z += 719468;
-    cycle = (z >= 0 ? z : z - 146096) / 146097;
-    doc = z - cycle * 146097;
-    yoc = (doc - doc / 1460 + doc / 36524 - doc / 146096) / 365;
-    doy = doc - (365 * yoc + yoc / 4 - yoc / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoc + cycle * 400 + (*m <= 2);
-}
-
 /*
  * Parses an Excel serial date as written in <v> ("45000", "45000.520833333336"): whole
  * days and the fraction rounded to the second, in exact decimal arithmetic. Signs,
@@ -253,16 +223,14 @@ static int serial_parse(const char *s, size_t len, int64_t *days, uint32_t *secs
 
 /*
  * Formats serial (days, secs) under a date or time format into out (at least 32 bytes),
- * setting *kind. The 1900 date system counts 1900-02-29, a day that did not exist
- * (Lotus 1-2-3's leap-year error, kept by Excel): serials below 60 are one day later
- * than a plain count from 1899-12-30 would say, and serial 60 itself is read as
- * 1900-02-28. The 1904 system counts from 1904-01-01. false for years past 9999.
+ * setting *kind; the date as ingest_sheet_serial_date() gives it. false for years past
+ * 9999.
  */
 static bool serial_format(bool date1904, int64_t days, uint32_t secs, enum fmt_kind fk, char *out,
                           size_t size, enum ingest_cell_kind *kind)
 {
     unsigned hh = secs / 3600, mm = secs / 60 % 60, ss = secs % 60, m, d;
-    int64_t z, y;
+    int64_t y;
 
     if (fk == FMT_ELAPSED) {
         xsnprintf(out, size, "%" PRId64 ":%02u:%02u", days * 24 + hh, mm, ss);
@@ -274,16 +242,7 @@ static bool serial_format(bool date1904, int64_t days, uint32_t secs, enum fmt_k
         *kind = INGEST_CELL_TEXT;
         return true;
     }
-    if (date1904)
-        z = days_from_civil(1904, 1, 1) + days;
-    else if (days < 60)
-        z = days_from_civil(1899, 12, 31) + days;
-    else if (days == 60)
-        z = days_from_civil(1900, 2, 28);
-    else
-        z = days_from_civil(1899, 12, 30) + days;
-    civil_from_days(z, &y, &m, &d);
-    if (y > 9999)
+    if (!ingest_sheet_serial_date(date1904, days, &y, &m, &d))
         return false;
     if (fk == FMT_DATE && !secs) {
         xsnprintf(out, size, "%04" PRId64 "-%02u-%02u", y, m, d);

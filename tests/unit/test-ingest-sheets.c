@@ -134,6 +134,14 @@ static char *sheets_read(enum ingest_format f, const char *path, const char *she
     return s;
 }
 
+/* tests/data/ingest-sheets/<name>; free() it. */
+static char *data_path(const char *name)
+{
+    const char *data = getenv("KAIFANG_TEST_DATA");
+
+    return xstrfmt("%s/ingest-sheets/%s", data ? data : "tests/data", name);
+}
+
 /* ---- Building workbooks ----------------------------------------------------------- */
 
 struct part {
@@ -226,8 +234,7 @@ static void zip_add_tree(zip_t *z, const char *root, const char *rel)
 /* tests/data/ingest-sheets/handmade zipped into the temporary directory; free() it. */
 static char *handmade_xlsx(void)
 {
-    const char *data = getenv("KAIFANG_TEST_DATA");
-    char *root = xstrfmt("%s/ingest-sheets/handmade", data ? data : "tests/data");
+    char *root = data_path("handmade");
     char *path = tmp_path("handmade.xlsx");
     int zerr = 0;
     zip_t *z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
@@ -391,6 +398,49 @@ static void test_xlsx_handmade(void **state)
     free(rows);
     sheets_close(&src);
     free(path);
+}
+
+/*
+ * XLS cells through freexl (kinds-1900.xls and kinds-1904.xls, written by make-xls.py
+ * with xlwt): integers, the shortest text of doubles, text in UTF-8, dates in both date
+ * systems with freexl's calendar corrected (1900-02-29, 2100-03-01, 9999-12-31), a time
+ * of day as text, a blank row between data, an empty first sheet. A boolean comes out of
+ * freexl as the integer 1, and merged ranges are not reported by freexl (row 6).
+ */
+static void test_xls_kinds(void **state)
+{
+    char *p1900 = data_path("kinds-1900.xls"), *p1904 = data_path("kinds-1904.xls");
+    struct ingest_source src;
+    struct err err;
+    char *rows;
+
+    (void)state;
+    assert_int_equal(sheets_open(&src, INGEST_FORMAT_XLS, p1900, NULL, &err), 0);
+    assert_string_equal(src.info.sheet, "Kinds");
+    assert_int_equal(src.info.sheet_index, 2);
+    assert_int_equal(src.info.nsheets, 2);
+    assert_int_equal(src.info.format, INGEST_FORMAT_XLS);
+    rows = sheets_dump(&src);
+    assert_string_equal(
+            rows, "1: T'int' T'float' T'code' T'date' T'stamp' T'time' T'flag' T'name'\n"
+                  "2: N'42' N'4429.4' T'000123' D'2024-01-15' S'2024-01-15T13:45:30' T'12:00:00' "
+                  "N'1' T'Z\xc3\xbcrich \xe5\x8c\x97\xe4\xba\xac'\n"
+                  "3: _'' _'' _'' _'' _'' _'' _'' _''\n"
+                  "4: N'1.1010119900101123e+17' N'0.1' N'-2.5e-07' D'1900-01-01' "
+                  "S'2023-03-15T18:00:00' T'06:00:00' _'' _''\n"
+                  "5: D'1900-02-28' D'1900-03-01' D'2100-03-01' D'9999-12-31' _'' _'' _'' _''\n"
+                  "6: T'merged' _'' _'' _'' _'' _'' _'' _''\n");
+    free(rows);
+    sheets_close(&src);
+
+    rows = sheets_read(INGEST_FORMAT_XLS, p1904, NULL);
+    assert_non_null(strstr(rows, "2: N'42' N'4429.4' T'000123' D'2024-01-15' "
+                                 "S'2024-01-15T13:45:30' T'12:00:00' "));
+    assert_non_null(strstr(rows, "4: N'1.1010119900101123e+17' N'0.1' N'-2.5e-07' "
+                                 "D'1904-01-02' S'2027-03-16T18:00:00' T'06:00:00' _'' _''\n"));
+    free(rows);
+    free(p1900);
+    free(p1904);
 }
 
 /* The .xls original and the .xlsx conversion yield the same rows, cell for cell. */
@@ -1053,6 +1103,7 @@ int main(void)
             cmocka_unit_test(test_xlsx_features),
             cmocka_unit_test(test_xlsx_handmade),
             cmocka_unit_test(test_regents_xls_matches_xlsx),
+            cmocka_unit_test(test_xls_kinds),
             cmocka_unit_test(test_sheet_names),
             cmocka_unit_test(test_sheet_choice),
             cmocka_unit_test(test_sheet_named_like_index),
