@@ -8,9 +8,10 @@
  *   struct ingest_source  one format's raw rows: cells as UTF-8 text with a kind hint,
  *                         the header row included, each with its line (or sheet row)
  *                         number. Streaming: memory does not grow with the file (the
- *                         XLSX shared-string table is the one exception: it is as large
+ *                         XLSX shared-string table is one exception: it is as large
  *                         as the workbook's distinct strings, bounded by
- *                         LIMIT_INGEST_SHARED_STRINGS bytes).
+ *                         LIMIT_INGEST_SHARED_STRINGS bytes; an XLS workbook is the
+ *                         other: freexl reads it whole at open).
  *   struct ingest_table   a source with its title rows skipped, its header normalised
  *                         and every column typed by a first pass over all rows; the
  *                         second pass (ingest_table_next) yields each row as typed
