@@ -16,7 +16,7 @@ packages=(
     libuchardet-dev libexpat1-dev libzip-dev libfreexl-dev libxlsxwriter-dev
 )
 if [ "${1:-}" = "--bench" ]; then
-    packages+=(wrk nginx-light procps)
+    packages+=(wrk nginx-light procps sqlite3 time)
 fi
 if [ "${1:-}" = "--fixtures" ]; then
     packages+=(python3-xlwt)
