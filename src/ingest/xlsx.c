@@ -1146,7 +1146,8 @@ static int cell_value(struct stream *st, enum ingest_cell_kind *kind, const char
             if (n == 10 || !strncmp(v + 10, "T00:00:00", 9)) {
                 *kind = INGEST_CELL_DATE;
                 n = 10;
-            } else if (n >= 19 && v[10] == 'T' && v[13] == ':' && v[16] == ':') {
+            } else if (n >= 19 && v[10] == 'T' && all_digits(v + 11, 2) && v[13] == ':' &&
+                       all_digits(v + 14, 2) && v[16] == ':' && all_digits(v + 17, 2)) {
                 *kind = INGEST_CELL_TIMESTAMP;
                 n = 19;
             }

@@ -1,7 +1,10 @@
 /*
- * Fuzz harness for the XLSX reader (src/ingest/xlsx.c): any bytes, written to a memory
- * file and opened as a workbook through its /proc/self/fd path (libzip and the reader
- * open files by name).
+ * Fuzz harness for the XLSX reader (src/ingest/xlsx.c). An input that starts as a zip
+ * ("PK") is the workbook itself; any other input is the XML of up to three parts split at
+ * NUL bytes (the sheet, xl/sharedStrings.xml, xl/styles.xml), stored into a workbook of
+ * one sheet here, so that mutations reach the XML instead of breaking deflate streams
+ * and CRCs. The workbook is written to a memory file and opened through its
+ * /proc/self/fd path (libzip and the reader open files by name).
  *
  * Invariants, beyond "no crash":
  * - a failure sets an error kind, a message and a field ("file" or "sheet") and leaves
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <zip.h>
 
 #include "ingest/ingest-int.h"
 #include "core/util.h"
@@ -104,6 +108,62 @@ static int read_all(struct ingest_source *src, uint64_t *rows, uint64_t *digest,
     return rc;
 }
 
+#define MAIN_NS "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+#define REL_NS  "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+static const char wrap_workbook[] = "<workbook xmlns=\"" MAIN_NS "\" xmlns:r=\"" REL_NS "\">"
+                                    "<sheets><sheet name=\"Fuzz\" sheetId=\"1\" r:id=\"rId1\"/>"
+                                    "</sheets></workbook>";
+static const char wrap_rels[] =
+        "<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
+        "<Relationship Id=\"rId1\" Type=\"" REL_NS "/worksheet\" Target=\"worksheets/sheet1.xml\"/>"
+        "<Relationship Id=\"rId2\" Type=\"" REL_NS "/sharedStrings\" Target=\"sharedStrings.xml\"/>"
+        "<Relationship Id=\"rId3\" Type=\"" REL_NS "/styles\" Target=\"styles.xml\"/>"
+        "</Relationships>";
+
+/* The parts in data (see the top) stored in a new zip: its bytes, free() them. */
+static uint8_t *wrap_parts(const uint8_t *data, size_t size, size_t *len)
+{
+    static const char *const names[] = {"xl/worksheets/sheet1.xml", "xl/sharedStrings.xml",
+                                        "xl/styles.xml"};
+    zip_error_t ze;
+    zip_source_t *buf;
+    zip_t *z;
+    zip_stat_t st;
+    uint8_t *out;
+    size_t start = 0;
+
+    zip_error_init(&ze);
+    buf = zip_source_buffer_create(NULL, 0, 0, &ze);
+    BUG_ON(!buf);
+    zip_source_keep(buf);
+    z = zip_open_from_source(buf, ZIP_TRUNCATE, &ze);
+    BUG_ON(!z);
+    BUG_ON(zip_file_add(z, "xl/workbook.xml",
+                        zip_source_buffer(z, wrap_workbook, strlen(wrap_workbook), 0), 0) < 0);
+    BUG_ON(zip_file_add(z, "xl/_rels/workbook.xml.rels",
+                        zip_source_buffer(z, wrap_rels, strlen(wrap_rels), 0), 0) < 0);
+    for (size_t i = 0; i < ARRAY_SIZE(names) && start <= size; i++) {
+        const uint8_t *nul = memchr(data + start, 0, size - start);
+        size_t end = nul ? (size_t)(nul - data) : size;
+        zip_int64_t idx;
+
+        idx = zip_file_add(z, names[i], zip_source_buffer(z, data + start, end - start, 0), 0);
+        BUG_ON(idx < 0);
+        BUG_ON(zip_set_file_compression(z, (zip_uint64_t)idx, ZIP_CM_STORE, 0));
+        start = end + 1;
+    }
+    BUG_ON(zip_close(z));
+    BUG_ON(zip_source_stat(buf, &st) || zip_source_open(buf));
+    out = xmalloc(st.size ? st.size : 1);
+    BUG_ON(zip_source_read(buf, out, st.size) != (zip_int64_t)st.size);
+    zip_source_close(buf);
+    zip_source_free(buf);
+    zip_error_fini(&ze);
+    *len = st.size;
+    return out;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -112,10 +172,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct err err = ERR_INIT;
     char path[64], **names = NULL;
     uint64_t rows1, rows2, d1, d2;
+    uint8_t *wrapped = NULL;
     int fd, rc1, rc2;
 
     if (size > FUZZ_MAX_INPUT)
         return 0;
+    if (size < 2 || memcmp(data, "PK", 2))
+        data = wrapped = wrap_parts(data, size, &size);
     fd = memfd_create("fuzz-xlsx", 0);
     BUG_ON(fd < 0);
     BUG_ON(size && write(fd, data, size) != (ssize_t)size);
@@ -150,6 +213,7 @@ out:
     for (size_t i = 0; names && names[i]; i++)
         free(names[i]);
     free(names);
+    free(wrapped);
     close(fd);
     return 0;
 }
