@@ -193,17 +193,28 @@ struct ingest_table {
 
 /*
  * Opens a file as a table: ingest_source_open(), then skips o->skip_rows rows (or, with
- * -1, leading rows that are plainly a title: rows with a single non-empty cell, or
- * fewer than half the non-empty cells of the row under them, while more rows follow;
- * at most 10), takes the next row as the header, and reads every remaining row once to
- * check its width (ragged: -ERR_VALIDATION "line L: N fields, the header has M" unless
- * lenient) and to infer each column's type (ingest_infer_*). Blank rows (every cell
- * empty) at the end are ignored; elsewhere they are rows of NULLs. A file with a header
- * and no rows is a table of 0 rows. Afterwards the table is positioned at the first
- * data row. Free with ingest_table_free().
+ * -1, leading rows that are plainly a title: a row is one when a row with a value
+ * follows it among the first LIMIT_INGEST_TITLE_ROWS + 2 and, a and b being their
+ * non-empty cells, a is 0 (a blank row), or a is 1 and b at least 2, or 2a < b; at most
+ * LIMIT_INGEST_TITLE_ROWS, counted from the top), takes the next row as the header
+ * (at most LIMIT_DATASTORE_FIELDS cells, else -ERR_TOO_LARGE), and reads every
+ * remaining row once to check its width (ragged: -ERR_VALIDATION "line L: N fields, the
+ * header has M", field "file", unless lenient) and to infer each column's type
+ * (ingest_infer_type_field). Blank rows (every cell empty) at the end are ignored;
+ * elsewhere they are rows of NULLs, and never ragged. A file with a header and no rows
+ * is a table of 0 rows; a file (or sheet) with no rows at all is -ERR_VALIDATION "file
+ * is empty" (or "sheet \"S\" is empty", field "sheet"); skip_rows past the end is
+ * -ERR_VALIDATION, field "skip_rows". Afterwards the table is positioned at the first
+ * data row. On failure *out is NULL. Free with ingest_table_free().
  */
 int ingest_table_open(struct ingest_table **out, const char *path, const char *filename,
                       const struct ingest_options *o, struct err *err);
+
+/* ingest_table_open() that also says where an error found while opening lies (a ragged
+ * row, bytes invalid in the encoding, a cell a reader refused), since no table is left
+ * to ask: *pos gets its line and column, zeros when it has none. pos may be NULL. */
+int ingest_table_open_pos(struct ingest_table **out, const char *path, const char *filename,
+                          const struct ingest_options *o, struct ingest_pos *pos, struct err *err);
 
 /*
  * Sets field i's type, overriding the inferred one (the publisher re-typing the data
@@ -216,14 +227,16 @@ void ingest_table_set_type(struct ingest_table *t, size_t i, enum dstype type);
  * The next data row as t->nfields typed values (ingest_value_convert() of each cell for
  * its field's type; ragged rows padded or truncated), borrowed until the next call, and
  * its line in *line. 1 with a row, 0 at the end, or a negative error: -ERR_VALIDATION
- * "line L, column C ("field"): "value" is not a valid <type>" when a value does not
- * fit an overridden type.
+ * "line L, column C ("field"): "value" is not a valid <type>" (err->field the field's
+ * id) when a value does not fit an overridden type; line may be NULL.
  */
 int ingest_table_next(struct ingest_table *t, const struct dsvalue **values, uint64_t *line,
                       struct err *err);
 
 /* Goes back to the first data row. */
 int ingest_table_rewind(struct ingest_table *t, struct err *err);
+/* Where the last error of ingest_table_next/_rewind was found (line, and the 1-based
+ * column for a value that does not fit). */
 void ingest_table_pos(const struct ingest_table *t, struct ingest_pos *pos);
 void ingest_table_free(struct ingest_table *t);
 
@@ -231,27 +244,53 @@ void ingest_table_free(struct ingest_table *t);
  * A column's type is the most specific of int8 < numeric, bool, date < timestamp that
  * every non-missing value of the column fits, else text:
  *   int8      -?(0|[1-9][0-9]*) within int64 (a leading zero, as in postcodes, region
- *             codes and ID numbers, makes the column text; beyond int64 → numeric)
+ *             codes and ID numbers, makes the column text; beyond int64 → numeric;
+ *             "+5" and "-0" are numeric)
  *   numeric   [+-]? digits with an optional fraction, or a fraction alone (".097"),
- *             optional exponent; no leading zero before other digits ("007.5" is text);
- *             no thousands separators (they stay text: the value must not change)
+ *             optional exponent [eE][+-]?digits; at least one digit after a '.' ("5."
+ *             is text); no leading zero before other digits ("007.5" is text); no
+ *             thousands separators (they stay text: the value must not change); within
+ *             PostgreSQL's numeric (131072 integer digits, 16383 fraction digits,
+ *             exponent within ±1000)
  *   bool      true/false in any case
- *   date      YYYY-MM-DD, YYYY/MM/DD, YYYY年M月D日 (a real calendar date)
- *   timestamp a date, 'T' or ' ', HH:MM[:SS[.fraction]], optional Z or ±HH:MM
- * Missing-value tokens ("", NA, N/A, n/a, null, NULL, "-", "—") do not count
- * against a type and are NULL in columns of every type but text; a text column keeps
- * them as they are (except "", which is NULL everywhere), since "NA" is Namibia and
- * "None" a category. A column with only missing values is text. Cell kinds from typed
- * formats agree with the same rules on their text (a NUMBER cell "1.0" is numeric). */
+ *   date      YYYY-MM-DD, YYYY/M/D, YYYY年M月D日 (month and day of one or two digits in
+ *             the last two), year 0001–9999, a real calendar date (Gregorian leap years)
+ *   timestamp a date, 'T' or ' ', HH:MM[:SS[.fraction]] (00–23, 00–59, 00–59, 1–9
+ *             fraction digits), optional Z or ±HH:MM; a column of dates and timestamps
+ *             is timestamp
+ *   json      only JSON cells (nested values of JSON input), every non-missing one
+ * No white space is trimmed from values (" 1" is text). Missing-value tokens ("", NA,
+ * N/A, n/a, null, NULL, "-", "—" U+2014) do not count against a type and are NULL in
+ * columns of every type but text; a text column keeps them as they are (except "",
+ * which is NULL everywhere), since "NA" is Namibia and "None" a category. A column with
+ * only missing values is text. Cell kinds from typed formats agree with the same rules
+ * on their text (a NUMBER cell "1.0" is numeric; DATE, TIMESTAMP and BOOL cells count
+ * for their type). Cost: one pass over each value's bytes, no allocation. */
 struct ingest_infer {
     uint32_t candidates; /* bit (1u << dstype) for each type still possible */
+    uint32_t width;      /* int8 values from TEXT cells: their common length in bytes (0
+                            none yet, UINT32_MAX when they differ, are negative, or a
+                            NUMBER cell came); see ingest_infer_type_field() */
     uint64_t values;     /* non-missing values seen */
     uint64_t missing;    /* missing-value tokens seen */
+    uint64_t empty;      /* of which "" (EMPTY cells and empty text): NULL in every type */
 };
 
 void ingest_infer_init(struct ingest_infer *inf);
 void ingest_infer_cell(struct ingest_infer *inf, const struct ingest_cell *cell);
 enum dstype ingest_infer_type(const struct ingest_infer *inf);
+
+/*
+ * ingest_infer_type() knowing the field's id: a column that would be int8 is text when
+ * its values are identifiers rather than quantities, that is when every value is text
+ * (not a NUMBER cell) of the same width of at least 2 digits, none negative, and the id
+ * names a code: its last word (ASCII, case-insensitive) is code, id, fips, zip, zipcode
+ * or postcode ("code", "city_code", "County ID", "countyId"), or it ends in 代码, 编码,
+ * 编号, 号码 or 邮编. GB2260 region codes (counties.csv "code": 110101) and FIPS codes
+ * are such columns; a row number "id" (1, 2 … 10) is not, nor codes a JSON file or a
+ * workbook stores as numbers. ingest_table_open() types its fields with this.
+ */
+enum dstype ingest_infer_type_field(const struct ingest_infer *inf, const char *id);
 
 /* Whether cell is a missing-value token (see above). */
 bool ingest_is_missing(const struct ingest_cell *cell);
