@@ -37,17 +37,32 @@ static size_t space_before(const unsigned char *s, size_t n)
     return 0;
 }
 
-/* Bytes in the UTF-8 character that starts with c (1 for a stray continuation byte,
- * which then passes through alone). */
-static size_t char_len(unsigned char c)
+/* Bytes in the UTF-8 character at s (n readable), 0 when the bytes there are not one
+ * (the readers give valid UTF-8, but an id must be valid whatever it is given). */
+static size_t utf8_char(const unsigned char *s, size_t n)
 {
-    if (c < 0xc0)
+    size_t len;
+
+    if (*s < 0x80)
         return 1;
-    if (c < 0xe0)
-        return 2;
-    if (c < 0xf0)
-        return 3;
-    return 4;
+    if (*s >= 0xc2 && *s < 0xe0)
+        len = 2;
+    else if (*s >= 0xe0 && *s < 0xf0)
+        len = 3;
+    else if (*s >= 0xf0 && *s < 0xf5)
+        len = 4;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    /* Overlong forms, surrogates and code points past U+10FFFF. */
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+        return 0;
+    return len;
 }
 
 /* The id's text for one label, new string (free()), "" when nothing is left. */
@@ -64,13 +79,14 @@ static char *base_id(const char *label)
     while ((k = space_before(s, n)))
         n -= k;
     while (n) {
-        size_t cl = char_len(*s);
+        size_t cl = utf8_char(s, n);
         bool under;
 
-        if (cl > n)
-            cl = n;
-        /* '"' and control characters (C0, DEL, C1 U+0080–U+009F) become '_'. */
-        under = *s < 0x20 || *s == 0x7f || *s == '"' || (*s == 0xc2 && cl == 2 && s[1] < 0xa0);
+        /* '"', control characters (C0, DEL, C1 U+0080–U+009F) and bytes that are not
+         * UTF-8 become '_'. */
+        under = !cl || *s < 0x20 || *s == 0x7f || *s == '"' || (*s == 0xc2 && s[1] < 0xa0);
+        if (!cl)
+            cl = 1;
         if (!len && (under || *s == '_' || space_at(s, n))) {
             /* No leading '_' (CKAN reserves them), nor the space after one ("_ id"). */
             s += cl;
