@@ -61,6 +61,10 @@
 #define LIMIT_INGEST_STYLES         65536u       /* XLSX cell formats (cellXfs), number formats */
 #define LIMIT_INGEST_MERGES         100000u      /* XLSX merged ranges in one sheet */
 #define LIMIT_INGEST_TITLE_ROWS     10u          /* title rows skipped above a header */
+#define LIMIT_INGEST_RECORD_FIELDS                                                                 \
+    16384u                           /* fields in one CSV record, distinct JSON keys               \
+                                        (Excel's 16,384 columns) */
+#define LIMIT_INGEST_JSON_DEPTH 512u /* nesting of JSON arrays and objects */
 
 /* Datastore (CKAN: datastore_search limit default 100, ckan.datastore.search.rows_max 32000). */
 #define LIMIT_DATASTORE_FIELDS        1000u /* columns in a table (SQLite allows 2000) */
