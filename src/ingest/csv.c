@@ -15,6 +15,10 @@
  * for a record longer than what is left, up to LIMIT_INGEST_RECORD, so memory stays
  * bounded whatever the size of the file.
  */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "core/limits.h"
 #include "ingest/ingest-int.h"
 #include "core/util.h"
@@ -23,6 +27,7 @@
 #define CSV_READ_MIN (64u * 1024) /* the buffer grows when a read would get less room */
 #define CSV_BUF_MAX  ((size_t)LIMIT_INGEST_RECORD + CSV_BUF)
 #define SNIFF_ROWS   64u /* records looked at to sniff the delimiter */
+#define CSV_PAD      16u /* bytes after the data: the sentinel, and room for reading words */
 
 /* Byte classes: what stops a scan. */
 enum { C_TEXT = 0, C_STOP = 1 };
@@ -34,7 +39,7 @@ struct csv_field {
 struct csv {
     struct ingest_text *text;
     struct ingest_pos *pos; /* the source's */
-    char *buf;              /* cap + 1 bytes: room for the sentinel after the data */
+    char *buf;              /* cap + CSV_PAD bytes: room for the sentinel after the data */
     size_t cap;
     size_t len; /* bytes of text in buf */
     size_t r;   /* where the next record starts */
@@ -77,8 +82,12 @@ static int csv_fill(struct csv *c, size_t keep, uint64_t rec_line, size_t *shift
     c->len = n;
     *shift = keep;
     if (c->cap - c->len < CSV_READ_MIN && c->cap < CSV_BUF_MAX) {
+        size_t old = c->cap;
+
         c->cap = c->cap * 2 < CSV_BUF_MAX ? c->cap * 2 : CSV_BUF_MAX;
-        c->buf = xrealloc(c->buf, c->cap + 1);
+        c->buf = xrealloc(c->buf, c->cap + CSV_PAD);
+        /* Word reads past the sentinel see defined bytes (their values do not matter). */
+        memset(c->buf + old, 0, c->cap - old + CSV_PAD);
     }
     got = ingest_text_read(c->text, c->buf + c->len, c->cap - c->len, c->pos, err);
     if (got < 0)
@@ -97,6 +106,62 @@ static void set_classes(struct csv *c)
     c->cls['\n'] = c->cls['\r'] = C_STOP;
     c->cls[(unsigned char)c->delim] = C_STOP;
     c->qcls['\n'] = c->qcls['\r'] = c->qcls['"'] = C_STOP;
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SCAN_WORDS 1
+/* 0x80 in each byte of v that equals the byte in ones * c: exact up to the first match
+ * (the borrow of the subtraction may mark bytes after it), which is all scan_stop uses. */
+static inline uint64_t bytes_eq(uint64_t v, uint64_t pattern)
+{
+    uint64_t x = v ^ pattern;
+
+    return (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+}
+#endif
+
+/*
+ * The first byte at or after p that stops an unquoted field: delim, CR or LF; the
+ * sentinel after the data is one. Sixteen bytes at a time with SSE2 (every x86-64), else
+ * eight where words are little-endian, else one through the class table cls. CSV_PAD
+ * bytes after the sentinel keep the last block read inside the buffer.
+ */
+static inline const char *scan_stop(const char *p, char delim, const unsigned char *cls)
+{
+#if defined(__SSE2__)
+    const __m128i vd = _mm_set1_epi8(delim), vlf = _mm_set1_epi8('\n'), vcr = _mm_set1_epi8('\r');
+
+    (void)cls;
+    for (;;) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned m = (unsigned)_mm_movemask_epi8(
+                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, vd), _mm_cmpeq_epi8(v, vlf)),
+                             _mm_cmpeq_epi8(v, vcr)));
+
+        if (m)
+            return p + __builtin_ctz(m);
+        p += 16;
+    }
+#elif defined(SCAN_WORDS)
+    const uint64_t d = 0x0101010101010101ull * (unsigned char)delim;
+    const uint64_t lf = 0x0101010101010101ull * '\n', cr = 0x0101010101010101ull * '\r';
+
+    (void)cls;
+    for (;;) {
+        uint64_t v, m;
+
+        memcpy(&v, p, 8);
+        m = bytes_eq(v, d) | bytes_eq(v, lf) | bytes_eq(v, cr);
+        if (m)
+            return p + (__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+#else
+    (void)delim;
+    while (!cls[(unsigned char)*p])
+        p++;
+    return p;
+#endif
 }
 
 /* Yields one blank line as a row of one empty cell. */
@@ -153,8 +218,13 @@ static int blank_lines(struct csv *c, struct ingest_row *row, struct err *err)
 static int csv_next(struct ingest_source *src, struct ingest_row *row, struct err *err)
 {
     struct csv *c = src->impl;
-    size_t r, w, s, rec, fstart = 0, nf = 0, shift;
+    /* Locals for what the loop reads: stores through b (a char *) would otherwise make
+     * the compiler read c's members again after each one. */
+    const char delim = c->delim;
+    struct csv_field *fields;
+    size_t r, w, s, rec, fstart = 0, nf = 0, shift, len, falloc;
     uint64_t line, rec_line, fline = 0;
+    bool eof;
     char *b, ch;
     int rc;
 
@@ -185,6 +255,10 @@ static int csv_next(struct ingest_source *src, struct ingest_row *row, struct er
         return blank_lines(c, row, err);
 
     b = c->buf;
+    len = c->len;
+    eof = c->eof;
+    fields = c->fields;
+    falloc = c->fields_alloc;
     r = w = rec = c->r;
     line = rec_line = c->line;
 
@@ -195,32 +269,33 @@ static int csv_next(struct ingest_source *src, struct ingest_row *row, struct er
         if (rc)                                                                                    \
             return rc;                                                                             \
         b = c->buf;                                                                                \
+        len = c->len;                                                                              \
+        eof = c->eof;                                                                              \
         r -= shift;                                                                                \
         w -= shift;                                                                                \
         rec -= shift;                                                                              \
         fstart -= shift;                                                                           \
         for (size_t i_ = 0; i_ < nf; i_++)                                                         \
-            c->fields[i_].off -= shift;                                                            \
+            fields[i_].off -= shift;                                                               \
     } while (0)
 
 field:
     fstart = w;
     fline = line;
-    while (r == c->len && !c->eof)
+    while (r == len && !eof)
         REFILL();
-    if (r < c->len && b[r] == '"') {
+    if (r < len && b[r] == '"') {
         r++;
         goto quoted;
     }
 unquoted:
     s = r;
-    while (!c->cls[(unsigned char)b[r]])
-        r++;
+    r = (size_t)(scan_stop(b + r, delim, c->cls) - b);
     if (w != s)
         memmove(b + w, b + s, r - s);
     w += r - s;
-    if (r == c->len) {
-        if (!c->eof) {
+    if (r == len) {
+        if (!eof) {
             REFILL();
             goto unquoted;
         }
@@ -236,28 +311,33 @@ unquoted:
                        "line %" PRIu64 ", field %zu: a field is larger than %u MiB", fline, nf + 1,
                        LIMIT_INGEST_FIELD >> 20);
     }
-    if (nf == LIMIT_INGEST_RECORD_FIELDS) {
-        c->pos->line = rec_line;
-        c->pos->column = nf + 1;
-        return err_set(err, ERR_TOO_LARGE, "file",
-                       "line %" PRIu64 ": a record has more than %u fields", rec_line,
-                       LIMIT_INGEST_RECORD_FIELDS);
+    if (nf == falloc) {
+        if (nf == LIMIT_INGEST_RECORD_FIELDS) {
+            c->pos->line = rec_line;
+            c->pos->column = nf + 1;
+            return err_set(err, ERR_TOO_LARGE, "file",
+                           "line %" PRIu64 ": a record has more than %u fields", rec_line,
+                           LIMIT_INGEST_RECORD_FIELDS);
+        }
+        falloc = falloc * 2 + 16 < LIMIT_INGEST_RECORD_FIELDS ? falloc * 2 + 16
+                                                              : LIMIT_INGEST_RECORD_FIELDS;
+        fields = c->fields = xrealloc(c->fields, falloc * sizeof(*fields));
+        c->fields_alloc = falloc;
     }
-    ALLOC_GROW(c->fields, nf + 1, c->fields_alloc);
-    c->fields[nf].off = fstart;
-    c->fields[nf].len = w - fstart;
+    fields[nf].off = fstart;
+    fields[nf].len = w - fstart;
     nf++;
     b[w++] = '\0';
-    if (ch == c->delim)
+    if (ch == delim)
         goto field;
     if (ch == '\n') {
         line++;
     } else if (ch == '\r') {
         line++;
-        if (r < c->len)
+        if (r < len)
             r += b[r] == '\n';
         else
-            c->skip_lf = !c->eof;
+            c->skip_lf = !eof;
     }
     goto record;
 
@@ -268,8 +348,8 @@ quoted:
     if (w != s)
         memmove(b + w, b + s, r - s);
     w += r - s;
-    if (r == c->len) {
-        if (!c->eof) {
+    if (r == len) {
+        if (!eof) {
             REFILL();
             goto quoted;
         }
@@ -281,11 +361,11 @@ quoted:
                        fline, nf + 1);
     }
     if (b[r] == '"') {
-        if (r + 1 == c->len && !c->eof) {
+        if (r + 1 == len && !eof) {
             REFILL(); /* is it a doubled quote? */
             goto quoted;
         }
-        if (r + 1 < c->len && b[r + 1] == '"') {
+        if (r + 1 < len && b[r + 1] == '"') {
             b[w++] = '"';
             r += 2;
             goto quoted;
@@ -310,11 +390,16 @@ record:
                        "line %" PRIu64 ": a record is larger than %u MiB", rec_line,
                        LIMIT_INGEST_RECORD >> 20);
     }
-    ALLOC_GROW(c->cells, nf, c->cells_alloc);
+    if (nf > c->cells_alloc) {
+        c->cells_alloc = falloc;
+        c->cells = xrealloc(c->cells, falloc * sizeof(*c->cells));
+    }
     for (size_t i = 0; i < nf; i++) {
-        c->cells[i].kind = INGEST_CELL_TEXT;
-        c->cells[i].s = b + c->fields[i].off;
-        c->cells[i].len = c->fields[i].len;
+        struct ingest_cell *cell = &c->cells[i];
+
+        cell->kind = INGEST_CELL_TEXT;
+        cell->s = b + fields[i].off;
+        cell->len = fields[i].len;
     }
     row->cells = c->cells;
     row->n = nf;
@@ -475,7 +560,7 @@ int ingest_csv_open(struct ingest_source *src, const char *path, const struct in
     src->impl = NULL;
     c->pos = &src->pos;
     c->cap = CSV_BUF;
-    c->buf = xmalloc(c->cap + 1);
+    c->buf = xcalloc(1, c->cap + CSV_PAD);
     c->line = 1;
     if (o->delimiter && !strchr(",;\t|", o->delimiter)) {
         rc = err_set(err, ERR_VALIDATION, "delimiter",

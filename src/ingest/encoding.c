@@ -98,17 +98,24 @@ static size_t utf8_check(const unsigned char *p, size_t n, bool *cut)
     while (i < n) {
         unsigned k;
 
-        /* Eight bytes at a time while they are ASCII and none is NUL. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* Eight bytes at a time while they are ASCII and none is NUL; else straight to
+         * the first byte that is not (the lowest marked byte is exact: a borrow only
+         * comes from a NUL below it). */
         while (i + 8 <= n) {
-            uint64_t v;
+            uint64_t v, m;
 
             memcpy(&v, p + i, 8);
-            if ((v | ((v - ONES) & ~v)) & ASCII_MASK)
+            m = (v | ((v - ONES) & ~v)) & ASCII_MASK;
+            if (m) {
+                i += (size_t)__builtin_ctzll(m) >> 3;
                 break;
+            }
             i += 8;
         }
         if (i >= n)
             break;
+#endif
         if (p[i] < 0x80) {
             if (!p[i])
                 return i;

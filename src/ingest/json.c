@@ -603,7 +603,7 @@ static int read_record(struct json *j, bool first)
     for (;;) {
         struct buf *out = first ? NULL : &j->out;
         enum ingest_cell_kind kind;
-        size_t k, start = j->out.len;
+        size_t k = 0, start = j->out.len;
 
         if (ch != '"')
             return expected(j, "a key (a string)", ch);
