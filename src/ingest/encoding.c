@@ -23,6 +23,7 @@
 #include <iconv.h>
 #include <uchardet/uchardet.h>
 
+#include "core/buf.h"
 #include "core/limits.h"
 #include "ingest/ingest-int.h"
 #include "core/util.h"
@@ -200,8 +201,9 @@ static void map_guess(const char *guess, const char **name, const char **wider)
 }
 
 /* Whether the n bytes at p decode in iconv encoding name without an invalid sequence or
- * a NUL; a sequence cut by the end is accepted when cut_ok (the sniff ends mid-file). */
-static bool decodes(const char *name, const char *p, size_t n, bool cut_ok)
+ * a NUL; a sequence cut by the end is accepted when cut_ok (the sniff ends mid-file).
+ * The UTF-8 text goes to text when it is not NULL. */
+static bool decodes(const char *name, const char *p, size_t n, bool cut_ok, struct buf *text)
 {
     iconv_t cd = iconv_open("UTF-8", name);
     char out[4096];
@@ -220,6 +222,8 @@ static bool decodes(const char *name, const char *p, size_t n, bool cut_ok)
             ok = false;
             break;
         }
+        if (text)
+            buf_add(text, out, (size_t)(o - out));
         if (r == (size_t)-1 && errno == E2BIG)
             continue;
         if (r == (size_t)-1) {
@@ -229,6 +233,132 @@ static bool decodes(const char *name, const char *p, size_t n, bool cut_ok)
     }
     iconv_close(cd);
     return ok;
+}
+
+/* Whether a guess is a single-byte encoding, whose guesses uchardet makes from little
+ * evidence (a few accented letters). */
+static bool single_byte(const char *name)
+{
+    static const char *const multi[] = {"GB",   "BIG5",     "EUC-", "SHIFT_JIS", "CP9",  "UTF-",
+                                        "UCS-", "ISO-2022", "HZ",   "UHC",       "JOHAB"};
+
+    for (size_t i = 0; i < ARRAY_SIZE(multi); i++)
+        if (!strncmp(name, multi[i], strlen(multi[i])))
+            return false;
+    return true;
+}
+
+/* Whether code point cp is a letter of the Latin, Greek, Cyrillic, Hebrew, Arabic or
+ * Thai blocks, or punctuation that text in those scripts commonly holds. */
+static bool plain_char(unsigned cp)
+{
+    static const unsigned punct[] = {0xa0,   0xa1,   0xa3,   0xa7,   0xa9,   0xab,   0xb0,   0xb7,
+                                     0xbb,   0xbf,   0x2013, 0x2014, 0x2018, 0x2019, 0x201a, 0x201c,
+                                     0x201d, 0x201e, 0x2022, 0x2026, 0x20ac, 0x2122};
+
+    if ((cp >= 0xc0 && cp <= 0x24f && cp != 0xd7 && cp != 0xf7) || (cp >= 0x370 && cp <= 0x52f) ||
+        (cp >= 0x590 && cp <= 0x6ff) || (cp >= 0xe00 && cp <= 0xe7f))
+        return true;
+    for (size_t i = 0; i < ARRAY_SIZE(punct); i++)
+        if (cp == punct[i])
+            return true;
+    return false;
+}
+
+/* Whether Latin letter cp (U+00C0-U+024F) is a capital: Latin-1's C0-DE; in Latin
+ * Extended-A the capital comes first in each pair, which falls on odd code points in
+ * U+0139-U+0148 and U+0179-U+017E (and U+0178 is Y with diaeresis). */
+static bool latin_capital(unsigned cp)
+{
+    if (cp <= 0xde)
+        return true;
+    if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17e))
+        return cp & 1;
+    if (cp == 0x178)
+        return true;
+    return cp >= 0x100 && cp <= 0x177 && !(cp & 1);
+}
+
+/*
+ * How implausible a decoding of text is: one point for each non-ASCII character that is
+ * neither a letter nor common punctuation (box drawing, '±', '¼', C1 controls: what a
+ * wrong code page makes of letters), for each accented Latin letter third or later in a
+ * run of them (Cyrillic or Greek read as Latin makes whole words of them), and for each
+ * accented capital right after a small ASCII letter ("JosÚ"). Lower is more plausible.
+ */
+static size_t implausibility(const char *s, size_t n)
+{
+    size_t points = 0, run = 0, i = 0;
+    unsigned prev = 0;
+
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        unsigned cp, k = utf8_len(c);
+        bool latin;
+
+        if (k <= 1 || i + k > n) {
+            run = 0;
+            prev = c;
+            i++;
+            continue;
+        }
+        cp = c & (0xff >> (k + 1));
+        for (unsigned j = 1; j < k; j++)
+            cp = cp << 6 | ((unsigned char)s[i + j] & 0x3f);
+        i += k;
+        points += !plain_char(cp);
+        latin = cp >= 0xc0 && cp <= 0x24f && cp != 0xd7 && cp != 0xf7;
+        if (latin) {
+            bool capital = latin_capital(cp);
+
+            points += ++run >= 3;
+            points += capital && prev >= 'a' && prev <= 'z';
+        } else {
+            run = 0;
+        }
+        prev = cp;
+    }
+    return points;
+}
+
+/* Single-byte guesses uchardet makes for western text it has little of (a few
+ * kilobytes of French read as IBM852 or ISO-8859-13): on a tie with WINDOWS-1252, 1252. */
+static bool rare_guess(const char *name)
+{
+    static const char *const rare[] = {
+            "ISO-8859-3",  "ISO-8859-4",  "ISO-8859-10", "ISO-8859-13",      "ISO-8859-14",
+            "ISO-8859-15", "ISO-8859-16", "IBM437",      "IBM850",           "IBM852",
+            "IBM855",      "IBM862",      "IBM865",      "MAC-CENTRALEUROPE"};
+
+    for (size_t i = 0; i < ARRAY_SIZE(rare); i++)
+        if (!strcmp(name, rare[i]))
+            return true;
+    return false;
+}
+
+/*
+ * Between uchardet's single-byte guess and WINDOWS-1252 (the code page of most western
+ * files that are not UTF-8): the more plausible decoding of the sniff; on a tie the
+ * guess, unless it is a rare one. Polish read as 1252 gets '±' and '¼', Russian read as
+ * 1252 whole words of accented letters, so their own code pages still win; Czech without
+ * 'š' and 'ž' ties, and uchardet's WINDOWS-1250 stays.
+ */
+static const char *prefer_1252(const char *guess, const char *p, size_t n, bool cut)
+{
+    struct buf a = BUF_INIT, b = BUF_INIT;
+    const char *pick = guess;
+
+    if (!single_byte(guess) || !strcmp(guess, "WINDOWS-1252"))
+        return guess;
+    if (decodes(guess, p, n, cut, &a) && decodes("WINDOWS-1252", p, n, cut, &b)) {
+        size_t ours = implausibility(b.buf, b.len), theirs = implausibility(a.buf, a.len);
+
+        if (ours < theirs || (ours == theirs && rare_guess(guess)))
+            pick = "WINDOWS-1252";
+    }
+    buf_release(&a);
+    buf_release(&b);
+    return pick;
 }
 
 /* ---- Reading the file ------------------------------------------------------------- */
@@ -587,7 +717,7 @@ static int detect(struct ingest_text *t, const unsigned char *p, size_t n, bool 
         return 0;
     }
     guess = utf16_guess(p, n);
-    if (guess && decodes(guess, (const char *)p, n, cut)) {
+    if (guess && decodes(guess, (const char *)p, n, cut, NULL)) {
         xsnprintf(t->name, sizeof(t->name), "%s", guess);
         return 0;
     }
@@ -604,15 +734,16 @@ static int detect(struct ingest_text *t, const unsigned char *p, size_t n, bool 
     uchardet_data_end(ud);
     guess = uchardet_get_charset(ud);
     map_guess(guess ? guess : "", &name, &wider);
-    if (name[0] && strlen(name) < sizeof(t->name) && decodes(name, (const char *)p, n, cut))
-        xsnprintf(t->name, sizeof(t->name), "%s", name);
-    else if (wider && decodes(wider, (const char *)p, n, cut))
-        xsnprintf(t->name, sizeof(t->name), "%s", wider);
-    else if (name[0])
+    if (!name[0] || strlen(name) >= sizeof(t->name) ||
+        !decodes(name, (const char *)p, n, cut, NULL))
+        name = wider && decodes(wider, (const char *)p, n, cut, NULL) ? wider : NULL;
+    if (name)
+        xsnprintf(t->name, sizeof(t->name), "%s", prefer_1252(name, (const char *)p, n, cut));
+    else if (guess && guess[0])
         rc = err_set(err, ERR_VALIDATION, "encoding",
                      "cannot tell the file's encoding: it is not UTF-8, and not \"%s\" either; "
                      "set the encoding",
-                     name);
+                     guess);
     else
         rc = err_set(err, ERR_VALIDATION, "encoding",
                      "cannot tell the file's encoding: it is not UTF-8; set the encoding");
