@@ -56,12 +56,17 @@ static bool missing_token(const char *s, size_t len)
     }
 }
 
-bool ingest_is_missing(const struct ingest_cell *cell)
+static inline bool is_missing(const struct ingest_cell *cell)
 {
     if (cell->kind == INGEST_CELL_EMPTY || !cell->len)
         return true;
     /* Only text can hold a token: a NUMBER, DATE or JSON cell is a value by its kind. */
-    return cell->kind == INGEST_CELL_TEXT && missing_token(cell->s, cell->len);
+    return cell->kind == INGEST_CELL_TEXT && cell->len <= 4 && missing_token(cell->s, cell->len);
+}
+
+bool ingest_is_missing(const struct ingest_cell *cell)
+{
+    return is_missing(cell);
 }
 
 /* ---- Numbers ---------------------------------------------------------------------- */
@@ -135,17 +140,34 @@ static enum num_class scan_number(const unsigned char *p, size_t len)
     return NUM_INT8;
 }
 
-/* The value of a string scan_number() classed NUM_INT8. */
-static int64_t int8_value(const unsigned char *p, size_t len)
+/* scan_number() == NUM_INT8 and the value, in one pass (conversion runs once per cell of
+ * every int8 column). */
+static bool parse_int8(const unsigned char *p, size_t len, int64_t *out)
 {
     const unsigned char *end = p + len;
-    bool neg = *p == '-';
+    bool neg = false;
     uint64_t v = 0;
+    size_t n;
 
-    for (p += neg; p < end; p++)
-        v = v * 10 + (uint64_t)(*p - '0');
-    /* In range by the scan: -(v) for v = 2^63 is INT64_MIN, written without overflow. */
-    return neg ? (int64_t)(0 - v) : (int64_t)v;
+    if (p < end && *p == '-') {
+        neg = true;
+        p++;
+    }
+    n = (size_t)(end - p);
+    if (!n || n > 19 || (*p == '0' && (n > 1 || neg)))
+        return false;
+    for (; p < end; p++) {
+        unsigned d = (unsigned)(*p - '0');
+
+        if (d > 9)
+            return false;
+        v = v * 10 + d; /* at most 19 digits: below 2^64 */
+    }
+    if (v > (uint64_t)INT64_MAX + neg)
+        return false;
+    /* -(2^63) is INT64_MIN: negate in unsigned arithmetic, then convert. */
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return true;
 }
 
 /* ---- Dates and timestamps --------------------------------------------------------- */
@@ -412,7 +434,7 @@ void ingest_infer_init(struct ingest_infer *inf)
 
 void ingest_infer_cell(struct ingest_infer *inf, const struct ingest_cell *cell)
 {
-    if (ingest_is_missing(cell)) {
+    if (is_missing(cell)) {
         inf->missing++;
         inf->empty += !cell->len;
         return;
@@ -527,7 +549,7 @@ int ingest_value_convert(enum dstype t, const struct ingest_cell *cell, struct d
     out->len = 0;
     if (cell->kind == INGEST_CELL_EMPTY || !cell->len)
         return 0;
-    if (t != DSTYPE_TEXT && ingest_is_missing(cell))
+    if (t != DSTYPE_TEXT && is_missing(cell))
         return 0;
     out->kind = DSVALUE_TEXT;
     out->s = cell->s;
@@ -538,10 +560,9 @@ int ingest_value_convert(enum dstype t, const struct ingest_cell *cell, struct d
     case DSTYPE_INT8:
         if (cell->kind != INGEST_CELL_TEXT && cell->kind != INGEST_CELL_NUMBER)
             break;
-        if (scan_number(p, cell->len) != NUM_INT8)
+        if (!parse_int8(p, cell->len, &out->i))
             break;
         out->kind = DSVALUE_INT;
-        out->i = int8_value(p, cell->len);
         out->s = NULL;
         out->len = 0;
         return 0;
