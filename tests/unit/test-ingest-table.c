@@ -976,6 +976,46 @@ static void test_real_counties(void **state)
     ingest_table_free(t);
 }
 
+/* The same counties in GB18030, the towns (9-digit codes), and other quirks of the
+ * data README: thousands separators stay text, a "year" of full dates is a date. */
+static void test_real_more(void **state)
+{
+    struct ingest_table *t =
+            open_example("cn-nbs-administrative-divisions-2023", "counties.gb18030.csv", NULL);
+
+    (void)state;
+    assert_int_equal(t->rows, 2978);
+    assert_types(t, "code:text,name:text,city_code:text,city_name:text,province_code:text,"
+                    "province_name:text");
+    assert_int_equal(count_value(t, "name", "东城区"), 1);
+    ingest_table_free(t);
+
+    t = open_example("cn-nbs-administrative-divisions-2023", "towns.csv", NULL);
+    assert_int_equal(t->rows, 41352);
+    assert_types(t, "code:text,name:text,county_code:text,county_name:text,city_code:text,"
+                    "city_name:text,province_code:text,province_name:text");
+    assert_int_equal(count_value(t, "county_code", "110101"), 17);
+    ingest_table_free(t);
+
+    t = open_example("ssa-period-life-table-2015", "ssa-death-probability.csv", NULL);
+    assert_int_equal(t->rows, 240);
+    assert_types(t, "Age:int8,Sex:text,DeathProb:numeric,NumberOfLives:text,LifeExp:numeric");
+    assert_int_equal(count_value(t, "NumberOfLives", "100,000"), 2);
+    ingest_table_free(t);
+
+    t = open_example("eia-iowa-electricity-generation", "iowa-electricity.csv", NULL);
+    assert_int_equal(t->rows, 51);
+    assert_types(t, "year:date,source:text,net_generation:int8");
+    ingest_table_free(t);
+
+    t = open_example("iso-3166-2-subdivisions", "iso_3166-2.json", NULL);
+    assert_int_equal(t->rows, 5127);
+    assert_types(t, "code:text,name:text,type:text,parent:text");
+    assert_int_equal(t->fields[3].nonnull, 1412);
+    assert_int_equal(count_value(t, "parent", "01"), 18);
+    ingest_table_free(t);
+}
+
 static void test_real_species(void **state)
 {
     struct ingest_table *t =
@@ -1208,6 +1248,7 @@ int main(void)
             cmocka_unit_test(test_table_limit_fields),
             cmocka_unit_test(test_real_counties),
             cmocka_unit_test(test_real_species),
+            cmocka_unit_test(test_real_more),
             cmocka_unit_test(test_real_unemployment),
             cmocka_unit_test(test_real_airports),
             cmocka_unit_test(test_real_birdstrikes),
