@@ -570,12 +570,16 @@ int ingest_csv_open(struct ingest_source *src, const char *path, const struct in
     rc = ingest_text_open(&c->text, path, o->encoding, &src->info, err);
     if (rc)
         goto out;
-    /* The first LIMIT_INGEST_SNIFF bytes of text (or the whole file) for the sniff. */
+    /* The first LIMIT_INGEST_SNIFF bytes of text (or the whole file) for the sniff. Bytes
+     * not valid in the encoding end it early: the text reader keeps failing there, so
+     * the error comes from the read that reaches them, after the rows before. */
     while (c->len < LIMIT_INGEST_SNIFF && !c->eof) {
-        rc = csv_fill(c, 0, 1, &shift, err);
-        if (rc)
-            goto out;
+        struct err later = ERR_INIT;
+
+        if (csv_fill(c, 0, 1, &shift, &later))
+            break;
     }
+    memset(&src->pos, 0, sizeof(src->pos));
     if (all_blank(c->buf, c->len) && c->eof) {
         rc = err_set(err, ERR_VALIDATION, "file", "file is empty");
         goto out;

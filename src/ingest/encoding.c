@@ -49,6 +49,9 @@ struct ingest_text {
     bool flushed;  /* iconv's shift state written out at the end */
     uint64_t read; /* bytes read from the file (its descriptor's offset) */
     uint64_t out;  /* UTF-8 bytes returned so far */
+    bool bad;      /* bytes not valid (or a NUL) at output offset bad_at: see fail_at() */
+    bool bad_nul;
+    uint64_t bad_at;
 };
 
 /* ---- UTF-8 ------------------------------------------------------------------------ */
@@ -505,6 +508,27 @@ static int bad_bytes(const struct ingest_text *t, uint64_t target, bool nul, str
                    t->detected ? " (detected); set the encoding if that is wrong" : "");
 }
 
+/*
+ * Bytes not valid in the encoding (or a NUL) at output offset at, found by a read that
+ * produced output before them: that output is returned first (its length), and this
+ * read and every later one until a rewind fail with the error, so that a reader yields
+ * the rows before the bad line and then names it.
+ */
+static long fail_at(struct ingest_text *t, uint64_t at, bool nul, struct ingest_pos *pos,
+                    struct err *err)
+{
+    long n = (long)(at - t->out);
+
+    t->bad = true;
+    t->bad_at = at;
+    t->bad_nul = nul;
+    if (n > 0) {
+        t->out = at;
+        return n;
+    }
+    return bad_bytes(t, at, nul, pos, err);
+}
+
 /* UTF-8: reads into buf, validates, holds back a sequence cut at the end. */
 static long read_utf8(struct ingest_text *t, char *buf, size_t size, struct ingest_pos *pos,
                       struct err *err)
@@ -532,7 +556,7 @@ static long read_utf8(struct ingest_text *t, char *buf, size_t size, struct inge
     ok = utf8_check((const unsigned char *)buf, n, &cut);
     if (ok < n) {
         if (!cut || t->eof)
-            return bad_bytes(t, t->out + ok, !buf[ok], pos, err);
+            return fail_at(t, t->out + ok, !buf[ok], pos, err);
         /* The start of a sequence cut by the read: keep it for the next one. */
         t->nheld = n - ok;
         memcpy(t->held, buf + ok, t->nheld);
@@ -547,7 +571,9 @@ static long read_iconv(struct ingest_text *t, char *buf, size_t size, struct ing
                        struct err *err)
 {
     char *op = buf;
+    const char *nul;
     size_t room = size;
+    bool bad = false;
 
     while (room) {
         char *ip = t->in + t->in_off;
@@ -567,13 +593,11 @@ static long read_iconv(struct ingest_text *t, char *buf, size_t size, struct ing
             t->in_off = (size_t)(ip - t->in);
             if (r == (size_t)-1 && errno == E2BIG)
                 break;
-            if (r == (size_t)-1 && errno == EILSEQ) {
-                if (memchr(buf, 0, (size_t)(op - buf)))
-                    break; /* the NUL before comes first */
-                return bad_bytes(t, t->out + (uint64_t)(op - buf), false, pos, err);
+            /* An invalid sequence, or one the end of the file cuts. */
+            if (r == (size_t)-1 && (errno == EILSEQ || (errno == EINVAL && t->eof))) {
+                bad = true;
+                break;
             }
-            if (r == (size_t)-1 && errno == EINVAL && t->eof)
-                return bad_bytes(t, t->out + (uint64_t)(op - buf), false, pos, err);
             if (op > buf && !(r == (size_t)-1 && errno == EINVAL))
                 break; /* something to return; read more on the next call */
         }
@@ -593,12 +617,11 @@ static long read_iconv(struct ingest_text *t, char *buf, size_t size, struct ing
             t->in_len += (size_t)got;
         }
     }
-    {
-        const char *nul = memchr(buf, 0, (size_t)(op - buf));
-
-        if (nul)
-            return bad_bytes(t, t->out + (uint64_t)(nul - buf), true, pos, err);
-    }
+    nul = memchr(buf, 0, (size_t)(op - buf));
+    if (nul)
+        return fail_at(t, t->out + (uint64_t)(nul - buf), true, pos, err);
+    if (bad)
+        return fail_at(t, t->out + (uint64_t)(op - buf), false, pos, err);
     t->out += (uint64_t)(op - buf);
     return (long)(op - buf);
 }
@@ -608,6 +631,8 @@ long ingest_text_read(struct ingest_text *t, char *buf, size_t size, struct inge
 {
     /* Room for at least one character of output, and for what read_utf8 holds back. */
     assert(size >= 16);
+    if (t->bad)
+        return bad_bytes(t, t->bad_at, t->bad_nul, pos, err);
     if (t->utf8)
         return read_utf8(t, buf, size, pos, err);
     return read_iconv(t, buf, size, pos, err);
@@ -623,6 +648,7 @@ int ingest_text_rewind(struct ingest_text *t, struct err *err)
     t->in_off = t->in_len = 0;
     t->eof = false;
     t->flushed = false;
+    t->bad = false;
     if (t->cd != (iconv_t)-1)
         iconv(t->cd, NULL, NULL, NULL, NULL);
     return 0;

@@ -38,6 +38,10 @@ struct json {
     struct ingest_pos *pos; /* the source's */
     struct err *err;        /* of the current call */
     int rc;                 /* a read error, sticky until rewind */
+    bool fatal;             /* the first pass failed in a way no later pass can get past */
+    int deferred;           /* an error of the first pass that the rows come before */
+    struct err deferred_err;
+    struct ingest_pos deferred_pos;
     bool ndjson;
     const char *records_path; /* borrowed from the options during open only */
 
@@ -557,6 +561,7 @@ static int key_index(struct json *j, const char *k, size_t n, bool add, size_t *
     }
     if (!add)
         return err_set(j->err, ERR_INTERNAL, "file", "the file changed while it was read");
+    j->fatal = true; /* limits of the key list: a later pass cannot read past them */
     if (j->nkeys == LIMIT_INGEST_RECORD_FIELDS)
         return jerr_big(j, "the records have more than %u distinct keys",
                         LIMIT_INGEST_RECORD_FIELDS);
@@ -566,6 +571,7 @@ static int key_index(struct json *j, const char *k, size_t n, bool add, size_t *
     buf_addch(&j->keys, '\0');
     if (buf_failed(&j->keys))
         return jerr_big(j, "the records' keys hold more than %u MiB", LIMIT_INGEST_RECORD >> 20);
+    j->fatal = false;
     *index = j->nkeys++;
     j->table[slot] = (uint32_t)j->nkeys;
     if (j->nkeys * 2 > j->table_size) {
@@ -829,6 +835,7 @@ static int first_pass_object(struct json *j)
             } else {
                 j->pos->line = j->line;
                 j->pos->column = j->col;
+                j->fatal = true;
                 return err_set(j->err, ERR_VALIDATION, "records_path",
                                "the top-level object has several arrays (\"%s\", \"%.60s\"): "
                                "set records_path to the key of the records",
@@ -853,6 +860,7 @@ static int first_pass_object(struct json *j)
     jadv(j);
     if (found)
         return 0;
+    j->fatal = true;
     if (path && found_other)
         return err_set(j->err, ERR_VALIDATION, "records_path",
                        "records_path \"%s\" is not an array of records", path);
@@ -868,9 +876,12 @@ static int first_pass(struct json *j)
 {
     int ch = skip_ws(j), rc;
 
+    j->fatal = true; /* until the records are found: no row can be read */
     if (ch == JEOF)
         return j->rc ? j->rc : err_set(j->err, ERR_VALIDATION, "file", "file is empty");
+    j->fatal = ch != '[' && ch != '{';
     if (j->ndjson) {
+        j->fatal = false;
         while (ch != JEOF) {
             rc = record_at(j, ch, true);
             if (!rc)
@@ -882,6 +893,7 @@ static int first_pass(struct json *j)
         return j->rc;
     }
     if (ch == '[') {
+        j->fatal = j->records_path != NULL;
         if (j->records_path)
             return err_set(j->err, ERR_VALIDATION, "records_path",
                            "records_path \"%s\" is set but the top level is an array",
@@ -917,7 +929,8 @@ static int seek_records(struct json *j)
             ch = skip_ws(j);
             if (ch != '"')
                 return expected(j, "a key (a string)", ch);
-            rc = read_string(j, NULL, false);
+            buf_reset(&j->key);
+            rc = read_string(j, &j->key, true);
             if (rc)
                 return rc;
             if (skip_ws(j) != ':')
@@ -956,6 +969,16 @@ static int json_rewind(struct ingest_source *src, struct err *err)
     return rc;
 }
 
+/* The end of the rows: 0, or the error the first pass found after them (in the members
+ * after the records array, or past its end). */
+static int end_of_rows(struct json *j)
+{
+    if (!j->deferred)
+        return 0;
+    *j->pos = j->deferred_pos;
+    return err_set(j->err, j->deferred_err.kind, j->deferred_err.field, "%s", j->deferred_err.msg);
+}
+
 static int json_next(struct ingest_source *src, struct ingest_row *row, struct err *err)
 {
     struct json *j = src->impl;
@@ -964,7 +987,7 @@ static int json_next(struct ingest_source *src, struct ingest_row *row, struct e
 
     j->err = err;
     if (j->stage == STAGE_DONE || !j->nkeys)
-        return 0;
+        return end_of_rows(j);
     if (j->stage == STAGE_HEADER) {
         rc = seek_records(j);
         if (rc)
@@ -986,13 +1009,15 @@ static int json_next(struct ingest_source *src, struct ingest_row *row, struct e
         ch = skip_ws(j);
         if (ch == JEOF) {
             j->stage = STAGE_DONE;
-            return j->rc;
+            return j->rc ? j->rc : end_of_rows(j);
         }
     } else {
         rc = array_step(j);
-        if (rc <= 0) {
-            j->stage = STAGE_DONE;
+        if (rc < 0)
             return rc;
+        if (!rc) {
+            j->stage = STAGE_DONE;
+            return end_of_rows(j);
         }
         ch = jpeek(j);
     }
@@ -1069,6 +1094,7 @@ int ingest_json_open(struct ingest_source *src, const char *path, const struct i
     j->err = err;
     j->ndjson = o->format == INGEST_FORMAT_NDJSON;
     j->records_path = o->records_path;
+    j->member = SIZE_MAX; /* until the records are found */
     j->buf = xmalloc(JSON_BUF);
     j->line = j->col = 1;
     buf_init(&j->keys, LIMIT_INGEST_RECORD);
@@ -1081,9 +1107,25 @@ int ingest_json_open(struct ingest_source *src, const char *path, const struct i
         goto out;
     ch = skip_ws(j);
     j->top_object = ch == '{' && !j->ndjson;
-    rc = first_pass(j);
-    if (rc)
-        goto out;
+    {
+        /* A syntax error (or bytes not valid in the encoding) is kept for the pass that
+         * reaches it, so the rows before it are read and its place is the source's. */
+        struct err first = ERR_INIT;
+
+        j->err = &first;
+        rc = first_pass(j);
+        j->err = err;
+        if (rc && !j->fatal && (rc == -ERR_VALIDATION || rc == -ERR_TOO_LARGE)) {
+            j->deferred = rc;
+            j->deferred_err = first;
+            j->deferred_pos = src->pos;
+            rc = 0;
+        } else if (rc) {
+            if (err && err->kind == ERR_NONE)
+                *err = first;
+            goto out;
+        }
+    }
     j->records_path = NULL;
     j->kind = xcalloc(j->nkeys + 1, sizeof(*j->kind));
     j->off = xcalloc(j->nkeys + 1, sizeof(*j->off));
