@@ -245,4 +245,9 @@ int store_ds_status_put(struct store *s, const char *resource_id, const json_t *
 /* The status of resource_id as a new reference; -ERR_NOT_FOUND when none. */
 int store_ds_status_get(struct store *s, const char *resource_id, json_t **status, struct err *err);
 
+/* Every stored status as a new JSON object {resource_id: status, …} (the ingest worker
+ * re-queues the "pending" and "running" ones when it starts: a server stopped or killed
+ * mid-ingest). */
+int store_ds_status_list(struct store *s, json_t **statuses, struct err *err);
+
 #endif
