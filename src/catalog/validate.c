@@ -228,7 +228,7 @@ static const char *const resource_text_fields[] = {
 static const char *const resource_ignored[] = {
         "id",       "package_id",        "position",         "state",
         "created",  "metadata_modified", "datastore_active", "tracking_summary",
-        "url_type",
+        "url_type", "datastore_status",
 };
 
 static bool in_list(const char *const *list, size_t n, const char *s)
@@ -414,6 +414,9 @@ int resource_build(struct catalog *c, const char *dataset_id, json_t *in, json_t
                     old && json_is_boolean(json_object_get(old, "datastore_active"))
                             ? json_object_get(old, "datastore_active")
                             : json_false());
+    /* Set by the datastore's ingest (catalog_resource_datastore), never by input. */
+    if (old && json_is_string(json_object_get(old, "datastore_status")))
+        json_object_set(r, "datastore_status", json_object_get(old, "datastore_status"));
     json_object_set_new(r, "created",
                         json_string(old && json_is_string(json_object_get(old, "created"))
                                             ? json_string_value(json_object_get(old, "created"))
