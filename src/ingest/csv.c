@@ -108,7 +108,7 @@ static void set_classes(struct csv *c)
     c->qcls['\n'] = c->qcls['\r'] = c->qcls['"'] = C_STOP;
 }
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if !defined(__SSE2__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define SCAN_WORDS 1
 /* 0x80 in each byte of v that equals the byte in ones * c: exact up to the first match
  * (the borrow of the subtraction may mark bytes after it), which is all scan_stop uses. */

@@ -37,9 +37,11 @@ struct json {
     struct ingest_text *text;
     struct ingest_pos *pos; /* the source's */
     struct err *err;        /* of the current call */
-    int rc;                 /* a read error, sticky until rewind */
-    bool fatal;             /* the first pass failed in a way no later pass can get past */
-    int deferred;           /* an error of the first pass that the rows come before */
+    int rc;                 /* a read error, sticky until rewind, and its error and place */
+    struct err rc_err;
+    struct ingest_pos rc_pos;
+    bool fatal;   /* the first pass failed in a way no later pass can get past */
+    int deferred; /* an error of the first pass that the rows come before */
     struct err deferred_err;
     struct ingest_pos deferred_pos;
     bool ndjson;
@@ -81,7 +83,7 @@ static int jpeek_slow(struct json *j)
 
     if (j->eof || j->rc)
         return JEOF;
-    got = ingest_text_read(j->text, j->buf, JSON_BUF, j->pos, j->err);
+    got = ingest_text_read(j->text, j->buf, JSON_BUF, &j->rc_pos, &j->rc_err);
     if (got < 0) {
         j->rc = (int)got;
         return JEOF;
@@ -93,6 +95,14 @@ static int jpeek_slow(struct json *j)
         return JEOF;
     }
     return (unsigned char)j->buf[0];
+}
+
+/* The read error that made jpeek() return JEOF, reported by the call that meets it
+ * (which need not be the call that read: the end of a record can look ahead past it). */
+static int jfail(struct json *j)
+{
+    *j->pos = j->rc_pos;
+    return err_set(j->err, j->rc_err.kind, j->rc_err.field, "%s", j->rc_err.msg);
 }
 
 /* The next byte (0..255) without consuming it, or JEOF. */
@@ -158,7 +168,7 @@ static int jerr_v(struct json *j, enum err_kind kind, const char *fmt, va_list a
     char msg[256];
 
     if (j->rc)
-        return j->rc;
+        return jfail(j);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     j->pos->line = j->line;
     j->pos->column = j->col;
@@ -878,7 +888,7 @@ static int first_pass(struct json *j)
 
     j->fatal = true; /* until the records are found: no row can be read */
     if (ch == JEOF)
-        return j->rc ? j->rc : err_set(j->err, ERR_VALIDATION, "file", "file is empty");
+        return j->rc ? jfail(j) : err_set(j->err, ERR_VALIDATION, "file", "file is empty");
     j->fatal = ch != '[' && ch != '{';
     if (j->ndjson) {
         j->fatal = false;
@@ -890,7 +900,7 @@ static int first_pass(struct json *j)
                 return rc;
             ch = skip_ws(j);
         }
-        return j->rc;
+        return j->rc ? jfail(j) : 0;
     }
     if (ch == '[') {
         j->fatal = j->records_path != NULL;
@@ -904,7 +914,7 @@ static int first_pass(struct json *j)
     } else {
         j->pos->line = j->line;
         j->pos->column = j->col;
-        return j->rc ? j->rc
+        return j->rc ? jfail(j)
                      : err_set(j->err, ERR_VALIDATION, "file",
                                "the JSON is neither an array of records nor an object holding one");
     }
@@ -913,7 +923,7 @@ static int first_pass(struct json *j)
     ch = skip_ws(j);
     if (ch != JEOF)
         return expected(j, "the end of the file after the top-level value", ch);
-    return j->rc;
+    return j->rc ? jfail(j) : 0;
 }
 
 /* Positions a later pass at the records: after the '[' of the records array. */
@@ -922,7 +932,7 @@ static int seek_records(struct json *j)
     int ch = skip_ws(j), rc;
 
     if (j->ndjson)
-        return j->rc;
+        return j->rc ? jfail(j) : 0;
     if (j->top_object) {
         jadv(j);
         for (size_t m = 0;; m++) {
@@ -948,7 +958,7 @@ static int seek_records(struct json *j)
         }
     }
     if (ch != '[')
-        return j->rc ? j->rc : expected(j, "'['", ch);
+        return j->rc ? jfail(j) : expected(j, "'['", ch);
     jadv(j);
     return 0;
 }
@@ -960,6 +970,8 @@ static int json_rewind(struct ingest_source *src, struct err *err)
 
     j->err = err;
     j->rc = 0;
+    err_clear(&j->rc_err);
+    memset(&j->rc_pos, 0, sizeof(j->rc_pos));
     j->r = j->len = 0;
     j->eof = false;
     j->line = j->col = 1;
@@ -1009,7 +1021,7 @@ static int json_next(struct ingest_source *src, struct ingest_row *row, struct e
         ch = skip_ws(j);
         if (ch == JEOF) {
             j->stage = STAGE_DONE;
-            return j->rc ? j->rc : end_of_rows(j);
+            return j->rc ? jfail(j) : end_of_rows(j);
         }
     } else {
         rc = array_step(j);
