@@ -1004,6 +1004,50 @@ static void test_json_fixtures(void **state)
     assert_string_equal(r.rows, wrapped);
 }
 
+/* Errors in the records come after the rows before them, with their place. */
+static void test_json_error_place(void **state)
+{
+    struct result r;
+    char *p;
+
+    (void)state;
+    p = fixture("bad-syntax.json");
+    read_all(p, "bad-syntax.json", NULL, &r);
+    assert_int_equal(r.rc, -ERR_VALIDATION);
+    assert_string_equal(r.err.msg, "line 3, column 11: expected a key (a string), found ','");
+    assert_int_equal(r.pos.line, 3);
+    assert_int_equal(r.pos.column, 11);
+    assert_string_equal(r.rows, "2: a\n2: #1\n");
+    free(p);
+    p = fixture("not-object.json");
+    read_all(p, "not-object.json", NULL, &r);
+    assert_string_equal(r.err.msg, "line 3: record 2 is a string, not an object");
+    assert_int_equal(r.pos.line, 3);
+    assert_int_equal(r.pos.column, 3);
+    assert_string_equal(r.rows, "2: a\n2: #1\n");
+    free(p);
+    /* After the records array: its rows, then the error. */
+    p = write_tmp("a.json", TAIL("{\"rows\": [{\"a\": 1}],\n \"x\": tru}"));
+    read_all(p, "a.json", NULL, &r);
+    assert_string_equal(r.err.msg, "line 2, column 10: a value is not valid: expected \"true\"");
+    assert_int_equal(r.pos.line, 2);
+    assert_string_equal(r.rows, "1: a\n1: #1\n");
+    free(p);
+    /* Bytes not valid in the encoding: the line, after the records before it. */
+    p = write_tmp("a.ndjson", TAIL("{\"a\": \"x\"}\n{\"a\": \"caf\xc3\"}\n"));
+    {
+        struct ingest_options o = INGEST_OPTIONS_INIT;
+
+        o.encoding = "UTF-8";
+        read_all(p, "a.ndjson", &o, &r);
+    }
+    assert_int_equal(r.rc, -ERR_VALIDATION);
+    assert_string_equal(r.err.field, "encoding");
+    assert_int_equal(r.pos.line, 2);
+    assert_string_equal(r.rows, "1: a\n1: x\n");
+    free(p);
+}
+
 /* Reading JSON text data (in a file named name) fails with want_rc, want_field and
  * want_msg (errors found at open have their place only in the message). */
 static void json_error(const char *name, const char *data, const char *records_path, int want_rc,
@@ -1322,6 +1366,7 @@ int main(void)
             cmocka_unit_test(test_real_csv),
             cmocka_unit_test(test_real_json),
             cmocka_unit_test(test_json_fixtures),
+            cmocka_unit_test(test_json_error_place),
             cmocka_unit_test(test_json_errors),
             cmocka_unit_test(test_json_shapes),
             cmocka_unit_test(test_limit_field),
