@@ -8,15 +8,19 @@
  * and anything else goes to uchardet, whose guess is mapped to the iconv name of the
  * superset publishers actually write (GB2312 and GBK are GB18030, ISO-8859-1 is
  * WINDOWS-1252) and must then decode the sniffed bytes, else a wider relative is tried
- * (BIG5-HKSCS for BIG5, CP949 for EUC-KR, ISO-8859-1 for WINDOWS-1252 …).
+ * (BIG5-HKSCS for BIG5, CP949 for EUC-KR, ISO-8859-1 for WINDOWS-1252 …); a single-byte
+ * guess is then weighed against WINDOWS-1252 by how plausible each decoding looks
+ * (prefer_1252), since uchardet tells western code pages apart only from a lot of text.
  *
  * Reading: UTF-8 files are read straight into the caller's buffer and validated in place
  * (RFC 3629: no overlong forms, surrogates or code points past U+10FFFF), eight ASCII
  * bytes at a time; a sequence cut by the end of a read is held back for the next one.
  * Other encodings go through iconv(3) from a TEXT_CHUNK input buffer, the tail of an
  * incomplete sequence (EINVAL) kept for the next chunk. A NUL byte (or U+0000) is refused
- * as well: no cell can hold one. On any error the line is found by reading the file again
- * from the start up to the offending output byte, so the fast path counts nothing.
+ * as well: no cell can hold one. The valid text before bad bytes is returned first and
+ * the error by the next read (fail_at), so readers yield the rows before the bad line;
+ * the line is found by reading the file again from the start up to the offending output
+ * byte, so the fast path counts nothing.
  */
 #include <assert.h>
 #include <fcntl.h>
@@ -180,7 +184,6 @@ static void map_guess(const char *guess, const char **name, const char **wider)
             {"GB2312", "GB18030", NULL},
             {"GBK", "GB18030", NULL},
             {"GB18030", "GB18030", NULL},
-            {"HZ-GB-2312", "GB18030", NULL},
             {"BIG5", "BIG5", "BIG5-HKSCS"},
             {"EUC-TW", "EUC-TW", "BIG5"},
             /* ISO-8859-1 files are in practice WINDOWS-1252 (curly quotes at 0x93). */
