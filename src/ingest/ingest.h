@@ -99,7 +99,8 @@ struct ingest_cell {
 /* One row: n cells (a ragged row has fewer or more than the header), borrowed until
  * the next call. line: CSV/TSV/NDJSON the 1-based line where the record starts in the
  * file; JSON the 1-based line of the record's opening brace; spreadsheets the 1-based
- * row number of the sheet. */
+ * row number of the sheet. JSON and NDJSON yield a header row first, the union of the
+ * records' keys in first-seen order, at the line of the first record. */
 struct ingest_row {
     const struct ingest_cell *cells;
     size_t n;
