@@ -53,13 +53,19 @@ int ds_retype(struct catalog *c, const struct actor *a, const char *resource_id,
               const json_t *fields, struct err *err);
 
 /*
- * datastore_ingest() with a cancellation flag (the worker's stop flag, checked between
- * rows; NULL: never cancelled). A cancelled ingest aborts its build, leaves the status
- * "pending" and returns -ERR_UNAVAILABLE.
+ * datastore_ingest() as the worker, xloader_submit and re-typing run it:
+ *   trigger       what asked for it, kept in the status record: "upload" (the API after
+ *                 an upload), "submit" (xloader_submit), "retype", "cli"
+ *   loose_fields  ids of r->fields that are not columns of the file are skipped rather
+ *                 than refused (types kept from an earlier file, applied to a new one)
+ *   cancel        the worker's stop flag, checked between rows (NULL: never). A
+ *                 cancelled ingest aborts its build, leaves the status "pending" and
+ *                 returns -ERR_UNAVAILABLE.
+ * err may be NULL.
  */
 int ds_ingest_run(struct catalog *c, const struct actor *a,
-                  const struct datastore_ingest_request *r, const atomic_bool *cancel,
-                  json_t **report, struct err *err);
+                  const struct datastore_ingest_request *r, const char *trigger, bool loose_fields,
+                  const atomic_bool *cancel, json_t **report, struct err *err);
 
 /*
  * Reads xloader_submit's ingest options from a JSON object (values as JSON or as query

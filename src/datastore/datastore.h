@@ -117,6 +117,11 @@ int datastore_ingest(struct catalog *c, const struct actor *a,
  * name is CSV, TSV, JSON, NDJSON, XLSX or XLS). */
 bool datastore_ingestible(const json_t *resource);
 
+/* Whether the resource (a dict as resource_show gives it) has a table ingested from its
+ * current upload ("hash"), with the status "complete": loading the same file again
+ * would change nothing (`kaifang load` skips it). */
+bool datastore_table_current(struct catalog *c, const json_t *resource);
+
 /*
  * Queues an ingest of the resource's uploaded file by the worker, as the API does after
  * resource_create/resource_update with an ingestible upload: sets the status "pending"
