@@ -296,6 +296,9 @@ enum MHD_Result http_ledger_key(struct request *r);
 /* Downloads (download.c). */
 enum MHD_Result http_download(struct request *r);
 
+/* Datastore dumps, /datastore/dump/<resource_id> (dump.c). */
+enum MHD_Result http_datastore_dump(struct request *r);
+
 /* The per-thread cache of anonymous catalog reads (cache.c). init/fini once per
  * server_run, around the daemon's life. */
 struct cache_entry;

@@ -35,6 +35,8 @@ static const struct route routes[] = {
         {GH, "/dataset/:id", h_dataset, ROUTE_ACTOR | ROUTE_CACHEABLE},
         {GH, "/dataset/:id/resource/:rid/download", http_download, ROUTE_ACTOR},
         {GH, "/dataset/:id/resource/:rid/download/:filename", http_download, ROUTE_ACTOR},
+        /* A datastore table as CSV, TSV, JSON or XLSX, streamed (dump.c); readers only. */
+        {GH, "/datastore/dump/:rid", http_datastore_dump, ROUTE_ACTOR},
         /* The public ledger: read-only and public, whoever asks (ledger.c). */
         {GH, "/ledger", h_ledger_page, ROUTE_CACHEABLE},
         {GH, "/ledger/checkpoint", http_ledger_checkpoint, ROUTE_CACHEABLE},
