@@ -154,6 +154,7 @@ int cmd_token(int argc, char **argv);
 int cmd_member(int argc, char **argv);
 int cmd_organization(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
 
 /*
  * Serves an opened portal until SIGINT/SIGTERM (shared by `serve` and `demo`): sets up

@@ -4,6 +4,7 @@
 #include "catalog/catalog.h"
 #include "cli/cli-int.h"
 #include "core/log.h"
+#include "datastore/datastore.h"
 #include "http/server.h"
 #include "ledger/ledger.h"
 #include "core/util.h"
@@ -44,6 +45,7 @@ int cli_serve_portal(struct portal *p, struct err *err)
     struct catalog catalog;
     struct ready_ctx ready;
     struct ledger_sequencer *seq = NULL;
+    struct datastore *ds = NULL;
     const struct ledger_key *key = NULL;
     char *derived = xstrfmt("http://%s", p->cfg.listen);
     int ret;
@@ -60,13 +62,22 @@ int cli_serve_portal(struct portal *p, struct err *err)
     ret = ledger_sequencer_start(&seq, p->store, key, err);
     if (ret)
         goto out;
+    /* The ingest worker: uploads become datastore tables in the background, and what a
+     * stopped server left pending is queued again. */
+    ds = datastore_new(&catalog);
+    ret = datastore_start_worker(ds, err);
+    if (ret)
+        goto out;
     ready.cfg = &p->cfg;
     ready.catalog = &catalog;
     ready.site_url_derived = !strcmp(p->cfg.site_url, derived);
     ret = server_run(&p->cfg, &catalog, key, on_ready, &ready, err);
 out:
-    /* After the last request: the stop integrates what is still staged (logging a
-     * failure), so a graceful shutdown leaves every entry in a signed checkpoint. */
+    /* After the last request: an ingest still running is abandoned between two rows
+     * (its status stays "pending" for the next start). */
+    datastore_free(ds);
+    /* The stop integrates what is still staged (logging a failure), so a graceful
+     * shutdown leaves every entry in a signed checkpoint. */
     ledger_sequencer_stop(seq);
     catalog_release(&catalog);
     free(derived);
