@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "core/log.h"
+#include "datastore/datastore.h"
 #include "core/util.h"
 
 static int help_show(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
@@ -92,6 +93,18 @@ static const struct api_action actions[] = {
         {"help_show", help_show, GET_READ,
          "Return the help string for a particular API action.\n\n:param name: action "
          "function name (e.g. `package_create`)\n\n:rtype: string"},
+        /* ckanext-xloader's actions. xloader_submit only queues (POST): the ledger entry
+         * (datastore_ingest) is written when the ingest completes. */
+        {"xloader_submit", datastore_xloader_submit, 0,
+         "Submit a resource's uploaded file to be loaded into the DataStore (queued; its "
+         "progress in xloader_status).\n\n:param resource_id: the id of the resource\n"
+         ":param encoding, format, delimiter, sheet, skip_rows, lenient: how to read the "
+         "file (optional, default: detected)\n:param fields: types to use instead of the "
+         "inferred, [{\"id\", \"type\", \"info\"}] (optional)\n\n:returns: true"},
+        {"xloader_status", datastore_xloader_status, API_GET,
+         "Return the status of the DataStore load of a resource.\n\n:param resource_id: "
+         "the id of the resource\n\n:returns: status, error, last_updated, task_info and "
+         "the ingest report"},
 };
 
 const struct api_action *api_ckan_action(const char *name)
@@ -221,6 +234,55 @@ static bool upload_field_given(json_t *params)
     return v && !json_is_null(v) && !(json_is_string(v) && !json_string_length(v));
 }
 
+/* The ids of the resources of a package dict, as a JSON object id → true. */
+static json_t *resource_ids(json_t *doc)
+{
+    json_t *ids = json_object(), *r;
+    size_t i;
+
+    json_array_foreach (json_object_get(doc, "resources"), i, r) {
+        const char *id = json_string_value(json_object_get(r, "id"));
+
+        if (id)
+            json_object_set_new(ids, id, json_true());
+    }
+    return ids;
+}
+
+/* The datastore's part of a catalog write that succeeded (CKAN's datastore and xloader
+ * plugins hook the same actions): an ingestible upload is queued for the ingest
+ * worker; a deleted resource loses its table. Failures are logged: the catalog change
+ * is committed and stands. before: the resources of the dataset before a
+ * package_update/patch (which drops the resources it does not list), else NULL. */
+static void datastore_hooks(struct catalog *c, const struct actor *a, const char *action,
+                            json_t *params, const struct upload *up, json_t *result, json_t *before)
+{
+    struct err err = ERR_INIT;
+    const char *rid = NULL, *id;
+    json_t *after = NULL, *v;
+
+    if (up && (!strcmp(action, "resource_create") || !strcmp(action, "resource_update"))) {
+        rid = json_string_value(json_object_get(result, "id"));
+        if (rid && c->datastore && datastore_ingestible(result) &&
+            datastore_ingest_enqueue(c->datastore, a, rid, &err))
+            log_error("api: cannot queue the ingest of resource \"%s\": %s", rid, err.msg);
+    } else if (!strcmp(action, "resource_delete")) {
+        rid = json_string_value(json_object_get(params, "id"));
+        if (rid && datastore_resource_deleted(c, rid, &err))
+            log_error("api: cannot remove the datastore table of resource \"%s\": %s", rid,
+                      err.msg);
+    } else if (before) {
+        after = resource_ids(result);
+        json_object_foreach (before, id, v) {
+            err_clear(&err);
+            if (!json_object_get(after, id) && datastore_resource_deleted(c, id, &err))
+                log_error("api: cannot remove the datastore table of resource \"%s\": %s", id,
+                          err.msg);
+        }
+    }
+    json_decref(after);
+}
+
 /* api_ckan_call; with text (not NULL), package_search's page comes as text in it
  * (catalog_package_search_text), to be spliced in by api_ckan_call_text. */
 static void call(struct catalog *c, const struct actor *a, const char *name, bool is_post,
@@ -229,7 +291,7 @@ static void call(struct catalog *c, const struct actor *a, const char *name, boo
 {
     struct err err = ERR_INIT;
     const struct api_action *act = api_ckan_action(name);
-    json_t *result = NULL;
+    json_t *result = NULL, *before = NULL;
     int ret;
 
     if (!act) {
@@ -264,6 +326,15 @@ static void call(struct catalog *c, const struct actor *a, const char *name, boo
                       "as curl -F 'upload=@file' sends), or give a \"url\"");
         goto out;
     }
+    if (act->fn == catalog_package_update || act->fn == catalog_package_patch) {
+        /* Which resources the update drops (their tables go with them). */
+        json_t *shown = NULL;
+        struct err ignored = ERR_INIT;
+
+        if (!catalog_package_show(c, a, params, &shown, &ignored))
+            before = resource_ids(shown);
+        json_decref(shown);
+    }
     if (!strcmp(act->name, "resource_create"))
         ret = catalog_resource_create(c, a, params, up, &result, &err);
     else if (!strcmp(act->name, "resource_update"))
@@ -276,7 +347,10 @@ static void call(struct catalog *c, const struct actor *a, const char *name, boo
         err_set(&err,
                 -ret > ERR_NONE && -ret <= ERR_UNAVAILABLE ? (enum err_kind) - ret : ERR_INTERNAL,
                 NULL, "action \"%s\" failed", act->name);
+    if (!ret)
+        datastore_hooks(c, a, act->name, params, up, result, before);
 out:
+    json_decref(before);
     if (ret < 0) {
         json_decref(result);
         *doc = api_ckan_error(c->site_url, name, &err);

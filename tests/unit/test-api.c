@@ -230,7 +230,7 @@ static void test_read_actions_table(void **state)
         assert_false(act->flags & API_WRITES);
         assert_non_null(act->doc);
     }
-    assert_int_equal(json_array_size(names), 21);
+    assert_int_equal(json_array_size(names), 23);
     json_decref(names);
 }
 

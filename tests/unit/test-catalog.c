@@ -2775,6 +2775,10 @@ static const struct {
         {"resource_create", "resource_create", "{\"package_id\": \"cmp\", \"url\": \"http://b\"}"},
         {"resource_show", NULL, "{\"id\": \"@rid\"}"},
         {"resource_update", "resource_update", "{\"id\": \"@rid\", \"name\": \"r\"}"},
+        /* xloader_submit only queues (its entry, datastore_ingest, comes with the ingest,
+         * tests/unit/test-datastore-ingest.c); a link has no file to ingest: 409. */
+        {"xloader_status", NULL, "{\"resource_id\": \"@rid\"}"},
+        {"xloader_submit", NULL, "{\"resource_id\": \"@rid\"}"},
         {"resource_delete", "resource_delete", "{\"id\": \"@rid\"}"},
         {"organization_create", "organization_create", "{\"name\": \"cmp-org\"}"},
         {"organization_list", NULL, "{}"},
@@ -2840,7 +2844,7 @@ static void test_ledger_completeness(void **state)
         assert_int_equal(api_ckan_call(&f->c, &f->root, ledger_actions[k].action, true, params,
                                        NULL, &doc, &status, &kind),
                          0);
-        if (status != 200) {
+        if (status != (strcmp(ledger_actions[k].action, "xloader_submit") ? 200u : 409u)) {
             char *d = json_dumps(doc, 0);
 
             fail_msg("%s: status %u: %s", ledger_actions[k].action, status, d);
