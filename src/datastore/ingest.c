@@ -441,6 +441,13 @@ int ds_ingest_run(struct catalog *c, const struct actor *a,
     ret = catalog_resource_authorize(c, a, r->resource_id, true, &res, &ds, err);
     if (ret)
         goto out;
+    /* A file given by path that cannot be read is the caller's mistake (a typo on the
+     * command line), not the resource's: no status for it. */
+    if (r->path) {
+        ret = file_sha256(r->path, sha, err);
+        if (ret)
+            goto out;
+    }
     authorized = true;
     if (store_ds_status_get(c->store, r->resource_id, &run.prev, NULL))
         run.prev = NULL;
@@ -457,9 +464,6 @@ int ds_ingest_run(struct catalog *c, const struct actor *a,
     if (r->path) {
         path = r->path;
         filename = r->filename ? r->filename : base_name(r->path);
-        ret = file_sha256(path, sha, err);
-        if (ret)
-            goto out;
     } else {
         ret = catalog_resource_file(c, a, json_string_value(json_object_get(ds, "id")),
                                     r->resource_id, &file, err);

@@ -1,6 +1,8 @@
 """The public ledger is complete: over real HTTP and the real command line, every write
 action and write command appends exactly one entry of its type (kaifang load: one per
-organization, dataset and file it writes), reads and failed writes append none.
+organization, dataset and file it writes, and one per table it ingests; an upload is
+followed by the ingest worker's datastore_ingest entry), reads and failed writes append
+none.
 
 The server's sequencer integrates staged entries every 100 ms and the CLI before it
 exits, so each check polls /ledger/checkpoint (with a timeout) until the tree has grown
@@ -30,6 +32,8 @@ WRITE_TYPES = {
     "resource_delete": "resource_delete",
     "organization_create": "organization_create",
     "group_create": "group_create",
+    # Queues an ingest: its entry comes when the worker has built the table.
+    "xloader_submit": "datastore_ingest",
 }
 
 POLL_TIMEOUT = 20.0  # seconds for the sequencer (ASan build on a busy machine)
@@ -140,12 +144,18 @@ def test_http_write_actions_one_entry_each(ledger_srv):
     lg.one("resource_create", "resource_create (link)", actor="editor", dataset=d["id"], resource=r["id"])
     up = ok(srv.api("resource_create", token=tok["editor"], params={"package_id": name, "name": "up"},
                     files={"upload": ("data.csv", b"a,b\n1,2\n", "text/csv")}))
-    lg.one("resource_create", "resource_create (upload)", dataset=d["id"], resource=up["id"])
+    # An uploaded CSV is ingested by the worker: its datastore_ingest entry follows.
+    got = lg.new(2, "resource_create (upload)")
+    assert [e["type"] for e in got] == ["resource_create", "datastore_ingest"], got
+    assert all(e["objects"]["resource"] == up["id"] for e in got), got
     ok(srv.api("resource_update", token=tok["editor"], id=r["id"], description="new"))
     lg.one("resource_update", "resource_update", dataset=d["id"], resource=r["id"])
     ok(srv.api("resource_update", token=tok["editor"], params={"id": up["id"]},
                files={"upload": ("data2.csv", b"a,b\n3,4\n", "text/csv")}))
-    lg.one("resource_update", "resource_update (upload)", dataset=d["id"], resource=up["id"])
+    got = lg.new(2, "resource_update (upload)")
+    assert [e["type"] for e in got] == ["resource_update", "datastore_ingest"], got
+    ok(srv.api("xloader_submit", token=tok["editor"], resource_id=up["id"]))
+    lg.one("datastore_ingest", "xloader_submit", actor="editor", dataset=d["id"], resource=up["id"])
     ok(srv.api("resource_delete", token=tok["editor"], id=r["id"]))
     lg.one("resource_delete", "resource_delete", dataset=d["id"], resource=r["id"])
     ok(srv.api("package_delete", token=tok["editor"], id=name))
@@ -238,9 +248,11 @@ def test_cli_load_one_entry_per_write(ledger_srv, tmp_path):
     portal.cli("load", str(src))
     # The command line's own user may be created by its first catalog command; the
     # base portal ran "organization add" already, so it exists.
-    got = lg.new(len(picked) + files + len(publishers), "load")
+    # Each file is also ingested into its datastore table: one datastore_ingest each.
+    got = lg.new(len(picked) + 2 * files + len(publishers), "load")
     types = sorted(e["type"] for e in got)
     assert types == sorted(["dataset_create"] * len(picked) + ["resource_create"] * files
+                           + ["datastore_ingest"] * files
                            + ["organization_create"] * len(publishers)), types
     # Loading the same files again changes nothing, so it appends nothing.
     portal.cli("load", str(src))

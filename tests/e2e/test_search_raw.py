@@ -6,6 +6,7 @@ work on the spliced bytes, for anonymous (cached) and signed-in (uncached) calle
 
 import gzip
 import json
+import time
 
 from conftest import ok, make_dataset, unique
 
@@ -18,8 +19,16 @@ HOSTILE = [
 
 
 def upload(srv, token, package_id, content, filename):
-    return ok(srv.api("resource_create", token=token, params={"package_id": package_id, "name": filename},
-                      files={"upload": (filename, content, "text/csv")}))
+    r = ok(srv.api("resource_create", token=token, params={"package_id": package_id, "name": filename},
+                   files={"upload": (filename, content, "text/csv")}))
+    # The ingest worker then makes the CSV a datastore table, which changes the dataset
+    # (datastore_active, datastore_status): wait for it, so that the tests compare and
+    # revalidate datasets at rest.
+    deadline = time.monotonic() + 120
+    while ok(srv.api("resource_show", token=token, id=r["id"])).get("datastore_status") in ("pending", "running"):
+        assert time.monotonic() < deadline, "the ingest of %s did not finish" % r["id"]
+        time.sleep(0.05)
+    return r
 
 
 def test_results_are_package_show(srv, tok):
