@@ -90,6 +90,15 @@ int store_ds_build_commit(struct store_ds_build *b, const json_t *meta, uint64_t
 /* Abandons a build and removes what it wrote. NULL is a no-op. */
 void store_ds_build_abort(struct store_ds_build *b);
 
+/*
+ * The tokenizer store_ds_upsert and store_ds_delete use on the tables built with fulltext:
+ * a full-text row is removed with the tokens it was indexed with, so changing rows needs
+ * the tokenizer of the build (catalog_search_text; the datastore module sets it once,
+ * after store_open). Without one, changing the rows of such a table fails with
+ * -ERR_INTERNAL. Thread-safe.
+ */
+void store_ds_set_tokenizer(struct store *s, store_tokenize_fn tokenize);
+
 /* What the store knows of a table. Release with store_ds_info_release(). */
 struct store_ds_info {
     json_t *fields;      /* [{"id": …, "type": "int8"}, …] without _id; new reference */

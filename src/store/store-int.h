@@ -13,10 +13,72 @@
 #ifndef KAIFANG_STORE_STORE_INT_H
 #define KAIFANG_STORE_STORE_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "store/store-datastore.h"
 #include "store/store.h"
+
+/*
+ * The datastore tables of a backend (store-datastore.h): each entry has the contract of
+ * the public function of the same name. open runs after the backend's open (also a
+ * read-only one) and sets up s->ds; close runs before the backend's close. store.c counts
+ * the writes for failure injection before forwarding.
+ */
+struct store_ds_backend {
+    int (*open)(struct store *s, struct err *err);
+    void (*close)(struct store *s);
+
+    int (*build_begin)(struct store *s, const char *resource_id,
+                       const struct store_ds_table_def *def, struct store_ds_build **out,
+                       struct err *err);
+    int (*build_row)(struct store_ds_build *b, const struct dsvalue *values, struct err *err);
+    int (*build_commit)(struct store_ds_build *b, const json_t *meta, uint64_t *rows,
+                        struct err *err);
+    void (*build_abort)(struct store_ds_build *b);
+    int (*info)(struct store *s, const char *resource_id, struct store_ds_info *info,
+                struct err *err);
+    int (*meta_put)(struct store *s, const char *resource_id, const json_t *meta, struct err *err);
+    int (*index_create)(struct store *s, const char *resource_id, const char *const *fields,
+                        size_t nfields, struct err *err);
+    int (*drop)(struct store *s, const char *resource_id, struct err *err);
+    int (*list)(struct store *s, json_t **ids, struct err *err);
+    int (*upsert)(struct store *s, const char *resource_id, enum store_ds_method method,
+                  const char *const *fields, size_t nfields, const struct dsvalue *values,
+                  size_t nrows, uint64_t *count, struct err *err);
+    int (*delete)(struct store *s, const char *resource_id, const struct store_ds_filter *filters,
+                  size_t nfilters, uint64_t *count, struct err *err);
+    int (*search)(struct store *s, const struct store_ds_query *q, struct store_ds_cursor **out,
+                  uint64_t *total, struct err *err);
+    int (*sql)(struct store *s, const char *sql, const struct store_ds_sql_opts *o,
+               struct store_ds_cursor **out, struct err *err);
+    int (*status_put)(struct store *s, const char *resource_id, const json_t *status,
+                      struct err *err);
+    int (*status_get)(struct store *s, const char *resource_id, json_t **status, struct err *err);
+    int (*status_list)(struct store *s, json_t **statuses, struct err *err);
+};
+
+/* What store.c knows of builds and cursors: a backend's struct store_ds_build starts with
+ * a struct store_ds_build_head, its struct store_ds_cursor with a struct
+ * store_ds_cursor_head, so that the functions taking only a build or a cursor find their
+ * way back to the backend. */
+struct store_ds_build_head {
+    struct store *s;
+};
+
+struct store_ds_cursor_ops {
+    size_t (*ncolumns)(const struct store_ds_cursor *c);
+    const char *(*column)(const struct store_ds_cursor *c, size_t i);
+    enum dstype (*type)(const struct store_ds_cursor *c, size_t i);
+    int (*next)(struct store_ds_cursor *c, const struct dsvalue **values, struct err *err);
+    bool (*truncated)(const struct store_ds_cursor *c);
+    void (*free)(struct store_ds_cursor *c);
+};
+
+struct store_ds_cursor_head {
+    const struct store_ds_cursor_ops *ops;
+};
 
 struct store_backend {
     const char *name; /* "sqlite" */
@@ -94,6 +156,8 @@ struct store_backend {
                                         const uint8_t root[STORE_LEDGER_HASH], const char *note,
                                         struct err *err),
                               void *ctx, struct err *err);
+    /* Datastore tables; NULL: the backend has none (every store_ds_* call fails). */
+    const struct store_ds_backend *ds;
 };
 
 struct store {
@@ -101,6 +165,8 @@ struct store {
     void *be;         /* the backend's state */
     uint64_t fail_at; /* KAIFANG_FAIL_STORE_AT at open; 0: no failure injection */
     uint64_t id;      /* store_id(): from a process-wide counter, never reused */
+    void *ds;         /* the datastore backend's state (store_ds_backend.open) */
+    _Atomic(store_tokenize_fn) ds_tokenize; /* store_ds_set_tokenizer() */
 };
 
 extern const struct store_backend store_sqlite_backend;

@@ -20,6 +20,7 @@
 #include "core/buf.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "store/store-sqlite-datastore-int.h"
 #include "store/store-sqlite-int.h"
 #include "core/util.h"
 
@@ -136,6 +137,13 @@ static const char *const migrations[] = {
         "    note TEXT NOT NULL,\n"
         "    created TEXT NOT NULL\n"
         ");\n",
+        /* 4: the datastore's ingest status of each resource (store_ds_status_put; the
+         * tables themselves are files of their own: docs/internals/datastore.md,
+         * "Storage"). */
+        "CREATE TABLE datastore_status (\n"
+        "    resource_id TEXT PRIMARY KEY,\n"
+        "    status TEXT NOT NULL\n"
+        ") WITHOUT ROWID;\n",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -1418,4 +1426,5 @@ const struct store_backend store_sqlite_backend = {
         .ledger_checkpoint_get = sq_ledger_checkpoint_get,
         .open_readonly = sq_open_readonly,
         .ledger_checkpoints = sq_ledger_checkpoints,
+        .ds = &sq_ds_backend,
 };

@@ -5,6 +5,8 @@
  * functions that write also pass through fail_point(), which implements
  * KAIFANG_FAIL_STORE_AT: the Nth write call of the process (counted from 1 over all
  * stores, with an atomic counter) fails with -ERR_INTERNAL before reaching the engine.
+ * The datastore writes (store-datastore.h) count too; an injected failure of
+ * store_ds_build_commit aborts the build, as a real one does.
  */
 #include <stdatomic.h>
 
@@ -34,6 +36,12 @@ static int fail_point(struct store *s, const char *what, struct err *err)
                        n, what);
     }
     return 0;
+}
+
+/* Sets up the backend's datastore tables after its open (nothing when it has none). */
+static int ds_open(struct store *s, struct err *err)
+{
+    return s->backend->ds ? s->backend->ds->open(s, err) : 0;
 }
 
 /*
@@ -110,6 +118,11 @@ int store_open(struct store **out, const char *url, bool create, struct err *err
         free(s);
         return rc;
     }
+    rc = ds_open(s, err);
+    if (rc) {
+        store_free(s);
+        return rc;
+    }
     *out = s;
     return 0;
 }
@@ -131,6 +144,11 @@ int store_open_readonly(struct store **out, const char *url, size_t cache_kib, s
         free(s);
         return rc;
     }
+    rc = ds_open(s, err);
+    if (rc) {
+        store_free(s);
+        return rc;
+    }
     *out = s;
     return 0;
 }
@@ -139,6 +157,8 @@ void store_free(struct store *s)
 {
     if (!s)
         return;
+    if (s->ds && s->backend->ds)
+        s->backend->ds->close(s);
     if (s->be)
         s->backend->close(s);
     free(s);
@@ -444,4 +464,253 @@ int store_ledger_checkpoints(struct store *s,
         return err_set(err, ERR_INTERNAL, NULL, "the %s store cannot list ledger checkpoints",
                        s->backend->name);
     return s->backend->ledger_checkpoints(s, fn, ctx, err);
+}
+
+/* ---- Datastore tables (store-datastore.h) --------------------------------------------- */
+
+/* The datastore backend of s, or an error when the backend has none. */
+static int ds_backend(struct store *s, const struct store_ds_backend **ds, struct err *err)
+{
+    *ds = s->backend->ds;
+    if (!*ds)
+        return err_set(err, ERR_INTERNAL, NULL, "the %s store has no datastore tables",
+                       s->backend->name);
+    return 0;
+}
+
+static struct store *build_store(struct store_ds_build *b)
+{
+    return ((struct store_ds_build_head *)b)->s;
+}
+
+static const struct store_ds_cursor_ops *cursor_ops(const struct store_ds_cursor *c)
+{
+    return ((const struct store_ds_cursor_head *)c)->ops;
+}
+
+void store_ds_set_tokenizer(struct store *s, store_tokenize_fn tokenize)
+{
+    atomic_store(&s->ds_tokenize, tokenize);
+}
+
+int store_ds_build_begin(struct store *s, const char *resource_id,
+                         const struct store_ds_table_def *def, struct store_ds_build **out,
+                         struct err *err)
+{
+    const struct store_ds_backend *ds = NULL;
+    int rc = ds_backend(s, &ds, err);
+
+    *out = NULL;
+    BUG_ON(!resource_id || !def);
+    BUG_ON(def->nfields && !def->fields);
+    BUG_ON(def->nprimary_key && !def->primary_key);
+    BUG_ON(def->nindexes && (!def->indexes || !def->index_sizes));
+    return rc ? rc : ds->build_begin(s, resource_id, def, out, err);
+}
+
+int store_ds_build_row(struct store_ds_build *b, const struct dsvalue *values, struct err *err)
+{
+    return build_store(b)->backend->ds->build_row(b, values, err);
+}
+
+int store_ds_build_commit(struct store_ds_build *b, const json_t *meta, uint64_t *rows,
+                          struct err *err)
+{
+    const struct store_ds_backend *ds = build_store(b)->backend->ds;
+    int rc = fail_point(build_store(b), "store_ds_build_commit", err);
+
+    if (rows)
+        *rows = 0;
+    if (rc) {
+        ds->build_abort(b);
+        return rc;
+    }
+    return ds->build_commit(b, meta, rows, err);
+}
+
+void store_ds_build_abort(struct store_ds_build *b)
+{
+    if (b)
+        build_store(b)->backend->ds->build_abort(b);
+}
+
+int store_ds_info(struct store *s, const char *resource_id, struct store_ds_info *info,
+                  struct err *err)
+{
+    const struct store_ds_backend *ds = NULL;
+    int rc = ds_backend(s, &ds, err);
+
+    memset(info, 0, sizeof(*info));
+    return rc ? rc : ds->info(s, resource_id, info, err);
+}
+
+void store_ds_info_release(struct store_ds_info *info)
+{
+    if (!info)
+        return;
+    json_decref(info->fields);
+    json_decref(info->meta);
+    json_decref(info->primary_key);
+    json_decref(info->indexes);
+    memset(info, 0, sizeof(*info));
+}
+
+int store_ds_meta_put(struct store *s, const char *resource_id, const json_t *meta, struct err *err)
+{
+    const struct store_ds_backend *ds = NULL;
+    int rc = ds_backend(s, &ds, err);
+
+    if (!rc)
+        rc = fail_point(s, "store_ds_meta_put", err);
+    return rc ? rc : ds->meta_put(s, resource_id, meta, err);
+}
+
+int store_ds_index_create(struct store *s, const char *resource_id, const char *const *fields,
+                          size_t nfields, struct err *err)
+{
+    const struct store_ds_backend *ds = NULL;
+    int rc = ds_backend(s, &ds, err);
+
+    BUG_ON(nfields && !fields);
+    if (!rc)
+        rc = fail_point(s, "store_ds_index_create", err);
+    return rc ? rc : ds->index_create(s, resource_id, fields, nfields, err);
+}
+
+int store_ds_drop(struct store *s, const char *resource_id, struct err *err)
+{
+    const struct store_ds_backend *ds = NULL;
+    int rc = ds_backend(s, &ds, err);
+
+    if (!rc)
+        rc = fail_point(s, "store_ds_drop", err);
+    return rc ? rc : ds->drop(s, resource_id, err);
+}
+
+int store_ds_list(struct store *s, json_t **ids, struct err *err)
+{
+    const struct store_ds_backend *ds = NULL;
+    int rc = ds_backend(s, &ds, err);
+
+    *ids = NULL;
+    return rc ? rc : ds->list(s, ids, err);
+}
+
+int store_ds_upsert(struct store *s, const char *resource_id, enum store_ds_method method,
+                    const char *const *fields, size_t nfields, const struct dsvalue *values,
+                    size_t nrows, uint64_t *count, struct err *err)
+{
+    const struct store_ds_backend *ds = NULL;
+    int rc = ds_backend(s, &ds, err);
+
+    if (count)
+        *count = 0;
+    BUG_ON(nfields && !fields);
+    BUG_ON(nfields && nrows && !values);
+    if (!rc)
+        rc = fail_point(s, "store_ds_upsert", err);
+    return rc ? rc : ds->upsert(s, resource_id, method, fields, nfields, values, nrows, count, err);
+}
+
+int store_ds_delete(struct store *s, const char *resource_id, const struct store_ds_filter *filters,
+                    size_t nfilters, uint64_t *count, struct err *err)
+{
+    const struct store_ds_backend *ds = NULL;
+    int rc = ds_backend(s, &ds, err);
+
+    if (count)
+        *count = 0;
+    BUG_ON(nfilters == 0 || !filters);
+    if (!rc)
+        rc = fail_point(s, "store_ds_delete", err);
+    return rc ? rc : ds->delete (s, resource_id, filters, nfilters, count, err);
+}
+
+int store_ds_search(struct store *s, const struct store_ds_query *q, struct store_ds_cursor **out,
+                    uint64_t *total, struct err *err)
+{
+    const struct store_ds_backend *ds = NULL;
+    int rc = ds_backend(s, &ds, err);
+
+    *out = NULL;
+    if (total)
+        *total = 0;
+    BUG_ON(!q->resource_id);
+    BUG_ON(q->nfields && !q->fields);
+    BUG_ON(q->nfilters && !q->filters);
+    BUG_ON(q->ntext && !q->text);
+    BUG_ON(q->nsort && !q->sort);
+    return rc ? rc : ds->search(s, q, out, total, err);
+}
+
+int store_ds_sql(struct store *s, const char *sql, const struct store_ds_sql_opts *o,
+                 struct store_ds_cursor **out, struct err *err)
+{
+    const struct store_ds_backend *ds = NULL;
+    int rc = ds_backend(s, &ds, err);
+
+    *out = NULL;
+    BUG_ON(!sql || !o);
+    return rc ? rc : ds->sql(s, sql, o, out, err);
+}
+
+size_t store_ds_cursor_ncolumns(const struct store_ds_cursor *c)
+{
+    return cursor_ops(c)->ncolumns(c);
+}
+
+const char *store_ds_cursor_column(const struct store_ds_cursor *c, size_t i)
+{
+    return cursor_ops(c)->column(c, i);
+}
+
+enum dstype store_ds_cursor_type(const struct store_ds_cursor *c, size_t i)
+{
+    return cursor_ops(c)->type(c, i);
+}
+
+int store_ds_cursor_next(struct store_ds_cursor *c, const struct dsvalue **values, struct err *err)
+{
+    return cursor_ops(c)->next(c, values, err);
+}
+
+bool store_ds_cursor_truncated(const struct store_ds_cursor *c)
+{
+    return cursor_ops(c)->truncated(c);
+}
+
+void store_ds_cursor_free(struct store_ds_cursor *c)
+{
+    if (c)
+        cursor_ops(c)->free(c);
+}
+
+int store_ds_status_put(struct store *s, const char *resource_id, const json_t *status,
+                        struct err *err)
+{
+    const struct store_ds_backend *ds = NULL;
+    int rc = ds_backend(s, &ds, err);
+
+    BUG_ON(!resource_id);
+    if (!rc)
+        rc = fail_point(s, "store_ds_status_put", err);
+    return rc ? rc : ds->status_put(s, resource_id, status, err);
+}
+
+int store_ds_status_get(struct store *s, const char *resource_id, json_t **status, struct err *err)
+{
+    const struct store_ds_backend *ds = NULL;
+    int rc = ds_backend(s, &ds, err);
+
+    *status = NULL;
+    return rc ? rc : ds->status_get(s, resource_id, status, err);
+}
+
+int store_ds_status_list(struct store *s, json_t **statuses, struct err *err)
+{
+    const struct store_ds_backend *ds = NULL;
+    int rc = ds_backend(s, &ds, err);
+
+    *statuses = NULL;
+    return rc ? rc : ds->status_list(s, statuses, err);
 }

@@ -1,0 +1,157 @@
+/*
+ * store-sqlite-datastore-int.h - what the files of the SQLite datastore backend share:
+ * store-sqlite-datastore.c (state, table files, readers, writes in place, search),
+ * store-sqlite-datastore-build.c (building a table file aside and swapping it in) and
+ * store-sqlite-datastore-sql.c (datastore_search_sql). Nothing outside src/store/
+ * includes it. docs/internals/datastore.md, "Storage".
+ *
+ * A table file <portal>/datastore/<resource_id>.db holds
+ *   t_<hex>  the rows: _id INTEGER PRIMARY KEY, then c_1 … c_n, one per field in order
+ *   meta     key/value rows: fields, primary key, indexes, the module's meta, row count,
+ *            generation, next _id (see SQDS_META_* below)
+ *   fts      (tables built with fulltext that have text fields) a contentless FTS5 table
+ *            with one column per text field, named as the table column (c_<n>),
+ *            rowid = _id, fed with the build's tokenizer output
+ *   pk       the unique index of the primary key; i_<k> the other indexes
+ * where <hex> is the resource id without dashes. Field ids are data only.
+ *
+ * Functions declared here have the sqds_ prefix, since they are visible to the whole
+ * program.
+ */
+#ifndef KAIFANG_STORE_STORE_SQLITE_DATASTORE_INT_H
+#define KAIFANG_STORE_STORE_SQLITE_DATASTORE_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/buf.h"
+#include "core/dstype.h"
+#include "core/err.h"
+#include "store/store-int.h"
+
+/* A resource id as text: 36 characters and the NUL. */
+#define SQDS_ID_SIZE 37
+/* Its 32 hex digits and the NUL (table names). */
+#define SQDS_HEX_SIZE 33
+
+/* The format of a table file (meta 'format'); a file of another format is refused. */
+#define SQDS_FORMAT 1
+
+/* Waits for a lock held by another connection (a writer's commit, a reader's snapshot). */
+#define SQDS_BUSY_MS 5000
+
+/* Page cache of each reader connection, KiB (negative cache_size). */
+#define SQDS_READER_CACHE_KIB 2048
+
+/* The engine's own limit on a value (SQLITE_MAX_LENGTH in Debian's build). */
+#define SQDS_MAX_VALUE 1000000000u
+
+/* Per-store state (s->ds). */
+struct sqds_thread;
+struct sqds {
+    char *dir; /* <directory of the catalog database>/datastore */
+    bool readonly;
+    pthread_key_t key; /* struct sqds_thread of the calling thread */
+    pthread_mutex_t threads_lock;
+    struct sqds_thread *threads; /* every thread's state, for close */
+};
+
+/* A field of a table as the file's meta holds it: column c_<i+1>. */
+struct sqds_field {
+    char *id;
+    enum dstype type;
+};
+
+/* What a table file's meta says (a snapshot of it). */
+struct sqds_table {
+    char id[SQDS_ID_SIZE];
+    char hex[SQDS_HEX_SIZE];
+    struct sqds_field *fields;
+    size_t nfields;
+    size_t *pk; /* field indexes */
+    size_t npk;
+    json_t *indexes; /* [[field id, …], …] */
+    bool fulltext;   /* built with fulltext */
+    bool has_fts;    /* … and has text fields: the fts table exists */
+    uint64_t rows;
+    uint64_t generation;
+    int64_t next_id;
+};
+
+/* ---- Helpers (store-sqlite-datastore.c) ------------------------------------------------ */
+
+/* Checks that id is a UUID (8-4-4-4-12 hex digits, either case) and writes it in lower
+ * case into out and its digits into hex (either may be NULL). Returns false otherwise. */
+bool sqds_id_parse(const char *id, char out[SQDS_ID_SIZE], char hex[SQDS_HEX_SIZE]);
+
+/* "<dir>/<id><suffix>", to free(). */
+char *sqds_path(const struct sqds *q, const char *id, const char *suffix);
+
+/* Logs the engine's message and sets err as sq_db_error does (-ERR_UNAVAILABLE when busy,
+ * else -ERR_INTERNAL naming what). */
+int sqds_db_error(sqlite3 *db, int rc, const char *what, struct err *err);
+
+/* Runs SQL without results on db; errors as sqds_db_error(what). */
+int sqds_exec(sqlite3 *db, const char *sql, const char *what, struct err *err);
+
+/* Registers the "kaifang_space" FTS5 tokenizer on db: tokens are the runs of bytes
+ * between spaces, kept whole (the text is a tokenizer's output already). */
+int sqds_tokenizer_register(sqlite3 *db, struct err *err);
+
+/* Reads the meta of the table file open on db as schema (NULL: main; inside a transaction
+ * the caller holds) into t (released first). -ERR_INTERNAL when it is not a table file of
+ * this format. */
+int sqds_table_load(sqlite3 *db, const char *schema, const char *id, struct sqds_table *t,
+                    struct err *err);
+void sqds_table_release(struct sqds_table *t);
+
+/* The index of field id in t, or -1. */
+ssize_t sqds_field_find(const struct sqds_table *t, const char *id);
+
+/* The declared column type of a field type in the CREATE TABLE of a table file:
+ * INTEGER affinity for int8, none for numeric (the exact text is kept), TEXT otherwise. */
+const char *sqds_decltype(enum dstype type);
+
+/* Appends the text of a value of field type type as the store keeps it (INT values of
+ * non-int8 fields as decimal text) — for messages and the tokenizer. */
+void sqds_value_text(const struct dsvalue *v, struct buf *out);
+
+/* Writes a meta row (key, value as text or integer). */
+int sqds_meta_set(sqlite3 *db, const char *key, const char *text, int64_t num, struct err *err);
+
+/* Opens a read-write connection to a table file for the build and writes in place:
+ * busy timeout, the tokenizer, a bounded page cache. */
+int sqds_open_rw(const char *path, bool create, sqlite3 **db, struct err *err);
+
+/* ---- Writers' lock (store-sqlite-datastore.c) -----------------------------------------
+ * One writer at a time per table, across threads and processes: flock() on
+ * <dir>/<id>.lock, taken by every change of a table file (the swap of a build, writes in
+ * place, drop). Returns 0 with *fd the lock, or an error. */
+int sqds_lock(const struct sqds *q, const char *id, int *fd, struct err *err);
+void sqds_unlock(int fd);
+
+/* fsync()s path (a file or a directory); errors name what. */
+int sqds_fsync_path(const char *path, const char *what, struct err *err);
+
+/* ---- Build (store-sqlite-datastore-build.c) -------------------------------------------- */
+int sqds_build_begin(struct store *s, const char *resource_id, const struct store_ds_table_def *def,
+                     struct store_ds_build **out, struct err *err);
+int sqds_build_row(struct store_ds_build *b, const struct dsvalue *values, struct err *err);
+int sqds_build_commit(struct store_ds_build *b, const json_t *meta, uint64_t *rows,
+                      struct err *err);
+void sqds_build_abort(struct store_ds_build *b);
+/* Removes build files older than a day (a crash's leftovers) from q->dir. */
+void sqds_build_sweep(const struct sqds *q);
+
+/* ---- datastore_search_sql (store-sqlite-datastore-sql.c) ------------------------------- */
+int sqds_sql(struct store *s, const char *sql, const struct store_ds_sql_opts *o,
+             struct store_ds_cursor **out, struct err *err);
+
+extern const struct store_ds_backend sq_ds_backend;
+
+#endif

@@ -1,0 +1,2007 @@
+/*
+ * store-sqlite-datastore.c - the SQLite backend's datastore tables (store-datastore.h):
+ * the table files and their meta, the readers, the writes in place (upsert, delete,
+ * indexes, meta, drop), store_ds_search and its cursor, and the ingest status kept in the
+ * catalog database. Builds are in store-sqlite-datastore-build.c, datastore_search_sql in
+ * store-sqlite-datastore-sql.c. docs/internals/datastore.md, "Storage".
+ *
+ * Each resource's table is a file of its own, <dir>/<id>.db beside the catalog database's
+ * directory (<dir> = <that directory>/datastore), in rollback-journal mode: a build
+ * replaces the file by rename(), which a WAL file beside it would outlive (a new
+ * connection would read the old file's WAL into the new file), while a rollback journal
+ * exists only during a write, under the writer lock. Readers take SQLite's shared lock
+ * for a snapshot; a write in place waits for the readers of its table at commit (busy
+ * timeout SQDS_BUSY_MS).
+ *
+ * Writers: one at a time per table, across threads and processes, by flock() on
+ * <dir>/<id>.lock (sqds_lock). Readers: a small cache of connections per thread, keyed
+ * by resource id and the file's inode, so that a swapped-in file is opened anew; a
+ * cursor takes its connection out of the cache until it is freed.
+ *
+ * All values are bound; the SQL holds only generated names (t_<hex>, c_<n>, i_<n>).
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <sys/file.h>
+
+#include "core/buf.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/parse.h"
+#include "store/store-sqlite-datastore-int.h"
+#include "store/store-sqlite-int.h"
+#include "core/util.h"
+
+/* Connections a thread keeps open, and prepared searches per connection. */
+#define READERS        8
+#define READER_STMTS   8
+#define NOT_FOUND_MSG  "resource \"%s\" has no datastore table"
+#define TOKENIZER_NAME "kaifang_space"
+
+/* ---- Helpers ---------------------------------------------------------------------------- */
+static bool is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'f');
+}
+
+bool sqds_id_parse(const char *id, char out[SQDS_ID_SIZE], char hex[SQDS_HEX_SIZE])
+{
+    size_t i, h = 0;
+
+    if (!id || strlen(id) != 36)
+        return false;
+    for (i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (id[i] != '-')
+                return false;
+        } else if (!is_hex(id[i])) {
+            return false;
+        }
+    }
+    for (i = 0; i < 36; i++) {
+        char c = id[i] >= 'A' && id[i] <= 'F' ? (char)(id[i] | 32) : id[i];
+
+        if (out)
+            out[i] = c;
+        if (hex && c != '-')
+            hex[h++] = c;
+    }
+    if (out)
+        out[36] = 0;
+    if (hex)
+        hex[32] = 0;
+    return true;
+}
+
+char *sqds_path(const struct sqds *q, const char *id, const char *suffix)
+{
+    return xstrfmt("%s/%s%s", q->dir, id, suffix);
+}
+
+int sqds_db_error(sqlite3 *db, int rc, const char *what, struct err *err)
+{
+    log_error("store: datastore: %s: %s (%d)", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
+              rc);
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+        return err_set(err, ERR_UNAVAILABLE, NULL, "datastore table is busy while %s", what);
+    if ((rc & 0xff) == SQLITE_FULL)
+        return err_set(err, ERR_INTERNAL, NULL, "disk full while %s", what);
+    return err_set(err, ERR_INTERNAL, NULL, "database failure while %s", what);
+}
+
+int sqds_exec(sqlite3 *db, const char *sql, const char *what, struct err *err)
+{
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+    return rc == SQLITE_OK ? 0 : sqds_db_error(db, rc, what, err);
+}
+
+const char *sqds_decltype(enum dstype type)
+{
+    switch (type) {
+    case DSTYPE_INT8:
+        return "INTEGER";
+    case DSTYPE_NUMERIC:
+        return ""; /* no affinity: "315.70" stays "315.70" */
+    default:
+        return "TEXT";
+    }
+}
+
+void sqds_value_text(const struct dsvalue *v, struct buf *out)
+{
+    if (v->kind == DSVALUE_INT)
+        buf_addf(out, "%" PRId64, v->i);
+    else if (v->kind == DSVALUE_TEXT && v->len)
+        buf_add(out, v->s, v->len);
+}
+
+int sqds_meta_set(sqlite3 *db, const char *key, const char *text, int64_t num, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", -1, &st,
+                            NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        if (text)
+            sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_int64(st, 2, num);
+        rc = sqlite3_step(st);
+    }
+    rc = rc == SQLITE_DONE ? 0 : sqds_db_error(db, rc, "writing table meta", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- The whitespace tokenizer (FTS5's fts5_tokenizer, https://sqlite.org/fts5.html §7) -- */
+static char tokenizer_instance;
+
+static int space_create(void *ctx, const char **argv, int argc, Fts5Tokenizer **out)
+{
+    (void)ctx;
+    (void)argv;
+    (void)argc;
+    *out = (Fts5Tokenizer *)&tokenizer_instance;
+    return SQLITE_OK;
+}
+
+static void space_delete(Fts5Tokenizer *t)
+{
+    (void)t;
+}
+
+static int space_tokenize(Fts5Tokenizer *t, void *ctx, int flags, const char *text, int len,
+                          int (*token)(void *ctx, int flags, const char *tok, int n, int start,
+                                       int end))
+{
+    int i = 0, start, rc;
+
+    (void)t;
+    (void)flags;
+    while (i < len) {
+        while (i < len && text[i] == ' ')
+            i++;
+        start = i;
+        while (i < len && text[i] != ' ')
+            i++;
+        if (i > start) {
+            rc = token(ctx, 0, text + start, i - start, start, i);
+            if (rc != SQLITE_OK)
+                return rc;
+        }
+    }
+    return SQLITE_OK;
+}
+
+int sqds_tokenizer_register(sqlite3 *db, struct err *err)
+{
+    static fts5_tokenizer tok = {space_create, space_delete, space_tokenize};
+    sqlite3_stmt *st = NULL;
+    fts5_api *api = NULL;
+    int rc;
+
+    rc = sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW || !api)
+        return sqds_db_error(db, rc, "setting up full-text search", err);
+    rc = api->xCreateTokenizer(api, TOKENIZER_NAME, NULL, &tok, NULL);
+    return rc == SQLITE_OK ? 0 : sqds_db_error(db, rc, "setting up full-text search", err);
+}
+
+int sqds_open_rw(const char *path, bool create, sqlite3 **db, struct err *err)
+{
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc;
+
+    *db = NULL;
+    rc = sqlite3_open_v2(path, db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        log_error("store: datastore: opening \"%s\": %s", path,
+                  *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+        sqlite3_close(*db);
+        *db = NULL;
+        return err_set(err, ERR_INTERNAL, NULL, "cannot open a datastore table file");
+    }
+    sqlite3_extended_result_codes(*db, 1);
+    sqlite3_busy_timeout(*db, SQDS_BUSY_MS);
+    rc = sqds_exec(*db, "PRAGMA mmap_size = 0; PRAGMA cache_size = -8192", "opening a table", err);
+    if (!rc)
+        rc = sqds_tokenizer_register(*db, err);
+    if (rc) {
+        sqlite3_close(*db);
+        *db = NULL;
+    }
+    return rc;
+}
+
+/* ---- Table meta ------------------------------------------------------------------------- */
+void sqds_table_release(struct sqds_table *t)
+{
+    for (size_t i = 0; i < t->nfields; i++)
+        free(t->fields[i].id);
+    free(t->fields);
+    free(t->pk);
+    json_decref(t->indexes);
+    memset(t, 0, sizeof(*t));
+}
+
+ssize_t sqds_field_find(const struct sqds_table *t, const char *id)
+{
+    for (size_t i = 0; id && i < t->nfields; i++)
+        if (!strcmp(t->fields[i].id, id))
+            return (ssize_t)i;
+    return -1;
+}
+
+static json_t *meta_json(sqlite3_stmt *st)
+{
+    const char *text = (const char *)sqlite3_column_text(st, 1);
+
+    return text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+}
+
+int sqds_table_load(sqlite3 *db, const char *schema, const char *id, struct sqds_table *t,
+                    struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *fields = NULL, *pk = NULL, *v;
+    int64_t format = 0;
+    char sql[64];
+    size_t i;
+    int rc;
+
+    sqds_table_release(t);
+    sqds_id_parse(id, t->id, t->hex);
+    xsnprintf(sql, sizeof(sql), "SELECT key, value FROM %s%smeta", schema ? schema : "",
+              schema ? "." : "");
+    rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *key = (const char *)sqlite3_column_text(st, 0);
+        int64_t n = sqlite3_column_int64(st, 1);
+
+        rc = SQLITE_OK;
+        if (str_eq(key, "format"))
+            format = n;
+        else if (str_eq(key, "fields") && !fields)
+            fields = meta_json(st);
+        else if (str_eq(key, "primary_key") && !pk)
+            pk = meta_json(st);
+        else if (str_eq(key, "indexes") && !t->indexes)
+            t->indexes = meta_json(st);
+        else if (str_eq(key, "fulltext"))
+            t->fulltext = n != 0;
+        else if (str_eq(key, "rows"))
+            t->rows = (uint64_t)n;
+        else if (str_eq(key, "generation"))
+            t->generation = (uint64_t)n;
+        else if (str_eq(key, "next_id"))
+            t->next_id = n;
+    }
+    if (rc != SQLITE_DONE) {
+        rc = sqds_db_error(db, rc, "reading table meta", err);
+        goto out;
+    }
+    rc = 0;
+    if (format != SQDS_FORMAT || !json_is_array(fields) || !json_is_array(pk) ||
+        !json_is_array(t->indexes)) {
+        log_error("store: datastore: table of \"%s\" has bad meta (format %" PRId64 ")", id,
+                  format);
+        rc = err_set(err, ERR_INTERNAL, NULL, "datastore table of \"%s\" is corrupt", id);
+        goto out;
+    }
+    t->fields = xcalloc(json_array_size(fields) + 1, sizeof(*t->fields));
+    json_array_foreach (fields, i, v) {
+        const char *fid = json_string_value(json_object_get(v, "id"));
+        enum dstype type;
+
+        if (!fid || !dstype_parse(json_string_value(json_object_get(v, "type")), &type)) {
+            rc = err_set(err, ERR_INTERNAL, NULL, "datastore table of \"%s\" is corrupt", id);
+            goto out;
+        }
+        t->fields[i].id = xstrdup(fid);
+        t->fields[i].type = type;
+        t->nfields = i + 1;
+        if (type == DSTYPE_TEXT)
+            t->has_fts = t->fulltext;
+    }
+    t->pk = xcalloc(json_array_size(pk) + 1, sizeof(*t->pk));
+    json_array_foreach (pk, i, v) {
+        ssize_t f = sqds_field_find(t, json_string_value(v));
+
+        if (f < 0) {
+            rc = err_set(err, ERR_INTERNAL, NULL, "datastore table of \"%s\" is corrupt", id);
+            goto out;
+        }
+        t->pk[i] = (size_t)f;
+        t->npk = i + 1;
+    }
+out:
+    sqlite3_finalize(st);
+    json_decref(fields);
+    json_decref(pk);
+    return rc;
+}
+
+/* ---- The writers' lock ------------------------------------------------------------------ */
+int sqds_lock(const struct sqds *q, const char *id, int *fd, struct err *err)
+{
+    char *path = sqds_path(q, id, ".lock");
+    struct stat a, b;
+    int rc = 0;
+
+    *fd = -1;
+    if (mkdir(q->dir, 0700) && errno != EEXIST) {
+        log_error("store: datastore: creating \"%s\": %s", q->dir, strerror(errno));
+        rc = err_set(err, ERR_INTERNAL, NULL, "cannot create the datastore directory");
+        goto out;
+    }
+    for (;;) {
+        *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (*fd < 0) {
+            log_error("store: datastore: opening \"%s\": %s", path, strerror(errno));
+            rc = err_set(err, ERR_INTERNAL, NULL, "cannot lock a datastore table");
+            goto out;
+        }
+        while (flock(*fd, LOCK_EX) && errno == EINTR)
+            ;
+        /* A drop unlinks the lock file while holding it: a lock on an unlinked file
+         * locks nothing, so check that the path still names the file locked. */
+        if (!fstat(*fd, &a) && !stat(path, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+            break;
+        close(*fd);
+        *fd = -1;
+    }
+out:
+    free(path);
+    return rc;
+}
+
+void sqds_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* releases the flock */
+}
+
+int sqds_fsync_path(const char *path, const char *what, struct err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+
+    if (fd < 0 || fsync(fd)) {
+        log_error("store: datastore: syncing \"%s\": %s", path, strerror(errno));
+        rc = err_set(err, ERR_INTERNAL, NULL, "cannot sync %s", what);
+    }
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* ---- Readers ----------------------------------------------------------------------------- */
+struct cached_stmt {
+    char *sql;
+    sqlite3_stmt *st;
+    uint64_t used;
+};
+
+/* A connection to one table file, with what it knows of the table. */
+struct reader {
+    char id[SQDS_ID_SIZE];
+    dev_t dev;
+    ino_t ino;
+    sqlite3 *db;
+    sqlite3_stmt *gen; /* SELECT generation */
+    struct sqds_table t;
+    bool loaded;
+    struct cached_stmt stmts[READER_STMTS];
+    uint64_t tick;
+    uint64_t used;
+};
+
+struct sqds_thread {
+    struct sqds *owner;
+    struct reader *cache[READERS];
+    uint64_t tick;
+    struct sqds_thread *prev, *next;
+};
+
+static void reader_close(struct reader *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < READER_STMTS; i++) {
+        sqlite3_finalize(r->stmts[i].st);
+        free(r->stmts[i].sql);
+    }
+    sqlite3_finalize(r->gen);
+    sqds_table_release(&r->t);
+    if (r->db && sqlite3_close(r->db) != SQLITE_OK)
+        log_error("store: datastore: closing a reader: %s", sqlite3_errmsg(r->db));
+    free(r);
+}
+
+static void thread_free(struct sqds_thread *t)
+{
+    for (size_t i = 0; i < READERS; i++)
+        reader_close(t->cache[i]);
+    free(t);
+}
+
+static void thread_unlink(struct sqds *q, struct sqds_thread *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        q->threads = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+}
+
+static void thread_exit(void *p)
+{
+    struct sqds_thread *t = p;
+    struct sqds *q = t->owner;
+
+    pthread_mutex_lock(&q->threads_lock);
+    thread_unlink(q, t);
+    pthread_mutex_unlock(&q->threads_lock);
+    thread_free(t);
+}
+
+static struct sqds_thread *thread_get(struct sqds *q)
+{
+    struct sqds_thread *t = pthread_getspecific(q->key);
+
+    if (t)
+        return t;
+    t = xcalloc(1, sizeof(*t));
+    t->owner = q;
+    pthread_mutex_lock(&q->threads_lock);
+    t->next = q->threads;
+    if (q->threads)
+        q->threads->prev = t;
+    q->threads = t;
+    pthread_mutex_unlock(&q->threads_lock);
+    if (pthread_setspecific(q->key, t))
+        die("cannot set thread-specific data");
+    return t;
+}
+
+static int reader_open(struct sqds *q, const char *id, const char *path, const struct stat *sb,
+                       struct reader **out, struct err *err)
+{
+    struct reader *r = xcalloc(1, sizeof(*r));
+    /* Read-write (but query_only) unless the store is read-only: a reader rolls back a
+     * hot journal left by a crashed writer, which a read-only connection cannot. */
+    int flags = (q->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
+    char setup[160];
+    int rc;
+
+    memcpy(r->id, id, SQDS_ID_SIZE);
+    r->dev = sb->st_dev;
+    r->ino = sb->st_ino;
+    rc = sqlite3_open_v2(path, &r->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        log_error("store: datastore: opening \"%s\": %s", path,
+                  r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
+        rc = err_set(err, ERR_INTERNAL, NULL, "cannot open the datastore table of \"%s\"", id);
+        goto out;
+    }
+    sqlite3_extended_result_codes(r->db, 1);
+    sqlite3_busy_timeout(r->db, SQDS_BUSY_MS);
+    xsnprintf(setup, sizeof(setup),
+              "PRAGMA query_only = ON; PRAGMA mmap_size = 0; PRAGMA cache_size = -%d",
+              SQDS_READER_CACHE_KIB);
+    rc = sqds_exec(r->db, setup, "opening a datastore table", err);
+    if (!rc)
+        rc = sqds_tokenizer_register(r->db, err);
+out:
+    if (rc) {
+        reader_close(r);
+        r = NULL;
+    }
+    *out = r;
+    return rc;
+}
+
+/*
+ * A reader of the table of id (valid UUID, lower case), taken out of the calling thread's
+ * cache or opened: the caller owns it until reader_put(). -ERR_NOT_FOUND when the
+ * resource has no table.
+ */
+static int reader_get(struct store *s, const char *id, struct reader **out, struct err *err)
+{
+    struct sqds *q = s->ds;
+    struct sqds_thread *t = thread_get(q);
+    char *path = sqds_path(q, id, ".db");
+    struct stat sb;
+    int rc = 0;
+
+    *out = NULL;
+    if (stat(path, &sb)) {
+        rc = errno == ENOENT || errno == ENOTDIR
+                     ? err_set(err, ERR_NOT_FOUND, "resource_id", NOT_FOUND_MSG, id)
+                     : err_set(err, ERR_INTERNAL, NULL,
+                               "cannot read the datastore table of "
+                               "\"%s\"",
+                               id);
+        goto out;
+    }
+    for (size_t i = 0; i < READERS; i++) {
+        struct reader *r = t->cache[i];
+
+        if (!r || strcmp(r->id, id))
+            continue;
+        t->cache[i] = NULL;
+        if (r->dev == sb.st_dev && r->ino == sb.st_ino) {
+            *out = r;
+            goto out;
+        }
+        reader_close(r); /* the file was replaced */
+    }
+    rc = reader_open(q, id, path, &sb, out, err);
+out:
+    free(path);
+    return rc;
+}
+
+/* Gives a reader back to the calling thread's cache (closing the least used one when it
+ * is full). */
+static void reader_put(struct store *s, struct reader *r)
+{
+    struct sqds_thread *t;
+    size_t i, slot = 0;
+
+    if (!r)
+        return;
+    t = thread_get(s->ds);
+    r->used = ++t->tick;
+    for (i = 0; i < READERS; i++) {
+        if (!t->cache[i]) {
+            slot = i;
+            break;
+        }
+        if (t->cache[i]->used < t->cache[slot]->used)
+            slot = i;
+    }
+    reader_close(t->cache[slot]);
+    t->cache[slot] = r;
+}
+
+/* Starts a read snapshot on r and brings its table meta up to date. */
+static int reader_begin(struct reader *r, struct err *err)
+{
+    int rc = sqds_exec(r->db, "BEGIN", "reading a datastore table", err);
+    uint64_t gen = 0;
+
+    if (rc)
+        return rc;
+    if (!r->gen) {
+        rc = sqlite3_prepare_v3(r->db, "SELECT value FROM meta WHERE key = 'generation'", -1,
+                                SQLITE_PREPARE_PERSISTENT, &r->gen, NULL);
+        if (rc != SQLITE_OK)
+            return sqds_db_error(r->db, rc, "reading a datastore table", err);
+    }
+    rc = sqlite3_step(r->gen);
+    if (rc == SQLITE_ROW)
+        gen = (uint64_t)sqlite3_column_int64(r->gen, 0);
+    sqlite3_reset(r->gen);
+    if (rc != SQLITE_ROW)
+        return sqds_db_error(r->db, rc, "reading a datastore table", err);
+    if (r->loaded && r->t.generation == gen)
+        return 0;
+    r->loaded = false;
+    rc = sqds_table_load(r->db, NULL, r->id, &r->t, err);
+    r->loaded = !rc;
+    return rc;
+}
+
+static void reader_end(struct reader *r)
+{
+    if (r && !sqlite3_get_autocommit(r->db))
+        sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+}
+
+/* A generated statement from r's small cache, prepared when not there. */
+static int reader_stmt(struct reader *r, const char *sql, sqlite3_stmt **st, struct err *err)
+{
+    struct cached_stmt *slot = &r->stmts[0];
+    int rc;
+
+    r->tick++;
+    for (size_t i = 0; i < READER_STMTS; i++) {
+        if (r->stmts[i].sql && !strcmp(r->stmts[i].sql, sql)) {
+            r->stmts[i].used = r->tick;
+            *st = r->stmts[i].st;
+            return 0;
+        }
+        if (r->stmts[i].used < slot->used)
+            slot = &r->stmts[i];
+    }
+    sqlite3_finalize(slot->st);
+    free(slot->sql);
+    memset(slot, 0, sizeof(*slot));
+    rc = sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->st, NULL);
+    if (rc != SQLITE_OK)
+        return sqds_db_error(r->db, rc, "preparing a datastore search", err);
+    slot->sql = xstrdup(sql);
+    slot->used = r->tick;
+    *st = slot->st;
+    return 0;
+}
+
+/* ---- Values -------------------------------------------------------------------------- */
+
+/* Whether s (len bytes) is a decimal number: [+-] digits [. digits] | . digits, then an
+ * optional exponent. What CAST(… AS REAL) reads in full. */
+static bool numeric_text_valid(const char *s, size_t len)
+{
+    size_t i = 0, digits = 0;
+
+    if (i < len && (s[i] == '-' || s[i] == '+'))
+        i++;
+    while (i < len && s[i] >= '0' && s[i] <= '9')
+        i++, digits++;
+    if (i < len && s[i] == '.') {
+        i++;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++, digits++;
+    }
+    if (!digits)
+        return false;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < len && (s[i] == '-' || s[i] == '+'))
+            i++;
+        if (i >= len || s[i] < '0' || s[i] > '9')
+            return false;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++;
+    }
+    return i == len;
+}
+
+/* A value to bind, converted for the field's column. */
+enum bind_kind { B_NULL, B_INT, B_TEXT };
+
+struct bindv {
+    enum bind_kind kind;
+    int64_t i;
+    const char *s; /* borrowed, or num below */
+    size_t len;
+    char num[24];
+};
+
+/*
+ * Converts v for a column of type type: int8 columns take INT, or TEXT holding an integer;
+ * numeric TEXT must be a decimal number; other types take TEXT, and INT as its decimal
+ * text. Errors: -ERR_VALIDATION in field place, naming field.
+ */
+static int value_convert(enum dstype type, const struct dsvalue *v, const char *field,
+                         const char *place, struct bindv *out, struct err *err)
+{
+    char tmp[24];
+
+    memset(out, 0, sizeof(*out));
+    if (v->kind == DSVALUE_NULL)
+        return 0;
+    if (type == DSTYPE_INT8) {
+        out->kind = B_INT;
+        if (v->kind == DSVALUE_INT) {
+            out->i = v->i;
+            return 0;
+        }
+        if (v->len && v->len < sizeof(tmp)) {
+            memcpy(tmp, v->s, v->len);
+            tmp[v->len] = 0;
+            if (!parse_i64(tmp, INT64_MIN, INT64_MAX, &out->i))
+                return 0;
+        }
+        return err_set(err, ERR_VALIDATION, place, "value \"%.*s\" of field \"%s\" is not an int8",
+                       (int)(v->len > 40 ? 40 : v->len), v->s ? v->s : "", field);
+    }
+    out->kind = B_TEXT;
+    if (v->kind == DSVALUE_INT) {
+        xsnprintf(out->num, sizeof(out->num), "%" PRId64, v->i);
+        out->s = out->num;
+        out->len = strlen(out->num);
+        return 0;
+    }
+    out->s = v->len ? v->s : "";
+    out->len = v->len;
+    if (type == DSTYPE_NUMERIC && !numeric_text_valid(out->s, out->len))
+        return err_set(err, ERR_VALIDATION, place, "value \"%.*s\" of field \"%s\" is not a number",
+                       (int)(out->len > 40 ? 40 : out->len), out->s, field);
+    if (out->len > SQDS_MAX_VALUE)
+        return err_set(err, ERR_TOO_LARGE, place, "a value of field \"%s\" is too long", field);
+    return 0;
+}
+
+/* Binds b, copied: a cursor's statement outlives the query values it was given. */
+static void bindv_bind(sqlite3_stmt *st, int i, const struct bindv *b)
+{
+    switch (b->kind) {
+    case B_INT:
+        sqlite3_bind_int64(st, i, b->i);
+        break;
+    case B_TEXT:
+        sqlite3_bind_text(st, i, b->s, (int)b->len, SQLITE_TRANSIENT);
+        break;
+    default:
+        sqlite3_bind_null(st, i);
+        break;
+    }
+}
+
+/* The value of column i of st's row into v (text borrowed from st until its next step;
+ * tmp holds the text of a REAL, which our tables do not store but SQL may compute). */
+static void column_value(sqlite3_stmt *st, int i, struct dsvalue *v, char tmp[32])
+{
+    memset(v, 0, sizeof(*v));
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER:
+        v->kind = DSVALUE_INT;
+        v->i = sqlite3_column_int64(st, i);
+        break;
+    case SQLITE_FLOAT: {
+        double d = sqlite3_column_double(st, i);
+
+        v->kind = DSVALUE_TEXT;
+        xsnprintf(tmp, 32, "%.17g", d);
+        v->s = tmp;
+        v->len = strlen(tmp);
+        break;
+    }
+    case SQLITE_NULL:
+        break;
+    default:
+        v->kind = DSVALUE_TEXT;
+        v->s = (const char *)sqlite3_column_text(st, i);
+        v->len = (size_t)sqlite3_column_bytes(st, i);
+        if (!v->s)
+            v->s = "";
+        break;
+    }
+}
+
+/* ---- Generated SQL ---------------------------------------------------------------------- */
+struct gen {
+    struct buf sql;
+    struct bindv *v;
+    size_t nv, alloc;
+};
+
+static void gen_init(struct gen *g)
+{
+    memset(g, 0, sizeof(*g));
+    buf_init(&g->sql, 0);
+}
+
+static void gen_release(struct gen *g)
+{
+    buf_release(&g->sql);
+    free(g->v);
+    memset(g, 0, sizeof(*g));
+}
+
+static struct bindv *gen_param(struct gen *g)
+{
+    ALLOC_GROW(g->v, g->nv + 1, g->alloc);
+    buf_addch(&g->sql, '?');
+    return &g->v[g->nv++];
+}
+
+static void gen_bind(const struct gen *g, sqlite3_stmt *st)
+{
+    for (size_t i = 0; i < g->nv; i++)
+        bindv_bind(st, (int)i + 1, &g->v[i]);
+}
+
+/* The column expression of field f (-1: _id) in comparisons and sorts: numeric by value. */
+static void gen_column(struct gen *g, const struct sqds_table *t, ssize_t f, bool by_value)
+{
+    if (f < 0)
+        buf_addstr(&g->sql, "t._id");
+    else if (by_value && t->fields[f].type == DSTYPE_NUMERIC)
+        buf_addf(&g->sql, "CAST(t.c_%zd AS REAL)", f + 1);
+    else
+        buf_addf(&g->sql, "t.c_%zd", f + 1);
+}
+
+/* A field name of a query: a field id or "_id" (-1). */
+static int query_field(const struct sqds_table *t, const char *name, bool allow_id,
+                       const char *place, ssize_t *f, struct err *err)
+{
+    if (allow_id && str_eq(name, "_id")) {
+        *f = -1;
+        return 0;
+    }
+    *f = sqds_field_find(t, name);
+    if (*f < 0)
+        return err_set(err, ERR_VALIDATION, place, "field \"%s\" is not in the table",
+                       name ? name : "");
+    return 0;
+}
+
+/* " AND (filter) …" for each filter; values converted and added as parameters. */
+static int gen_filters(struct gen *g, const struct sqds_table *t, const struct store_ds_filter *fl,
+                       size_t n, const char *place, struct err *err)
+{
+    ssize_t f;
+    int rc;
+
+    for (size_t i = 0; i < n; i++) {
+        enum dstype type;
+
+        rc = query_field(t, fl[i].field, true, place, &f, err);
+        if (rc)
+            return rc;
+        if (fl[i].nvalues > LIMIT_DATASTORE_FILTER_VALUES)
+            return err_set(err, ERR_VALIDATION, place,
+                           "too many values for field \"%s\" (at most %u)", fl[i].field,
+                           LIMIT_DATASTORE_FILTER_VALUES);
+        type = f < 0 ? DSTYPE_INT8 : t->fields[f].type;
+        buf_addstr(&g->sql, " AND ");
+        gen_column(g, t, f, true);
+        buf_addstr(&g->sql, " IN (");
+        for (size_t j = 0; j < fl[i].nvalues; j++) {
+            struct bindv *b;
+
+            buf_addstr(&g->sql, j ? ", " : "");
+            if (type == DSTYPE_NUMERIC)
+                buf_addstr(&g->sql, "CAST(");
+            b = gen_param(g);
+            rc = value_convert(type, &fl[i].values[j], fl[i].field, place, b, err);
+            if (rc)
+                return rc;
+            if (type == DSTYPE_NUMERIC)
+                buf_addstr(&g->sql, " AS REAL)");
+        }
+        buf_addch(&g->sql, ')');
+    }
+    return 0;
+}
+
+/* Appends an FTS5 string for token (double quotes, inner ones doubled): the user's text
+ * never becomes FTS5 syntax. */
+static void fts_string(struct buf *out, const char *tok, size_t len)
+{
+    buf_addch(out, '"');
+    for (size_t i = 0; i < len; i++) {
+        if (tok[i] == '"')
+            buf_addch(out, '"');
+        buf_addch(out, tok[i]);
+    }
+    buf_addch(out, '"');
+}
+
+/*
+ * The FTS5 query of the text conditions into out (empty when they hold no token): each
+ * condition "c_<n> : ( "a" AND "b" )" or "( "a" AND "b" )", AND'ed. Tokens with spaces
+ * count as several (the index's tokenizer splits at spaces).
+ */
+static int gen_match(const struct sqds_table *t, const struct store_ds_text *text, size_t n,
+                     struct buf *out, struct err *err)
+{
+    size_t nout = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        size_t ntok = 0;
+        ssize_t f = -1;
+
+        if (text[i].field) {
+            f = sqds_field_find(t, text[i].field);
+            if (f < 0)
+                return err_set(err, ERR_VALIDATION, "q", "field \"%s\" is not in the table",
+                               text[i].field);
+            if (t->fields[f].type != DSTYPE_TEXT)
+                return err_set(err, ERR_VALIDATION, "q", "field \"%s\" is not a text field",
+                               text[i].field);
+        }
+        for (size_t j = 0; j < text[i].ntokens; j++) {
+            const char *p = text[i].tokens[j];
+
+            while (p && *p) {
+                size_t len;
+
+                while (*p == ' ')
+                    p++;
+                len = strcspn(p, " ");
+                if (!len)
+                    break;
+                if (!ntok++) {
+                    buf_addstr(out, nout++ ? " AND " : "");
+                    if (f >= 0)
+                        buf_addf(out, "c_%zd : ", f + 1);
+                    buf_addch(out, '(');
+                } else {
+                    buf_addstr(out, " AND ");
+                }
+                fts_string(out, p, len);
+                p += len;
+            }
+        }
+        if (ntok)
+            buf_addch(out, ')');
+    }
+    return 0;
+}
+
+/* ---- store_ds_search -------------------------------------------------------------------- */
+struct store_ds_cursor {
+    struct store_ds_cursor_head head;
+    struct store *s;
+    struct reader *r;
+    sqlite3_stmt *st; /* in r's cache */
+    size_t ncols;
+    const char **names;
+    enum dstype *types;
+    struct dsvalue *vals;
+    char (*tmp)[32];
+    struct buf match; /* the FTS5 query */
+    bool done;
+};
+
+static size_t search_ncolumns(const struct store_ds_cursor *c)
+{
+    return c->ncols;
+}
+
+static const char *search_column(const struct store_ds_cursor *c, size_t i)
+{
+    return i < c->ncols ? c->names[i] : NULL;
+}
+
+static enum dstype search_type(const struct store_ds_cursor *c, size_t i)
+{
+    return i < c->ncols ? c->types[i] : DSTYPE_TEXT;
+}
+
+static int search_next(struct store_ds_cursor *c, const struct dsvalue **values, struct err *err)
+{
+    int rc;
+
+    *values = NULL;
+    if (c->done)
+        return 0;
+    rc = sqlite3_step(c->st);
+    if (rc == SQLITE_DONE) {
+        c->done = true;
+        return 0;
+    }
+    if (rc != SQLITE_ROW) {
+        c->done = true;
+        return sqds_db_error(c->r->db, rc, "reading datastore rows", err);
+    }
+    for (size_t i = 0; i < c->ncols; i++)
+        column_value(c->st, (int)i, &c->vals[i], c->tmp[i]);
+    *values = c->vals;
+    return 1;
+}
+
+static bool search_truncated(const struct store_ds_cursor *c)
+{
+    (void)c;
+    return false;
+}
+
+static void search_free(struct store_ds_cursor *c)
+{
+    if (c->st) {
+        sqlite3_reset(c->st);
+        sqlite3_clear_bindings(c->st);
+    }
+    if (c->r) {
+        reader_end(c->r);
+        reader_put(c->s, c->r);
+    }
+    free(c->names);
+    free(c->types);
+    free(c->vals);
+    free(c->tmp);
+    buf_release(&c->match);
+    free(c);
+}
+
+static const struct store_ds_cursor_ops search_ops = {
+        .ncolumns = search_ncolumns,
+        .column = search_column,
+        .type = search_type,
+        .next = search_next,
+        .truncated = search_truncated,
+        .free = search_free,
+};
+
+/* The columns of a search: q->fields, or _id then every field. */
+static int search_columns(struct store_ds_cursor *c, const struct sqds_table *t,
+                          const struct store_ds_query *q, ssize_t **cols, struct err *err)
+{
+    size_t n = q->nfields ? q->nfields : t->nfields + 1;
+    int rc;
+
+    if (n > LIMIT_DATASTORE_FIELDS + 1)
+        return err_set(err, ERR_VALIDATION, "fields", "too many fields (at most %u)",
+                       LIMIT_DATASTORE_FIELDS);
+    *cols = xcalloc(n, sizeof(**cols));
+    c->names = xcalloc(n, sizeof(*c->names));
+    c->types = xcalloc(n, sizeof(*c->types));
+    c->vals = xcalloc(n, sizeof(*c->vals));
+    c->tmp = xcalloc(n, sizeof(*c->tmp));
+    for (size_t i = 0; i < n; i++) {
+        if (q->nfields) {
+            rc = query_field(t, q->fields[i], true, "fields", &(*cols)[i], err);
+            if (rc)
+                return rc;
+        } else {
+            (*cols)[i] = (ssize_t)i - 1;
+        }
+        c->names[i] = (*cols)[i] < 0 ? "_id" : t->fields[(*cols)[i]].id;
+        c->types[i] = (*cols)[i] < 0 ? DSTYPE_INT8 : t->fields[(*cols)[i]].type;
+        c->ncols = i + 1;
+    }
+    return 0;
+}
+
+/*
+ * The FROM and WHERE of a search into g (after "SELECT …"): the table, joined with the
+ * full-text index when match is not empty, and the filters.
+ */
+static int gen_from_where(struct gen *g, const struct sqds_table *t, const struct buf *match,
+                          bool nothing, const struct store_ds_query *q, struct err *err)
+{
+    struct bindv *b;
+
+    if (nothing) {
+        buf_addf(&g->sql, " FROM t_%s AS t WHERE 0", t->hex);
+    } else if (match->len) {
+        buf_addf(&g->sql, " FROM fts JOIN t_%s AS t ON t._id = fts.rowid WHERE fts MATCH ", t->hex);
+        b = gen_param(g);
+        b->kind = B_TEXT;
+        b->s = match->buf;
+        b->len = match->len;
+    } else {
+        buf_addf(&g->sql, " FROM t_%s AS t WHERE 1", t->hex);
+    }
+    return gen_filters(g, t, q->filters, q->nfilters, "filters", err);
+}
+
+/* Counts the rows a search matches, whatever offset and limit: SELECT count(*) … */
+static int search_total(struct reader *r, const struct sqds_table *t, const struct buf *match,
+                        bool nothing, const struct store_ds_query *q, const ssize_t *cols,
+                        size_t ncols, uint64_t *total, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    struct gen g;
+    int rc;
+
+    if (!match->len && !q->nfilters && !q->distinct) {
+        *total = t->rows;
+        return 0;
+    }
+    gen_init(&g);
+    if (q->distinct) {
+        buf_addstr(&g.sql, "SELECT count(*) FROM (SELECT DISTINCT ");
+        for (size_t i = 0; i < ncols; i++) {
+            buf_addstr(&g.sql, i ? ", " : "");
+            gen_column(&g, t, cols[i], false);
+        }
+    } else {
+        buf_addstr(&g.sql, "SELECT count(*)");
+    }
+    rc = gen_from_where(&g, t, match, nothing, q, err);
+    if (!rc && q->distinct)
+        buf_addch(&g.sql, ')');
+    if (!rc)
+        rc = reader_stmt(r, g.sql.buf, &st, err);
+    if (!rc) {
+        gen_bind(&g, st);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *total = (uint64_t)sqlite3_column_int64(st, 0);
+            rc = 0;
+        } else {
+            rc = sqds_db_error(r->db, rc, "counting datastore rows", err);
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    gen_release(&g);
+    return rc;
+}
+
+static int sq_ds_search(struct store *s, const struct store_ds_query *q,
+                        struct store_ds_cursor **out, uint64_t *total, struct err *err)
+{
+    struct store_ds_cursor *c = xcalloc(1, sizeof(*c));
+    char id[SQDS_ID_SIZE];
+    ssize_t *cols = NULL, f;
+    struct sqds_table *t;
+    bool by_id = false, nothing;
+    struct gen g;
+    int rc;
+
+    gen_init(&g);
+    c->head.ops = &search_ops;
+    c->s = s;
+    buf_init(&c->match, 0);
+    if (!sqds_id_parse(q->resource_id, id, NULL)) {
+        rc = err_set(err, ERR_NOT_FOUND, "resource_id", NOT_FOUND_MSG, q->resource_id);
+        goto out;
+    }
+    rc = reader_get(s, id, &c->r, err);
+    if (!rc)
+        rc = reader_begin(c->r, err);
+    if (rc)
+        goto out;
+    t = &c->r->t;
+    rc = search_columns(c, t, q, &cols, err);
+    if (!rc && q->ntext && !t->fulltext)
+        rc = err_set(err, ERR_VALIDATION, "q", "resource \"%s\" has no full-text index", id);
+    if (!rc)
+        rc = gen_match(t, q->text, q->ntext, &c->match, err);
+    if (rc)
+        goto out;
+    /* A full-text search of a table without text fields matches nothing. */
+    nothing = c->match.len && !t->has_fts;
+
+    buf_addstr(&g.sql, q->distinct ? "SELECT DISTINCT " : "SELECT ");
+    for (size_t i = 0; i < c->ncols; i++) {
+        buf_addstr(&g.sql, i ? ", " : "");
+        gen_column(&g, t, cols[i], false);
+    }
+    rc = gen_from_where(&g, t, &c->match, nothing, q, err);
+    if (rc)
+        goto out;
+    buf_addstr(&g.sql, " ORDER BY ");
+    for (size_t i = 0; i < q->nsort; i++) {
+        rc = query_field(t, q->sort[i].field, true, "sort", &f, err);
+        if (rc)
+            goto out;
+        by_id |= f < 0;
+        gen_column(&g, t, f, true);
+        /* PostgreSQL's order, as CKAN's: NULLs after the values ascending, first
+         * descending. */
+        buf_addstr(&g.sql, q->sort[i].descending ? " DESC NULLS FIRST, " : " ASC NULLS LAST, ");
+    }
+    if (!q->nsort && q->distinct) {
+        for (size_t i = 0; i < c->ncols; i++)
+            buf_addf(&g.sql, "%zu, ", i + 1);
+    } else if (!q->nsort && c->match.len && !nothing) {
+        buf_addstr(&g.sql, "fts.rank, ");
+    }
+    /* Ties in _id order, so that pages of one search never overlap (not with DISTINCT,
+     * whose rows have no single _id). */
+    if (q->distinct || by_id)
+        buf_setlen(&g.sql, g.sql.len - 2);
+    else
+        buf_addstr(&g.sql, "t._id");
+    buf_addstr(&g.sql, " LIMIT ");
+    gen_param(&g)->kind = B_INT;
+    g.v[g.nv - 1].i = q->limit && q->limit <= INT64_MAX ? (int64_t)q->limit : -1;
+    buf_addstr(&g.sql, " OFFSET ");
+    gen_param(&g)->kind = B_INT;
+    g.v[g.nv - 1].i = q->offset <= INT64_MAX ? (int64_t)q->offset : INT64_MAX;
+
+    if (q->total && total) {
+        if (nothing)
+            *total = 0;
+        else
+            rc = search_total(c->r, t, &c->match, nothing, q, cols, c->ncols, total, err);
+        if (rc)
+            goto out;
+    }
+    rc = reader_stmt(c->r, g.sql.buf, &c->st, err);
+    if (!rc)
+        gen_bind(&g, c->st);
+out:
+    free(cols);
+    gen_release(&g);
+    if (rc) {
+        search_free(c);
+        c = NULL;
+    }
+    *out = c;
+    return rc;
+}
+
+/* ---- store_ds_info, store_ds_list -------------------------------------------------------- */
+static int sq_ds_info(struct store *s, const char *resource_id, struct store_ds_info *info,
+                      struct err *err)
+{
+    struct reader *r = NULL;
+    sqlite3_stmt *st = NULL;
+    char id[SQDS_ID_SIZE];
+    int rc;
+
+    if (!sqds_id_parse(resource_id, id, NULL))
+        return err_set(err, ERR_NOT_FOUND, "resource_id", NOT_FOUND_MSG, resource_id);
+    rc = reader_get(s, id, &r, err);
+    if (!rc)
+        rc = reader_begin(r, err);
+    if (rc)
+        goto out;
+    info->fields = json_array();
+    for (size_t i = 0; i < r->t.nfields; i++)
+        json_array_append_new(info->fields, json_pack("{s:s, s:s}", "id", r->t.fields[i].id, "type",
+                                                      dstype_name(r->t.fields[i].type)));
+    info->primary_key = json_array();
+    for (size_t i = 0; i < r->t.npk; i++)
+        json_array_append_new(info->primary_key, json_string(r->t.fields[r->t.pk[i]].id));
+    info->indexes = json_deep_copy(r->t.indexes);
+    info->rows = r->t.rows;
+    info->generation = r->t.generation;
+    rc = sqlite3_prepare_v2(r->db, "SELECT key, value FROM meta WHERE key = 'meta'", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        info->meta = meta_json(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        rc = sqds_db_error(r->db, rc, "reading table meta", err);
+    else
+        rc = 0;
+    if (!info->meta)
+        info->meta = json_object();
+out:
+    sqlite3_finalize(st);
+    st = NULL;
+    reader_end(r);
+    reader_put(s, r);
+    if (rc)
+        store_ds_info_release(info);
+    return rc;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int sq_ds_list(struct store *s, json_t **ids, struct err *err)
+{
+    struct sqds *q = s->ds;
+    DIR *d = opendir(q->dir);
+    char **names = NULL;
+    size_t n = 0, alloc = 0;
+    struct dirent *e;
+
+    (void)err;
+    *ids = json_array();
+    if (!d)
+        return 0;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        char id[SQDS_ID_SIZE];
+
+        if (len != 39 || strcmp(e->d_name + 36, ".db"))
+            continue;
+        memcpy(id, e->d_name, 36);
+        id[36] = 0;
+        if (!sqds_id_parse(id, NULL, NULL))
+            continue;
+        ALLOC_GROW(names, n + 1, alloc);
+        names[n++] = xstrdup(id);
+    }
+    closedir(d);
+    if (n)
+        qsort(names, n, sizeof(*names), id_cmp);
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(*ids, json_string(names[i]));
+        free(names[i]);
+    }
+    free(names);
+    return 0;
+}
+
+/* ---- Writes in place ------------------------------------------------------------------ */
+struct writer {
+    int lock;
+    sqlite3 *db;
+    struct sqds_table t;
+};
+
+/* Opens the table of resource_id for a write: the writer lock, a connection in an
+ * immediate transaction, the table meta. -ERR_NOT_FOUND when there is no table. */
+static int writer_open(struct store *s, const char *resource_id, struct writer *w, struct err *err)
+{
+    struct sqds *q = s->ds;
+    char id[SQDS_ID_SIZE];
+    char *path = NULL;
+    int rc;
+
+    memset(w, 0, sizeof(*w));
+    w->lock = -1;
+    if (!sqds_id_parse(resource_id, id, NULL))
+        return err_set(err, ERR_NOT_FOUND, "resource_id", NOT_FOUND_MSG, resource_id);
+    if (q->readonly)
+        return err_set(err, ERR_INTERNAL, NULL, "the store is open read-only");
+    path = sqds_path(q, id, ".db");
+    if (access(path, F_OK)) {
+        rc = err_set(err, ERR_NOT_FOUND, "resource_id", NOT_FOUND_MSG, id);
+        goto out;
+    }
+    rc = sqds_lock(q, id, &w->lock, err);
+    if (rc)
+        goto out;
+    /* The table may have been dropped while we waited. */
+    if (access(path, F_OK)) {
+        rc = err_set(err, ERR_NOT_FOUND, "resource_id", NOT_FOUND_MSG, id);
+        goto out;
+    }
+    rc = sqds_open_rw(path, false, &w->db, err);
+    if (!rc)
+        rc = sqds_exec(w->db, "BEGIN IMMEDIATE", "starting a datastore write", err);
+    if (!rc)
+        rc = sqds_table_load(w->db, NULL, id, &w->t, err);
+out:
+    free(path);
+    return rc;
+}
+
+/* Ends a write: commits (bumping the generation) when rc is 0, else rolls back; closes. */
+static int writer_close(struct writer *w, int rc, struct err *err)
+{
+    if (!rc && w->db)
+        rc = sqds_meta_set(w->db, "generation", NULL, (int64_t)w->t.generation + 1, err);
+    if (!rc && w->db)
+        rc = sqds_exec(w->db, "COMMIT", "committing a datastore write", err);
+    if (w->db && !sqlite3_get_autocommit(w->db))
+        sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+    if (w->db)
+        sqlite3_close(w->db);
+    sqds_unlock(w->lock);
+    sqds_table_release(&w->t);
+    memset(w, 0, sizeof(*w));
+    w->lock = -1;
+    return rc;
+}
+
+static int writer_prepare(struct writer *w, const char *sql, sqlite3_stmt **st, struct err *err)
+{
+    int rc = sqlite3_prepare_v2(w->db, sql, -1, st, NULL);
+
+    return rc == SQLITE_OK ? 0 : sqds_db_error(w->db, rc, "preparing a datastore write", err);
+}
+
+static int step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, struct err *err)
+{
+    int rc = sqlite3_step(st);
+
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sqds_db_error(db, rc, what, err);
+}
+
+static int sq_ds_meta_put(struct store *s, const char *resource_id, const json_t *meta,
+                          struct err *err)
+{
+    struct writer w;
+    char *text = meta ? json_dumps(meta, JSON_COMPACT | JSON_ENCODE_ANY) : xstrdup("{}");
+    int rc = writer_open(s, resource_id, &w, err);
+
+    if (!rc && !text)
+        rc = err_set(err, ERR_INTERNAL, NULL, "table meta cannot be serialised");
+    if (!rc)
+        rc = sqds_meta_set(w.db, "meta", text, 0, err);
+    rc = writer_close(&w, rc, err);
+    free(text);
+    return rc;
+}
+
+static int sq_ds_index_create(struct store *s, const char *resource_id, const char *const *fields,
+                              size_t nfields, struct err *err)
+{
+    struct buf sql = BUF_INIT;
+    json_t *list = json_array(), *v;
+    char *text = NULL;
+    struct writer w;
+    size_t i;
+    int rc = writer_open(s, resource_id, &w, err);
+
+    if (rc)
+        goto out;
+    if (!nfields || nfields > LIMIT_DATASTORE_FIELDS) {
+        rc = err_set(err, ERR_VALIDATION, "indexes", "an index names no field");
+        goto out;
+    }
+    buf_addf(&sql, "CREATE INDEX i_%zu ON t_%s(", json_array_size(w.t.indexes) + 1, w.t.hex);
+    for (i = 0; i < nfields; i++) {
+        ssize_t f = sqds_field_find(&w.t, fields[i]);
+
+        if (f < 0) {
+            rc = err_set(err, ERR_VALIDATION, "indexes", "field \"%s\" is not in the table",
+                         fields[i] ? fields[i] : "");
+            goto out;
+        }
+        json_array_append_new(list, json_string(fields[i]));
+        buf_addstr(&sql, i ? ", " : "");
+        if (w.t.fields[f].type == DSTYPE_NUMERIC)
+            buf_addf(&sql, "CAST(c_%zd AS REAL)", f + 1);
+        else
+            buf_addf(&sql, "c_%zd", f + 1);
+    }
+    buf_addch(&sql, ')');
+    /* The same list again, or the primary key's: nothing to do. */
+    json_array_foreach (w.t.indexes, i, v) {
+        if (json_equal(v, list))
+            goto out;
+    }
+    if (w.t.npk == nfields) {
+        for (i = 0; i < nfields && !strcmp(w.t.fields[w.t.pk[i]].id, fields[i]); i++)
+            ;
+        if (i == nfields)
+            goto out;
+    }
+    json_array_append(w.t.indexes, list);
+    text = json_dumps(w.t.indexes, JSON_COMPACT);
+    rc = sqds_exec(w.db, sql.buf, "creating an index", err);
+    if (!rc)
+        rc = sqds_meta_set(w.db, "indexes", text, 0, err);
+out:
+    rc = writer_close(&w, rc, err);
+    json_decref(list);
+    free(text);
+    buf_release(&sql);
+    return rc;
+}
+
+static int sq_ds_drop(struct store *s, const char *resource_id, struct err *err)
+{
+    struct sqds *q = s->ds;
+    char id[SQDS_ID_SIZE];
+    char *path = NULL, *journal = NULL, *lockpath = NULL;
+    int lock = -1, rc;
+
+    if (!sqds_id_parse(resource_id, id, NULL))
+        return err_set(err, ERR_NOT_FOUND, "resource_id", NOT_FOUND_MSG, resource_id);
+    if (q->readonly)
+        return err_set(err, ERR_INTERNAL, NULL, "the store is open read-only");
+    path = sqds_path(q, id, ".db");
+    journal = sqds_path(q, id, ".db-journal");
+    lockpath = sqds_path(q, id, ".lock");
+    if (access(path, F_OK)) {
+        rc = err_set(err, ERR_NOT_FOUND, "resource_id", NOT_FOUND_MSG, id);
+        goto out;
+    }
+    rc = sqds_lock(q, id, &lock, err);
+    if (rc)
+        goto out;
+    if (unlink(path)) {
+        rc = errno == ENOENT ? err_set(err, ERR_NOT_FOUND, "resource_id", NOT_FOUND_MSG, id)
+                             : err_set(err, ERR_INTERNAL, NULL, "cannot remove a table file");
+        goto out;
+    }
+    unlink(journal);
+    /* Unlinked while held: sqds_lock checks that the file it locked is still there. */
+    unlink(lockpath);
+    rc = sqds_fsync_path(q->dir, "the datastore directory", err);
+out:
+    sqds_unlock(lock);
+    free(path);
+    free(journal);
+    free(lockpath);
+    return rc;
+}
+
+/* ---- Full-text rows of changed records ------------------------------------------------ */
+struct fts_writer {
+    bool on;
+    store_tokenize_fn tokenize;
+    sqlite3_stmt *get; /* SELECT the text fields WHERE _id = ? */
+    sqlite3_stmt *del; /* INSERT INTO fts(fts, rowid, …) VALUES ('delete', ?, …) */
+    sqlite3_stmt *ins; /* INSERT INTO fts(rowid, …) VALUES (?, …) */
+    size_t ncols;
+    struct buf *toks;
+};
+
+static int fts_writer_init(struct store *s, struct writer *w, struct fts_writer *fw,
+                           struct err *err)
+{
+    struct buf get = BUF_INIT, del = BUF_INIT, ins = BUF_INIT, list = BUF_INIT;
+    int rc = 0;
+
+    memset(fw, 0, sizeof(*fw));
+    if (!w->t.has_fts)
+        return 0;
+    fw->on = true;
+    fw->tokenize = atomic_load(&s->ds_tokenize);
+    if (!fw->tokenize)
+        return err_set(err, ERR_INTERNAL, NULL,
+                       "changing the rows of a table with a full-text index needs the "
+                       "tokenizer (store_ds_set_tokenizer)");
+    for (size_t i = 0; i < w->t.nfields; i++) {
+        if (w->t.fields[i].type != DSTYPE_TEXT)
+            continue;
+        buf_addf(&list, "%sc_%zu", fw->ncols ? ", " : "", i + 1);
+        fw->ncols++;
+    }
+    fw->toks = xcalloc(fw->ncols, sizeof(*fw->toks));
+    for (size_t i = 0; i < fw->ncols; i++)
+        buf_init(&fw->toks[i], 0);
+    buf_addf(&get, "SELECT %s FROM t_%s WHERE _id = ?", list.buf, w->t.hex);
+    buf_addf(&del, "INSERT INTO fts(fts, rowid, %s) VALUES ('delete', ?", list.buf);
+    buf_addf(&ins, "INSERT INTO fts(rowid, %s) VALUES (?", list.buf);
+    for (size_t i = 0; i < fw->ncols; i++) {
+        buf_addstr(&del, ", ?");
+        buf_addstr(&ins, ", ?");
+    }
+    buf_addch(&del, ')');
+    buf_addch(&ins, ')');
+    rc = writer_prepare(w, get.buf, &fw->get, err);
+    if (!rc)
+        rc = writer_prepare(w, del.buf, &fw->del, err);
+    if (!rc)
+        rc = writer_prepare(w, ins.buf, &fw->ins, err);
+    buf_release(&get);
+    buf_release(&del);
+    buf_release(&ins);
+    buf_release(&list);
+    return rc;
+}
+
+static void fts_writer_release(struct fts_writer *fw)
+{
+    sqlite3_finalize(fw->get);
+    sqlite3_finalize(fw->del);
+    sqlite3_finalize(fw->ins);
+    for (size_t i = 0; fw->toks && i < fw->ncols; i++)
+        buf_release(&fw->toks[i]);
+    free(fw->toks);
+    memset(fw, 0, sizeof(*fw));
+}
+
+/* Removes (del) or adds the full-text row of record id, from its text fields as stored. */
+static int fts_row(struct writer *w, struct fts_writer *fw, int64_t id, bool del, struct err *err)
+{
+    sqlite3_stmt *st = del ? fw->del : fw->ins;
+    int rc;
+
+    if (!fw->on)
+        return 0;
+    sqlite3_bind_int64(fw->get, 1, id);
+    rc = sqlite3_step(fw->get);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(fw->get);
+        return sqds_db_error(w->db, rc, "reading a record's text", err);
+    }
+    sqlite3_bind_int64(st, 1, id);
+    for (size_t i = 0; i < fw->ncols; i++) {
+        const char *text = (const char *)sqlite3_column_text(fw->get, (int)i);
+
+        buf_reset(&fw->toks[i]);
+        if (text)
+            fw->tokenize(text, &fw->toks[i]);
+        sqlite3_bind_text(st, (int)i + 2, fw->toks[i].buf, (int)fw->toks[i].len, SQLITE_STATIC);
+    }
+    rc = step_done(w->db, st, "updating the full-text index", err);
+    sqlite3_reset(fw->get);
+    return rc;
+}
+
+/* ---- store_ds_upsert -------------------------------------------------------------------- */
+
+/* Text of a record's primary key for messages: "a, b". */
+static void key_text(const struct writer *w, const size_t *map, size_t nfields,
+                     const struct dsvalue *row, struct buf *out)
+{
+    for (size_t k = 0; k < w->t.npk; k++) {
+        for (size_t j = 0; j < nfields; j++) {
+            if (map[j] != w->t.pk[k])
+                continue;
+            buf_addstr(out, k ? ", " : "");
+            sqds_value_text(&row[j], out);
+        }
+    }
+}
+
+static void pk_names(const struct writer *w, struct buf *out)
+{
+    for (size_t k = 0; k < w->t.npk; k++) {
+        buf_addstr(out, k ? ", " : "");
+        buf_addstr(out, w->t.fields[w->t.pk[k]].id);
+    }
+}
+
+static int sq_ds_upsert(struct store *s, const char *resource_id, enum store_ds_method method,
+                        const char *const *fields, size_t nfields, const struct dsvalue *values,
+                        size_t nrows, uint64_t *count, struct err *err)
+{
+    struct buf find = BUF_INIT, ins = BUF_INIT, upd = BUF_INIT, msg = BUF_INIT, names = BUF_INIT;
+    sqlite3_stmt *st_find = NULL, *st_ins = NULL, *st_upd = NULL;
+    struct fts_writer fw = {0};
+    struct bindv *bv = NULL;
+    size_t *map = NULL, *pkpos = NULL, i, j, k, nset = 0;
+    struct writer w;
+    int rc;
+
+    rc = writer_open(s, resource_id, &w, err);
+    if (rc)
+        goto out;
+    if (nrows > LIMIT_DATASTORE_RECORDS) {
+        rc = err_set(err, ERR_VALIDATION, "records", "too many records (at most %u)",
+                     LIMIT_DATASTORE_RECORDS);
+        goto out;
+    }
+    if (method != STORE_DS_INSERT && !w.t.npk) {
+        rc = err_set(err, ERR_VALIDATION, "method",
+                     "the table has no primary key: records can only be inserted");
+        goto out;
+    }
+    map = xcalloc(nfields + 1, sizeof(*map));
+    bv = xcalloc(nfields + 1, sizeof(*bv));
+    pkpos = xcalloc(w.t.npk + 1, sizeof(*pkpos));
+    for (j = 0; j < nfields; j++) {
+        ssize_t f = sqds_field_find(&w.t, fields[j]);
+
+        if (f < 0) {
+            rc = err_set(err, ERR_VALIDATION, "records", "field \"%s\" is not in the table",
+                         fields[j] ? fields[j] : "");
+            goto out;
+        }
+        for (k = 0; k < j; k++)
+            if (map[k] == (size_t)f) {
+                rc = err_set(err, ERR_VALIDATION, "records", "field \"%s\" is given twice",
+                             fields[j]);
+                goto out;
+            }
+        map[j] = (size_t)f;
+    }
+    for (k = 0; k < w.t.npk; k++) {
+        for (j = 0; j < nfields && map[j] != w.t.pk[k]; j++)
+            ;
+        if (j == nfields && method != STORE_DS_INSERT) {
+            rc = err_set(err, ERR_VALIDATION, "records",
+                         "records need the primary key field \"%s\"", w.t.fields[w.t.pk[k]].id);
+            goto out;
+        }
+        pkpos[k] = j; /* nfields: not given (an insert: NULL, refused per row) */
+    }
+
+    /* The statements: find by key, insert the named fields, update the named non-key
+     * fields. Numeric keys compare by value, as the primary key's index holds them. */
+    buf_addf(&find, "SELECT _id FROM t_%s WHERE 1", w.t.hex);
+    for (k = 0; k < w.t.npk; k++) {
+        if (w.t.fields[w.t.pk[k]].type == DSTYPE_NUMERIC)
+            buf_addf(&find, " AND CAST(c_%zu AS REAL) = CAST(?%zu AS REAL)", w.t.pk[k] + 1, k + 1);
+        else
+            buf_addf(&find, " AND c_%zu = ?%zu", w.t.pk[k] + 1, k + 1);
+    }
+    buf_addf(&ins, "INSERT INTO t_%s(_id", w.t.hex);
+    buf_addf(&upd, "UPDATE t_%s SET ", w.t.hex);
+    for (j = 0; j < nfields; j++) {
+        buf_addf(&ins, ", c_%zu", map[j] + 1);
+        for (k = 0; k < w.t.npk && w.t.pk[k] != map[j]; k++)
+            ;
+        if (k == w.t.npk)
+            buf_addf(&upd, "%sc_%zu = ?%zu", nset++ ? ", " : "", map[j] + 1, j + 2);
+    }
+    buf_addstr(&ins, ") VALUES (?1");
+    for (j = 0; j < nfields; j++)
+        buf_addf(&ins, ", ?%zu", j + 2);
+    buf_addch(&ins, ')');
+    buf_addstr(&upd, " WHERE _id = ?1");
+    if (w.t.npk)
+        rc = writer_prepare(&w, find.buf, &st_find, err);
+    if (!rc)
+        rc = writer_prepare(&w, ins.buf, &st_ins, err);
+    if (!rc && nset)
+        rc = writer_prepare(&w, upd.buf, &st_upd, err);
+    if (!rc)
+        rc = fts_writer_init(s, &w, &fw, err);
+    if (rc)
+        goto out;
+    pk_names(&w, &names);
+
+    for (i = 0; i < nrows; i++) {
+        const struct dsvalue *row = values + i * nfields;
+        int64_t id = 0;
+        bool exists = false;
+
+        for (j = 0; j < nfields; j++) {
+            rc = value_convert(w.t.fields[map[j]].type, &row[j], fields[j], "records", &bv[j], err);
+            if (rc)
+                goto out;
+        }
+        for (k = 0; k < w.t.npk; k++) {
+            if (pkpos[k] == nfields || bv[pkpos[k]].kind == B_NULL) {
+                rc = err_set(err, ERR_VALIDATION, "records",
+                             "record %zu has no value for primary key field \"%s\"", i + 1,
+                             w.t.fields[w.t.pk[k]].id);
+                goto out;
+            }
+            bindv_bind(st_find, (int)k + 1, &bv[pkpos[k]]);
+        }
+        if (w.t.npk) {
+            rc = sqlite3_step(st_find);
+            if (rc == SQLITE_ROW) {
+                exists = true;
+                id = sqlite3_column_int64(st_find, 0);
+                rc = 0;
+            } else {
+                rc = rc == SQLITE_DONE ? 0 : sqds_db_error(w.db, rc, "finding a record", err);
+            }
+            sqlite3_reset(st_find);
+            if (rc)
+                goto out;
+        }
+        buf_reset(&msg);
+        if (exists && method == STORE_DS_INSERT) {
+            key_text(&w, map, nfields, row, &msg);
+            rc = err_set(err, ERR_CONFLICT, "records",
+                         "duplicate value \"%s\" of primary key \"%s\" (record %zu)", msg.buf,
+                         names.buf, i + 1);
+            goto out;
+        }
+        if (!exists && method == STORE_DS_UPDATE) {
+            key_text(&w, map, nfields, row, &msg);
+            rc = err_set(err, ERR_NOT_FOUND, "records",
+                         "no record has primary key \"%s\" = \"%s\" (record %zu)", names.buf,
+                         msg.buf, i + 1);
+            goto out;
+        }
+        if (exists) {
+            if (!st_upd)
+                continue;
+            rc = fts_row(&w, &fw, id, true, err);
+            if (rc)
+                goto out;
+            sqlite3_bind_int64(st_upd, 1, id);
+            for (j = 0; j < nfields; j++)
+                bindv_bind(st_upd, (int)j + 2, &bv[j]);
+            rc = step_done(w.db, st_upd, "updating a record", err);
+        } else {
+            id = w.t.next_id++;
+            sqlite3_bind_int64(st_ins, 1, id);
+            for (j = 0; j < nfields; j++)
+                bindv_bind(st_ins, (int)j + 2, &bv[j]);
+            rc = step_done(w.db, st_ins, "inserting a record", err);
+            w.t.rows++;
+        }
+        if (!rc)
+            rc = fts_row(&w, &fw, id, false, err);
+        if (rc)
+            goto out;
+        if (count)
+            (*count)++;
+    }
+    rc = sqds_meta_set(w.db, "rows", NULL, (int64_t)w.t.rows, err);
+    if (!rc)
+        rc = sqds_meta_set(w.db, "next_id", NULL, w.t.next_id, err);
+out:
+    sqlite3_finalize(st_find);
+    sqlite3_finalize(st_ins);
+    sqlite3_finalize(st_upd);
+    fts_writer_release(&fw);
+    rc = writer_close(&w, rc, err);
+    if (rc && count)
+        *count = 0;
+    free(map);
+    free(bv);
+    free(pkpos);
+    buf_release(&find);
+    buf_release(&ins);
+    buf_release(&upd);
+    buf_release(&msg);
+    buf_release(&names);
+    return rc;
+}
+
+/* ---- store_ds_delete ---------------------------------------------------------------------- */
+static int sq_ds_delete(struct store *s, const char *resource_id,
+                        const struct store_ds_filter *filters, size_t nfilters, uint64_t *count,
+                        struct err *err)
+{
+    sqlite3_stmt *sel = NULL, *del = NULL;
+    struct fts_writer fw = {0};
+    struct gen g;
+    struct writer w;
+    size_t where;
+    int rc;
+
+    gen_init(&g);
+    rc = writer_open(s, resource_id, &w, err);
+    if (rc)
+        goto out;
+    buf_addf(&g.sql, "SELECT t._id FROM t_%s AS t WHERE 1", w.t.hex);
+    where = g.sql.len;
+    rc = gen_filters(&g, &w.t, filters, nfilters, "filters", err);
+    if (!rc)
+        rc = fts_writer_init(s, &w, &fw, err);
+    if (!rc && fw.on)
+        rc = writer_prepare(&w, g.sql.buf, &sel, err);
+    if (rc)
+        goto out;
+    /* The full-text rows go first, while the records they were made of are there. */
+    if (sel) {
+        gen_bind(&g, sel);
+        while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+            rc = fts_row(&w, &fw, sqlite3_column_int64(sel, 0), true, err);
+            if (rc)
+                goto out;
+        }
+        if (rc != SQLITE_DONE) {
+            rc = sqds_db_error(w.db, rc, "deleting records", err);
+            goto out;
+        }
+    }
+    {
+        char *sql = xstrfmt("DELETE FROM t_%s AS t WHERE 1%s", w.t.hex, g.sql.buf + where);
+
+        rc = writer_prepare(&w, sql, &del, err);
+        free(sql);
+    }
+    if (rc)
+        goto out;
+    gen_bind(&g, del);
+    rc = step_done(w.db, del, "deleting records", err);
+    if (rc)
+        goto out;
+    if (count)
+        *count = (uint64_t)sqlite3_changes64(w.db);
+    w.t.rows -= (uint64_t)sqlite3_changes64(w.db);
+    rc = sqds_meta_set(w.db, "rows", NULL, (int64_t)w.t.rows, err);
+out:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(del);
+    fts_writer_release(&fw);
+    rc = writer_close(&w, rc, err);
+    if (rc && count)
+        *count = 0;
+    gen_release(&g);
+    return rc;
+}
+
+/* ---- Ingest status (the catalog database) -------------------------------------------- */
+static int sq_ds_status_put(struct store *s, const char *resource_id, const json_t *status,
+                            struct err *err)
+{
+    struct conn *c = sq_write_conn(s);
+    sqlite3_stmt *st = NULL;
+    char *text = NULL;
+    int rc;
+
+    if (status) {
+        text = json_dumps(status, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!text)
+            return err_set(err, ERR_INTERNAL, NULL, "datastore status cannot be serialised");
+    }
+    rc = sqlite3_prepare_v2(c->db,
+                            status ? "INSERT OR REPLACE INTO datastore_status (resource_id, status)"
+                                     " VALUES (?1, ?2)"
+                                   : "DELETE FROM datastore_status WHERE resource_id = ?1",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, resource_id, -1, SQLITE_STATIC);
+        if (text)
+            sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    rc = rc == SQLITE_DONE ? 0 : sq_db_error(c->db, rc, "storing a datastore status", err);
+    sqlite3_finalize(st);
+    free(text);
+    return rc;
+}
+
+static int sq_ds_status_get(struct store *s, const char *resource_id, json_t **status,
+                            struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    struct conn *c = NULL;
+    int rc = sq_read_conn(s, &c, err);
+
+    if (rc)
+        return rc;
+    rc = sqlite3_prepare_v2(c->db, "SELECT status FROM datastore_status WHERE resource_id = ?1", -1,
+                            &st, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return sq_db_error(c->db, rc, "reading a datastore status", err);
+    }
+    sqlite3_bind_text(st, 1, resource_id, -1, SQLITE_STATIC);
+    rc = sq_fetch_doc(c, st, status, "datastore status", err);
+    sqlite3_finalize(st);
+    if (rc > 0)
+        rc = err_set(err, ERR_NOT_FOUND, "resource_id", "resource \"%s\" has no datastore status",
+                     resource_id);
+    return rc;
+}
+
+static int sq_ds_status_list(struct store *s, json_t **statuses, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    struct conn *c = NULL;
+    int rc = sq_read_conn(s, &c, err);
+
+    if (rc)
+        return rc;
+    *statuses = json_object();
+    rc = sqlite3_prepare_v2(c->db, "SELECT resource_id, status FROM datastore_status", -1, &st,
+                            NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        json_t *doc = meta_json(st);
+
+        rc = SQLITE_OK;
+        if (!id || !doc) {
+            json_decref(doc);
+            rc = err_set(err, ERR_INTERNAL, NULL, "a stored datastore status is corrupt");
+            break;
+        }
+        json_object_set_new(*statuses, id, doc);
+    }
+    if (rc == SQLITE_DONE)
+        rc = 0;
+    else if (rc > 0)
+        rc = sq_db_error(c->db, rc, "listing datastore statuses", err);
+    sqlite3_finalize(st);
+    if (rc) {
+        json_decref(*statuses);
+        *statuses = NULL;
+    }
+    return rc;
+}
+
+/* ---- Open and close --------------------------------------------------------------------- */
+static int sq_ds_open(struct store *s, struct err *err)
+{
+    struct sq *sq = s->be;
+    struct sqds *q = xcalloc(1, sizeof(*q));
+    const char *slash = strrchr(sq->path, '/');
+
+    (void)err;
+    /* "/x.db" gives "/datastore", "x.db" "datastore". */
+    if (slash)
+        q->dir = xstrfmt("%.*s/datastore", (int)(slash - sq->path), sq->path);
+    else
+        q->dir = xstrdup("datastore");
+    q->readonly = sq->readonly;
+    pthread_mutex_init(&q->threads_lock, NULL);
+    if (pthread_key_create(&q->key, thread_exit))
+        die("cannot create a thread-specific data key");
+    s->ds = q;
+    if (!q->readonly)
+        sqds_build_sweep(q);
+    return 0;
+}
+
+static void sq_ds_close(struct store *s)
+{
+    struct sqds *q = s->ds;
+    struct sqds_thread *t, *next;
+
+    if (!q)
+        return;
+    for (t = q->threads; t; t = next) {
+        next = t->next;
+        thread_free(t);
+    }
+    pthread_key_delete(q->key);
+    pthread_mutex_destroy(&q->threads_lock);
+    free(q->dir);
+    free(q);
+    s->ds = NULL;
+}
+
+const struct store_ds_backend sq_ds_backend = {
+        .open = sq_ds_open,
+        .close = sq_ds_close,
+        .build_begin = sqds_build_begin,
+        .build_row = sqds_build_row,
+        .build_commit = sqds_build_commit,
+        .build_abort = sqds_build_abort,
+        .info = sq_ds_info,
+        .meta_put = sq_ds_meta_put,
+        .index_create = sq_ds_index_create,
+        .drop = sq_ds_drop,
+        .list = sq_ds_list,
+        .upsert = sq_ds_upsert,
+        .delete = sq_ds_delete,
+        .search = sq_ds_search,
+        .sql = sqds_sql,
+        .status_put = sq_ds_status_put,
+        .status_get = sq_ds_status_get,
+        .status_list = sq_ds_status_list,
+};
