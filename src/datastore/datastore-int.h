@@ -11,12 +11,16 @@
 #include <jansson.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "access/access.h"
 #include "catalog/catalog.h"
+#include "core/buf.h"
 #include "core/err.h"
 #include "datastore/datastore.h"
 #include "ingest/ingest.h"
+#include "store/store-datastore.h"
 
 /* ---- Ingest (ingest.c) ----------------------------------------------------------------
  *
@@ -94,5 +98,212 @@ bool ds_worker_running(struct catalog *c);
 /* Queues resource_id for the worker as user (no status change: the caller set
  * "pending"). */
 void ds_queue_push(struct datastore *d, const char *resource_id, const char *user);
+
+/* ---- The DataStore API's parameters (params.c) -----------------------------------------
+ *
+ * Parsers of what clients send to datastore_search, datastore_delete, datastore_create
+ * and the dumps (CKAN 2.10 docs, "DataStore extension: API reference"): untrusted input,
+ * fuzzed by tests/fuzz/fuzz-datastore-params.c. Names are checked against the table's
+ * fields, never put in SQL by this module (the store generates identifiers); values are
+ * converted to the canonical text of the field's type (core/dstype.h) and bound by the
+ * store. Errors are -ERR_VALIDATION naming the parameter (err->field "sort", "fields",
+ * "filters", "q", "records" …) with the offending name in quotes, as CKAN's ("field
+ * \"x\" not in table"). docs/internals/datastore.md, "API".
+ */
+
+/* Stable copies of texts: a list of blocks, so that pointers stay valid as it grows. */
+struct ds_pool {
+    struct ds_pool_block *head;
+};
+#define DS_POOL_INIT                                                                               \
+    {                                                                                              \
+        NULL                                                                                       \
+    }
+
+/* A NUL-terminated copy of s[0..len) that lives until ds_pool_release(). */
+const char *ds_pool_add(struct ds_pool *p, const char *s, size_t len);
+void ds_pool_release(struct ds_pool *p);
+
+/* A table as the parsers see it: its fields in order, without "_id" (borrowed). */
+struct ds_table {
+    const struct store_ds_field *fields;
+    size_t nfields;
+};
+
+/* Finds the field named name[0..len) of t, "_id" included (type int8): 0 with *id (the
+ * table's own string, or the static "_id") and *type; -1 when none. */
+int ds_table_field(const struct ds_table *t, const char *name, size_t len, const char **id,
+                   enum dstype *type);
+
+/*
+ * The text a JSON value stands for, as an ingest cell (src/ingest/ingest.h): a string is
+ * TEXT, a number NUMBER (an integer's decimal digits; a real's shortest text that reads
+ * back as the same double, "0.1" and not "0.10000000000000001": jansson keeps no number
+ * text, so "315.70" sent as a JSON number arrives as 315.7: send exact decimals as
+ * strings), true/false BOOL, an object or array JSON (compact text), null EMPTY. The
+ * text lives in the cell or in pool.
+ */
+void ds_json_cell(const json_t *v, struct ds_pool *pool, struct ingest_cell *cell);
+
+/*
+ * Converts a JSON value for a field of type t into *out (text in pool): null → NULL; ""
+ * → NULL, except for text fields, which keep the empty string (CKAN); otherwise
+ * ingest_value_convert(). Stricter than an ingest: the missing-value tokens ("NA",
+ * "null", "-" …) are values, so they fail a typed field instead of becoming NULL.
+ * -ERR_VALIDATION "\"x\" is not a valid <type>" (err->field left empty for the caller).
+ */
+int ds_value_from_json(enum dstype t, const json_t *v, struct ds_pool *pool, struct dsvalue *out,
+                       struct err *err);
+
+/* Reads an optional parameter, given as JSON or as query-string text ("10", "true"):
+ * absent, null or "" leaves the default. -ERR_VALIDATION naming key. */
+int ds_param_int(const json_t *params, const char *key, int64_t min, int64_t max, int64_t def,
+                 int64_t *out, struct err *err);
+int ds_param_bool(const json_t *params, const char *key, bool def, bool *out, struct err *err);
+/* A string parameter: absent or null gives NULL; anything but a string is refused. */
+int ds_param_str(const json_t *params, const char *key, const char **out, struct err *err);
+
+/*
+ * "sort": a string of clauses separated by commas ("a desc, b"), each a field name or
+ * "_id" and an optional direction asc | desc (any case; asc when none); a name in double
+ * quotes may hold commas, spaces and the words asc/desc ("\"x, y\" desc"). Also a JSON
+ * array of clause strings, or a query-string value holding one ("[\"a desc\"]"). At most
+ * LIMIT_DATASTORE_FIELDS + 1 clauses. *out (free()) points at t's names; *n 0 for an
+ * empty sort. Errors name "sort": an empty clause, an unclosed quote, a name that is
+ * not a field ("field \"x\" not in table"; functions such as "sum(a)" are names too).
+ */
+int ds_sort_parse(const json_t *sort, const struct ds_table *t, struct store_ds_sort **out,
+                  size_t *n, struct err *err);
+
+/* Appends a sort as text ds_sort_parse() reads back the same: "\"a\" desc, \"_id\" asc". */
+void ds_sort_format(const struct store_ds_sort *s, size_t n, struct buf *out);
+
+/*
+ * "fields": the fields to return, in order: "a,b" (names trimmed; double quotes as in
+ * sort), a JSON array of names, or a query-string value holding one. "_id" allowed; a
+ * name given twice is refused; "" or [] mean all (*n 0). *out (free()) points at t's
+ * names. Errors name "fields".
+ */
+int ds_fields_parse(const json_t *fields, const struct ds_table *t, const char ***out, size_t *n,
+                    struct err *err);
+
+/* Filters converted for the store: f[i].values point into this structure. */
+struct ds_filters {
+    struct store_ds_filter *f;
+    size_t n;
+    struct ds_pool pool;
+    json_t *echo; /* {field: [canonical values]}: what was asked, for the ledger digest */
+};
+
+/*
+ * "filters": {field: value | [values]} (or a query-string value holding that object);
+ * rows match when each named field equals one of its values (CKAN). "_id" allowed. Each
+ * value is converted to the field's type (ds_value_from_json): one that cannot be of
+ * the type is refused naming the field; null matches nothing (SQL's = NULL); [] matches
+ * nothing. At most LIMIT_DATASTORE_FILTER_VALUES values per field; objects as values
+ * (CKAN 2.11's operators) are refused. Errors name "filters". Release with
+ * ds_filters_release() (also after a failure).
+ */
+int ds_filters_parse(const json_t *filters, const struct ds_table *t, struct ds_filters *out,
+                     struct err *err);
+void ds_filters_release(struct ds_filters *f);
+
+/* Full-text conditions for the store. */
+struct ds_text {
+    struct store_ds_text *t;
+    size_t n;
+    struct ds_pool pool;
+};
+
+/*
+ * "q": a string (every token anywhere in the row's text fields) or {field: text} (each
+ * in that field, which must be a text field), or a query-string value holding such an
+ * object. Tokens come from catalog_search_text(), the catalog's tokenizer, and are
+ * AND'ed (PostgreSQL's plainto_tsquery). A q without tokens ("", "!!!") sets no
+ * condition. plain false (to_tsquery's syntax) is accepted only for text without its
+ * operators (& | ! ( ) : * < >), else refused naming "q". At most LIMIT_SEARCH_QUERY bytes
+ * per text. Release with ds_text_release() (also after a failure).
+ */
+int ds_q_parse(const json_t *q, bool plain, const struct ds_table *t, struct ds_text *out,
+               struct err *err);
+void ds_text_release(struct ds_text *x);
+
+/* records_format of datastore_search. */
+enum ds_records_format {
+    DS_RECORDS_OBJECTS = 0,
+    DS_RECORDS_LISTS,
+    DS_RECORDS_CSV,
+    DS_RECORDS_TSV,
+};
+const char *ds_records_format_name(enum ds_records_format f);
+
+/*
+ * Everything datastore_search (and a dump) asks of a table, parsed against it: the
+ * store query and what it points to, and what the answer echoes. resource_id: the
+ * table's resource (read permission is the caller's to check). params: datastore_search's
+ * parameters, JSON or query-string text ("resource_id" and "id" are skipped: the caller
+ * read them); an unknown parameter is refused naming it. dump: a dump's defaults (no
+ * limit unless given, no cap, no total). -ERR_NOT_FOUND when the resource has no table.
+ * Free with ds_query_params_free().
+ */
+struct ds_query_params {
+    struct store_ds_query q;
+    char *resource_id;
+    struct store_ds_info info; /* the table when parsed */
+    struct store_ds_field *tfields;
+    struct ds_table table;
+    const char **fields;
+    struct store_ds_sort *sort;
+    struct ds_filters filters;
+    struct ds_text text;
+    enum ds_records_format format;
+    bool include_total;
+    json_t *echo; /* the parameters as CKAN echoes them: {"filters", "q", "limit" …} */
+};
+
+int ds_query_params_parse(struct catalog *c, const char *resource_id, json_t *params, bool dump,
+                          struct ds_query_params **out, struct err *err);
+const struct store_ds_query *ds_query_params_query(const struct ds_query_params *p);
+void ds_query_params_free(struct ds_query_params *p);
+
+/* The table's fields as ds_table_field() reads them, from a store_ds_info's "fields"
+ * ([{"id", "type"}]): *out (free()) points into info. */
+int ds_table_from_info(const struct store_ds_info *info, struct store_ds_field **out,
+                       struct ds_table *t, struct err *err);
+
+/* ---- Records out (records.c) -----------------------------------------------------------
+ *
+ * Rows of a store cursor as CKAN's DataStore writes them. JSON: int8 as integers,
+ * numeric as numbers written from their exact text (CKAN's PostgreSQL gives the same
+ * through row_to_json), bool as true/false, json as the stored JSON, NULL as null,
+ * everything else as strings (dates "YYYY-MM-DD", timestamps ISO 8601). jansson cannot
+ * hold such numbers, so the exact text is spliced into the answer (datastore_search_text);
+ * DS_NUMBERS_JANSSON writes, for the json_t form of an action, only numbers jansson can
+ * read back (others as strings). docs/internals/datastore.md, "API".
+ */
+enum ds_json_numbers {
+    DS_NUMBERS_EXACT = 0,
+    DS_NUMBERS_JANSSON,
+};
+
+/* A JSON string of s[0..len) through jansson's encoder (bytes that are not UTF-8 become
+ * U+FFFD), appended to out. */
+void ds_json_string(struct buf *out, const char *s, size_t len);
+
+/* One value of a field of type t as JSON text, appended to out. */
+void ds_json_value(struct buf *out, enum dstype t, const struct dsvalue *v,
+                   enum ds_json_numbers mode);
+
+/*
+ * Writes every row of cur as records: objects ({"<column>": value, …}; a column name
+ * given twice keeps its first place and its last value, as a Python dict would) or lists
+ * ([value, …]) as one JSON array; csv or tsv as CKAN's PostgreSQL COPY writes them (no
+ * header, "\n" after each row, fields quoted when they hold the delimiter, a quote, CR
+ * or LF, or are the empty string; NULL is an empty field; values in their canonical
+ * text). *nrows (may be NULL) gets the rows. -ERR_TOO_LARGE when out reaches its
+ * maximum; the cursor's errors otherwise.
+ */
+int ds_records_write(struct store_ds_cursor *cur, enum ds_records_format f,
+                     enum ds_json_numbers mode, struct buf *out, uint64_t *nrows, struct err *err);
 
 #endif

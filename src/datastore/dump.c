@@ -517,41 +517,6 @@ out:
 
 /* ---- The dump --------------------------------------------------------------------- */
 
-/* NEEDSWORK: a stand-in (the whole table) until params.c's datastore_search parsers land;
- * it is replaced by them, not grown. */
-struct ds_query_params {
-    struct store_ds_query q;
-    char *rid;
-};
-
-static int ds_query_params_parse(struct catalog *c, const char *rid, json_t *params, bool dump,
-                                 struct ds_query_params **out, struct err *err)
-{
-    struct ds_query_params *p = xcalloc(1, sizeof(*p));
-
-    (void)c;
-    (void)params;
-    (void)dump;
-    (void)err;
-    p->rid = xstrdup(rid);
-    p->q.resource_id = p->rid;
-    *out = p;
-    return 0;
-}
-
-static const struct store_ds_query *ds_query_params_query(const struct ds_query_params *p)
-{
-    return &p->q;
-}
-
-static void ds_query_params_free(struct ds_query_params *p)
-{
-    if (!p)
-        return;
-    free(p->rid);
-    free(p);
-}
-
 static bool format_parse(const char *s, enum dump_format *f)
 {
     for (size_t i = 0; i < ARRAY_SIZE(dump_formats); i++)
