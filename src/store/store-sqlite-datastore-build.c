@@ -43,14 +43,20 @@
  * most 9 bytes) plus its 2-byte pointer; the right-most child has no cell. */
 #define INTERIOR_CELLS ((PAGE_SIZE - 12u) / (2u + 4u + 9u))
 #define OUT_BUF        (1u << 20)
+/* The page holding the byte at 1 GiB, which SQLite's file locks use and no b-tree may
+ * (file format §1.3, "The Lock-Byte Page"): written as zeros, never referenced. */
+#define LOCK_PAGE ((uint32_t)((1u << 30) / PAGE_SIZE + 1))
 /* SQLite's "Application ID" header field: "KFDS" marks a Kaifang datastore table. */
 #define APPLICATION_ID 0x4b464453u
 
 /* Page cache of the connection that finishes a build (indexes, full-text), KiB. */
 #define BUILD_CACHE_KIB 16384
 /* The full-text build: FTS5 flushes its in-memory index every BUILD_FTS_HASH bytes and
- * merges the segments once at the end instead of as it goes (automerge 0). */
-#define BUILD_FTS_HASH (8u << 20)
+ * merges the segments once at the end ('optimize') instead of as it goes (automerge 0,
+ * and no crisis merge before BUILD_FTS_SEGMENTS segments of one level). 2, 8 and 32 MiB
+ * took the same time on 2 million rows; the smaller one keeps the process smaller. */
+#define BUILD_FTS_HASH     (4u << 20)
+#define BUILD_FTS_SEGMENTS 256
 
 /* Build files older than this are a crash's leftovers. */
 #define STALE_BUILD_SECONDS (24 * 3600)
@@ -212,13 +218,34 @@ static int out_flush(struct store_ds_build *b)
     return b->io_errno ? -1 : 0;
 }
 
-/* Appends a page to the file; returns its page number. */
-static uint32_t page_emit(struct store_ds_build *b, const uint8_t *page)
+static void page_append(struct store_ds_build *b, const uint8_t *page)
 {
     if (b->out_len + PAGE_SIZE > OUT_BUF)
         out_flush(b);
-    memcpy(b->out + b->out_len, page, PAGE_SIZE);
+    if (page)
+        memcpy(b->out + b->out_len, page, PAGE_SIZE);
+    else
+        memset(b->out + b->out_len, 0, PAGE_SIZE);
     b->out_len += PAGE_SIZE;
+}
+
+/* The page number a page written after page p gets. */
+static uint32_t pgno_after(uint32_t p)
+{
+    return p + 1 == LOCK_PAGE ? p + 2 : p + 1;
+}
+
+/* Appends a page to the file; returns its page number. */
+static uint32_t page_emit(struct store_ds_build *b, const uint8_t *page)
+{
+    if (b->next_pgno == LOCK_PAGE) {
+        page_append(b, NULL);
+        b->next_pgno++;
+    }
+    /* SQLite's largest page number (SQLITE_MAX_PAGE_COUNT): 4 TiB of 4 KiB pages. */
+    if (b->next_pgno >= 1073741823u && !b->io_errno)
+        b->io_errno = EFBIG;
+    page_append(b, page);
     return b->next_pgno++;
 }
 
@@ -316,16 +343,16 @@ static uint32_t overflow_write(struct store_ds_build *b, const uint8_t *payload,
                                size_t local)
 {
     uint8_t page[PAGE_SIZE];
-    uint32_t first = b->next_pgno;
+    uint32_t first = b->next_pgno == LOCK_PAGE ? LOCK_PAGE + 1 : b->next_pgno, pgno = first;
     size_t off = local, n;
 
     while (off < len) {
         n = len - off < PAGE_SIZE - 4 ? len - off : PAGE_SIZE - 4;
         memset(page, 0, sizeof(page));
         /* Pages are emitted in number order, so the next one is the next number. */
-        put_be(page, off + n < len ? b->next_pgno + 1 : 0, 4);
+        put_be(page, off + n < len ? pgno_after(pgno) : 0, 4);
         memcpy(page + 4, payload + off, n);
-        page_emit(b, page);
+        pgno = pgno_after(page_emit(b, page));
         off += n;
     }
     return first;
@@ -768,6 +795,13 @@ int sqds_build_row(struct store_ds_build *b, const struct dsvalue *values, struc
 }
 
 /* ---- Commit -------------------------------------------------------------------------- */
+static double seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* The CREATE TABLE of the rows. */
 static void create_table_sql(const struct store_ds_build *b, struct buf *sql)
@@ -880,7 +914,10 @@ static int indexes_create(struct store_ds_build *b, sqlite3 *db, struct err *err
  * (rowid = _id) with the build's tokenizer output, one column per text field. Full
  * detail (positions): FTS5's bm25 ranks nothing with detail=column or none (every score
  * 0), and positions cost 5% more time to build than columns alone (40% more space),
- * measured on 2 million rows of bench/gen-ingest-csv.c.
+ * measured on 2 million rows of bench/gen-ingest-csv.c. No column sizes (columnsize=0):
+ * they cost a B-tree insert per row, a quarter of the index's build time, and only serve
+ * bm25's length normalisation, which PostgreSQL's ts_rank (CKAN's rank) does not do by
+ * default either; bm25 still weighs how often and how rare a token is.
  */
 static int fulltext_create(struct store_ds_build *b, sqlite3 *db, struct err *err)
 {
@@ -906,7 +943,7 @@ static int fulltext_create(struct store_ds_build *b, sqlite3 *db, struct err *er
         buf_addf(&sel, ", c_%zu", i + 1);
         buf_init(&toks[k++], 0);
     }
-    buf_addstr(&sql, "content='', tokenize='kaifang_space')");
+    buf_addstr(&sql, "content='', columnsize=0, tokenize='kaifang_space')");
     buf_addstr(&ins, ") VALUES (?");
     for (k = 0; k < n; k++)
         buf_addstr(&ins, ", ?");
@@ -918,8 +955,9 @@ static int fulltext_create(struct store_ds_build *b, sqlite3 *db, struct err *er
         buf_reset(&sql);
         buf_addf(&sql,
                  "INSERT INTO fts(fts, rank) VALUES ('automerge', 0);"
+                 " INSERT INTO fts(fts, rank) VALUES ('crisismerge', %d);"
                  " INSERT INTO fts(fts, rank) VALUES ('hashsize', %u)",
-                 BUILD_FTS_HASH);
+                 BUILD_FTS_SEGMENTS, BUILD_FTS_HASH);
         rc = sqds_exec(db, sql.buf, "setting up the full-text index", err);
     }
     if (!rc && (sqlite3_prepare_v2(db, sel.buf, -1, &rd, NULL) ||
@@ -948,7 +986,8 @@ static int fulltext_create(struct store_ds_build *b, sqlite3 *db, struct err *er
     if (!rc)
         rc = sqds_exec(db,
                        "INSERT INTO fts(fts) VALUES ('optimize');"
-                       " INSERT INTO fts(fts, rank) VALUES ('automerge', 4)",
+                       " INSERT INTO fts(fts, rank) VALUES ('automerge', 4);"
+                       " INSERT INTO fts(fts, rank) VALUES ('crisismerge', 16)",
                        "merging the full-text index", err);
     for (k = 0; k < n; k++)
         buf_release(&toks[k]);
@@ -1097,6 +1136,7 @@ int sqds_build_commit(struct store_ds_build *b, const json_t *meta, uint64_t *ro
     struct buf sql = BUF_INIT;
     char *target = NULL;
     sqlite3 *db = NULL;
+    double t0 = seconds(), t_idx = 0, t_fts = 0, t;
     uint64_t gen0 = 0;
     uint32_t root;
     int rc;
@@ -1124,10 +1164,14 @@ int sqds_build_commit(struct store_ds_build *b, const json_t *meta, uint64_t *ro
     rc = sqds_exec(db, sql.buf, "opening a new table", err);
     if (!rc)
         rc = meta_write(b, db, meta, gen0 + 1, err);
+    t = seconds();
     if (!rc)
         rc = indexes_create(b, db, err);
+    t_idx = seconds() - t;
+    t = seconds();
     if (!rc && b->fulltext)
         rc = fulltext_create(b, db, err);
+    t_fts = seconds() - t;
     if (!rc)
         rc = sqds_exec(db, "COMMIT; PRAGMA journal_mode = DELETE", "finishing a new table", err);
     if (rc)
@@ -1147,6 +1191,10 @@ int sqds_build_commit(struct store_ds_build *b, const json_t *meta, uint64_t *ro
     rc = swap_in(b, gen0, err);
     if (!rc && rows)
         *rows = (uint64_t)b->rows;
+    if (!rc)
+        log_info("store: datastore: table of \"%s\" swapped in: %" PRId64
+                 " rows; commit %.2f s (indexes %.2f s, full-text index %.2f s)",
+                 b->id, b->rows, seconds() - t0, t_idx, t_fts);
     goto out;
 io_error:
     log_error("store: datastore: writing \"%s\": %s", b->path, strerror(b->io_errno));

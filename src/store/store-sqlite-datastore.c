@@ -1086,6 +1086,14 @@ static int search_total(struct reader *r, const struct sqds_table *t, const stru
         return 0;
     }
     gen_init(&g);
+    if (match->len && !nothing && !q->nfilters && !q->distinct) {
+        /* The index alone: no row of the table is read. */
+        buf_addstr(&g.sql, "SELECT count(*) FROM fts WHERE fts MATCH ");
+        gen_param(&g)->kind = B_TEXT;
+        g.v[0].s = match->buf;
+        g.v[0].len = match->len;
+        goto run;
+    }
     if (q->distinct) {
         buf_addstr(&g.sql, "SELECT count(*) FROM (SELECT DISTINCT ");
         for (size_t i = 0; i < ncols; i++) {
@@ -1098,6 +1106,7 @@ static int search_total(struct reader *r, const struct sqds_table *t, const stru
     rc = gen_from_where(&g, t, match, nothing, q, err);
     if (!rc && q->distinct)
         buf_addch(&g.sql, ')');
+run:
     if (!rc)
         rc = reader_stmt(r, g.sql.buf, &st, err);
     if (!rc) {
@@ -1114,6 +1123,38 @@ static int search_total(struct reader *r, const struct sqds_table *t, const stru
     }
     gen_release(&g);
     return rc;
+}
+
+/* The limit and offset of q as parameters: " LIMIT ? OFFSET ?". */
+static void gen_limit(struct gen *g, const struct store_ds_query *q)
+{
+    buf_addstr(&g->sql, " LIMIT ");
+    gen_param(g)->kind = B_INT;
+    g->v[g->nv - 1].i = q->limit && q->limit <= INT64_MAX ? (int64_t)q->limit : -1;
+    buf_addstr(&g->sql, " OFFSET ");
+    gen_param(g)->kind = B_INT;
+    g->v[g->nv - 1].i = q->offset <= INT64_MAX ? (int64_t)q->offset : INT64_MAX;
+}
+
+/*
+ * The rest of a full-text search with no filter and no sort: the page of matches by rank
+ * from the index alone, then only its rows from the table. Joining first would read
+ * every match's row (2.9 million of 10 million for a common word) to keep ten.
+ */
+static int gen_ranked_page(struct gen *g, const struct sqds_table *t, const struct buf *match,
+                           const struct store_ds_query *q)
+{
+    struct bindv *b;
+
+    buf_addstr(&g->sql, " FROM (SELECT rowid AS r, rank AS k FROM fts WHERE fts MATCH ");
+    b = gen_param(g);
+    b->kind = B_TEXT;
+    b->s = match->buf;
+    b->len = match->len;
+    buf_addstr(&g->sql, " ORDER BY rank, rowid");
+    gen_limit(g, q);
+    buf_addf(&g->sql, ") AS m JOIN t_%s AS t ON t._id = m.r ORDER BY m.k, m.r", t->hex);
+    return 0;
 }
 
 static int sq_ds_search(struct store *s, const struct store_ds_query *q,
@@ -1156,6 +1197,10 @@ static int sq_ds_search(struct store *s, const struct store_ds_query *q,
         buf_addstr(&g.sql, i ? ", " : "");
         gen_column(&g, t, cols[i], false);
     }
+    if (c->match.len && !nothing && !q->nfilters && !q->nsort && !q->distinct) {
+        rc = gen_ranked_page(&g, t, &c->match, q);
+        goto prepared;
+    }
     rc = gen_from_where(&g, t, &c->match, nothing, q, err);
     if (rc)
         goto out;
@@ -1182,13 +1227,8 @@ static int sq_ds_search(struct store *s, const struct store_ds_query *q,
         buf_setlen(&g.sql, g.sql.len - 2);
     else
         buf_addstr(&g.sql, "t._id");
-    buf_addstr(&g.sql, " LIMIT ");
-    gen_param(&g)->kind = B_INT;
-    g.v[g.nv - 1].i = q->limit && q->limit <= INT64_MAX ? (int64_t)q->limit : -1;
-    buf_addstr(&g.sql, " OFFSET ");
-    gen_param(&g)->kind = B_INT;
-    g.v[g.nv - 1].i = q->offset <= INT64_MAX ? (int64_t)q->offset : INT64_MAX;
-
+    gen_limit(&g, q);
+prepared:
     if (q->total && total) {
         if (nothing)
             *total = 0;

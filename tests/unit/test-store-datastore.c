@@ -589,6 +589,39 @@ static void test_build_layout(void **state)
     free(big);
 }
 
+/* A file past 1 GiB: the lock-byte page (the one holding the byte at 1 GiB) is skipped,
+ * also inside an overflow chain. */
+static void test_build_past_lock_page(void **state)
+{
+    struct unit_store *u = *state;
+    static const struct store_ds_field one[] = {{"v", DSTYPE_TEXT}};
+    struct store_ds_table_def def = {one, 1, NULL, 0, NULL, NULL, 0, false, NULL};
+    const size_t size = 4u << 20;
+    struct store_ds_build *b = NULL;
+    struct err err = ERR_INIT;
+    char *big = xmalloc(size);
+    struct dsvalue v = {DSVALUE_TEXT, 0, big, size};
+    char num[16];
+
+    memset(big, 'x', size);
+    assert_int_equal(store_ds_build_begin(u->s, RID_A, &def, &b, &err), 0);
+    for (int i = 1; i <= 260; i++) {
+        xsnprintf(num, sizeof(num), "%08d", i);
+        memcpy(big, num, 8);
+        memcpy(big + size - 8, num, 8);
+        assert_int_equal(store_ds_build_row(b, &v, &err), 0);
+    }
+    assert_int_equal(store_ds_build_commit(b, NULL, NULL, &err), 0);
+    assert_true(raw_int(u, RID_A, "PRAGMA page_count") > (1 << 30) / 4096 + 1);
+    assert_integrity(u, RID_A);
+    assert_int_equal(raw_int(u, RID_A,
+                             "SELECT count(*) FROM t_" HEX_A " WHERE length(c_1) = 4194304"
+                             " AND substr(c_1, 1, 8) = printf('%08d', _id)"
+                             " AND substr(c_1, -8) = printf('%08d', _id)"),
+                     260);
+    free(big);
+}
+
 /* Random rows checked against a second copy made through SQLite's own INSERT. */
 static void test_build_random(void **state)
 {
@@ -1062,16 +1095,16 @@ static void test_fulltext(void **state)
     q.text = t;
     q.ntext = 1;
     t[0] = (struct store_ds_text){NULL, t1, tokens("交通", &b1, t1, 16)};
-    /* Ranked by bm25: the shorter row first. */
-    assert_json(search(u->s, &q, &total), "[[3], [1]]");
+    /* Ranked by bm25 (frequency and rarity, not length): a tie, in _id order. */
+    assert_json(search(u->s, &q, &total), "[[1], [3]]");
     assert_int_equal(total, 2);
     /* A bigram and its characters must all be there: 交运 is not a bigram of any row. */
     t[0].ntokens = tokens("交运", &b1, t1, 16);
     assert_json(search(u->s, &q, &total), "[]");
     assert_int_equal(total, 0);
     t[0].ntokens = tokens("BUS", &b1, t1, 16);
-    /* Ranked (bm25): the row saying "bus" four times first, then the shorter. */
-    assert_json(search(u->s, &q, &total), "[[5], [2], [1]]");
+    /* Ranked (bm25): the row saying "bus" four times first, then the others by _id. */
+    assert_json(search(u->s, &q, &total), "[[5], [1], [2]]");
     assert_int_equal(total, 3);
     /* In one field only. */
     t[0].field = "title";
@@ -1120,7 +1153,7 @@ static void test_fulltext(void **state)
 
         assert_int_equal(store_ds_upsert(u->s, RID_A, STORE_DS_UPDATE, fl, 2, v, 1, &n, &err), 0);
         t[0] = (struct store_ds_text){NULL, t1, tokens("bus", &b1, t1, 16)};
-        assert_json(search(u->s, &q, &total), "[[5], [4], [2], [1]]");
+        assert_json(search(u->s, &q, &total), "[[5], [1], [2], [4]]");
         t[0].ntokens = tokens("yangtze", &b1, t1, 16);
         assert_json(search(u->s, &q, &total), "[]");
         /* The title was kept, and is still found. */
@@ -1129,7 +1162,7 @@ static void test_fulltext(void **state)
         assert_int_equal(store_ds_delete(u->s, RID_A, &del, 1, &n, &err), 0);
         assert_int_equal(n, 1);
         t[0].ntokens = tokens("bus", &b1, t1, 16);
-        assert_json(search(u->s, &q, &total), "[[4], [2], [1]]");
+        assert_json(search(u->s, &q, &total), "[[1], [2], [4]]");
         v[0] = iv(9);
         v[1] = tv("新的 river");
         assert_int_equal(store_ds_upsert(u->s, RID_A, STORE_DS_INSERT, fl, 2, v, 1, &n, &err), 0);
@@ -1818,6 +1851,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_build_def_errors, setup, teardown),
             cmocka_unit_test_setup_teardown(test_build_layout, setup, teardown),
             cmocka_unit_test_setup_teardown(test_build_random, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_build_past_lock_page, setup, teardown),
             cmocka_unit_test_setup_teardown(test_atomic_replace, setup, teardown),
             cmocka_unit_test_setup_teardown(test_swap_threads, setup, teardown),
             cmocka_unit_test_setup_teardown(test_search_filters_sort, setup, teardown),
