@@ -1,14 +1,15 @@
 /*
  * store-sqlite-datastore-int.h - what the files of the SQLite datastore backend share:
- * store-sqlite-datastore.c (state, table files, readers, writes in place, search),
- * store-sqlite-datastore-build.c (building a table file aside and swapping it in) and
- * store-sqlite-datastore-sql.c (datastore_search_sql). Nothing outside src/store/
- * includes it. docs/internals/datastore.md, "Storage".
+ * store-sqlite-datastore.c (state, table files, readers, search),
+ * store-sqlite-datastore-build.c (building a table file aside and swapping it in),
+ * store-sqlite-datastore-write.c (writes in place) and store-sqlite-datastore-sql.c
+ * (datastore_search_sql). Nothing outside src/store/ includes it.
+ * docs/internals/datastore.md, "Storage".
  *
  * A table file <portal>/datastore/<resource_id>.db holds
  *   t_<hex>  the rows: _id INTEGER PRIMARY KEY, then c_1 … c_n, one per field in order
  *   meta     key/value rows: fields, primary key, indexes, the module's meta, row count,
- *            generation, next _id (see SQDS_META_* below)
+ *            generation, next _id
  *   fts      (tables built with fulltext that have text fields) a contentless FTS5 table
  *            with one column per text field, named as the table column (c_<n>),
  *            rowid = _id, fed with the build's tokenizer output
@@ -41,6 +42,9 @@
 
 /* The format of a table file (meta 'format'); a file of another format is refused. */
 #define SQDS_FORMAT 1
+
+/* The message of -ERR_NOT_FOUND for a resource without a table (store-datastore.h). */
+#define SQDS_NOT_FOUND "resource \"%s\" has no datastore table"
 
 /* Waits for a lock held by another connection (a writer's commit, a reader's snapshot). */
 #define SQDS_BUSY_MS 5000
@@ -137,6 +141,60 @@ void sqds_unlock(int fd);
 
 /* fsync()s path (a file or a directory); errors name what. */
 int sqds_fsync_path(const char *path, const char *what, struct err *err);
+
+/* ---- Values and generated SQL (store-sqlite-datastore.c) ------------------------------ */
+
+/* A value to bind, converted for a field's column. */
+enum sqds_bind_kind { SQDS_B_NULL, SQDS_B_INT, SQDS_B_TEXT };
+
+struct sqds_bindv {
+    enum sqds_bind_kind kind;
+    int64_t i;
+    const char *s; /* borrowed, or num below */
+    size_t len;
+    char num[24];
+};
+
+/*
+ * Converts v for a column of type type: int8 columns take INT, or TEXT holding an integer;
+ * numeric TEXT must be a decimal number; other types take TEXT, and INT as its decimal
+ * text. Errors: -ERR_VALIDATION in field place, naming field.
+ */
+int sqds_value_convert(enum dstype type, const struct dsvalue *v, const char *field,
+                       const char *place, struct sqds_bindv *out, struct err *err);
+
+/* Binds b as parameter i of st, copied (SQLITE_TRANSIENT). */
+void sqds_bindv_bind(sqlite3_stmt *st, int i, const struct sqds_bindv *b);
+
+/* Generated SQL text and the values of its parameters, in order. */
+struct sqds_gen {
+    struct buf sql;
+    struct sqds_bindv *v;
+    size_t nv, alloc;
+};
+
+void sqds_gen_init(struct sqds_gen *g);
+void sqds_gen_release(struct sqds_gen *g);
+/* Appends "?" and returns its value to fill. */
+struct sqds_bindv *sqds_gen_param(struct sqds_gen *g);
+void sqds_gen_bind(const struct sqds_gen *g, sqlite3_stmt *st);
+
+/* Appends " AND <column> IN (?, …)" for each filter (table alias t), values converted as
+ * sqds_value_convert(); numeric fields compare by value. Errors name place. */
+int sqds_gen_filters(struct sqds_gen *g, const struct sqds_table *t,
+                     const struct store_ds_filter *fl, size_t n, const char *place,
+                     struct err *err);
+
+/* ---- Writes in place (store-sqlite-datastore-write.c): store-datastore.h's contracts -- */
+int sqds_meta_put(struct store *s, const char *resource_id, const json_t *meta, struct err *err);
+int sqds_index_create(struct store *s, const char *resource_id, const char *const *fields,
+                      size_t nfields, struct err *err);
+int sqds_drop(struct store *s, const char *resource_id, struct err *err);
+int sqds_upsert(struct store *s, const char *resource_id, enum store_ds_method method,
+                const char *const *fields, size_t nfields, const struct dsvalue *values,
+                size_t nrows, uint64_t *count, struct err *err);
+int sqds_delete(struct store *s, const char *resource_id, const struct store_ds_filter *filters,
+                size_t nfilters, uint64_t *count, struct err *err);
 
 /* ---- Build (store-sqlite-datastore-build.c) -------------------------------------------- */
 int sqds_build_begin(struct store *s, const char *resource_id, const struct store_ds_table_def *def,

@@ -1,8 +1,9 @@
 /*
  * store-sqlite-datastore.c - the SQLite backend's datastore tables (store-datastore.h):
- * the table files and their meta, the readers, the writes in place (upsert, delete,
- * indexes, meta, drop), store_ds_search and its cursor, and the ingest status kept in the
- * catalog database. Builds are in store-sqlite-datastore-build.c, datastore_search_sql in
+ * the table files and their meta, the writers' lock, the readers, store_ds_search and its
+ * cursor, and the ingest status kept in the catalog database. Builds are in
+ * store-sqlite-datastore-build.c, the writes in place (upsert, delete, indexes, meta,
+ * drop) in store-sqlite-datastore-write.c, datastore_search_sql in
  * store-sqlite-datastore-sql.c. docs/internals/datastore.md, "Storage".
  *
  * Each resource's table is a file of its own, <dir>/<id>.db beside the catalog database's
@@ -37,7 +38,6 @@
 /* Connections a thread keeps open, and prepared searches per connection. */
 #define READERS        8
 #define READER_STMTS   8
-#define NOT_FOUND_MSG  "resource \"%s\" has no datastore table"
 #define TOKENIZER_NAME "kaifang_space"
 
 /* ---- Helpers ---------------------------------------------------------------------------- */
@@ -527,7 +527,7 @@ static int reader_get(struct store *s, const char *id, struct reader **out, stru
     *out = NULL;
     if (stat(path, &sb)) {
         rc = errno == ENOENT || errno == ENOTDIR
-                     ? err_set(err, ERR_NOT_FOUND, "resource_id", NOT_FOUND_MSG, id)
+                     ? err_set(err, ERR_NOT_FOUND, "resource_id", SQDS_NOT_FOUND, id)
                      : err_set(err, ERR_INTERNAL, NULL,
                                "cannot read the datastore table of "
                                "\"%s\"",
@@ -668,24 +668,13 @@ static bool numeric_text_valid(const char *s, size_t len)
     return i == len;
 }
 
-/* A value to bind, converted for the field's column. */
-enum bind_kind { B_NULL, B_INT, B_TEXT };
-
-struct bindv {
-    enum bind_kind kind;
-    int64_t i;
-    const char *s; /* borrowed, or num below */
-    size_t len;
-    char num[24];
-};
-
 /*
  * Converts v for a column of type type: int8 columns take INT, or TEXT holding an integer;
  * numeric TEXT must be a decimal number; other types take TEXT, and INT as its decimal
  * text. Errors: -ERR_VALIDATION in field place, naming field.
  */
-static int value_convert(enum dstype type, const struct dsvalue *v, const char *field,
-                         const char *place, struct bindv *out, struct err *err)
+int sqds_value_convert(enum dstype type, const struct dsvalue *v, const char *field,
+                       const char *place, struct sqds_bindv *out, struct err *err)
 {
     char tmp[24];
 
@@ -693,7 +682,7 @@ static int value_convert(enum dstype type, const struct dsvalue *v, const char *
     if (v->kind == DSVALUE_NULL)
         return 0;
     if (type == DSTYPE_INT8) {
-        out->kind = B_INT;
+        out->kind = SQDS_B_INT;
         if (v->kind == DSVALUE_INT) {
             out->i = v->i;
             return 0;
@@ -707,7 +696,7 @@ static int value_convert(enum dstype type, const struct dsvalue *v, const char *
         return err_set(err, ERR_VALIDATION, place, "value \"%.*s\" of field \"%s\" is not an int8",
                        (int)(v->len > 40 ? 40 : v->len), v->s ? v->s : "", field);
     }
-    out->kind = B_TEXT;
+    out->kind = SQDS_B_TEXT;
     if (v->kind == DSVALUE_INT) {
         xsnprintf(out->num, sizeof(out->num), "%" PRId64, v->i);
         out->s = out->num;
@@ -725,13 +714,13 @@ static int value_convert(enum dstype type, const struct dsvalue *v, const char *
 }
 
 /* Binds b, copied: a cursor's statement outlives the query values it was given. */
-static void bindv_bind(sqlite3_stmt *st, int i, const struct bindv *b)
+void sqds_bindv_bind(sqlite3_stmt *st, int i, const struct sqds_bindv *b)
 {
     switch (b->kind) {
-    case B_INT:
+    case SQDS_B_INT:
         sqlite3_bind_int64(st, i, b->i);
         break;
-    case B_TEXT:
+    case SQDS_B_TEXT:
         sqlite3_bind_text(st, i, b->s, (int)b->len, SQLITE_TRANSIENT);
         break;
     default:
@@ -772,40 +761,34 @@ static void column_value(sqlite3_stmt *st, int i, struct dsvalue *v, char tmp[32
 }
 
 /* ---- Generated SQL ---------------------------------------------------------------------- */
-struct gen {
-    struct buf sql;
-    struct bindv *v;
-    size_t nv, alloc;
-};
-
-static void gen_init(struct gen *g)
+void sqds_gen_init(struct sqds_gen *g)
 {
     memset(g, 0, sizeof(*g));
     buf_init(&g->sql, 0);
 }
 
-static void gen_release(struct gen *g)
+void sqds_gen_release(struct sqds_gen *g)
 {
     buf_release(&g->sql);
     free(g->v);
     memset(g, 0, sizeof(*g));
 }
 
-static struct bindv *gen_param(struct gen *g)
+struct sqds_bindv *sqds_gen_param(struct sqds_gen *g)
 {
     ALLOC_GROW(g->v, g->nv + 1, g->alloc);
     buf_addch(&g->sql, '?');
     return &g->v[g->nv++];
 }
 
-static void gen_bind(const struct gen *g, sqlite3_stmt *st)
+void sqds_gen_bind(const struct sqds_gen *g, sqlite3_stmt *st)
 {
     for (size_t i = 0; i < g->nv; i++)
-        bindv_bind(st, (int)i + 1, &g->v[i]);
+        sqds_bindv_bind(st, (int)i + 1, &g->v[i]);
 }
 
 /* The column expression of field f (-1: _id) in comparisons and sorts: numeric by value. */
-static void gen_column(struct gen *g, const struct sqds_table *t, ssize_t f, bool by_value)
+static void gen_column(struct sqds_gen *g, const struct sqds_table *t, ssize_t f, bool by_value)
 {
     if (f < 0)
         buf_addstr(&g->sql, "t._id");
@@ -831,8 +814,8 @@ static int query_field(const struct sqds_table *t, const char *name, bool allow_
 }
 
 /* " AND (filter) …" for each filter; values converted and added as parameters. */
-static int gen_filters(struct gen *g, const struct sqds_table *t, const struct store_ds_filter *fl,
-                       size_t n, const char *place, struct err *err)
+int sqds_gen_filters(struct sqds_gen *g, const struct sqds_table *t,
+                     const struct store_ds_filter *fl, size_t n, const char *place, struct err *err)
 {
     ssize_t f;
     int rc;
@@ -852,13 +835,13 @@ static int gen_filters(struct gen *g, const struct sqds_table *t, const struct s
         gen_column(g, t, f, true);
         buf_addstr(&g->sql, " IN (");
         for (size_t j = 0; j < fl[i].nvalues; j++) {
-            struct bindv *b;
+            struct sqds_bindv *b;
 
             buf_addstr(&g->sql, j ? ", " : "");
             if (type == DSTYPE_NUMERIC)
                 buf_addstr(&g->sql, "CAST(");
-            b = gen_param(g);
-            rc = value_convert(type, &fl[i].values[j], fl[i].field, place, b, err);
+            b = sqds_gen_param(g);
+            rc = sqds_value_convert(type, &fl[i].values[j], fl[i].field, place, b, err);
             if (rc)
                 return rc;
             if (type == DSTYPE_NUMERIC)
@@ -1053,23 +1036,23 @@ static int search_columns(struct store_ds_cursor *c, const struct sqds_table *t,
  * The FROM and WHERE of a search into g (after "SELECT …"): the table, joined with the
  * full-text index when match is not empty, and the filters.
  */
-static int gen_from_where(struct gen *g, const struct sqds_table *t, const struct buf *match,
+static int gen_from_where(struct sqds_gen *g, const struct sqds_table *t, const struct buf *match,
                           bool nothing, const struct store_ds_query *q, struct err *err)
 {
-    struct bindv *b;
+    struct sqds_bindv *b;
 
     if (nothing) {
         buf_addf(&g->sql, " FROM t_%s AS t WHERE 0", t->hex);
     } else if (match->len) {
         buf_addf(&g->sql, " FROM fts JOIN t_%s AS t ON t._id = fts.rowid WHERE fts MATCH ", t->hex);
-        b = gen_param(g);
-        b->kind = B_TEXT;
+        b = sqds_gen_param(g);
+        b->kind = SQDS_B_TEXT;
         b->s = match->buf;
         b->len = match->len;
     } else {
         buf_addf(&g->sql, " FROM t_%s AS t WHERE 1", t->hex);
     }
-    return gen_filters(g, t, q->filters, q->nfilters, "filters", err);
+    return sqds_gen_filters(g, t, q->filters, q->nfilters, "filters", err);
 }
 
 /* Counts the rows a search matches, whatever offset and limit: SELECT count(*) … */
@@ -1078,18 +1061,18 @@ static int search_total(struct reader *r, const struct sqds_table *t, const stru
                         size_t ncols, uint64_t *total, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    struct gen g;
+    struct sqds_gen g;
     int rc;
 
     if (!match->len && !q->nfilters && !q->distinct) {
         *total = t->rows;
         return 0;
     }
-    gen_init(&g);
+    sqds_gen_init(&g);
     if (match->len && !nothing && !q->nfilters && !q->distinct) {
         /* The index alone: no row of the table is read. */
         buf_addstr(&g.sql, "SELECT count(*) FROM fts WHERE fts MATCH ");
-        gen_param(&g)->kind = B_TEXT;
+        sqds_gen_param(&g)->kind = SQDS_B_TEXT;
         g.v[0].s = match->buf;
         g.v[0].len = match->len;
         goto run;
@@ -1110,7 +1093,7 @@ run:
     if (!rc)
         rc = reader_stmt(r, g.sql.buf, &st, err);
     if (!rc) {
-        gen_bind(&g, st);
+        sqds_gen_bind(&g, st);
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
             *total = (uint64_t)sqlite3_column_int64(st, 0);
@@ -1121,18 +1104,18 @@ run:
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
-    gen_release(&g);
+    sqds_gen_release(&g);
     return rc;
 }
 
 /* The limit and offset of q as parameters: " LIMIT ? OFFSET ?". */
-static void gen_limit(struct gen *g, const struct store_ds_query *q)
+static void gen_limit(struct sqds_gen *g, const struct store_ds_query *q)
 {
     buf_addstr(&g->sql, " LIMIT ");
-    gen_param(g)->kind = B_INT;
+    sqds_gen_param(g)->kind = SQDS_B_INT;
     g->v[g->nv - 1].i = q->limit && q->limit <= INT64_MAX ? (int64_t)q->limit : -1;
     buf_addstr(&g->sql, " OFFSET ");
-    gen_param(g)->kind = B_INT;
+    sqds_gen_param(g)->kind = SQDS_B_INT;
     g->v[g->nv - 1].i = q->offset <= INT64_MAX ? (int64_t)q->offset : INT64_MAX;
 }
 
@@ -1141,14 +1124,14 @@ static void gen_limit(struct gen *g, const struct store_ds_query *q)
  * from the index alone, then only its rows from the table. Joining first would read
  * every match's row (2.9 million of 10 million for a common word) to keep ten.
  */
-static int gen_ranked_page(struct gen *g, const struct sqds_table *t, const struct buf *match,
+static int gen_ranked_page(struct sqds_gen *g, const struct sqds_table *t, const struct buf *match,
                            const struct store_ds_query *q)
 {
-    struct bindv *b;
+    struct sqds_bindv *b;
 
     buf_addstr(&g->sql, " FROM (SELECT rowid AS r, rank AS k FROM fts WHERE fts MATCH ");
-    b = gen_param(g);
-    b->kind = B_TEXT;
+    b = sqds_gen_param(g);
+    b->kind = SQDS_B_TEXT;
     b->s = match->buf;
     b->len = match->len;
     buf_addstr(&g->sql, " ORDER BY rank, rowid");
@@ -1165,15 +1148,15 @@ static int sq_ds_search(struct store *s, const struct store_ds_query *q,
     ssize_t *cols = NULL, f;
     struct sqds_table *t;
     bool by_id = false, nothing;
-    struct gen g;
+    struct sqds_gen g;
     int rc;
 
-    gen_init(&g);
+    sqds_gen_init(&g);
     c->head.ops = &search_ops;
     c->s = s;
     buf_init(&c->match, 0);
     if (!sqds_id_parse(q->resource_id, id, NULL)) {
-        rc = err_set(err, ERR_NOT_FOUND, "resource_id", NOT_FOUND_MSG, q->resource_id);
+        rc = err_set(err, ERR_NOT_FOUND, "resource_id", SQDS_NOT_FOUND, q->resource_id);
         goto out;
     }
     rc = reader_get(s, id, &c->r, err);
@@ -1239,10 +1222,10 @@ prepared:
     }
     rc = reader_stmt(c->r, g.sql.buf, &c->st, err);
     if (!rc)
-        gen_bind(&g, c->st);
+        sqds_gen_bind(&g, c->st);
 out:
     free(cols);
-    gen_release(&g);
+    sqds_gen_release(&g);
     if (rc) {
         search_free(c);
         c = NULL;
@@ -1261,7 +1244,7 @@ static int sq_ds_info(struct store *s, const char *resource_id, struct store_ds_
     int rc;
 
     if (!sqds_id_parse(resource_id, id, NULL))
-        return err_set(err, ERR_NOT_FOUND, "resource_id", NOT_FOUND_MSG, resource_id);
+        return err_set(err, ERR_NOT_FOUND, "resource_id", SQDS_NOT_FOUND, resource_id);
     rc = reader_get(s, id, &r, err);
     if (!rc)
         rc = reader_begin(r, err);
@@ -1335,563 +1318,6 @@ static int sq_ds_list(struct store *s, json_t **ids, struct err *err)
     }
     free(names);
     return 0;
-}
-
-/* ---- Writes in place ------------------------------------------------------------------ */
-struct writer {
-    int lock;
-    sqlite3 *db;
-    struct sqds_table t;
-};
-
-/* Opens the table of resource_id for a write: the writer lock, a connection in an
- * immediate transaction, the table meta. -ERR_NOT_FOUND when there is no table. */
-static int writer_open(struct store *s, const char *resource_id, struct writer *w, struct err *err)
-{
-    struct sqds *q = s->ds;
-    char id[SQDS_ID_SIZE];
-    char *path = NULL;
-    int rc;
-
-    memset(w, 0, sizeof(*w));
-    w->lock = -1;
-    if (!sqds_id_parse(resource_id, id, NULL))
-        return err_set(err, ERR_NOT_FOUND, "resource_id", NOT_FOUND_MSG, resource_id);
-    if (q->readonly)
-        return err_set(err, ERR_INTERNAL, NULL, "the store is open read-only");
-    path = sqds_path(q, id, ".db");
-    if (access(path, F_OK)) {
-        rc = err_set(err, ERR_NOT_FOUND, "resource_id", NOT_FOUND_MSG, id);
-        goto out;
-    }
-    rc = sqds_lock(q, id, &w->lock, err);
-    if (rc)
-        goto out;
-    /* The table may have been dropped while we waited. */
-    if (access(path, F_OK)) {
-        rc = err_set(err, ERR_NOT_FOUND, "resource_id", NOT_FOUND_MSG, id);
-        goto out;
-    }
-    rc = sqds_open_rw(path, false, &w->db, err);
-    if (!rc)
-        rc = sqds_exec(w->db, "BEGIN IMMEDIATE", "starting a datastore write", err);
-    if (!rc)
-        rc = sqds_table_load(w->db, NULL, id, &w->t, err);
-out:
-    free(path);
-    return rc;
-}
-
-/* Ends a write: commits (bumping the generation) when rc is 0, else rolls back; closes. */
-static int writer_close(struct writer *w, int rc, struct err *err)
-{
-    if (!rc && w->db)
-        rc = sqds_meta_set(w->db, "generation", NULL, (int64_t)w->t.generation + 1, err);
-    if (!rc && w->db)
-        rc = sqds_exec(w->db, "COMMIT", "committing a datastore write", err);
-    if (w->db && !sqlite3_get_autocommit(w->db))
-        sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
-    if (w->db)
-        sqlite3_close(w->db);
-    sqds_unlock(w->lock);
-    sqds_table_release(&w->t);
-    memset(w, 0, sizeof(*w));
-    w->lock = -1;
-    return rc;
-}
-
-static int writer_prepare(struct writer *w, const char *sql, sqlite3_stmt **st, struct err *err)
-{
-    int rc = sqlite3_prepare_v2(w->db, sql, -1, st, NULL);
-
-    return rc == SQLITE_OK ? 0 : sqds_db_error(w->db, rc, "preparing a datastore write", err);
-}
-
-static int step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, struct err *err)
-{
-    int rc = sqlite3_step(st);
-
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sqds_db_error(db, rc, what, err);
-}
-
-static int sq_ds_meta_put(struct store *s, const char *resource_id, const json_t *meta,
-                          struct err *err)
-{
-    struct writer w;
-    char *text = meta ? json_dumps(meta, JSON_COMPACT | JSON_ENCODE_ANY) : xstrdup("{}");
-    int rc = writer_open(s, resource_id, &w, err);
-
-    if (!rc && !text)
-        rc = err_set(err, ERR_INTERNAL, NULL, "table meta cannot be serialised");
-    if (!rc)
-        rc = sqds_meta_set(w.db, "meta", text, 0, err);
-    rc = writer_close(&w, rc, err);
-    free(text);
-    return rc;
-}
-
-static int sq_ds_index_create(struct store *s, const char *resource_id, const char *const *fields,
-                              size_t nfields, struct err *err)
-{
-    struct buf sql = BUF_INIT;
-    json_t *list = json_array(), *v;
-    char *text = NULL;
-    struct writer w;
-    size_t i;
-    int rc = writer_open(s, resource_id, &w, err);
-
-    if (rc)
-        goto out;
-    if (!nfields || nfields > LIMIT_DATASTORE_FIELDS) {
-        rc = err_set(err, ERR_VALIDATION, "indexes", "an index names no field");
-        goto out;
-    }
-    buf_addf(&sql, "CREATE INDEX i_%zu ON t_%s(", json_array_size(w.t.indexes) + 1, w.t.hex);
-    for (i = 0; i < nfields; i++) {
-        ssize_t f = sqds_field_find(&w.t, fields[i]);
-
-        if (f < 0) {
-            rc = err_set(err, ERR_VALIDATION, "indexes", "field \"%s\" is not in the table",
-                         fields[i] ? fields[i] : "");
-            goto out;
-        }
-        json_array_append_new(list, json_string(fields[i]));
-        buf_addstr(&sql, i ? ", " : "");
-        if (w.t.fields[f].type == DSTYPE_NUMERIC)
-            buf_addf(&sql, "CAST(c_%zd AS REAL)", f + 1);
-        else
-            buf_addf(&sql, "c_%zd", f + 1);
-    }
-    buf_addch(&sql, ')');
-    /* The same list again, or the primary key's: nothing to do. */
-    json_array_foreach (w.t.indexes, i, v) {
-        if (json_equal(v, list))
-            goto out;
-    }
-    if (w.t.npk == nfields) {
-        for (i = 0; i < nfields && !strcmp(w.t.fields[w.t.pk[i]].id, fields[i]); i++)
-            ;
-        if (i == nfields)
-            goto out;
-    }
-    json_array_append(w.t.indexes, list);
-    text = json_dumps(w.t.indexes, JSON_COMPACT);
-    rc = sqds_exec(w.db, sql.buf, "creating an index", err);
-    if (!rc)
-        rc = sqds_meta_set(w.db, "indexes", text, 0, err);
-out:
-    rc = writer_close(&w, rc, err);
-    json_decref(list);
-    free(text);
-    buf_release(&sql);
-    return rc;
-}
-
-static int sq_ds_drop(struct store *s, const char *resource_id, struct err *err)
-{
-    struct sqds *q = s->ds;
-    char id[SQDS_ID_SIZE];
-    char *path = NULL, *journal = NULL, *lockpath = NULL;
-    int lock = -1, rc;
-
-    if (!sqds_id_parse(resource_id, id, NULL))
-        return err_set(err, ERR_NOT_FOUND, "resource_id", NOT_FOUND_MSG, resource_id);
-    if (q->readonly)
-        return err_set(err, ERR_INTERNAL, NULL, "the store is open read-only");
-    path = sqds_path(q, id, ".db");
-    journal = sqds_path(q, id, ".db-journal");
-    lockpath = sqds_path(q, id, ".lock");
-    if (access(path, F_OK)) {
-        rc = err_set(err, ERR_NOT_FOUND, "resource_id", NOT_FOUND_MSG, id);
-        goto out;
-    }
-    rc = sqds_lock(q, id, &lock, err);
-    if (rc)
-        goto out;
-    if (unlink(path)) {
-        rc = errno == ENOENT ? err_set(err, ERR_NOT_FOUND, "resource_id", NOT_FOUND_MSG, id)
-                             : err_set(err, ERR_INTERNAL, NULL, "cannot remove a table file");
-        goto out;
-    }
-    unlink(journal);
-    /* Unlinked while held: sqds_lock checks that the file it locked is still there. */
-    unlink(lockpath);
-    rc = sqds_fsync_path(q->dir, "the datastore directory", err);
-out:
-    sqds_unlock(lock);
-    free(path);
-    free(journal);
-    free(lockpath);
-    return rc;
-}
-
-/* ---- Full-text rows of changed records ------------------------------------------------ */
-struct fts_writer {
-    bool on;
-    store_tokenize_fn tokenize;
-    sqlite3_stmt *get; /* SELECT the text fields WHERE _id = ? */
-    sqlite3_stmt *del; /* INSERT INTO fts(fts, rowid, …) VALUES ('delete', ?, …) */
-    sqlite3_stmt *ins; /* INSERT INTO fts(rowid, …) VALUES (?, …) */
-    size_t ncols;
-    struct buf *toks;
-};
-
-static int fts_writer_init(struct store *s, struct writer *w, struct fts_writer *fw,
-                           struct err *err)
-{
-    struct buf get = BUF_INIT, del = BUF_INIT, ins = BUF_INIT, list = BUF_INIT;
-    int rc = 0;
-
-    memset(fw, 0, sizeof(*fw));
-    if (!w->t.has_fts)
-        return 0;
-    fw->on = true;
-    fw->tokenize = atomic_load(&s->ds_tokenize);
-    if (!fw->tokenize)
-        return err_set(err, ERR_INTERNAL, NULL,
-                       "changing the rows of a table with a full-text index needs the "
-                       "tokenizer (store_ds_set_tokenizer)");
-    for (size_t i = 0; i < w->t.nfields; i++) {
-        if (w->t.fields[i].type != DSTYPE_TEXT)
-            continue;
-        buf_addf(&list, "%sc_%zu", fw->ncols ? ", " : "", i + 1);
-        fw->ncols++;
-    }
-    fw->toks = xcalloc(fw->ncols, sizeof(*fw->toks));
-    for (size_t i = 0; i < fw->ncols; i++)
-        buf_init(&fw->toks[i], 0);
-    buf_addf(&get, "SELECT %s FROM t_%s WHERE _id = ?", list.buf, w->t.hex);
-    buf_addf(&del, "INSERT INTO fts(fts, rowid, %s) VALUES ('delete', ?", list.buf);
-    buf_addf(&ins, "INSERT INTO fts(rowid, %s) VALUES (?", list.buf);
-    for (size_t i = 0; i < fw->ncols; i++) {
-        buf_addstr(&del, ", ?");
-        buf_addstr(&ins, ", ?");
-    }
-    buf_addch(&del, ')');
-    buf_addch(&ins, ')');
-    rc = writer_prepare(w, get.buf, &fw->get, err);
-    if (!rc)
-        rc = writer_prepare(w, del.buf, &fw->del, err);
-    if (!rc)
-        rc = writer_prepare(w, ins.buf, &fw->ins, err);
-    buf_release(&get);
-    buf_release(&del);
-    buf_release(&ins);
-    buf_release(&list);
-    return rc;
-}
-
-static void fts_writer_release(struct fts_writer *fw)
-{
-    sqlite3_finalize(fw->get);
-    sqlite3_finalize(fw->del);
-    sqlite3_finalize(fw->ins);
-    for (size_t i = 0; fw->toks && i < fw->ncols; i++)
-        buf_release(&fw->toks[i]);
-    free(fw->toks);
-    memset(fw, 0, sizeof(*fw));
-}
-
-/* Removes (del) or adds the full-text row of record id, from its text fields as stored. */
-static int fts_row(struct writer *w, struct fts_writer *fw, int64_t id, bool del, struct err *err)
-{
-    sqlite3_stmt *st = del ? fw->del : fw->ins;
-    int rc;
-
-    if (!fw->on)
-        return 0;
-    sqlite3_bind_int64(fw->get, 1, id);
-    rc = sqlite3_step(fw->get);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(fw->get);
-        return sqds_db_error(w->db, rc, "reading a record's text", err);
-    }
-    sqlite3_bind_int64(st, 1, id);
-    for (size_t i = 0; i < fw->ncols; i++) {
-        const char *text = (const char *)sqlite3_column_text(fw->get, (int)i);
-
-        buf_reset(&fw->toks[i]);
-        if (text)
-            fw->tokenize(text, &fw->toks[i]);
-        sqlite3_bind_text(st, (int)i + 2, fw->toks[i].buf, (int)fw->toks[i].len, SQLITE_STATIC);
-    }
-    rc = step_done(w->db, st, "updating the full-text index", err);
-    sqlite3_reset(fw->get);
-    return rc;
-}
-
-/* ---- store_ds_upsert -------------------------------------------------------------------- */
-
-/* Text of a record's primary key for messages: "a, b". */
-static void key_text(const struct writer *w, const size_t *map, size_t nfields,
-                     const struct dsvalue *row, struct buf *out)
-{
-    for (size_t k = 0; k < w->t.npk; k++) {
-        for (size_t j = 0; j < nfields; j++) {
-            if (map[j] != w->t.pk[k])
-                continue;
-            buf_addstr(out, k ? ", " : "");
-            sqds_value_text(&row[j], out);
-        }
-    }
-}
-
-static void pk_names(const struct writer *w, struct buf *out)
-{
-    for (size_t k = 0; k < w->t.npk; k++) {
-        buf_addstr(out, k ? ", " : "");
-        buf_addstr(out, w->t.fields[w->t.pk[k]].id);
-    }
-}
-
-static int sq_ds_upsert(struct store *s, const char *resource_id, enum store_ds_method method,
-                        const char *const *fields, size_t nfields, const struct dsvalue *values,
-                        size_t nrows, uint64_t *count, struct err *err)
-{
-    struct buf find = BUF_INIT, ins = BUF_INIT, upd = BUF_INIT, msg = BUF_INIT, names = BUF_INIT;
-    sqlite3_stmt *st_find = NULL, *st_ins = NULL, *st_upd = NULL;
-    struct fts_writer fw = {0};
-    struct bindv *bv = NULL;
-    size_t *map = NULL, *pkpos = NULL, i, j, k, nset = 0;
-    struct writer w;
-    int rc;
-
-    rc = writer_open(s, resource_id, &w, err);
-    if (rc)
-        goto out;
-    if (nrows > LIMIT_DATASTORE_RECORDS) {
-        rc = err_set(err, ERR_VALIDATION, "records", "too many records (at most %u)",
-                     LIMIT_DATASTORE_RECORDS);
-        goto out;
-    }
-    if (method != STORE_DS_INSERT && !w.t.npk) {
-        rc = err_set(err, ERR_VALIDATION, "method",
-                     "the table has no primary key: records can only be inserted");
-        goto out;
-    }
-    map = xcalloc(nfields + 1, sizeof(*map));
-    bv = xcalloc(nfields + 1, sizeof(*bv));
-    pkpos = xcalloc(w.t.npk + 1, sizeof(*pkpos));
-    for (j = 0; j < nfields; j++) {
-        ssize_t f = sqds_field_find(&w.t, fields[j]);
-
-        if (f < 0) {
-            rc = err_set(err, ERR_VALIDATION, "records", "field \"%s\" is not in the table",
-                         fields[j] ? fields[j] : "");
-            goto out;
-        }
-        for (k = 0; k < j; k++)
-            if (map[k] == (size_t)f) {
-                rc = err_set(err, ERR_VALIDATION, "records", "field \"%s\" is given twice",
-                             fields[j]);
-                goto out;
-            }
-        map[j] = (size_t)f;
-    }
-    for (k = 0; k < w.t.npk; k++) {
-        for (j = 0; j < nfields && map[j] != w.t.pk[k]; j++)
-            ;
-        if (j == nfields && method != STORE_DS_INSERT) {
-            rc = err_set(err, ERR_VALIDATION, "records",
-                         "records need the primary key field \"%s\"", w.t.fields[w.t.pk[k]].id);
-            goto out;
-        }
-        pkpos[k] = j; /* nfields: not given (an insert: NULL, refused per row) */
-    }
-
-    /* The statements: find by key, insert the named fields, update the named non-key
-     * fields. Numeric keys compare by value, as the primary key's index holds them. */
-    buf_addf(&find, "SELECT _id FROM t_%s WHERE 1", w.t.hex);
-    for (k = 0; k < w.t.npk; k++) {
-        if (w.t.fields[w.t.pk[k]].type == DSTYPE_NUMERIC)
-            buf_addf(&find, " AND CAST(c_%zu AS REAL) = CAST(?%zu AS REAL)", w.t.pk[k] + 1, k + 1);
-        else
-            buf_addf(&find, " AND c_%zu = ?%zu", w.t.pk[k] + 1, k + 1);
-    }
-    buf_addf(&ins, "INSERT INTO t_%s(_id", w.t.hex);
-    buf_addf(&upd, "UPDATE t_%s SET ", w.t.hex);
-    for (j = 0; j < nfields; j++) {
-        buf_addf(&ins, ", c_%zu", map[j] + 1);
-        for (k = 0; k < w.t.npk && w.t.pk[k] != map[j]; k++)
-            ;
-        if (k == w.t.npk)
-            buf_addf(&upd, "%sc_%zu = ?%zu", nset++ ? ", " : "", map[j] + 1, j + 2);
-    }
-    buf_addstr(&ins, ") VALUES (?1");
-    for (j = 0; j < nfields; j++)
-        buf_addf(&ins, ", ?%zu", j + 2);
-    buf_addch(&ins, ')');
-    buf_addstr(&upd, " WHERE _id = ?1");
-    if (w.t.npk)
-        rc = writer_prepare(&w, find.buf, &st_find, err);
-    if (!rc)
-        rc = writer_prepare(&w, ins.buf, &st_ins, err);
-    if (!rc && nset)
-        rc = writer_prepare(&w, upd.buf, &st_upd, err);
-    if (!rc)
-        rc = fts_writer_init(s, &w, &fw, err);
-    if (rc)
-        goto out;
-    pk_names(&w, &names);
-
-    for (i = 0; i < nrows; i++) {
-        const struct dsvalue *row = values + i * nfields;
-        int64_t id = 0;
-        bool exists = false;
-
-        for (j = 0; j < nfields; j++) {
-            rc = value_convert(w.t.fields[map[j]].type, &row[j], fields[j], "records", &bv[j], err);
-            if (rc)
-                goto out;
-        }
-        for (k = 0; k < w.t.npk; k++) {
-            if (pkpos[k] == nfields || bv[pkpos[k]].kind == B_NULL) {
-                rc = err_set(err, ERR_VALIDATION, "records",
-                             "record %zu has no value for primary key field \"%s\"", i + 1,
-                             w.t.fields[w.t.pk[k]].id);
-                goto out;
-            }
-            bindv_bind(st_find, (int)k + 1, &bv[pkpos[k]]);
-        }
-        if (w.t.npk) {
-            rc = sqlite3_step(st_find);
-            if (rc == SQLITE_ROW) {
-                exists = true;
-                id = sqlite3_column_int64(st_find, 0);
-                rc = 0;
-            } else {
-                rc = rc == SQLITE_DONE ? 0 : sqds_db_error(w.db, rc, "finding a record", err);
-            }
-            sqlite3_reset(st_find);
-            if (rc)
-                goto out;
-        }
-        buf_reset(&msg);
-        if (exists && method == STORE_DS_INSERT) {
-            key_text(&w, map, nfields, row, &msg);
-            rc = err_set(err, ERR_CONFLICT, "records",
-                         "duplicate value \"%s\" of primary key \"%s\" (record %zu)", msg.buf,
-                         names.buf, i + 1);
-            goto out;
-        }
-        if (!exists && method == STORE_DS_UPDATE) {
-            key_text(&w, map, nfields, row, &msg);
-            rc = err_set(err, ERR_NOT_FOUND, "records",
-                         "no record has primary key \"%s\" = \"%s\" (record %zu)", names.buf,
-                         msg.buf, i + 1);
-            goto out;
-        }
-        if (exists) {
-            if (!st_upd)
-                continue;
-            rc = fts_row(&w, &fw, id, true, err);
-            if (rc)
-                goto out;
-            sqlite3_bind_int64(st_upd, 1, id);
-            for (j = 0; j < nfields; j++)
-                bindv_bind(st_upd, (int)j + 2, &bv[j]);
-            rc = step_done(w.db, st_upd, "updating a record", err);
-        } else {
-            id = w.t.next_id++;
-            sqlite3_bind_int64(st_ins, 1, id);
-            for (j = 0; j < nfields; j++)
-                bindv_bind(st_ins, (int)j + 2, &bv[j]);
-            rc = step_done(w.db, st_ins, "inserting a record", err);
-            w.t.rows++;
-        }
-        if (!rc)
-            rc = fts_row(&w, &fw, id, false, err);
-        if (rc)
-            goto out;
-        if (count)
-            (*count)++;
-    }
-    rc = sqds_meta_set(w.db, "rows", NULL, (int64_t)w.t.rows, err);
-    if (!rc)
-        rc = sqds_meta_set(w.db, "next_id", NULL, w.t.next_id, err);
-out:
-    sqlite3_finalize(st_find);
-    sqlite3_finalize(st_ins);
-    sqlite3_finalize(st_upd);
-    fts_writer_release(&fw);
-    rc = writer_close(&w, rc, err);
-    if (rc && count)
-        *count = 0;
-    free(map);
-    free(bv);
-    free(pkpos);
-    buf_release(&find);
-    buf_release(&ins);
-    buf_release(&upd);
-    buf_release(&msg);
-    buf_release(&names);
-    return rc;
-}
-
-/* ---- store_ds_delete ---------------------------------------------------------------------- */
-static int sq_ds_delete(struct store *s, const char *resource_id,
-                        const struct store_ds_filter *filters, size_t nfilters, uint64_t *count,
-                        struct err *err)
-{
-    sqlite3_stmt *sel = NULL, *del = NULL;
-    struct fts_writer fw = {0};
-    struct gen g;
-    struct writer w;
-    size_t where;
-    int rc;
-
-    gen_init(&g);
-    rc = writer_open(s, resource_id, &w, err);
-    if (rc)
-        goto out;
-    buf_addf(&g.sql, "SELECT t._id FROM t_%s AS t WHERE 1", w.t.hex);
-    where = g.sql.len;
-    rc = gen_filters(&g, &w.t, filters, nfilters, "filters", err);
-    if (!rc)
-        rc = fts_writer_init(s, &w, &fw, err);
-    if (!rc && fw.on)
-        rc = writer_prepare(&w, g.sql.buf, &sel, err);
-    if (rc)
-        goto out;
-    /* The full-text rows go first, while the records they were made of are there. */
-    if (sel) {
-        gen_bind(&g, sel);
-        while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
-            rc = fts_row(&w, &fw, sqlite3_column_int64(sel, 0), true, err);
-            if (rc)
-                goto out;
-        }
-        if (rc != SQLITE_DONE) {
-            rc = sqds_db_error(w.db, rc, "deleting records", err);
-            goto out;
-        }
-    }
-    {
-        char *sql = xstrfmt("DELETE FROM t_%s AS t WHERE 1%s", w.t.hex, g.sql.buf + where);
-
-        rc = writer_prepare(&w, sql, &del, err);
-        free(sql);
-    }
-    if (rc)
-        goto out;
-    gen_bind(&g, del);
-    rc = step_done(w.db, del, "deleting records", err);
-    if (rc)
-        goto out;
-    if (count)
-        *count = (uint64_t)sqlite3_changes64(w.db);
-    w.t.rows -= (uint64_t)sqlite3_changes64(w.db);
-    rc = sqds_meta_set(w.db, "rows", NULL, (int64_t)w.t.rows, err);
-out:
-    sqlite3_finalize(sel);
-    sqlite3_finalize(del);
-    fts_writer_release(&fw);
-    rc = writer_close(&w, rc, err);
-    if (rc && count)
-        *count = 0;
-    gen_release(&g);
-    return rc;
 }
 
 /* ---- Ingest status (the catalog database) -------------------------------------------- */
@@ -2033,12 +1459,12 @@ const struct store_ds_backend sq_ds_backend = {
         .build_commit = sqds_build_commit,
         .build_abort = sqds_build_abort,
         .info = sq_ds_info,
-        .meta_put = sq_ds_meta_put,
-        .index_create = sq_ds_index_create,
-        .drop = sq_ds_drop,
+        .meta_put = sqds_meta_put,
+        .index_create = sqds_index_create,
+        .drop = sqds_drop,
         .list = sq_ds_list,
-        .upsert = sq_ds_upsert,
-        .delete = sq_ds_delete,
+        .upsert = sqds_upsert,
+        .delete = sqds_delete,
         .search = sq_ds_search,
         .sql = sqds_sql,
         .status_put = sq_ds_status_put,
