@@ -447,7 +447,12 @@ static lxw_error xlsx_cell(struct xlsx *x, lxw_row_t row, lxw_col_t col, enum ds
  * be read back. */
 static int xlsx_build(struct datastore_dump *d, struct err *err)
 {
-    lxw_workbook_options wo = {.constant_memory = LXW_TRUE, .tmpdir = NULL, .use_zip64 = LXW_TRUE};
+    /* libxlsxwriter's own temporary files (the sheet's rows before they are zipped) go
+     * to files/tmp too, not to /tmp, which may be memory (tmpfs); they are unlinked as
+     * soon as opened. */
+    char *tmpdir = xstrfmt("%s/tmp", d->c->files_dir);
+    lxw_workbook_options wo = {
+            .constant_memory = LXW_TRUE, .tmpdir = tmpdir, .use_zip64 = LXW_TRUE};
     struct xlsx x;
     const struct dsvalue *values;
     char *path = xstrfmt("%s/tmp/dump-XXXXXX", d->c->files_dir);
@@ -512,6 +517,7 @@ out:
         close(lock_fd);
     }
     free(path);
+    free(tmpdir);
     return ret;
 }
 

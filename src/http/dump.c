@@ -142,6 +142,12 @@ enum MHD_Result http_datastore_dump(struct request *r)
     MHD_add_response_header(resp, "Content-Disposition", cd.buf);
     buf_release(&cd);
     MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'none'; sandbox");
+    /* libmicrohttpd 0.9.75 ends the headers of a HEAD answer of unknown length with a
+     * zero-size chunk ("0\r\n\r\n") that no body should follow: on a kept-alive
+     * connection the client would read it as the next status line. Closing after HEAD
+     * keeps the headers those of GET (chunked) without that. */
+    if (r->method == HM_HEAD && !atomic_load_explicit(&r->srv->stopping, memory_order_relaxed))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     http_common_headers(r, resp, false);
     return http_queue(r, MHD_HTTP_OK, resp, 0);
 }
