@@ -1062,7 +1062,7 @@ static int search_total(struct reader *r, const struct sqds_table *t, const stru
 {
     sqlite3_stmt *st = NULL;
     struct sqds_gen g;
-    int rc;
+    int rc = 0;
 
     if (!match->len && !q->nfilters && !q->distinct) {
         *total = t->rows;
