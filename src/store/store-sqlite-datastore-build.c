@@ -1123,6 +1123,7 @@ static int swap_in(struct store_ds_build *b, uint64_t gen0, struct err *err)
     }
     free(b->path);
     b->path = NULL;
+    atomic_fetch_add(&b->q->swaps, 1);
     rc = sqds_fsync_path(b->q->dir, "the datastore directory", err);
 out:
     sqds_unlock(lock);

@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +64,10 @@ struct sqds {
     pthread_key_t key; /* struct sqds_thread of the calling thread */
     pthread_mutex_t threads_lock;
     struct sqds_thread *threads; /* every thread's state, for close */
+    /* Bumped by every swap and drop in this process: readers then check the files
+     * their thread keeps open, so that a replaced or dropped file is let go (its disk
+     * space is freed only when the last connection to it closes). */
+    atomic_uint_fast64_t swaps;
 };
 
 /* A field of a table as the file's meta holds it: column c_<i+1>. */

@@ -193,6 +193,7 @@ int sqds_drop(struct store *s, const char *resource_id, struct err *err)
         goto out;
     }
     unlink(journal);
+    atomic_fetch_add(&q->swaps, 1);
     /* Unlinked while held: sqds_lock checks that the file it locked is still there. */
     unlink(lockpath);
     rc = sqds_fsync_path(q->dir, "the datastore directory", err);

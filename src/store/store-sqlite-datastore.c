@@ -409,6 +409,7 @@ struct sqds_thread {
     struct sqds *owner;
     struct reader *cache[READERS];
     uint64_t tick;
+    uint64_t swaps; /* sqds.swaps when the cache was last checked */
     struct sqds_thread *prev, *next;
 };
 
@@ -511,6 +512,31 @@ out:
     return rc;
 }
 
+/* Closes the thread's connections to files that were swapped out or dropped since the
+ * last check. */
+static void cache_check(struct sqds *q, struct sqds_thread *t)
+{
+    uint64_t swaps = atomic_load(&q->swaps);
+
+    if (swaps == t->swaps)
+        return;
+    t->swaps = swaps;
+    for (size_t i = 0; i < READERS; i++) {
+        struct reader *r = t->cache[i];
+        char *path;
+        struct stat sb;
+
+        if (!r)
+            continue;
+        path = sqds_path(q, r->id, ".db");
+        if (stat(path, &sb) || sb.st_dev != r->dev || sb.st_ino != r->ino) {
+            reader_close(r);
+            t->cache[i] = NULL;
+        }
+        free(path);
+    }
+}
+
 /*
  * A reader of the table of id (valid UUID, lower case), taken out of the calling thread's
  * cache or opened: the caller owns it until reader_put(). -ERR_NOT_FOUND when the
@@ -525,6 +551,7 @@ static int reader_get(struct store *s, const char *id, struct reader **out, stru
     int rc = 0;
 
     *out = NULL;
+    cache_check(q, t);
     if (stat(path, &sb)) {
         rc = errno == ENOENT || errno == ENOTDIR
                      ? err_set(err, ERR_NOT_FOUND, "resource_id", SQDS_NOT_FOUND, id)

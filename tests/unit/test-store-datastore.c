@@ -121,6 +121,30 @@ static char *dir_listing(const struct unit_store *u)
     return buf_detach(&out, NULL);
 }
 
+/* Whether the process has a file open whose path ends with name. */
+static bool holds_file(const char *name)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    bool found = false;
+
+    assert_non_null(d);
+    while ((e = readdir(d))) {
+        char *p = xstrfmt("/proc/self/fd/%s", e->d_name);
+        char target[4096];
+        ssize_t n = readlink(p, target, sizeof(target) - 1);
+
+        free(p);
+        if (n <= 0)
+            continue;
+        target[n] = 0;
+        if (strstr(target, name))
+            found = true;
+    }
+    closedir(d);
+    return found;
+}
+
 static bool has_build_files(const struct unit_store *u)
 {
     char *list = dir_listing(u);
@@ -1390,7 +1414,12 @@ static void test_delete_index_meta_drop(void **state)
     /* List and drop. */
     assert_int_equal(store_ds_list(u->s, &ids, &err), 0);
     assert_json(ids, "[\"" RID_B "\", \"" RID_A "\"]");
+    assert_true(holds_file(RID_A ".db")); /* this thread's cached reader */
     assert_int_equal(store_ds_drop(u->s, RID_A, &err), 0);
+    /* The next search lets the dropped file go. */
+    q.resource_id = RID_B;
+    json_decref(search(u->s, &q, NULL));
+    assert_false(holds_file(RID_A ".db"));
     assert_int_equal(store_ds_drop(u->s, RID_A, &err), -ERR_NOT_FOUND);
     err_clear(&err);
     assert_int_equal(store_ds_info(u->s, RID_A, &info, &err), -ERR_NOT_FOUND);
