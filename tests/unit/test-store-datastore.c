@@ -997,6 +997,7 @@ static void test_search_errors(void **state)
     struct dsvalue one[] = {tv("x")};
     struct dsvalue bad_int[] = {tv("3.5")};
     struct dsvalue bad_num[] = {tv("abc")};
+    struct dsvalue *many = xcalloc(LIMIT_DATASTORE_FILTER_VALUES + 1, sizeof(*many));
     struct store_ds_filter f = {"nope", one, 1};
     struct store_ds_sort s = {"nope", false};
     const char *tok[] = {"x"};
@@ -1033,6 +1034,16 @@ static void test_search_errors(void **state)
     assert_int_equal(search_fails(u->s, &q, &err), -ERR_VALIDATION);
     assert_string_equal(err.field, "filters");
     err_clear(&err);
+    /* LIMIT_DATASTORE_FILTER_VALUES values of one filter, and one more. */
+    for (size_t i = 0; i <= LIMIT_DATASTORE_FILTER_VALUES; i++)
+        many[i] = iv((int64_t)i);
+    f = (struct store_ds_filter){"n", many, LIMIT_DATASTORE_FILTER_VALUES};
+    json_decref(search(u->s, &q, NULL));
+    f.nvalues++;
+    assert_int_equal(search_fails(u->s, &q, &err), -ERR_VALIDATION);
+    assert_string_equal(err.field, "filters");
+    err_clear(&err);
+    free(many);
     q.nfilters = 0;
     q.sort = &s;
     q.nsort = 1;
@@ -1303,6 +1314,12 @@ static void test_upsert(void **state)
         err_clear(&err);
         assert_int_equal(store_ds_upsert(u->s, RID_B, STORE_DS_UPSERT, all, 3, v, 0, &n, &err),
                          -ERR_NOT_FOUND);
+        err_clear(&err);
+        /* More than LIMIT_DATASTORE_RECORDS records in one call. */
+        assert_int_equal(store_ds_upsert(u->s, RID_A, STORE_DS_UPSERT, all, 3, bad,
+                                         LIMIT_DATASTORE_RECORDS + 1, &n, &err),
+                         -ERR_VALIDATION);
+        assert_string_equal(err.field, "records");
         err_clear(&err);
     }
     assert_json(search(u->s, &q, NULL),
@@ -1715,6 +1732,34 @@ static void test_sql(void **state)
     assert_null(strstr(err.msg, HEX_A));
     assert_null(strstr(err.msg, "r0"));
     err_clear(&err);
+    /* Limits: the statement's length, the tables of one statement. */
+    {
+        struct buf big = BUF_INIT;
+
+        buf_addstr(&big, "SELECT 1");
+        while (big.len <= LIMIT_DATASTORE_SQL)
+            buf_addstr(&big, " + 1");
+        assert_int_equal(run_sql(u->s, big.buf, &rows, &err, NULL), -ERR_VALIDATION);
+        assert_string_equal(err.field, "sql");
+        err_clear(&err);
+        buf_reset(&big);
+        buf_addstr(&big, "SELECT count(*) FROM \"" RID_A "\"");
+        for (unsigned i = 0; i < LIMIT_DATASTORE_SQL_TABLES; i++) {
+            char id[40];
+
+            xsnprintf(id, sizeof(id), "%08x-0000-4000-8000-000000000000", i);
+            assert_int_equal(build_rows(u->s, id, &spec, rb, 1, &err), 0);
+            buf_addf(&big, " JOIN \"%s\" USING (_id)", id);
+            if (i + 2 == LIMIT_DATASTORE_SQL_TABLES) {
+                /* As many tables as allowed: runs. */
+                json_decref(sql_rows(u->s, big.buf, NULL));
+            }
+        }
+        assert_int_equal(run_sql(u->s, big.buf, &rows, &err, NULL), -ERR_VALIDATION);
+        assert_non_null(strstr(err.msg, "too many tables"));
+        err_clear(&err);
+        buf_release(&big);
+    }
     /* A table the caller may not read: that error, as it is. */
     assert_int_equal(build_rows(u->s, RID_P, &spec, rb, 1, &err), 0);
     assert_int_equal(run_sql(u->s, "SELECT * FROM \"" RID_P "\"", &rows, &err, NULL), -ERR_AUTH);
