@@ -30,6 +30,8 @@
 #define MAX_CONNECTIONS_MAX 65536u
 #define IDLE_TIMEOUT_MAX    86400u
 #define THREADS_MAX         256u
+#define PAGE_SIZE_MAX       1000u /* catalog_page_size: package_search's rows_max */
+#define CODES_MAX           16u   /* entries of bureau_code, program_code */
 
 static char *absolute_dir(const char *dir)
 {
@@ -85,6 +87,14 @@ void config_defaults(struct config *c, const char *portal_dir)
     c->max_connections_per_ip = LIMIT_HTTP_CONNECTIONS_PER_IP;
     c->idle_timeout = LIMIT_HTTP_IDLE_SECONDS;
     c->threads = online_cpus();
+    c->catalog_title = xstrdup("Kaifang");
+    c->catalog_description = xstrdup("");
+    c->catalog_publisher = xstrdup("");
+    c->catalog_contact_name = xstrdup("");
+    c->catalog_contact_email = xstrdup("");
+    c->bureau_code = xstrdup("");
+    c->program_code = xstrdup("");
+    c->catalog_page_size = 100;
 }
 
 void config_release(struct config *c)
@@ -94,6 +104,13 @@ void config_release(struct config *c)
     free(c->store_url);
     free(c->site_url);
     free(c->access_log);
+    free(c->catalog_title);
+    free(c->catalog_description);
+    free(c->catalog_publisher);
+    free(c->catalog_contact_name);
+    free(c->catalog_contact_email);
+    free(c->bureau_code);
+    free(c->program_code);
     memset(c, 0, sizeof(*c));
 }
 
@@ -139,6 +156,112 @@ static bool site_url_ok(const char *v)
             return false;
     }
     return true;
+}
+
+/* Text for the metadata exports: valid UTF-8 of at most max bytes, no control
+ * characters (a title or a name ends up in XML, Turtle and JSON alike). */
+static bool text_ok(const char *v, size_t max)
+{
+    const unsigned char *s = (const unsigned char *)v;
+    size_t len = strlen(v);
+
+    if (len > max)
+        return false;
+    while (*s) {
+        size_t n = *s < 0x80                  ? 1
+                   : *s >= 0xc2 && *s <= 0xdf ? 2
+                   : *s >= 0xe0 && *s <= 0xef ? 3
+                   : *s >= 0xf0 && *s <= 0xf4 ? 4
+                                              : 0;
+        uint32_t cp = n == 1 ? *s : n == 2 ? *s & 0x1f : n == 3 ? *s & 0x0f : *s & 0x07;
+
+        if (!n || *s < 0x20 || *s == 0x7f)
+            return false;
+        for (size_t i = 1; i < n; i++) {
+            if ((s[i] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i] & 0x3f);
+        }
+        if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0x80 && cp < 0xa0))
+            return false;
+        s += n;
+    }
+    return true;
+}
+
+/* An e-mail address that DCAT-US's contactPoint.hasEmail pattern accepts after
+ * "mailto:" (project-open-data v1.1 vcard.json): a local part of ASCII letters, digits
+ * and _~!$&'()*+,;=:.- ; '@'; a domain of letters, digits, '_', '-' and '.' with a dot
+ * that has something on both sides. "" is "not set". */
+static bool email_ok(const char *v)
+{
+    const char *at = strchr(v, '@'), *dot;
+
+    if (!*v)
+        return true;
+    if (!at || at == v || strlen(v) > 254)
+        return false;
+    for (const char *p = v; p < at; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr("_~!$&'()*+,;=:.-", *p)))
+            return false;
+    for (const char *p = at + 1; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr("_.-", *p)))
+            return false;
+    dot = strrchr(at + 1, '.');
+    return dot && dot > at + 1 && dot[1];
+}
+
+/* A comma-separated list of OMB codes: "DDD:DD" bureau codes (digits2 = 2) or "DDD:DDD"
+ * program codes (digits2 = 3); spaces around the commas allowed, no duplicates, at most
+ * CODES_MAX; "" is the empty list. *out: the list normalised ("015:11,015:12"), to
+ * free(). */
+static bool codes_ok(const char *v, unsigned digits2, char **out)
+{
+    struct buf b = BUF_INIT;
+    unsigned n = 0;
+    const char *p = v;
+
+    while (*p == ' ' || *p == '\t')
+        p++;
+    while (*p) {
+        const char *start = p;
+        size_t len;
+
+        for (unsigned i = 0; i < 3 + 1 + digits2; i++, p++) {
+            bool colon = i == 3;
+
+            if (colon ? *p != ':' : !(*p >= '0' && *p <= '9'))
+                goto bad;
+        }
+        len = (size_t)(p - start);
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p && *p != ',')
+            goto bad;
+        for (size_t at = 0; at < b.len; at += len + 1)
+            if (!strncmp(b.buf + at, start, len))
+                goto bad;
+        if (++n > CODES_MAX)
+            goto bad;
+        if (b.len)
+            buf_addch(&b, ',');
+        buf_add(&b, start, len);
+        if (*p == ',') {
+            p++;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (!*p)
+                goto bad;
+        }
+    }
+    *out = buf_detach(&b, NULL);
+    return true;
+bad:
+    buf_release(&b);
+    return false;
 }
 
 /* A byte count with an optional binary suffix: "1048576", "512k", "1M", "2G". */
@@ -261,6 +384,37 @@ int config_set(struct config *c, const char *key, const char *value, struct err 
             goto bad;
     } else if (!strcmp(k, "threads")) {
         if (parse_uint(value, 1, THREADS_MAX, &c->threads))
+            goto bad;
+    } else if (!strcmp(k, "catalog_title") || !strcmp(k, "catalog_publisher") ||
+               !strcmp(k, "catalog_contact_name")) {
+        char **slot = &c->catalog_contact_name;
+
+        if (!strcmp(k, "catalog_title"))
+            slot = &c->catalog_title;
+        else if (!strcmp(k, "catalog_publisher"))
+            slot = &c->catalog_publisher;
+
+        /* The title names the catalog: it may not be empty. */
+        if (!text_ok(value, LIMIT_TITLE_MAX) || (slot == &c->catalog_title && !*value))
+            goto bad;
+        replace(slot, xstrdup(value));
+    } else if (!strcmp(k, "catalog_description")) {
+        if (!text_ok(value, LIMIT_TEXT_MAX))
+            goto bad;
+        replace(&c->catalog_description, xstrdup(value));
+    } else if (!strcmp(k, "catalog_contact_email")) {
+        if (!email_ok(value))
+            goto bad;
+        replace(&c->catalog_contact_email, xstrdup(value));
+    } else if (!strcmp(k, "bureau_code") || !strcmp(k, "program_code")) {
+        bool bureau = k[0] == 'b';
+        char *codes;
+
+        if (!codes_ok(value, bureau ? 2 : 3, &codes))
+            goto bad;
+        replace(bureau ? &c->bureau_code : &c->program_code, codes);
+    } else if (!strcmp(k, "catalog_page_size")) {
+        if (parse_uint(value, 1, PAGE_SIZE_MAX, &c->catalog_page_size))
             goto bad;
     } else {
         ret = err_set(err, ERR_VALIDATION, NULL, "unknown key \"%s\"", k);
@@ -466,9 +620,23 @@ int config_write_default(const struct config *c, struct err *err)
              "# idle_timeout = %u\n"
              "\n"
              "# Worker threads. Default: the number of online CPUs, at least 2.\n"
-             "# threads = %u\n",
+             "# threads = %u\n"
+             "\n"
+             "# The metadata exports (/data.json, /catalog.ttl, ...): the catalog's title,\n"
+             "# description and publisher; the contact of datasets that name none (DCAT-US\n"
+             "# requires an e-mail address); OMB bureau and program codes for datasets\n"
+             "# without their own (DCAT-US requires them of federal agencies:\n"
+             "# bureau_code = 015:11, program_code = 015:001); datasets per catalog page.\n"
+             "# catalog_title = %s\n"
+             "# catalog_description = \"\"\n"
+             "# catalog_publisher = \"\"\n"
+             "# catalog_contact_name = \"\"\n"
+             "# catalog_contact_email = \"\"\n"
+             "# bureau_code = \"\"\n"
+             "# program_code = \"\"\n"
+             "# catalog_page_size = %u\n",
              c->listen, c->site_url, c->max_body, c->max_upload, c->max_header, c->max_connections,
-             c->idle_timeout, c->threads);
+             c->idle_timeout, c->threads, c->catalog_title, c->catalog_page_size);
 
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {

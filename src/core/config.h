@@ -25,6 +25,17 @@ struct config {
     unsigned max_connections_per_ip; /* 0: no per-address limit */
     unsigned idle_timeout;           /* seconds */
     unsigned threads;                /* worker threads in the HTTP pool */
+    /* The metadata exports (data.json, DCAT-AP, docs/internals/dcat.md): the catalog's
+     * own description, the contact point of datasets that name none, and DCAT-US codes
+     * for datasets without their own. "" when not set. */
+    char *catalog_title;        /* default "Kaifang" */
+    char *catalog_description;  /* "": "Open data published on <site_url>." */
+    char *catalog_publisher;    /* "": catalog_title */
+    char *catalog_contact_name; /* "": catalog_publisher */
+    char *catalog_contact_email;
+    char *bureau_code;          /* "015:11,015:12" (OMB A-11 codes, normalised) or "" */
+    char *program_code;         /* "015:001,…" (Federal Program Inventory) or "" */
+    unsigned catalog_page_size; /* datasets per page of /catalog.ttl (1 … 1000) */
 };
 
 /* Fills c with defaults for a portal directory (made absolute). */
