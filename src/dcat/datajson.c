@@ -1,0 +1,402 @@
+/*
+ * datajson.c - DCAT-US 1.1 (Project Open Data Metadata Schema v1.1): a package dict as a
+ * data.json dataset, and data.json of the whole public catalog written a batch at a
+ * time. The field-by-field mapping is docs/internals/dcat.md, "DCAT-US".
+ *
+ * Every byte comes from jansson: the catalog object is dumped once with an empty
+ * "dataset" array, which is cut before its "]}" (jansson keeps insertion order, and
+ * "dataset" is the last key), and each dataset is a dump of its own object.
+ */
+#include <jansson.h>
+
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/parse.h"
+#include "core/timeutil.h"
+#include "dcat/dcat-int.h"
+#include "core/util.h"
+
+#define POD_SCHEMA  "https://project-open-data.cio.gov/v1.1/schema"
+#define POD_CONTEXT "https://project-open-data.cio.gov/v1.1/schema/catalog.jsonld"
+#define POD_CATALOG "https://project-open-data.cio.gov/v1.1/schema/catalog.json"
+
+/* rights: "Text, 255 characters" (the schema's maxLength counts UTF-16 code units). */
+#define RIGHTS_MAX 255u
+
+static void set_str(json_t *obj, const char *key, const char *s)
+{
+    json_t *v = s ? json_string(s) : NULL;
+
+    if (v)
+        json_object_set_new(obj, key, v);
+}
+
+static void set_url(json_t *obj, const char *key, const char *url)
+{
+    char *u = dcat_url_encode(url);
+
+    json_object_set_new(obj, key, json_string(u));
+    free(u);
+}
+
+/* s cut to at most max UTF-16 code units at a character boundary (JavaScript's length,
+ * which the schema's maxLength counts). New string. */
+static json_t *utf16_cut(const char *s, size_t max)
+{
+    size_t units = 0, i = 0;
+
+    while (s[i]) {
+        unsigned char c = (unsigned char)s[i];
+        size_t n = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+        size_t u = n == 4 ? 2 : 1;
+
+        if (units + u > max)
+            break;
+        units += u;
+        i += n;
+    }
+    return json_stringn(s, i);
+}
+
+static json_t *distribution(const struct dcat_options *o, json_t *pkg, json_t *res,
+                            const char *page)
+{
+    json_t *d = json_pack("{s:s}", "@type", "dcat:Distribution");
+    const char *download, *access, *name = dcat_str(res, "name"), *format = dcat_str(res, "format");
+    char media[128];
+    const char *mt = dcat_resource_media_type(res, media, sizeof(media));
+
+    dcat_resource_urls(pkg, res, mt, page, &download, &access);
+    if (download) {
+        set_url(d, "downloadURL", download);
+        /* Required with downloadURL (distribution.json's dependencies). */
+        json_object_set_new(d, "mediaType", json_string(mt));
+    } else {
+        set_url(d, "accessURL", access);
+        if (mt)
+            json_object_set_new(d, "mediaType", json_string(mt));
+    }
+    set_str(d, "format", format);
+    set_str(d, "title", name);
+    set_str(d, "description", dcat_str(res, "description"));
+    /* A table in the datastore: its data dictionary is the dataset's data package. */
+    if (download && json_is_true(json_object_get(res, "datastore_active"))) {
+        char *dp = xstrfmt("%s/dataset/%s/datapackage.json", o->site_url, dcat_str(pkg, "name"));
+
+        set_url(d, "describedBy", dp);
+        json_object_set_new(d, "describedByType", json_string("application/json"));
+        free(dp);
+    }
+    return d;
+}
+
+/* Text for the rights of a dataset that is not public and says nothing itself: DCAT-US
+ * requires an explanation of the access level. */
+static const char *default_rights(const char *level)
+{
+    if (!strcmp(level, "restricted public"))
+        return "This dataset is available under use restrictions: ask the publisher through "
+               "the contact point for access.";
+    return "This dataset is not available to the public: ask the publisher through the "
+           "contact point about access.";
+}
+
+/* The UII "[0-9]{3}-[0-9]{9}" anchored (the schema's pattern is not). */
+static bool uii_ok(const char *s)
+{
+    if (!s || strlen(s) != 13 || s[3] != '-')
+        return false;
+    for (size_t i = 0; i < 13; i++) {
+        if (i != 3 && !(s[i] >= '0' && s[i] <= '9'))
+            return false;
+    }
+    return true;
+}
+
+json_t *dcat_datajson_dataset(const struct dcat_options *o, json_t *pkg)
+{
+    json_t *d = json_object(), *list, *v, *res, *extra;
+    const char *title = dcat_str(pkg, "title"), *s, *level = dcat_access_level(pkg);
+    struct dcat_contact ct;
+    struct buf page = BUF_INIT;
+    char date[TIME_ISO_MAX], start[TIME_ISO_MAX], end[TIME_ISO_MAX], tag[64];
+    char *license;
+    size_t i;
+    bool quality;
+
+    if (!title)
+        title = dcat_str(pkg, "name");
+    dcat_dataset_page(o, pkg, &page);
+
+    json_object_set_new(d, "@type", json_string("dcat:Dataset"));
+    set_str(d, "title", title ? title : "");
+    set_str(d, "description", dcat_description(pkg));
+
+    list = json_array();
+    json_array_foreach (json_object_get(pkg, "tags"), i, v) {
+        s = dcat_str(v, "name");
+        if (s)
+            json_array_append_new(list, json_string(s));
+    }
+    /* keyword needs an entry: the title stands in for a dataset without tags. */
+    if (!json_array_size(list))
+        json_array_append_new(list, json_string(title ? title : ""));
+    json_object_set_new(d, "keyword", list);
+
+    dcat_dataset_modified(pkg, date, sizeof(date));
+    set_str(d, "modified", date);
+    json_object_set_new(d, "publisher",
+                        json_pack("{s:s,s:s}", "@type", "org:Organization", "name",
+                                  dcat_publisher_name(o, pkg)));
+    dcat_contact(o, pkg, &ct);
+    v = json_pack("{s:s,s:s}", "@type", "vcard:Contact", "fn", ct.name);
+    if (ct.email)
+        json_object_set_new(v, "hasEmail", json_sprintf("mailto:%s", ct.email));
+    json_object_set_new(d, "contactPoint", v);
+    s = dcat_extra(pkg, "identifier");
+    set_str(d, "identifier", s ? s : dcat_str(pkg, "id"));
+    set_str(d, "accessLevel", level);
+
+    list = dcat_codes(pkg, "bureau_code", o->bureau_code, 2);
+    if (json_array_size(list))
+        json_object_set(d, "bureauCode", list);
+    json_decref(list);
+    list = dcat_codes(pkg, "program_code", o->program_code, 3);
+    if (json_array_size(list))
+        json_object_set(d, "programCode", list);
+    json_decref(list);
+
+    license = dcat_license_url(pkg);
+    if (license)
+        set_url(d, "license", license);
+    free(license);
+    s = dcat_extra(pkg, "rights");
+    if (!s && strcmp(level, "public"))
+        s = default_rights(level);
+    if (s)
+        json_object_set_new(d, "rights", utf16_cut(s, RIGHTS_MAX));
+    set_str(d, "spatial", dcat_str(pkg, "spatial"));
+    s = dcat_str(pkg, "temporal");
+    if (s && dcat_temporal_split(s, start, end, sizeof(start)))
+        set_str(d, "temporal", s);
+
+    list = json_array();
+    json_array_foreach (json_object_get(pkg, "resources"), i, res)
+        json_array_append_new(list, distribution(o, pkg, res, page.buf));
+    if (json_array_size(list))
+        json_object_set(d, "distribution", list);
+    json_decref(list);
+
+    s = dcat_str(pkg, "frequency");
+    if (dcat_frequency_ok(s))
+        set_str(d, "accrualPeriodicity", s);
+    s = dcat_extra(pkg, "conforms_to");
+    if (dcat_url_ok(s))
+        set_url(d, "conformsTo", s);
+    s = dcat_extra(pkg, "data_quality");
+    if (s && !parse_bool(s, &quality))
+        json_object_set_new(d, "dataQuality", json_boolean(quality));
+    s = dcat_extra(pkg, "described_by");
+    if (dcat_url_ok(s))
+        set_url(d, "describedBy", s);
+    s = dcat_extra(pkg, "described_by_type");
+    if (s && dcat_media_type_ok(s))
+        set_str(d, "describedByType", s);
+    set_str(d, "isPartOf", dcat_extra(pkg, "is_part_of"));
+    dcat_dataset_issued(pkg, date, sizeof(date));
+    if (dcat_date_kind(date) != DCAT_DATE_NONE)
+        set_str(d, "issued", date);
+
+    list = json_array();
+    json_array_foreach (json_object_get(pkg, "language"), i, v) {
+        dcat_language_tag(json_string_value(v), tag, sizeof(tag));
+        if (tag[0])
+            json_array_append_new(list, json_string(tag));
+    }
+    if (json_array_size(list))
+        json_object_set(d, "language", list);
+    json_decref(list);
+
+    s = dcat_str(pkg, "url");
+    if (dcat_url_ok(s))
+        set_url(d, "landingPage", s);
+    else
+        set_url(d, "landingPage", page.buf);
+    s = dcat_extra(pkg, "primary_it_investment_uii");
+    if (uii_ok(s))
+        set_str(d, "primaryITInvestmentUII", s);
+
+    extra = dcat_extra_list(pkg, "references");
+    list = json_array();
+    json_array_foreach (extra, i, v) {
+        if (dcat_url_ok(json_string_value(v))) {
+            char *u = dcat_url_encode(json_string_value(v));
+
+            json_array_append_new(list, json_string(u));
+            free(u);
+        }
+    }
+    if (json_array_size(list))
+        json_object_set(d, "references", list);
+    json_decref(list);
+    json_decref(extra);
+    set_str(d, "systemOfRecords", dcat_extra(pkg, "system_of_records"));
+
+    /* Themes: the dataset's groups (CKAN's topics), then the extra "theme". */
+    list = json_array();
+    json_array_foreach (json_object_get(pkg, "groups"), i, v) {
+        s = dcat_str(v, "title");
+        if (!s)
+            s = dcat_str(v, "name");
+        if (s)
+            json_array_append_new(list, json_string(s));
+    }
+    extra = dcat_extra_list(pkg, "theme");
+    json_array_extend(list, extra);
+    json_decref(extra);
+    /* uniqueItems */
+    for (i = 0; i < json_array_size(list); i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (json_equal(json_array_get(list, i), json_array_get(list, j))) {
+                json_array_remove(list, i--);
+                break;
+            }
+        }
+    }
+    if (json_array_size(list))
+        json_object_set(d, "theme", list);
+    json_decref(list);
+    buf_release(&page);
+    return d;
+}
+
+/* ---- the stream ------------------------------------------------------------------------- */
+
+struct dcat_stream {
+    struct catalog *c;
+    struct dcat_options o; /* a copy; its strings are the caller's */
+    struct buf out; /* bytes not yet read start at pos */
+    size_t pos;
+    size_t next;    /* start of the next batch in the catalog search */
+    size_t count;   /* public datasets when the document was opened */
+    size_t written; /* datasets written */
+    char *tail;     /* what closes the document: "]}" */
+    bool done;      /* the tail is in out */
+    bool failed;
+};
+
+/* Renders the next batch into s->out. */
+static int stream_fill(struct dcat_stream *s, struct err *err)
+{
+    json_t *results = NULL, *pkg;
+    size_t i, n, count;
+    int ret;
+
+    if (s->next > LIMIT_SEARCH_START_MAX) {
+        log_warn("dcat: data.json stops after %zu datasets (the catalog search's start limit)",
+                 s->written);
+        goto end;
+    }
+    ret = dcat_search(s->c, s->next, DCAT_DATAJSON_BATCH, &results, &count, err);
+    if (ret)
+        return ret;
+    if (!s->next)
+        s->count = count;
+    n = json_array_size(results);
+    json_array_foreach (results, i, pkg) {
+        json_t *d = dcat_datajson_dataset(&s->o, pkg);
+        char *text = json_dumps(d, JSON_COMPACT);
+
+        BUG_ON(!text);
+        if (s->written++)
+            buf_addch(&s->out, ',');
+        buf_addstr(&s->out, text);
+        free(text);
+        json_decref(d);
+    }
+    json_decref(results);
+    s->next += n;
+    if (n == DCAT_DATAJSON_BATCH)
+        return 0;
+end:
+    buf_addstr(&s->out, s->tail);
+    s->done = true;
+    return 0;
+}
+
+int dcat_datajson_open(struct catalog *c, const struct dcat_options *o, struct dcat_stream **out,
+                       struct err *err)
+{
+    struct dcat_stream *s = xcalloc(1, sizeof(*s));
+    json_t *head;
+    char *text, *cut, *id = xstrfmt("%s/data.json", o->site_url);
+    int ret;
+
+    *out = NULL;
+    s->c = c;
+    s->o = *o;
+    buf_init(&s->out, 0);
+    head = json_pack("{s:s,s:s,s:s,s:s,s:s,s:[]}", "@context", POD_CONTEXT, "@id", id, "@type",
+                     "dcat:Catalog", "conformsTo", POD_SCHEMA, "describedBy", POD_CATALOG,
+                     "dataset");
+    free(id);
+    BUG_ON(!head);
+    text = json_dumps(head, JSON_COMPACT);
+    json_decref(head);
+    BUG_ON(!text);
+    /* "…,"dataset":[]}": keep up to the '[' and close with "]}" at the end. */
+    cut = strstr(text, "\"dataset\":[]}");
+    BUG_ON(!cut || cut[13]);
+    s->tail = xstrdup("]}");
+    buf_add(&s->out, text, (size_t)(cut + 11 - text));
+    free(text);
+    ret = stream_fill(s, err);
+    if (ret) {
+        dcat_stream_free(s);
+        return ret;
+    }
+    *out = s;
+    return 0;
+}
+
+long dcat_stream_read(struct dcat_stream *s, char *buf, size_t size)
+{
+    struct err err = ERR_INIT;
+    size_t n;
+
+    if (s->failed)
+        return -1;
+    while (s->pos == s->out.len) {
+        if (s->done)
+            return 0;
+        buf_reset(&s->out);
+        s->pos = 0;
+        if (stream_fill(s, &err)) {
+            log_error("dcat: data.json cut short after %zu datasets: %s", s->written, err.msg);
+            s->failed = true;
+            return -1;
+        }
+    }
+    n = s->out.len - s->pos;
+    if (n > size)
+        n = size;
+    if (n > LONG_MAX)
+        n = LONG_MAX;
+    memcpy(buf, s->out.buf + s->pos, n);
+    s->pos += n;
+    return (long)n;
+}
+
+size_t dcat_stream_count(const struct dcat_stream *s)
+{
+    return s->count;
+}
+
+void dcat_stream_free(struct dcat_stream *s)
+{
+    if (!s)
+        return;
+    buf_release(&s->out);
+    free(s->tail);
+    free(s);
+}
