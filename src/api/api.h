@@ -24,6 +24,7 @@
 
 #include "access/access.h"
 #include "catalog/catalog.h"
+#include "core/config.h"
 #include "core/err.h"
 
 enum api_flags {
@@ -120,5 +121,56 @@ void api_ledger_key(const struct ledger_key *key, json_t **doc, unsigned *status
 
 /* An error document of the ledger API (see above). New reference. */
 json_t *api_ledger_error(const char *parameter, const char *msg);
+
+/* ---- The metadata exports (api-dcat.c; docs/internals/dcat.md) ---------------------
+ *
+ * The documents harvesters read: /data.json (DCAT-US 1.1), /catalog.ttl|rdf|jsonld
+ * (DCAT-AP 3.0.1, paged), /dataset/<name>.ttl|rdf|jsonld (and /dataset/<name> with an
+ * RDF type in Accept), /dataset/<name>/datapackage.json (Frictionless). Every document
+ * is the public's view, whoever asks (src/dcat/dcat.h). cfg gives the catalog's title,
+ * publisher, default contact and codes (kaifang.conf); links are under c->site_url.
+ * Each function returns 0 with *body (free() it; *len bytes) and *ctype (static), or a
+ * negative enum err_kind with err set: -ERR_BAD_REQUEST for a malformed parameter,
+ * -ERR_NOT_FOUND for a dataset or page the public cannot see, -ERR_INTERNAL.
+ * Thread-safe.
+ */
+struct dcat_stream;
+
+/* GET /catalog.<ext>?page=N: ext "ttl", "rdf" or "jsonld"; params (borrowed query
+ * arguments as strings): "page", a decimal ≥ 1, default 1. */
+int api_dcat_catalog(struct catalog *c, const struct config *cfg, const char *ext,
+                     const json_t *params, char **body, size_t *len, const char **ctype,
+                     struct err *err);
+
+/*
+ * Whether the last path segment of /dataset/<segment> asks for a DCAT-AP document: it
+ * ends in ".ttl", ".rdf" or ".jsonld" (dataset names and ids hold no '.'), or accept
+ * (the Accept header, may be NULL) prefers an RDF type to the HTML page (dcat.h,
+ * dcat_format_negotiate). On true, *name_len is the length of the dataset's name or id
+ * within segment and *format the format (enum dcat_format).
+ */
+bool api_dcat_dataset_wanted(const char *segment, const char *accept, size_t *name_len,
+                             int *format);
+
+/* GET /dataset/<id or name>.<ext>: the dataset as a DCAT-AP document in format (enum
+ * dcat_format, from api_dcat_dataset_wanted). */
+int api_dcat_dataset(struct catalog *c, const struct config *cfg, const char *id, int format,
+                     char **body, size_t *len, const char **ctype, struct err *err);
+
+/* GET /dataset/<id or name>/datapackage.json. */
+int api_dcat_datapackage(struct catalog *c, const struct config *cfg, const char *id, char **body,
+                         size_t *len, const char **ctype, struct err *err);
+
+/*
+ * GET /data.json: opens the document as a stream (dcat_stream_read(); free with
+ * dcat_stream_free()); cfg and c must outlive it. *ctype: its Content-Type.
+ */
+int api_dcat_datajson_open(struct catalog *c, const struct config *cfg, struct dcat_stream **out,
+                           const char **ctype, struct err *err);
+/* A digest that names /data.json as it would be opened now and changes whenever the
+ * document may (the store's version, the site and the options it is written with), for
+ * an entity tag that answers a conditional request before anything is written: the
+ * SHA-256 of those, as 64 lower-case hex digits and a NUL into hex. */
+void api_dcat_datajson_digest(struct catalog *c, const struct config *cfg, char hex[65]);
 
 #endif

@@ -299,6 +299,15 @@ enum MHD_Result http_download(struct request *r);
 /* Datastore dumps, /datastore/dump/<resource_id> (dump.c). */
 enum MHD_Result http_datastore_dump(struct request *r);
 
+/* The metadata exports (dcat.c): /data.json, /catalog.<ext>, /dataset/<id>.<ext> (and
+ * /dataset/<id> with an RDF type in Accept: http_dcat_dataset_wanted() tells),
+ * /dataset/<id>/datapackage.json. */
+enum MHD_Result http_dcat_data_json(struct request *r);
+enum MHD_Result http_dcat_catalog(struct request *r);
+bool http_dcat_dataset_wanted(struct request *r);
+enum MHD_Result http_dcat_dataset(struct request *r);
+enum MHD_Result http_dcat_datapackage(struct request *r);
+
 /* The per-thread cache of anonymous catalog reads (cache.c). init/fini once per
  * server_run, around the daemon's life. */
 struct cache_entry;

@@ -35,6 +35,12 @@ static const struct route routes[] = {
         {GH, "/dataset/:id", h_dataset, ROUTE_ACTOR | ROUTE_CACHEABLE},
         {GH, "/dataset/:id/resource/:rid/download", http_download, ROUTE_ACTOR},
         {GH, "/dataset/:id/resource/:rid/download/:filename", http_download, ROUTE_ACTOR},
+        /* Metadata for harvesters (dcat.c): public, the same for everyone. */
+        {GH, "/dataset/:id/datapackage.json", http_dcat_datapackage, ROUTE_CACHEABLE},
+        {GH, "/data.json", http_dcat_data_json, ROUTE_CACHEABLE},
+        {GH, "/catalog.ttl", http_dcat_catalog, ROUTE_CACHEABLE},
+        {GH, "/catalog.rdf", http_dcat_catalog, ROUTE_CACHEABLE},
+        {GH, "/catalog.jsonld", http_dcat_catalog, ROUTE_CACHEABLE},
         /* A datastore table as CSV, TSV, JSON or XLSX, streamed (dump.c); readers only. */
         {GH, "/datastore/dump/:rid", http_datastore_dump, ROUTE_ACTOR},
         /* The public ledger: read-only and public, whoever asks (ledger.c). */
@@ -188,8 +194,14 @@ static enum MHD_Result h_dataset(struct request *r)
 {
     struct buf b = BUF_INIT;
     struct err err = ERR_INIT;
-    char *id = xstrndup(r->args[0].p, r->args[0].len);
-    int ret = ui_dataset(r->srv->catalog, &r->actor, id, &b, &err);
+    char *id;
+    int ret;
+
+    /* /dataset/<name>.ttl|rdf|jsonld, or an RDF type preferred in Accept (dcat.c). */
+    if (http_dcat_dataset_wanted(r))
+        return http_dcat_dataset(r);
+    id = xstrndup(r->args[0].p, r->args[0].len);
+    ret = ui_dataset(r->srv->catalog, &r->actor, id, &b, &err);
 
     free(id);
     return reply_page(r, ret, &b, &err);
