@@ -180,6 +180,18 @@ int catalog_resource_datastore(struct catalog *c, const struct actor *a, const c
                                bool active, const char *status, json_t *entry, struct err *err);
 
 /*
+ * Records a ledger entry of type ("datastore_create", "datastore_upsert",
+ * "datastore_delete": a string literal) for a change of resource_id's datastore table by
+ * the DataStore API, inside the caller's store transaction: org the dataset's
+ * organization, objects {"dataset", "name" | "visibility", "resource"} (a private or
+ * draft dataset only by its id), digest borrowed and hashed (its canonical JSON; never
+ * written in clear). a must be signed in. -ERR_NOT_FOUND when the resource is gone,
+ * -ERR_INTERNAL when the entry cannot be staged. docs/internals/ledger-entries.md.
+ */
+int catalog_resource_record(struct catalog *c, const struct actor *a, const char *resource_id,
+                            const char *type, json_t *digest, struct err *err);
+
+/*
  * Splits text into search tokens for the full-text index and for queries, the same way
  * for both: ASCII case-folded words; runs of CJK ideographs become overlapping
  * bigrams plus single characters (so one- and two-character Chinese queries match,
