@@ -93,6 +93,54 @@ static const struct api_action actions[] = {
         {"help_show", help_show, GET_READ,
          "Return the help string for a particular API action.\n\n:param name: action "
          "function name (e.g. `package_create`)\n\n:rtype: string"},
+        /* The DataStore API (ckanext-datastore). Reads by GET, not cached: a table lives
+         * in its own file, whose changes do not move the catalog's store_version. */
+        {"datastore_create", datastore_create, API_WRITES,
+         "Adds a new table to the DataStore, or fields, records, a primary key, indexes or "
+         "data dictionary entries to an existing one.\n\n:param resource_id: resource id that "
+         "the data is going to be stored against\n:param resource: resource dictionary passed "
+         "to resource_create, instead of resource_id (optional)\n:param force: set to True to "
+         "edit a read-only resource (one whose table comes from its file) (optional, "
+         "default: False)\n:param fields: fields/columns and their extra metadata, "
+         "[{\"id\", \"type\", \"info\": {\"label\", \"notes\"}}] (optional)\n:param "
+         "records: the data, eg: [{\"dob\": \"2005\", \"some_stuff\": [\"a\", \"b\"]}] "
+         "(optional)\n:param primary_key: fields that represent a unique key (optional)\n"
+         ":param indexes: indexes on table (optional)\n:param include_records: return the "
+         "records (optional, default: False)\n\n:returns: the newly created data object"},
+        {"datastore_upsert", datastore_upsert, API_WRITES,
+         "Updates or inserts into a table in the DataStore.\n\n:param resource_id: resource "
+         "id that the data is going to be stored under\n:param records: the data, eg: "
+         "[{\"dob\": \"2005\"}]\n:param method: upsert, insert or update (optional, "
+         "default: upsert)\n:param force: set to True to edit a read-only resource "
+         "(optional, default: False)\n\n:returns: the modified data object"},
+        {"datastore_delete", datastore_delete, API_WRITES,
+         "Deletes a table or a set of records from the DataStore.\n\n:param resource_id: "
+         "resource id that the data will be deleted from\n:param filters: filters to apply "
+         "before deleting (eg {\"name\": \"fred\"}); if missing delete the whole table "
+         "(optional)\n:param force: set to True to edit a read-only resource (optional, "
+         "default: False)\n\n:returns: original filters sent"},
+        {"datastore_info", datastore_info, API_GET,
+         "Returns information about the data imported, such as column names and types.\n\n"
+         ":param id: id of the resource we want info about (or resource_id)\n\n:returns: "
+         "meta (count, …) and fields (id, type, info, schema)"},
+        {"datastore_search", datastore_search, API_GET,
+         "Search a DataStore resource.\n\n:param resource_id: id of the resource to be "
+         "searched against\n:param filters: matching conditions to select, e.g {\"key1\": "
+         "\"a\", \"key2\": \"b\"} (optional)\n:param q: full text query, a string or "
+         "{\"field\": \"text\"} (optional)\n:param plain: treat as plain text query (optional, "
+         "default: true)\n:param language: language of the full text query (optional)\n"
+         ":param limit: maximum number of rows to return (optional, default: 100, upper limit: "
+         "32000)\n:param offset: offset this number of rows (optional)\n:param fields: fields "
+         "to return (optional, default: all fields in original order)\n:param sort: comma "
+         "separated field names with ordering, e.g.: \"fieldname1, fieldname2 desc\" "
+         "(optional)\n:param distinct: return only distinct rows (optional, default: false)\n"
+         ":param include_total: True to return total matching record count (optional, "
+         "default: true)\n:param records_format: objects, lists, csv or tsv (optional, "
+         "default: objects)\n\n:returns: fields, records, total, limit, _links …"},
+        {"datastore_search_sql", datastore_search_sql, API_GET,
+         "Execute SQL queries on the DataStore.\n\n:param sql: a single SQL select statement; "
+         "tables are resource ids in double quotes\n\n:returns: fields, records and "
+         "records_truncated when the rows were capped at 32000"},
         /* ckanext-xloader's actions. xloader_submit only queues (POST): the ledger entry
          * (datastore_ingest) is written when the ingest completes. */
         {"xloader_submit", datastore_xloader_submit, 0,
@@ -341,6 +389,10 @@ static void call(struct catalog *c, const struct actor *a, const char *name, boo
         ret = catalog_resource_update(c, a, params, up, &result, &err);
     else if (text && act->fn == catalog_package_search)
         ret = catalog_package_search_text(c, a, params, &result, text, &err);
+    else if (text && act->fn == datastore_search)
+        ret = datastore_search_text(c, a, params, &result, text, &err);
+    else if (text && act->fn == datastore_search_sql)
+        ret = datastore_search_sql_text(c, a, params, &result, text, &err);
     else
         ret = act->fn(c, a, params, &result, &err);
     if (ret < 0 && err.kind == ERR_NONE)

@@ -72,6 +72,7 @@
 #define LIMIT_DATASTORE_ROWS_MAX      32000u
 #define LIMIT_DATASTORE_RECORDS       100000u      /* records in one datastore_create/upsert call */
 #define LIMIT_DATASTORE_FILTER_VALUES 1000u        /* values of one filter */
+#define LIMIT_DATASTORE_CELLS         4000000u     /* records × fields in one create/upsert call */
 #define LIMIT_DATASTORE_SQL           (64u * 1024) /* bytes of datastore_search_sql's sql */
 #define LIMIT_DATASTORE_SQL_ROWS      32000u       /* rows a datastore_search_sql returns */
 #define LIMIT_DATASTORE_SQL_MS        10000u       /* datastore_search_sql time limit */

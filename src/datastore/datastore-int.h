@@ -155,6 +155,11 @@ void ds_json_cell(const json_t *v, struct ds_pool *pool, struct ingest_cell *cel
 int ds_value_from_json(enum dstype t, const json_t *v, struct ds_pool *pool, struct dsvalue *out,
                        struct err *err);
 
+/* ds_value_from_json() for a cell: out->s may point into cell->s or scratch
+ * (INGEST_SCRATCH bytes), so it lives as long as both. */
+int ds_cell_convert(enum dstype t, const struct ingest_cell *cell, char *scratch,
+                    struct dsvalue *out, struct err *err);
+
 /* Reads an optional parameter, given as JSON or as query-string text ("10", "true"):
  * absent, null or "" leaves the default. -ERR_VALIDATION naming key. */
 int ds_param_int(const json_t *params, const char *key, int64_t min, int64_t max, int64_t def,
@@ -305,5 +310,21 @@ void ds_json_value(struct buf *out, enum dstype t, const struct dsvalue *v,
  */
 int ds_records_write(struct store_ds_cursor *cur, enum ds_records_format f,
                      enum ds_json_numbers mode, struct buf *out, uint64_t *nrows, struct err *err);
+
+/* ---- The actions (actions.c, search.c) -------------------------------------------------- */
+
+/* Refuses a parameter of params that is not one of keys[n]: -ERR_VALIDATION naming it,
+ * "\"x\" is not a parameter of <action>". */
+int ds_check_keys(const json_t *params, const char *action, const char *const *keys, size_t n,
+                  struct err *err);
+
+/* The resource of an action: "resource_id", else "id" (CKAN's datastore_search and
+ * datastore_info take either); missing: -ERR_VALIDATION "Missing value" naming
+ * "resource_id". *rid borrowed from params. */
+int ds_resource_id(const json_t *params, const char **rid, struct err *err);
+
+/* The data dictionary entry ({"label", "notes", …}) of field id in a table's meta,
+ * borrowed, or NULL. */
+json_t *ds_field_info(const json_t *meta, const char *id);
 
 #endif

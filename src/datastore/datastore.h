@@ -26,6 +26,7 @@
 
 #include "access/access.h"
 #include "catalog/catalog.h"
+#include "core/buf.h"
 #include "core/err.h"
 #include "ingest/ingest.h"
 
@@ -82,6 +83,20 @@ int datastore_search(struct catalog *c, const struct actor *a, json_t *params, j
                      struct err *err);
 int datastore_search_sql(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
                          struct err *err);
+/*
+ * datastore_search and datastore_search_sql for the HTTP API: the same checks and result,
+ * except "records" (objects and lists), which is catalog_splice_token() as a string, and
+ * whose JSON text (the array) is appended to records (an initialised buffer) instead: the
+ * numbers in it keep their exact stored text, which a json_t cannot hold (jansson has no
+ * decimal type). api_ckan_call_text() splices it in, as package_search's datasets. The
+ * json_t forms above parse that text back, so numbers jansson cannot hold exactly (more
+ * than 17 significant digits, trailing zeros) come out approximated there, and integers
+ * past 64 bits as strings. csv and tsv records are a string either way.
+ */
+int datastore_search_text(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                          struct buf *records, struct err *err);
+int datastore_search_sql_text(struct catalog *c, const struct actor *a, json_t *params,
+                              json_t **result, struct buf *records, struct err *err);
 int datastore_xloader_submit(struct catalog *c, const struct actor *a, json_t *params,
                              json_t **result, struct err *err);
 int datastore_xloader_status(struct catalog *c, const struct actor *a, json_t *params,

@@ -411,6 +411,22 @@ static int not_valid(enum dstype t, const struct ingest_cell *cell, struct err *
                    (int)(cell->len > NAME_SHOWN ? NAME_SHOWN : cell->len), cell->s, dstype_name(t));
 }
 
+int ds_cell_convert(enum dstype t, const struct ingest_cell *cell, char *scratch,
+                    struct dsvalue *out, struct err *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (cell->kind == INGEST_CELL_EMPTY)
+        return 0;
+    if (!cell->len && t == DSTYPE_TEXT) {
+        out->kind = DSVALUE_TEXT;
+        out->s = "";
+        return 0;
+    }
+    if (cell->len && t != DSTYPE_TEXT && ingest_is_missing(cell))
+        return not_valid(t, cell, err);
+    return ingest_value_convert(t, cell, out, scratch, err);
+}
+
 int ds_value_from_json(enum dstype t, const json_t *v, struct ds_pool *pool, struct dsvalue *out,
                        struct err *err)
 {
@@ -418,18 +434,8 @@ int ds_value_from_json(enum dstype t, const json_t *v, struct ds_pool *pool, str
     struct ingest_cell cell;
     int ret;
 
-    memset(out, 0, sizeof(*out));
     ds_json_cell(v, pool, &cell);
-    if (cell.kind == INGEST_CELL_EMPTY)
-        return 0;
-    if (!cell.len && t == DSTYPE_TEXT) {
-        out->kind = DSVALUE_TEXT;
-        out->s = "";
-        return 0;
-    }
-    if (cell.len && t != DSTYPE_TEXT && ingest_is_missing(&cell))
-        return not_valid(t, &cell, err);
-    ret = ingest_value_convert(t, &cell, out, scratch, err);
+    ret = ds_cell_convert(t, &cell, scratch, out, err);
     if (ret)
         return ret;
     /* The canonical text points into the cell (v's string, which a caller may free

@@ -2775,6 +2775,17 @@ static const struct {
         {"resource_create", "resource_create", "{\"package_id\": \"cmp\", \"url\": \"http://b\"}"},
         {"resource_show", NULL, "{\"id\": \"@rid\"}"},
         {"resource_update", "resource_update", "{\"id\": \"@rid\", \"name\": \"r\"}"},
+        /* The DataStore API on the link resource (a table made through the API). */
+        {"datastore_create", "datastore_create",
+         "{\"resource_id\": \"@rid\", \"fields\": [{\"id\": \"a\", \"type\": \"int\"}], "
+         "\"records\": [{\"a\": 1}], \"primary_key\": \"a\"}"},
+        {"datastore_upsert", "datastore_upsert",
+         "{\"resource_id\": \"@rid\", \"records\": [{\"a\": 2}]}"},
+        {"datastore_info", NULL, "{\"id\": \"@rid\"}"},
+        {"datastore_search", NULL, "{\"resource_id\": \"@rid\", \"filters\": {\"a\": 2}}"},
+        {"datastore_search_sql", NULL, "{\"sql\": \"SELECT * FROM \\\"@rid\\\"\"}"},
+        {"datastore_delete", "datastore_delete",
+         "{\"resource_id\": \"@rid\", \"filters\": {\"a\": 2}}"},
         /* xloader_submit only queues (its entry, datastore_ingest, comes with the ingest,
          * tests/unit/test-datastore-ingest.c); a link has no file to ingest: 409. */
         {"xloader_status", NULL, "{\"resource_id\": \"@rid\"}"},
