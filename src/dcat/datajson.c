@@ -275,7 +275,7 @@ json_t *dcat_datajson_dataset(const struct dcat_options *o, json_t *pkg)
 struct dcat_stream {
     struct catalog *c;
     struct dcat_options o; /* a copy; its strings are the caller's */
-    struct buf out; /* bytes not yet read start at pos */
+    struct buf out;        /* bytes not yet read start at pos */
     size_t pos;
     size_t next;    /* start of the next batch in the catalog search */
     size_t count;   /* public datasets when the document was opened */

@@ -180,9 +180,15 @@ static void add_distribution(const struct dcat_options *o, json_t *pkg, json_t *
 
     if (!rid)
         return;
-    iri = xstrfmt("%s/dataset/%s/resource/%s", o->site_url, dcat_str(pkg, "id"), rid);
-    d = dcat_iri(iri);
-    free(iri);
+    if (dcat_is_public(pkg)) {
+        iri = xstrfmt("%s/dataset/%s/resource/%s", o->site_url, dcat_str(pkg, "id"), rid);
+        d = dcat_iri(iri);
+        free(iri);
+    } else {
+        /* The resource's IRI would hold its id, and with it the download route of a file
+         * that is not published: a blank node says what there is without it. */
+        d = dcat_blank(g);
+    }
     dcat_add(g, ds, NS_DCAT "distribution", dcat_term_copy(&d));
     dcat_add_type(g, &d, NS_DCAT "Distribution");
     if ((s = dcat_str(res, "name")))

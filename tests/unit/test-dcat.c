@@ -1139,6 +1139,12 @@ static void test_private_never(void **state)
     struct fixture *f = *state;
     struct err err = ERR_INIT;
     struct buf b = BUF_INIT;
+    json_t *pkg = show(f, "restricted");
+    char rid[UUID_STR_LEN];
+
+    xsnprintf(rid, sizeof(rid), "%s",
+              sget(json_array_get(json_object_get(pkg, "resources"), 0), "id"));
+    json_decref(pkg);
 
     for (int fmt = DCAT_TURTLE; fmt <= DCAT_JSONLD; fmt++) {
         assert_int_equal(dcat_dataset_rdf(&f->c, &f->o, fmt, "hidden", &b, &err), -ERR_NOT_FOUND);
@@ -1150,8 +1156,10 @@ static void test_private_never(void **state)
         assert_null(strstr(b.buf, "Hidden title"));
         assert_null(strstr(b.buf, "Draft title"));
         assert_null(strstr(b.buf, "/dataset/hidden"));
-        /* The restricted dataset's file link appears nowhere. */
+        /* The restricted dataset's file link appears nowhere, nor its resource's id
+         * (the download route takes it). */
         assert_null(strstr(b.buf, "r.csv"));
+        assert_null(strstr(b.buf, rid));
         assert_null(strstr(b.buf, "c.csv"));
         assert_non_null(strstr(b.buf, "Restricted"));
         buf_reset(&b);
