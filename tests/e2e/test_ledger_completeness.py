@@ -34,6 +34,10 @@ WRITE_TYPES = {
     "group_create": "group_create",
     # Queues an ingest: its entry comes when the worker has built the table.
     "xloader_submit": "datastore_ingest",
+    # The DataStore API's writes: one entry each, after the table changed.
+    "datastore_create": "datastore_create",
+    "datastore_upsert": "datastore_upsert",
+    "datastore_delete": "datastore_delete",
 }
 
 POLL_TIMEOUT = 20.0  # seconds for the sequencer (ASan build on a busy machine)
