@@ -403,10 +403,11 @@ const char *dcat_frequency_eu(const char *s)
 void dcat_timestamp(const char *ckan, char *out, size_t size)
 {
     size_t len = ckan ? strlen(ckan) : 0;
+    /* After "YYYY-MM-DDThh:mm:ss" of a date-time: a fraction and a zone, if any. */
+    const char *tail = len > 19 ? ckan + 19 : "";
 
     /* A date-time without a zone: CKAN writes UTC. */
-    if (dcat_date_kind(ckan) == DCAT_DATE_TIME && ckan[len - 1] != 'Z' && !strchr(ckan + 19, '+') &&
-        !strchr(ckan + 19, '-'))
+    if (dcat_date_kind(ckan) == DCAT_DATE_TIME && !strpbrk(tail, "Z+-"))
         xsnprintf(out, size, "%.*sZ", (int)(size > 2 ? size - 2 : 0), ckan);
     else
         xsnprintf(out, size, "%.*s", (int)(size > 1 ? size - 1 : 0), ckan ? ckan : "");
