@@ -1453,6 +1453,61 @@ static void test_delete_index_meta_drop(void **state)
     }
 }
 
+/* Writers in several threads at once: each write waits for the one before (the table's
+ * lock), none is lost, and _id is never given twice. */
+struct writer_ctx {
+    struct store *s;
+    int id;
+    atomic_int errors;
+};
+
+static void *insert_many(void *arg)
+{
+    struct writer_ctx *x = arg;
+    const char *f[] = {"name", "n"};
+
+    for (int i = 0; i < 25; i++) {
+        struct err err = ERR_INIT;
+        char name[32];
+        struct dsvalue v[2] = {tv(name), iv(x->id)};
+
+        xsnprintf(name, sizeof(name), "w%d-%d", x->id, i);
+        v[0] = tv(name);
+        if (store_ds_upsert(x->s, RID_A, STORE_DS_INSERT, f, 2, v, 1, NULL, &err))
+            atomic_fetch_add(&x->errors, 1);
+    }
+    return NULL;
+}
+
+static void test_concurrent_writers(void **state)
+{
+    struct unit_store *u = *state;
+    struct writer_ctx x[3];
+    pthread_t th[3];
+    struct store_ds_info info;
+    struct err err = ERR_INIT;
+
+    build_people(u->s, RID_A);
+    for (int i = 0; i < 3; i++) {
+        x[i] = (struct writer_ctx){u->s, i + 1, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, insert_many, &x[i]), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(atomic_load(&x[i].errors), 0);
+    }
+    assert_int_equal(store_ds_info(u->s, RID_A, &info, &err), 0);
+    assert_int_equal(info.rows, 7 + 75);
+    assert_int_equal(info.generation, 1 + 75);
+    store_ds_info_release(&info);
+    assert_int_equal(raw_int(u, RID_A, "SELECT count(DISTINCT _id) FROM t_" HEX_A), 82);
+    assert_int_equal(raw_int(u, RID_A, "SELECT max(_id) FROM t_" HEX_A), 82);
+    assert_int_equal(
+            raw_int(u, RID_A, "SELECT count(DISTINCT c_1) FROM t_" HEX_A " WHERE c_1 LIKE 'w%'"),
+            75);
+    assert_integrity(u, RID_A);
+}
+
 /* ---- Ingest status ------------------------------------------------------------------ */
 static void test_status(void **state)
 {
@@ -1933,6 +1988,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_fulltext, setup, teardown),
             cmocka_unit_test_setup_teardown(test_upsert, setup, teardown),
             cmocka_unit_test_setup_teardown(test_delete_index_meta_drop, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
             cmocka_unit_test_setup_teardown(test_status, setup, teardown),
             cmocka_unit_test_setup_teardown(test_fail_injection, setup, teardown),
             cmocka_unit_test_setup_teardown(test_readonly_store, setup, teardown),
