@@ -345,6 +345,18 @@ def test_resource_delete_drops_table(api):
     ok(srv.api("resource_delete", token=tok["editor"], id=r["id"]))
     assert not os.path.exists(os.path.join(p.path, "datastore", r["id"] + ".db"))
     assert srv.get("/datastore/dump/%s" % r["id"]).status_code == 404
+    # package_update without a resource deletes it (CKAN): its table goes too; the
+    # resource it keeps keeps its table.
+    keep = ok(upload(srv, tok["editor"], ds["id"], b"k\n1\n", "keep.csv"))
+    drop = ok(upload(srv, tok["editor"], ds["id"], b"d\n1\n", "drop.csv"))
+    assert wait_for(srv, keep["id"])["status"] == "complete"
+    assert wait_for(srv, drop["id"])["status"] == "complete"
+    shown = ok(srv.api("package_show", id=ds["name"]))
+    shown["resources"] = [x for x in shown["resources"] if x["id"] == keep["id"]]
+    ok(srv.api("package_update", token=tok["editor"], json_body=shown))
+    assert not os.path.exists(os.path.join(p.path, "datastore", drop["id"] + ".db"))
+    assert os.path.exists(os.path.join(p.path, "datastore", keep["id"] + ".db"))
+    assert status(srv, keep["id"])["status"] == "complete"
 
 
 # -- atomic replacement -------------------------------------------------------------------
