@@ -180,7 +180,8 @@ int ds_param_str(const json_t *params, const char *key, const char **out, struct
 int ds_sort_parse(const json_t *sort, const struct ds_table *t, struct store_ds_sort **out,
                   size_t *n, struct err *err);
 
-/* Appends a sort as text ds_sort_parse() reads back the same: "\"a\" desc, \"_id\" asc". */
+/* Appends a sort as text ds_sort_parse() reads back the same: "\"a\" desc, \"_id\" asc"
+ * (field ids hold no '"': CKAN's rule, which datastore_create and the ingest enforce). */
 void ds_sort_format(const struct store_ds_sort *s, size_t n, struct buf *out);
 
 /*

@@ -29,11 +29,13 @@
 #include "datastore/datastore-int.h"
 #include "core/util.h"
 
+/* Field ids never hold '"' (CKAN's rule, datastore_create's check, the ingest's header
+ * ids): the quoting of sort and fields relies on it. */
 static const struct store_ds_field table_fields[] = {
         {"name", DSTYPE_TEXT}, {"amount", DSTYPE_NUMERIC}, {"n", DSTYPE_INT8},
         {"when", DSTYPE_DATE}, {"at", DSTYPE_TIMESTAMP},   {"ok", DSTYPE_BOOL},
         {"j", DSTYPE_JSON},    {"x, y", DSTYPE_TEXT},      {"desc", DSTYPE_TEXT},
-        {"名前", DSTYPE_TEXT}, {"a \"b", DSTYPE_TEXT},
+        {"名前", DSTYPE_TEXT},
 };
 static const struct ds_table table = {table_fields, ARRAY_SIZE(table_fields)};
 
