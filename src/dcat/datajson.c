@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/parse.h"
 #include "core/timeutil.h"
+#include "crypto/digest.h"
 #include "dcat/dcat-int.h"
 #include "core/util.h"
 
@@ -275,21 +276,77 @@ json_t *dcat_datajson_dataset(const struct dcat_options *o, json_t *pkg)
 struct dcat_stream {
     struct catalog *c;
     struct dcat_options o; /* a copy; its strings are the caller's */
-    struct buf out;        /* bytes not yet read start at pos */
+    uint8_t options_digest[SHA256_LEN];
+    struct buf out; /* bytes not yet read start at pos */
     size_t pos;
+    struct buf texts; /* the batch's stored datasets as text */
+    struct dcat_codec codec;
     size_t next;    /* start of the next batch in the catalog search */
     size_t count;   /* public datasets when the document was opened */
     size_t written; /* datasets written */
+    size_t cached;  /* of which from the cache */
     char *tail;     /* what closes the document: "]}" */
     bool done;      /* the tail is in out */
     bool failed;
 };
 
+static int dump_to_buf(const char *data, size_t size, void *ctx)
+{
+    buf_add(ctx, data, size);
+    return 0;
+}
+
+/* The options a data.json entry depends on, hashed once per document: part of every
+ * cache key. */
+static void options_digest(const struct dcat_options *o, uint8_t out[SHA256_LEN])
+{
+    const char *parts[] = {o->site_url,     o->catalog_title, o->catalog_publisher,
+                           o->contact_name, o->contact_email, o->catalog_description,
+                           o->bureau_code,  o->program_code};
+    struct sha256_ctx ctx;
+
+    sha256_init(&ctx);
+    sha256_update(&ctx, "dcat-datajson-1", 16);
+    for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+        sha256_update(&ctx, parts[i], strlen(parts[i]) + 1);
+    sha256_final(&ctx, out);
+}
+
+/* Appends the data.json entry of one stored dataset text: from the cache when this text
+ * was written with these options before, else parsed, mapped and cached. */
+static int write_dataset(struct dcat_stream *s, const char *text, size_t len, struct err *err)
+{
+    uint8_t key[SHA256_LEN];
+    json_error_t jerr;
+    json_t *pkg, *d;
+    size_t at;
+
+    sha256_prefixed(0x02, s->options_digest, SHA256_LEN, text, len, key);
+    if (dcat_cache_get(&s->codec, key, &s->out)) {
+        s->cached++;
+        return 0;
+    }
+    pkg = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(pkg)) {
+        json_decref(pkg);
+        return err_set(err, ERR_INTERNAL, NULL, "a stored dataset is corrupt: %s", jerr.text);
+    }
+    d = dcat_datajson_dataset(&s->o, pkg);
+    at = s->out.len;
+    json_dump_callback(d, dump_to_buf, &s->out, JSON_COMPACT);
+    json_decref(d);
+    json_decref(pkg);
+    if (!buf_failed(&s->out))
+        dcat_cache_put(&s->codec, key, s->out.buf + at, s->out.len - at);
+    return 0;
+}
+
 /* Renders the next batch into s->out. */
 static int stream_fill(struct dcat_stream *s, struct err *err)
 {
-    json_t *results = NULL, *pkg;
-    size_t i, n, count;
+    struct actor anon = ACTOR_ANONYMOUS;
+    size_t starts[DCAT_DATAJSON_BATCH], lens[DCAT_DATAJSON_BATCH], i, n;
+    json_t *params, *result = NULL;
     int ret;
 
     if (s->next > LIMIT_SEARCH_START_MAX) {
@@ -297,31 +354,39 @@ static int stream_fill(struct dcat_stream *s, struct err *err)
                  s->written);
         goto end;
     }
-    ret = dcat_search(s->c, s->next, DCAT_DATAJSON_BATCH, &results, &count, err);
+    /* Name order, as the public sees the catalog; the page as the stored texts, so that
+     * a dataset already written costs no parse (cache.c). */
+    params = json_pack("{s:s,s:s,s:I,s:I}", "q", "", "sort", "name asc", "rows",
+                       (json_int_t)DCAT_DATAJSON_BATCH, "start", (json_int_t)s->next);
+    buf_reset(&s->texts);
+    ret = catalog_package_search_text(s->c, &anon, params, &result, &s->texts, err);
+    json_decref(params);
     if (ret)
-        return ret;
+        goto out;
     if (!s->next)
-        s->count = count;
-    n = json_array_size(results);
-    json_array_foreach (results, i, pkg) {
-        json_t *d = dcat_datajson_dataset(&s->o, pkg);
-        char *text = json_dumps(d, JSON_COMPACT);
-
-        BUG_ON(!text);
+        s->count = (size_t)json_integer_value(json_object_get(result, "count"));
+    if (dcat_split_objects(s->texts.buf, s->texts.len, starts, lens, ARRAY_SIZE(starts), &n)) {
+        ret = err_set(err, ERR_INTERNAL, NULL, "the catalog search returned unreadable datasets");
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
         if (s->written++)
             buf_addch(&s->out, ',');
-        buf_addstr(&s->out, text);
-        free(text);
-        json_decref(d);
+        ret = write_dataset(s, s->texts.buf + starts[i], lens[i], err);
+        if (ret)
+            goto out;
     }
-    json_decref(results);
     s->next += n;
     if (n == DCAT_DATAJSON_BATCH)
-        return 0;
+        goto out;
 end:
     buf_addstr(&s->out, s->tail);
     s->done = true;
-    return 0;
+    log_debug("dcat: data.json: %zu datasets, %zu of them from the cache", s->written, s->cached);
+    ret = 0;
+out:
+    json_decref(result);
+    return ret;
 }
 
 int dcat_datajson_open(struct catalog *c, const struct dcat_options *o, struct dcat_stream **out,
@@ -335,7 +400,10 @@ int dcat_datajson_open(struct catalog *c, const struct dcat_options *o, struct d
     *out = NULL;
     s->c = c;
     s->o = *o;
+    options_digest(o, s->options_digest);
     buf_init(&s->out, 0);
+    buf_init(&s->texts, 0);
+    dcat_codec_init(&s->codec);
     head = json_pack("{s:s,s:s,s:s,s:s,s:s,s:[]}", "@context", POD_CONTEXT, "@id", id, "@type",
                      "dcat:Catalog", "conformsTo", POD_SCHEMA, "describedBy", POD_CATALOG,
                      "dataset");
@@ -397,6 +465,8 @@ void dcat_stream_free(struct dcat_stream *s)
     if (!s)
         return;
     buf_release(&s->out);
+    buf_release(&s->texts);
+    dcat_codec_release(&s->codec);
     free(s->tail);
     free(s);
 }

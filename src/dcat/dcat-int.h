@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <zlib.h>
 
 #include "dcat/dcat.h"
 
@@ -175,6 +176,40 @@ int dcat_search(struct catalog *c, size_t start, size_t rows, json_t **results, 
 /* package_show of id_or_name as the anonymous actor (404 for what the public may not
  * see). *pkg: new reference. */
 int dcat_show(struct catalog *c, const char *id_or_name, json_t **pkg, struct err *err);
+
+/* ---- cache.c: data.json entries already written ------------------------------------ */
+
+/* The compressor and decompressor of one caller (a data.json being written), kept from
+ * one entry to the next. dcat_codec_init(), then dcat_codec_release(). */
+struct dcat_codec {
+    z_stream deflate, inflate;
+    bool deflate_open, inflate_open;
+    struct buf scratch;
+};
+void dcat_codec_init(struct dcat_codec *z);
+void dcat_codec_release(struct dcat_codec *z);
+
+/* Appends the cached text of key to out and returns true; false when it is not cached
+ * (out unchanged). Thread-safe (z is the caller's own). */
+bool dcat_cache_get(struct dcat_codec *z, const uint8_t key[32], struct buf *out);
+/* Caches len bytes of text under key (compressed), evicting the oldest entries past
+ * DCAT_CACHE_BYTES. Thread-safe. */
+void dcat_cache_put(struct dcat_codec *z, const uint8_t key[32], const char *text, size_t len);
+/* Entries and compressed bytes held (tests, benchmarks). */
+void dcat_cache_stats(size_t *entries, size_t *bytes);
+/* Empties the cache (tests). */
+void dcat_cache_clear(void);
+
+/*
+ * Splits text[0..len), JSON objects joined by ',' (catalog_package_search_text's
+ * results), into the objects: their offsets and lengths into starts and lens (room for
+ * max each); *n gets the count. Strings are skipped with their escapes, so braces and
+ * commas inside them do not count. Returns 0, or -1 when the text is not such a list
+ * (an unbalanced brace or bracket, an unterminated string, something between the
+ * objects other than one ',', more than max objects).
+ */
+int dcat_split_objects(const char *text, size_t len, size_t *starts, size_t *lens, size_t max,
+                       size_t *n);
 
 /* ---- graph.c: triples -------------------------------------------------------------- */
 

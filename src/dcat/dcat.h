@@ -50,6 +50,11 @@
 /* Datasets fetched per catalog search while data.json is written. */
 #define DCAT_DATAJSON_BATCH 500u
 
+/* The most the process keeps of data.json entries already written (compressed bytes),
+ * so that the next data.json reuses those of unchanged datasets (src/dcat/cache.c):
+ * about 350 bytes a dataset, so that a 100,000-dataset catalog fits. */
+#define DCAT_CACHE_BYTES (40u << 20)
+
 /*
  * What the exports say about the catalog itself, and the defaults of datasets that say
  * nothing. Every string is borrowed, UTF-8, never NULL ("" when not set); the portal

@@ -683,6 +683,157 @@ static void test_datajson_batches(void **state)
     free(text);
 }
 
+static void test_datajson_sees_changes(void **state)
+{
+    struct fixture *f = *state;
+    struct dcat_stream *s = NULL;
+    struct err err = ERR_INIT;
+    size_t len, entries, bytes;
+    char *text;
+
+    /* Written once (and cached), changed, written again: the change shows, the rest comes
+     * from the cache. */
+    assert_int_equal(dcat_datajson_open(&f->c, &f->o, &s, &err), 0);
+    free(read_stream(s, 4096, &len));
+    dcat_stream_free(s);
+    dcat_cache_stats(&entries, &bytes);
+    assert_true(entries >= 5 && bytes > 0);
+    json_decref(act(f, catalog_package_patch, "{\"id\": \"bare\", \"notes\": \"Now described.\"}"));
+    assert_int_equal(dcat_datajson_open(&f->c, &f->o, &s, &err), 0);
+    text = read_stream(s, 4096, &len);
+    dcat_stream_free(s);
+    assert_non_null(strstr(text, "\"description\":\"Now described.\""));
+    free(text);
+    /* Other options: other entries. */
+    f->o.catalog_publisher = "Another publisher";
+    f->o.contact_email = "other@portal.test";
+    assert_int_equal(dcat_datajson_open(&f->c, &f->o, &s, &err), 0);
+    text = read_stream(s, 4096, &len);
+    dcat_stream_free(s);
+    assert_non_null(strstr(text, "mailto:other@portal.test"));
+    assert_null(strstr(text, "mailto:help@portal.test"));
+    free(text);
+}
+
+static void test_split(void **state)
+{
+    static const struct {
+        const char *text;
+        int ret;
+        size_t n;
+    } cases[] = {
+            {"", 0, 0},
+            {"{}", 0, 1},
+            {"{\"a\":1},{\"b\":[1,{\"c\":2}]}", 0, 2},
+            {"{\"a\":\"},{\\\"\\\\\"},{\"b\":\"]\"}", 0, 2},
+            {"{\"a\":\"x\\\\\"}", 0, 1},
+            {"{},", -1, 0},
+            {",{}", -1, 0},
+            {"{}{}", -1, 0},
+            {"{}, {}", -1, 0},
+            {"{\"a\":\"}", -1, 0},
+            {"{\"a\":1", -1, 0},
+            {"{]}", -1, 0},
+            {"[1]", -1, 0},
+            {"{\"a\":\"\\\"}", -1, 0},
+    };
+    size_t starts[4], lens[4], n;
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        const char *t = cases[i].text;
+        int ret = dcat_split_objects(t, strlen(t), starts, lens, ARRAY_SIZE(starts), &n);
+
+        if (ret != cases[i].ret || (!ret && n != cases[i].n))
+            fail_msg("split %s: %d, %zu", t, ret, n);
+        /* The pieces and their commas are the text again. */
+        if (!ret) {
+            struct buf b = BUF_INIT;
+
+            for (size_t k = 0; k < n; k++) {
+                if (k)
+                    buf_addch(&b, ',');
+                buf_add(&b, t + starts[k], lens[k]);
+            }
+            assert_string_equal(b.buf, t);
+            buf_release(&b);
+        }
+    }
+    /* More objects than room. */
+    assert_int_equal(dcat_split_objects("{},{}", 5, starts, lens, 1, &n), -1);
+}
+
+/* A xorshift generator: incompressible bytes for the cache's size limit. */
+static uint64_t next_random(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void test_cache(void **state)
+{
+    struct dcat_codec z;
+    struct buf out = BUF_INIT;
+    uint8_t key[32], other[32];
+    size_t entries, bytes, big = DCAT_CACHE_BYTES / 64, n = 0;
+    uint64_t x = 88172645463325252ull;
+    char *text;
+
+    (void)state;
+    dcat_cache_clear();
+    dcat_codec_init(&z);
+    sha256("a", 1, key);
+    sha256("b", 1, other);
+    assert_false(dcat_cache_get(&z, key, &out));
+    dcat_cache_put(&z, key, "{\"@type\":\"dcat:Dataset\",\"title\":\"x\"}", 37);
+    buf_addstr(&out, "[");
+    assert_true(dcat_cache_get(&z, key, &out));
+    assert_string_equal(out.buf, "[{\"@type\":\"dcat:Dataset\",\"title\":\"x\"}");
+    assert_false(dcat_cache_get(&z, other, &out));
+    assert_string_equal(out.buf, "[{\"@type\":\"dcat:Dataset\",\"title\":\"x\"}");
+    /* A second put of the same key keeps the first. */
+    dcat_cache_put(&z, key, "{}", 2);
+    buf_reset(&out);
+    assert_true(dcat_cache_get(&z, key, &out));
+    assert_int_equal(out.len, 37);
+
+    /* Past DCAT_CACHE_BYTES the oldest go: fill with incompressible entries. */
+    text = xmalloc(big);
+    while (n * big < DCAT_CACHE_BYTES + 4 * big) {
+        uint8_t k[32];
+
+        for (size_t i = 0; i < big; i++)
+            text[i] = (char)next_random(&x);
+        sha256(&n, sizeof(n), k);
+        dcat_cache_put(&z, k, text, big);
+        n++;
+    }
+    dcat_cache_stats(&entries, &bytes);
+    assert_true(bytes <= DCAT_CACHE_BYTES);
+    assert_true(entries < n + 1);
+    buf_reset(&out);
+    assert_false(dcat_cache_get(&z, key, &out)); /* the oldest went first */
+    {
+        uint8_t k[32];
+        size_t last = n - 1;
+
+        sha256(&last, sizeof(last), k);
+        assert_true(dcat_cache_get(&z, k, &out)); /* the newest stayed */
+        assert_int_equal(out.len, big);
+        assert_memory_equal(out.buf, text, big);
+    }
+    /* Too large to cache at all. */
+    dcat_cache_put(&z, other, text, big + 1);
+    buf_reset(&out);
+    assert_false(dcat_cache_get(&z, other, &out));
+    free(text);
+    buf_release(&out);
+    dcat_codec_release(&z);
+    dcat_cache_clear();
+}
+
 /* ---- DCAT-AP ----------------------------------------------------------------------------- */
 
 struct parsed {
@@ -1179,6 +1330,9 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_datajson_defaults, setup, teardown),
             cmocka_unit_test_setup_teardown(test_datajson_stream, setup, teardown),
             cmocka_unit_test_setup_teardown(test_datajson_batches, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_datajson_sees_changes, setup, teardown),
+            cmocka_unit_test(test_split),
+            cmocka_unit_test(test_cache),
             cmocka_unit_test_setup_teardown(test_rdf_round_trip, setup, teardown),
             cmocka_unit_test_setup_teardown(test_rdf_content, setup, teardown),
             cmocka_unit_test_setup_teardown(test_rdf_hostile, setup, teardown),
