@@ -213,6 +213,46 @@ out:
     return ret;
 }
 
+/*
+ * Records how an ingest ended (status "complete" or "error", or "pending" when it was
+ * abandoned; stolen) in one transaction, with the resource's datastore fields (active:
+ * the table is there) and, for a complete one, the ledger entry (borrowed, may be NULL).
+ * A request queued while the ingest ran (an upload of a newer file, xloader_submit with
+ * other options) left the status "pending" with its own options: that record stays, for
+ * the worker to run, with only this ingest's report put in it.
+ */
+static int status_settle(struct catalog *c, const struct actor *a, const char *resource_id,
+                         json_t *status, bool active, json_t *entry, struct err *err)
+{
+    json_t *cur = NULL;
+    int ret;
+
+    ret = store_begin(c->store, err);
+    if (ret)
+        goto out;
+    if (!store_ds_status_get(c->store, resource_id, &cur, NULL) &&
+        str_eq(json_string_value(json_object_get(cur, "status")), "pending")) {
+        if (json_object_get(status, "report"))
+            json_object_set(cur, "report", json_object_get(status, "report"));
+        json_decref(status);
+        status = cur;
+        cur = NULL;
+    }
+    ret = store_ds_status_put(c->store, resource_id, status, err);
+    if (!ret)
+        ret = catalog_resource_datastore(c, a, resource_id, active,
+                                         json_string_value(json_object_get(status, "status")),
+                                         entry, err);
+    if (!ret)
+        ret = store_commit(c->store, err);
+    if (ret)
+        store_rollback(c->store);
+out:
+    json_decref(cur);
+    json_decref(status);
+    return ret;
+}
+
 /* A status record after prev (may be NULL): its report kept. New reference. */
 static json_t *status_make(const json_t *prev, const char *state, const char *user,
                            const json_t *options, const char *trigger)
@@ -400,7 +440,8 @@ static void run_failed(struct run *run, int ret, const struct err *why,
                             json_pack("{s:s,s:I,s:I}", "message", why->msg[0] ? why->msg : "failed",
                                       "line", (json_int_t)pos->line, "column",
                                       (json_int_t)pos->column));
-    if (ds_status_set(run->c, run->a, run->r->resource_id, s, &err))
+    if (status_settle(run->c, run->a, run->r->resource_id, s,
+                      resource_active(run->c, run->r->resource_id), NULL, &err))
         log_error("datastore: cannot record the status of resource \"%s\": %s", run->r->resource_id,
                   err.msg);
 }
@@ -427,7 +468,7 @@ int ds_ingest_run(struct catalog *c, const struct actor *a,
     char *dumped = NULL;
     const struct dsvalue *values;
     uint64_t rows = 0, line = 0, t0 = time_mono_us(), t1 = 0, t2 = 0;
-    bool authorized = false, cancelled = false, began = false;
+    bool authorized = false, cancelled = false;
     double typing, loading;
     enum ingest_format guess;
     int ret;
@@ -567,18 +608,9 @@ int ds_ingest_run(struct catalog *c, const struct actor *a,
                       "rows", (json_int_t)rows, "fields_sha256", fsha);
     status = status_make(run.prev, "complete", a->name, run.options, trigger);
     json_object_set(status, "report", rep);
-    ret = store_begin(c->store, err);
-    if (ret)
-        goto out;
-    began = true;
-    ret = store_ds_status_put(c->store, r->resource_id, status, err);
-    if (!ret)
-        ret = catalog_resource_datastore(c, a, r->resource_id, true, "complete", entry, err);
-    if (!ret)
-        ret = store_commit(c->store, err);
-    began = false;
+    ret = status_settle(c, a, r->resource_id, status, true, entry, err);
+    status = NULL;
     if (ret) {
-        store_rollback(c->store);
         if (ret == -ERR_NOT_FOUND) {
             /* The resource was deleted while its file was read: its table goes too. */
             struct err e = ERR_INIT;
@@ -593,8 +625,6 @@ int ds_ingest_run(struct catalog *c, const struct actor *a,
         rep = NULL;
     }
 out:
-    if (began)
-        store_rollback(c->store);
     store_ds_build_abort(b);
     if (ret && authorized)
         run_failed(&run, ret, err, &pos, cancelled);

@@ -802,6 +802,31 @@ static void test_worker(void **state)
     assert_false(dir_has(ddir, ".build-"));
     free(ddir);
 
+    /* A request queued while an ingest of the same resource runs is not lost when that
+     * ingest ends: it runs next, with its own options. */
+    assert_int_equal(datastore_ingest_enqueue(d, &f->root, big, &err), 0);
+    assert_true(wait_status(f, big, "running"));
+    {
+        char params[160];
+        json_t *p, *result = NULL;
+
+        xsnprintf(params, sizeof(params),
+                  "{\"resource_id\": \"%s\", \"fields\": [{\"id\": \"amount\", \"type\": "
+                  "\"text\"}]}",
+                  big);
+        p = parse(params);
+        assert_int_equal(datastore_xloader_submit(&f->c, &f->editor, p, &result, &err), 0);
+        json_decref(result);
+        json_decref(p);
+    }
+    datastore_ingest_wait(d);
+    st = status_of(f, big);
+    assert_string_equal(sget(st, "status"), "complete");
+    assert_string_equal(sget(st, "trigger"), "submit");
+    assert_string_equal(
+            field_type(json_object_get(json_object_get(st, "report"), "fields"), "amount"), "text");
+    json_decref(st);
+
     /* xloader_submit queues with options; xloader_status shows them and the report. */
     {
         char params[256];
