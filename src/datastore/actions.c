@@ -456,9 +456,10 @@ struct create {
     struct ds_pool pool; /* names of primary_key and indexes */
     const char **pk;
     size_t npk;
-    const char **index_names; /* all indexes' fields, in a row */
+    const char **index_names; /* all indexes' fields, in a row: the table's, then new ones */
     size_t *index_sizes;
-    size_t nindexes;
+    bool *index_new; /* not an index of the table yet */
+    size_t nindexes, nnew;
     json_t *meta; /* the meta to store */
     bool rebuild, meta_changed;
     size_t ncurrent; /* columns of the current table (the first ones of r) */
@@ -473,6 +474,7 @@ static void create_release(struct create *x)
     free(x->pk);
     free(x->index_names);
     free(x->index_sizes);
+    free(x->index_new);
     json_decref(x->meta);
     free(x->old_types);
 }
@@ -539,6 +541,68 @@ static int create_columns(struct create *x, struct err *err)
     return 0;
 }
 
+/* Whether the n names at names are the index of list (a JSON array of names). */
+static bool index_same(const json_t *list, const char *const *names, size_t n)
+{
+    if (json_array_size(list) != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!str_eq(json_string_value(json_array_get(list, i)), names[i]))
+            return false;
+    return true;
+}
+
+/* The indexes to have: the table's own (a rebuild makes them again), then the requested
+ * ones it lacks (index_new), each once. */
+static int merge_indexes(struct create *x)
+{
+    const char **names = NULL;
+    size_t *sizes = xcalloc(json_array_size(x->info.indexes) + x->nindexes + 1, sizeof(*sizes));
+    bool *fresh = xcalloc(json_array_size(x->info.indexes) + x->nindexes + 1, sizeof(*fresh));
+    size_t n = 0, total = 0, alloc = 0, i, k;
+    const json_t *index, *f;
+    json_t *seen = json_array();
+
+    json_array_foreach (x->info.indexes, i, index) {
+        json_array_foreach (index, k, f) {
+            const char *own = NULL;
+
+            ALLOC_GROW(names, total + 1, alloc);
+            names[total++] = rows_has(&x->r, json_string_value(f), &own) ? own : "";
+        }
+        sizes[n++] = json_array_size(index);
+        json_array_append(seen, (json_t *)index);
+    }
+    for (i = 0, k = 0; i < x->nindexes; k += x->index_sizes[i++]) {
+        bool dup = false;
+        const json_t *s;
+        size_t j;
+
+        json_array_foreach (seen, j, s)
+            dup = dup || index_same(s, x->index_names + k, x->index_sizes[i]);
+        if (dup)
+            continue;
+        ALLOC_GROW(names, total + x->index_sizes[i], alloc);
+        memcpy(names + total, x->index_names + k, x->index_sizes[i] * sizeof(*names));
+        total += x->index_sizes[i];
+        fresh[n] = true;
+        sizes[n++] = x->index_sizes[i];
+        x->nnew++;
+        s = json_array();
+        for (j = k; j < k + x->index_sizes[i]; j++)
+            json_array_append_new((json_t *)s, json_string(x->index_names[j]));
+        json_array_append_new(seen, (json_t *)s);
+    }
+    json_decref(seen);
+    free(x->index_names);
+    free(x->index_sizes);
+    x->index_names = names;
+    x->index_sizes = sizes;
+    x->index_new = fresh;
+    x->nindexes = n;
+    return 0;
+}
+
 /* primary_key and indexes, checked against the columns. */
 static int create_keys_indexes(struct create *x, struct err *err)
 {
@@ -580,7 +644,7 @@ static int create_keys_indexes(struct create *x, struct err *err)
     /* indexes: "a,b" (two indexes), or a list of indexes, each a name or a list of names
      * (or "a,b": one index of two fields), as CKAN's get_list reads them. */
     if (!list || json_is_null(list))
-        return 0;
+        return merge_indexes(x);
     if (json_is_string(list)) {
         ret = names_param(list, "indexes", &x->pool, &names, &n, err);
         if (ret)
@@ -623,7 +687,7 @@ static int create_keys_indexes(struct create *x, struct err *err)
             x->index_names[j] = own;
         }
     }
-    return 0;
+    return merge_indexes(x);
 }
 
 /* The meta to store: the current one, with the fields' info in fields_info. */
@@ -921,15 +985,21 @@ int datastore_create(struct catalog *c, const struct actor *a, json_t *params, j
     if (ret)
         goto out;
     create_meta(&x);
+    /* In place when one store write does it (records, the data dictionary, or one new
+     * index); more than one would not be all or nothing: a rebuild, one swap, is. */
+    if (x.have_table && !x.rebuild && (x.r.nrows > 0) + x.meta_changed + x.nnew > 1)
+        x.rebuild = true;
     if (!x.have_table || x.rebuild) {
         ret = create_build(&x, &nrows, err);
+    } else if (x.r.nrows) {
+        ret = create_append(&x, err);
+    } else if (x.meta_changed) {
+        ret = store_ds_meta_put(c->store, rid, x.meta, err);
     } else {
-        if (x.r.nrows)
-            ret = create_append(&x, err);
-        if (!ret && x.meta_changed)
-            ret = store_ds_meta_put(c->store, rid, x.meta, err);
         for (size_t i = 0, k = 0; !ret && i < x.nindexes; k += x.index_sizes[i++])
-            ret = store_ds_index_create(c->store, rid, x.index_names + k, x.index_sizes[i], err);
+            if (x.index_new[i])
+                ret = store_ds_index_create(c->store, rid, x.index_names + k, x.index_sizes[i],
+                                            err);
     }
     if (ret)
         goto out;

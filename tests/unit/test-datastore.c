@@ -20,6 +20,7 @@
 #include "datastore/datastore.h"
 #include "ledger/ledger.h"
 #include "store/store-datastore.h"
+#include "store/store-int.h" /* store_fail_count_reset() for failure injection */
 #include "unit-util.h"
 #include "core/util.h"
 
@@ -1310,6 +1311,20 @@ static void test_alter(void **state)
     act_err(f, datastore_create, &f->editor, rid,
             "{\"resource_id\": \"@\", \"records\": [{\"code\": \"007\"}]}", ERR_CONFLICT, NULL,
             NULL);
+    /* A rebuild for a new field keeps the key and the indexes. */
+    json_decref(act_ok(f, datastore_create, &f->editor, rid,
+                       "{\"resource_id\": \"@\", \"records\": [{\"code\": \"012\", \"extra\": "
+                       "true}]}"));
+    r = act_ok(f, datastore_info, &f->anon, rid, "{\"id\": \"@\"}");
+    v = json_object_get(r, "fields");
+    assert_string_equal(sget(json_array_get(v, 4), "id"), "extra");
+    assert_string_equal(sget(json_array_get(v, 4), "type"), "bool");
+    assert_true(json_is_true(
+            json_object_get(json_object_get(json_array_get(v, 1), "schema"), "is_index")));
+    assert_string_equal(json_string_value(json_array_get(json_object_get(r, "primary_key"), 0)),
+                        "code");
+    assert_string_equal(sget(json_object_get(json_array_get(v, 0), "info"), "notes"), "GB/T");
+    json_decref(r);
     /* Field names: CKAN's rules. */
     act_err(f, datastore_create, &f->editor, rid,
             "{\"resource_id\": \"@\", \"fields\": [{\"id\": \"_x\"}]}", ERR_VALIDATION, "fields",
@@ -1509,6 +1524,133 @@ static void test_injection(void **state)
     json_decref(r);
 }
 
+/* The table of rid as a text to compare: its fields and rows, or "none". */
+static char *table_snapshot(struct fixture *f, const char *rid)
+{
+    struct err err = ERR_INIT;
+    json_t *p = json_pack("{s:s,s:s}", "resource_id", rid, "sort", "_id"), *r = NULL;
+    char *text;
+
+    if (datastore_search(&f->c, &f->root, p, &r, &err)) {
+        json_decref(p);
+        return xstrdup("none");
+    }
+    json_object_del(r, "_links");
+    text = json_dumps(r, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(r);
+    json_decref(p);
+    return text;
+}
+
+/* Whether an injected failure's message names a write of a table (not of the catalog). */
+static bool table_write(const char *msg)
+{
+    static const char *const writes[] = {"(store_ds_build_commit)", "(store_ds_upsert)",
+                                         "(store_ds_delete)",       "(store_ds_drop)",
+                                         "(store_ds_meta_put)",     "(store_ds_index_create)"};
+
+    for (size_t i = 0; i < ARRAY_SIZE(writes); i++)
+        if (strstr(msg, writes[i]))
+            return true;
+    return false;
+}
+
+/* Every write, with each of its store writes failing in turn (KAIFANG_FAIL_STORE_AT): a
+ * clean -ERR_INTERNAL, no ledger entry, and the table as it was when a table write
+ * failed (a failure of the catalog's transaction after the table changed leaves the
+ * change without its entry: docs/internals/datastore.md, "Writes"). */
+static void test_failure_injection(void **state)
+{
+    struct fixture *f = *state;
+    static const struct {
+        const char *what;
+        catalog_action_fn fn;
+        bool table; /* the resource gets the standard table first */
+        const char *params;
+        const char *type;
+    } cases[] = {
+            {"create", datastore_create, false, table_params, "datastore_create"},
+            {"create+field", datastore_create, true,
+             "{\"resource_id\": \"@\", \"records\": [{\"n\": 8, \"extra\": \"x\"}]}",
+             "datastore_create"},
+            {"create+info", datastore_create, true,
+             "{\"resource_id\": \"@\", \"fields\": [{\"id\": \"n\", \"info\": {\"label\": "
+             "\"N\"}}], \"indexes\": [\"amount\"]}",
+             "datastore_create"},
+            {"upsert", datastore_upsert, true,
+             "{\"resource_id\": \"@\", \"records\": [{\"n\": 2, \"name\": \"B\"}, {\"n\": 9, "
+             "\"name\": \"I\"}]}",
+             "datastore_upsert"},
+            {"delete filters", datastore_delete, true,
+             "{\"resource_id\": \"@\", \"filters\": {\"n\": [1, 3]}}", "datastore_delete"},
+            {"delete table", datastore_delete, true, "{\"resource_id\": \"@\"}",
+             "datastore_delete"},
+    };
+    char db[128];
+
+    xsnprintf(db, sizeof(db), "%s/kaifang.db", f->dir);
+    for (size_t k = 0; k < ARRAY_SIZE(cases); k++) {
+        int ret = -1, n, failures = 0;
+
+        for (n = 1; n < 40 && ret; n++) {
+            char rid[UUID_STR_LEN], num[16], *before, *after;
+            struct store *s2 = NULL;
+            struct catalog c2;
+            struct err err = ERR_INIT;
+            struct buf text = BUF_INIT;
+            json_t *p, *result = NULL, *entries;
+
+            new_resource(f, "tables", rid);
+            if (cases[k].table)
+                make_table(f, rid);
+            json_decref(ledger_new(f));
+            before = table_snapshot(f, rid);
+            for (const char *c = cases[k].params; *c; c++) {
+                if (*c == '@')
+                    buf_addstr(&text, rid);
+                else
+                    buf_addch(&text, *c);
+            }
+            p = parse(text.buf);
+            xsnprintf(num, sizeof(num), "%d", n);
+            setenv("KAIFANG_FAIL_STORE_AT", num, 1);
+            assert_int_equal(store_open(&s2, db, false, &err), 0);
+            unsetenv("KAIFANG_FAIL_STORE_AT");
+            store_fail_count_reset();
+            catalog_init(&c2, s2, f->files, "http://portal.test");
+            ret = cases[k].fn(&c2, &f->editor, p, &result, &err);
+            catalog_release(&c2);
+            store_free(s2);
+            entries = ledger_new(f);
+            after = table_snapshot(f, rid);
+            if (ret) {
+                if (ret != -ERR_INTERNAL)
+                    fail_msg("%s at write %d: %d %s", cases[k].what, n, ret, err.msg);
+                assert_null(result);
+                assert_int_equal(json_array_size(entries), 0);
+                if (table_write(err.msg) && strcmp(before, after))
+                    fail_msg("%s failed at write %d (%s) but changed the table", cases[k].what, n,
+                             err.msg);
+                failures++;
+            } else {
+                assert_int_equal(json_array_size(entries), 1);
+                assert_string_equal(sget(json_array_get(entries, 0), "type"), cases[k].type);
+                assert_string_not_equal(before, after);
+            }
+            json_decref(result);
+            json_decref(entries);
+            json_decref(p);
+            buf_release(&text);
+            free(before);
+            free(after);
+        }
+        if (ret)
+            fail_msg("%s never succeeded", cases[k].what);
+        if (failures < 2)
+            fail_msg("%s: %d injected failures", cases[k].what, failures);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1530,6 +1672,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
             cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
             cmocka_unit_test_setup_teardown(test_injection, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_failure_injection, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
