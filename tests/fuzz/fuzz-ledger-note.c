@@ -38,6 +38,8 @@ static void check_checkpoint(const char *text, size_t len)
     uint64_t size = 0, size2 = 0;
     struct buf b = BUF_INIT;
 
+    /* The parser reads a C string: the text ends at the first NUL byte of the input. */
+    len = strnlen(text, len);
     if (ledger_checkpoint_parse(text, origin, sizeof(origin), &size, root, NULL))
         return;
     ledger_checkpoint_text(origin, size, root, &b);
