@@ -45,8 +45,17 @@ int note_b64_decode(const char *in, size_t len, uint8_t *out, size_t n)
 
     if (len != 4 * ((n + 2) / 3))
         return -1;
+    char canon[128];
+
     if (sodium_base642bin(out, n, in, len, NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) ||
         got != n)
+        return -1;
+    /* Only the canonical text of those bytes: the decoder lets some other bytes through
+     * (found by fuzz-ledger-note), and a note must have one spelling. */
+    if (len >= sizeof(canon))
+        return -1;
+    sodium_bin2base64(canon, sizeof(canon), out, n, sodium_base64_VARIANT_ORIGINAL);
+    if (memcmp(canon, in, len) || canon[len])
         return -1;
     return 0;
 }
