@@ -52,6 +52,10 @@ int dcat_split_objects(const char *text, size_t len, size_t *starts, size_t *len
             } else if (!depth) {
                 return -1;
             } else if (!--depth) {
+                /* The object's own end: a '}' (inner brackets are not matched by kind;
+                 * a stored text is jansson's, and a parse follows on a cache miss). */
+                if (c != '}')
+                    return -1;
                 break;
             }
         }
