@@ -25,10 +25,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <jansson.h>
 
 #include "catalog/catalog.h"
 #include "cli/cli-int.h"
+#include "cli/load-doc.h"
 #include "cli/progress.h"
 #include "core/buf.h"
 #include "core/limits.h"
@@ -800,20 +802,35 @@ out:
 
 int cmd_load(int argc, char **argv)
 {
-    static const struct cli_option opts[] = {{"portal", true}};
+    static const struct cli_option opts[] = {
+            {"portal", true}, {"format", true}, {"download", false}};
     struct portal p = {0};
     struct err err = ERR_INIT;
     struct cli_args args;
+    struct stat st;
+    bool dir;
     int ret;
 
-    ret = cli_parse("load", "load", opts, ARRAY_SIZE(opts), argc, argv, 1, 1, "CATALOG_DIR", &args);
+    ret = cli_parse("load", "load", opts, ARRAY_SIZE(opts), argc, argv, 1, CLI_MAX_ARGS,
+                    "CATALOG_DIR | FILE|URL...", &args);
     if (ret)
         goto out;
+    /* A directory is a catalog of dataset folders; anything else a metadata document
+     * (data.json, DCAT-AP, data package: load-doc.c). */
+    dir = args.npos == 1 && stat(args.pos[0], &st) == 0 && S_ISDIR(st.st_mode);
+    if (dir && (args.value[1] || args.value[2])) {
+        ret = cli_usage("load", "load",
+                        "--format and --download apply to documents, not to a catalog directory");
+        goto out;
+    }
     if (portal_open(&p, portal_dir_choose(args.value[0]), &err)) {
         ret = cli_fail("load", &err);
         goto out;
     }
-    ret = cli_load_catalog(&p, args.pos[0]);
+    if (dir)
+        ret = cli_load_catalog(&p, args.pos[0]);
+    else
+        ret = cli_load_documents(&p, args.pos, args.npos, args.value[1], args.value[2] != NULL);
     /* Also after a partial failure: the datasets that loaded have their entries. */
     cli_ledger_integrate(&p, "load");
 out:
