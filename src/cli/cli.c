@@ -63,7 +63,7 @@ static const struct command commands[] = {
          "                      \"\" for none\n"
          "\n"
          "The log level comes from KAIFANG_LOG=debug|info|warn|error (default info).\n"},
-        {"load", cmd_load, "load a catalog directory of datasets",
+        {"load", cmd_load, "load a catalog directory, data.json, DCAT-AP or data package",
          "usage: kaifang load CATALOG_DIR [--portal DIR]\n"
          "\n"
          "Each sub-folder of CATALOG_DIR is one dataset: a metadata.json and the data\n"
@@ -72,6 +72,16 @@ static const struct command commands[] = {
          "checked against metadata.json. Loading again updates datasets in place and\n"
          "skips files that have not changed. Every failing folder is reported; the exit\n"
          "status is 1 if any failed.\n"
+         "\n"
+         "usage: kaifang load FILE|URL... [--format F] [--download] [--portal DIR]\n"
+         "\n"
+         "Loads metadata documents: a DCAT-US data.json, a DCAT-AP catalog or dataset\n"
+         "(Turtle, RDF/XML, JSON-LD; from a URL its next pages too) or a Frictionless\n"
+         "datapackage.json. The format is read from the content; --format datajson,\n"
+         "dcat-ttl, dcat-rdf, dcat-jsonld or datapackage says it. Datasets are matched by\n"
+         "identifier, so loading again updates them. Distributions become links;\n"
+         "--download fetches them as uploads and ingests them into the datastore. A bad\n"
+         "document loads nothing.\n"
          "\n" PORTAL_HELP},
         {"ingest", cmd_ingest, "read a data file into a resource's datastore table",
          "usage: kaifang ingest FILE --resource ID [--format F] [--encoding E]\n"
