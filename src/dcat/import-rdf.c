@@ -484,6 +484,8 @@ static void distribution_back(const struct graph *g, const char *dist, json_t *r
         if (*s >= '0' && *s <= '9' && !*end && n <= INT64_MAX)
             json_object_set_new(r, "size", json_integer((json_int_t)n));
     }
+    if ((s = literal(g, dist, NS_DCT "modified")) && dcat_date_kind(s) != DCAT_DATE_NONE)
+        json_object_set_new(r, "last_modified", json_string(s));
     if ((sum = node(g, dist, NS_SPDX "checksum")) &&
         str_eq(node(g, sum, NS_SPDX "algorithm"), NS_SPDX "checksumAlgorithm_sha256") &&
         (s = literal(g, sum, NS_SPDX "checksumValue")) && strlen(s) == 64 &&
