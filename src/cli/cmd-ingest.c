@@ -95,6 +95,7 @@ static void print_summary(const char *file, const char *rid, json_t *report)
     const char *delim = json_string_value(json_object_get(report, "delimiter"));
     const char *enc = json_string_value(json_object_get(report, "encoding"));
     const char *sheet = json_string_value(json_object_get(report, "sheet"));
+    json_t *timings;
 
     printf("ingested %s into resource %s: %" JSON_INTEGER_FORMAT " rows, %zu fields (%s", file, rid,
            json_integer_value(json_object_get(report, "rows")),
@@ -112,7 +113,12 @@ static void print_summary(const char *file, const char *rid, json_t *report)
     if (json_integer_value(json_object_get(report, "ragged_rows")))
         printf(", %" JSON_INTEGER_FORMAT " ragged rows",
                json_integer_value(json_object_get(report, "ragged_rows")));
-    printf("); %.2f s\n", json_real_value(json_object_get(report, "seconds")));
+    timings = json_object_get(report, "timings");
+    printf("); %.2f s (table served after %.2f s, then the full-text index %.2f s)\n",
+           json_real_value(json_object_get(report, "seconds")),
+           json_real_value(json_object_get(timings, "typing")) +
+                   json_real_value(json_object_get(timings, "loading")),
+           json_real_value(json_object_get(timings, "fulltext_index")));
 }
 
 int cmd_ingest(int argc, char **argv)

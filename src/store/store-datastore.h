@@ -29,6 +29,7 @@
 #define KAIFANG_STORE_STORE_DATASTORE_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,6 +62,11 @@ struct store_ds_table_def {
      * set when true. */
     bool fulltext;
     store_tokenize_fn tokenize;
+    /* With fulltext: store_ds_build_commit swaps the table in without its full-text
+     * index, and store_ds_fulltext_build() adds it afterwards. Meanwhile the table serves
+     * everything but text queries, which fail with -ERR_UNAVAILABLE (an ingest's table
+     * is queryable as soon as its rows are in: the index is most of an ingest's time). */
+    bool fulltext_later;
 };
 
 struct store_ds_build;
@@ -91,6 +97,21 @@ int store_ds_build_commit(struct store_ds_build *b, const json_t *meta, uint64_t
 void store_ds_build_abort(struct store_ds_build *b);
 
 /*
+ * Builds the full-text index of resource_id's table when it was committed with
+ * fulltext_later and has text fields (else returns 0 at once), with tokenize (the
+ * build's; NULL: store_ds_set_tokenizer's). The index is built into a
+ * copy of the table file, aside, and the copy is swapped in when the table has not
+ * changed since it was copied; writes in place meanwhile (upserts, deletes) make it copy
+ * and build again, and the last of a few attempts holds the writers' lock throughout, so
+ * that it ends. Readers are never blocked. cancel (may be NULL) is checked between rows:
+ * when set, the build is abandoned with -ERR_UNAVAILABLE and the table stays without an
+ * index. Errors: -ERR_NOT_FOUND when the table is gone; -ERR_INTERNAL on I/O failure
+ * (needs free disk space for a second copy of the table).
+ */
+int store_ds_fulltext_build(struct store *s, const char *resource_id, store_tokenize_fn tokenize,
+                            const atomic_bool *cancel, struct err *err);
+
+/*
  * The tokenizer store_ds_upsert and store_ds_delete use on the tables built with fulltext:
  * a full-text row is removed with the tokens it was indexed with, so changing rows needs
  * the tokenizer of the build (catalog_search_text; the datastore module sets it once,
@@ -106,7 +127,8 @@ struct store_ds_info {
     json_t *primary_key; /* [field ids] */
     json_t *indexes;     /* [[field ids], …] */
     uint64_t rows;
-    uint64_t generation; /* bumped by every change of the table (rows, fields, meta) */
+    uint64_t generation;   /* bumped by every change of the table (rows, fields, meta) */
+    bool fulltext_pending; /* its full-text index is not built yet (fulltext_later) */
 };
 
 /* -ERR_NOT_FOUND when resource_id has no table. */

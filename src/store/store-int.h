@@ -37,6 +37,8 @@ struct store_ds_backend {
     int (*build_commit)(struct store_ds_build *b, const json_t *meta, uint64_t *rows,
                         struct err *err);
     void (*build_abort)(struct store_ds_build *b);
+    int (*fulltext_build)(struct store *s, const char *resource_id, store_tokenize_fn tokenize,
+                          const atomic_bool *cancel, struct err *err);
     int (*info)(struct store *s, const char *resource_id, struct store_ds_info *info,
                 struct err *err);
     int (*meta_put)(struct store *s, const char *resource_id, const json_t *meta, struct err *err);

@@ -94,6 +94,7 @@ struct store_ds_build {
     size_t *index_sizes;
     size_t nindexes;
     bool fulltext;
+    bool fulltext_later;
     store_tokenize_fn tokenize;
     /* The page writer. */
     int fd;
@@ -641,6 +642,7 @@ static int def_copy(struct store_ds_build *b, const struct store_ds_table_def *d
         }
     }
     b->fulltext = def->fulltext;
+    b->fulltext_later = def->fulltext_later;
     b->tokenize = def->tokenize;
     if (b->fulltext && !b->tokenize)
         return err_set(err, ERR_INTERNAL, NULL, "a full-text index needs a tokenizer");
@@ -919,24 +921,27 @@ static int indexes_create(struct store_ds_build *b, sqlite3 *db, struct err *err
  * bm25's length normalisation, which PostgreSQL's ts_rank (CKAN's rank) does not do by
  * default either; bm25 still weighs how often and how rare a token is.
  */
-static int fulltext_create(struct store_ds_build *b, sqlite3 *db, struct err *err)
+static int fulltext_create(sqlite3 *db, const char *hex, const struct sqds_field *fields,
+                           size_t nfields, store_tokenize_fn tokenize, const atomic_bool *cancel,
+                           struct err *err)
 {
     struct buf sql = BUF_INIT, ins = BUF_INIT, sel = BUF_INIT;
     sqlite3_stmt *rd = NULL, *wr = NULL;
     struct buf *toks = NULL;
     size_t i, n = 0, k;
+    unsigned rows = 0;
     int rc;
 
-    for (i = 0; i < b->nfields; i++)
-        n += b->fields[i].type == DSTYPE_TEXT;
+    for (i = 0; i < nfields; i++)
+        n += fields[i].type == DSTYPE_TEXT;
     if (!n)
         return 0;
     toks = xcalloc(n, sizeof(*toks));
     buf_addstr(&sql, "CREATE VIRTUAL TABLE fts USING fts5(");
     buf_addstr(&ins, "INSERT INTO fts(rowid");
     buf_addstr(&sel, "SELECT _id");
-    for (i = 0, k = 0; i < b->nfields; i++) {
-        if (b->fields[i].type != DSTYPE_TEXT)
+    for (i = 0, k = 0; i < nfields; i++) {
+        if (fields[i].type != DSTYPE_TEXT)
             continue;
         buf_addf(&sql, "c_%zu, ", i + 1);
         buf_addf(&ins, ", c_%zu", i + 1);
@@ -948,7 +953,7 @@ static int fulltext_create(struct store_ds_build *b, sqlite3 *db, struct err *er
     for (k = 0; k < n; k++)
         buf_addstr(&ins, ", ?");
     buf_addch(&ins, ')');
-    buf_addf(&sel, " FROM t_%s ORDER BY _id", b->hex);
+    buf_addf(&sel, " FROM t_%s ORDER BY _id", hex);
 
     rc = sqds_exec(db, sql.buf, "creating the full-text index", err);
     if (!rc) {
@@ -964,13 +969,18 @@ static int fulltext_create(struct store_ds_build *b, sqlite3 *db, struct err *er
                 sqlite3_prepare_v2(db, ins.buf, -1, &wr, NULL)))
         rc = sqds_db_error(db, sqlite3_errcode(db), "preparing the full-text index", err);
     while (!rc && (rc = sqlite3_step(rd)) == SQLITE_ROW) {
+        if (!(rows++ & 4095) && cancel && atomic_load_explicit(cancel, memory_order_relaxed)) {
+            rc = err_set(err, ERR_UNAVAILABLE, NULL,
+                         "building the full-text index abandoned: the server is stopping");
+            break;
+        }
         sqlite3_bind_int64(wr, 1, sqlite3_column_int64(rd, 0));
         for (k = 0; k < n; k++) {
             const char *text = (const char *)sqlite3_column_text(rd, (int)k + 1);
 
             buf_reset(&toks[k]);
             if (text)
-                b->tokenize(text, &toks[k]);
+                tokenize(text, &toks[k]);
             sqlite3_bind_text(wr, (int)k + 2, toks[k].buf, (int)toks[k].len, SQLITE_STATIC);
         }
         rc = sqlite3_step(wr);
@@ -1170,8 +1180,8 @@ int sqds_build_commit(struct store_ds_build *b, const json_t *meta, uint64_t *ro
         rc = indexes_create(b, db, err);
     t_idx = seconds() - t;
     t = seconds();
-    if (!rc && b->fulltext)
-        rc = fulltext_create(b, db, err);
+    if (!rc && b->fulltext && !b->fulltext_later)
+        rc = fulltext_create(db, b->hex, b->fields, b->nfields, b->tokenize, NULL, err);
     t_fts = seconds() - t;
     if (!rc)
         rc = sqds_exec(db, "COMMIT; PRAGMA journal_mode = DELETE", "finishing a new table", err);
@@ -1194,8 +1204,9 @@ int sqds_build_commit(struct store_ds_build *b, const json_t *meta, uint64_t *ro
         *rows = (uint64_t)b->rows;
     if (!rc)
         log_info("store: datastore: table of \"%s\" swapped in: %" PRId64
-                 " rows; commit %.2f s (indexes %.2f s, full-text index %.2f s)",
-                 b->id, b->rows, seconds() - t0, t_idx, t_fts);
+                 " rows; commit %.2f s (indexes %.2f s, full-text index %s%.2f s)",
+                 b->id, b->rows, seconds() - t0, t_idx, b->fulltext_later ? "to follow, " : "",
+                 t_fts);
     goto out;
 io_error:
     log_error("store: datastore: writing \"%s\": %s", b->path, strerror(b->io_errno));
@@ -1205,6 +1216,201 @@ out:
     buf_release(&sql);
     free(target);
     build_free(b);
+    return rc;
+}
+
+/* ---- The full-text index of a table served without it (fulltext_later) ------------------ */
+
+/* Attempts that let writers in while the index is built; the last one holds them off. */
+#define FULLTEXT_ATTEMPTS 3
+
+/* Copies the file at from into the new file at to (fsynced). Errors name neither path
+ * (they are logged). */
+static int file_copy(const char *from, const char *to, struct err *err)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, rc = 0;
+    struct stat st;
+    off_t left;
+
+    if (in < 0 || fstat(in, &st)) {
+        log_error("store: datastore: reading \"%s\": %s", from, strerror(errno));
+        rc = err_set(err, ERR_INTERNAL, NULL, "cannot read a table file");
+        goto out;
+    }
+    out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0)
+        goto write_error;
+    for (left = st.st_size; left > 0;) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+
+        if (n < 0 &&
+            (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+            char chunk[1 << 16];
+
+            /* No in-kernel copy here: read and write. */
+            n = read(in, chunk, sizeof(chunk));
+            for (ssize_t off = 0, w; n > 0 && off < n; off += w) {
+                w = write(out, chunk + off, (size_t)(n - off));
+                if (w < 0 && errno == EINTR)
+                    w = 0;
+                else if (w <= 0)
+                    goto write_error;
+            }
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO; /* the file shrank: it is under a writer's lock, it cannot */
+            goto write_error;
+        }
+        left -= n;
+    }
+    if (fsync(out))
+        goto write_error;
+    goto out;
+write_error:
+    log_error("store: datastore: copying \"%s\" to \"%s\": %s", from, to, strerror(errno));
+    rc = err_set(err, ERR_INTERNAL, NULL, "copying a table file failed: %s", strerror(errno));
+out:
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    return rc;
+}
+
+/* Builds the fts table into the copy at path of a table of generation gen, giving it
+ * generation gen + 1. *done is false when the table needs no index. */
+static int fulltext_into(const char *path, const char *id, uint64_t gen, store_tokenize_fn tokenize,
+                         const atomic_bool *cancel, bool *done, struct err *err)
+{
+    struct sqds_table t = {0};
+    struct buf sql = BUF_INIT;
+    sqlite3 *db = NULL;
+    int rc;
+
+    *done = false;
+    rc = sqds_open_rw(path, false, &db, err);
+    if (rc)
+        goto out;
+    buf_addf(&sql,
+             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+             " PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -%d; BEGIN",
+             BUILD_CACHE_KIB);
+    rc = sqds_exec(db, sql.buf, "opening a table copy", err);
+    if (!rc)
+        rc = sqds_table_load(db, NULL, id, &t, err);
+    if (rc || !t.fts_pending)
+        goto out;
+    rc = fulltext_create(db, t.hex, t.fields, t.nfields, tokenize, cancel, err);
+    if (!rc)
+        rc = sqds_meta_set(db, "generation", NULL, (int64_t)gen + 1, err);
+    if (!rc)
+        rc = sqds_exec(db, "COMMIT; PRAGMA journal_mode = DELETE", "finishing a table copy", err);
+    if (!rc)
+        *done = true;
+out:
+    if (db && sqlite3_close(db) != SQLITE_OK && !rc)
+        rc = err_set(err, ERR_INTERNAL, NULL, "closing a table copy failed");
+    if (!rc && *done)
+        rc = sqds_fsync_path(path, "a table copy", err);
+    sqds_table_release(&t);
+    buf_release(&sql);
+    return rc;
+}
+
+int sqds_fulltext_build(struct store *s, const char *resource_id, store_tokenize_fn tokenize,
+                        const atomic_bool *cancel, struct err *err)
+{
+    struct sqds *q = s->ds;
+    char id[SQDS_ID_SIZE], suffix[48];
+    char *target = NULL, *journal = NULL, *copy = NULL;
+    uint64_t gen = 0, now = 0;
+    uint8_t rnd[8];
+    int lock = -1, rc = 0, attempt;
+    bool done = false;
+
+    if (!sqds_id_parse(resource_id, id, NULL))
+        return err_set(err, ERR_NOT_FOUND, "resource_id", SQDS_NOT_FOUND, resource_id);
+    if (q->readonly)
+        return err_set(err, ERR_INTERNAL, NULL, "the store is open read-only");
+    if (!tokenize)
+        tokenize = atomic_load(&s->ds_tokenize);
+    if (!tokenize)
+        return err_set(err, ERR_INTERNAL, NULL,
+                       "a full-text index needs a tokenizer (store_ds_set_tokenizer)");
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        return err_set(err, ERR_INTERNAL, NULL, "no randomness for a build file name");
+    xsnprintf(suffix, sizeof(suffix), ".db.build-fts-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
+              rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    target = sqds_path(q, id, ".db");
+    journal = sqds_path(q, id, ".db-journal");
+    copy = sqds_path(q, id, suffix);
+    for (attempt = 1; attempt <= FULLTEXT_ATTEMPTS; attempt++) {
+        bool last = attempt == FULLTEXT_ATTEMPTS;
+
+        /* Copy under the writers' lock: no write is half done in the file. */
+        rc = sqds_lock(q, id, &lock, err);
+        if (rc)
+            goto out;
+        if (access(target, F_OK)) {
+            rc = err_set(err, ERR_NOT_FOUND, "resource_id", SQDS_NOT_FOUND, id);
+            goto out;
+        }
+        rc = generation_read(target, &gen, err); /* rolls back a crashed writer's journal */
+        if (!rc)
+            rc = file_copy(target, copy, err);
+        if (rc)
+            goto out;
+        if (!last) {
+            sqds_unlock(lock);
+            lock = -1;
+        }
+        rc = fulltext_into(copy, id, gen, tokenize, cancel, &done, err);
+        if (rc || !done)
+            goto out;
+        if (lock < 0) {
+            rc = sqds_lock(q, id, &lock, err);
+            if (rc)
+                goto out;
+        }
+        if (access(target, F_OK)) {
+            rc = err_set(err, ERR_NOT_FOUND, "resource_id", SQDS_NOT_FOUND, id);
+            goto out;
+        }
+        rc = generation_read(target, &now, err);
+        if (rc)
+            goto out;
+        if (now == gen) {
+            if (unlink(journal) && errno != ENOENT)
+                log_warn("store: datastore: removing \"%s\": %s", journal, strerror(errno));
+            if (rename(copy, target)) {
+                log_error("store: datastore: renaming \"%s\": %s", copy, strerror(errno));
+                rc = err_set(err, ERR_INTERNAL, NULL, "cannot swap in the full-text index");
+                goto out;
+            }
+            atomic_fetch_add(&q->swaps, 1);
+            rc = sqds_fsync_path(q->dir, "the datastore directory", err);
+            goto out;
+        }
+        /* Written meanwhile: the copy misses those writes. */
+        log_info("store: datastore: table of \"%s\" changed while its full-text index was "
+                 "built (attempt %d of %d)",
+                 id, attempt, FULLTEXT_ATTEMPTS);
+        if (unlink(copy))
+            log_warn("store: datastore: removing \"%s\": %s", copy, strerror(errno));
+        sqds_unlock(lock);
+        lock = -1;
+    }
+    BUG_ON(true); /* the last attempt holds the lock: the table cannot change */
+out:
+    if (access(copy, F_OK) == 0 && unlink(copy))
+        log_warn("store: datastore: removing \"%s\": %s", copy, strerror(errno));
+    sqds_unlock(lock);
+    free(target);
+    free(journal);
+    free(copy);
     return rc;
 }
 

@@ -84,9 +84,11 @@ struct sqds_table {
     size_t nfields;
     size_t *pk; /* field indexes */
     size_t npk;
-    json_t *indexes; /* [[field id, …], …] */
-    bool fulltext;   /* built with fulltext */
-    bool has_fts;    /* … and has text fields: the fts table exists */
+    json_t *indexes;  /* [[field id, …], …] */
+    bool fulltext;    /* built with fulltext */
+    bool has_fts;     /* … and has text fields: the fts table exists */
+    bool fts_pending; /* … and has text fields, but the fts table is not built yet
+                       * (store_ds_fulltext_build) */
     uint64_t rows;
     uint64_t generation;
     int64_t next_id;
@@ -208,6 +210,8 @@ int sqds_build_row(struct store_ds_build *b, const struct dsvalue *values, struc
 int sqds_build_commit(struct store_ds_build *b, const json_t *meta, uint64_t *rows,
                       struct err *err);
 void sqds_build_abort(struct store_ds_build *b);
+int sqds_fulltext_build(struct store *s, const char *resource_id, store_tokenize_fn tokenize,
+                        const atomic_bool *cancel, struct err *err);
 /* Removes build files older than a day (a crash's leftovers) from q->dir. */
 void sqds_build_sweep(const struct sqds *q);
 

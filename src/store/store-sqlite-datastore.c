@@ -313,6 +313,22 @@ int sqds_table_load(sqlite3 *db, const char *schema, const char *id, struct sqds
         if (type == DSTYPE_TEXT)
             t->has_fts = t->fulltext;
     }
+    /* A table committed with fulltext_later has no fts table until its index is built. */
+    if (t->has_fts) {
+        sqlite3_finalize(st);
+        xsnprintf(sql, sizeof(sql), "SELECT 1 FROM %s%ssqlite_schema WHERE name = 'fts'",
+                  schema ? schema : "", schema ? "." : "");
+        rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            rc = sqds_db_error(db, rc, "reading table meta", err);
+            goto out;
+        }
+        t->fts_pending = rc == SQLITE_DONE;
+        t->has_fts = rc == SQLITE_ROW;
+        rc = 0;
+    }
     t->pk = xcalloc(json_array_size(pk) + 1, sizeof(*t->pk));
     json_array_foreach (pk, i, v) {
         ssize_t f = sqds_field_find(t, json_string_value(v));
@@ -1199,6 +1215,14 @@ static int sq_ds_search(struct store *s, const struct store_ds_query *q,
         rc = gen_match(t, q->text, q->ntext, &c->match, err);
     if (rc)
         goto out;
+    /* The table is served while its full-text index is built after an ingest. */
+    if (c->match.len && t->fts_pending) {
+        rc = err_set(err, ERR_UNAVAILABLE, "q",
+                     "the full-text index of resource \"%s\" is being built: q works when it "
+                     "is ready (filters, sort and datastore_search_sql work now)",
+                     id);
+        goto out;
+    }
     /* A full-text search of a table without text fields matches nothing. */
     nothing = c->match.len && !t->has_fts;
 
@@ -1281,6 +1305,7 @@ static int sq_ds_info(struct store *s, const char *resource_id, struct store_ds_
     for (size_t i = 0; i < r->t.nfields; i++)
         json_array_append_new(info->fields, json_pack("{s:s, s:s}", "id", r->t.fields[i].id, "type",
                                                       dstype_name(r->t.fields[i].type)));
+    info->fulltext_pending = r->t.fts_pending;
     info->primary_key = json_array();
     for (size_t i = 0; i < r->t.npk; i++)
         json_array_append_new(info->primary_key, json_string(r->t.fields[r->t.pk[i]].id));
@@ -1484,6 +1509,7 @@ const struct store_ds_backend sq_ds_backend = {
         .build_begin = sqds_build_begin,
         .build_row = sqds_build_row,
         .build_commit = sqds_build_commit,
+        .fulltext_build = sqds_fulltext_build,
         .build_abort = sqds_build_abort,
         .info = sq_ds_info,
         .meta_put = sqds_meta_put,

@@ -528,6 +528,17 @@ int store_ds_build_commit(struct store_ds_build *b, const json_t *meta, uint64_t
     return ds->build_commit(b, meta, rows, err);
 }
 
+int store_ds_fulltext_build(struct store *s, const char *resource_id, store_tokenize_fn tokenize,
+                            const atomic_bool *cancel, struct err *err)
+{
+    const struct store_ds_backend *ds = NULL;
+    int rc = ds_backend(s, &ds, err);
+
+    if (!rc)
+        rc = fail_point(s, "store_ds_fulltext_build", err);
+    return rc ? rc : ds->fulltext_build(s, resource_id, tokenize, cancel, err);
+}
+
 void store_ds_build_abort(struct store_ds_build *b)
 {
     if (b)

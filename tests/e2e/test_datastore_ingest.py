@@ -431,6 +431,10 @@ def test_cli_ingest(loaded, tmp_path):
     assert rep["status"] == "complete" and rep["rows"] == 3 and rep["delimiter"] == ","
     assert {f["id"]: f["type"] for f in rep["fields"]} == {"year": "text", "temp": "numeric"}
     assert rep["timings"]["typing"] >= 0 and rep["timings"]["loading"] >= 0
+    assert rep["timings"]["fulltext_index"] >= 0
+    # The full-text index was built after the table was served: q finds the row.
+    found = ok(srv.api("datastore_search", resource_id=rid, q="2001"))
+    assert [r["year"] for r in found["records"]] == ["2001"], found
     # A bad file: exit 1, the line in the message, the table of before still there.
     bad = tmp_path / "bad.csv"
     bad.write_text("year,temp\n2001,0.54\n2002\n")

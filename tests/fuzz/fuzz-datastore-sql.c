@@ -107,7 +107,7 @@ static void build(const char *id)
     static const struct store_ds_field fields[] = {
             {"name", DSTYPE_TEXT}, {"amount", DSTYPE_NUMERIC}, {"n", DSTYPE_INT8}};
     static const char *const names[] = {"alice", "bob", "carol", "北京", "o'brien", "a\"b"};
-    struct store_ds_table_def def = {fields, 3, NULL, 0, NULL, NULL, 0, false, NULL};
+    struct store_ds_table_def def = {fields, 3, NULL, 0, NULL, NULL, 0, false, NULL, false};
     struct store_ds_build *b = NULL;
     struct err err = ERR_INIT;
     char amount[16];

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -187,6 +188,7 @@ struct table_spec {
     const char *const *indexes[4];
     size_t index_sizes[4];
     size_t nindexes;
+    bool fulltext_later;
 };
 
 static int build_rows(struct store *s, const char *id, const struct table_spec *t,
@@ -206,6 +208,7 @@ static int build_rows(struct store *s, const char *id, const struct table_spec *
     def.index_sizes = t->index_sizes;
     def.nindexes = t->nindexes;
     def.fulltext = t->fulltext;
+    def.fulltext_later = t->fulltext_later;
     def.tokenize = catalog_search_text;
     rc = store_ds_build_begin(s, id, &def, &b, err);
     for (size_t i = 0; !rc && i < nrows; i++) {
@@ -292,7 +295,7 @@ static const struct store_ds_field people_fields[] = {
         {"amount", DSTYPE_NUMERIC},
         {"n", DSTYPE_INT8},
 };
-static const struct table_spec people = {people_fields, 3, NULL, 0, true, {NULL}, {0}, 0};
+static const struct table_spec people = {people_fields, 3, NULL, 0, true, {NULL}, {0}, 0, false};
 
 static void build_people(struct store *s, const char *id)
 {
@@ -321,8 +324,8 @@ static void test_build_types(void **state)
             {"flag", DSTYPE_BOOL}, {"day", DSTYPE_DATE},  {"at", DSTYPE_TIMESTAMP},
             {"doc", DSTYPE_JSON},  {"名称", DSTYPE_TEXT},
     };
-    struct store_ds_table_def def = {fields, ARRAY_SIZE(fields), NULL, 0, NULL, NULL, 0, false,
-                                     NULL};
+    struct store_ds_table_def def = {
+            fields, ARRAY_SIZE(fields), NULL, 0, NULL, NULL, 0, false, NULL, false};
     struct store_ds_build *b = NULL;
     struct store_ds_query q = {.resource_id = RID_A};
     struct store_ds_info info;
@@ -439,7 +442,7 @@ static void test_build_def_errors(void **state)
     struct unit_store *u = *state;
     struct store_ds_field fields[3] = {{"a", DSTYPE_TEXT}, {"B", DSTYPE_INT8}, {"b", DSTYPE_TEXT}};
     const char *pk[] = {"zz"};
-    struct store_ds_table_def def = {fields, 3, NULL, 0, NULL, NULL, 0, false, NULL};
+    struct store_ds_table_def def = {fields, 3, NULL, 0, NULL, NULL, 0, false, NULL, false};
     struct store_ds_build *b = NULL;
     struct err err = ERR_INIT;
 
@@ -485,7 +488,7 @@ static void test_build_layout(void **state)
 {
     struct unit_store *u = *state;
     static const struct store_ds_field one[] = {{"v", DSTYPE_TEXT}};
-    struct store_ds_table_def def = {one, 1, NULL, 0, NULL, NULL, 0, false, NULL};
+    struct store_ds_table_def def = {one, 1, NULL, 0, NULL, NULL, 0, false, NULL, false};
     static const size_t sizes[] = {0,    1,    100,  3978,  3979,  4050,  4055, 4056,
                                    4057, 4060, 4061, 4062,  4063,  4100,  4500, 8153,
                                    8154, 8155, 8200, 12000, 65536, 300000};
@@ -533,7 +536,7 @@ static void test_build_layout(void **state)
     /* 300,000 tiny rows: three levels of interior pages. */
     {
         static const struct store_ds_field f[] = {{"i", DSTYPE_INT8}};
-        struct store_ds_table_def d2 = {f, 1, NULL, 0, NULL, NULL, 0, false, NULL};
+        struct store_ds_table_def d2 = {f, 1, NULL, 0, NULL, NULL, 0, false, NULL, false};
         struct store_ds_query q2 = {.resource_id = RID_B, .offset = 299990, .limit = 20};
         int64_t n;
 
@@ -619,7 +622,7 @@ static void test_build_past_lock_page(void **state)
 {
     struct unit_store *u = *state;
     static const struct store_ds_field one[] = {{"v", DSTYPE_TEXT}};
-    struct store_ds_table_def def = {one, 1, NULL, 0, NULL, NULL, 0, false, NULL};
+    struct store_ds_table_def def = {one, 1, NULL, 0, NULL, NULL, 0, false, NULL, false};
     const size_t size = 4u << 20;
     struct store_ds_build *b = NULL;
     struct err err = ERR_INIT;
@@ -652,7 +655,7 @@ static void test_build_random(void **state)
     struct unit_store *u = *state;
     static const struct store_ds_field f[] = {
             {"a", DSTYPE_INT8}, {"b", DSTYPE_TEXT}, {"c", DSTYPE_NUMERIC}, {"d", DSTYPE_INT8}};
-    struct store_ds_table_def def = {f, 4, NULL, 0, NULL, NULL, 0, false, NULL};
+    struct store_ds_table_def def = {f, 4, NULL, 0, NULL, NULL, 0, false, NULL, false};
     struct store_ds_build *b = NULL;
     struct err err = ERR_INIT;
     uint64_t x = 88172645463325252ull;
@@ -734,7 +737,7 @@ static void test_atomic_replace(void **state)
     struct unit_store *u = *state;
     static const struct store_ds_field f[] = {{"k", DSTYPE_INT8}, {"v", DSTYPE_TEXT}};
     static const char *const pk[] = {"k"};
-    struct table_spec spec = {f, 2, pk, 1, false, {NULL}, {0}, 0};
+    struct table_spec spec = {f, 2, pk, 1, false, {NULL}, {0}, 0, false};
     static const char *const v1[] = {"1", "one", "2", "two", "3", "three"};
     static const char *const v2[] = {"10", "ten", "20", "twenty"};
     static const char *const dup[] = {"5", "x", "6", "y", "5", "z"};
@@ -744,7 +747,7 @@ static void test_atomic_replace(void **state)
     struct store_ds_info info;
     struct err err = ERR_INIT;
     struct store_ds_build *b = NULL;
-    struct store_ds_table_def def = {f, 2, NULL, 0, NULL, NULL, 0, false, NULL};
+    struct store_ds_table_def def = {f, 2, NULL, 0, NULL, NULL, 0, false, NULL, false};
 
     assert_int_equal(build_rows(u->s, RID_A, &spec, v1, 3, &err), 0);
     /* A reader in the middle of the old table. */
@@ -789,10 +792,10 @@ static void test_atomic_replace(void **state)
     assert_json(search(u->s, &q, NULL), "[[1, 10, \"ten\"], [2, 20, \"twenty\"]]");
 
     /* A key left empty is refused at the row. */
-    assert_int_equal(store_ds_build_begin(
-                             u->s, RID_B,
-                             &(struct store_ds_table_def){f, 2, pk, 1, NULL, NULL, 0, false, NULL},
-                             &b, &err),
+    assert_int_equal(store_ds_build_begin(u->s, RID_B,
+                                          &(struct store_ds_table_def){f, 2, pk, 1, NULL, NULL, 0,
+                                                                       false, NULL, false},
+                                          &b, &err),
                      0);
     {
         struct dsvalue v[2] = {tv(NULL), tv("x")};
@@ -850,7 +853,7 @@ static void test_swap_threads(void **state)
 {
     struct unit_store *u = *state;
     static const struct store_ds_field f[] = {{"gen", DSTYPE_INT8}};
-    struct table_spec spec = {f, 1, NULL, 0, false, {NULL}, {0}, 0};
+    struct table_spec spec = {f, 1, NULL, 0, false, {NULL}, {0}, 0, false};
     struct swap_ctx x = {u->s, false, 0};
     struct err err = ERR_INIT;
     pthread_t th[3];
@@ -1065,7 +1068,7 @@ static void test_search_errors(void **state)
     /* No full-text index: a text query is refused. */
     {
         static const struct store_ds_field f1[] = {{"w", DSTYPE_TEXT}};
-        struct table_spec spec = {f1, 1, NULL, 0, false, {NULL}, {0}, 0};
+        struct table_spec spec = {f1, 1, NULL, 0, false, {NULL}, {0}, 0, false};
         static const char *const r[] = {"x"};
 
         assert_int_equal(build_rows(u->s, RID_B, &spec, r, 1, &err), 0);
@@ -1099,7 +1102,7 @@ static void test_fulltext(void **state)
     static const struct store_ds_field f[] = {
             {"id", DSTYPE_INT8}, {"title", DSTYPE_TEXT}, {"body", DSTYPE_TEXT}};
     static const char *const pk[] = {"id"};
-    struct table_spec spec = {f, 3, pk, 1, true, {NULL}, {0}, 0};
+    struct table_spec spec = {f, 3, pk, 1, true, {NULL}, {0}, 0, false};
     static const char *const rows[] = {
             "1",
             "北京市交通运输委员会",
@@ -1219,6 +1222,153 @@ static void test_fulltext(void **state)
     buf_release(&b2);
 }
 
+/* A table committed with fulltext_later serves at once; text queries wait for
+ * store_ds_fulltext_build, which indexes the rows written meanwhile too. */
+static void test_fulltext_later(void **state)
+{
+    struct unit_store *u = *state;
+    static const struct store_ds_field f[] = {{"id", DSTYPE_INT8}, {"body", DSTYPE_TEXT}};
+    static const struct store_ds_field nums[] = {{"id", DSTYPE_INT8}, {"x", DSTYPE_NUMERIC}};
+    static const char *const pk[] = {"id"};
+    struct table_spec spec = {f, 2, pk, 1, true, {NULL}, {0}, 0, true};
+    struct table_spec numspec = {nums, 2, NULL, 0, true, {NULL}, {0}, 0, true};
+    static const char *const rows[] = {"1", "bus routes", "2", "subway lines", "3", "公交 bus"};
+    static const char *const numrows[] = {"1", "2.5"};
+    const char *cols[] = {"id"}, *t1[8], *fl[] = {"id", "body"};
+    struct store_ds_query q = {.resource_id = RID_A, .fields = cols, .nfields = 1, .total = true};
+    struct store_ds_info info;
+    struct store_ds_text t;
+    struct dsvalue v[] = {iv(4), tv("night bus")};
+    struct buf b1 = BUF_INIT;
+    struct err err = ERR_INIT;
+    atomic_bool stop;
+    uint64_t total = 0, gen;
+
+    assert_int_equal(build_rows(u->s, RID_A, &spec, rows, 3, &err), 0);
+    assert_int_equal(store_ds_info(u->s, RID_A, &info, &err), 0);
+    assert_true(info.fulltext_pending);
+    store_ds_info_release(&info);
+    /* Filters, sort and plain pages work; q says why it cannot yet. */
+    assert_json(search(u->s, &q, &total), "[[1], [2], [3]]");
+    t = (struct store_ds_text){NULL, t1, tokens("bus", &b1, t1, 8)};
+    q.text = &t;
+    q.ntext = 1;
+    assert_int_equal(search_fails(u->s, &q, &err), -ERR_UNAVAILABLE);
+    assert_string_equal(err.field, "q");
+    assert_non_null(strstr(err.msg, "full-text index"));
+    /* A write meanwhile. */
+    assert_int_equal(store_ds_upsert(u->s, RID_A, STORE_DS_INSERT, fl, 2, v, 1, NULL, &err), 0);
+    /* Abandoned: no index, no file left behind. */
+    atomic_init(&stop, true);
+    err_clear(&err);
+    assert_int_equal(store_ds_fulltext_build(u->s, RID_A, NULL, &stop, &err), -ERR_UNAVAILABLE);
+    assert_false(has_build_files(u));
+    assert_int_equal(store_ds_info(u->s, RID_A, &info, &err), 0);
+    assert_true(info.fulltext_pending);
+    gen = info.generation;
+    store_ds_info_release(&info);
+    /* Built: a new generation, and every row is found, the upserted one too. */
+    assert_int_equal(store_ds_fulltext_build(u->s, RID_A, NULL, NULL, &err), 0);
+    assert_false(has_build_files(u));
+    assert_int_equal(store_ds_info(u->s, RID_A, &info, &err), 0);
+    assert_false(info.fulltext_pending);
+    assert_int_equal(info.generation, gen + 1);
+    assert_int_equal(info.rows, 4);
+    store_ds_info_release(&info);
+    assert_json(search(u->s, &q, &total), "[[1], [3], [4]]");
+    assert_int_equal(total, 3);
+    assert_integrity(u, RID_A);
+    /* Writes keep it in step from now on; building again does nothing. */
+    v[0] = iv(5);
+    v[1] = tv("bus depot");
+    assert_int_equal(store_ds_upsert(u->s, RID_A, STORE_DS_INSERT, fl, 2, v, 1, NULL, &err), 0);
+    assert_json(search(u->s, &q, &total), "[[1], [3], [4], [5]]");
+    assert_int_equal(store_ds_info(u->s, RID_A, &info, &err), 0);
+    gen = info.generation;
+    store_ds_info_release(&info);
+    assert_int_equal(store_ds_fulltext_build(u->s, RID_A, NULL, NULL, &err), 0);
+    assert_int_equal(store_ds_info(u->s, RID_A, &info, &err), 0);
+    assert_int_equal(info.generation, gen);
+    store_ds_info_release(&info);
+    /* No text field: nothing to build, and q matches nothing, as before. */
+    assert_int_equal(build_rows(u->s, RID_B, &numspec, numrows, 1, &err), 0);
+    assert_int_equal(store_ds_fulltext_build(u->s, RID_B, catalog_search_text, NULL, &err), 0);
+    q.resource_id = RID_B;
+    assert_json(search(u->s, &q, &total), "[]");
+    /* No table. */
+    assert_int_equal(store_ds_drop(u->s, RID_B, &err), 0);
+    assert_int_equal(store_ds_fulltext_build(u->s, RID_B, catalog_search_text, NULL, &err),
+                     -ERR_NOT_FOUND);
+    assert_false(has_build_files(u));
+    buf_release(&b1);
+}
+
+struct fts_job {
+    struct store *s;
+    int rc;
+    struct err err;
+};
+
+static void *fts_build_thread(void *arg)
+{
+    struct fts_job *j = arg;
+
+    j->rc = store_ds_fulltext_build(j->s, RID_A, NULL, NULL, &j->err);
+    return NULL;
+}
+
+/* Writes while the index is built: whichever way they fall (before the copy, between the
+ * copy and the swap, which makes it build again, or after the swap), every one is found. */
+static void test_fulltext_later_writes(void **state)
+{
+    struct unit_store *u = *state;
+    static const struct store_ds_field f[] = {{"id", DSTYPE_INT8}, {"body", DSTYPE_TEXT}};
+    static const char *const pk[] = {"id"};
+    struct table_spec spec = {f, 2, pk, 1, true, {NULL}, {0}, 0, true};
+    enum { ROWS = 30000, WRITES = 40 };
+    const char **rows = xcalloc(2 * ROWS, sizeof(*rows));
+    char(*text)[32] = xcalloc(2 * ROWS, sizeof(*text));
+    const char *cols[] = {"id"}, *t1[8], *fl[] = {"id", "body"};
+    struct store_ds_query q = {.resource_id = RID_A, .fields = cols, .nfields = 1, .total = true};
+    struct fts_job job = {u->s, 0, ERR_INIT};
+    struct store_ds_text t;
+    struct buf b1 = BUF_INIT;
+    struct err err = ERR_INIT;
+    uint64_t total = 0;
+    pthread_t th;
+
+    for (size_t i = 0; i < ROWS; i++) {
+        xsnprintf(text[2 * i], sizeof(text[0]), "%zu", i + 1);
+        xsnprintf(text[2 * i + 1], sizeof(text[0]), "row %zu of the river", i + 1);
+        rows[2 * i] = text[2 * i];
+        rows[2 * i + 1] = text[2 * i + 1];
+    }
+    assert_int_equal(build_rows(u->s, RID_A, &spec, rows, ROWS, &err), 0);
+    assert_int_equal(pthread_create(&th, NULL, fts_build_thread, &job), 0);
+    for (int i = 0; i < WRITES; i++) {
+        struct dsvalue v[] = {iv(ROWS + 1 + i), tv("zebra crossing")};
+
+        assert_int_equal(store_ds_upsert(u->s, RID_A, STORE_DS_INSERT, fl, 2, v, 1, NULL, &err), 0);
+        usleep(2000);
+    }
+    pthread_join(th, NULL);
+    assert_int_equal(job.rc, 0);
+    assert_false(has_build_files(u));
+    t = (struct store_ds_text){NULL, t1, tokens("zebra", &b1, t1, 8)};
+    q.text = &t;
+    q.ntext = 1;
+    q.limit = 1;
+    json_decref(search(u->s, &q, &total));
+    assert_int_equal(total, WRITES);
+    t.ntokens = tokens("river", &b1, t1, 8);
+    json_decref(search(u->s, &q, &total));
+    assert_int_equal(total, ROWS);
+    assert_integrity(u, RID_A);
+    buf_release(&b1);
+    free(rows);
+    free(text);
+}
+
 /* ---- Writes in place --------------------------------------------------------------------- */
 
 static void test_upsert(void **state)
@@ -1227,7 +1377,7 @@ static void test_upsert(void **state)
     static const struct store_ds_field f[] = {
             {"code", DSTYPE_TEXT}, {"price", DSTYPE_NUMERIC}, {"qty", DSTYPE_INT8}};
     static const char *const pk[] = {"code"};
-    struct table_spec spec = {f, 3, pk, 1, false, {NULL}, {0}, 0};
+    struct table_spec spec = {f, 3, pk, 1, false, {NULL}, {0}, 0, false};
     static const char *const rows[] = {"a", "1.50", "1", "b", "2", "2"};
     struct store_ds_query q = {.resource_id = RID_A};
     const char *all[] = {"code", "price", "qty"};
@@ -1329,7 +1479,7 @@ static void test_upsert(void **state)
     /* A table without a primary key takes inserts only; _id goes on from the last. */
     {
         static const struct store_ds_field g[] = {{"w", DSTYPE_TEXT}};
-        struct table_spec nopk = {g, 1, NULL, 0, false, {NULL}, {0}, 0};
+        struct table_spec nopk = {g, 1, NULL, 0, false, {NULL}, {0}, 0, false};
         static const char *const r[] = {"x", "y"};
         const char *w[] = {"w"};
         struct dsvalue v[] = {tv("z"), tv("z")};
@@ -1347,7 +1497,7 @@ static void test_upsert(void **state)
     {
         static const struct store_ds_field g[] = {{"k", DSTYPE_NUMERIC}, {"v", DSTYPE_TEXT}};
         static const char *const gk[] = {"k"};
-        struct table_spec numpk = {g, 2, gk, 1, false, {NULL}, {0}, 0};
+        struct table_spec numpk = {g, 2, gk, 1, false, {NULL}, {0}, 0, false};
         static const char *const r[] = {"2", "two", "0.5", "half"};
         static const char *const dup[] = {"2", "two", "2.00", "again"};
         const char *kv[] = {"k", "v"};
@@ -1694,7 +1844,7 @@ static void test_sql(void **state)
 {
     struct unit_store *u = *state;
     static const struct store_ds_field fb[] = {{"name", DSTYPE_TEXT}, {"city", DSTYPE_TEXT}};
-    struct table_spec spec = {fb, 2, NULL, 0, false, {NULL}, {0}, 0};
+    struct table_spec spec = {fb, 2, NULL, 0, false, {NULL}, {0}, 0, false};
     static const char *const rb[] = {"alice", "北京", "bob", "上海", "zed", "x"};
     struct store_ds_cursor *c = NULL;
     struct err err = ERR_INIT;
@@ -1986,6 +2136,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_search_filters_sort, setup, teardown),
             cmocka_unit_test_setup_teardown(test_search_errors, setup, teardown),
             cmocka_unit_test_setup_teardown(test_fulltext, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_fulltext_later, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_fulltext_later_writes, setup, teardown),
             cmocka_unit_test_setup_teardown(test_upsert, setup, teardown),
             cmocka_unit_test_setup_teardown(test_delete_index_meta_drop, setup, teardown),
             cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
