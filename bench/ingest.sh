@@ -7,7 +7,8 @@
 #   1. `sqlite3 .import --csv` into a table created beforehand with the same typed schema
 #      Kaifang infers (INTEGER / TEXT / NUMERIC / DATE affinities): the baseline.
 #   2. `kaifang ingest FILE --resource ID --json`: the typing pass over every row, the load
-#      pass into a new table, the full-text index, the atomic swap.
+#      pass into a new table, the atomic swap (the table is served from here), then the
+#      full-text index (built in a copy, swapped in); the report's timings split the two.
 # Each with its wall time and peak RSS (GNU time). Then, with `kaifang serve` on the
 # ingested portal: datastore_search with an equality filter on an indexed column, with a
 # full-text q, and the time to the first byte of a full CSV dump (curl), each repeated and
@@ -118,8 +119,12 @@ print(f"### Ingest: {rows:,} rows, {mb:,.0f} MB CSV\n")
 print("| | wall s | MB/s | rows/s | peak RSS MB |")
 print("|---|---:|---:|---:|---:|")
 print(f"| `sqlite3 .import` (typed schema, {sq_rows:,} rows) | {sq_s:.1f} | {mb/sq_s:.0f} | {rows/sq_s:,.0f} | {sq_kb/1024:.0f} |")
-print(f"| `kaifang ingest` (all columns typed, full-text index) | {kf_s:.1f} | {mb/kf_s:.0f} | {rows/kf_s:,.0f} | {kf_kb/1024:.0f} |")
-print(f"\nRatio (kaifang throughput / sqlite3): **{sq_s/kf_s:.2f}×**\n")
+tm = rep.get("timings", {})
+served = tm.get("typing", 0) + tm.get("loading", 0)
+print(f"| `kaifang ingest` until the typed table is served (typing + load pass + swap) | {served:.1f} | {mb/served:.0f} | {rows/served:,.0f} | |")
+print(f"| `kaifang ingest` end to end (then the full-text index, {tm.get('fulltext_index', 0):.1f} s) | {kf_s:.1f} | {mb/kf_s:.0f} | {rows/kf_s:,.0f} | {kf_kb/1024:.0f} |")
+print(f"\nRatio of throughputs, kaifang / sqlite3: **{sq_s/served:.2f}×** to a typed, served table; "
+      f"**{sq_s/kf_s:.2f}×** with the full-text index\n")
 print("Ingest report: `" + json.dumps({k: v for k, v in rep.items() if k != "fields"}) + "`\n")
 print("Inferred types: " + ", ".join(f"{f['id']} {f['type']}" for f in rep.get("fields", [])) + "\n")
 EOF
