@@ -187,6 +187,7 @@ bool http_dcat_dataset_wanted(struct request *r)
 enum MHD_Result http_dcat_dataset(struct request *r)
 {
     char segment[SEGMENT_MAX];
+    bool negotiated;
     struct err err = ERR_INIT;
     const char *ctype = NULL;
     size_t name_len, len;
@@ -199,11 +200,14 @@ enum MHD_Result http_dcat_dataset(struct request *r)
     if (!api_dcat_dataset_wanted(segment, http_header(r, MHD_HTTP_HEADER_ACCEPT), &name_len,
                                  &format))
         goto not_found;
+    /* Without an extension the format came from Accept: the page's URL, negotiated. */
+    negotiated = segment[name_len] == '\0';
     segment[name_len] = '\0';
     if (api_dcat_dataset(r->srv->catalog, r->srv->cfg, segment, format, &body, &len, &ctype, &err) <
         0)
         return http_reply_error(r, &err);
-    return http_reply(r, 200, ctype, body, len, REPLY_CACHEABLE);
+    return http_reply(r, 200, ctype, body, len,
+                      REPLY_CACHEABLE | (negotiated ? REPLY_VARY_ACCEPT : 0));
 not_found:
     err_set(&err, ERR_NOT_FOUND, NULL, "dataset not found");
     return http_reply_error(r, &err);

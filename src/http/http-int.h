@@ -252,10 +252,12 @@ void http_request_free(struct request *r);
 
 /* Responses (response.c). Each queues one response and records status and bytes. */
 enum reply_flags {
-    REPLY_CACHEABLE = 1 << 0, /* ETag and If-None-Match (only for 200 on GET/HEAD) */
-    REPLY_HTML = 1 << 1,      /* HTML: adds the Content-Security-Policy */
-    REPLY_NO_GZIP = 1 << 2,   /* never compress (random bytes such as hash tiles) */
-    REPLY_GZIP_ANY = 1 << 3,  /* compress for clients that accept it whatever the size */
+    REPLY_CACHEABLE = 1 << 0,   /* ETag and If-None-Match (only for 200 on GET/HEAD) */
+    REPLY_HTML = 1 << 1,        /* HTML: adds the Content-Security-Policy */
+    REPLY_NO_GZIP = 1 << 2,     /* never compress (random bytes such as hash tiles) */
+    REPLY_GZIP_ANY = 1 << 3,    /* compress for clients that accept it whatever the size */
+    REPLY_VARY_ACCEPT = 1 << 4, /* the URL's answer depends on Accept (content negotiation,
+                                 * RFC 9110 §12.5.5): Vary names it for shared caches */
 };
 #define HTTP_JSON_TYPE "application/json;charset=utf-8"
 #define HTTP_HTML_TYPE "text/html;charset=utf-8"

@@ -54,6 +54,10 @@ enum MHD_Result http_reply_cc(struct request *r, unsigned status, const char *ct
     bool gzip = false;
     bool negotiated = !(flags & REPLY_NO_GZIP) &&
                       (len >= HTTP_GZIP_MIN || ((flags & REPLY_GZIP_ANY) && len > 0));
+    const char *vary = negotiated && (flags & REPLY_VARY_ACCEPT) ? "Accept, Accept-Encoding"
+                       : negotiated                              ? "Accept-Encoding"
+                       : (flags & REPLY_VARY_ACCEPT)             ? "Accept"
+                                                                 : NULL;
 
     if (negotiated)
         gzip = http_accepts_gzip(http_header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING));
@@ -65,8 +69,8 @@ enum MHD_Result http_reply_cc(struct request *r, unsigned status, const char *ct
             free(body);
             resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
             MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-            if (negotiated)
-                MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+            if (vary)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, vary);
             /* RFC 9111 §4.3.4: a 304 carries the Cache-Control a 200 would have. */
             if (cache_control)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache_control);
@@ -92,8 +96,8 @@ enum MHD_Result http_reply_cc(struct request *r, unsigned status, const char *ct
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     if (gzip)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-    if (negotiated)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    if (vary)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, vary);
     if (etag[0])
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
     if (cache_control)

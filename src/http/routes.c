@@ -153,7 +153,8 @@ static enum MHD_Result h_healthz(struct request *r)
                       stop ? sizeof(stopping) - 1 : sizeof(ok) - 1);
 }
 
-static enum MHD_Result reply_page(struct request *r, int ret, struct buf *b, struct err *err)
+static enum MHD_Result reply_page_flags(struct request *r, int ret, struct buf *b, struct err *err,
+                                        unsigned flags)
 {
     size_t len;
     char *s;
@@ -167,7 +168,12 @@ static enum MHD_Result reply_page(struct request *r, int ret, struct buf *b, str
         return http_reply_html_error(r, 500, "the page is too large");
     }
     s = buf_detach(b, &len);
-    return http_reply(r, 200, HTTP_HTML_TYPE, s, len, REPLY_HTML | REPLY_CACHEABLE);
+    return http_reply(r, 200, HTTP_HTML_TYPE, s, len, REPLY_HTML | REPLY_CACHEABLE | flags);
+}
+
+static enum MHD_Result reply_page(struct request *r, int ret, struct buf *b, struct err *err)
+{
+    return reply_page_flags(r, ret, b, err, 0);
 }
 
 static enum MHD_Result h_home(struct request *r)
@@ -204,7 +210,8 @@ static enum MHD_Result h_dataset(struct request *r)
     ret = ui_dataset(r->srv->catalog, &r->actor, id, &b, &err);
 
     free(id);
-    return reply_page(r, ret, &b, &err);
+    /* The same URL answers Turtle, RDF/XML or JSON-LD to those who ask (http_dcat_dataset). */
+    return reply_page_flags(r, ret, &b, &err, REPLY_VARY_ACCEPT);
 }
 
 static enum MHD_Result h_ledger_page(struct request *r)

@@ -437,6 +437,17 @@ def test_content_negotiation(exported):
         h = {"Accept": accept} if accept else {}
         r = exported.get("/dataset/dcat-full", headers=h)
         assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html"), accept
+    # The page's URL is negotiated: every variant says so to shared caches (RFC 9110
+    # §12.5.5), on the 304 too; a URL with an extension is not.
+    def vary(r):
+        return {v.strip().lower() for v in r.headers.get("Vary", "").split(",") if v.strip()}
+    for h in ({"Accept": "text/turtle"}, {"Accept": "application/ld+json"}, {"Accept": browser}, {},
+              {"Accept": "text/turtle", "Accept-Encoding": "identity"}):
+        r = exported.get("/dataset/dcat-full", headers=h)
+        assert r.status_code == 200 and "accept" in vary(r), (h, r.headers.get("Vary"))
+        again = exported.get("/dataset/dcat-full", headers=dict(h, **{"If-None-Match": r.headers["ETag"]}))
+        assert again.status_code == 304 and "accept" in vary(again), (h, again.headers.get("Vary"))
+    assert "accept" not in vary(exported.get("/dataset/dcat-full.ttl"))
     # What the public may not see is not found in any form.
     for name in ("dcat-private", "dcat-draft", "no-such-dataset"):
         for path, h in (("/dataset/%s.ttl" % name, {}), ("/dataset/%s.jsonld" % name, {}),
