@@ -189,6 +189,10 @@ measure "q full text, a category (教育, ~8% of rows)" \
     "$URL/api/3/action/datastore_search?resource_id=$RID&q=%E6%95%99%E8%82%B2&limit=10"
 measure "q full text, a common word (harbour, ~35% of rows)" \
     "$URL/api/3/action/datastore_search?resource_id=$RID&q=harbour&limit=10"
+measure "q full text, a common word, sort=_id (CKAN clients' paging order)" \
+    "$URL/api/3/action/datastore_search?resource_id=$RID&q=harbour&limit=10&sort=_id"
+measure "q full text, a common word, sort=_id, include_total=false" \
+    "$URL/api/3/action/datastore_search?resource_id=$RID&q=harbour&limit=10&sort=_id&include_total=false"
 measure "q full text (two words, Chinese)" \
     "$URL/api/3/action/datastore_search?resource_id=$RID&q=%E6%B8%85%E6%B2%B3%20depot&limit=10"
 ttfb "$URL/datastore/dump/$RID?format=csv"

@@ -1244,6 +1244,13 @@ static int sq_ds_search(struct store *s, const struct store_ds_query *q,
         if (rc)
             goto out;
         by_id |= f < 0;
+        /* With a full-text match, _id is the fts rowid: FTS5 yields its matches in that
+         * order, so a page by _id is read without sorting every match. */
+        if (f < 0 && c->match.len && !nothing) {
+            /* (_id is never NULL: no NULLS clause, which would hide the order from FTS5.) */
+            buf_addstr(&g.sql, q->sort[i].descending ? "fts.rowid DESC, " : "fts.rowid, ");
+            continue;
+        }
         gen_column(&g, t, f, true);
         /* PostgreSQL's order, as CKAN's: NULLs after the values ascending, first
          * descending. */

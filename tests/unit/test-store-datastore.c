@@ -1169,6 +1169,23 @@ static void test_fulltext(void **state)
         q.nfilters = 0;
         q.nsort = 0;
     }
+    /* Sorted by _id (FTS5's own order, read without a sort), both ways, with the total. */
+    {
+        struct store_ds_sort so = {"_id", true};
+
+        t[0] = (struct store_ds_text){NULL, t1, tokens("bus", &b1, t1, 16)};
+        q.ntext = 1;
+        q.sort = &so;
+        q.nsort = 1;
+        assert_json(search(u->s, &q, &total), "[[5], [2], [1]]");
+        assert_int_equal(total, 3);
+        so.descending = false;
+        q.offset = 1;
+        assert_json(search(u->s, &q, &total), "[[2], [5]]");
+        assert_int_equal(total, 3);
+        q.offset = 0;
+        q.nsort = 0;
+    }
     /* FTS5 syntax in a token is only a token. */
     {
         const char *odd[] = {"bus\" OR \"river", "*", "NEAR(", "title:bus", "\"\""};
