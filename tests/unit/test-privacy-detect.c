@@ -12,7 +12,11 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "core/buf.h"
+#include "ingest/ingest.h"
 #include "privacy/detect.h"
+#include "privacy/synth.h"
+#include "unit-util.h"
 #include "core/util.h"
 
 #define TODAY 20261205u
@@ -347,6 +351,144 @@ static void test_free_text(void **state)
     detect_scan_release(&sc);
 }
 
+/* The same seed gives the same people; IDs and birth dates agree, so do gender and the
+ * sequence digit; every ID and phone validates. */
+static void test_synth_people(void **state)
+{
+    struct synth g1, g2;
+    struct synth_person a, b;
+
+    (void)state;
+    synth_init(&g1, 42);
+    synth_init(&g2, 42);
+    for (int i = 0; i < 2000; i++) {
+        char digits[9];
+
+        synth_person_next(&g1, &a);
+        synth_person_next(&g2, &b);
+        assert_memory_equal(&a, &b, sizeof(a));
+        assert_true(detect_cn_resident_id(a.id_number, 18, TODAY));
+        assert_true(detect_cn_mobile(a.phone, 11));
+        /* the birth date inside the ID is the birth_date column */
+        digits[0] = a.birth_date[0], digits[1] = a.birth_date[1], digits[2] = a.birth_date[2];
+        digits[3] = a.birth_date[3], digits[4] = a.birth_date[5], digits[5] = a.birth_date[6];
+        digits[6] = a.birth_date[8], digits[7] = a.birth_date[9], digits[8] = '\0';
+        assert_memory_equal(a.id_number + 6, digits, 8);
+        assert_string_equal(a.gender, (a.id_number[16] - '0') % 2 ? "男" : "女");
+        assert_true(detect_date(a.birth_date, 10, NULL));
+    }
+    synth_init(&g2, 43);
+    synth_person_next(&g2, &b);
+    synth_init(&g1, 42);
+    synth_person_next(&g1, &a);
+    assert_string_not_equal(a.id_number, b.id_number);
+}
+
+static const struct detect_column *column(const struct detect_scan *sc, const char *name)
+{
+    for (size_t i = 0; i < sc->ncolumns; i++)
+        if (!strcmp(sc->columns[i].name, name))
+            return &sc->columns[i];
+    fail_msg("no column \"%s\"", name);
+    return NULL;
+}
+
+/* Classification and report of a synthetic table read back through ingest. */
+static void test_classify_synthetic(void **state)
+{
+    char dir[64], *path;
+    struct ingest_options o = INGEST_OPTIONS_INIT;
+    struct ingest_table *t = NULL;
+    struct detect_scan sc;
+    struct err err = ERR_INIT;
+    struct buf text = BUF_INIT;
+    struct synth g;
+    struct synth_person p;
+    const struct detect_column *c;
+    const uint64_t rows = 3000;
+    char *json;
+    json_t *report;
+    FILE *f;
+
+    (void)state;
+    assert_int_equal(unit_tmpdir(dir, sizeof(dir), "privacy"), 0);
+    path = xstrfmt("%s/people.csv", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(synth_people_write(f, rows, 7, &err), 0);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(ingest_table_open(&t, path, "people.csv", &o, &err), 0);
+    assert_int_equal(detect_scan_table(t, &sc, &err), 0);
+    assert_int_equal(sc.rows, rows);
+    assert_int_equal(sc.ncolumns, 11);
+
+    c = column(&sc, "身份证号");
+    assert_int_equal(c->cls, DETECT_CLASS_DIRECT);
+    assert_int_equal(c->counts[DETECT_CN_RESIDENT_ID], rows);
+    assert_true(c->share == 1.0);
+    c = column(&sc, "手机号码");
+    assert_int_equal(c->cls, DETECT_CLASS_DIRECT);
+    assert_int_equal(c->counts[DETECT_CN_MOBILE], rows);
+    assert_true(c->share == 1.0);
+    assert_int_equal(column(&sc, "姓名")->cls, DETECT_CLASS_DIRECT);
+    c = column(&sc, "出生日期");
+    assert_int_equal(c->cls, DETECT_CLASS_QUASI);
+    assert_int_equal(c->counts[DETECT_DATE_OF_BIRTH], rows);
+    assert_int_equal(column(&sc, "性别")->cls, DETECT_CLASS_QUASI);
+    assert_int_equal(column(&sc, "民族")->cls, DETECT_CLASS_QUASI);
+    assert_int_equal(column(&sc, "职业")->cls, DETECT_CLASS_QUASI);
+    assert_int_equal(column(&sc, "诊断")->cls, DETECT_CLASS_SENSITIVE);
+    assert_int_equal(column(&sc, "年收入")->cls, DETECT_CLASS_SENSITIVE);
+    c = column(&sc, "序号");
+    assert_int_equal(c->cls, DETECT_CLASS_OTHER);
+    assert_true(c->share == 0.0);
+    /* about 2% of remarks hold a phone number in the text */
+    c = column(&sc, "备注");
+    assert_int_equal(c->cls, DETECT_CLASS_DIRECT);
+    assert_true(c->embedded[DETECT_CN_MOBILE] > rows / 100);
+    assert_true(c->embedded[DETECT_CN_MOBILE] < rows / 20);
+    assert_int_equal(c->matched, c->embedded[DETECT_CN_MOBILE]);
+
+    /* the report holds masked examples and never a raw ID or phone number */
+    report = detect_scan_json(&sc);
+    json = json_dumps(report, 0);
+    assert_non_null(json);
+    detect_scan_text(&sc, &text);
+    assert_non_null(strstr(json, "\"class\": \"direct_identifier\""));
+    assert_non_null(strstr(json, "\"cn_resident_id\": 3000"));
+    assert_int_equal(json_integer_value(json_object_get(report, "rows")), rows);
+    synth_init(&g, 7);
+    for (uint64_t i = 0; i < rows; i++) {
+        char id_part[12];
+
+        synth_person_next(&g, &p);
+        assert_null(strstr(json, p.id_number));
+        assert_null(strstr(text.buf, p.id_number));
+        assert_null(strstr(json, p.phone));
+        assert_null(strstr(text.buf, p.phone));
+        /* not even the middle of an ID (its birth date and sequence) */
+        memcpy(id_part, p.id_number + 4, 11);
+        id_part[11] = '\0';
+        assert_null(strstr(json, id_part));
+        if (strlen(p.remark) > strlen("家属联系电话"))
+            assert_null(strstr(json, p.remark + strlen("家属联系电话")));
+    }
+    c = column(&sc, "身份证号");
+    assert_int_equal(c->nexamples, 3);
+    for (size_t i = 0; i < c->nexamples; i++) {
+        assert_int_equal(strlen(c->examples[i]), 18);
+        assert_memory_equal(c->examples[i] + 3, "***********", 11);
+    }
+    free(json);
+    json_decref(report);
+    buf_release(&text);
+    detect_scan_release(&sc);
+    ingest_table_free(t);
+    unlink(path);
+    free(path);
+    unit_remove_tree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +503,8 @@ int main(void)
             cmocka_unit_test(test_mask),
             cmocka_unit_test(test_hints),
             cmocka_unit_test(test_free_text),
+            cmocka_unit_test(test_synth_people),
+            cmocka_unit_test(test_classify_synthetic),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
