@@ -535,7 +535,7 @@ void detect_scan_row(struct detect_scan *sc, const struct dsvalue *values, size_
      DETECT_HINT_ADDRESS | DETECT_HINT_ACCOUNT | DETECT_HINT_SSN | DETECT_HINT_PASSPORT |          \
      DETECT_HINT_PLATE)
 
-static enum detect_class classify(const struct detect_column *col)
+static enum detect_class classify(const struct detect_column *col, const char **reason)
 {
     uint64_t personal = 0, embedded_strong, quasi, embedded_values = col->text_hits;
     double v = (double)col->values;
@@ -548,22 +548,32 @@ static enum detect_class classify(const struct detect_column *col)
                       col->embedded[DETECT_EMAIL];
     quasi = col->counts[DETECT_DATE_OF_BIRTH] + col->counts[DETECT_POSTAL_CODE];
 
-    if (col->values && (double)(personal + embedded_values) >= DETECT_SHARE_DIRECT * v)
+    if (col->values && (double)(personal + embedded_values) >= DETECT_SHARE_DIRECT * v) {
+        *reason = "values";
         return DETECT_CLASS_DIRECT;
+    }
     if (col->hints & HINTS_DIRECT) {
+        *reason = "name";
         if (col->hints & (DETECT_HINT_NAME | DETECT_HINT_ADDRESS))
             return DETECT_CLASS_DIRECT;
+        *reason = "name and values";
         if (col->values && (double)(personal + embedded_values) >= DETECT_SHARE_HINTED * v)
             return DETECT_CLASS_DIRECT;
     }
+    *reason = "free text";
     if (embedded_strong ||
         (col->values && (double)embedded_values >= DETECT_SHARE_EMBEDDED * v && embedded_values))
         return DETECT_CLASS_DIRECT;
+    *reason = "name";
     if (col->hints & DETECT_HINT_SENSITIVE)
         return DETECT_CLASS_SENSITIVE;
-    if ((col->values && (double)quasi >= DETECT_SHARE_DIRECT * v) ||
-        (col->hints & (DETECT_HINT_BIRTH | DETECT_HINT_POSTAL | DETECT_HINT_QUASI)))
+    if (col->values && (double)quasi >= DETECT_SHARE_DIRECT * v) {
+        *reason = "values";
         return DETECT_CLASS_QUASI;
+    }
+    if (col->hints & (DETECT_HINT_BIRTH | DETECT_HINT_POSTAL | DETECT_HINT_QUASI))
+        return DETECT_CLASS_QUASI;
+    *reason = "";
     return DETECT_CLASS_OTHER;
 }
 
@@ -573,7 +583,7 @@ void detect_scan_finish(struct detect_scan *sc)
         struct detect_column *col = &sc->columns[i];
 
         col->share = col->values ? (double)col->matched / (double)col->values : 0;
-        col->cls = classify(col);
+        col->cls = classify(col, &col->reason);
     }
 }
 
@@ -621,6 +631,8 @@ json_t *detect_scan_json(const struct detect_scan *sc)
                               detect_class_name(col->cls), "share",
                               (double)(int64_t)(col->share * 10000 + 0.5) / 10000, "values",
                               (json_int_t)col->values, "detectors", det, "examples", ex);
+        if (*col->reason)
+            json_object_set_new(c, "reason", json_string(col->reason));
         if (json_object_size(emb))
             json_object_set_new(c, "embedded", emb);
         else

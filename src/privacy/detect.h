@@ -262,6 +262,9 @@ struct detect_column {
     char examples[DETECT_EXAMPLES][DETECT_MASK_MAX]; /* masked, distinct */
     size_t nexamples;
     enum detect_class cls; /* set by detect_scan_finish() */
+    const char *reason;    /* why, static: "values" (validated values), "name" (the
+                              column's name), "name and values", "free text" (identifiers
+                              inside text); "" for other */
     double share;          /* matched / values (0 when no value) */
 };
 
@@ -307,7 +310,7 @@ void detect_scan_row(struct detect_scan *sc, const struct dsvalue *values, size_
  *                      occupation, …;
  *   sensitive          the name hints diagnosis, disease, income, salary, religion, …;
  *   other              the rest (cn_uscc: organizations).
- * Sets each column's cls and share.
+ * Sets each column's cls, reason and share.
  */
 #define DETECT_SHARE_DIRECT   0.5
 #define DETECT_SHARE_HINTED   0.1
@@ -327,8 +330,8 @@ int detect_scan_table(struct ingest_table *t, struct detect_scan *sc, struct err
 /*
  * The report as JSON: {"rows": N, "columns": [{"name", "class", "share", "values",
  * "detectors": {name: count}, "embedded": {name: count} (only when free text held
- * identifiers), "examples": [masked…]}]}; "detectors" counts whole values and
- * embedded hits together. New reference (json_decref()). Never holds a raw value.
+ * identifiers), "examples": [masked…], "reason" (unless other)}]}; "detectors" counts whole values
+ * and embedded hits together. New reference (json_decref()). Never holds a raw value.
  */
 json_t *detect_scan_json(const struct detect_scan *sc);
 

@@ -1,0 +1,178 @@
+/*
+ * cmd-scan.c - `kaifang scan FILE [options]` and `kaifang scan --resource ID`: finds
+ * personal data in a table (privacy/detect.h) and prints the report: per column its
+ * class, the detectors that fired with their counts, the share of values and masked
+ * examples; with --json the JSON report. Reads files as `kaifang ingest` does (same
+ * options). Exits 0 when the scan ran, whatever it found; 1 when the file cannot be
+ * read, naming the place.
+ */
+#include <jansson.h>
+
+#include "catalog/catalog.h"
+#include "cli/cli-int.h"
+#include "core/buf.h"
+#include "core/parse.h"
+#include "ingest/ingest.h"
+#include "privacy/detect.h"
+#include "core/util.h"
+
+static const struct cli_option opts[] = {
+        {"portal", true},    {"resource", true},  {"format", true},
+        {"encoding", true},  {"delimiter", true}, {"sheet", true},
+        {"skip-rows", true}, {"lenient", false},  {"json", false},
+};
+
+#define OPT(name) cli_opt(opts, ARRAY_SIZE(opts), &args, name)
+
+/* The reading options of the command line. Usage problems return CLI_USAGE (printed). */
+static int read_options(const struct cli_args *a, struct ingest_options *o)
+{
+    struct cli_args args = *a;
+    const char *format = OPT("format"), *delim = OPT("delimiter"), *skip = OPT("skip-rows");
+    int64_t n;
+
+    if (format && !ingest_format_parse(format, &o->format))
+        return cli_usage("scan", "scan",
+                         "option \"--format\": \"%s\" is not csv, tsv, json, ndjson, xlsx or xls",
+                         format);
+    o->encoding = OPT("encoding");
+    if (delim) {
+        if (!strcasecmp(delim, "tab") || !strcmp(delim, "\\t"))
+            o->delimiter = '\t';
+        else if (strlen(delim) == 1 && strchr(",;\t|", delim[0]))
+            o->delimiter = delim[0];
+        else
+            return cli_usage("scan", "scan",
+                             "option \"--delimiter\": \"%s\" is not one of , ; | tab", delim);
+    }
+    o->sheet = OPT("sheet");
+    if (skip) {
+        if (parse_i64(skip, -1, 1048576, &n))
+            return cli_usage("scan", "scan",
+                             "option \"--skip-rows\": \"%s\" is not an integer from -1 to 1048576",
+                             skip);
+        o->skip_rows = (int)n;
+    }
+    o->lenient = OPT("lenient") != NULL;
+    return 0;
+}
+
+/* Prints a reading error with its place (unless the message names it already). */
+static int fail_at(const char *what, const struct ingest_pos *pos, const struct err *err)
+{
+    if (pos->line && !strstr(err->msg, "line ")) {
+        if (pos->column)
+            fprintf(stderr, "kaifang scan: %s: %s (line %" PRIu64 ", column %" PRIu64 ")\n", what,
+                    err->msg, pos->line, pos->column);
+        else
+            fprintf(stderr, "kaifang scan: %s: %s (line %" PRIu64 ")\n", what, err->msg, pos->line);
+    } else {
+        fprintf(stderr, "kaifang scan: %s: %s\n", what, err->msg);
+    }
+    return CLI_ERROR;
+}
+
+/* The stored file of resource rid in the portal: its path and name in *f. */
+static int resource_path(const char *portal_dir, const char *rid, struct resource_file *f,
+                         struct err *err)
+{
+    struct portal p = {0};
+    struct catalog c;
+    struct actor actor;
+    json_t *resource = NULL, *dataset = NULL;
+    bool have_catalog = false;
+    int ret;
+
+    memset(&actor, 0, sizeof(actor));
+    ret = portal_open(&p, portal_dir, err);
+    if (ret)
+        goto out;
+    ret = cli_actor(p.store, &actor, err);
+    if (ret)
+        goto out;
+    catalog_init(&c, p.store, p.files_dir, p.cfg.site_url);
+    have_catalog = true;
+    ret = catalog_resource_authorize(&c, &actor, rid, false, &resource, &dataset, err);
+    if (ret)
+        goto out;
+    ret = catalog_resource_file(&c, &actor, json_string_value(json_object_get(dataset, "name")),
+                                rid, f, err);
+    if (ret == -ERR_NOT_FOUND)
+        ret = err_set(err, ERR_NOT_FOUND, "resource",
+                      "resource \"%s\" has no stored file (a link is not scanned)", rid);
+out:
+    json_decref(resource);
+    json_decref(dataset);
+    if (have_catalog)
+        catalog_release(&c);
+    actor_release(&actor);
+    portal_close(&p);
+    return ret;
+}
+
+int cmd_scan(int argc, char **argv)
+{
+    struct ingest_options o = INGEST_OPTIONS_INIT;
+    struct ingest_table *t = NULL;
+    struct ingest_pos pos = {0, 0};
+    struct resource_file rf;
+    struct detect_scan sc;
+    struct err err = ERR_INIT;
+    struct buf text = BUF_INIT;
+    struct cli_args args;
+    const char *path, *filename, *rid;
+    int ret;
+
+    memset(&rf, 0, sizeof(rf));
+    memset(&sc, 0, sizeof(sc));
+    ret = cli_parse("scan", "scan", opts, ARRAY_SIZE(opts), argc, argv, 0, 1, "FILE", &args);
+    if (ret)
+        goto out;
+    rid = OPT("resource");
+    if (!rid == !args.npos) {
+        ret = cli_usage("scan", "scan", "give either FILE or \"--resource ID\"");
+        goto out;
+    }
+    ret = read_options(&args, &o);
+    if (ret)
+        goto out;
+    if (rid) {
+        if (resource_path(portal_dir_choose(OPT("portal")), rid, &rf, &err)) {
+            ret = cli_fail("scan", &err);
+            goto out;
+        }
+        path = rf.path;
+        filename = rf.filename;
+    } else {
+        path = args.pos[0];
+        filename = args.pos[0];
+    }
+    if (ingest_table_open_pos(&t, path, filename, &o, &pos, &err)) {
+        ret = fail_at(filename, &pos, &err);
+        goto out;
+    }
+    if (detect_scan_table(t, &sc, &err)) {
+        ingest_table_pos(t, &pos);
+        ret = fail_at(filename, &pos, &err);
+        goto out;
+    }
+    if (OPT("json")) {
+        json_t *report = detect_scan_json(&sc);
+        char *s = json_dumps(report, JSON_INDENT(2));
+
+        if (s)
+            puts(s);
+        free(s);
+        json_decref(report);
+    } else {
+        detect_scan_text(&sc, &text);
+        fputs(text.buf, stdout);
+    }
+    ret = CLI_OK;
+out:
+    buf_release(&text);
+    detect_scan_release(&sc);
+    ingest_table_free(t);
+    resource_file_release(&rf);
+    return ret;
+}
