@@ -521,10 +521,17 @@ void detect_scan_row(struct detect_scan *sc, const struct dsvalue *values, size_
         if (v->kind == DSVALUE_TEXT) {
             detect_scan_value(sc, i, v->s, v->len);
         } else if (v->kind == DSVALUE_INT) {
-            int len = snprintf(tmp, sizeof(tmp), "%" PRId64, v->i);
+            /* the decimal text, written backwards (snprintf is a tenth of the scan) */
+            uint64_t u = v->i < 0 ? 0 - (uint64_t)v->i : (uint64_t)v->i;
+            size_t p = sizeof(tmp);
 
-            if (len > 0 && (size_t)len < sizeof(tmp))
-                detect_scan_value(sc, i, tmp, (size_t)len);
+            do {
+                tmp[--p] = (char)('0' + u % 10);
+                u /= 10;
+            } while (u);
+            if (v->i < 0)
+                tmp[--p] = '-';
+            detect_scan_value(sc, i, tmp + p, sizeof(tmp) - p);
         }
     }
     sc->rows++;

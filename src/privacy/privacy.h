@@ -13,6 +13,10 @@
  *                (Luhn), SSN, e-mail, IP addresses, dates of birth, plates, postal codes)
  *                and the classification of a table's columns (direct identifier /
  *                quasi-identifier / sensitive / other) with a masked report;
+ *                docs/internals/privacy-detection.md; `kaifang scan`;
+ *   gb2260.h     the GB/T 2260 county codes compiled in (data/gb2260, scripts/gen-gb2260.py);
+ *   synth.h      synthetic people (valid-checksum IDs, phones, diagnoses) for tests,
+ *                benchmarks and the demo; `kaifang synth people`;
  *   anon.h       generalisation hierarchies (built in, and ARX's hierarchy CSV files),
  *                privacy models (k-anonymity, l-diversity, t-closeness) with a record
  *                suppression limit, the optimal full-domain search over the lattice of

@@ -130,6 +130,17 @@ def test_scan_other_formats_and_free_text(tmp_path):
         assert value not in raw
 
 
+def test_help(kaifang_bin):
+    out = run_cli("--help", check=0).stdout
+    assert "scan" in out and "synth" in out
+    out = run_cli("help", "scan", check=0).stdout
+    for flag in ("--json", "--resource", "--encoding", "--sheet", "direct_identifier"):
+        assert flag in out, flag
+    out = run_cli("help", "synth", check=0).stdout
+    for flag in ("--rows", "--seed", "-o"):
+        assert flag in out, flag
+
+
 def test_scan_errors(tmp_path):
     p = run_cli("scan", tmp_path / "missing.csv", check=1)
     assert "missing.csv" in p.stderr
