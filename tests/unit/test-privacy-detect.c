@@ -351,6 +351,66 @@ static void test_free_text(void **state)
     detect_scan_release(&sc);
 }
 
+static void feed(struct detect_scan *sc, size_t col, const char *value, int times)
+{
+    for (int i = 0; i < times; i++)
+        detect_scan_value(sc, col, value, strlen(value));
+}
+
+/* The thresholds of detect_scan_finish(), each side of each. */
+static void test_classify_rules(void **state)
+{
+    static const char *const names[] = {"value",    "value_2",    "phone",  "phone_2",
+                                        "code",     "备注",       "备注_2", "zip",
+                                        "单位名称", "ip_address", "phone_3"};
+    struct detect_scan sc;
+
+    (void)state;
+    detect_scan_init(&sc, names, ARRAY_SIZE(names), TODAY);
+    /* half the values validate: direct; fewer: other */
+    feed(&sc, 0, "13812345678", 5);
+    feed(&sc, 0, "abc", 5);
+    feed(&sc, 1, "13812345678", 4);
+    feed(&sc, 1, "abc", 6);
+    /* a phone column: a tenth suffices; none does not */
+    feed(&sc, 2, "13812345678", 1);
+    feed(&sc, 2, "n/a", 9);
+    feed(&sc, 3, "n/a", 10);
+    /* credit codes are organizations */
+    feed(&sc, 4, "91350100M000100Y43", 10);
+    /* free text: one mobile in 200 values is under 1%; one ID number suffices */
+    feed(&sc, 5, "请拨打13812345678", 1);
+    feed(&sc, 5, "无备注", 199);
+    feed(&sc, 6, "身份证11010519491231002X", 1);
+    feed(&sc, 6, "无备注", 199);
+    feed(&sc, 7, "100101", 3);
+    feed(&sc, 8, "某某公司", 3);
+    feed(&sc, 9, "192.168.1.1", 3);
+    detect_scan_finish(&sc);
+    assert_int_equal(sc.columns[0].cls, DETECT_CLASS_DIRECT);
+    assert_string_equal(sc.columns[0].reason, "values");
+    assert_true(sc.columns[0].share == 0.5);
+    assert_int_equal(sc.columns[1].cls, DETECT_CLASS_OTHER);
+    assert_int_equal(sc.columns[2].cls, DETECT_CLASS_DIRECT);
+    assert_string_equal(sc.columns[2].reason, "name and values");
+    assert_int_equal(sc.columns[3].cls, DETECT_CLASS_OTHER);
+    assert_int_equal(sc.columns[4].cls, DETECT_CLASS_OTHER);
+    assert_int_equal(sc.columns[4].counts[DETECT_CN_USCC], 10);
+    assert_int_equal(sc.columns[5].cls, DETECT_CLASS_OTHER);
+    assert_int_equal(sc.columns[5].embedded[DETECT_CN_MOBILE], 1);
+    assert_int_equal(sc.columns[6].cls, DETECT_CLASS_DIRECT);
+    assert_string_equal(sc.columns[6].reason, "free text");
+    assert_int_equal(sc.columns[7].cls, DETECT_CLASS_QUASI);
+    assert_int_equal(sc.columns[7].counts[DETECT_POSTAL_CODE], 3);
+    assert_int_equal(sc.columns[8].cls, DETECT_CLASS_OTHER);
+    assert_int_equal(sc.columns[9].cls, DETECT_CLASS_DIRECT);
+    assert_int_equal(sc.columns[9].counts[DETECT_IPV4], 3);
+    /* no values at all */
+    assert_int_equal(sc.columns[10].cls, DETECT_CLASS_OTHER);
+    assert_true(sc.columns[10].share == 0.0);
+    detect_scan_release(&sc);
+}
+
 /* The same seed gives the same people; IDs and birth dates agree, so do gender and the
  * sequence digit; every ID and phone validates. */
 static void test_synth_people(void **state)
@@ -503,6 +563,7 @@ int main(void)
             cmocka_unit_test(test_mask),
             cmocka_unit_test(test_hints),
             cmocka_unit_test(test_free_text),
+            cmocka_unit_test(test_classify_rules),
             cmocka_unit_test(test_synth_people),
             cmocka_unit_test(test_classify_synthetic),
     };
