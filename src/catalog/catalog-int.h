@@ -110,8 +110,15 @@ char *upload_url(struct catalog *c, const char *dataset_id, json_t *res);
  * stored url, or its absolute url under c->site_url (what package_show gave the client,
  * sent back unchanged as ckanapi does). False when old is not an upload. */
 bool upload_url_same(struct catalog *c, const char *dataset_id, json_t *old, const char *url);
+/* Whether a stored resource dict is a table only (made by datastore_create with
+ * "resource": no url, a datastore table). CKAN calls it url_type "datastore" and shows
+ * its dump as its url. */
+bool resource_is_datastore_only(const json_t *res);
+/* <site_url>/datastore/dump/<id> of a resource dict. Free the result with free(). */
+char *datastore_dump_url(struct catalog *c, const json_t *res);
 /* Turns a stored resource dict of dataset_id into its output form in place (the
- * absolute url of an upload; links are left alone). */
+ * absolute url of an upload; a table-only resource gets url_type "datastore" and its
+ * dump's url, as CKAN shows it; links are left alone). */
 void resource_output(struct catalog *c, const char *dataset_id, json_t *res);
 /* The same for every resource of a package dict, and of an array of package dicts. */
 void dataset_output(struct catalog *c, json_t *doc);

@@ -251,10 +251,31 @@ bool upload_url_same(struct catalog *c, const char *dataset_id, json_t *old, con
     return same;
 }
 
+bool resource_is_datastore_only(const json_t *res)
+{
+    return str_eq(json_string_value(json_object_get(res, "url")), "") &&
+           !str_eq(json_string_value(json_object_get(res, "url_type")), "upload") &&
+           json_is_true(json_object_get(res, "datastore_active"));
+}
+
+char *datastore_dump_url(struct catalog *c, const json_t *res)
+{
+    const char *rid = json_string_value(json_object_get(res, "id"));
+
+    return xstrfmt("%s/datastore/dump/%s", c->site_url, rid ? rid : "");
+}
+
 void resource_output(struct catalog *c, const char *dataset_id, json_t *res)
 {
     char *url;
 
+    if (resource_is_datastore_only(res)) {
+        url = datastore_dump_url(c, res);
+        json_object_set_new(res, "url", json_string(url));
+        json_object_set_new(res, "url_type", json_string("datastore"));
+        free(url);
+        return;
+    }
     if (!str_eq(json_string_value(json_object_get(res, "url_type")), "upload"))
         return;
     url = upload_url(c, dataset_id, res);
@@ -295,6 +316,8 @@ int dataset_output_text(struct catalog *c, const char *text, size_t len, struct 
      * path, which is always right; one without them has no upload resource, and
      * dataset_output() would leave it as it is. */
     static const char upload[] = "\"url_type\":\"upload";
+    /* A resource without a url may be a table only (resource_output()). */
+    static const char no_url[] = "\"url\":\"\"";
     json_error_t jerr;
     json_t *doc = NULL;
     char *dumped = NULL;
@@ -304,7 +327,8 @@ int dataset_output_text(struct catalog *c, const char *text, size_t len, struct 
         ret = err_set(err, ERR_INTERNAL, NULL, "a stored dataset is corrupt");
         goto out;
     }
-    if (!memmem(text, len, upload, sizeof(upload) - 1)) {
+    if (!memmem(text, len, upload, sizeof(upload) - 1) &&
+        !memmem(text, len, no_url, sizeof(no_url) - 1)) {
         buf_add(out, text, len);
         goto out;
     }

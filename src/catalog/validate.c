@@ -335,6 +335,15 @@ int resource_build(struct catalog *c, const char *dataset_id, json_t *in, json_t
     if (old && str_eq(json_string_value(json_object_get(old, "url_type")), "upload") &&
         (!url || upload_url_same(c, dataset_id, old, url)))
         keep_upload = true;
+    /* A table-only resource sent back as package_show gave it (its dump's url, or none)
+     * stays a table only. */
+    if (old && resource_is_datastore_only(old) && url) {
+        char *dump = datastore_dump_url(c, old);
+
+        if (str_eq(url, dump))
+            url = "";
+        free(dump);
+    }
     if (url && !keep_upload && (ret = url_scheme_check(url, err)))
         goto out;
     if (old) {

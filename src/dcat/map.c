@@ -486,6 +486,8 @@ const char *dcat_resource_media_type(const json_t *res, char *out, size_t size)
         }
     }
     ff = dcat_file_format(dcat_str(res, "format"));
+    if (!ff && str_eq(dcat_str(res, "url_type"), "datastore"))
+        ff = dcat_file_format("CSV"); /* a table only: its url is its CSV dump */
     if (!ff)
         return NULL;
     xsnprintf(out, size, "%s", ff->media_type);

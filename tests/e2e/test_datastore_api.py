@@ -86,6 +86,36 @@ def test_create_shape(srv, tok):
           400)
 
 
+def test_table_only_resource_url(srv, tok):
+    """A resource made by datastore_create has no file: CKAN shows url_type "datastore" and
+    its dump as its url; sending the dict back keeps it so; the exports link the dump."""
+    ds = make_dataset(srv, tok["editor"])
+    rid = create_table(srv, tok["editor"], ds["id"])["resource_id"]
+    res = ok(srv.api("resource_show", id=rid))
+    dump = srv.url + "/datastore/dump/" + rid
+    assert res["url_type"] == "datastore" and res["url"] == dump, res
+    body = srv.session.get(res["url"]).text
+    assert body.splitlines()[0].startswith("_id,name,amount") and "Alpha river" in body
+    pkg = ok(srv.api("package_show", id=ds["id"]))
+    assert [r["url"] for r in pkg["resources"]] == [dump]
+    # package_search answers from the stored texts: the same url there.
+    found = ok(srv.api("package_search", q="name:" + ds["name"]))["results"]
+    assert found and found[0]["resources"][0]["url"] == dump
+    # resource_update with the dict as shown (ckanapi's way) keeps a table only.
+    upd = dict(res, description="edited")
+    ok(srv.api("resource_update", token=tok["editor"], json_body=upd))
+    res2 = ok(srv.api("resource_show", id=rid))
+    assert res2["url_type"] == "datastore" and res2["url"] == dump and res2["description"] == "edited"
+    # The exports: data.json's distribution downloads the CSV dump; the data package lists it.
+    dj = srv.session.get(srv.url + "/data.json").json()
+    dists = [d for e in dj["dataset"] for d in e.get("distribution", [])
+             if d.get("downloadURL") == dump]
+    assert dists and dists[0]["mediaType"] == "text/csv", dists
+    dp = srv.session.get(srv.url + "/dataset/%s/datapackage.json" % ds["name"]).json()
+    assert [r["path"] for r in dp["resources"]] == [dump]
+    assert dp["resources"][0]["schema"]["fields"][0]["name"] == "name"
+
+
 def test_search_default_shape(srv, table):
     resp = search(srv, resource_id=table)
     res = ok(resp)
