@@ -367,6 +367,54 @@ static const char *prefer_1252(const char *guess, const char *p, size_t n, bool 
     return pick;
 }
 
+/* The share, in percent, of the non-ASCII characters of UTF-8 text that are CJK: the
+ * unified ideographs and their extension A, CJK punctuation, full-width forms. 0 when
+ * there are none. */
+static unsigned cjk_percent(const char *s, size_t n)
+{
+    size_t all = 0, cjk = 0, i = 0;
+
+    while (i < n) {
+        unsigned k = utf8_len((unsigned char)s[i]), cp;
+
+        if (k <= 1 || i + k > n) {
+            i++;
+            continue;
+        }
+        cp = (unsigned char)s[i] & (0xff >> (k + 1));
+        for (unsigned j = 1; j < k; j++)
+            cp = cp << 6 | ((unsigned char)s[i + j] & 0x3f);
+        i += k;
+        all++;
+        cjk += (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) ||
+               (cp >= 0x3000 && cp <= 0x303f) || (cp >= 0xff00 && cp <= 0xffef);
+    }
+    return all ? (unsigned)(cjk * 100 / all) : 0;
+}
+
+/*
+ * Between a single-byte guess and GB18030: uchardet takes a few Chinese words (a short
+ * file, or one Chinese value among numbers) for WINDOWS-1252, which makes "北京" into
+ * "±±¾©". GB18030 wins when it decodes the sniff into CJK characters (at least 90% of the
+ * non-ASCII ones) and the single-byte decoding looks wrong (implausibility() above 0).
+ * Western text stays: "Québec" or "ção" decode as GB18030 too, but read plausibly in
+ * WINDOWS-1252.
+ */
+static const char *prefer_gb18030(const char *guess, const char *p, size_t n, bool cut)
+{
+    struct buf a = BUF_INIT, b = BUF_INIT;
+    const char *pick = guess;
+
+    if (!single_byte(guess))
+        return guess;
+    if (decodes(guess, p, n, cut, &a) && implausibility(a.buf, a.len) > 0 &&
+        decodes("GB18030", p, n, cut, &b) && cjk_percent(b.buf, b.len) >= 90)
+        pick = "GB18030";
+    buf_release(&a);
+    buf_release(&b);
+    return pick;
+}
+
 /* ---- Reading the file ------------------------------------------------------------- */
 
 static int io_error(struct err *err, const char *what)
@@ -767,7 +815,9 @@ static int detect(struct ingest_text *t, const unsigned char *p, size_t n, bool 
         !decodes(name, (const char *)p, n, cut, NULL))
         name = wider && decodes(wider, (const char *)p, n, cut, NULL) ? wider : NULL;
     if (name)
-        xsnprintf(t->name, sizeof(t->name), "%s", prefer_1252(name, (const char *)p, n, cut));
+        xsnprintf(t->name, sizeof(t->name), "%s",
+                  prefer_gb18030(prefer_1252(name, (const char *)p, n, cut), (const char *)p, n,
+                                 cut));
     else if (guess && guess[0])
         rc = err_set(err, ERR_VALIDATION, "encoding",
                      "cannot tell the file's encoding: it is not UTF-8, and not \"%s\" either; "

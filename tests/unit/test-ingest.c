@@ -626,6 +626,66 @@ static void test_encodings_detected(void **state)
     }
 }
 
+/* Bytes of UTF-8 text in another encoding (iconv), to a new temporary file. */
+static char *write_encoded(const char *name, const char *text, const char *encoding)
+{
+    iconv_t cd = iconv_open(encoding, "UTF-8");
+    size_t in_left = strlen(text), out_left = 4 * in_left + 16;
+    char *out = xmalloc(out_left), *in = (char *)text, *o = out, *p;
+
+    assert_true(cd != (iconv_t)-1);
+    assert_true(iconv(cd, &in, &in_left, &o, &out_left) != (size_t)-1);
+    iconv_close(cd);
+    p = write_tmp(name, out, (size_t)(o - out));
+    free(out);
+    return p;
+}
+
+/* A few Chinese words in GB18030 (a short file, one value among numbers) are not taken
+ * for WINDOWS-1252 ("北京" is not "±±¾©"); western words that also decode as GB18030 stay
+ * WINDOWS-1252. */
+static void test_encoding_short_gb18030(void **state)
+{
+    struct buf many = BUF_INIT;
+    struct result r;
+    char *p;
+
+    (void)state;
+    p = write_encoded("short.csv", "name,v\n北京,1\n", "GB18030");
+    read_all(p, "short.csv", NULL, &r);
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(r.info.encoding, "GB18030");
+    assert_string_equal(r.rows, "1: name|v\n2: 北京|1\n");
+    free(p);
+    buf_addstr(&many, "id,city,n\n");
+    for (int i = 1; i <= 200; i++)
+        buf_addf(&many, "%d,%s,%d\n", i, i == 117 ? "北京市" : "x", i * 7);
+    p = write_encoded("one.csv", many.buf, "GB18030");
+    read_all(p, "one.csv", NULL, &r);
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(r.info.encoding, "GB18030");
+    assert_non_null(strstr(r.rows, "118: 117|北京市|819\n"));
+    free(p);
+    /* Western text whose bytes GB18030 would also decode. */
+    {
+        static const char *const latin[] = {
+                "city,n\nQuébec,1\nMontréal,2\n",
+                "word,n\nação,1\nnação,2\n",
+                "name,n\nJosé Müller,1\n",
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(latin); i++) {
+            p = write_encoded("latin.csv", latin[i], "WINDOWS-1252");
+            read_all(p, "latin.csv", NULL, &r);
+            assert_int_equal(r.rc, 0);
+            if (strcmp(r.info.encoding, "WINDOWS-1252"))
+                fail_msg("%s: read as %s", latin[i], r.info.encoding);
+            free(p);
+        }
+    }
+    buf_release(&many);
+}
+
 static void test_encoding_override(void **state)
 {
     struct ingest_options o = INGEST_OPTIONS_INIT;
@@ -1358,6 +1418,7 @@ int main(void)
             cmocka_unit_test(test_csv_delimiters),
             cmocka_unit_test(test_csv_errors),
             cmocka_unit_test(test_encodings_detected),
+            cmocka_unit_test(test_encoding_short_gb18030),
             cmocka_unit_test(test_encoding_override),
             cmocka_unit_test(test_encoding_errors_later),
             cmocka_unit_test(test_chunk_boundaries),
