@@ -1039,6 +1039,20 @@ int datastore_create(struct catalog *c, const struct actor *a, json_t *params, j
 out:
     if (locked)
         pthread_mutex_unlock(&write_lock);
+    if (ret && created) {
+        /* All or nothing: the resource made for this call goes again (its table, if one
+         * was built, with it). The ledger keeps both entries: it never forgets. */
+        json_t *del = json_pack("{s:O}", "id", json_object_get(created, "id")), *gone = NULL;
+        struct err e = ERR_INIT;
+
+        BUG_ON(!del);
+        if (catalog_resource_delete(c, a, del, &gone, &e))
+            log_error("datastore: datastore_create failed, and removing the resource it made "
+                      "failed too: %s",
+                      e.msg);
+        json_decref(del);
+        json_decref(gone);
+    }
     create_release(&x);
     json_decref(res);
     json_decref(created);

@@ -608,8 +608,9 @@ static int def_copy(struct store_ds_build *b, const struct store_ds_table_def *d
         for (j = 0; j < i; j++)
             if (!strcasecmp(b->fields[j].id, def->fields[i].id))
                 return err_set(err, ERR_VALIDATION, "fields",
-                               "field id \"%s\" is used twice (ids differ in more than case)",
-                               def->fields[i].id);
+                               "field ids \"%s\" and \"%s\" differ only in case: SQL would "
+                               "take them for one",
+                               b->fields[j].id, def->fields[i].id);
         b->fields[i].id = xstrdup(def->fields[i].id);
         b->fields[i].type = def->fields[i].type;
         b->nfields = i + 1;

@@ -116,6 +116,26 @@ def test_table_only_resource_url(srv, tok):
     assert dp["resources"][0]["schema"]["fields"][0]["name"] == "name"
 
 
+def test_create_with_resource_is_all_or_nothing(srv, tok):
+    """A datastore_create that makes a resource and then fails leaves no resource."""
+    ds = make_dataset(srv, tok["editor"])
+    for body in ({"fields": [{"id": "a", "type": "int"}], "records": [{"a": "notint"}]},
+                 {"fields": [{"id": "A"}, {"id": "a"}]},
+                 {"fields": [{"id": "a", "type": "int"}], "records": [{"a": 1}, {"a": 1}],
+                  "primary_key": "a"}):
+        params = dict(body, resource={"package_id": ds["id"], "name": unique("orphan")})
+        fails(srv.api("datastore_create", token=tok["editor"], json_body=params), 409)
+        pkg = ok(srv.api("package_show", id=ds["id"], token=tok["editor"]))
+        assert pkg["resources"] == [], (body, [x["name"] for x in pkg["resources"]])
+    e = fails(srv.api("datastore_create", token=tok["editor"],
+                      json_body={"resource": {"package_id": ds["id"]},
+                                 "fields": [{"id": "A"}, {"id": "a"}]}), 409, field="fields")
+    assert 'field ids "A" and "a" differ only in case' in json.dumps(e, ensure_ascii=False), e
+    # And one that succeeds keeps its resource.
+    create_table(srv, tok["editor"], ds["id"])
+    assert len(ok(srv.api("package_show", id=ds["id"]))["resources"]) == 1
+
+
 def test_search_default_shape(srv, table):
     resp = search(srv, resource_id=table)
     res = ok(resp)
