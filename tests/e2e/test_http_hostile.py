@@ -511,3 +511,46 @@ def test_unfinished_headers_get_the_short_timeout(guarded):
         out += c
     sock.close()
     assert out.startswith(b"HTTP/1.1 200"), out[:200]
+
+
+# -- 9. long SQL statements never hold every thread ---------------------------------------
+
+
+def test_slow_sql_leaves_a_thread_for_others(tmp_path_factory, base_portal):
+    """With 2 threads, one datastore_search_sql may run (for up to its 10 s limit); another
+    gets 503 at once instead of holding the second thread, so /healthz and package_show
+    answer while the first still runs."""
+    import threading
+
+    s = server_with(tmp_path_factory, base_portal, "hostile-sql", ["--threads", "2"])
+    slow = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) "
+            "SELECT count(*) FROM c")
+    out = {}
+
+    def run_slow():
+        out["slow"] = s.api("datastore_search_sql", sql=slow)
+
+    try:
+        t = threading.Thread(target=run_slow)
+        t.start()
+        # Hang guard only: the first statement takes its slot within moments.
+        deadline = time.monotonic() + 8
+        busy = None
+        while time.monotonic() < deadline and t.is_alive():
+            r = s.api("datastore_search_sql", sql=slow)
+            if r.status == 503:
+                busy = r
+                break
+        assert busy is not None, "no 503 while a statement ran: %r" % (out,)
+        e = fails(busy, 503)
+        assert "datastore_search_sql is busy" in e["message"], e
+        assert s.get("/healthz").status_code == 200
+        ok(s.api("package_list"))
+        assert t.is_alive(), "the slow statement ended before the checks: %r" % (out,)
+        t.join(60)
+        assert not t.is_alive()
+        fails(out["slow"], 409, message="longer than")
+        # The slot is free again.
+        assert ok(s.api("datastore_search_sql", sql="SELECT 1 AS one"))["records"] == [{"one": 1}]
+    finally:
+        s.stop()
