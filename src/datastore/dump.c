@@ -62,6 +62,7 @@ struct datastore_dump {
     struct catalog *c;
     enum dump_format format;
     bool bom;
+    bool no_rows; /* limit=0 asked: the header (and the JSON frame) alone */
     enum dump_state state;
     char *resource_id;
     char *filename;
@@ -269,7 +270,7 @@ static int text_fill(struct datastore_dump *d, size_t want, struct err *err)
             d->state = DUMP_ROWS;
             break;
         case DUMP_ROWS:
-            ret = store_ds_cursor_next(d->cur, &values, err);
+            ret = d->no_rows ? 0 : store_ds_cursor_next(d->cur, &values, err);
             if (ret < 0)
                 return ret;
             if (!ret) {
@@ -483,7 +484,7 @@ static int xlsx_build(struct datastore_dump *d, struct err *err)
     for (size_t i = 0; i < d->ncol && !e; i++)
         e = worksheet_write_string(x.ws, 0, (lxw_col_t)i, store_ds_cursor_column(d->cur, i), NULL);
     while (!e) {
-        ret = store_ds_cursor_next(d->cur, &values, err);
+        ret = d->no_rows ? 0 : store_ds_cursor_next(d->cur, &values, err);
         if (ret <= 0)
             break;
         if (row >= XLSX_ROWS_MAX) {
@@ -576,6 +577,14 @@ int datastore_dump_open(struct catalog *c, const struct actor *a, const char *re
     ret = ds_query_params_parse(c, d->resource_id, q, true, &d->qp, err);
     if (ret)
         goto out;
+    /* A dump's limit is absent (every row) unless given; limit=0 writes no row, as CKAN's
+     * dump does (the store reads limit 0 as no limit). */
+    v = json_object_get(q, "limit");
+    if (v && !json_is_null(v) && !(json_is_string(v) && !json_string_length(v)) &&
+        !d->qp->q.limit) {
+        d->no_rows = true;
+        d->qp->q.limit = 1;
+    }
     ret = store_ds_search(c->store, ds_query_params_query(d->qp), &d->cur, NULL, err);
     if (ret)
         goto out;

@@ -478,14 +478,16 @@ int ds_param_int(const json_t *params, const char *key, int64_t min, int64_t max
         if (!*digits || strspn(digits, "0123456789") != strlen(digits))
             return err_set(err, ERR_VALIDATION, key, "\"%s\" must be an integer", key);
         if (parse_i64(s, INT64_MIN, INT64_MAX, &n))
-            n = s[0] == '-' ? INT64_MIN : INT64_MAX;
+            return err_set(err, ERR_VALIDATION, key,
+                           "\"%s\" is out of range: it must be between %" PRId64 " and %" PRId64,
+                           key, min, max);
     } else {
         return err_set(err, ERR_VALIDATION, key, "\"%s\" must be an integer", key);
     }
     if (n < min || n > max) {
         /* CKAN's natural_number_validator says so for a negative limit. */
         if (n < 0 && min == 0)
-            return err_set(err, ERR_VALIDATION, key, "Must be a natural number");
+            return err_set(err, ERR_VALIDATION, key, "\"%s\": must be a natural number", key);
         return err_set(err, ERR_VALIDATION, key,
                        "\"%s\" is out of range: it must be between %" PRId64 " and %" PRId64, key,
                        min, max);

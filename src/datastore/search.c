@@ -119,7 +119,10 @@ static json_t *links(struct catalog *c, const json_t *params, uint64_t limit, ui
 {
     const char *site = c->site_url ? c->site_url : "", *p = strstr(site, "://");
     struct buf start = BUF_INIT, next = BUF_INIT;
-    json_t *v, *off = json_integer((json_int_t)(offset + limit));
+    /* Saturated: a page past INT64_MAX rows is as empty as the one at it. */
+    json_t *v, *off = json_integer(offset > (uint64_t)INT64_MAX - limit
+                                           ? INT64_MAX
+                                           : (json_int_t)(offset + limit));
     const char *key;
     bool had_offset = false;
     json_t *out;
@@ -132,7 +135,8 @@ static json_t *links(struct catalog *c, const json_t *params, uint64_t limit, ui
     buf_addstr(&start, "/api/3/action/datastore_search?");
     buf_add(&next, start.buf, start.len);
     json_object_foreach ((json_t *)params, key, v) {
-        if (json_is_null(v))
+        /* Absent and empty parameters are the same (ds_param_*): neither is repeated. */
+        if (json_is_null(v) || (json_is_string(v) && !json_string_length(v)))
             continue;
         if (!strcmp(key, "offset")) {
             had_offset = true;

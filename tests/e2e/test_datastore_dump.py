@@ -165,6 +165,13 @@ def test_search_parameters(srv, tables):
     assert body == "code\r\n010\r\n"
     body = get(srv, rid, fields="code", q="smith").content.decode("utf-8")
     assert body == "code\r\n007\r\n"
+    # limit=0: the header alone (CKAN's dump); limit= (empty) is no limit.
+    assert get(srv, rid, fields="code", limit="0").content.decode("utf-8") == "code\r\n"
+    doc = get(srv, rid, format="json", fields="code", limit="0").json()
+    assert doc["records"] == [] and [f["id"] for f in doc["fields"]] == ["code"]
+    assert get(srv, rid, fields="code", limit="").content.decode("utf-8") == "code\r\n007\r\n010\r\n123\r\n"
+    r = get(srv, rid, limit="-1")
+    assert r.status_code == 409 and b"limit" in r.content
     doc = get(srv, rid, format="json", fields="amount", filters=json.dumps({"code": ["007", "123"]})).json()
     assert doc["records"] == [[315.70], [-0.001]]
     # A field that is not there, a format that is not one: refused before any byte.

@@ -844,6 +844,23 @@ static void test_search_shapes(void **state)
     }
     json_decref(r);
 
+    /* The largest offset: the next one saturates instead of wrapping; an empty parameter
+     * is not repeated in the links. */
+    body = search_body(f, false, &f->anon, rid,
+                       "{\"resource_id\": \"@\", \"offset\": 9223372036854775807, \"limit\": "
+                       "\"\", \"fields\": \"n\"}");
+    r = parse(body);
+    free(body);
+    {
+        char *next = xstrfmt("/api/3/action/datastore_search?resource_id=%s&offset="
+                             "9223372036854775807&fields=n",
+                             rid);
+
+        assert_string_equal(sget(json_object_get(r, "_links"), "next"), next);
+        free(next);
+    }
+    json_decref(r);
+
     /* q per field, and sort by a quoted name; include_total false drops total. */
     body = search_body(f, false, &f->anon, rid,
                        "{\"resource_id\": \"@\", \"q\": {\"name\": \"lake\"}, \"fields\": [\"n\"], "
@@ -913,7 +930,11 @@ static void test_search_errors(void **state)
     act_err(f, datastore_search, &f->anon, rid, "{\"resource_id\": \"@\", \"q\": {\"n\": \"1\"}}",
             ERR_VALIDATION, "q", "not a text field");
     act_err(f, datastore_search, &f->anon, rid, "{\"resource_id\": \"@\", \"limit\": -1}",
-            ERR_VALIDATION, "limit", "Must be a natural number");
+            ERR_VALIDATION, "limit", "\"limit\": must be a natural number");
+    /* Past 64 bits: refused, not clamped. */
+    act_err(f, datastore_search, &f->anon, rid,
+            "{\"resource_id\": \"@\", \"offset\": \"9223372036854775808\"}", ERR_VALIDATION,
+            "offset", "out of range");
     act_err(f, datastore_search, &f->anon, rid, "{\"resource_id\": \"@\", \"limit\": \"ten\"}",
             ERR_VALIDATION, "limit", "integer");
     act_err(f, datastore_search, &f->anon, rid, "{\"resource_id\": \"@\", \"offset\": -5}",
