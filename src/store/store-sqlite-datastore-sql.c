@@ -166,6 +166,7 @@ struct sql_ctx {
     struct sql_table tables[LIMIT_DATASTORE_SQL_TABLES];
     size_t ntables;
     bool locked;       /* the user's statement is being prepared or run */
+    bool is_select;    /* … and the authorizer saw it is a SELECT */
     char denied[200];  /* why the authorizer refused, for the message */
     uint64_t limit_ns; /* execution time allowed */
     uint64_t spent_ns;
@@ -273,6 +274,8 @@ static int authorize(void *arg, int action, const char *a1, const char *a2, cons
         return SQLITE_OK; /* our own setup */
     switch (action) {
     case SQLITE_SELECT:
+        x->is_select = true;
+        return SQLITE_OK;
     case SQLITE_RECURSIVE:
         return SQLITE_OK;
     case SQLITE_FUNCTION:
@@ -298,6 +301,15 @@ static int authorize(void *arg, int action, const char *a1, const char *a2, cons
         if (a1 && (starts_with(a1, "t_") || str_eq(a1, "meta") || starts_with(a1, "fts")))
             return deny(x, "%s", "reading a table that is not a datastore table is not allowed");
         return deny(x, "reading \"%s\" is not allowed: only datastore tables can be read", a1);
+    case SQLITE_UPDATE:
+        /* In a statement that is a SELECT, an "update" is the engine readying a
+         * table-valued function (pragma_table_info('x'), json_each(…)): it names
+         * sqlite_master, not the function. */
+        if (x->is_select)
+            return deny(x, "%s",
+                        "table-valued functions (json_each, pragma_… and the like) are not "
+                        "allowed: only datastore tables can be read");
+        return deny(x, "%s is not allowed: only SELECT statements are", action_name(action));
     default:
         return deny(x, "%s is not allowed: only SELECT statements are", action_name(action));
     }

@@ -1942,6 +1942,21 @@ static void test_sql(void **state)
         assert_int_equal(json_array_size(rows), 7);
         json_decref(rows);
     }
+    /* Table-valued functions are refused as what they are; an UPDATE as a statement. */
+    {
+        static const char *const tvf[] = {"SELECT * FROM pragma_table_info('meta')",
+                                          "SELECT * FROM json_each('[1,2]')"};
+
+        for (size_t i = 0; i < ARRAY_SIZE(tvf); i++) {
+            assert_int_equal(run_sql(u->s, tvf[i], &rows, &err, NULL), -ERR_VALIDATION);
+            assert_non_null(strstr(err.msg, "table-valued functions"));
+            err_clear(&err);
+        }
+        assert_int_equal(run_sql(u->s, "UPDATE \"" RID_A "\" SET n = 1", &rows, &err, NULL),
+                         -ERR_VALIDATION);
+        assert_null(strstr(err.msg, "table-valued"));
+        err_clear(&err);
+    }
     /* An engine error names no internal name. */
     assert_int_equal(run_sql(u->s, "SELECT nope FROM \"" RID_A "\"", &rows, &err, NULL),
                      -ERR_VALIDATION);
