@@ -93,6 +93,11 @@ int ds_options_parse(const json_t *opts, struct ingest_options *o, const json_t 
     ret = opt_str(opts, "encoding", &o->encoding, err);
     if (ret)
         return ret;
+    if (o->encoding && !ingest_encoding_known(o->encoding))
+        return err_set(err, ERR_VALIDATION, "encoding",
+                       "unknown encoding \"%s\" (an iconv name, such as GB18030, BIG5, "
+                       "WINDOWS-1252 or UTF-16)",
+                       o->encoding);
     ret = opt_str(opts, "delimiter", &s, err);
     if (ret)
         return ret;

@@ -168,6 +168,20 @@ static bool name_copy(char *dst, size_t size, const char *name)
     return i > 0;
 }
 
+bool ingest_encoding_known(const char *name)
+{
+    char given[32];
+    iconv_t cd;
+
+    if (!name || !name_copy(given, sizeof(given), name))
+        return false;
+    cd = iconv_open("UTF-8", given);
+    if (cd == (iconv_t)-1)
+        return false;
+    iconv_close(cd);
+    return true;
+}
+
 static bool is_utf8_name(const char *upper)
 {
     return !strcmp(upper, "UTF-8") || !strcmp(upper, "UTF8");

@@ -54,6 +54,10 @@ const char *ingest_format_name(enum ingest_format f);
  * "JSON Lines", "jsonl"), case-insensitive. false when not one Kaifang ingests. */
 bool ingest_format_parse(const char *name, enum ingest_format *out);
 
+/* Whether name is an encoding ingest can read (an iconv name to UTF-8, any case: "GB18030",
+ * "windows-1252", "utf-16"), so that a request can be refused before a file is read. */
+bool ingest_encoding_known(const char *name);
+
 /* The format a file name's extension names (".csv", ".tsv", ".tab", ".txt" → CSV with
  * sniffing, ".json", ".ndjson", ".jsonl", ".xlsx", ".xls"); AUTO when none. */
 enum ingest_format ingest_format_from_name(const char *filename);

@@ -280,6 +280,9 @@ def test_retype_and_encoding(api):
     st = wait_for(srv, r["id"])
     assert st["status"] == "complete" and st["report"]["encoding"] == "GB18030"
     assert dump_rows(srv, r["id"])[1] == ["1", "110101", "东城区"]
+    # An encoding that does not exist is refused at once, naming it.
+    fails(srv.api("xloader_submit", token=tok["editor"], resource_id=r["id"], encoding="KLINGON"),
+          409, field="encoding", message="KLINGON")
     # A wrong encoding given by hand: the bytes do not decode, the error says where.
     ok(srv.api("xloader_submit", token=tok["editor"], resource_id=r["id"], encoding="UTF-8"))
     st = wait_for(srv, r["id"])
