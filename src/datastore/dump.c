@@ -220,14 +220,20 @@ static void json_row(struct datastore_dump *d, const struct dsvalue *values)
     buf_addch(&d->out, ']');
 }
 
-/* The fields of the cursor as CKAN's dump lists them: [{"id", "type"}]. */
+/* The fields of the cursor as CKAN's dump lists them: [{"id", "type"}], "_id" as "int"
+ * (as datastore_search lists it). */
 static json_t *fields_json(const struct datastore_dump *d)
 {
     json_t *a = json_array();
 
-    for (size_t i = 0; i < d->ncol; i++)
-        json_array_append_new(a, json_pack("{s:s,s:s}", "id", store_ds_cursor_column(d->cur, i),
-                                           "type", dstype_name(store_ds_cursor_type(d->cur, i))));
+    for (size_t i = 0; i < d->ncol; i++) {
+        const char *id = store_ds_cursor_column(d->cur, i);
+
+        json_array_append_new(a, json_pack("{s:s,s:s}", "id", id, "type",
+                                           !strcmp(id, "_id")
+                                                   ? "int"
+                                                   : dstype_name(store_ds_cursor_type(d->cur, i))));
+    }
     return a;
 }
 
