@@ -21,6 +21,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sqlite3.h>
 #include <sys/random.h>
 
@@ -96,6 +97,9 @@ struct store_ds_build {
     bool fulltext;
     bool fulltext_later;
     store_tokenize_fn tokenize;
+    /* The build's owner lock (owner_take()), held until the file is swapped in or gone. */
+    int owner_fd;
+    char *owner_path;
     /* The page writer. */
     int fd;
     uint64_t out_off; /* file offset of out[0] */
@@ -532,6 +536,42 @@ static void schema_write(struct store_ds_build *b, uint32_t root, struct buf *sq
 }
 
 /* ---- Begin --------------------------------------------------------------------------- */
+/*
+ * A build file <p> has an owner file <p>.owner that its builder holds an flock() on for
+ * as long as it works on it, so that sqds_build_sweep() can tell the file of a builder
+ * that died (kill -9, a crash: the kernel drops the lock) from one being written, at
+ * once, whatever its age. The lock is on a file of its own: closing a descriptor of the
+ * table file itself would drop SQLite's POSIX locks on it (fcntl(2)), which readers of
+ * the swapped-in table hold. Returns the locked descriptor, or -1 (logged).
+ */
+static int owner_take(const char *build_path, char **owner_path)
+{
+    char *path = xstrfmt("%s.owner", build_path);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB)) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd < 0) {
+        log_error("store: datastore: locking \"%s\": %s", path, strerror(errno));
+        free(path);
+        path = NULL;
+    }
+    *owner_path = path;
+    return fd;
+}
+
+/* Removes the owner file and then drops its lock (a sweep then finds nothing to take). */
+static void owner_release(int fd, char *owner_path)
+{
+    if (owner_path && unlink(owner_path) && errno != ENOENT)
+        log_warn("store: datastore: removing \"%s\": %s", owner_path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    free(owner_path);
+}
+
 static void build_free(struct store_ds_build *b)
 {
     size_t i;
@@ -542,6 +582,7 @@ static void build_free(struct store_ds_build *b)
         close(b->fd);
     if (b->path)
         unlink(b->path);
+    owner_release(b->owner_fd, b->owner_path);
     for (i = 0; i < b->nfields; i++)
         free(b->fields[i].id);
     free(b->fields);
@@ -663,6 +704,7 @@ int sqds_build_begin(struct store *s, const char *resource_id, const struct stor
     b->head.s = s;
     b->q = q;
     b->fd = -1;
+    b->owner_fd = -1;
     buf_init(&b->payload, 0);
     if (!sqds_id_parse(resource_id, b->id, b->hex)) {
         rc = err_set(err, ERR_VALIDATION, "resource_id", "resource id \"%s\" is not a UUID",
@@ -688,6 +730,13 @@ int sqds_build_begin(struct store *s, const char *resource_id, const struct stor
     xsnprintf(suffix, sizeof(suffix), ".db.build-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
               rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
     b->path = sqds_path(q, b->id, suffix);
+    b->owner_fd = owner_take(b->path, &b->owner_path);
+    if (b->owner_fd < 0) {
+        free(b->path);
+        b->path = NULL;
+        rc = err_set(err, ERR_INTERNAL, NULL, "cannot create a table file");
+        goto out;
+    }
     b->fd = open(b->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (b->fd < 0) {
         log_error("store: datastore: creating \"%s\": %s", b->path, strerror(errno));
@@ -1326,10 +1375,10 @@ int sqds_fulltext_build(struct store *s, const char *resource_id, store_tokenize
 {
     struct sqds *q = s->ds;
     char id[SQDS_ID_SIZE], suffix[48];
-    char *target = NULL, *journal = NULL, *copy = NULL;
+    char *target = NULL, *journal = NULL, *copy = NULL, *owner_path = NULL;
     uint64_t gen = 0, now = 0;
     uint8_t rnd[8];
-    int lock = -1, rc = 0, attempt;
+    int lock = -1, owner = -1, rc = 0, attempt;
     bool done = false;
 
     if (!sqds_id_parse(resource_id, id, NULL))
@@ -1348,6 +1397,11 @@ int sqds_fulltext_build(struct store *s, const char *resource_id, store_tokenize
     target = sqds_path(q, id, ".db");
     journal = sqds_path(q, id, ".db-journal");
     copy = sqds_path(q, id, suffix);
+    owner = owner_take(copy, &owner_path);
+    if (owner < 0) {
+        rc = err_set(err, ERR_INTERNAL, NULL, "cannot create a table copy");
+        goto out;
+    }
     for (attempt = 1; attempt <= FULLTEXT_ATTEMPTS; attempt++) {
         bool last = attempt == FULLTEXT_ATTEMPTS;
 
@@ -1408,6 +1462,7 @@ int sqds_fulltext_build(struct store *s, const char *resource_id, store_tokenize
 out:
     if (access(copy, F_OK) == 0 && unlink(copy))
         log_warn("store: datastore: removing \"%s\": %s", copy, strerror(errno));
+    owner_release(owner, owner_path);
     sqds_unlock(lock);
     free(target);
     free(journal);
@@ -1420,6 +1475,28 @@ void sqds_build_abort(struct store_ds_build *b)
     build_free(b);
 }
 
+/* Whether the builder of the build file at path is gone: its owner file can be locked
+ * (then *fd holds it, to close once the files are removed), or it has none and the file
+ * is older than STALE_BUILD_SECONDS (a build of a kaifang from before owner files). */
+static bool build_dead(const char *path, const struct stat *st, time_t now, int *fd)
+{
+    char *owner = xstrfmt("%s.owner", path);
+    bool dead;
+
+    *fd = open(owner, O_RDWR | O_CLOEXEC);
+    if (*fd < 0) {
+        dead = errno == ENOENT && st->st_mtime + STALE_BUILD_SECONDS < now;
+    } else if (flock(*fd, LOCK_EX | LOCK_NB)) {
+        close(*fd);
+        *fd = -1;
+        dead = false;
+    } else {
+        dead = true;
+    }
+    free(owner);
+    return dead;
+}
+
 void sqds_build_sweep(const struct sqds *q)
 {
     struct dirent *e;
@@ -1430,16 +1507,41 @@ void sqds_build_sweep(const struct sqds *q)
     if (!d)
         return;
     while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        bool owner_file = len > 6 && !strcmp(e->d_name + len - 6, ".owner");
         char *p;
+        int fd = -1;
 
         if (!strstr(e->d_name, ".db.build-"))
             continue;
-        p = xstrfmt("%s/%s", q->dir, e->d_name);
-        if (!lstat(p, &st) && S_ISREG(st.st_mode) && st.st_mtime + STALE_BUILD_SECONDS < now) {
+        p = xstrfmt("%s/%.*s", q->dir, (int)(owner_file ? len - 6 : len), e->d_name);
+        if (owner_file) {
+            /* An owner file left without its build file (a builder killed between the
+             * two unlinks): removed when nobody holds it. */
+            if (access(p, F_OK) && errno == ENOENT) {
+                char *o = xstrfmt("%s.owner", p);
+
+                fd = open(o, O_RDWR | O_CLOEXEC);
+                if (fd >= 0 && !flock(fd, LOCK_EX | LOCK_NB) && unlink(o) && errno != ENOENT)
+                    log_warn("store: datastore: removing \"%s\": %s", o, strerror(errno));
+                if (fd >= 0)
+                    close(fd);
+                free(o);
+            }
+        } else if (!lstat(p, &st) && S_ISREG(st.st_mode) && build_dead(p, &st, now, &fd)) {
+            char *o = xstrfmt("%s.owner", p);
+
             if (unlink(p))
                 log_warn("store: datastore: removing \"%s\": %s", p, strerror(errno));
             else
-                log_info("store: datastore: removed a stale build file \"%s\"", p);
+                log_info("store: datastore: removed the build file of a builder that is gone "
+                         "\"%s\"",
+                         p);
+            if (unlink(o) && errno != ENOENT)
+                log_warn("store: datastore: removing \"%s\": %s", o, strerror(errno));
+            free(o);
+            if (fd >= 0)
+                close(fd);
         }
         free(p);
     }

@@ -6,10 +6,12 @@
  * the injection corpus of tests/data/datastore/sql-injection.txt.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1386,6 +1388,67 @@ static void test_fulltext_later_writes(void **state)
     free(text);
 }
 
+/* Writes a file of size bytes at path. */
+static void put_file(const char *path, size_t size)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    char zero[512] = {0};
+
+    assert_true(fd >= 0);
+    for (size_t done = 0; done < size; done += sizeof(zero))
+        assert_int_equal(write(fd, zero, sizeof(zero)), (ssize_t)sizeof(zero));
+    close(fd);
+}
+
+/* The store's open sweeps the build files of builders that are gone (their owner file
+ * can be locked), whatever their age, and leaves those of live builders. */
+static void test_sweep_dead_builds(void **state)
+{
+    struct unit_store *u = *state;
+    char *dir = xstrfmt("%s/datastore", u->dir);
+    char *dead = xstrfmt("%s/%s.db.build-00000000000000aa", dir, RID_A);
+    char *dead_owner = xstrfmt("%s.owner", dead);
+    char *live = xstrfmt("%s/%s.db.build-fts-00000000000000bb", dir, RID_B);
+    char *live_owner = xstrfmt("%s.owner", live);
+    char *stray = xstrfmt("%s/%s.db.build-00000000000000cc.owner", dir, RID_A);
+    struct err err = ERR_INIT;
+    int held;
+
+    build_people(u->s, RID_A); /* the directory exists */
+    put_file(dead, 8192);
+    put_file(dead_owner, 0);
+    put_file(live, 8192);
+    put_file(live_owner, 0);
+    put_file(stray, 0);
+    held = open(live_owner, O_RDWR);
+    assert_true(held >= 0);
+    assert_int_equal(flock(held, LOCK_EX | LOCK_NB), 0);
+    store_free(u->s);
+    assert_int_equal(store_open(&u->s, u->path, false, &err), 0);
+    store_ds_set_tokenizer(u->s, catalog_search_text);
+    assert_int_equal(access(dead, F_OK), -1);
+    assert_int_equal(access(dead_owner, F_OK), -1);
+    assert_int_equal(access(stray, F_OK), -1);
+    assert_int_equal(access(live, F_OK), 0);
+    assert_int_equal(access(live_owner, F_OK), 0);
+    /* Its builder gone too: the next open takes it. */
+    close(held);
+    store_free(u->s);
+    assert_int_equal(store_open(&u->s, u->path, false, &err), 0);
+    store_ds_set_tokenizer(u->s, catalog_search_text);
+    assert_false(has_build_files(u));
+    /* A real build leaves nothing behind, its owner file included. */
+    build_people(u->s, RID_B);
+    assert_int_equal(store_ds_fulltext_build(u->s, RID_B, NULL, NULL, &err), 0);
+    assert_false(has_build_files(u));
+    free(dir);
+    free(dead);
+    free(dead_owner);
+    free(live);
+    free(live_owner);
+    free(stray);
+}
+
 /* ---- Writes in place --------------------------------------------------------------------- */
 
 static void test_upsert(void **state)
@@ -2170,6 +2233,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_fulltext, setup, teardown),
             cmocka_unit_test_setup_teardown(test_fulltext_later, setup, teardown),
             cmocka_unit_test_setup_teardown(test_fulltext_later_writes, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_sweep_dead_builds, setup, teardown),
             cmocka_unit_test_setup_teardown(test_upsert, setup, teardown),
             cmocka_unit_test_setup_teardown(test_delete_index_meta_drop, setup, teardown),
             cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
