@@ -58,9 +58,15 @@
 #define LIMIT_INGEST_SNIFF          (64u * 1024) /* bytes read to detect encoding and delimiter */
 #define LIMIT_INGEST_SHARED_STRINGS (256u << 20) /* XLSX strings held: shared, merged values */
 #define LIMIT_INGEST_SHEETS         4096u        /* sheets in a workbook (XLSX, XLS) */
-#define LIMIT_INGEST_STYLES         65536u       /* XLSX cell formats (cellXfs), number formats */
-#define LIMIT_INGEST_MERGES         100000u      /* XLSX merged ranges in one sheet */
-#define LIMIT_INGEST_TITLE_ROWS     10u          /* title rows skipped above a header */
+/* XLSX parts (zip members) read: at most this many bytes uncompressed, and past
+ * LIMIT_INGEST_XLSX_RATIO_FROM bytes at most LIMIT_INGEST_XLSX_RATIO times their compressed
+ * size (a sheet's XML compresses about 10:1; a zip bomb 1000:1 and more). */
+#define LIMIT_INGEST_XLSX_PART       (16ull << 30)
+#define LIMIT_INGEST_XLSX_RATIO      200u
+#define LIMIT_INGEST_XLSX_RATIO_FROM (256ull << 20)
+#define LIMIT_INGEST_STYLES          65536u  /* XLSX cell formats (cellXfs), number formats */
+#define LIMIT_INGEST_MERGES          100000u /* XLSX merged ranges in one sheet */
+#define LIMIT_INGEST_TITLE_ROWS      10u     /* title rows skipped above a header */
 #define LIMIT_INGEST_RECORD_FIELDS                                                                 \
     16384u                           /* fields in one CSV record, distinct JSON keys               \
                                         (Excel's 16,384 columns) */

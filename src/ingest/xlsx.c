@@ -551,6 +551,42 @@ static void workbook_release(struct workbook *wb)
 }
 
 /*
+ * Whether n bytes read so far of a zip member of compressed size comp (0: unknown) stay
+ * within the limits on what a member may expand to (core/limits.h); else sets err naming
+ * the member. Checked against the sizes the archive declares before reading, and against
+ * the bytes really read while reading (a declared size may lie).
+ */
+static int part_size_check(const char *part, uint64_t n, uint64_t comp, struct err *err)
+{
+    if (n > LIMIT_INGEST_XLSX_PART)
+        return err_set(err, ERR_VALIDATION, "file",
+                       "the workbook's \"%s\" expands to more than %llu GiB: refused", part,
+                       (unsigned long long)(LIMIT_INGEST_XLSX_PART >> 30));
+    if (comp && n > LIMIT_INGEST_XLSX_RATIO_FROM && n / comp > LIMIT_INGEST_XLSX_RATIO)
+        return err_set(err, ERR_VALIDATION, "file",
+                       "the workbook's \"%s\" expands more than %u times (%llu MiB from %llu "
+                       "KiB): refused as a zip bomb",
+                       part, LIMIT_INGEST_XLSX_RATIO, (unsigned long long)(n >> 20),
+                       (unsigned long long)(comp >> 10));
+    return 0;
+}
+
+/* The declared compressed and uncompressed sizes of member idx (0 when unknown). */
+static void part_sizes(zip_t *zip, zip_int64_t idx, uint64_t *size, uint64_t *comp)
+{
+    zip_stat_t zs;
+
+    *size = *comp = 0;
+    zip_stat_init(&zs);
+    if (zip_stat_index(zip, (zip_uint64_t)idx, 0, &zs))
+        return;
+    if (zs.valid & ZIP_STAT_SIZE)
+        *size = zs.size;
+    if (zs.valid & ZIP_STAT_COMP_SIZE)
+        *comp = zs.comp_size;
+}
+
+/*
  * Parses part with expat, read from the zip in chunks. Returns 0, 1 when the archive has
  * no such part, or a negative error.
  */
@@ -560,6 +596,7 @@ static int part_parse(struct workbook *wb, const char *part, struct xml *x,
 {
     zip_int64_t idx = zip_name_locate(wb->zip, part, ZIP_FL_NOCASE);
     zip_file_t *zf = NULL;
+    uint64_t size, comp, read = 0;
     char zm[128];
     int rc = 0;
 
@@ -569,6 +606,10 @@ static int part_parse(struct workbook *wb, const char *part, struct xml *x,
     x->p = NULL;
     if (idx < 0)
         return 1;
+    part_sizes(wb->zip, idx, &size, &comp);
+    rc = part_size_check(part, size, comp, err);
+    if (rc)
+        goto out;
     zf = zip_fopen_index(wb->zip, (zip_uint64_t)idx, 0);
     if (!zf) {
         rc = err_set(err, ERR_VALIDATION, "file", "the workbook is damaged: \"%s\": %s", part,
@@ -588,6 +629,10 @@ static int part_parse(struct workbook *wb, const char *part, struct xml *x,
                          zip_msg(zip_file_strerror(zf), zm, sizeof(zm)));
             goto out;
         }
+        read += (uint64_t)n;
+        rc = part_size_check(part, read, comp, err);
+        if (rc)
+            goto out;
         if (XML_ParseBuffer(x->p, (int)n, n == 0) != XML_STATUS_OK) {
             rc = xml_error(x, NULL, err);
             goto out;
@@ -1026,7 +1071,7 @@ struct stream {
     struct xlsx *xl;
     bool scan;
     zip_file_t *zf;
-    uint64_t size, consumed;
+    uint64_t size, comp, consumed; /* declared sizes (0: unknown); bytes read */
     bool fed_final, suspended, done;
     int failed; /* the error that stopped the parse, returned again by later pulls */
     bool in_sheetdata, in_row, in_c, in_v, in_is, in_t;
@@ -1416,7 +1461,6 @@ static int stream_open(struct xlsx *x, bool scan, struct stream **out, struct er
     struct xsheet *sh = &x->wb.sheets[x->sheet];
     struct stream *st = NULL;
     zip_int64_t idx;
-    zip_stat_t zs;
     char zm[128];
     int rc = 0;
 
@@ -1440,9 +1484,10 @@ static int stream_open(struct xlsx *x, bool scan, struct stream **out, struct er
     st->scan = scan;
     st->x.what = sh->part;
     buf_init(&st->text, LIMIT_INGEST_FIELD);
-    zip_stat_init(&zs);
-    if (!zip_stat_index(x->wb.zip, (zip_uint64_t)idx, 0, &zs) && (zs.valid & ZIP_STAT_SIZE))
-        st->size = zs.size;
+    part_sizes(x->wb.zip, idx, &st->size, &st->comp);
+    rc = part_size_check(sh->part, st->size, st->comp, err);
+    if (rc)
+        goto out;
     st->zf = zip_fopen_index(x->wb.zip, (zip_uint64_t)idx, 0);
     if (!st->zf) {
         rc = err_set(err, ERR_VALIDATION, "file", "the workbook is damaged: sheet \"%s\": %s",
@@ -1490,6 +1535,12 @@ static int stream_pull(struct xlsx *x, struct stream *st, struct err *err)
                                        "the workbook is damaged: sheet \"%s\": %s", sheet_name(x),
                                        zip_msg(zip_file_strerror(st->zf), zm, sizeof(zm)));
             st->consumed += (uint64_t)n;
+            {
+                int rc = part_size_check(x->wb.sheets[x->sheet].part, st->consumed, st->comp, err);
+
+                if (rc)
+                    return st->failed = rc;
+            }
             st->fed_final = n == 0;
             status = XML_ParseBuffer(st->x.p, (int)n, n == 0);
         }

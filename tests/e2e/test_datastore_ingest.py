@@ -15,6 +15,7 @@ import os
 import signal
 import threading
 import time
+import zipfile
 
 import pytest
 
@@ -448,6 +449,33 @@ def test_cli_ingest(loaded, tmp_path):
     assert json.loads(r.stdout)["line"] == 3
     r = p.cli("ingest", bad, "--resource", rid, "--lenient")
     assert "1 ragged rows" in r.stdout, r.stdout
+    # A zip bomb named .xlsx: a 300 MiB sheet of spaces in a few hundred KiB, refused before
+    # it is inflated, and the table of before still there.
+    bomb = tmp_path / "bomb.xlsx"
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("[Content_Types].xml",
+                   '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/'
+                   '2006/content-types"><Override PartName="/xl/workbook.xml" ContentType="application/'
+                   'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>')
+        z.writestr("xl/workbook.xml", '<?xml version="1.0"?><workbook xmlns="%s" xmlns:r="%s">'
+                   '<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>' % (ns, rel))
+        z.writestr("xl/_rels/workbook.xml.rels",
+                   '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+                   'package/2006/relationships"><Relationship Id="rId1" Type="%s/worksheet" '
+                   'Target="worksheets/sheet1.xml"/></Relationships>' % rel)
+        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
+            f.write(('<?xml version="1.0"?><worksheet xmlns="%s"><sheetData>' % ns).encode())
+            chunk = b" " * (1 << 20)
+            for _ in range(300):
+                f.write(chunk)
+            f.write(b"</sheetData></worksheet>")
+    assert bomb.stat().st_size < 2 << 20
+    before = dump_rows(srv, rid)
+    r = p.cli("ingest", bomb, "--resource", rid, check=1)
+    assert "zip bomb" in r.stderr and "sheet1.xml" in r.stderr, r.stderr
+    assert dump_rows(srv, rid) == before
     # Usage errors exit 2.
     p.cli("ingest", good, check=2)
     p.cli("ingest", good, "--resource", rid, "--format", "pdf", check=2)
