@@ -12,6 +12,7 @@
  * and everything else as text. docs/internals/datastore.md, "Ingest and dumps".
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <sys/file.h>
 #include <xlsxwriter.h>
@@ -591,9 +592,31 @@ int datastore_dump_open(struct catalog *c, const struct actor *a, const char *re
         d->no_rows = true;
         d->qp->q.limit = 1;
     }
-    ret = store_ds_search(c->store, ds_query_params_query(d->qp), &d->cur, NULL, err);
-    if (ret)
-        goto out;
+    /* An XLSX sheet holds 1,048,575 rows below its header: a larger selection is refused
+     * before the first byte (counted: the cost of a count beside writing a workbook). */
+    if (d->format == DUMP_XLSX && !d->no_rows) {
+        uint64_t total = 0, rows;
+
+        d->qp->q.total = true;
+        ret = store_ds_search(c->store, &d->qp->q, &d->cur, &total, err);
+        d->qp->q.total = false;
+        if (ret)
+            goto out;
+        rows = total > d->qp->q.offset ? total - d->qp->q.offset : 0;
+        if (d->qp->q.limit && rows > d->qp->q.limit)
+            rows = d->qp->q.limit;
+        if (rows > XLSX_ROWS_MAX) {
+            ret = err_set(err, ERR_VALIDATION, "format",
+                          "the selection has %" PRIu64 " rows, more than an XLSX sheet holds "
+                          "(%u): ask for format=csv, or fewer rows with limit, offset or filters",
+                          rows, XLSX_ROWS_MAX);
+            goto out;
+        }
+    } else {
+        ret = store_ds_search(c->store, ds_query_params_query(d->qp), &d->cur, NULL, err);
+        if (ret)
+            goto out;
+    }
     d->ncol = store_ds_cursor_ncolumns(d->cur);
     d->filename = xstrfmt("%s.%s", d->resource_id, dump_formats[d->format].name);
     d->state = DUMP_HEAD;
