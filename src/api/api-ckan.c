@@ -311,9 +311,12 @@ static void datastore_hooks(struct catalog *c, const struct actor *a, const char
 
     if (up && (!strcmp(action, "resource_create") || !strcmp(action, "resource_update"))) {
         rid = json_string_value(json_object_get(result, "id"));
-        if (rid && c->datastore && datastore_ingestible(result) &&
-            datastore_ingest_enqueue(c->datastore, a, rid, &err))
-            log_error("api: cannot queue the ingest of resource \"%s\": %s", rid, err.msg);
+        if (rid && c->datastore && datastore_ingestible(result)) {
+            if (datastore_ingest_enqueue(c->datastore, a, rid, &err))
+                log_error("api: cannot queue the ingest of resource \"%s\": %s", rid, err.msg);
+            else /* the answer shows the state the ingest is in now, as resource_show will */
+                json_object_set_new(result, "datastore_status", json_string("pending"));
+        }
     } else if (!strcmp(action, "resource_delete")) {
         rid = json_string_value(json_object_get(params, "id"));
         if (rid && datastore_resource_deleted(c, rid, &err))

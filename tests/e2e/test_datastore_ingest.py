@@ -238,6 +238,12 @@ def test_upload_is_queued_and_ingested(api):
     assert shown["datastore_active"] is True and shown["datastore_status"] == "complete"
     res = ok(srv.api("datastore_search", resource_id=r["id"], q="beta"))
     assert [rec["code"] for rec in res["records"]] == ["0102"]
+    # A new file: the answer of resource_update says the ingest is pending, not the state
+    # of the file before.
+    upd = ok(upload(srv, tok["editor"], ds["id"], body + b"0104,Delta,5\n", "cities.csv",
+                    action="resource_update", id=r["id"]))
+    assert r["datastore_status"] == "pending" and upd["datastore_status"] == "pending", upd
+    assert wait_for(srv, r["id"])["status"] == "complete"
     # A file that is not a table is not queued.
     other = ok(upload(srv, tok["editor"], ds["id"], b"%PDF-1.4\n", "report.pdf"))
     assert status(srv, other["id"])["status"] == "unknown"
