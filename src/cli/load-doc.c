@@ -129,6 +129,25 @@ out:
     return ret;
 }
 
+/* The length of a URL's origin: scheme, "://", host and port ("http://h:1" of
+ * "http://h:1/a?b"). */
+static size_t origin_len(const char *url)
+{
+    const char *p = strstr(url, "://");
+
+    return p ? (size_t)(p + 3 - url) + strcspn(p + 3, "/?#") : strlen(url);
+}
+
+/* Whether a next page may be followed from src: a page of the same origin (a catalog's
+ * pages are its server's; another host, or a local service, is not fetched on a
+ * document's word). */
+static bool same_origin(const char *src, const char *next)
+{
+    size_t n = origin_len(src);
+
+    return n == origin_len(next) && !strncasecmp(src, next, n);
+}
+
 /* Step 1 for one source: reads it (and, from a URL, the pages after it) and maps it. */
 static int read_source(struct doc_ctx *ctx, const char *src, enum dcat_import_format forced,
                        struct err *err)
@@ -136,8 +155,10 @@ static int read_source(struct doc_ctx *ctx, const char *src, enum dcat_import_fo
     struct buf b = BUF_INIT;
     char *url = NULL;
     unsigned pages = 0;
+    json_t *seen = json_object(); /* the pages read, to stop at a loop */
     int ret = 0;
 
+    json_object_set_new(seen, src, json_true());
     for (const char *at = src; at; at = url) {
         enum dcat_import_format f;
         struct err e = ERR_INIT;
@@ -175,16 +196,32 @@ static int read_source(struct doc_ctx *ctx, const char *src, enum dcat_import_fo
         /* Pages of a paged catalog are followed from URLs only: a file's next page is
          * named by its server's URL, which a file on disk cannot vouch for. */
         if (ctx->im.next_page && is_url(src) && is_url(ctx->im.next_page)) {
+            const char *next = ctx->im.next_page;
+
+            if (!same_origin(src, next)) {
+                ret = err_set(err, ERR_VALIDATION, NULL,
+                              "\"%s\": its next page \"%s\" is on another server: not followed",
+                              src, next);
+                goto out;
+            }
+            if (json_object_get(seen, next)) {
+                ret = err_set(err, ERR_VALIDATION, NULL,
+                              "\"%s\": the pages loop (\"%s\" comes again as a next page)", src,
+                              next);
+                goto out;
+            }
             if (++pages >= 100000) {
                 ret = err_set(err, ERR_TOO_LARGE, NULL, "\"%s\": more than %u pages", src, pages);
                 goto out;
             }
-            url = xstrdup(ctx->im.next_page);
+            url = xstrdup(next);
+            json_object_set_new(seen, url, json_true());
         }
     }
 out:
     free(url);
     buf_release(&b);
+    json_decref(seen);
     return ret;
 }
 

@@ -369,3 +369,49 @@ def test_rdfxml_and_jsonld_load_the_same(source, clone_portal, start_server, tmp
         portals[ext] = datajson_by_identifier(srv)
     assert portals["ttl"] == portals["rdf"] == portals["jsonld"]
     assert len(portals["ttl"]) == 1
+
+
+def test_turtle_pages_loop_and_other_servers(clone_portal):
+    """hydra:nextPage is followed only on the source's server, and a loop of pages is an
+    error, not a load that never ends."""
+    import http.server
+    import threading
+
+    pages = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = pages.get(self.path, "").encode()
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/turtle")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = "http://127.0.0.1:%d" % httpd.server_address[1]
+
+    def page(path, nxt):
+        return ("@prefix dcat: <http://www.w3.org/ns/dcat#> .\n"
+                "@prefix dct: <http://purl.org/dc/terms/> .\n"
+                "@prefix hydra: <http://www.w3.org/ns/hydra/core#> .\n"
+                "<%s%s> a hydra:PagedCollection ; hydra:nextPage <%s> .\n"
+                "<http://x.example/d%s> a dcat:Dataset ; dct:title \"D\" ; "
+                "dct:identifier \"d%s\" .\n" % (base, path, nxt, len(pages), len(pages)))
+
+    try:
+        pages["/a.ttl"] = page("/a.ttl", base + "/b.ttl")
+        pages["/b.ttl"] = page("/b.ttl", base + "/a.ttl")
+        pages["/c.ttl"] = page("/c.ttl", "http://169.254.169.254/latest/meta-data")
+        b = fresh(clone_portal)
+        p = b.cli("load", base + "/a.ttl", check=1)
+        assert "the pages loop" in p.stderr and "nothing loaded" in p.stderr, p.stderr
+        p = b.cli("load", base + "/c.ttl", check=1)
+        assert "on another server: not followed" in p.stderr, p.stderr
+        assert b.cli("load", base + "/b.ttl", check=1)  # b → a → b: the same loop
+    finally:
+        httpd.shutdown()
