@@ -48,6 +48,7 @@ struct doc_ctx {
     struct dcat_import im;
     json_t *by_identifier; /* identifier → stored dataset name */
     json_t *org_by_title;  /* organization title → name */
+    json_t *org_ready;     /* organizations this load found or made → true */
     json_t *names;         /* names given in this load → true */
     char **target;         /* per dataset: the name it is written under */
     bool *existing;        /* per dataset: matched a stored dataset */
@@ -439,9 +440,16 @@ out:
 
 static int ensure_org(struct doc_ctx *ctx, const char *name, const char *title, struct err *err)
 {
-    json_t *params = json_pack("{s:s}", "id", name), *res = NULL;
+    json_t *params, *res = NULL;
     struct err e = ERR_INIT;
-    int ret = catalog_organization_show(&ctx->catalog, &ctx->actor, params, &res, &e);
+    int ret;
+
+    /* Once per organization: organization_show counts its datasets, a cost that grows
+     * with each one written (quadratic over a document of one publisher). */
+    if (json_object_get(ctx->org_ready, name))
+        return 0;
+    params = json_pack("{s:s}", "id", name);
+    ret = catalog_organization_show(&ctx->catalog, &ctx->actor, params, &res, &e);
 
     json_decref(params);
     json_decref(res);
@@ -454,6 +462,8 @@ static int ensure_org(struct doc_ctx *ctx, const char *name, const char *title, 
     } else if (ret) {
         ret = err_set(err, e.kind, e.field, "%s", e.msg);
     }
+    if (!ret)
+        json_object_set_new(ctx->org_ready, name, json_true());
     return ret;
 }
 
@@ -776,6 +786,7 @@ int cli_load_documents(struct portal *p, const char *const *srcs, size_t n, cons
     dcat_import_init(&ctx.im);
     ctx.by_identifier = json_object();
     ctx.org_by_title = json_object();
+    ctx.org_ready = json_object();
     ctx.names = json_object();
     catalog_init(&ctx.catalog, p->store, p->files_dir, p->cfg.site_url);
     ds = datastore_new(&ctx.catalog);
@@ -847,6 +858,7 @@ out:
     dcat_import_release(&ctx.im);
     json_decref(ctx.by_identifier);
     json_decref(ctx.org_by_title);
+    json_decref(ctx.org_ready);
     json_decref(ctx.names);
     datastore_free(ds);
     catalog_release(&ctx.catalog);
