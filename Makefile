@@ -36,6 +36,7 @@ demo: bin
 test: build build-asan
 	scripts/check-format.sh
 	cd $(BUILD_SAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest --output-on-failure -j $(JOBS)
 	FUZZ_SECONDS=10 scripts/fuzz-short.sh

@@ -657,7 +657,8 @@ int im_map_rdf(enum dcat_import_format f, const char *data, size_t len, const ch
         ret = err_set(err, ERR_TOO_LARGE, NULL, "more than %u triples", RDF_TRIPLES_MAX);
         goto out;
     }
-    qsort(g.t, g.n, sizeof(*g.t), triple_cmp);
+    if (g.n) /* an empty graph has no array: qsort() must not see NULL */
+        qsort(g.t, g.n, sizeof(*g.t), triple_cmp);
     /* Datasets in the order of their IRIs (the graph has no order of its own). */
     for (size_t i = 0; i < g.n; i++) {
         const struct triple *t = &g.t[i];

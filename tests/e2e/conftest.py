@@ -65,6 +65,8 @@ def unique(prefix="ds"):
 def sanitizer_env(extra=None):
     env = dict(os.environ)
     env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+    env.setdefault("LSAN_OPTIONS", "suppressions=%s:print_suppressions=0"
+                   % os.path.join(SOURCE_DIR, "tests", "lsan.supp"))
     env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
     # No proxy may get between the tests and the loopback server.
     for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):

@@ -70,7 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_array_foreach (json_object_get(d->package, "tags"), k, t)
             BUG_ON(tag_check(json_string_value(json_object_get(t, "name")), &e));
         BUG_ON(!json_equal(d->package, again.d[i - 1].package));
-        BUG_ON(!str_eq(d->identifier, again.d[i - 1].identifier));
+        /* The same identifier, or none in both (a DCAT-AP dataset need not have one). */
+        BUG_ON(!d->identifier != !again.d[i - 1].identifier ||
+               (d->identifier && strcmp(d->identifier, again.d[i - 1].identifier)));
     }
 out:
     dcat_import_release(&im);
