@@ -466,9 +466,11 @@ static ssize_t read_at(int fd, void *buf, size_t n, uint64_t off)
     return (ssize_t)got;
 }
 
-/* Line-end counting across chunks: LF, CRLF and a lone CR each end one line. */
+/* Line-end counting across chunks: LF, CRLF and a lone CR each end one line. chars: the
+ * characters (UTF-8 lead bytes) after the last line end. */
 struct line_count {
     uint64_t lines;
+    uint64_t chars;
     bool cr;
 };
 
@@ -479,20 +481,24 @@ static void count_lines(struct line_count *lc, const char *p, size_t n)
             if (!lc->cr)
                 lc->lines++;
             lc->cr = false;
+            lc->chars = 0;
         } else if (p[i] == '\r') {
             lc->lines++;
             lc->cr = true;
+            lc->chars = 0;
         } else {
             lc->cr = false;
+            lc->chars += ((unsigned char)p[i] & 0xc0) != 0x80;
         }
     }
 }
 
-/* The 1-based line holding UTF-8 output byte target (the first bad byte): the file is
- * read (and converted) again from its start, since nothing was counted on the way. */
-static uint64_t line_of(const struct ingest_text *t, uint64_t target)
+/* The 1-based line holding UTF-8 output byte target (the first bad byte), and in
+ * *column the 1-based character of that line it is: the file is read (and converted)
+ * again from its start, since nothing was counted on the way. */
+static uint64_t line_of(const struct ingest_text *t, uint64_t target, uint64_t *column)
 {
-    struct line_count lc = {0, false};
+    struct line_count lc = {0, 0, false};
     iconv_t cd = (iconv_t)-1;
     char *in = xmalloc(TEXT_CHUNK), *out = NULL;
     uint64_t off = t->skip, done = 0;
@@ -550,6 +556,7 @@ out:
         iconv_close(cd);
     free(in);
     free(out);
+    *column = lc.chars + 1;
     return lc.lines + 1;
 }
 
@@ -557,19 +564,22 @@ out:
 static int bad_bytes(const struct ingest_text *t, uint64_t target, bool nul, struct ingest_pos *pos,
                      struct err *err)
 {
-    uint64_t line = line_of(t, target);
+    uint64_t column, line = line_of(t, target, &column);
 
+    /* pos->column counts fields, which this layer does not know: the message gives the
+     * character of the line (counted as in the JSON reader's "line L, column C"). */
     if (pos) {
         pos->line = line;
         pos->column = 0;
     }
     if (nul)
         return err_set(err, ERR_VALIDATION, "encoding",
-                       "line %" PRIu64 ": a NUL character: not a text file, or not in encoding "
-                       "\"%s\"%s",
-                       line, t->name, t->detected ? " (detected); set the encoding" : "");
+                       "line %" PRIu64 ", column %" PRIu64 ": a NUL character: not a text file, "
+                       "or not in encoding \"%s\"%s",
+                       line, column, t->name, t->detected ? " (detected); set the encoding" : "");
     return err_set(err, ERR_VALIDATION, "encoding",
-                   "line %" PRIu64 ": bytes not valid in encoding \"%s\"%s", line, t->name,
+                   "line %" PRIu64 ", column %" PRIu64 ": bytes not valid in encoding \"%s\"%s",
+                   line, column, t->name,
                    t->detected ? " (detected); set the encoding if that is wrong" : "");
 }
 

@@ -684,6 +684,46 @@ static void test_encoding_short_gb18030(void **state)
         }
     }
     buf_release(&many);
+
+    /* A GB18030 file and its UTF-8 twin give the same rows: ideographs, Chinese
+     * punctuation, full-width forms. */
+    {
+        static const char text[] = "name,city,note\n张三,北京市,“你好”，全角ＡＢＣ\n"
+                                   "李四,上海,中文标点。\n";
+        char *rows_gb;
+
+        p = write_encoded("twin-gb.csv", text, "GB18030");
+        read_all(p, "twin-gb.csv", NULL, &r);
+        assert_int_equal(r.rc, 0);
+        assert_string_equal(r.info.encoding, "GB18030");
+        rows_gb = xstrdup(r.rows);
+        free(p);
+        p = write_tmp("twin-utf8.csv", text, strlen(text));
+        read_all(p, "twin-utf8.csv", NULL, &r);
+        assert_int_equal(r.rc, 0);
+        assert_string_equal(r.info.encoding, "UTF-8");
+        assert_string_equal(r.rows, rows_gb);
+        assert_string_equal(rows_gb, "1: name|city|note\n2: 张三|北京市|“你好”，全角ＡＢＣ\n"
+                                     "3: 李四|上海|中文标点。\n");
+        free(rows_gb);
+        free(p);
+    }
+    /* Told UTF-8, the GB18030 file fails at the first Chinese character, named by line
+     * and column. */
+    {
+        struct ingest_options o = INGEST_OPTIONS_INIT;
+
+        p = write_encoded("short.csv", "name,v\n北京,1\n", "GB18030");
+        o.encoding = "UTF-8";
+        read_all(p, "short.csv", &o, &r);
+        assert_int_equal(r.rc, -ERR_VALIDATION);
+        assert_string_equal(r.err.msg, "line 2, column 1: bytes not valid in encoding \"UTF-8\"");
+        free(p);
+        p = write_encoded("short.csv", "name,v\nab,北京\n", "GB18030");
+        read_all(p, "short.csv", &o, &r);
+        assert_string_equal(r.err.msg, "line 2, column 4: bytes not valid in encoding \"UTF-8\"");
+        free(p);
+    }
 }
 
 static void test_encoding_override(void **state)
@@ -710,7 +750,7 @@ static void test_encoding_override(void **state)
     read_all(p, "windows-1252.csv", &o, &r);
     assert_int_equal(r.rc, -ERR_VALIDATION);
     assert_string_equal(r.err.field, "encoding");
-    assert_string_equal(r.err.msg, "line 2: bytes not valid in encoding \"UTF-8\"");
+    assert_string_equal(r.err.msg, "line 2, column 4: bytes not valid in encoding \"UTF-8\"");
 
     /* Names iconv does not know, and suffixes that would change its behaviour. */
     o.encoding = "no-such-encoding";
@@ -774,8 +814,8 @@ static void test_encoding_errors_later(void **state)
     assert_string_equal(r.info.encoding, "UTF-8");
     assert_int_equal(r.rc, -ERR_VALIDATION);
     assert_string_equal(r.err.field, "encoding");
-    assert_string_equal(r.err.msg, "line 3001: bytes not valid in encoding \"UTF-8\" (detected); "
-                                   "set the encoding if that is wrong");
+    assert_string_equal(r.err.msg, "line 3001, column 9: bytes not valid in encoding \"UTF-8\" "
+                                   "(detected); set the encoding if that is wrong");
     assert_int_equal(r.pos.line, 3001);
     /* Every row before it was yielded. */
     assert_non_null(strstr(r.rows, "\n3000: 3000|"));
@@ -791,7 +831,7 @@ static void test_encoding_errors_later(void **state)
     read_all(p, "late.csv", NULL, &r);
     assert_int_equal(r.rc, -ERR_VALIDATION);
     assert_int_equal(r.pos.line, 3001);
-    assert_true(starts_with(r.err.msg, "line 3001: a NUL character"));
+    assert_true(starts_with(r.err.msg, "line 3001, column 7: a NUL character"));
     free(p);
     p = long_file("late.csv", 3000, TAIL("3001,\xc0\xaf\n"));
     read_all(p, "late.csv", NULL, &r);
@@ -807,7 +847,7 @@ static void test_encoding_errors_later(void **state)
     o.encoding = "GB18030";
     read_all(p, "late.csv", &o, &r);
     assert_int_equal(r.rc, -ERR_VALIDATION);
-    assert_string_equal(r.err.msg, "line 3002: bytes not valid in encoding \"GB18030\"");
+    assert_string_equal(r.err.msg, "line 3002, column 6: bytes not valid in encoding \"GB18030\"");
     assert_int_equal(r.pos.line, 3002);
     assert_non_null(strstr(r.rows, "\n3001: 3001|中\n"));
     free(p);
