@@ -123,7 +123,7 @@ static const struct api_action actions[] = {
          "Returns information about the data imported, such as column names and types.\n\n"
          ":param id: id of the resource we want info about (or resource_id)\n\n:returns: "
          "meta (count, …) and fields (id, type, info, schema)"},
-        {"datastore_search", datastore_search, API_GET,
+        {"datastore_search", datastore_search, API_GET | API_EXPENSIVE,
          "Search a DataStore resource.\n\n:param resource_id: id of the resource to be "
          "searched against\n:param filters: matching conditions to select, e.g {\"key1\": "
          "\"a\", \"key2\": \"b\"} (optional)\n:param q: full text query, a string or "
@@ -137,7 +137,7 @@ static const struct api_action actions[] = {
          ":param include_total: True to return total matching record count (optional, "
          "default: true)\n:param records_format: objects, lists, csv or tsv (optional, "
          "default: objects)\n\n:returns: fields, records, total, limit, _links …"},
-        {"datastore_search_sql", datastore_search_sql, API_GET,
+        {"datastore_search_sql", datastore_search_sql, API_GET | API_EXPENSIVE,
          "Execute SQL queries on the DataStore.\n\n:param sql: a single SQL select statement; "
          "tables are resource ids in double quotes\n\n:returns: fields, records and "
          "records_truncated when the rows were capped at 32000"},
@@ -165,6 +165,22 @@ const struct api_action *api_ckan_action(const char *name)
         if (!strcmp(actions[i].name, name))
             return &actions[i];
     return NULL;
+}
+
+bool api_ckan_expensive(const char *name, json_t *params)
+{
+    const struct api_action *act = api_ckan_action(name);
+    json_t *q;
+
+    if (!act || !(act->flags & API_EXPENSIVE))
+        return false;
+    if (act->fn != datastore_search)
+        return true;
+    /* Filters, sort and paging run on indexes or a bounded scan; a full-text q ranks
+     * every match. q is a string or an object of field → text (CKAN). */
+    q = json_object_get(params, "q");
+    return (json_is_string(q) && json_string_length(q)) ||
+           (json_is_object(q) && json_object_size(q));
 }
 
 json_t *api_ckan_action_names(void)

@@ -32,6 +32,7 @@ enum api_flags {
     API_WRITES = 1 << 1,    /* changes the catalog (and later appends to the ledger) */
     API_UPLOAD = 1 << 2,    /* accepts a multipart "upload" file part */
     API_CACHEABLE = 1 << 3, /* GET answers may carry an ETag and be revalidated */
+    API_EXPENSIVE = 1 << 4, /* may run for seconds: api_ckan_expensive() tells which calls */
 };
 
 struct api_action {
@@ -44,6 +45,14 @@ struct api_action {
 /* Looks an action up by name; NULL when unknown. The result points into a static
  * table. */
 const struct api_action *api_ckan_action(const char *name);
+
+/*
+ * True when a call of action name with params may hold its thread for seconds, so that
+ * the HTTP layer admits only a few at once (src/http/gate.c): datastore_search_sql (up
+ * to its time limit, LIMIT_DATASTORE_SQL_MS), and datastore_search with a full-text q
+ * (ranking every match of a large table). Unknown actions: false.
+ */
+bool api_ckan_expensive(const char *name, json_t *params);
 
 /* Every action's name in table order, as a new JSON array (GET /api/3/action). */
 json_t *api_ckan_action_names(void);

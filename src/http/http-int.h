@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "access/access.h"
@@ -21,6 +22,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/limits.h"
 #include "crypto/digest.h"
 
 struct ledger_key;
@@ -121,6 +123,63 @@ struct str http_trim_ows(const char *s);
  * bytes (longer paths end with "..."). */
 void http_log_path(const char *url, char *out, size_t size);
 
+/* ---- Expensive requests (gate.c) --------------------------------------------------- */
+
+/* Seconds in the Retry-After of every 503 (RFC 9110 §10.2.3): an expensive request holds
+ * its slot for at most the datastore_search_sql time limit. */
+#define HTTP_RETRY_AFTER_SECONDS ((LIMIT_DATASTORE_SQL_MS + 999u) / 1000u)
+
+struct http_gate_client {
+    char addr[64]; /* the client address, as struct request's remote */
+    unsigned running;
+};
+
+/*
+ * At most max expensive requests at once (threads - 1, at least 1), at most per_client of
+ * them from one client address ((max + 1) / 2; behind a reverse proxy every client has
+ * the proxy's address). They do not run on libmicrohttpd's threads: the connection is
+ * suspended and one of max workers of the gate runs the action, then resumes it. A pool
+ * thread that ran them itself would stall every connection it serves (a keep-alive
+ * connection stays on one thread, and a thread accepts several at once) for as long as
+ * the statement runs.
+ */
+struct http_gate {
+    pthread_mutex_t lock;
+    pthread_cond_t work; /* signalled when a request is queued or stopping is set */
+    unsigned max, per_client, running;
+    struct http_gate_client *clients; /* max entries; running == 0: free */
+    pthread_t *workers;
+    unsigned nworkers;           /* started */
+    struct request *head, *tail; /* queued, linked by gate_next */
+    bool stopping;
+};
+
+/* Sets the gate up for a pool of threads threads and starts its workers. 0, or
+ * -ERR_INTERNAL. http_gate_release (also after a failure) stops and frees it. */
+int http_gate_init(struct http_gate *g, unsigned threads, struct err *err);
+/* Lets the workers finish what they run or is queued and joins them; expensive requests
+ * are refused from then on. Call before MHD_stop_daemon: libmicrohttpd refuses to stop
+ * with connections suspended. Idempotent. */
+void http_gate_stop(struct http_gate *g);
+/* Stops the gate if needed and frees it (after the daemon has stopped). Idempotent. */
+void http_gate_release(struct http_gate *g);
+/*
+ * Takes a slot for an expensive request of client (an address; borrowed). 0, or
+ * -ERR_UNAVAILABLE (503) when max are running or client runs per_client already: the
+ * message names what (the action, borrowed) and which limit. Never waits. Thread-safe.
+ */
+int http_gate_enter(struct http_gate *g, const char *client, const char *what, struct err *err);
+/* Gives back a slot that http_gate_enter gave client. Thread-safe. */
+void http_gate_leave(struct http_gate *g, const char *client);
+/*
+ * Runs the action of r (which holds a slot: r->gated) on a worker: suspends r's
+ * connection and queues r; the worker calls the action and resumes the connection, and
+ * the access handler then calls http_gate_answer(). Returns MHD_YES.
+ */
+enum MHD_Result http_gate_run(struct request *r, const char *action);
+/* Queues the answer of r's finished action and gives its slot back. */
+enum MHD_Result http_gate_answer(struct request *r);
+
 /* ---- The server and the request (server.c, request.c) ----------------------------- */
 
 struct http_server {
@@ -133,6 +192,7 @@ struct http_server {
     bool log_close;                      /* log_fd is ours to close */
     char *tmp_dir;                       /* <files>/tmp: uploads in progress */
     const struct ledger_key *ledger_key; /* borrowed; NULL: /api/ledger/key answers 503 */
+    struct http_gate gate;               /* expensive requests (gate.c) */
 };
 
 enum http_method {
@@ -215,6 +275,15 @@ struct request {
     struct sha256_ctx up_sha;
     char up_hex[SHA256_HEX_LEN];
     bool up_open, up_done;
+
+    /* an expensive action (gate.c) */
+    bool gated;                /* holds a slot of the gate */
+    bool gate_queued;          /* run by a gate worker: the next callback answers */
+    struct request *gate_next; /* the gate's queue */
+    char gate_action[128];
+    char *gate_body; /* the answer: a JSON document (malloc'ed), its length and status */
+    size_t gate_len;
+    unsigned gate_status;
 
     /* what was answered, for the access log */
     unsigned status;

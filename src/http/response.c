@@ -107,6 +107,15 @@ enum MHD_Result http_reply_cc(struct request *r, unsigned status, const char *ct
          * caller's own. Either way revalidate, which the ETag makes cheap. */
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
                                 r->actor.authenticated ? "private, no-cache" : "no-cache");
+    /* Every 503 is a busy or not-yet-ready moment (an expensive request's slot, a table
+     * being written, a full-text index being built, a server stopping): say when to come
+     * back, as nginx's limit_conn does with its 503. */
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+        char after[16];
+
+        xsnprintf(after, sizeof(after), "%u", HTTP_RETRY_AFTER_SECONDS);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, after);
+    }
     http_common_headers(r, resp, flags & REPLY_HTML);
     return http_queue(r, status, resp, len);
 }

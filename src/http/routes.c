@@ -282,6 +282,19 @@ static enum MHD_Result h_action(struct request *r)
         ret = http_reply_api_error(r, name, &err);
         goto out;
     }
+    /* A request that may run for seconds takes a slot and runs on a worker of the gate,
+     * leaving this thread to its other connections (gate.c). */
+    if (!have_upload && api_ckan_expensive(name, r->params)) {
+        struct err err = ERR_INIT;
+
+        if (http_gate_enter(&r->srv->gate, r->remote, name, &err)) {
+            ret = http_reply_api_error(r, name, &err);
+            goto out;
+        }
+        r->gated = true;
+        ret = http_gate_run(r, name);
+        goto out;
+    }
     /* As text: package_search splices its datasets' stored texts in (api.h). */
     api_ckan_call_text(r->srv->catalog, &r->actor, name, r->method == HM_POST, r->params,
                        have_upload ? &up : NULL, &s, &len, &status, NULL);

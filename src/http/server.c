@@ -91,8 +91,8 @@ static struct request *request_new(struct http_server *srv, struct MHD_Connectio
     r->up_fd = -1;
     buf_init(&r->body, (size_t)srv->cfg->max_body);
     buf_init(&r->field_val, 0);
-    if (srv->log_fd >= 0)
-        remote_of(r);
+    /* For the access log and the per-client limit of expensive requests (gate.c). */
+    remote_of(r);
     return r;
 }
 
@@ -314,6 +314,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     }
     if (r->status)
         return MHD_YES;
+    if (r->gate_queued) /* resumed by the gate's worker (gate.c) */
+        return http_gate_answer(r);
     if (!r->route)
         return !r->method || r->path_matched ? http_method_not_allowed(r) : http_not_found(r);
     if (r->method == HM_POST ? http_body_end(r) : http_query_params(r))
@@ -337,6 +339,9 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     counted = r->begun;
     if (counted)
         http_access_log_write(srv, r);
+    if (r->gated) /* closed before its answer was queued */
+        http_gate_leave(&srv->gate, r->remote);
+    free(r->gate_body);
     http_request_free(r);
     *con_cls = NULL;
     if (counted)
@@ -538,6 +543,10 @@ int server_run(const struct config *cfg, struct catalog *c, const struct ledger_
         flags |= MHD_USE_IPv6;
     http_cache_init();
     cache = true;
+    ret = http_gate_init(&srv.gate, cfg->threads, err);
+    if (ret < 0)
+        goto out;
+    flags |= MHD_ALLOW_SUSPEND_RESUME;
     /* MHD_OPTION_CONNECTION_TIMEOUT is where every connection starts: the short header
      * timeout, raised to idle_timeout by the access handler once the headers are in. */
     srv.daemon = MHD_start_daemon(
@@ -580,6 +589,9 @@ int server_run(const struct config *cfg, struct catalog *c, const struct ledger_
     if (atomic_load(&srv.inflight))
         log_warn("http: %u requests still running after the grace period; closing them",
                  atomic_load(&srv.inflight));
+    /* The gate's workers finish first: libmicrohttpd cannot stop with suspended
+     * connections, and a statement ends within its time limit. */
+    http_gate_stop(&srv.gate);
     MHD_stop_daemon(srv.daemon);
     srv.daemon = NULL;
     if (lsock != MHD_INVALID_SOCKET)
@@ -588,8 +600,10 @@ int server_run(const struct config *cfg, struct catalog *c, const struct ledger_
 out:
     if (lfd >= 0)
         close(lfd);
+    http_gate_stop(&srv.gate);
     if (srv.daemon)
         MHD_stop_daemon(srv.daemon);
+    http_gate_release(&srv.gate);
     if (cache)
         http_cache_fini();
     if (masked)
