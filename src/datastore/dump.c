@@ -34,6 +34,9 @@
 #define XLSX_CELL_MAX 32767u
 /* Significant digits a double keeps for Excel to show the same number. */
 #define XLSX_DIGITS_MAX 15
+/* The largest decimal exponent written as a number: with at most 15 digits before it, the
+ * value stays a normal double, inside Excel's range (about 2.2e-308 to 9.99e307). */
+#define XLSX_EXPONENT_MAX 290
 
 enum dump_format {
     DUMP_CSV,
@@ -312,18 +315,23 @@ struct xlsx {
     lxw_format *date, *datetime;
 };
 
-/* Whether numeric text is a plain decimal ([-]digits[.digits], or ".digits") of at most
- * XLSX_DIGITS_MAX significant digits, which a double and Excel hold exactly; *decimals
- * gets the digits after the point. */
-static bool plain_decimal(const char *s, size_t len, unsigned *decimals)
+/* Whether numeric text ([-]digits[.digits] or ".digits", with or without an exponent:
+ * "-1e3", "1.5E-3") is a decimal of at most XLSX_DIGITS_MAX significant digits within
+ * Excel's range, which a double and Excel hold exactly (DBL_DIG is 15: such a decimal
+ * comes back from the nearest double unchanged). Zeros after the point count as digits
+ * (they are shown). *decimals gets the decimals to show when written out in full ("1.50"
+ * 2, "-1e3" 0, "1.5e-3" 4), or -1 when in full it would need more than XLSX_DIGITS_MAX
+ * digits ("1e20", "1e-20"): Excel's General format then shows it in scientific notation. */
+static bool excel_decimal(const char *s, size_t len, int *decimals)
 {
     size_t i = 0, sig = 0;
-    bool point = false, lead = true, digit = false;
+    int frac = 0, exp = 0, shown;
+    bool point = false, lead = true, digit = false, neg = false;
 
-    *decimals = 0;
+    *decimals = -1;
     if (i < len && s[i] == '-')
         i++;
-    for (; i < len; i++) {
+    for (; i < len && s[i] != 'e' && s[i] != 'E'; i++) {
         if (s[i] == '.' && !point) {
             point = true;
             continue;
@@ -332,7 +340,7 @@ static bool plain_decimal(const char *s, size_t len, unsigned *decimals)
             return false;
         digit = true;
         if (point)
-            (*decimals)++;
+            frac++;
         if (s[i] != '0' || !lead) {
             lead = false;
             sig++;
@@ -340,7 +348,29 @@ static bool plain_decimal(const char *s, size_t len, unsigned *decimals)
             sig++; /* zeros after the point count: they are shown */
         }
     }
-    return digit && sig <= XLSX_DIGITS_MAX && *decimals <= XLSX_DIGITS_MAX;
+    if (!digit || sig > XLSX_DIGITS_MAX)
+        return false;
+    if (i < len) {
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-'))
+            neg = s[i++] == '-';
+        if (i == len)
+            return false;
+        for (; i < len; i++) {
+            if (s[i] < '0' || s[i] > '9')
+                return false;
+            exp = exp * 10 + (s[i] - '0');
+            if (exp > XLSX_EXPONENT_MAX)
+                return false;
+        }
+        if (neg)
+            exp = -exp;
+    }
+    /* Decimals in full; a positive exponent past them appends zeros before the point. */
+    shown = frac - exp;
+    if (shown <= XLSX_DIGITS_MAX && (int)sig + (shown < 0 ? -shown : 0) <= XLSX_DIGITS_MAX)
+        *decimals = shown < 0 ? 0 : shown;
+    return true;
 }
 
 static lxw_format *decimals_format(struct xlsx *x, unsigned decimals)
@@ -413,7 +443,7 @@ static lxw_error xlsx_cell(struct xlsx *x, lxw_row_t row, lxw_col_t col, enum ds
                            const struct dsvalue *v)
 {
     lxw_datetime dt;
-    unsigned decimals;
+    int decimals;
     char num[24];
 
     if (v->kind == DSVALUE_NULL)
@@ -428,12 +458,14 @@ static lxw_error xlsx_cell(struct xlsx *x, lxw_row_t row, lxw_col_t col, enum ds
     switch (t) {
     case DSTYPE_INT8:
     case DSTYPE_NUMERIC:
-        if (plain_decimal(v->s, v->len, &decimals)) {
+        if (excel_decimal(v->s, v->len, &decimals)) {
             char *copy = xstrndup(v->s, v->len);
             double n = strtod(copy, NULL);
 
             free(copy);
-            return worksheet_write_number(x->ws, row, col, n, decimals_format(x, decimals));
+            return worksheet_write_number(x->ws, row, col, n,
+                                          decimals < 0 ? NULL
+                                                       : decimals_format(x, (unsigned)decimals));
         }
         break;
     case DSTYPE_BOOL:

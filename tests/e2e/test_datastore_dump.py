@@ -264,3 +264,35 @@ def test_xlsx_too_many_rows_refused_first(srv, tok):
     assert get(srv, r["id"], format="xlsx", limit="10").status_code == 200
     assert get(srv, r["id"], format="xlsx", offset=str(rows - 5)).status_code == 200
     assert get(srv, r["id"], format="xlsx", q="7").status_code == 200
+
+
+def test_xlsx_numbers_in_exponent_form(srv, tok):
+    """Numeric values written with an exponent are numbers in XLSX too when a double holds
+    them exactly (at most 15 significant digits); one that would lose digits stays text."""
+    ds = make_dataset(srv, tok["editor"])
+    vals = ["-1e3", "1.5E-3", "12.5", "1e20", "2.5e-20", "1.23456789012345678e3", "1e400"]
+    r = ok(srv.api("datastore_create", token=tok["editor"],
+                   json_body={"resource": {"package_id": ds["id"]},
+                              "fields": [{"id": "v", "type": "numeric"}],
+                              "records": [{"v": v} for v in vals]}))
+    got = get(srv, r["resource_id"], format="xlsx", fields="v", sort="_id")
+    assert got.status_code == 200
+    z = zipfile.ZipFile(io.BytesIO(got.content))
+    c = cells(z.read("xl/worksheets/sheet1.xml"))
+    styles = z.read("xl/styles.xml").decode("utf-8")
+    fmts = dict(re.findall(r'<numFmt numFmtId="(\d+)" formatCode="([^"]*)"', styles))
+    xfs = re.findall(r"<xf [^>]*numFmtId=\"(\d+)\"", styles.split("<cellXfs")[1])
+
+    def num(ref):
+        t, v, s = c[ref]
+        assert t == "n", (ref, c[ref])
+        return float(v), fmts.get(xfs[int(s)]) if s else None
+
+    assert num("A2") == (-1000.0, "0")
+    assert num("A3") == (0.0015, "0.0000")
+    assert num("A4") == (12.5, "0.0")
+    assert num("A5")[0] == 1e20 and num("A5")[1] is None  # General: shown as 1E+20
+    assert num("A6")[0] == 2.5e-20 and num("A6")[1] is None
+    # 18 significant digits, and a value past a double's range: text, every digit kept.
+    assert c["A7"][0] == "inlineStr" and c["A7"][1].replace("E", "e") == "1.23456789012345678e3"
+    assert c["A8"][0] == "inlineStr" and c["A8"][1].lower() == "1e400"
