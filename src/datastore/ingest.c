@@ -402,6 +402,8 @@ static json_t *fields_info_initial(struct catalog *c, const char *resource_id,
 
 /* ---- The ingest ------------------------------------------------------------------- */
 
+/* Seconds since start_us (time_mono_us), in whole microseconds: 15 significant digits
+ * show the value exactly (xloader_status and `kaifang ingest --json` print it so). */
 static double seconds_since(uint64_t start_us)
 {
     return (double)(time_mono_us() - start_us) / 1e6;

@@ -9,9 +9,11 @@ a small machine.
 """
 
 import csv
+import decimal
 import io
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -222,6 +224,16 @@ def api(tmp_path_factory, base_portal):
     s.stop()
 
 
+def assert_whole_microseconds(text):
+    """The report's timings in a JSON text are written as whole microseconds, without the
+    noise of a double's 17 digits (0.042263, not 0.042263000000000002)."""
+    found = re.findall(r'"(seconds|typing|loading|fulltext_index)":\s*([-+0-9.eE]+)', text)
+    assert len(found) == 4, text
+    for key, num in found:
+        us = decimal.Decimal(num) * 1000000
+        assert us == us.to_integral_value() and len(num) <= 17, (key, num)
+
+
 def test_upload_is_queued_and_ingested(api):
     _, srv = api
     tok = srv_tokens(api)
@@ -244,6 +256,7 @@ def test_upload_is_queued_and_ingested(api):
                     action="resource_update", id=r["id"]))
     assert r["datastore_status"] == "pending" and upd["datastore_status"] == "pending", upd
     assert wait_for(srv, r["id"])["status"] == "complete"
+    assert_whole_microseconds(srv.api("xloader_status", resource_id=r["id"]).raw.decode("utf-8"))
     # A file that is not a table is not queued.
     other = ok(upload(srv, tok["editor"], ds["id"], b"%PDF-1.4\n", "report.pdf"))
     assert status(srv, other["id"])["status"] == "unknown"
@@ -442,6 +455,7 @@ def test_cli_ingest(loaded, tmp_path):
     assert {f["id"]: f["type"] for f in rep["fields"]} == {"year": "text", "temp": "numeric"}
     assert rep["timings"]["typing"] >= 0 and rep["timings"]["loading"] >= 0
     assert rep["timings"]["fulltext_index"] >= 0
+    assert_whole_microseconds(r.stdout)
     # The full-text index was built after the table was served: q finds the row.
     found = ok(srv.api("datastore_search", resource_id=rid, q="2001"))
     assert [r["year"] for r in found["records"]] == ["2001"], found
