@@ -29,6 +29,7 @@
 
 #include "core/buf.h"
 #include "core/limits.h"
+#include "core/log.h"
 #include "ingest/ingest-int.h"
 #include "core/util.h"
 
@@ -406,24 +407,111 @@ static unsigned cjk_percent(const char *s, size_t n)
     return all ? (unsigned)(cjk * 100 / all) : 0;
 }
 
+/* Whether single-byte encoding name is one of the Latin code pages, whose misreadings
+ * implausibility() sees; the others (Greek, Cyrillic, Hebrew, Arabic, Thai) read pairs of
+ * GB18030 bytes as plausible letters. */
+static bool latin_single_byte(const char *name)
+{
+    static const char *const latin[] = {
+            "WINDOWS-1250", "WINDOWS-1252", "WINDOWS-1254", "WINDOWS-1257", "WINDOWS-1258",
+            "ISO-8859-1",   "ISO-8859-2",   "ISO-8859-3",   "ISO-8859-4",   "ISO-8859-9",
+            "ISO-8859-10",  "ISO-8859-13",  "ISO-8859-14",  "ISO-8859-15",  "ISO-8859-16",
+            "IBM437",       "IBM850",       "IBM852",       "IBM865",       "MAC-CENTRALEUROPE",
+            "MACINTOSH",    "ASCII"};
+
+    for (size_t i = 0; i < ARRAY_SIZE(latin); i++)
+        if (!strcmp(name, latin[i]))
+            return true;
+    return false;
+}
+
 /*
- * Between a single-byte guess and GB18030: uchardet takes a few Chinese words (a short
- * file, or one Chinese value among numbers) for WINDOWS-1252, which makes "北京" into
- * "±±¾©". GB18030 wins when it decodes the sniff into CJK characters (at least 90% of the
- * non-ASCII ones) and the single-byte decoding looks wrong (implausibility() above 0).
- * Western text stays: "Québec" or "ção" decode as GB18030 too, but read plausibly in
- * WINDOWS-1252.
+ * The share, in percent, of the multi-byte characters of GB18030 bytes p[0..n) that are
+ * common ones: GB2312's level-1 hanzi (the 3,755 most used, lead byte B0-D7), its
+ * punctuation (A1xx: 、。“”) and full-width forms (A3xx). 0 when there are none, or the
+ * bytes do not have GB18030's structure (a lead byte 81-FE followed by a trail 40-7E or
+ * 80-FE, or by a digit, a lead and a digit). Words of other single-byte scripts seldom
+ * make common hanzi: lower-case Cyrillic, Greek and accented Latin letters are bytes
+ * E0-FF, which lead to level-2 hanzi, and an accented letter before an ASCII one makes a
+ * GBK extension character.
  */
-static const char *prefer_gb18030(const char *guess, const char *p, size_t n, bool cut)
+static unsigned gb_common_percent(const unsigned char *p, size_t n, bool cut)
+{
+    size_t all = 0, common = 0, i = 0;
+
+    while (i < n) {
+        unsigned char c = p[i];
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c == 0x80 || c == 0xff)
+            return 0;
+        if (i + 1 >= n)
+            break; /* cut by the end of the sniff */
+        if (p[i + 1] >= 0x30 && p[i + 1] <= 0x39) {
+            if (i + 3 >= n)
+                break;
+            if (p[i + 2] < 0x81 || p[i + 2] > 0xfe || p[i + 3] < 0x30 || p[i + 3] > 0x39)
+                return 0;
+            all++;
+            i += 4;
+            continue;
+        }
+        if (p[i + 1] < 0x40 || p[i + 1] == 0x7f || p[i + 1] == 0xff)
+            return 0;
+        all++;
+        common += p[i + 1] >= 0xa1 && ((c >= 0xb0 && c <= 0xd7) || c == 0xa1 || c == 0xa3);
+        i += 2;
+    }
+    if (i < n && !cut)
+        return 0;
+    return all ? (unsigned)(common * 100 / all) : 0;
+}
+
+/*
+ * Between a single-byte guess (or none: guess NULL when no guess of uchardet decodes) and
+ * GB18030, for short Chinese text that uchardet cannot place: it takes "北京" for
+ * WINDOWS-1252 ("±±¾©"), "上海" for ISO-8859-7, and "广州市" for nothing at all. GB18030
+ * must decode the sniff; then it wins
+ *   - over a Latin code page when that reading looks wrong (implausibility() above 0)
+ *     and GB18030 reads CJK (at least 90% of the non-ASCII characters): "Québec",
+ *     "ção" or "AÇÃO" decode as GB18030 too, but read plausibly in WINDOWS-1252;
+ *   - over another script's code page when at least 90% of the characters are common
+ *     hanzi or Chinese punctuation (gb_common_percent()). Greek or Russian words in
+ *     capitals alone (bytes C0-DF) make common hanzi too: a file of nothing else is read
+ *     as GB18030 (set the encoding); with lower-case letters they do not;
+ *   - over no guess (the alternative is an error) when it reads CJK (90%: "深圳").
+ * *why: the reason, for the log, when GB18030 wins.
+ */
+static const char *prefer_gb18030(const char *guess, const char *p, size_t n, bool cut,
+                                  const char **why)
 {
     struct buf a = BUF_INIT, b = BUF_INIT;
     const char *pick = guess;
 
-    if (!single_byte(guess))
+    *why = NULL;
+    if (guess && !single_byte(guess))
         return guess;
-    if (decodes(guess, p, n, cut, &a) && implausibility(a.buf, a.len) > 0 &&
-        decodes("GB18030", p, n, cut, &b) && cjk_percent(b.buf, b.len) >= 90)
+    if (!decodes("GB18030", p, n, cut, &b))
+        goto out;
+    if (guess && latin_single_byte(guess)) {
+        if (decodes(guess, p, n, cut, &a) && implausibility(a.buf, a.len) > 0 &&
+            cjk_percent(b.buf, b.len) >= 90) {
+            pick = "GB18030";
+            *why = "its reading in the single-byte code page looks wrong and GB18030 reads "
+                   "Chinese characters";
+        }
+    } else if (!guess && cjk_percent(b.buf, b.len) >= 90) {
         pick = "GB18030";
+        *why = "GB18030 reads Chinese characters";
+    } else if (guess && gb_common_percent((const unsigned char *)p, n, cut) >= 90 &&
+               cjk_percent(b.buf, b.len) >= 90) {
+        pick = "GB18030";
+        *why = "GB18030 reads common Chinese characters";
+    }
+out:
     buf_release(&a);
     buf_release(&b);
     return pick;
@@ -807,7 +895,7 @@ static const char *utf16_guess(const unsigned char *p, size_t n)
 static int detect(struct ingest_text *t, const unsigned char *p, size_t n, bool cut,
                   struct err *err)
 {
-    const char *name, *wider, *guess;
+    const char *name, *wider, *guess, *pick, *why;
     bool seq_cut;
     size_t ok = utf8_check(p, n, &seq_cut);
     uchardet_t ud;
@@ -839,9 +927,14 @@ static int detect(struct ingest_text *t, const unsigned char *p, size_t n, bool 
         !decodes(name, (const char *)p, n, cut, NULL))
         name = wider && decodes(wider, (const char *)p, n, cut, NULL) ? wider : NULL;
     if (name)
-        xsnprintf(t->name, sizeof(t->name), "%s",
-                  prefer_gb18030(prefer_1252(name, (const char *)p, n, cut), (const char *)p, n,
-                                 cut));
+        name = prefer_1252(name, (const char *)p, n, cut);
+    pick = prefer_gb18030(name, (const char *)p, n, cut, &why);
+    if (why && name)
+        log_info("ingest: read as GB18030, not \"%s\" as guessed: %s", name, why);
+    else if (why)
+        log_info("ingest: read as GB18030 (no guess of uchardet decodes): %s", why);
+    if (pick)
+        xsnprintf(t->name, sizeof(t->name), "%s", pick);
     else if (guess && guess[0])
         rc = err_set(err, ERR_VALIDATION, "encoding",
                      "cannot tell the file's encoding: it is not UTF-8, and not \"%s\" either; "

@@ -672,6 +672,12 @@ static void test_encoding_short_gb18030(void **state)
                 "city,n\nQuébec,1\nMontréal,2\n",
                 "word,n\nação,1\nnação,2\n",
                 "name,n\nJosé Müller,1\n",
+                /* accented capitals in pairs make GB2312 level-1 hanzi (C7C3) */
+                "w\nAÇÃO\n",
+                "w\nCORAÇÃO\n",
+                "w\nÜBER\n",
+                "w\nnaïve café\n",
+                "street\nStraße 5\n",
         };
 
         for (size_t i = 0; i < ARRAY_SIZE(latin); i++) {
@@ -684,6 +690,44 @@ static void test_encoding_short_gb18030(void **state)
         }
     }
     buf_release(&many);
+
+    /* A word or two alone: uchardet guesses ISO-8859-7 (上海), or nothing that decodes
+     * (广州市, 深圳, 鑫). */
+    {
+        static const char *const words[] = {"上海", "广州市", "深圳", "中", "王", "鑫", "统计局"};
+
+        for (size_t i = 0; i < ARRAY_SIZE(words); i++) {
+            char text[64], want[64];
+
+            xsnprintf(text, sizeof(text), "w\n%s\n", words[i]);
+            xsnprintf(want, sizeof(want), "1: w\n2: %s\n", words[i]);
+            p = write_encoded("word.csv", text, "GB18030");
+            read_all(p, "word.csv", NULL, &r);
+            if (r.rc || strcmp(r.info.encoding, "GB18030"))
+                fail_msg("%s: read as \"%s\": %s", words[i], r.info.encoding, r.err.msg);
+            assert_string_equal(r.rows, want);
+            free(p);
+        }
+    }
+    /* Greek, Russian and Hebrew words in their code pages stay in them. */
+    {
+        static const struct {
+            const char *text, *encoding;
+        } others[] = {
+                {"w\nМосква\n", "WINDOWS-1251"}, {"w\nПривет мир\n", "WINDOWS-1251"},
+                {"w\nΑθήνα\n", "ISO-8859-7"},    {"w\nшкола\n", "KOI8-R"},
+                {"w\nשלום\n", "ISO-8859-8"},
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(others); i++) {
+            p = write_encoded("other.csv", others[i].text, others[i].encoding);
+            read_all(p, "other.csv", NULL, &r);
+            assert_int_equal(r.rc, 0);
+            if (!strcmp(r.info.encoding, "GB18030"))
+                fail_msg("%s: read as GB18030", others[i].text);
+            free(p);
+        }
+    }
 
     /* A GB18030 file and its UTF-8 twin give the same rows: ideographs, Chinese
      * punctuation, full-width forms. */
