@@ -18,6 +18,7 @@
  */
 #include <jansson.h>
 #include <pthread.h>
+#include <strings.h>
 
 #include "core/limits.h"
 #include "core/log.h"
@@ -854,6 +855,28 @@ static int create_append(struct create *x, struct err *err)
     return ret;
 }
 
+/* The columns, key, indexes and records of x checked and converted (create_columns,
+ * create_keys_indexes, rows_convert), and ids that differ only in case refused as the
+ * store would refuse them (SQL takes them for one): what can fail before a table is
+ * built. */
+static int create_prepare(struct create *x, struct err *err)
+{
+    int ret = create_columns(x, err);
+
+    if (!ret)
+        ret = create_keys_indexes(x, err);
+    if (!ret)
+        ret = rows_convert(&x->r, x->records, err);
+    for (size_t i = 0; !ret && i < x->r.ncols; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!strcasecmp(x->r.cols[j], x->r.cols[i]))
+                return err_set(err, ERR_VALIDATION, "fields",
+                               "field ids \"%s\" and \"%s\" differ only in case: SQL would "
+                               "take them for one",
+                               x->r.cols[j], x->r.cols[i]);
+    return ret;
+}
+
 int datastore_create(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
                      struct err *err)
 {
@@ -861,7 +884,7 @@ int datastore_create(struct catalog *c, const struct actor *a, json_t *params, j
     json_t *res = NULL, *created = NULL, *digest = NULL, *fields_out = NULL, *retype = NULL, *v;
     const json_t *resource = json_object_get(params, "resource");
     const char *rid = NULL;
-    bool force, locked = false;
+    bool force, locked = false, prepared = false;
     uint64_t nrows = 0;
     int ret;
 
@@ -917,6 +940,13 @@ int datastore_create(struct catalog *c, const struct actor *a, json_t *params, j
                           "with resource_create instead (it is ingested)");
             goto out;
         }
+        /* All or nothing: the fields and records are checked before the resource is
+         * made (a new resource has no table: what create_prepare makes now is what it
+         * would make after), so that a request that cannot succeed writes nothing. */
+        ret = create_prepare(&x, err);
+        if (ret)
+            goto out;
+        prepared = true;
         rparams = json_deep_copy(resource);
         ret = catalog_resource_create(c, a, rparams, NULL, &created, err);
         json_decref(rparams);
@@ -977,11 +1007,9 @@ int datastore_create(struct catalog *c, const struct actor *a, json_t *params, j
                 goto out;
         }
     }
-    ret = create_columns(&x, err);
-    if (!ret)
-        ret = create_keys_indexes(&x, err);
-    if (!ret)
-        ret = rows_convert(&x.r, x.records, err);
+    BUG_ON(prepared && x.have_table); /* the resource was made by this call */
+    if (!prepared)
+        ret = create_prepare(&x, err);
     if (ret)
         goto out;
     create_meta(&x);
@@ -1041,7 +1069,9 @@ out:
         pthread_mutex_unlock(&write_lock);
     if (ret && created) {
         /* All or nothing: the resource made for this call goes again (its table, if one
-         * was built, with it). The ledger keeps both entries: it never forgets. */
+         * was built, with it) when what create_prepare could not check fails (a primary
+         * key repeated among the records, a store error). The ledger keeps both entries:
+         * it never forgets. */
         json_t *del = json_pack("{s:O}", "id", json_object_get(created, "id")), *gone = NULL;
         struct err e = ERR_INIT;
 

@@ -131,6 +131,19 @@ def test_create_with_resource_is_all_or_nothing(srv, tok):
                       json_body={"resource": {"package_id": ds["id"]},
                                  "fields": [{"id": "A"}, {"id": "a"}]}), 409, field="fields")
     assert 'field ids "A" and "a" differ only in case' in e["message"], e
+    # What can be checked before the resource is made is: the dataset is not touched at
+    # all (no resource made and removed again, which moves metadata_modified and writes two
+    # ledger entries).
+    before = ok(srv.api("package_show", id=ds["id"], token=tok["editor"]))["metadata_modified"]
+    for body in ({"fields": [{"id": "a", "type": "int"}], "records": [{"a": "notint"}]},
+                 {"fields": [{"id": "A"}, {"id": "a"}]},
+                 {"records": [{"a": 1, "A": 2}]},
+                 {"fields": [{"id": "a"}], "primary_key": "b"},
+                 {"fields": [{"id": "a"}], "records": [{"b": 1}], "indexes": "c"}):
+        params = dict(body, resource={"package_id": ds["id"], "name": unique("orphan")})
+        fails(srv.api("datastore_create", token=tok["editor"], json_body=params), 409)
+        pkg = ok(srv.api("package_show", id=ds["id"], token=tok["editor"]))
+        assert pkg["resources"] == [] and pkg["metadata_modified"] == before, body
     # And one that succeeds keeps its resource.
     create_table(srv, tok["editor"], ds["id"])
     assert len(ok(srv.api("package_show", id=ds["id"]))["resources"]) == 1
