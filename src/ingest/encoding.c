@@ -10,7 +10,8 @@
  * WINDOWS-1252) and must then decode the sniffed bytes, else a wider relative is tried
  * (BIG5-HKSCS for BIG5, CP949 for EUC-KR, ISO-8859-1 for WINDOWS-1252 …); a single-byte
  * guess is then weighed against WINDOWS-1252 by how plausible each decoding looks
- * (prefer_1252), since uchardet tells western code pages apart only from a lot of text.
+ * (prefer_1252), since uchardet tells western code pages apart only from a lot of text,
+ * and against GB18030 (prefer_gb18030), since it cannot place a word or two of Chinese.
  *
  * Reading: UTF-8 files are read straight into the caller's buffer and validated in place
  * (RFC 3629: no overlong forms, surrogates or code points past U+10FFFF), eight ASCII
