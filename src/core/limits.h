@@ -64,9 +64,14 @@
 #define LIMIT_INGEST_XLSX_PART       (16ull << 30)
 #define LIMIT_INGEST_XLSX_RATIO      200u
 #define LIMIT_INGEST_XLSX_RATIO_FROM (256ull << 20)
-#define LIMIT_INGEST_STYLES          65536u  /* XLSX cell formats (cellXfs), number formats */
-#define LIMIT_INGEST_MERGES          100000u /* XLSX merged ranges in one sheet */
-#define LIMIT_INGEST_TITLE_ROWS      10u     /* title rows skipped above a header */
+/* All the parts one reading of a workbook opens together (every sheet the search for the
+ * first with a value reads, each sheet entry counted once however often it is read again):
+ * at most this many bytes, declared or inflated. Twice the largest part: a workbook of
+ * many sheets, or of one part listed as many sheets, cannot multiply the work. */
+#define LIMIT_INGEST_XLSX_UNCOMPRESSED (2 * LIMIT_INGEST_XLSX_PART)
+#define LIMIT_INGEST_STYLES            65536u  /* XLSX cell formats (cellXfs), number formats */
+#define LIMIT_INGEST_MERGES            100000u /* XLSX merged ranges in one sheet */
+#define LIMIT_INGEST_TITLE_ROWS        10u     /* title rows skipped above a header */
 #define LIMIT_INGEST_RECORD_FIELDS                                                                 \
     16384u                           /* fields in one CSV record, distinct JSON keys               \
                                         (Excel's 16,384 columns) */

@@ -512,8 +512,9 @@ static const char *zip_msg(const char *m, char *out, size_t size)
 
 struct xsheet {
     char *name;
-    char *rid;  /* r:id, NULL when absent */
-    char *part; /* resolved from the relationships; NULL when none names it */
+    char *rid;        /* r:id, NULL when absent */
+    char *part;       /* resolved from the relationships; NULL when none names it */
+    uint64_t counted; /* bytes of it counted in the workbook's total (workbook_count) */
 };
 
 struct workbook {
@@ -529,6 +530,7 @@ struct workbook {
     size_t held; /* bytes counted against LIMIT_INGEST_SHARED_STRINGS */
     struct fmt *xf;
     size_t nxf;
+    uint64_t total; /* bytes of the parts read, against LIMIT_INGEST_XLSX_UNCOMPRESSED */
 };
 
 static void workbook_release(struct workbook *wb)
@@ -571,6 +573,26 @@ static int part_size_check(const char *part, uint64_t n, uint64_t comp, struct e
     return 0;
 }
 
+/*
+ * Counts a part of which n bytes are declared or read in the workbook's total: only what
+ * goes past *counted, the part's count so far (so a part read again is not counted
+ * again). Sets err naming the part when the total passes LIMIT_INGEST_XLSX_UNCOMPRESSED.
+ */
+static int workbook_count(struct workbook *wb, const char *part, uint64_t n, uint64_t *counted,
+                          struct err *err)
+{
+    if (n <= *counted)
+        return 0;
+    wb->total += n - *counted;
+    *counted = n;
+    if (wb->total > LIMIT_INGEST_XLSX_UNCOMPRESSED)
+        return err_set(err, ERR_VALIDATION, "file",
+                       "the workbook expands to more than %llu GiB with \"%s\": refused (the "
+                       "parts read together, every sheet searched for the first with a value)",
+                       (unsigned long long)(LIMIT_INGEST_XLSX_UNCOMPRESSED >> 30), part);
+    return 0;
+}
+
 /* The declared compressed and uncompressed sizes of member idx (0 when unknown). */
 static void part_sizes(zip_t *zip, zip_int64_t idx, uint64_t *size, uint64_t *comp)
 {
@@ -596,7 +618,7 @@ static int part_parse(struct workbook *wb, const char *part, struct xml *x,
 {
     zip_int64_t idx = zip_name_locate(wb->zip, part, ZIP_FL_NOCASE);
     zip_file_t *zf = NULL;
-    uint64_t size, comp, read = 0;
+    uint64_t size, comp, read = 0, counted = 0;
     char zm[128];
     int rc = 0;
 
@@ -608,6 +630,8 @@ static int part_parse(struct workbook *wb, const char *part, struct xml *x,
         return 1;
     part_sizes(wb->zip, idx, &size, &comp);
     rc = part_size_check(part, size, comp, err);
+    if (!rc)
+        rc = workbook_count(wb, part, size, &counted, err);
     if (rc)
         goto out;
     zf = zip_fopen_index(wb->zip, (zip_uint64_t)idx, 0);
@@ -631,6 +655,8 @@ static int part_parse(struct workbook *wb, const char *part, struct xml *x,
         }
         read += (uint64_t)n;
         rc = part_size_check(part, read, comp, err);
+        if (!rc)
+            rc = workbook_count(wb, part, read, &counted, err);
         if (rc)
             goto out;
         if (XML_ParseBuffer(x->p, (int)n, n == 0) != XML_STATUS_OK) {
@@ -684,6 +710,7 @@ static void XMLCALL wb_start(void *ud, const XML_Char *name, const XML_Char **at
         wb->sheets[wb->nsheets].name = xstrdup(v);
         wb->sheets[wb->nsheets].rid = rid ? xstrdup(rid) : NULL;
         wb->sheets[wb->nsheets].part = NULL;
+        wb->sheets[wb->nsheets].counted = 0;
         wb->nsheets++;
     }
 }
@@ -1486,6 +1513,8 @@ static int stream_open(struct xlsx *x, bool scan, struct stream **out, struct er
     buf_init(&st->text, LIMIT_INGEST_FIELD);
     part_sizes(x->wb.zip, idx, &st->size, &st->comp);
     rc = part_size_check(sh->part, st->size, st->comp, err);
+    if (!rc)
+        rc = workbook_count(&x->wb, sh->part, st->size, &sh->counted, err);
     if (rc)
         goto out;
     st->zf = zip_fopen_index(x->wb.zip, (zip_uint64_t)idx, 0);
@@ -1536,8 +1565,11 @@ static int stream_pull(struct xlsx *x, struct stream *st, struct err *err)
                                        zip_msg(zip_file_strerror(st->zf), zm, sizeof(zm)));
             st->consumed += (uint64_t)n;
             {
-                int rc = part_size_check(x->wb.sheets[x->sheet].part, st->consumed, st->comp, err);
+                struct xsheet *sh = &x->wb.sheets[x->sheet];
+                int rc = part_size_check(sh->part, st->consumed, st->comp, err);
 
+                if (!rc)
+                    rc = workbook_count(&x->wb, sh->part, st->consumed, &sh->counted, err);
                 if (rc)
                     return st->failed = rc;
             }

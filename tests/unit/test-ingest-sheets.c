@@ -858,6 +858,84 @@ static void test_limit_sheets(void **state)
     free(p);
 }
 
+/* Sets the sizes the central directory of the zip at path declares for member name. */
+static void zip_declare_sizes(const char *path, const char *name, uint32_t comp, uint32_t size)
+{
+    FILE *f = fopen(path, "rb");
+    size_t len, nlen = strlen(name), i, hits = 0;
+    unsigned char *d;
+
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    len = (size_t)ftell(f);
+    rewind(f);
+    d = xmalloc(len);
+    assert_int_equal(fread(d, 1, len, f), len);
+    fclose(f);
+    /* A central directory file header (APPNOTE 4.3.12): the signature, the sizes at 20 and
+     * 24, the name's length at 28, the name at 46. */
+    for (i = 0; i + 46 + nlen <= len; i++) {
+        if (memcmp(d + i, "PK\1\2", 4) || (size_t)(d[i + 28] | d[i + 29] << 8) != nlen ||
+            memcmp(d + i + 46, name, nlen))
+            continue;
+        for (int k = 0; k < 4; k++) {
+            d[i + 20 + k] = (unsigned char)(comp >> (8 * k));
+            d[i + 24 + k] = (unsigned char)(size >> (8 * k));
+        }
+        hits++;
+    }
+    assert_int_equal(hits, 1);
+    write_file(path, d, len);
+    free(d);
+}
+
+/* The parts one reading opens together: an empty sheet part that declares 3.75 GiB from
+ * 20 MiB (each within the part limits) listed as nine sheets, which the search for the
+ * first sheet with a value reads one after the other: refused before the ninth. */
+static void test_limit_uncompressed(void **state)
+{
+    static const char sheet[] = "<worksheet xmlns=\"" MAIN_NS "\"><sheetData/></worksheet>";
+    char *p = tmp_path("total.xlsx");
+    struct buf wb = BUF_INIT, rels = BUF_INIT;
+    struct part parts[3];
+    unsigned n = 9;
+
+    (void)state;
+    assert_true((uint64_t)n * 0xf0000000u > LIMIT_INGEST_XLSX_UNCOMPRESSED);
+    assert_true((uint64_t)(n - 1) * 0xf0000000u <= LIMIT_INGEST_XLSX_UNCOMPRESSED);
+    assert_true(0xf0000000u / (20u << 20) <= LIMIT_INGEST_XLSX_RATIO);
+    buf_addstr(&wb, "<workbook xmlns=\"" MAIN_NS "\" xmlns:r=\"" REL_NS "\"><sheets>");
+    buf_addstr(&rels, "<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/"
+                      "relationships\">");
+    for (unsigned i = 1; i <= n; i++) {
+        buf_addf(&wb, "<sheet name=\"S%u\" sheetId=\"%u\" r:id=\"rId%u\"/>", i, i, i);
+        buf_addf(&rels,
+                 "<Relationship Id=\"rId%u\" Type=\"" REL_NS
+                 "/worksheet\" Target=\"worksheets/sheet1.xml\"/>",
+                 i);
+    }
+    buf_addstr(&wb, "</sheets></workbook>");
+    buf_addstr(&rels, "</Relationships>");
+    parts[0] = (struct part){"xl/workbook.xml", wb.buf, 0};
+    parts[1] = (struct part){"xl/_rels/workbook.xml.rels", rels.buf, 0};
+    parts[2] = (struct part){"xl/worksheets/sheet1.xml", sheet, 0};
+    zip_parts(p, parts, 3, false);
+    /* As written: nine empty sheets, all read in the search for a value; it opens. */
+    {
+        struct ingest_source src;
+        struct err err;
+
+        assert_int_equal(sheets_open(&src, INGEST_FORMAT_XLSX, p, NULL, &err), 0);
+        sheets_close(&src);
+    }
+    zip_declare_sizes(p, "xl/worksheets/sheet1.xml", 20u << 20, 0xf0000000u);
+    assert_open_fails(INGEST_FORMAT_XLSX, p, NULL, ERR_VALIDATION,
+                      "the workbook expands to more than 32 GiB with \"xl/worksheets/sheet1.xml\"");
+    buf_release(&wb);
+    buf_release(&rels);
+    free(p);
+}
+
 static void test_limit_styles(void **state)
 {
     char *p = tmp_path("styles.xlsx");
@@ -1118,6 +1196,7 @@ int main(void)
             cmocka_unit_test(test_errors_position),
             cmocka_unit_test(test_limit_merges),
             cmocka_unit_test(test_limit_sheets),
+            cmocka_unit_test(test_limit_uncompressed),
             cmocka_unit_test(test_limit_styles),
             cmocka_unit_test(test_limit_cell_and_row),
             cmocka_unit_test(test_limit_shared_strings),
