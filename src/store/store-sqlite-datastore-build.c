@@ -723,6 +723,9 @@ int sqds_build_begin(struct store *s, const char *resource_id, const struct stor
         rc = err_set(err, ERR_INTERNAL, NULL, "cannot create the datastore directory");
         goto out;
     }
+    /* The files of builders that died since the store was opened (a `kaifang ingest`
+     * killed beside a running server) go before this one takes more room. */
+    sqds_build_sweep(q);
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
         rc = err_set(err, ERR_INTERNAL, NULL, "no randomness for a build file name");
         goto out;

@@ -1441,6 +1441,14 @@ static void test_sweep_dead_builds(void **state)
     build_people(u->s, RID_B);
     assert_int_equal(store_ds_fulltext_build(u->s, RID_B, NULL, NULL, &err), 0);
     assert_false(has_build_files(u));
+    /* A builder that dies while the store is open (a `kaifang ingest` killed beside the
+     * server): its file goes when the next build begins, not only at the next open. */
+    put_file(dead, 8192);
+    put_file(dead_owner, 0);
+    build_people(u->s, RID_B);
+    assert_int_equal(access(dead, F_OK), -1);
+    assert_int_equal(access(dead_owner, F_OK), -1);
+    assert_false(has_build_files(u));
     free(dir);
     free(dead);
     free(dead_owner);
