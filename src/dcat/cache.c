@@ -17,9 +17,13 @@
  * and decompression run outside the lock, with the caller's streams (struct
  * dcat_codec).
  */
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include "core/log.h"
 #include "crypto/digest.h"
 #include "dcat/dcat-int.h"
 #include "core/util.h"
@@ -40,6 +44,11 @@ static struct entry *ring; /* CACHE_ENTRIES, oldest at head */
 static uint32_t *index_;   /* ring position + 1, 0 for an empty slot */
 static size_t head, nring, bytes;
 
+/* Whether dcat_cache_load() has read (or tried to read) the file since the start or
+ * dcat_cache_clear(). */
+static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
+static bool tried;
+
 /* The preset dictionary: the keys and fixed values of a DCAT-US dataset entry as
  * datajson.c writes them, the most common last (zlib looks back from the end). */
 static const char dictionary[] =
@@ -56,8 +65,13 @@ static const char dictionary[] =
         "\"public\",\"bureauCode\":[\"\"],\"programCode\":[\"\"],\"spatial\":\"\",\"temporal\":"
         "\"\",\"distribution\":[{\"@type\":\"dcat:Distribution\",\"downloadURL\":\"http://";
 
-/* A 32 KiB window (raw deflate); level 1, memLevel 8: zlib's fast path. */
-#define WINDOW_BITS 15
+/* Raw deflate. Entries are read with a 32 KiB window and written with a 4 KiB one
+ * (the dictionary and an entry fit) and memLevel 4: deflateReset() clears the hash
+ * table, 2^(memLevel + 7) slots, which at zlib's default of 8 cost more than the
+ * compression of an entry. */
+#define WINDOW_BITS         15
+#define DEFLATE_WINDOW_BITS 12
+#define DEFLATE_MEM_LEVEL   4
 
 static size_t home_of(const uint8_t *key)
 {
@@ -110,6 +124,36 @@ static void evict_oldest(void)
     memset(e, 0, sizeof(*e));
     head = (head + 1) % CACHE_ENTRIES;
     nring--;
+}
+
+/* Adds an entry (takes z) unless its key is there, evicting the oldest past the limits.
+ * Caller holds lock. */
+static void insert(const uint8_t *key, unsigned char *z, uint32_t zlen, uint32_t len)
+{
+    size_t at, i;
+    struct entry *e;
+
+    if (!ring) {
+        ring = xcalloc(CACHE_ENTRIES, sizeof(*ring));
+        index_ = xcalloc(INDEX_SLOTS, sizeof(*index_));
+    }
+    i = find(key);
+    if (index_[i]) {
+        /* Written meanwhile by another request. */
+        free(z);
+        return;
+    }
+    while (nring && (nring == CACHE_ENTRIES || bytes + zlen > DCAT_CACHE_BYTES))
+        evict_oldest();
+    at = (head + nring) % CACHE_ENTRIES;
+    e = &ring[at];
+    memcpy(e->key, key, SHA256_LEN);
+    e->z = z;
+    e->zlen = zlen;
+    e->len = len;
+    nring++;
+    bytes += zlen;
+    index_[find(key)] = (uint32_t)at + 1;
 }
 
 void dcat_codec_init(struct dcat_codec *z)
@@ -184,12 +228,13 @@ void dcat_cache_put(struct dcat_codec *z, const uint8_t key[SHA256_LEN], const c
                     size_t len)
 {
     unsigned char *copy;
-    size_t zlen, i;
+    size_t zlen;
 
     if (len > DCAT_CACHE_BYTES / 64)
         return;
     if (!z->deflate_open) {
-        if (deflateInit2(&z->deflate, 1, Z_DEFLATED, -WINDOW_BITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        if (deflateInit2(&z->deflate, 1, Z_DEFLATED, -DEFLATE_WINDOW_BITS, DEFLATE_MEM_LEVEL,
+                         Z_DEFAULT_STRATEGY) != Z_OK)
             return;
         z->deflate_open = true;
     } else if (deflateReset(&z->deflate) != Z_OK) {
@@ -214,31 +259,7 @@ void dcat_cache_put(struct dcat_codec *z, const uint8_t key[SHA256_LEN], const c
     memcpy(copy, z->scratch.buf, zlen);
 
     pthread_mutex_lock(&lock);
-    if (!ring) {
-        ring = xcalloc(CACHE_ENTRIES, sizeof(*ring));
-        index_ = xcalloc(INDEX_SLOTS, sizeof(*index_));
-    }
-    i = find(key);
-    if (index_[i]) {
-        /* Written meanwhile by another request. */
-        pthread_mutex_unlock(&lock);
-        free(copy);
-        return;
-    }
-    while (nring && (nring == CACHE_ENTRIES || bytes + zlen > DCAT_CACHE_BYTES))
-        evict_oldest();
-    {
-        size_t at = (head + nring) % CACHE_ENTRIES;
-        struct entry *e = &ring[at];
-
-        memcpy(e->key, key, SHA256_LEN);
-        e->z = copy;
-        e->zlen = (uint32_t)zlen;
-        e->len = (uint32_t)len;
-        nring++;
-        bytes += zlen;
-        index_[find(key)] = (uint32_t)at + 1;
-    }
+    insert(key, copy, (uint32_t)zlen, (uint32_t)len);
     pthread_mutex_unlock(&lock);
 }
 
@@ -263,4 +284,164 @@ void dcat_cache_clear(void)
     index_ = NULL;
     head = nring = bytes = 0;
     pthread_mutex_unlock(&lock);
+    pthread_mutex_lock(&once);
+    tried = false;
+    pthread_mutex_unlock(&once);
+}
+
+/* ---- the cache on disk ------------------------------------------------------------------
+ * "KFDCATC1", the entry count (u64), then per entry, oldest first, its key, text length
+ * and compressed length (u32s) and the compressed bytes; last the SHA-256 of all that.
+ * Integers little-endian. */
+#define FILE_MAGIC "KFDCATC1"
+
+static void le32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* fwrite() of n bytes, hashed. */
+static bool save_add(FILE *f, struct sha256_ctx *ctx, const void *p, size_t n)
+{
+    sha256_update(ctx, p, n);
+    return fwrite(p, 1, n, f) == n;
+}
+
+void dcat_cache_save(const char *dir)
+{
+    char *tmp, *path;
+    unsigned char h[16];
+    uint8_t digest[SHA256_LEN];
+    struct sha256_ctx ctx;
+    FILE *f;
+    int fd;
+    bool ok = true;
+
+    if (!dir)
+        return;
+    tmp = xstrfmt("%s/tmp-XXXXXX", dir);
+    path = xstrfmt("%s/entries", dir);
+    fd = mkstemp(tmp);
+    f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        log_debug("dcat: cannot write \"%s\": %s", tmp, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        goto out;
+    }
+    sha256_init(&ctx);
+    pthread_mutex_lock(&lock);
+    memcpy(h, FILE_MAGIC, 8);
+    for (int i = 0; i < 8; i++)
+        h[8 + i] = (unsigned char)((uint64_t)nring >> (8 * i));
+    ok = save_add(f, &ctx, h, 16);
+    for (size_t k = 0; ok && k < nring; k++) {
+        const struct entry *e = &ring[(head + k) % CACHE_ENTRIES];
+        unsigned char m[SHA256_LEN + 8];
+
+        memcpy(m, e->key, SHA256_LEN);
+        le32(m + SHA256_LEN, e->len);
+        le32(m + SHA256_LEN + 4, e->zlen);
+        ok = save_add(f, &ctx, m, sizeof(m)) && save_add(f, &ctx, e->z, e->zlen);
+    }
+    pthread_mutex_unlock(&lock);
+    sha256_final(&ctx, digest);
+    ok = ok && fwrite(digest, 1, SHA256_LEN, f) == SHA256_LEN;
+    if (fclose(f) || !ok || rename(tmp, path)) {
+        log_debug("dcat: cannot write \"%s\": %s", path, strerror(errno));
+        unlink(tmp);
+    }
+out:
+    free(tmp);
+    free(path);
+}
+
+struct loaded {
+    uint8_t key[SHA256_LEN];
+    unsigned char *z;
+    uint32_t zlen, len;
+};
+
+/* fread() of n bytes, hashed. */
+static bool load_get(FILE *f, struct sha256_ctx *ctx, void *p, size_t n)
+{
+    if (fread(p, 1, n, f) != n)
+        return false;
+    sha256_update(ctx, p, n);
+    return true;
+}
+
+void dcat_cache_load(const char *dir)
+{
+    struct loaded *l = NULL;
+    unsigned char h[16];
+    uint8_t digest[SHA256_LEN], stored[SHA256_LEN];
+    struct sha256_ctx ctx;
+    uint64_t n = 0, k = 0, total = 0;
+    char *path;
+    FILE *f;
+    bool ok;
+
+    if (!dir)
+        return;
+    pthread_mutex_lock(&once);
+    if (tried) {
+        pthread_mutex_unlock(&once);
+        return;
+    }
+    tried = true;
+    path = xstrfmt("%s/entries", dir);
+    f = fopen(path, "re");
+    free(path);
+    if (!f)
+        goto out;
+    sha256_init(&ctx);
+    ok = load_get(f, &ctx, h, 16) && !memcmp(h, FILE_MAGIC, 8);
+    for (int i = 7; ok && i >= 0; i--)
+        n = (n << 8) | h[8 + i];
+    ok = ok && n <= CACHE_ENTRIES;
+    if (ok)
+        l = xcalloc(n ? n : 1, sizeof(*l));
+    for (; ok && k < n; k++) {
+        unsigned char m[SHA256_LEN + 8];
+
+        ok = load_get(f, &ctx, m, sizeof(m));
+        if (!ok)
+            break;
+        memcpy(l[k].key, m, SHA256_LEN);
+        l[k].len = get_le32(m + SHA256_LEN);
+        l[k].zlen = get_le32(m + SHA256_LEN + 4);
+        total += l[k].zlen;
+        ok = l[k].len <= DCAT_CACHE_BYTES / 64 && total <= DCAT_CACHE_BYTES;
+        if (!ok)
+            break;
+        l[k].z = xmalloc(l[k].zlen ? l[k].zlen : 1);
+        ok = load_get(f, &ctx, l[k].z, l[k].zlen);
+    }
+    sha256_final(&ctx, digest);
+    ok = ok && fread(stored, 1, SHA256_LEN, f) == SHA256_LEN &&
+         !memcmp(digest, stored, SHA256_LEN) && fgetc(f) == EOF;
+    fclose(f);
+    if (ok) {
+        pthread_mutex_lock(&lock);
+        for (uint64_t i = 0; i < n; i++) {
+            insert(l[i].key, l[i].z, l[i].zlen, l[i].len);
+            l[i].z = NULL;
+        }
+        pthread_mutex_unlock(&lock);
+        log_debug("dcat: %" PRIu64 " data.json entries read from disk", n);
+    }
+    for (uint64_t i = 0; l && i < n; i++)
+        free(l[i].z);
+    free(l);
+out:
+    pthread_mutex_unlock(&once);
 }

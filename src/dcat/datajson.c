@@ -7,7 +7,9 @@
  * "dataset" array, which is cut before its "]}" (jansson keeps insertion order, and
  * "dataset" is the last key), and each dataset is a dump of its own object.
  */
+#include <errno.h>
 #include <jansson.h>
+#include <unistd.h>
 
 #include "core/limits.h"
 #include "core/log.h"
@@ -15,6 +17,7 @@
 #include "core/timeutil.h"
 #include "crypto/digest.h"
 #include "dcat/dcat-int.h"
+#include "store/store.h"
 #include "core/util.h"
 
 #define POD_SCHEMA  "https://project-open-data.cio.gov/v1.1/schema"
@@ -288,6 +291,14 @@ struct dcat_stream {
     char *tail;     /* what closes the document: "]}" */
     bool done;      /* the tail is in out */
     bool failed;
+    /* persist.c: the store version the document reflects, the directory of what is
+     * kept on disk (NULL: nothing), the snapshot being written, or the one being read
+     * (snap_fd >= 0, snap_left bytes of its body still to read). */
+    uint64_t version;
+    char *dir;
+    struct dcat_snapshot_writer snap;
+    int snap_fd;
+    uint64_t snap_left;
 };
 
 static int dump_to_buf(const char *data, size_t size, void *ctx)
@@ -389,21 +400,68 @@ out:
     return ret;
 }
 
+/* stream_fill(), and what it added copied to the snapshot being written; the snapshot
+ * is committed with the last batch when no write was committed meanwhile (the store
+ * version is the one the document was started at, so every batch read that state),
+ * and the process cache saved when this document added entries to it. */
+static int fill(struct dcat_stream *s, size_t from, struct err *err)
+{
+    int ret = stream_fill(s, err);
+
+    if (ret) {
+        dcat_snapshot_abandon(&s->snap);
+        return ret;
+    }
+    dcat_snapshot_add(&s->snap, s->out.buf + from, s->out.len - from);
+    if (s->done) {
+        if (store_version(s->c->store) == s->version)
+            dcat_snapshot_commit(&s->snap, s->written);
+        else
+            dcat_snapshot_abandon(&s->snap);
+        if (s->cached < s->written)
+            dcat_cache_save(s->dir);
+    }
+    return 0;
+}
+
 int dcat_datajson_open(struct catalog *c, const struct dcat_options *o, struct dcat_stream **out,
                        struct err *err)
 {
     struct dcat_stream *s = xcalloc(1, sizeof(*s));
     json_t *head;
-    char *text, *cut, *id = xstrfmt("%s/data.json", o->site_url);
+    char *text, *cut, *id;
     int ret;
 
     *out = NULL;
     s->c = c;
     s->o = *o;
+    s->snap_fd = -1;
+    s->snap.fd = -1;
     options_digest(o, s->options_digest);
     buf_init(&s->out, 0);
     buf_init(&s->texts, 0);
     dcat_codec_init(&s->codec);
+    /* The version first: a write committed after this is seen by the end's check. */
+    s->version = store_version(c->store);
+    s->dir = dcat_persist_dir(c);
+    if (s->dir) {
+        uint8_t key[SHA256_LEN], v[8];
+        uint64_t len;
+
+        for (size_t i = 0; i < sizeof(v); i++)
+            v[i] = (uint8_t)(s->version >> (8 * i));
+        sha256_prefixed(0x03, s->options_digest, SHA256_LEN, v, sizeof(v), key);
+        s->snap_fd = dcat_snapshot_open(s->dir, key, &s->count, &len);
+        if (s->snap_fd >= 0) {
+            s->snap_left = len;
+            s->written = s->count;
+            *out = s;
+            return 0;
+        }
+        dcat_cache_load(s->dir);
+        dcat_snapshot_begin(&s->snap, s->dir, key);
+    }
+    id = xstrfmt("%s/data.json", o->site_url);
     head = json_pack("{s:s,s:s,s:s,s:s,s:s,s:[]}", "@context", POD_CONTEXT, "@id", id, "@type",
                      "dcat:Catalog", "conformsTo", POD_SCHEMA, "describedBy", POD_CATALOG,
                      "dataset");
@@ -418,7 +476,7 @@ int dcat_datajson_open(struct catalog *c, const struct dcat_options *o, struct d
     s->tail = xstrdup("]}");
     buf_add(&s->out, text, (size_t)(cut + 11 - text));
     free(text);
-    ret = stream_fill(s, err);
+    ret = fill(s, 0, err);
     if (ret) {
         dcat_stream_free(s);
         return ret;
@@ -434,12 +492,33 @@ long dcat_stream_read(struct dcat_stream *s, char *buf, size_t size)
 
     if (s->failed)
         return -1;
+    if (s->snap_fd >= 0) {
+        ssize_t r;
+
+        if (!s->snap_left)
+            return 0;
+        if (size > s->snap_left)
+            size = (size_t)s->snap_left;
+        if (size > LONG_MAX)
+            size = LONG_MAX;
+        do
+            r = read(s->snap_fd, buf, size);
+        while (r < 0 && errno == EINTR);
+        if (r <= 0) {
+            log_error("dcat: data.json cut short: its snapshot cannot be read: %s",
+                      r ? strerror(errno) : "it is shorter than it says");
+            s->failed = true;
+            return -1;
+        }
+        s->snap_left -= (uint64_t)r;
+        return (long)r;
+    }
     while (s->pos == s->out.len) {
         if (s->done)
             return 0;
         buf_reset(&s->out);
         s->pos = 0;
-        if (stream_fill(s, &err)) {
+        if (fill(s, 0, &err)) {
             log_error("dcat: data.json cut short after %zu datasets: %s", s->written, err.msg);
             s->failed = true;
             return -1;
@@ -467,6 +546,10 @@ void dcat_stream_free(struct dcat_stream *s)
     buf_release(&s->out);
     buf_release(&s->texts);
     dcat_codec_release(&s->codec);
+    dcat_snapshot_abandon(&s->snap);
+    if (s->snap_fd >= 0)
+        close(s->snap_fd);
+    free(s->dir);
     free(s->tail);
     free(s);
 }

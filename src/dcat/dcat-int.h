@@ -199,6 +199,40 @@ void dcat_cache_put(struct dcat_codec *z, const uint8_t key[32], const char *tex
 void dcat_cache_stats(size_t *entries, size_t *bytes);
 /* Empties the cache (tests). */
 void dcat_cache_clear(void);
+/* Writes the cache to <dir>/entries (a temporary file renamed), or reads it back into
+ * the cache, once per process (again after dcat_cache_clear()): a file that is missing,
+ * short, or whose checksum fails is ignored. dir NULL: nothing. Failures cost only
+ * speed (logged at debug level). Thread-safe. */
+void dcat_cache_save(const char *dir);
+void dcat_cache_load(const char *dir);
+
+/* ---- persist.c: data.json between runs ------------------------------------------------ */
+
+/* <files_dir>/dcat, created when missing (new string), or NULL when the catalog has no
+ * files directory or it cannot be created. */
+char *dcat_persist_dir(const struct catalog *c);
+
+/* write(2) of all n bytes, retried on EINTR; 0, or -1 with errno set. */
+int dcat_write_all(int fd, const void *p, size_t n);
+
+/* Opens the data.json snapshot of key in dir (SHA-256 of the options digest and the
+ * store version): a file descriptor positioned at the body, *count its datasets, *len
+ * its body's bytes; -1 when there is none or it is not whole. */
+int dcat_snapshot_open(const char *dir, const uint8_t key[32], size_t *count, uint64_t *len);
+
+/* A snapshot being written: begin (dir NULL: a writer that writes nothing), add the
+ * document's bytes in order, then commit (renamed into place, older snapshots of dir
+ * removed) or abandon (the temporary file removed). A failed write abandons quietly. */
+struct dcat_snapshot_writer {
+    int fd; /* -1: nothing being written */
+    char *tmp, *dir;
+    uint8_t key[32];
+    uint64_t len;
+};
+void dcat_snapshot_begin(struct dcat_snapshot_writer *w, const char *dir, const uint8_t key[32]);
+void dcat_snapshot_add(struct dcat_snapshot_writer *w, const void *p, size_t n);
+void dcat_snapshot_commit(struct dcat_snapshot_writer *w, size_t count);
+void dcat_snapshot_abandon(struct dcat_snapshot_writer *w);
 
 /*
  * Splits text[0..len), JSON objects joined by ',' (catalog_package_search_text's

@@ -9,12 +9,14 @@
  * draft datasets, the files of restricted ones) kept out of every document. Against a
  * real store in a temporary portal.
  */
+#include <dirent.h>
 #include <jansson.h>
 #include <raptor2.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "catalog/catalog.h"
 #include "core/limits.h"
@@ -715,6 +717,91 @@ static void test_datajson_sees_changes(void **state)
     free(text);
 }
 
+/* The names of the data.json snapshots in the portal's files/dcat. */
+static size_t snapshots(struct fixture *f, char *name, size_t size)
+{
+    char *dir = xstrfmt("%s/dcat", f->files);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "data.json-", 10))
+            continue;
+        xsnprintf(name, size, "%s/%s", dir, e->d_name);
+        n++;
+    }
+    closedir(d);
+    free(dir);
+    return n;
+}
+
+static void test_datajson_kept(void **state)
+{
+    struct fixture *f = *state;
+    struct dcat_stream *s = NULL;
+    struct err err = ERR_INIT;
+    char path[512], first[512], *text, *again;
+    size_t len, alen;
+    FILE *fp;
+
+    /* Written once: kept on disk, and the next document is the same bytes. */
+    assert_int_equal(dcat_datajson_open(&f->c, &f->o, &s, &err), 0);
+    text = read_stream(s, 4096, &len);
+    dcat_stream_free(s);
+    assert_int_equal(snapshots(f, first, sizeof(first)), 1);
+    assert_int_equal(dcat_datajson_open(&f->c, &f->o, &s, &err), 0);
+    assert_int_equal(dcat_stream_count(s), 5);
+    again = read_stream(s, 13, &alen);
+    dcat_stream_free(s);
+    assert_int_equal(alen, len);
+    assert_memory_equal(again, text, len);
+    free(again);
+    /* The snapshot is what was read: a copy whose body was altered in place is served
+     * as it is (what shows that the second document came from the file)... */
+    fp = fopen(first, "r+");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 24 + 2, SEEK_SET), 0);
+    assert_int_equal(fputc('X', fp), 'X');
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(dcat_datajson_open(&f->c, &f->o, &s, &err), 0);
+    again = read_stream(s, 4096, &alen);
+    dcat_stream_free(s);
+    assert_int_equal(alen, len);
+    assert_int_equal(again[2], 'X');
+    free(again);
+    /* ...and one cut short is not: the document is written again, and kept again. */
+    assert_int_equal(truncate(first, 100), 0);
+    assert_int_equal(dcat_datajson_open(&f->c, &f->o, &s, &err), 0);
+    again = read_stream(s, 4096, &alen);
+    dcat_stream_free(s);
+    assert_int_equal(alen, len);
+    assert_memory_equal(again, text, len);
+    free(again);
+    assert_int_equal(snapshots(f, path, sizeof(path)), 1);
+    assert_string_equal(path, first);
+
+    /* A write: another version, another document; the old snapshot goes. */
+    json_decref(act(f, catalog_package_patch, "{\"id\": \"bare\", \"notes\": \"Kept apart.\"}"));
+    assert_int_equal(dcat_datajson_open(&f->c, &f->o, &s, &err), 0);
+    again = read_stream(s, 4096, &alen);
+    dcat_stream_free(s);
+    assert_non_null(strstr(again, "\"description\":\"Kept apart.\""));
+    free(again);
+    assert_int_equal(snapshots(f, path, sizeof(path)), 1);
+    assert_string_not_equal(path, first);
+    /* Other options: another snapshot. */
+    f->o.contact_email = "other@portal.test";
+    assert_int_equal(dcat_datajson_open(&f->c, &f->o, &s, &err), 0);
+    again = read_stream(s, 4096, &alen);
+    dcat_stream_free(s);
+    assert_non_null(strstr(again, "mailto:other@portal.test"));
+    assert_null(strstr(again, "mailto:help@portal.test"));
+    free(again);
+    free(text);
+}
+
 static void test_split(void **state)
 {
     static const struct {
@@ -832,6 +919,63 @@ static void test_cache(void **state)
     buf_release(&out);
     dcat_codec_release(&z);
     dcat_cache_clear();
+}
+
+static void test_cache_on_disk(void **state)
+{
+    struct dcat_codec z;
+    struct buf out = BUF_INIT;
+    char dir[64], *path;
+    uint8_t k1[32], k2[32];
+    size_t entries, bytes;
+    FILE *fp;
+
+    (void)state;
+    assert_int_equal(unit_tmpdir(dir, sizeof(dir), "dcatcache"), 0);
+    dcat_cache_clear();
+    dcat_codec_init(&z);
+    sha256("1", 1, k1);
+    sha256("2", 1, k2);
+    dcat_cache_put(&z, k1, "{\"title\":\"one\"}", 15);
+    dcat_cache_put(&z, k2, "{\"title\":\"two\"}", 15);
+    dcat_cache_save(dir);
+    dcat_cache_clear();
+    dcat_cache_load(dir);
+    dcat_cache_stats(&entries, &bytes);
+    assert_int_equal(entries, 2);
+    assert_true(dcat_cache_get(&z, k2, &out));
+    assert_true(dcat_cache_get(&z, k1, &out));
+    assert_string_equal(out.buf, "{\"title\":\"two\"}{\"title\":\"one\"}");
+    /* Once per process: a second load adds nothing. */
+    dcat_cache_clear();
+    dcat_cache_load(dir);
+    dcat_cache_load(dir);
+    dcat_cache_stats(&entries, &bytes);
+    assert_int_equal(entries, 2);
+    /* A file whose bytes changed is not read at all. */
+    path = xstrfmt("%s/entries", dir);
+    fp = fopen(path, "r+");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 16 + 32 + 8 + 1, SEEK_SET), 0);
+    assert_int_equal(fputc(0x5a, fp), 0x5a);
+    assert_int_equal(fclose(fp), 0);
+    dcat_cache_clear();
+    dcat_cache_load(dir);
+    dcat_cache_stats(&entries, &bytes);
+    assert_int_equal(entries, 0);
+    /* Nor one cut short. */
+    dcat_cache_put(&z, k1, "{\"title\":\"one\"}", 15);
+    dcat_cache_save(dir);
+    assert_int_equal(truncate(path, 40), 0);
+    dcat_cache_clear();
+    dcat_cache_load(dir);
+    dcat_cache_stats(&entries, &bytes);
+    assert_int_equal(entries, 0);
+    free(path);
+    buf_release(&out);
+    dcat_codec_release(&z);
+    dcat_cache_clear();
+    unit_remove_tree(dir);
 }
 
 /* ---- DCAT-AP ----------------------------------------------------------------------------- */
@@ -1331,8 +1475,10 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_datajson_stream, setup, teardown),
             cmocka_unit_test_setup_teardown(test_datajson_batches, setup, teardown),
             cmocka_unit_test_setup_teardown(test_datajson_sees_changes, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_datajson_kept, setup, teardown),
             cmocka_unit_test(test_split),
             cmocka_unit_test(test_cache),
+            cmocka_unit_test(test_cache_on_disk),
             cmocka_unit_test_setup_teardown(test_rdf_round_trip, setup, teardown),
             cmocka_unit_test_setup_teardown(test_rdf_content, setup, teardown),
             cmocka_unit_test_setup_teardown(test_rdf_hostile, setup, teardown),
