@@ -237,6 +237,43 @@ static void group(struct anon_data *d, struct anon_lattice *l, const unsigned *l
         l->keys = xrealloc(l->keys, l->keys_alloc * sizeof(uint64_t));
     }
     out->n = 0;
+    if (w == 1) {
+        /* the common case, a key in one word: no memcmp */
+        unsigned hb = 0;
+        while (((size_t)1 << hb) < cap)
+            hb++;
+        for (size_t i = 0; i < nsrc; i++) {
+            uint32_t rep = src ? src->rep[i] : (uint32_t)i;
+            uint32_t cnt = src ? src->cnt[i] : (uint32_t)d->tcount[i];
+            const uint32_t *tv = d->tval + (size_t)rep * m;
+            uint64_t k1 = 0;
+            size_t s;
+
+            for (size_t j = 0; j < m; j++)
+                k1 |= (uint64_t)maps[j][tv[j]] << l->shift[j];
+            s = hb ? (size_t)((k1 * 0x9e3779b97f4a7c15ull) >> (64 - hb)) : 0;
+            for (;; s = (s + 1) & (cap - 1)) {
+                uint32_t c = l->slots[s];
+                if (!c) {
+                    c = out->n++;
+                    l->slots[s] = c + 1;
+                    l->keys[c] = k1;
+                    out->rep[c] = rep;
+                    out->cnt[c] = cnt;
+                    if (class_of)
+                        class_of[i] = c;
+                    break;
+                }
+                if (l->keys[c - 1] == k1) {
+                    out->cnt[c - 1] += cnt;
+                    if (class_of)
+                        class_of[i] = c - 1;
+                    break;
+                }
+            }
+        }
+        return;
+    }
     for (size_t i = 0; i < nsrc; i++) {
         uint32_t rep = src ? src->rep[i] : (uint32_t)i;
         uint32_t cnt = src ? src->cnt[i] : (uint32_t)d->tcount[i];
@@ -511,8 +548,9 @@ static double loss_aggregate(const struct anon_data *d, const double *T)
 
     for (size_t j = 0; j < d->nqi; j++) {
         double R = (double)d->attr[j].rows, lo = N / R, L = 0;
-        if (N - lo > 0)
-            L = fmax(0, (T[j] - lo) / (N - lo));
+        /* T_j = N/R_j exactly at level 0, but summed shares round */
+        if (N - lo > 0 && T[j] - lo > 1e-9 * N)
+            L = (T[j] - lo) / (N - lo);
         prod += log1p(L);
     }
     return expm1(prod / (double)d->nqi);
@@ -523,7 +561,7 @@ static void node_scores(struct anon_data *d, struct anon_lattice *l, const struc
                         struct anon_scores *s)
 {
     unsigned lev[64];
-    double T[64], H[64], N = (double)d->nrecords, dm = 0;
+    double T[64] = {0}, H[64] = {0}, N = (double)d->nrecords, dm = 0;
     uint64_t S = 0;
 
     node_levels(l, node, lev);
@@ -592,7 +630,7 @@ static double lower_bound(const struct anon_data *d, const struct anon_lattice *
                           enum anon_metric m, uint64_t node)
 {
     unsigned lev[64];
-    double T[64], e = 0;
+    double T[64] = {0}, e = 0;
 
     node_levels(l, node, lev);
     switch (m) {
@@ -777,6 +815,7 @@ int anon_search(struct anon_data *d, const struct anon_config *c, struct anon_re
     uint64_t *order = NULL, *stack = NULL, *path = NULL, best_node = 0;
     size_t stack_alloc = 0;
     uint64_t *bucket = NULL;
+    double *bound = NULL;
     double t0 = now_seconds(), best = INFINITY;
     bool found = false;
     int ret;
@@ -856,26 +895,44 @@ int anon_search(struct anon_data *d, const struct anon_config *c, struct anon_re
     }
     /* Scoring: without suppression every metric is monotonic, so only minimal feasible
      * nodes; with it every feasible node whose lower bound can still win. */
+    /* bound[n]: a lower bound of the metric at n and above, the largest of the bound
+     * from n's levels and its direct predecessors' bounds, raised at computed nodes by
+     * what their classes show without suppression (Σ|E|², which only grows upwards, for
+     * discernibility; the class count, which only falls, for the average class size). */
+    bound = xmalloc(l->nnodes * sizeof(*bound));
     for (uint64_t i = 0; i < l->nnodes; i++) {
         uint64_t n = order[i];
         struct anon_scores s;
         bool *fail = NULL;
+        double b = lower_bound(d, l, c->metric, n);
+        node_levels(l, n, lev);
+        for (size_t j = 0; j < l->m; j++)
+            if (lev[j] && bound[n - l->stride[j]] > b)
+                b = bound[n - l->stride[j]];
+        bound[n] = b;
         if (monotone && l->state[n] != NODE_FEASIBLE)
             continue;
         if (monotone && c->suppression == 0) {
             bool minimal = true;
-            node_levels(l, n, lev);
             for (size_t j = 0; j < l->m && minimal; j++)
                 if (lev[j] && l->state[n - l->stride[j]] == NODE_FEASIBLE)
                     minimal = false;
             if (!minimal)
                 continue;
         }
-        if (found && lower_bound(d, l, c->metric, n) >= best - 1e-12 * fmax(1, fabs(best)))
+        if (found && b >= best - 1e-12 * fmax(1, fabs(best)))
             continue;
         const struct cls *cl = node_classes(d, l, c, n, NULL, &fail);
         node_scores(d, l, c, n, cl, fail, &s);
         free(fail);
+        if (c->metric == ANON_METRIC_DISCERNIBILITY) {
+            double sq = 0;
+            for (uint32_t x = 0; x < cl->n; x++)
+                sq += (double)cl->cnt[x] * (double)cl->cnt[x];
+            bound[n] = fmax(bound[n], sq);
+        } else if (c->metric == ANON_METRIC_AECS) {
+            bound[n] = fmax(bound[n], (double)d->nrecords / ((double)cl->n + 1));
+        }
         if (!s.feasible)
             continue;
         double v = metric_value(&s, c->metric);
@@ -900,6 +957,7 @@ int anon_search(struct anon_data *d, const struct anon_config *c, struct anon_re
     free(stack);
     free(path);
     free(bucket);
+    free(bound);
     return 0;
 }
 
