@@ -177,6 +177,47 @@ out:
     return ret;
 }
 
+int anon_column_values(const char *path, const char *column, const char *field, char ***values,
+                       size_t *n, struct err *err)
+{
+    struct ingest_options o = INGEST_OPTIONS_INIT;
+    struct ingest_table *t = NULL;
+    struct anon_dict dict;
+    const struct dsvalue *v;
+    int64_t c;
+    int ret;
+
+    *values = NULL;
+    *n = 0;
+    anon_dict_init(&dict);
+    ret = ingest_table_open(&t, path, NULL, &o, err);
+    if (ret)
+        goto out;
+    c = find_column(t, column);
+    if (c < 0) {
+        ret = err_set(err, ERR_VALIDATION, field, "column \"%s\" not found", column);
+        goto out;
+    }
+    ingest_table_set_type(t, (size_t)c, DSTYPE_TEXT);
+    while ((ret = ingest_table_next(t, &v, NULL, err)) == 1) {
+        if (v[c].kind == DSVALUE_TEXT)
+            anon_dict_intern(&dict, v[c].s, v[c].len, NULL);
+        else
+            anon_dict_intern(&dict, "", 0, NULL);
+    }
+    if (ret < 0)
+        goto out;
+    ret = 0;
+    *values = dict.keys;
+    *n = dict.n;
+    dict.keys = NULL;
+    dict.n = 0;
+out:
+    anon_dict_release(&dict);
+    ingest_table_free(t);
+    return ret;
+}
+
 /* Open addressing over the tuples (nqi + 1 ids each) while they are collected. */
 struct tuple_table {
     uint32_t *slots;

@@ -83,6 +83,15 @@ int anon_hierarchy_load(struct anon_hierarchy **out, const char *path, struct er
 int anon_hierarchy_builtin(struct anon_hierarchy **out, const char *spec, const char *const *values,
                            size_t n, struct err *err);
 
+/*
+ * The distinct values of a column of the table at path (read as anon_data_load() reads
+ * it), for a built-in hierarchy: *values a new array of *n new strings in first-seen
+ * order (free each and the array). -ERR_VALIDATION "column \"x\" not found" (err->field
+ * field) or an ingest error.
+ */
+int anon_column_values(const char *path, const char *column, const char *field, char ***values,
+                       size_t *n, struct err *err);
+
 /* Whether spec names a built-in hierarchy (its word before ':' is one of the above). */
 bool anon_hierarchy_is_builtin(const char *spec);
 
