@@ -57,7 +57,7 @@ static int actor_fill(struct store *s, json_t *user, struct actor *a, struct err
 {
     const char *id = json_string_value(json_object_get(user, "id"));
     const char *name = json_string_value(json_object_get(user, "name"));
-    json_t *orgs = NULL;
+    json_t *orgs = NULL, *roles = NULL;
     int ret;
 
     if (!id || !name || strlen(id) >= sizeof(a->id) || strlen(name) >= sizeof(a->name)) {
@@ -65,6 +65,8 @@ static int actor_fill(struct store *s, json_t *user, struct actor *a, struct err
         goto out;
     }
     ret = store_member_orgs(s, id, &orgs, err);
+    if (!ret)
+        ret = store_roles_of(s, id, &roles, err);
     if (ret)
         goto out;
     a->authenticated = true;
@@ -73,8 +75,11 @@ static int actor_fill(struct store *s, json_t *user, struct actor *a, struct err
     xsnprintf(a->name, sizeof(a->name), "%s", name);
     a->memberships = orgs;
     orgs = NULL;
+    a->roles = roles;
+    roles = NULL;
 out:
     json_decref(orgs);
+    json_decref(roles);
     return ret;
 }
 
@@ -85,6 +90,7 @@ static void actor_reset(struct actor *a)
     a->id[0] = '\0';
     a->name[0] = '\0';
     a->memberships = NULL;
+    a->roles = NULL;
 }
 
 int access_actor_from_token(struct store *s, const char *header, struct actor *a, struct err *err)
@@ -149,6 +155,7 @@ void actor_release(struct actor *a)
     if (!a)
         return;
     json_decref(a->memberships);
+    json_decref(a->roles);
     actor_reset(a);
 }
 
@@ -423,6 +430,162 @@ int access_member_set_as(struct store *s, const char *actor, const char *org, co
                       json_string_value(json_object_get(g, "id")), "user",
                       json_string_value(json_object_get(user, "id")), "capacity", capacity),
             err);
+    if (ret)
+        goto out;
+    ret = store_commit(s, err);
+    if (!ret)
+        began = false;
+out:
+    if (began)
+        store_rollback(s);
+    json_decref(g);
+    json_decref(user);
+    return ret;
+}
+
+/* ---- roles ---- */
+
+bool role_valid(const char *s)
+{
+    return str_eq(s, ROLE_APPROVER) || str_eq(s, ROLE_AUDITOR) || str_eq(s, ROLE_GRANTEE);
+}
+
+bool actor_has_role(const struct actor *a, const char *role, const char *org_id)
+{
+    size_t i;
+    json_t *r;
+
+    if (!a || !a->authenticated || !role)
+        return false;
+    json_array_foreach (a->roles, i, r) {
+        const char *o = json_string_value(json_object_get(r, "organization"));
+
+        if (!str_eq(json_string_value(json_object_get(r, "role")), role))
+            continue;
+        if (!o || !org_id || str_eq(o, org_id))
+            return true;
+    }
+    return false;
+}
+
+int access_approver_check(const struct actor *a, const char *org_id, const char *requester,
+                          struct err *err)
+{
+    if (!a || !a->authenticated)
+        return err_set(err, ERR_AUTH, NULL, "anonymous users may not approve");
+    if (!org_id || !actor_has_role(a, ROLE_APPROVER, org_id))
+        return err_set(err, ERR_AUTH, NULL, "user \"%s\" is not an approver of this organization",
+                       a->name);
+    if (requester && str_eq(requester, a->name))
+        return err_set(err, ERR_AUTH, NULL, "user \"%s\" may not approve their own request",
+                       a->name);
+    return 0;
+}
+
+/* Whether by may give or take role in the organization g (NULL: portal-wide) to or from
+ * the user named user_name. */
+static int role_set_allowed(const struct actor *by, const char *role, json_t *g,
+                            const char *user_name, struct err *err)
+{
+    const char *org_id = g ? json_string_value(json_object_get(g, "id")) : NULL;
+
+    if (!by || !by->authenticated)
+        return err_set(err, ERR_AUTH, NULL, "anonymous users may not change roles");
+    if (by->sysadmin)
+        return 0;
+    if (!g || str_eq(role, ROLE_GRANTEE))
+        return err_set(err, ERR_AUTH, NULL,
+                       "only a sysadmin may change portal-wide roles and grantee accounts");
+    if (actor_capacity(by, org_id) < CAPACITY_ADMIN)
+        return err_set(err, ERR_AUTH, NULL, "user \"%s\" is not an admin of \"%s\"", by->name,
+                       json_string_value(json_object_get(g, "name")));
+    if (str_eq(by->name, user_name))
+        return err_set(err, ERR_AUTH, NULL, "user \"%s\" may not change their own roles", by->name);
+    return 0;
+}
+
+int access_role_set_as(struct store *s, const struct actor *by, const char *user_name,
+                       const char *role, const char *org, bool on, struct err *err)
+{
+    json_t *g = NULL, *user = NULL;
+    const char *org_id = NULL, *org_name = NULL;
+    bool began = false;
+    int ret;
+
+    if (!role || !*role) {
+        ret = err_set(err, ERR_VALIDATION, "role", "missing value");
+        goto out;
+    }
+    if (!role_valid(role)) {
+        ret = err_set(err, ERR_VALIDATION, "role",
+                      "unknown role \"%.100s\" (expected approver, auditor or grantee)", role);
+        goto out;
+    }
+    if (!user_name || !*user_name) {
+        ret = err_set(err, ERR_VALIDATION, "user", "missing value");
+        goto out;
+    }
+    if (org && !*org)
+        org = NULL;
+    if (org && str_eq(role, ROLE_GRANTEE)) {
+        ret = err_set(err, ERR_VALIDATION, "organization",
+                      "the grantee role is portal-wide: give no organization");
+        goto out;
+    }
+    if (!org && str_eq(role, ROLE_APPROVER)) {
+        ret = err_set(err, ERR_VALIDATION, "organization",
+                      "an approver is of one organization: give \"organization\"");
+        goto out;
+    }
+    if (!by || !by->authenticated) {
+        ret = err_set(err, ERR_AUTH, NULL, "anonymous users may not change roles");
+        goto out;
+    }
+    ret = store_begin(s, err);
+    if (ret)
+        goto out;
+    began = true;
+    if (org) {
+        ret = store_group_get(s, true, org, &g, NULL);
+        if (ret == -ERR_NOT_FOUND ||
+            (!ret && !str_eq(json_string_value(json_object_get(g, "state")), "active"))) {
+            ret = err_set(err, ERR_NOT_FOUND, "organization", "organization \"%s\" not found", org);
+            goto out;
+        }
+        if (ret) {
+            ret = err_set(err, ERR_INTERNAL, NULL, "cannot look up organization \"%s\"", org);
+            goto out;
+        }
+        org_id = json_string_value(json_object_get(g, "id"));
+        org_name = json_string_value(json_object_get(g, "name"));
+    }
+    ret = role_set_allowed(by, role, g, user_name, err);
+    if (ret)
+        goto out;
+    ret = store_user_get(s, user_name, &user, NULL);
+    if (ret == -ERR_NOT_FOUND ||
+        (!ret && !str_eq(json_string_value(json_object_get(user, "state")), "active"))) {
+        ret = err_set(err, ERR_NOT_FOUND, "user", "user \"%s\" not found", user_name);
+        goto out;
+    }
+    if (ret) {
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot look up user \"%s\"", user_name);
+        goto out;
+    }
+    ret = store_role_set(s, json_string_value(json_object_get(user, "id")), role, org_id, on, err);
+    if (ret == -ERR_NOT_FOUND)
+        ret = err_set(err, ERR_NOT_FOUND, "role", "user \"%s\" has no role \"%s\"%s%s", user_name,
+                      role, org_name ? " in " : "", org_name ? org_name : "");
+    if (ret)
+        goto out;
+    ret = access_record(s, "role_set", by->name, org_name,
+                        json_pack("{s:s?, s:s, s:s*}", "user",
+                                  json_string_value(json_object_get(user, "name")), "role", role,
+                                  "organization", org_id),
+                        json_pack("{s:s?, s:s, s:s?, s:b}", "user",
+                                  json_string_value(json_object_get(user, "id")), "role", role,
+                                  "organization", org_id, "held", on),
+                        err);
     if (ret)
         goto out;
     ret = store_commit(s, err);

@@ -30,11 +30,12 @@ struct actor {
     char id[UUID_STR_LEN];
     char name[128];
     json_t *memberships; /* owned: array of {"id": org id, "capacity": "admin"|…}, or NULL */
+    json_t *roles;       /* owned: array of {"role", "organization": id or null}, or NULL */
 };
 
 #define ACTOR_ANONYMOUS                                                                            \
     {                                                                                              \
-        false, false, "", "", NULL                                                                 \
+        false, false, "", "", NULL, NULL                                                           \
     }
 
 /*
@@ -56,6 +57,50 @@ enum capacity actor_capacity(const struct actor *a, const char *org_id);
 /* "admin" | "editor" | "member" → enum; -1 for anything else. */
 int capacity_parse(const char *s);
 const char *capacity_name(enum capacity c);
+
+/*
+ * Roles beside the organization capacities (issue 8; docs/internals/access.md):
+ *   "approver"  of an organization: approves or refuses the requests of others (grants on
+ *               its restricted datasets, privacy overrides, fee schedules); never their
+ *               own (the two-person rule). A sysadmin is no approver unless given the role.
+ *   "auditor"   of an organization or of the whole portal: reads what the audit needs.
+ *   "grantee"   portal-wide: an outside operator's account, the only kind a grant names.
+ * A portal-wide role (organization NULL) counts in every organization.
+ */
+#define ROLE_APPROVER "approver"
+#define ROLE_AUDITOR  "auditor"
+#define ROLE_GRANTEE  "grantee"
+
+/* True when s is one of the three role names. */
+bool role_valid(const char *s);
+
+/* True when the signed-in actor holds role in organization org_id (an id), or portal-wide;
+ * org_id NULL: held portal-wide or in any organization. Anonymous: false. Pure. */
+bool actor_has_role(const struct actor *a, const char *role, const char *org_id);
+
+/*
+ * The approver check, for every approval Kaifang knows (grants, privacy overrides, fee
+ * schedules): 0 when a holds the "approver" role of organization org_id (its id) or
+ * portal-wide, and is not requester (the user name that made the request: the two-person
+ * rule, DESIGN.md "approver ... never their own request"). Otherwise -ERR_AUTH with the
+ * reason ("user \"bob\" is not an approver of this organization", "user \"bob\" may not
+ * approve their own request"). requester NULL: no request to compare with. Pure.
+ */
+int access_approver_check(const struct actor *a, const char *org_id, const char *requester,
+                          struct err *err);
+
+/*
+ * Gives (on) or takes away a role of user_name. org: the organization's id or name, or
+ * NULL / "" for portal-wide. Who may: a sysadmin, any role; an admin of org, "approver"
+ * and "auditor" in org, to anyone but themselves. "grantee" is portal-wide only,
+ * "approver" is of one organization only. -ERR_AUTH, -ERR_VALIDATION (field "role" or
+ * "organization"), -ERR_NOT_FOUND (user, organization; taking a role not held). One
+ * transaction. Ledger: "role_set", org the organization's name (absent portal-wide),
+ * objects {"user": name, "role", "organization": id (absent portal-wide)}, digest of
+ * {user (id), role, organization (id or null), held (bool)}.
+ */
+int access_role_set_as(struct store *s, const struct actor *by, const char *user_name,
+                       const char *role, const char *org, bool on, struct err *err);
 
 /*
  * Checks the shape of an e-mail address, for users and for the e-mail fields of

@@ -8,6 +8,7 @@
  */
 #include <jansson.h>
 
+#include "api/api-access.h"
 #include "api/api.h"
 #include "core/log.h"
 #include "datastore/datastore.h"
@@ -93,6 +94,36 @@ static const struct api_action actions[] = {
         {"help_show", help_show, GET_READ,
          "Return the help string for a particular API action.\n\n:param name: action "
          "function name (e.g. `package_create`)\n\n:rtype: string"},
+        /* Accounts, members and roles (api-access.c; docs/internals/access.md). */
+        {"user_create", api_user_create, API_WRITES,
+         "Create a new user (sysadmins only).\n\n:param name: the user name, 2 to 100 "
+         "characters of lowercase alphanumeric and - _\n:param email, fullname (optional)\n"
+         ":param sysadmin: true for a sysadmin (optional, default: false)\n\n:returns: the "
+         "new user (id, name, sysadmin, state, created)"},
+        {"api_token_create", api_token_create, API_WRITES,
+         "Create an API token for a user (sysadmins for anyone, users for themselves).\n\n"
+         ":param user: name or id of the user\n:param name: a label for the token "
+         "(optional)\n\n:returns: {\"token\", \"id\"}; the token cannot be shown again"},
+        {"organization_member_create", api_organization_member_create, API_WRITES,
+         "Make a user a member of an organization, or change their role (sysadmins and the "
+         "organization's admins).\n\n:param id: the id or name of the organization\n"
+         ":param username: name or id of the user\n:param role: admin, editor or member"},
+        {"organization_member_delete", api_organization_member_delete, API_WRITES,
+         "Remove a user from an organization (sysadmins and the organization's admins).\n\n"
+         ":param id: the id or name of the organization\n:param username: name or id of "
+         "the user"},
+        {"user_role_create", api_user_role_create, API_WRITES,
+         "Give a user a role: approver (of an organization), auditor (of an organization or "
+         "the portal) or grantee (an outside operator; portal-wide). Sysadmins any; an "
+         "organization's admins approver and auditor there, to others than themselves.\n\n"
+         ":param user: name or id of the user\n:param role: approver, auditor or grantee\n"
+         ":param organization: id or name (optional: portal-wide)"},
+        {"user_role_delete", api_user_role_delete, API_WRITES,
+         "Take a role away from a user (as user_role_create).\n\n:param user, role, "
+         "organization: as given to user_role_create"},
+        {"user_role_list", api_user_role_list, GET_READ,
+         "Return every role of every active user: [{\"user\", \"role\", "
+         "\"organization\": id or null}]."},
         /* The DataStore API (ckanext-datastore). Reads by GET, not cached: a table lives
          * in its own file, whose changes do not move the catalog's store_version. */
         {"datastore_create", datastore_create, API_WRITES,

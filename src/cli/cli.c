@@ -206,6 +206,17 @@ static const struct command commands[] = {
          "Capacities follow CKAN: an admin manages members and datasets, an editor\n"
          "creates and edits datasets, a member reads the organization's private ones.\n"
          "\n" PORTAL_HELP},
+        {"role", cmd_role, "give and take the approver, auditor and grantee roles",
+         "usage: kaifang role add USER approver|auditor|grantee [--org ORG] [--portal DIR]\n"
+         "       kaifang role remove USER approver|auditor|grantee [--org ORG] [--portal DIR]\n"
+         "       kaifang role list [--portal DIR]\n"
+         "\n"
+         "An approver (of one organization, --org) approves or refuses the requests of\n"
+         "others: grants on restricted datasets, privacy overrides; never their own. An\n"
+         "auditor (of an organization, or portal-wide without --org) reads what the audit\n"
+         "needs. A grantee (portal-wide) is an outside operator's account, the only kind\n"
+         "of account a grant may name. Each change is a \"role_set\" ledger entry.\n"
+         "\n" PORTAL_HELP},
         {"ledger", cmd_ledger, "show the ledger key, integrate and verify the public ledger",
          "usage: kaifang ledger key [--portal DIR]\n"
          "       kaifang ledger integrate [--portal DIR]\n"

@@ -130,6 +130,19 @@ struct store_backend {
                       size_t size, struct err *err);
     int (*member_orgs)(struct store *s, const char *user_id, json_t **orgs, struct err *err);
 
+    /* Roles and grants (store.h). A backend that has none leaves them NULL: the store
+     * then answers -ERR_INTERNAL "not supported". */
+    int (*role_set)(struct store *s, const char *user_id, const char *role, const char *org_id,
+                    bool on, struct err *err);
+    int (*roles_of)(struct store *s, const char *user_id, json_t **roles, struct err *err);
+    int (*role_list)(struct store *s, json_t **roles, struct err *err);
+    int (*grant_put)(struct store *s, const char *id, const char *dataset_id,
+                     const char *grantee_id, const char *state, const char *created,
+                     const json_t *doc, struct err *err);
+    int (*grant_get)(struct store *s, const char *id, json_t **doc, struct err *err);
+    int (*grant_list)(struct store *s, const char *dataset_id, const char *grantee_id,
+                      json_t **docs, struct err *err);
+
     int (*ledger_stage)(struct store *s, const void *entry, size_t len,
                         const uint8_t leaf_hash[STORE_LEDGER_HASH], uint64_t *index,
                         struct err *err);

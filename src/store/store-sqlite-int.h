@@ -77,6 +77,14 @@ enum stmt_id {
     ST_LEDGER_CHECKPOINT_PUT,
     ST_LEDGER_CHECKPOINT_GET,
     ST_LEDGER_CHECKPOINT_MAX,
+    /* Roles and grants: their SQL is access_sql[] in store-sqlite-access.c. */
+    ST_ROLE_PUT,
+    ST_ROLE_DELETE,
+    ST_ROLES_OF,
+    ST_ROLE_LIST,
+    ST_GRANT_PUT,
+    ST_GRANT_GET,
+    ST_GRANT_LIST,
     ST__COUNT
 };
 
@@ -242,6 +250,15 @@ int sq_ledger_checkpoint_put(struct store *s, uint64_t size, const uint8_t root[
                              const char *note, const char *time, struct err *err);
 int sq_ledger_checkpoint_get(struct store *s, uint64_t *size, uint8_t root[32], char **note,
                              struct err *err);
+int sq_role_set(struct store *s, const char *user_id, const char *role, const char *org_id, bool on,
+                struct err *err);
+int sq_roles_of(struct store *s, const char *user_id, json_t **roles, struct err *err);
+int sq_role_list(struct store *s, json_t **roles, struct err *err);
+int sq_grant_put(struct store *s, const char *id, const char *dataset_id, const char *grantee_id,
+                 const char *state, const char *created, const json_t *doc, struct err *err);
+int sq_grant_get(struct store *s, const char *id, json_t **doc, struct err *err);
+int sq_grant_list(struct store *s, const char *dataset_id, const char *grantee_id, json_t **docs,
+                  struct err *err);
 int sq_ledger_checkpoints(struct store *s,
                           int (*fn)(void *ctx, uint64_t size, const uint8_t root[32],
                                     const char *note, struct err *err),

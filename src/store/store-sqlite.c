@@ -144,6 +144,25 @@ static const char *const migrations[] = {
         "    resource_id TEXT PRIMARY KEY,\n"
         "    status TEXT NOT NULL\n"
         ") WITHOUT ROWID;\n",
+        /* 5: roles beside the organization capacities, and grants on restricted datasets
+         * (issue 8; docs/internals/access.md). A portal-wide role has org_id ''. A
+         * grant's whole record is its doc; the columns are what lookups need. */
+        "CREATE TABLE roles (\n"
+        "    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,\n"
+        "    role TEXT NOT NULL CHECK (role IN ('approver', 'auditor', 'grantee')),\n"
+        "    org_id TEXT NOT NULL,\n"
+        "    PRIMARY KEY (user_id, role, org_id)\n"
+        ") WITHOUT ROWID;\n"
+        "CREATE TABLE grants (\n"
+        "    id TEXT PRIMARY KEY,\n"
+        "    dataset_id TEXT NOT NULL,\n"
+        "    grantee_id TEXT NOT NULL,\n"
+        "    state TEXT NOT NULL,\n"
+        "    created TEXT NOT NULL,\n"
+        "    doc TEXT NOT NULL\n"
+        ");\n"
+        "CREATE INDEX grants_dataset ON grants (dataset_id, created);\n"
+        "CREATE INDEX grants_grantee ON grants (grantee_id, dataset_id);\n",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -1426,5 +1445,11 @@ const struct store_backend store_sqlite_backend = {
         .ledger_checkpoint_get = sq_ledger_checkpoint_get,
         .open_readonly = sq_open_readonly,
         .ledger_checkpoints = sq_ledger_checkpoints,
+        .role_set = sq_role_set,
+        .roles_of = sq_roles_of,
+        .role_list = sq_role_list,
+        .grant_put = sq_grant_put,
+        .grant_get = sq_grant_get,
+        .grant_list = sq_grant_list,
         .ds = &sq_ds_backend,
 };

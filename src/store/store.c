@@ -372,6 +372,77 @@ int store_member_orgs(struct store *s, const char *user_id, json_t **orgs, struc
     return s->backend->member_orgs(s, user_id, orgs, err);
 }
 
+/* ---- Roles and grants ------------------------------------------------------------------ */
+static int unsupported(struct store *s, const char *what, struct err *err)
+{
+    return err_set(err, ERR_INTERNAL, NULL, "%s is not supported by the %s store", what,
+                   s->backend->name);
+}
+
+int store_role_set(struct store *s, const char *user_id, const char *role, const char *org_id,
+                   bool on, struct err *err)
+{
+    int rc = fail_point(s, "store_role_set", err);
+
+    BUG_ON(!user_id || !role);
+    if (rc)
+        return rc;
+    if (!s->backend->role_set)
+        return unsupported(s, "roles", err);
+    return s->backend->role_set(s, user_id, role, org_id ? org_id : "", on, err);
+}
+
+int store_roles_of(struct store *s, const char *user_id, json_t **roles, struct err *err)
+{
+    *roles = NULL;
+    if (!s->backend->roles_of) {
+        /* No roles in such a store: nobody holds one. */
+        *roles = json_array();
+        return 0;
+    }
+    return s->backend->roles_of(s, user_id, roles, err);
+}
+
+int store_role_list(struct store *s, json_t **roles, struct err *err)
+{
+    *roles = NULL;
+    if (!s->backend->role_list)
+        return unsupported(s, "roles", err);
+    return s->backend->role_list(s, roles, err);
+}
+
+int store_grant_put(struct store *s, const char *id, const char *dataset_id, const char *grantee_id,
+                    const char *state, const char *created, const json_t *doc, struct err *err)
+{
+    int rc = fail_point(s, "store_grant_put", err);
+
+    BUG_ON(!id || !dataset_id || !grantee_id || !state || !created || !doc);
+    if (rc)
+        return rc;
+    if (!s->backend->grant_put)
+        return unsupported(s, "grants", err);
+    return s->backend->grant_put(s, id, dataset_id, grantee_id, state, created, doc, err);
+}
+
+int store_grant_get(struct store *s, const char *id, json_t **doc, struct err *err)
+{
+    *doc = NULL;
+    if (!s->backend->grant_get)
+        return unsupported(s, "grants", err);
+    return s->backend->grant_get(s, id, doc, err);
+}
+
+int store_grant_list(struct store *s, const char *dataset_id, const char *grantee_id, json_t **docs,
+                     struct err *err)
+{
+    *docs = NULL;
+    if (!s->backend->grant_list) {
+        *docs = json_array();
+        return 0;
+    }
+    return s->backend->grant_list(s, dataset_id, grantee_id, docs, err);
+}
+
 /* ---- The public ledger ---------------------------------------------------------------- */
 int store_ledger_stage(struct store *s, const void *entry, size_t len,
                        const uint8_t leaf_hash[STORE_LEDGER_HASH], uint64_t *index, struct err *err)

@@ -39,7 +39,7 @@
 struct store;
 
 /* Current schema version; migrations bring any older database up to it. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /*
  * Opens the store named by url: "sqlite:PATH", or a bare PATH (SQLite). Creates the
@@ -304,6 +304,39 @@ int store_member_get(struct store *s, const char *group_id, const char *user_id,
 /* The ids of the organizations a user is a member of (any capacity), as a JSON array
  * of {"id", "capacity"}. */
 int store_member_orgs(struct store *s, const char *user_id, json_t **orgs, struct err *err);
+
+/* ---- Roles and grants (src/access/; docs/internals/access.md) ---------------------- */
+
+/*
+ * Gives (on true) or takes away (on false) a role: role "approver" | "auditor" |
+ * "grantee", org_id the organization's id, or NULL or "" for a portal-wide role.
+ * Giving a role held already is no change (0); taking one not held is -ERR_NOT_FOUND.
+ * -ERR_NOT_FOUND when the user does not exist. Write.
+ */
+int store_role_set(struct store *s, const char *user_id, const char *role, const char *org_id,
+                   bool on, struct err *err);
+
+/* A user's roles as a new JSON array of {"role", "organization": id or null}, ordered by
+ * role then organization. */
+int store_roles_of(struct store *s, const char *user_id, json_t **roles, struct err *err);
+
+/* Every role of every active user, as a new JSON array of {"user": name, "role",
+ * "organization": id or null}, ordered by user name, role, organization. */
+int store_role_list(struct store *s, json_t **roles, struct err *err);
+
+/* Inserts or replaces (by id) a grant: doc (borrowed) is its whole record, the other
+ * arguments the columns looked up by (created: ISO time, orders a dataset's grants).
+ * Write. */
+int store_grant_put(struct store *s, const char *id, const char *dataset_id, const char *grantee_id,
+                    const char *state, const char *created, const json_t *doc, struct err *err);
+
+/* A grant's doc by id (new reference). -ERR_NOT_FOUND. */
+int store_grant_get(struct store *s, const char *id, json_t **doc, struct err *err);
+
+/* The docs of the grants on dataset_id (when not NULL) of grantee_id (when not NULL),
+ * oldest first, as a new JSON array; both NULL: every grant. */
+int store_grant_list(struct store *s, const char *dataset_id, const char *grantee_id, json_t **docs,
+                     struct err *err);
 
 /* ---- The public ledger (src/ledger/; docs/internals/ledger.md) ----------------------
  * Three kinds of rows: entries (index, canonical entry bytes, RFC 9162 leaf hash), tiles

@@ -38,6 +38,13 @@ WRITE_TYPES = {
     "datastore_create": "datastore_create",
     "datastore_upsert": "datastore_upsert",
     "datastore_delete": "datastore_delete",
+    # Accounts, members and roles (tests/e2e/test_roles.py).
+    "user_create": "user_create",
+    "api_token_create": "token_create",
+    "organization_member_create": "member_set",
+    "organization_member_delete": "member_set",
+    "user_role_create": "role_set",
+    "user_role_delete": "role_set",
 }
 
 POLL_TIMEOUT = 20.0  # seconds for the sequencer (ASan build on a busy machine)

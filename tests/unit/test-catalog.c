@@ -2142,6 +2142,8 @@ static void test_name_equal_to_an_id(void **state)
  * the completeness test below reads the real flags rather than a copy of them.
  */
 #include "api/api-ckan.c"
+/* Its account and role actions, which the table names. */
+#include "api/api-access.c"
 
 /* ---- package_search as text: the same bytes as the parsed path ---- */
 
@@ -2794,6 +2796,17 @@ static const struct {
         {"organization_create", "organization_create", "{\"name\": \"cmp-org\"}"},
         {"organization_list", NULL, "{}"},
         {"organization_show", NULL, "{\"id\": \"cmp-org\"}"},
+        {"user_create", "user_create", "{\"name\": \"cmp-user\"}"},
+        {"api_token_create", "token_create", "{\"user\": \"cmp-user\", \"name\": \"t\"}"},
+        {"organization_member_create", "member_set",
+         "{\"id\": \"cmp-org\", \"username\": \"cmp-user\", \"role\": \"member\"}"},
+        {"user_role_create", "role_set",
+         "{\"user\": \"cmp-user\", \"role\": \"approver\", \"organization\": \"cmp-org\"}"},
+        {"user_role_list", NULL, "{}"},
+        {"user_role_delete", "role_set",
+         "{\"user\": \"cmp-user\", \"role\": \"approver\", \"organization\": \"cmp-org\"}"},
+        {"organization_member_delete", "member_set",
+         "{\"id\": \"cmp-org\", \"username\": \"cmp-user\"}"},
         {"group_create", "group_create", "{\"name\": \"cmp-group\"}"},
         {"group_list", NULL, "{}"},
         {"group_show", NULL, "{\"id\": \"cmp-group\"}"},
