@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "access/access.h"
+#include "access/grant.h"
 #include "api/api-access.h"
 #include "core/util.h"
 
@@ -236,4 +237,42 @@ int api_user_role_list(struct catalog *c, const struct actor *a, json_t *params,
     (void)params;
     *result = NULL;
     return store_role_list(c->store, result, err);
+}
+
+/* ---- grants (src/access/grant.c) ---- */
+
+int api_grant_request(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                      struct err *err)
+{
+    return grant_request_as(c->store, a, params, result, err);
+}
+
+int api_grant_approve(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                      struct err *err)
+{
+    return grant_decide_as(c->store, a, params, true, result, err);
+}
+
+int api_grant_refuse(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                     struct err *err)
+{
+    return grant_decide_as(c->store, a, params, false, result, err);
+}
+
+int api_grant_revoke(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                     struct err *err)
+{
+    return grant_revoke_as(c->store, a, params, result, err);
+}
+
+int api_grant_show(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                   struct err *err)
+{
+    return grant_show(c->store, a, params, result, err);
+}
+
+int api_grant_list(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                   struct err *err)
+{
+    return grant_list(c->store, a, params, result, err);
 }

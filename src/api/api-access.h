@@ -40,4 +40,20 @@ int api_user_role_delete(struct catalog *c, const struct actor *a, json_t *param
 int api_user_role_list(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
                        struct err *err);
 
+/* Grants (src/access/grant.h, which gives their parameters and shapes): grant_request,
+ * grant_approve, grant_refuse, grant_revoke (writes, one ledger entry each), grant_show,
+ * grant_list (public where the dataset is). */
+int api_grant_request(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                      struct err *err);
+int api_grant_approve(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                      struct err *err);
+int api_grant_refuse(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                     struct err *err);
+int api_grant_revoke(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                     struct err *err);
+int api_grant_show(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                   struct err *err);
+int api_grant_list(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
+                   struct err *err);
+
 #endif

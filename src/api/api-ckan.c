@@ -124,6 +124,30 @@ static const struct api_action actions[] = {
         {"user_role_list", api_user_role_list, GET_READ,
          "Return every role of every active user: [{\"user\", \"role\", "
          "\"organization\": id or null}]."},
+        /* Grants on restricted datasets (src/access/grant.h). */
+        {"grant_request", api_grant_request, API_WRITES,
+         "Request a grant to read a restricted dataset (editors and admins of its "
+         "organization).\n\n:param dataset: id or name of a \"restricted public\" or "
+         "\"non-public\" dataset\n:param grantee: the user name of a grantee account\n"
+         ":param purpose, legal_basis: text\n:param columns: the columns it may read\n"
+         ":param filters: the rows it may read, as datastore_search's filters (optional: "
+         "all)\n:param valid_from, valid_until: days, YYYY-MM-DD, both included\n:param "
+         "fee_schedule: the fee schedule that applies (optional)\n\n:returns: the grant"},
+        {"grant_approve", api_grant_approve, API_WRITES,
+         "Approve a requested grant (an approver of the dataset's organization who is "
+         "neither its requester nor its grantee).\n\n:param id: the grant\n:param note: "
+         "(optional)\n\n:returns: the grant"},
+        {"grant_refuse", api_grant_refuse, API_WRITES,
+         "Refuse a requested grant (as grant_approve).\n\n:param id: the grant\n:param "
+         "note: the reason (optional)\n\n:returns: the grant"},
+        {"grant_revoke", api_grant_revoke, API_WRITES,
+         "End an approved grant now (an approver or admin of its organization).\n\n:param "
+         "id: the grant\n:param note: (optional)\n\n:returns: the grant"},
+        {"grant_show", api_grant_show, GET_READ,
+         "Return a grant (public where its dataset is).\n\n:param id: the grant"},
+        {"grant_list", api_grant_list, GET_READ,
+         "Return the grants, oldest first.\n\n:param dataset: id or name (optional)\n"
+         ":param grantee: user name (optional)"},
         /* The DataStore API (ckanext-datastore). Reads by GET, not cached: a table lives
          * in its own file, whose changes do not move the catalog's store_version. */
         {"datastore_create", datastore_create, API_WRITES,

@@ -147,6 +147,9 @@ struct resource_file {
     char *filename; /* owned */
     uint64_t size;
     char sha256_hex[SHA256_HEX_LEN];
+    /* The dataset is restricted (access_level "restricted public" or "non-public"): the
+     * file is for the ingest only, never served (docs/internals/access.md). */
+    bool restricted;
 };
 
 /* Resolves /dataset/<dataset>/resource/<resource_id>/download[/<name>] for an actor:
@@ -166,6 +169,14 @@ void resource_file_release(struct resource_file *f);
  */
 int catalog_resource_authorize(struct catalog *c, const struct actor *a, const char *resource_id,
                                bool write, json_t **resource, json_t **dataset, struct err *err);
+
+/*
+ * As catalog_resource_authorize(write false) for a read of the resource's data, without
+ * shaping anything: *dataset is a new reference to the package dict as stored (its
+ * "access_level" says whether the data is restricted: src/access/grant.h). Same errors.
+ */
+int catalog_resource_readable(struct catalog *c, const struct actor *a, const char *resource_id,
+                              json_t **dataset, struct err *err);
 
 /*
  * Sets the datastore fields of a resource in its dataset (CKAN's "datastore_active" and

@@ -92,6 +92,36 @@ out:
     return ret;
 }
 
+int catalog_resource_readable(struct catalog *c, const struct actor *a, const char *resource_id,
+                              json_t **dataset, struct err *err)
+{
+    char did[UUID_STR_LEN];
+    json_t *doc = NULL, *r;
+    bool found = false;
+    size_t i;
+    int ret;
+
+    *dataset = NULL;
+    if (!resource_id || !*resource_id || strlen(resource_id) > LIMIT_FIELD_MAX)
+        return err_set(err, ERR_NOT_FOUND, "resource_id", "resource not found");
+    ret = store_resource_dataset(c->store, resource_id, did, sizeof(did), NULL);
+    if (ret && ret != -ERR_NOT_FOUND)
+        return err_set(err, ERR_INTERNAL, NULL, "cannot look up resource \"%s\"", resource_id);
+    if (!ret)
+        ret = dataset_load_readable(c, a, did, &doc, NULL);
+    if (ret == -ERR_INTERNAL)
+        return err_set(err, ERR_INTERNAL, NULL, "cannot read the dataset of resource \"%s\"",
+                       resource_id);
+    json_array_foreach (json_object_get(doc, "resources"), i, r)
+        found |= str_eq(json_string_value(json_object_get(r, "id")), resource_id);
+    if (ret || !found) {
+        json_decref(doc);
+        return err_set(err, ERR_NOT_FOUND, "resource_id", "resource \"%s\" not found", resource_id);
+    }
+    *dataset = doc;
+    return 0;
+}
+
 int catalog_resource_authorize(struct catalog *c, const struct actor *a, const char *resource_id,
                                bool write, json_t **resource, json_t **dataset, struct err *err)
 {

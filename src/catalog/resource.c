@@ -7,6 +7,8 @@
  */
 #include <jansson.h>
 
+#include "access/grant.h"
+
 #include "catalog/catalog-int.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -707,6 +709,7 @@ int catalog_resource_file(struct catalog *c, const struct actor *a, const char *
         goto out;
     }
     f->size = (uint64_t)st.st_size;
+    f->restricted = dataset_restricted(doc);
     xsnprintf(f->sha256_hex, sizeof(f->sha256_hex), "%s", hash);
     f->mimetype = xstrdup(json_string_value(json_object_get(res, "mimetype"))
                                   ? json_string_value(json_object_get(res, "mimetype"))

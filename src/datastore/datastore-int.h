@@ -324,6 +324,40 @@ int ds_check_keys(const json_t *params, const char *action, const char *const *k
  * "resource_id". *rid borrowed from params. */
 int ds_resource_id(const json_t *params, const char **rid, struct err *err);
 
+/* ---- Restricted data (restricted.c; docs/internals/access.md) ------------------------ */
+
+/* A read of a resource's data as ds_restricted_begin() prepared it. */
+struct ds_restricted {
+    json_t *dataset; /* the package dict as stored */
+    json_t *grant;   /* the grant the read runs under (restricted datasets), else NULL */
+    json_t *params;  /* the parameters to run under the grant, else NULL (run as given) */
+};
+
+/*
+ * Resolves resource_id for a read of its data by a, what naming the read
+ * ("datastore_search", "datastore_search_sql", "dump"): 404 as
+ * catalog_resource_readable(); a public dataset: 0 with r->grant NULL. A restricted one:
+ * datastore_search needs an approved grant of a valid today, and runs with r->params
+ * (the grant's columns and rows applied: grant.h); anything else, or a read outside the
+ * grant, is -ERR_AUTH, recorded as a "restricted_read_refused" ledger entry when a is
+ * signed in (query: params). Release r with ds_restricted_release() in every case.
+ */
+int ds_restricted_begin(struct catalog *c, const struct actor *a, const char *resource_id,
+                        const char *what, json_t *params, struct ds_restricted *r, struct err *err);
+
+/* After a read under a grant returned rows rows: its "restricted_read" ledger entry
+ * (query digest of r->params). No grant: nothing, 0. -ERR_INTERNAL when the entry cannot
+ * be written: the caller must not hand out the rows. */
+int ds_restricted_end(struct catalog *c, const struct actor *a, const char *resource_id,
+                      struct ds_restricted *r, uint64_t rows, struct err *err);
+void ds_restricted_release(struct ds_restricted *r);
+
+/* Records a refused read of restricted data by a signed-in a ("restricted_read_refused",
+ * reason a short text); failures are logged. Anonymous callers are not recorded. */
+void ds_restricted_refuse(struct catalog *c, const struct actor *a, const json_t *dataset,
+                          const json_t *grant, const char *resource_id, json_t *query,
+                          const char *reason);
+
 /* The data dictionary entry ({"label", "notes", …}) of field id in a table's meta,
  * borrowed, or NULL. */
 json_t *ds_field_info(const json_t *meta, const char *id);

@@ -587,9 +587,15 @@ int datastore_dump_open(struct catalog *c, const struct actor *a, const char *re
     d->xlsx_fd = -1;
     buf_init(&d->out, (size_t)LIMIT_INGEST_RECORD * 4 + DUMP_CHUNK);
     d->resource_id = xstrdup(resource_id ? resource_id : "");
-    ret = catalog_resource_authorize(c, a, d->resource_id, false, NULL, NULL, err);
-    if (ret)
-        goto out;
+    {
+        /* A restricted table is not dumped, to anyone (restricted.c). */
+        struct ds_restricted rs;
+
+        ret = ds_restricted_begin(c, a, d->resource_id, "dump", params, &rs, err);
+        ds_restricted_release(&rs);
+        if (ret)
+            goto out;
+    }
     /* format and bom are the dump's own; the rest are datastore_search's. */
     q = json_is_object(params) ? json_deep_copy(params) : json_object();
     v = json_object_get(q, "format");

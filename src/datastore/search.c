@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 
 #include "core/limits.h"
+#include "access/grant.h"
 #include "datastore/datastore-int.h"
 #include "store/store-datastore.h"
 #include "core/util.h"
@@ -170,10 +171,11 @@ static int search(struct catalog *c, const struct actor *a, json_t *params, json
 {
     struct ds_query_params *p = NULL;
     struct store_ds_cursor *cur = NULL;
+    struct ds_restricted rs = {0};
     struct buf text;
     json_t *records = NULL, *res = NULL, *v;
     const char **keys = NULL, *rid, *key;
-    uint64_t total = 0;
+    uint64_t total = 0, nrows = 0;
     size_t n = 0, i;
     bool none;
     int ret;
@@ -181,10 +183,11 @@ static int search(struct catalog *c, const struct actor *a, json_t *params, json
     *result = NULL;
     buf_init(&text, 0);
     ret = ds_resource_id(params, &rid, err);
+    /* A restricted resource runs under the caller's grant, narrowed to it. */
     if (!ret)
-        ret = catalog_resource_authorize(c, a, rid, false, NULL, NULL, err);
+        ret = ds_restricted_begin(c, a, rid, "datastore_search", params, &rs, err);
     if (!ret)
-        ret = ds_query_params_parse(c, rid, params, false, &p, err);
+        ret = ds_query_params_parse(c, rid, rs.params ? rs.params : params, false, &p, err);
     if (ret)
         goto out;
     /* limit 0 asks for the total alone (the store reads 0 as no limit, for dumps). */
@@ -197,7 +200,7 @@ static int search(struct catalog *c, const struct actor *a, json_t *params, json
                    p->format == DS_RECORDS_OBJECTS || p->format == DS_RECORDS_LISTS ? "[]" : "");
     else if (!ret)
         ret = ds_records_write(cur, p->format, records_text ? DS_NUMBERS_EXACT : DS_NUMBERS_JANSSON,
-                               &text, NULL, err);
+                               &text, &nrows, err);
     if (none)
         p->q.limit = 0;
     if (ret)
@@ -225,6 +228,10 @@ static int search(struct catalog *c, const struct actor *a, json_t *params, json
         json_object_set_new(res, "total", json_integer((json_int_t)total));
         json_object_set_new(res, "total_was_estimated", json_false());
     }
+    /* No rows under a grant without their ledger entry. */
+    ret = ds_restricted_end(c, a, rid, &rs, none ? 0 : nrows, err);
+    if (ret)
+        goto out;
     *result = res;
     res = NULL;
 out:
@@ -233,6 +240,7 @@ out:
     json_decref(res);
     store_ds_cursor_free(cur);
     ds_query_params_free(p);
+    ds_restricted_release(&rs);
     buf_release(&text);
     return ret;
 }
@@ -276,21 +284,40 @@ static int sql_slot_take(struct err *err)
 struct sql_reader {
     struct catalog *c;
     const struct actor *a;
+    /* The first restricted resource the statement named, its dataset (stored dict): the
+     * refusal is recorded once the statement is done with the store. */
+    char restricted[UUID_STR_LEN + 1];
+    json_t *dataset;
 };
 
 /* The store asks for each resource a statement names. One the actor may not see reads as
  * one without a table (the engine's own "no such table"), so that a private resource's
- * existence does not leak; its owner and members get it. */
+ * existence does not leak; its owner and members get it. A restricted one is refused to
+ * everyone (restricted.c). */
 static int may_read(void *ctx, const char *resource_id, struct err *err)
 {
     struct sql_reader *r = ctx;
     struct err e = ERR_INIT;
-    int ret = catalog_resource_authorize(r->c, r->a, resource_id, false, NULL, NULL, &e);
+    json_t *d = NULL;
+    int ret = catalog_resource_readable(r->c, r->a, resource_id, &d, &e);
 
     if (ret == -ERR_NOT_FOUND)
         return err_set(err, ERR_VALIDATION, "sql", "sql: no such table: %s", resource_id);
     if (ret)
         return err_set(err, e.kind, e.field[0] ? e.field : NULL, "%s", e.msg);
+    if (dataset_restricted(d)) {
+        if (!r->dataset) {
+            xsnprintf(r->restricted, sizeof(r->restricted), "%s", resource_id);
+            r->dataset = d;
+            d = NULL;
+        }
+        json_decref(d);
+        return err_set(err, ERR_AUTH, NULL,
+                       "resource \"%s\" is restricted: datastore_search_sql is not available "
+                       "on it; a grantee reads it with datastore_search under its grant",
+                       resource_id);
+    }
+    json_decref(d);
     return 0;
 }
 
@@ -298,7 +325,7 @@ static int search_sql(struct catalog *c, const struct actor *a, json_t *params, 
                       struct buf *records_text, struct err *err)
 {
     static const char *const keys[] = {"sql"};
-    struct sql_reader reader = {c, a};
+    struct sql_reader reader = {c, a, "", NULL};
     struct store_ds_sql_opts o;
     struct store_ds_cursor *cur = NULL;
     struct buf text;
@@ -352,6 +379,10 @@ out:
     store_ds_cursor_free(cur);
     if (slot)
         atomic_fetch_sub(&sql_running, 1);
+    if (reader.dataset)
+        ds_restricted_refuse(c, a, reader.dataset, NULL, reader.restricted, params,
+                             "datastore_search_sql");
+    json_decref(reader.dataset);
     buf_release(&text);
     return ret;
 }

@@ -64,6 +64,16 @@ enum MHD_Result http_download(struct request *r)
         ret = http_reply_error(r, &err);
         goto out;
     }
+    /* The raw file of a restricted resource is served to nobody: its rows leave the
+     * portal only through datastore_search under a grant (docs/internals/access.md). */
+    if (f.restricted) {
+        err_set(&err, ERR_AUTH, NULL,
+                "resource \"%s\" is restricted: its file is not served; a grantee reads its "
+                "rows with datastore_search under its grant",
+                rid);
+        ret = http_reply_error(r, &err);
+        goto out;
+    }
     fd = open(f.path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st)) {
         log_error("http: cannot open resource file \"%s\": %s", f.path, strerror(errno));

@@ -42,7 +42,7 @@ READ_ACTIONS = {
     "package_list", "package_show", "package_search", "resource_show", "organization_list",
     "organization_show", "group_list", "group_show", "tag_list", "license_list", "status_show",
     "help_show", "xloader_status", "datastore_search", "datastore_search_sql", "datastore_info",
-    "user_role_list",
+    "user_role_list", "grant_show", "grant_list",
 }
 
 # The users every portal gets (name -> role in the organization ORG, or "sysadmin").

@@ -45,6 +45,11 @@ WRITE_TYPES = {
     "organization_member_delete": "member_set",
     "user_role_create": "role_set",
     "user_role_delete": "role_set",
+    # Grants (tests/e2e/test_grants.py).
+    "grant_request": "grant_request",
+    "grant_approve": "grant_approve",
+    "grant_refuse": "grant_refuse",
+    "grant_revoke": "grant_revoke",
 }
 
 POLL_TIMEOUT = 20.0  # seconds for the sequencer (ASan build on a busy machine)

@@ -231,9 +231,9 @@ static void test_read_actions_table(void **state)
         assert_false(act->flags & API_WRITES);
         assert_non_null(act->doc);
     }
-    /* CKAN's 21, the DataStore API's 6, xloader's 2, and accounts and roles' 7
+    /* CKAN's 21, the DataStore API's 6, xloader's 2, accounts and roles' 7 and grants' 6
      * (api-access.c). */
-    assert_int_equal(json_array_size(names), 36);
+    assert_int_equal(json_array_size(names), 42);
     json_decref(names);
 }
 

@@ -1,0 +1,670 @@
+/*
+ * grant.c - grants on restricted datasets: request, approve or refuse, revoke, show,
+ * the check a restricted read makes, and the ledger entries of reads (grant.h;
+ * docs/internals/access.md, "Grants").
+ */
+#include <jansson.h>
+#include <time.h>
+
+#include "access/grant.h"
+#include "core/limits.h"
+#include "core/timeutil.h"
+#include "core/util.h"
+#include "crypto/secret.h"
+#include "ledger/ledger.h"
+
+bool dataset_restricted(const json_t *dataset)
+{
+    const char *level = json_string_value(json_object_get(dataset, "access_level"));
+
+    return str_eq(level, "restricted public") || str_eq(level, "non-public");
+}
+
+void grant_today(char *out)
+{
+    char now[TIME_ISO_MAX];
+
+    time_now_rfc3339(now);
+    xsnprintf(out, 11, "%.10s", now);
+}
+
+static const char *sget(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+/* ---- parameters ---- */
+
+static int text_param(json_t *params, const char *key, bool required, size_t max, const char **out,
+                      struct err *err)
+{
+    json_t *v = json_object_get(params, key);
+
+    *out = NULL;
+    if (!v || json_is_null(v) || (json_is_string(v) && !json_string_length(v))) {
+        if (required)
+            return err_set(err, ERR_VALIDATION, key, "Missing value");
+        return 0;
+    }
+    if (!json_is_string(v))
+        return err_set(err, ERR_VALIDATION, key, "\"%s\" must be a string", key);
+    if (json_string_length(v) > max)
+        return err_set(err, ERR_VALIDATION, key, "\"%s\" is longer than %zu bytes", key, max);
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* A day "YYYY-MM-DD" of the proleptic Gregorian calendar (ISO 8601 calendar date). */
+static bool day_valid(const char *s)
+{
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, m, d;
+
+    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return false;
+    y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    m = (s[5] - '0') * 10 + (s[6] - '0');
+    d = (s[8] - '0') * 10 + (s[9] - '0');
+    if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return false;
+    if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return false;
+    return y >= 1;
+}
+
+/* A datastore column name as the grant keeps it: a non-empty string of at most
+ * LIMIT_NAME_MAX bytes. */
+static bool column_name_ok(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+
+    /* No quote or comma (datastore_search's lists split and unquote at them), no white
+     * space at either end (they are trimmed): the name is read back as it was checked. */
+    return s && n && n <= LIMIT_NAME_MAX && !strpbrk(s, "\",") && s[0] != ' ' && s[n - 1] != ' ' &&
+           s[0] != '\t' && s[n - 1] != '\t';
+}
+
+/* columns: a non-empty array of distinct column names. A new array. */
+static int columns_param(json_t *params, json_t **out, struct err *err)
+{
+    json_t *v = json_object_get(params, "columns"), *c;
+    size_t i, j;
+
+    *out = NULL;
+    if (json_is_string(v)) {
+        /* "a,b" as a query string sends it */
+        json_t *arr = json_array();
+        const char *p = json_string_value(v);
+
+        while (*p) {
+            size_t n = strcspn(p, ",");
+            json_array_append_new(arr, json_stringn(p, n));
+            p += n;
+            if (*p)
+                p++;
+        }
+        v = arr;
+    } else {
+        json_incref(v);
+    }
+    if (!json_is_array(v) || !json_array_size(v)) {
+        json_decref(v);
+        return err_set(err, ERR_VALIDATION, "columns",
+                       "\"columns\" must be a non-empty list of column names");
+    }
+    if (json_array_size(v) > LIMIT_DATASTORE_FIELDS) {
+        json_decref(v);
+        return err_set(err, ERR_VALIDATION, "columns", "more than %u columns",
+                       LIMIT_DATASTORE_FIELDS);
+    }
+    json_array_foreach (v, i, c) {
+        if (!column_name_ok(c)) {
+            json_decref(v);
+            return err_set(err, ERR_VALIDATION, "columns",
+                           "column %zu must be a name of 1 to %u bytes, without quotes, "
+                           "commas or white space at its ends",
+                           i + 1, LIMIT_NAME_MAX);
+        }
+        for (j = 0; j < i; j++)
+            if (json_equal(json_array_get(v, j), c)) {
+                json_decref(v);
+                return err_set(err, ERR_VALIDATION, "columns", "column \"%s\" is listed twice",
+                               json_string_value(c));
+            }
+    }
+    *out = v;
+    return 0;
+}
+
+/* filters: datastore_search's shape, {column: value | [values]}, values strings, numbers
+ * or booleans. Normalised into {column: [values]} (a new object); each column must be
+ * among columns (a row filter on a column the grantee may not read is still a read of
+ * it). Absent: {} (every row). */
+static int filters_param(json_t *params, const json_t *columns, json_t **out, struct err *err)
+{
+    json_t *v = json_object_get(params, "filters"), *f = NULL, *val, *x, *norm;
+    const char *key;
+    size_t i;
+    bool listed;
+
+    *out = NULL;
+    if (json_is_string(v)) {
+        f = json_loads(json_string_value(v), JSON_REJECT_DUPLICATES, NULL);
+        if (!f)
+            return err_set(err, ERR_VALIDATION, "filters", "\"filters\" is not valid JSON");
+        v = f;
+    }
+    if (v && !json_is_null(v) && !json_is_object(v)) {
+        json_decref(f);
+        return err_set(err, ERR_VALIDATION, "filters",
+                       "\"filters\" must be an object of column: value or [values]");
+    }
+    norm = json_object();
+    json_object_foreach (v, key, val) {
+        listed = false;
+        json_array_foreach (columns, i, x)
+            listed |= str_eq(json_string_value(x), key);
+        if (!listed) {
+            json_decref(norm);
+            json_decref(f);
+            return err_set(err, ERR_VALIDATION, "filters",
+                           "filter column \"%.100s\" is not among the grant's columns", key);
+        }
+        if (!json_is_array(val)) {
+            json_t *one = json_array();
+
+            json_array_append(one, val);
+            val = one;
+        } else {
+            json_incref(val);
+        }
+        if (!json_array_size(val) || json_array_size(val) > LIMIT_DATASTORE_FILTER_VALUES) {
+            json_decref(val);
+            json_decref(norm);
+            json_decref(f);
+            return err_set(err, ERR_VALIDATION, "filters", "filter \"%.100s\" needs 1 to %u values",
+                           key, LIMIT_DATASTORE_FILTER_VALUES);
+        }
+        json_array_foreach (val, i, x) {
+            if (!json_is_string(x) && !json_is_number(x) && !json_is_boolean(x)) {
+                json_decref(val);
+                json_decref(norm);
+                json_decref(f);
+                return err_set(err, ERR_VALIDATION, "filters",
+                               "filter \"%.100s\": values must be strings, numbers or booleans",
+                               key);
+            }
+        }
+        json_object_set_new(norm, key, val);
+    }
+    json_decref(f);
+    *out = norm;
+    return 0;
+}
+
+/* ---- records ---- */
+
+/* The public shape: the stored record without the ids of people and organizations
+ * (the names stand for them). New reference. */
+static json_t *grant_public(const json_t *rec)
+{
+    json_t *out = json_deep_copy(rec);
+
+    json_object_del(out, "organization_id");
+    json_object_del(out, "grantee_id");
+    return out;
+}
+
+/* Stages the ledger entry of a grant step inside the open transaction. */
+static int grant_entry(struct store *s, const char *type, const char *actor, const json_t *rec,
+                       struct err *err)
+{
+    struct err e = ERR_INIT;
+    json_t *objects = json_pack("{s:s?, s:s?, s:s?}", "grant", sget(rec, "id"), "dataset",
+                                sget(rec, "dataset"), "grantee", sget(rec, "grantee"));
+    json_t *digest = grant_public(rec);
+    int ret = ledger_record(s, type, actor, sget(rec, "organization"), objects, digest, NULL, &e);
+
+    if (ret)
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot record \"%s\" in the ledger: %s", type,
+                      e.msg);
+    json_decref(objects);
+    json_decref(digest);
+    return ret;
+}
+
+static int grant_store(struct store *s, const json_t *rec, struct err *err)
+{
+    return store_grant_put(s, sget(rec, "id"), sget(rec, "dataset"), sget(rec, "grantee_id"),
+                           sget(rec, "state"), sget(rec, "requested_at"), rec, err);
+}
+
+/* The organization (id) of a dataset as its package dict names it. */
+static const char *dataset_org(const json_t *d)
+{
+    return sget(d, "owner_org");
+}
+
+int grant_request_as(struct store *s, const struct actor *a, json_t *params, json_t **grant,
+                     struct err *err)
+{
+    const char *dataset, *grantee, *purpose, *basis, *from, *until, *fee;
+    json_t *d = NULL, *g = NULL, *user = NULL, *roles = NULL, *columns = NULL, *filters = NULL;
+    json_t *rec = NULL, *r;
+    char id[UUID_STR_LEN], now[TIME_ISO_MAX];
+    bool began = false, is_grantee = false;
+    size_t i;
+    int ret;
+
+    *grant = NULL;
+    if (!a || !a->authenticated) {
+        ret = err_set(err, ERR_AUTH, NULL, "anonymous users may not request grants");
+        goto out;
+    }
+    if ((ret = text_param(params, "dataset", true, LIMIT_FIELD_MAX, &dataset, err)) ||
+        (ret = text_param(params, "grantee", true, LIMIT_NAME_MAX, &grantee, err)) ||
+        (ret = text_param(params, "purpose", true, LIMIT_TEXT_MAX, &purpose, err)) ||
+        (ret = text_param(params, "legal_basis", true, LIMIT_TEXT_MAX, &basis, err)) ||
+        (ret = columns_param(params, &columns, err)) ||
+        (ret = filters_param(params, columns, &filters, err)) ||
+        (ret = text_param(params, "valid_from", true, 10, &from, err)) ||
+        (ret = text_param(params, "valid_until", true, 10, &until, err)) ||
+        (ret = text_param(params, "fee_schedule", false, LIMIT_FIELD_MAX, &fee, err)))
+        goto out;
+    if (!day_valid(from)) {
+        ret = err_set(err, ERR_VALIDATION, "valid_from", "\"%s\" is not a day (YYYY-MM-DD)", from);
+        goto out;
+    }
+    if (!day_valid(until)) {
+        ret = err_set(err, ERR_VALIDATION, "valid_until", "\"%s\" is not a day (YYYY-MM-DD)",
+                      until);
+        goto out;
+    }
+    if (strcmp(from, until) > 0) {
+        ret = err_set(err, ERR_VALIDATION, "valid_until",
+                      "the period ends (%s) before it starts (%s)", until, from);
+        goto out;
+    }
+    ret = store_begin(s, err);
+    if (ret)
+        goto out;
+    began = true;
+    ret = store_dataset_get(s, dataset, &d, NULL);
+    if (ret == -ERR_NOT_FOUND || (!ret && !str_eq(sget(d, "state"), "active"))) {
+        /* As package_show: a dataset the caller may not see does not exist for them. */
+        ret = err_set(err, ERR_NOT_FOUND, "dataset", "dataset \"%s\" not found", dataset);
+        goto out;
+    }
+    if (ret) {
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot read dataset \"%s\"", dataset);
+        goto out;
+    }
+    if (actor_capacity(a, dataset_org(d)) < CAPACITY_EDITOR) {
+        ret = err_set(err, ERR_AUTH, NULL,
+                      "user \"%s\" may not request grants on dataset \"%s\": only editors and "
+                      "admins of its organization",
+                      a->name, dataset);
+        goto out;
+    }
+    if (!dataset_restricted(d)) {
+        ret = err_set(err, ERR_VALIDATION, "dataset",
+                      "dataset \"%s\" is public: grants are for \"restricted public\" and "
+                      "\"non-public\" datasets",
+                      dataset);
+        goto out;
+    }
+    ret = store_group_get(s, true, dataset_org(d), &g, NULL);
+    if (ret) {
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot read the organization of \"%s\"", dataset);
+        goto out;
+    }
+    ret = store_user_get(s, grantee, &user, NULL);
+    if (ret == -ERR_NOT_FOUND || (!ret && !str_eq(sget(user, "state"), "active"))) {
+        ret = err_set(err, ERR_NOT_FOUND, "grantee", "user \"%s\" not found", grantee);
+        goto out;
+    }
+    if (!ret)
+        ret = store_roles_of(s, sget(user, "id"), &roles, err);
+    if (ret)
+        goto out;
+    json_array_foreach (roles, i, r)
+        is_grantee |= str_eq(sget(r, "role"), ROLE_GRANTEE);
+    if (!is_grantee) {
+        ret = err_set(err, ERR_VALIDATION, "grantee",
+                      "user \"%s\" is not a grantee account (kaifang role add %s grantee)", grantee,
+                      sget(user, "name"));
+        goto out;
+    }
+    secret_uuid4(id);
+    time_now_rfc3339(now);
+    rec = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:s, s:O, s:O, s:s, s:s, s:s?, "
+                    "s:s, s:s, s:s, s:n, s:n, s:n}",
+                    "id", id, "dataset", sget(d, "id"), "dataset_name", sget(d, "name"),
+                    "organization", sget(g, "name"), "organization_id", sget(g, "id"), "grantee",
+                    sget(user, "name"), "grantee_id", sget(user, "id"), "purpose", purpose,
+                    "legal_basis", basis, "columns", columns, "filters", filters, "valid_from",
+                    from, "valid_until", until, "fee_schedule", fee, "state", "requested",
+                    "requested_by", a->name, "requested_at", now, "decided_by", "decided_at",
+                    "note");
+    BUG_ON(!rec);
+    ret = grant_store(s, rec, err);
+    if (!ret)
+        ret = grant_entry(s, "grant_request", a->name, rec, err);
+    if (!ret)
+        ret = store_commit(s, err);
+    if (ret)
+        goto out;
+    began = false;
+    *grant = grant_public(rec);
+out:
+    if (began)
+        store_rollback(s);
+    json_decref(d);
+    json_decref(g);
+    json_decref(user);
+    json_decref(roles);
+    json_decref(columns);
+    json_decref(filters);
+    json_decref(rec);
+    return ret;
+}
+
+/* Loads a grant by the "id" parameter inside the open transaction. */
+static int load_grant(struct store *s, json_t *params, json_t **rec, const char **note,
+                      struct err *err)
+{
+    const char *id;
+    int ret;
+
+    *rec = NULL;
+    if ((ret = text_param(params, "id", true, LIMIT_FIELD_MAX, &id, err)) ||
+        (ret = text_param(params, "note", false, LIMIT_TEXT_MAX, note, err)))
+        return ret;
+    ret = store_grant_get(s, id, rec, NULL);
+    if (ret == -ERR_NOT_FOUND)
+        return err_set(err, ERR_NOT_FOUND, "id", "grant \"%s\" not found", id);
+    if (ret)
+        return err_set(err, ERR_INTERNAL, NULL, "cannot read grant \"%s\"", id);
+    return 0;
+}
+
+/* Sets the decision fields, stores the record and stages its entry. */
+static int grant_decided(struct store *s, const struct actor *a, json_t *rec, const char *state,
+                         const char *note, const char *type, struct err *err)
+{
+    char now[TIME_ISO_MAX];
+    int ret;
+
+    time_now_rfc3339(now);
+    json_object_set_new(rec, "state", json_string(state));
+    json_object_set_new(rec, "decided_by", json_string(a->name));
+    json_object_set_new(rec, "decided_at", json_string(now));
+    json_object_set_new(rec, "note", note ? json_string(note) : json_null());
+    ret = grant_store(s, rec, err);
+    if (!ret)
+        ret = grant_entry(s, type, a->name, rec, err);
+    return ret;
+}
+
+int grant_decide_as(struct store *s, const struct actor *a, json_t *params, bool approve,
+                    json_t **grant, struct err *err)
+{
+    json_t *rec = NULL;
+    const char *note = NULL;
+    bool began = false;
+    int ret;
+
+    *grant = NULL;
+    if (!a || !a->authenticated) {
+        ret = err_set(err, ERR_AUTH, NULL, "anonymous users may not decide grants");
+        goto out;
+    }
+    ret = store_begin(s, err);
+    if (ret)
+        goto out;
+    began = true;
+    ret = load_grant(s, params, &rec, &note, err);
+    if (ret)
+        goto out;
+    ret = access_approver_check(a, sget(rec, "organization_id"), sget(rec, "requested_by"), err);
+    if (ret)
+        goto out;
+    if (str_eq(sget(rec, "grantee"), a->name)) {
+        ret = err_set(err, ERR_AUTH, NULL, "user \"%s\" may not approve a grant to themselves",
+                      a->name);
+        goto out;
+    }
+    if (!str_eq(sget(rec, "state"), "requested")) {
+        ret = err_set(err, ERR_CONFLICT, "id", "grant \"%s\" is %s already, not requested",
+                      sget(rec, "id"), sget(rec, "state"));
+        goto out;
+    }
+    ret = grant_decided(s, a, rec, approve ? "approved" : "refused", note,
+                        approve ? "grant_approve" : "grant_refuse", err);
+    if (!ret)
+        ret = store_commit(s, err);
+    if (ret)
+        goto out;
+    began = false;
+    *grant = grant_public(rec);
+out:
+    if (began)
+        store_rollback(s);
+    json_decref(rec);
+    return ret;
+}
+
+int grant_revoke_as(struct store *s, const struct actor *a, json_t *params, json_t **grant,
+                    struct err *err)
+{
+    json_t *rec = NULL;
+    const char *note = NULL, *org;
+    bool began = false;
+    int ret;
+
+    *grant = NULL;
+    if (!a || !a->authenticated) {
+        ret = err_set(err, ERR_AUTH, NULL, "anonymous users may not revoke grants");
+        goto out;
+    }
+    ret = store_begin(s, err);
+    if (ret)
+        goto out;
+    began = true;
+    ret = load_grant(s, params, &rec, &note, err);
+    if (ret)
+        goto out;
+    org = sget(rec, "organization_id");
+    if (!actor_has_role(a, ROLE_APPROVER, org) && actor_capacity(a, org) < CAPACITY_ADMIN) {
+        ret = err_set(err, ERR_AUTH, NULL, "user \"%s\" may not revoke grants of \"%s\"", a->name,
+                      sget(rec, "organization"));
+        goto out;
+    }
+    if (!str_eq(sget(rec, "state"), "approved")) {
+        ret = err_set(err, ERR_CONFLICT, "id", "grant \"%s\" is %s, not approved", sget(rec, "id"),
+                      sget(rec, "state"));
+        goto out;
+    }
+    ret = grant_decided(s, a, rec, "revoked", note, "grant_revoke", err);
+    if (!ret)
+        ret = store_commit(s, err);
+    if (ret)
+        goto out;
+    began = false;
+    *grant = grant_public(rec);
+out:
+    if (began)
+        store_rollback(s);
+    json_decref(rec);
+    return ret;
+}
+
+/* Whether a may see the grant rec: its dataset public and active, or a a member of the
+ * organization, the grantee, or a sysadmin. */
+static bool grant_visible(struct store *s, const struct actor *a, const json_t *rec)
+{
+    json_t *d = NULL;
+    bool ok;
+
+    if (a && a->authenticated &&
+        (a->sysadmin || str_eq(a->id, sget(rec, "grantee_id")) ||
+         actor_capacity(a, sget(rec, "organization_id")) >= CAPACITY_MEMBER))
+        return true;
+    if (store_dataset_get(s, sget(rec, "dataset"), &d, NULL))
+        return false;
+    ok = str_eq(sget(d, "state"), "active") && !json_is_true(json_object_get(d, "private"));
+    json_decref(d);
+    return ok;
+}
+
+int grant_show(struct store *s, const struct actor *a, json_t *params, json_t **grant,
+               struct err *err)
+{
+    json_t *rec = NULL;
+    const char *note;
+    int ret;
+
+    *grant = NULL;
+    ret = load_grant(s, params, &rec, &note, err);
+    if (!ret && !grant_visible(s, a, rec))
+        ret = err_set(err, ERR_NOT_FOUND, "id", "grant \"%s\" not found", sget(rec, "id"));
+    if (!ret)
+        *grant = grant_public(rec);
+    json_decref(rec);
+    return ret;
+}
+
+int grant_list(struct store *s, const struct actor *a, json_t *params, json_t **grants,
+               struct err *err)
+{
+    const char *dataset, *grantee;
+    const char *did = NULL, *gid = NULL;
+    json_t *d = NULL, *user = NULL, *all = NULL, *rec, *out = NULL;
+    size_t i;
+    int ret;
+
+    *grants = NULL;
+    if ((ret = text_param(params, "dataset", false, LIMIT_FIELD_MAX, &dataset, err)) ||
+        (ret = text_param(params, "grantee", false, LIMIT_NAME_MAX, &grantee, err)))
+        goto out;
+    out = json_array();
+    if (dataset) {
+        ret = store_dataset_get(s, dataset, &d, NULL);
+        if (ret == -ERR_NOT_FOUND) {
+            ret = 0; /* no such dataset: no grants (its existence does not leak) */
+            goto done;
+        }
+        if (ret) {
+            ret = err_set(err, ERR_INTERNAL, NULL, "cannot read dataset \"%s\"", dataset);
+            goto out;
+        }
+        did = sget(d, "id");
+    }
+    if (grantee) {
+        ret = store_user_get(s, grantee, &user, NULL);
+        if (ret == -ERR_NOT_FOUND) {
+            ret = 0;
+            goto done;
+        }
+        if (ret) {
+            ret = err_set(err, ERR_INTERNAL, NULL, "cannot read user \"%s\"", grantee);
+            goto out;
+        }
+        gid = sget(user, "id");
+    }
+    ret = store_grant_list(s, did, gid, &all, err);
+    if (ret)
+        goto out;
+    json_array_foreach (all, i, rec) {
+        if (grant_visible(s, a, rec))
+            json_array_append_new(out, grant_public(rec));
+    }
+done:
+    *grants = out;
+    out = NULL;
+out:
+    json_decref(d);
+    json_decref(user);
+    json_decref(all);
+    json_decref(out);
+    return ret;
+}
+
+int grant_find_valid(struct store *s, const struct actor *a, const char *dataset_id,
+                     const char *day, json_t **grant, struct err *err)
+{
+    json_t *all = NULL, *rec, *best = NULL;
+    size_t i;
+    int ret;
+
+    *grant = NULL;
+    if (!a || !a->authenticated) {
+        ret = err_set(err, ERR_AUTH, NULL, "restricted data is read only under a grant");
+        goto out;
+    }
+    ret = store_grant_list(s, dataset_id, a->id, &all, err);
+    if (ret)
+        goto out;
+    json_array_foreach (all, i, rec) {
+        if (!str_eq(sget(rec, "state"), "approved"))
+            continue;
+        if (strcmp(sget(rec, "valid_from"), day) <= 0 &&
+            strcmp(day, sget(rec, "valid_until")) <= 0) {
+            *grant = json_incref(rec);
+            goto out;
+        }
+        best = rec;
+    }
+    if (best) {
+        *grant = json_incref(best);
+        if (strcmp(day, sget(best, "valid_from")) < 0)
+            ret = err_set(err, ERR_AUTH, NULL, "grant \"%s\" is valid from %s", sget(best, "id"),
+                          sget(best, "valid_from"));
+        else
+            ret = err_set(err, ERR_AUTH, NULL, "grant \"%s\" expired on %s", sget(best, "id"),
+                          sget(best, "valid_until"));
+        goto out;
+    }
+    ret = err_set(err, ERR_AUTH, NULL,
+                  "user \"%s\" has no approved grant on this dataset: restricted data is read "
+                  "only under a grant",
+                  a->name);
+out:
+    json_decref(all);
+    return ret;
+}
+
+int grant_read_record(struct store *s, const char *actor, const char *org, const char *grant_id,
+                      const char *dataset_id, const char *resource_id, json_t *query,
+                      long long rows, const char *refusal, struct err *err)
+{
+    struct err e = ERR_INIT;
+    json_t *objects;
+    const char *type = refusal ? "restricted_read_refused" : "restricted_read";
+    int ret;
+
+    if (refusal)
+        objects = json_pack("{s:s?, s:s?, s:s*, s:s}", "dataset", dataset_id, "resource",
+                            resource_id, "grant", grant_id, "reason", refusal);
+    else
+        objects = json_pack("{s:s?, s:s?, s:s?, s:I}", "grant", grant_id, "dataset", dataset_id,
+                            "resource", resource_id, "rows", (json_int_t)rows);
+    BUG_ON(!objects);
+    ret = store_begin(s, &e);
+    if (!ret) {
+        ret = ledger_record(s, type, actor, org, objects, query, NULL, &e);
+        if (!ret)
+            ret = store_commit(s, &e);
+        if (ret)
+            store_rollback(s);
+    }
+    if (ret)
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot record \"%s\" in the ledger: %s", type,
+                      e.msg);
+    json_decref(objects);
+    return ret;
+}
