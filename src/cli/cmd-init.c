@@ -4,6 +4,7 @@
  */
 #include "cli/cli-int.h"
 #include "ledger/ledger.h"
+#include "privacy/policy.h"
 #include "core/util.h"
 
 /*
@@ -77,6 +78,14 @@ int cmd_init(int argc, char **argv)
                 "the portal's ledger key exists with origin \"%s\" and is kept (monitors "
                 "pinned it); \"--origin %s\" would be a new log",
                 ledger_key_origin(key), origin);
+        ret = cli_fail("init", &err);
+        goto out;
+    }
+    /* The key of keyed pseudonymisation (`kaifang anonymize`, privacy/policy.h): made once,
+     * 0600, and kept, so that the same value keeps its pseudonym across releases. */
+    free(path);
+    path = privacy_key_portal_path(p.cfg.portal_dir);
+    if (privacy_key_create(path, NULL, &err)) {
         ret = cli_fail("init", &err);
         goto out;
     }

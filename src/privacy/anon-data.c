@@ -238,41 +238,116 @@ static void tuple_rehash(struct tuple_table *tt, const struct anon_data *d, size
     }
 }
 
-int anon_data_load(struct anon_data **out, const char *path, const struct anon_qi *qi, size_t nqi,
-                   const char *sensitive, const struct anon_hierarchy *sensitive_h, struct err *err)
+void anon_table_release(struct anon_table *t)
+{
+    for (size_t i = 0; i < t->nfields; i++) {
+        free(t->field_ids[i]);
+        free(t->labels[i]);
+    }
+    free(t->field_ids);
+    free(t->labels);
+    if (t->cells)
+        for (uint64_t i = 0; i < t->nrecords * t->nfields; i++)
+            free(t->cells[i]);
+    free(t->cells);
+    free(t->lines);
+    memset(t, 0, sizeof(*t));
+}
+
+int anon_table_read(struct anon_table *out, const char *path, struct err *err)
 {
     struct ingest_options o = INGEST_OPTIONS_INIT;
     struct ingest_table *t = NULL;
+    struct anon_table tb = {0};
+    size_t cells_alloc = 0, lines_alloc = 0;
+    const struct dsvalue *v;
+    uint64_t line;
+    int ret;
+
+    memset(out, 0, sizeof(*out));
+    ret = ingest_table_open(&t, path, NULL, &o, err);
+    if (ret)
+        goto out;
+    tb.nfields = t->nfields;
+    tb.field_ids = xcalloc(t->nfields + 1, sizeof(*tb.field_ids));
+    tb.labels = xcalloc(t->nfields + 1, sizeof(*tb.labels));
+    for (size_t i = 0; i < t->nfields; i++) {
+        tb.field_ids[i] = xstrdup(t->fields[i].id);
+        tb.labels[i] = xstrdup(t->fields[i].label ? t->fields[i].label : t->fields[i].id);
+        ingest_table_set_type(t, i, DSTYPE_TEXT);
+    }
+    while ((ret = ingest_table_next(t, &v, &line, err)) == 1) {
+        uint64_t r = tb.nrecords;
+        ALLOC_GROW(tb.cells, (r + 1) * tb.nfields, cells_alloc);
+        for (size_t i = 0; i < tb.nfields; i++)
+            tb.cells[r * tb.nfields + i] =
+                    v[i].kind == DSVALUE_TEXT ? xstrndup(v[i].s, v[i].len) : xstrdup("");
+        ALLOC_GROW(tb.lines, r + 1, lines_alloc);
+        tb.lines[r] = line;
+        tb.nrecords++;
+    }
+    if (ret < 0)
+        goto out;
+    ret = 0;
+    *out = tb;
+    memset(&tb, 0, sizeof(tb));
+out:
+    anon_table_release(&tb);
+    ingest_table_free(t);
+    return ret;
+}
+
+int64_t anon_table_column(const struct anon_table *t, const char *name)
+{
+    for (size_t i = 0; i < t->nfields; i++)
+        if (!strcmp(t->field_ids[i], name))
+            return (int64_t)i;
+    for (size_t i = 0; i < t->nfields; i++)
+        if (!strcmp(t->labels[i], name))
+            return (int64_t)i;
+    return -1;
+}
+
+int anon_data_load(struct anon_data **out, const char *path, const struct anon_qi *qi, size_t nqi,
+                   const char *sensitive, const struct anon_hierarchy *sensitive_h, struct err *err)
+{
+    struct anon_table t;
+    int ret;
+
+    *out = NULL;
+    if (nqi < 1 || nqi > 64)
+        return err_set(err, ERR_VALIDATION, "qi", "between 1 and 64 quasi-identifiers are needed");
+    ret = anon_table_read(&t, path, err);
+    if (ret)
+        return ret;
+    return anon_data_from_table(out, &t, qi, nqi, sensitive, sensitive_h, err);
+}
+
+int anon_data_from_table(struct anon_data **out, struct anon_table *t, const struct anon_qi *qi,
+                         size_t nqi, const char *sensitive,
+                         const struct anon_hierarchy *sensitive_h, struct err *err)
+{
     struct anon_data *d = xcalloc(1, sizeof(*d));
     struct anon_dict *vals = NULL, sens;
     uint64_t **first_line = NULL;
     size_t *first_alloc = NULL;
     uint32_t *rec = NULL, *keys = NULL;
-    size_t rec_alloc = 0, cells_alloc = 0, keys_alloc = 0;
+    size_t keys_alloc = 0;
     struct tuple_table tt = {NULL, 0};
-    const struct dsvalue *v;
-    uint64_t line;
-    int ret;
+    uint64_t *lines = t->lines;
+    int ret = 0;
 
     *out = NULL;
+    t->lines = NULL;
     anon_dict_init(&sens);
     if (nqi < 1 || nqi > 64) {
         ret = err_set(err, ERR_VALIDATION, "qi", "between 1 and 64 quasi-identifiers are needed");
         goto out;
     }
-    ret = ingest_table_open(&t, path, NULL, &o, err);
-    if (ret)
-        goto out;
-    d->nfields = t->nfields;
-    d->field_ids = xcalloc(t->nfields, sizeof(*d->field_ids));
-    for (size_t i = 0; i < t->nfields; i++) {
-        d->field_ids[i] = xstrdup(t->fields[i].id);
-        ingest_table_set_type(t, i, DSTYPE_TEXT);
-    }
     d->nqi = nqi;
     d->attr = xcalloc(nqi, sizeof(*d->attr));
     for (size_t j = 0; j < nqi; j++) {
-        int64_t c = find_column(t, qi[j].column);
+        int64_t c = anon_table_column(t, qi[j].column);
         if (c < 0) {
             ret = err_set(err, ERR_VALIDATION, "qi", "column \"%s\" not found", qi[j].column);
             goto out;
@@ -284,10 +359,10 @@ int anon_data_load(struct anon_data **out, const char *path, const struct anon_q
                 goto out;
             }
         d->attr[j].column = (size_t)c;
-        d->attr[j].name = xstrdup(t->fields[c].id);
+        d->attr[j].name = xstrdup(t->field_ids[c]);
     }
     if (sensitive) {
-        int64_t c = find_column(t, sensitive);
+        int64_t c = anon_table_column(t, sensitive);
         if (c < 0) {
             ret = err_set(err, ERR_VALIDATION, "sensitive", "column \"%s\" not found", sensitive);
             goto out;
@@ -303,26 +378,30 @@ int anon_data_load(struct anon_data **out, const char *path, const struct anon_q
         d->sens_column = (size_t)c;
         d->sens_h = sensitive_h;
     }
+    /* the cells move into d; the rest of t is released */
+    d->nfields = t->nfields;
+    d->field_ids = t->field_ids;
+    d->cells = t->cells;
+    d->nrecords = t->nrecords;
+    for (size_t i = 0; i < t->nfields; i++)
+        free(t->labels[i]);
+    free(t->labels);
+    memset(t, 0, sizeof(*t));
     vals = xcalloc(nqi, sizeof(*vals));
     first_line = xcalloc(nqi, sizeof(*first_line));
     first_alloc = xcalloc(nqi, sizeof(*first_alloc));
     for (size_t j = 0; j < nqi; j++)
         anon_dict_init(&vals[j]);
     size_t w = nqi + 1;
-    while ((ret = ingest_table_next(t, &v, &line, err)) == 1) {
-        uint64_t r = d->nrecords;
-        ALLOC_GROW(d->cells, (r + 1) * d->nfields, cells_alloc);
-        for (size_t i = 0; i < d->nfields; i++)
-            d->cells[r * d->nfields + i] =
-                    v[i].kind == DSVALUE_TEXT ? xstrndup(v[i].s, v[i].len) : xstrdup("");
-        ALLOC_GROW(rec, (r + 1) * w, rec_alloc);
+    rec = xmalloc((d->nrecords * w + 1) * sizeof(*rec));
+    for (uint64_t r = 0; r < d->nrecords; r++) {
         for (size_t j = 0; j < nqi; j++) {
             const char *s = d->cells[r * d->nfields + d->attr[j].column];
             bool added;
             uint32_t id = anon_dict_intern(&vals[j], s, strlen(s), &added);
             if (added) {
                 ALLOC_GROW(first_line[j], vals[j].n, first_alloc[j]);
-                first_line[j][id] = line;
+                first_line[j][id] = lines ? lines[r] : r + 2;
             }
             rec[r * w + j] = id;
         }
@@ -331,10 +410,7 @@ int anon_data_load(struct anon_data **out, const char *path, const struct anon_q
             const char *s = d->cells[r * d->nfields + d->sens_column];
             rec[r * w + nqi] = anon_dict_intern(&sens, s, strlen(s), NULL);
         }
-        d->nrecords++;
     }
-    if (ret < 0)
-        goto out;
     ret = 0;
     /* counts a_v, then each QI's levels */
     for (size_t j = 0; j < nqi; j++) {
@@ -415,13 +491,13 @@ out:
     free(rec);
     free(keys);
     free(tt.slots);
-    ingest_table_free(t);
+    free(lines);
+    anon_table_release(t);
     anon_data_free(d);
     return ret;
 }
 
-/* Appends a CSV field (RFC 4180: quoted when it holds ',', '"', CR or LF). */
-static void csv_field(struct buf *b, const char *s)
+void anon_csv_field(struct buf *b, const char *s)
 {
     if (!strpbrk(s, ",\"\r\n")) {
         buf_addstr(b, s);
@@ -462,7 +538,7 @@ int anon_data_write(struct anon_data *d, const struct anon_config *c, const unsi
     for (size_t i = 0; i < d->nfields; i++) {
         if (i)
             buf_addch(&b, ',');
-        csv_field(&b, d->field_ids[i]);
+        anon_csv_field(&b, d->field_ids[i]);
     }
     buf_addstr(&b, "\r\n");
     for (uint64_t r = 0; r < d->nrecords; r++) {
@@ -472,13 +548,13 @@ int anon_data_write(struct anon_data *d, const struct anon_config *c, const unsi
             if (i)
                 buf_addch(&b, ',');
             if (j == SIZE_MAX) {
-                csv_field(&b, d->cells[r * d->nfields + i]);
+                anon_csv_field(&b, d->cells[r * d->nfields + i]);
             } else if (suppressed[tu]) {
                 buf_addch(&b, '*');
             } else {
                 const struct anon_attr *a = &d->attr[j];
                 uint32_t g = a->map[levels[j]][d->tval[(size_t)tu * d->nqi + j]];
-                csv_field(&b, a->gval[levels[j]].keys[g]);
+                anon_csv_field(&b, a->gval[levels[j]].keys[g]);
             }
         }
         buf_addstr(&b, "\r\n");

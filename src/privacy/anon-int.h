@@ -73,6 +73,33 @@ struct anon_data {
     struct anon_lattice *lat;
 };
 
+/* A table read whole, every cell as text (a NULL cell ""): nrecords × nfields cells,
+ * row-major, each owned; lines[r] is record r's line in the source (ingest's count). */
+struct anon_table {
+    size_t nfields;
+    char **field_ids;
+    char **labels; /* header texts */
+    uint64_t nrecords;
+    char **cells;
+    uint64_t *lines;
+};
+
+/* Reads the table at path through src/ingest (every field as text). Ingest's errors. */
+int anon_table_read(struct anon_table *out, const char *path, struct err *err);
+void anon_table_release(struct anon_table *t);
+/* The index of a column named by field id, else by header text; -1. */
+int64_t anon_table_column(const struct anon_table *t, const char *name);
+
+/* anon_data_load() of a table already read: t's cells move into the data (t is released,
+ * also on failure). */
+int anon_data_from_table(struct anon_data **out, struct anon_table *t, const struct anon_qi *qi,
+                         size_t nqi, const char *sensitive,
+                         const struct anon_hierarchy *sensitive_h, struct err *err);
+
+struct buf;
+/* Appends a CSV field (RFC 4180: quoted when it holds ',', '"', CR or LF). */
+void anon_csv_field(struct buf *b, const char *s);
+
 struct anon_lattice;
 void anon_lattice_free(struct anon_lattice *l);
 
