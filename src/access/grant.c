@@ -294,7 +294,12 @@ int grant_request_as(struct store *s, const struct actor *a, json_t *params, jso
         goto out;
     began = true;
     ret = store_dataset_get(s, dataset, &d, NULL);
-    if (ret == -ERR_NOT_FOUND || (!ret && !str_eq(sget(d, "state"), "active"))) {
+    /* Drafts and deleted datasets take no grants; a private one is as absent to those
+     * who may not see it. */
+    if (ret == -ERR_NOT_FOUND ||
+        (!ret && (!str_eq(sget(d, "state"), "active") ||
+                  (json_is_true(json_object_get(d, "private")) &&
+                   actor_capacity(a, dataset_org(d)) < CAPACITY_MEMBER)))) {
         /* As package_show: a dataset the caller may not see does not exist for them. */
         ret = err_set(err, ERR_NOT_FOUND, "dataset", "dataset \"%s\" not found", dataset);
         goto out;

@@ -224,6 +224,12 @@ static const struct command commands[] = {
          "needs. A grantee (portal-wide) is an outside operator's account, the only kind\n"
          "of account a grant may name. Each change is a \"role_set\" ledger entry.\n"
          "\n" PORTAL_HELP},
+        {"routes", cmd_routes, "list every URL pattern and API action the server answers",
+         "usage: kaifang routes\n"
+         "\n"
+         "Prints {\"routes\": [{\"methods\", \"pattern\"}…], \"actions\": [names]} as JSON:\n"
+         "the server's route table and the CKAN action table, the single places that say\n"
+         "what it answers (tests/e2e/test_authz_matrix.py holds a row for each).\n"},
         {"ledger", cmd_ledger, "show the ledger key, integrate and verify the public ledger",
          "usage: kaifang ledger key [--portal DIR]\n"
          "       kaifang ledger integrate [--portal DIR]\n"

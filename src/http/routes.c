@@ -8,6 +8,7 @@
 
 #include "api/api.h"
 #include "http/http-int.h"
+#include "http/server.h"
 #include "web/ui.h"
 #include "core/util.h"
 
@@ -52,6 +53,25 @@ static const struct route routes[] = {
         {GH, "/api/ledger/proof/consistency", http_ledger_consistency, ROUTE_CACHEABLE | ROUTE_API},
         {GH, "/api/ledger/key", http_ledger_key, ROUTE_CACHEABLE | ROUTE_API},
 };
+
+json_t *http_endpoints(void)
+{
+    json_t *routes_out = json_array();
+
+    for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
+        json_t *m = json_array();
+
+        if (routes[i].methods & HM_GET)
+            json_array_append_new(m, json_string("GET"));
+        if (routes[i].methods & HM_HEAD)
+            json_array_append_new(m, json_string("HEAD"));
+        if (routes[i].methods & HM_POST)
+            json_array_append_new(m, json_string("POST"));
+        json_array_append_new(routes_out,
+                              json_pack("{s:o, s:s}", "methods", m, "pattern", routes[i].pattern));
+    }
+    return json_pack("{s:o, s:o}", "routes", routes_out, "actions", api_ckan_action_names());
+}
 
 const struct route *http_route_find(unsigned method, const char *path, struct str *args,
                                     bool *path_matched)

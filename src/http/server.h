@@ -4,6 +4,8 @@
 #ifndef KAIFANG_HTTP_SERVER_H
 #define KAIFANG_HTTP_SERVER_H
 
+#include <jansson.h>
+
 #include "catalog/catalog.h"
 #include "core/config.h"
 #include "core/err.h"
@@ -22,5 +24,13 @@ struct ledger_key;
  */
 int server_run(const struct config *cfg, struct catalog *c, const struct ledger_key *ledger_key,
                void (*ready)(void *arg, unsigned port), void *arg, struct err *err);
+
+/*
+ * Every route of the route table (routes.c) and every action of the CKAN action table,
+ * as a new JSON object {"routes": [{"methods": ["GET", "HEAD", "POST"], "pattern":
+ * "/dataset/:id"}…], "actions": [names]}, in table order: `kaifang routes` prints it, and
+ * tests/e2e/test_authz_matrix.py fails for an endpoint it has no row for.
+ */
+json_t *http_endpoints(void);
 
 #endif
