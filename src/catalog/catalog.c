@@ -21,6 +21,7 @@ void catalog_init(struct catalog *c, struct store *s, const char *files_dir, con
     size_t len;
 
     c->store = s;
+    c->derive = NULL;
     c->files_dir = xstrdup(files_dir ? files_dir : "");
     c->site_url = xstrdup(site_url ? site_url : "");
     len = strlen(c->site_url);
@@ -32,6 +33,9 @@ void catalog_release(struct catalog *c)
 {
     if (!c)
         return;
+    if (c->derive && c->derive->release)
+        c->derive->release(c->derive);
+    c->derive = NULL;
     free(c->files_dir);
     free(c->site_url);
     c->files_dir = NULL;
@@ -227,9 +231,32 @@ static void text_add_translated(struct buf *b, json_t *obj)
     }
 }
 
+/* The derived text of a dataset (struct catalog_derive) into out: true when there is
+ * one. Only public active datasets get one. */
+static bool derived_text(struct catalog *c, json_t *doc, struct buf *out)
+{
+    struct catalog shown;
+    json_t *copy;
+    bool ok;
+
+    if (!c->derive || json_is_true(json_object_get(doc, "private")) ||
+        !str_eq(doc_str(doc, "state"), "active"))
+        return false;
+    copy = json_deep_copy(doc);
+    if (!copy)
+        return false;
+    /* The dataset as package_show shows it, under the hook's site. */
+    shown = *c;
+    shown.site_url = (char *)c->derive->site;
+    dataset_output(&shown, copy);
+    ok = c->derive->derive(c->derive, copy, out) && !buf_failed(out);
+    json_decref(copy);
+    return ok;
+}
+
 int dataset_write(struct catalog *c, json_t *doc, struct err *err)
 {
-    struct buf title = BUF_INIT, tags = BUF_INIT, text = BUF_INIT;
+    struct buf title = BUF_INIT, tags = BUF_INIT, text = BUF_INIT, derived = BUF_INIT;
     struct facet_list f = {0};
     const char **rids = NULL;
     size_t nrids = 0, i;
@@ -302,6 +329,11 @@ int dataset_write(struct catalog *c, json_t *doc, struct err *err)
     d.nfacets = f.nr;
     d.resource_ids = rids;
     d.nresource_ids = nrids;
+    if (derived_text(c, doc, &derived)) {
+        d.derived = derived.buf;
+        d.derived_len = derived.len;
+        d.derived_key = c->derive->key;
+    }
     ret = store_dataset_put(c->store, &d, err);
     if (ret == -ERR_CONFLICT && str_eq(err ? err->field : "name", "name")) {
         if (err)
@@ -312,6 +344,7 @@ out:
     buf_release(&title);
     buf_release(&tags);
     buf_release(&text);
+    buf_release(&derived);
     free(f.v);
     free(rids);
     return ret;

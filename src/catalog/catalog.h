@@ -33,6 +33,28 @@
 
 struct datastore;
 
+/*
+ * A text derived from every public dataset the catalog writes, stored with it in the
+ * same transaction (store_dataset.derived), so that a reader need not derive it again:
+ * the data.json entry of src/dcat/ (dcat_catalog_derive()). Datasets that are not
+ * public and active get none (their old one is removed).
+ */
+struct catalog_derive {
+    /* What the text depends on besides the dataset, stored beside it: a reader that
+     * names another key derives the text again (STORE_DERIVED_KEY bytes). */
+    uint8_t key[STORE_DERIVED_KEY];
+    /* The site URL derive() sees the dataset under (the URLs of uploads and datastore
+     * dumps begin with it), instead of the catalog's site_url: so that the text need
+     * not depend on the site. Borrowed, static or owned by the hook. */
+    const char *site;
+    /* Appends the text of doc (the package dict as package_show shows it under site;
+     * derive may change it) to out; false when the dataset gets none. Must not touch
+     * the store. */
+    bool (*derive)(const struct catalog_derive *d, json_t *doc, struct buf *out);
+    /* Frees d (catalog_release()). */
+    void (*release)(struct catalog_derive *d);
+};
+
 struct catalog {
     struct store *store; /* borrowed */
     char *files_dir;     /* owned: <portal>/files, content-addressed uploads */
@@ -42,6 +64,8 @@ struct catalog {
      * catalog never calls into it; it is here so that the API layer, which gets only
      * the catalog, reaches the DataStore actions. */
     struct datastore *datastore;
+    /* Owned, or NULL: see struct catalog_derive. */
+    struct catalog_derive *derive;
 };
 
 /* Sets up c over an open store. files_dir and site_url are copied. */
@@ -83,6 +107,18 @@ int catalog_package_search(struct catalog *c, const struct actor *a, json_t *par
  */
 int catalog_package_search_text(struct catalog *c, const struct actor *a, json_t *params,
                                 json_t **result, struct buf *results, struct err *err);
+
+/*
+ * catalog_package_search_text() for a reader of derived texts (struct catalog_derive):
+ * the datasets are shown under site (NULL: c->site_url), and with key (not NULL) *derived
+ * gets an array as long as the page (new reference), each element the dataset's derived
+ * text of that key (a JSON string of any bytes) or null; results then holds only the
+ * datasets whose element is null, in order. *derived NULL: the store keeps no derived
+ * texts (results holds every dataset).
+ */
+int catalog_package_search_derived(struct catalog *c, const struct actor *a, json_t *params,
+                                   const char *site, const uint8_t *key, json_t **result,
+                                   struct buf *results, json_t **derived, struct err *err);
 
 /*
  * The placeholder of catalog_package_search_text(): "kaifang-splice-" and 32 hex digits

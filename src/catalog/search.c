@@ -1191,12 +1191,15 @@ const char *catalog_splice_token(void)
 static int results_text(struct catalog *c, json_t *docs, struct buf *out, json_t **results,
                         struct err *err)
 {
-    size_t i, len = out->len;
+    size_t i, len = out->len, n = 0;
     json_t *t;
     int ret = 0;
 
     json_array_foreach (docs, i, t) {
-        if (i)
+        /* null: a dataset whose derived text was read instead (package_search_derived). */
+        if (json_is_null(t))
+            continue;
+        if (n++)
             buf_addch(out, ',');
         ret = dataset_output_text(c, json_string_value(t), json_string_length(t), out, err);
         if (ret)
@@ -1209,14 +1212,16 @@ static int results_text(struct catalog *c, json_t *docs, struct buf *out, json_t
         return ret;
     }
     *results = json_array();
-    if (json_array_size(docs))
+    if (n)
         json_array_append_new(*results, json_string(catalog_splice_token()));
     return 0;
 }
 
-/* package_search; with text (not NULL), the page as text (catalog_package_search_text). */
+/* package_search; with text (not NULL), the page as text (catalog_package_search_text),
+ * and with derived (not NULL) the derived texts of key (catalog_package_search_derived). */
 static int package_search(struct catalog *c, const struct actor *a, json_t *params,
-                          struct buf *text, json_t **result, struct err *err)
+                          struct buf *text, const uint8_t *key, json_t **derived, json_t **result,
+                          struct err *err)
 {
     struct query q = {json_array(), true, true, false};
     struct store_search s = {0};
@@ -1281,6 +1286,7 @@ static int package_search(struct catalog *c, const struct actor *a, json_t *para
     s.nfacet_fields = json_array_size(facet_fields);
     s.facet_limit = (size_t)flimit;
     s.raw_docs = text != NULL;
+    s.derived_key = text && derived ? key : NULL;
     ret = store_dataset_search(c->store, &s, &r, err);
     if (ret)
         goto out;
@@ -1322,6 +1328,10 @@ static int package_search(struct catalog *c, const struct actor *a, json_t *para
     *result = json_pack("{s:I, s:o, s:o, s:o, s:s}", "count", (json_int_t)r.count, "results",
                         results, "facets", facets, "search_facets", search_facets, "sort", sort);
     results = facets = search_facets = NULL;
+    if (derived) {
+        *derived = r.derived;
+        r.derived = NULL;
+    }
 out:
     json_decref(results);
     store_search_result_release(&r);
@@ -1340,11 +1350,23 @@ out:
 int catalog_package_search(struct catalog *c, const struct actor *a, json_t *params,
                            json_t **result, struct err *err)
 {
-    return package_search(c, a, params, NULL, result, err);
+    return package_search(c, a, params, NULL, NULL, NULL, result, err);
 }
 
 int catalog_package_search_text(struct catalog *c, const struct actor *a, json_t *params,
                                 json_t **result, struct buf *results, struct err *err)
 {
-    return package_search(c, a, params, results, result, err);
+    return package_search(c, a, params, results, NULL, NULL, result, err);
+}
+
+int catalog_package_search_derived(struct catalog *c, const struct actor *a, json_t *params,
+                                   const char *site, const uint8_t *key, json_t **result,
+                                   struct buf *results, json_t **derived, struct err *err)
+{
+    struct catalog shown = *c;
+
+    *derived = NULL;
+    if (site)
+        shown.site_url = (char *)site;
+    return package_search(&shown, a, params, results, key, derived, result, err);
 }

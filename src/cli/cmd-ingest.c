@@ -10,6 +10,7 @@
 
 #include "catalog/catalog.h"
 #include "cli/cli-int.h"
+#include "dcat/dcat.h"
 #include "core/limits.h"
 #include "core/parse.h"
 #include "datastore/datastore.h"
@@ -161,6 +162,7 @@ int cmd_ingest(int argc, char **argv)
         goto out;
     }
     catalog_init(&c, p.store, p.files_dir, p.cfg.site_url);
+    dcat_catalog_derive(&c, &p.cfg);
     have_catalog = true;
     ds = datastore_new(&c);
     req.resource_id = rid;

@@ -30,6 +30,7 @@
 
 #include "catalog/catalog.h"
 #include "cli/cli-int.h"
+#include "dcat/dcat.h"
 #include "cli/load-doc.h"
 #include "cli/progress.h"
 #include "core/buf.h"
@@ -739,6 +740,7 @@ int cli_load_catalog(struct portal *p, const char *catalog_dir)
     ctx.dir = catalog_dir;
     ctx.orgs_seen = json_object();
     catalog_init(&ctx.catalog, p->store, p->files_dir, p->cfg.site_url);
+    dcat_catalog_derive(&ctx.catalog, &p->cfg);
     ds = datastore_new(&ctx.catalog);
     if (cli_actor(p->store, &ctx.actor, &err) || list_folders(catalog_dir, &names, &n, &err)) {
         ret = cli_fail("load", &err);

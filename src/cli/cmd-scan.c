@@ -10,6 +10,7 @@
 
 #include "catalog/catalog.h"
 #include "cli/cli-int.h"
+#include "dcat/dcat.h"
 #include "core/buf.h"
 #include "core/parse.h"
 #include "ingest/ingest.h"
@@ -91,6 +92,7 @@ static int resource_path(const char *portal_dir, const char *rid, struct resourc
     if (ret)
         goto out;
     catalog_init(&c, p.store, p.files_dir, p.cfg.site_url);
+    dcat_catalog_derive(&c, &p.cfg);
     have_catalog = true;
     ret = catalog_resource_authorize(&c, &actor, rid, false, &resource, &dataset, err);
     if (ret)

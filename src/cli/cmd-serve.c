@@ -3,6 +3,7 @@
  */
 #include "catalog/catalog.h"
 #include "cli/cli-int.h"
+#include "dcat/dcat.h"
 #include "core/log.h"
 #include "datastore/datastore.h"
 #include "http/server.h"
@@ -51,6 +52,7 @@ int cli_serve_portal(struct portal *p, struct err *err)
     int ret;
 
     catalog_init(&catalog, p->store, p->files_dir, p->cfg.site_url);
+    dcat_catalog_derive(&catalog, &p->cfg);
     /* The key must already be there (`kaifang init` makes it, `demo` ensures it):
      * making a new one here, beside a log signed with a lost key, would silently give
      * the log a second identity that no monitor trusts. */

@@ -32,6 +32,7 @@
 
 #include "catalog/catalog.h"
 #include "cli/cli-int.h"
+#include "dcat/dcat.h"
 #include "cli/fetch.h"
 #include "cli/load-doc.h"
 #include "core/buf.h"
@@ -789,6 +790,7 @@ int cli_load_documents(struct portal *p, const char *const *srcs, size_t n, cons
     ctx.org_ready = json_object();
     ctx.names = json_object();
     catalog_init(&ctx.catalog, p->store, p->files_dir, p->cfg.site_url);
+    dcat_catalog_derive(&ctx.catalog, &p->cfg);
     ds = datastore_new(&ctx.catalog);
     if (format && !(forced = dcat_import_format_parse(format))) {
         ret = cli_usage("load", "load",

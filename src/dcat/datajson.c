@@ -287,10 +287,27 @@ struct dcat_stream {
     size_t next;    /* start of the next batch in the catalog search */
     size_t count;   /* public datasets when the document was opened */
     size_t written; /* datasets written */
-    size_t cached;  /* of which from the cache */
+    size_t cached;  /* of which from the process cache */
+    size_t stored;  /* of which from the entries kept in the store */
     char *tail;     /* what closes the document: "]}" */
     bool done;      /* the tail is in out */
     bool failed;
+    /* entry.c: with splice, datasets are read under the stand-in site (to: the options
+     * with it), their entries kept in the store under entry_key are used, and the site
+     * URL (site, site_len: dcat_url_encode()d) spliced in. Without it (a site that
+     * entries cannot serve) every entry is mapped with o. */
+    bool splice;
+    struct dcat_options to;
+    uint8_t entry_key[SHA256_LEN];
+    char *site;
+    size_t site_len;
+    struct buf entry; /* one entry being made */
+    /* Entries made in this batch, to store back (store_dataset_derived_put()): ids and
+     * the entries one after the other in wb_entries, wb_len[i] bytes each. */
+    char **wb_ids;
+    size_t *wb_len, nwb, wb_alloc, wb_alloc2;
+    struct buf wb_entries;
+    bool loaded; /* the process cache was read from disk (dcat_cache_load()) */
     /* persist.c: the store version the document reflects, the directory of what is
      * kept on disk (NULL: nothing), the snapshot being written, or the one being read
      * (snap_fd >= 0, snap_left bytes of its body still to read). */
@@ -307,8 +324,8 @@ static int dump_to_buf(const char *data, size_t size, void *ctx)
     return 0;
 }
 
-/* The options a data.json entry depends on, hashed once per document: part of every
- * cache key. */
+/* The options a data.json document depends on, hashed once per document: the
+ * snapshot's name, and part of every process-cache key when entries are not spliced. */
 static void options_digest(const struct dcat_options *o, uint8_t out[SHA256_LEN])
 {
     const char *parts[] = {o->site_url,     o->catalog_title, o->catalog_publisher,
@@ -323,41 +340,166 @@ static void options_digest(const struct dcat_options *o, uint8_t out[SHA256_LEN]
     sha256_final(&ctx, out);
 }
 
-/* Appends the data.json entry of one stored dataset text: from the cache when this text
- * was written with these options before, else parsed, mapped and cached. */
-static int write_dataset(struct dcat_stream *s, const char *text, size_t len, struct err *err)
+/* The process-cache key of a dataset text: the SHA-256 of the prefix digest and the
+ * text, each occurrence of the stand-in site (s->to.site_url when splicing) hashed as
+ * DCAT_ENTRY_SITE, so that the key does not depend on the process's stand-in. */
+static void text_key(const struct dcat_stream *s, const char *text, size_t len,
+                     uint8_t key[SHA256_LEN])
+{
+    const char *stand_in = s->to.site_url, *p = text, *end = text + len, *q;
+    size_t n = strlen(stand_in);
+    struct sha256_ctx ctx;
+    uint8_t prefix = 0x02;
+    char mark = DCAT_ENTRY_SITE;
+
+    sha256_init(&ctx);
+    sha256_update(&ctx, &prefix, 1);
+    sha256_update(&ctx, s->splice ? s->entry_key : s->options_digest, SHA256_LEN);
+    while (s->splice && (q = memmem(p, (size_t)(end - p), stand_in, n))) {
+        sha256_update(&ctx, p, (size_t)(q - p));
+        sha256_update(&ctx, &mark, 1);
+        p = q + n;
+    }
+    sha256_update(&ctx, p, (size_t)(end - p));
+    sha256_final(&ctx, key);
+}
+
+/* The resource URLs of pkg that begin with the stand-in site begin with the site URL
+ * instead: what the catalog shows under it (upload and datastore dump URLs). */
+static void resources_to_site(const struct dcat_stream *s, json_t *pkg)
+{
+    size_t n = strlen(s->to.site_url), i;
+    json_t *res;
+
+    json_array_foreach (json_object_get(pkg, "resources"), i, res) {
+        const char *url = json_string_value(json_object_get(res, "url"));
+
+        if (url && !strncmp(url, s->to.site_url, n)) {
+            char *moved = xstrfmt("%s%s", s->c->site_url, url + n);
+
+            json_object_set_new(res, "url", json_string(moved));
+            free(moved);
+        }
+    }
+}
+
+/* Appends an entry to the document: spliced, or as it is. */
+static void emit(struct dcat_stream *s, const char *entry, size_t len)
+{
+    if (s->splice)
+        dcat_entry_splice(entry, len, s->site, s->site_len, &s->out);
+    else
+        buf_add(&s->out, entry, len);
+}
+
+/* Appends the data.json entry of one stored dataset text that has no entry in the
+ * store: from the process cache when this text was written with these options before
+ * (unless it is to be stored back: then it is parsed for its id), else parsed, mapped
+ * and cached; with writeback, the entry is kept to be stored back. */
+static int write_dataset(struct dcat_stream *s, const char *text, size_t len, bool writeback,
+                         struct err *err)
 {
     uint8_t key[SHA256_LEN];
     json_error_t jerr;
     json_t *pkg, *d;
-    size_t at;
+    const char *id;
+    bool made;
 
-    sha256_prefixed(0x02, s->options_digest, SHA256_LEN, text, len, key);
-    if (dcat_cache_get(&s->codec, key, &s->out)) {
-        s->cached++;
-        return 0;
+    text_key(s, text, len, key);
+    buf_reset(&s->entry);
+    if (!writeback) {
+        if (!s->loaded) {
+            /* Read once, by the first document of the process that needs it. */
+            dcat_cache_load(s->dir);
+            s->loaded = true;
+        }
+        if (dcat_cache_get(&s->codec, key, &s->entry)) {
+            emit(s, s->entry.buf, s->entry.len);
+            s->cached++;
+            return 0;
+        }
     }
     pkg = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(pkg)) {
         json_decref(pkg);
         return err_set(err, ERR_INTERNAL, NULL, "a stored dataset is corrupt: %s", jerr.text);
     }
-    d = dcat_datajson_dataset(&s->o, pkg);
-    at = s->out.len;
-    json_dump_callback(d, dump_to_buf, &s->out, JSON_COMPACT);
-    json_decref(d);
+    made = s->splice && dcat_entry_make(&s->to, pkg, &s->entry);
+    if (!made) {
+        /* Not spliced, or a dataset that can have no entry: mapped under the real site
+         * (its URLs under the stand-in moved back to it first). */
+        buf_reset(&s->entry);
+        if (s->splice)
+            resources_to_site(s, pkg);
+        d = dcat_datajson_dataset(&s->o, pkg);
+        json_dump_callback(d, dump_to_buf, &s->out, JSON_COMPACT);
+        json_decref(d);
+        json_decref(pkg);
+        return 0;
+    }
+    id = dcat_str(pkg, "id");
+    if (writeback && id && !buf_failed(&s->entry)) {
+        ALLOC_GROW(s->wb_ids, s->nwb + 1, s->wb_alloc);
+        ALLOC_GROW(s->wb_len, s->nwb + 1, s->wb_alloc2);
+        s->wb_ids[s->nwb] = xstrdup(id);
+        s->wb_len[s->nwb] = s->entry.len;
+        s->nwb++;
+        buf_add(&s->wb_entries, s->entry.buf, s->entry.len);
+    } else if (!buf_failed(&s->entry)) {
+        dcat_cache_put(&s->codec, key, s->entry.buf, s->entry.len);
+    }
     json_decref(pkg);
-    if (!buf_failed(&s->out))
-        dcat_cache_put(&s->codec, key, s->out.buf + at, s->out.len - at);
+    emit(s, s->entry.buf, s->entry.len);
     return 0;
+}
+
+/* Stores the entries made in this batch (one transaction), when no write was committed
+ * since the batch was read at version (so each is its dataset's as it is now). Failures
+ * only cost speed (logged at debug level). */
+static void write_back(struct dcat_stream *s, uint64_t version)
+{
+    struct store *st = s->c->store;
+    struct err err = ERR_INIT;
+    size_t at = 0, i;
+    int ret = 0;
+
+    if (!s->nwb || buf_failed(&s->wb_entries))
+        goto out;
+    if (store_begin(st, &err)) {
+        log_debug("dcat: data.json entries not stored: %s", err.msg);
+        goto out;
+    }
+    if (store_version(st) != version) {
+        store_rollback(st);
+        goto out;
+    }
+    for (i = 0; !ret && i < s->nwb; i++) {
+        ret = store_dataset_derived_put(st, s->wb_ids[i], s->entry_key, s->wb_entries.buf + at,
+                                        s->wb_len[i], &err);
+        at += s->wb_len[i];
+    }
+    if (!ret)
+        ret = store_commit(st, &err);
+    if (ret) {
+        store_rollback(st);
+        log_debug("dcat: data.json entries not stored: %s", err.msg);
+    } else {
+        log_debug("dcat: %zu data.json entries stored", s->nwb);
+    }
+out:
+    for (i = 0; i < s->nwb; i++)
+        free(s->wb_ids[i]);
+    s->nwb = 0;
+    buf_reset(&s->wb_entries);
 }
 
 /* Renders the next batch into s->out. */
 static int stream_fill(struct dcat_stream *s, struct err *err)
 {
     struct actor anon = ACTOR_ANONYMOUS;
-    size_t starts[DCAT_DATAJSON_BATCH], lens[DCAT_DATAJSON_BATCH], i, n;
-    json_t *params, *result = NULL;
+    size_t starts[DCAT_DATAJSON_BATCH], lens[DCAT_DATAJSON_BATCH], i, k = 0, n, page;
+    json_t *params, *result = NULL, *derived = NULL;
+    uint64_t version = store_version(s->c->store);
     int ret;
 
     if (s->next > LIMIT_SEARCH_START_MAX) {
@@ -365,12 +507,17 @@ static int stream_fill(struct dcat_stream *s, struct err *err)
                  s->written);
         goto end;
     }
-    /* Name order, as the public sees the catalog; the page as the stored texts, so that
-     * a dataset already written costs no parse (cache.c). */
+    /* Name order, as the public sees the catalog; the page as the entries kept in the
+     * store, and the stored texts of datasets without one, so that a dataset already
+     * written costs no parse (cache.c). */
     params = json_pack("{s:s,s:s,s:I,s:I}", "q", "", "sort", "name asc", "rows",
                        (json_int_t)DCAT_DATAJSON_BATCH, "start", (json_int_t)s->next);
     buf_reset(&s->texts);
-    ret = catalog_package_search_text(s->c, &anon, params, &result, &s->texts, err);
+    if (s->splice)
+        ret = catalog_package_search_derived(s->c, &anon, params, s->to.site_url, s->entry_key,
+                                             &result, &s->texts, &derived, err);
+    else
+        ret = catalog_package_search_text(s->c, &anon, params, &result, &s->texts, err);
     json_decref(params);
     if (ret)
         goto out;
@@ -380,22 +527,39 @@ static int stream_fill(struct dcat_stream *s, struct err *err)
         ret = err_set(err, ERR_INTERNAL, NULL, "the catalog search returned unreadable datasets");
         goto out;
     }
-    for (i = 0; i < n; i++) {
+    page = derived ? json_array_size(derived) : n;
+    for (i = 0; i < page; i++) {
+        json_t *x = derived ? json_array_get(derived, i) : NULL;
+
         if (s->written++)
             buf_addch(&s->out, ',');
-        ret = write_dataset(s, s->texts.buf + starts[i], lens[i], err);
+        if (json_is_string(x)) {
+            emit(s, json_string_value(x), json_string_length(x));
+            s->stored++;
+            continue;
+        }
+        if (k == n) {
+            ret = err_set(err, ERR_INTERNAL, NULL, "the catalog search lost a dataset");
+            goto out;
+        }
+        /* Stored back only where the store keeps entries. */
+        ret = write_dataset(s, s->texts.buf + starts[k], lens[k], derived != NULL, err);
+        k++;
         if (ret)
             goto out;
     }
-    s->next += n;
-    if (n == DCAT_DATAJSON_BATCH)
+    write_back(s, version);
+    s->next += page;
+    if (page == DCAT_DATAJSON_BATCH)
         goto out;
 end:
     buf_addstr(&s->out, s->tail);
     s->done = true;
-    log_debug("dcat: data.json: %zu datasets, %zu of them from the cache", s->written, s->cached);
+    log_debug("dcat: data.json: %zu datasets, %zu of them from the store, %zu from the cache",
+              s->written, s->stored, s->cached);
     ret = 0;
 out:
+    json_decref(derived);
     json_decref(result);
     return ret;
 }
@@ -418,7 +582,8 @@ static int fill(struct dcat_stream *s, size_t from, struct err *err)
             dcat_snapshot_commit(&s->snap, s->written);
         else
             dcat_snapshot_abandon(&s->snap);
-        if (s->cached < s->written)
+        /* The process cache, when this document added to it (entries not stored). */
+        if (s->loaded && s->cached + s->stored < s->written)
             dcat_cache_save(s->dir);
     }
     return 0;
@@ -438,8 +603,19 @@ int dcat_datajson_open(struct catalog *c, const struct dcat_options *o, struct d
     s->snap_fd = -1;
     s->snap.fd = -1;
     options_digest(o, s->options_digest);
+    s->to = *o;
+    /* Entries are spliced under the site the catalog shows its URLs under. */
+    s->splice = dcat_entry_site_ok(o->site_url) && str_eq(o->site_url, c->site_url);
+    if (s->splice) {
+        s->to.site_url = dcat_entry_site();
+        dcat_entry_key(o, s->entry_key);
+        s->site = dcat_url_encode(o->site_url);
+        s->site_len = strlen(s->site);
+    }
     buf_init(&s->out, 0);
     buf_init(&s->texts, 0);
+    buf_init(&s->entry, 0);
+    buf_init(&s->wb_entries, 0);
     dcat_codec_init(&s->codec);
     /* The version first: a write committed after this is seen by the end's check. */
     s->version = store_version(c->store);
@@ -458,7 +634,6 @@ int dcat_datajson_open(struct catalog *c, const struct dcat_options *o, struct d
             *out = s;
             return 0;
         }
-        dcat_cache_load(s->dir);
         dcat_snapshot_begin(&s->snap, s->dir, key);
     }
     id = xstrfmt("%s/data.json", o->site_url);
@@ -545,6 +720,13 @@ void dcat_stream_free(struct dcat_stream *s)
         return;
     buf_release(&s->out);
     buf_release(&s->texts);
+    buf_release(&s->entry);
+    for (size_t i = 0; i < s->nwb; i++)
+        free(s->wb_ids[i]);
+    free(s->wb_ids);
+    free(s->wb_len);
+    buf_release(&s->wb_entries);
+    free(s->site);
     dcat_codec_release(&s->codec);
     dcat_snapshot_abandon(&s->snap);
     if (s->snap_fd >= 0)

@@ -206,6 +206,40 @@ void dcat_cache_clear(void);
 void dcat_cache_save(const char *dir);
 void dcat_cache_load(const char *dir);
 
+/* ---- entry.c: data.json entries without the site URL ------------------------------------ */
+
+/* The byte that stands for the site URL in an entry (never in a jansson dump). */
+#define DCAT_ENTRY_SITE '\x01'
+/* The longest site URL whose data.json is written from entries. */
+#define DCAT_SITE_MAX 512u
+/* The revision of the data.json mapping (datajson.c, map.c and what they read): part of
+ * every entry's key (dcat_entry_key()), so entries kept in the store by an older
+ * mapping are derived again. Bump it with every change of what data.json says for a
+ * given dataset and options: nothing else notices that stored entries are stale. */
+#define DCAT_ENTRY_REVISION 1
+
+/* The stand-in site URL entries are made under: "http://" + catalog_splice_token(). */
+const char *dcat_entry_site(void);
+
+/* The key of entries made with o (its site_url aside) by this revision of the mapping:
+ * the SHA-256 of the options and DCAT_ENTRY_REVISION (STORE_DERIVED_KEY bytes). */
+void dcat_entry_key(const struct dcat_options *o, uint8_t key[32]);
+
+/* Whether data.json under site may be written from entries (see entry.c): it passes
+ * dcat_url_ok() and is at most DCAT_SITE_MAX bytes. */
+bool dcat_entry_site_ok(const char *site);
+
+/* The entry of doc (a package dict in output form under o->site_url, the stand-in)
+ * appended to out: the data.json dataset with each occurrence of o->site_url replaced by
+ * DCAT_ENTRY_SITE. false (out may hold a part) when the dataset can have no entry (a URL
+ * so long that dcat_url_ok() might judge it differently under another site). */
+bool dcat_entry_make(const struct dcat_options *o, json_t *doc, struct buf *out);
+
+/* Appends entry[0..len) with every DCAT_ENTRY_SITE replaced by site_url[0..site_len)
+ * (dcat_url_encode() of the site URL). */
+void dcat_entry_splice(const char *entry, size_t len, const char *site_url, size_t site_len,
+                       struct buf *out);
+
 /* ---- persist.c: data.json between runs ------------------------------------------------ */
 
 /* <files_dir>/dcat, created when missing (new string), or NULL when the catalog has no

@@ -86,6 +86,15 @@ void dcat_options_init(struct dcat_options *o, const struct config *cfg, const c
  */
 json_t *dcat_datajson_dataset(const struct dcat_options *o, json_t *pkg);
 
+/*
+ * Makes every public dataset c writes keep its data.json entry in the store, in the same
+ * transaction (struct catalog_derive; the entry does not depend on the site URL, see
+ * src/dcat/entry.c), with the options of cfg (copied). Every command that writes
+ * datasets calls it after catalog_init(); a dataset written without it has no entry, and
+ * data.json derives one and stores it back. Replaces any hook c had.
+ */
+void dcat_catalog_derive(struct catalog *c, const struct config *cfg);
+
 /* data.json while it is written: the catalog object, then its datasets a batch of
  * DCAT_DATAJSON_BATCH at a time, so memory does not grow with the catalog. */
 struct dcat_stream;

@@ -105,6 +105,10 @@ struct store_backend {
 
     int (*dataset_put)(struct store *s, const struct store_dataset *d, struct err *err);
     int (*dataset_purge)(struct store *s, const char *id, struct err *err);
+    /* May be NULL: the backend keeps no derived texts (store_dataset.derived is then
+     * ignored and store_search_result.derived left NULL). */
+    int (*dataset_derived_put)(struct store *s, const char *id, const uint8_t *key,
+                               const void *text, size_t len, struct err *err);
     int (*dataset_get)(struct store *s, const char *id_or_name, json_t **doc, struct err *err);
     int (*resource_dataset)(struct store *s, const char *resource_id, char *dataset_id, size_t size,
                             struct err *err);

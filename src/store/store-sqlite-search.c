@@ -431,40 +431,65 @@ static int search_count(struct conn *c, const struct store_search *q, const stru
     return rc;
 }
 
-/*
- * Appends the documents of rids[0..n) to arr, in that order: parsed, or with raw each as
- * a JSON string holding the stored text (store_search.raw_docs), copied without parsing
- * or checking it: the text is what store_dataset_put stored, which jansson wrote.
- */
-static int docs_by_rid(struct conn *c, const int64_t *rids, size_t n, bool raw, json_t *arr,
-                       struct err *err)
+/* The stored text of the row st is on, column col, as a JSON string (not parsed or
+ * checked: what store_dataset_put stored, which jansson wrote), or NULL for SQL NULL. */
+static json_t *column_string(sqlite3_stmt *st, int col)
 {
+    const char *text = (const char *)sqlite3_column_blob(st, col);
+    size_t len = (size_t)sqlite3_column_bytes(st, col);
+
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return NULL;
+    return json_stringn_nocheck(text ? text : "", len);
+}
+
+/*
+ * Appends the documents of rids[0..n) to arr, in that order: parsed, or with q->raw_docs
+ * each as a JSON string holding the stored text, copied without parsing or checking it:
+ * the text is what store_dataset_put stored, which jansson wrote. With q->derived_key
+ * (and raw_docs), derived (not NULL) gets each dataset's derived text of that key or
+ * null, and arr null where it got a text (store_search_result.derived).
+ */
+static int docs_by_rid(struct conn *c, const int64_t *rids, size_t n, const struct store_search *q,
+                       json_t *arr, json_t *derived, struct err *err)
+{
+    bool raw = q->raw_docs, with_derived = raw && q->derived_key && derived;
     sqlite3_stmt *st = NULL;
-    const char *text;
-    json_t *doc;
+    json_t *doc, *x;
     size_t i;
-    int rc = sq_stmt_get(c, ST_DOC_BY_RID, &st, err);
+    int rc = sq_stmt_get(c, with_derived ? ST_DOC_DERIVED_BY_RID : ST_DOC_BY_RID, &st, err);
 
     for (i = 0; !rc && i < n; i++) {
         sqlite3_bind_int64(st, 1, rids[i]);
-        doc = NULL;
+        doc = x = NULL;
         if (!raw) {
             rc = sq_fetch_doc(c, st, &doc, "dataset", err);
         } else {
+            if (with_derived)
+                sqlite3_bind_blob(st, 2, q->derived_key, STORE_DERIVED_KEY, SQLITE_STATIC);
             rc = sqlite3_step(st);
-            text = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-            if (text)
-                doc = json_stringn_nocheck(text, (size_t)sqlite3_column_bytes(st, 0));
-            if (rc == SQLITE_ROW)
-                rc = doc ? 0 : err_set(err, ERR_INTERNAL, NULL, "a stored dataset is corrupt");
-            else
+            if (rc == SQLITE_ROW) {
+                if (with_derived)
+                    x = column_string(st, 1);
+                doc = x ? json_null() : column_string(st, 0);
+                rc = doc && (!with_derived || x || !json_is_null(doc))
+                             ? 0
+                             : err_set(err, ERR_INTERNAL, NULL, "a stored dataset is corrupt");
+            } else {
                 rc = rc == SQLITE_DONE ? 1 : sq_db_error(c->db, rc, "dataset", err);
+            }
             stmt_done(st);
         }
         if (rc > 0)
             rc = err_set(err, ERR_INTERNAL, NULL, "a dataset vanished during a search");
-        if (!rc)
+        if (!rc) {
             json_array_append_new(arr, doc);
+            if (with_derived)
+                json_array_append_new(derived, x ? x : json_null());
+        } else {
+            json_decref(doc);
+            json_decref(x);
+        }
     }
     return rc;
 }
@@ -498,7 +523,8 @@ static int fetch_rids(struct conn *c, sqlite3_stmt *st, size_t max, int64_t **ri
 }
 
 static int search_docs(struct conn *c, const struct store_search *q, const struct search_plan *p,
-                       const char *orgs, size_t count, json_t **docs, struct err *err)
+                       const char *orgs, size_t count, json_t **docs, json_t *derived,
+                       struct err *err)
 {
     /* A page near the front of a large filtered set: walk the sort index (see
      * gen_search_from). Expected rows probed: (start + rows) * all / count. */
@@ -527,7 +553,7 @@ static int search_docs(struct conn *c, const struct store_search *q, const struc
     if (!rc)
         rc = fetch_rids(c, st, SIZE_MAX - 1, &rids, &n, err);
     if (!rc)
-        rc = docs_by_rid(c, rids, n, q->raw_docs, arr, err);
+        rc = docs_by_rid(c, rids, n, q, arr, derived, err);
     if (rc)
         goto out;
 done:
@@ -1112,15 +1138,17 @@ int sq_dataset_search(struct store *s, const struct store_search *q,
         cache_put(sq, table, skey, version, res->count, listed ? rids : NULL, NULL);
         skey = NULL;
     }
+    if (q->raw_docs && q->derived_key)
+        res->derived = json_array();
     if (listed) {
         res->docs = json_array();
         if (q->rows && q->start < first + nrids && q->start >= first) {
             size_t k = q->start - first, len = nrids - k < q->rows ? nrids - k : q->rows;
 
-            rc = docs_by_rid(c, rids + k, len, q->raw_docs, res->docs, err);
+            rc = docs_by_rid(c, rids + k, len, q, res->docs, res->derived, err);
         }
     } else {
-        rc = search_docs(c, q, &plan, orgs, res->count, &res->docs, err);
+        rc = search_docs(c, q, &plan, orgs, res->count, &res->docs, res->derived, err);
     }
     if (rc || have_facets)
         goto out;

@@ -163,6 +163,15 @@ static const char *const migrations[] = {
         ");\n"
         "CREATE INDEX grants_dataset ON grants (dataset_id, created);\n"
         "CREATE INDEX grants_grantee ON grants (grantee_id, dataset_id);\n",
+        /* 6: a text derived from each dataset by a module above the store, kept with it
+         * (store_dataset.derived: the data.json entry, docs/internals/dcat.md, "Speed
+         * and memory"), valid for readers naming the same key. Existing datasets start
+         * without one; readers derive what is missing and store it back. */
+        "CREATE TABLE dataset_derived (\n"
+        "    dataset_rid INTEGER PRIMARY KEY REFERENCES datasets (rid) ON DELETE CASCADE,\n"
+        "    key BLOB NOT NULL,\n"
+        "    text BLOB NOT NULL\n"
+        ");\n",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -216,6 +225,18 @@ static const char *const stmt_sql[ST__COUNT] = {
         [ST_DATASET_GET] =
                 "SELECT doc FROM datasets WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC LIMIT 1",
         [ST_DOC_BY_RID] = "SELECT doc FROM datasets WHERE rid = ?1",
+        /* The stored text only when there is no derived text of the key (not read
+         * otherwise: the CASE reads the column only in its ELSE). */
+        [ST_DOC_DERIVED_BY_RID] =
+                "SELECT CASE WHEN x.key = ?2 THEN NULL ELSE d.doc END,"
+                " CASE WHEN x.key = ?2 THEN x.text END"
+                " FROM datasets d LEFT JOIN dataset_derived x ON x.dataset_rid = d.rid"
+                " WHERE d.rid = ?1",
+        [ST_DERIVED_PUT] = "INSERT OR REPLACE INTO dataset_derived (dataset_rid, key, text)"
+                           " VALUES (?1, ?2, ?3)",
+        [ST_DERIVED_DELETE] = "DELETE FROM dataset_derived WHERE dataset_rid = ?1",
+        [ST_DERIVED_PUT_BY_ID] = "INSERT OR REPLACE INTO dataset_derived (dataset_rid, key, text)"
+                                 " SELECT rid, ?2, ?3 FROM datasets WHERE id = ?1",
         [ST_TAG_LIST] = "SELECT DISTINCT f.value FROM dataset_facets f"
                         " JOIN datasets d ON d.rid = f.dataset_rid"
                         " WHERE f.field = 'tags' AND d.state = 'active' AND d.private = 0"
@@ -1097,6 +1118,19 @@ static int sq_dataset_put(struct store *s, const struct store_dataset *d, struct
         sqlite3_bind_int64(st, 2, rid);
         rc = exec_stmt(c, st, "storing dataset resources", err);
     }
+    /* The derived text goes with the document it was derived from, or goes. */
+    if (!rc)
+        rc = sq_stmt_get(c, d->derived ? ST_DERIVED_PUT : ST_DERIVED_DELETE, &st, err);
+    if (!rc) {
+        sqlite3_bind_int64(st, 1, rid);
+        if (d->derived) {
+            BUG_ON(!d->derived_key);
+            sqlite3_bind_blob(st, 2, d->derived_key, STORE_DERIVED_KEY, SQLITE_STATIC);
+            sqlite3_bind_blob64(st, 3, d->derived_len ? d->derived : "", d->derived_len,
+                                SQLITE_STATIC);
+        }
+        rc = exec_stmt(c, st, "storing a dataset's derived text", err);
+    }
 out:
     free(doc);
     return rc;
@@ -1116,6 +1150,21 @@ static int sq_dataset_purge(struct store *s, const char *id, struct err *err)
     if (!rc && sqlite3_changes(c->db) == 0)
         rc = err_set(err, ERR_NOT_FOUND, "id", "dataset \"%s\" not found", id);
     return rc;
+}
+
+static int sq_dataset_derived_put(struct store *s, const char *id, const uint8_t *key,
+                                  const void *text, size_t len, struct err *err)
+{
+    struct conn *c = write_conn(s);
+    sqlite3_stmt *st = NULL;
+    int rc = sq_stmt_get(c, ST_DERIVED_PUT_BY_ID, &st, err);
+
+    if (rc)
+        return rc;
+    bind_text(st, 1, id);
+    sqlite3_bind_blob(st, 2, key, STORE_DERIVED_KEY, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 3, len ? text : "", len, SQLITE_STATIC);
+    return exec_stmt(c, st, "storing a dataset's derived text", err);
 }
 
 static int sq_dataset_get(struct store *s, const char *id_or_name, json_t **doc, struct err *err)
@@ -1418,6 +1467,7 @@ const struct store_backend store_sqlite_backend = {
         .group_get = sq_group_get,
         .group_list = sq_group_list,
         .dataset_put = sq_dataset_put,
+        .dataset_derived_put = sq_dataset_derived_put,
         .dataset_purge = sq_dataset_purge,
         .dataset_get = sq_dataset_get,
         .resource_dataset = sq_resource_dataset,

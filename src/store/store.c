@@ -232,6 +232,17 @@ int store_dataset_put(struct store *s, const struct store_dataset *d, struct err
     return rc ? rc : s->backend->dataset_put(s, d, err);
 }
 
+int store_dataset_derived_put(struct store *s, const char *id, const uint8_t *key, const void *text,
+                              size_t len, struct err *err)
+{
+    int rc = fail_point(s, "store_dataset_derived_put", err);
+
+    BUG_ON(!id || !key || (!text && len));
+    if (rc || !s->backend->dataset_derived_put)
+        return rc;
+    return s->backend->dataset_derived_put(s, id, key, text, len, err);
+}
+
 int store_dataset_purge(struct store *s, const char *id, struct err *err)
 {
     int rc = fail_point(s, "store_dataset_purge", err);
@@ -291,8 +302,10 @@ void store_search_result_release(struct store_search_result *res)
     if (!res)
         return;
     json_decref(res->docs);
+    json_decref(res->derived);
     json_decref(res->facets);
     res->docs = NULL;
+    res->derived = NULL;
     res->facets = NULL;
     res->count = 0;
 }

@@ -39,7 +39,7 @@
 struct store;
 
 /* Current schema version; migrations bring any older database up to it. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /*
  * Opens the store named by url: "sqlite:PATH", or a bare PATH (SQLite). Creates the
@@ -133,12 +133,33 @@ struct store_dataset {
     /* Resource ids in the dataset, for resource_show's lookup by id. */
     const char *const *resource_ids;
     size_t nresource_ids;
+    /* A text derived from the dataset by a module above the store (the data.json entry,
+     * src/dcat/), kept with it so that readers need not derive it again: derived_len
+     * bytes (any bytes), valid for readers that name the same derived_key (what else
+     * the text depends on, STORE_DERIVED_KEY bytes). derived NULL: the dataset has none
+     * (any it had is removed), so a stale text never outlives a write of its dataset. */
+    const void *derived;
+    size_t derived_len;
+    const uint8_t *derived_key;
 };
+
+/* Bytes of a derived text's key (a SHA-256). */
+#define STORE_DERIVED_KEY 32
 
 /* Inserts or replaces (by id) a dataset with its search index rows, facet rows and
  * resource index rows. -ERR_CONFLICT when the name belongs to another dataset id, or a
  * resource id belongs to another dataset. */
 int store_dataset_put(struct store *s, const struct store_dataset *d, struct err *err);
+
+/*
+ * Sets the derived text of the dataset with this id (see store_dataset): for a reader
+ * that derived it from the dataset as it is now and keeps it for the next one. Write:
+ * inside a transaction; the caller must know that the dataset did not change since it
+ * read it (the store version is the same). A dataset that is gone is not an error.
+ * A backend that keeps no derived texts does nothing.
+ */
+int store_dataset_derived_put(struct store *s, const char *id, const uint8_t *key, const void *text,
+                              size_t len, struct err *err);
 
 /* Removes a dataset and everything indexed for it (CKAN's dataset_purge). */
 int store_dataset_purge(struct store *s, const char *id, struct err *err);
@@ -229,6 +250,9 @@ struct store_search {
      * that send them on unchanged: package_search splices them into its response
      * (docs/internals/catalog.md, "package_search as text"). */
     bool raw_docs;
+    /* With raw_docs: also the datasets' derived texts stored under this key
+     * (STORE_DERIVED_KEY bytes; see store_dataset), in store_search_result.derived. */
+    const uint8_t *derived_key;
 };
 
 struct store_search_result {
@@ -240,6 +264,12 @@ struct store_search_result {
      * json_dumps(json_loadb(text), JSON_COMPACT) gives the same bytes (jansson keeps
      * the key order, and strings and numbers round-trip exactly). */
     json_t *docs;
+    /* With derived_key: an array as long as docs, each element the dataset's derived
+     * text stored under that key as a JSON string (json_stringn_nocheck, any bytes), or
+     * null when it has none; where it is a string, docs holds null instead of the
+     * stored text (which was not read). NULL when the backend keeps no derived texts
+     * (then every element of docs is the stored text). New reference. */
+    json_t *derived;
     json_t *facets; /* {"field": [["value", count], …]}; new reference */
 };
 

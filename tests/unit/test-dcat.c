@@ -685,21 +685,22 @@ static void test_datajson_batches(void **state)
     free(text);
 }
 
+static size_t entries_stored(struct fixture *f, const struct dcat_options *o);
+
 static void test_datajson_sees_changes(void **state)
 {
     struct fixture *f = *state;
     struct dcat_stream *s = NULL;
     struct err err = ERR_INIT;
-    size_t len, entries, bytes;
+    size_t len;
     char *text;
 
-    /* Written once (and cached), changed, written again: the change shows, the rest comes
-     * from the cache. */
+    /* Written once (and the entries stored back), changed, written again: the change
+     * shows, the rest comes from the store. */
     assert_int_equal(dcat_datajson_open(&f->c, &f->o, &s, &err), 0);
     free(read_stream(s, 4096, &len));
     dcat_stream_free(s);
-    dcat_cache_stats(&entries, &bytes);
-    assert_true(entries >= 5 && bytes > 0);
+    assert_int_equal(entries_stored(f, &f->o), 5);
     json_decref(act(f, catalog_package_patch, "{\"id\": \"bare\", \"notes\": \"Now described.\"}"));
     assert_int_equal(dcat_datajson_open(&f->c, &f->o, &s, &err), 0);
     text = read_stream(s, 4096, &len);
@@ -746,7 +747,12 @@ static void test_datajson_kept(void **state)
     size_t len, alen;
     FILE *fp;
 
-    /* Written once: kept on disk, and the next document is the same bytes. */
+    /* The first document stores its entries back, a write: it is not kept. */
+    assert_int_equal(dcat_datajson_open(&f->c, &f->o, &s, &err), 0);
+    free(read_stream(s, 4096, &len));
+    dcat_stream_free(s);
+    assert_int_equal(snapshots(f, first, sizeof(first)), 0);
+    /* Written from the entries: kept on disk, and the next document is the same bytes. */
     assert_int_equal(dcat_datajson_open(&f->c, &f->o, &s, &err), 0);
     text = read_stream(s, 4096, &len);
     dcat_stream_free(s);
@@ -789,6 +795,11 @@ static void test_datajson_kept(void **state)
     dcat_stream_free(s);
     assert_non_null(strstr(again, "\"description\":\"Kept apart.\""));
     free(again);
+    /* (This catalog has no hook: the changed dataset's entry was stored back, a write;
+     * the next document is kept.) */
+    assert_int_equal(dcat_datajson_open(&f->c, &f->o, &s, &err), 0);
+    free(read_stream(s, 4096, &alen));
+    dcat_stream_free(s);
     assert_int_equal(snapshots(f, path, sizeof(path)), 1);
     assert_string_not_equal(path, first);
     /* Other options: another snapshot. */
@@ -800,6 +811,311 @@ static void test_datajson_kept(void **state)
     assert_null(strstr(again, "mailto:help@portal.test"));
     free(again);
     free(text);
+}
+
+/* ---- entries kept in the store (entry.c) ------------------------------------------------- */
+
+/* data.json as the mapping writes it, dataset by dataset, without entries or caches:
+ * the header of doc (what precedes its datasets), then every public dataset's
+ * dcat_datajson_dataset() under o, then "]}". */
+static char *reference(struct fixture *f, const struct dcat_options *o, const char *doc)
+{
+    struct buf b = BUF_INIT;
+    struct err err = ERR_INIT;
+    const char *open = strstr(doc, "\"dataset\":[");
+    json_t *results = NULL, *pkg;
+    size_t count = 0, i;
+
+    assert_non_null(open);
+    buf_add(&b, doc, (size_t)(open - doc) + 11);
+    assert_int_equal(dcat_search(&f->c, 0, 1000, &results, &count, &err), 0);
+    json_array_foreach (results, i, pkg) {
+        json_t *d = dcat_datajson_dataset(o, pkg);
+        char *text = json_dumps(d, JSON_COMPACT);
+
+        if (i)
+            buf_addch(&b, ',');
+        buf_addstr(&b, text);
+        free(text);
+        json_decref(d);
+    }
+    buf_addstr(&b, "]}");
+    json_decref(results);
+    return buf_detach(&b, NULL);
+}
+
+/* data.json of f under o, checked against reference(). */
+static void assert_datajson_reference(struct fixture *f, const struct dcat_options *o)
+{
+    struct dcat_stream *s = NULL;
+    struct err err = ERR_INIT;
+    char *text, *want;
+    size_t len;
+
+    assert_int_equal(dcat_datajson_open(&f->c, o, &s, &err), 0);
+    text = read_stream(s, 4096, &len);
+    dcat_stream_free(s);
+    want = reference(f, o, text);
+    assert_string_equal(text, want);
+    assert_int_equal(strlen(text), len);
+    free(want);
+    free(text);
+}
+
+/* Public datasets with an entry of o's key in the store. */
+static size_t entries_stored(struct fixture *f, const struct dcat_options *o)
+{
+    uint8_t key[SHA256_LEN];
+    struct store_search q = {.rows = 1000, .sort = STORE_SORT_NAME, .raw_docs = true};
+    struct store_search_result r = {0};
+    struct err err = ERR_INIT;
+    json_t *x;
+    size_t n = 0, i;
+
+    dcat_entry_key(o, key);
+    q.derived_key = key;
+    assert_int_equal(store_dataset_search(f->s, &q, &r, &err), 0);
+    json_array_foreach (r.derived, i, x)
+        n += json_is_string(x);
+    store_search_result_release(&r);
+    return n;
+}
+
+/* resource_create / resource_update with a link (no upload). */
+static json_t *act_res(struct fixture *f, bool update, const char *params)
+{
+    struct err err = ERR_INIT;
+    json_t *p = parse(params), *result = NULL;
+    int ret = update ? catalog_resource_update(&f->c, &f->root, p, NULL, &result, &err)
+                     : catalog_resource_create(&f->c, &f->root, p, NULL, &result, &err);
+
+    if (ret)
+        fail_msg("action failed: %s (%s)", err.msg, params);
+    json_decref(p);
+    return result;
+}
+
+/* The configuration whose options are f->o, and the catalog's hook made from it. */
+static void derive_hook(struct fixture *f, struct config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->catalog_title = (char *)f->o.catalog_title;
+    cfg->catalog_contact_email = (char *)f->o.contact_email;
+    dcat_options_init(&f->o, cfg, SITE);
+    dcat_catalog_derive(&f->c, cfg);
+}
+
+static void set_site(struct fixture *f, const char *site)
+{
+    free(f->c.site_url);
+    f->c.site_url = xstrdup(site);
+    f->o.site_url = f->c.site_url;
+}
+
+static void test_entries_same_bytes(void **state)
+{
+    static const char *const sites[] = {
+            "http://127.0.0.1:8080", "https://data.example.gov/open%41data",
+            "https://x.example/a%4", "HTTPS://UPPER.example",
+            "ftp://files.example/%", "http://h.example/ü space",
+            "portal.test", /* not a URL: no entries */
+    };
+    struct fixture *f = *state;
+    struct config cfg;
+    size_t i;
+
+    dcat_cache_clear();
+    derive_hook(f, &cfg);
+    /* Every public dataset written again: each gets its entry with the write. */
+    assert_int_equal(entries_stored(f, &f->o), 0);
+    for (i = 0; i < 5; i++) {
+        static const char *const names[] = {"alpha", "bare", "closed", "hostile", "restricted"};
+        char *p = xstrfmt("{\"id\": \"%s\", \"version\": \"3\"}", names[i]);
+
+        json_decref(act(f, catalog_package_patch, p));
+        free(p);
+    }
+    assert_int_equal(entries_stored(f, &f->o), 5);
+    /* The same bytes as the mapping gives, under any site (spliced in). */
+    assert_datajson_reference(f, &f->o);
+    for (i = 0; i < ARRAY_SIZE(sites); i++) {
+        set_site(f, sites[i]);
+        assert_datajson_reference(f, &f->o);
+    }
+    /* A site too long for entries is written the old way. */
+    {
+        char *longer = xstrfmt("https://%0*d.example", (int)DCAT_SITE_MAX, 7);
+
+        assert_false(dcat_entry_site_ok(longer));
+        set_site(f, longer);
+        assert_datajson_reference(f, &f->o);
+        free(longer);
+    }
+    assert_int_equal(entries_stored(f, &f->o), 5);
+}
+
+static void test_entries_follow_writes(void **state)
+{
+    struct fixture *f = *state;
+    struct config cfg;
+    struct err err = ERR_INIT;
+    char rid[UUID_STR_LEN];
+    json_t *res;
+
+    dcat_cache_clear();
+    derive_hook(f, &cfg);
+    /* Created, with an upload and a link. */
+    json_decref(act(f, catalog_package_create,
+                    "{\"name\": \"fresh\", \"owner_org\": \"stats\", \"title\": \"Fresh\"}"));
+    upload(f, "fresh", "fresh.csv", "a,b\n1,2\n", rid);
+    assert_datajson_reference(f, &f->o);
+    /* Its entry came with the writes; the others' were stored back by that data.json. */
+    assert_int_equal(entries_stored(f, &f->o), 6);
+    /* Updated and patched. */
+    json_decref(act(f, catalog_package_patch, "{\"id\": \"fresh\", \"title\": \"Renamed\"}"));
+    assert_datajson_reference(f, &f->o);
+    res = act_res(
+            f, false,
+            "{\"package_id\": \"fresh\", \"name\": \"link\", \"url\": \"https://l.example/x.json\","
+            " \"format\": \"JSON\"}");
+    assert_datajson_reference(f, &f->o);
+    {
+        char *p = xstrfmt("{\"id\": \"%s\", \"url\": \"https://l.example/y.csv\","
+                          " \"format\": \"CSV\", \"name\": \"link\"}",
+                          sget(res, "id"));
+
+        json_decref(act_res(f, true, p));
+        free(p);
+        assert_datajson_reference(f, &f->o);
+        p = xstrfmt("{\"id\": \"%s\"}", sget(res, "id"));
+        json_decref(act(f, catalog_resource_delete, p));
+        free(p);
+        assert_datajson_reference(f, &f->o);
+    }
+    json_decref(res);
+    /* A table in the datastore (describedBy), written without a bump of the dates. */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(catalog_resource_datastore(&f->c, &f->root, rid, true, "complete", NULL, &err),
+                     0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_datajson_reference(f, &f->o);
+    {
+        struct dcat_stream *s = NULL;
+        size_t len;
+        char *text;
+
+        assert_int_equal(dcat_datajson_open(&f->c, &f->o, &s, &err), 0);
+        text = read_stream(s, 4096, &len);
+        dcat_stream_free(s);
+        assert_non_null(strstr(text, SITE "/dataset/fresh/datapackage.json"));
+        free(text);
+    }
+    /* Restricted, then private (out of data.json, and its entry gone), then public and
+     * deleted. */
+    json_decref(act(f, catalog_package_patch,
+                    "{\"id\": \"fresh\", \"access_level\": \"restricted public\"}"));
+    assert_datajson_reference(f, &f->o);
+    json_decref(act(f, catalog_package_patch, "{\"id\": \"fresh\", \"private\": true}"));
+    assert_datajson_reference(f, &f->o);
+    assert_int_equal(entries_stored(f, &f->o), 5);
+    json_decref(act(f, catalog_package_patch, "{\"id\": \"fresh\", \"private\": false}"));
+    assert_int_equal(entries_stored(f, &f->o), 6);
+    json_decref(act(f, catalog_package_delete, "{\"id\": \"fresh\"}"));
+    assert_datajson_reference(f, &f->o);
+}
+
+static void test_entries_written_back(void **state)
+{
+    struct fixture *f = *state;
+    struct dcat_options o2;
+    struct dcat_stream *s = NULL;
+    struct err err = ERR_INIT;
+    char *first, *again;
+    size_t len, alen;
+
+    /* Datasets written without the hook (an older portal): the first data.json derives
+     * their entries and stores them back; the next one reads them. */
+    dcat_cache_clear();
+    assert_int_equal(entries_stored(f, &f->o), 0);
+    assert_int_equal(dcat_datajson_open(&f->c, &f->o, &s, &err), 0);
+    first = read_stream(s, 4096, &len);
+    dcat_stream_free(s);
+    assert_int_equal(entries_stored(f, &f->o), 5);
+    dcat_cache_clear();
+    assert_int_equal(dcat_datajson_open(&f->c, &f->o, &s, &err), 0);
+    again = read_stream(s, 4096, &alen);
+    dcat_stream_free(s);
+    assert_int_equal(alen, len);
+    assert_memory_equal(again, first, len);
+    free(again);
+    free(first);
+    assert_datajson_reference(f, &f->o);
+    /* Other options (a configuration change): other entries, stored back in turn; the
+     * site URL alone is no change. */
+    o2 = f->o;
+    o2.catalog_publisher = "Another publisher";
+    assert_int_equal(entries_stored(f, &o2), 0);
+    assert_datajson_reference(f, &o2);
+    assert_int_equal(entries_stored(f, &o2), 5);
+    o2.site_url = "https://elsewhere.example";
+    assert_int_equal(entries_stored(f, &o2), 5);
+}
+
+static void test_entry_parts(void **state)
+{
+    struct fixture *f = *state;
+    struct dcat_options o = f->o, to = f->o;
+    uint8_t a[SHA256_LEN], b[SHA256_LEN];
+    struct buf out = BUF_INIT;
+    json_t *doc;
+    char *url;
+
+    (void)state;
+    /* The key: the options and the revision, never the site. */
+    dcat_entry_key(&o, a);
+    o.site_url = "https://other.example";
+    dcat_entry_key(&o, b);
+    assert_memory_equal(a, b, SHA256_LEN);
+    o.bureau_code = "015:11";
+    dcat_entry_key(&o, b);
+    assert_memory_not_equal(a, b, SHA256_LEN);
+    /* Sites entries may be spliced under. */
+    assert_true(dcat_entry_site_ok("http://127.0.0.1:8080"));
+    assert_true(dcat_entry_site_ok("https://data.example.gov/sub"));
+    assert_false(dcat_entry_site_ok(""));
+    assert_false(dcat_entry_site_ok("http://"));
+    assert_false(dcat_entry_site_ok("http:///x"));
+    assert_false(dcat_entry_site_ok("mailto:x@y"));
+    assert_false(dcat_entry_site_ok("http://a\tb"));
+    /* The site only as the marker byte; spliced back. */
+    to.site_url = dcat_entry_site();
+    url = xstrfmt("%s/dataset/x/resource/r/download/a.csv", to.site_url);
+    doc = json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "id", "x", "name", "x", "resources", "url", url,
+                    "format", "CSV", "url_type", "upload");
+    free(url);
+    assert_true(dcat_entry_make(&to, doc, &out));
+    assert_null(strstr(out.buf, to.site_url));
+    assert_non_null(
+            strstr(out.buf, "\"downloadURL\":\"\x01/dataset/x/resource/r/download/a.csv\""));
+    {
+        struct buf spliced = BUF_INIT;
+
+        dcat_entry_splice(out.buf, out.len, "https://s.example", 17, &spliced);
+        assert_non_null(strstr(spliced.buf, "\"landingPage\":\"https://s.example/dataset/x\""));
+        assert_null(strchr(spliced.buf, '\x01'));
+        buf_release(&spliced);
+    }
+    json_decref(doc);
+    /* A URL so long that another site could push it past LIMIT_URL_MAX: no entry. */
+    buf_reset(&out);
+    url = xstrfmt("%s/dataset/x/resource/r/download/%0*d.csv", to.site_url,
+                  (int)(LIMIT_URL_MAX - DCAT_SITE_MAX - 30), 1);
+    doc = json_pack("{s:s,s:s,s:[{s:s,s:s}]}", "id", "x", "name", "x", "resources", "url", url,
+                    "format", "CSV");
+    free(url);
+    assert_false(dcat_entry_make(&to, doc, &out));
+    json_decref(doc);
+    buf_release(&out);
 }
 
 static void test_split(void **state)
@@ -1476,6 +1792,10 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_datajson_batches, setup, teardown),
             cmocka_unit_test_setup_teardown(test_datajson_sees_changes, setup, teardown),
             cmocka_unit_test_setup_teardown(test_datajson_kept, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_entries_same_bytes, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_entries_follow_writes, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_entries_written_back, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_entry_parts, setup, teardown),
             cmocka_unit_test(test_split),
             cmocka_unit_test(test_cache),
             cmocka_unit_test(test_cache_on_disk),

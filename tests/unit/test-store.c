@@ -1392,6 +1392,98 @@ static void test_migrate_from_1(void **state)
     ASSERT_SEARCH(f->s, &q, "migrated", 1);
 }
 
+/* ---- Derived texts ----------------------------------------------------------------------- */
+
+/* The derived texts of a name-ordered search of every public dataset under key: into
+ * texts (JSON null where none), and the stored docs into docs. */
+static void derived_search(struct store *s, const uint8_t *key, json_t **texts, json_t **docs)
+{
+    struct store_search q = {
+            .rows = 10, .sort = STORE_SORT_NAME, .raw_docs = true, .derived_key = key};
+    struct store_search_result r = {0};
+    struct err err = ERR_INIT;
+
+    if (store_dataset_search(s, &q, &r, &err))
+        fail_msg("search: %s", err.msg);
+    assert_non_null(r.derived);
+    assert_int_equal(json_array_size(r.derived), json_array_size(r.docs));
+    *texts = json_incref(r.derived);
+    *docs = json_incref(r.docs);
+    store_search_result_release(&r);
+}
+
+static void test_derived_texts(void **state)
+{
+    struct unit_store *f = *state;
+    uint8_t key[STORE_DERIVED_KEY], other[STORE_DERIVED_KEY];
+    struct ds b = {.id = "d2", .name = "b-plain"};
+    struct store_dataset d = {0};
+    struct err err = ERR_INIT;
+    json_t *texts, *docs;
+    static const char text[] = "entry \x01 with\0bytes";
+
+    memset(key, 7, sizeof(key));
+    memset(other, 8, sizeof(other));
+    put_ds_ok(f->s, &b);
+    /* Put with its derived text (any bytes) in the same transaction. */
+    d.doc = json_pack("{s:s, s:s}", "id", "d1", "name", "a-derived");
+    d.id = "d1";
+    d.name = "a-derived";
+    d.state = "active";
+    d.derived = text;
+    d.derived_len = sizeof(text) - 1;
+    d.derived_key = key;
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_dataset_put(f->s, &d, &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    derived_search(f->s, key, &texts, &docs);
+    assert_int_equal(json_array_size(texts), 2);
+    assert_int_equal(json_string_length(json_array_get(texts, 0)), sizeof(text) - 1);
+    assert_memory_equal(json_string_value(json_array_get(texts, 0)), text, sizeof(text) - 1);
+    /* The document is not read where the text is; the other has its document. */
+    assert_true(json_is_null(json_array_get(docs, 0)));
+    assert_true(json_is_null(json_array_get(texts, 1)));
+    assert_non_null(strstr(json_string_value(json_array_get(docs, 1)), "b-plain"));
+    json_decref(texts);
+    json_decref(docs);
+    /* Another key: no text, the document. */
+    derived_search(f->s, other, &texts, &docs);
+    assert_true(json_is_null(json_array_get(texts, 0)));
+    assert_non_null(strstr(json_string_value(json_array_get(docs, 0)), "a-derived"));
+    json_decref(texts);
+    json_decref(docs);
+    /* Stored back by id, for the other key, outside a put. */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_dataset_derived_put(f->s, "d2", other, "b", 1, &err), 0);
+    assert_int_equal(store_dataset_derived_put(f->s, "gone", other, "x", 1, &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    derived_search(f->s, other, &texts, &docs);
+    assert_string_equal(json_string_value(json_array_get(texts, 1)), "b");
+    json_decref(texts);
+    json_decref(docs);
+    /* A put without one removes the old one: a stale text never outlives a write. */
+    d.derived = NULL;
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_dataset_put(f->s, &d, &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_int_equal(raw_count(f->path, "SELECT count(*) FROM dataset_derived"), 1);
+    /* A purge takes it with the dataset. */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_dataset_purge(f->s, "d2", &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_int_equal(raw_count(f->path, "SELECT count(*) FROM dataset_derived"), 0);
+    /* Without a key, the search gives no derived texts. */
+    {
+        struct store_search q = {.rows = 10, .raw_docs = true};
+        struct store_search_result r = {0};
+
+        assert_int_equal(store_dataset_search(f->s, &q, &r, &err), 0);
+        assert_null(r.derived);
+        store_search_result_release(&r);
+    }
+    json_decref(d.doc);
+}
+
 /* ---- Tags, counts ------------------------------------------------------------------------ */
 static void test_tags_and_counts(void **state)
 {
@@ -1712,6 +1804,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_search_ranked_paths, setup, teardown),
             cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, teardown),
             cmocka_unit_test_setup_teardown(test_search_raw_docs, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_derived_texts, setup, teardown),
             cmocka_unit_test_setup_teardown(test_tags_and_counts, setup, teardown),
             cmocka_unit_test_setup_teardown(test_users_tokens_members, setup, teardown),
             cmocka_unit_test_setup_teardown(test_version_other_writer, setup, teardown),
