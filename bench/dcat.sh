@@ -20,6 +20,10 @@
 #   BENCH_PORTAL     an already loaded portal to use instead (skips generating and loading;
 #                    its kaifang.conf gets the keys below if it has none)
 #   BENCH_KEEP=1     keep the work directory
+#   BENCH_RESTARTS=N after the runs, N times: a new server on the same port (the same
+#                    site URL) with files/dcat removed, and one on another port (a new
+#                    site URL) with files/dcat removed: the first data.json of each, wall
+#                    time and the server's CPU time (user + system, /proc/<pid>/stat)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -142,6 +146,36 @@ HWM_END=$(status_kb "$SERVER_PID" VmHWM)
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" || { log "kaifang serve exited $?"; exit 1; }
 SERVER_PID=""
+
+# ---- first data.json of new servers ----------------------------------------------------------
+# serve_first PORT LABEL: a server on 127.0.0.1:PORT, its first data.json (wall s, server
+# CPU s) as a row, then stopped.
+cpu_s() { awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; }
+serve_first() {
+    local port=$1 label=$2 pid c0 c1 t bytes
+    "$BIN" serve --portal "$PORTAL" --listen "127.0.0.1:$port" --access-log '' 2>"$WORK/serve-$port.txt" &
+    pid=$!
+    for i in $(seq 1 600); do
+        curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+        kill -0 "$pid" 2>/dev/null || { cat "$WORK/serve-$port.txt" >&2; exit 1; }
+        sleep 0.1
+    done
+    c0=$(cpu_s "$pid")
+    read -r t bytes < <(fetch "http://127.0.0.1:$port/data.json" "$WORK/first.json" -H 'Accept-Encoding: identity')
+    c1=$(cpu_s "$pid")
+    rows+=("| $label | $t s | server CPU $($PY -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$c0" "$c1") s, VmHWM $(( $(status_kb "$pid" VmHWM) / 1024 )) MiB | $((bytes / 1048576)) MiB |")
+    kill -TERM "$pid"
+    wait "$pid" || { log "kaifang serve exited $?"; exit 1; }
+}
+PORT_SAME=${URL##*:}
+for r in $(seq 1 "${BENCH_RESTARTS:-0}"); do
+    log "restart $r: same site URL, files/dcat removed"
+    rm -rf "$PORTAL/files/dcat"
+    serve_first "$PORT_SAME" "first /data.json of a new server, same site URL, files/dcat removed ($r)"
+    log "restart $r: another site URL, files/dcat removed"
+    rm -rf "$PORTAL/files/dcat"
+    serve_first $((PORT_SAME + r)) "first /data.json of a new server, another site URL (port), files/dcat removed ($r)"
+done
 
 # ---- report --------------------------------------------------------------------------------
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)

@@ -443,12 +443,37 @@ static json_t *column_string(sqlite3_stmt *st, int col)
     return json_stringn_nocheck(text ? text : "", len);
 }
 
+/* The derived text of key of the dataset rid into *text (a JSON string), or NULL when
+ * it has none. */
+static int derived_by_rid(struct conn *c, int64_t rid, const uint8_t *key, json_t **text,
+                          struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sq_stmt_get(c, ST_DERIVED_BY_RID, &st, err);
+
+    *text = NULL;
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, rid);
+    sqlite3_bind_blob(st, 2, key, STORE_DERIVED_KEY, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *text = column_string(st, 0);
+        rc = *text ? 0 : err_set(err, ERR_INTERNAL, NULL, "a derived text is corrupt");
+    } else {
+        rc = rc == SQLITE_DONE ? 0 : sq_db_error(c->db, rc, "dataset", err);
+    }
+    stmt_done(st);
+    return rc;
+}
+
 /*
  * Appends the documents of rids[0..n) to arr, in that order: parsed, or with q->raw_docs
  * each as a JSON string holding the stored text, copied without parsing or checking it:
  * the text is what store_dataset_put stored, which jansson wrote. With q->derived_key
  * (and raw_docs), derived (not NULL) gets each dataset's derived text of that key or
- * null, and arr null where it got a text (store_search_result.derived).
+ * null, and arr null where it got a text (store_search_result.derived): the dataset's
+ * row is then not read.
  */
 static int docs_by_rid(struct conn *c, const int64_t *rids, size_t n, const struct store_search *q,
                        json_t *arr, json_t *derived, struct err *err)
@@ -457,24 +482,30 @@ static int docs_by_rid(struct conn *c, const int64_t *rids, size_t n, const stru
     sqlite3_stmt *st = NULL;
     json_t *doc, *x;
     size_t i;
-    int rc = sq_stmt_get(c, with_derived ? ST_DOC_DERIVED_BY_RID : ST_DOC_BY_RID, &st, err);
+    int rc = 0;
 
     for (i = 0; !rc && i < n; i++) {
-        sqlite3_bind_int64(st, 1, rids[i]);
         doc = x = NULL;
+        if (with_derived) {
+            rc = derived_by_rid(c, rids[i], q->derived_key, &x, err);
+            if (!rc && x) {
+                json_array_append_new(arr, json_null());
+                json_array_append_new(derived, x);
+                continue;
+            }
+        }
+        if (!rc)
+            rc = sq_stmt_get(c, ST_DOC_BY_RID, &st, err);
+        if (rc)
+            break;
+        sqlite3_bind_int64(st, 1, rids[i]);
         if (!raw) {
             rc = sq_fetch_doc(c, st, &doc, "dataset", err);
         } else {
-            if (with_derived)
-                sqlite3_bind_blob(st, 2, q->derived_key, STORE_DERIVED_KEY, SQLITE_STATIC);
             rc = sqlite3_step(st);
             if (rc == SQLITE_ROW) {
-                if (with_derived)
-                    x = column_string(st, 1);
-                doc = x ? json_null() : column_string(st, 0);
-                rc = doc && (!with_derived || x || !json_is_null(doc))
-                             ? 0
-                             : err_set(err, ERR_INTERNAL, NULL, "a stored dataset is corrupt");
+                doc = column_string(st, 0);
+                rc = doc ? 0 : err_set(err, ERR_INTERNAL, NULL, "a stored dataset is corrupt");
             } else {
                 rc = rc == SQLITE_DONE ? 1 : sq_db_error(c->db, rc, "dataset", err);
             }
@@ -485,10 +516,9 @@ static int docs_by_rid(struct conn *c, const int64_t *rids, size_t n, const stru
         if (!rc) {
             json_array_append_new(arr, doc);
             if (with_derived)
-                json_array_append_new(derived, x ? x : json_null());
+                json_array_append_new(derived, json_null());
         } else {
             json_decref(doc);
-            json_decref(x);
         }
     }
     return rc;
