@@ -5,8 +5,10 @@
 #   scripts/install-deps.sh --bench  also the benchmark tools (wrk, nginx)
 #   scripts/install-deps.sh --fixtures  also what regenerates committed test fixtures
 #                                       (python3-xlwt: tests/data/ingest-sheets/make-xls.py)
-# Then the npm packages of the metadata validators (tests/validators), pinned by their
-# package-lock.json: `npm ci` when node_modules is missing or was installed from another
+# Then the npm packages, pinned by their package-lock.json: the web portal's (package.json
+# at the top: playwright-core and axe-core for tests/browser, and the chart libraries
+# vega, vega-lite, vega-embed, vega-interpreter that `kaifang serve` serves from
+# node_modules/), and the metadata validators' (tests/validators): `npm ci` when node_modules is missing or was installed from another
 # lock file; nothing (and no network) once they are in place.
 set -euo pipefail
 
@@ -19,7 +21,7 @@ packages=(
     python3 python3-pytest python3-requests curl
     libcurl4-gnutls-dev golang-go golang-golang-x-mod-dev
     libuchardet-dev libexpat1-dev libzip-dev libfreexl-dev libxlsxwriter-dev
-    libraptor2-dev nodejs
+    libraptor2-dev nodejs gettext chromium fonts-wqy-microhei
 )
 # Debian's npm, unless the installed nodejs brings its own (NodeSource's does, and
 # conflicts with Debian's npm package).
@@ -48,6 +50,16 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
     echo "install-deps: done"
+fi
+
+# The web portal's npm packages, installed exactly as the lock file says (same stamp).
+top="$(cd "$(dirname "$0")/.." && pwd)"
+top_sum=$(sha256sum "$top/package-lock.json" | cut -d' ' -f1)
+top_stamp="$top/node_modules/.kaifang-lock-sha256"
+if [ ! -d "$top/node_modules" ] || [ "$(cat "$top_stamp" 2>/dev/null)" != "$top_sum" ]; then
+    echo "install-deps: installing the web portal's npm packages (package.json, npm ci)"
+    (cd "$top" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$top_sum" >"$top_stamp"
 fi
 
 # The validators' npm packages, installed exactly as the lock file says. The stamp holds

@@ -19,9 +19,14 @@ void http_common_headers(struct request *r, struct MHD_Response *resp, bool html
 {
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "Referrer-Policy", "strict-origin-when-cross-origin");
+    /* Pages load only this site's stylesheet and scripts (no inline script or style,
+     * no eval: the charts use Vega's interpreter), post forms only here and may not be
+     * framed. */
     if (html)
         MHD_add_response_header(resp, "Content-Security-Policy",
-                                "default-src 'self'; frame-ancestors 'none'");
+                                "default-src 'none'; script-src 'self'; style-src 'self'; "
+                                "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+                                "base-uri 'none'; frame-ancestors 'none'");
     /* While stopping, finish this request and let the client reconnect elsewhere. */
     if (atomic_load_explicit(&r->srv->stopping, memory_order_relaxed))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -54,11 +59,15 @@ enum MHD_Result http_reply_cc(struct request *r, unsigned status, const char *ct
     bool gzip = false;
     bool negotiated = !(flags & REPLY_NO_GZIP) &&
                       (len >= HTTP_GZIP_MIN || ((flags & REPLY_GZIP_ANY) && len > 0));
-    const char *vary = negotiated && (flags & REPLY_VARY_ACCEPT) ? "Accept, Accept-Encoding"
-                       : negotiated                              ? "Accept-Encoding"
-                       : (flags & REPLY_VARY_ACCEPT)             ? "Accept"
-                                                                 : NULL;
+    char vary_buf[96] = "";
+    const char *vary = NULL;
 
+    /* Pages come in the language of the cookie or of Accept-Language (web/i18n.h). */
+    xsnprintf(vary_buf, sizeof(vary_buf), "%s%s%s", flags & REPLY_VARY_ACCEPT ? ", Accept" : "",
+              negotiated ? ", Accept-Encoding" : "",
+              flags & REPLY_HTML ? ", Accept-Language, Cookie" : "");
+    if (vary_buf[0])
+        vary = vary_buf + 2;
     if (negotiated)
         gzip = http_accepts_gzip(http_header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING));
     if ((flags & REPLY_CACHEABLE) && status == 200 && (r->method & (HM_GET | HM_HEAD))) {

@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "http/http-int.h"
 #include "http/server.h"
+#include "web/i18n.h"
 #include "web/ui.h"
 #include "core/util.h"
 
@@ -20,6 +21,15 @@ static enum MHD_Result h_action(struct request *r);
 static enum MHD_Result h_dataset_search(struct request *r);
 static enum MHD_Result h_dataset(struct request *r);
 static enum MHD_Result h_ledger_page(struct request *r);
+static enum MHD_Result h_resource(struct request *r);
+static enum MHD_Result h_organization_list(struct request *r);
+static enum MHD_Result h_organization(struct request *r);
+static enum MHD_Result h_group_list(struct request *r);
+static enum MHD_Result h_group(struct request *r);
+static enum MHD_Result h_licenses(struct request *r);
+static enum MHD_Result h_api_page(struct request *r);
+static enum MHD_Result h_static(struct request *r);
+static enum MHD_Result h_lang(struct request *r);
 
 #define GH           (HM_GET | HM_HEAD)
 #define ACTION_FLAGS (ROUTE_ACTOR | ROUTE_CACHEABLE | ROUTE_WRITES | ROUTE_BODY | ROUTE_API)
@@ -34,8 +44,19 @@ static const struct route routes[] = {
         {GH | HM_POST, "/api/action/:name", h_action, ACTION_FLAGS},
         {GH, "/dataset", h_dataset_search, ROUTE_ACTOR | ROUTE_CACHEABLE},
         {GH, "/dataset/:id", h_dataset, ROUTE_ACTOR | ROUTE_CACHEABLE},
+        {GH, "/dataset/:id/resource/:rid", h_resource, ROUTE_ACTOR | ROUTE_CACHEABLE},
         {GH, "/dataset/:id/resource/:rid/download", http_download, ROUTE_ACTOR},
         {GH, "/dataset/:id/resource/:rid/download/:filename", http_download, ROUTE_ACTOR},
+        {GH, "/organization", h_organization_list, ROUTE_ACTOR | ROUTE_CACHEABLE},
+        {GH, "/organization/:id", h_organization, ROUTE_ACTOR | ROUTE_CACHEABLE},
+        {GH, "/group", h_group_list, ROUTE_ACTOR | ROUTE_CACHEABLE},
+        {GH, "/group/:id", h_group, ROUTE_ACTOR | ROUTE_CACHEABLE},
+        {GH, "/licenses", h_licenses, ROUTE_ACTOR | ROUTE_CACHEABLE},
+        {GH, "/api", h_api_page, ROUTE_CACHEABLE},
+        /* The portal's stylesheet and scripts, and the chart libraries (web/static.c). */
+        {GH, "/static/:file", h_static, ROUTE_CACHEABLE},
+        /* The language switch: sets the "lang" cookie, back to the page it came from. */
+        {GH, "/lang", h_lang, 0},
         /* Metadata for harvesters (dcat.c): public, the same for everyone. */
         {GH, "/dataset/:id/datapackage.json", http_dcat_datapackage, ROUTE_CACHEABLE},
         {GH, "/data.json", http_dcat_data_json, ROUTE_CACHEABLE},
@@ -205,15 +226,176 @@ static enum MHD_Result h_home(struct request *r)
     return reply_page(r, ret, &b, &err);
 }
 
+/* Collects every value of the facet parameters (tags=a&tags=b): r->params keeps only
+ * the last of a repeated name. */
+struct facet_args {
+    struct ui_search_query *sq;
+    const char *values[UI_SEARCH_FACETS][UI_SEARCH_FACET_VALUES_MAX];
+};
+
+static enum MHD_Result facet_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    struct facet_args *fa = cls;
+
+    (void)kind;
+    if (!value || !value[0])
+        return MHD_YES;
+    for (size_t f = 0; f < UI_SEARCH_FACETS; f++)
+        if (str_eq(key, ui_search_facet_fields[f]) &&
+            fa->sq->nfacets[f] < UI_SEARCH_FACET_VALUES_MAX)
+            fa->values[f][fa->sq->nfacets[f]++] = value;
+    return MHD_YES;
+}
+
 static enum MHD_Result h_dataset_search(struct request *r)
 {
     struct buf b = BUF_INIT;
     struct err err = ERR_INIT;
-    const char *q = json_string_value(json_object_get(r->params, "q"));
-    const char *page = json_string_value(json_object_get(r->params, "page"));
-    int ret = ui_dataset_search_page(r->srv->catalog, &r->actor, q, page, &b, &err);
+    struct ui_search_query sq = {
+            .q = json_string_value(json_object_get(r->params, "q")),
+            .page = json_string_value(json_object_get(r->params, "page")),
+            .sort = json_string_value(json_object_get(r->params, "sort")),
+    };
+    struct facet_args fa = {.sq = &sq};
+    int ret;
+
+    /* Values were checked as UTF-8 without NULs when r->params was filled. */
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, facet_arg, &fa);
+    for (size_t f = 0; f < UI_SEARCH_FACETS; f++)
+        sq.facets[f] = fa.values[f];
+    ret = ui_dataset_search_page(r->srv->catalog, &r->actor, &sq, &b, &err);
+    return reply_page(r, ret, &b, &err);
+}
+
+static char *arg_dup(const struct request *r, unsigned i)
+{
+    return xstrndup(r->args[i].p, r->args[i].len);
+}
+
+static const char *param(const struct request *r, const char *name)
+{
+    return json_string_value(json_object_get(r->params, name));
+}
+
+static enum MHD_Result h_resource(struct request *r)
+{
+    struct buf b = BUF_INIT;
+    struct err err = ERR_INIT;
+    char *id = arg_dup(r, 0), *rid = arg_dup(r, 1);
+    struct ui_preview_query pq = {
+            .offset = param(r, "offset"),
+            .sort = param(r, "sort"),
+            .column = param(r, "column"),
+            .value = param(r, "value"),
+            .q = param(r, "q"),
+            .x = param(r, "x"),
+            .y = param(r, "y"),
+    };
+    int ret = ui_resource(r->srv->catalog, &r->actor, id, rid, &pq, &b, &err);
+
+    free(id);
+    free(rid);
+    return reply_page(r, ret, &b, &err);
+}
+
+static enum MHD_Result h_organization_list(struct request *r)
+{
+    struct buf b = BUF_INIT;
+    struct err err = ERR_INIT;
+    int ret = ui_organization_list(r->srv->catalog, &r->actor, &b, &err);
 
     return reply_page(r, ret, &b, &err);
+}
+
+static enum MHD_Result h_organization(struct request *r)
+{
+    struct buf b = BUF_INIT;
+    struct err err = ERR_INIT;
+    char *id = arg_dup(r, 0);
+    int ret = ui_organization(r->srv->catalog, &r->actor, id, &b, &err);
+
+    free(id);
+    return reply_page(r, ret, &b, &err);
+}
+
+static enum MHD_Result h_group_list(struct request *r)
+{
+    struct buf b = BUF_INIT;
+    struct err err = ERR_INIT;
+    int ret = ui_group_list(r->srv->catalog, &r->actor, &b, &err);
+
+    return reply_page(r, ret, &b, &err);
+}
+
+static enum MHD_Result h_group(struct request *r)
+{
+    struct buf b = BUF_INIT;
+    struct err err = ERR_INIT;
+    char *id = arg_dup(r, 0);
+    int ret = ui_group(r->srv->catalog, &r->actor, id, &b, &err);
+
+    free(id);
+    return reply_page(r, ret, &b, &err);
+}
+
+static enum MHD_Result h_licenses(struct request *r)
+{
+    struct buf b = BUF_INIT;
+    struct err err = ERR_INIT;
+    int ret = ui_licenses(r->srv->catalog, &r->actor, &b, &err);
+
+    return reply_page(r, ret, &b, &err);
+}
+
+static enum MHD_Result h_api_page(struct request *r)
+{
+    struct buf b = BUF_INIT;
+    struct err err = ERR_INIT;
+
+    ui_api_page(r->srv->catalog, &b);
+    return reply_page(r, 0, &b, &err);
+}
+
+static enum MHD_Result h_static(struct request *r)
+{
+    struct ui_asset asset;
+    char name[64], *body;
+
+    if (r->args[0].len >= sizeof(name))
+        return http_not_found(r);
+    xsnprintf(name, sizeof(name), "%.*s", (int)r->args[0].len, r->args[0].p);
+    if (ui_static_find(name, &asset))
+        return http_not_found(r);
+    /* The files change only with the binary or the npm packages: an hour, then the ETag. */
+    body = xmalloc(asset.len + 1);
+    memcpy(body, asset.body, asset.len);
+    return http_reply_cc(r, 200, asset.ctype, body, asset.len, REPLY_CACHEABLE,
+                         "public, max-age=3600");
+}
+
+/* GET /lang?to=zh_CN&next=/dataset%3Fq%3Dx: remembers the choice in a cookie for a year
+ * and sends the browser back to next, a path on this site ("/…" but not "//…", so never
+ * another host); anything else goes home. */
+static enum MHD_Result h_lang(struct request *r)
+{
+    const char *to = param(r, "to"), *next = param(r, "next");
+    enum ui_lang lang;
+    struct MHD_Response *resp;
+    char cookie[96];
+
+    if (ui_lang_parse(to, &lang))
+        return http_reply_html_error(r, 400, "unknown language: use \"en\" or \"zh_CN\"");
+    if (!next || next[0] != '/' || next[1] == '/' || next[1] == '\\' || strpbrk(next, "\r\n"))
+        next = "/";
+    xsnprintf(cookie, sizeof(cookie), "lang=%s; Path=/; Max-Age=31536000; SameSite=Lax",
+              ui_lang_code(lang));
+    resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, next);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, cookie);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    http_common_headers(r, resp, false);
+    return http_queue(r, MHD_HTTP_SEE_OTHER, resp, 0);
 }
 
 static enum MHD_Result h_dataset(struct request *r)

@@ -26,6 +26,8 @@
 #include "api/api.h"
 #include "core/timeutil.h"
 #include "http/http-int.h"
+#include "web/html.h"
+#include "web/i18n.h"
 #include "http/server.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -141,11 +143,43 @@ out:
     return ret;
 }
 
+static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    struct buf *q = cls;
+
+    (void)kind;
+    if (q->len)
+        buf_addch(q, '&');
+    html_url_arg(q, key);
+    if (value) {
+        buf_addch(q, '=');
+        html_url_arg(q, value);
+    }
+    return MHD_YES;
+}
+
 static enum MHD_Result dispatch(struct request *r)
 {
+    struct ui_request ur = {.path = r->url};
+    struct buf query = BUF_INIT;
+    enum MHD_Result ret;
+
     if ((r->route->flags & ROUTE_ACTOR) && resolve_actor(r))
         return MHD_YES;
-    return r->route->fn(r);
+    if (r->route->flags & ROUTE_API)
+        return r->route->fn(r);
+    /* An HTML page (or an error page): its language and address, for the chrome and the
+     * language switch (web/i18n.h). */
+    ur.lang = ui_lang_negotiate(MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "lang"),
+                                http_header(r, MHD_HTTP_HEADER_ACCEPT_LANGUAGE));
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_query_arg, &query);
+    ur.query = query.buf;
+    ui_request_begin(&ur);
+    ret = r->route->fn(r);
+    ui_request_end();
+    buf_release(&query);
+    return ret;
 }
 
 static enum MHD_Result add_size(void *cls, enum MHD_ValueKind kind, const char *key,

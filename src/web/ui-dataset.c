@@ -1,191 +1,394 @@
 /*
- * ui-dataset.c - dataset pages: the search results list (/dataset?q=) and one
- * dataset (/dataset/<name>).
+ * ui-dataset.c - one dataset (/dataset/<name>), as a list of sections.
+ *
+ * The page is dataset_sections[]: each section is a function that appends its own
+ * <section> (or nothing) from the dataset dict. A new part of the page (a privacy
+ * report, grants, …) is one function and one line in that table.
  */
 #include <jansson.h>
 
+#include "datastore/datastore.h"
 #include "web/html.h"
 #include "web/markdown.h"
 #include "web/ui.h"
 #include "web/web-int.h"
-#include "core/parse.h"
 #include "core/util.h"
 
-/* The page number asked for: a decimal at least 1; anything else is page 1. */
-static uint64_t page_number(const char *page)
-{
-    uint64_t n;
+/* What every section gets. */
+struct dataset_page {
+    struct catalog *c;
+    const struct actor *a;
+    const json_t *d; /* package_show's result */
+    struct buf *out;
+};
 
-    if (!page || parse_u64(page, UI_SEARCH_PAGE_MAX, &n) || n < 1)
-        return 1;
-    return n;
+/* The address of a resource's download for a link on this site: an upload's URL with
+ * the site URL taken off (so the link works whatever host the browser used), else the
+ * URL itself. NULL when there is nothing to link to. */
+static const char *download_href(const struct dataset_page *p, const json_t *r)
+{
+    const char *url = ui_str(r, "url"), *site = p->c->site_url;
+
+    if (!url || !url[0])
+        return NULL;
+    if (str_eq(ui_str(r, "url_type"), "upload") && site && site[0] && starts_with(url, site) &&
+        url[strlen(site)] == '/')
+        return url + strlen(site);
+    return url;
 }
 
-/* A link to another page of the same search: q is percent-encoded (so it is also
- * safe inside the quoted attribute), label is markup from a literal. */
-static void page_link(struct buf *b, const char *q, uint64_t page, const char *rel)
+static void section_open(struct buf *out, const char *id, const char *title)
 {
-    HTML(b, "<a href=\"/dataset?");
-    if (q && q[0]) {
-        HTML(b, "q=");
-        html_url_arg(b, q);
-        HTML(b, "&amp;");
-    }
-    HTML(b, "page=");
-    html_uint(b, page);
-    HTML(b, "\" rel=\"");
-    html_attr(b, rel);
-    HTML(b, "\">");
-    if (str_eq(rel, "prev"))
-        HTML(b, "← Previous");
-    else
-        HTML(b, "Next →");
-    HTML(b, "</a>");
+    HTML(out, "<section class=\"");
+    html_attr(out, id);
+    HTML(out, "\" aria-labelledby=\"h-");
+    html_attr(out, id);
+    HTML(out, "\">\n<h2 id=\"h-");
+    html_attr(out, id);
+    HTML(out, "\">");
+    html_text(out, title);
+    HTML(out, "</h2>\n");
 }
 
-int ui_dataset_search_page(struct catalog *c, const struct actor *a, const char *q,
-                           const char *page, struct buf *out, struct err *err)
+static void dt(struct buf *out, const char *term)
 {
-    json_t *params = NULL, *search = NULL, *v;
-    uint64_t n = page_number(page), pages, count;
+    HTML(out, "<dt>");
+    html_text(out, term);
+    HTML(out, "</dt><dd>");
+}
+
+/* Title, publisher, description and the facts list. */
+static void section_summary(const struct dataset_page *p)
+{
+    struct buf *out = p->out;
+    const json_t *d = p->d, *org = json_object_get(d, "organization"), *v;
+    const char *licence = ui_str(d, "license_title"), *lid = ui_str(d, "license_id");
+    const char *s;
     size_t i;
-    int ret;
 
-    for (;;) {
-        params = json_pack("{s:s, s:I, s:I}", "q", q ? q : "", "rows", (json_int_t)UI_SEARCH_ROWS,
-                           "start", (json_int_t)((n - 1) * UI_SEARCH_ROWS));
-        ret = catalog_package_search(c, a, params, &search, err);
-        if (ret < 0)
-            goto out;
-        count = (uint64_t)json_integer_value(json_object_get(search, "count"));
-        pages = count ? (count + UI_SEARCH_ROWS - 1) / UI_SEARCH_ROWS : 1;
-        if (n <= pages)
-            break;
-        /* Past the end (an old link, a hand-made URL): show the last page. */
-        n = pages;
-        json_decref(params);
-        json_decref(search);
-        params = search = NULL;
+    HTML(out, "<h1>");
+    html_text(out, ui_dataset_title(d));
+    HTML(out, "</h1>\n");
+    if (json_is_object(org)) {
+        const char *ot = ui_str(org, "title");
+
+        HTML(out, "<p class=\"publisher\">");
+        TX(out, "Published by");
+        HTML(out, " <a href=\"/organization/");
+        html_url_arg(out, ui_str(org, "name"));
+        HTML(out, "\">");
+        html_text(out, ot && ot[0] ? ot : ui_str(org, "name"));
+        HTML(out, "</a></p>\n");
     }
-    ui_header(out, q && q[0] ? q : "Datasets");
-    HTML(out, "<h1>Datasets</h1>\n<p>");
-    html_uint(out, count);
-    if (count == 1)
-        HTML(out, " dataset found");
-    else
-        HTML(out, " datasets found");
-    if (q && q[0]) {
-        HTML(out, " for “");
-        html_text(out, q);
-        HTML(out, "”");
-    }
-    HTML(out, ".</p>\n<ul class=\"datasets\">\n");
-    json_array_foreach (json_object_get(search, "results"), i, v)
-        ui_dataset_item(out, v);
-    HTML(out, "</ul>\n");
-    if (pages > 1) {
-        HTML(out, "<nav class=\"pagination\"><p>");
-        if (n > 1) {
-            page_link(out, q, n - 1, "prev");
-            HTML(out, " ");
+    HTML(out, "<div class=\"notes\">\n");
+    markdown_html(ui_dataset_notes(d), out);
+    HTML(out, "</div>\n<dl class=\"facts\">\n");
+    if (!licence || !licence[0])
+        licence = lid;
+    if (licence && licence[0]) {
+        dt(out, _("Licence"));
+        HTML(out, "<a href=\"/licenses#");
+        html_url_arg(out, lid);
+        HTML(out, "\">");
+        html_text(out, licence);
+        HTML(out, "</a>");
+        if (ui_str(d, "license_url")) {
+            HTML(out, " (");
+            ui_link_external(out, ui_str(d, "license_url"), _("licence text"));
+            HTML(out, ")");
         }
-        HTML(out, "Page ");
-        html_uint(out, n);
-        HTML(out, " of ");
-        html_uint(out, pages);
-        if (n < pages) {
-            HTML(out, " ");
-            page_link(out, q, n + 1, "next");
-        }
-        HTML(out, "</p></nav>\n");
+        HTML(out, "</dd>\n");
     }
-    ui_footer(out);
-out:
-    json_decref(params);
-    json_decref(search);
-    return ret;
+    s = ui_str(d, "access_level");
+    if (s && s[0]) {
+        dt(out, _("Access level"));
+        if (str_eq(s, "public"))
+            TX(out, "Public");
+        else if (str_eq(s, "restricted public"))
+            TX(out, "Restricted public");
+        else if (str_eq(s, "non-public"))
+            TX(out, "Non-public");
+        else
+            html_text(out, s);
+        HTML(out, "</dd>\n");
+    }
+    s = ui_str(d, "temporal");
+    if (s && s[0]) {
+        dt(out, _("Temporal coverage"));
+        html_text(out, s);
+        HTML(out, "</dd>\n");
+    }
+    s = ui_str(d, "spatial");
+    if (s && s[0]) {
+        dt(out, _("Spatial coverage"));
+        html_text(out, s);
+        HTML(out, "</dd>\n");
+    }
+    s = ui_str(d, "frequency");
+    if (s && s[0]) {
+        dt(out, _("Update frequency"));
+        html_text(out, s);
+        HTML(out, "</dd>\n");
+    }
+    dt(out, _("Created"));
+    HTML(out, "<time>");
+    html_text(out, ui_str(d, "metadata_created"));
+    HTML(out, "</time></dd>\n");
+    dt(out, _("Last modified"));
+    HTML(out, "<time>");
+    html_text(out, ui_str(d, "metadata_modified"));
+    HTML(out, "</time></dd>\n");
+    s = ui_str(d, "url");
+    if (s && s[0]) {
+        dt(out, _("Source"));
+        ui_link_external(out, s, NULL);
+        HTML(out, "</dd>\n");
+    }
+    if (json_array_size(json_object_get(d, "groups"))) {
+        dt(out, _("Themes"));
+        json_array_foreach (json_object_get(d, "groups"), i, v) {
+            const char *gt = ui_str(v, "title");
+
+            if (i)
+                HTML(out, ", ");
+            HTML(out, "<a href=\"/group/");
+            html_url_arg(out, ui_str(v, "name"));
+            HTML(out, "\">");
+            html_text(out, gt && gt[0] ? gt : ui_str(v, "name"));
+            HTML(out, "</a>");
+        }
+        HTML(out, "</dd>\n");
+    }
+    HTML(out, "</dl>\n");
 }
 
-static void resource_item(struct buf *b, const json_t *r)
+static void section_tags(const struct dataset_page *p)
 {
-    const char *name = ui_str(r, "name"), *format = ui_str(r, "format");
-    const char *url = ui_str(r, "url"), *desc = ui_str(r, "description");
+    struct buf *out = p->out;
+    const json_t *v;
+    size_t i;
 
-    HTML(b, "<li>");
-    html_text(b, name && name[0] ? name : "Unnamed resource");
-    if (format && format[0]) {
-        HTML(b, " <span class=\"format\">");
-        html_text(b, format);
-        HTML(b, "</span>");
+    if (!json_array_size(json_object_get(p->d, "tags")))
+        return;
+    section_open(out, "tags", _("Tags"));
+    HTML(out, "<ul class=\"tags\">\n");
+    json_array_foreach (json_object_get(p->d, "tags"), i, v) {
+        HTML(out, "<li><a href=\"/dataset?tags=");
+        html_url_arg(out, ui_str(v, "name"));
+        HTML(out, "\">");
+        html_text(out, ui_str(v, "name"));
+        HTML(out, "</a></li>\n");
     }
-    if (desc && desc[0]) {
-        HTML(b, "<p>");
-        html_text(b, desc);
-        HTML(b, "</p>");
-    }
-    if (url && url[0]) {
-        HTML(b, "<p>");
-        ui_link_external(b, url, str_eq(ui_str(r, "url_type"), "upload") ? "Download" : NULL);
-        HTML(b, "</p>");
-    }
-    HTML(b, "</li>\n");
+    HTML(out, "</ul>\n</section>\n");
 }
+
+static void resource_item(const struct dataset_page *p, const json_t *r)
+{
+    struct buf *out = p->out;
+    const char *name = ui_str(r, "name"), *format = ui_str(r, "format");
+    const char *desc = ui_str(r, "description"), *href = download_href(p, r);
+    json_t *size = json_object_get(r, "size");
+
+    HTML(out, "<li class=\"resource\">\n<h3><a href=\"/dataset/");
+    html_url_arg(out, ui_str(p->d, "name"));
+    HTML(out, "/resource/");
+    html_url_arg(out, ui_str(r, "id"));
+    HTML(out, "\">");
+    html_text(out, name && name[0] ? name : _("Unnamed resource"));
+    HTML(out, "</a></h3>\n<p class=\"meta\">");
+    if (format && format[0]) {
+        HTML(out, "<span class=\"format\">");
+        html_text(out, format);
+        HTML(out, "</span> ");
+    }
+    if (json_is_integer(size)) {
+        HTML(out, "<span class=\"size\">");
+        ui_size(out, (unsigned long long)json_integer_value(size));
+        HTML(out, "</span>");
+    }
+    HTML(out, "</p>\n");
+    if (desc && desc[0]) {
+        HTML(out, "<div class=\"description\">");
+        markdown_html(desc, out);
+        HTML(out, "</div>\n");
+    }
+    HTML(out, "<p class=\"actions\">");
+    if (href && href[0] == '/') {
+        HTML(out, "<a class=\"download\" download href=\"");
+        html_attr(out, href);
+        HTML(out, "\">");
+        TX(out, "Download");
+        HTML(out, "</a>");
+    } else if (href) {
+        ui_link_external(out, href, _("Go to resource"));
+    }
+    if (json_is_true(json_object_get(r, "datastore_active"))) {
+        HTML(out, " <a href=\"/dataset/");
+        html_url_arg(out, ui_str(p->d, "name"));
+        HTML(out, "/resource/");
+        html_url_arg(out, ui_str(r, "id"));
+        HTML(out, "\">");
+        TX(out, "Preview and chart");
+        HTML(out, "</a>");
+    }
+    HTML(out, "</p>\n</li>\n");
+}
+
+static void section_resources(const struct dataset_page *p)
+{
+    const json_t *v;
+    size_t i;
+
+    section_open(p->out, "resources", _("Data and resources"));
+    HTML(p->out, "<ul class=\"resources\">\n");
+    json_array_foreach (json_object_get(p->d, "resources"), i, v)
+        resource_item(p, v);
+    HTML(p->out, "</ul>\n</section>\n");
+}
+
+/* The data dictionary of every resource with a datastore table. */
+static void section_dictionary(const struct dataset_page *p)
+{
+    struct buf *out = p->out;
+    const json_t *r;
+    bool opened = false;
+    size_t i;
+
+    json_array_foreach (json_object_get(p->d, "resources"), i, r) {
+        json_t *schema = NULL, *f;
+        struct err err = ERR_INIT;
+        size_t j;
+
+        if (!json_is_true(json_object_get(r, "datastore_active")))
+            continue;
+        if (datastore_table_schema(p->c, ui_str(r, "id"), &schema, &err) < 0)
+            continue;
+        if (!opened) {
+            section_open(out, "dictionary", _("Data dictionary"));
+            opened = true;
+        }
+        HTML(out, "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"");
+        html_attr(out, ui_str(r, "name"));
+        HTML(out, "\"><table class=\"dictionary\">\n<caption>");
+        html_text(out, ui_str(r, "name"));
+        HTML(out, "</caption>\n<thead><tr><th scope=\"col\">");
+        TX(out, "Column");
+        HTML(out, "</th><th scope=\"col\">");
+        TX(out, "Type");
+        HTML(out, "</th><th scope=\"col\">");
+        TX(out, "Description");
+        HTML(out, "</th></tr></thead>\n<tbody>\n");
+        json_array_foreach (json_object_get(schema, "fields"), j, f) {
+            const char *title = ui_str(f, "title");
+
+            HTML(out, "<tr><th scope=\"row\"><code>");
+            html_text(out, ui_str(f, "name"));
+            HTML(out, "</code>");
+            if (title && title[0] && !str_eq(title, ui_str(f, "name"))) {
+                HTML(out, " ");
+                html_text(out, title);
+            }
+            HTML(out, "</th><td>");
+            html_text(out, ui_str(f, "type"));
+            HTML(out, "</td><td>");
+            html_text(out, ui_str(f, "description"));
+            HTML(out, "</td></tr>\n");
+        }
+        HTML(out, "</tbody>\n</table></div>\n");
+        json_decref(schema);
+    }
+    if (opened)
+        HTML(out, "</section>\n");
+}
+
+/* curl and Python snippets with the first datastore resource's real id. */
+static void section_api(const struct dataset_page *p)
+{
+    struct buf *out = p->out;
+    const char *site = p->c->site_url && p->c->site_url[0] ? p->c->site_url : "";
+    const char *rid = NULL;
+    const json_t *r;
+    size_t i;
+
+    json_array_foreach (json_object_get(p->d, "resources"), i, r)
+        if (json_is_true(json_object_get(r, "datastore_active"))) {
+            rid = ui_str(r, "id");
+            break;
+        }
+    section_open(out, "api", _("Use the API"));
+    HTML(out, "<p>");
+    TX(out, "The dataset's metadata:");
+    HTML(out, "</p>\n<pre tabindex=\"0\"><code>curl '");
+    html_text(out, site);
+    HTML(out, "/api/3/action/package_show?id=");
+    html_text(out, ui_str(p->d, "name"));
+    HTML(out, "'</code></pre>\n");
+    if (rid) {
+        HTML(out, "<p>");
+        TX(out, "The first rows of its table (datastore_search):");
+        HTML(out, "</p>\n<pre tabindex=\"0\"><code>curl '");
+        html_text(out, site);
+        HTML(out, "/api/3/action/datastore_search?resource_id=");
+        html_text(out, rid);
+        HTML(out,
+             "&amp;limit=5'</code></pre>\n<pre tabindex=\"0\"><code>import json, urllib.request\n\n"
+             "url = '");
+        html_text(out, site);
+        HTML(out, "/api/3/action/datastore_search?resource_id=");
+        html_text(out, rid);
+        HTML(out, "&amp;limit=5'\nwith urllib.request.urlopen(url) as f:\n"
+                  "    result = json.load(f)['result']\nfor record in result['records']:\n"
+                  "    print(record)</code></pre>\n");
+    }
+    HTML(out, "</section>\n");
+}
+
+/* The dataset's metadata documents. */
+static void section_metadata(const struct dataset_page *p)
+{
+    struct buf *out = p->out;
+    const char *name = ui_str(p->d, "name");
+
+    section_open(out, "metadata", _("Metadata"));
+    HTML(out, "<ul class=\"metadata-links\">\n<li><a href=\"/dataset/");
+    html_url_arg(out, name);
+    HTML(out, "/datapackage.json\">datapackage.json</a> (Frictionless)</li>\n"
+              "<li><a href=\"/dataset/");
+    html_url_arg(out, name);
+    HTML(out, ".ttl\">DCAT-AP (Turtle)</a></li>\n<li><a href=\"/dataset/");
+    html_url_arg(out, name);
+    HTML(out, ".jsonld\">DCAT-AP (JSON-LD)</a></li>\n<li><a href=\"/api/3/action/"
+              "package_show?id=");
+    html_url_arg(out, name);
+    HTML(out, "\">CKAN package_show</a></li>\n<li><a href=\"/data.json\">data.json</a> "
+              "(DCAT-US, ");
+    TX(out, "whole catalog");
+    HTML(out, ")</li>\n</ul>\n</section>\n");
+}
+
+/* The page, top to bottom. Add a section here. */
+static void (*const dataset_sections[])(const struct dataset_page *) = {
+        section_summary,    section_tags, section_resources,
+        section_dictionary, section_api,  section_metadata,
+};
 
 int ui_dataset(struct catalog *c, const struct actor *a, const char *id, struct buf *out,
                struct err *err)
 {
-    json_t *params, *d = NULL, *org, *v;
-    const char *title, *licence;
-    size_t i;
+    json_t *params, *d = NULL;
+    struct dataset_page p;
     int ret;
 
     params = json_pack("{s:s}", "id", id);
     ret = catalog_package_show(c, a, params, &d, err);
     if (ret < 0)
         goto out;
-    title = ui_str(d, "title");
-    if (!title || !title[0])
-        title = ui_str(d, "name");
-    ui_header(out, title);
-    HTML(out, "<article>\n<h1>");
-    html_text(out, title);
-    HTML(out, "</h1>\n");
-    org = json_object_get(d, "organization");
-    if (json_is_object(org)) {
-        const char *ot = ui_str(org, "title");
-        HTML(out, "<p class=\"organization\">Published by ");
-        html_text(out, ot && ot[0] ? ot : ui_str(org, "name"));
-        HTML(out, "</p>\n");
-    }
-    HTML(out, "<div class=\"notes\">\n");
-    markdown_html(ui_str(d, "notes"), out);
-    HTML(out, "</div>\n<dl>\n");
-    licence = ui_str(d, "license_title");
-    if (!licence || !licence[0])
-        licence = ui_str(d, "license_id");
-    if (licence && licence[0]) {
-        HTML(out, "<dt>Licence</dt><dd>");
-        ui_link_external(out, ui_str(d, "license_url"), licence);
-        if (!ui_str(d, "license_url"))
-            html_text(out, licence);
-        HTML(out, "</dd>\n");
-    }
-    HTML(out, "<dt>Last modified</dt><dd>");
-    html_text(out, ui_str(d, "metadata_modified"));
-    HTML(out, "</dd>\n</dl>\n");
-    if (json_array_size(json_object_get(d, "tags"))) {
-        HTML(out, "<h2>Tags</h2>\n<ul class=\"tags\">\n");
-        json_array_foreach (json_object_get(d, "tags"), i, v) {
-            HTML(out, "<li>");
-            html_text(out, ui_str(v, "name"));
-            HTML(out, "</li>\n");
-        }
-        HTML(out, "</ul>\n");
-    }
-    HTML(out, "<h2>Data and resources</h2>\n<ul class=\"resources\">\n");
-    json_array_foreach (json_object_get(d, "resources"), i, v)
-        resource_item(out, v);
-    HTML(out, "</ul>\n</article>\n");
+    p = (struct dataset_page){c, a, d, out};
+    ui_header(out, ui_dataset_title(d));
+    HTML(out, "<article class=\"dataset\">\n");
+    for (size_t i = 0; i < ARRAY_SIZE(dataset_sections); i++)
+        dataset_sections[i](&p);
+    HTML(out, "</article>\n");
     ui_footer(out);
 out:
     json_decref(params);

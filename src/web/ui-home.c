@@ -1,5 +1,5 @@
 /*
- * ui-home.c - the home page: counts, newest datasets, organizations, search box.
+ * ui-home.c - the home page: search box, counts, newest datasets, organizations, themes.
  */
 #include <jansson.h>
 
@@ -10,15 +10,35 @@
 
 #define HOME_NEWEST 10
 
-/* "1 dataset", "0 datasets", "2 datasets": noun is an English word whose plural adds
- * an "s" (a literal of ours, never input). */
-static void count_of(struct buf *out, uint64_t n, const char *noun)
+/* A list of organizations or groups (all_fields dicts) linking to base/<name>. */
+static void named_list(struct buf *out, const json_t *list, const char *cls, bool org)
 {
-    html_uint(out, n);
-    HTML(out, " ");
-    html_text(out, noun);
-    if (n != 1)
-        HTML(out, "s");
+    const json_t *v;
+    size_t i;
+
+    HTML(out, "<ul class=\"");
+    html_attr(out, cls);
+    HTML(out, "\">\n");
+    json_array_foreach (list, i, v) {
+        const char *title = ui_str(v, "title"), *name = ui_str(v, "name");
+        json_t *count = json_object_get(v, "package_count");
+
+        if (org)
+            HTML(out, "<li><a href=\"/organization/");
+        else
+            HTML(out, "<li><a href=\"/group/");
+        html_url_arg(out, name);
+        HTML(out, "\">");
+        html_text(out, title && title[0] ? title : name);
+        HTML(out, "</a>");
+        if (json_is_integer(count)) {
+            HTML(out, " <span class=\"count\">");
+            html_uint(out, (unsigned long long)json_integer_value(count));
+            HTML(out, "</span>");
+        }
+        HTML(out, "</li>\n");
+    }
+    HTML(out, "</ul>\n");
 }
 
 int ui_home(struct catalog *c, const struct actor *a, struct buf *out, struct err *err)
@@ -27,7 +47,7 @@ int ui_home(struct catalog *c, const struct actor *a, struct buf *out, struct er
     size_t i;
     int ret;
 
-    params = json_pack("{s:s, s:s}", "rows", "10", "sort", "metadata_modified desc");
+    params = json_pack("{s:s, s:s}", "rows", "10", "sort", "metadata_created desc");
     ret = catalog_package_search(c, a, params, &search, err);
     if (ret < 0)
         goto out;
@@ -40,34 +60,46 @@ int ui_home(struct catalog *c, const struct actor *a, struct buf *out, struct er
     if (ret < 0)
         goto out;
 
-    ui_header(out, "Open data");
-    HTML(out, "<h1>Open government data</h1>\n<p class=\"counts\">");
-    count_of(out, (uint64_t)json_integer_value(json_object_get(search, "count")), "dataset");
-    HTML(out, ", ");
-    count_of(out, json_array_size(orgs), "organization");
-    HTML(out, ", ");
-    count_of(out, json_array_size(groups), "group");
-    HTML(out, ".</p>\n<p class=\"ledger\">Every change to the catalog is recorded in the <a "
-              "href=\"/ledger\">public ledger</a>, which anyone can verify.</p>\n"
-              "<h2>Newest datasets</h2>\n<ul class=\"datasets\">\n");
+    ui_header(out, _("Open data"));
+    HTML(out, "<h1>");
+    TX(out, "Open government data");
+    HTML(out, "</h1>\n<form class=\"hero-search\" action=\"/dataset\" method=\"get\" "
+              "role=\"search\">\n<label for=\"home-q\">");
+    TX(out, "Find data");
+    HTML(out, "</label>\n<input type=\"search\" id=\"home-q\" name=\"q\" placeholder=\"");
+    html_attr(out, _("air quality, 人口, unemployment …"));
+    HTML(out, "\">\n<button type=\"submit\">");
+    TX(out, "Search");
+    HTML(out, "</button>\n</form>\n<p class=\"counts\">");
+    ui_count(out, (unsigned long long)json_integer_value(json_object_get(search, "count")),
+             "%n dataset", "%n datasets");
+    HTML(out, " · ");
+    ui_count(out, json_array_size(orgs), "%n organization", "%n organizations");
+    HTML(out, " · ");
+    ui_count(out, json_array_size(groups), "%n theme", "%n themes");
+    HTML(out, "</p>\n<p class=\"ledger\">");
+    TX(out, "Every change to the catalog is recorded in the public ledger, which anyone can "
+            "verify.");
+    HTML(out, " <a href=\"/ledger\">");
+    TX(out, "Read the ledger");
+    HTML(out, "</a></p>\n<section aria-labelledby=\"h-newest\">\n<h2 id=\"h-newest\">");
+    TX(out, "Newest datasets");
+    HTML(out, "</h2>\n<ul class=\"datasets\">\n");
     json_array_foreach (json_object_get(search, "results"), i, v)
         if (i < HOME_NEWEST)
             ui_dataset_item(out, v);
-    HTML(out, "</ul>\n<h2>Organizations</h2>\n<ul class=\"organizations\">\n");
-    json_array_foreach (orgs, i, v) {
-        const char *title = ui_str(v, "title"), *name = ui_str(v, "name");
-        json_t *count = json_object_get(v, "package_count");
-
-        HTML(out, "<li>");
-        html_text(out, title && title[0] ? title : name);
-        if (json_is_integer(count)) {
-            HTML(out, " (");
-            html_uint(out, (unsigned long long)json_integer_value(count));
-            HTML(out, ")");
-        }
-        HTML(out, "</li>\n");
+    HTML(out, "</ul>\n</section>\n<section aria-labelledby=\"h-orgs\">\n<h2 id=\"h-orgs\">");
+    TX(out, "Organizations");
+    HTML(out, "</h2>\n");
+    named_list(out, orgs, "organizations", true);
+    HTML(out, "</section>\n");
+    if (json_array_size(groups)) {
+        HTML(out, "<section aria-labelledby=\"h-themes\">\n<h2 id=\"h-themes\">");
+        TX(out, "Themes");
+        HTML(out, "</h2>\n");
+        named_list(out, groups, "groups", false);
+        HTML(out, "</section>\n");
     }
-    HTML(out, "</ul>\n");
     ui_footer(out);
 out:
     json_decref(params);

@@ -1,5 +1,6 @@
 /*
- * ui-shared.c - the chrome every page shares: document head, site header, footer.
+ * ui-shared.c - the chrome every page shares: document head, site header with the
+ * navigation, search box and language switch, footer; helpers for dataset fields.
  */
 #include <jansson.h>
 
@@ -8,25 +9,100 @@
 #include "web/web-int.h"
 #include "core/util.h"
 
-void ui_header(struct buf *b, const char *title)
+/* The language switch: /lang?to=CODE&next=<this page's path and query>. The server
+ * sets the cookie and sends the browser back to next (routes.c). */
+static void lang_switch(struct buf *b)
 {
-    HTML(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    const struct ui_request *r = ui_request_current();
+    enum ui_lang other = ui_lang_current() == UI_LANG_ZH ? UI_LANG_EN : UI_LANG_ZH;
+
+    HTML(b, "<a class=\"lang\" href=\"/lang?to=");
+    html_url_arg(b, ui_lang_code(other));
+    if (r && r->path) {
+        struct buf next = BUF_INIT;
+
+        buf_addstr(&next, r->path);
+        if (r->query && r->query[0]) {
+            buf_addch(&next, '?');
+            buf_addstr(&next, r->query);
+        }
+        HTML(b, "&amp;next=");
+        html_url_arg(b, next.buf);
+        buf_release(&next);
+    }
+    HTML(b, "\" hreflang=\"");
+    html_attr(b, ui_lang_tag(other));
+    HTML(b, "\" lang=\"");
+    html_attr(b, ui_lang_tag(other));
+    HTML(b, "\">");
+    if (other == UI_LANG_ZH)
+        HTML(b, "中文");
+    else
+        HTML(b, "English");
+    HTML(b, "</a>");
+}
+
+static void header(struct buf *b, const char *title, const char *head)
+{
+    HTML(b, "<!DOCTYPE html>\n<html lang=\"");
+    html_attr(b, ui_lang_tag(ui_lang_current()));
+    HTML(b, "\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             "<title>");
     html_text(b, title);
-    HTML(b, " · Kaifang</title>\n</head>\n<body>\n<header>\n"
-            "<a href=\"/\">Kaifang</a>\n"
-            "<form action=\"/dataset\" method=\"get\" role=\"search\">\n"
-            "<label for=\"q\">Search datasets</label>\n"
-            "<input type=\"search\" id=\"q\" name=\"q\">\n"
-            "<button type=\"submit\">Search</button>\n</form>\n</header>\n<main>\n");
+    HTML(b, " · ");
+    TX(b, "Kaifang open data");
+    HTML(b, "</title>\n<link rel=\"stylesheet\" href=\"/static/kaifang.css\">\n");
+    if (head)
+        buf_addstr(b, head);
+    HTML(b, "</head>\n<body>\n<a class=\"skip\" href=\"#main\">");
+    TX(b, "Skip to content");
+    HTML(b, "</a>\n<header class=\"site\">\n<a class=\"brand\" href=\"/\">");
+    TX(b, "Kaifang open data");
+    HTML(b, "</a>\n<nav aria-label=\"");
+    TX(b, "Site");
+    HTML(b, "\"><ul>\n<li><a href=\"/dataset\">");
+    TX(b, "Datasets");
+    HTML(b, "</a></li>\n<li><a href=\"/organization\">");
+    TX(b, "Organizations");
+    HTML(b, "</a></li>\n<li><a href=\"/group\">");
+    TX(b, "Themes");
+    HTML(b, "</a></li>\n<li><a href=\"/ledger\">");
+    TX(b, "Ledger");
+    HTML(b, "</a></li>\n<li><a href=\"/api\">");
+    TX(b, "API");
+    HTML(b, "</a></li>\n<li>");
+    lang_switch(b);
+    HTML(b, "</li>\n</ul></nav>\n<form class=\"search\" action=\"/dataset\" method=\"get\" "
+            "role=\"search\">\n<label for=\"site-q\">");
+    TX(b, "Search datasets");
+    HTML(b, "</label>\n<input type=\"search\" id=\"site-q\" name=\"q\">\n<button "
+            "type=\"submit\">");
+    TX(b, "Search");
+    HTML(b, "</button>\n</form>\n</header>\n<main id=\"main\">\n");
+}
+
+void ui_header(struct buf *b, const char *title)
+{
+    header(b, title, NULL);
+}
+
+void ui_header_head_(struct buf *b, const char *title, const char *head_literal)
+{
+    header(b, title, head_literal);
 }
 
 void ui_footer(struct buf *b)
 {
-    HTML(b, "</main>\n<footer>\n<p>Data published through <a href=\"/api/3\">the CKAN API "
-            "v3</a>. Every change is recorded in the <a href=\"/ledger\">public "
-            "ledger</a>.</p>\n</footer>\n</body>\n</html>\n");
+    HTML(b, "</main>\n<footer>\n<p>");
+    TX(b, "Data published through the CKAN API v3.");
+    HTML(b, " <a href=\"/api\">");
+    TX(b, "Use the API");
+    HTML(b, "</a> · <a href=\"/licenses\">");
+    TX(b, "Licences");
+    HTML(b, "</a> · <a href=\"/ledger\">");
+    TX(b, "Every change is recorded in the public ledger.");
+    HTML(b, "</a></p>\n</footer>\n</body>\n</html>\n");
 }
 
 void ui_link_external(struct buf *b, const char *url, const char *label)
@@ -44,20 +120,102 @@ void ui_link_external(struct buf *b, const char *url, const char *label)
     HTML(b, "</a>");
 }
 
+static const char *translated(const json_t *d, const char *field)
+{
+    const char *t;
+    char key[32];
+
+    if (ui_lang_current() != UI_LANG_ZH)
+        return NULL;
+    xsnprintf(key, sizeof(key), "%s_translated", field);
+    t = ui_str(json_object_get(d, key), "zh_CN");
+    if (!t || !t[0])
+        t = ui_str(json_object_get(d, key), "zh");
+    return t && t[0] ? t : NULL;
+}
+
+const char *ui_dataset_title(const json_t *d)
+{
+    const char *t = translated(d, "title");
+
+    if (!t)
+        t = ui_str(d, "title");
+    return t && t[0] ? t : ui_str(d, "name");
+}
+
+const char *ui_dataset_notes(const json_t *d)
+{
+    const char *t = translated(d, "notes");
+
+    return t ? t : ui_str(d, "notes");
+}
+
 void ui_dataset_item(struct buf *b, const json_t *d)
 {
-    const char *name = ui_str(d, "name"), *title = ui_str(d, "title");
+    const char *name = ui_str(d, "name");
+    const json_t *org = json_object_get(d, "organization"), *r;
+    json_t *seen = json_object();
+    size_t i;
 
     HTML(b, "<li><a href=\"/dataset/");
     html_url_arg(b, name);
     HTML(b, "\">");
-    html_text(b, title && title[0] ? title : name);
-    HTML(b, "</a></li>\n");
+    html_text(b, ui_dataset_title(d));
+    HTML(b, "</a>");
+    if (json_is_object(org)) {
+        const char *ot = ui_str(org, "title");
+
+        HTML(b, "<span class=\"org\">");
+        html_text(b, ot && ot[0] ? ot : ui_str(org, "name"));
+        HTML(b, "</span>");
+    }
+    json_array_foreach (json_object_get(d, "resources"), i, r) {
+        const char *f = ui_str(r, "format");
+
+        if (!f || !f[0] || json_object_get(seen, f))
+            continue;
+        json_object_set_new(seen, f, json_true());
+        HTML(b, "<span class=\"format\">");
+        html_text(b, f);
+        HTML(b, "</span>");
+    }
+    json_decref(seen);
+    HTML(b, "</li>\n");
 }
 
 const char *ui_str(const json_t *obj, const char *key)
 {
     return json_string_value(json_object_get(obj, key));
+}
+
+void ui_size(struct buf *b, unsigned long long bytes)
+{
+    if (bytes < 1024)
+        buf_addf(b, "%llu B", bytes);
+    else if (bytes < 1024 * 1024)
+        buf_addf(b, "%.1f KB", (double)bytes / 1024);
+    else if (bytes < 1024ull * 1024 * 1024)
+        buf_addf(b, "%.1f MB", (double)bytes / (1024 * 1024));
+    else
+        buf_addf(b, "%.1f GB", (double)bytes / (1024.0 * 1024 * 1024));
+}
+
+void ui_count(struct buf *b, unsigned long long n, const char *singular, const char *plural)
+{
+    const char *form = ui_ngettext(singular, plural, n), *p = strstr(form, "%n");
+    char num[24];
+    struct buf tmp = BUF_INIT;
+
+    xsnprintf(num, sizeof(num), "%llu", n);
+    if (p) {
+        buf_add(&tmp, form, (size_t)(p - form));
+        buf_addstr(&tmp, num);
+        buf_addstr(&tmp, p + 2);
+    } else {
+        buf_addstr(&tmp, form);
+    }
+    html_text(b, tmp.buf);
+    buf_release(&tmp);
 }
 
 void ui_error_page(unsigned status, const char *message, struct buf *out)
@@ -66,19 +224,19 @@ void ui_error_page(unsigned status, const char *message, struct buf *out)
 
     switch (status) {
     case 400:
-        title = "Bad request";
+        title = _("Bad request");
         break;
     case 403:
-        title = "Forbidden";
+        title = _("Forbidden");
         break;
     case 404:
-        title = "Not found";
+        title = _("Not found");
         break;
     case 503:
-        title = "Service unavailable";
+        title = _("Service unavailable");
         break;
     default:
-        title = status >= 500 ? "Server error" : "Error";
+        title = status >= 500 ? _("Server error") : _("Error");
         break;
     }
     ui_header(out, title);

@@ -1,7 +1,7 @@
 /*
- * ui.h - the HTML pages (one file per page, as cgit's ui-*.c). A minimal set for now:
- * the home page, the dataset search results and the dataset page; the full web portal
- * comes later.
+ * ui.h - the HTML pages (one file per page, as cgit's ui-*.c), with CKAN's URLs: the
+ * home page, dataset search, a dataset, a resource's preview and chart, organizations,
+ * groups, licences, the API page and the ledger (docs/internals/web.md).
  *
  * Each page function appends a whole UTF-8 HTML document to out and returns 0, or a
  * negative enum err_kind with err set (-ERR_NOT_FOUND for a dataset the actor may not
@@ -17,7 +17,8 @@
 #include "core/buf.h"
 #include "core/err.h"
 
-/* "/": counts, the newest datasets, the organizations, a search box. */
+/* "/": a search box, counts, the newest datasets, the organizations and the groups
+ * (themes). */
 int ui_home(struct catalog *c, const struct actor *a, struct buf *out, struct err *err);
 
 /* Results per page of the search page, and the highest page number read from a URL
@@ -25,17 +26,95 @@ int ui_home(struct catalog *c, const struct actor *a, struct buf *out, struct er
 #define UI_SEARCH_ROWS     20u
 #define UI_SEARCH_PAGE_MAX 50000u
 
-/* "/dataset?q=…&page=N": package_search results for q (NULL or "": every dataset),
- * UI_SEARCH_ROWS per page. page: the query's "page" string, NULL, or anything else
- * (not a number ≥ 1: page 1; past the last page: the last page). With more than one
- * page, "Page N of M" with links to the previous and next pages that keep q. */
-int ui_dataset_search_page(struct catalog *c, const struct actor *a, const char *q,
-                           const char *page, struct buf *out, struct err *err);
+/* The facets of the search page, in the order shown: package_search's facet fields. */
+#define UI_SEARCH_FACETS 5
 
-/* "/dataset/<id or name>": title, notes (Markdown, safe mode), organization, licence,
- * tags and resources with download links. */
+/* Values read per facet field from one URL. */
+#define UI_SEARCH_FACET_VALUES_MAX 8
+
+/* The query of the search page, each member NULL when absent. */
+struct ui_search_query {
+    const char *q;    /* package_search's q */
+    const char *page; /* a number ≥ 1 (anything else: page 1; past the last: the last) */
+    const char *sort; /* one of the sort keys of the page ("score desc", "title_string
+                         asc", "metadata_modified desc", "metadata_created desc");
+                         anything else: relevance */
+    /* selected facet values, by field: organization, tags, res_format, license_id,
+     * groups (each an exact value; several per field are ANDed, as CKAN's fq) */
+    const char *const *facets[UI_SEARCH_FACETS];
+    size_t nfacets[UI_SEARCH_FACETS];
+};
+
+/* The facet fields of struct ui_search_query, index by index. */
+extern const char *const ui_search_facet_fields[UI_SEARCH_FACETS];
+
+/* "/dataset?q=…&organization=…&tags=…&sort=…&page=N": package_search results,
+ * UI_SEARCH_ROWS per page, with the facets (value and count, selected ones removable),
+ * a sort menu and "Page N of M" links. Every link keeps the whole state in the URL.
+ * A query package_search refuses (ERR_SEARCH) is shown on the page with no results,
+ * not as an error page. */
+int ui_dataset_search_page(struct catalog *c, const struct actor *a,
+                           const struct ui_search_query *sq, struct buf *out, struct err *err);
+
+/* "/dataset/<id or name>": title (Chinese where the dataset has one and the page is
+ * Chinese), notes (Markdown, safe mode), publisher, licence, access level, dates,
+ * coverage, tags, resources with format, size and download and preview links, the data
+ * dictionary of each datastore table, API snippets with the real ids, and links to the
+ * dataset's metadata documents. The page is a list of sections (ui-dataset.c,
+ * dataset_sections[]): a new section is one function added there. */
 int ui_dataset(struct catalog *c, const struct actor *a, const char *id, struct buf *out,
                struct err *err);
+
+/* "/dataset/<id>/resource/<rid>": the resource, and when it has a datastore table a
+ * preview of it: UI_PREVIEW_ROWS rows per page (offset, sort by a column either way, a
+ * filter of one column equal to a value, or full-text q), all through links and a
+ * form, and a chart (a line chart for a date/number pair, a bar chart for
+ * text/number) drawn by /static/chart.js with Vega-Lite from the same table through
+ * datastore_search, whose columns the user can change. Each param may be NULL. */
+#define UI_PREVIEW_ROWS 25u
+struct ui_preview_query {
+    const char *offset;
+    const char *sort;   /* a column id, optionally followed by " desc" */
+    const char *column; /* filter: column id */
+    const char *value;  /* filter: its exact value */
+    const char *q;      /* full-text query */
+    const char *x, *y;  /* the chart's columns (NULL: the first suitable pair) */
+};
+int ui_resource(struct catalog *c, const struct actor *a, const char *dataset, const char *rid,
+                const struct ui_preview_query *pq, struct buf *out, struct err *err);
+
+/* "/organization": every organization with its dataset count. "/organization/<name>":
+ * one organization, its description and its datasets (the search page's list). */
+int ui_organization_list(struct catalog *c, const struct actor *a, struct buf *out,
+                         struct err *err);
+int ui_organization(struct catalog *c, const struct actor *a, const char *id, struct buf *out,
+                    struct err *err);
+
+/* "/group": every group (theme). "/group/<name>": one group and its datasets. */
+int ui_group_list(struct catalog *c, const struct actor *a, struct buf *out, struct err *err);
+int ui_group(struct catalog *c, const struct actor *a, const char *id, struct buf *out,
+             struct err *err);
+
+/* "/licenses": every licence the catalog knows (license_list) with its link and the
+ * number of datasets under it. */
+int ui_licenses(struct catalog *c, const struct actor *a, struct buf *out, struct err *err);
+
+/* "/api": what the API offers and how to call it, with this portal's site URL. */
+void ui_api_page(struct catalog *c, struct buf *out);
+
+/* A file under /static/: its Content-Type and bytes (owned by the module, valid for the
+ * process). */
+struct ui_asset {
+    const char *ctype;
+    const char *body;
+    size_t len;
+};
+
+/* Finds /static/<name>: kaifang.css and chart.js (linked in), vega.min.js,
+ * vega-lite.min.js, vega-embed.min.js and vega-interpreter.js (read once from the npm
+ * packages' directory: KAIFANG_VENDOR_DIR, else the source tree's node_modules).
+ * Returns 0, or -1 for an unknown name or a vendor file that cannot be read. Thread-safe. */
+int ui_static_find(const char *name, struct ui_asset *out);
 
 struct ledger_key;
 

@@ -1,16 +1,27 @@
 /*
- * web-int.h - shared chrome of the HTML pages (ui-shared.c), for src/web/ only.
+ * web-int.h - shared chrome and helpers of the HTML pages (ui-shared.c), for src/web/ only.
  */
 #ifndef KAIFANG_WEB_WEB_INT_H
 #define KAIFANG_WEB_WEB_INT_H
 
 #include <jansson.h>
 
+#include "web/i18n.h"
 #include "core/buf.h"
 
-/* Opens the document: doctype, <html lang="en">, head with charset, viewport and the
- * escaped title ("<title> · Kaifang"), then the site header with the search box. */
+/* Appends the translation of a literal, escaped as text (out must be in scope). */
+#define TX(b, s) html_text((b), _(s))
+
+/* Opens the document: doctype, <html lang> of the page's language, head with charset,
+ * viewport, the escaped title ("<title> · Kaifang") and the stylesheet, then the site
+ * header: skip link, home link, navigation, the search box and the language switch
+ * (a link to the same address in the other language). Opens <main id="main">. */
 void ui_header(struct buf *b, const char *title);
+
+/* As ui_header(), with extra markup for <head> from a literal of the caller (scripts
+ * the page needs, always with defer or type=module: never render-blocking). */
+#define ui_header_head(b, title, lit) ui_header_head_((b), (title), "" lit "")
+void ui_header_head_(struct buf *b, const char *title, const char *head_literal);
 
 /* Closes what ui_header() opened. */
 void ui_footer(struct buf *b);
@@ -20,10 +31,24 @@ void ui_footer(struct buf *b);
  * NULL: the URL itself. */
 void ui_link_external(struct buf *b, const char *url, const char *label);
 
-/* Appends "<li><a href=/dataset/NAME>TITLE</a></li>" for a package dict. */
+/* Appends "<li><a href=/dataset/NAME>TITLE</a> …</li>" for a package dict: the title
+ * in the page's language, the organization and formats. */
 void ui_dataset_item(struct buf *b, const json_t *d);
 
 /* A JSON string member of obj, or NULL when absent or not a string. */
 const char *ui_str(const json_t *obj, const char *key);
+
+/* The dataset's title (or notes, key "notes") in the page's language: the zh_CN member of
+ * title_translated / notes_translated on a Chinese page when it is non-empty, else the
+ * field itself; the title falls back to the name. */
+const char *ui_dataset_title(const json_t *d);
+const char *ui_dataset_notes(const json_t *d);
+
+/* Appends a byte count as "512 B", "1.5 KB", "7.0 MB". */
+void ui_size(struct buf *b, unsigned long long bytes);
+
+/* Appends a count with its noun: ui_ngettext(singular, plural, n) with "%n" replaced by
+ * the number, escaped as text. */
+void ui_count(struct buf *b, unsigned long long n, const char *singular, const char *plural);
 
 #endif

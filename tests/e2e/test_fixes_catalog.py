@@ -222,14 +222,12 @@ def test_home_page_counts_are_singular_when_one(clone_portal):
         make_dataset(s, p.tokens["editor"])
         ok(s.api("group_create", token=p.tokens["sysadmin"], name="only-group"))
         page = s.get("/").text
-        assert "1 dataset, 1 organization, 1 group." in page, page
+        assert "1 dataset · 1 organization · 1 theme</p>" in page, page
     finally:
         s.stop()
 
 
-# ui_dataset_search_page() takes the page; src/http/routes.c (not ours) must pass the
-# query's "page" to it. Until then only the first page is reachable over HTTP; the unit
-# test test-web.c checks every page.
+# Every page of a search is reachable over HTTP, and its links keep the query.
 def test_search_page_paginates(clone_portal):
     p = clone_portal()
     s = Server(p)
@@ -240,12 +238,13 @@ def test_search_page_paginates(clone_portal):
         for page in (1, 2, 3):
             html = s.get("/dataset?q=paged&page=%d" % page).text
             assert "45 datasets found" in html
-            assert "Page %d of 3" % page in html, html
+            assert '<span class="page-of">Page %d / 3</span>' % page in html, html
             seen += [l.split('href="/dataset/')[1].split('"')[0] for l in html.splitlines()
                      if l.startswith('<li><a href="/dataset/page-test-')]
+            assert len(seen) == min(45, 20 * page)
         assert sorted(seen) == ["page-test-%02d" % i for i in range(45)]
         html = s.get("/dataset?q=paged&page=2").text
-        assert 'href="/dataset?q=paged&amp;page=1" rel="prev"' in html
-        assert 'href="/dataset?q=paged&amp;page=3" rel="next"' in html
+        assert '<a rel="prev" href="/dataset?q=paged">' in html
+        assert '<a rel="next" href="/dataset?q=paged&amp;page=3">' in html
     finally:
         s.stop()

@@ -345,8 +345,11 @@ def test_gzip_variant_has_its_own_etag_everywhere(srv, tok):
                 raw_body = r.raw.read()
                 assert r.status_code == 200, (path, r.status_code)
                 tag = r.headers["ETag"]
-                # A dataset's page is also negotiated on Accept (its RDF forms).
+                # A dataset's page is also negotiated on Accept (its RDF forms); every HTML
+                # page on Accept-Language and the language cookie.
                 vary = "Accept, Accept-Encoding" if path.startswith("/dataset/") else "Accept-Encoding"
+                if r.headers["Content-Type"].startswith("text/html"):
+                    vary += ", Accept-Language, Cookie"
                 assert r.headers.get("Vary") == vary, (path, r.headers.get("Vary"))
                 if name == "gz":
                     assert r.headers.get("Content-Encoding") == "gzip"

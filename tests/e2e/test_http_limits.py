@@ -183,7 +183,8 @@ def test_security_headers(srv, tok):
     for path in ("/", "/dataset/" + ds["name"], "/dataset?q=x", "/no/such/page"):
         r = srv.get(path)
         assert r.headers["X-Content-Type-Options"] == "nosniff", path
-        assert "default-src 'self'" in r.headers["Content-Security-Policy"], path
+        assert "default-src 'none'" in r.headers["Content-Security-Policy"], path
+        assert "script-src 'self';" in r.headers["Content-Security-Policy"], path
         assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"], path
         assert r.headers.get("Referrer-Policy"), path
     r = srv.get("/api/3/action/package_list")

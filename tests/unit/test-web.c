@@ -15,6 +15,7 @@
 #include "crypto/secret.h"
 #include "ledger/ledger.h"
 #include "web/html.h"
+#include "web/i18n.h"
 #include "web/markdown.h"
 #include "web/ui.h"
 #include "core/util.h"
@@ -192,62 +193,101 @@ static size_t count_str(const char *hay, const char *needle)
 }
 
 /* /dataset pages through every result, UI_SEARCH_ROWS at a time, and its links keep q. */
+static int search(struct web_fixture *w, const char *q, const char *page, struct buf *b,
+                  struct err *err)
+{
+    const struct actor anon = ACTOR_ANONYMOUS;
+    struct ui_search_query sq = {.q = q, .page = page};
+
+    return ui_dataset_search_page(&w->c, &anon, &sq, b, err);
+}
+
 static void test_search_pagination(void **state)
 {
     struct web_fixture w;
     struct buf b = BUF_INIT;
     struct err err = ERR_INIT;
-    const struct actor anon = ACTOR_ANONYMOUS;
 
     web_setup(state, &w, 2 * UI_SEARCH_ROWS + 5); /* 45: three pages */
-    assert_int_equal(ui_dataset_search_page(&w.c, &anon, NULL, NULL, &b, &err), 0);
-    assert_non_null(strstr(b.buf, "45 datasets found."));
+    assert_int_equal(search(&w, NULL, NULL, &b, &err), 0);
+    assert_non_null(strstr(b.buf, "45 datasets found"));
     assert_int_equal(count_str(b.buf, "<li><a href=\"/dataset/ds-"), UI_SEARCH_ROWS);
-    assert_non_null(strstr(b.buf, "Page 1 of 3"));
-    assert_non_null(strstr(b.buf, "<a href=\"/dataset?page=2\" rel=\"next\">"));
+    assert_non_null(strstr(b.buf, "Page 1 / 3"));
+    assert_non_null(strstr(b.buf, "<a rel=\"next\" href=\"/dataset?page=2\">"));
     assert_null(strstr(b.buf, "rel=\"prev\""));
     buf_reset(&b);
 
-    /* q is kept, percent-encoded; the page in the middle links both ways. */
-    assert_int_equal(ui_dataset_search_page(&w.c, &anon, "table \"<&>\" OR", "2", &b, &err),
-                     -ERR_SEARCH);
-    err_clear(&err);
+    /* A query the parser refuses is said on the page, not an error page. */
+    assert_int_equal(search(&w, "table \"<&>\" OR", "2", &b, &err), 0);
+    assert_non_null(strstr(b.buf, "The query could not be read:"));
+    assert_null(strstr(b.buf, "<&>"));
     buf_reset(&b);
-    assert_int_equal(ui_dataset_search_page(&w.c, &anon, "table <&>\"", "2", &b, &err), 0);
-    assert_non_null(strstr(b.buf, "Page 2 of 3"));
-    assert_non_null(strstr(b.buf, "<a href=\"/dataset?q=table%20%3C%26%3E%22&amp;page=1\" "
-                                  "rel=\"prev\">"));
-    assert_non_null(strstr(b.buf, "<a href=\"/dataset?q=table%20%3C%26%3E%22&amp;page=3\" "
-                                  "rel=\"next\">"));
+    /* q is kept, percent-encoded; the page in the middle links both ways. */
+    assert_int_equal(search(&w, "table <&>\"", "2", &b, &err), 0);
+    assert_non_null(strstr(b.buf, "Page 2 / 3"));
+    assert_non_null(strstr(b.buf, "<a rel=\"prev\" href=\"/dataset?q=table%20%3C%26%3E%22\">"));
+    assert_non_null(
+            strstr(b.buf, "<a rel=\"next\" href=\"/dataset?q=table%20%3C%26%3E%22&amp;page=3\">"));
     assert_null(strstr(b.buf, "<&>"));
     assert_int_equal(count_str(b.buf, "<li><a href=\"/dataset/ds-"), UI_SEARCH_ROWS);
     buf_reset(&b);
 
     /* The last page holds the rest; every dataset is on exactly one page. */
-    assert_int_equal(ui_dataset_search_page(&w.c, &anon, NULL, "3", &b, &err), 0);
-    assert_non_null(strstr(b.buf, "Page 3 of 3"));
+    assert_int_equal(search(&w, NULL, "3", &b, &err), 0);
+    assert_non_null(strstr(b.buf, "Page 3 / 3"));
     assert_int_equal(count_str(b.buf, "<li><a href=\"/dataset/ds-"), 5);
     assert_null(strstr(b.buf, "rel=\"next\""));
     buf_reset(&b);
 
     /* Past the end: the last page; nonsense: the first. */
-    assert_int_equal(ui_dataset_search_page(&w.c, &anon, NULL, "99", &b, &err), 0);
-    assert_non_null(strstr(b.buf, "Page 3 of 3"));
+    assert_int_equal(search(&w, NULL, "99", &b, &err), 0);
+    assert_non_null(strstr(b.buf, "Page 3 / 3"));
     buf_reset(&b);
     static const char *const junk[] = {"0", "-1", "x", "", "2x", "99999999999999999999999"};
     for (size_t i = 0; i < ARRAY_SIZE(junk); i++) {
-        assert_int_equal(ui_dataset_search_page(&w.c, &anon, NULL, junk[i], &b, &err), 0);
-        assert_non_null(strstr(b.buf, "Page 1 of 3"));
+        assert_int_equal(search(&w, NULL, junk[i], &b, &err), 0);
+        assert_non_null(strstr(b.buf, "Page 1 / 3"));
         buf_reset(&b);
     }
 
     /* One page: no pagination; one result: singular. */
-    assert_int_equal(ui_dataset_search_page(&w.c, &anon, "name:ds-007", NULL, &b, &err), 0);
-    assert_non_null(strstr(b.buf, "1 dataset found for"));
-    assert_null(strstr(b.buf, "Page "));
+    assert_int_equal(search(&w, "name:ds-007", NULL, &b, &err), 0);
+    assert_non_null(strstr(b.buf, "1 dataset found"));
+    assert_null(strstr(b.buf, "page-of"));
     buf_reset(&b);
-    assert_int_equal(ui_dataset_search_page(&w.c, &anon, "nothing-matches", NULL, &b, &err), 0);
+    assert_int_equal(search(&w, "nothing-matches", NULL, &b, &err), 0);
     assert_non_null(strstr(b.buf, "0 datasets found"));
+    buf_release(&b);
+    web_teardown(state, &w);
+}
+
+/* Facet values are counted, link to the state with the value added, and a selected
+ * value links to the state without it; sort and q ride along. */
+static void test_search_facets(void **state)
+{
+    struct web_fixture w;
+    struct buf b = BUF_INIT;
+    struct err err = ERR_INIT;
+    const struct actor anon = ACTOR_ANONYMOUS;
+    static const char *const orgs[] = {"stats"};
+    struct ui_search_query sq = {.q = "table", .sort = "title_string asc"};
+
+    web_setup(state, &w, 3);
+    assert_int_equal(ui_dataset_search_page(&w.c, &anon, &sq, &b, &err), 0);
+    assert_non_null(strstr(b.buf, "<a href=\"/dataset?q=table&amp;organization=stats&amp;"
+                                  "sort=title_string%20asc\">"));
+    assert_non_null(strstr(b.buf, "<span class=\"count\">3</span>"));
+    buf_reset(&b);
+    sq.facets[0] = orgs;
+    sq.nfacets[0] = 1;
+    assert_int_equal(ui_dataset_search_page(&w.c, &anon, &sq, &b, &err), 0);
+    assert_non_null(strstr(b.buf, "3 datasets found"));
+    assert_non_null(strstr(b.buf, "<a href=\"/dataset?q=table&amp;sort=title_string%20asc\" "
+                                  "class=\"selected\" aria-current=\"true\">"));
+    /* The search and sort forms carry the facet as a hidden field. */
+    assert_int_equal(count_str(b.buf, "<input type=\"hidden\" name=\"organization\" "
+                                      "value=\"stats\">"),
+                     2);
     buf_release(&b);
     web_teardown(state, &w);
 }
@@ -262,15 +302,47 @@ static void test_home_counts(void **state)
 
     web_setup(state, &w, 1);
     assert_int_equal(ui_home(&w.c, &anon, &b, &err), 0);
-    assert_non_null(strstr(b.buf, "1 dataset, 1 organization, 1 group."));
+    assert_non_null(strstr(b.buf, "1 dataset · 1 organization · 1 theme"));
     buf_reset(&b);
     web_run(&w, catalog_organization_create, "{\"name\": \"transport\"}");
     web_run(&w, catalog_group_create, "{\"name\": \"society\"}");
     web_run(&w, catalog_package_create, "{\"name\": \"ds-two\", \"owner_org\": \"stats\"}");
     assert_int_equal(ui_home(&w.c, &anon, &b, &err), 0);
-    assert_non_null(strstr(b.buf, "2 datasets, 2 organizations, 2 groups."));
+    assert_non_null(strstr(b.buf, "2 datasets · 2 organizations · 2 themes"));
     buf_release(&b);
     web_teardown(state, &w);
+}
+
+/* Accept-Language and the cookie choose the language; the Chinese catalog linked into
+ * the binary translates, plural forms included, and English is the source text. */
+static void test_language(void **state)
+{
+    struct ui_request zh = {.lang = UI_LANG_ZH, .path = "/", .query = NULL};
+    struct buf b = BUF_INIT;
+
+    (void)state;
+    assert_int_equal(ui_lang_negotiate(NULL, NULL), UI_LANG_EN);
+    assert_int_equal(ui_lang_negotiate(NULL, "zh-CN,zh;q=0.9,en;q=0.8"), UI_LANG_ZH);
+    assert_int_equal(ui_lang_negotiate(NULL, "en-GB,en;q=0.9,zh;q=0.5"), UI_LANG_EN);
+    assert_int_equal(ui_lang_negotiate(NULL, "fr, zh-TW;q=0.3"), UI_LANG_ZH);
+    assert_int_equal(ui_lang_negotiate(NULL, "zh;q=0, en;q=0.1"), UI_LANG_EN);
+    assert_int_equal(ui_lang_negotiate(NULL, "zhx, de"), UI_LANG_EN);
+    assert_int_equal(ui_lang_negotiate("en", "zh-CN"), UI_LANG_EN);
+    assert_int_equal(ui_lang_negotiate("zh_CN", "en"), UI_LANG_ZH);
+    assert_int_equal(ui_lang_negotiate("klingon", "zh"), UI_LANG_ZH);
+    assert_string_equal(_("Datasets"), "Datasets");
+    ui_request_begin(&zh);
+    assert_string_equal(_("Datasets"), "数据集");
+    assert_string_equal(_("no such string, kept as it is"), "no such string, kept as it is");
+    assert_string_equal(ui_ngettext("%n dataset", "%n datasets", 5), "%n 个数据集");
+    ui_error_page(404, "x", &b);
+    assert_non_null(strstr(b.buf, "<html lang=\"zh-CN\">"));
+    assert_non_null(strstr(b.buf, "<h1>未找到</h1>"));
+    /* The switch links to the same address in the other language. */
+    assert_non_null(strstr(b.buf, "href=\"/lang?to=en&amp;next=%2F\""));
+    ui_request_end();
+    assert_string_equal(_("Datasets"), "Datasets");
+    buf_release(&b);
 }
 
 /* Records n entries "type-<i mod 3>" directly (one transaction), the first with markup
@@ -425,7 +497,8 @@ int main(void)
             cmocka_unit_test(test_html_text),     cmocka_unit_test(test_html_attr_and_url),
             cmocka_unit_test(test_markdown_safe), cmocka_unit_test(test_markdown_too_long),
             cmocka_unit_test(test_error_page),    cmocka_unit_test(test_search_pagination),
-            cmocka_unit_test(test_home_counts),   cmocka_unit_test(test_ledger_page),
+            cmocka_unit_test(test_home_counts),   cmocka_unit_test(test_search_facets),
+            cmocka_unit_test(test_language),      cmocka_unit_test(test_ledger_page),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
