@@ -321,6 +321,89 @@ static void chart(struct buf *out, const struct preview *pv, const json_t *field
     HTML(out, "</figcaption></figure>\n</section>\n");
 }
 
+/* The state of the resource's ingest into its datastore table (xloader_status): status,
+ * time, rows and encoding read, or the error with its line and column. Nothing when the
+ * resource was never ingested or the actor may not see the status. */
+static void ingest_status(struct buf *out, struct catalog *c, const struct actor *a,
+                          const char *rid)
+{
+    json_t *params = json_pack("{s:s}", "resource_id", rid), *st = NULL, *rep, *err_doc;
+    struct err err = ERR_INIT;
+    const char *status;
+
+    if (datastore_xloader_status(c, a, params, &st, &err) < 0)
+        goto out;
+    status = ui_str(st, "status");
+    if (!status)
+        goto out;
+    rep = json_object_get(st, "report");
+    HTML(out, "<section class=\"ingest\" aria-labelledby=\"h-ingest\">\n<h2 id=\"h-ingest\">");
+    TX(out, "Ingest into the datastore");
+    HTML(out, "</h2>\n<dl class=\"facts\">\n<dt>");
+    TX(out, "Status");
+    HTML(out, "</dt><dd class=\"ingest-status\" data-status=\"");
+    html_attr(out, status);
+    HTML(out, "\">");
+    if (str_eq(status, "complete"))
+        TX(out, "complete");
+    else if (str_eq(status, "error"))
+        TX(out, "error");
+    else if (str_eq(status, "running"))
+        TX(out, "running");
+    else if (str_eq(status, "pending"))
+        TX(out, "waiting");
+    else
+        html_text(out, status);
+    HTML(out, "</dd>\n<dt>");
+    TX(out, "Last updated");
+    HTML(out, "</dt><dd><time>");
+    html_text(out, ui_str(st, "last_updated"));
+    HTML(out, "</time></dd>\n");
+    if (str_eq(status, "complete") && json_is_integer(json_object_get(rep, "rows"))) {
+        HTML(out, "<dt>");
+        TX(out, "Rows read");
+        HTML(out, "</dt><dd>");
+        html_uint(out, (unsigned long long)json_integer_value(json_object_get(rep, "rows")));
+        HTML(out, "</dd>\n<dt>");
+        TX(out, "File read as");
+        HTML(out, "</dt><dd>");
+        html_text(out, ui_str(rep, "format"));
+        HTML(out, ", ");
+        html_text(out, ui_str(rep, "encoding"));
+        HTML(out, "</dd>\n");
+    }
+    err_doc = json_object_get(st, "error");
+    if (json_is_object(err_doc)) {
+        json_t *line = json_object_get(err_doc, "line"), *col = json_object_get(err_doc, "column");
+
+        HTML(out, "<dt>");
+        TX(out, "Error");
+        HTML(out, "</dt><dd class=\"error\">");
+        html_text(out, ui_str(err_doc, "message"));
+        if (json_is_integer(line) && json_integer_value(line) > 0) {
+            HTML(out, " (");
+            ui_count(out, (unsigned long long)json_integer_value(line), "line %n", "line %n");
+            if (json_is_integer(col) && json_integer_value(col) > 0) {
+                HTML(out, ", ");
+                ui_count(out, (unsigned long long)json_integer_value(col), "column %n",
+                         "column %n");
+            }
+            HTML(out, ")");
+        }
+        HTML(out, "</dd>\n");
+    } else if (json_is_string(err_doc)) {
+        HTML(out, "<dt>");
+        TX(out, "Error");
+        HTML(out, "</dt><dd class=\"error\">");
+        html_text(out, json_string_value(err_doc));
+        HTML(out, "</dd>\n");
+    }
+    HTML(out, "</dl>\n</section>\n");
+out:
+    json_decref(params);
+    json_decref(st);
+}
+
 int ui_resource(struct catalog *c, const struct actor *a, const char *dataset, const char *rid,
                 const struct ui_preview_query *pq, struct buf *out, struct err *err)
 {
@@ -411,6 +494,7 @@ int ui_resource(struct catalog *c, const struct actor *a, const char *dataset, c
         HTML(out, "</a>");
     }
     HTML(out, "</p>\n");
+    ingest_status(out, c, a, rid);
 
     if (!json_is_true(json_object_get(r, "datastore_active"))) {
         HTML(out, "<p>");

@@ -154,6 +154,8 @@ describe('pages', () => {
         await ds.goto(server.url + '/dataset/noaa-seattle-daily-weather');
         await ds.click('li.resource h3 a');
         assert.match(await text(ds, 'p.rows'), /Rows 1–25 \/ 1461/);
+        assert.equal(await ds.getAttribute('.ingest-status', 'data-status'), 'complete');
+        assert.match(await text(ds, 'section.ingest'), /Rows read\s+1461/);
         assert.equal(await ds.locator('table.preview tbody tr').count(), 25);
         await ds.click('a[rel=next]');
         assert.match(await text(ds, 'p.rows'), /Rows 26–50 \/ 1461/);
@@ -215,6 +217,35 @@ describe('pages', () => {
     });
 });
 
+describe('ingest', () => {
+    test('an upload the datastore cannot read shows its error on the resource page', async () => {
+        const form = new FormData();
+        form.set('package_id', 'xss-test-dataset');
+        form.set('name', 'broken.xlsx');
+        form.set('upload', new Blob(['this is not a workbook\n']), 'broken.xlsx');
+        const r = await fetch(`${server.url}/api/3/action/resource_create`, {
+            method: 'POST', body: form, headers: { Authorization: fixture.token } });
+        const doc = await r.json();
+        assert.ok(doc.success, JSON.stringify(doc));
+        const page = await context.newPage();
+        const url = `${server.url}/dataset/xss-test-dataset/resource/${doc.result.id}`;
+        // The ingest runs on the server's worker: reload until it has finished.
+        for (let i = 0; i < 100; i++) {
+            await page.goto(url);
+            const st = await page.locator('.ingest-status').getAttribute('data-status')
+                .catch(() => null);
+            if (st === 'error' || st === 'complete') break;
+            await page.waitForTimeout(200);
+        }
+        assert.equal(await page.getAttribute('.ingest-status', 'data-status'), 'error');
+        assert.ok((await text(page, 'section.ingest dd.error')).length > 5);
+        assert.match(await text(page, 'main'), /This resource has no table to preview/);
+        assert.deepEqual(await axeViolations(page), []);
+        await shot(page, 'ingest-error');
+        await page.close();
+    });
+});
+
 describe('language', () => {
     test('Accept-Language picks Chinese; the switch and its cookie win', async () => {
         const ctx = await browser.newContext({ locale: 'zh-CN' });
@@ -253,7 +284,8 @@ describe('security', () => {
         assert.equal(await search.locator('main script, main img, main svg, main b, main i').count(), 0);
         assert.equal(await search.locator('a[href^="javascript:"]').count(), 0);
         await shot(search, 'xss-dataset');
-        await clickAndCheck(search, search.locator('li.resource h3 a'), 'xss resource');
+        await clickAndCheck(search, search.locator('li.resource h3 a', { hasText: 'markup.csv' }),
+                            'xss resource');
         const head = await search.locator('table.preview thead').innerText();
         assert.ok(head.includes('<script>window.__xss=1</script>'), head);
         const body = await search.locator('table.preview tbody').innerText();
