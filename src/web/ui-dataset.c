@@ -213,7 +213,9 @@ static void resource_item(const struct dataset_page *p, const json_t *r)
         HTML(out, "</div>\n");
     }
     HTML(out, "<p class=\"actions\">");
-    if (href && href[0] == '/') {
+    if (ui_dataset_restricted(p->d)) {
+        /* Downloads of restricted resources are refused to everyone: no dead link. */
+    } else if (href && href[0] == '/') {
         HTML(out, "<a class=\"download\" download href=\"");
         html_attr(out, href);
         HTML(out, "\">");
@@ -259,7 +261,8 @@ static void section_dictionary(const struct dataset_page *p)
         struct err err = ERR_INIT;
         size_t j;
 
-        if (!json_is_true(json_object_get(r, "datastore_active")))
+        /* The columns of a restricted table are part of what a grant gives. */
+        if (!json_is_true(json_object_get(r, "datastore_active")) || ui_dataset_restricted(p->d))
             continue;
         if (datastore_table_schema(p->c, ui_str(r, "id"), &schema, &err) < 0)
             continue;

@@ -477,7 +477,9 @@ int ui_resource(struct catalog *c, const struct actor *a, const char *dataset, c
     if (url && str_eq(ui_str(r, "url_type"), "upload") && site && site[0] &&
         starts_with(url, site) && url[strlen(site)] == '/')
         href = url + strlen(site);
-    if (href && href[0] == '/') {
+    if (ui_dataset_restricted(d)) {
+        /* Downloads and dumps of restricted resources are refused to everyone. */
+    } else if (href && href[0] == '/') {
         HTML(out, "<a class=\"download\" download href=\"");
         html_attr(out, href);
         HTML(out, "\">");
@@ -486,7 +488,7 @@ int ui_resource(struct catalog *c, const struct actor *a, const char *dataset, c
     } else if (href && href[0]) {
         ui_link_external(out, href, _("Go to resource"));
     }
-    if (json_is_true(json_object_get(r, "datastore_active"))) {
+    if (json_is_true(json_object_get(r, "datastore_active")) && !ui_dataset_restricted(d)) {
         HTML(out, " <a href=\"/datastore/dump/");
         html_url_arg(out, rid);
         HTML(out, "\">");
@@ -496,6 +498,15 @@ int ui_resource(struct catalog *c, const struct actor *a, const char *dataset, c
     HTML(out, "</p>\n");
     ingest_status(out, c, a, rid);
 
+    if (ui_dataset_restricted(d)) {
+        /* A restricted table is read only under a grant (datastore_search records each
+         * read and each refusal in the ledger): the page does not read it. */
+        HTML(out, "<p>");
+        TX(out, "This table is not public: it can be read through the API under a grant.");
+        HTML(out, "</p>\n");
+        ui_footer(out);
+        goto out;
+    }
     if (!json_is_true(json_object_get(r, "datastore_active"))) {
         HTML(out, "<p>");
         TX(out, "This resource has no table to preview.");

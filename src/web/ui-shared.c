@@ -150,6 +150,13 @@ const char *ui_dataset_notes(const json_t *d)
     return t ? t : ui_str(d, "notes");
 }
 
+bool ui_dataset_restricted(const json_t *d)
+{
+    const char *level = ui_str(d, "access_level");
+
+    return level && level[0] && !str_eq(level, "public");
+}
+
 void ui_dataset_item(struct buf *b, const json_t *d)
 {
     const char *name = ui_str(d, "name");

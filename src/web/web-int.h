@@ -44,6 +44,10 @@ const char *ui_str(const json_t *obj, const char *key);
 const char *ui_dataset_title(const json_t *d);
 const char *ui_dataset_notes(const json_t *d);
 
+/* Whether the dataset's access_level restricts its data ("restricted public",
+ * "non-public"): its tables are read only under a grant, its files not downloaded. */
+bool ui_dataset_restricted(const json_t *d);
+
 /* Appends a byte count as "512 B", "1.5 KB", "7.0 MB". */
 void ui_size(struct buf *b, unsigned long long bytes);
 

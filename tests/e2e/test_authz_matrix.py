@@ -323,6 +323,19 @@ ROUTES = {
     "/catalog.rdf": (web("/catalog.rdf"), everyone(200)),
     "/catalog.jsonld": (web("/catalog.jsonld"), everyone(200)),
     "/datastore/dump/:rid": (web("/datastore/dump/@rid"), never_restricted),
+    # The web pages: a resource's page is its dataset's (a restricted table is not
+    # previewed); lists and owners are public; the language switch redirects.
+    "/dataset/:id/resource/:rid": (web("/dataset/@name/resource/@rid"), read_meta),
+    "/organization": (web("/organization"), everyone(200)),
+    "/organization/:id": (web("/organization/" + ORG), everyone(200)),
+    "/group": (web("/group"), everyone(200)),
+    "/group/:id": (lambda w, r, s: w.srv.get("/group/" + w.group,
+                                            headers={"Authorization": w.tok[r]} if w.tok[r] else {}
+                                            ).status_code, everyone(200)),
+    "/licenses": (web("/licenses"), everyone(200)),
+    "/api": (web("/api"), everyone(200)),
+    "/static/:file": (web("/static/kaifang.css"), everyone(200)),
+    "/lang": (web("/lang?to=zh_CN&next=/"), everyone(303)),
     "/ledger": (web("/ledger"), everyone(200)),
     "/ledger/checkpoint": (web("/ledger/checkpoint"), everyone(200)),
     "/ledger/tile/:path*": (web("/ledger/tile/0/000.p/1"), everyone(200)),
