@@ -12,6 +12,8 @@
 # lock file; nothing (and no network) once they are in place.
 set -euo pipefail
 
+# PostgreSQL 15 (server and libpq): the PostgreSQL store and its throwaway test cluster
+# (scripts/pg-test-cluster.sh).
 # libcurl's GnuTLS flavour: libraptor2-dev depends on it, and it conflicts with the
 # OpenSSL one (either serves `kaifang ledger verify URL`).
 packages=(
@@ -22,6 +24,7 @@ packages=(
     libcurl4-gnutls-dev golang-go golang-golang-x-mod-dev
     libuchardet-dev libexpat1-dev libzip-dev libfreexl-dev libxlsxwriter-dev
     libraptor2-dev nodejs gettext chromium fonts-wqy-microhei
+    postgresql-15 libpq-dev
 )
 # Debian's npm, unless the installed nodejs brings its own (NodeSource's does, and
 # conflicts with Debian's npm package).

@@ -95,10 +95,16 @@ int portal_open(struct portal *p, const char *dir, struct err *err);
 /*
  * Creates a portal, or migrates an existing one without losing anything: makes the
  * directory, files/ and files/tmp/, writes a default kaifang.conf if there is none and
- * opens the store with create = true (which applies migrations). *existed tells
- * whether kaifang.db was already there. Release with portal_close().
+ * opens the store with create = true (which applies migrations). store_url (NULL: the
+ * default, sqlite:<portal>/kaifang.db) is "sqlite:PATH" or a postgresql:// URI: a new
+ * portal records it in kaifang.conf; an existing one must already use it
+ * (-ERR_VALIDATION otherwise). A PostgreSQL database must exist (createdb); an
+ * unreachable server is -ERR_UNAVAILABLE naming host and port. *existed tells whether
+ * the store was already there (kaifang.db, or for PostgreSQL kaifang.conf). Release
+ * with portal_close().
  */
-int portal_create(struct portal *p, const char *dir, bool *existed, struct err *err);
+int portal_create(struct portal *p, const char *dir, const char *store_url, bool *existed,
+                  struct err *err);
 
 /* Frees what portal_open/portal_create set up (safe on a zeroed or failed portal). */
 void portal_close(struct portal *p);

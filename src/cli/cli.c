@@ -27,12 +27,16 @@ struct command {
 
 static const struct command commands[] = {
         {"init", cmd_init, "create a portal directory (or migrate an existing one)",
-         "usage: kaifang init [--portal DIR] [--origin NAME]\n"
+         "usage: kaifang init [--portal DIR] [--origin NAME] [--store URL]\n"
          "\n"
          "Creates the portal directory with kaifang.conf, kaifang.db (SQLite), files/ and\n"
          "files/tmp/. On an existing portal it applies pending database migrations and\n"
          "keeps everything else.\n"
          "\n"
+         "  --store URL    the database: sqlite:PATH (default sqlite:kaifang.db, relative\n"
+         "                 to the portal) or postgresql://USER@HOST:PORT/DB (libpq; an\n"
+         "                 existing database; the password from the URL, ~/.pgpass, a\n"
+         "                 service file or PGPASSWORD). Recorded in kaifang.conf.\n"
          "  --origin NAME  the public ledger's origin, the name every checkpoint is signed\n"
          "                 with: the log's URL without its scheme, no spaces or '+'\n"
          "                 (e.g. data.example.gov/ledger; default: site_url's host and\n"

@@ -53,7 +53,7 @@ int cmd_demo(int argc, char **argv)
         ret = cli_fail("demo", &err);
         goto out;
     }
-    if (portal_create(&p, portal ? portal : DEMO_PORTAL, &existed, &err)) {
+    if (portal_create(&p, portal ? portal : DEMO_PORTAL, NULL, &existed, &err)) {
         ret = cli_fail("demo", &err);
         goto out;
     }

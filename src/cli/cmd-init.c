@@ -1,6 +1,8 @@
 /*
- * cmd-init.c - `kaifang init [--portal DIR] [--origin NAME]`: the portal directory, its
- * database and its ledger key pair.
+ * cmd-init.c - `kaifang init [--portal DIR] [--origin NAME] [--store URL]`: the portal
+ * directory, its database and its ledger key pair. --store: sqlite:PATH (the default,
+ * sqlite:kaifang.db in the portal) or a PostgreSQL connection URI (postgresql://…, an
+ * existing database), recorded in kaifang.conf.
  */
 #include "cli/cli-int.h"
 #include "ledger/ledger.h"
@@ -40,7 +42,7 @@ static int origin_check(const char *origin)
 
 int cmd_init(int argc, char **argv)
 {
-    static const struct cli_option opts[] = {{"portal", true}, {"origin", true}};
+    static const struct cli_option opts[] = {{"portal", true}, {"origin", true}, {"store", true}};
     const char *origin;
     char *path = NULL;
     struct portal p = {0};
@@ -57,7 +59,7 @@ int cmd_init(int argc, char **argv)
     if (origin && (ret = origin_check(origin)))
         goto out;
     if (portal_create(&p, portal_dir_choose(cli_opt(opts, ARRAY_SIZE(opts), &args, "portal")),
-                      &existed, &err)) {
+                      cli_opt(opts, ARRAY_SIZE(opts), &args, "store"), &existed, &err)) {
         ret = cli_fail("init", &err);
         goto out;
     }

@@ -62,6 +62,13 @@ static bool file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+/* Sets c's store URL to a copy of url. */
+static void replace_store_url(struct config *c, const char *url)
+{
+    free(c->store_url);
+    c->store_url = xstrdup(url);
+}
+
 int portal_open(struct portal *p, const char *dir, struct err *err)
 {
     const char *db;
@@ -98,10 +105,13 @@ out:
     return ret;
 }
 
-int portal_create(struct portal *p, const char *dir, bool *existed, struct err *err)
+int portal_create(struct portal *p, const char *dir, const char *store_url, bool *existed,
+                  struct err *err)
 {
+    struct config want = {0};
     const char *db;
-    char *tmp = NULL;
+    char *tmp = NULL, *conf = NULL;
+    bool had_conf;
     int ret;
 
     memset(p, 0, sizeof(*p));
@@ -109,14 +119,34 @@ int portal_create(struct portal *p, const char *dir, bool *existed, struct err *
     config_defaults(&p->cfg, dir);
     p->files_dir = xstrfmt("%s/files", p->cfg.portal_dir);
     tmp = xstrfmt("%s/tmp", p->files_dir);
+    conf = xstrfmt("%s/kaifang.conf", p->cfg.portal_dir);
+    had_conf = file_exists(conf);
+    /* The store URL as kaifang.conf would hold it (a relative sqlite: path made the
+     * portal's), checked like the file's. */
+    config_defaults(&want, dir);
+    if (store_url && (ret = config_set(&want, "store_url", store_url, err)))
+        goto out;
     if ((ret = make_dirs(p->cfg.portal_dir, err)) || (ret = make_dirs(tmp, err)))
         goto out;
+    if (!had_conf && store_url)
+        replace_store_url(&p->cfg, want.store_url);
     if ((ret = config_write_default(&p->cfg, err)) || (ret = config_load(&p->cfg, err)))
         goto out;
+    /* An existing portal keeps its store: --store may only repeat it (never echoed: a
+     * PostgreSQL URL may hold a password). */
+    if (had_conf && store_url && strcmp(want.store_url, p->cfg.store_url)) {
+        ret = err_set(err, ERR_VALIDATION, "store",
+                      "the portal in \"%s\" already uses another store (store_url in "
+                      "kaifang.conf); --store cannot change it",
+                      p->cfg.portal_dir);
+        goto out;
+    }
     db = sqlite_path(p->cfg.store_url);
-    *existed = db && file_exists(db);
+    *existed = db ? file_exists(db) : had_conf;
     ret = store_open(&p->store, p->cfg.store_url, true, err);
 out:
+    config_release(&want);
+    free(conf);
     free(tmp);
     return ret;
 }

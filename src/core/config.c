@@ -592,6 +592,8 @@ int config_write_default(const struct config *c, struct err *err)
 {
     struct buf b = BUF_INIT;
     char *path = xstrfmt("%s/" CONFIG_FILE, c->portal_dir);
+    char *dflt = xstrfmt("sqlite:%s/kaifang.db", c->portal_dir);
+    bool store_default = !strcmp(c->store_url, dflt);
     int fd = -1, ret = 0;
     size_t off = 0;
 
@@ -606,8 +608,10 @@ int config_write_default(const struct config *c, struct err *err)
              "# Public base URL, used in resource download links. Default: http://<listen>\n"
              "# site_url = %s\n"
              "\n"
-             "# Store: sqlite:PATH (relative to the portal) or postgresql://... (later).\n"
-             "# store_url = sqlite:kaifang.db\n"
+             "# Store: sqlite:PATH (relative to the portal) or a libpq connection URI,\n"
+             "# postgresql://USER[:PASSWORD]@HOST[:PORT]/DB[?...] (the password may instead\n"
+             "# come from ~/.pgpass, a service file or PGPASSWORD).\n"
+             "%sstore_url = %s\n"
              "\n"
              "# Access log (JSON lines): a path, - for standard output, \"\" for none.\n"
              "# access_log = -\n"
@@ -635,10 +639,13 @@ int config_write_default(const struct config *c, struct err *err)
              "# bureau_code = \"\"\n"
              "# program_code = \"\"\n"
              "# catalog_page_size = %u\n",
-             c->listen, c->site_url, c->max_body, c->max_upload, c->max_header, c->max_connections,
-             c->idle_timeout, c->threads, c->catalog_title, c->catalog_page_size);
+             c->listen, c->site_url, store_default ? "# " : "",
+             store_default ? "sqlite:kaifang.db" : c->store_url, c->max_body, c->max_upload,
+             c->max_header, c->max_connections, c->idle_timeout, c->threads, c->catalog_title,
+             c->catalog_page_size);
 
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    /* A PostgreSQL URL may hold a password: then only the owner reads the file. */
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, store_default ? 0644 : 0600);
     if (fd < 0) {
         if (errno != EEXIST)
             ret = err_set(err, ERR_INTERNAL, NULL, "cannot create \"%s\": %s", path,
@@ -669,6 +676,7 @@ out:
     if (fd >= 0)
         close(fd);
     buf_release(&b);
+    free(dflt);
     free(path);
     return ret;
 }

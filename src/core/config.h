@@ -48,7 +48,9 @@ int config_load(struct config *c, struct err *err);
 /* Sets one key from a string (used by the file parser and by --key=value flags). */
 int config_set(struct config *c, const char *key, const char *value, struct err *err);
 
-/* Writes a commented default kaifang.conf for `kaifang init` (does not overwrite). */
+/* Writes a commented default kaifang.conf for `kaifang init` (does not overwrite); a
+ * store_url other than the default is written as a setting, and then the file is
+ * readable by its owner only (a PostgreSQL URL may hold a password). */
 int config_write_default(const struct config *c, struct err *err);
 
 void config_release(struct config *c);

@@ -189,6 +189,8 @@ struct store {
 };
 
 extern const struct store_backend store_sqlite_backend;
+/* store-pg.c: its location is the whole postgresql:// URI, which libpq reads. */
+extern const struct store_backend store_pg_backend;
 
 /* Tests only: restarts the per-process count of write calls that KAIFANG_FAIL_STORE_AT
  * refers to, so that a test can inject a failure at a known write. Thread-safe. */

@@ -46,7 +46,8 @@ static int ds_open(struct store *s, struct err *err)
 
 /*
  * Splits url into a backend and its location. "sqlite:PATH" and bare paths go to
- * SQLite; a "scheme://" we do not have is refused by name (PostgreSQL comes later).
+ * SQLite; "postgresql://" and "postgres://" to PostgreSQL (libpq connection URIs); another
+ * "scheme://" is refused by name.
  */
 static int pick_backend(const char *url, const struct store_backend **be, const char **location,
                         struct err *err)
@@ -62,9 +63,12 @@ static int pick_backend(const char *url, const struct store_backend **be, const 
             return err_set(err, ERR_VALIDATION, "store_url", "store url \"%s\" names no file", url);
         return 0;
     }
-    if (starts_with(url, "postgresql:") || starts_with(url, "postgres:"))
-        return err_set(err, ERR_VALIDATION, "store_url",
-                       "postgresql store urls are not supported yet; use \"sqlite:PATH\"");
+    /* libpq takes the whole URI (store-pg.c): the location keeps its scheme. */
+    if (starts_with(url, "postgresql://") || starts_with(url, "postgres://")) {
+        *be = &store_pg_backend;
+        *location = url;
+        return 0;
+    }
     /* A URL scheme: letter, then letters, digits, '+', '-', '.', then "://". */
     while (url[n] && (((url[n] | 32) >= 'a' && (url[n] | 32) <= 'z') ||
                       (n > 0 && ((url[n] >= '0' && url[n] <= '9') || url[n] == '+' ||

@@ -1,0 +1,122 @@
+/*
+ * store-pg-int.h - what the files of the PostgreSQL backend share: store-pg.c (schema,
+ * migrations, connections, transactions, records), store-pg-search.c (generated SQL:
+ * search, dataset names, tags), store-pg-ledger.c (the ledger's rows) and
+ * store-pg-datastore.c (ingest statuses; the rest refused). Nothing outside src/store/
+ * includes it. See docs/internals/store.md, "The PostgreSQL store".
+ *
+ * Functions declared here have the pg_ prefix (not libpq's PQ). Threads: each thread
+ * talks to the server over its own connection (pg_conn finds it), so the helpers need
+ * no lock.
+ */
+#ifndef KAIFANG_STORE_STORE_PG_INT_H
+#define KAIFANG_STORE_STORE_PG_INT_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "store/store-int.h"
+
+/* The PostgreSQL schema's own version (its migrations are not SQLite's). */
+#define PG_SCHEMA_VERSION 1
+
+/*
+ * Parameters of one statement, all sent as text except those added with
+ * pg_params_bytes (binary bytea). Values are copied; the arrays grow as needed.
+ */
+struct pg_params {
+    size_t n, alloc;
+    char **vals;
+    int *lens;
+    int *fmts;
+};
+#define PG_PARAMS_INIT                                                                             \
+    {                                                                                              \
+        0, 0, NULL, NULL, NULL                                                                     \
+    }
+
+/* Appends a text parameter (NULL: SQL NULL); returns its number ($1 is 1). */
+int pg_params_text(struct pg_params *p, const char *s);
+/* Appends a bytea parameter of len bytes; returns its number. */
+int pg_params_bytes(struct pg_params *p, const void *data, size_t len);
+/* Appends an integer as a text parameter; returns its number. */
+int pg_params_int(struct pg_params *p, int64_t v);
+/* Frees the copies; p may be reused after. */
+void pg_params_release(struct pg_params *p);
+
+/*
+ * Runs sql with p (NULL: none) on the calling thread's connection and returns its result
+ * in *res (PQclear it; NULL when res is NULL). Text results. Returns 0; PG_UNIQUE or
+ * PG_FOREIGN (positive, err untouched, no result) for a unique or foreign-key violation,
+ * which callers word themselves; or a negative error: -ERR_UNAVAILABLE when the server
+ * is gone or a lock wait timed out, else -ERR_INTERNAL naming what (the server's text
+ * goes to the log).
+ */
+#define PG_UNIQUE  1
+#define PG_FOREIGN 2
+int pg_query(struct store *s, const char *sql, const struct pg_params *p, PGresult **res,
+             const char *what, struct err *err);
+
+/* As pg_query, with a constraint violation reported as -ERR_INTERNAL too. */
+int pg_run(struct store *s, const char *sql, const struct pg_params *p, PGresult **res,
+           const char *what, struct err *err);
+
+/* Fails with BUG_ON unless the calling thread holds the write transaction. */
+void pg_assert_writing(struct store *s);
+
+/* Is the calling thread inside its write transaction? */
+bool pg_writing(struct store *s);
+
+/* A read snapshot around several statements: REPEATABLE READ on this thread's
+ * connection, or nothing when the thread is in its write transaction already. */
+int pg_read_begin(struct store *s, bool *began, struct err *err);
+void pg_read_end(struct store *s, bool began);
+
+/* The value of row r, column c as a new JSON string (null for SQL NULL). */
+json_t *pg_json_string(const PGresult *res, int r, int c);
+
+/* Decodes a bytea in text form ("\x0a1b…") into out, which has room for size bytes;
+ * *len gets the length. -1 when malformed or too long. */
+int pg_bytea_decode(const char *text, uint8_t *out, size_t size, size_t *len);
+
+/* Parses an integer column value; 0 for NULL or junk (callers' columns are NOT NULL). */
+int64_t pg_int(const PGresult *res, int r, int c);
+
+/* ---- Entries of store_pg_backend in the other files ------------------------------------
+ * Contracts: the store_* functions of the same name in store.h. */
+int pg_dataset_names(struct store *s, const struct store_visibility *vis, size_t offset,
+                     size_t limit, json_t **names, struct err *err);
+int pg_dataset_search(struct store *s, const struct store_search *q,
+                      struct store_search_result *res, struct err *err);
+int pg_tag_list(struct store *s, const char *prefix, json_t **tags, struct err *err);
+
+int pg_ledger_stage(struct store *s, const void *entry, size_t len, const uint8_t leaf_hash[32],
+                    uint64_t *index, struct err *err);
+int pg_ledger_count(struct store *s, uint64_t *count, struct err *err);
+int pg_ledger_leaves(struct store *s, uint64_t start, uint64_t end, uint8_t (*out)[32],
+                     struct err *err);
+int pg_ledger_entries(struct store *s, uint64_t start, uint64_t end,
+                      struct store_ledger_entry **out, size_t *n, struct err *err);
+int pg_ledger_find_leaf(struct store *s, const uint8_t leaf[32], uint64_t below, uint64_t *index,
+                        struct err *err);
+int pg_ledger_tile_get(struct store *s, unsigned level, uint64_t index, uint8_t (*out)[32],
+                       size_t *width, struct err *err);
+int pg_ledger_tile_put(struct store *s, unsigned level, uint64_t index, const uint8_t (*hashes)[32],
+                       size_t width, struct err *err);
+int pg_ledger_checkpoint_put(struct store *s, uint64_t size, const uint8_t root[32],
+                             const char *note, const char *time, struct err *err);
+int pg_ledger_checkpoint_get(struct store *s, uint64_t *size, uint8_t root[32], char **note,
+                             struct err *err);
+int pg_ledger_checkpoints(struct store *s,
+                          int (*fn)(void *ctx, uint64_t size, const uint8_t root[32],
+                                    const char *note, struct err *err),
+                          void *ctx, struct err *err);
+
+/* The datastore entries (store-pg-datastore.c). */
+extern const struct store_ds_backend pg_ds_backend;
+
+#endif
