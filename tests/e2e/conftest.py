@@ -5,11 +5,17 @@ End-to-end fixtures: a temporary portal made with the real `kaifang` CLI, and th
 Environment:
   KAIFANG_BIN         the built binary (required)
   KAIFANG_SOURCE_DIR  the repository (examples/catalog, tests/data)
+  KAIFANG_TEST_STORE  "sqlite" (default) or "postgresql": portals are then made with
+                      `kaifang init --store postgresql://…`, each on its own database of a
+                      throwaway cluster (scripts/pg-test-cluster.sh) that the session starts
+                      and removes, even when tests fail; copies of a portal copy its
+                      database (CREATE DATABASE … TEMPLATE).
 
 Every server is stopped with SIGTERM at teardown; the teardown asserts exit status 0 and
 that no sanitizer report appeared on its stderr.
 """
 
+import atexit
 import itertools
 import json
 import os
@@ -17,6 +23,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.parse
 import uuid
@@ -56,6 +63,75 @@ USERS = {
 }
 
 _counter = itertools.count(1)
+
+# -- the store under test -------------------------------------------------------------
+
+STORE = os.environ.get("KAIFANG_TEST_STORE", "sqlite")
+assert STORE in ("sqlite", "postgresql"), "KAIFANG_TEST_STORE=%r: sqlite or postgresql" % STORE
+PG_SCRIPT = os.path.join(SOURCE_DIR, "scripts", "pg-test-cluster.sh")
+_pg = {"dir": None}
+
+# The parity test compares the two stores and needs the cluster: the PostgreSQL pass
+# runs it (CMakeLists.txt, e2e/pytest-postgresql), the SQLite pass leaves it out.
+collect_ignore = ["test_store_parity.py"] if STORE == "sqlite" else []
+_pg_dbs = itertools.count(1)
+
+
+def pg_start():
+    """Starts the session's throwaway cluster (once); returns its socket directory."""
+    if _pg["dir"] is None:
+        d = tempfile.mkdtemp(prefix="kf-pg-")
+        os.rmdir(d)  # the script makes it, owned by the cluster's user
+        subprocess.run([PG_SCRIPT, "start", d], check=True, capture_output=True, text=True)
+        _pg["dir"] = d
+        atexit.register(pg_stop)
+    return _pg["dir"]
+
+
+def pg_stop():
+    if _pg["dir"] is not None:
+        subprocess.run([PG_SCRIPT, "stop", _pg["dir"]], capture_output=True)
+        _pg["dir"] = None
+
+
+def pg_url(db):
+    return "postgresql:///%s?host=%s&user=kaifang" % (db, pg_start())
+
+
+def pg_sql(sql):
+    """Runs one statement as the cluster's superuser (psql, database postgres)."""
+    p = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", pg_url("postgres"), "-c", sql],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, "psql %r: %s" % (sql, p.stderr)
+
+
+def pg_new_db(template=None):
+    """A new database (a copy of template when given); returns its name."""
+    name = "kf_%d_%s" % (next(_pg_dbs), uuid.uuid4().hex[:8])
+    pg_sql("CREATE DATABASE %s%s" % (name, " TEMPLATE " + template if template else ""))
+    return name
+
+
+def portal_db(path):
+    """The PostgreSQL database a portal's kaifang.conf names."""
+    with open(os.path.join(str(path), "kaifang.conf")) as f:
+        m = re.search(r"^store_url = postgresql:///(\w+)\?", f.read(), re.M)
+    assert m, "no PostgreSQL store_url in %s/kaifang.conf" % path
+    return m.group(1)
+
+
+def copy_portal(src, dest):
+    """Copies a portal directory; on PostgreSQL also its database (the copy's
+    kaifang.conf names the new one). The source must have no open connection."""
+    shutil.copytree(str(src), str(dest))
+    if STORE == "postgresql":
+        old = portal_db(src)
+        new = pg_new_db(template=old)
+        conf = os.path.join(str(dest), "kaifang.conf")
+        with open(conf) as f:
+            text = f.read()
+        with open(conf, "w") as f:
+            f.write(text.replace("postgresql:///%s?" % old, "postgresql:///%s?" % new))
 
 
 def unique(prefix="ds"):
@@ -110,7 +186,10 @@ class Portal:
         return run_cli(*args, portal=self.path, check=check, env=env)
 
     def init(self):
-        self.cli("init")
+        if STORE == "postgresql":
+            self.cli("init", "--store", pg_url(pg_new_db()))
+        else:
+            self.cli("init")
         return self
 
     def add_users(self):
@@ -335,6 +414,17 @@ def make_dataset(srv, token, name=None, **fields):
 # -- fixtures ----------------------------------------------------------------------
 
 
+@pytest.fixture(scope="session", autouse=True)
+def pg_cluster():
+    """With KAIFANG_TEST_STORE=postgresql: the session's cluster, stopped and removed at
+    the end of the session whatever happened (atexit too, should the session die)."""
+    if STORE != "postgresql":
+        yield None
+        return
+    yield pg_start()
+    pg_stop()
+
+
 @pytest.fixture(scope="session")
 def kaifang_bin():
     assert BIN and os.path.isfile(BIN) and os.access(BIN, os.X_OK), \
@@ -356,7 +446,7 @@ def clone_portal(base_portal, tmp_path):
 
     def clone(name="portal"):
         dest = tmp_path / ("%s-%d" % (name, len(made)))
-        shutil.copytree(base_portal.path, dest)
+        copy_portal(base_portal.path, dest)
         p = Portal(dest)
         p.tokens = dict(base_portal.tokens)
         made.append(p)
@@ -390,7 +480,7 @@ def start_server():
 def portal(tmp_path_factory, base_portal):
     """A module's own portal (copied from base_portal)."""
     dest = tmp_path_factory.mktemp("mod") / "portal"
-    shutil.copytree(base_portal.path, dest)
+    copy_portal(base_portal.path, dest)
     p = Portal(dest)
     p.tokens = dict(base_portal.tokens)
     return p

@@ -159,11 +159,20 @@ static void test_open_migrate_reopen(void **state)
     free(missing);
     err_clear(&err);
 
-    /* PostgreSQL: a clear "not supported yet". Unknown schemes are named. */
-    assert_true(store_open(&s, "postgresql://u:secret@db/kaifang", true, &err) < 0);
+    /* PostgreSQL: a server that is not there is named by host and port, never with the
+     * password of the URL. Unknown schemes are named. */
+    assert_int_equal(store_open(&s, "postgresql://u:secret@127.0.0.1:1/kaifang?connect_timeout=5",
+                                true, &err),
+                     -ERR_UNAVAILABLE);
     assert_null(s);
-    assert_non_null(strstr(err.msg, "not supported yet"));
+    assert_non_null(strstr(err.msg, "cannot connect to the PostgreSQL server"));
+    assert_non_null(strstr(err.msg, "host \"127.0.0.1\" port 1"));
+    assert_non_null(strstr(err.msg, "database \"kaifang\""));
     assert_null(strstr(err.msg, "secret"));
+    err_clear(&err);
+    assert_int_equal(store_open(&s, "postgresql://u@h/db?nosuchoption=1", true, &err),
+                     -ERR_VALIDATION);
+    assert_non_null(strstr(err.msg, "nosuchoption"));
     err_clear(&err);
     assert_true(store_open(&s, "mysql://db/x", true, &err) < 0);
     assert_non_null(strstr(err.msg, "\"mysql\""));
