@@ -67,7 +67,8 @@ static const char *const migrations[] = {
         "    metadata_created text NOT NULL,\n"
         "    metadata_modified text NOT NULL,\n"
         "    doc text NOT NULL,\n"
-        "    fts tsvector NOT NULL\n"
+        "    fts tsvector NOT NULL,\n"
+        "    fts_len integer NOT NULL\n"
         ");\n"
         "CREATE INDEX datasets_modified ON datasets (metadata_modified);\n"
         "CREATE INDEX datasets_created ON datasets (metadata_created);\n"
@@ -875,8 +876,9 @@ static void tsv_lexeme(struct buf *b, const char *tok, size_t len, unsigned pos,
 }
 
 /* Adds the space-separated tokens of one column from position *pos on; a gap of one
- * after them, so that a phrase never spans two columns. */
-static void tsv_column(struct buf *b, const char *text, char weight, unsigned *pos)
+ * after them, so that a phrase never spans two columns. *ntokens counts them. */
+static void tsv_column(struct buf *b, const char *text, char weight, unsigned *pos,
+                       unsigned *ntokens)
 {
     const char *p = text ? text : "";
 
@@ -891,6 +893,7 @@ static void tsv_column(struct buf *b, const char *text, char weight, unsigned *p
         if (len < 2048)
             tsv_lexeme(b, p, len, *pos < 16383 ? *pos : 16383, weight);
         (*pos)++;
+        (*ntokens)++;
         p += len;
     }
     (*pos)++;
@@ -899,16 +902,18 @@ static void tsv_column(struct buf *b, const char *text, char weight, unsigned *p
 /*
  * The tsvector literal of a dataset: the catalog's tokens (catalog_search_text(),
  * already case-folded, CJK as bigrams and single characters) taken as they are, with
- * no parser or dictionary in between: title weight A, tags B, text C. Free with free().
+ * no parser or dictionary in between: title weight A, tags B, text C. *ntokens: how
+ * many tokens in all (the document length of BM25, store-pg-search.c). Free with free().
  */
-static char *fts_vector(const struct store_dataset *d)
+static char *fts_vector(const struct store_dataset *d, unsigned *ntokens)
 {
     struct buf b = BUF_INIT;
     unsigned pos = 1;
 
-    tsv_column(&b, d->fts_title, 'A', &pos);
-    tsv_column(&b, d->fts_tags, 'B', &pos);
-    tsv_column(&b, d->fts_text, 'C', &pos);
+    *ntokens = 0;
+    tsv_column(&b, d->fts_title, 'A', &pos, ntokens);
+    tsv_column(&b, d->fts_tags, 'B', &pos, ntokens);
+    tsv_column(&b, d->fts_text, 'C', &pos, ntokens);
     return buf_detach(&b, NULL);
 }
 
@@ -942,6 +947,7 @@ static int pg_dataset_put(struct store *s, const struct store_dataset *d, struct
     struct pg_params p = PG_PARAMS_INIT;
     PGresult *r = NULL;
     char *doc = NULL, *fts = NULL, *rid = NULL;
+    unsigned ntokens = 0;
     size_t i;
     int rc;
 
@@ -961,7 +967,7 @@ static int pg_dataset_put(struct store *s, const struct store_dataset *d, struct
         rc = err_set(err, ERR_INTERNAL, NULL, "dataset \"%s\" cannot be serialised", d->name);
         goto out;
     }
-    fts = fts_vector(d);
+    fts = fts_vector(d, &ntokens);
     pg_params_release(&p);
     pg_params_text(&p, d->id);
     pg_params_text(&p, d->name);
@@ -973,18 +979,19 @@ static int pg_dataset_put(struct store *s, const struct store_dataset *d, struct
     pg_params_text(&p, d->metadata_modified ? d->metadata_modified : "");
     pg_params_text(&p, doc);
     pg_params_text(&p, fts);
+    pg_params_int(&p, ntokens);
     PQclear(r);
     r = NULL;
     rc = pg_run(s,
                 "INSERT INTO datasets (id, name, owner_org, state, private, title,"
-                " metadata_created, metadata_modified, doc, fts)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::tsvector)"
+                " metadata_created, metadata_modified, doc, fts, fts_len)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::tsvector, $11)"
                 " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
                 " owner_org = excluded.owner_org, state = excluded.state,"
                 " private = excluded.private, title = excluded.title,"
                 " metadata_created = excluded.metadata_created,"
                 " metadata_modified = excluded.metadata_modified, doc = excluded.doc,"
-                " fts = excluded.fts RETURNING rid",
+                " fts = excluded.fts, fts_len = excluded.fts_len RETURNING rid",
                 &p, &r, "storing a dataset", err);
     if (rc)
         goto out;
