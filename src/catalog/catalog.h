@@ -186,7 +186,24 @@ struct resource_file {
     /* The dataset is restricted (access_level "restricted public" or "non-public"): the
      * file is for the ingest only, never served (docs/internals/access.md). */
     bool restricted;
+    /* path is the file encrypted at rest (filecrypt.h): catalog_resource_file_plain()
+     * gives a readable copy. */
+    bool encrypted;
+    bool temporary; /* path is a decrypted copy that resource_file_release() removes */
 };
+
+/*
+ * The path of a file encrypted at rest is its ciphertext; for the readers inside the
+ * portal that need the bytes (the ingest, the privacy scan) this decrypts it into a
+ * temporary file of <files>/tmp (mode 0600), which f->path then names and
+ * resource_file_release() removes. Not encrypted: nothing to do. Never call it to serve
+ * a download. -ERR_VALIDATION when the file does not decrypt, -ERR_INTERNAL on I/O.
+ */
+int catalog_resource_file_plain(struct catalog *c, struct resource_file *f, struct err *err);
+
+/* The key file of files encrypted at rest: <portal>/restricted.key beside files_dir.
+ * Free the result. */
+char *catalog_file_key_path(const struct catalog *c);
 
 /* Resolves /dataset/<dataset>/resource/<resource_id>/download[/<name>] for an actor:
  * -ERR_NOT_FOUND when the dataset or resource is absent, invisible to the actor, or the

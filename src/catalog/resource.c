@@ -8,6 +8,8 @@
 #include <jansson.h>
 
 #include "access/grant.h"
+#include "crypto/filecrypt.h"
+#include "crypto/secret.h"
 
 #include "catalog/catalog-int.h"
 #include "core/limits.h"
@@ -174,8 +176,43 @@ static void upload_undo_release(struct upload_undo *u)
 /* Moves an upload to its content address; if the content is there already, drops the
  * temporary file. On return (success or not) tmp_path no longer exists; undo records
  * what this call created (nothing when the content was stored already). */
-static int upload_store(struct catalog *c, const struct upload *up, struct upload_undo *undo,
-                        struct err *err)
+char *catalog_file_key_path(const struct catalog *c)
+{
+    const char *slash = strrchr(c->files_dir, '/');
+
+    /* files_dir is <portal>/files */
+    if (!slash)
+        return xstrdup("restricted.key");
+    return xstrfmt("%.*s/restricted.key", (int)(slash - c->files_dir), c->files_dir);
+}
+
+/* Encrypts the upload at tmp_path to dest + ".enc" (through a temporary name in the same
+ * directory, renamed when whole). */
+static int upload_encrypt(struct catalog *c, const char *tmp_path, const char *dest,
+                          struct err *err)
+{
+    uint8_t key[FILECRYPT_KEY_LEN];
+    char *key_path = catalog_file_key_path(c), *part = xstrfmt("%s.enc.part", dest);
+    char *enc = xstrfmt("%s.enc", dest);
+    int ret;
+
+    ret = filecrypt_key_load(key_path, true, key, err);
+    if (!ret)
+        ret = filecrypt_encrypt_file(key, tmp_path, part, err);
+    if (!ret && rename(part, enc)) {
+        ret = err_set(err, ERR_INTERNAL, "upload", "cannot move encrypted upload to \"%s\": %s",
+                      enc, strerror(errno));
+        unlink(part);
+    }
+    secret_wipe(key, sizeof(key));
+    free(key_path);
+    free(part);
+    free(enc);
+    return ret;
+}
+
+static int upload_store(struct catalog *c, const struct upload *up, bool encrypt,
+                        struct upload_undo *undo, struct err *err)
 {
     char *dir = NULL, *dest = NULL;
     struct stat st;
@@ -193,6 +230,21 @@ static int upload_store(struct catalog *c, const struct upload *up, struct uploa
     } else if (errno != EEXIST) {
         ret = err_set(err, ERR_INTERNAL, "upload", "cannot create directory \"%s\": %s", dir,
                       strerror(errno));
+        goto out;
+    }
+    if (encrypt) {
+        /* A restricted dataset's file is only ever stored encrypted (its plain copy may
+         * exist already, uploaded to a public dataset: that one is public anyway). */
+        char *enc = xstrfmt("%s.enc", dest);
+
+        if (stat(enc, &st)) {
+            ret = upload_encrypt(c, up->tmp_path, dest, err);
+            if (!ret) {
+                undo->file = enc;
+                enc = NULL;
+            }
+        }
+        free(enc);
         goto out;
     }
     if (!stat(dest, &st)) {
@@ -526,7 +578,7 @@ int catalog_resource_create(struct catalog *c, const struct actor *a, json_t *pa
             json_object_set_new(res, "format_guessed", json_true());
         resource_set_upload(res, up, now);
         json_object_del(res, "format_guessed");
-        ret = upload_store(c, up, &undo, err);
+        ret = upload_store(c, up, dataset_restricted(doc), &undo, err);
         up = NULL;
         if (ret)
             goto out;
@@ -605,7 +657,7 @@ int catalog_resource_update(struct catalog *c, const struct actor *a, json_t *pa
         resource_set_upload(res, up, now);
         json_object_del(res, "format_guessed");
         json_object_set_new(res, "metadata_modified", json_string(now));
-        ret = upload_store(c, up, &undo, err);
+        ret = upload_store(c, up, dataset_restricted(doc), &undo, err);
         up = NULL;
         if (ret)
             goto out;
@@ -704,6 +756,19 @@ int catalog_resource_file(struct catalog *c, const struct actor *a, const char *
         goto out;
     }
     f->path = content_path(c, hash);
+    if (dataset_restricted(doc)) {
+        /* Encrypted at rest (upload_store); a file uploaded before the dataset became
+         * restricted is still the plain one. */
+        char *enc = xstrfmt("%s.enc", f->path);
+
+        if (!stat(enc, &st)) {
+            free(f->path);
+            f->path = enc;
+            f->encrypted = true;
+        } else {
+            free(enc);
+        }
+    }
     if (stat(f->path, &st)) {
         ret = err_set(err, ERR_NOT_FOUND, "id", "file of resource \"%s\" is missing", resource_id);
         goto out;
@@ -724,10 +789,48 @@ out:
     return ret;
 }
 
+int catalog_resource_file_plain(struct catalog *c, struct resource_file *f, struct err *err)
+{
+    uint8_t key[FILECRYPT_KEY_LEN];
+    char *key_path = NULL, *tmp = NULL;
+    int fd, ret;
+
+    if (!f->encrypted || f->temporary)
+        return 0;
+    tmp = xstrfmt("%s/tmp/plain-XXXXXX", c->files_dir);
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot create a temporary file in \"%s/tmp\": %s",
+                      c->files_dir, strerror(errno));
+        goto out;
+    }
+    close(fd);
+    key_path = catalog_file_key_path(c);
+    ret = filecrypt_key_load(key_path, false, key, err);
+    if (!ret)
+        ret = filecrypt_decrypt_file(key, f->path, tmp, err);
+    secret_wipe(key, sizeof(key));
+    if (ret) {
+        unlink(tmp);
+        goto out;
+    }
+    free(f->path);
+    f->path = tmp;
+    tmp = NULL;
+    f->temporary = true;
+out:
+    free(tmp);
+    free(key_path);
+    return ret;
+}
+
 void resource_file_release(struct resource_file *f)
 {
     if (!f)
         return;
+    if (f->temporary && f->path)
+        unlink(f->path);
+    f->temporary = false;
     free(f->path);
     free(f->mimetype);
     free(f->filename);

@@ -99,6 +99,9 @@ static int resource_path(const char *portal_dir, const char *rid, struct resourc
         goto out;
     ret = catalog_resource_file(&c, &actor, json_string_value(json_object_get(dataset, "name")),
                                 rid, f, err);
+    /* A restricted resource's file is encrypted at rest: scan a decrypted copy. */
+    if (!ret)
+        ret = catalog_resource_file_plain(&c, f, err);
     if (ret == -ERR_NOT_FOUND)
         ret = err_set(err, ERR_NOT_FOUND, "resource",
                       "resource \"%s\" has no stored file (a link is not scanned)", rid);

@@ -515,6 +515,10 @@ int ds_ingest_run(struct catalog *c, const struct actor *a,
     } else {
         ret = catalog_resource_file(c, a, json_string_value(json_object_get(ds, "id")),
                                     r->resource_id, &file, err);
+        /* A restricted resource's file is encrypted at rest: read a decrypted copy,
+         * removed with the file's release. */
+        if (!ret)
+            ret = catalog_resource_file_plain(c, &file, err);
         if (ret)
             goto out;
         path = file.path;

@@ -9,6 +9,8 @@ caller are ledger entries; grants are public where their dataset is.
 
 import datetime
 import json
+import os
+import stat
 import time
 
 import pytest
@@ -178,7 +180,7 @@ def test_period(srv, setup):
     lg.one("restricted_read_refused", "not yet valid")
 
 
-def test_raw_file_never_served(srv, setup):
+def test_raw_file_never_served(portal, srv, setup):
     t, d, _ = setup
     up = ok(srv.api("resource_create", token=t["editor"], params={"package_id": d["id"], "name": "raw"},
                     files={"upload": ("people.csv", b"district,name,age\nA,Zhang San,31\n", "text/csv")}))
@@ -191,5 +193,18 @@ def test_raw_file_never_served(srv, setup):
     assert st["status"] == "complete", st
     for who in (None, "editor", "sysadmin", "grantee"):
         h = {"Authorization": t[who]} if who else {}
-        r = srv.get("/dataset/%s/resource/%s/download" % (d["name"], up["id"]), headers=h)
+        r = srv.get("/dataset/%s/resource/%s/download" % (d["id"], up["id"]), headers=h)
         assert r.status_code == 403 and b"Zhang" not in r.content, (who, r.status_code)
+    # Encrypted at rest: only the ciphertext is on disk, the key beside it, 0600; the
+    # ingest read it (the table has its row).
+    digest = up["hash"].split(":", 1)[1]
+    stored = os.path.join(portal.path, "files", digest[:2], digest[2:])
+    assert not os.path.exists(stored), "a plain copy of a restricted upload"
+    with open(stored + ".enc", "rb") as f:
+        blob = f.read()
+    assert b"Zhang" not in blob and len(blob) == 24 + 33 + 17, len(blob)
+    key = os.path.join(portal.path, "restricted.key")
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    info = ok(srv.api("datastore_info", token=t["editor"], id=up["id"]))
+    assert info["meta"]["count"] == 1, info
+    assert not [n for n in os.listdir(os.path.join(portal.path, "files", "tmp")) if n.startswith("plain-")]
