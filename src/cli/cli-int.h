@@ -166,6 +166,7 @@ int cmd_ingest(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_anonymize(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 /*
  * Serves an opened portal until SIGINT/SIGTERM (shared by `serve` and `demo`): sets up

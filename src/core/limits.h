@@ -89,4 +89,8 @@
 #define LIMIT_DATASTORE_SQL_MS        10000u       /* datastore_search_sql time limit */
 #define LIMIT_DATASTORE_SQL_TABLES    10u /* tables one statement may read (SQLite ATTACH) */
 
+/* Fees and the audit (src/audit/): the largest charges file `kaifang audit
+ * import-charges` reads (a million charges are about 100 MB). */
+#define LIMIT_AUDIT_CHARGES_BYTES (1024ull * 1024 * 1024)
+
 #endif

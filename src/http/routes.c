@@ -30,6 +30,7 @@ static enum MHD_Result h_licenses(struct request *r);
 static enum MHD_Result h_api_page(struct request *r);
 static enum MHD_Result h_static(struct request *r);
 static enum MHD_Result h_lang(struct request *r);
+static enum MHD_Result h_audit_page(struct request *r);
 
 #define GH           (HM_GET | HM_HEAD)
 #define ACTION_FLAGS (ROUTE_ACTOR | ROUTE_CACHEABLE | ROUTE_WRITES | ROUTE_BODY | ROUTE_API)
@@ -73,6 +74,8 @@ static const struct route routes[] = {
         {GH, "/api/ledger/proof/inclusion", http_ledger_inclusion, ROUTE_CACHEABLE | ROUTE_API},
         {GH, "/api/ledger/proof/consistency", http_ledger_consistency, ROUTE_CACHEABLE | ROUTE_API},
         {GH, "/api/ledger/key", http_ledger_key, ROUTE_CACHEABLE | ROUTE_API},
+        /* The audit of fees (web/ui-audit.c): public, computed from the store and ledger. */
+        {GH, "/audit", h_audit_page, ROUTE_CACHEABLE},
 };
 
 json_t *http_endpoints(void)
@@ -426,6 +429,15 @@ static enum MHD_Result h_ledger_page(struct request *r)
             .org = json_string_value(json_object_get(r->params, "org")),
     };
     int ret = ui_ledger(r->srv->catalog, r->srv->ledger_key, &q, &b, &err);
+
+    return reply_page(r, ret, &b, &err);
+}
+
+static enum MHD_Result h_audit_page(struct request *r)
+{
+    struct buf b = BUF_INIT;
+    struct err err = ERR_INIT;
+    int ret = ui_audit(r->srv->catalog, &b, &err);
 
     return reply_page(r, ret, &b, &err);
 }

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "store/store-audit.h"
 #include "store/store-datastore.h"
 #include "store/store.h"
 
@@ -80,6 +81,23 @@ struct store_ds_cursor_ops {
 
 struct store_ds_cursor_head {
     const struct store_ds_cursor_ops *ops;
+};
+
+/* Fee schedules and charges of a backend (store-audit.h): each entry has the contract
+ * of the public function of the same name; store-audit.c counts the writes. */
+struct store_audit_backend {
+    int (*schedule_put)(struct store *s, const char *id, const char *name, const char *org_id,
+                        const char *state, const json_t *doc, struct err *err);
+    int (*schedule_get)(struct store *s, const char *id_or_name, json_t **doc, struct err *err);
+    int (*schedule_list)(struct store *s, const char *org_id, const char *state, json_t **docs,
+                         struct err *err);
+    int (*charges_put)(struct store *s, const struct store_charge *c, size_t n, struct err *err);
+    int (*charge_get)(struct store *s, const char *id, json_t **charge, struct err *err);
+    int (*charge_count)(struct store *s, uint64_t *count, struct err *err);
+    int (*charges_walk)(struct store *s,
+                        int (*fn)(void *ctx, const struct store_charge *c, const char *entry,
+                                  size_t len, struct err *err),
+                        void *ctx, struct err *err);
 };
 
 struct store_backend {
@@ -177,6 +195,8 @@ struct store_backend {
                               void *ctx, struct err *err);
     /* Datastore tables; NULL: the backend has none (every store_ds_* call fails). */
     const struct store_ds_backend *ds;
+    /* Fee schedules and charges; NULL: the backend has none (every call fails). */
+    const struct store_audit_backend *audit;
 };
 
 struct store {
@@ -195,5 +215,10 @@ extern const struct store_backend store_pg_backend;
 /* Tests only: restarts the per-process count of write calls that KAIFANG_FAIL_STORE_AT
  * refers to, so that a test can inject a failure at a known write. Thread-safe. */
 void store_fail_count_reset(void);
+
+/* Counts one write call for KAIFANG_FAIL_STORE_AT (store.h) and fails it with
+ * -ERR_INTERNAL naming what when it is the one named; for the store's other front files
+ * (store-audit.c). */
+int store_fail_point(struct store *s, const char *what, struct err *err);
 
 #endif

@@ -263,6 +263,9 @@ int sq_grant_put(struct store *s, const char *id, const char *dataset_id, const 
 int sq_grant_get(struct store *s, const char *id, json_t **doc, struct err *err);
 int sq_grant_list(struct store *s, const char *dataset_id, const char *grantee_id, json_t **docs,
                   struct err *err);
+/* ---- store-sqlite-audit.c: fee schedules and charges (store-audit.h) ------------------ */
+extern const struct store_audit_backend sq_audit_backend;
+
 int sq_ledger_checkpoints(struct store *s,
                           int (*fn)(void *ctx, uint64_t size, const uint8_t root[32],
                                     const char *note, struct err *err),

@@ -172,6 +172,34 @@ static const char *const migrations[] = {
         "    key BLOB NOT NULL,\n"
         "    text BLOB NOT NULL\n"
         ");\n",
+        /* 7: fee schedules and charges (issue 8; docs/internals/audit.md, "Storage").
+         * Amounts are integers of fen; each charge names its ledger entry. */
+        "CREATE TABLE fee_schedules (\n"
+        "    id TEXT PRIMARY KEY,\n"
+        "    name TEXT NOT NULL UNIQUE,\n"
+        "    org_id TEXT NOT NULL,\n"
+        "    state TEXT NOT NULL,\n"
+        "    doc TEXT NOT NULL\n"
+        ");\n"
+        "CREATE INDEX fee_schedules_org ON fee_schedules (org_id, state);\n"
+        "CREATE TABLE charges (\n"
+        "    rid INTEGER PRIMARY KEY,\n"
+        "    id TEXT NOT NULL UNIQUE,\n"
+        "    org_id TEXT NOT NULL,\n"
+        "    unit TEXT NOT NULL,\n"
+        "    system TEXT NOT NULL,\n"
+        "    payer TEXT NOT NULL,\n"
+        "    date TEXT NOT NULL,\n"
+        "    amount_fen INTEGER NOT NULL,\n"
+        "    currency TEXT NOT NULL,\n"
+        "    schedule TEXT,\n"
+        "    source TEXT NOT NULL,\n"
+        "    grant_id TEXT,\n"
+        "    salt TEXT NOT NULL,\n"
+        "    created TEXT NOT NULL,\n"
+        "    ledger_idx INTEGER NOT NULL\n"
+        ");\n"
+        "CREATE INDEX charges_ledger ON charges (ledger_idx);\n",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -1499,4 +1527,5 @@ const struct store_backend store_sqlite_backend = {
         .grant_get = sq_grant_get,
         .grant_list = sq_grant_list,
         .ds = &sq_ds_backend,
+        .audit = &sq_audit_backend,
 };

@@ -38,6 +38,11 @@ static int fail_point(struct store *s, const char *what, struct err *err)
     return 0;
 }
 
+int store_fail_point(struct store *s, const char *what, struct err *err)
+{
+    return fail_point(s, what, err);
+}
+
 /* Sets up the backend's datastore tables after its open (nothing when it has none). */
 static int ds_open(struct store *s, struct err *err)
 {

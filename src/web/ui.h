@@ -139,6 +139,15 @@ struct ui_ledger_query {
 int ui_ledger(struct catalog *c, const struct ledger_key *key, const struct ui_ledger_query *q,
               struct buf *out, struct err *err);
 
+/* "/audit": the audit report (audit_report(), src/audit/) of c's store: per kind of
+ * finding, per organization and per unit and system, the charges, their total and links
+ * to their ledger entries and inclusion proofs; the checkpoint the proofs refer to. */
+int ui_audit(struct catalog *c, struct buf *out, struct err *err);
+
+/* The HTML document of a report made by audit_report() (also `kaifang audit --format
+ * html`). report borrowed. */
+void ui_audit_render(const json_t *report, struct buf *out);
+
 /* A small error page: status line as the title, message as text. */
 void ui_error_page(unsigned status, const char *message, struct buf *out);
 

@@ -1,0 +1,287 @@
+/*
+ * cmd-audit.c - `kaifang audit`: the audit report of a portal (JSON, CSV or HTML), the
+ * import of a charges file, and fee schedules (create, approve, list, show), through
+ * src/audit/ as the CLI's sysadmin actor or, with --as, as a named user (the two-person
+ * rule is about people: the approver must not be the creator).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "cli/cli-int.h"
+#include "core/limits.h"
+#include "core/util.h"
+#include "web/ui.h"
+
+/* The actor: the named user (--as) or the CLI's own sysadmin. */
+static int actor_get(struct portal *p, const char *as, struct actor *a, struct err *err)
+{
+    if (as)
+        return access_actor_from_user(p->store, as, a, err);
+    return cli_actor(p->store, a, err);
+}
+
+static void print_json(const json_t *v)
+{
+    char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+    if (s)
+        printf("%s\n", s);
+    free(s);
+}
+
+/* Reads a whole file of at most LIMIT_AUDIT_CHARGES_BYTES into *data (free it). */
+static int read_all(const char *path, char **data, size_t *len, struct err *err)
+{
+    FILE *f = fopen(path, "rb");
+    struct buf b = BUF_INIT;
+    char chunk[65536];
+    size_t n;
+    int rc = 0;
+
+    *data = NULL;
+    *len = 0;
+    if (!f)
+        return err_set(err, ERR_NOT_FOUND, "file", "cannot open \"%s\": %s", path,
+                       strerror(errno));
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (b.len + n > LIMIT_AUDIT_CHARGES_BYTES) {
+            rc = err_set(err, ERR_TOO_LARGE, "file", "\"%s\" is larger than %llu bytes", path,
+                         (unsigned long long)LIMIT_AUDIT_CHARGES_BYTES);
+            break;
+        }
+        buf_add(&b, chunk, n);
+    }
+    if (!rc && ferror(f))
+        rc = err_set(err, ERR_INTERNAL, "file", "cannot read \"%s\"", path);
+    fclose(f);
+    if (rc)
+        buf_release(&b);
+    else
+        *data = buf_detach(&b, len);
+    return rc;
+}
+
+static int audit_run(int argc, char **argv)
+{
+    static const struct cli_option opts[] = {
+            {"portal", true},
+            {"format", true},
+            {"proofs", false},
+            {"output", true},
+    };
+    struct portal p = {0};
+    struct err err = ERR_INIT;
+    struct cli_args args;
+    struct audit_options o = {0};
+    struct buf out = BUF_INIT;
+    json_t *report = NULL;
+    const char *format, *output;
+    char *text = NULL;
+    FILE *f = stdout;
+    char *av[32];
+    int ret, i;
+
+    /* "-o FILE" is "--output FILE" */
+    for (i = 0; i < argc && i < (int)ARRAY_SIZE(av); i++)
+        av[i] = !strcmp(argv[i], "-o") ? (char *)"--output" : argv[i];
+    ret = cli_parse("audit", "audit", opts, ARRAY_SIZE(opts), i, av, 0, 0, "", &args);
+    if (ret)
+        goto out;
+    format = cli_opt(opts, ARRAY_SIZE(opts), &args, "format");
+    output = cli_opt(opts, ARRAY_SIZE(opts), &args, "output");
+    if (!format)
+        format = "json";
+    if (!str_eq(format, "json") && !str_eq(format, "csv") && !str_eq(format, "html")) {
+        ret = cli_usage("audit", "audit", "option \"--format\": \"%s\" is not json, csv or html",
+                        format);
+        goto out;
+    }
+    o.proofs = cli_opt(opts, ARRAY_SIZE(opts), &args, "proofs") != NULL;
+    o.site_url = NULL;
+    if (portal_open(&p, portal_dir_choose(args.value[0]), &err)) {
+        ret = cli_fail("audit", &err);
+        goto out;
+    }
+    /* Sign what is staged first, so that every entry the report names has a proof. */
+    cli_ledger_integrate(&p, "audit");
+    if (audit_report(p.store, &o, &report, &err)) {
+        ret = cli_fail("audit", &err);
+        goto out;
+    }
+    if (str_eq(format, "json")) {
+        text = json_dumps(report, JSON_INDENT(2) | JSON_SORT_KEYS);
+        buf_addstr(&out, text ? text : "");
+        buf_addch(&out, '\n');
+    } else if (str_eq(format, "csv")) {
+        audit_report_csv(report, &out);
+    } else {
+        ui_audit_render(report, &out);
+    }
+    if (output && !(f = fopen(output, "wb"))) {
+        err_set(&err, ERR_INTERNAL, "output", "cannot write \"%s\": %s", output, strerror(errno));
+        f = stdout;
+        ret = cli_fail("audit", &err);
+        goto out;
+    }
+    if (fwrite(out.buf, 1, out.len, f) != out.len || fflush(f)) {
+        err_set(&err, ERR_INTERNAL, "output", "cannot write the report");
+        ret = cli_fail("audit", &err);
+        goto out;
+    }
+    ret = CLI_OK;
+out:
+    if (f != stdout)
+        fclose(f);
+    free(text);
+    buf_release(&out);
+    json_decref(report);
+    portal_close(&p);
+    return ret;
+}
+
+static int import_charges(int argc, char **argv)
+{
+    static const struct cli_option opts[] = {
+            {"portal", true},
+    };
+    struct portal p = {0};
+    struct err err = ERR_INIT;
+    struct cli_args args;
+    struct actor actor;
+    char *data = NULL;
+    size_t len = 0;
+    uint64_t count = 0;
+    int ret;
+
+    memset(&actor, 0, sizeof(actor));
+    ret = cli_parse("audit import-charges", "audit", opts, ARRAY_SIZE(opts), argc, argv, 1, 1,
+                    "FILE.csv", &args);
+    if (ret)
+        goto out;
+    if (read_all(args.pos[0], &data, &len, &err) ||
+        portal_open(&p, portal_dir_choose(args.value[0]), &err) ||
+        cli_actor(p.store, &actor, &err)) {
+        ret = cli_fail("audit import-charges", &err);
+        goto out;
+    }
+    if (audit_charges_import(p.store, &actor, data, len, &count, &err)) {
+        fprintf(stderr, "kaifang audit import-charges: %s: %s (nothing was imported)\n",
+                args.pos[0], err.msg);
+        ret = CLI_ERROR;
+        goto out;
+    }
+    cli_ledger_integrate(&p, "audit import-charges");
+    printf("%llu charges imported\n", (unsigned long long)count);
+    ret = CLI_OK;
+out:
+    free(data);
+    actor_release(&actor);
+    portal_close(&p);
+    return ret;
+}
+
+static int schedule_cmd(int argc, char **argv)
+{
+    static const struct cli_option opts[] = {
+            {"portal", true},       {"as", true},           {"organization", true},
+            {"service", true},      {"unit", true},         {"price", true},
+            {"legal-basis", true},  {"period-start", true}, {"period-end", true},
+            {"pending", false},
+    };
+    static const char *const keys[][2] = {
+            {"organization", "organization"}, {"service", "service"},
+            {"unit", "unit"},                 {"price", "price"},
+            {"legal-basis", "legal_basis"},   {"period-start", "period_start"},
+            {"period-end", "period_end"},
+    };
+    const char *sub = argc > 1 ? argv[1] : NULL, *as;
+    struct portal p = {0};
+    struct err err = ERR_INIT;
+    struct cli_args args;
+    struct actor actor;
+    json_t *params = NULL, *result = NULL;
+    bool list;
+    char cmd[64];
+    int ret;
+
+    memset(&actor, 0, sizeof(actor));
+    if (!sub)
+        return cli_usage("audit schedule", "audit",
+                         "missing sub-command: create, approve, list or show");
+    if (!str_eq(sub, "create") && !str_eq(sub, "approve") && !str_eq(sub, "list") &&
+        !str_eq(sub, "show"))
+        return cli_usage("audit schedule", "audit",
+                         "unknown sub-command \"%s\" (expected create, approve, list or show)",
+                         sub);
+    xsnprintf(cmd, sizeof(cmd), "audit schedule %s", sub);
+    list = str_eq(sub, "list");
+    ret = cli_parse(cmd, "audit", opts, ARRAY_SIZE(opts), argc - 1, argv + 1, list ? 0 : 1,
+                    list ? 0 : 1, "NAME", &args);
+    if (ret)
+        goto out;
+    as = cli_opt(opts, ARRAY_SIZE(opts), &args, "as");
+    if (portal_open(&p, portal_dir_choose(args.value[0]), &err) ||
+        actor_get(&p, as, &actor, &err)) {
+        ret = cli_fail(cmd, &err);
+        goto out;
+    }
+    if (str_eq(sub, "create")) {
+        params = json_object();
+        if (json_object_set_new(params, "name", json_string(args.pos[0]))) {
+            err_set(&err, ERR_VALIDATION, NULL, "arguments must be valid UTF-8");
+            ret = cli_fail(cmd, &err);
+            goto out;
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+            const char *v = cli_opt(opts, ARRAY_SIZE(opts), &args, keys[i][0]);
+
+            if (v && json_object_set_new(params, keys[i][1], json_string(v))) {
+                err_set(&err, ERR_VALIDATION, NULL, "arguments must be valid UTF-8");
+                ret = cli_fail(cmd, &err);
+                goto out;
+            }
+        }
+        ret = audit_schedule_create(p.store, &actor, params, &result, &err);
+    } else if (str_eq(sub, "approve")) {
+        ret = audit_schedule_approve(p.store, &actor, args.pos[0], &result, &err);
+    } else if (list) {
+        ret = audit_schedule_list(p.store, &actor,
+                                  cli_opt(opts, ARRAY_SIZE(opts), &args, "organization"),
+                                  cli_opt(opts, ARRAY_SIZE(opts), &args, "pending") != NULL,
+                                  &result, &err);
+    } else {
+        ret = audit_schedule_show(p.store, &actor, args.pos[0], &result, &err);
+    }
+    if (ret) {
+        ret = err.field[0] && !str_eq(err.field, "file") && err.kind == ERR_VALIDATION
+                      ? (fprintf(stderr, "kaifang %s: %s: %s\n", cmd, err.field, err.msg),
+                         CLI_ERROR)
+                      : cli_fail(cmd, &err);
+        goto out;
+    }
+    if (!list && !str_eq(sub, "show"))
+        cli_ledger_integrate(&p, cmd);
+    print_json(result);
+    ret = CLI_OK;
+out:
+    json_decref(params);
+    json_decref(result);
+    actor_release(&actor);
+    portal_close(&p);
+    return ret;
+}
+
+int cmd_audit(int argc, char **argv)
+{
+    if (argc >= 2 && str_eq(argv[1], "import-charges"))
+        return import_charges(argc - 1, argv + 1);
+    if (argc >= 2 && str_eq(argv[1], "schedule"))
+        return schedule_cmd(argc - 1, argv + 1);
+    if (argc >= 2 && argv[1][0] != '-')
+        return cli_usage("audit", "audit",
+                         "unknown sub-command \"%s\" (expected import-charges or schedule)",
+                         argv[1]);
+    return audit_run(argc, argv);
+}
