@@ -10,6 +10,7 @@
 
 #include "api/api-access.h"
 #include "api/api.h"
+#include "audit/audit-actions.h"
 #include "core/log.h"
 #include "datastore/datastore.h"
 #include "core/util.h"
@@ -208,26 +209,26 @@ static const struct api_action actions[] = {
          "Return the status of the DataStore load of a resource.\n\n:param resource_id: "
          "the id of the resource\n\n:returns: status, error, last_updated, task_info and "
          "the ingest report"},
-        /* Fees and the audit (api-audit.c; docs/internals/audit.md). */
-        {"fee_schedule_create", api_fee_schedule_create, API_WRITES,
+        /* Fees and the audit (audit/actions.c; docs/internals/audit.md). */
+        {"fee_schedule_create", audit_action_fee_schedule_create, API_WRITES,
          "Create a fee schedule, pending until a second person approves it.\n\n:param name: "
          "the schedule's name\n:param organization: id or name\n:param service, unit, "
          "legal_basis: text\n:param price: yuan as a decimal string, at most two decimals\n"
          ":param period_start, period_end: YYYY-MM-DD\n\n:returns: the fee schedule"},
-        {"fee_schedule_approve", api_fee_schedule_approve, API_WRITES,
+        {"fee_schedule_approve", audit_action_fee_schedule_approve, API_WRITES,
          "Approve a pending fee schedule (an admin of its organization who did not create "
          "it).\n\n:param id: id or name of the schedule\n\n:returns: the fee schedule"},
-        {"fee_schedule_show", api_fee_schedule_show, GET_READ,
+        {"fee_schedule_show", audit_action_fee_schedule_show, GET_READ,
          "Return a fee schedule.\n\n:param id: id or name of the schedule"},
-        {"fee_schedule_list", api_fee_schedule_list, GET_READ,
+        {"fee_schedule_list", audit_action_fee_schedule_list, GET_READ,
          "Return the published (approved) fee schedules.\n\n:param organization: id or "
          "name (optional)\n:param include_pending: also the pending ones you may see "
          "(optional, default: False)"},
-        {"charge_record", api_charge_record, API_WRITES,
+        {"charge_record", audit_action_charge_record, API_WRITES,
          "Record a charge under an approved fee schedule.\n\n:param organization, unit, "
          "system, payer, date, amount, schedule\n:param currency: CNY (optional)\n:param "
          "grant: the grant charged for (optional)\n\n:returns: id and ledger_index"},
-        {"audit_report", api_audit_report, GET_READ,
+        {"audit_report", audit_action_audit_report, GET_READ,
          "Return the audit of fees: charges with no approved schedule, outside a schedule's "
          "period or above its price, per organization and unit/system, with their ledger "
          "entries.\n\n:param proofs: embed inclusion proofs (optional, default: False)"},

@@ -94,23 +94,6 @@ json_t *api_ckan_error(const char *site_url, const char *name, const struct err 
  * reference. */
 json_t *api_ckan_success(const char *site_url, const char *name, json_t *result);
 
-/* ---- Fees and the audit (api-audit.c; src/audit/audit.h has the contracts) ------------
- * fee_schedule_create (params of audit_schedule_create), fee_schedule_approve {id},
- * fee_schedule_show {id}, fee_schedule_list {organization, include_pending},
- * charge_record (params of audit_charge_record), audit_report {proofs}. */
-int api_fee_schedule_create(struct catalog *c, const struct actor *a, json_t *params,
-                            json_t **result, struct err *err);
-int api_fee_schedule_approve(struct catalog *c, const struct actor *a, json_t *params,
-                             json_t **result, struct err *err);
-int api_fee_schedule_show(struct catalog *c, const struct actor *a, json_t *params,
-                          json_t **result, struct err *err);
-int api_fee_schedule_list(struct catalog *c, const struct actor *a, json_t *params,
-                          json_t **result, struct err *err);
-int api_charge_record(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
-                      struct err *err);
-int api_audit_report(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
-                     struct err *err);
-
 /* ---- The ledger's JSON API (api-ledger.c) -------------------------------------------
  *
  * Plain JSON for ledger clients and monitors, not CKAN envelopes. Each function takes

@@ -58,7 +58,7 @@ bool audit_date_valid(const char *s, size_t len);
 /* ---- The charges file (csv.c; pure) ---------------------------------------------------- */
 
 /* The header a charges file must start with, exactly (a UTF-8 BOM before it is allowed). */
-#define AUDIT_CHARGES_HEADER "organization,unit,system,payer,date,amount,currency,schedule"
+#define AUDIT_CHARGES_HEADER  "organization,unit,system,payer,date,amount,currency,schedule"
 #define AUDIT_CHARGES_COLUMNS 8
 /* The longest text of a field in bytes (organization, unit, system, payer, schedule). */
 #define AUDIT_FIELD_MAX 200u
@@ -142,8 +142,8 @@ int audit_schedule_list(struct store *s, const struct actor *a, const char *org,
  * schedule), grant (optional id). Actor: an editor or admin of the organization, or a
  * sysadmin. *out: {id, ledger_index}. Ledger: "charge_record".
  */
-int audit_charge_record(struct store *s, const struct actor *a, const json_t *params,
-                        json_t **out, struct err *err);
+int audit_charge_record(struct store *s, const struct actor *a, const json_t *params, json_t **out,
+                        struct err *err);
 
 /*
  * Imports a charges file (audit_charges_parse) as it came from a unit's billing system:
@@ -170,8 +170,7 @@ struct audit_options {
  * payer. Reads only (one snapshot per part); entries staged but not yet integrated are
  * named without proofs. *report: new reference.
  */
-int audit_report(struct store *s, const struct audit_options *o, json_t **report,
-                 struct err *err);
+int audit_report(struct store *s, const struct audit_options *o, json_t **report, struct err *err);
 
 /* The report as CSV (RFC 4180): one line per finding per unit and system:
  * kind,organization,unit,system,charges,total,entries (entry indexes separated by

@@ -79,8 +79,8 @@ static int text_field(const json_t *params, const char *key, bool required, cons
     return 0;
 }
 
-int audit_charge_record(struct store *s, const struct actor *a, const json_t *params,
-                        json_t **out, struct err *err)
+int audit_charge_record(struct store *s, const struct actor *a, const json_t *params, json_t **out,
+                        struct err *err)
 {
     const char *org, *unit, *system, *payer, *date, *currency, *schedule, *grant;
     const char *org_id, *org_name, *state;
@@ -139,8 +139,10 @@ int audit_charge_record(struct store *s, const struct actor *a, const json_t *pa
     began = true;
     /* Kaifang never charges outside an approved schedule of the organization. */
     rc = store_fee_schedule_get(s, schedule, &sched, err);
-    if (rc == -ERR_NOT_FOUND)
+    if (rc == -ERR_NOT_FOUND) {
+        err_clear(err);
         rc = err_set(err, ERR_VALIDATION, "schedule", "fee schedule \"%s\" not found", schedule);
+    }
     if (rc)
         goto out;
     state = json_string_value(json_object_get(sched, "state"));
@@ -255,10 +257,12 @@ static int import_row(void *ctx, const struct audit_charge_row *row, struct err 
 
     if (!org) {
         rc = audit_org_lookup(im->s, row->organization, "file", &org, err);
-        if (rc == -ERR_VALIDATION)
+        if (rc == -ERR_VALIDATION) {
+            err_clear(err);
             return err_set(err, ERR_VALIDATION, "file",
                            "line %lu, column 1 (organization): organization \"%.100s\" not found",
                            row->line, row->organization);
+        }
         if (rc)
             return rc;
         json_object_set_new(im->orgs, row->organization, org);

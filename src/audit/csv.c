@@ -59,8 +59,8 @@ static int field_error(struct err *err, unsigned long line, size_t col, const ch
                        const char *value)
 {
     if (value)
-        return err_set(err, ERR_VALIDATION, "file", "line %lu, column %zu (%s): \"%.60s\" %s",
-                       line, col + 1, column_names[col], value, problem);
+        return err_set(err, ERR_VALIDATION, "file", "line %lu, column %zu (%s): \"%.60s\" %s", line,
+                       col + 1, column_names[col], value, problem);
     return err_set(err, ERR_VALIDATION, "file", "line %lu, column %zu (%s): %s", line, col + 1,
                    column_names[col], problem);
 }
@@ -84,6 +84,17 @@ static int check_text(const char *v, size_t len, bool optional, unsigned long li
     return 0;
 }
 
+/* A value fit to quote in a message (short, UTF-8, printable), or NULL. */
+static const char *shown(const char *v, size_t len)
+{
+    if (!len || len > 60 || !utf8_ok((const unsigned char *)v, len))
+        return NULL;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+            return NULL;
+    return v;
+}
+
 /* Checks the fields of one line (NUL-terminated in place, lens their lengths) and hands
  * the row to fn. */
 static int row_check(char **f, const size_t *lens, unsigned long line,
@@ -100,15 +111,12 @@ static int row_check(char **f, const size_t *lens, unsigned long line,
     if (rc)
         return rc;
     if (!audit_date_valid(f[4], lens[4]))
-        return field_error(err, line, 4, "is not a date YYYY-MM-DD",
-                           check_text(f[4], lens[4], false, line, 4, err) ? NULL : f[4]);
+        return field_error(err, line, 4, "is not a date YYYY-MM-DD", shown(f[4], lens[4]));
     if (audit_amount_parse(f[5], lens[5], &row.amount_fen, &why))
-        return field_error(err, line, 5, why,
-                           check_text(f[5], lens[5], false, line, 5, err) ? NULL : f[5]);
+        return field_error(err, line, 5, why, shown(f[5], lens[5]));
     if (lens[6] != strlen(AUDIT_CURRENCY) || memcmp(f[6], AUDIT_CURRENCY, lens[6]))
         return field_error(err, line, 6, "is not " AUDIT_CURRENCY " (charges are in yuan)",
-                           check_text(f[6], lens[6], false, line, 6, err) ? NULL : f[6]);
-    err_clear(err);
+                           shown(f[6], lens[6]));
     row.organization = f[0];
     row.unit = f[1];
     row.system = f[2];
@@ -166,8 +174,8 @@ int audit_charges_parse(const char *data, size_t len,
             size_t start = o;
 
             if (nf == AUDIT_CHARGES_COLUMNS) {
-                rc = err_set(err, ERR_VALIDATION, "file",
-                             "line %lu: more than %d columns", line, AUDIT_CHARGES_COLUMNS);
+                rc = err_set(err, ERR_VALIDATION, "file", "line %lu: more than %d columns", line,
+                             AUDIT_CHARGES_COLUMNS);
                 goto out;
             }
             if (i < llen && p[i] == '"') {

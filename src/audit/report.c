@@ -28,10 +28,10 @@ static const char *const kind_key[K__COUNT] = {
  * {unit, system, charges, total_fen, first_date, last_date, entries, details?}. */
 struct walk {
     struct store *s;
-    json_t *schedules;   /* id and name → schedule doc */
-    json_t *orgs;        /* org id → {name, title} */
+    json_t *schedules;       /* id and name → schedule doc */
+    json_t *orgs;            /* org id → {name, title} */
     json_t *kinds[K__COUNT]; /* org id → {"unit\x1fsystem" → group} */
-    json_t *mismatches;  /* [{charge, entry, problem}] */
+    json_t *mismatches;      /* [{charge, entry, problem}] */
     uint64_t charges;
 };
 
@@ -73,17 +73,17 @@ static void add_finding(struct walk *w, enum kind k, const struct store_charge *
     buf_addstr(&key, c->system);
     g = json_object_get(org, key.buf);
     if (!g) {
-        g = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:[]}", "unit", c->unit, "system",
-                      c->system, "charges", (json_int_t)0, "total_fen", (json_int_t)0,
-                      "first_date", c->date, "last_date", c->date, "entries");
+        g = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:[]}", "unit", c->unit, "system", c->system,
+                      "charges", (json_int_t)0, "total_fen", (json_int_t)0, "first_date", c->date,
+                      "last_date", c->date, "entries");
         json_object_set_new(org, key.buf, g);
     }
     buf_release(&key);
     json_object_set_new(g, "charges",
                         json_integer(json_integer_value(json_object_get(g, "charges")) + 1));
-    json_object_set_new(g, "total_fen", json_integer(json_integer_value(json_object_get(
-                                                             g, "total_fen")) +
-                                                     c->amount_fen));
+    json_object_set_new(
+            g, "total_fen",
+            json_integer(json_integer_value(json_object_get(g, "total_fen")) + c->amount_fen));
     if (strcmp(c->date, json_string_value(json_object_get(g, "first_date"))) < 0)
         json_object_set_new(g, "first_date", json_string(c->date));
     if (strcmp(c->date, json_string_value(json_object_get(g, "last_date"))) > 0)
@@ -99,9 +99,8 @@ static void add_finding(struct walk *w, enum kind k, const struct store_charge *
 static void mismatch(struct walk *w, const char *what, const char *id, int64_t entry,
                      const char *problem)
 {
-    json_array_append_new(w->mismatches,
-                          json_pack("{s:s, s:s, s:I, s:s}", "object", what, "id", id, "entry",
-                                    (json_int_t)entry, "problem", problem));
+    json_array_append_new(w->mismatches, json_pack("{s:s, s:s, s:I, s:s}", "object", what, "id", id,
+                                                   "entry", (json_int_t)entry, "problem", problem));
 }
 
 /* Checks a charge against the entry that recorded it: what the public can see in the
@@ -160,7 +159,8 @@ static int walk_charge(void *ctx, const struct store_charge *c, const char *entr
         mismatch(w, "charge", c->id, c->ledger_idx, problem);
     if (c->schedule)
         sched = json_object_get(w->schedules, c->schedule);
-    if (!sched || !str_eq(json_string_value(json_object_get(sched, "organization_id")), c->org_id) ||
+    if (!sched ||
+        !str_eq(json_string_value(json_object_get(sched, "organization_id")), c->org_id) ||
         !str_eq(json_string_value(json_object_get(sched, "state")), "approved")) {
         add_finding(w, K_UNAPPROVED, c, NULL);
         return 0;
@@ -169,9 +169,9 @@ static int walk_charge(void *ctx, const struct store_charge *c, const char *entr
     if (strcmp(c->date, json_string_value(json_object_get(sched, "period_start"))) < 0 ||
         strcmp(c->date, json_string_value(json_object_get(sched, "period_end"))) > 0)
         add_finding(w, K_PERIOD, c,
-                    json_pack("{s:I, s:s, s:s, s:O, s:O, s:O}", "entry",
-                              (json_int_t)c->ledger_idx, "date", c->date, "amount", amount,
-                              "schedule", json_object_get(sched, "name"), "period_start",
+                    json_pack("{s:I, s:s, s:s, s:O, s:O, s:O}", "entry", (json_int_t)c->ledger_idx,
+                              "date", c->date, "amount", amount, "schedule",
+                              json_object_get(sched, "name"), "period_start",
                               json_object_get(sched, "period_start"), "period_end",
                               json_object_get(sched, "period_end")));
     price = json_string_value(json_object_get(sched, "price"));
@@ -206,8 +206,7 @@ static int check_schedules(struct walk *w, json_t *list, json_t *self_approved, 
             int rc;
 
             if (!json_is_integer(ix)) {
-                if (k == 0 || str_eq(json_string_value(json_object_get(doc, "state")),
-                                     "approved"))
+                if (k == 0 || str_eq(json_string_value(json_object_get(doc, "state")), "approved"))
                     mismatch(w, "fee_schedule", id, -1, "the schedule names no ledger entry");
                 continue;
             }
@@ -297,21 +296,19 @@ static json_t *kind_list(struct walk *w, json_t *byorg, json_t *summary)
             audit_amount_format(gt, total);
             json_object_set_new(g, "total", json_string(total));
             json_object_del(g, "total_fen");
-            json_object_set_new(units, json_string_value(json_object_get(g, "unit")),
-                                json_true());
+            json_object_set_new(units, json_string_value(json_object_get(g, "unit")), json_true());
             json_object_set_new(systems, json_string_value(json_object_get(g, "system")),
                                 json_true());
             json_array_append(by, g);
         }
         sort_array(by, by_unit_system);
         audit_amount_format(t, total);
-        json_array_append_new(
-                list, json_pack("{s:O, s:O, s:I, s:I, s:I, s:s, s:o}", "organization",
-                                json_object_get(org, "name"), "title",
-                                json_object_get(org, "title"), "units",
-                                (json_int_t)json_object_size(units), "systems",
-                                (json_int_t)json_object_size(systems), "charges", (json_int_t)n,
-                                "total", total, "by_system", by));
+        json_array_append_new(list, json_pack("{s:O, s:O, s:I, s:I, s:I, s:s, s:o}", "organization",
+                                              json_object_get(org, "name"), "title",
+                                              json_object_get(org, "title"), "units",
+                                              (json_int_t)json_object_size(units), "systems",
+                                              (json_int_t)json_object_size(systems), "charges",
+                                              (json_int_t)n, "total", total, "by_system", by));
         all_total += t;
         all_charges += n;
         all_units += (int64_t)json_object_size(units);
@@ -396,8 +393,7 @@ static int64_t count_unsigned(const json_t *report, uint64_t size)
     return n;
 }
 
-int audit_report(struct store *s, const struct audit_options *o, json_t **report,
-                 struct err *err)
+int audit_report(struct store *s, const struct audit_options *o, json_t **report, struct err *err)
 {
     struct walk w = {.s = s};
     json_t *schedules = NULL, *summary = NULL, *self_approved = json_array(), *checkpoint;
@@ -443,8 +439,8 @@ int audit_report(struct store *s, const struct audit_options *o, json_t **report
     buf_addstr(&url, site);
     buf_addf(&url, "/api/ledger/proof/inclusion?index={index}&size=%" PRIu64, size);
     summary = json_object();
-    *report = json_pack("{s:s, s:o, s:s}", "generated", now, "checkpoint", checkpoint,
-                        "proof_url", url.buf);
+    *report = json_pack("{s:s, s:o, s:s}", "generated", now, "checkpoint", checkpoint, "proof_url",
+                        url.buf);
     buf_reset(&url);
     buf_addstr(&url, site);
     buf_addstr(&url, "/api/ledger/entries?start={index}&end={index+1}");
@@ -456,8 +452,8 @@ int audit_report(struct store *s, const struct audit_options *o, json_t **report
         json_object_set_new(summary, kind_key[k], sum);
     }
     json_object_set_new(summary, "charges_audited", json_integer((json_int_t)w.charges));
-    json_object_set_new(summary, "fee_schedules", json_integer((json_int_t)json_array_size(
-                                                          schedules)));
+    json_object_set_new(summary, "fee_schedules",
+                        json_integer((json_int_t)json_array_size(schedules)));
     json_object_set_new(summary, "schedules_self_approved",
                         json_integer((json_int_t)json_array_size(self_approved)));
     json_object_set_new(summary, "ledger_mismatches",
@@ -468,12 +464,11 @@ int audit_report(struct store *s, const struct audit_options *o, json_t **report
     json_object_set_new(*report, "ledger_mismatches", json_incref(w.mismatches));
     json_object_set_new(*report, "summary", summary);
     /* What this version cannot check yet: said, not hidden. */
-    json_object_set_new(*report, "not_checked",
-                        json_pack("[s, s, s, s, s]", "reads outside any grant",
-                                  "grants approved by their own requester",
-                                  "expired grants still used",
-                                  "restricted resources published without a grant",
-                                  "privacy overrides"));
+    json_object_set_new(
+            *report, "not_checked",
+            json_pack("[s, s, s, s, s]", "reads outside any grant",
+                      "grants approved by their own requester", "expired grants still used",
+                      "restricted resources published without a grant", "privacy overrides"));
     if (o && o->proofs && size)
         rc = add_proofs(s, *report, size, err);
 out:
@@ -530,8 +525,7 @@ void audit_report_csv(const json_t *report, struct buf *out)
                          json_integer_value(json_object_get(g, "charges")),
                          json_string_value(json_object_get(g, "total")));
                 json_array_foreach (json_object_get(g, "entries"), k, ix)
-                    buf_addf(out, "%s%" JSON_INTEGER_FORMAT, k ? " " : "",
-                             json_integer_value(ix));
+                    buf_addf(out, "%s%" JSON_INTEGER_FORMAT, k ? " " : "", json_integer_value(ix));
                 buf_addstr(out, "\r\n");
             }
         }

@@ -38,10 +38,11 @@ int audit_org_lookup(struct store *s, const char *org, const char *field, json_t
     if (!org || !*org)
         return err_set(err, ERR_VALIDATION, field, "Missing value");
     rc = store_group_get(s, true, org, doc, err);
-    if (rc == -ERR_NOT_FOUND || (!rc && !str_eq(json_string_value(json_object_get(*doc, "state")),
-                                                "active"))) {
+    if (rc == -ERR_NOT_FOUND ||
+        (!rc && !str_eq(json_string_value(json_object_get(*doc, "state")), "active"))) {
         json_decref(*doc);
         *doc = NULL;
+        err_clear(err);
         return err_set(err, ERR_VALIDATION, field, "organization \"%s\" not found", org);
     }
     return rc;
@@ -218,20 +219,19 @@ int audit_schedule_create(struct store *s, const struct actor *a, const json_t *
         goto out;
     began = true;
     if (!store_fee_schedule_get(s, name, &existing, err)) {
-        rc = err_set(err, ERR_CONFLICT, "name", "fee schedule name \"%s\" is already in use",
-                     name);
+        rc = err_set(err, ERR_CONFLICT, "name", "fee schedule name \"%s\" is already in use", name);
         goto out;
     }
     err_clear(err);
     rc = audit_record(s, "fee_schedule_create", a->name, org_name,
                       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "fee_schedule", id, "name", name,
-                                "unit", unit, "price", price, "period_start", start,
-                                "period_end", end),
+                                "unit", unit, "price", price, "period_start", start, "period_end",
+                                end),
                       schedule_digest(doc), &idx, err);
     if (rc)
         goto out;
-    json_object_set_new(doc, "ledger", json_pack("{s:I, s:n}", "create", (json_int_t)idx,
-                                                 "approve"));
+    json_object_set_new(doc, "ledger",
+                        json_pack("{s:I, s:n}", "create", (json_int_t)idx, "approve"));
     rc = store_fee_schedule_put(s, id, name, org_id, "pending", doc, err);
     if (!rc)
         rc = store_commit(s, err);

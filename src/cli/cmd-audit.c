@@ -43,8 +43,7 @@ static int read_all(const char *path, char **data, size_t *len, struct err *err)
     *data = NULL;
     *len = 0;
     if (!f)
-        return err_set(err, ERR_NOT_FOUND, "file", "cannot open \"%s\": %s", path,
-                       strerror(errno));
+        return err_set(err, ERR_NOT_FOUND, "file", "cannot open \"%s\": %s", path, strerror(errno));
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
         if (b.len + n > LIMIT_AUDIT_CHARGES_BYTES) {
             rc = err_set(err, ERR_TOO_LARGE, "file", "\"%s\" is larger than %llu bytes", path,
@@ -185,15 +184,18 @@ out:
 static int schedule_cmd(int argc, char **argv)
 {
     static const struct cli_option opts[] = {
-            {"portal", true},       {"as", true},           {"organization", true},
-            {"service", true},      {"unit", true},         {"price", true},
-            {"legal-basis", true},  {"period-start", true}, {"period-end", true},
+            {"portal", true},      {"as", true},           {"organization", true},
+            {"service", true},     {"unit", true},         {"price", true},
+            {"legal-basis", true}, {"period-start", true}, {"period-end", true},
             {"pending", false},
     };
     static const char *const keys[][2] = {
-            {"organization", "organization"}, {"service", "service"},
-            {"unit", "unit"},                 {"price", "price"},
-            {"legal-basis", "legal_basis"},   {"period-start", "period_start"},
+            {"organization", "organization"},
+            {"service", "service"},
+            {"unit", "unit"},
+            {"price", "price"},
+            {"legal-basis", "legal_basis"},
+            {"period-start", "period_start"},
             {"period-end", "period_end"},
     };
     const char *sub = argc > 1 ? argv[1] : NULL, *as;
@@ -247,10 +249,9 @@ static int schedule_cmd(int argc, char **argv)
     } else if (str_eq(sub, "approve")) {
         ret = audit_schedule_approve(p.store, &actor, args.pos[0], &result, &err);
     } else if (list) {
-        ret = audit_schedule_list(p.store, &actor,
-                                  cli_opt(opts, ARRAY_SIZE(opts), &args, "organization"),
-                                  cli_opt(opts, ARRAY_SIZE(opts), &args, "pending") != NULL,
-                                  &result, &err);
+        ret = audit_schedule_list(
+                p.store, &actor, cli_opt(opts, ARRAY_SIZE(opts), &args, "organization"),
+                cli_opt(opts, ARRAY_SIZE(opts), &args, "pending") != NULL, &result, &err);
     } else {
         ret = audit_schedule_show(p.store, &actor, args.pos[0], &result, &err);
     }

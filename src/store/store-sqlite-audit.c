@@ -43,8 +43,7 @@ static int aq_schedule_put(struct store *s, const char *id, const char *name, co
     if (rc)
         goto out;
     if (other) {
-        rc = err_set(err, ERR_CONFLICT, "name", "fee schedule name \"%s\" is already in use",
-                     name);
+        rc = err_set(err, ERR_CONFLICT, "name", "fee schedule name \"%s\" is already in use", name);
         goto out;
     }
     rc = prepare(c,
@@ -111,8 +110,7 @@ static int aq_schedule_list(struct store *s, const char *org_id, const char *sta
     return rc;
 }
 
-static int aq_charges_put(struct store *s, const struct store_charge *ch, size_t n,
-                          struct err *err)
+static int aq_charges_put(struct store *s, const struct store_charge *ch, size_t n, struct err *err)
 {
     struct conn *c = sq_write_conn(s);
     sqlite3_stmt *st = NULL;

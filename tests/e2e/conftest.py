@@ -50,6 +50,7 @@ READ_ACTIONS = {
     "organization_show", "group_list", "group_show", "tag_list", "license_list", "status_show",
     "help_show", "xloader_status", "datastore_search", "datastore_search_sql", "datastore_info",
     "user_role_list", "grant_show", "grant_list",
+    "fee_schedule_show", "fee_schedule_list", "audit_report",
 }
 
 # The users every portal gets (name -> role in the organization ORG, or "sysadmin").

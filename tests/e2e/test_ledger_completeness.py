@@ -50,6 +50,10 @@ WRITE_TYPES = {
     "grant_approve": "grant_approve",
     "grant_refuse": "grant_refuse",
     "grant_revoke": "grant_revoke",
+    # Fees (src/audit/; tests/e2e/test_audit_case.py checks their entries).
+    "fee_schedule_create": "fee_schedule_create",
+    "fee_schedule_approve": "fee_schedule_approve",
+    "charge_record": "charge_record",
 }
 
 POLL_TIMEOUT = 20.0  # seconds for the sequencer (ASan build on a busy machine)

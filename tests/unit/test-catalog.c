@@ -13,6 +13,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "audit/audit.h"
+
 #include "catalog/catalog-int.h" /* dataset_write(), to plant an old-style upload url */
 #include "catalog/catalog.h"
 #include "core/limits.h"
@@ -2829,6 +2831,20 @@ static const struct {
         {"status_show", NULL, "{}"},
         {"help_show", NULL, "{\"name\": \"package_create\"}"},
         {"package_delete", "dataset_delete", "{\"id\": \"cmp\"}"},
+        /* Fees and the audit (src/audit/): "cmp-fee" was created by another user (the
+         * two-person rule: root may approve it). */
+        {"fee_schedule_create", "fee_schedule_create",
+         "{\"name\": \"cmp-fee-2\", \"organization\": \"stats-bureau\", \"service\": \"s\", "
+         "\"unit\": \"u\", \"price\": \"1.00\", \"legal_basis\": \"b\", \"period_start\": "
+         "\"2020-01-01\", \"period_end\": \"2030-12-31\"}"},
+        {"fee_schedule_approve", "fee_schedule_approve", "{\"id\": \"cmp-fee\"}"},
+        {"fee_schedule_show", NULL, "{\"id\": \"cmp-fee\"}"},
+        {"fee_schedule_list", NULL, "{}"},
+        {"charge_record", "charge_record",
+         "{\"organization\": \"stats-bureau\", \"unit\": \"u\", \"system\": \"s\", "
+         "\"payer\": \"p\", \"date\": \"2024-01-01\", \"amount\": \"1.00\", \"schedule\": "
+         "\"cmp-fee\"}"},
+        {"audit_report", NULL, "{}"},
 };
 
 /* The status each row answers: 200, but for a link's xloader_submit (409: no file) and
@@ -2874,6 +2890,18 @@ static void test_ledger_completeness(void **state)
                      ledger_actions[k].action);
     json_decref(names);
 
+    /* The fee schedule root approves below, made by someone else. */
+    {
+        struct actor other = {true, true, "id-other", "other", NULL};
+        json_t *p = parse("{\"name\": \"cmp-fee\", \"organization\": \"stats-bureau\", "
+                          "\"service\": \"s\", \"unit\": \"u\", \"price\": \"1.00\", "
+                          "\"legal_basis\": \"b\", \"period_start\": \"2020-01-01\", "
+                          "\"period_end\": \"2030-12-31\"}");
+        struct err err = ERR_INIT;
+
+        assert_int_equal(audit_schedule_create(f->s, &other, p, NULL, &err), 0);
+        json_decref(p);
+    }
     /* Every action, run through the API layer as HTTP runs it, as a sysadmin: one entry
      * of its type per write, nothing per read. */
     json_decref(ledger_new(f));

@@ -1,11 +1,11 @@
 /*
- * api-audit.c - the fee and audit actions of the CKAN-style API (issue 8): thin
- * adapters from the action table's calling convention to src/audit/. Names follow
- * CKAN's noun_verb style; the shapes are documented in docs/internals/audit.md.
+ * actions.c - the fee and audit actions of the CKAN-style API (issue 8): thin adapters
+ * from the action table's calling convention (api/api-ckan.c) to this module. Names
+ * follow CKAN's noun_verb style; the shapes are documented in docs/internals/audit.md.
  */
 #include <jansson.h>
 
-#include "api/api.h"
+#include "audit/audit-actions.h"
 #include "audit/audit.h"
 #include "core/parse.h"
 #include "core/util.h"
@@ -32,43 +32,43 @@ static int param_flag(const json_t *params, const char *key, bool *out, struct e
     return err_set(err, ERR_VALIDATION, key, "must be true or false");
 }
 
-int api_fee_schedule_create(struct catalog *c, const struct actor *a, json_t *params,
-                            json_t **result, struct err *err)
+int audit_action_fee_schedule_create(struct catalog *c, const struct actor *a, json_t *params,
+                                     json_t **result, struct err *err)
 {
     return audit_schedule_create(c->store, a, params, result, err);
 }
 
-int api_fee_schedule_approve(struct catalog *c, const struct actor *a, json_t *params,
-                             json_t **result, struct err *err)
+int audit_action_fee_schedule_approve(struct catalog *c, const struct actor *a, json_t *params,
+                                      json_t **result, struct err *err)
 {
     return audit_schedule_approve(c->store, a, param_str(params, "id"), result, err);
 }
 
-int api_fee_schedule_show(struct catalog *c, const struct actor *a, json_t *params,
-                          json_t **result, struct err *err)
+int audit_action_fee_schedule_show(struct catalog *c, const struct actor *a, json_t *params,
+                                   json_t **result, struct err *err)
 {
     return audit_schedule_show(c->store, a, param_str(params, "id"), result, err);
 }
 
-int api_fee_schedule_list(struct catalog *c, const struct actor *a, json_t *params,
-                          json_t **result, struct err *err)
+int audit_action_fee_schedule_list(struct catalog *c, const struct actor *a, json_t *params,
+                                   json_t **result, struct err *err)
 {
     bool pending = false;
     int rc = param_flag(params, "include_pending", &pending, err);
 
     return rc ? rc
-              : audit_schedule_list(c->store, a, param_str(params, "organization"), pending,
-                                    result, err);
+              : audit_schedule_list(c->store, a, param_str(params, "organization"), pending, result,
+                                    err);
 }
 
-int api_charge_record(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
-                      struct err *err)
+int audit_action_charge_record(struct catalog *c, const struct actor *a, json_t *params,
+                               json_t **result, struct err *err)
 {
     return audit_charge_record(c->store, a, params, result, err);
 }
 
-int api_audit_report(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
-                     struct err *err)
+int audit_action_audit_report(struct catalog *c, const struct actor *a, json_t *params,
+                              json_t **result, struct err *err)
 {
     struct audit_options o = {.site_url = c->site_url};
     int rc = param_flag(params, "proofs", &o.proofs, err);
