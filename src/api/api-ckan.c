@@ -216,8 +216,8 @@ static const struct api_action actions[] = {
          "legal_basis: text\n:param price: yuan as a decimal string, at most two decimals\n"
          ":param period_start, period_end: YYYY-MM-DD\n\n:returns: the fee schedule"},
         {"fee_schedule_approve", audit_action_fee_schedule_approve, API_WRITES,
-         "Approve a pending fee schedule (an admin of its organization who did not create "
-         "it).\n\n:param id: id or name of the schedule\n\n:returns: the fee schedule"},
+         "Approve a pending fee schedule (an approver of its organization who did not "
+         "create it).\n\n:param id: id or name of the schedule\n\n:returns: the fee schedule"},
         {"fee_schedule_show", audit_action_fee_schedule_show, GET_READ,
          "Return a fee schedule.\n\n:param id: id or name of the schedule"},
         {"fee_schedule_list", audit_action_fee_schedule_list, GET_READ,

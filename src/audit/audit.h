@@ -92,9 +92,10 @@ int audit_charges_parse(const char *data, size_t len,
 
 /*
  * Whether a may approve a fee schedule of the organization org_id that creator (a user
- * name) created: an approver of that organization who is not the creator (the
- * two-person rule). Until roles have an "approver" capacity, an organization admin or a
- * sysadmin approves. 0, or -ERR_AUTH with the reason.
+ * name) created: a holder of the "approver" role of that organization (or portal-wide)
+ * who is not the creator (the two-person rule): access_approver_check(). Sysadmins and
+ * organization admins approve only when they hold the role. 0, or -ERR_AUTH with the
+ * reason.
  */
 int audit_may_approve(const struct actor *a, const char *org_id, const char *creator,
                       struct err *err);

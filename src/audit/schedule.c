@@ -15,18 +15,9 @@
 int audit_may_approve(const struct actor *a, const char *org_id, const char *creator,
                       struct err *err)
 {
-    if (!a || !a->authenticated)
-        return err_set(err, ERR_AUTH, NULL, "approving a fee schedule needs a signed-in user");
-    /* NEEDSWORK: an "approver" capacity (issue 8's roles) joins admins here. */
-    if (actor_capacity(a, org_id) < CAPACITY_ADMIN)
-        return err_set(err, ERR_AUTH, NULL,
-                       "user \"%s\" may not approve fee schedules of this organization", a->name);
-    if (creator && str_eq(creator, a->name))
-        return err_set(err, ERR_AUTH, NULL,
-                       "user \"%s\" created this fee schedule and may not approve it "
-                       "(two-person rule)",
-                       a->name);
-    return 0;
+    /* The one approver check of issue 8 (access.h): the "approver" role of the
+     * organization, or portal-wide, and never the creator. */
+    return access_approver_check(a, org_id, creator, err);
 }
 
 int audit_org_lookup(struct store *s, const char *org, const char *field, json_t **doc,

@@ -289,8 +289,9 @@ static const struct command commands[] = {
          "at most two decimals, currency CNY, schedule empty when none): all rows or none;\n"
          "a bad row is named by line and column.\n"
          "\n"
-         "A fee schedule is pending until an admin of its organization who did not create\n"
-         "it approves it (two-person rule); --as USER acts as that user.\n"
+         "A fee schedule is pending until an approver of its organization (kaifang role\n"
+         "add USER approver --org ORG) who did not create it approves it (two-person\n"
+         "rule); --as USER acts as that user.\n"
          "\n" PORTAL_HELP},
         {"organization", cmd_organization, "add an organization",
          "usage: kaifang organization add NAME [--title T] [--description D] [--portal DIR]\n"

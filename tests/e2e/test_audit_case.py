@@ -79,6 +79,7 @@ def make_case_portal(path):
     for u in ("alice", "bob"):
         p.cli("user", "add", u)
         p.cli("member", "add", audit_case.FIFTH[0], u, "admin")
+    p.cli("role", "add", "bob", "approver", "--org", audit_case.FIFTH[0])
     for name, price in audit_case.FIFTH_SCHEDULES:
         p.cli("audit", "schedule", "create", name, "--organization", audit_case.FIFTH[0],
               "--service", "standard texts and data", "--unit", "one request",
@@ -211,13 +212,18 @@ def test_two_person_rule_over_http(clone_portal, start_server):
     # Not published while pending: anonymous sees nothing.
     assert ok(srv.api("fee_schedule_list")) == []
     fails(srv.api("fee_schedule_show", id="fee-two"), 404)
-    # The creator may not approve; an editor may not either.
-    fails(srv.api("fee_schedule_approve", token=tok["orgadmin"], id="fee-two"), 403)
+    # The creator may not approve, though an approver; nor an editor, nor a sysadmin
+    # without the approver role.
+    p.cli("role", "add", "orgadmin", "approver", "--org", p.org)
+    p.cli("role", "add", "member", "approver", "--org", p.org)
+    fails(srv.api("fee_schedule_approve", token=tok["orgadmin"], id="fee-two"), 403,
+          message="own request")
     fails(srv.api("fee_schedule_approve", token=tok["editor"], id="fee-two"), 403)
-    a = ok(srv.api("fee_schedule_approve", token=tok["sysadmin"], id="fee-two"))
-    assert a["state"] == "approved" and a["approver"] == "sysadmin"
+    fails(srv.api("fee_schedule_approve", token=tok["sysadmin"], id="fee-two"), 403)
+    a = ok(srv.api("fee_schedule_approve", token=tok["member"], id="fee-two"))
+    assert a["state"] == "approved" and a["approver"] == "member"
     assert [x["name"] for x in ok(srv.api("fee_schedule_list"))] == ["fee-two"]
-    fails(srv.api("fee_schedule_approve", token=tok["sysadmin"], id="fee-two"), 409)
+    fails(srv.api("fee_schedule_approve", token=tok["member"], id="fee-two"), 409)
     # Each step is a ledger entry (once the sequencer signed them).
     wait_integrated(srv, a["ledger"]["approve"] + 1)
     ents = srv.get("/api/ledger/entries?start=%d&end=%d" % (
@@ -242,9 +248,11 @@ def test_above_price_and_outside_period(clone_portal, tmp_path):
           "--unit", "page", "--price", "2.00", "--legal-basis", "r", "--period-start",
           "2021-01-01", "--period-end", "2021-12-31", "--as", "orgadmin")
     # The creator may not approve from the CLI either.
+    p.cli("role", "add", "orgadmin", "approver", "--org", p.org)
+    p.cli("role", "add", "editor", "approver", "--org", p.org)
     r = p.cli("audit", "schedule", "approve", "copy", "--as", "orgadmin", check=1)
-    assert "two-person rule" in r.stderr
-    p.cli("audit", "schedule", "approve", "copy")
+    assert "may not approve their own request" in r.stderr
+    p.cli("audit", "schedule", "approve", "copy", "--as", "editor")
     f = tmp_path / "c.csv"
     f.write_text(audit_case.HEADER + "\n"
                  "%s,u1,s1,x,2021-06-01,2.00,CNY,copy\n"

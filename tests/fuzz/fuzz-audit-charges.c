@@ -96,8 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > FUZZ_MAX_INPUT)
         return 0;
     nl = memchr(data, '\n', size);
-    if (!audit_amount_parse((const char *)data, nl ? (size_t)(nl - (const char *)data) : size,
-                            &fen, &why)) {
+    if (!audit_amount_parse((const char *)data, nl ? (size_t)(nl - (const char *)data) : size, &fen,
+                            &why)) {
         audit_amount_format(fen, amount);
         if (audit_amount_parse(amount, strlen(amount), &again, &why) || again != fen)
             abort();

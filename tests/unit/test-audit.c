@@ -57,8 +57,10 @@ static void add_org(struct store *s, const char *id, const char *name)
     json_decref(doc);
 }
 
-/* An actor: a sysadmin, or a user with a capacity in org "fifth" (id "org-5"). */
-static void actor_make(struct actor *a, const char *name, bool sysadmin, const char *capacity)
+/* An actor: a sysadmin, or a user with a capacity in org "fifth" (id "org-5"); with
+ * approver, also the approver role of fifth. */
+static void actor_make_role(struct actor *a, const char *name, bool sysadmin, const char *capacity,
+                            bool approver)
 {
     memset(a, 0, sizeof(*a));
     a->authenticated = true;
@@ -67,6 +69,13 @@ static void actor_make(struct actor *a, const char *name, bool sysadmin, const c
     xsnprintf(a->name, sizeof(a->name), "%s", name);
     a->memberships = capacity ? json_pack("[{s:s, s:s}]", "id", "org-5", "capacity", capacity)
                               : json_array();
+    a->roles = approver ? json_pack("[{s:s, s:s}]", "role", "approver", "organization", "org-5")
+                        : json_array();
+}
+
+static void actor_make(struct actor *a, const char *name, bool sysadmin, const char *capacity)
+{
+    actor_make_role(a, name, sysadmin, capacity, false);
 }
 
 static void test_amounts(void **state)
@@ -75,13 +84,30 @@ static void test_amounts(void **state)
         const char *in;
         int64_t fen;
     } good[] = {
-            {"1", 100},       {"0.01", 1},        {"12.5", 1250},
-            {"12.50", 1250},  {"0012.05", 1205},  {"145000000.00", 14500000000},
+            {"1", 100},
+            {"0.01", 1},
+            {"12.5", 1250},
+            {"12.50", 1250},
+            {"0012.05", 1205},
+            {"145000000.00", 14500000000},
             {"9999999999999.99", 0}, /* above the maximum: refused below */
     };
-    static const char *const bad[] = {"", "0", "0.00", "-1", "+1", "1.234", "1.", ".5",
-                                      "1,000", "1e3", " 1", "1 ", "12345678901234", "NaN",
-                                      "1.2.3", "9999999999999.99"};
+    static const char *const bad[] = {"",
+                                      "0",
+                                      "0.00",
+                                      "-1",
+                                      "+1",
+                                      "1.234",
+                                      "1.",
+                                      ".5",
+                                      "1,000",
+                                      "1e3",
+                                      " 1",
+                                      "1 ",
+                                      "12345678901234",
+                                      "NaN",
+                                      "1.2.3",
+                                      "9999999999999.99"};
     char out[AUDIT_AMOUNT_STR_MAX];
     const char *why;
     int64_t fen;
@@ -141,7 +167,7 @@ static void test_csv_errors(void **state)
             {HEADER "mot,a,b\x01,c,2021-02-03,1,CNY,\n", "line 2, column 3 (system): holds a"},
             {HEADER "mot,a,\xff,c,2021-02-03,1,CNY,\n", "line 2, column 3 (system): is not valid"},
             {HEADER "mot,a,b,c,2021-02-03,-5,CNY,\n", "line 2, column 6 (amount): \"-5\" is "
-                                                     "negative"},
+                                                      "negative"},
     };
 
     (void)state;
@@ -149,9 +175,9 @@ static void test_csv_errors(void **state)
         struct err err = ERR_INIT;
         size_t n = 0;
 
-        assert_int_equal(audit_charges_parse(cases[i].text, strlen(cases[i].text), count_row, &n,
-                                             &err),
-                         -ERR_VALIDATION);
+        assert_int_equal(
+                audit_charges_parse(cases[i].text, strlen(cases[i].text), count_row, &n, &err),
+                -ERR_VALIDATION);
         if (!strstr(err.msg, cases[i].msg))
             fail_msg("case %zu: \"%s\" does not contain \"%s\"", i, err.msg, cases[i].msg);
         assert_string_equal(err.field, "file");
@@ -194,12 +220,12 @@ static void test_two_person_rule(void **state)
     uint64_t before;
 
     add_org(f->s, "org-5", "fifth");
-    actor_make(&alice, "alice", false, "admin");
-    actor_make(&bob, "bob", false, "admin");
-    actor_make(&carol, "carol", false, "member");
+    actor_make_role(&alice, "alice", false, "admin", true);
+    actor_make_role(&bob, "bob", false, "member", true);
+    actor_make(&carol, "carol", false, "admin");
     actor_make(&root, "root", true, NULL);
     /* A member may not create; an admin may. */
-    assert_int_equal(audit_schedule_create(f->s, &carol, params, &out, E(&err)), -ERR_AUTH);
+    assert_int_equal(audit_schedule_create(f->s, &bob, params, &out, E(&err)), -ERR_AUTH);
     assert_int_equal(audit_schedule_create(f->s, &alice, params, &out, E(&err)), 0);
     assert_string_equal(json_string_value(json_object_get(out, "state")), "pending");
     assert_string_equal(json_string_value(json_object_get(out, "price")), "12.50");
@@ -208,11 +234,13 @@ static void test_two_person_rule(void **state)
     assert_int_equal(audit_schedule_list(f->s, NULL, NULL, true, &list, E(&err)), 0);
     assert_int_equal(json_array_size(list), 0);
     json_decref(list);
-    /* The creator may not approve, nor a member; nothing is written. */
+    /* The creator may not approve (an approver though she is), nor an admin or a
+     * sysadmin without the approver role; nothing is written. */
     before = ledger_count(f->s);
     assert_int_equal(audit_schedule_approve(f->s, &alice, "copy-fee", &out, E(&err)), -ERR_AUTH);
-    assert_non_null(strstr(err.msg, "two-person rule"));
+    assert_non_null(strstr(err.msg, "may not approve their own request"));
     assert_int_equal(audit_schedule_approve(f->s, &carol, "copy-fee", &out, E(&err)), -ERR_AUTH);
+    assert_int_equal(audit_schedule_approve(f->s, &root, "copy-fee", &out, E(&err)), -ERR_AUTH);
     assert_int_equal(ledger_count(f->s), before);
     /* Another admin may, once. */
     assert_int_equal(audit_schedule_approve(f->s, &bob, "copy-fee", &out, E(&err)), 0);
@@ -221,15 +249,16 @@ static void test_two_person_rule(void **state)
                      before);
     json_decref(out);
     assert_int_equal(ledger_count(f->s), before + 1);
-    assert_int_equal(audit_schedule_approve(f->s, &root, "copy-fee", &out, E(&err)), -ERR_CONFLICT);
+    assert_int_equal(audit_schedule_approve(f->s, &alice, "copy-fee", &out, E(&err)), -ERR_AUTH);
+    assert_int_equal(audit_schedule_approve(f->s, &bob, "copy-fee", &out, E(&err)), -ERR_CONFLICT);
     assert_int_equal(audit_schedule_list(f->s, NULL, "fifth", false, &list, E(&err)), 0);
     assert_int_equal(json_array_size(list), 1);
     json_decref(list);
-    /* A sysadmin creates and must still find a second person. */
+    /* A sysadmin creates; an approver approves. */
     json_decref(params);
     params = schedule_params("other-fee", "1");
     assert_int_equal(audit_schedule_create(f->s, &root, params, NULL, E(&err)), 0);
-    assert_int_equal(audit_schedule_approve(f->s, &root, "other-fee", NULL, E(&err)), -ERR_AUTH);
+    assert_int_equal(audit_schedule_approve(f->s, &alice, "other-fee", NULL, E(&err)), 0);
     /* Bad input names its field. */
     json_object_set_new(params, "price", json_string("1.005"));
     json_object_set_new(params, "name", json_string("third"));
@@ -268,7 +297,7 @@ static void fees_setup(struct store *s)
     add_org(s, "org-5", "fifth");
     add_org(s, "org-m", "mot");
     actor_make(&alice, "alice", false, "admin");
-    actor_make(&bob, "bob", false, "admin");
+    actor_make_role(&bob, "bob", false, "admin", true);
     p = schedule_params("copy-fee", "12.50");
     assert_int_equal(audit_schedule_create(s, &alice, p, NULL, E(&err)), 0);
     assert_int_equal(audit_schedule_approve(s, &bob, "copy-fee", NULL, E(&err)), 0);
@@ -306,9 +335,9 @@ static void test_import_and_report(void **state)
     actor_make(&root, "root", true, NULL);
     actor_make(&alice, "alice", false, "admin");
     /* Only a sysadmin imports. */
-    assert_int_equal(audit_charges_import(f->s, &alice, import_text, strlen(import_text), &count,
-                                          &err),
-                     -ERR_AUTH);
+    assert_int_equal(
+            audit_charges_import(f->s, &alice, import_text, strlen(import_text), &count, &err),
+            -ERR_AUTH);
     /* A bad last row: nothing of the file. */
     before = ledger_count(f->s);
     bad = xmalloc(strlen(import_text) + 64);
@@ -323,9 +352,8 @@ static void test_import_and_report(void **state)
     assert_int_equal(n, 0);
     assert_int_equal(ledger_count(f->s), before);
     /* The file. */
-    assert_int_equal(audit_charges_import(f->s, &root, import_text, strlen(import_text), &count,
-                                          &err),
-                     0);
+    assert_int_equal(
+            audit_charges_import(f->s, &root, import_text, strlen(import_text), &count, &err), 0);
     assert_int_equal(count, 7);
     assert_int_equal(ledger_count(f->s), before + 7);
     /* The public entry holds no payer. */
@@ -352,9 +380,8 @@ static void test_import_and_report(void **state)
     v = kind_org(report, "charges_outside_period", "fifth");
     assert_non_null(v);
     assert_int_equal(json_integer_value(json_object_get(v, "charges")), 1);
-    v = json_array_get(json_object_get(json_array_get(json_object_get(v, "by_system"), 0),
-                                       "details"),
-                       0);
+    v = json_array_get(
+            json_object_get(json_array_get(json_object_get(v, "by_system"), 0), "details"), 0);
     assert_string_equal(json_string_value(json_object_get(v, "date")), "2026-01-01");
     assert_int_equal(json_integer_value(json_object_get(v, "entry")), before + 4);
     v = kind_org(report, "charges_above_price", "fifth");
@@ -428,23 +455,30 @@ static void test_mismatch(void **state)
 
     fees_setup(f->s);
     actor_make(&root, "root", true, NULL);
-    assert_int_equal(audit_charges_import(f->s, &root, import_text, strlen(import_text), &count,
-                                          &err),
-                     0);
+    assert_int_equal(
+            audit_charges_import(f->s, &root, import_text, strlen(import_text), &count, &err), 0);
     /* A row the ledger never saw, pointing at a schedule's entry. */
-    x = (struct store_charge){.id = "forged", .org_id = "org-m", .unit = "u", .system = "s",
-                              .payer = "p", .date = "2021-01-01", .amount_fen = 100,
-                              .currency = "CNY", .source = "import", .salt = "00",
-                              .created = "2026-01-01T00:00:00Z", .ledger_idx = 0};
+    x = (struct store_charge){.id = "forged",
+                              .org_id = "org-m",
+                              .unit = "u",
+                              .system = "s",
+                              .payer = "p",
+                              .date = "2021-01-01",
+                              .amount_fen = 100,
+                              .currency = "CNY",
+                              .source = "import",
+                              .salt = "00",
+                              .created = "2026-01-01T00:00:00Z",
+                              .ledger_idx = 0};
     assert_int_equal(store_begin(f->s, E(&err)), 0);
     assert_int_equal(store_charges_put(f->s, &x, 1, E(&err)), 0);
     assert_int_equal(store_commit(f->s, E(&err)), 0);
     assert_int_equal(audit_report(f->s, NULL, &report, E(&err)), 0);
     assert_int_equal(json_array_size(json_object_get(report, "ledger_mismatches")), 1);
-    assert_string_equal(json_string_value(json_object_get(
-                                json_array_get(json_object_get(report, "ledger_mismatches"), 0),
-                                "id")),
-                        "forged");
+    assert_string_equal(
+            json_string_value(json_object_get(
+                    json_array_get(json_object_get(report, "ledger_mismatches"), 0), "id")),
+            "forged");
     json_decref(report);
     actor_release(&root);
 }

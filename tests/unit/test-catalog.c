@@ -2890,9 +2890,10 @@ static void test_ledger_completeness(void **state)
                      ledger_actions[k].action);
     json_decref(names);
 
-    /* The fee schedule root approves below, made by someone else. */
+    /* The fee schedule root approves below (as an approver of stats-bureau), made by
+     * someone else. */
     {
-        struct actor other = {true, true, "id-other", "other", NULL};
+        struct actor other = {true, true, "id-other", "other", NULL, NULL};
         json_t *p = parse("{\"name\": \"cmp-fee\", \"organization\": \"stats-bureau\", "
                           "\"service\": \"s\", \"unit\": \"u\", \"price\": \"1.00\", "
                           "\"legal_basis\": \"b\", \"period_start\": \"2020-01-01\", "
@@ -2901,6 +2902,8 @@ static void test_ledger_completeness(void **state)
 
         assert_int_equal(audit_schedule_create(f->s, &other, p, NULL, &err), 0);
         json_decref(p);
+        json_decref(f->root.roles);
+        f->root.roles = json_pack("[{s:s, s:s}]", "role", "approver", "organization", f->org1_id);
     }
     /* Every action, run through the API layer as HTTP runs it, as a sysadmin: one entry
      * of its type per write, nothing per read. */
