@@ -169,6 +169,16 @@ int cmd_anonymize(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 
 /*
+ * Loads the fees of the demo (cmd-audit.c) into an opened portal, once: the
+ * organizations demo-transport and demo-standards, the users demo-clerk and
+ * demo-approver (approver of demo-standards), the fee schedule demo-copy-fee created by
+ * the one and approved by the other, and the charges of examples/audit/charges.csv
+ * (beside examples_dir, the catalog directory). Integrates nothing (the server does).
+ * A failure is reported on stderr and returned; the demo serves anyway.
+ */
+int cli_audit_demo(struct portal *p, const char *examples_dir);
+
+/*
  * Serves an opened portal until SIGINT/SIGTERM (shared by `serve` and `demo`): sets up
  * the catalog over p->store with files_dir and site_url from p->cfg, runs server_run()
  * and prints "kaifang: serving http://HOST:PORT/" on stderr once listening.

@@ -9,9 +9,11 @@
 #include <string.h>
 
 #include "audit/audit.h"
+#include "catalog/catalog.h"
 #include "cli/cli-int.h"
 #include "core/limits.h"
 #include "core/util.h"
+#include "store/store-audit.h"
 #include "web/ui.h"
 
 /* The actor: the named user (--as) or the CLI's own sysadmin. */
@@ -285,4 +287,122 @@ int cmd_audit(int argc, char **argv)
                          "unknown sub-command \"%s\" (expected import-charges or schedule)",
                          argv[1]);
     return audit_run(argc, argv);
+}
+
+/* ---- The demo's fees (kaifang demo) -------------------------------------------------- */
+
+#define DEMO_SCHEDULE "demo-copy-fee"
+
+static int demo_org(struct catalog *c, struct actor *a, const char *name, const char *title,
+                    struct err *err)
+{
+    json_t *params = json_pack("{s:s, s:s}", "name", name, "title", title), *res = NULL;
+    json_t *doc = NULL;
+    int rc;
+
+    if (!store_group_get(c->store, true, name, &doc, err)) {
+        json_decref(doc);
+        json_decref(params);
+        return 0;
+    }
+    err_clear(err);
+    rc = catalog_organization_create(c, a, params, &res, err);
+    json_decref(params);
+    json_decref(res);
+    return rc;
+}
+
+static int demo_user(struct store *s, const char *name, struct err *err)
+{
+    json_t *u = NULL;
+
+    if (!store_user_get(s, name, &u, err)) {
+        json_decref(u);
+        return 0;
+    }
+    err_clear(err);
+    return access_user_add(s, name, NULL, NULL, false, NULL, err);
+}
+
+int cli_audit_demo(struct portal *p, const char *examples_dir)
+{
+    struct actor cli, clerk, approver;
+    struct catalog c;
+    struct err err = ERR_INIT;
+    json_t *doc = NULL, *params = NULL;
+    char *dir = xstrdup(examples_dir), *file = NULL, *data = NULL;
+    size_t len = 0;
+    uint64_t count = 0;
+    int rc;
+
+    memset(&cli, 0, sizeof(cli));
+    memset(&clerk, 0, sizeof(clerk));
+    memset(&approver, 0, sizeof(approver));
+    catalog_init(&c, p->store, p->files_dir, p->cfg.site_url);
+    /* Once per portal: the schedule's presence says the scenario is loaded. */
+    if (!store_fee_schedule_get(p->store, DEMO_SCHEDULE, &doc, &err)) {
+        rc = 0;
+        goto out;
+    }
+    err_clear(&err);
+    /* examples/catalog → examples/audit/charges.csv */
+    while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+        dir[strlen(dir) - 1] = '\0';
+    if (strrchr(dir, '/'))
+        *strrchr(dir, '/') = '\0';
+    else
+        xsnprintf(dir, strlen(dir) + 1, ".");
+    file = xstrfmt("%s/audit/charges.csv", dir);
+    rc = read_all(file, &data, &len, &err);
+    if (!rc)
+        rc = cli_actor(p->store, &cli, &err);
+    if (!rc)
+        rc = demo_org(&c, &cli, "demo-transport", "某市交通运输局 City Transport Bureau (demo)",
+                      &err);
+    if (!rc)
+        rc = demo_org(&c, &cli, "demo-standards",
+                      "某市标准化研究院 City Standards Institute (demo)", &err);
+    if (!rc)
+        rc = demo_user(p->store, "demo-clerk", &err);
+    if (!rc)
+        rc = demo_user(p->store, "demo-approver", &err);
+    if (!rc)
+        rc = access_member_set(p->store, "demo-standards", "demo-clerk", "editor", &err);
+    if (!rc)
+        rc = access_member_set(p->store, "demo-standards", "demo-approver", "admin", &err);
+    if (!rc)
+        rc = access_role_set_as(p->store, &cli, "demo-approver", ROLE_APPROVER, "demo-standards",
+                                true, &err);
+    if (!rc)
+        rc = access_actor_from_user(p->store, "demo-clerk", &clerk, &err);
+    if (!rc)
+        rc = access_actor_from_user(p->store, "demo-approver", &approver, &err);
+    if (rc)
+        goto out;
+    params = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name", DEMO_SCHEDULE,
+                       "organization", "demo-standards", "service",
+                       "copies of standard texts (demo)", "unit", "one request", "price", "50.00",
+                       "legal_basis", "a made-up price regulation of the demo", "period_start",
+                       "2023-01-01", "period_end", "2025-12-31");
+    rc = audit_schedule_create(p->store, &clerk, params, NULL, &err);
+    if (!rc)
+        rc = audit_schedule_approve(p->store, &approver, DEMO_SCHEDULE, NULL, &err);
+    if (!rc)
+        rc = audit_charges_import(p->store, &cli, data, len, &count, &err);
+    if (!rc)
+        fprintf(stderr, "kaifang demo: fees loaded: schedule %s, %llu charges (see /audit)\n",
+                DEMO_SCHEDULE, (unsigned long long)count);
+out:
+    if (rc)
+        fprintf(stderr, "kaifang demo: the fees of the demo were not loaded: %s\n", err.msg);
+    json_decref(doc);
+    json_decref(params);
+    free(dir);
+    free(file);
+    free(data);
+    actor_release(&cli);
+    actor_release(&clerk);
+    actor_release(&approver);
+    catalog_release(&c);
+    return rc;
 }

@@ -71,6 +71,8 @@ int cmd_demo(int argc, char **argv)
         /* Serve what loaded: a demo with one broken folder is still worth browsing. */
         fprintf(stderr, "kaifang demo: some datasets failed to load (see above)\n");
     }
+    /* The fees of issue 8's case, small: findings on /audit to follow to the ledger. */
+    cli_audit_demo(&p, examples);
     if (listen && config_set(&p.cfg, "listen", listen, &err)) {
         ret = cli_usage("demo", "demo", "option \"--listen\": %s", err.msg);
         goto out;

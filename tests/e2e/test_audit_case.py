@@ -288,3 +288,38 @@ def test_audit_page_escapes(clone_portal, start_server, tmp_path):
     assert "<img src=x" not in t and "&lt;img src=x onerror=alert(2)&gt;" in t
     assert "a&amp;b&quot;c" in t or "a&amp;b\"c" in t
     assert "2.00" in t
+
+
+def test_demo_fees(tmp_path):
+    """`kaifang demo` loads the small scenario of examples/audit once: /audit shows its
+    findings, each entry link and proof link answering, and a second start adds nothing."""
+    from conftest import Server, SOURCE_DIR
+    import shutil
+    ex = tmp_path / "examples"
+    (ex / "catalog").mkdir(parents=True)
+    shutil.copytree(os.path.join(SOURCE_DIR, "examples", "audit"), ex / "audit")
+    pt = Portal(tmp_path / "demo")
+    for round_ in (1, 2):
+        s = Server(pt, command=("demo", "--examples", str(ex / "catalog")), access_log=False,
+                   name="demo")
+        try:
+            rep = ok(s.api("audit_report"))
+            assert rep["summary"]["charges_audited"] == 11, round_
+            [un] = rep["unapproved_charges"]
+            assert (un["organization"], un["units"], un["systems"], un["total"]) == \
+                ("demo-transport", 2, 3, "819150.50")
+            assert rep["charges_above_price"][0]["total"] == "80.00"
+            assert rep["charges_outside_period"][0]["total"] == "50.00"
+            sched = ok(s.api("fee_schedule_show", id="demo-copy-fee"))
+            assert (sched["creator"], sched["approver"]) == ("demo-clerk", "demo-approver")
+            page = s.get("/audit").text
+            i = un["by_system"][0]["entries"][0]
+            wait_integrated(s, i + 1)
+            assert "/api/ledger/proof/inclusion?index=%d&amp;size=" % i in page or \
+                "(not yet signed)" in page
+            r = s.get("/api/ledger/proof/inclusion?index=%d" % i)
+            assert r.status_code == 200 and r.json()["index"] == i
+            e = s.get("/api/ledger/entries?start=%d&end=%d" % (i, i + 1)).json()[0]
+            assert json.loads(e["entry"])["type"] == "charge_record"
+        finally:
+            s.stop()
