@@ -102,9 +102,21 @@ int audit_charge_record(struct store *s, const struct actor *a, const json_t *pa
         rc = err_set(err, ERR_BAD_REQUEST, NULL, "parameters must be an object");
         goto out;
     }
+    /* Who may, first: the organization and the actor's capacity in it. */
     rc = text_field(params, "organization", true, &org, err);
     if (!rc)
-        rc = text_field(params, "unit", true, &unit, err);
+        rc = audit_org_lookup(s, org, "organization", &orgdoc, err);
+    if (rc)
+        goto out;
+    org_id = json_string_value(json_object_get(orgdoc, "id"));
+    org_name = json_string_value(json_object_get(orgdoc, "name"));
+    if (actor_capacity(a, org_id) < CAPACITY_EDITOR) {
+        rc = err_set(err, ERR_AUTH, NULL,
+                     "user \"%s\" may not record charges of organization \"%s\"", a->name,
+                     org_name);
+        goto out;
+    }
+    rc = text_field(params, "unit", true, &unit, err);
     if (!rc)
         rc = text_field(params, "system", true, &system, err);
     if (!rc)
@@ -121,18 +133,8 @@ int audit_charge_record(struct store *s, const struct actor *a, const json_t *pa
         rc = text_field(params, "schedule", true, &schedule, err);
     if (!rc)
         rc = text_field(params, "grant", false, &grant, err);
-    if (!rc)
-        rc = audit_org_lookup(s, org, "organization", &orgdoc, err);
     if (rc)
         goto out;
-    org_id = json_string_value(json_object_get(orgdoc, "id"));
-    org_name = json_string_value(json_object_get(orgdoc, "name"));
-    if (actor_capacity(a, org_id) < CAPACITY_EDITOR) {
-        rc = err_set(err, ERR_AUTH, NULL,
-                     "user \"%s\" may not record charges of organization \"%s\"", a->name,
-                     org_name);
-        goto out;
-    }
     rc = store_begin(s, err);
     if (rc)
         goto out;

@@ -158,13 +158,25 @@ int audit_schedule_create(struct store *s, const struct actor *a, const json_t *
         rc = err_set(err, ERR_BAD_REQUEST, NULL, "parameters must be an object");
         goto out;
     }
+    /* Who may, first: the organization and the actor's capacity in it. */
+    rc = text_param(params, "organization", 100, &org, err);
+    if (!rc)
+        rc = audit_org_lookup(s, org, "organization", &orgdoc, err);
+    if (rc)
+        goto out;
+    org_id = json_string_value(json_object_get(orgdoc, "id"));
+    org_name = json_string_value(json_object_get(orgdoc, "name"));
+    if (actor_capacity(a, org_id) < CAPACITY_EDITOR) {
+        rc = err_set(err, ERR_AUTH, NULL,
+                     "user \"%s\" may not create fee schedules of organization \"%s\"", a->name,
+                     org_name);
+        goto out;
+    }
     rc = text_param(params, "name", 100, &name, err);
     if (!rc && !name_ok(name))
         rc = err_set(err, ERR_VALIDATION, "name",
                      "Must be purely lowercase alphanumeric (ascii) characters and these "
                      "symbols: -_ (2 to 100 characters)");
-    if (!rc)
-        rc = text_param(params, "organization", 100, &org, err);
     if (!rc)
         rc = text_param(params, "service", 1000, &service, err);
     if (!rc)
@@ -179,18 +191,8 @@ int audit_schedule_create(struct store *s, const struct actor *a, const json_t *
         rc = audit_date_param(params, "period_end", &end, err);
     if (!rc && strcmp(start, end) > 0)
         rc = err_set(err, ERR_VALIDATION, "period_end", "the period ends before it starts");
-    if (!rc)
-        rc = audit_org_lookup(s, org, "organization", &orgdoc, err);
     if (rc)
         goto out;
-    org_id = json_string_value(json_object_get(orgdoc, "id"));
-    org_name = json_string_value(json_object_get(orgdoc, "name"));
-    if (actor_capacity(a, org_id) < CAPACITY_EDITOR) {
-        rc = err_set(err, ERR_AUTH, NULL,
-                     "user \"%s\" may not create fee schedules of organization \"%s\"", a->name,
-                     org_name);
-        goto out;
-    }
     secret_uuid4(id);
     time_now_rfc3339(now);
     audit_amount_format(fen, price);
@@ -252,6 +254,10 @@ int audit_schedule_approve(struct store *s, const struct actor *a, const char *i
 
     if (out)
         *out = NULL;
+    if (!a || !a->authenticated) {
+        rc = err_set(err, ERR_AUTH, NULL, "approving a fee schedule needs a signed-in user");
+        goto out;
+    }
     if (!id_or_name || !*id_or_name) {
         rc = err_set(err, ERR_VALIDATION, "id", "Missing value");
         goto out;

@@ -299,6 +299,20 @@ ACTIONS = {
     "datastore_search_sql": (api("datastore_search_sql", {"sql": 'SELECT a FROM "@rid"'}), sql),
     "xloader_submit": (api("xloader_submit", {"resource_id": "@rid"}), write_after_auth),
     "xloader_status": (api("xloader_status", {"resource_id": "@rid"}), read_meta),
+    # Fees and the audit (src/audit/): who may, then the payload (a price or amount with
+    # three decimals) fails; approval of no schedule is 404 to any signed-in caller.
+    "fee_schedule_create": (api("fee_schedule_create",
+                                {"name": "fee-x", "organization": ORG, "service": "s", "unit": "u",
+                                 "price": "1.005", "legal_basis": "b", "period_start": "2020-01-01",
+                                 "period_end": "2020-12-31"}), only(EDIT, 409)),
+    "fee_schedule_approve": (api("fee_schedule_approve", {"id": "no-such-fee"}),
+                             lambda r, s: 403 if r == "anonymous" else 404),
+    "fee_schedule_show": (api("fee_schedule_show", {"id": "no-such-fee"}), everyone(404)),
+    "fee_schedule_list": (api("fee_schedule_list", {}), everyone(200)),
+    "charge_record": (api("charge_record", {"organization": ORG, "unit": "u", "system": "s",
+                                            "payer": "p", "date": "2024-01-01", "amount": "1.005",
+                                            "schedule": "no-such-fee"}), only(EDIT, 409)),
+    "audit_report": (api("audit_report", {}), everyone(200)),
 }
 
 ROUTES = {
@@ -343,6 +357,7 @@ ROUTES = {
     "/api/ledger/proof/inclusion": (web("/api/ledger/proof/inclusion?index=0&size=1"), everyone(200)),
     "/api/ledger/proof/consistency": (web("/api/ledger/proof/consistency?first=1&second=1"), everyone(200)),
     "/api/ledger/key": (web("/api/ledger/key"), everyone(200)),
+    "/audit": (web("/audit"), everyone(200)),
 }
 
 
