@@ -1,6 +1,6 @@
 /*
  * store-sqlite-audit.c - the SQLite backend's fee schedules and charges (schema migration
- * 5 in store-sqlite.c; store-audit.h; docs/internals/audit.md).
+ * 7 in store-sqlite.c; store-audit.h; docs/internals/audit.md).
  *
  * These statements run rarely (a schedule is created or approved by hand) or in bulk
  * (an import inserts all its charges through one statement; the audit walks them all
