@@ -1,6 +1,7 @@
 /*
  * cache.c - a per-thread cache of anonymous catalog reads (package_show,
- * package_search, …): the serialised CKAN envelope, its SHA-256 and, once asked for,
+ * package_search, …, and the HTML pages that only read the catalog, routes.c): the
+ * serialised CKAN envelope or page, its SHA-256 and, once asked for,
  * its gzip form, keyed by the action and its query arguments and valid while
  * store_version() is unchanged.
  *
@@ -34,6 +35,7 @@ struct cache_entry {
     size_t len;
     char *gz; /* NULL until a client asked for gzip */
     size_t gzlen;
+    unsigned flags; /* REPLY_HTML (an HTML page), REPLY_VARY_ACCEPT */
     char hex[SHA256_HEX_LEN];
 };
 
@@ -144,6 +146,12 @@ struct cache_entry *http_cache_find(const struct buf *key, uint64_t version)
 struct cache_entry *http_cache_put(const struct buf *key, uint64_t version, const char *body,
                                    size_t len)
 {
+    return http_cache_put_as(key, version, body, len, 0);
+}
+
+struct cache_entry *http_cache_put_as(const struct buf *key, uint64_t version, const char *body,
+                                      size_t len, unsigned flags)
+{
     struct cache *c;
     struct cache_entry *e;
     uint64_t h;
@@ -164,6 +172,7 @@ struct cache_entry *http_cache_put(const struct buf *key, uint64_t version, cons
     memcpy(e->body, body, len);
     e->body[len] = '\0';
     e->len = len;
+    e->flags = flags;
     sha256(body, len, md);
     hex_encode(md, sizeof(md), e->hex);
     return e;
@@ -173,7 +182,9 @@ enum MHD_Result http_cache_reply(struct request *r, struct cache_entry *e)
 {
     struct MHD_Response *resp;
     char etag[HTTP_ETAG_MAX];
-    bool negotiated = e->len >= HTTP_GZIP_MIN, gzip = false;
+    bool negotiated = e->len >= HTTP_GZIP_MIN, gzip = false, html = e->flags & REPLY_HTML;
+    char vary_buf[96] = "";
+    const char *vary = NULL;
 
     if (negotiated && http_accepts_gzip(http_header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING))) {
         if (!e->gz) {
@@ -187,26 +198,32 @@ enum MHD_Result http_cache_reply(struct request *r, struct cache_entry *e)
         }
         gzip = e->gz != NULL;
     }
+    /* As http_reply_cc() says it for the same answer. */
+    xsnprintf(vary_buf, sizeof(vary_buf), "%s%s%s", e->flags & REPLY_VARY_ACCEPT ? ", Accept" : "",
+              negotiated ? ", Accept-Encoding" : "", html ? ", Accept-Language, Cookie" : "");
+    if (vary_buf[0])
+        vary = vary_buf + 2;
     http_etag_from_hex(e->hex, gzip, etag);
     if (http_etag_match(http_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH), etag)) {
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-        if (negotiated)
-            MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
-        http_common_headers(r, resp, false);
+        if (vary)
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, vary);
+        http_common_headers(r, resp, html);
         return http_queue(r, MHD_HTTP_NOT_MODIFIED, resp, 0);
     }
     /* Copied: the entry may be replaced by the next request on this thread while
      * libmicrohttpd is still sending this one. */
     resp = MHD_create_response_from_buffer(gzip ? e->gzlen : e->len, gzip ? e->gz : e->body,
                                            MHD_RESPMEM_MUST_COPY);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, HTTP_JSON_TYPE);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            html ? HTTP_HTML_TYPE : HTTP_JSON_TYPE);
     if (gzip)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-    if (negotiated)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    if (vary)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, vary);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-    http_common_headers(r, resp, false);
+    http_common_headers(r, resp, html);
     return http_queue(r, MHD_HTTP_OK, resp, gzip ? e->gzlen : e->len);
 }

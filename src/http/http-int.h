@@ -393,6 +393,10 @@ struct cache_entry *http_cache_find(const struct buf *key, uint64_t version);
  * next http_cache_put on this thread. */
 struct cache_entry *http_cache_put(const struct buf *key, uint64_t version, const char *body,
                                    size_t len);
+/* As http_cache_put, for an answer of http_reply_cc() with these reply_flags (REPLY_HTML:
+ * an HTML page, with its Content-Type, CSP and Vary; REPLY_VARY_ACCEPT). */
+struct cache_entry *http_cache_put_as(const struct buf *key, uint64_t version, const char *body,
+                                      size_t len, unsigned flags);
 /* Answers from an entry: 304, gzip or identity, with its ETag. */
 enum MHD_Result http_cache_reply(struct request *r, struct cache_entry *e);
 

@@ -197,6 +197,11 @@ static enum MHD_Result h_healthz(struct request *r)
                       stop ? sizeof(stopping) - 1 : sizeof(ok) - 1);
 }
 
+static char *arg_dup(const struct request *r, unsigned i)
+{
+    return xstrndup(r->args[i].p, r->args[i].len);
+}
+
 static enum MHD_Result reply_page_flags(struct request *r, int ret, struct buf *b, struct err *err,
                                         unsigned flags)
 {
@@ -220,13 +225,69 @@ static enum MHD_Result reply_page(struct request *r, int ret, struct buf *b, str
     return reply_page_flags(r, ret, b, err, 0);
 }
 
+/*
+ * A page that only reads the catalog, answered through the per-thread cache (cache.c)
+ * for anonymous GET and HEAD: keyed by the language, the path and the query arguments,
+ * valid while store_version() is unchanged (read before rendering, so a write that
+ * commits meanwhile makes the entry stale at once). render appends the page to b and
+ * returns 0, or a negative error kind with err set. flags: extra reply_flags (Vary).
+ * Pages that read datastore tables are not cached this way: a table's rows change
+ * without the catalog version (datastore_upsert).
+ */
+static enum MHD_Result cached_page(struct request *r,
+                                   int (*render)(struct request *r, struct buf *b, struct err *err),
+                                   unsigned flags)
+{
+    struct buf b = BUF_INIT, key = BUF_INIT, action = BUF_INIT;
+    struct err err = ERR_INIT;
+    struct cache_entry *e;
+    uint64_t version = 0;
+    bool cached = false;
+    enum MHD_Result ret;
+    size_t len;
+    char *s;
+    int rc;
+
+    if (!r->actor.authenticated && (r->method & (HM_GET | HM_HEAD))) {
+        buf_addf(&action, "page %s %s", ui_lang_code(ui_lang_current()), r->url);
+        cached = !buf_failed(&action) && !http_cache_key(r, action.buf, &key);
+    }
+    buf_release(&action);
+    if (cached) {
+        version = store_version(r->srv->catalog->store);
+        e = http_cache_find(&key, version);
+        if (e) {
+            ret = http_cache_reply(r, e);
+            goto out;
+        }
+    }
+    rc = render(r, &b, &err);
+    if (!cached || rc < 0 || buf_failed(&b)) {
+        ret = reply_page_flags(r, rc, &b, &err, flags);
+        goto out;
+    }
+    s = buf_detach(&b, &len);
+    e = http_cache_put_as(&key, version, s, len, REPLY_HTML | flags);
+    if (e) {
+        free(s);
+        ret = http_cache_reply(r, e);
+    } else {
+        ret = http_reply(r, 200, HTTP_HTML_TYPE, s, len, REPLY_HTML | REPLY_CACHEABLE | flags);
+    }
+out:
+    if (cached)
+        buf_release(&key);
+    return ret;
+}
+
+static int render_home(struct request *r, struct buf *b, struct err *err)
+{
+    return ui_home(r->srv->catalog, &r->actor, b, err);
+}
+
 static enum MHD_Result h_home(struct request *r)
 {
-    struct buf b = BUF_INIT;
-    struct err err = ERR_INIT;
-    int ret = ui_home(r->srv->catalog, &r->actor, &b, &err);
-
-    return reply_page(r, ret, &b, &err);
+    return cached_page(r, render_home, 0);
 }
 
 /* Collects every value of the facet parameters (tags=a&tags=b): r->params keeps only
@@ -251,29 +312,25 @@ static enum MHD_Result facet_arg(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_YES;
 }
 
-static enum MHD_Result h_dataset_search(struct request *r)
+static int render_dataset_search(struct request *r, struct buf *b, struct err *err)
 {
-    struct buf b = BUF_INIT;
-    struct err err = ERR_INIT;
     struct ui_search_query sq = {
             .q = json_string_value(json_object_get(r->params, "q")),
             .page = json_string_value(json_object_get(r->params, "page")),
             .sort = json_string_value(json_object_get(r->params, "sort")),
     };
     struct facet_args fa = {.sq = &sq};
-    int ret;
 
     /* Values were checked as UTF-8 without NULs when r->params was filled. */
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, facet_arg, &fa);
     for (size_t f = 0; f < UI_SEARCH_FACETS; f++)
         sq.facets[f] = fa.values[f];
-    ret = ui_dataset_search_page(r->srv->catalog, &r->actor, &sq, &b, &err);
-    return reply_page(r, ret, &b, &err);
+    return ui_dataset_search_page(r->srv->catalog, &r->actor, &sq, b, err);
 }
 
-static char *arg_dup(const struct request *r, unsigned i)
+static enum MHD_Result h_dataset_search(struct request *r)
 {
-    return xstrndup(r->args[i].p, r->args[i].len);
+    return cached_page(r, render_dataset_search, 0);
 }
 
 static const char *param(const struct request *r, const char *name)
@@ -302,53 +359,62 @@ static enum MHD_Result h_resource(struct request *r)
     return reply_page(r, ret, &b, &err);
 }
 
+static int render_organization_list(struct request *r, struct buf *b, struct err *err)
+{
+    return ui_organization_list(r->srv->catalog, &r->actor, b, err);
+}
+
 static enum MHD_Result h_organization_list(struct request *r)
 {
-    struct buf b = BUF_INIT;
-    struct err err = ERR_INIT;
-    int ret = ui_organization_list(r->srv->catalog, &r->actor, &b, &err);
+    return cached_page(r, render_organization_list, 0);
+}
 
-    return reply_page(r, ret, &b, &err);
+static int render_organization(struct request *r, struct buf *b, struct err *err)
+{
+    char *id = arg_dup(r, 0);
+    int ret = ui_organization(r->srv->catalog, &r->actor, id, b, err);
+
+    free(id);
+    return ret;
 }
 
 static enum MHD_Result h_organization(struct request *r)
 {
-    struct buf b = BUF_INIT;
-    struct err err = ERR_INIT;
-    char *id = arg_dup(r, 0);
-    int ret = ui_organization(r->srv->catalog, &r->actor, id, &b, &err);
+    return cached_page(r, render_organization, 0);
+}
 
-    free(id);
-    return reply_page(r, ret, &b, &err);
+static int render_group_list(struct request *r, struct buf *b, struct err *err)
+{
+    return ui_group_list(r->srv->catalog, &r->actor, b, err);
 }
 
 static enum MHD_Result h_group_list(struct request *r)
 {
-    struct buf b = BUF_INIT;
-    struct err err = ERR_INIT;
-    int ret = ui_group_list(r->srv->catalog, &r->actor, &b, &err);
+    return cached_page(r, render_group_list, 0);
+}
 
-    return reply_page(r, ret, &b, &err);
+static int render_group(struct request *r, struct buf *b, struct err *err)
+{
+    char *id = arg_dup(r, 0);
+    int ret = ui_group(r->srv->catalog, &r->actor, id, b, err);
+
+    free(id);
+    return ret;
 }
 
 static enum MHD_Result h_group(struct request *r)
 {
-    struct buf b = BUF_INIT;
-    struct err err = ERR_INIT;
-    char *id = arg_dup(r, 0);
-    int ret = ui_group(r->srv->catalog, &r->actor, id, &b, &err);
+    return cached_page(r, render_group, 0);
+}
 
-    free(id);
-    return reply_page(r, ret, &b, &err);
+static int render_licenses(struct request *r, struct buf *b, struct err *err)
+{
+    return ui_licenses(r->srv->catalog, &r->actor, b, err);
 }
 
 static enum MHD_Result h_licenses(struct request *r)
 {
-    struct buf b = BUF_INIT;
-    struct err err = ERR_INIT;
-    int ret = ui_licenses(r->srv->catalog, &r->actor, &b, &err);
-
-    return reply_page(r, ret, &b, &err);
+    return cached_page(r, render_licenses, 0);
 }
 
 static enum MHD_Result h_api_page(struct request *r)
@@ -401,22 +467,22 @@ static enum MHD_Result h_lang(struct request *r)
     return http_queue(r, MHD_HTTP_SEE_OTHER, resp, 0);
 }
 
+static int render_dataset(struct request *r, struct buf *b, struct err *err)
+{
+    char *id = arg_dup(r, 0);
+    int ret = ui_dataset(r->srv->catalog, &r->actor, id, b, err);
+
+    free(id);
+    return ret;
+}
+
 static enum MHD_Result h_dataset(struct request *r)
 {
-    struct buf b = BUF_INIT;
-    struct err err = ERR_INIT;
-    char *id;
-    int ret;
-
     /* /dataset/<name>.ttl|rdf|jsonld, or an RDF type preferred in Accept (dcat.c). */
     if (http_dcat_dataset_wanted(r))
         return http_dcat_dataset(r);
-    id = xstrndup(r->args[0].p, r->args[0].len);
-    ret = ui_dataset(r->srv->catalog, &r->actor, id, &b, &err);
-
-    free(id);
     /* The same URL answers Turtle, RDF/XML or JSON-LD to those who ask (http_dcat_dataset). */
-    return reply_page_flags(r, ret, &b, &err, REPLY_VARY_ACCEPT);
+    return cached_page(r, render_dataset, REPLY_VARY_ACCEPT);
 }
 
 static enum MHD_Result h_ledger_page(struct request *r)
