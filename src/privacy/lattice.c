@@ -207,6 +207,25 @@ static int lattice_get(struct anon_data *d, struct anon_lattice **out, struct er
  * at lev, in l->scratch. class_of, when not NULL, gets each tuple's class (src NULL
  * only).
  */
+/* SplitMix64's finaliser (Steele, Lea, Flood, "Fast splittable pseudorandom number
+ * generators", OOPSLA 2014): every input bit affects every output bit. */
+static inline uint64_t mix64(uint64_t z)
+{
+    z ^= z >> 30;
+    z *= 0xbf58476d1ce4e5b9ull;
+    z ^= z >> 27;
+    z *= 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static inline bool keys_equal(const uint64_t *a, const uint64_t *b, size_t w)
+{
+    uint64_t diff = 0;
+    for (size_t x = 0; x < w; x++)
+        diff |= a[x] ^ b[x];
+    return diff == 0;
+}
+
 static void group(struct anon_data *d, struct anon_lattice *l, const unsigned *lev,
                   const struct cls *src, uint32_t *class_of)
 {
@@ -284,10 +303,11 @@ static void group(struct anon_data *d, struct anon_lattice *l, const unsigned *l
         memset(key, 0, w * sizeof(uint64_t));
         for (size_t j = 0; j < m; j++)
             key[l->word[j]] |= (uint64_t)maps[j][tv[j]] << l->shift[j];
-        h = key[0] * 0x9e3779b97f4a7c15ull;
+        /* every bit of every word must reach the slot index: a QI packed into a word's
+         * high bits would otherwise leave whole classes on one probe chain */
+        h = mix64(key[0]);
         for (size_t x = 1; x < w; x++)
-            h = (h ^ key[x]) * 0x9e3779b97f4a7c15ull;
-        h ^= h >> 29;
+            h = mix64(h ^ key[x]);
         for (s = h & (cap - 1);; s = (s + 1) & (cap - 1)) {
             uint32_t c = l->slots[s];
             if (!c) {
@@ -301,7 +321,7 @@ static void group(struct anon_data *d, struct anon_lattice *l, const unsigned *l
                 break;
             }
             c--;
-            if (!memcmp(l->keys + (size_t)c * w, key, w * sizeof(uint64_t))) {
+            if (keys_equal(l->keys + (size_t)c * w, key, w)) {
                 out->cnt[c] += cnt;
                 if (class_of)
                     class_of[i] = c;
