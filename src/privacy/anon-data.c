@@ -58,10 +58,8 @@ void anon_data_free(struct anon_data *d)
     for (size_t i = 0; i < d->nfields; i++)
         free(d->field_ids[i]);
     free(d->field_ids);
-    if (d->cells)
-        for (uint64_t i = 0; i < d->nrecords * d->nfields; i++)
-            free(d->cells[i]);
     free(d->cells);
+    anon_arena_release(&d->arena);
     for (size_t j = 0; j < d->nqi; j++)
         attr_release(&d->attr[j]);
     free(d->attr);
@@ -238,6 +236,34 @@ static void tuple_rehash(struct tuple_table *tt, const struct anon_data *d, size
     }
 }
 
+#define ARENA_CHUNK (1u << 20)
+
+char *anon_arena_strndup(struct anon_arena *a, const char *s, size_t len)
+{
+    char *p;
+
+    if (len + 1 > a->cap - a->used) {
+        size_t cap = len + 1 > ARENA_CHUNK ? len + 1 : ARENA_CHUNK;
+        ALLOC_GROW(a->chunks, a->n + 1, a->alloc);
+        a->chunks[a->n++] = xmalloc(cap);
+        a->used = 0;
+        a->cap = cap;
+    }
+    p = a->chunks[a->n - 1] + a->used;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    a->used += len + 1;
+    return p;
+}
+
+void anon_arena_release(struct anon_arena *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->chunks[i]);
+    free(a->chunks);
+    memset(a, 0, sizeof(*a));
+}
+
 void anon_table_release(struct anon_table *t)
 {
     for (size_t i = 0; i < t->nfields; i++) {
@@ -246,10 +272,8 @@ void anon_table_release(struct anon_table *t)
     }
     free(t->field_ids);
     free(t->labels);
-    if (t->cells)
-        for (uint64_t i = 0; i < t->nrecords * t->nfields; i++)
-            free(t->cells[i]);
     free(t->cells);
+    anon_arena_release(&t->arena);
     free(t->lines);
     memset(t, 0, sizeof(*t));
 }
@@ -280,8 +304,9 @@ int anon_table_read(struct anon_table *out, const char *path, struct err *err)
         uint64_t r = tb.nrecords;
         ALLOC_GROW(tb.cells, (r + 1) * tb.nfields, cells_alloc);
         for (size_t i = 0; i < tb.nfields; i++)
-            tb.cells[r * tb.nfields + i] =
-                    v[i].kind == DSVALUE_TEXT ? xstrndup(v[i].s, v[i].len) : xstrdup("");
+            tb.cells[r * tb.nfields + i] = v[i].kind == DSVALUE_TEXT
+                                                   ? anon_arena_strndup(&tb.arena, v[i].s, v[i].len)
+                                                   : anon_arena_strndup(&tb.arena, "", 0);
         ALLOC_GROW(tb.lines, r + 1, lines_alloc);
         tb.lines[r] = line;
         tb.nrecords++;
@@ -382,6 +407,7 @@ int anon_data_from_table(struct anon_data **out, struct anon_table *t, const str
     d->nfields = t->nfields;
     d->field_ids = t->field_ids;
     d->cells = t->cells;
+    d->arena = t->arena;
     d->nrecords = t->nrecords;
     for (size_t i = 0; i < t->nfields; i++)
         free(t->labels[i]);

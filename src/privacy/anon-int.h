@@ -49,11 +49,24 @@ struct anon_attr {
     uint32_t rows;          /* R_j: the hierarchy's rows */
 };
 
+/* Strings that live as long as a table: carved from 1 MiB chunks, never freed one by one
+ * (a cell costs its bytes and a NUL, not a heap block each). */
+struct anon_arena {
+    char **chunks;
+    size_t n, alloc;
+    size_t used, cap; /* of the last chunk */
+};
+
+/* A copy of s (len bytes, NUL added) in the arena. */
+char *anon_arena_strndup(struct anon_arena *a, const char *s, size_t len);
+void anon_arena_release(struct anon_arena *a);
+
 struct anon_data {
     uint64_t nrecords;
     size_t nfields;
     char **field_ids;
-    char **cells; /* nrecords × nfields, owned */
+    char **cells; /* nrecords × nfields, strings in arena */
+    struct anon_arena arena;
     size_t nqi;
     struct anon_attr *attr;
     /* tuples: distinct (QI values, sensitive value) with their record counts */
@@ -80,8 +93,9 @@ struct anon_table {
     char **field_ids;
     char **labels; /* header texts */
     uint64_t nrecords;
-    char **cells;
+    char **cells; /* strings in arena */
     uint64_t *lines;
+    struct anon_arena arena;
 };
 
 /* Reads the table at path through src/ingest (every field as text). Ingest's errors. */

@@ -896,10 +896,12 @@ static int transform_column(const struct pcol *c, struct anon_table *t, size_t c
                             const struct privacy_key *key, uint64_t *top_coded,
                             uint64_t *bottom_coded, struct err *err)
 {
-    char *top_s = c->has_top ? (c->top_value ? xstrdup(c->top_value) : format_num(c->top)) : NULL;
-    char *bot_s = c->has_bottom
+    char *top_f = c->has_top ? (c->top_value ? xstrdup(c->top_value) : format_num(c->top)) : NULL;
+    char *bot_f = c->has_bottom
                           ? (c->bottom_value ? xstrdup(c->bottom_value) : format_num(c->bottom))
                           : NULL;
+    char *top_s = top_f ? anon_arena_strndup(&t->arena, top_f, strlen(top_f)) : NULL;
+    char *bot_s = bot_f ? anon_arena_strndup(&t->arena, bot_f, strlen(bot_f)) : NULL;
     size_t plen = c->prefix ? strlen(c->prefix) : 0;
     char *pseudo = xmalloc(plen + 65 + 1);
     int ret = 0;
@@ -920,14 +922,12 @@ static int transform_column(const struct pcol *c, struct anon_table *t, size_t c
                 goto out;
             }
             if (c->has_top && x > c->top) {
-                free(*cell);
-                *cell = xstrdup(top_s);
+                *cell = top_s;
                 (*top_coded)++;
                 continue;
             }
             if (c->has_bottom && x < c->bottom) {
-                free(*cell);
-                *cell = xstrdup(bot_s);
+                *cell = bot_s;
                 (*bottom_coded)++;
                 continue;
             }
@@ -936,23 +936,23 @@ static int transform_column(const struct pcol *c, struct anon_table *t, size_t c
                 q = c->round_mode == ROUND_DOWN ? floor(q)
                     : c->round_mode == ROUND_UP ? ceil(q)
                                                 : round(q);
-                free(*cell);
-                *cell = format_num(q * c->round_to);
+                char *f = format_num(q * c->round_to);
+                *cell = anon_arena_strndup(&t->arena, f, strlen(f));
+                free(f);
             }
         }
         if (c->action == PRIVACY_MASK) {
             char *m = privacy_mask(*cell, c->keep_first, c->keep_last, c->mask_char);
-            free(*cell);
-            *cell = m;
+            *cell = anon_arena_strndup(&t->arena, m, strlen(m));
+            free(m);
         } else if (c->action == PRIVACY_PSEUDONYMIZE) {
             privacy_pseudonym(key, *cell, strlen(*cell), c->prefix, c->hexlen, pseudo);
-            free(*cell);
-            *cell = xstrdup(pseudo);
+            *cell = anon_arena_strndup(&t->arena, pseudo, strlen(pseudo));
         }
     }
 out:
-    free(top_s);
-    free(bot_s);
+    free(top_f);
+    free(bot_f);
     free(pseudo);
     return ret;
 }
@@ -969,9 +969,7 @@ static void drop_columns(struct anon_table *t, const bool *drop)
         char **dst = t->cells + r * nf;
         size_t o = 0;
         for (size_t i = 0; i < t->nfields; i++) {
-            if (drop[i])
-                free(src[i]);
-            else
+            if (!drop[i])
                 dst[o++] = src[i]; /* dst ≤ src, moving forward: no overlap hazard */
         }
     }
