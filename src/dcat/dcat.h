@@ -48,7 +48,7 @@
 #define DCAT_PAGE_SIZE_MAX     1000u
 
 /* Datasets fetched per catalog search while data.json is written. */
-#define DCAT_DATAJSON_BATCH 500u
+#define DCAT_DATAJSON_BATCH 1000u
 
 /* The most the process keeps of data.json entries already written (compressed bytes),
  * so that the next data.json reuses those of unchanged datasets (src/dcat/cache.c):
