@@ -219,8 +219,8 @@ def test_home_page_counts_are_singular_when_one(clone_portal):
     p = clone_portal()
     s = Server(p)
     try:
-        make_dataset(s, p.tokens["editor"])
         ok(s.api("group_create", token=p.tokens["sysadmin"], name="only-group"))
+        make_dataset(s, p.tokens["sysadmin"], groups=[{"name": "only-group"}])
         page = s.get("/").text
         assert "1 dataset · 1 organization · 1 theme</p>" in page, page
     finally:

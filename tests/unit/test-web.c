@@ -302,13 +302,23 @@ static void test_home_counts(void **state)
 
     web_setup(state, &w, 1);
     assert_int_equal(ui_home(&w.c, &anon, &b, &err), 0);
-    assert_non_null(strstr(b.buf, "1 dataset · 1 organization · 1 theme"));
+    /* Organizations and themes are counted when they hold public datasets (facets). */
+    assert_non_null(strstr(b.buf, "1 dataset · 1 organization · 0 themes"));
     buf_reset(&b);
     web_run(&w, catalog_organization_create, "{\"name\": \"transport\"}");
     web_run(&w, catalog_group_create, "{\"name\": \"society\"}");
-    web_run(&w, catalog_package_create, "{\"name\": \"ds-two\", \"owner_org\": \"stats\"}");
+    web_run(&w, catalog_package_create,
+            "{\"name\": \"ds-two\", \"owner_org\": \"transport\", \"groups\": [{\"name\": "
+            "\"society\"}]}");
     assert_int_equal(ui_home(&w.c, &anon, &b, &err), 0);
-    assert_non_null(strstr(b.buf, "2 datasets · 2 organizations · 2 themes"));
+    assert_non_null(strstr(b.buf, "2 datasets · 2 organizations · 1 theme</p>"));
+    assert_non_null(strstr(b.buf, "<a href=\"/group/society\">society</a>"));
+    buf_reset(&b);
+    web_run(&w, catalog_package_create,
+            "{\"name\": \"ds-three\", \"owner_org\": \"stats\", \"groups\": [{\"name\": "
+            "\"economy\"}]}");
+    assert_int_equal(ui_home(&w.c, &anon, &b, &err), 0);
+    assert_non_null(strstr(b.buf, "3 datasets · 2 organizations · 2 themes</p>"));
     buf_release(&b);
     web_teardown(state, &w);
 }
