@@ -204,6 +204,27 @@ void ui_audit_render(const json_t *report, struct buf *b)
     }
     if (json_array_size(json_object_get(report, "schedules_self_approved")))
         HTML(b, "</ul>\n");
+    HTML(b, "</section>\n<section id=\"grants_self_approved\"><h2>Grants decided by their "
+            "requester or grantee</h2>\n");
+    if (!json_array_size(json_object_get(report, "grants_self_approved")))
+        HTML(b, "<p class=\"none\">None found.</p>\n");
+    else
+        HTML(b, "<ul>\n");
+    json_array_foreach (json_object_get(report, "grants_self_approved"), i, v) {
+        HTML(b, "<li>");
+        html_text(b, ui_str(v, "organization"));
+        HTML(b, ": grant ");
+        html_text(b, ui_str(v, "grant"));
+        HTML(b, " requested by ");
+        html_text(b, ui_str(v, "requested_by"));
+        HTML(b, " for ");
+        html_text(b, ui_str(v, "grantee"));
+        HTML(b, ", decided by ");
+        html_text(b, ui_str(v, "decided_by"));
+        HTML(b, "</li>\n");
+    }
+    if (json_array_size(json_object_get(report, "grants_self_approved")))
+        HTML(b, "</ul>\n");
     HTML(b, "</section>\n<section id=\"ledger_mismatches\"><h2>Store and ledger "
             "disagree</h2>\n");
     if (!json_array_size(json_object_get(report, "ledger_mismatches")))
