@@ -182,9 +182,11 @@ struct ledger_sequencer;
 /*
  * Starts a thread that calls ledger_integrate(s, key) every LEDGER_BATCH_MS while
  * store_version(s) changed since its last run (errors are logged and retried at the next
- * tick). s and key are borrowed and must outlive ledger_sequencer_stop(). One sequencer
- * per log (ledger_integrate is safe against others anyway: it runs in a store write
- * transaction). -ERR_INTERNAL when the thread cannot be created.
+ * tick). s and key are borrowed and must outlive ledger_sequencer_stop(). Of several
+ * servers sharing one database, only the one store_sequencer_lead() elects integrates;
+ * the others ask at every tick and take over when it is gone (ledger_integrate is safe
+ * against others anyway: it runs in a store write transaction). -ERR_INTERNAL when the
+ * thread cannot be created.
  */
 int ledger_sequencer_start(struct ledger_sequencer **out, struct store *s,
                            const struct ledger_key *key, struct err *err);

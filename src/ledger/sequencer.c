@@ -18,6 +18,7 @@ struct ledger_sequencer {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool stopping;
+    bool leading;  /* store_sequencer_lead() said yes at the last tick */
     uint64_t seen; /* store_version() at the last integration */
 };
 
@@ -26,8 +27,17 @@ static void run_once(struct ledger_sequencer *q)
     struct err err = ERR_INIT;
     uint64_t v = store_version(q->s);
     uint64_t size = 0;
+    bool lead = false;
 
-    if (v == q->seen)
+    /* Of the servers sharing a database, one integrates (store_sequencer_lead); the
+     * others check each tick and take over when it is gone. */
+    if (store_sequencer_lead(q->s, &lead, &err))
+        log_error("ledger: electing the sequencer failed: %s", err.msg);
+    if (lead != q->leading)
+        log_info(lead ? "ledger: this server sequences the ledger"
+                      : "ledger: another server sequences the ledger");
+    q->leading = lead;
+    if (!lead || v == q->seen)
         return;
     if (ledger_integrate(q->s, q->key, &size, &err)) {
         log_error("ledger: integrating staged entries failed: %s", err.msg);

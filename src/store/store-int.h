@@ -193,6 +193,8 @@ struct store_backend {
                                         const uint8_t root[STORE_LEDGER_HASH], const char *note,
                                         struct err *err),
                               void *ctx, struct err *err);
+    /* store_sequencer_lead(); NULL: every caller leads (one host, as SQLite). */
+    int (*sequencer_lead)(struct store *s, bool *lead, struct err *err);
     /* Datastore tables; NULL: the backend has none (every store_ds_* call fails). */
     const struct store_ds_backend *ds;
     /* Fee schedules and charges; NULL: the backend has none (every call fails). */

@@ -287,7 +287,8 @@ static int search_page(struct store *s, const struct store_search *q, json_t **d
         const char *text = PQgetvalue(r, i, 0);
         size_t len = (size_t)PQgetlength(r, i, 0);
         /* raw_docs: the stored text as it is (store.h). */
-        json_t *v = q->raw_docs ? json_stringn_nocheck(text, len) : json_loadb(text, len, 0, &jerr);
+        json_t *v = q->raw_docs ? json_stringn_nocheck(text, len)
+                                : json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
 
         if (!v) {
             rc = err_set(err, ERR_INTERNAL, NULL, "a stored dataset is corrupt");
@@ -649,7 +650,8 @@ static int ranked_page(struct store *s, const struct store_search *q, const stru
 
             if (pg_int(r, i, 0) != m[k].rid)
                 continue;
-            v = q->raw_docs ? json_stringn_nocheck(text, len) : json_loadb(text, len, 0, &jerr);
+            v = q->raw_docs ? json_stringn_nocheck(text, len)
+                            : json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
             break;
         }
         if (!v)

@@ -34,6 +34,8 @@
 
 /* pg_advisory_xact_lock key of the write transaction: "kaifang" + 1. */
 #define PG_WRITE_LOCK "7021788819189334017"
+/* pg_try_advisory_lock key (session) of the ledger sequencer's election. */
+#define PG_SEQUENCER_LOCK "7021788819189334018"
 /* How long a writer waits for another process's write transaction. */
 #define PG_LOCK_TIMEOUT "5s"
 
@@ -148,6 +150,7 @@ struct pg_thread {
     struct pg *owner;
     PGconn *conn; /* NULL until the thread's first call */
     bool writing; /* holds write_lock and an open write transaction */
+    bool leading; /* conn holds the sequencer's session lock */
     struct pg_thread *prev, *next;
 };
 
@@ -319,6 +322,7 @@ static int thread_conn(struct store *s, PGconn **c, struct err *err)
     if (t->conn && PQstatus(t->conn) == CONNECTION_BAD && !t->writing) {
         PQfinish(t->conn);
         t->conn = NULL;
+        t->leading = false; /* the server released the session's locks */
     }
     if (!t->conn) {
         rc = conn_open(q, &t->conn, err);
@@ -486,7 +490,7 @@ static int fetch_doc(PGresult *r, json_t **doc, const char *what, struct err *er
 
     if (PQntuples(r) == 0)
         return 1;
-    *doc = json_loadb(PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0), 0, &jerr);
+    *doc = json_loadb(PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0), JSON_ALLOW_NUL, &jerr);
     if (!*doc) {
         log_error("store: postgresql: a stored %s is not JSON: %s", what, jerr.text);
         return err_set(err, ERR_INTERNAL, NULL, "a stored %s is corrupt", what);
@@ -501,7 +505,8 @@ static int fetch_list(PGresult *r, bool docs, json_t **list, const char *what, s
     json_error_t jerr;
 
     for (int i = 0; i < PQntuples(r); i++) {
-        json_t *v = docs ? json_loadb(PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0), 0, &jerr)
+        json_t *v = docs ? json_loadb(PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0),
+                                      JSON_ALLOW_NUL, &jerr)
                          : pg_json_string(r, i, 0);
 
         if (!v) {
@@ -769,6 +774,25 @@ static uint64_t pg_version(struct store *s)
     if (rc)
         v = ((uint64_t)1 << 63) | (atomic_fetch_add(&q->failed_versions, 1) + 1);
     return v;
+}
+
+/* The sequencer's election: the session lock, kept by this thread's connection. */
+static int pg_sequencer_lead(struct store *s, bool *lead, struct err *err)
+{
+    struct pg_thread *t = thread_get(s->be);
+    PGresult *r = NULL;
+    int rc;
+
+    if (t->leading && t->conn && PQstatus(t->conn) == CONNECTION_OK) {
+        *lead = true;
+        return 0;
+    }
+    rc = pg_run(s, "SELECT pg_try_advisory_lock(" PG_SEQUENCER_LOCK ")", NULL, &r,
+                "electing the ledger sequencer", err);
+    t->leading = !rc && !strcmp(PQgetvalue(r, 0, 0), "t");
+    *lead = t->leading;
+    PQclear(r);
+    return rc;
 }
 
 /* ---- Groups ---------------------------------------------------------------------------- */
@@ -1389,5 +1413,6 @@ const struct store_backend store_pg_backend = {
         .ledger_checkpoint_get = pg_ledger_checkpoint_get,
         .open_readonly = pg_open_readonly,
         .ledger_checkpoints = pg_ledger_checkpoints,
+        .sequencer_lead = pg_sequencer_lead,
         .ds = &pg_ds_backend,
 };

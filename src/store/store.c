@@ -465,6 +465,16 @@ int store_grant_list(struct store *s, const char *dataset_id, const char *grante
     return s->backend->grant_list(s, dataset_id, grantee_id, docs, err);
 }
 
+int store_sequencer_lead(struct store *s, bool *lead, struct err *err)
+{
+    *lead = false;
+    if (!s->backend->sequencer_lead) {
+        *lead = true;
+        return 0;
+    }
+    return s->backend->sequencer_lead(s, lead, err);
+}
+
 /* ---- The public ledger ---------------------------------------------------------------- */
 int store_ledger_stage(struct store *s, const void *entry, size_t len,
                        const uint8_t leaf_hash[STORE_LEDGER_HASH], uint64_t *index, struct err *err)

@@ -368,6 +368,18 @@ int store_grant_get(struct store *s, const char *id, json_t **doc, struct err *e
 int store_grant_list(struct store *s, const char *dataset_id, const char *grantee_id, json_t **docs,
                      struct err *err);
 
+/*
+ * Whether the calling thread leads the integration of the ledger (the sequencer,
+ * src/ledger/sequencer.c): of the processes sharing one database, one leads at a time.
+ * SQLite: always true (the file is one host's; writers are serialised anyway).
+ * PostgreSQL: a session advisory lock taken by the first thread to ask and held by that
+ * thread's connection until it closes (the process stops or dies), after which another
+ * process's next call takes it. *lead gets the answer; an engine failure is an error
+ * (then *lead is false). Integration stays safe without it (a write transaction); the
+ * election only keeps the other servers from doing the work twice.
+ */
+int store_sequencer_lead(struct store *s, bool *lead, struct err *err);
+
 /* ---- The public ledger (src/ledger/; docs/internals/ledger.md) ----------------------
  * Three kinds of rows: entries (index, canonical entry bytes, RFC 9162 leaf hash), tiles
  * (C2SP tlog-tiles hash tiles, level L index N, the w <= 256 hashes it holds so far) and

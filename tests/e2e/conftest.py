@@ -74,7 +74,7 @@ _pg = {"dir": None}
 
 # The parity test compares the two stores and needs the cluster: the PostgreSQL pass
 # runs it (CMakeLists.txt, e2e/pytest-postgresql), the SQLite pass leaves it out.
-collect_ignore = ["test_store_parity.py"] if STORE == "sqlite" else []
+collect_ignore = ["test_store_parity.py", "test_store_pg_servers.py"] if STORE == "sqlite" else []
 _pg_dbs = itertools.count(1)
 
 
@@ -104,6 +104,14 @@ def pg_sql(sql):
     p = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", pg_url("postgres"), "-c", sql],
                        capture_output=True, text=True)
     assert p.returncode == 0, "psql %r: %s" % (sql, p.stderr)
+
+
+def pg_value(db, sql):
+    """The first column of the first row of sql on database db, as text."""
+    p = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", pg_url(db), "-c", sql],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, "psql %r: %s" % (sql, p.stderr)
+    return p.stdout.strip()
 
 
 def pg_new_db(template=None):
