@@ -18,6 +18,7 @@ struct ledger_sequencer {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool stopping;
+    bool asked;    /* store_sequencer_lead() was called once */
     bool leading;  /* store_sequencer_lead() said yes at the last tick */
     uint64_t seen; /* store_version() at the last integration */
 };
@@ -33,9 +34,14 @@ static void run_once(struct ledger_sequencer *q)
      * others check each tick and take over when it is gone. */
     if (store_sequencer_lead(q->s, &lead, &err))
         log_error("ledger: electing the sequencer failed: %s", err.msg);
-    if (lead != q->leading)
-        log_info(lead ? "ledger: this server sequences the ledger"
-                      : "ledger: another server sequences the ledger");
+    /* The first answer at debug level: at info it would race the server's ready line
+     * on stderr (and SQLite's is always yes); a change later is worth a line. */
+    if (!q->asked)
+        log_debug("ledger: this server %s the ledger", lead ? "sequences" : "does not sequence");
+    else if (lead != q->leading)
+        log_info(lead ? "ledger: this server now sequences the ledger"
+                      : "ledger: another server now sequences the ledger");
+    q->asked = true;
     q->leading = lead;
     if (!lead || v == q->seen)
         return;

@@ -245,6 +245,7 @@ static int conn_open(struct pg *q, PGconn **out, struct err *err)
 {
     PGconn *c = PQconnectdb(q->conninfo);
     PGresult *r = NULL;
+    char *set = NULL;
     int rc = 0;
 
     *out = NULL;
@@ -253,8 +254,12 @@ static int conn_open(struct pg *q, PGconn **out, struct err *err)
         goto out;
     }
     PQsetNoticeProcessor(c, notice_log, NULL);
-    /* Text is UTF-8 whatever the server's locale. */
-    r = PQexec(c, "SET client_encoding = 'UTF8'");
+    /* Text is UTF-8 whatever the server's locale; the application name tells the
+     * servers sharing the database apart in pg_stat_activity (which one holds the
+     * sequencer's lock: tests/e2e/test_store_pg_servers.py). */
+    set = xstrfmt("SET client_encoding = 'UTF8'; SET application_name = 'kaifang[%ld]'",
+                  (long)getpid());
+    r = PQexec(c, set);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         log_error("store: postgresql: setting up a connection: %s", PQerrorMessage(c));
         rc = err_set(err, ERR_INTERNAL, NULL, "database failure while setting up a connection");
@@ -263,6 +268,7 @@ static int conn_open(struct pg *q, PGconn **out, struct err *err)
     *out = c;
     c = NULL;
 out:
+    free(set);
     PQclear(r);
     PQfinish(c);
     return rc;

@@ -12,7 +12,31 @@ import time
 
 from conftest import ORG, ok, pg_value, portal_db, run_cli, unique
 
-ELECTED = "ledger: this server sequences the ledger"
+TOOK_OVER = "ledger: this server now sequences the ledger"
+# store-pg.c's PG_SEQUENCER_LOCK, as pg_locks shows an advisory lock on a bigint key.
+KEY = 7021788819189334018
+
+
+def sequencer_pid(db):
+    """The pid of the kaifang process whose connection holds the sequencer's lock (its
+    application_name is kaifang[PID]), or None."""
+    v = pg_value(db, "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a"
+                     " ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
+                     " AND l.classid = %d AND l.objid = %d" % (KEY >> 32, KEY & 0xFFFFFFFF))
+    if not v:
+        return None
+    assert v.startswith("kaifang[") and v.endswith("]"), v
+    return int(v[len("kaifang["):-1])
+
+
+def wait_leader(db, pids, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid = sequencer_pid(db)
+        if pid in pids:
+            return pid
+        time.sleep(0.1)
+    raise AssertionError("no server among %r took the sequencer's lock within %ds" % (pids, timeout))
 
 
 def checkpoint_size(srv):
@@ -58,19 +82,19 @@ def test_two_servers_one_sequencer_and_takeover(clone_portal, start_server):
         assert ok(b.api("package_show", id=name))["name"] == name
     assert a.get("/ledger/checkpoint").text == b.get("/ledger/checkpoint").text
 
-    # Exactly one of them was elected.
-    elected = [s for s in (a, b) if ELECTED in s.stderr_text()]
-    assert len(elected) == 1, [s.stderr_text()[-2000:] for s in (a, b)]
-    leader = elected[0]
-    other = b if leader is a else a
+    # One of them was elected; the lock is one, so the other is not.
+    pid = wait_leader(db, [a.proc.pid, b.proc.pid])
+    leader, other = (a, b) if pid == a.proc.pid else (b, a)
 
     # The leader dies mid-burst; the other takes over and integrates what is staged.
     names += create(leader, token, 3)
     leader.stop(sig=signal.SIGKILL, check=False)
     more = create(other, token, 5)
     names += more
+    # The survivor takes the lock within seconds (the dead one's session is gone).
+    assert wait_leader(db, [other.proc.pid]) == other.proc.pid
     size = wait_integrated(other, db)
-    assert ELECTED in other.stderr_text(), other.stderr_text()[-2000:]
+    assert TOOK_OVER in other.stderr_text(), other.stderr_text()[-2000:]
     for name in more:
         assert ok(other.api("package_show", id=name))["name"] == name
 
