@@ -18,11 +18,14 @@ KEY = 7021788819189334018
 
 
 def sequencer_pid(db):
-    """The pid of the kaifang process whose connection holds the sequencer's lock (its
-    application_name is kaifang[PID]), or None."""
+    """The pid of the kaifang process whose connection holds the sequencer's lock on
+    database db (advisory locks are per database; its application_name is
+    kaifang[PID]), or None."""
     v = pg_value(db, "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a"
                      " ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
-                     " AND l.classid = %d AND l.objid = %d" % (KEY >> 32, KEY & 0xFFFFFFFF))
+                     " AND l.classid = %d AND l.objid = %d AND l.database ="
+                     " (SELECT oid FROM pg_database WHERE datname = current_database())"
+                     % (KEY >> 32, KEY & 0xFFFFFFFF))
     if not v:
         return None
     assert v.startswith("kaifang[") and v.endswith("]"), v
