@@ -1,0 +1,760 @@
+/*
+ * ftx.c - Kaifang's inverted index for the full text of datastore tables: the builder,
+ * the postings format and the queries (count, page by rank, membership). ftx.h has the
+ * format and the ranking; docs/internals/datastore.md, "Full text", why it exists.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "store/ftx.h"
+
+/* ---- varints (LEB128: 7 bits a byte, low first) ------------------------------------------ */
+static size_t vput(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* Reads a varint at *p (before end): 0, or -1 when it is cut short or longer than 64 bits. */
+static int vget(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    const uint8_t *q = *p;
+    uint64_t x = 0;
+    unsigned shift = 0;
+
+    if (q < end && *q < 0x80) {
+        *v = *q;
+        *p = q + 1;
+        return 0;
+    }
+    while (q < end) {
+        uint8_t c = *q++;
+
+        if (shift == 63 && c > 1)
+            return -1;
+        x |= (uint64_t)(c & 0x7f) << shift;
+        if (c < 0x80) {
+            *v = x;
+            *p = q;
+            return 0;
+        }
+        shift += 7;
+        if (shift > 63)
+            return -1;
+    }
+    return -1;
+}
+
+size_t ftx_key(uint32_t col, const char *token, size_t len, uint8_t *out)
+{
+    size_t n = vput(out, col);
+
+    memcpy(out + n, token, len);
+    return n + len;
+}
+
+/* ---- Building ---------------------------------------------------------------------------- */
+struct bytes {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+static void bytes_room(struct bytes *b, size_t extra)
+{
+    if (b->len + extra > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 8;
+
+        while (cap < b->len + extra)
+            cap *= 2;
+        b->p = xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+}
+
+static void bytes_varint(struct bytes *b, uint64_t v)
+{
+    bytes_room(b, 10);
+    b->len += vput(b->p + b->len, v);
+}
+
+struct term {
+    uint64_t hash;
+    size_t koff, klen; /* in the builder's key arena */
+    struct bytes docs, exc;
+    int64_t prev, prev_exc; /* last id written to docs, exc */
+    int64_t pending;        /* the row being counted (0: none) */
+    uint64_t tf, df, nexc;
+};
+
+struct ftx_build {
+    uint32_t ncols;
+    int64_t row; /* the current row */
+    uint64_t rows, tokens;
+    struct term *terms;
+    size_t nterms, aterms;
+    uint32_t *slots; /* term index + 1; 0 empty */
+    size_t nslots;   /* a power of two */
+    struct bytes keys;
+    size_t memory;
+    uint8_t key[16 + 4096];
+};
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h ^ (h >> 29);
+}
+
+struct ftx_build *ftx_build_new(uint32_t ncols)
+{
+    struct ftx_build *b = xcalloc(1, sizeof(*b));
+
+    b->ncols = ncols;
+    b->nslots = 1024;
+    b->slots = xcalloc(b->nslots, sizeof(*b->slots));
+    return b;
+}
+
+int ftx_build_row(struct ftx_build *b, int64_t id, struct err *err)
+{
+    if (id <= b->row)
+        return err_set(err, ERR_INTERNAL, "", "full-text index: row %lld after row %lld",
+                       (long long)id, (long long)b->row);
+    b->row = id;
+    b->rows++;
+    return 0;
+}
+
+static void slots_grow(struct ftx_build *b)
+{
+    size_t n = b->nslots * 2, mask = n - 1;
+    uint32_t *s = xcalloc(n, sizeof(*s));
+
+    for (size_t i = 0; i < b->nterms; i++) {
+        size_t j = b->terms[i].hash & mask;
+
+        while (s[j])
+            j = (j + 1) & mask;
+        s[j] = (uint32_t)(i + 1);
+    }
+    free(b->slots);
+    b->slots = s;
+    b->memory += (n - b->nslots) * sizeof(*s);
+    b->nslots = n;
+}
+
+/* Writes the pending row of t to its lists. */
+static void term_flush(struct ftx_build *b, struct term *t)
+{
+    size_t before = t->docs.cap + t->exc.cap;
+
+    if (!t->pending)
+        return;
+    bytes_varint(&t->docs, (uint64_t)(t->pending - t->prev));
+    t->prev = t->pending;
+    t->df++;
+    if (t->tf > 1) {
+        bytes_varint(&t->exc, (uint64_t)(t->pending - t->prev_exc));
+        bytes_varint(&t->exc, t->tf);
+        t->prev_exc = t->pending;
+        t->nexc++;
+    }
+    t->pending = 0;
+    b->memory += t->docs.cap + t->exc.cap - before;
+}
+
+static void post(struct ftx_build *b, const uint8_t *key, size_t klen)
+{
+    uint64_t h = hash_bytes(key, klen);
+    size_t mask = b->nslots - 1, j = h & mask;
+    struct term *t;
+
+    for (;;) {
+        uint32_t s = b->slots[j];
+
+        if (!s)
+            break;
+        t = &b->terms[s - 1];
+        if (t->hash == h && t->klen == klen && !memcmp(b->keys.p + t->koff, key, klen))
+            goto found;
+        j = (j + 1) & mask;
+    }
+    if (b->nterms == b->aterms) {
+        size_t before = b->aterms;
+
+        b->aterms = b->aterms ? b->aterms * 2 : 1024;
+        b->terms = xrealloc(b->terms, b->aterms * sizeof(*b->terms));
+        b->memory += (b->aterms - before) * sizeof(*b->terms);
+    }
+    t = &b->terms[b->nterms++];
+    memset(t, 0, sizeof(*t));
+    t->hash = h;
+    t->koff = b->keys.len;
+    t->klen = klen;
+    bytes_room(&b->keys, klen);
+    memcpy(b->keys.p + b->keys.len, key, klen);
+    b->keys.len += klen;
+    b->slots[j] = (uint32_t)b->nterms;
+    if (b->nterms * 2 > b->nslots)
+        slots_grow(b);
+found:
+    if (t->pending == b->row) {
+        t->tf++;
+        return;
+    }
+    term_flush(b, t);
+    t->pending = b->row;
+    t->tf = 1;
+}
+
+void ftx_build_add(struct ftx_build *b, uint32_t col, const char *tokens, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        size_t start, n, k;
+
+        while (i < len && tokens[i] == ' ')
+            i++;
+        start = i;
+        while (i < len && tokens[i] != ' ')
+            i++;
+        n = i - start;
+        if (!n)
+            break;
+        if (n > 4096)
+            n = 4096; /* longer tokens are cut (the catalog tokenizer makes none) */
+        b->tokens++;
+        k = ftx_key(FTX_COL_ANY, tokens + start, n, b->key);
+        post(b, b->key, k);
+        if (b->ncols > 1) {
+            k = ftx_key(col, tokens + start, n, b->key);
+            post(b, b->key, k);
+        }
+    }
+}
+
+int ftx_build_finish(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct ftx_stats *stats,
+                     struct err *err)
+{
+    struct bytes out = {0};
+    int rc = 0;
+
+    stats->rows = b->rows;
+    stats->tokens = b->tokens;
+    stats->ncols = b->ncols;
+    stats->max_id = b->row;
+    for (size_t i = 0; i < b->nterms && !rc; i++) {
+        struct term *t = &b->terms[i];
+
+        term_flush(b, t);
+        out.len = 0;
+        bytes_varint(&out, t->df);
+        bytes_varint(&out, t->nexc);
+        bytes_varint(&out, t->docs.len);
+        bytes_room(&out, t->docs.len + t->exc.len);
+        memcpy(out.p + out.len, t->docs.p, t->docs.len);
+        out.len += t->docs.len;
+        if (t->exc.len)
+            memcpy(out.p + out.len, t->exc.p, t->exc.len);
+        out.len += t->exc.len;
+        rc = emit(ctx, b->keys.p + t->koff, t->klen, out.p, out.len, err);
+    }
+    free(out.p);
+    return rc;
+}
+
+size_t ftx_build_memory(const struct ftx_build *b)
+{
+    return b->memory + b->keys.cap;
+}
+
+void ftx_build_free(struct ftx_build *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->nterms; i++) {
+        free(b->terms[i].docs.p);
+        free(b->terms[i].exc.p);
+    }
+    free(b->terms);
+    free(b->slots);
+    free(b->keys.p);
+    free(b);
+}
+
+/* ---- Reading ----------------------------------------------------------------------------- */
+struct postings {
+    uint64_t df, nexc;
+    const uint8_t *docs, *docs_end, *exc, *end;
+};
+
+static int damaged(struct err *err, const char *what)
+{
+    return err_set(err, ERR_INTERNAL, "q", "the full-text index is damaged (%s)", what);
+}
+
+static int postings_open(const uint8_t *post, size_t plen, struct postings *p, struct err *err)
+{
+    const uint8_t *q = post, *end = post + plen;
+    uint64_t dlen;
+
+    if (vget(&q, end, &p->df) || vget(&q, end, &p->nexc) || vget(&q, end, &dlen))
+        return damaged(err, "postings header");
+    if (!p->df || p->nexc > p->df || dlen > (uint64_t)(end - q) || p->df > dlen)
+        return damaged(err, "postings counts");
+    p->docs = q;
+    p->docs_end = q + dlen;
+    p->exc = p->docs_end;
+    p->end = end;
+    /* Each exception takes at least two bytes. */
+    if (p->nexc > (uint64_t)(end - p->exc) / 2)
+        return damaged(err, "exception counts");
+    return 0;
+}
+
+/* Decodes the row ids of p into the bitmap words (max_id + 1 bits), setting their bits;
+ * checks the ids. */
+static int postings_bits(const struct postings *p, int64_t max_id, uint64_t *bits, struct err *err)
+{
+    const uint8_t *q = p->docs, *end = p->docs_end;
+    uint64_t id = 0, d;
+
+    for (uint64_t i = 0; i < p->df; i++) {
+        if (q < end && *q < 0x80) {
+            d = *q++;
+        } else if (vget(&q, end, &d)) {
+            return damaged(err, "row id");
+        }
+        if ((i && !d) || d > (uint64_t)max_id - id)
+            return damaged(err, "row id order");
+        id += d;
+        bits[id >> 6] |= 1ull << (id & 63);
+    }
+    if (q != end)
+        return damaged(err, "row id length");
+    return 0;
+}
+
+int ftx_postings_check(const uint8_t *post, size_t plen, int64_t max_id, struct err *err)
+{
+    struct postings p;
+    const uint8_t *q;
+    uint64_t id = 0, d, tf;
+    uint64_t *bits;
+    int rc;
+
+    if (max_id < 0 || max_id > (int64_t)1 << 40)
+        return damaged(err, "max id");
+    rc = postings_open(post, plen, &p, err);
+    if (rc)
+        return rc;
+    bits = xcalloc((size_t)(max_id >> 6) + 1, sizeof(*bits));
+    rc = postings_bits(&p, max_id, bits, err);
+    q = p.exc;
+    for (uint64_t i = 0; i < p.nexc && !rc; i++) {
+        if (vget(&q, p.end, &d) || vget(&q, p.end, &tf) || tf < 2 || (i && !d) ||
+            d > (uint64_t)max_id - id)
+            rc = damaged(err, "exception");
+        else if (!(bits[(id + d) >> 6] & (1ull << ((id + d) & 63))))
+            rc = damaged(err, "exception not among the row ids");
+        id += d;
+    }
+    if (!rc && q != p.end)
+        rc = damaged(err, "trailing bytes");
+    free(bits);
+    return rc;
+}
+
+/* A scored row: one holding a token more than once, whose score is not the base. */
+struct scored {
+    int64_t id;
+    double score;
+};
+
+struct ftx_match {
+    uint64_t *bits; /* rows matching with the base score */
+    size_t nwords;
+    uint64_t nbits;   /* set in bits */
+    struct scored *e; /* the others, by id */
+    size_t ne;
+    double base;
+    /* e split by score against the base (copies), put in order as far as a page needs */
+    struct scored *hi, *lo;
+    size_t nhi, nlo;
+};
+
+#define BM25_K1 1.2
+#define BM25_B  0.75
+
+/* fts5_aux.c's bm25 with D = -ncols; freq[i] the count of term i in the row. */
+static double bm25(const double *idf, const uint64_t *freq, size_t n, double denom_k)
+{
+    double score = 0.0;
+
+    for (size_t i = 0; i < n; i++) {
+        double f = (double)freq[i];
+
+        score += idf[i] * ((f * (BM25_K1 + 1.0)) / (f + denom_k));
+    }
+    return score;
+}
+
+struct exc_cursor {
+    const uint8_t *q, *end;
+    uint64_t left;
+    int64_t id;
+    uint64_t tf;
+};
+
+static int exc_next(struct exc_cursor *c, int64_t max_id, struct err *err)
+{
+    uint64_t d, tf;
+
+    if (!c->left) {
+        c->id = -1;
+        return 0;
+    }
+    if (vget(&c->q, c->end, &d) || vget(&c->q, c->end, &tf) || tf < 2 || (c->id > 0 && !d) ||
+        d > (uint64_t)max_id - (uint64_t)(c->id < 0 ? 0 : c->id))
+        return damaged(err, "exception");
+    c->id = (c->id < 0 ? 0 : c->id) + (int64_t)d;
+    c->tf = tf;
+    c->left--;
+    return 0;
+}
+
+int ftx_match_new(const struct ftx_stats *stats, const struct ftx_term *terms, size_t nterms,
+                  ftx_lookup_fn lookup, void *ctx, struct ftx_match **out, struct err *err)
+{
+    struct ftx_match *m = xcalloc(1, sizeof(*m));
+    struct postings *p = xcalloc(nterms ? nterms : 1, sizeof(*p));
+    struct exc_cursor *cur = xcalloc(nterms ? nterms : 1, sizeof(*cur));
+    double *idf = xcalloc(nterms ? nterms : 1, sizeof(*idf));
+    uint64_t *freq = xcalloc(nterms ? nterms : 1, sizeof(*freq));
+    uint64_t *tmp = NULL;
+    size_t first = 0, ae = 0;
+    double N = (double)stats->rows, avgdl, denom_k;
+    bool empty = false;
+    int rc = 0;
+
+    *out = NULL;
+    if (stats->max_id < 0 || stats->max_id > (int64_t)1 << 40) {
+        rc = damaged(err, "max id");
+        goto out;
+    }
+    m->nwords = (size_t)(stats->max_id >> 6) + 1;
+    for (size_t i = 0; i < nterms; i++) {
+        uint8_t *key = xmalloc(10 + terms[i].len);
+        /* One text field: its keys are the FTX_COL_ANY ones (ftx_build_add). */
+        uint32_t col = stats->ncols > 1 ? terms[i].col : FTX_COL_ANY;
+        size_t klen = ftx_key(col, terms[i].token, terms[i].len, key);
+        const uint8_t *post = NULL;
+        size_t plen = 0;
+
+        rc = lookup(ctx, key, klen, &post, &plen, err);
+        free(key);
+        if (rc < 0)
+            goto out;
+        if (rc == 0) {
+            empty = true;
+            rc = 0;
+            break;
+        }
+        rc = postings_open(post, plen, &p[i], err);
+        if (rc)
+            goto out;
+        if (p[i].df < p[first].df)
+            first = i;
+        /* fts5_aux.c: idf = log((nRow - nHit + 0.5) / (nHit + 0.5)), at least 1e-6. */
+        idf[i] = log((N - (double)p[i].df + 0.5) / ((double)p[i].df + 0.5));
+        if (idf[i] <= 0.0)
+            idf[i] = 1e-6;
+    }
+    if (empty || !nterms) {
+        m->nwords = 0;
+        goto done;
+    }
+    m->bits = xcalloc(m->nwords, sizeof(*m->bits));
+    rc = postings_bits(&p[first], stats->max_id, m->bits, err);
+    if (rc)
+        goto out;
+    for (size_t i = 0; i < nterms; i++) {
+        if (i == first)
+            continue;
+        if (!tmp)
+            tmp = xmalloc(m->nwords * sizeof(*tmp));
+        memset(tmp, 0, m->nwords * sizeof(*tmp));
+        rc = postings_bits(&p[i], stats->max_id, tmp, err);
+        if (rc)
+            goto out;
+        for (size_t w = 0; w < m->nwords; w++)
+            m->bits[w] &= tmp[w];
+    }
+
+    /* The rows holding a token more than once: merge the exception lists by id. */
+    avgdl = stats->rows ? (double)stats->tokens / N : 0.0;
+    denom_k = BM25_K1 * (1.0 - BM25_B + BM25_B * -(double)stats->ncols / avgdl);
+    for (size_t i = 0; i < nterms; i++)
+        freq[i] = 1;
+    m->base = bm25(idf, freq, nterms, denom_k);
+    for (size_t i = 0; i < nterms; i++) {
+        cur[i].q = p[i].exc;
+        cur[i].end = p[i].end;
+        cur[i].left = p[i].nexc;
+        cur[i].id = 0;
+        rc = exc_next(&cur[i], stats->max_id, err);
+        if (rc)
+            goto out;
+    }
+    for (;;) {
+        int64_t id = -1;
+        bool any = false;
+        double score;
+
+        for (size_t i = 0; i < nterms; i++)
+            if (cur[i].id >= 0 && (id < 0 || cur[i].id < id))
+                id = cur[i].id;
+        if (id < 0)
+            break;
+        for (size_t i = 0; i < nterms; i++) {
+            freq[i] = 1;
+            if (cur[i].id == id) {
+                freq[i] = cur[i].tf;
+                rc = exc_next(&cur[i], stats->max_id, err);
+                if (rc)
+                    goto out;
+                any = true;
+            }
+        }
+        if (!any || !(m->bits[id >> 6] & (1ull << (id & 63))))
+            continue;
+        score = bm25(idf, freq, nterms, denom_k);
+        if (score == m->base)
+            continue;
+        m->bits[id >> 6] &= ~(1ull << (id & 63));
+        ALLOC_GROW(m->e, m->ne + 1, ae);
+        m->e[m->ne].id = id;
+        m->e[m->ne].score = score;
+        m->ne++;
+    }
+done:
+    for (size_t w = 0; w < m->nwords; w++)
+        m->nbits += (uint64_t)__builtin_popcountll(m->bits[w]);
+    m->hi = xcalloc(m->ne ? m->ne : 1, sizeof(*m->hi));
+    m->lo = xcalloc(m->ne ? m->ne : 1, sizeof(*m->lo));
+    for (size_t i = 0; i < m->ne; i++) {
+        if (m->e[i].score > m->base)
+            m->hi[m->nhi++] = m->e[i];
+        else
+            m->lo[m->nlo++] = m->e[i];
+    }
+    *out = m;
+    m = NULL;
+out:
+    ftx_match_free(m);
+    free(p);
+    free(cur);
+    free(idf);
+    free(freq);
+    free(tmp);
+    return rc;
+}
+
+uint64_t ftx_match_count(const struct ftx_match *m)
+{
+    return m->nbits + m->ne;
+}
+
+static bool bit(const struct ftx_match *m, int64_t id)
+{
+    return id >= 0 && (uint64_t)id < (uint64_t)m->nwords * 64 &&
+           (m->bits[id >> 6] & (1ull << (id & 63)));
+}
+
+/* The index in e of the first row with an id ≥ id. */
+static size_t e_lower(const struct ftx_match *m, int64_t id)
+{
+    size_t lo = 0, hi = m->ne;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (m->e[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+bool ftx_match_rank(const struct ftx_match *m, int64_t id, double *rank)
+{
+    size_t k;
+
+    if (bit(m, id)) {
+        *rank = -m->base;
+        return true;
+    }
+    k = e_lower(m, id);
+    if (k < m->ne && m->e[k].id == id) {
+        *rank = -m->e[k].score;
+        return true;
+    }
+    return false;
+}
+
+/* Whether a comes before b: higher score, then lower id. */
+static bool better(const struct scored *a, const struct scored *b)
+{
+    return a->score > b->score || (a->score == b->score && a->id < b->id);
+}
+
+static int cmp_better(const void *a, const void *b)
+{
+    return better(a, b) ? -1 : better(b, a) ? 1 : 0;
+}
+
+static void sift_down(struct scored *h, size_t n, size_t i)
+{
+    /* A heap whose root is the worst of the kept rows. */
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, w = i;
+        struct scored t;
+
+        if (l < n && better(&h[w], &h[l]))
+            w = l;
+        if (r < n && better(&h[w], &h[r]))
+            w = r;
+        if (w == i)
+            return;
+        t = h[i];
+        h[i] = h[w];
+        h[w] = t;
+        i = w;
+    }
+}
+
+/* Puts the best k of list (n entries) first, in order: O(n log k). */
+static void select_best(struct scored *list, size_t n, size_t k)
+{
+    if (k > n)
+        k = n;
+    if (k && k < n) {
+        for (size_t i = k / 2; i-- > 0;)
+            sift_down(list, k, i);
+        for (size_t i = k; i < n; i++) {
+            if (better(&list[i], &list[0])) {
+                struct scored t = list[0];
+
+                list[0] = list[i];
+                list[i] = t;
+                sift_down(list, k, 0);
+            }
+        }
+    }
+    qsort(list, k, sizeof(*list), cmp_better);
+}
+
+size_t ftx_match_page(struct ftx_match *m, uint64_t offset, size_t max, int64_t *ids, double *ranks)
+{
+    size_t n = 0;
+
+    if (offset < m->nhi && max) {
+        uint64_t want = offset + max;
+
+        select_best(m->hi, m->nhi, want < m->nhi ? (size_t)want : m->nhi);
+        for (uint64_t i = offset; i < m->nhi && n < max; i++, n++) {
+            ids[n] = m->hi[i].id;
+            if (ranks)
+                ranks[n] = -m->hi[i].score;
+        }
+    }
+    offset = offset > m->nhi ? offset - m->nhi : 0;
+    if (n < max && offset < m->nbits) {
+        uint64_t skip = offset;
+        size_t w = 0;
+
+        while (w < m->nwords && (uint64_t)__builtin_popcountll(m->bits[w]) <= skip)
+            skip -= (uint64_t)__builtin_popcountll(m->bits[w++]);
+        for (; w < m->nwords && n < max; w++) {
+            uint64_t x = m->bits[w];
+
+            while (x && n < max) {
+                int b = __builtin_ctzll(x);
+
+                x &= x - 1;
+                if (skip) {
+                    skip--;
+                    continue;
+                }
+                ids[n] = (int64_t)(w * 64 + (size_t)b);
+                if (ranks)
+                    ranks[n] = -m->base;
+                n++;
+            }
+        }
+    }
+    offset = offset > m->nbits ? offset - m->nbits : 0;
+    if (n < max && offset < m->nlo) {
+        uint64_t want = offset + (max - n);
+
+        select_best(m->lo, m->nlo, want < m->nlo ? (size_t)want : m->nlo);
+        for (uint64_t i = offset; i < m->nlo && n < max; i++, n++) {
+            ids[n] = m->lo[i].id;
+            if (ranks)
+                ranks[n] = -m->lo[i].score;
+        }
+    }
+    return n;
+}
+
+int64_t ftx_match_next(const struct ftx_match *m, int64_t after)
+{
+    int64_t best = -1;
+    size_t k = e_lower(m, after < 0 ? 0 : after + 1);
+    uint64_t from = after < 0 ? 0 : (uint64_t)after + 1;
+
+    if (k < m->ne)
+        best = m->e[k].id;
+    for (size_t w = (size_t)(from >> 6); w < m->nwords; w++) {
+        uint64_t x = m->bits[w];
+
+        if (w == (size_t)(from >> 6))
+            x &= ~0ull << (from & 63);
+        if (x) {
+            int64_t id = (int64_t)(w * 64 + (size_t)__builtin_ctzll(x));
+
+            if (best < 0 || id < best)
+                best = id;
+            break;
+        }
+        if (best >= 0 && (int64_t)(w * 64) > best)
+            break;
+    }
+    return best;
+}
+
+void ftx_match_free(struct ftx_match *m)
+{
+    if (!m)
+        return;
+    free(m->bits);
+    free(m->e);
+    free(m->hi);
+    free(m->lo);
+    free(m);
+}

@@ -1,0 +1,139 @@
+/*
+ * ftx.h - Kaifang's own inverted index for the full text of datastore tables (q of
+ * datastore_search), meant to replace SQLite's FTS5 there: FTS5 builds at ~190,000
+ * rows/s and ranks every match with bm25 before a page is cut (docs/internals/datastore.md,
+ * "Cost"); this index is written from the build's tokens in one pass, keeps for each
+ * token the sorted row ids apart from the few rows holding it more than once, and so
+ * counts and pages a query without scoring every match.
+ *
+ * Keys: a token of a text field is posted twice, under the field (its 1-based number
+ * among the table's fields) and under FTX_COL_ANY (every text field). A key's bytes are
+ * the column as a varint, then the token.
+ *
+ * Postings of a key (the bytes ftx_build_finish emits and the reader takes, which come
+ * from a table file on disk: every length, count and id is checked, a damaged index is an
+ * error and never a read out of bounds):
+ *
+ *     varint df        rows holding the token (≥ 1)
+ *     varint nexc      of them, rows holding it more than once (≤ df)
+ *     varint dlen      bytes of the row ids
+ *     df varints       row ids, each the difference from the previous (the first from 0);
+ *                      strictly increasing, at most the index's max_id
+ *     nexc pairs       (varint id difference, varint count ≥ 2): the rows holding the
+ *                      token more than once, increasing, each also in the row ids
+ *
+ * Ranking reproduces what the FTS5 index of a datastore table (contentless, columnsize=0)
+ * gives as bm25 (https://sqlite.org/fts5.html §5.1.1, ext/fts5/fts5_aux.c): for each
+ * query token i (a phrase there) with n_i matching rows of N,
+ * idf_i = ln((N - n_i + 0.5) / (n_i + 0.5)), 1e-6 when not positive, and
+ * score = Σ_i idf_i · f_i · (k1 + 1) / (f_i + k1 · (1 - b + b · D / avgdl)) with k1 = 1.2,
+ * b = 0.75, f_i the token's count in the row (in its field), avgdl the tokens of the table
+ * over its rows and D = minus the number of text fields (FTS5 gives a contentless table
+ * without column sizes a size of -1 per column). Rows come by score descending, then by
+ * id: the order of `ORDER BY rank, rowid` on FTS5. Since a row's score depends only on the
+ * counts, every row holding each token once has the same score (the "base" score), and
+ * only the rows listed as exceptions need scoring.
+ */
+#ifndef KAIFANG_STORE_FTX_H
+#define KAIFANG_STORE_FTX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+#define FTX_COL_ANY 0u
+
+/* What the ranking needs of the whole index (kept beside the postings). */
+struct ftx_stats {
+    uint64_t rows;   /* rows of the table (N) */
+    uint64_t tokens; /* tokens in every text field of every row */
+    uint32_t ncols;  /* text fields indexed */
+    int64_t max_id;  /* the largest row id posted (0 when none) */
+};
+
+/* ---- Building ------------------------------------------------------------------------ */
+struct ftx_build;
+
+/* A new, empty builder for a table with ncols text fields. Free with ftx_build_free(). */
+struct ftx_build *ftx_build_new(uint32_t ncols);
+
+/* Starts row id (> every id before it, ≥ 1): counted in stats.rows even without text. */
+int ftx_build_row(struct ftx_build *b, int64_t id, struct err *err);
+
+/* Posts the tokens of field col (1-based field number, > 0) of the current row: tokens
+ * are separated by spaces (a store_tokenize_fn's output), len bytes. Each field of a row
+ * at most once. */
+void ftx_build_add(struct ftx_build *b, uint32_t col, const char *tokens, size_t len);
+
+/* Receives one key with its postings (both borrowed for the call); a negative return
+ * stops ftx_build_finish with that error. */
+typedef int (*ftx_emit_fn)(void *ctx, const uint8_t *key, size_t klen, const uint8_t *post,
+                           size_t plen, struct err *err);
+
+/* Emits every key once, in no particular order, and fills *stats. b stays to be freed. */
+int ftx_build_finish(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct ftx_stats *stats,
+                     struct err *err);
+
+/* Bytes the builder holds (for tests and the memory bound of its caller). */
+size_t ftx_build_memory(const struct ftx_build *b);
+
+void ftx_build_free(struct ftx_build *b);
+
+/* The key of token (len bytes) in column col into out (at most 10 + len bytes): its
+ * length. */
+size_t ftx_key(uint32_t col, const char *token, size_t len, uint8_t *out);
+
+/* ---- Querying ------------------------------------------------------------------------ */
+
+/* One query token: every one must be in the row (AND), in field col or FTX_COL_ANY. */
+struct ftx_term {
+    uint32_t col;
+    const char *token;
+    size_t len;
+};
+
+/* Finds a key's postings: 1 and *post, *plen (borrowed until the query's ftx_match is
+ * made), 0 when the key is not in the index, or a negative error. */
+typedef int (*ftx_lookup_fn)(void *ctx, const uint8_t *key, size_t klen, const uint8_t **post,
+                             size_t *plen, struct err *err);
+
+/* The rows matching a query, with their scores. */
+struct ftx_match;
+
+/*
+ * Evaluates nterms terms (≥ 1) against the index described by stats, whose postings
+ * lookup gives. Memory: a bitmap of max_id bits and 16 bytes per matching row holding a
+ * token more than once. Errors: the lookup's; -ERR_INTERNAL "the full-text index is
+ * damaged …" when postings break the format above. *out: free with ftx_match_free().
+ */
+int ftx_match_new(const struct ftx_stats *stats, const struct ftx_term *terms, size_t nterms,
+                  ftx_lookup_fn lookup, void *ctx, struct ftx_match **out, struct err *err);
+
+/* How many rows match. */
+uint64_t ftx_match_count(const struct ftx_match *m);
+
+/* Whether row id matches, and then its FTS5 rank (minus the score) into *rank. */
+bool ftx_match_rank(const struct ftx_match *m, int64_t id, double *rank);
+
+/*
+ * The page of rows by rank (best first), then id: at most max ids of the rows at
+ * positions offset, offset + 1, … into ids (and their ranks into ranks, may be NULL).
+ * Returns how many were written.
+ */
+size_t ftx_match_page(struct ftx_match *m, uint64_t offset, size_t max, int64_t *ids,
+                      double *ranks);
+
+/* The first matching id greater than after (after < 0: the first), or -1 at the end. */
+int64_t ftx_match_next(const struct ftx_match *m, int64_t after);
+
+void ftx_match_free(struct ftx_match *m);
+
+/*
+ * Checks one key's postings against the format above without a query (what
+ * ftx_match_new checks of each key it reads): 0, or -ERR_INTERNAL naming what is wrong.
+ */
+int ftx_postings_check(const uint8_t *post, size_t plen, int64_t max_id, struct err *err);
+
+#endif

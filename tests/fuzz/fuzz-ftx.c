@@ -1,0 +1,113 @@
+/*
+ * Fuzz harness for the postings reader of Kaifang's full-text index (src/store/ftx.h),
+ * which reads bytes from a table file on disk: a damaged or hostile file must give an
+ * error, never a read out of bounds or a wrong answer's crash.
+ *
+ * Input: byte 0 the number of query tokens (1 + b % 3) and whether the table has one
+ * text field or several; bytes 1-2 the index's max_id (little-endian); byte 3 where the
+ * second token's postings start within the rest; byte 4 the rows per id; the rest the
+ * postings of token "a" (token "b": the rest from byte 3's offset; "c" is not indexed
+ * when byte 0's bit 2 is set).
+ *
+ * Invariants checked, beyond "no crash": postings that ftx_postings_check accepts are
+ * accepted by a query; when a query is accepted, its count is the number of ids
+ * ftx_match_next yields (increasing, at most max_id), the page of every match holds each
+ * of them once, best rank first (ranks never decrease along the page), and each one's
+ * rank is what ftx_match_rank says.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "store/ftx.h"
+
+struct fuzz_index {
+    const uint8_t *a, *b;
+    size_t alen, blen;
+    bool no_c;
+};
+
+static int lookup(void *ctx, const uint8_t *key, size_t klen, const uint8_t **post, size_t *plen,
+                  struct err *err)
+{
+    const struct fuzz_index *ix = ctx;
+    char tok = klen ? (char)key[klen - 1] : 0;
+
+    (void)err;
+    if (tok == 'a' || (tok == 'c' && !ix->no_c)) {
+        *post = ix->a;
+        *plen = ix->alen;
+        return 1;
+    }
+    if (tok == 'b') {
+        *post = ix->b;
+        *plen = ix->blen;
+        return 1;
+    }
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const struct ftx_term all[3] = {
+            {FTX_COL_ANY, "a", 1}, {1, "b", 1}, {FTX_COL_ANY, "c", 1}};
+    struct fuzz_index ix;
+    struct ftx_stats st;
+    struct err err = ERR_INIT;
+    struct ftx_match *m = NULL;
+    size_t nterms, split;
+    int64_t *ids;
+    double *ranks, r;
+    uint64_t count, seen = 0;
+    int64_t id = -1;
+    int rc;
+
+    if (size < 5 || size > 65536)
+        return 0;
+    nterms = 1 + data[0] % 3;
+    st.ncols = (data[0] & 8) ? 3 : 1;
+    st.max_id = data[1] | (int64_t)data[2] << 8;
+    st.rows = (uint64_t)st.max_id * (1 + data[4] % 4);
+    st.tokens = st.rows * (1 + data[4] / 64);
+    ix.a = data + 5;
+    ix.alen = size - 5;
+    split = data[3] % (ix.alen + 1);
+    ix.b = ix.a + split;
+    ix.blen = ix.alen - split;
+    ix.no_c = (data[0] & 4) != 0;
+
+    rc = ftx_match_new(&st, all, 1, lookup, &ix, &m, &err);
+    if (!ftx_postings_check(ix.a, ix.alen, st.max_id, &err))
+        BUG_ON(rc != 0);
+    ftx_match_free(m);
+    m = NULL;
+
+    err = (struct err)ERR_INIT;
+    rc = ftx_match_new(&st, all, nterms, lookup, &ix, &m, &err);
+    BUG_ON(rc != 0 && rc != -ERR_INTERNAL);
+    if (rc)
+        return 0;
+    count = ftx_match_count(m);
+    BUG_ON(count > (uint64_t)st.max_id + 1);
+    while ((id = ftx_match_next(m, id)) >= 0) {
+        BUG_ON(id > st.max_id);
+        BUG_ON(!ftx_match_rank(m, id, &r));
+        seen++;
+    }
+    BUG_ON(seen != count);
+    ids = xcalloc(count + 1, sizeof(*ids));
+    ranks = xcalloc(count + 1, sizeof(*ranks));
+    BUG_ON(ftx_match_page(m, 0, count + 1, ids, ranks) != count);
+    for (uint64_t i = 0; i < count; i++) {
+        BUG_ON(!ftx_match_rank(m, ids[i], &r) || r != ranks[i]);
+        BUG_ON(i && ranks[i] < ranks[i - 1]);
+        BUG_ON(i && ranks[i] == ranks[i - 1] && ids[i] <= ids[i - 1]);
+    }
+    free(ids);
+    free(ranks);
+    ftx_match_free(m);
+    return 0;
+}
