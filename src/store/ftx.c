@@ -118,6 +118,11 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n)
     return h ^ (h >> 29);
 }
 
+uint64_t ftx_key_hash(const uint8_t *key, size_t klen)
+{
+    return hash_bytes(key, klen) >> 1;
+}
+
 struct ftx_build *ftx_build_new(uint32_t ncols)
 {
     struct ftx_build *b = xcalloc(1, sizeof(*b));
@@ -247,9 +252,22 @@ void ftx_build_add(struct ftx_build *b, uint32_t col, const char *tokens, size_t
     }
 }
 
+struct order {
+    uint64_t hash;
+    size_t i;
+};
+
+static int cmp_order(const void *a, const void *b)
+{
+    const struct order *x = a, *y = b;
+
+    return x->hash < y->hash ? -1 : x->hash > y->hash ? 1 : x->i < y->i ? -1 : x->i > y->i;
+}
+
 int ftx_build_finish(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct ftx_stats *stats,
                      struct err *err)
 {
+    struct order *ord = xcalloc(b->nterms ? b->nterms : 1, sizeof(*ord));
     struct bytes out = {0};
     int rc = 0;
 
@@ -257,8 +275,13 @@ int ftx_build_finish(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct ft
     stats->tokens = b->tokens;
     stats->ncols = b->ncols;
     stats->max_id = b->row;
-    for (size_t i = 0; i < b->nterms && !rc; i++) {
-        struct term *t = &b->terms[i];
+    for (size_t i = 0; i < b->nterms; i++) {
+        ord[i].hash = b->terms[i].hash;
+        ord[i].i = i;
+    }
+    qsort(ord, b->nterms, sizeof(*ord), cmp_order);
+    for (size_t k = 0; k < b->nterms && !rc; k++) {
+        struct term *t = &b->terms[ord[k].i];
 
         term_flush(b, t);
         out.len = 0;
@@ -272,9 +295,59 @@ int ftx_build_finish(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct ft
             memcpy(out.p + out.len, t->exc.p, t->exc.len);
         out.len += t->exc.len;
         rc = emit(ctx, b->keys.p + t->koff, t->klen, out.p, out.len, err);
+        /* What is emitted is not needed again. */
+        free(t->docs.p);
+        free(t->exc.p);
+        memset(&t->docs, 0, sizeof(t->docs));
+        memset(&t->exc, 0, sizeof(t->exc));
     }
     free(out.p);
+    free(ord);
     return rc;
+}
+
+size_t ftx_entry_size(size_t klen, size_t plen)
+{
+    uint8_t tmp[10];
+
+    return vput(tmp, klen) + klen + vput(tmp, plen) + plen;
+}
+
+size_t ftx_entry_put(uint8_t *out, const uint8_t *key, size_t klen, const uint8_t *post,
+                     size_t plen)
+{
+    size_t n = vput(out, klen);
+
+    memcpy(out + n, key, klen);
+    n += klen;
+    n += vput(out + n, plen);
+    memcpy(out + n, post, plen);
+    return n + plen;
+}
+
+int ftx_entries_find(const uint8_t *blob, size_t len, const uint8_t *key, size_t klen,
+                     const uint8_t **post, size_t *plen, struct err *err)
+{
+    const uint8_t *p = blob, *end = blob + len;
+
+    while (p < end) {
+        uint64_t kl, pl;
+
+        if (vget(&p, end, &kl) || kl > (uint64_t)(end - p))
+            return err_set(err, ERR_INTERNAL, "q", "the full-text index is damaged (key)");
+        const uint8_t *k = p;
+
+        p += kl;
+        if (vget(&p, end, &pl) || pl > (uint64_t)(end - p))
+            return err_set(err, ERR_INTERNAL, "q", "the full-text index is damaged (entry)");
+        if (kl == klen && !memcmp(k, key, klen)) {
+            *post = p;
+            *plen = (size_t)pl;
+            return 1;
+        }
+        p += pl;
+    }
+    return 0;
 }
 
 size_t ftx_build_memory(const struct ftx_build *b)
@@ -395,6 +468,7 @@ struct ftx_match {
     /* e split by score against the base (copies), put in order as far as a page needs */
     struct scored *hi, *lo;
     size_t nhi, nlo;
+    size_t hi_ready, lo_ready; /* leading entries already in order */
 };
 
 #define BM25_K1 1.2
@@ -410,7 +484,8 @@ static double bm25(const double *idf, const uint64_t *freq, size_t n, double den
 
         score += idf[i] * ((f * (BM25_K1 + 1.0)) / (f + denom_k));
     }
-    return score;
+    /* Only statistics no table has (a damaged index) make NaN, which would break the order. */
+    return isnan(score) ? 0.0 : score;
 }
 
 struct exc_cursor {
@@ -481,7 +556,7 @@ int ftx_match_new(const struct ftx_stats *stats, const struct ftx_term *terms, s
             first = i;
         /* fts5_aux.c: idf = log((nRow - nHit + 0.5) / (nHit + 0.5)), at least 1e-6. */
         idf[i] = log((N - (double)p[i].df + 0.5) / ((double)p[i].df + 0.5));
-        if (idf[i] <= 0.0)
+        if (!(idf[i] > 0.0)) /* NaN too: more matches than rows in a damaged index */
             idf[i] = 1e-6;
     }
     if (empty || !nterms) {
@@ -676,7 +751,12 @@ size_t ftx_match_page(struct ftx_match *m, uint64_t offset, size_t max, int64_t 
     if (offset < m->nhi && max) {
         uint64_t want = offset + max;
 
-        select_best(m->hi, m->nhi, want < m->nhi ? (size_t)want : m->nhi);
+        size_t k = want < m->nhi ? (size_t)want : m->nhi;
+
+        if (k > m->hi_ready) {
+            select_best(m->hi, m->nhi, k);
+            m->hi_ready = k;
+        }
         for (uint64_t i = offset; i < m->nhi && n < max; i++, n++) {
             ids[n] = m->hi[i].id;
             if (ranks)
@@ -712,7 +792,12 @@ size_t ftx_match_page(struct ftx_match *m, uint64_t offset, size_t max, int64_t 
     if (n < max && offset < m->nlo) {
         uint64_t want = offset + (max - n);
 
-        select_best(m->lo, m->nlo, want < m->nlo ? (size_t)want : m->nlo);
+        size_t k = want < m->nlo ? (size_t)want : m->nlo;
+
+        if (k > m->lo_ready) {
+            select_best(m->lo, m->nlo, k);
+            m->lo_ready = k;
+        }
         for (uint64_t i = offset; i < m->nlo && n < max; i++, n++) {
             ids[n] = m->lo[i].id;
             if (ranks)

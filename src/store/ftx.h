@@ -72,7 +72,8 @@ void ftx_build_add(struct ftx_build *b, uint32_t col, const char *tokens, size_t
 typedef int (*ftx_emit_fn)(void *ctx, const uint8_t *key, size_t klen, const uint8_t *post,
                            size_t plen, struct err *err);
 
-/* Emits every key once, in no particular order, and fills *stats. b stays to be freed. */
+/* Emits every key once, in increasing order of ftx_key_hash() (equal hashes in any
+ * order), and fills *stats. b stays to be freed (the postings emitted are freed). */
 int ftx_build_finish(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct ftx_stats *stats,
                      struct err *err);
 
@@ -84,6 +85,22 @@ void ftx_build_free(struct ftx_build *b);
 /* The key of token (len bytes) in column col into out (at most 10 + len bytes): its
  * length. */
 size_t ftx_key(uint32_t col, const char *token, size_t len, uint8_t *out);
+
+/* The hash a key is stored under: 0 .. INT64_MAX (a SQLite rowid). */
+uint64_t ftx_key_hash(const uint8_t *key, size_t klen);
+
+/*
+ * The keys of one hash are stored together, as entries: varint key length, key, varint
+ * postings length, postings. ftx_entry_size() is the bytes of one, ftx_entry_put() writes
+ * it at out and returns that size. ftx_entries_find() looks for key among the entries of
+ * blob (len bytes, from disk: lengths are checked): 1 and the postings (borrowed from
+ * blob), 0 when it is not there, -ERR_INTERNAL when the entries are damaged.
+ */
+size_t ftx_entry_size(size_t klen, size_t plen);
+size_t ftx_entry_put(uint8_t *out, const uint8_t *key, size_t klen, const uint8_t *post,
+                     size_t plen);
+int ftx_entries_find(const uint8_t *blob, size_t len, const uint8_t *key, size_t klen,
+                     const uint8_t **post, size_t *plen, struct err *err);
 
 /* ---- Querying ------------------------------------------------------------------------ */
 

@@ -52,12 +52,6 @@
 
 /* Page cache of the connection that finishes a build (indexes, full-text), KiB. */
 #define BUILD_CACHE_KIB 16384
-/* The full-text build: FTS5 flushes its in-memory index every BUILD_FTS_HASH bytes and
- * merges the segments once at the end ('optimize') instead of as it goes (automerge 0,
- * and no crisis merge before BUILD_FTS_SEGMENTS segments of one level). 2, 8 and 32 MiB
- * took the same time on 2 million rows; the smaller one keeps the process smaller. */
-#define BUILD_FTS_HASH     (4u << 20)
-#define BUILD_FTS_SEGMENTS 256
 
 /* Build files older than this are a crash's leftovers. */
 #define STALE_BUILD_SECONDS (24 * 3600)
@@ -964,103 +958,6 @@ static int indexes_create(struct store_ds_build *b, sqlite3 *db, struct err *err
     return rc;
 }
 
-/*
- * The full-text index: a contentless FTS5 table over the text fields, fed from the table
- * (rowid = _id) with the build's tokenizer output, one column per text field. Full
- * detail (positions): FTS5's bm25 ranks nothing with detail=column or none (every score
- * 0), and positions cost 5% more time to build than columns alone (40% more space),
- * measured on 2 million rows of bench/gen-ingest-csv.c. No column sizes (columnsize=0):
- * they cost a B-tree insert per row, a quarter of the index's build time, and only serve
- * bm25's length normalisation, which PostgreSQL's ts_rank (CKAN's rank) does not do by
- * default either; bm25 still weighs how often and how rare a token is.
- */
-static int fulltext_create(sqlite3 *db, const char *hex, const struct sqds_field *fields,
-                           size_t nfields, store_tokenize_fn tokenize, const atomic_bool *cancel,
-                           struct err *err)
-{
-    struct buf sql = BUF_INIT, ins = BUF_INIT, sel = BUF_INIT;
-    sqlite3_stmt *rd = NULL, *wr = NULL;
-    struct buf *toks = NULL;
-    size_t i, n = 0, k;
-    unsigned rows = 0;
-    int rc;
-
-    for (i = 0; i < nfields; i++)
-        n += fields[i].type == DSTYPE_TEXT;
-    if (!n)
-        return 0;
-    toks = xcalloc(n, sizeof(*toks));
-    buf_addstr(&sql, "CREATE VIRTUAL TABLE fts USING fts5(");
-    buf_addstr(&ins, "INSERT INTO fts(rowid");
-    buf_addstr(&sel, "SELECT _id");
-    for (i = 0, k = 0; i < nfields; i++) {
-        if (fields[i].type != DSTYPE_TEXT)
-            continue;
-        buf_addf(&sql, "c_%zu, ", i + 1);
-        buf_addf(&ins, ", c_%zu", i + 1);
-        buf_addf(&sel, ", c_%zu", i + 1);
-        buf_init(&toks[k++], 0);
-    }
-    buf_addstr(&sql, "content='', columnsize=0, tokenize='kaifang_space')");
-    buf_addstr(&ins, ") VALUES (?");
-    for (k = 0; k < n; k++)
-        buf_addstr(&ins, ", ?");
-    buf_addch(&ins, ')');
-    buf_addf(&sel, " FROM t_%s ORDER BY _id", hex);
-
-    rc = sqds_exec(db, sql.buf, "creating the full-text index", err);
-    if (!rc) {
-        buf_reset(&sql);
-        buf_addf(&sql,
-                 "INSERT INTO fts(fts, rank) VALUES ('automerge', 0);"
-                 " INSERT INTO fts(fts, rank) VALUES ('crisismerge', %d);"
-                 " INSERT INTO fts(fts, rank) VALUES ('hashsize', %u)",
-                 BUILD_FTS_SEGMENTS, BUILD_FTS_HASH);
-        rc = sqds_exec(db, sql.buf, "setting up the full-text index", err);
-    }
-    if (!rc && (sqlite3_prepare_v2(db, sel.buf, -1, &rd, NULL) ||
-                sqlite3_prepare_v2(db, ins.buf, -1, &wr, NULL)))
-        rc = sqds_db_error(db, sqlite3_errcode(db), "preparing the full-text index", err);
-    while (!rc && (rc = sqlite3_step(rd)) == SQLITE_ROW) {
-        if (!(rows++ & 4095) && cancel && atomic_load_explicit(cancel, memory_order_relaxed)) {
-            rc = err_set(err, ERR_UNAVAILABLE, NULL,
-                         "building the full-text index abandoned: the server is stopping");
-            break;
-        }
-        sqlite3_bind_int64(wr, 1, sqlite3_column_int64(rd, 0));
-        for (k = 0; k < n; k++) {
-            const char *text = (const char *)sqlite3_column_text(rd, (int)k + 1);
-
-            buf_reset(&toks[k]);
-            if (text)
-                tokenize(text, &toks[k]);
-            sqlite3_bind_text(wr, (int)k + 2, toks[k].buf, (int)toks[k].len, SQLITE_STATIC);
-        }
-        rc = sqlite3_step(wr);
-        sqlite3_reset(wr);
-        rc = rc == SQLITE_DONE ? 0 : sqds_db_error(db, rc, "building the full-text index", err);
-    }
-    if (rc == SQLITE_DONE)
-        rc = 0;
-    else if (rc > 0)
-        rc = sqds_db_error(db, rc, "reading rows for the full-text index", err);
-    sqlite3_finalize(rd);
-    sqlite3_finalize(wr);
-    if (!rc)
-        rc = sqds_exec(db,
-                       "INSERT INTO fts(fts) VALUES ('optimize');"
-                       " INSERT INTO fts(fts, rank) VALUES ('automerge', 4);"
-                       " INSERT INTO fts(fts, rank) VALUES ('crisismerge', 16)",
-                       "merging the full-text index", err);
-    for (k = 0; k < n; k++)
-        buf_release(&toks[k]);
-    free(toks);
-    buf_release(&sql);
-    buf_release(&ins);
-    buf_release(&sel);
-    return rc;
-}
-
 /* The meta rows of the new file. generation is set at the swap. */
 static int meta_write(struct store_ds_build *b, sqlite3 *db, const json_t *meta, uint64_t gen,
                       struct err *err)
@@ -1234,7 +1131,7 @@ int sqds_build_commit(struct store_ds_build *b, const json_t *meta, uint64_t *ro
     t_idx = seconds() - t;
     t = seconds();
     if (!rc && b->fulltext && !b->fulltext_later)
-        rc = fulltext_create(db, b->hex, b->fields, b->nfields, b->tokenize, NULL, err);
+        rc = sqds_ftx_build(db, b->hex, b->fields, b->nfields, b->tokenize, NULL, err);
     t_fts = seconds() - t;
     if (!rc)
         rc = sqds_exec(db, "COMMIT; PRAGMA journal_mode = DELETE", "finishing a new table", err);
@@ -1356,7 +1253,7 @@ static int fulltext_into(const char *path, const char *id, uint64_t gen, store_t
         rc = sqds_table_load(db, NULL, id, &t, err);
     if (rc || !t.fts_pending)
         goto out;
-    rc = fulltext_create(db, t.hex, t.fields, t.nfields, tokenize, cancel, err);
+    rc = sqds_ftx_build(db, t.hex, t.fields, t.nfields, tokenize, cancel, err);
     if (!rc)
         rc = sqds_meta_set(db, "generation", NULL, (int64_t)gen + 1, err);
     if (!rc)

@@ -10,9 +10,12 @@
  *   t_<hex>  the rows: _id INTEGER PRIMARY KEY, then c_1 … c_n, one per field in order
  *   meta     key/value rows: fields, primary key, indexes, the module's meta, row count,
  *            generation, next _id
- *   fts      (tables built with fulltext that have text fields) a contentless FTS5 table
- *            with one column per text field, named as the table column (c_<n>),
- *            rowid = _id, fed with the build's tokenizer output
+ *   ftx      (tables built with fulltext that have text fields) Kaifang's inverted index
+ *            of the text fields (store/ftx.h; store-sqlite-datastore-ftx.c), with meta
+ *            ftx_rows, ftx_tokens, ftx_ncols, ftx_max_id
+ *   fts      (tables built before ftx) a contentless FTS5 table with one column per
+ *            text field, named as the table column (c_<n>), rowid = _id, fed with the
+ *            build's tokenizer output; searched as before until the table is rebuilt
  *   pk       the unique index of the primary key; i_<k> the other indexes
  * where <hex> is the resource id without dashes. Field ids are data only.
  *
@@ -34,6 +37,7 @@
 #include "core/buf.h"
 #include "core/dstype.h"
 #include "core/err.h"
+#include "store/ftx.h"
 #include "store/store-int.h"
 
 /* A resource id as text: 36 characters and the NUL. */
@@ -84,11 +88,13 @@ struct sqds_table {
     size_t nfields;
     size_t *pk; /* field indexes */
     size_t npk;
-    json_t *indexes;  /* [[field id, …], …] */
-    bool fulltext;    /* built with fulltext */
-    bool has_fts;     /* … and has text fields: the fts table exists */
-    bool fts_pending; /* … and has text fields, but the fts table is not built yet
-                       * (store_ds_fulltext_build) */
+    json_t *indexes;      /* [[field id, …], …] */
+    bool fulltext;        /* built with fulltext */
+    bool has_fts;         /* … and has text fields: a full-text index exists (ftx or fts) */
+    bool has_ftx;         /* … and it is the ftx table (else FTS5's fts, an older table) */
+    bool fts_pending;     /* … and has text fields, but the index is not built yet
+                           * (store_ds_fulltext_build) */
+    struct ftx_stats ftx; /* with has_ftx */
     uint64_t rows;
     uint64_t generation;
     int64_t next_id;
@@ -152,12 +158,16 @@ int sqds_fsync_path(const char *path, const char *what, struct err *err);
 /* ---- Values and generated SQL (store-sqlite-datastore.c) ------------------------------ */
 
 /* A value to bind, converted for a field's column. */
-enum sqds_bind_kind { SQDS_B_NULL, SQDS_B_INT, SQDS_B_TEXT };
+enum sqds_bind_kind { SQDS_B_NULL, SQDS_B_INT, SQDS_B_TEXT, SQDS_B_FTX };
+
+/* The pointer type of an ftx_match bound for ftx_ids() (sqlite3_bind_pointer). */
+#define SQDS_FTX_POINTER "kaifang_ftx_match"
 
 struct sqds_bindv {
     enum sqds_bind_kind kind;
     int64_t i;
-    const char *s; /* borrowed, or num below */
+    const struct ftx_match *ftx; /* SQDS_B_FTX: borrowed, alive while the statement runs */
+    const char *s;               /* borrowed, or num below */
     size_t len;
     char num[24];
 };
@@ -212,6 +222,24 @@ int sqds_build_commit(struct store_ds_build *b, const json_t *meta, uint64_t *ro
 void sqds_build_abort(struct store_ds_build *b);
 int sqds_fulltext_build(struct store *s, const char *resource_id, store_tokenize_fn tokenize,
                         const atomic_bool *cancel, struct err *err);
+/* ---- Full text (store-sqlite-datastore-ftx.c) ------------------------------------------- */
+
+/* (Re)builds the ftx index of table t_<hex> in db, inside the caller's transaction: every
+ * row's text fields through tokenize, the ftx table and its meta. cancel (may be NULL) is
+ * read between rows (-ERR_UNAVAILABLE). A table without text fields gets an empty ftx. */
+int sqds_ftx_build(sqlite3 *db, const char *hex, const struct sqds_field *fields, size_t nfields,
+                   store_tokenize_fn tokenize, const atomic_bool *cancel, struct err *err);
+
+/* The rows of t (has_ftx) matching the text conditions: *out (NULL when they hold no
+ * token), free with ftx_match_free(). Errors: -ERR_VALIDATION naming q for a field that is
+ * not a text field of t; -ERR_INTERNAL for a damaged index. */
+int sqds_ftx_match(sqlite3 *db, const struct sqds_table *t, const struct store_ds_text *text,
+                   size_t ntext, struct ftx_match **out, struct err *err);
+
+/* Registers ftx_ids(match) on db: rowid = each matching row's _id in order, column rank
+ * its FTS5 rank; match bound as SQDS_B_FTX. */
+int sqds_ftx_register(sqlite3 *db, struct err *err);
+
 /* Removes build files older than a day (a crash's leftovers) from q->dir. */
 void sqds_build_sweep(const struct sqds *q);
 

@@ -298,7 +298,8 @@ static int authorize(void *arg, int action, const char *a1, const char *a2, cons
                 return SQLITE_OK;
         }
         /* Never echo an internal name. */
-        if (a1 && (starts_with(a1, "t_") || str_eq(a1, "meta") || starts_with(a1, "fts")))
+        if (a1 && (starts_with(a1, "t_") || str_eq(a1, "meta") || starts_with(a1, "fts") ||
+                   starts_with(a1, "ftx")))
             return deny(x, "%s", "reading a table that is not a datastore table is not allowed");
         return deny(x, "reading \"%s\" is not allowed: only datastore tables can be read", a1);
     case SQLITE_UPDATE:

@@ -208,6 +208,7 @@ out:
 /* ---- Full-text rows of changed records ------------------------------------------------ */
 struct fts_writer {
     bool on;
+    bool ftx; /* the table's index is ftx: rebuilt once the rows changed (ftx_after) */
     store_tokenize_fn tokenize;
     sqlite3_stmt *get; /* SELECT the text fields WHERE _id = ? */
     sqlite3_stmt *del; /* INSERT INTO fts(fts, rowid, …) VALUES ('delete', ?, …) */
@@ -225,12 +226,16 @@ static int fts_writer_init(struct store *s, struct writer *w, struct fts_writer 
     memset(fw, 0, sizeof(*fw));
     if (!w->t.has_fts)
         return 0;
-    fw->on = true;
     fw->tokenize = atomic_load(&s->ds_tokenize);
     if (!fw->tokenize)
         return err_set(err, ERR_INTERNAL, NULL,
                        "changing the rows of a table with a full-text index needs the "
                        "tokenizer (store_ds_set_tokenizer)");
+    if (w->t.has_ftx) {
+        fw->ftx = true;
+        return 0;
+    }
+    fw->on = true;
     for (size_t i = 0; i < w->t.nfields; i++) {
         if (w->t.fields[i].type != DSTYPE_TEXT)
             continue;
@@ -298,6 +303,19 @@ static int fts_row(struct writer *w, struct fts_writer *fw, int64_t id, bool del
     rc = step_done(w->db, st, "updating the full-text index", err);
     sqlite3_reset(fw->get);
     return rc;
+}
+
+/*
+ * After the rows of an ftx table changed, in the same transaction: the index is built
+ * again from every row. NEEDSWORK: that is the whole table's cost (seconds for millions of
+ * rows) for any change; postings changed in place (the rows' old and new tokens) would
+ * cost what the change is.
+ */
+static int ftx_after(struct writer *w, const struct fts_writer *fw, struct err *err)
+{
+    if (!fw->ftx)
+        return 0;
+    return sqds_ftx_build(w->db, w->t.hex, w->t.fields, w->t.nfields, fw->tokenize, NULL, err);
 }
 
 /* ---- store_ds_upsert -------------------------------------------------------------------- */
@@ -490,6 +508,8 @@ int sqds_upsert(struct store *s, const char *resource_id, enum store_ds_method m
     rc = sqds_meta_set(w.db, "rows", NULL, (int64_t)w.t.rows, err);
     if (!rc)
         rc = sqds_meta_set(w.db, "next_id", NULL, w.t.next_id, err);
+    if (!rc)
+        rc = ftx_after(&w, &fw, err);
 out:
     sqlite3_finalize(st_find);
     sqlite3_finalize(st_ins);
@@ -562,6 +582,8 @@ int sqds_delete(struct store *s, const char *resource_id, const struct store_ds_
         *count = (uint64_t)sqlite3_changes64(w.db);
     w.t.rows -= (uint64_t)sqlite3_changes64(w.db);
     rc = sqds_meta_set(w.db, "rows", NULL, (int64_t)w.t.rows, err);
+    if (!rc)
+        rc = ftx_after(&w, &fw, err);
 out:
     sqlite3_finalize(sel);
     sqlite3_finalize(del);

@@ -285,6 +285,14 @@ int sqds_table_load(sqlite3 *db, const char *schema, const char *id, struct sqds
             t->generation = (uint64_t)n;
         else if (str_eq(key, "next_id"))
             t->next_id = n;
+        else if (str_eq(key, "ftx_rows"))
+            t->ftx.rows = (uint64_t)n;
+        else if (str_eq(key, "ftx_tokens"))
+            t->ftx.tokens = (uint64_t)n;
+        else if (str_eq(key, "ftx_ncols"))
+            t->ftx.ncols = (uint32_t)n;
+        else if (str_eq(key, "ftx_max_id"))
+            t->ftx.max_id = n;
     }
     if (rc != SQLITE_DONE) {
         rc = sqds_db_error(db, rc, "reading table meta", err);
@@ -313,12 +321,17 @@ int sqds_table_load(sqlite3 *db, const char *schema, const char *id, struct sqds
         if (type == DSTYPE_TEXT)
             t->has_fts = t->fulltext;
     }
-    /* A table committed with fulltext_later has no fts table until its index is built. */
+    /* A table committed with fulltext_later has no index until it is built; one built
+     * before ftx existed has FTS5's fts. */
     if (t->has_fts) {
+        char sch[192];
+
         sqlite3_finalize(st);
-        xsnprintf(sql, sizeof(sql), "SELECT 1 FROM %s%ssqlite_schema WHERE name = 'fts'",
+        xsnprintf(sch, sizeof(sch),
+                  "SELECT name = 'ftx' FROM %s%ssqlite_schema WHERE name IN ('fts', 'ftx')"
+                  " ORDER BY name = 'ftx' DESC",
                   schema ? schema : "", schema ? "." : "");
-        rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+        rc = sqlite3_prepare_v2(db, sch, -1, &st, NULL);
         if (rc == SQLITE_OK)
             rc = sqlite3_step(st);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -327,6 +340,7 @@ int sqds_table_load(sqlite3 *db, const char *schema, const char *id, struct sqds
         }
         t->fts_pending = rc == SQLITE_DONE;
         t->has_fts = rc == SQLITE_ROW;
+        t->has_ftx = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
         rc = 0;
     }
     t->pk = xcalloc(json_array_size(pk) + 1, sizeof(*t->pk));
@@ -519,6 +533,8 @@ static int reader_open(struct sqds *q, const char *id, const char *path, const s
     rc = sqds_exec(r->db, setup, "opening a datastore table", err);
     if (!rc)
         rc = sqds_tokenizer_register(r->db, err);
+    if (!rc)
+        rc = sqds_ftx_register(r->db, err);
 out:
     if (rc) {
         reader_close(r);
@@ -766,6 +782,9 @@ void sqds_bindv_bind(sqlite3_stmt *st, int i, const struct sqds_bindv *b)
     case SQDS_B_TEXT:
         sqlite3_bind_text(st, i, b->s, (int)b->len, SQLITE_TRANSIENT);
         break;
+    case SQDS_B_FTX:
+        sqlite3_bind_pointer(st, i, (void *)b->ftx, SQDS_FTX_POINTER, NULL);
+        break;
     default:
         sqlite3_bind_null(st, i);
         break;
@@ -973,6 +992,13 @@ struct store_ds_cursor {
     char (*tmp)[32];
     struct buf match; /* the FTS5 query */
     bool done;
+    /* Tables with ftx: the match; by_ids: the rows of a ranked page are read one by one
+     * by _id (st: SELECT … WHERE t._id = ?), ids taken from ftx in chunks. */
+    struct ftx_match *ftx;
+    bool by_ids;
+    int64_t ids[256];
+    size_t nids, pos;
+    uint64_t next_off, left;
 };
 
 static size_t search_ncolumns(const struct store_ds_cursor *c)
@@ -997,7 +1023,29 @@ static int search_next(struct store_ds_cursor *c, const struct dsvalue **values,
     *values = NULL;
     if (c->done)
         return 0;
-    rc = sqlite3_step(c->st);
+    if (c->by_ids) {
+        for (;;) {
+            if (c->pos == c->nids) {
+                size_t n = c->left < ARRAY_SIZE(c->ids) ? (size_t)c->left : ARRAY_SIZE(c->ids);
+
+                c->nids = n ? ftx_match_page(c->ftx, c->next_off, n, c->ids, NULL) : 0;
+                c->pos = 0;
+                c->next_off += c->nids;
+                c->left -= c->nids;
+                if (!c->nids) {
+                    c->done = true;
+                    return 0;
+                }
+            }
+            sqlite3_reset(c->st);
+            sqlite3_bind_int64(c->st, 1, c->ids[c->pos++]);
+            rc = sqlite3_step(c->st);
+            if (rc != SQLITE_DONE) /* DONE: a row the index has and the table not */
+                break;
+        }
+    } else {
+        rc = sqlite3_step(c->st);
+    }
     if (rc == SQLITE_DONE) {
         c->done = true;
         return 0;
@@ -1033,6 +1081,7 @@ static void search_free(struct store_ds_cursor *c)
     free(c->vals);
     free(c->tmp);
     buf_release(&c->match);
+    ftx_match_free(c->ftx);
     free(c);
 }
 
@@ -1080,12 +1129,20 @@ static int search_columns(struct store_ds_cursor *c, const struct sqds_table *t,
  * full-text index when match is not empty, and the filters.
  */
 static int gen_from_where(struct sqds_gen *g, const struct sqds_table *t, const struct buf *match,
-                          bool nothing, const struct store_ds_query *q, struct err *err)
+                          const struct ftx_match *ftx, bool nothing, const struct store_ds_query *q,
+                          struct err *err)
 {
     struct sqds_bindv *b;
 
     if (nothing) {
         buf_addf(&g->sql, " FROM t_%s AS t WHERE 0", t->hex);
+    } else if (ftx) {
+        /* The alias keeps the names of FTS5's: fts.rowid, fts.rank. */
+        buf_addstr(&g->sql, " FROM ftx_ids(");
+        b = sqds_gen_param(g);
+        b->kind = SQDS_B_FTX;
+        b->ftx = ftx;
+        buf_addf(&g->sql, ") AS fts JOIN t_%s AS t ON t._id = fts.rowid WHERE 1", t->hex);
     } else if (match->len) {
         buf_addf(&g->sql, " FROM fts JOIN t_%s AS t ON t._id = fts.rowid WHERE fts MATCH ", t->hex);
         b = sqds_gen_param(g);
@@ -1100,8 +1157,8 @@ static int gen_from_where(struct sqds_gen *g, const struct sqds_table *t, const 
 
 /* Counts the rows a search matches, whatever offset and limit: SELECT count(*) … */
 static int search_total(struct reader *r, const struct sqds_table *t, const struct buf *match,
-                        bool nothing, const struct store_ds_query *q, const ssize_t *cols,
-                        size_t ncols, uint64_t *total, struct err *err)
+                        const struct ftx_match *ftx, bool nothing, const struct store_ds_query *q,
+                        const ssize_t *cols, size_t ncols, uint64_t *total, struct err *err)
 {
     sqlite3_stmt *st = NULL;
     struct sqds_gen g;
@@ -1111,8 +1168,12 @@ static int search_total(struct reader *r, const struct sqds_table *t, const stru
         *total = t->rows;
         return 0;
     }
+    if (ftx && !q->nfilters && !q->distinct) {
+        *total = ftx_match_count(ftx);
+        return 0;
+    }
     sqds_gen_init(&g);
-    if (match->len && !nothing && !q->nfilters && !q->distinct) {
+    if (match->len && !ftx && !nothing && !q->nfilters && !q->distinct) {
         /* The index alone: no row of the table is read. */
         buf_addstr(&g.sql, "SELECT count(*) FROM fts WHERE fts MATCH ");
         sqds_gen_param(&g)->kind = SQDS_B_TEXT;
@@ -1129,7 +1190,7 @@ static int search_total(struct reader *r, const struct sqds_table *t, const stru
     } else {
         buf_addstr(&g.sql, "SELECT count(*)");
     }
-    rc = gen_from_where(&g, t, match, nothing, q, err);
+    rc = gen_from_where(&g, t, match, ftx, nothing, q, err);
     if (!rc && q->distinct)
         buf_addch(&g.sql, ')');
 run:
@@ -1225,6 +1286,31 @@ static int sq_ds_search(struct store *s, const struct store_ds_query *q,
     }
     /* A full-text search of a table without text fields matches nothing. */
     nothing = c->match.len && !t->has_fts;
+    if (c->match.len && t->has_ftx) {
+        rc = sqds_ftx_match(c->r->db, t, q->text, q->ntext, &c->ftx, err);
+        if (rc)
+            goto out;
+    }
+    if (c->ftx && !q->nfilters && !q->nsort && !q->distinct) {
+        /* The ranked page from the index alone, then its rows by _id. */
+        uint64_t count = ftx_match_count(c->ftx);
+
+        c->by_ids = true;
+        c->next_off = q->offset;
+        c->left = q->offset >= count ? 0 : count - q->offset;
+        if (q->limit && q->limit < c->left)
+            c->left = q->limit;
+        buf_addstr(&g.sql, "SELECT ");
+        for (size_t i = 0; i < c->ncols; i++) {
+            buf_addstr(&g.sql, i ? ", " : "");
+            gen_column(&g, t, cols[i], false);
+        }
+        buf_addf(&g.sql, " FROM t_%s AS t WHERE t._id = ?", t->hex);
+        if (q->total && total)
+            *total = count;
+        rc = reader_stmt(c->r, g.sql.buf, &c->st, err);
+        goto out;
+    }
 
     buf_addstr(&g.sql, q->distinct ? "SELECT DISTINCT " : "SELECT ");
     for (size_t i = 0; i < c->ncols; i++) {
@@ -1235,7 +1321,7 @@ static int sq_ds_search(struct store *s, const struct store_ds_query *q,
         rc = gen_ranked_page(&g, t, &c->match, q);
         goto prepared;
     }
-    rc = gen_from_where(&g, t, &c->match, nothing, q, err);
+    rc = gen_from_where(&g, t, &c->match, c->ftx, nothing, q, err);
     if (rc)
         goto out;
     buf_addstr(&g.sql, " ORDER BY ");
@@ -1274,7 +1360,7 @@ prepared:
         if (nothing)
             *total = 0;
         else
-            rc = search_total(c->r, t, &c->match, nothing, q, cols, c->ncols, total, err);
+            rc = search_total(c->r, t, &c->match, c->ftx, nothing, q, cols, c->ncols, total, err);
         if (rc)
             goto out;
     }

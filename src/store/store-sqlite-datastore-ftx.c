@@ -1,0 +1,417 @@
+/*
+ * store-sqlite-datastore-ftx.c - the full-text index of a datastore table file (ftx.h's
+ * inverted index) in SQLite: built from the table's rows, looked up by key, and offered to
+ * the searches' SQL as the table-valued function ftx_ids(match). docs/internals/datastore.md,
+ * "Full text".
+ *
+ * In the table file:
+ *   ftx(h INTEGER PRIMARY KEY, entries BLOB)   the keys of hash h (ftx_key_hash) with
+ *                                              their postings (ftx.h's entries)
+ *   meta ftx_rows, ftx_tokens, ftx_ncols, ftx_max_id   the index's struct ftx_stats
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "store/ftx.h"
+#include "store/store-sqlite-datastore-int.h"
+
+/* ---- Building ----------------------------------------------------------------------------- */
+struct emitter {
+    sqlite3 *db;
+    sqlite3_stmt *ins;
+    uint64_t h;
+    bool have;
+    uint8_t *row;
+    size_t len, cap;
+};
+
+static int emitter_flush(struct emitter *e, struct err *err)
+{
+    int rc;
+
+    if (!e->have)
+        return 0;
+    sqlite3_bind_int64(e->ins, 1, (int64_t)e->h);
+    sqlite3_bind_blob(e->ins, 2, e->row, (int)e->len, SQLITE_STATIC);
+    rc = sqlite3_step(e->ins);
+    sqlite3_reset(e->ins);
+    e->have = false;
+    e->len = 0;
+    return rc == SQLITE_DONE ? 0 : sqds_db_error(e->db, rc, "writing the full-text index", err);
+}
+
+static int emit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *post, size_t plen,
+                struct err *err)
+{
+    struct emitter *e = ctx;
+    uint64_t h = ftx_key_hash(key, klen);
+    size_t n = ftx_entry_size(klen, plen);
+    int rc;
+
+    if (e->have && h != e->h) {
+        rc = emitter_flush(e, err);
+        if (rc)
+            return rc;
+    }
+    if ((uint64_t)e->len + n > SQDS_MAX_VALUE)
+        return err_set(err, ERR_INTERNAL, "", "the full-text index of a token is too large");
+    if (e->len + n > e->cap) {
+        e->cap = e->len + n > 2 * e->cap ? e->len + n : 2 * e->cap;
+        e->row = xrealloc(e->row, e->cap);
+    }
+    e->len += ftx_entry_put(e->row + e->len, key, klen, post, plen);
+    e->h = h;
+    e->have = true;
+    return 0;
+}
+
+int sqds_ftx_build(sqlite3 *db, const char *hex, const struct sqds_field *fields, size_t nfields,
+                   store_tokenize_fn tokenize, const atomic_bool *cancel, struct err *err)
+{
+    struct buf sel = BUF_INIT, toks = BUF_INIT;
+    struct emitter e = {.db = db};
+    struct ftx_build *b = NULL;
+    struct ftx_stats st = {0};
+    sqlite3_stmt *rd = NULL;
+    size_t *cols = xcalloc(nfields ? nfields : 1, sizeof(*cols)), n = 0;
+    unsigned rows = 0;
+    int rc;
+
+    for (size_t i = 0; i < nfields; i++)
+        if (fields[i].type == DSTYPE_TEXT)
+            cols[n++] = i;
+    rc = sqds_exec(db,
+                   "CREATE TABLE IF NOT EXISTS ftx(h INTEGER PRIMARY KEY, entries BLOB);"
+                   " DELETE FROM ftx",
+                   "creating the full-text index", err);
+    if (rc || !n)
+        goto out;
+    b = ftx_build_new((uint32_t)n);
+    buf_addstr(&sel, "SELECT _id");
+    for (size_t k = 0; k < n; k++)
+        buf_addf(&sel, ", c_%zu", cols[k] + 1);
+    buf_addf(&sel, " FROM t_%s ORDER BY _id", hex);
+    if (sqlite3_prepare_v2(db, sel.buf, -1, &rd, NULL) ||
+        sqlite3_prepare_v2(db, "INSERT INTO ftx(h, entries) VALUES (?, ?)", -1, &e.ins, NULL)) {
+        rc = sqds_db_error(db, sqlite3_errcode(db), "preparing the full-text index", err);
+        goto out;
+    }
+    while ((rc = sqlite3_step(rd)) == SQLITE_ROW) {
+        if (!(rows++ & 4095) && cancel && atomic_load_explicit(cancel, memory_order_relaxed)) {
+            rc = err_set(err, ERR_UNAVAILABLE, NULL,
+                         "building the full-text index abandoned: the server is stopping");
+            goto out;
+        }
+        rc = ftx_build_row(b, sqlite3_column_int64(rd, 0), err);
+        if (rc)
+            goto out;
+        for (size_t k = 0; k < n; k++) {
+            const char *text = (const char *)sqlite3_column_text(rd, (int)k + 1);
+
+            if (!text)
+                continue;
+            buf_reset(&toks);
+            tokenize(text, &toks);
+            ftx_build_add(b, (uint32_t)cols[k] + 1, toks.buf, toks.len);
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        rc = sqds_db_error(db, rc, "reading rows for the full-text index", err);
+        goto out;
+    }
+    rc = ftx_build_finish(b, emit, &e, &st, err);
+    if (!rc)
+        rc = emitter_flush(&e, err);
+    if (!rc)
+        rc = sqds_meta_set(db, "ftx_rows", NULL, (int64_t)st.rows, err);
+    if (!rc)
+        rc = sqds_meta_set(db, "ftx_tokens", NULL, (int64_t)st.tokens, err);
+    if (!rc)
+        rc = sqds_meta_set(db, "ftx_ncols", NULL, (int64_t)st.ncols, err);
+    if (!rc)
+        rc = sqds_meta_set(db, "ftx_max_id", NULL, st.max_id, err);
+out:
+    sqlite3_finalize(rd);
+    sqlite3_finalize(e.ins);
+    ftx_build_free(b);
+    free(e.row);
+    free(cols);
+    buf_release(&sel);
+    buf_release(&toks);
+    return rc;
+}
+
+/* ---- Queries ------------------------------------------------------------------------------- */
+struct lookup {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    uint8_t **rows; /* copies of the blobs read, alive until the match is made */
+    size_t nrows;
+};
+
+static int lookup(void *ctx, const uint8_t *key, size_t klen, const uint8_t **post, size_t *plen,
+                  struct err *err)
+{
+    struct lookup *l = ctx;
+    const void *blob;
+    size_t len;
+    uint8_t *copy;
+    int rc;
+
+    sqlite3_bind_int64(l->st, 1, (int64_t)ftx_key_hash(key, klen));
+    rc = sqlite3_step(l->st);
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(l->st);
+        return 0;
+    }
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(l->st);
+        return sqds_db_error(l->db, rc, "reading the full-text index", err);
+    }
+    blob = sqlite3_column_blob(l->st, 0);
+    len = (size_t)sqlite3_column_bytes(l->st, 0);
+    copy = xmalloc(len ? len : 1);
+    if (len)
+        memcpy(copy, blob, len);
+    sqlite3_reset(l->st);
+    l->rows = xrealloc(l->rows, (l->nrows + 1) * sizeof(*l->rows));
+    l->rows[l->nrows++] = copy;
+    return ftx_entries_find(copy, len, key, klen, post, plen, err);
+}
+
+int sqds_ftx_match(sqlite3 *db, const struct sqds_table *t, const struct store_ds_text *text,
+                   size_t ntext, struct ftx_match **out, struct err *err)
+{
+    struct ftx_term *terms = NULL;
+    struct lookup l = {.db = db};
+    size_t nterms = 0, alloc = 0;
+    int rc = 0;
+
+    *out = NULL;
+    for (size_t i = 0; i < ntext; i++) {
+        ssize_t f = -1;
+
+        if (text[i].field) {
+            f = sqds_field_find(t, text[i].field);
+            if (f < 0) {
+                rc = err_set(err, ERR_VALIDATION, "q", "field \"%s\" is not in the table",
+                             text[i].field);
+                goto out;
+            }
+            if (t->fields[f].type != DSTYPE_TEXT) {
+                rc = err_set(err, ERR_VALIDATION, "q", "field \"%s\" is not a text field",
+                             text[i].field);
+                goto out;
+            }
+        }
+        for (size_t j = 0; j < text[i].ntokens; j++) {
+            const char *p = text[i].tokens[j];
+
+            while (p && *p) {
+                size_t len;
+
+                while (*p == ' ')
+                    p++;
+                len = strcspn(p, " ");
+                if (!len)
+                    break;
+                ALLOC_GROW(terms, nterms + 1, alloc);
+                terms[nterms].col = f < 0 ? FTX_COL_ANY : (uint32_t)f + 1;
+                terms[nterms].token = p;
+                terms[nterms].len = len;
+                nterms++;
+                p += len;
+            }
+        }
+    }
+    if (!nterms)
+        goto out;
+    if (sqlite3_prepare_v2(db, "SELECT entries FROM ftx WHERE h = ?", -1, &l.st, NULL)) {
+        rc = sqds_db_error(db, sqlite3_errcode(db), "reading the full-text index", err);
+        goto out;
+    }
+    rc = ftx_match_new(&t->ftx, terms, nterms, lookup, &l, out, err);
+    if (rc == -ERR_INTERNAL)
+        log_error("store: datastore: table of \"%s\": %s", t->id, err->msg);
+out:
+    sqlite3_finalize(l.st);
+    for (size_t i = 0; i < l.nrows; i++)
+        free(l.rows[i]);
+    free(l.rows);
+    free(terms);
+    return rc;
+}
+
+/* ---- ftx_ids(match): the rows of a match to SQL ---------------------------------------------
+ * An eponymous table-valued function (https://sqlite.org/vtab.html §2.1.2) with the row id of
+ * each matching row as its rowid and its FTS5 rank as column "rank"; the match comes as a
+ * pointer bound by the store (sqlite3_bind_pointer, type SQDS_FTX_POINTER), so SQL text alone
+ * can never make one. Rows come in rowid order; a rowid = ? constraint looks one up. */
+struct vcur {
+    sqlite3_vtab_cursor base;
+    const struct ftx_match *m;
+    int64_t id;
+    bool one;
+};
+
+static int v_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out,
+                     char **errmsg)
+{
+    int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(rank REAL, match HIDDEN)");
+
+    (void)aux;
+    (void)argc;
+    (void)argv;
+    (void)errmsg;
+    if (rc != SQLITE_OK)
+        return rc;
+    *out = sqlite3_malloc(sizeof(**out));
+    if (!*out)
+        return SQLITE_NOMEM;
+    memset(*out, 0, sizeof(**out));
+    return SQLITE_OK;
+}
+
+static int v_disconnect(sqlite3_vtab *vt)
+{
+    sqlite3_free(vt);
+    return SQLITE_OK;
+}
+
+static int v_best_index(sqlite3_vtab *vt, sqlite3_index_info *ii)
+{
+    int match = -1, row = -1;
+
+    (void)vt;
+    for (int i = 0; i < ii->nConstraint; i++) {
+        const struct sqlite3_index_constraint *c = &ii->aConstraint[i];
+
+        if (c->op != SQLITE_INDEX_CONSTRAINT_EQ)
+            continue;
+        if (c->iColumn == 1) {
+            if (!c->usable)
+                return SQLITE_CONSTRAINT;
+            match = i;
+        } else if (c->iColumn == -1 && c->usable) {
+            row = i;
+        }
+    }
+    if (match < 0)
+        return SQLITE_CONSTRAINT;
+    ii->aConstraintUsage[match].argvIndex = 1;
+    ii->aConstraintUsage[match].omit = 1;
+    if (row >= 0) {
+        ii->aConstraintUsage[row].argvIndex = 2;
+        ii->aConstraintUsage[row].omit = 1;
+        ii->idxNum = 1;
+        ii->estimatedCost = 1.0;
+        ii->estimatedRows = 1;
+        ii->idxFlags = SQLITE_INDEX_SCAN_UNIQUE;
+    } else {
+        ii->estimatedCost = 1e6;
+        ii->estimatedRows = 1000000;
+    }
+    if (ii->nOrderBy == 1 && ii->aOrderBy[0].iColumn == -1 && !ii->aOrderBy[0].desc)
+        ii->orderByConsumed = 1;
+    return SQLITE_OK;
+}
+
+static int v_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out)
+{
+    struct vcur *c = sqlite3_malloc(sizeof(*c));
+
+    (void)vt;
+    if (!c)
+        return SQLITE_NOMEM;
+    memset(c, 0, sizeof(*c));
+    c->id = -1;
+    *out = &c->base;
+    return SQLITE_OK;
+}
+
+static int v_close(sqlite3_vtab_cursor *cur)
+{
+    sqlite3_free(cur);
+    return SQLITE_OK;
+}
+
+static int v_filter(sqlite3_vtab_cursor *cur, int idx, const char *idxstr, int argc,
+                    sqlite3_value **argv)
+{
+    struct vcur *c = (struct vcur *)cur;
+    double rank;
+
+    (void)idxstr;
+    c->m = argc > 0 ? sqlite3_value_pointer(argv[0], SQDS_FTX_POINTER) : NULL;
+    c->id = -1;
+    c->one = idx == 1;
+    if (!c->m)
+        return SQLITE_OK;
+    if (c->one) {
+        int64_t id;
+
+        if (argc < 2 || sqlite3_value_numeric_type(argv[1]) != SQLITE_INTEGER)
+            return SQLITE_OK;
+        id = sqlite3_value_int64(argv[1]);
+        if (ftx_match_rank(c->m, id, &rank))
+            c->id = id;
+        return SQLITE_OK;
+    }
+    c->id = ftx_match_next(c->m, -1);
+    return SQLITE_OK;
+}
+
+static int v_next(sqlite3_vtab_cursor *cur)
+{
+    struct vcur *c = (struct vcur *)cur;
+
+    c->id = c->one ? -1 : ftx_match_next(c->m, c->id);
+    return SQLITE_OK;
+}
+
+static int v_eof(sqlite3_vtab_cursor *cur)
+{
+    return ((struct vcur *)cur)->id < 0;
+}
+
+static int v_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
+{
+    struct vcur *c = (struct vcur *)cur;
+    double rank = 0.0;
+
+    if (i == 0 && ftx_match_rank(c->m, c->id, &rank))
+        sqlite3_result_double(ctx, rank);
+    else
+        sqlite3_result_null(ctx);
+    return SQLITE_OK;
+}
+
+static int v_rowid(sqlite3_vtab_cursor *cur, sqlite_int64 *rowid)
+{
+    *rowid = ((struct vcur *)cur)->id;
+    return SQLITE_OK;
+}
+
+int sqds_ftx_register(sqlite3 *db, struct err *err)
+{
+    static const sqlite3_module module = {
+            .iVersion = 0,
+            .xCreate = NULL, /* eponymous only */
+            .xConnect = v_connect,
+            .xBestIndex = v_best_index,
+            .xDisconnect = v_disconnect,
+            .xDestroy = v_disconnect,
+            .xOpen = v_open,
+            .xClose = v_close,
+            .xFilter = v_filter,
+            .xNext = v_next,
+            .xEof = v_eof,
+            .xColumn = v_column,
+            .xRowid = v_rowid,
+    };
+    int rc = sqlite3_create_module_v2(db, "ftx_ids", &module, NULL, NULL);
+
+    return rc == SQLITE_OK ? 0 : sqds_db_error(db, rc, "setting up full-text search", err);
+}
