@@ -9,11 +9,14 @@
  * postings of token "a" (token "b": the rest from byte 3's offset; "c" is not indexed
  * when byte 0's bit 2 is set).
  *
- * Invariants checked, beyond "no crash": postings that ftx_postings_check accepts are
- * accepted by a query; when a query is accepted, its count is the number of ids
- * ftx_match_next yields (increasing, at most max_id), the page of every match holds each
- * of them once, best rank first (ranks never decrease along the page), and each one's
- * rank is what ftx_match_rank says.
+ * The same rest is also read as a row of the ftx table (ftx_entries_find: entries of key
+ * and postings, for the key "a" of every column).
+ *
+ * Invariants checked, beyond "no crash": an entry found lies inside the row; postings that
+ * ftx_postings_check accepts are accepted by a query; when a query is accepted, its count is the
+ * number of ids ftx_match_next yields (increasing, at most max_id), the page of every match holds
+ * each of them once, best rank first (ranks never decrease along the page), and each one's rank is
+ * what ftx_match_rank says.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -79,6 +82,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ix.blen = ix.alen - split;
     ix.no_c = (data[0] & 4) != 0;
 
+    for (uint32_t col = 0; col < 3; col++) {
+        uint8_t key[16];
+        size_t klen = ftx_key(col, "a", 1, key);
+        const uint8_t *post = NULL;
+        size_t plen = 0;
+
+        err = (struct err)ERR_INIT;
+        rc = ftx_entries_find(ix.a, ix.alen, key, klen, &post, &plen, &err);
+        BUG_ON(rc != 0 && rc != 1 && rc != -ERR_INTERNAL);
+        BUG_ON(rc == 1 && (post < ix.a || plen > ix.alen || post + plen > ix.a + ix.alen));
+    }
+    err = (struct err)ERR_INIT;
     rc = ftx_match_new(&st, all, 1, lookup, &ix, &m, &err);
     if (!ftx_postings_check(ix.a, ix.alen, st.max_id, &err))
         BUG_ON(rc != 0);
