@@ -3,9 +3,12 @@
  * the postings format and the queries (count, page by rank, membership). ftx.h has the
  * format and the ranking; docs/internals/datastore.md, "Full text", why it exists.
  */
+#include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/util.h"
 #include "store/ftx.h"
@@ -94,8 +97,21 @@ struct term {
     uint64_t tf, df, nexc;
 };
 
+/* A run: the index of the rows so far, spilled to the run file sorted by (hash, key). */
+struct run_head {
+    uint64_t hash, df, nexc;
+    int64_t last, last_exc; /* the last id in docs, in exc (0: none) */
+    uint32_t klen, dlen, elen, pad;
+};
+
 struct ftx_build {
     uint32_t ncols;
+    const char *dir; /* spill directory (NULL: never spill) */
+    size_t budget;
+    int fd; /* the run file, unlinked (O_TMPFILE); -1 until the first spill */
+    FILE *out;
+    off_t *runs; /* end offset of each run */
+    size_t nruns;
     int64_t row; /* the current row */
     uint64_t rows, tokens;
     struct term *terms;
@@ -123,21 +139,32 @@ uint64_t ftx_key_hash(const uint8_t *key, size_t klen)
     return hash_bytes(key, klen) >> 1;
 }
 
-struct ftx_build *ftx_build_new(uint32_t ncols)
+struct ftx_build *ftx_build_new(uint32_t ncols, const char *spill_dir, size_t budget)
 {
     struct ftx_build *b = xcalloc(1, sizeof(*b));
 
     b->ncols = ncols;
+    b->dir = spill_dir;
+    b->budget = budget;
+    b->fd = -1;
     b->nslots = 1024;
     b->slots = xcalloc(b->nslots, sizeof(*b->slots));
     return b;
 }
+
+static int spill(struct ftx_build *b, struct err *err);
 
 int ftx_build_row(struct ftx_build *b, int64_t id, struct err *err)
 {
     if (id <= b->row)
         return err_set(err, ERR_INTERNAL, "", "full-text index: row %lld after row %lld",
                        (long long)id, (long long)b->row);
+    if (b->dir && b->nterms && ftx_build_memory(b) > b->budget) {
+        int rc = spill(b, err);
+
+        if (rc)
+            return rc;
+    }
     b->row = id;
     b->rows++;
     return 0;
@@ -252,6 +279,271 @@ void ftx_build_add(struct ftx_build *b, uint32_t col, const char *tokens, size_t
     }
 }
 
+/* ---- Runs: the builder's memory bounded ---------------------------------------------------- */
+static int cmp_term(const void *a, const void *b, void *ctx)
+{
+    const struct ftx_build *bd = ctx;
+    const struct term *x = &bd->terms[*(const uint32_t *)a], *y = &bd->terms[*(const uint32_t *)b];
+    size_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c;
+
+    if (x->hash != y->hash)
+        return x->hash < y->hash ? -1 : 1;
+    c = memcmp(bd->keys.p + x->koff, bd->keys.p + y->koff, n);
+    return c ? c : x->klen < y->klen ? -1 : x->klen > y->klen;
+}
+
+static int io_error(struct err *err, const char *what)
+{
+    return err_set(err, ERR_INTERNAL, "", "full-text index: %s the run file failed", what);
+}
+
+/* Writes every term to the run file sorted by (hash, key) and empties the builder. */
+static int spill(struct ftx_build *b, struct err *err)
+{
+    uint32_t *ord = NULL;
+    int rc = 0;
+
+    if (b->fd < 0) {
+        b->fd = open(b->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (b->fd < 0)
+            return io_error(err, "creating");
+        b->out = fdopen(dup(b->fd), "wb");
+        if (!b->out)
+            return io_error(err, "creating");
+    }
+    ord = xmalloc((b->nterms ? b->nterms : 1) * sizeof(*ord));
+    for (size_t i = 0; i < b->nterms; i++)
+        ord[i] = (uint32_t)i;
+    qsort_r(ord, b->nterms, sizeof(*ord), cmp_term, b);
+    for (size_t k = 0; k < b->nterms; k++) {
+        struct term *t = &b->terms[ord[k]];
+        struct run_head h = {0};
+
+        term_flush(b, t);
+        h.hash = t->hash;
+        h.df = t->df;
+        h.nexc = t->nexc;
+        h.last = t->prev;
+        h.last_exc = t->prev_exc;
+        h.klen = (uint32_t)t->klen;
+        h.dlen = (uint32_t)t->docs.len;
+        h.elen = (uint32_t)t->exc.len;
+        if (fwrite(&h, sizeof(h), 1, b->out) != 1 ||
+            fwrite(b->keys.p + t->koff, 1, t->klen, b->out) != t->klen ||
+            fwrite(t->docs.p, 1, t->docs.len, b->out) != t->docs.len ||
+            (t->exc.len && fwrite(t->exc.p, 1, t->exc.len, b->out) != t->exc.len)) {
+            rc = io_error(err, "writing");
+            goto out;
+        }
+        free(t->docs.p);
+        free(t->exc.p);
+    }
+    if (fflush(b->out)) {
+        rc = io_error(err, "writing");
+        goto out;
+    }
+    b->runs = xrealloc(b->runs, (b->nruns + 1) * sizeof(*b->runs));
+    b->runs[b->nruns++] = ftello(b->out);
+    b->nterms = 0;
+    b->keys.len = 0;
+    memset(b->slots, 0, b->nslots * sizeof(*b->slots));
+    b->memory = b->aterms * sizeof(*b->terms) + b->nslots * sizeof(*b->slots);
+out:
+    free(ord);
+    return rc;
+}
+
+/* A run being read back: its file range, a read buffer, and its current entry. */
+struct cursor {
+    int fd;
+    off_t pos, end;
+    uint8_t *buf;
+    size_t bpos, blen;
+    struct run_head h;
+    struct bytes key, docs, exc;
+    bool eof;
+    size_t run;
+};
+
+#define CURSOR_BUF (256u << 10)
+
+static int cursor_read(struct cursor *c, void *dst, size_t n, struct err *err)
+{
+    uint8_t *d = dst;
+
+    while (n) {
+        size_t k;
+
+        if (c->bpos == c->blen) {
+            size_t want =
+                    c->end - c->pos < (off_t)CURSOR_BUF ? (size_t)(c->end - c->pos) : CURSOR_BUF;
+            ssize_t got = want ? pread(c->fd, c->buf, want, c->pos) : 0;
+
+            if (got <= 0)
+                return io_error(err, "reading");
+            c->pos += got;
+            c->bpos = 0;
+            c->blen = (size_t)got;
+        }
+        k = c->blen - c->bpos < n ? c->blen - c->bpos : n;
+        memcpy(d, c->buf + c->bpos, k);
+        c->bpos += k;
+        d += k;
+        n -= k;
+    }
+    return 0;
+}
+
+static int cursor_next(struct cursor *c, struct err *err)
+{
+    int rc;
+
+    if (c->pos == c->end && c->bpos == c->blen) {
+        c->eof = true;
+        return 0;
+    }
+    rc = cursor_read(c, &c->h, sizeof(c->h), err);
+    c->key.len = c->docs.len = c->exc.len = 0;
+    bytes_room(&c->key, c->h.klen);
+    bytes_room(&c->docs, c->h.dlen);
+    bytes_room(&c->exc, c->h.elen);
+    if (!rc)
+        rc = cursor_read(c, c->key.p, c->h.klen, err);
+    if (!rc)
+        rc = cursor_read(c, c->docs.p, c->h.dlen, err);
+    if (!rc)
+        rc = cursor_read(c, c->exc.p, c->h.elen, err);
+    c->key.len = c->h.klen;
+    c->docs.len = c->h.dlen;
+    c->exc.len = c->h.elen;
+    return rc;
+}
+
+/* Whether cursor a's entry comes before b's: (hash, key), then the earlier run. */
+static bool cursor_before(const struct cursor *a, const struct cursor *b)
+{
+    size_t n;
+    int c;
+
+    if (a->eof || b->eof)
+        return !a->eof;
+    if (a->h.hash != b->h.hash)
+        return a->h.hash < b->h.hash;
+    n = a->key.len < b->key.len ? a->key.len : b->key.len;
+    c = memcmp(a->key.p, b->key.p, n);
+    if (c || a->key.len != b->key.len)
+        return c ? c < 0 : a->key.len < b->key.len;
+    return a->run < b->run;
+}
+
+static void heap_down(struct cursor **h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        struct cursor *t;
+
+        if (l < n && cursor_before(h[l], h[m]))
+            m = l;
+        if (r < n && cursor_before(h[r], h[m]))
+            m = r;
+        if (m == i)
+            return;
+        t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+/* Appends list (n varints of deltas, the first from 0) to out, its first delta re-based
+ * on prev, the last id before it. */
+static void append_rebased(struct bytes *out, const struct bytes *list, int64_t prev, bool pairs)
+{
+    const uint8_t *p = list->p, *end = list->p + list->len;
+    uint64_t first = 0;
+
+    if (!list->len)
+        return;
+    (void)pairs;
+    if (vget(&p, end, &first))
+        return; /* our own bytes: cannot happen */
+    bytes_varint(out, first - (uint64_t)prev);
+    bytes_room(out, (size_t)(end - p));
+    memcpy(out->p + out->len, p, (size_t)(end - p));
+    out->len += (size_t)(end - p);
+}
+
+/* Merges the runs: for each key, its postings of every run in order. */
+static int merge(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct err *err)
+{
+    struct cursor *cs = xcalloc(b->nruns, sizeof(*cs));
+    struct cursor **heap = xcalloc(b->nruns, sizeof(*heap));
+    struct bytes docs = {0}, exc = {0}, key = {0}, out = {0};
+    int rc = 0;
+
+    for (size_t i = 0; i < b->nruns && !rc; i++) {
+        cs[i].fd = b->fd;
+        cs[i].pos = i ? b->runs[i - 1] : 0;
+        cs[i].end = b->runs[i];
+        cs[i].buf = xmalloc(CURSOR_BUF);
+        cs[i].run = i;
+        heap[i] = &cs[i];
+        rc = cursor_next(&cs[i], err);
+    }
+    for (size_t i = b->nruns / 2; i-- > 0;)
+        heap_down(heap, b->nruns, i);
+    while (!rc && !heap[0]->eof) {
+        uint64_t df = 0, nexc = 0;
+        int64_t last = 0, last_exc = 0;
+
+        key.len = docs.len = exc.len = 0;
+        bytes_room(&key, heap[0]->key.len);
+        memcpy(key.p, heap[0]->key.p, heap[0]->key.len);
+        key.len = heap[0]->key.len;
+        do {
+            struct cursor *c = heap[0];
+
+            append_rebased(&docs, &c->docs, last, false);
+            append_rebased(&exc, &c->exc, last_exc, true);
+            df += c->h.df;
+            nexc += c->h.nexc;
+            last = c->h.last;
+            if (c->h.nexc)
+                last_exc = c->h.last_exc;
+            rc = cursor_next(c, err);
+            heap_down(heap, b->nruns, 0);
+        } while (!rc && !heap[0]->eof && heap[0]->key.len == key.len &&
+                 !memcmp(heap[0]->key.p, key.p, key.len));
+        if (rc)
+            break;
+        out.len = 0;
+        bytes_varint(&out, df);
+        bytes_varint(&out, nexc);
+        bytes_varint(&out, docs.len);
+        bytes_room(&out, docs.len + exc.len);
+        memcpy(out.p + out.len, docs.p, docs.len);
+        out.len += docs.len;
+        if (exc.len)
+            memcpy(out.p + out.len, exc.p, exc.len);
+        out.len += exc.len;
+        rc = emit(ctx, key.p, key.len, out.p, out.len, err);
+    }
+    for (size_t i = 0; i < b->nruns; i++) {
+        free(cs[i].buf);
+        free(cs[i].key.p);
+        free(cs[i].docs.p);
+        free(cs[i].exc.p);
+    }
+    free(cs);
+    free(heap);
+    free(docs.p);
+    free(exc.p);
+    free(key.p);
+    free(out.p);
+    return rc;
+}
+
 struct order {
     uint64_t hash;
     size_t i;
@@ -275,6 +567,11 @@ int ftx_build_finish(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct ft
     stats->tokens = b->tokens;
     stats->ncols = b->ncols;
     stats->max_id = b->row;
+    if (b->nruns) {
+        free(ord);
+        rc = spill(b, err);
+        return rc ? rc : merge(b, emit, ctx, err);
+    }
     for (size_t i = 0; i < b->nterms; i++) {
         ord[i].hash = b->terms[i].hash;
         ord[i].i = i;
@@ -366,6 +663,11 @@ void ftx_build_free(struct ftx_build *b)
     free(b->terms);
     free(b->slots);
     free(b->keys.p);
+    if (b->out)
+        fclose(b->out);
+    if (b->fd >= 0)
+        close(b->fd);
+    free(b->runs);
     free(b);
 }
 

@@ -56,10 +56,17 @@ struct ftx_stats {
 /* ---- Building ------------------------------------------------------------------------ */
 struct ftx_build;
 
-/* A new, empty builder for a table with ncols text fields. Free with ftx_build_free(). */
-struct ftx_build *ftx_build_new(uint32_t ncols);
+/*
+ * A new, empty builder for a table with ncols text fields. When its memory passes budget
+ * bytes (checked at each row), what it holds is written sorted to a run file in spill_dir
+ * (an unlinked O_TMPFILE, gone with the builder or the process) and it starts again
+ * empty; ftx_build_finish merges the runs. spill_dir NULL: everything stays in memory.
+ * Free with ftx_build_free().
+ */
+struct ftx_build *ftx_build_new(uint32_t ncols, const char *spill_dir, size_t budget);
 
-/* Starts row id (> every id before it, ≥ 1): counted in stats.rows even without text. */
+/* Starts row id (> every id before it, ≥ 1): counted in stats.rows even without text.
+ * Errors: -ERR_INTERNAL for an id out of order or a run that cannot be written. */
 int ftx_build_row(struct ftx_build *b, int64_t id, struct err *err);
 
 /* Posts the tokens of field col (1-based field number, > 0) of the current row: tokens

@@ -111,9 +111,11 @@ struct table {
 };
 
 /* nrows rows of ncols text fields, ids with gaps, into FTS5 and the ftx index. */
-static void table_make(struct table *t, uint32_t ncols, unsigned nrows, unsigned maxlen)
+static void table_make(struct table *t, uint32_t ncols, unsigned nrows, unsigned maxlen,
+                       size_t budget)
 {
-    struct ftx_build *b = ftx_build_new(ncols);
+    const char *tmp = getenv("TMPDIR");
+    struct ftx_build *b = ftx_build_new(ncols, budget ? (tmp ? tmp : "/tmp") : NULL, budget);
     struct buf sql = BUF_INIT, text = BUF_INIT;
     struct err err = ERR_INIT;
     sqlite3_stmt *st;
@@ -255,7 +257,10 @@ static void test_against_fts5(void **state)
     static const struct {
         uint32_t ncols;
         unsigned rows, maxlen;
-    } shapes[] = {{1, 1, 3}, {1, 40, 2}, {2, 300, 6}, {3, 1000, 12}, {4, 3000, 20}, {1, 2000, 1}};
+        size_t budget; /* 0: in memory; else runs spilled and merged */
+    } shapes[] = {{1, 1, 3, 0},        {1, 40, 2, 0},        {2, 300, 6, 0},    {3, 1000, 12, 0},
+                  {4, 3000, 20, 0},    {1, 2000, 1, 0},      {1, 40, 2, 1},     {2, 300, 6, 2000},
+                  {3, 1000, 12, 9000}, {4, 3000, 20, 30000}, {1, 2000, 1, 5000}};
     struct ftx_term terms[3];
     struct buf match = BUF_INIT;
 
@@ -264,7 +269,7 @@ static void test_against_fts5(void **state)
     for (size_t s = 0; s < ARRAY_SIZE(shapes); s++) {
         struct table t;
 
-        table_make(&t, shapes[s].ncols, shapes[s].rows, shapes[s].maxlen);
+        table_make(&t, shapes[s].ncols, shapes[s].rows, shapes[s].maxlen, shapes[s].budget);
         for (int q = 0; q < 60; q++) {
             size_t n = random_query(&t, terms, &match);
 
@@ -286,7 +291,7 @@ static void test_absent(void **state)
 
     (void)state;
     rng = 42;
-    table_make(&t, 2, 100, 5);
+    table_make(&t, 2, 100, 5, 0);
     assert_int_equal(ftx_match_new(&t.ix.st, terms, 2, lookup, &t.ix, &m, &err), 0);
     assert_int_equal(ftx_match_count(m), 0);
     assert_int_equal(ftx_match_page(m, 0, 1, &id, NULL), 0);
@@ -304,7 +309,7 @@ static void test_damaged(void **state)
 
     (void)state;
     rng = 7;
-    table_make(&t, 2, 200, 6);
+    table_make(&t, 2, 200, 6, 0);
     for (size_t i = 0; i < t.ix.n; i++) {
         struct entry *e = &t.ix.e[i];
         uint8_t *copy = xmalloc(e->plen);
