@@ -13,6 +13,12 @@
 #include "core/util.h"
 #include "store/ftx.h"
 
+/* Bitmaps of row ids are read into 64-bit words by memcpy: bit i of byte i / 8 is bit
+ * i % 64 of word i / 64 on a little-endian machine only. */
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "ftx.c reads its bitmaps as little-endian words"
+#endif
+
 /* ---- varints (LEB128: 7 bits a byte, low first) ------------------------------------------ */
 static size_t vput(uint8_t *p, uint64_t v)
 {
@@ -279,6 +285,44 @@ void ftx_build_add(struct ftx_build *b, uint32_t col, const char *tokens, size_t
     }
 }
 
+/*
+ * Writes a key's postings into out: the row ids as varint differences (docs, the first
+ * from 0), or as a bitmap when that is smaller (a token in more than about one row in
+ * eight: last_id / 8 + 1 bytes, bit i of byte i / 8 for row i).
+ */
+static void postings_put(struct bytes *out, uint64_t df, uint64_t nexc, const struct bytes *docs,
+                         int64_t last_id, const struct bytes *exc)
+{
+    size_t blen = (size_t)(last_id >> 3) + 1;
+
+    out->len = 0;
+    bytes_varint(out, df);
+    bytes_varint(out, nexc);
+    if (blen < docs->len) {
+        const uint8_t *p = docs->p, *end = docs->p + docs->len;
+        uint64_t id = 0, d;
+        uint8_t *bm;
+
+        bytes_varint(out, (uint64_t)blen << 1 | 1);
+        bytes_room(out, blen + exc->len);
+        bm = out->p + out->len;
+        memset(bm, 0, blen);
+        while (p < end && !vget(&p, end, &d)) {
+            id += d;
+            bm[id >> 3] |= (uint8_t)(1u << (id & 7));
+        }
+        out->len += blen;
+    } else {
+        bytes_varint(out, (uint64_t)docs->len << 1);
+        bytes_room(out, docs->len + exc->len);
+        memcpy(out->p + out->len, docs->p, docs->len);
+        out->len += docs->len;
+    }
+    if (exc->len)
+        memcpy(out->p + out->len, exc->p, exc->len);
+    out->len += exc->len;
+}
+
 /* ---- Runs: the builder's memory bounded ---------------------------------------------------- */
 static int cmp_term(const void *a, const void *b, void *ctx)
 {
@@ -517,16 +561,7 @@ static int merge(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct err *e
                  !memcmp(heap[0]->key.p, key.p, key.len));
         if (rc)
             break;
-        out.len = 0;
-        bytes_varint(&out, df);
-        bytes_varint(&out, nexc);
-        bytes_varint(&out, docs.len);
-        bytes_room(&out, docs.len + exc.len);
-        memcpy(out.p + out.len, docs.p, docs.len);
-        out.len += docs.len;
-        if (exc.len)
-            memcpy(out.p + out.len, exc.p, exc.len);
-        out.len += exc.len;
+        postings_put(&out, df, nexc, &docs, last, &exc);
         rc = emit(ctx, key.p, key.len, out.p, out.len, err);
     }
     for (size_t i = 0; i < b->nruns; i++) {
@@ -581,16 +616,7 @@ int ftx_build_finish(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct ft
         struct term *t = &b->terms[ord[k].i];
 
         term_flush(b, t);
-        out.len = 0;
-        bytes_varint(&out, t->df);
-        bytes_varint(&out, t->nexc);
-        bytes_varint(&out, t->docs.len);
-        bytes_room(&out, t->docs.len + t->exc.len);
-        memcpy(out.p + out.len, t->docs.p, t->docs.len);
-        out.len += t->docs.len;
-        if (t->exc.len)
-            memcpy(out.p + out.len, t->exc.p, t->exc.len);
-        out.len += t->exc.len;
+        postings_put(&out, t->df, t->nexc, &t->docs, t->prev, &t->exc);
         rc = emit(ctx, b->keys.p + t->koff, t->klen, out.p, out.len, err);
         /* What is emitted is not needed again. */
         free(t->docs.p);
@@ -674,6 +700,7 @@ void ftx_build_free(struct ftx_build *b)
 /* ---- Reading ----------------------------------------------------------------------------- */
 struct postings {
     uint64_t df, nexc;
+    bool bitmap; /* docs is a bitmap of the row ids, not their differences */
     const uint8_t *docs, *docs_end, *exc, *end;
 };
 
@@ -689,7 +716,10 @@ static int postings_open(const uint8_t *post, size_t plen, struct postings *p, s
 
     if (vget(&q, end, &p->df) || vget(&q, end, &p->nexc) || vget(&q, end, &dlen))
         return damaged(err, "postings header");
-    if (!p->df || p->nexc > p->df || dlen > (uint64_t)(end - q) || p->df > dlen)
+    p->bitmap = dlen & 1;
+    dlen >>= 1;
+    if (!p->df || p->nexc > p->df || dlen > (uint64_t)(end - q) ||
+        (p->bitmap ? p->df > dlen * 8 : p->df > dlen))
         return damaged(err, "postings counts");
     p->docs = q;
     p->docs_end = q + dlen;
@@ -708,6 +738,24 @@ static int postings_bits(const struct postings *p, int64_t max_id, uint64_t *bit
     const uint8_t *q = p->docs, *end = p->docs_end;
     uint64_t id = 0, d;
 
+    if (p->bitmap) {
+        size_t len = (size_t)(end - q), maxlen = (size_t)(max_id >> 3) + 1;
+        uint64_t n = 0;
+
+        /* No byte past max_id's, no bit past max_id in its byte. */
+        if (!len || len > maxlen || (len == maxlen && (q[len - 1] >> ((max_id & 7) + 1))))
+            return damaged(err, "row id bitmap");
+        for (size_t w = 0; w * 8 < len; w++) {
+            uint64_t x = 0;
+
+            memcpy(&x, q + w * 8, len - w * 8 < 8 ? len - w * 8 : 8);
+            bits[w] |= x;
+            n += (uint64_t)__builtin_popcountll(x);
+        }
+        if (n != p->df)
+            return damaged(err, "row id bitmap count");
+        return 0;
+    }
     for (uint64_t i = 0; i < p->df; i++) {
         if (q < end && *q < 0x80) {
             d = *q++;

@@ -16,9 +16,11 @@
  *
  *     varint df        rows holding the token (≥ 1)
  *     varint nexc      of them, rows holding it more than once (≤ df)
- *     varint dlen      bytes of the row ids
- *     df varints       row ids, each the difference from the previous (the first from 0);
- *                      strictly increasing, at most the index's max_id
+ *     varint dlen·2+b  bytes of the row ids, and whether they are a bitmap (b = 1)
+ *     row ids          b = 0: df varints, each the difference from the previous (the first
+ *                      from 0), strictly increasing, at most the index's max_id;
+ *                      b = 1: a bitmap, bit i of byte i / 8 for row i, at most up to
+ *                      max_id, df bits set (written when smaller: common tokens)
  *     nexc pairs       (varint id difference, varint count ≥ 2): the rows holding the
  *                      token more than once, increasing, each also in the row ids
  *
