@@ -389,10 +389,17 @@ static int spill(struct ftx_build *b, struct err *err)
     }
     b->runs = xrealloc(b->runs, (b->nruns + 1) * sizeof(*b->runs));
     b->runs[b->nruns++] = ftello(b->out);
+    /* Start again small: arrays kept at their size would count against the next run. */
     b->nterms = 0;
-    b->keys.len = 0;
-    memset(b->slots, 0, b->nslots * sizeof(*b->slots));
-    b->memory = b->aterms * sizeof(*b->terms) + b->nslots * sizeof(*b->slots);
+    b->aterms = 0;
+    free(b->terms);
+    b->terms = NULL;
+    free(b->keys.p);
+    memset(&b->keys, 0, sizeof(b->keys));
+    free(b->slots);
+    b->nslots = 1024;
+    b->slots = xcalloc(b->nslots, sizeof(*b->slots));
+    b->memory = b->nslots * sizeof(*b->slots);
 out:
     free(ord);
     return rc;
@@ -410,7 +417,7 @@ struct cursor {
     size_t run;
 };
 
-#define CURSOR_BUF (256u << 10)
+#define CURSOR_BUF (64u << 10)
 
 static int cursor_read(struct cursor *c, void *dst, size_t n, struct err *err)
 {
@@ -671,6 +678,11 @@ int ftx_entries_find(const uint8_t *blob, size_t len, const uint8_t *key, size_t
         p += pl;
     }
     return 0;
+}
+
+size_t ftx_build_runs(const struct ftx_build *b)
+{
+    return b->nruns;
 }
 
 size_t ftx_build_memory(const struct ftx_build *b)

@@ -89,6 +89,9 @@ int ftx_build_finish(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct ft
 /* Bytes the builder holds (for tests and the memory bound of its caller). */
 size_t ftx_build_memory(const struct ftx_build *b);
 
+/* Runs written to disk so far (0: everything fit in memory). */
+size_t ftx_build_runs(const struct ftx_build *b);
+
 void ftx_build_free(struct ftx_build *b);
 
 /* The key of token (len bytes) in column col into out (at most 10 + len bytes): its

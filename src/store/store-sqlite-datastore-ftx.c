@@ -9,6 +9,7 @@
  *                                              their postings (ftx.h's entries)
  *   meta ftx_rows, ftx_tokens, ftx_ncols, ftx_max_id   the index's struct ftx_stats
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +82,7 @@ int sqds_ftx_build(sqlite3 *db, const char *hex, const struct sqds_field *fields
     sqlite3_stmt *rd = NULL;
     size_t *cols = xcalloc(nfields ? nfields : 1, sizeof(*cols)), n = 0;
     char *dir = NULL;
+    size_t runs = 0;
     unsigned rows = 0;
     int rc;
 
@@ -134,6 +136,7 @@ int sqds_ftx_build(sqlite3 *db, const char *hex, const struct sqds_field *fields
         rc = sqds_db_error(db, rc, "reading rows for the full-text index", err);
         goto out;
     }
+    runs = ftx_build_runs(b);
     rc = ftx_build_finish(b, emit, &e, &st, err);
     if (!rc)
         rc = emitter_flush(&e, err);
@@ -145,6 +148,10 @@ int sqds_ftx_build(sqlite3 *db, const char *hex, const struct sqds_field *fields
         rc = sqds_meta_set(db, "ftx_ncols", NULL, (int64_t)st.ncols, err);
     if (!rc)
         rc = sqds_meta_set(db, "ftx_max_id", NULL, st.max_id, err);
+    if (!rc)
+        log_info("store: datastore: full-text index of t_%s: %" PRIu64 " rows, %" PRIu64
+                 " tokens, %zu runs on disk",
+                 hex, st.rows, st.tokens, runs + (runs > 0));
 out:
     sqlite3_finalize(rd);
     sqlite3_finalize(e.ins);
