@@ -94,13 +94,60 @@ static void bytes_varint(struct bytes *b, uint64_t v)
     b->len += vput(b->p + b->len, v);
 }
 
+/* A term's growing list: up to 8 bytes inline (most keys, rare ones, hold one id per run),
+ * then on the heap. */
+struct small {
+    uint32_t len, cap; /* cap 0: inline */
+    union {
+        uint8_t *p;
+        uint8_t in[8];
+    } u;
+};
+
+static uint8_t *small_data(struct small *l)
+{
+    return l->cap ? l->u.p : l->u.in;
+}
+
+/* Appends a varint; returns the heap bytes it newly took. */
+static size_t small_varint(struct small *l, uint64_t v)
+{
+    uint8_t tmp[10];
+    size_t n = vput(tmp, v), grown = 0;
+
+    if (!l->cap && l->len + n > sizeof(l->u.in)) {
+        uint8_t *p = xmalloc(32);
+
+        memcpy(p, l->u.in, l->len);
+        l->u.p = p;
+        l->cap = 32;
+        grown = 32;
+    } else if (l->cap && l->len + n > l->cap) {
+        l->u.p = xrealloc(l->u.p, (size_t)l->cap * 2);
+        grown = l->cap;
+        l->cap *= 2;
+    }
+    memcpy(small_data(l) + l->len, tmp, n);
+    l->len += (uint32_t)n;
+    return grown;
+}
+
+static void small_free(struct small *l)
+{
+    if (l->cap)
+        free(l->u.p);
+    memset(l, 0, sizeof(*l));
+}
+
+/* 88 bytes a key (with its slot and bytes: about 110): the builder's memory is mostly
+ * these for tables with many rare tokens (codes, names). */
 struct term {
     uint64_t hash;
-    size_t koff, klen; /* in the builder's key arena */
-    struct bytes docs, exc;
+    uint32_t koff, klen; /* in the builder's key arena */
+    struct small docs, exc;
     int64_t prev, prev_exc; /* last id written to docs, exc */
     int64_t pending;        /* the row being counted (0: none) */
-    uint64_t tf, df, nexc;
+    uint32_t tf, df, nexc;
 };
 
 /* A run: the index of the rows so far, spilled to the run file sorted by (hash, key). */
@@ -197,21 +244,18 @@ static void slots_grow(struct ftx_build *b)
 /* Writes the pending row of t to its lists. */
 static void term_flush(struct ftx_build *b, struct term *t)
 {
-    size_t before = t->docs.cap + t->exc.cap;
-
     if (!t->pending)
         return;
-    bytes_varint(&t->docs, (uint64_t)(t->pending - t->prev));
+    b->memory += small_varint(&t->docs, (uint64_t)(t->pending - t->prev));
     t->prev = t->pending;
     t->df++;
     if (t->tf > 1) {
-        bytes_varint(&t->exc, (uint64_t)(t->pending - t->prev_exc));
-        bytes_varint(&t->exc, t->tf);
+        b->memory += small_varint(&t->exc, (uint64_t)(t->pending - t->prev_exc));
+        b->memory += small_varint(&t->exc, t->tf);
         t->prev_exc = t->pending;
         t->nexc++;
     }
     t->pending = 0;
-    b->memory += t->docs.cap + t->exc.cap - before;
 }
 
 static void post(struct ftx_build *b, const uint8_t *key, size_t klen)
@@ -240,8 +284,8 @@ static void post(struct ftx_build *b, const uint8_t *key, size_t klen)
     t = &b->terms[b->nterms++];
     memset(t, 0, sizeof(*t));
     t->hash = h;
-    t->koff = b->keys.len;
-    t->klen = klen;
+    t->koff = (uint32_t)b->keys.len;
+    t->klen = (uint32_t)klen;
     bytes_room(&b->keys, klen);
     memcpy(b->keys.p + b->keys.len, key, klen);
     b->keys.len += klen;
@@ -250,7 +294,8 @@ static void post(struct ftx_build *b, const uint8_t *key, size_t klen)
         slots_grow(b);
 found:
     if (t->pending == b->row) {
-        t->tf++;
+        if (t->tf < UINT32_MAX)
+            t->tf++;
         return;
     }
     term_flush(b, t);
@@ -290,9 +335,11 @@ void ftx_build_add(struct ftx_build *b, uint32_t col, const char *tokens, size_t
  * from 0), or as a bitmap when that is smaller (a token in more than about one row in
  * eight: last_id / 8 + 1 bytes, bit i of byte i / 8 for row i).
  */
-static void postings_put(struct bytes *out, uint64_t df, uint64_t nexc, const struct bytes *docs,
-                         int64_t last_id, const struct bytes *exc)
+static void postings_put(struct bytes *out, uint64_t df, uint64_t nexc, const uint8_t *dp,
+                         size_t dlen, int64_t last_id, const uint8_t *ep, size_t elen)
 {
+    struct bytes dl = {(uint8_t *)dp, dlen, dlen}, el = {(uint8_t *)ep, elen, elen};
+    const struct bytes *docs = &dl, *exc = &el;
     size_t blen = (size_t)(last_id >> 3) + 1;
 
     out->len = 0;
@@ -375,13 +422,13 @@ static int spill(struct ftx_build *b, struct err *err)
         h.elen = (uint32_t)t->exc.len;
         if (fwrite(&h, sizeof(h), 1, b->out) != 1 ||
             fwrite(b->keys.p + t->koff, 1, t->klen, b->out) != t->klen ||
-            fwrite(t->docs.p, 1, t->docs.len, b->out) != t->docs.len ||
-            (t->exc.len && fwrite(t->exc.p, 1, t->exc.len, b->out) != t->exc.len)) {
+            fwrite(small_data(&t->docs), 1, t->docs.len, b->out) != t->docs.len ||
+            (t->exc.len && fwrite(small_data(&t->exc), 1, t->exc.len, b->out) != t->exc.len)) {
             rc = io_error(err, "writing");
             goto out;
         }
-        free(t->docs.p);
-        free(t->exc.p);
+        small_free(&t->docs);
+        small_free(&t->exc);
     }
     if (fflush(b->out)) {
         rc = io_error(err, "writing");
@@ -568,7 +615,7 @@ static int merge(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct err *e
                  !memcmp(heap[0]->key.p, key.p, key.len));
         if (rc)
             break;
-        postings_put(&out, df, nexc, &docs, last, &exc);
+        postings_put(&out, df, nexc, docs.p, docs.len, last, exc.p, exc.len);
         rc = emit(ctx, key.p, key.len, out.p, out.len, err);
     }
     for (size_t i = 0; i < b->nruns; i++) {
@@ -623,13 +670,12 @@ int ftx_build_finish(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct ft
         struct term *t = &b->terms[ord[k].i];
 
         term_flush(b, t);
-        postings_put(&out, t->df, t->nexc, &t->docs, t->prev, &t->exc);
+        postings_put(&out, t->df, t->nexc, small_data(&t->docs), t->docs.len, t->prev,
+                     small_data(&t->exc), t->exc.len);
         rc = emit(ctx, b->keys.p + t->koff, t->klen, out.p, out.len, err);
         /* What is emitted is not needed again. */
-        free(t->docs.p);
-        free(t->exc.p);
-        memset(&t->docs, 0, sizeof(t->docs));
-        memset(&t->exc, 0, sizeof(t->exc));
+        small_free(&t->docs);
+        small_free(&t->exc);
     }
     free(out.p);
     free(ord);
@@ -695,8 +741,8 @@ void ftx_build_free(struct ftx_build *b)
     if (!b)
         return;
     for (size_t i = 0; i < b->nterms; i++) {
-        free(b->terms[i].docs.p);
-        free(b->terms[i].exc.p);
+        small_free(&b->terms[i].docs);
+        small_free(&b->terms[i].exc);
     }
     free(b->terms);
     free(b->slots);

@@ -20,7 +20,7 @@
 
 /* Memory of the index builder before it writes a run to disk: the ingest's peak RSS stays
  * within issue 3's 64 MB whatever the table's size. */
-#define SQDS_FTX_BUDGET (24u << 20)
+#define SQDS_FTX_BUDGET (20u << 20)
 
 /* ---- Building ----------------------------------------------------------------------------- */
 struct emitter {
