@@ -464,7 +464,7 @@ struct cursor {
     size_t run;
 };
 
-#define CURSOR_BUF (64u << 10)
+#define CURSOR_BUF (16u << 10)
 
 static int cursor_read(struct cursor *c, void *dst, size_t n, struct err *err)
 {
