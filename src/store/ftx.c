@@ -877,7 +877,33 @@ struct ftx_match {
     struct scored *hi, *lo;
     size_t nhi, nlo;
     size_t hi_ready, lo_ready; /* leading entries already in order */
+    uint64_t nhi_all, nlo_all; /* with keep, only the best keep of each are in hi, lo */
 };
+
+static bool better(const struct scored *a, const struct scored *b);
+static void sift_down(struct scored *h, size_t n, size_t i);
+
+/* Keeps x among the best keep rows of the heap h (root: the worst kept). */
+static void heap_keep(struct scored **h, size_t *n, size_t *alloc, size_t keep, struct scored x)
+{
+    size_t i;
+
+    if (*n < keep) {
+        ALLOC_GROW(*h, *n + 1, *alloc);
+        i = (*n)++;
+        (*h)[i] = x;
+        while (i && better(&(*h)[(i - 1) / 2], &(*h)[i])) {
+            struct scored t = (*h)[i];
+
+            (*h)[i] = (*h)[(i - 1) / 2];
+            (*h)[(i - 1) / 2] = t;
+            i = (i - 1) / 2;
+        }
+    } else if (keep && better(&x, &(*h)[0])) {
+        (*h)[0] = x;
+        sift_down(*h, *n, 0);
+    }
+}
 
 #define BM25_K1 1.2
 #define BM25_B  0.75
@@ -921,8 +947,10 @@ static int exc_next(struct exc_cursor *c, int64_t max_id, struct err *err)
 }
 
 int ftx_match_new(const struct ftx_stats *stats, const struct ftx_term *terms, size_t nterms,
-                  ftx_lookup_fn lookup, void *ctx, struct ftx_match **out, struct err *err)
+                  bool ranked, size_t keep, ftx_lookup_fn lookup, void *ctx, struct ftx_match **out,
+                  struct err *err)
 {
+    size_t ahi = 0, alo = 0;
     struct ftx_match *m = xcalloc(1, sizeof(*m));
     struct postings *p = xcalloc(nterms ? nterms : 1, sizeof(*p));
     struct exc_cursor *cur = xcalloc(nterms ? nterms : 1, sizeof(*cur));
@@ -988,6 +1016,8 @@ int ftx_match_new(const struct ftx_stats *stats, const struct ftx_term *terms, s
             m->bits[w] &= tmp[w];
     }
 
+    if (!ranked)
+        goto done;
     /* The rows holding a token more than once: merge the exception lists by id. */
     avgdl = stats->rows ? (double)stats->tokens / N : 0.0;
     denom_k = BM25_K1 * (1.0 - BM25_B + BM25_B * -(double)stats->ncols / avgdl);
@@ -1029,6 +1059,18 @@ int ftx_match_new(const struct ftx_stats *stats, const struct ftx_term *terms, s
         if (score == m->base)
             continue;
         m->bits[id >> 6] &= ~(1ull << (id & 63));
+        if (keep) {
+            struct scored x = {id, score};
+
+            if (score > m->base) {
+                heap_keep(&m->hi, &m->nhi, &ahi, keep, x);
+                m->nhi_all++;
+            } else {
+                heap_keep(&m->lo, &m->nlo, &alo, keep, x);
+                m->nlo_all++;
+            }
+            continue;
+        }
         ALLOC_GROW(m->e, m->ne + 1, ae);
         m->e[m->ne].id = id;
         m->e[m->ne].score = score;
@@ -1037,13 +1079,17 @@ int ftx_match_new(const struct ftx_stats *stats, const struct ftx_term *terms, s
 done:
     for (size_t w = 0; w < m->nwords; w++)
         m->nbits += (uint64_t)__builtin_popcountll(m->bits[w]);
-    m->hi = xcalloc(m->ne ? m->ne : 1, sizeof(*m->hi));
-    m->lo = xcalloc(m->ne ? m->ne : 1, sizeof(*m->lo));
-    for (size_t i = 0; i < m->ne; i++) {
-        if (m->e[i].score > m->base)
-            m->hi[m->nhi++] = m->e[i];
-        else
-            m->lo[m->nlo++] = m->e[i];
+    if (!keep) {
+        m->hi = xcalloc(m->ne ? m->ne : 1, sizeof(*m->hi));
+        m->lo = xcalloc(m->ne ? m->ne : 1, sizeof(*m->lo));
+        for (size_t i = 0; i < m->ne; i++) {
+            if (m->e[i].score > m->base)
+                m->hi[m->nhi++] = m->e[i];
+            else
+                m->lo[m->nlo++] = m->e[i];
+        }
+        m->nhi_all = m->nhi;
+        m->nlo_all = m->nlo;
     }
     *out = m;
     m = NULL;
@@ -1059,7 +1105,7 @@ out:
 
 uint64_t ftx_match_count(const struct ftx_match *m)
 {
-    return m->nbits + m->ne;
+    return m->nbits + m->nhi_all + m->nlo_all;
 }
 
 static bool bit(const struct ftx_match *m, int64_t id)
@@ -1156,7 +1202,7 @@ size_t ftx_match_page(struct ftx_match *m, uint64_t offset, size_t max, int64_t 
 {
     size_t n = 0;
 
-    if (offset < m->nhi && max) {
+    if (offset < m->nhi_all && max) {
         uint64_t want = offset + max;
 
         size_t k = want < m->nhi ? (size_t)want : m->nhi;
@@ -1170,8 +1216,11 @@ size_t ftx_match_page(struct ftx_match *m, uint64_t offset, size_t max, int64_t 
             if (ranks)
                 ranks[n] = -m->hi[i].score;
         }
+        /* Past the rows kept (ftx_match_new's keep): not this match's to give. */
+        if (n < max && offset + n < m->nhi_all)
+            return n;
     }
-    offset = offset > m->nhi ? offset - m->nhi : 0;
+    offset = offset > m->nhi_all ? offset - m->nhi_all : 0;
     if (n < max && offset < m->nbits) {
         uint64_t skip = offset;
         size_t w = 0;
@@ -1197,7 +1246,7 @@ size_t ftx_match_page(struct ftx_match *m, uint64_t offset, size_t max, int64_t 
         }
     }
     offset = offset > m->nbits ? offset - m->nbits : 0;
-    if (n < max && offset < m->nlo) {
+    if (n < max && offset < m->nlo_all) {
         uint64_t want = offset + (max - n);
 
         size_t k = want < m->nlo ? (size_t)want : m->nlo;

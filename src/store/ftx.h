@@ -133,12 +133,17 @@ struct ftx_match;
 
 /*
  * Evaluates nterms terms (≥ 1) against the index described by stats, whose postings
- * lookup gives. Memory: a bitmap of max_id bits and 16 bytes per matching row holding a
- * token more than once. Errors: the lookup's; -ERR_INTERNAL "the full-text index is
- * damaged …" when postings break the format above. *out: free with ftx_match_free().
+ * lookup gives. ranked false skips the scores (a search sorted otherwise): every rank is
+ * then 0 and pages come in id order. keep > 0 is for one page (its offset + limit rows at
+ * most): only the best keep of the scored rows are kept, so the match costs no memory per
+ * scored row, and then only ftx_match_count and ftx_match_page up to position keep may be
+ * asked (not ftx_match_rank, ftx_match_next). Memory: a bitmap of max_id bits and 16 bytes per
+ * matching row holding a token more than once. Errors: the lookup's; -ERR_INTERNAL "the full-text
+ * index is damaged …" when postings break the format above. *out: free with ftx_match_free().
  */
 int ftx_match_new(const struct ftx_stats *stats, const struct ftx_term *terms, size_t nterms,
-                  ftx_lookup_fn lookup, void *ctx, struct ftx_match **out, struct err *err);
+                  bool ranked, size_t keep, ftx_lookup_fn lookup, void *ctx, struct ftx_match **out,
+                  struct err *err);
 
 /* How many rows match. */
 uint64_t ftx_match_count(const struct ftx_match *m);

@@ -203,7 +203,7 @@ static int lookup(void *ctx, const uint8_t *key, size_t klen, const uint8_t **po
 }
 
 int sqds_ftx_match(sqlite3 *db, const struct sqds_table *t, const struct store_ds_text *text,
-                   size_t ntext, struct ftx_match **out, struct err *err)
+                   size_t ntext, bool ranked, size_t keep, struct ftx_match **out, struct err *err)
 {
     struct ftx_term *terms = NULL;
     struct lookup l = {.db = db};
@@ -253,7 +253,7 @@ int sqds_ftx_match(sqlite3 *db, const struct sqds_table *t, const struct store_d
         rc = sqds_db_error(db, sqlite3_errcode(db), "reading the full-text index", err);
         goto out;
     }
-    rc = ftx_match_new(&t->ftx, terms, nterms, lookup, &l, out, err);
+    rc = ftx_match_new(&t->ftx, terms, nterms, ranked, keep, lookup, &l, out, err);
     if (rc == -ERR_INTERNAL)
         log_error("store: datastore: table of \"%s\": %s", t->id, err->msg);
 out:

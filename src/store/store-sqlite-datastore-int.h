@@ -231,10 +231,11 @@ int sqds_ftx_build(sqlite3 *db, const char *hex, const struct sqds_field *fields
                    store_tokenize_fn tokenize, const atomic_bool *cancel, struct err *err);
 
 /* The rows of t (has_ftx) matching the text conditions: *out (NULL when they hold no
- * token), free with ftx_match_free(). Errors: -ERR_VALIDATION naming q for a field that is
- * not a text field of t; -ERR_INTERNAL for a damaged index. */
+ * token), with their ranks when ranked, for one page when keep > 0 (ftx_match_new()),
+ * free with ftx_match_free(). Errors: -ERR_VALIDATION naming
+ * q for a field that is not a text field of t; -ERR_INTERNAL for a damaged index. */
 int sqds_ftx_match(sqlite3 *db, const struct sqds_table *t, const struct store_ds_text *text,
-                   size_t ntext, struct ftx_match **out, struct err *err);
+                   size_t ntext, bool ranked, size_t keep, struct ftx_match **out, struct err *err);
 
 /* Registers ftx_ids(match) on db: rowid = each matching row's _id in order, column rank
  * its FTS5 rank; match bound as SQDS_B_FTX. */

@@ -979,6 +979,10 @@ static int gen_match(const struct sqds_table *t, const struct store_ds_text *tex
     return 0;
 }
 
+/* The largest page (offset + limit) a ranked full-text search keeps only its best rows
+ * for; deeper pages (and dumps, without a limit) keep every scored row. */
+#define FTX_KEEP_MAX 100000u
+
 /* ---- store_ds_search -------------------------------------------------------------------- */
 struct store_ds_cursor {
     struct store_ds_cursor_head head;
@@ -1287,7 +1291,16 @@ static int sq_ds_search(struct store *s, const struct store_ds_query *q,
     /* A full-text search of a table without text fields matches nothing. */
     nothing = c->match.len && !t->has_fts;
     if (c->match.len && t->has_ftx) {
-        rc = sqds_ftx_match(c->r->db, t, q->text, q->ntext, &c->ftx, err);
+        bool page = !q->nfilters && !q->nsort && !q->distinct;
+        /* The rank orders only a search without a sort (and not a distinct one); a ranked
+         * page from the index alone needs only its best offset + limit scored rows. */
+        size_t keep = page && q->limit && q->offset <= FTX_KEEP_MAX &&
+                                      q->limit <= FTX_KEEP_MAX - q->offset
+                              ? (size_t)(q->offset + q->limit)
+                              : 0;
+
+        rc = sqds_ftx_match(c->r->db, t, q->text, q->ntext, !q->nsort && !q->distinct, keep,
+                            &c->ftx, err);
         if (rc)
             goto out;
     }

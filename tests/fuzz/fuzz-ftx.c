@@ -94,14 +94,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         BUG_ON(rc == 1 && (post < ix.a || plen > ix.alen || post + plen > ix.a + ix.alen));
     }
     err = (struct err)ERR_INIT;
-    rc = ftx_match_new(&st, all, 1, lookup, &ix, &m, &err);
+    rc = ftx_match_new(&st, all, 1, true, 0, lookup, &ix, &m, &err);
     if (!ftx_postings_check(ix.a, ix.alen, st.max_id, &err))
         BUG_ON(rc != 0);
     ftx_match_free(m);
     m = NULL;
 
     err = (struct err)ERR_INIT;
-    rc = ftx_match_new(&st, all, nterms, lookup, &ix, &m, &err);
+    rc = ftx_match_new(&st, all, nterms, (data[0] & 16) == 0, 0, lookup, &ix, &m, &err);
     BUG_ON(rc != 0 && rc != -ERR_INTERNAL);
     if (rc)
         return 0;
@@ -120,6 +120,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         BUG_ON(!ftx_match_rank(m, ids[i], &r) || r != ranks[i]);
         BUG_ON(i && ranks[i] < ranks[i - 1]);
         BUG_ON(i && ranks[i] == ranks[i - 1] && ids[i] <= ids[i - 1]);
+    }
+    /* A page of the best 3 kept: the same rows as the whole match's first 3. */
+    {
+        struct ftx_match *k = NULL;
+        int64_t kids[3];
+        double kranks[3];
+        size_t n;
+
+        err = (struct err)ERR_INIT;
+        BUG_ON(ftx_match_new(&st, all, nterms, (data[0] & 16) == 0, 3, lookup, &ix, &k, &err));
+        BUG_ON(ftx_match_count(k) != count);
+        n = ftx_match_page(k, 0, 3, kids, kranks);
+        BUG_ON(n != (count < 3 ? count : 3));
+        for (size_t i = 0; i < n; i++)
+            BUG_ON(kids[i] != ids[i] || kranks[i] != ranks[i]);
+        ftx_match_free(k);
     }
     free(ids);
     free(ranks);

@@ -227,7 +227,7 @@ static void compare(struct table *t, const struct ftx_term *terms, size_t n, con
     }
     sqlite3_finalize(st);
 
-    assert_int_equal(ftx_match_new(&t->ix.st, terms, n, lookup, &t->ix, &m, &err), 0);
+    assert_int_equal(ftx_match_new(&t->ix.st, terms, n, true, 0, lookup, &t->ix, &m, &err), 0);
     assert_int_equal(ftx_match_count(m), nids);
     page = xcalloc(nids + 1, sizeof(*page));
     pranks = xcalloc(nids + 1, sizeof(*pranks));
@@ -259,6 +259,27 @@ static void compare(struct table *t, const struct ftx_term *terms, size_t n, con
     }
     assert_int_equal(got, nids);
     assert_false(ftx_match_rank(m, 0, &r));
+    ftx_match_free(m);
+    /* One page kept (keep = 4): its rows and the count as the whole match's. */
+    assert_int_equal(ftx_match_new(&t->ix.st, terms, n, true, 4, lookup, &t->ix, &m, &err), 0);
+    assert_int_equal(ftx_match_count(m), nids);
+    got = ftx_match_page(m, 1, 3, page, pranks);
+    assert_int_equal(got, nids >= 4 ? 3 : nids > 1 ? nids - 1 : 0);
+    for (size_t i = 0; i < got; i++) {
+        assert_int_equal(page[i], ids[1 + i]);
+        assert_true(pranks[i] == ranks[1 + i]);
+    }
+    ftx_match_free(m);
+    /* Unranked: the same rows, in id order. */
+    assert_int_equal(ftx_match_new(&t->ix.st, terms, n, false, 0, lookup, &t->ix, &m, &err), 0);
+    assert_int_equal(ftx_match_count(m), nids);
+    got = ftx_match_page(m, 0, nids + 1, page, NULL);
+    assert_int_equal(got, nids);
+    next = -1;
+    for (size_t i = 0; i < nids; i++) {
+        next = ftx_match_next(m, next);
+        assert_int_equal(page[i], next);
+    }
     ftx_match_free(m);
     free(ids);
     free(ranks);
@@ -316,7 +337,7 @@ static void test_absent(void **state)
     (void)state;
     rng = 42;
     table_make(&t, 2, 100, 5, 0);
-    assert_int_equal(ftx_match_new(&t.ix.st, terms, 2, lookup, &t.ix, &m, &err), 0);
+    assert_int_equal(ftx_match_new(&t.ix.st, terms, 2, true, 0, lookup, &t.ix, &m, &err), 0);
     assert_int_equal(ftx_match_count(m), 0);
     assert_int_equal(ftx_match_page(m, 0, 1, &id, NULL), 0);
     assert_int_equal(ftx_match_next(m, -1), -1);
@@ -355,7 +376,7 @@ static void test_damaged(void **state)
             err = (struct err)ERR_INIT;
             (void)ftx_postings_check(copy, e->plen, t.ix.st.max_id, &err);
             e->post = copy;
-            rc = ftx_match_new(&t.ix.st, &term, 1, lookup, &t.ix, &m, &err);
+            rc = ftx_match_new(&t.ix.st, &term, 1, true, 0, lookup, &t.ix, &m, &err);
             assert_true(rc == 0 || rc == -ERR_INTERNAL);
             ftx_match_free(m);
             e->post = keep;
