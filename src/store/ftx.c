@@ -1208,6 +1208,12 @@ size_t ftx_match_page(struct ftx_match *m, uint64_t offset, size_t max, int64_t 
         size_t k = want < m->nhi ? (size_t)want : m->nhi;
 
         if (k > m->hi_ready) {
+            /* Pages read in turn (a dump) grow what is in order geometrically, and past a
+             * quarter everything is sorted once. */
+            if (k < 2 * m->hi_ready)
+                k = 2 * m->hi_ready < m->nhi ? 2 * m->hi_ready : m->nhi;
+            if (k > m->nhi / 4)
+                k = m->nhi;
             select_best(m->hi, m->nhi, k);
             m->hi_ready = k;
         }
@@ -1252,6 +1258,12 @@ size_t ftx_match_page(struct ftx_match *m, uint64_t offset, size_t max, int64_t 
         size_t k = want < m->nlo ? (size_t)want : m->nlo;
 
         if (k > m->lo_ready) {
+            /* Pages read in turn (a dump) grow what is in order geometrically, and past a
+             * quarter everything is sorted once. */
+            if (k < 2 * m->lo_ready)
+                k = 2 * m->lo_ready < m->nlo ? 2 * m->lo_ready : m->nlo;
+            if (k > m->nlo / 4)
+                k = m->nlo;
             select_best(m->lo, m->nlo, k);
             m->lo_ready = k;
         }
