@@ -7,6 +7,7 @@
  */
 #include <jansson.h>
 
+#include "access/grant.h"
 #include "datastore/datastore.h"
 #include "web/html.h"
 #include "web/markdown.h"
@@ -369,10 +370,84 @@ static void section_metadata(const struct dataset_page *p)
     HTML(out, ")</li>\n</ul>\n</section>\n");
 }
 
+/* The grants on a restricted dataset (src/access/grant.h): who may read what, why,
+ * under which law, when, and who decided. grant_list gives what the visitor may see,
+ * without personal data. */
+static void section_grants(const struct dataset_page *p)
+{
+    struct buf *out = p->out;
+    struct err err = ERR_INIT;
+    json_t *params, *grants = NULL, *g, *v;
+    char *text;
+    size_t i, j;
+
+    if (!ui_dataset_restricted(p->d))
+        return;
+    params = json_pack("{s:s}", "dataset", ui_str(p->d, "id"));
+    if (grant_list(p->c->store, p->a, params, &grants, &err))
+        json_array_clear(grants = json_array());
+    json_decref(params);
+    section_open(out, "grants", _("Grants"));
+    if (!json_array_size(grants)) {
+        HTML(out, "<p>");
+        TX(out, "No grant: nobody reads this dataset's data.");
+        HTML(out, "</p>\n</section>\n");
+        json_decref(grants);
+        return;
+    }
+    HTML(out, "<table class=\"grants\">\n<thead><tr><th scope=\"col\">");
+    TX(out, "Grantee");
+    HTML(out, "</th><th scope=\"col\">");
+    TX(out, "Purpose");
+    HTML(out, "</th><th scope=\"col\">");
+    TX(out, "Legal basis");
+    HTML(out, "</th><th scope=\"col\">");
+    TX(out, "Columns");
+    HTML(out, "</th><th scope=\"col\">");
+    TX(out, "Rows");
+    HTML(out, "</th><th scope=\"col\">");
+    TX(out, "Period");
+    HTML(out, "</th><th scope=\"col\">");
+    TX(out, "State");
+    HTML(out, "</th></tr></thead>\n<tbody>\n");
+    json_array_foreach (grants, i, g) {
+        HTML(out, "<tr><td>");
+        html_text(out, ui_str(g, "grantee"));
+        HTML(out, "</td><td>");
+        html_text(out, ui_str(g, "purpose"));
+        HTML(out, "</td><td>");
+        html_text(out, ui_str(g, "legal_basis"));
+        HTML(out, "</td><td>");
+        json_array_foreach (json_object_get(g, "columns"), j, v) {
+            if (j)
+                HTML(out, ", ");
+            html_text(out, json_string_value(v));
+        }
+        HTML(out, "</td><td><code>");
+        text = json_dumps(json_object_get(g, "filters"), JSON_COMPACT | JSON_SORT_KEYS);
+        html_text(out, text ? text : "{}");
+        free(text);
+        HTML(out, "</code></td><td>");
+        html_text(out, ui_str(g, "valid_from"));
+        HTML(out, " – ");
+        html_text(out, ui_str(g, "valid_until"));
+        HTML(out, "</td><td>");
+        html_text(out, ui_str(g, "state"));
+        if (ui_str(g, "decided_by")) {
+            HTML(out, " (");
+            html_text(out, ui_str(g, "decided_by"));
+            HTML(out, ")");
+        }
+        HTML(out, "</td></tr>\n");
+    }
+    HTML(out, "</tbody>\n</table>\n</section>\n");
+    json_decref(grants);
+}
+
 /* The page, top to bottom. Add a section here. */
 static void (*const dataset_sections[])(const struct dataset_page *) = {
-        section_summary,    section_tags, section_resources,
-        section_dictionary, section_api,  section_metadata,
+        section_summary, section_tags, section_resources, section_dictionary,
+        section_grants,  section_api,  section_metadata,
 };
 
 int ui_dataset(struct catalog *c, const struct actor *a, const char *id, struct buf *out,

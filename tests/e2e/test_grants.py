@@ -122,6 +122,9 @@ def test_request_approve_read(srv, setup):
     assert {x["id"] for x in lst} == {g["id"], own["id"]}, lst
     assert "@" not in json.dumps(lst)
     assert ok(srv.api("grant_show", id=g["id"]))["columns"] == ["district", "age"]
+    page = srv.get("/dataset/" + d["name"], headers={"Accept-Language": "en"}).text
+    assert 'id="h-grants"' in page and "housing study" in page and "Statistics Law art. 9" in page, page[-3000:]
+    assert "district, age" in page and "approved (approver)" in page
 
     # The grantee reads within the grant: its columns, its rows.
     res = ok(srv.api("datastore_search", token=t["grantee"], resource_id=rid))
