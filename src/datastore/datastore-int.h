@@ -352,6 +352,19 @@ int ds_restricted_end(struct catalog *c, const struct actor *a, const char *reso
                       struct ds_restricted *r, uint64_t rows, struct err *err);
 void ds_restricted_release(struct ds_restricted *r);
 
+/*
+ * The parameters a grantee's datastore_search runs with (params borrowed, the client's):
+ * "fields" within the grant's columns (all of them when none are asked for), "sort" and
+ * "q" (only the {column: text} form: a plain q matches every column) within them too,
+ * and the grant's row filter added to the caller's "filters" (whose values on a column
+ * the grant filters must be among the grant's). Sets *eff (new) or returns -ERR_AUTH
+ * naming what is outside the grant, with a short reason for the ledger in *reason, or
+ * -ERR_VALIDATION for a parameter of the wrong shape. grant: a stored grant record
+ * (grant.h). Pure.
+ */
+int ds_restricted_narrow(const json_t *grant, json_t *params, json_t **eff, const char **reason,
+                         struct err *err);
+
 /* Records a refused read of restricted data by a signed-in a ("restricted_read_refused",
  * reason a short text); failures are logged. Anonymous callers are not recorded. */
 void ds_restricted_refuse(struct catalog *c, const struct actor *a, const json_t *dataset,

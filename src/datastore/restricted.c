@@ -141,16 +141,9 @@ static bool value_allowed(const json_t *allowed, const json_t *v)
     return false;
 }
 
-/*
- * The parameters a grantee's datastore_search runs with: fields within the grant's
- * columns (all of them when none are asked for), sort and q (only the {column: text}
- * form: a plain q matches every column) within them too, and the grant's row filter
- * added to the caller's (whose values on a column the grant filters must be among the
- * grant's). Sets *eff (new) or returns -ERR_AUTH naming what is outside the grant, with
- * a short reason for the ledger in reason.
- */
-static int narrow(const json_t *grant, json_t *params, json_t **eff, const char **reason,
-                  struct err *err)
+/* datastore-int.h */
+int ds_restricted_narrow(const json_t *grant, json_t *params, json_t **eff, const char **reason,
+                         struct err *err)
 {
     const json_t *columns = json_object_get(grant, "columns");
     const json_t *gfilters = json_object_get(grant, "filters");
@@ -343,7 +336,7 @@ int ds_restricted_begin(struct catalog *c, const struct actor *a, const char *re
     }
     if (ret)
         return err_set(err, e.kind, NULL, "%s", e.msg);
-    ret = narrow(r->grant, params, &r->params, &reason, err);
+    ret = ds_restricted_narrow(r->grant, params, &r->params, &reason, err);
     if (ret == -ERR_AUTH)
         ds_restricted_refuse(c, a, r->dataset, r->grant, resource_id, params, reason);
     return ret;
