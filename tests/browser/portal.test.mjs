@@ -199,7 +199,7 @@ describe('pages', () => {
         await page.close();
     });
 
-    test('organizations, themes, licences and the API page', async () => {
+    test('organizations, themes, licences, the API, ledger and audit pages', async () => {
         const orgs = await open('/organization', { name: 'organizations' });
         await clickAndCheck(orgs, orgs.locator('ul.cards a').filter({ hasText: /Statistics of China/ }),
                             'organization page');
@@ -212,6 +212,11 @@ describe('pages', () => {
         const api = await open('/api');
         assert.match(await text(api, 'main'), /package_search/);
         await api.close();
+        const ledger = await open('/ledger', { name: 'ledger' });
+        assert.match(await text(ledger, 'main'), /datastore_ingest|dataset_create/);
+        await ledger.close();
+        const audit = await open('/audit', { name: 'audit' });
+        await audit.close();
         const nf = await open('/dataset/no-such-dataset', { status: 404 });
         await nf.close();
     });
