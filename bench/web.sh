@@ -36,6 +36,8 @@ command -v wrk >/dev/null 2>&1 || {
 }
 [ -x "$BIN" ] || { echo "bench/web.sh: no kaifang binary at $BIN (make build)" >&2; exit 1; }
 
+# The source revision, read now: the tree may move while the benchmark runs.
+REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 WORK=$(mktemp -d /tmp/kaifang-bench-web.XXXXXX)
 PIDS=()
 cleanup() {
@@ -146,7 +148,7 @@ if [ "$N" -gt 0 ]; then
     stop_server "$BIG_PID"
 fi
 
-echo "Machine: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM. Binary: \`$BIN\` ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown))."
+echo "Machine: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM. Binary: \`$BIN\` (built from $REV, if it was built from this tree)."
 echo "wrk: \`wrk -t$WRK_THREADS -c$CONNS -d$DURATION --latency -H 'Accept-Encoding: gzip' -H 'Accept-Language: en-GB,en;q=0.9' URL\` after a 2 s warm-up; server: \`kaifang serve --listen 127.0.0.1:0 --access-log ''\`. wrk and the server share the machine."
 echo
 echo "| page | requests/s | p50 | p99 | requests | wrk socket errors |"
