@@ -232,6 +232,21 @@ static const struct api_action actions[] = {
          "Return the audit of fees: charges with no approved schedule, outside a schedule's "
          "period or above its price, per organization and unit/system, with their ledger "
          "entries.\n\n:param proofs: embed inclusion proofs (optional, default: False)"},
+        /* The privacy engine's publish gate (issue 5; docs/internals/privacy-gate.md). The
+         * report changes with each ingest, a table of its own: not cached. */
+        {"datastore_privacy_report", catalog_privacy_report_show, API_GET,
+         "Return the privacy report of a resource's table: each column's class (direct "
+         "identifier, quasi-identifier, sensitive, other), the detectors that fired and the "
+         "share of values (masked examples only for those who may edit the dataset, never a "
+         "raw value), the quasi-identifiers and the k they reach, what was transformed, an "
+         "override if one was given, and the publish gate's verdict.\n\n:param "
+         "resource_id: the id of the resource\n\n:returns: the report, with \"gate\": "
+         "{status passed|blocked|overridden, k_required, reasons, message}"},
+        {"datastore_privacy_override", catalog_privacy_override, API_WRITES,
+         "Override the publish gate for a resource's scanned table (an approver of the "
+         "dataset's organization, never the user who published the table). Recorded in the ledger as privacy_override.\n\n:param resource_id: the "
+         "id of the resource\n:param justification: why the table may be published as it "
+         "is (required, shown in the report)\n\n:returns: the report with its override"},
 };
 
 const struct api_action *api_ckan_action(const char *name)
@@ -480,6 +495,13 @@ static void call(struct catalog *c, const struct actor *a, const char *name, boo
         if (!catalog_package_show(c, a, params, &shown, &ignored))
             before = resource_ids(shown);
         json_decref(shown);
+    }
+    /* The publish gate on a file uploaded into a public dataset: scanned before it is
+     * stored, refused (409) when it would publish identifiers (privacy-gate.md). */
+    if (up && (!strcmp(act->name, "resource_create") || !strcmp(act->name, "resource_update"))) {
+        ret = datastore_privacy_precheck(c, a, act->name, params, up, &err);
+        if (ret)
+            goto out;
     }
     if (!strcmp(act->name, "resource_create"))
         ret = catalog_resource_create(c, a, params, up, &result, &err);

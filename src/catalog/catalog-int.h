@@ -33,6 +33,12 @@ bool dataset_can_edit(const struct actor *a, json_t *doc);
 int dataset_load_readable(struct catalog *c, const struct actor *a, const char *id_or_name,
                           json_t **doc, struct err *err);
 
+/* privacy.c: -ERR_AUTH when the resource of the package dict doc is withheld from a by
+ * the publish gate (a public dataset, a blocked report, a reader who may not edit the
+ * dataset); 0 otherwise. */
+int catalog_privacy_withheld(struct catalog *c, const struct actor *a, json_t *doc,
+                             const char *resource_id, struct err *err);
+
 /* Writes a package dict with its search and facet rows (inside a transaction). */
 int dataset_write(struct catalog *c, json_t *doc, struct err *err);
 

@@ -66,7 +66,11 @@ struct catalog {
     struct datastore *datastore;
     /* Owned, or NULL: see struct catalog_derive. */
     struct catalog_derive *derive;
+    /* The publish gate's k (config privacy_k; catalog_init sets CATALOG_PRIVACY_K). */
+    unsigned privacy_k;
 };
+
+#define CATALOG_PRIVACY_K 5
 
 /* Sets up c over an open store. files_dir and site_url are copied. */
 void catalog_init(struct catalog *c, struct store *s, const char *files_dir, const char *site_url);
@@ -265,5 +269,62 @@ void catalog_search_text(const char *text, struct buf *out);
 
 /* The Open Definition licence list (CKAN's license_list shape), borrowed. */
 json_t *catalog_licenses(void);
+
+/* ---- The publish gate (privacy.c; docs/internals/privacy-gate.md; issue 5 §4) ------- */
+
+/*
+ * The gate's verdict on a privacy report (the object the datastore stores for a resource's
+ * table: "columns" as the scan writes them, "quasi_identifiers", "k", "rows",
+ * "source_sha256", and an "override" when one was recorded) against the portal's k:
+ *   {"status": "passed" | "blocked" | "overridden", "k_required": k,
+ *    "reasons": [{"reason": "direct_identifier", "columns": [...]},
+ *                {"reason": "k_anonymity", "k": n, "columns": [quasi-identifiers]}],
+ *    "message": "..." (when there are reasons)}
+ * Blocked: a column classified direct_identifier (an identifier left in clear), or
+ * quasi-identifiers whose smallest equivalence class is below k (a table without rows
+ * reaches any k). The rows must be records of people for either: an identifier or
+ * quasi-identifier found in the values (not only named by a column), or a sensitive
+ * attribute, says so; a direct identifier known only by its column's name ("name")
+ * blocks when the table is about people or has quasi-identifiers; k is judged
+ * ("k_enforced") when the table is about people or has a direct identifier that blocks.
+ * Overridden: blocked, but the report's override is for the same file (its
+ * source_sha256). New reference; never NULL. Pure.
+ */
+json_t *catalog_privacy_gate(const json_t *report, unsigned k);
+
+/* Whether a verdict of catalog_privacy_gate() blocks publication. */
+bool catalog_privacy_blocked(const json_t *verdict);
+
+/*
+ * datastore_privacy_report: {"resource_id"} → the resource's stored report with its
+ * verdict under "gate". Visible as the resource is (404 otherwise, and when it has no
+ * report: it was never scanned). Callers who may not edit the dataset get no masked
+ * examples ("examples" removed from each column): the public report names columns,
+ * classes, shares, detectors, the k reached and what was transformed, never values.
+ */
+int catalog_privacy_report_show(struct catalog *c, const struct actor *a, json_t *params,
+                                json_t **result, struct err *err);
+
+/*
+ * datastore_privacy_override: {"resource_id", "justification"} records an approver's
+ * override of the gate for the resource's scanned table, in one transaction with its
+ * "privacy_override" ledger entry (objects: dataset, name or visibility, resource; digest
+ * of {resource_id, source_sha256, justification, reasons, k_required}). Errors: 403
+ * anonymous, not an approver of the dataset's organization, or the table's publisher
+ * (access_approver_check(): issue 8's role and the two-person rule); 404 unknown resource or no
+ * report; 409 "justification" missing, blank or longer than 4,000 bytes, or the table is not
+ * blocked (passes, or is already overridden). Result: what catalog_privacy_report_show() returns.
+ */
+int catalog_privacy_override(struct catalog *c, const struct actor *a, json_t *params,
+                             json_t **result, struct err *err);
+
+/*
+ * The gate at publication: -ERR_VALIDATION (409, field "privacy", the message naming each
+ * resource, the reason and the columns) when a resource of the package dict doc would be
+ * published with a blocked report, or with its file not scanned yet (datastore_status
+ * "pending" or "running"); 0 otherwise. Reads the store (inside the caller's transaction
+ * or not).
+ */
+int catalog_privacy_publish_check(struct catalog *c, json_t *doc, struct err *err);
 
 #endif

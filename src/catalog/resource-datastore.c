@@ -162,6 +162,11 @@ int catalog_resource_authorize(struct catalog *c, const struct actor *a, const c
         ret = err_set(err, ERR_NOT_FOUND, "resource_id", "resource \"%s\" not found", resource_id);
         goto out;
     }
+    if (!write) {
+        ret = catalog_privacy_withheld(c, a, doc, resource_id, err);
+        if (ret)
+            goto out;
+    }
     if (write && !dataset_can_edit(a, doc)) {
         if (!a || !a->authenticated)
             ret = err_set(err, ERR_AUTH, NULL, "anonymous users may not change resource \"%s\"",

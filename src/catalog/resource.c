@@ -755,6 +755,9 @@ int catalog_resource_file(struct catalog *c, const struct actor *a, const char *
                       resource_id);
         goto out;
     }
+    ret = catalog_privacy_withheld(c, a, doc, resource_id, err);
+    if (ret)
+        goto out;
     f->path = content_path(c, hash);
     if (dataset_restricted(doc)) {
         /* Encrypted at rest (upload_store); a file uploaded before the dataset became

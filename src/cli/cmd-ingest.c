@@ -163,6 +163,7 @@ int cmd_ingest(int argc, char **argv)
     }
     catalog_init(&c, p.store, p.files_dir, p.cfg.site_url);
     dcat_catalog_derive(&c, &p.cfg);
+    c.privacy_k = p.cfg.privacy_k;
     have_catalog = true;
     ds = datastore_new(&c);
     req.resource_id = rid;

@@ -741,6 +741,7 @@ int cli_load_catalog(struct portal *p, const char *catalog_dir)
     ctx.orgs_seen = json_object();
     catalog_init(&ctx.catalog, p->store, p->files_dir, p->cfg.site_url);
     dcat_catalog_derive(&ctx.catalog, &p->cfg);
+    ctx.catalog.privacy_k = p->cfg.privacy_k;
     ds = datastore_new(&ctx.catalog);
     if (cli_actor(p->store, &ctx.actor, &err) || list_folders(catalog_dir, &names, &n, &err)) {
         ret = cli_fail("load", &err);

@@ -1,5 +1,5 @@
 /*
- * cmd-scan.c - `kaifang scan FILE [options]` and `kaifang scan --resource ID`: finds
+ * cmd-scan.c - `kaifang scan FILE|RESOURCE_ID [options]` (or `--resource ID`): finds
  * personal data in a table (privacy/detect.h) and prints the report: per column its
  * class, the detectors that fired with their counts, the share of values and masked
  * examples; with --json the JSON report. Reads files as `kaifang ingest` does (same
@@ -93,6 +93,7 @@ static int resource_path(const char *portal_dir, const char *rid, struct resourc
         goto out;
     catalog_init(&c, p.store, p.files_dir, p.cfg.site_url);
     dcat_catalog_derive(&c, &p.cfg);
+    c.privacy_k = p.cfg.privacy_k;
     have_catalog = true;
     ret = catalog_resource_authorize(&c, &actor, rid, false, &resource, &dataset, err);
     if (ret)
@@ -134,6 +135,13 @@ int cmd_scan(int argc, char **argv)
     if (ret)
         goto out;
     rid = OPT("resource");
+    /* `kaifang scan RESOURCE_ID`: an argument that names no file but a resource of the
+     * portal (a UUID). */
+    if (!rid && args.npos == 1 && access(args.pos[0], F_OK) && strlen(args.pos[0]) == 36 &&
+        strspn(args.pos[0], "0123456789abcdef-") == 36) {
+        rid = args.pos[0];
+        args.npos = 0;
+    }
     if (!rid == !args.npos) {
         ret = cli_usage("scan", "scan", "give either FILE or \"--resource ID\"");
         goto out;

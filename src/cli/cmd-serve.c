@@ -53,6 +53,7 @@ int cli_serve_portal(struct portal *p, struct err *err)
 
     catalog_init(&catalog, p->store, p->files_dir, p->cfg.site_url);
     dcat_catalog_derive(&catalog, &p->cfg);
+    catalog.privacy_k = p->cfg.privacy_k;
     /* The key must already be there (`kaifang init` makes it, `demo` ensures it):
      * making a new one here, beside a log signed with a lost key, would silently give
      * the log a second identity that no monitor trusts. */

@@ -791,6 +791,7 @@ int cli_load_documents(struct portal *p, const char *const *srcs, size_t n, cons
     ctx.names = json_object();
     catalog_init(&ctx.catalog, p->store, p->files_dir, p->cfg.site_url);
     dcat_catalog_derive(&ctx.catalog, &p->cfg);
+    ctx.catalog.privacy_k = p->cfg.privacy_k;
     ds = datastore_new(&ctx.catalog);
     if (format && !(forced = dcat_import_format_parse(format))) {
         ret = cli_usage("load", "load",

@@ -95,6 +95,7 @@ void config_defaults(struct config *c, const char *portal_dir)
     c->bureau_code = xstrdup("");
     c->program_code = xstrdup("");
     c->catalog_page_size = 100;
+    c->privacy_k = 5;
 }
 
 void config_release(struct config *c)
@@ -416,6 +417,9 @@ int config_set(struct config *c, const char *key, const char *value, struct err 
     } else if (!strcmp(k, "catalog_page_size")) {
         if (parse_uint(value, 1, PAGE_SIZE_MAX, &c->catalog_page_size))
             goto bad;
+    } else if (!strcmp(k, "privacy_k")) {
+        if (parse_uint(value, 1, 1000, &c->privacy_k))
+            goto bad;
     } else {
         ret = err_set(err, ERR_VALIDATION, NULL, "unknown key \"%s\"", k);
     }
@@ -638,11 +642,15 @@ int config_write_default(const struct config *c, struct err *err)
              "# catalog_contact_email = \"\"\n"
              "# bureau_code = \"\"\n"
              "# program_code = \"\"\n"
-             "# catalog_page_size = %u\n",
+             "# catalog_page_size = %u\n"
+             "\n"
+             "# The publish gate: the k of k-anonymity that the quasi-identifiers of a\n"
+             "# public resource's table must reach (1 ... 1000).\n"
+             "# privacy_k = %u\n",
              c->listen, c->site_url, store_default ? "# " : "",
              store_default ? "sqlite:kaifang.db" : c->store_url, c->max_body, c->max_upload,
              c->max_header, c->max_connections, c->idle_timeout, c->threads, c->catalog_title,
-             c->catalog_page_size);
+             c->catalog_page_size, c->privacy_k);
 
     /* A PostgreSQL URL may hold a password: then only the owner reads the file. */
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, store_default ? 0644 : 0600);

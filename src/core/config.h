@@ -36,6 +36,9 @@ struct config {
     char *bureau_code;          /* "015:11,015:12" (OMB A-11 codes, normalised) or "" */
     char *program_code;         /* "015:001,…" (Federal Program Inventory) or "" */
     unsigned catalog_page_size; /* datasets per page of /catalog.ttl (1 … 1000) */
+    /* The publish gate (docs/internals/privacy-gate.md): the k of k-anonymity a public
+     * resource's quasi-identifiers must reach (1 … 1000; default 5). */
+    unsigned privacy_k;
 };
 
 /* Fills c with defaults for a portal directory (made absolute). */

@@ -20,6 +20,7 @@
 #include "core/err.h"
 #include "datastore/datastore.h"
 #include "ingest/ingest.h"
+#include "privacy/detect.h"
 #include "store/store-datastore.h"
 
 /* ---- Ingest (ingest.c) ----------------------------------------------------------------
@@ -88,6 +89,26 @@ int ds_status_set(struct catalog *c, const struct actor *a, const char *resource
                   struct err *err);
 
 /* ---- The worker (datastore.c) ----------------------------------------------------------- */
+
+/* ---- privacy.c: the scan of each ingested table (docs/internals/privacy-gate.md) ---- */
+
+/*
+ * The privacy report of a table just built for resource_id from the file with SHA-256
+ * source_sha256 (named filename) by user publisher: sc is the finished scan of its rows
+ * (detect_scan_finish() done); the k its quasi-identifiers reach is counted from the
+ * stored table (one read of those columns). *out: {"resource_id", "source_sha256",
+ * "filename", "publisher", "scanned_at", "rows", "columns": [the scan's columns],
+ * "direct_identifiers", "quasi_identifiers", "sensitive", "k" (null without
+ * quasi-identifiers or rows), "classes", "rows_below_k" ({k: rows} for the portal's k)},
+ * new reference. Errors: the store's.
+ */
+int ds_privacy_report(struct catalog *c, const char *resource_id, const struct detect_scan *sc,
+                      const char *source_sha256, const char *filename, const char *publisher,
+                      json_t **out, struct err *err);
+
+/* Stores report (borrowed) as resource_id's, inside the caller's transaction, keeping an
+ * override of the previous report that was given for the same file. */
+int ds_privacy_store(struct catalog *c, const char *resource_id, json_t *report, struct err *err);
 
 /* The stop flag of c's datastore, for ds_ingest_run(); NULL when c has none. */
 const atomic_bool *ds_cancel_flag(struct catalog *c);

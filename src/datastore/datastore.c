@@ -374,6 +374,10 @@ int datastore_resource_deleted(struct catalog *c, const char *resource_id, struc
     if (ret == -ERR_NOT_FOUND)
         ret = 0;
     if (!ret)
+        ret = store_privacy_report_put(c->store, resource_id, NULL, err);
+    if (ret == -ERR_NOT_FOUND)
+        ret = 0;
+    if (!ret)
         ret = store_commit(c->store, err);
     if (ret)
         store_rollback(c->store);

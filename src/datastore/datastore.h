@@ -161,6 +161,19 @@ void datastore_ingest_wait(struct datastore *d);
  * dataset_purge). No table: 0. */
 int datastore_resource_deleted(struct catalog *c, const char *resource_id, struct err *err);
 
+/*
+ * The publish gate on an upload (docs/internals/privacy-gate.md): before resource_create
+ * or resource_update (action) stores the file up into a public, active dataset, scans it
+ * when it is a table the datastore ingests (privacy/detect.h) and counts the classes of
+ * its quasi-identifiers. -ERR_VALIDATION (409, field "privacy", naming the columns and
+ * the reason) when the gate would block it: a direct identifier in clear, or k below the
+ * portal's (c->privacy_k). 0 otherwise, also when the request is wrong in a way the
+ * catalog will report, or the file cannot be read as a table (the ingest reports that).
+ * Writes nothing. params borrowed.
+ */
+int datastore_privacy_precheck(struct catalog *c, const struct actor *a, const char *action,
+                               json_t *params, const struct upload *up, struct err *err);
+
 /* ---- Dumps: /datastore/dump/<resource_id>?format=csv|tsv|json|xlsx ---------------- */
 struct datastore_dump;
 

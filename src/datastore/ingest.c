@@ -20,6 +20,7 @@
 #include "core/timeutil.h"
 #include "crypto/digest.h"
 #include "datastore/datastore-int.h"
+#include "privacy/detect.h"
 #include "store/store-datastore.h"
 #include "core/util.h"
 
@@ -227,7 +228,8 @@ out:
  * the worker to run, with only this ingest's report put in it.
  */
 static int status_settle(struct catalog *c, const struct actor *a, const char *resource_id,
-                         json_t *status, bool active, json_t *entry, struct err *err)
+                         json_t *status, bool active, json_t *entry, json_t *privacy,
+                         struct err *err)
 {
     json_t *cur = NULL;
     int ret;
@@ -244,6 +246,8 @@ static int status_settle(struct catalog *c, const struct actor *a, const char *r
         cur = NULL;
     }
     ret = store_ds_status_put(c->store, resource_id, status, err);
+    if (!ret && privacy)
+        ret = ds_privacy_store(c, resource_id, privacy, err);
     if (!ret)
         ret = catalog_resource_datastore(c, a, resource_id, active,
                                          json_string_value(json_object_get(status, "status")),
@@ -448,7 +452,7 @@ static void run_failed(struct run *run, int ret, const struct err *why,
                                       "line", (json_int_t)pos->line, "column",
                                       (json_int_t)pos->column));
     if (status_settle(run->c, run->a, run->r->resource_id, s,
-                      resource_active(run->c, run->r->resource_id), NULL, &err))
+                      resource_active(run->c, run->r->resource_id), NULL, NULL, &err))
         log_error("datastore: cannot record the status of resource \"%s\": %s", run->r->resource_id,
                   err.msg);
 }
@@ -468,7 +472,9 @@ int ds_ingest_run(struct catalog *c, const struct actor *a,
     struct ingest_pos pos = {0, 0};
     const struct ingest_info *info;
     json_t *res = NULL, *ds = NULL, *finfo = NULL, *fields = NULL, *meta = NULL, *rep = NULL;
-    json_t *entry = NULL, *status = NULL;
+    json_t *entry = NULL, *status = NULL, *privacy = NULL;
+    struct detect_scan sc;
+    const char **names = NULL;
     const char *path, *filename, *rformat;
     char sha[SHA256_HEX_LEN], fsha[SHA256_HEX_LEN], now[TIME_ISO_MAX];
     uint8_t md[SHA256_LEN];
@@ -480,6 +486,7 @@ int ds_ingest_run(struct catalog *c, const struct actor *a,
     enum ingest_format guess;
     int ret;
 
+    memset(&sc, 0, sizeof(sc));
     if (report)
         *report = NULL;
     if (!r->resource_id || !*r->resource_id) {
@@ -564,6 +571,11 @@ int ds_ingest_run(struct catalog *c, const struct actor *a,
     ret = store_ds_build_begin(c->store, r->resource_id, &def, &b, err);
     if (ret)
         goto out;
+    /* The privacy scan reads the rows as they are loaded (docs/internals/privacy-gate.md). */
+    names = xcalloc(t->nfields ? t->nfields : 1, sizeof(*names));
+    for (size_t i = 0; i < t->nfields; i++)
+        names[i] = t->fields[i].id;
+    detect_scan_init(&sc, names, t->nfields, detect_today());
     for (;;) {
         if (cancel && atomic_load_explicit(cancel, memory_order_relaxed)) {
             cancelled = true;
@@ -579,6 +591,7 @@ int ds_ingest_run(struct catalog *c, const struct actor *a,
         }
         if (!ret)
             break;
+        detect_scan_row(&sc, values, t->nfields);
         ret = store_ds_build_row(b, values, err);
         if (ret) {
             pos.line = line;
@@ -607,8 +620,13 @@ int ds_ingest_run(struct catalog *c, const struct actor *a,
         goto out;
     }
     t3 = time_mono_us();
+    detect_scan_finish(&sc);
+    ret = ds_privacy_report(c, r->resource_id, &sc, sha, filename, a->name, &privacy, err);
+    if (ret)
+        goto out;
 
-    /* The report, the ledger entry, and the status in one transaction. */
+    /* The report, the ledger entry, the privacy report and the status in one
+     * transaction. */
     typing = (double)(t1 - t0) / 1e6;
     loading = (double)(t2 - t1) / 1e6;
     rep = json_pack("{s:s,s:I,s:O,s:s,s:s?,s:b,s:o,s:o,s:i,s:I,s:f,s:{s:f,s:f,s:f}}", "status",
@@ -621,6 +639,15 @@ int ds_ingest_run(struct catalog *c, const struct actor *a,
                     seconds_since(t0), "timings", "typing", typing, "loading", loading,
                     "fulltext_index", (double)(t3 - t2) / 1e6);
     BUG_ON(!rep);
+    /* What the scan found, for xloader_status and `kaifang ingest --json`
+     * (datastore_privacy_report has the whole report). */
+    json_object_set_new(rep, "privacy",
+                        json_pack("{s:O,s:O,s:O,s:o}", "direct_identifiers",
+                                  json_object_get(privacy, "direct_identifiers"),
+                                  "quasi_identifiers",
+                                  json_object_get(privacy, "quasi_identifiers"), "k",
+                                  json_object_get(privacy, "k"), "gate",
+                                  catalog_privacy_gate(privacy, c->privacy_k)));
     dumped = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
     BUG_ON(!dumped);
     sha256(dumped, strlen(dumped), md);
@@ -629,7 +656,7 @@ int ds_ingest_run(struct catalog *c, const struct actor *a,
                       "rows", (json_int_t)rows, "fields_sha256", fsha);
     status = status_make(run.prev, "complete", a->name, run.options, trigger);
     json_object_set(status, "report", rep);
-    ret = status_settle(c, a, r->resource_id, status, true, entry, err);
+    ret = status_settle(c, a, r->resource_id, status, true, entry, privacy, err);
     status = NULL;
     if (ret) {
         if (ret == -ERR_NOT_FOUND) {
@@ -655,6 +682,9 @@ out:
                             "message", err->msg[0] ? err->msg : "failed", "line",
                             (json_int_t)pos.line, "column", (json_int_t)pos.column);
     }
+    detect_scan_release(&sc);
+    free(names);
+    json_decref(privacy);
     free(dumped);
     free(sf);
     ingest_table_free(t);

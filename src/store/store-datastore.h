@@ -281,4 +281,20 @@ int store_ds_status_get(struct store *s, const char *resource_id, json_t **statu
  * mid-ingest). */
 int store_ds_status_list(struct store *s, json_t **statuses, struct err *err);
 
+/* ---- Privacy reports (in the catalog database, beside the resource) ----------------
+ * The privacy report of the table last ingested from a resource's file (the scan's
+ * classification of its columns, the quasi-identifiers and the k they reach, the file's
+ * SHA-256) and an override of the publish gate when one was recorded: an object the
+ * datastore and catalog modules own (docs/internals/privacy-gate.md). */
+
+/* Sets (insert or replace) the report of resource_id; report NULL removes it. Write:
+ * inside a store transaction, counted by failure injection. A backend that keeps no
+ * reports (PostgreSQL, for now) stores nothing and returns 0, warning once in the log. */
+int store_privacy_report_put(struct store *s, const char *resource_id, const json_t *report,
+                             struct err *err);
+
+/* The report of resource_id as a new reference; -ERR_NOT_FOUND when none. */
+int store_privacy_report_get(struct store *s, const char *resource_id, json_t **report,
+                             struct err *err);
+
 #endif

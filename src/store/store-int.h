@@ -60,6 +60,10 @@ struct store_ds_backend {
                       struct err *err);
     int (*status_get)(struct store *s, const char *resource_id, json_t **status, struct err *err);
     int (*status_list)(struct store *s, json_t **statuses, struct err *err);
+    /* Privacy reports; NULL: the backend keeps none (the calls fail). */
+    int (*privacy_put)(struct store *s, const char *resource_id, const json_t *report,
+                       struct err *err);
+    int (*privacy_get)(struct store *s, const char *resource_id, json_t **report, struct err *err);
 };
 
 /* What store.c knows of builds and cursors: a backend's struct store_ds_build starts with

@@ -1533,6 +1533,61 @@ static int sq_ds_status_get(struct store *s, const char *resource_id, json_t **s
     return rc;
 }
 
+/* ---- Privacy reports (the catalog database) ------------------------------------------ */
+static int sq_privacy_put(struct store *s, const char *resource_id, const json_t *report,
+                          struct err *err)
+{
+    struct conn *c = sq_write_conn(s);
+    sqlite3_stmt *st = NULL;
+    char *text = NULL;
+    int rc;
+
+    if (report) {
+        text = json_dumps(report, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!text)
+            return err_set(err, ERR_INTERNAL, NULL, "privacy report cannot be serialised");
+    }
+    rc = sqlite3_prepare_v2(c->db,
+                            report ? "INSERT OR REPLACE INTO privacy_reports (resource_id, report)"
+                                     " VALUES (?1, ?2)"
+                                   : "DELETE FROM privacy_reports WHERE resource_id = ?1",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, resource_id, -1, SQLITE_STATIC);
+        if (text)
+            sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    rc = rc == SQLITE_DONE ? 0 : sq_db_error(c->db, rc, "storing a privacy report", err);
+    sqlite3_finalize(st);
+    free(text);
+    return rc;
+}
+
+static int sq_privacy_get(struct store *s, const char *resource_id, json_t **report,
+                          struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    struct conn *c = NULL;
+    int rc = sq_read_conn(s, &c, err);
+
+    if (rc)
+        return rc;
+    rc = sqlite3_prepare_v2(c->db, "SELECT report FROM privacy_reports WHERE resource_id = ?1", -1,
+                            &st, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return sq_db_error(c->db, rc, "reading a privacy report", err);
+    }
+    sqlite3_bind_text(st, 1, resource_id, -1, SQLITE_STATIC);
+    rc = sq_fetch_doc(c, st, report, "privacy report", err);
+    sqlite3_finalize(st);
+    if (rc > 0)
+        rc = err_set(err, ERR_NOT_FOUND, "resource_id", "resource \"%s\" has no privacy report",
+                     resource_id);
+    return rc;
+}
+
 static int sq_ds_status_list(struct store *s, json_t **statuses, struct err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -1629,4 +1684,6 @@ const struct store_ds_backend sq_ds_backend = {
         .status_put = sq_ds_status_put,
         .status_get = sq_ds_status_get,
         .status_list = sq_ds_status_list,
+        .privacy_put = sq_privacy_put,
+        .privacy_get = sq_privacy_get,
 };

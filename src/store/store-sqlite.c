@@ -200,6 +200,13 @@ static const char *const migrations[] = {
         "    ledger_idx INTEGER NOT NULL\n"
         ");\n"
         "CREATE INDEX charges_ledger ON charges (ledger_idx);\n",
+        /* 8: the privacy report of each resource's last scanned table, with an override
+         * when one was given (store_privacy_report_put; issue 5, the publish gate:
+         * docs/internals/privacy-gate.md). */
+        "CREATE TABLE privacy_reports (\n"
+        "    resource_id TEXT PRIMARY KEY,\n"
+        "    report TEXT NOT NULL\n"
+        ") WITHOUT ROWID;\n",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,

@@ -828,3 +828,38 @@ int store_ds_status_list(struct store *s, json_t **statuses, struct err *err)
     *statuses = NULL;
     return rc ? rc : ds->status_list(s, statuses, err);
 }
+
+int store_privacy_report_put(struct store *s, const char *resource_id, const json_t *report,
+                             struct err *err)
+{
+    const struct store_ds_backend *ds = NULL;
+    int rc = ds_backend(s, &ds, err);
+
+    BUG_ON(!resource_id);
+    /* NEEDSWORK: a backend without privacy reports (PostgreSQL, for now) keeps none, so
+     * that its ingests still complete; the gate then sees no stored report
+     * (docs/internals/privacy-gate.md). */
+    if (!rc && !ds->privacy_put) {
+        static atomic_bool warned;
+
+        if (!atomic_exchange(&warned, true))
+            log_warn("store: this store keeps no privacy reports: the publish gate only "
+                     "checks uploads");
+        return 0;
+    }
+    if (!rc)
+        rc = fail_point(s, "store_privacy_report_put", err);
+    return rc ? rc : ds->privacy_put(s, resource_id, report, err);
+}
+
+int store_privacy_report_get(struct store *s, const char *resource_id, json_t **report,
+                             struct err *err)
+{
+    const struct store_ds_backend *ds = NULL;
+    int rc = ds_backend(s, &ds, err);
+
+    *report = NULL;
+    if (!rc && !ds->privacy_get)
+        rc = err_set(err, ERR_NOT_FOUND, "resource_id", "this store keeps no privacy reports");
+    return rc ? rc : ds->privacy_get(s, resource_id, report, err);
+}

@@ -444,10 +444,16 @@ static void section_grants(const struct dataset_page *p)
     json_decref(grants);
 }
 
+/* The privacy report of each scanned resource (ui-privacy.c). */
+static void section_privacy(const struct dataset_page *p)
+{
+    ui_privacy_report(p->c, p->a, p->d, p->out);
+}
+
 /* The page, top to bottom. Add a section here. */
 static void (*const dataset_sections[])(const struct dataset_page *) = {
-        section_summary, section_tags, section_resources, section_dictionary,
-        section_grants,  section_api,  section_metadata,
+        section_summary, section_tags,    section_resources, section_dictionary,
+        section_grants,  section_privacy, section_api,       section_metadata,
 };
 
 int ui_dataset(struct catalog *c, const struct actor *a, const char *id, struct buf *out,

@@ -151,4 +151,11 @@ void ui_audit_render(const json_t *report, struct buf *out);
 /* A small error page: status line as the title, message as text. */
 void ui_error_page(unsigned status, const char *message, struct buf *out);
 
+/* The privacy report of each scanned resource of a package dict (as package_show gives
+ * it), appended to a dataset page: verdict, k, quasi- and direct identifiers,
+ * transformations, override, per-column classes and detectors; never a value
+ * (ui-privacy.c). Resources without a report are skipped. */
+void ui_privacy_report(struct catalog *c, const struct actor *a, const json_t *dataset,
+                       struct buf *out);
+
 #endif

@@ -51,6 +51,7 @@ READ_ACTIONS = {
     "help_show", "xloader_status", "datastore_search", "datastore_search_sql", "datastore_info",
     "user_role_list", "grant_show", "grant_list",
     "fee_schedule_show", "fee_schedule_list", "audit_report",
+    "datastore_privacy_report",
 }
 
 # The users every portal gets (name -> role in the organization ORG, or "sysadmin").

@@ -54,6 +54,7 @@ WRITE_TYPES = {
     "fee_schedule_create": "fee_schedule_create",
     "fee_schedule_approve": "fee_schedule_approve",
     "charge_record": "charge_record",
+    "datastore_privacy_override": "privacy_override",
 }
 
 POLL_TIMEOUT = 20.0  # seconds for the sequencer (ASan build on a busy machine)

@@ -161,7 +161,9 @@ def test_scan_resource(clone_portal, start_server, tmp_path):
     portal = clone_portal()
     srv = start_server(portal)
     tok = portal.tokens["editor"]
-    ds = make_dataset(srv, tok)
+    # Private: the publish gate refuses these people into a public dataset
+    # (test_privacy_gate.py).
+    ds = make_dataset(srv, tok, private=True)
     path = synth(tmp_path, 300, 9)
     with open(path, "rb") as f:
         r = ok(srv.api("resource_create", token=tok, params={"package_id": ds["id"], "name": "people"},

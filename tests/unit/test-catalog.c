@@ -2794,6 +2794,11 @@ static const struct {
          * tests/unit/test-datastore-ingest.c); a link has no file to ingest: 409. */
         {"xloader_status", NULL, "{\"resource_id\": \"@rid\"}"},
         {"xloader_submit", NULL, "{\"resource_id\": \"@rid\"}"},
+        /* A link is never scanned: no report to show or override, 404 and no entry (an
+         * override's entry: tests/unit/test-datastore-ingest.c, test_privacy_*). */
+        {"datastore_privacy_report", NULL, "{\"resource_id\": \"@rid\"}"},
+        {"datastore_privacy_override", "privacy_override",
+         "{\"resource_id\": \"@rid\", \"justification\": \"aggregate\"}"},
         {"resource_delete", "resource_delete", "{\"id\": \"@rid\"}"},
         {"organization_create", "organization_create", "{\"name\": \"cmp-org\"}"},
         {"organization_list", NULL, "{}"},
@@ -2856,6 +2861,9 @@ static unsigned ledger_status(const char *action)
         return 403;
     if (!strcmp(action, "xloader_submit") || !strcmp(action, "grant_revoke"))
         return 409;
+    /* a link is never scanned: no privacy report to show or override */
+    if (starts_with(action, "datastore_privacy_"))
+        return 404;
     return 200;
 }
 

@@ -1,0 +1,222 @@
+"""
+The publish gate of the privacy engine (issue 5 §1 and §4; docs/internals/privacy-gate.md)
+against a real `kaifang serve`: every ingested table is scanned and its report kept
+(datastore_privacy_report); a file with identity numbers uploaded into a public dataset
+is refused with 409 naming the column; a private dataset holding such a table cannot be
+made public (409); the publisher may not override the gate on their own table (403),
+another approver (issue 8's role) may, with a written justification that the ledger records; a table
+ingested into a public dataset that fails the gate is withheld from the public; the
+report on the dataset page and in the API holds no raw value; a clean table publishes.
+Synthetic people only (`kaifang synth people`): nobody's real data.
+"""
+
+import json
+import re
+import time
+
+import pytest
+
+from conftest import ORG, create_token, fails, ok, run_cli, unique
+
+WAIT = 120.0  # seconds for the ingest worker (ASan, two cores shared)
+POLL_TIMEOUT = 20.0
+
+
+def people_csv(portal, rows=40, seed=7):
+    out = run_cli("synth", "people", "--rows", str(rows), "--seed", str(seed), check=0)
+    return out.stdout.encode("utf-8")
+
+
+def upload(srv, token, package_id, content, filename="people.csv"):
+    return srv.api("resource_create", token=token, params={"package_id": package_id, "name": filename},
+                   files={"upload": (filename, content, "text/csv")})
+
+
+def wait_ingest(srv, rid, token):
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        st = ok(srv.api("xloader_status", token=token, resource_id=rid))
+        if st["status"] in ("complete", "error"):
+            assert st["status"] == "complete", st
+            return st
+        time.sleep(0.05)
+    raise AssertionError("resource %s was never ingested" % rid)
+
+
+def checkpoint_size(srv):
+    r = srv.get("/ledger/checkpoint")
+    assert r.status_code == 200
+    return int(r.content.decode("utf-8").split("\n")[1])
+
+
+def ledger_entries_since(srv, start, type_):
+    """The entries of type_ appended at or after start (waits for the sequencer)."""
+    deadline = time.monotonic() + POLL_TIMEOUT
+    while time.monotonic() < deadline:
+        size = checkpoint_size(srv)
+        if size > start:
+            r = srv.get("/api/ledger/entries?start=%d&end=%d" % (start, size))
+            assert r.status_code == 200
+            got = [json.loads(e["entry"]) for e in r.json()]
+            hits = [e for e in got if e.get("type") == type_]
+            if hits:
+                return hits
+        time.sleep(0.05)
+    raise AssertionError("no %s entry in the ledger" % type_)
+
+
+def raw_values(csv_bytes, columns):
+    """The values of the named columns of a CSV (to check none leaks)."""
+    lines = csv_bytes.decode("utf-8").splitlines()
+    head = lines[0].split(",")
+    idx = [head.index(c) for c in columns]
+    return {line.split(",")[i] for line in lines[1:] for i in idx}
+
+
+@pytest.fixture(scope="module")
+def admin2(portal, srv):
+    """A second admin of the organization holding the approver role (issue 8), and the
+    approver role for orgadmin too (so that the two-person rule is what refuses it)."""
+    portal.cli("user", "add", "admin2", "--email", "admin2@example.org", check=0)
+    portal.cli("member", "add", ORG, "admin2", "admin", check=0)
+    portal.cli("role", "add", "admin2", "approver", "--org", ORG, check=0)
+    portal.cli("role", "add", "orgadmin", "approver", "--org", ORG, check=0)
+    return create_token(portal, "admin2")
+
+
+def test_upload_with_id_numbers_into_public_dataset_is_refused(portal, srv, tok):
+    d = ok(srv.api("package_create", token=tok["editor"], name=unique("pub"), owner_org=ORG))
+    err = fails(upload(srv, tok["editor"], d["id"], people_csv(portal)), 409, field="privacy")
+    msg = json.dumps(err, ensure_ascii=False)
+    assert "身份证号" in msg and "direct identifier" in msg, msg
+    # Nothing was written: no resource, no file served.
+    assert ok(srv.api("package_show", id=d["id"]))["resources"] == []
+
+
+def test_quasi_identifiers_below_k_refused(portal, srv, tok):
+    # No direct identifier, but sex, age and diagnosis single people out (k = 1).
+    content = "性别,年龄,诊断\n" + "".join("%s,%d,J0%d\n" % ("男女"[i % 2], 20 + i, i % 9)
+                                            for i in range(30))
+    d = ok(srv.api("package_create", token=tok["editor"], name=unique("pub"), owner_org=ORG))
+    err = fails(upload(srv, tok["editor"], d["id"], content.encode("utf-8"), "ages.csv"), 409,
+                field="privacy")
+    msg = json.dumps(err, ensure_ascii=False)
+    assert "k = 1" in msg and "年龄" in msg and "below the portal's k = 5" in msg, msg
+
+
+def test_private_dataset_gate_override_and_report(portal, srv, tok, admin2):
+    people = people_csv(portal, rows=60, seed=11)
+    name = unique("priv")
+    d = ok(srv.api("package_create", token=tok["orgadmin"], name=name, owner_org=ORG, private=True))
+    rid = ok(upload(srv, tok["orgadmin"], d["id"], people))["id"]
+    wait_ingest(srv, rid, tok["orgadmin"])
+
+    rep = ok(srv.api("datastore_privacy_report", token=tok["orgadmin"], resource_id=rid))
+    classes = {c["name"]: c["class"] for c in rep["columns"]}
+    assert classes["身份证号"] == "direct_identifier" and classes["手机号码"] == "direct_identifier"
+    assert classes["性别"] == "quasi_identifier" and classes["诊断"] == "sensitive"
+    assert rep["publisher"] == "orgadmin" and rep["rows"] == 60
+    assert isinstance(rep["k"], int) and rep["k"] >= 1
+    assert rep["gate"]["status"] == "blocked"
+    # The public cannot see a private dataset's report.
+    fails(srv.api("datastore_privacy_report", resource_id=rid), 404)
+
+    # Making it public is refused, naming the columns; nothing changes.
+    err = fails(srv.api("package_patch", token=tok["orgadmin"], id=name, private=False), 409,
+                field="privacy")
+    assert "身份证号" in json.dumps(err, ensure_ascii=False)
+    assert ok(srv.api("package_show", token=tok["orgadmin"], id=name))["private"] is True
+
+    # Overrides: the publisher may not (two-person rule), an editor is no approver, and a
+    # justification is required.
+    err = fails(srv.api("datastore_privacy_override", token=tok["orgadmin"], resource_id=rid,
+                        justification="I say so"), 403)
+    assert "own request" in err["message"], err
+    err = fails(srv.api("datastore_privacy_override", token=tok["editor"], resource_id=rid,
+                        justification="x"), 403)
+    assert "not an approver" in err["message"], err
+    fails(srv.api("datastore_privacy_override", token=admin2, resource_id=rid, justification="  "),
+          409, field="justification")
+
+    start = checkpoint_size(srv)
+    got = ok(srv.api("datastore_privacy_override", token=admin2, resource_id=rid,
+                     justification="synthetic test records, approved for publication"))
+    assert got["gate"]["status"] == "overridden" and got["override"]["user"] == "admin2"
+    [entry] = ledger_entries_since(srv, start, "privacy_override")
+    assert entry["actor"] == "admin2" and entry["org"] == ORG, entry
+    assert entry["objects"]["resource"] == rid and entry["objects"]["visibility"] == "private", entry
+    assert entry["digest"].startswith("sha256:"), entry
+    # A second override of the same table: nothing to override.
+    fails(srv.api("datastore_privacy_override", token=admin2, resource_id=rid,
+                  justification="again"), 409)
+
+    ok(srv.api("package_patch", token=tok["orgadmin"], id=name, private=False))
+
+    # The published report: in the API and on the dataset page, without raw values.
+    pub = ok(srv.api("datastore_privacy_report", resource_id=rid))
+    assert pub["gate"]["status"] == "overridden"
+    assert pub["override"]["justification"].startswith("synthetic test records")
+    assert all("examples" not in c for c in pub["columns"])
+    text = json.dumps(pub, ensure_ascii=False)
+    page = srv.get("/dataset/" + name)
+    assert page.status_code == 200
+    html = page.content.decode("utf-8")
+    assert "身份证号" in html and "overridden" in html, html[:2000]
+    for v in raw_values(people, ["身份证号", "手机号码", "姓名"]):
+        assert v not in text, v
+        assert v not in html, v
+    # The editor's view has masked examples, never a whole value.
+    mine = ok(srv.api("datastore_privacy_report", token=tok["orgadmin"], resource_id=rid))
+    examples = [e for c in mine["columns"] for e in c.get("examples", [])]
+    assert examples and all("*" in e for e in examples), examples
+    ids = raw_values(people, ["身份证号"])
+    assert not any(e in ids for e in examples)
+
+
+def test_ingest_into_public_dataset_is_withheld(portal, srv, tok, tmp_path, admin2):
+    name = unique("pubi")
+    d = ok(srv.api("package_create", token=tok["editor"], name=name, owner_org=ORG))
+    rid = ok(upload(srv, tok["editor"], d["id"], b"region,year,count\nA,2020,10\nB,2020,12\n",
+                    "counts.csv"))["id"]
+    wait_ingest(srv, rid, tok["editor"])
+    ok(srv.api("datastore_search", resource_id=rid))
+    # The command line ingests another file into the resource: it fails the gate, so the
+    # table is not served to the public, and neither is the file.
+    f = tmp_path / "people.csv"
+    f.write_bytes(people_csv(portal, rows=20, seed=3))
+    portal.cli("ingest", str(f), "--resource", rid)
+    err = fails(srv.api("datastore_search", resource_id=rid), 403)
+    assert "withheld by the privacy gate" in err["message"], err
+    ok(srv.api("datastore_search", token=tok["editor"], resource_id=rid))
+    rep = ok(srv.api("datastore_privacy_report", resource_id=rid))
+    assert rep["gate"]["status"] == "blocked"
+    # Overridden by an approver who did not publish it (the command line did): served.
+    ok(srv.api("datastore_privacy_override", token=admin2, resource_id=rid,
+               justification="test: a known synthetic table"))
+    ok(srv.api("datastore_search", resource_id=rid))
+
+
+def test_clean_table_publishes(portal, srv, tok):
+    name = unique("clean")
+    d = ok(srv.api("package_create", token=tok["editor"], name=name, owner_org=ORG, private=True))
+    content = "省份,年份,出院人数\n" + "".join("%d,%d,%d\n" % (110000 + i * 10000, 2020 + i % 3, 100 + i)
+                                             for i in range(12))
+    rid = ok(upload(srv, tok["editor"], d["id"], content.encode("utf-8"), "discharges.csv"))["id"]
+    wait_ingest(srv, rid, tok["editor"])
+    ok(srv.api("package_patch", token=tok["editor"], id=name, private=False))
+    rep = ok(srv.api("datastore_privacy_report", resource_id=rid))
+    assert rep["gate"]["status"] == "passed" and rep["direct_identifiers"] == [], rep
+    ok(srv.api("datastore_search", resource_id=rid))
+    # A clean upload into the public dataset is accepted too.
+    ok(upload(srv, tok["editor"], d["id"], content.encode("utf-8"), "more.csv"))
+
+
+def test_scan_resource_on_the_command_line(portal, srv, tok):
+    d = ok(srv.api("package_create", token=tok["editor"], name=unique("cli"), owner_org=ORG,
+                   private=True))
+    rid = ok(upload(srv, tok["editor"], d["id"], people_csv(portal, rows=10, seed=5)))["id"]
+    wait_ingest(srv, rid, tok["editor"])
+    out = portal.cli("scan", rid, "--json")
+    rep = json.loads(out.stdout)
+    classes = {c["name"]: c["class"] for c in rep["columns"]}
+    assert classes["身份证号"] == "direct_identifier", rep
