@@ -26,6 +26,7 @@ void catalog_init(struct catalog *c, struct store *s, const char *files_dir, con
     c->site_url = xstrdup(site_url ? site_url : "");
     c->datastore = NULL;
     c->privacy_k = CATALOG_PRIVACY_K;
+    c->privacy_scan = NULL;
     len = strlen(c->site_url);
     while (len && c->site_url[len - 1] == '/')
         c->site_url[--len] = '\0';

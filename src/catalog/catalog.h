@@ -68,6 +68,11 @@ struct catalog {
     struct catalog_derive *derive;
     /* The publish gate's k (config privacy_k; catalog_init sets CATALOG_PRIVACY_K). */
     unsigned privacy_k;
+    /* Scans a resource's uploaded file now, for the publish gate when its ingest has not
+     * run yet (docs/internals/privacy-gate.md): *report a privacy report, or NULL when the
+     * file is not a table. Set by datastore_new() (the catalog knows no table reader);
+     * NULL: such a file cannot be published until it is ingested. */
+    int (*privacy_scan)(struct catalog *c, const json_t *resource, json_t **report);
 };
 
 #define CATALOG_PRIVACY_K 5

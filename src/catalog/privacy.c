@@ -146,12 +146,18 @@ int catalog_privacy_publish_check(struct catalog *c, json_t *doc, struct err *er
         if (hash && starts_with(hash, "sha256:"))
             hash += strlen("sha256:");
         sha = json_string_value(json_object_get(report, "source_sha256"));
-        /* A file still being ingested has not been scanned (or its report is of the
-         * file it replaces). */
+        /* A file still waiting for its ingest has no report of its own yet (or one of the
+         * file it replaces): it is scanned now. */
         if ((str_eq(ds, "pending") || str_eq(ds, "running")) && !(sha && str_eq(sha, hash))) {
-            buf_addf(&msg, "%sresource \"%s\": its file is not scanned yet (the ingest is %s)",
-                     msg.len ? "; " : "", rid, ds);
-        } else if (report) {
+            json_decref(report);
+            report = NULL;
+            if (c->privacy_scan)
+                c->privacy_scan(c, r, &report);
+            else
+                buf_addf(&msg, "%sresource \"%s\": its file is not scanned yet (the ingest is %s)",
+                         msg.len ? "; " : "", rid, ds);
+        }
+        if (report) {
             verdict = catalog_privacy_gate(report, c->privacy_k);
             if (catalog_privacy_blocked(verdict))
                 buf_addf(&msg, "%sresource \"%s\": %s", msg.len ? "; " : "", rid,

@@ -192,6 +192,11 @@ int cli_serve_portal(struct portal *p, struct err *err);
  */
 int cli_load_catalog(struct portal *p, const char *catalog_dir);
 
+/* `kaifang demo`'s "hospital discharges" dataset (demo-discharges.c): synthetic people
+ * de-identified to k >= 5, uploaded, ingested (scanned) and published through the gate,
+ * once (a portal that has it keeps it). Errors: any step's, with nothing published. */
+int cli_demo_discharges(struct portal *p, struct err *err);
+
 /* ---- metadata.json → CKAN dataset (load-map.c) ---------------------------------------- */
 
 /* One data file of a dataset folder, as metadata.json lists it. */

@@ -73,6 +73,13 @@ int cmd_demo(int argc, char **argv)
     }
     /* The fees of issue 8's case, small: findings on /audit to follow to the ledger. */
     cli_audit_demo(&p, examples);
+    /* A table of (synthetic) people, published through the privacy pipeline, so that a
+     * visitor sees a real privacy report (docs/internals/privacy-gate.md). */
+    if (cli_demo_discharges(&p, &err)) {
+        fprintf(stderr, "kaifang demo: the hospital discharges dataset was not published: %s\n",
+                err.msg);
+        err_clear(&err);
+    }
     if (listen && config_set(&p.cfg, "listen", listen, &err)) {
         ret = cli_usage("demo", "demo", "option \"--listen\": %s", err.msg);
         goto out;

@@ -106,8 +106,13 @@ int ds_privacy_report(struct catalog *c, const char *resource_id, const struct d
                       const char *source_sha256, const char *filename, const char *publisher,
                       json_t **out, struct err *err);
 
-/* Stores report (borrowed) as resource_id's, inside the caller's transaction, keeping an
- * override of the previous report that was given for the same file. */
+/* The catalog's privacy_scan hook (catalog.h): scans the uploaded file of resource (a
+ * resource dict) that the datastore would ingest; *report NULL when it is not such a
+ * file or cannot be read as a table. Returns 0. */
+int ds_privacy_scan_resource(struct catalog *c, const json_t *resource, json_t **report);
+
+/* Stores report (borrowed) as resource_id's, inside the caller's transaction, keeping
+ * the override and transformations of the previous report when it was of the same file. */
 int ds_privacy_store(struct catalog *c, const char *resource_id, json_t *report, struct err *err);
 
 /* The stop flag of c's datastore, for ds_ingest_run(); NULL when c has none. */

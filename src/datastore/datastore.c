@@ -50,6 +50,7 @@ struct datastore *datastore_new(struct catalog *c)
     pthread_cond_init(&d->idle, NULL);
     atomic_init(&d->stop, false);
     c->datastore = d;
+    c->privacy_scan = ds_privacy_scan_resource;
     /* Changing rows of a full-text table needs the tokenizer its build used. */
     store_ds_set_tokenizer(c->store, catalog_search_text);
     return d;

@@ -118,9 +118,12 @@ struct datastore_ingest_request {
     const char *filename; /* the publisher's file name (format guess); NULL: from the
                              resource */
     struct ingest_options opts;
-    const json_t *fields; /* types and data dictionary to use instead of the inferred:
-                             [{"id", "type", "info": {"label", "notes"}}] by field id;
-                             NULL: inferred */
+    const json_t *fields;          /* types and data dictionary to use instead of the inferred:
+                                      [{"id", "type", "info": {"label", "notes"}}] by field id;
+                                      NULL: inferred */
+    const json_t *transformations; /* what de-identified the file before, for its privacy
+                                      report: [{"column", "transformation", …}]; NULL:
+                                      nothing said (docs/internals/privacy-gate.md) */
 };
 
 /*

@@ -624,6 +624,8 @@ int ds_ingest_run(struct catalog *c, const struct actor *a,
     ret = ds_privacy_report(c, r->resource_id, &sc, sha, filename, a->name, &privacy, err);
     if (ret)
         goto out;
+    if (r->transformations)
+        json_object_set_new(privacy, "transformations", json_deep_copy(r->transformations));
 
     /* The report, the ledger entry, the privacy report and the status in one
      * transaction. */

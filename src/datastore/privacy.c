@@ -114,7 +114,10 @@ int ds_privacy_store(struct catalog *c, const char *resource_id, json_t *report,
 {
     json_t *old = NULL, *ov;
 
-    if (!store_privacy_report_get(c->store, resource_id, &old, NULL)) {
+    /* What was said of the same file (re-typing, an ingest again) stays. */
+    if (!store_privacy_report_get(c->store, resource_id, &old, NULL) &&
+        str_eq(json_string_value(json_object_get(old, "source_sha256")),
+               json_string_value(json_object_get(report, "source_sha256")))) {
         ov = json_object_get(old, "override");
         if (json_is_object(ov) &&
             str_eq(json_string_value(json_object_get(ov, "source_sha256")),
@@ -129,45 +132,24 @@ int ds_privacy_store(struct catalog *c, const char *resource_id, json_t *report,
 
 /* ---- The check of an upload into a public dataset ---------------------------------- */
 
-int datastore_privacy_precheck(struct catalog *c, const struct actor *a, const char *action,
-                               json_t *params, const struct upload *up, struct err *err)
+/* Scans the file at path as a table (named filename for its format) and counts the
+ * classes of the quasi-identifiers found: *report as report_make() makes it, or NULL when
+ * the file cannot be read as a table (the ingest reports that). */
+static void scan_file(struct catalog *c, const char *path, const char *filename,
+                      const char *sha256_hex, const char *publisher, json_t **report)
 {
     struct ingest_options o = INGEST_OPTIONS_INIT;
     struct ingest_table *t = NULL;
     struct detect_scan sc;
     struct kclass *kc = NULL;
     struct err ignored = ERR_INIT;
-    json_t *doc = NULL, *pseudo = NULL, *report = NULL, *verdict = NULL;
     const struct dsvalue *values;
-    const char *did = NULL, *rid;
-    char didbuf[UUID_STR_LEN];
     size_t *idx = NULL, nq;
     struct dsvalue *row = NULL;
-    int ret = 0;
 
+    *report = NULL;
     memset(&sc, 0, sizeof(sc));
-    if (!up || !a || !a->authenticated)
-        return 0;
-    if (!strcmp(action, "resource_create")) {
-        did = json_string_value(json_object_get(params, "package_id"));
-    } else if (!strcmp(action, "resource_update")) {
-        rid = json_string_value(json_object_get(params, "id"));
-        if (rid && strlen(rid) < 256 &&
-            !store_resource_dataset(c->store, rid, didbuf, sizeof(didbuf), NULL))
-            did = didbuf;
-    }
-    /* Whatever is wrong with the request itself is the catalog's to say. */
-    if (!did || strlen(did) > 256 || store_dataset_get(c->store, did, &doc, NULL))
-        goto out;
-    if (json_is_true(json_object_get(doc, "private")) ||
-        !str_eq(json_string_value(json_object_get(doc, "state")), "active"))
-        goto out;
-    pseudo = json_pack("{s:s,s:s?,s:s?}", "url_type", "upload", "format",
-                       json_string_value(json_object_get(params, "format")), "url", up->filename);
-    if (!datastore_ingestible(pseudo))
-        goto out;
-    /* A file that cannot be read as a table is the ingest's to report. */
-    if (ingest_table_open(&t, up->tmp_path, up->filename, &o, &ignored))
+    if (ingest_table_open(&t, path, filename, &o, &ignored))
         goto out;
     if (detect_scan_table(t, &sc, &ignored))
         goto out;
@@ -184,7 +166,51 @@ int datastore_privacy_precheck(struct catalog *c, const struct actor *a, const c
             kclass_add(kc, row);
         }
     }
-    report = report_make("", &sc, kc, c->privacy_k, up->sha256_hex, up->filename, a->name);
+    *report = report_make("", &sc, kc, c->privacy_k, sha256_hex, filename, publisher);
+out:
+    detect_scan_release(&sc);
+    ingest_table_free(t);
+    kclass_free(kc);
+    free(idx);
+    free(row);
+}
+
+int datastore_privacy_precheck(struct catalog *c, const struct actor *a, const char *action,
+                               json_t *params, const struct upload *up, struct err *err)
+{
+    json_t *doc = NULL, *pseudo = NULL, *report = NULL, *verdict = NULL;
+    const char *did = NULL, *rid;
+    char didbuf[UUID_STR_LEN];
+    int ret = 0;
+
+    if (!up || !a || !a->authenticated)
+        return 0;
+    if (!strcmp(action, "resource_create")) {
+        did = json_string_value(json_object_get(params, "package_id"));
+    } else if (!strcmp(action, "resource_update")) {
+        rid = json_string_value(json_object_get(params, "id"));
+        if (rid && strlen(rid) < 256 &&
+            !store_resource_dataset(c->store, rid, didbuf, sizeof(didbuf), NULL))
+            did = didbuf;
+    }
+    /* Whatever is wrong with the request itself is the catalog's to say. */
+    if (!did || strlen(did) > 256 || store_dataset_get(c->store, did, &doc, NULL))
+        goto out;
+    if (json_is_true(json_object_get(doc, "private")) ||
+        !str_eq(json_string_value(json_object_get(doc, "state")), "active"))
+        goto out;
+    /* Only for those who may add the file: anyone else gets the catalog's 403 without
+     * making the server read their upload. */
+    if (!a->sysadmin &&
+        actor_capacity(a, json_string_value(json_object_get(doc, "owner_org"))) < CAPACITY_EDITOR)
+        goto out;
+    pseudo = json_pack("{s:s,s:s?,s:s?}", "url_type", "upload", "format",
+                       json_string_value(json_object_get(params, "format")), "url", up->filename);
+    if (!datastore_ingestible(pseudo))
+        goto out;
+    scan_file(c, up->tmp_path, up->filename, up->sha256_hex, a->name, &report);
+    if (!report)
+        goto out;
     verdict = catalog_privacy_gate(report, c->privacy_k);
     if (catalog_privacy_blocked(verdict))
         ret = err_set(err, ERR_VALIDATION, "privacy",
@@ -195,14 +221,27 @@ int datastore_privacy_precheck(struct catalog *c, const struct actor *a, const c
                       json_string_value(json_object_get(doc, "name")),
                       json_string_value(json_object_get(verdict, "message")));
 out:
-    detect_scan_release(&sc);
-    ingest_table_free(t);
-    kclass_free(kc);
-    free(idx);
-    free(row);
     json_decref(doc);
     json_decref(pseudo);
     json_decref(report);
     json_decref(verdict);
     return ret;
+}
+
+int ds_privacy_scan_resource(struct catalog *c, const json_t *resource, json_t **report)
+{
+    const char *hash = json_string_value(json_object_get(resource, "hash"));
+    char *path;
+
+    *report = NULL;
+    if (hash && starts_with(hash, "sha256:"))
+        hash += strlen("sha256:");
+    if (!datastore_ingestible(resource) || !hash || strlen(hash) != 64 ||
+        strspn(hash, "0123456789abcdef") != 64)
+        return 0;
+    path = xstrfmt("%s/%.2s/%s", c->files_dir, hash, hash + 2);
+    /* the publisher of a file not ingested yet is unknown: no one is exempt from it */
+    scan_file(c, path, json_string_value(json_object_get(resource, "url")), hash, NULL, report);
+    free(path);
+    return 0;
 }

@@ -11,12 +11,13 @@ Synthetic people only (`kaifang synth people`): nobody's real data.
 """
 
 import json
-import re
+import os
+import shutil
 import time
 
 import pytest
 
-from conftest import ORG, create_token, fails, ok, run_cli, unique
+from conftest import CATALOG_DIR, ORG, Portal, Server, create_token, fails, ok, run_cli, unique
 
 WAIT = 120.0  # seconds for the ingest worker (ASan, two cores shared)
 POLL_TIMEOUT = 20.0
@@ -86,6 +87,8 @@ def admin2(portal, srv):
 
 def test_upload_with_id_numbers_into_public_dataset_is_refused(portal, srv, tok):
     d = ok(srv.api("package_create", token=tok["editor"], name=unique("pub"), owner_org=ORG))
+    # Someone who may not add resources gets the catalog's 403, not a scan.
+    fails(upload(srv, tok["outsider"], d["id"], people_csv(portal)), 403)
     err = fails(upload(srv, tok["editor"], d["id"], people_csv(portal)), 409, field="privacy")
     msg = json.dumps(err, ensure_ascii=False)
     assert "身份证号" in msg and "direct identifier" in msg, msg
@@ -220,3 +223,40 @@ def test_scan_resource_on_the_command_line(portal, srv, tok):
     rep = json.loads(out.stdout)
     classes = {c["name"]: c["class"] for c in rep["columns"]}
     assert classes["身份证号"] == "direct_identifier", rep
+
+
+def test_demo_publishes_hospital_discharges(tmp_path, kaifang_bin):
+    """`kaifang demo` publishes synthetic people through the pipeline: de-identified to
+    k >= 5, scanned at ingest, passed by the gate; a visitor sees the report."""
+    cat = tmp_path / "catalog"
+    cat.mkdir()
+    shutil.copytree(os.path.join(CATALOG_DIR, "iso-4217-currencies"), cat / "iso-4217-currencies")
+    p = Portal(tmp_path / "demo")
+    s = Server(p, command=("demo", "--examples", str(cat)), access_log=False, name="pgdemo")
+    try:
+        d = ok(s.api("package_show", id="hospital-discharges"))
+        assert d["private"] is False and len(d["resources"]) == 1
+        rid = d["resources"][0]["id"]
+        rep = ok(s.api("datastore_privacy_report", resource_id=rid))
+        assert rep["gate"]["status"] == "passed", rep["gate"]
+        assert rep["k"] >= 5 and rep["direct_identifiers"] == [], rep
+        assert set(rep["quasi_identifiers"]) == {"性别", "民族", "出生日期", "职业"}, rep
+        assert rep["rows"] == 3000
+        cols = {t["column"] for t in rep["transformations"]}
+        assert {"姓名", "身份证号", "手机号码", "备注", "出生日期"} <= cols, rep["transformations"]
+        assert ok(s.api("datastore_search", resource_id=rid, limit=1))["total"] == 3000
+        html = s.get("/dataset/hospital-discharges").content.decode("utf-8")
+        assert "Privacy" in html and "k = %d" % rep["k"] in html and "passed" in html
+        assert "suppressed (direct identifier)" in html
+        # The currencies' "name" column is not about people: published as it was.
+        cur = ok(s.api("package_show", id="iso-4217-currencies"))["resources"][0]["id"]
+        assert ok(s.api("datastore_privacy_report", resource_id=cur))["gate"]["status"] == "passed"
+    finally:
+        s.stop()
+    # A second start keeps what the first published (no second dataset, no error).
+    s = Server(p, command=("demo", "--examples", str(cat)), access_log=False, name="pgdemo")
+    try:
+        assert sorted(ok(s.api("package_list"))) == ["hospital-discharges", "iso-4217-currencies"]
+        assert "not published" not in s.stderr_text()
+    finally:
+        s.stop()

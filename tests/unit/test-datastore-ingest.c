@@ -23,7 +23,9 @@
 #include "datastore/datastore-int.h"
 #include "datastore/datastore.h"
 #include "ledger/ledger.h"
+#include "privacy/synth.h"
 #include "store/store-datastore.h"
+#include "store/store-int.h" /* store_fail_count_reset() for failure injection */
 #include "unit-util.h"
 #include "core/util.h"
 
@@ -594,6 +596,175 @@ static void test_ingest_failure_keeps_table(void **state)
     }
 }
 
+/* A CSV of rows synthetic people (privacy/synth.h) after a first line: id numbers,
+ * phones, sex, birth date, diagnosis. Free the result. */
+static char *people(unsigned rows, uint64_t seed)
+{
+    struct synth g;
+    struct synth_person p;
+    struct buf b = BUF_INIT;
+
+    buf_addstr(&b, "身份证号,手机号码,性别,出生日期,诊断\n");
+    synth_init(&g, seed);
+    for (unsigned i = 0; i < rows; i++) {
+        synth_person_next(&g, &p);
+        buf_addf(&b, "%s,%s,%s,%s,%s\n", p.id_number, p.phone, p.gender, p.birth_date, p.diagnosis);
+    }
+    return buf_detach(&b, NULL);
+}
+
+static json_t *privacy_report(struct fixture *f, const char *rid)
+{
+    json_t *rep = NULL;
+
+    if (store_privacy_report_get(f->s, rid, &rep, NULL))
+        return NULL;
+    return rep;
+}
+
+/* The report is written with the ingest's completion, in its transaction: an ingest
+ * failed at any store write leaves the previous report (and no ledger entry); an
+ * override's report and ledger entry go together too. */
+static void test_privacy_report_atomic(void **state)
+{
+    struct fixture *f = *state;
+    struct err err = ERR_INIT;
+    char rid[UUID_STR_LEN], path[256], num[16], db[128];
+    char *csv = people(40, 1), *next;
+    uint64_t prev_rows = 40;
+    json_t *rep, *report = NULL, *v, *entries, *p;
+    struct actor appr;
+    struct store *s2 = NULL;
+    struct catalog c2;
+    uint64_t rows;
+    int ret = -1, n;
+
+    xsnprintf(db, sizeof(db), "%s/kaifang.db", f->dir);
+    upload(f, f->private_id, "people.csv", csv, strlen(csv), rid);
+    assert_int_equal(ingest(f, &f->editor, rid, NULL, &report, &err), 0);
+    json_decref(report);
+    rep = privacy_report(f, rid);
+    assert_non_null(rep);
+    assert_string_equal(sget(rep, "publisher"), "ed");
+    assert_int_equal(json_integer_value(json_object_get(rep, "rows")), 40);
+    assert_string_equal(
+            json_string_value(json_array_get(json_object_get(rep, "direct_identifiers"), 0)),
+            "身份证号");
+    assert_true(json_is_integer(json_object_get(rep, "k")));
+    v = catalog_privacy_gate(rep, 5);
+    assert_true(catalog_privacy_blocked(v));
+    json_decref(v);
+    /* never a raw value: the first ID number and phone of the file are not in it */
+    {
+        char *dumped = json_dumps(rep, 0), first[64];
+
+        xsnprintf(first, sizeof(first), "%.18s", strchr(csv, '\n') + 1);
+        assert_null(strstr(dumped, first));
+        xsnprintf(first, sizeof(first), "%.11s", strchr(csv, '\n') + 20);
+        assert_null(strstr(dumped, first));
+        free(dumped);
+    }
+    json_decref(rep);
+    json_decref(ledger_new(f));
+
+    for (n = 1; n < 40 && ret; n++) {
+        json_t *now;
+
+        next = people(40 + (unsigned)n, (uint64_t)n + 100);
+        xsnprintf(path, sizeof(path), "%s/people-%d.csv", f->dir, n);
+        write_file(path, next, strlen(next));
+        free(next);
+        xsnprintf(num, sizeof(num), "%d", n);
+        setenv("KAIFANG_FAIL_STORE_AT", num, 1);
+        assert_int_equal(store_open(&s2, db, false, &err), 0);
+        unsetenv("KAIFANG_FAIL_STORE_AT");
+        store_fail_count_reset();
+        catalog_init(&c2, s2, f->files, "http://portal.test");
+        {
+            struct datastore_ingest_request r;
+
+            memset(&r, 0, sizeof(r));
+            r.resource_id = rid;
+            r.path = path;
+            r.opts = (struct ingest_options)INGEST_OPTIONS_INIT;
+            err_clear(&err);
+            ret = datastore_ingest(&c2, &f->editor, &r, NULL, &err);
+        }
+        catalog_release(&c2);
+        store_free(s2);
+        s2 = NULL;
+        rep = privacy_report(f, rid);
+        now = status_of(f, rid);
+        entries = ledger_new(f);
+        rows = (uint64_t)json_integer_value(json_object_get(rep, "rows"));
+        if (ret) {
+            /* the previous file's report stays, and no entry was written */
+            assert_int_equal(rows, prev_rows);
+            assert_int_equal(json_array_size(entries), 0);
+        } else {
+            assert_int_equal(rows, 40 + (uint64_t)n);
+            assert_int_equal(json_array_size(entries), 1);
+            assert_string_equal(sget(json_array_get(entries, 0), "type"), "datastore_ingest");
+            assert_string_equal(sget(now, "status"), "complete");
+        }
+        json_decref(entries);
+        json_decref(now);
+        json_decref(rep);
+    }
+    assert_int_equal(ret, 0);
+
+    /* An override: an approver of the organization, not the publisher ("ed"). */
+    assert_int_equal(access_user_add(f->s, "appr", NULL, NULL, false, NULL, &err), 0);
+    assert_int_equal(access_member_set(f->s, "stats", "appr", "admin", &err), 0);
+    assert_int_equal(access_role_set_as(f->s, &f->root, "appr", "approver", "stats", true, &err),
+                     0);
+    load_actor(f, "appr", &appr);
+    json_decref(ledger_new(f));
+    p = json_pack("{s:s,s:s}", "resource_id", rid, "justification", "test records");
+    ret = -1;
+    for (n = 1; n < 20 && ret; n++) {
+        json_t *res = NULL;
+
+        xsnprintf(num, sizeof(num), "%d", n);
+        setenv("KAIFANG_FAIL_STORE_AT", num, 1);
+        assert_int_equal(store_open(&s2, db, false, &err), 0);
+        unsetenv("KAIFANG_FAIL_STORE_AT");
+        store_fail_count_reset();
+        catalog_init(&c2, s2, f->files, "http://portal.test");
+        err_clear(&err);
+        ret = catalog_privacy_override(&c2, &appr, p, &res, &err);
+        catalog_release(&c2);
+        store_free(s2);
+        s2 = NULL;
+        rep = privacy_report(f, rid);
+        entries = ledger_new(f);
+        if (ret) {
+            assert_int_equal(ret, -ERR_INTERNAL);
+            assert_null(json_object_get(rep, "override"));
+            assert_int_equal(json_array_size(entries), 0);
+        } else {
+            assert_string_equal(sget(json_object_get(rep, "override"), "user"), "appr");
+            assert_int_equal(json_array_size(entries), 1);
+            assert_string_equal(sget(json_array_get(entries, 0), "type"), "privacy_override");
+            assert_string_equal(sget(json_object_get(res, "gate"), "status"), "overridden");
+        }
+        json_decref(res);
+        json_decref(rep);
+        json_decref(entries);
+    }
+    assert_int_equal(ret, 0);
+    /* The publisher may not override their own table, whatever their role. */
+    assert_int_equal(access_role_set_as(f->s, &f->root, "ed", "approver", "stats", true, &err), 0);
+    actor_release(&appr);
+    load_actor(f, "ed", &appr);
+    err_clear(&err);
+    assert_int_equal(catalog_privacy_override(&f->c, &appr, p, &v, &err), -ERR_AUTH);
+    assert_non_null(strstr(err.msg, "own request"));
+    actor_release(&appr);
+    json_decref(p);
+    free(csv);
+}
+
 static void test_fields_override(void **state)
 {
     struct fixture *f = *state;
@@ -1054,6 +1225,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_ingest_private_ledger, setup, teardown),
             cmocka_unit_test_setup_teardown(test_ingest_auth, setup, teardown),
             cmocka_unit_test_setup_teardown(test_ingest_failure_keeps_table, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_privacy_report_atomic, setup, teardown),
             cmocka_unit_test_setup_teardown(test_fields_override, setup, teardown),
             cmocka_unit_test_setup_teardown(test_retype, setup, teardown),
             cmocka_unit_test_setup_teardown(test_resource_deleted, setup, teardown),
