@@ -118,6 +118,12 @@ int catalog_resource_readable(struct catalog *c, const struct actor *a, const ch
         json_decref(doc);
         return err_set(err, ERR_NOT_FOUND, "resource_id", "resource \"%s\" not found", resource_id);
     }
+    /* the publish gate's hold (docs/internals/privacy-gate.md) */
+    ret = catalog_privacy_withheld(c, a, doc, resource_id, err);
+    if (ret) {
+        json_decref(doc);
+        return ret;
+    }
     *dataset = doc;
     return 0;
 }

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import time
+import urllib.parse
 
 import pytest
 
@@ -190,6 +191,10 @@ def test_ingest_into_public_dataset_is_withheld(portal, srv, tok, tmp_path, admi
     portal.cli("ingest", str(f), "--resource", rid)
     err = fails(srv.api("datastore_search", resource_id=rid), 403)
     assert "withheld by the privacy gate" in err["message"], err
+    fails(srv.api("datastore_search_sql", sql='SELECT * FROM "%s"' % rid), 403)
+    assert srv.get("/datastore/dump/%s" % rid).status_code == 403
+    url = ok(srv.api("resource_show", id=rid))["url"]
+    assert srv.get(urllib.parse.urlparse(url).path).status_code == 403
     ok(srv.api("datastore_search", token=tok["editor"], resource_id=rid))
     rep = ok(srv.api("datastore_privacy_report", resource_id=rid))
     assert rep["gate"]["status"] == "blocked"
