@@ -297,6 +297,11 @@ json_t *catalog_licenses(void);
  */
 json_t *catalog_privacy_gate(const json_t *report, unsigned k);
 
+/* Whether a package dict's data is public, which is what the publish gate guards: the
+ * dataset is active, not private, and not restricted (access_level "restricted public" or
+ * "non-public": its data goes only to grantees, src/access/grant.h). Pure. */
+bool catalog_data_public(const json_t *doc);
+
 /* Whether a verdict of catalog_privacy_gate() blocks publication. */
 bool catalog_privacy_blocked(const json_t *verdict);
 

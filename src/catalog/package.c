@@ -185,13 +185,11 @@ static int package_replace(struct catalog *c, const struct actor *a, json_t *par
     if (!ret && str_eq(json_string_value(json_object_get(old, "state")), "deleted") &&
         !json_object_get(params, "state"))
         json_object_set_new(doc, "state", json_string("deleted"));
-    /* The publish gate: a dataset that becomes public (from private or draft) with a
-     * resource whose table fails it is refused, and nothing changes. */
-    if (!ret && (json_is_true(json_object_get(old, "private")) ||
-                 !str_eq(json_string_value(json_object_get(old, "state")), "active")))
-        if (!json_is_true(json_object_get(doc, "private")) &&
-            str_eq(json_string_value(json_object_get(doc, "state")), "active"))
-            ret = catalog_privacy_publish_check(c, doc, err);
+    /* The publish gate: a dataset whose data becomes public (from private, draft,
+     * deleted or restricted) with a resource whose table fails it is refused, and nothing
+     * changes. */
+    if (!ret && !catalog_data_public(old) && catalog_data_public(doc))
+        ret = catalog_privacy_publish_check(c, doc, err);
     if (!ret)
         ret = dataset_write(c, doc, err);
     /* package_update and package_patch are one kind of change: the new dict. */

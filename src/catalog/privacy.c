@@ -12,6 +12,7 @@
 #include "catalog/catalog-int.h"
 #include "core/limits.h"
 #include "core/timeutil.h"
+#include "access/grant.h"
 #include "core/util.h"
 #include "store/store-datastore.h"
 
@@ -114,6 +115,14 @@ bool catalog_privacy_blocked(const json_t *verdict)
     return str_eq(json_string_value(json_object_get(verdict, "status")), "blocked");
 }
 
+bool catalog_data_public(const json_t *doc)
+{
+    return !json_is_true(json_object_get(doc, "private")) &&
+           str_eq(json_string_value(json_object_get(doc, "state")), "active") &&
+           !dataset_restricted(doc);
+}
+
+/* Whether the dataset is not visible to everyone (for the ledger entry's objects). */
 static bool doc_hidden(json_t *doc)
 {
     return json_is_true(json_object_get(doc, "private")) ||
@@ -185,7 +194,7 @@ int catalog_privacy_withheld(struct catalog *c, const struct actor *a, json_t *d
     json_t *report = NULL, *verdict = NULL;
     int ret = 0;
 
-    if (doc_hidden(doc) || dataset_can_edit(a, doc))
+    if (!catalog_data_public(doc) || dataset_can_edit(a, doc))
         return 0;
     if (store_privacy_report_get(c->store, resource_id, &report, NULL))
         return 0; /* never scanned (a link, a file that is not a table) */

@@ -196,8 +196,7 @@ int datastore_privacy_precheck(struct catalog *c, const struct actor *a, const c
     /* Whatever is wrong with the request itself is the catalog's to say. */
     if (!did || strlen(did) > 256 || store_dataset_get(c->store, did, &doc, NULL))
         goto out;
-    if (json_is_true(json_object_get(doc, "private")) ||
-        !str_eq(json_string_value(json_object_get(doc, "state")), "active"))
+    if (!catalog_data_public(doc))
         goto out;
     /* Only for those who may add the file: anyone else gets the catalog's 403 without
      * making the server read their upload. */
