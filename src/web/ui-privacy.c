@@ -143,3 +143,21 @@ void ui_privacy_report(struct catalog *c, const struct actor *a, const json_t *d
     if (any)
         HTML(out, "</section>\n");
 }
+
+void ui_privacy_resource(struct catalog *c, const struct actor *a, const json_t *resource,
+                         struct buf *out)
+{
+    struct err err = ERR_INIT;
+    json_t *params = json_pack("{s:s?}", "resource_id", ui_str(resource, "id")), *rep = NULL;
+
+    if (!catalog_privacy_report_show(c, a, params, &rep, &err)) {
+        HTML(out, "<section class=\"privacy\" aria-labelledby=\"h-privacy\">\n"
+                  "<h2 id=\"h-privacy\">");
+        html_text(out, _("Privacy"));
+        HTML(out, "</h2>\n");
+        one(out, resource, rep);
+        HTML(out, "</section>\n");
+    }
+    json_decref(rep);
+    json_decref(params);
+}

@@ -497,6 +497,7 @@ int ui_resource(struct catalog *c, const struct actor *a, const char *dataset, c
     }
     HTML(out, "</p>\n");
     ingest_status(out, c, a, rid);
+    ui_privacy_resource(c, a, r, out);
 
     if (ui_dataset_restricted(d)) {
         /* A restricted table is read only under a grant (datastore_search records each
@@ -518,6 +519,16 @@ int ui_resource(struct catalog *c, const struct actor *a, const char *dataset, c
     json_decref(params);
     params = json_pack("{s:s, s:i}", "resource_id", rid, "limit", 0);
     ret = datastore_search(c, a, params, &res, err);
+    if (ret < 0 && err && err->kind == ERR_AUTH) {
+        /* Withheld by the publish gate (its report above says why): no preview. */
+        HTML(out, "<p class=\"withheld\">");
+        html_text(out, err->msg);
+        HTML(out, "</p>\n");
+        err_clear(err);
+        ret = 0;
+        ui_footer(out);
+        goto out;
+    }
     if (ret < 0)
         goto out;
     fields = json_incref(json_object_get(res, "fields"));

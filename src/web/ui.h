@@ -158,4 +158,9 @@ void ui_error_page(unsigned status, const char *message, struct buf *out);
 void ui_privacy_report(struct catalog *c, const struct actor *a, const json_t *dataset,
                        struct buf *out);
 
+/* The privacy report of one resource (a resource dict), for its page: as
+ * ui_privacy_report() shows each; nothing when it was never scanned. */
+void ui_privacy_resource(struct catalog *c, const struct actor *a, const json_t *resource,
+                         struct buf *out);
+
 #endif

@@ -198,6 +198,13 @@ def test_ingest_into_public_dataset_is_withheld(portal, srv, tok, tmp_path, admi
     ok(srv.api("datastore_search", token=tok["editor"], resource_id=rid))
     rep = ok(srv.api("datastore_privacy_report", resource_id=rid))
     assert rep["gate"]["status"] == "blocked"
+    # The resource's page shows why, and no row.
+    page = srv.get("/dataset/%s/resource/%s" % (name, rid))
+    assert page.status_code == 200
+    html = page.content.decode("utf-8")
+    assert "withheld by the privacy gate" in html and "身份证号" in html, html[:3000]
+    for v in raw_values(f.read_bytes(), ["身份证号", "手机号码", "姓名"]):
+        assert v not in html, v
     # Overridden by an approver who did not publish it (the command line did): served.
     ok(srv.api("datastore_privacy_override", token=admin2, resource_id=rid,
                justification="test: a known synthetic table"))
@@ -253,6 +260,8 @@ def test_demo_publishes_hospital_discharges(tmp_path, kaifang_bin):
         html = s.get("/dataset/hospital-discharges").content.decode("utf-8")
         assert "Privacy" in html and "k = %d" % rep["k"] in html and "passed" in html
         assert "suppressed (direct identifier)" in html
+        page = s.get("/dataset/hospital-discharges/resource/%s" % rid).content.decode("utf-8")
+        assert "k = %d" % rep["k"] in page and "passed" in page
         # The currencies' "name" column is not about people: published as it was.
         cur = ok(s.api("package_show", id="iso-4217-currencies"))["resources"][0]["id"]
         assert ok(s.api("datastore_privacy_report", resource_id=cur))["gate"]["status"] == "passed"
