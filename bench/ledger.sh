@@ -20,7 +20,7 @@ cmake --build "$BUILD" -j2 --target kaifang >/dev/null
 K=$BUILD/kaifang
 cc -O2 -std=c17 -D_GNU_SOURCE -I"$SRC/src" "$SRC/bench/ledger-fill.c" -o "$WORK/ledger-fill" \
     "$BUILD/libkf_ledger.a" "$BUILD/libkf_store.a" "$BUILD/libkf_core.a" \
-    $(pkg-config --libs sqlite3 jansson libsodium libcrypto zlib) -lpthread -lm
+    $(pkg-config --libs sqlite3 libpq jansson libsodium libcrypto zlib) -lpthread -lm
 
 echo "## machine"
 nproc; grep -m1 'model name' /proc/cpuinfo || true

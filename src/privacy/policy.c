@@ -378,7 +378,7 @@ static int parse_column(struct pcol *c, const json_t *v, size_t i, struct err *e
         join(sub, c->path, nums[k]);
         if (!numeric)
             return bad(err, sub, "only with the actions \"keep\" and \"generalize\"");
-        double d;
+        double d = 0;
         if (get_number(x, sub, k == 2 ? 1e-12 : -1e15, 1e15, &d, err))
             return -ERR_VALIDATION;
         if (k == 0) {

@@ -834,7 +834,7 @@ int ftx_postings_check(const uint8_t *post, size_t plen, int64_t max_id, struct 
 {
     struct postings p;
     const uint8_t *q;
-    uint64_t id = 0, d, tf;
+    uint64_t id = 0, d = 0, tf = 0;
     uint64_t *bits;
     int rc;
 
