@@ -157,7 +157,8 @@ static int check_members(const json_t *obj, const char *path, const char *const 
             for (size_t i = 0; i < n; i++)
                 buf_addf(&b, "%s%s", i ? ", " : "", allowed[i]);
             char sub[PATH_MAX_LEN];
-            join(sub, path, key);
+            /* A member named "" is named so: an empty path would name nothing. */
+            join(sub, path, *key ? key : "\"\"");
             int r = bad(err, sub, "unknown member (%s has %s)", *path ? path : "a policy",
                         b.buf ? b.buf : "");
             buf_release(&b);

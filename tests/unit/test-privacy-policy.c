@@ -183,6 +183,15 @@ static void test_policy_errors(void **state)
              "colums: unknown member (a policy has k, l, ldiv, t, suppression, metric, "
              "risk_threshold, unlisted, columns, description)",
              "colums"},
+            {"{\"\": []}",
+             "\"\": unknown member (a policy has k, l, ldiv, t, suppression, metric, "
+             "risk_threshold, unlisted, columns, description)",
+             "\"\""},
+            {"{\"columns\": [{\"name\": \"a\", \"\": 1}]}",
+             "columns[0].\"\": unknown member (columns[0] has name, action, mask, "
+             "pseudonymize, hierarchy, top, bottom, top_value, bottom_value, round, round_mode, "
+             "sensitive, comment)",
+             "columns[0].\"\""},
             {"{\"columns\": {}}", "columns: must be an array of column objects", "columns"},
             {"{\"columns\": [3]}", "columns[0]: must be an object with \"name\" and \"action\"",
              "columns[0]"},
