@@ -211,6 +211,10 @@ int ds_restricted_narrow(const json_t *grant, json_t *params, json_t **eff, cons
             json_array_set_new(pieces, i, json_sprintf("%.*s %s", (int)n, p, dir));
         }
         json_object_set(out, "sort", pieces);
+    } else {
+        /* No sort (absent, null or ""): none is passed on, so the parameters searched are
+         * only what was checked. */
+        json_object_del(out, "sort");
     }
     /* q: only per column */
     v = json_object_get(params, "q");

@@ -84,8 +84,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!json_is_string(json_object_get(v, "action")))
                 abort();
         char *dump = json_dumps(res.report, 0);
-        if (!dump || strstr(dump, "fuzz-key") || strstr(dump, "13812345678") ||
-            strstr(dump, "Wang Fang"))
+        /* The policy's own text may hold the strings (a top value, a comment): the report
+         * may echo what the policy says, never what only the table or the key holds. */
+        if (!dump || (strstr(dump, "fuzz-key") && !memmem(data, size, "fuzz-key", 8)) ||
+            (strstr(dump, "13812345678") && !memmem(data, size, "13812345678", 11)) ||
+            (strstr(dump, "Wang Fang") && !memmem(data, size, "Wang Fang", 9)))
             abort();
         free(dump);
         if (res.found && json_object_size(json_object_get(res.report, "levels")) &&
