@@ -523,7 +523,6 @@ int server_run(const struct config *cfg, struct catalog *c, const struct ledger_
     unsigned flags, port;
     int lfd = -1;
     bool v6 = false, masked = false, cache = false;
-    MHD_socket lsock = MHD_INVALID_SOCKET;
     uint64_t waited;
     int ret, sig;
 
@@ -609,13 +608,12 @@ int server_run(const struct config *cfg, struct catalog *c, const struct ledger_
     log_info("http: %s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 
     atomic_store(&srv.stopping, true);
-    lsock = MHD_quiesce_daemon(srv.daemon);
-    /* Shut down now, so the kernel stops completing handshakes into a backlog nobody
-     * will accept; but closed only after the stop: with a thread pool each worker
-     * removes the socket from its own epoll set when it next wakes, and
-     * libmicrohttpd aborts if the descriptor is already closed by then. */
-    if (lsock != MHD_INVALID_SOCKET)
-        shutdown(lsock, SHUT_RDWR);
+    /* No MHD_quiesce_daemon(): with epoll and a thread pool, libmicrohttpd 0.9.75 removes
+     * the listening socket from each worker's epoll set both in the quiescing thread and
+     * in the worker itself, unlocked, and aborts the process when the worker loses that
+     * race (epoll_ctl answers ENOENT; seen in CI as "Failed to remove listen FD from epoll
+     * set"). So the socket stays open until MHD_stop_daemon() closes it: a request that
+     * arrives during the grace period is served, with "Connection: close" (response.c). */
     for (waited = 0;
          atomic_load_explicit(&srv.inflight, memory_order_acquire) && waited < SHUTDOWN_GRACE_US;
          waited += 10000)
@@ -628,8 +626,6 @@ int server_run(const struct config *cfg, struct catalog *c, const struct ledger_
     http_gate_stop(&srv.gate);
     MHD_stop_daemon(srv.daemon);
     srv.daemon = NULL;
-    if (lsock != MHD_INVALID_SOCKET)
-        close(lsock);
     ret = 0;
 out:
     if (lfd >= 0)
