@@ -1478,114 +1478,93 @@ static int sq_ds_list(struct store *s, json_t **ids, struct err *err)
     return 0;
 }
 
-/* ---- Ingest status (the catalog database) -------------------------------------------- */
-static int sq_ds_status_put(struct store *s, const char *resource_id, const json_t *status,
+/* ---- Documents kept per resource (the catalog database) ------------------------------
+ * The ingest status and the privacy report: one JSON text per resource id in a table of
+ * its own. upsert_sql binds ?1 resource id, ?2 text; delete_sql and select_sql bind ?1.
+ * doc NULL deletes. what names the document in errors ("datastore status"). */
+static int resource_doc_put(struct store *s, const char *upsert_sql, const char *delete_sql,
+                            const char *what, const char *resource_id, const json_t *doc,
                             struct err *err)
 {
     struct conn *c = sq_write_conn(s);
     sqlite3_stmt *st = NULL;
-    char *text = NULL;
+    char *text = NULL, context[64];
     int rc;
 
-    if (status) {
-        text = json_dumps(status, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (doc) {
+        text = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
         if (!text)
-            return err_set(err, ERR_INTERNAL, NULL, "datastore status cannot be serialised");
+            return err_set(err, ERR_INTERNAL, NULL, "%s cannot be serialised", what);
     }
-    rc = sqlite3_prepare_v2(c->db,
-                            status ? "INSERT OR REPLACE INTO datastore_status (resource_id, status)"
-                                     " VALUES (?1, ?2)"
-                                   : "DELETE FROM datastore_status WHERE resource_id = ?1",
-                            -1, &st, NULL);
+    rc = sqlite3_prepare_v2(c->db, doc ? upsert_sql : delete_sql, -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, resource_id, -1, SQLITE_STATIC);
         if (text)
             sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
     }
-    rc = rc == SQLITE_DONE ? 0 : sq_db_error(c->db, rc, "storing a datastore status", err);
+    snprintf(context, sizeof(context), "storing a %s", what);
+    rc = rc == SQLITE_DONE ? 0 : sq_db_error(c->db, rc, context, err);
     sqlite3_finalize(st);
     free(text);
     return rc;
+}
+
+static int resource_doc_get(struct store *s, const char *select_sql, const char *what,
+                            const char *resource_id, json_t **doc, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    struct conn *c = NULL;
+    char context[64];
+    int rc = sq_read_conn(s, &c, err);
+
+    if (rc)
+        return rc;
+    rc = sqlite3_prepare_v2(c->db, select_sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(st);
+        snprintf(context, sizeof(context), "reading a %s", what);
+        return sq_db_error(c->db, rc, context, err);
+    }
+    sqlite3_bind_text(st, 1, resource_id, -1, SQLITE_STATIC);
+    rc = sq_fetch_doc(c, st, doc, what, err);
+    sqlite3_finalize(st);
+    if (rc > 0)
+        rc = err_set(err, ERR_NOT_FOUND, "resource_id", "resource \"%s\" has no %s", resource_id,
+                     what);
+    return rc;
+}
+
+static int sq_ds_status_put(struct store *s, const char *resource_id, const json_t *status,
+                            struct err *err)
+{
+    return resource_doc_put(
+            s, "INSERT OR REPLACE INTO datastore_status (resource_id, status) VALUES (?1, ?2)",
+            "DELETE FROM datastore_status WHERE resource_id = ?1", "datastore status", resource_id,
+            status, err);
 }
 
 static int sq_ds_status_get(struct store *s, const char *resource_id, json_t **status,
                             struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    struct conn *c = NULL;
-    int rc = sq_read_conn(s, &c, err);
-
-    if (rc)
-        return rc;
-    rc = sqlite3_prepare_v2(c->db, "SELECT status FROM datastore_status WHERE resource_id = ?1", -1,
-                            &st, NULL);
-    if (rc != SQLITE_OK) {
-        sqlite3_finalize(st);
-        return sq_db_error(c->db, rc, "reading a datastore status", err);
-    }
-    sqlite3_bind_text(st, 1, resource_id, -1, SQLITE_STATIC);
-    rc = sq_fetch_doc(c, st, status, "datastore status", err);
-    sqlite3_finalize(st);
-    if (rc > 0)
-        rc = err_set(err, ERR_NOT_FOUND, "resource_id", "resource \"%s\" has no datastore status",
-                     resource_id);
-    return rc;
+    return resource_doc_get(s, "SELECT status FROM datastore_status WHERE resource_id = ?1",
+                            "datastore status", resource_id, status, err);
 }
 
-/* ---- Privacy reports (the catalog database) ------------------------------------------ */
 static int sq_privacy_put(struct store *s, const char *resource_id, const json_t *report,
                           struct err *err)
 {
-    struct conn *c = sq_write_conn(s);
-    sqlite3_stmt *st = NULL;
-    char *text = NULL;
-    int rc;
-
-    if (report) {
-        text = json_dumps(report, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (!text)
-            return err_set(err, ERR_INTERNAL, NULL, "privacy report cannot be serialised");
-    }
-    rc = sqlite3_prepare_v2(c->db,
-                            report ? "INSERT OR REPLACE INTO privacy_reports (resource_id, report)"
-                                     " VALUES (?1, ?2)"
-                                   : "DELETE FROM privacy_reports WHERE resource_id = ?1",
-                            -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, resource_id, -1, SQLITE_STATIC);
-        if (text)
-            sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-    }
-    rc = rc == SQLITE_DONE ? 0 : sq_db_error(c->db, rc, "storing a privacy report", err);
-    sqlite3_finalize(st);
-    free(text);
-    return rc;
+    return resource_doc_put(
+            s, "INSERT OR REPLACE INTO privacy_reports (resource_id, report) VALUES (?1, ?2)",
+            "DELETE FROM privacy_reports WHERE resource_id = ?1", "privacy report", resource_id,
+            report, err);
 }
 
 static int sq_privacy_get(struct store *s, const char *resource_id, json_t **report,
                           struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    struct conn *c = NULL;
-    int rc = sq_read_conn(s, &c, err);
-
-    if (rc)
-        return rc;
-    rc = sqlite3_prepare_v2(c->db, "SELECT report FROM privacy_reports WHERE resource_id = ?1", -1,
-                            &st, NULL);
-    if (rc != SQLITE_OK) {
-        sqlite3_finalize(st);
-        return sq_db_error(c->db, rc, "reading a privacy report", err);
-    }
-    sqlite3_bind_text(st, 1, resource_id, -1, SQLITE_STATIC);
-    rc = sq_fetch_doc(c, st, report, "privacy report", err);
-    sqlite3_finalize(st);
-    if (rc > 0)
-        rc = err_set(err, ERR_NOT_FOUND, "resource_id", "resource \"%s\" has no privacy report",
-                     resource_id);
-    return rc;
+    return resource_doc_get(s, "SELECT report FROM privacy_reports WHERE resource_id = ?1",
+                            "privacy report", resource_id, report, err);
 }
 
 static int sq_ds_status_list(struct store *s, json_t **statuses, struct err *err)
