@@ -479,10 +479,16 @@ static unsigned bound_port(int fd)
 
 /* Room libmicrohttpd needs per connection: the request line and headers must fit in
  * its read buffer, which takes part of the pool; the rest holds the response headers
- * and parsing state. */
+ * and parsing state. libmicrohttpd also keeps one record per query argument in the
+ * pool (a struct MHD_HTTP_Header, 56 bytes rounded up to 64 on x86-64), parsed before
+ * the request reaches us: a target within max_header holds at most max_header
+ * arguments ("&&&…"), so that much room is added too. Without it a target of a few
+ * kilobytes and a few hundred arguments exhausted the pool and the connection was
+ * closed with no answer at all. The pool is mapped lazily by libmicrohttpd (mmap above
+ * 32 KiB), so only what a request uses is resident. */
 static size_t memory_limit(unsigned max_header)
 {
-    return (size_t)max_header + 16 * 1024;
+    return (size_t)max_header + 16 * 1024 + ((size_t)max_header + 1) * 64;
 }
 
 /*
