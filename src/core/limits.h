@@ -15,6 +15,9 @@
 #define LIMIT_HTTP_CONNECTIONS_PER_IP 64u /* `max_connections_per_ip`; 0: no limit */
 #define LIMIT_HTTP_IDLE_SECONDS       30u
 #define LIMIT_HTTP_THREADS            4u
+/* Query arguments of one request target (414 beyond): libmicrohttpd keeps a 64-byte record
+ * per argument in the connection's pool, sized for max_header; see server.c uri_logged(). */
+#define LIMIT_HTTP_QUERY_ARGS 200u
 
 /* Catalog (CKAN's own limits where it has them). */
 #define LIMIT_NAME_MIN              2u /* CKAN name_validator: 2..100 chars */

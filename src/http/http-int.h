@@ -235,6 +235,7 @@ struct request {
     bool begun;        /* the access handler has seen the request (headers complete) */
     size_t target_len; /* bytes of the request target as sent (before decoding) */
     bool target_nul;   /* the path (before '?') contains "%00" */
+    size_t query_args; /* query arguments beyond LIMIT_HTTP_QUERY_ARGS: their count, else 0 */
     const struct route *route;
     bool path_matched; /* some route has this path (405 rather than 404) */
     struct str args[ROUTE_ARGS_MAX];
