@@ -217,9 +217,13 @@ struct anon_result {
  * monotonic (k-anonymity and distinct l-diversity always; entropy l-diversity and
  * t-closeness without suppression): an anonymous node makes its successors anonymous, a
  * non-anonymous one its predecessors non-anonymous; nodes are checked along greedy paths
- * by binary search (Flash). Metrics are monotonic without suppression, so only the
- * minimal anonymous nodes are scored then; with suppression every anonymous node is
- * scored unless a lower bound computed from the levels alone already loses. A node's
+ * by binary search (Flash). For Loss and non-uniform entropy, whose value without
+ * suppression is a lower bound of the value with it, nodes are taken in ascending order
+ * of that bound and the search stops at the first bound above the best score; the paths
+ * are then kept below that score and their tops checked first. For the other metrics,
+ * only the minimal anonymous nodes are scored without suppression (metrics are monotonic
+ * then); with suppression every anonymous node is scored unless a lower bound computed
+ * from the levels alone already loses. A node's
  * classes are computed from those of a computed predecessor when there is one
  * (roll-up). out is filled (release with anon_result_release()). -ERR_VALIDATION for a
  * configuration the data cannot serve; -ERR_TOO_LARGE for a lattice of more than 2^22

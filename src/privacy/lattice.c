@@ -815,6 +815,171 @@ static bool check_feasible(struct anon_data *d, struct anon_lattice *l, const st
     return ok;
 }
 
+/* State of the search by bound (search_bounded). */
+struct bsearch {
+    struct anon_data *d;
+    struct anon_lattice *l;
+    const struct anon_config *c;
+    const double *bound;
+    const uint32_t *rank; /* position in the order of ties: level sum, then number */
+    uint8_t *scored;
+    uint64_t **stack;
+    size_t *stack_alloc;
+    bool found;
+    double best;
+    uint64_t best_node;
+    struct anon_scores best_scores;
+};
+
+struct byb {
+    double bound;
+    uint32_t rank, node;
+};
+
+static int byb_cmp(const void *pa, const void *pb)
+{
+    const struct byb *a = pa, *b = pb;
+    if (a->bound != b->bound)
+        return a->bound < b->bound ? -1 : 1;
+    return a->rank < b->rank ? -1 : a->rank > b->rank;
+}
+
+static double tie_tolerance(double best)
+{
+    return 1e-12 * fmax(1, fabs(best));
+}
+
+/* Scores the node whose classes cl and failing classes fail are in hand; keeps it when
+ * it beats the best, or ties with it and comes first in the order of ties. */
+static void bsearch_score(struct bsearch *b, uint64_t n, const struct cls *cl, const bool *fail)
+{
+    struct anon_scores s;
+
+    b->scored[n] = 1;
+    node_scores(b->d, b->l, b->c, n, cl, fail, &s);
+    if (!s.feasible)
+        return;
+    double v = metric_value(&s, b->c->metric), tol = tie_tolerance(b->best);
+    if (!b->found || v < b->best - tol ||
+        (v <= b->best + tol && b->rank[n] < b->rank[b->best_node])) {
+        b->found = true;
+        b->best = v;
+        b->best_node = n;
+        b->best_scores = s;
+    }
+}
+
+/* Whether node is anonymous: from its tag, else from its classes, which then tag its
+ * successors or predecessors and, when it is anonymous, score it. */
+static bool bsearch_check(struct bsearch *b, uint64_t n)
+{
+    struct anon_lattice *l = b->l;
+    bool *fail = NULL;
+    uint64_t S = 0;
+
+    if (l->state[n] != NODE_UNKNOWN)
+        return l->state[n] == NODE_FEASIBLE;
+    const struct cls *cl = node_classes(b->d, l, b->c, n, NULL, &fail);
+    for (uint32_t i = 0; i < cl->n; i++)
+        if (fail[i])
+            S += cl->cnt[i];
+    bool ok = S <= suppression_limit(b->d, b->c);
+    if (ok)
+        bsearch_score(b, n, cl, fail);
+    free(fail);
+    tag(l, n, ok ? NODE_FEASIBLE : NODE_INFEASIBLE, ok, b->stack, b->stack_alloc);
+    return ok;
+}
+
+/* Whether node n may still be the optimum by its bound: below the best, or equal to
+ * it within the tolerance (a tie that comes first in the order wins). */
+static bool bsearch_candidate(const struct bsearch *b, uint64_t n)
+{
+    return !b->found || b->bound[n] <= b->best + tie_tolerance(b->best);
+}
+
+/*
+ * The search when feasibility is monotonic and the metric has a lower bound that is its
+ * value without suppression (Loss, non-uniform entropy): nodes in ascending order of
+ * the bound, stopping at the first whose bound exceeds the best score. The nodes still
+ * in question form a down-set C of the lattice (the bound only grows upwards); an
+ * untagged node of C starts a greedy path upwards that stays in C, whose top is checked
+ * first (most of C lies below the anonymous frontier, and one non-anonymous top tags
+ * every node below it) and which is then bisected as in Flash. Every anonymous node
+ * checked is scored with the classes already grouped. Without suppression the bound is
+ * the score, so the first anonymous node reached is the optimum.
+ */
+static void search_bounded(struct bsearch *b, const uint64_t *order, unsigned maxsum)
+{
+    struct anon_data *d = b->d;
+    struct anon_lattice *l = b->l;
+    uint64_t *byb = xmalloc(l->nnodes * sizeof(*byb)), *path;
+    unsigned lev[64];
+
+    /* by bound, then in the order of ties */
+    struct byb *keys = xmalloc(l->nnodes * sizeof(*keys));
+    for (uint64_t i = 0; i < l->nnodes; i++)
+        keys[i] = (struct byb){b->bound[order[i]], (uint32_t)i, (uint32_t)order[i]};
+    qsort(keys, l->nnodes, sizeof(*keys), byb_cmp);
+    for (uint64_t i = 0; i < l->nnodes; i++)
+        byb[i] = keys[i].node;
+    free(keys);
+    path = xmalloc((maxsum + 2) * sizeof(*path));
+    for (uint64_t i = 0; i < l->nnodes; i++) {
+        uint64_t n = byb[i];
+        size_t len = 0;
+
+        if (b->found && b->bound[n] > b->best + tie_tolerance(b->best))
+            break;
+        if (l->state[n] == NODE_INFEASIBLE)
+            continue;
+        if (b->found && b->bound[n] >= b->best - tie_tolerance(b->best) &&
+            b->rank[n] > b->rank[b->best_node])
+            continue; /* at best a tie that comes later */
+        if (l->state[n] == NODE_UNKNOWN) {
+            node_levels(l, n, lev);
+            path[len++] = n;
+            for (;;) {
+                size_t pick = SIZE_MAX;
+                uint64_t cur = path[len - 1];
+                if (l->state[cur] != NODE_UNKNOWN)
+                    break;
+                for (size_t j = 0; j < l->m; j++) {
+                    if (lev[j] + 1 >= l->height[j] || !bsearch_candidate(b, cur + l->stride[j]))
+                        continue;
+                    if (pick == SIZE_MAX || (double)lev[j] / (l->height[j] - 1) <
+                                                    (double)lev[pick] / (l->height[pick] - 1))
+                        pick = j;
+                }
+                if (pick == SIZE_MAX)
+                    break;
+                lev[pick]++;
+                path[len] = cur + l->stride[pick];
+                len++;
+            }
+            /* the top first: below the frontier it settles the whole path */
+            if (bsearch_check(b, path[len - 1]) && len > 1) {
+                size_t lo = 0, hi = len - 1;
+                while (lo < hi) {
+                    size_t mid = lo + (hi - lo) / 2;
+                    if (bsearch_check(b, path[mid]))
+                        hi = mid;
+                    else
+                        lo = mid + 1;
+                }
+            }
+        }
+        if (l->state[n] == NODE_FEASIBLE && !b->scored[n] && bsearch_candidate(b, n)) {
+            bool *fail = NULL;
+            const struct cls *cl = node_classes(d, l, b->c, n, NULL, &fail);
+            bsearch_score(b, n, cl, fail);
+            free(fail);
+        }
+    }
+    free(path);
+    free(byb);
+}
+
 void anon_result_release(struct anon_result *r)
 {
     free(r->levels);
@@ -875,6 +1040,36 @@ int anon_search(struct anon_data *d, const struct anon_config *c, struct anon_re
      * fails, and then be suppressed too). */
     bool monotone =
             c->suppression == 0 || (c->ldiv != ANON_LDIV_ENTROPY && c->tclose == ANON_TCLOSE_NONE);
+    bound = xmalloc(l->nnodes * sizeof(*bound));
+    if (monotone && (c->metric == ANON_METRIC_LOSS || c->metric == ANON_METRIC_ENTROPY)) {
+        uint32_t *rank = xmalloc(l->nnodes * sizeof(*rank));
+        struct bsearch b = {.d = d,
+                            .l = l,
+                            .c = c,
+                            .bound = bound,
+                            .rank = rank,
+                            .stack = &stack,
+                            .stack_alloc = &stack_alloc};
+        for (uint64_t i = 0; i < l->nnodes; i++) {
+            uint64_t n = order[i];
+            double v = lower_bound(d, l, c->metric, n);
+            node_levels(l, n, lev);
+            for (size_t j = 0; j < l->m; j++)
+                if (lev[j] && bound[n - l->stride[j]] > v)
+                    v = bound[n - l->stride[j]];
+            bound[n] = v;
+            rank[n] = (uint32_t)i;
+        }
+        b.scored = xcalloc(l->nnodes, 1);
+        search_bounded(&b, order, maxsum);
+        found = b.found;
+        best = b.best;
+        best_node = b.best_node;
+        out->scores = b.best_scores;
+        free(b.scored);
+        free(rank);
+        goto done;
+    }
     if (monotone) {
         /* Flash: from each untagged node bottom-up, a greedy path to the top, searched
          * by bisection; every check tags its successors or predecessors. */
@@ -919,7 +1114,6 @@ int anon_search(struct anon_data *d, const struct anon_config *c, struct anon_re
      * from n's levels and its direct predecessors' bounds, raised at computed nodes by
      * what their classes show without suppression (Σ|E|², which only grows upwards, for
      * discernibility; the class count, which only falls, for the average class size). */
-    bound = xmalloc(l->nnodes * sizeof(*bound));
     for (uint64_t i = 0; i < l->nnodes; i++) {
         uint64_t n = order[i];
         struct anon_scores s;
@@ -963,6 +1157,7 @@ int anon_search(struct anon_data *d, const struct anon_config *c, struct anon_re
             out->scores = s;
         }
     }
+done:
     out->found = found;
     out->nodes = l->nnodes;
     out->checked = l->checked;
