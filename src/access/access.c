@@ -53,7 +53,7 @@ static int access_record(struct store *s, const char *type, const char *actor, c
     return ret;
 }
 
-static int actor_fill(struct store *s, json_t *user, struct actor *a, struct err *err)
+int access_actor_fill(struct store *s, json_t *user, struct actor *a, struct err *err)
 {
     const char *id = json_string_value(json_object_get(user, "id"));
     const char *name = json_string_value(json_object_get(user, "name"));
@@ -125,7 +125,7 @@ int access_actor_from_token(struct store *s, const char *header, struct actor *a
         ret = err_set(err, ERR_INTERNAL, NULL, "cannot look up API token");
         goto out;
     }
-    ret = actor_fill(s, user, a, err);
+    ret = access_actor_fill(s, user, a, err);
 out:
     json_decref(user);
     return ret;
@@ -144,7 +144,7 @@ int access_actor_from_user(struct store *s, const char *name, struct actor *a, s
         ret = err_set(err, ERR_NOT_FOUND, "name", "user \"%s\" not found", name);
         goto out;
     }
-    ret = actor_fill(s, user, a, err);
+    ret = access_actor_fill(s, user, a, err);
 out:
     json_decref(user);
     return ret;
@@ -219,7 +219,14 @@ int access_email_check(const char *field, const char *email, struct err *err)
 int access_user_add_as(struct store *s, const char *actor, const char *name, const char *email,
                        const char *fullname, bool sysadmin, json_t **user_out, struct err *err)
 {
-    char id[UUID_STR_LEN], now[TIME_ISO_MAX];
+    return access_user_add_pw_as(s, actor, name, email, fullname, sysadmin, NULL, user_out, err);
+}
+
+int access_user_add_pw_as(struct store *s, const char *actor, const char *name, const char *email,
+                          const char *fullname, bool sysadmin, const char *password,
+                          json_t **user_out, struct err *err)
+{
+    char id[UUID_STR_LEN], now[TIME_ISO_MAX], hash[SECRET_PWHASH_MAX];
     struct store_user u = {0};
     json_t *old = NULL;
     bool began = false;
@@ -241,6 +248,13 @@ int access_user_add_as(struct store *s, const char *actor, const char *name, con
         ret = err_set(err, ERR_VALIDATION, "fullname", "full name longer than %u bytes",
                       LIMIT_FIELD_MAX);
         goto out;
+    }
+    hash[0] = '\0';
+    if (password) {
+        /* Hashed before the transaction: argon2id takes a tenth of a second on purpose. */
+        ret = access_password_hash(password, hash, err);
+        if (ret)
+            goto out;
     }
     ret = store_begin(s, err);
     if (ret)
@@ -264,7 +278,7 @@ int access_user_add_as(struct store *s, const char *actor, const char *name, con
     u.email = email;
     u.sysadmin = sysadmin;
     u.state = "active";
-    u.password_hash = NULL;
+    u.password_hash = hash[0] ? hash : NULL;
     u.created = now;
     ret = store_user_put(s, &u, err);
     if (ret)

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "core/err.h"
 #include "crypto/secret.h"
@@ -50,6 +51,10 @@ int access_actor_from_token(struct store *s, const char *header, struct actor *a
 int access_actor_from_user(struct store *s, const char *name, struct actor *a, struct err *err);
 
 void actor_release(struct actor *a);
+
+/* Fills *a (reset by the caller) for a user object as store_user_get gives it: its
+ * memberships and roles from the store. -ERR_INTERNAL for a malformed record. */
+int access_actor_fill(struct store *s, json_t *user, struct actor *a, struct err *err);
 
 /* The actor's capacity in an organization (CAPACITY_ADMIN for sysadmins). */
 enum capacity actor_capacity(const struct actor *a, const char *org_id);
@@ -133,6 +138,66 @@ int access_email_check(const char *field, const char *email, struct err *err);
  */
 int access_user_add_as(struct store *s, const char *actor, const char *name, const char *email,
                        const char *fullname, bool sysadmin, json_t **user_out, struct err *err);
+
+/* As access_user_add_as(), with a password (NULL: none) checked by
+ * access_password_hash() and stored as its argon2id hash in the same transaction; the
+ * ledger entry is the same "user_create" (a password is never in the ledger). */
+int access_user_add_pw_as(struct store *s, const char *actor, const char *name, const char *email,
+                          const char *fullname, bool sysadmin, const char *password,
+                          json_t **user_out, struct err *err);
+
+/* ---- Passwords and web sessions (session.c; docs/internals/access.md) ------------------
+ *
+ * The web pages sign a user in with a password (argon2id, secret_password_hash()) and
+ * keep them signed in with a session: a random id (LIMIT_TOKEN_BYTES, 256 bits) in an
+ * HttpOnly cookie, stored only as its BLAKE2b hash with its user, its end and its CSRF
+ * token (OWASP's synchronizer token pattern), so that every server of a portal sharing
+ * a store knows it (issue 9). Sessions are not on the ledger: signing in changes no
+ * catalog object, and who reads the portal when is nobody's business. */
+
+/* How long a session lasts from sign-in (seconds): a working day. */
+#define ACCESS_SESSION_SECONDS (8 * 3600)
+
+/* A password's length in bytes: at least 8 (NIST SP 800-63B §5.1.1.2), at most 1,024
+ * (argon2id reads all of it). */
+#define ACCESS_PASSWORD_MIN 8u
+#define ACCESS_PASSWORD_MAX 1024u
+
+/* Checks a new password (length, no NUL: it is a C string) and hashes it into hash
+ * (SECRET_PWHASH_MAX). -ERR_VALIDATION naming "password" (the message never holds it),
+ * -ERR_INTERNAL when argon2id cannot get its memory. */
+int access_password_hash(const char *password, char hash[SECRET_PWHASH_MAX], struct err *err);
+
+/*
+ * Sets (password) or removes (NULL) the password of user_name. Who may: a sysadmin, or
+ * the user themselves (actor == user_name). One transaction; the user's web sessions
+ * end with it. Ledger: "user_password_set", objects {"user": name}, digest of {user
+ * (id), "password": "set" | "removed", time} (never the password or its hash).
+ * -ERR_NOT_FOUND, -ERR_VALIDATION, -ERR_AUTH.
+ */
+int access_password_set_as(struct store *s, const struct actor *by, const char *user_name,
+                           const char *password, struct err *err);
+
+/*
+ * Signs in: checks password against name's stored hash (argon2id verify; an unknown
+ * name or a user without a password is verified against a dummy hash so that the time
+ * does not tell which), then stores a new session ending at now + ACCESS_SESSION_SECONDS
+ * (Unix seconds). Writes the session id (for the cookie) into sid and its CSRF token into
+ * csrf (both TOKEN_STR_MAX). -ERR_AUTH "wrong user name or password" for any mismatch
+ * (never which one), -ERR_INTERNAL. One transaction.
+ */
+int access_session_create(struct store *s, const char *name, const char *password, int64_t now,
+                          char sid[TOKEN_STR_MAX], char csrf[TOKEN_STR_MAX], struct err *err);
+
+/* The actor of a session id (the cookie's value) at now (Unix seconds), and its CSRF
+ * token into csrf (TOKEN_STR_MAX). -ERR_AUTH "session ended" for an unknown, ended or
+ * malformed id, or a user no longer active. Release the actor with actor_release(). */
+int access_actor_from_session(struct store *s, const char *sid, int64_t now, struct actor *a,
+                              char csrf[TOKEN_STR_MAX], struct err *err);
+
+/* Ends a session (signs out): deletes it from the store. An unknown id is no error. One
+ * transaction. */
+int access_session_end(struct store *s, const char *sid, struct err *err);
 
 /*
  * Creates an API token for a user and writes it to token_out (TOKEN_STR_MAX). Only its

@@ -71,7 +71,7 @@ static int need_sysadmin(const struct actor *a, const char *what, struct err *er
 int api_user_create(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
                     struct err *err)
 {
-    const char *name, *email, *fullname;
+    const char *name, *email, *fullname, *password;
     json_t *user = NULL;
     bool sysadmin;
     int ret;
@@ -86,8 +86,12 @@ int api_user_create(struct catalog *c, const struct actor *a, json_t *params, js
         ret = opt_str(params, "fullname", &fullname, err);
     if (!ret)
         ret = opt_bool(params, "sysadmin", &sysadmin, err);
+    /* CKAN's user_create takes the password too; it is stored only as its argon2id hash. */
     if (!ret)
-        ret = access_user_add_as(c->store, a->name, name, email, fullname, sysadmin, &user, err);
+        ret = opt_str(params, "password", &password, err);
+    if (!ret)
+        ret = access_user_add_pw_as(c->store, a->name, name, email, fullname, sysadmin, password,
+                                    &user, err);
     if (ret)
         goto out;
     /* The public shape: no e-mail address, no full name. */

@@ -196,13 +196,20 @@ static const struct command commands[] = {
          "  --listen ADDR:PORT  address to listen on (default 127.0.0.1:8080)\n"
          "  --examples DIR      the catalog to load (default: examples/catalog of the\n"
          "                      source tree this binary was built from)\n"},
-        {"user", cmd_user, "add and list users",
-         "usage: kaifang user add NAME [--sysadmin] [--email E] [--fullname F] [--portal DIR]\n"
+        {"user", cmd_user, "add and list users, set their passwords",
+         "usage: kaifang user add NAME [--sysadmin] [--email E] [--fullname F]\n"
+         "                        [--password-stdin] [--portal DIR]\n"
          "       kaifang user list [--portal DIR]\n"
+         "       kaifang user password NAME [--remove] [--portal DIR]\n"
          "\n"
          "User names follow CKAN's rules: 2 to 100 of a-z, 0-9, '-' and '_'. A sysadmin\n"
          "may do anything; other users get rights through organization membership\n"
          "(kaifang member add).\n"
+         "\n"
+         "A password (8 to 1024 bytes) lets the user sign in to the web pages\n"
+         "(/user/login); it is read from the first line of standard input, never from\n"
+         "the command line, and stored only as its argon2id hash. --remove takes it away\n"
+         "(and ends the user's web sessions).\n"
          "\n" PORTAL_HELP},
         {"token", cmd_token, "create and revoke API tokens",
          "usage: kaifang token create NAME [--label L] [--portal DIR]\n"

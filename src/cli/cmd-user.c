@@ -1,17 +1,34 @@
 /*
- * cmd-user.c - `kaifang user add NAME …`, `kaifang user list`.
+ * cmd-user.c - `kaifang user add NAME …`, `kaifang user list`, `kaifang user password NAME`.
  */
 #include "cli/cli-int.h"
 #include "core/util.h"
 
+/* Reads a password from the first line of standard input (without its line end) into
+ * buf (size ACCESS_PASSWORD_MAX + 2): a password is never an argument, which any user of
+ * the machine could read in the process list. */
+static int read_password(char *buf, size_t size, struct err *err)
+{
+    size_t len;
+
+    if (!fgets(buf, (int)size, stdin))
+        return err_set(err, ERR_VALIDATION, "password", "no password on standard input");
+    len = strcspn(buf, "\r\n");
+    if (len == size - 1 && buf[len] == '\0')
+        return err_set(err, ERR_VALIDATION, "password", "password longer than %u bytes",
+                       ACCESS_PASSWORD_MAX);
+    buf[len] = '\0';
+    return 0;
+}
+
 static int user_add(int argc, char **argv)
 {
     static const struct cli_option opts[] = {
-            {"portal", true},
-            {"sysadmin", false},
-            {"email", true},
-            {"fullname", true},
+            {"portal", true},   {"sysadmin", false},       {"email", true},
+            {"fullname", true}, {"password-stdin", false},
     };
+    char password[ACCESS_PASSWORD_MAX + 2];
+    bool with_password;
     struct portal p = {0};
     struct err err = ERR_INIT;
     struct cli_args args;
@@ -25,9 +42,16 @@ static int user_add(int argc, char **argv)
         ret = cli_fail("user add", &err);
         goto out;
     }
-    if (access_user_add(p.store, args.pos[0], cli_opt(opts, ARRAY_SIZE(opts), &args, "email"),
-                        cli_opt(opts, ARRAY_SIZE(opts), &args, "fullname"),
-                        cli_opt(opts, ARRAY_SIZE(opts), &args, "sysadmin") != NULL, &user, &err)) {
+    with_password = cli_opt(opts, ARRAY_SIZE(opts), &args, "password-stdin") != NULL;
+    if (with_password && read_password(password, sizeof(password), &err)) {
+        ret = cli_fail("user add", &err);
+        goto out;
+    }
+    if (access_user_add_pw_as(p.store, ACCESS_CLI_ACTOR, args.pos[0],
+                              cli_opt(opts, ARRAY_SIZE(opts), &args, "email"),
+                              cli_opt(opts, ARRAY_SIZE(opts), &args, "fullname"),
+                              cli_opt(opts, ARRAY_SIZE(opts), &args, "sysadmin") != NULL,
+                              with_password ? password : NULL, &user, &err)) {
         ret = cli_fail_about("user add", args.pos[0], &err);
         goto out;
     }
@@ -36,6 +60,7 @@ static int user_add(int argc, char **argv)
            json_string_value(json_object_get(user, "id")));
     ret = CLI_OK;
 out:
+    secret_wipe(password, sizeof(password));
     json_decref(user);
     portal_close(&p);
     return ret;
@@ -80,13 +105,60 @@ out:
     return ret;
 }
 
+/* `kaifang user password NAME [--remove]`: sets the password NAME signs in to the web
+ * pages with, read from standard input, or removes it. */
+static int user_password(int argc, char **argv)
+{
+    static const struct cli_option opts[] = {{"portal", true}, {"remove", false}};
+    char password[ACCESS_PASSWORD_MAX + 2];
+    struct actor a = ACTOR_ANONYMOUS;
+    struct portal p = {0};
+    struct err err = ERR_INIT;
+    struct cli_args args;
+    bool remove;
+    int ret;
+
+    password[0] = '\0';
+    ret = cli_parse("user password", "user", opts, ARRAY_SIZE(opts), argc, argv, 1, 1, "NAME",
+                    &args);
+    if (ret)
+        goto out;
+    remove = cli_opt(opts, ARRAY_SIZE(opts), &args, "remove") != NULL;
+    if (!remove && read_password(password, sizeof(password), &err)) {
+        ret = cli_fail("user password", &err);
+        goto out;
+    }
+    if (portal_open(&p, portal_dir_choose(args.value[0]), &err)) {
+        ret = cli_fail("user password", &err);
+        goto out;
+    }
+    /* The command line acts as its own sysadmin account (ACCESS_CLI_ACTOR). */
+    a.authenticated = true;
+    a.sysadmin = true;
+    xsnprintf(a.name, sizeof(a.name), "%s", ACCESS_CLI_ACTOR);
+    if (access_password_set_as(p.store, &a, args.pos[0], remove ? NULL : password, &err)) {
+        ret = cli_fail_about("user password", args.pos[0], &err);
+        goto out;
+    }
+    cli_ledger_integrate(&p, "user password");
+    printf("%s\t%s\n", args.pos[0], remove ? "password removed" : "password set");
+    ret = CLI_OK;
+out:
+    secret_wipe(password, sizeof(password));
+    portal_close(&p);
+    return ret;
+}
+
 int cmd_user(int argc, char **argv)
 {
     if (argc < 2)
-        return cli_usage("user", "user", "missing sub-command: add or list");
+        return cli_usage("user", "user", "missing sub-command: add, list or password");
     if (!strcmp(argv[1], "add"))
         return user_add(argc - 1, argv + 1);
     if (!strcmp(argv[1], "list"))
         return user_list(argc - 1, argv + 1);
-    return cli_usage("user", "user", "unknown sub-command \"%s\" (expected add or list)", argv[1]);
+    if (!strcmp(argv[1], "password"))
+        return user_password(argc - 1, argv + 1);
+    return cli_usage("user", "user", "unknown sub-command \"%s\" (expected add, list or password)",
+                     argv[1]);
 }

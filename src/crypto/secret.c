@@ -58,3 +58,20 @@ void secret_wipe(void *p, size_t n)
 {
     sodium_memzero(p, n);
 }
+
+int secret_password_hash(const char *password, size_t len, char out[SECRET_PWHASH_MAX])
+{
+    _Static_assert(crypto_pwhash_STRBYTES <= SECRET_PWHASH_MAX, "SECRET_PWHASH_MAX too small");
+    return crypto_pwhash_str_alg(out, password, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                 crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                                 crypto_pwhash_ALG_ARGON2ID13) == 0
+                   ? 0
+                   : -1;
+}
+
+bool secret_password_verify(const char *hash, const char *password, size_t len)
+{
+    if (!hash || strnlen(hash, SECRET_PWHASH_MAX) >= SECRET_PWHASH_MAX)
+        return false;
+    return crypto_pwhash_str_verify(hash, password, len) == 0;
+}

@@ -35,6 +35,19 @@ void secret_token_hash(const char *token, char out[TOKEN_HASH_HEX_LEN]);
 /* Constant-time comparison of two equal-length byte strings. */
 bool secret_equal(const void *a, const void *b, size_t n);
 
+/* The longest stored password hash, NUL included (libsodium's crypto_pwhash_STRBYTES). */
+#define SECRET_PWHASH_MAX 128
+
+/* Hashes a password for storage: argon2id (RFC 9106) through libsodium's
+ * crypto_pwhash_str_alg with crypto_pwhash_ALG_ARGON2ID13 and the INTERACTIVE limits
+ * (2 passes, 64 MiB), a random salt, in the PHC string form "$argon2id$v=19$m=…". out:
+ * SECRET_PWHASH_MAX. Returns 0, or -1 when memory for the hash cannot be had. */
+int secret_password_hash(const char *password, size_t len, char out[SECRET_PWHASH_MAX]);
+
+/* True when password matches a string of secret_password_hash() (crypto_pwhash_str_verify,
+ * constant time in the password). A malformed hash is false. */
+bool secret_password_verify(const char *hash, const char *password, size_t len);
+
 /* Wipes memory that held a secret (sodium_memzero). */
 void secret_wipe(void *p, size_t n);
 

@@ -24,6 +24,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "crypto/digest.h"
+#include "crypto/secret.h"
 
 struct ledger_key;
 
@@ -207,6 +208,8 @@ enum route_flags {
     ROUTE_WRITES = 1 << 2,    /* may change the catalog (the action table says which do) */
     ROUTE_BODY = 1 << 3,      /* accepts a request body (POST: JSON, form or multipart) */
     ROUTE_API = 1 << 4,       /* errors are CKAN-shaped JSON rather than HTML pages */
+    ROUTE_LOGIN = 1 << 5,     /* the sign-in form: a POST's CSRF token is checked against the
+                               * pre-session cookie (publish.c) rather than a session */
 };
 
 struct request;
@@ -244,7 +247,10 @@ struct request {
     const char *method_name;
     uint64_t started_us;
     struct actor actor;
-    json_t *params; /* parameters: query arguments, then body fields */
+    bool session;             /* actor comes from a web session cookie (publish.c) */
+    char sid[TOKEN_STR_MAX];  /* that session's id */
+    char csrf[TOKEN_STR_MAX]; /* and its CSRF token */
+    json_t *params;           /* parameters: query arguments, then body fields */
 
     /* body */
     enum body_kind body_kind;
@@ -364,6 +370,23 @@ enum MHD_Result http_ledger_entries(struct request *r);
 enum MHD_Result http_ledger_inclusion(struct request *r);
 enum MHD_Result http_ledger_consistency(struct request *r);
 enum MHD_Result http_ledger_key(struct request *r);
+
+/* Web sessions and the publisher pages (publish.c; docs/internals/web.md, "Publisher
+ * pages"). */
+/* The session cookie's and the sign-in form's pre-session cookie's names. */
+#define HTTP_SESSION_COOKIE "kf_session"
+#define HTTP_LOGIN_COOKIE   "kf_login"
+/* For a route that is no API route and a request without an API token: the actor of the
+ * session cookie, if any and still valid (an ended one leaves the caller anonymous).
+ * Returns 0, or -1 after queueing 500 when the store fails. */
+int http_session_resolve(struct request *r);
+/* The CSRF check of every state-changing POST to a page (not the API, which takes API
+ * tokens only): the form's csrf_token must equal the session's (ROUTE_LOGIN: the
+ * pre-session cookie's). Returns 0, or -1 after queueing 403 with the reason. */
+int http_csrf_check(struct request *r);
+enum MHD_Result http_login_page(struct request *r);
+enum MHD_Result http_login(struct request *r);
+enum MHD_Result http_logout(struct request *r);
 
 /* Downloads (download.c). */
 enum MHD_Result http_download(struct request *r);

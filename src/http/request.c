@@ -502,5 +502,7 @@ void http_request_free(struct request *r)
     free(r->part_key);
     free(r->bad_request);
     actor_release(&r->actor);
+    secret_wipe(r->sid, sizeof(r->sid));
+    secret_wipe(r->csrf, sizeof(r->csrf));
     free(r);
 }

@@ -43,6 +43,11 @@ static const struct route routes[] = {
         {GH, "/api/3/action", h_action_index, ROUTE_CACHEABLE | ROUTE_API},
         {GH | HM_POST, "/api/3/action/:name", h_action, ACTION_FLAGS},
         {GH | HM_POST, "/api/action/:name", h_action, ACTION_FLAGS},
+        /* Signing in and out (publish.c): the form, a POST checked against the form's
+         * pre-session cookie, and a POST that ends the session. */
+        {GH, "/user/login", http_login_page, ROUTE_ACTOR},
+        {HM_POST, "/user/login", http_login, ROUTE_ACTOR | ROUTE_BODY | ROUTE_LOGIN},
+        {HM_POST, "/user/logout", http_logout, ROUTE_ACTOR | ROUTE_BODY},
         {GH, "/dataset", h_dataset_search, ROUTE_ACTOR | ROUTE_CACHEABLE},
         {GH, "/dataset/:id", h_dataset, ROUTE_ACTOR | ROUTE_CACHEABLE},
         {GH, "/dataset/:id/resource/:rid", h_resource, ROUTE_ACTOR | ROUTE_CACHEABLE},

@@ -187,13 +187,24 @@ static enum MHD_Result dispatch(struct request *r)
         return MHD_YES;
     if (r->route->flags & ROUTE_API)
         return r->route->fn(r);
+    /* A page: a session cookie signs the caller in when no API token did, and every POST
+     * to a page must carry the form's CSRF token (publish.c). */
+    if ((r->route->flags & ROUTE_ACTOR) && !r->actor.authenticated && http_session_resolve(r))
+        return MHD_YES;
     /* An HTML page (or an error page): its language and address, for the chrome and the
      * language switch (web/i18n.h). */
     ur.lang = ui_lang_negotiate(MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "lang"),
                                 http_header(r, MHD_HTTP_HEADER_ACCEPT_LANGUAGE));
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_query_arg, &query);
     ur.query = query.buf;
+    ur.user = r->actor.authenticated ? r->actor.name : NULL;
+    ur.csrf = r->session ? r->csrf : NULL;
     ui_request_begin(&ur);
+    if (r->method == HM_POST && http_csrf_check(r)) {
+        ui_request_end();
+        buf_release(&query);
+        return MHD_YES;
+    }
     ret = r->route->fn(r);
     ui_request_end();
     buf_release(&query);

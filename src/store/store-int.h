@@ -168,6 +168,18 @@ struct store_backend {
     int (*grant_get)(struct store *s, const char *id, json_t **doc, struct err *err);
     int (*grant_list)(struct store *s, const char *dataset_id, const char *grantee_id,
                       json_t **docs, struct err *err);
+    /* Passwords and web sessions (store.h). NULL: the backend keeps none (the calls
+     * fail: nobody can sign in to the web pages; API tokens still work). */
+    int (*user_password_get)(struct store *s, const char *name, json_t **user, char **hash,
+                             struct err *err);
+    int (*user_password_set)(struct store *s, const char *user_id, const char *hash,
+                             struct err *err);
+    int (*session_put)(struct store *s, const char *id_hash, const char *user_id, const char *csrf,
+                       int64_t expires, int64_t now, struct err *err);
+    int (*session_get)(struct store *s, const char *id_hash, int64_t now, json_t **user,
+                       char **csrf, struct err *err);
+    int (*session_delete)(struct store *s, const char *id_hash, const char *user_id,
+                          struct err *err);
 
     int (*ledger_stage)(struct store *s, const void *entry, size_t len,
                         const uint8_t leaf_hash[STORE_LEDGER_HASH], uint64_t *index,

@@ -23,6 +23,17 @@ static const char *const access_sql[] = {
         [ST_GRANT_GET] = "SELECT doc FROM grants WHERE id = ?1",
         [ST_GRANT_LIST] = "SELECT doc FROM grants WHERE (?1 IS NULL OR dataset_id = ?1)"
                           " AND (?2 IS NULL OR grantee_id = ?2) ORDER BY created, id",
+        [ST_PASSWORD_GET] = "SELECT " SQ_USER_COLUMNS ", u.password_hash FROM users u"
+                            " WHERE u.name = ?1 AND u.state = 'active'",
+        [ST_PASSWORD_SET] = "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+        [ST_SESSION_PUT] = "INSERT INTO sessions (id_hash, user_id, csrf, expires)"
+                           " VALUES (?1, ?2, ?3, ?4)",
+        [ST_SESSION_SWEEP] = "DELETE FROM sessions WHERE expires <= ?1",
+        [ST_SESSION_GET] = "SELECT " SQ_USER_COLUMNS ", s.csrf FROM sessions s"
+                           " JOIN users u ON u.id = s.user_id"
+                           " WHERE s.id_hash = ?1 AND s.expires > ?2 AND u.state = 'active'",
+        [ST_SESSION_DELETE] = "DELETE FROM sessions WHERE id_hash = ?1",
+        [ST_SESSION_DELETE_USER] = "DELETE FROM sessions WHERE user_id = ?1",
 };
 
 /* The cached statement id on c, prepared from access_sql[] on first use. */
@@ -187,4 +198,111 @@ int sq_grant_list(struct store *s, const char *dataset_id, const char *grantee_i
     bind_text(st, 1, dataset_id);
     bind_text(st, 2, grantee_id);
     return sq_fetch_list(c, st, true, docs, "grant", err);
+}
+
+/* ---- Passwords and web sessions (migration 9) ------------------------------------------ */
+
+/* Steps a bound read of a user row followed by one more text column: *user and *extra
+ * (malloc'ed, NULL for SQL NULL) from the first row; 1 when there is none. */
+static int user_and_text(struct conn *c, sqlite3_stmt *st, json_t **user, char **extra,
+                         const char *what, struct err *err)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 7);
+
+        *user = sq_user_row(st);
+        *extra = t ? xstrdup((const char *)t) : NULL;
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = 1;
+    } else {
+        rc = sq_db_error(c->db, rc, what, err);
+    }
+    stmt_done(st);
+    return rc;
+}
+
+int sq_user_password_get(struct store *s, const char *name, json_t **user, char **hash,
+                         struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    struct conn *c = NULL;
+    int rc = read_stmt(s, ST_PASSWORD_GET, &c, &st, err);
+
+    if (rc)
+        return rc;
+    bind_text(st, 1, name);
+    rc = user_and_text(c, st, user, hash, "looking up a password", err);
+    if (rc > 0)
+        rc = err_set(err, ERR_NOT_FOUND, "name", "user \"%s\" not found", name);
+    return rc;
+}
+
+int sq_user_password_set(struct store *s, const char *user_id, const char *hash, struct err *err)
+{
+    struct conn *c = sq_write_conn(s);
+    sqlite3_stmt *st = NULL;
+    int rc = access_stmt(c, ST_PASSWORD_SET, &st, err);
+
+    if (rc)
+        return rc;
+    bind_text(st, 1, user_id);
+    bind_text(st, 2, hash);
+    rc = step_write(c, st, "storing a password", err);
+    if (!rc && sqlite3_changes(c->db) == 0)
+        rc = err_set(err, ERR_NOT_FOUND, "user", "user \"%s\" not found", user_id);
+    return rc;
+}
+
+int sq_session_put(struct store *s, const char *id_hash, const char *user_id, const char *csrf,
+                   int64_t expires, int64_t now, struct err *err)
+{
+    struct conn *c = sq_write_conn(s);
+    sqlite3_stmt *st = NULL;
+    int rc = access_stmt(c, ST_SESSION_SWEEP, &st, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, now);
+    rc = step_write(c, st, "removing ended sessions", err);
+    if (!rc)
+        rc = access_stmt(c, ST_SESSION_PUT, &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, id_hash);
+    bind_text(st, 2, user_id);
+    bind_text(st, 3, csrf);
+    sqlite3_bind_int64(st, 4, expires);
+    return step_write(c, st, "storing a session", err);
+}
+
+int sq_session_get(struct store *s, const char *id_hash, int64_t now, json_t **user, char **csrf,
+                   struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    struct conn *c = NULL;
+    int rc = read_stmt(s, ST_SESSION_GET, &c, &st, err);
+
+    if (rc)
+        return rc;
+    bind_text(st, 1, id_hash);
+    sqlite3_bind_int64(st, 2, now);
+    rc = user_and_text(c, st, user, csrf, "looking up a session", err);
+    if (rc > 0)
+        rc = err_set(err, ERR_NOT_FOUND, NULL, "session not found or ended");
+    return rc;
+}
+
+int sq_session_delete(struct store *s, const char *id_hash, const char *user_id, struct err *err)
+{
+    struct conn *c = sq_write_conn(s);
+    sqlite3_stmt *st = NULL;
+    int rc = access_stmt(c, id_hash ? ST_SESSION_DELETE : ST_SESSION_DELETE_USER, &st, err);
+
+    if (rc)
+        return rc;
+    bind_text(st, 1, id_hash ? id_hash : user_id);
+    return step_write(c, st, "removing a session", err);
 }

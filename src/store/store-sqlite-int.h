@@ -89,6 +89,14 @@ enum stmt_id {
     ST_GRANT_PUT,
     ST_GRANT_GET,
     ST_GRANT_LIST,
+    /* Passwords and web sessions: also in access_sql[]. */
+    ST_PASSWORD_GET,
+    ST_PASSWORD_SET,
+    ST_SESSION_PUT,
+    ST_SESSION_SWEEP,
+    ST_SESSION_GET,
+    ST_SESSION_DELETE,
+    ST_SESSION_DELETE_USER,
     ST__COUNT
 };
 
@@ -263,6 +271,17 @@ int sq_grant_put(struct store *s, const char *id, const char *dataset_id, const 
 int sq_grant_get(struct store *s, const char *id, json_t **doc, struct err *err);
 int sq_grant_list(struct store *s, const char *dataset_id, const char *grantee_id, json_t **docs,
                   struct err *err);
+/* A user row of USER_COLUMNS (store-sqlite.c) as store_user_get gives it. */
+json_t *sq_user_row(sqlite3_stmt *st);
+#define SQ_USER_COLUMNS "u.id, u.name, u.fullname, u.email, u.sysadmin, u.state, u.created"
+int sq_user_password_get(struct store *s, const char *name, json_t **user, char **hash,
+                         struct err *err);
+int sq_user_password_set(struct store *s, const char *user_id, const char *hash, struct err *err);
+int sq_session_put(struct store *s, const char *id_hash, const char *user_id, const char *csrf,
+                   int64_t expires, int64_t now, struct err *err);
+int sq_session_get(struct store *s, const char *id_hash, int64_t now, json_t **user, char **csrf,
+                   struct err *err);
+int sq_session_delete(struct store *s, const char *id_hash, const char *user_id, struct err *err);
 /* ---- store-sqlite-audit.c: fee schedules and charges (store-audit.h) ------------------ */
 extern const struct store_audit_backend sq_audit_backend;
 

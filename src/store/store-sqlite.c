@@ -207,6 +207,16 @@ static const char *const migrations[] = {
         "    resource_id TEXT PRIMARY KEY,\n"
         "    report TEXT NOT NULL\n"
         ") WITHOUT ROWID;\n",
+        /* 9: web sessions (src/access/session.c; docs/internals/access.md, "Web
+         * sessions"): the hash of the cookie's id, never the id; the CSRF token the
+         * session's forms carry; the end in Unix seconds. */
+        "CREATE TABLE sessions (\n"
+        "    id_hash TEXT PRIMARY KEY,\n"
+        "    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,\n"
+        "    csrf TEXT NOT NULL,\n"
+        "    expires INTEGER NOT NULL\n"
+        ") WITHOUT ROWID;\n"
+        "CREATE INDEX sessions_expires ON sessions (expires);\n",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -1261,7 +1271,7 @@ static int sq_group_dataset_count(struct store *s, bool is_organization, const c
 }
 
 /* ---- Users, tokens, members ------------------------------------------------------------ */
-static json_t *user_row(sqlite3_stmt *st)
+json_t *sq_user_row(sqlite3_stmt *st)
 {
     return json_pack("{s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "id", sq_column_string(st, 0), "name",
                      sq_column_string(st, 1), "fullname", sq_column_string(st, 2), "email",
@@ -1305,7 +1315,7 @@ static int fetch_user(struct conn *c, sqlite3_stmt *st, json_t **user, struct er
     int rc = sqlite3_step(st);
 
     if (rc == SQLITE_ROW) {
-        *user = user_row(st);
+        *user = sq_user_row(st);
         rc = 0;
     } else if (rc == SQLITE_DONE) {
         rc = 1;
@@ -1345,7 +1355,7 @@ static int sq_user_list(struct store *s, json_t **users, struct err *err)
         rc = sq_stmt_get(c, ST_USER_LIST, &st, err);
     if (rc)
         return rc;
-    return fetch_rows(c, st, user_row, users, "listing users", err);
+    return fetch_rows(c, st, sq_user_row, users, "listing users", err);
 }
 
 static int sq_token_put(struct store *s, const char *token_id, const char *user_id,
@@ -1533,6 +1543,11 @@ const struct store_backend store_sqlite_backend = {
         .grant_put = sq_grant_put,
         .grant_get = sq_grant_get,
         .grant_list = sq_grant_list,
+        .user_password_get = sq_user_password_get,
+        .user_password_set = sq_user_password_set,
+        .session_put = sq_session_put,
+        .session_get = sq_session_get,
+        .session_delete = sq_session_delete,
         .ds = &sq_ds_backend,
         .audit = &sq_audit_backend,
 };

@@ -401,6 +401,63 @@ static int unsupported(struct store *s, const char *what, struct err *err)
                    s->backend->name);
 }
 
+int store_user_password_get(struct store *s, const char *name, json_t **user, char **hash,
+                            struct err *err)
+{
+    *user = NULL;
+    *hash = NULL;
+    if (!s->backend->user_password_get)
+        return unsupported(s, "passwords", err);
+    return s->backend->user_password_get(s, name, user, hash, err);
+}
+
+int store_user_password_set(struct store *s, const char *user_id, const char *hash, struct err *err)
+{
+    int rc = fail_point(s, "store_user_password_set", err);
+
+    BUG_ON(!user_id);
+    if (rc)
+        return rc;
+    if (!s->backend->user_password_set)
+        return unsupported(s, "passwords", err);
+    return s->backend->user_password_set(s, user_id, hash, err);
+}
+
+int store_session_put(struct store *s, const char *id_hash, const char *user_id, const char *csrf,
+                      int64_t expires, int64_t now, struct err *err)
+{
+    int rc = fail_point(s, "store_session_put", err);
+
+    BUG_ON(!id_hash || !user_id || !csrf);
+    if (rc)
+        return rc;
+    if (!s->backend->session_put)
+        return unsupported(s, "web sessions", err);
+    return s->backend->session_put(s, id_hash, user_id, csrf, expires, now, err);
+}
+
+int store_session_get(struct store *s, const char *id_hash, int64_t now, json_t **user, char **csrf,
+                      struct err *err)
+{
+    *user = NULL;
+    *csrf = NULL;
+    if (!s->backend->session_get)
+        return unsupported(s, "web sessions", err);
+    return s->backend->session_get(s, id_hash, now, user, csrf, err);
+}
+
+int store_session_delete(struct store *s, const char *id_hash, const char *user_id, struct err *err)
+{
+    int rc = fail_point(s, "store_session_delete", err);
+
+    if (rc)
+        return rc;
+    if (!s->backend->session_delete)
+        return unsupported(s, "web sessions", err);
+    BUG_ON(!id_hash && !user_id);
+    return s->backend->session_delete(s, id_hash, user_id, err);
+}
+
 int store_role_set(struct store *s, const char *user_id, const char *role, const char *org_id,
                    bool on, struct err *err)
 {

@@ -39,7 +39,7 @@
 struct store;
 
 /* Current schema version; migrations bring any older database up to it. */
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 
 /*
  * Opens the store named by url: "sqlite:PATH", or a bare PATH (SQLite). Creates the
@@ -367,6 +367,39 @@ int store_grant_get(struct store *s, const char *id, json_t **doc, struct err *e
  * oldest first, as a new JSON array; both NULL: every grant. */
 int store_grant_list(struct store *s, const char *dataset_id, const char *grantee_id, json_t **docs,
                      struct err *err);
+
+/* ---- Passwords and web sessions (src/access/session.c; docs/internals/access.md) ----- */
+
+/* The argon2id string of the active user called name (its crypto_pwhash_str form) into
+ * *hash (malloc'ed, free() it; NULL when the user has no password) and the user as
+ * store_user_get gives it into *user (new reference). -ERR_NOT_FOUND when no active user
+ * has that name (by name only, never by id). */
+int store_user_password_get(struct store *s, const char *name, json_t **user, char **hash,
+                            struct err *err);
+
+/* Sets (hash a crypto_pwhash_str string) or clears (NULL) the password of user_id.
+ * -ERR_NOT_FOUND when no such user. Write. */
+int store_user_password_set(struct store *s, const char *user_id, const char *hash,
+                            struct err *err);
+
+/* Stores a web session: id_hash the hex BLAKE2b of the session id (the id itself is only
+ * in the browser's cookie), its user, its CSRF token (synchronizer token, sent back in
+ * every form), and its end as Unix seconds. Also deletes every session that ended
+ * before now (Unix seconds), so the table does not grow with abandoned ones. Write. */
+int store_session_put(struct store *s, const char *id_hash, const char *user_id, const char *csrf,
+                      int64_t expires, int64_t now, struct err *err);
+
+/* The session id_hash when it ends after now (Unix seconds) and its user is active: the
+ * user as store_user_get gives it (*user, new reference) and the CSRF token (*csrf,
+ * malloc'ed, free() it). -ERR_NOT_FOUND otherwise (no such session, ended, user
+ * deleted); the message never echoes the hash. */
+int store_session_get(struct store *s, const char *id_hash, int64_t now, json_t **user, char **csrf,
+                      struct err *err);
+
+/* Deletes the session id_hash, or (id_hash NULL) every session of user_id (none: 0,
+ * nothing changes). Write. */
+int store_session_delete(struct store *s, const char *id_hash, const char *user_id,
+                         struct err *err);
 
 /*
  * Whether the calling thread leads the integration of the ledger (the sequencer,

@@ -29,6 +29,9 @@ struct ui_request {
     enum ui_lang lang;
     const char *path;  /* the request path, percent-decoded ("/dataset/x") */
     const char *query; /* the query string as sent, without '?' (NULL: none) */
+    const char *user;  /* the signed-in user's name (session or API token), or NULL */
+    const char *csrf;  /* the session's CSRF token (NULL: no session), or on the login
+                        * page the pre-session token of its cookie */
 };
 
 /* Sets (and clears) the calling thread's request. r is borrowed until ui_request_end(). */

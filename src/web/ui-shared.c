@@ -42,6 +42,55 @@ static void lang_switch(struct buf *b)
     HTML(b, "</a>");
 }
 
+/* The account part of the navigation: "Log in" (back to this page afterwards), or the
+ * signed-in user with "New dataset" and a "Log out" button (a POST form carrying the
+ * session's CSRF token: signing out changes state, so it is no link). */
+static void account_links(struct buf *b)
+{
+    const struct ui_request *r = ui_request_current();
+
+    if (r && r->user && r->csrf) {
+        HTML(b, "<li><a href=\"/dataset/new\">");
+        TX(b, "New dataset");
+        HTML(b, "</a></li>\n<li class=\"account\"><span class=\"user\">");
+        html_text(b, r->user);
+        HTML(b, "</span> <form class=\"logout\" action=\"/user/logout\" method=\"post\">");
+        ui_csrf_field(b);
+        HTML(b, "<button type=\"submit\">");
+        TX(b, "Log out");
+        HTML(b, "</button></form></li>\n");
+        return;
+    }
+    if (r && r->user)
+        return; /* an API token's caller: no session to end */
+    HTML(b, "<li><a href=\"/user/login");
+    if (r && r->path && !str_eq(r->path, "/user/login")) {
+        struct buf next = BUF_INIT;
+
+        buf_addstr(&next, r->path);
+        if (r->query && r->query[0]) {
+            buf_addch(&next, '?');
+            buf_addstr(&next, r->query);
+        }
+        HTML(b, "?next=");
+        html_url_arg(b, next.buf);
+        buf_release(&next);
+    }
+    HTML(b, "\">");
+    TX(b, "Log in");
+    HTML(b, "</a></li>\n");
+}
+
+void ui_csrf_field(struct buf *b)
+{
+    const struct ui_request *r = ui_request_current();
+
+    HTML(b, "<input type=\"hidden\" name=\"csrf_token\" value=\"");
+    if (r && r->csrf)
+        html_attr(b, r->csrf);
+    HTML(b, "\">");
+}
+
 static void header(struct buf *b, const char *title, const char *head)
 {
     HTML(b, "<!DOCTYPE html>\n<html lang=\"");
@@ -71,7 +120,9 @@ static void header(struct buf *b, const char *title, const char *head)
     TX(b, "Ledger");
     HTML(b, "</a></li>\n<li><a href=\"/api\">");
     TX(b, "API");
-    HTML(b, "</a></li>\n<li>");
+    HTML(b, "</a></li>\n");
+    account_links(b);
+    HTML(b, "<li>");
     lang_switch(b);
     HTML(b, "</li>\n</ul></nav>\n<form class=\"search\" action=\"/dataset\" method=\"get\" "
             "role=\"search\">\n<label for=\"site-q\">");

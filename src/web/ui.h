@@ -148,6 +148,28 @@ int ui_audit(struct catalog *c, struct buf *out, struct err *err);
  * html`). report borrowed. */
 void ui_audit_render(const json_t *report, struct buf *out);
 
+/* ---- Signing in and out (ui-user.c) ------------------------------------------------ */
+
+enum ui_login_error {
+    UI_LOGIN_OK = 0,      /* the empty form */
+    UI_LOGIN_WRONG,       /* "wrong user name or password" (never which) */
+    UI_LOGIN_THROTTLED,   /* too many failures: retry_seconds to wait */
+    UI_LOGIN_UNAVAILABLE, /* the store keeps no sessions */
+};
+
+/* "/user/login": the form (user name, password, the hidden CSRF token of the request,
+ * next: where to go after signing in, may be NULL), with name filled in again and the
+ * error above it when error is not UI_LOGIN_OK. */
+void ui_login_page(const char *name, const char *next, enum ui_login_error error,
+                   unsigned long retry_seconds, struct buf *out);
+
+/* "/user/login" for a caller already signed in: who they are and a log-out button. */
+void ui_signed_in_page(const char *user, struct buf *out);
+
+/* The 403 page of a POST whose CSRF token is missing or wrong (login: the sign-in form's
+ * pre-session token). */
+void ui_csrf_refused_page(bool login, struct buf *out);
+
 /* A small error page: status line as the title, message as text. */
 void ui_error_page(unsigned status, const char *message, struct buf *out);
 

@@ -23,6 +23,10 @@ void ui_header(struct buf *b, const char *title);
 #define ui_header_head(b, title, lit) ui_header_head_((b), (title), "" lit "")
 void ui_header_head_(struct buf *b, const char *title, const char *head_literal);
 
+/* Appends the hidden csrf_token field of the request's session (ui_request.csrf; empty
+ * outside a session). Every form that POSTs carries it (docs/internals/web.md). */
+void ui_csrf_field(struct buf *b);
+
 /* Closes what ui_header() opened. */
 void ui_footer(struct buf *b);
 

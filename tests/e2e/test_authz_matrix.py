@@ -164,6 +164,16 @@ def sql(role, state):
     return 200 if visible(role, state) else 409  # "no such table", as for a missing one
 
 
+def web_post(path, data=None):
+    """A POST to a page as an API token's caller: no web session, so no CSRF token."""
+    def call(w, role, state):
+        d = w.ds[state]
+        p = path.replace("@name", d["name"]).replace("@id", d["id"]).replace("@rid", d["rid"])
+        h = {"Authorization": w.tok[role]} if w.tok[role] else {}
+        return w.srv.request("POST", p, headers=h, data=data or {"x": "1"}).status_code
+    return call
+
+
 def everyone(code):
     return lambda role, state: code
 
@@ -366,6 +376,11 @@ ROUTES = {
     "/api/ledger/proof/consistency": (web("/api/ledger/proof/consistency?first=1&second=1"), everyone(200)),
     "/api/ledger/key": (web("/api/ledger/key"), everyone(200)),
     "/audit": (web("/audit"), everyone(200)),
+    # Signing in (src/http/publish.c): the form is for everyone; a POST to a page needs
+    # the CSRF token of a web session (or of the form's pre-session cookie), which an
+    # API token is not: 403 whoever sends it (tests/e2e/test_web_session.py signs in).
+    "/user/login": (web("/user/login"), everyone(200)),
+    "/user/logout": (web_post("/user/logout"), everyone(403)),
 }
 
 

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import CATALOG_DIR, ORG, READ_ACTIONS, create_token, fails, ok, unique
+from conftest import CATALOG_DIR, ORG, READ_ACTIONS, create_token, fails, ok, run_cli, unique
 
 # Every write action of the CKAN API and the type of its one entry. A write action the
 # server lists (GET /api/3/action) that is missing here fails test_every_write_action_is_known.
@@ -236,6 +236,11 @@ def test_cli_commands_one_entry_each(ledger_srv):
     assert tid in p.stderr, "token create names its id on stderr: %r" % p.stderr
     portal.cli("token", "revoke", tid)
     lg.one("token_revoke", "token revoke", token=tid)
+
+    run_cli("user", "password", user, portal=portal.path, check=0, input="a new password\n")
+    e = lg.one("user_password_set", "user password", user=user)
+    text = json.dumps(e, ensure_ascii=False)
+    assert "a new password" not in text and "argon2" not in text, "a password in the ledger: %r" % e
 
     portal.cli("member", "add", ORG, user, "editor")
     lg.one("member_set", "member add", org=ORG, user=user)

@@ -502,6 +502,94 @@ static void test_user_name_public(void **state)
 
 /* Failures append nothing: validation, not found, conflicts, and a store failure at
  * each write (the ledger's own included) for every access write. */
+/* Passwords (argon2id) and web sessions: sign in, the session's actor and CSRF token,
+ * an ended session, sign out, a new password ending the sessions. */
+static void test_passwords_and_sessions(void **state)
+{
+    struct unit_store *f = *state;
+    struct err err = ERR_INIT;
+    struct actor a = ACTOR_ANONYMOUS, admin = ACTOR_ANONYMOUS;
+    char sid[TOKEN_STR_MAX], csrf[TOKEN_STR_MAX], sid2[TOKEN_STR_MAX], csrf2[TOKEN_STR_MAX];
+    char got[TOKEN_STR_MAX], hash[SECRET_PWHASH_MAX], *stored = NULL;
+    json_t *u = NULL;
+    const int64_t now = 1800000000;
+
+    assert_int_equal(access_password_hash("xyz12", hash, &err), -ERR_VALIDATION);
+    assert_string_equal(err.field, "password");
+    assert_null(strstr(err.msg, "xyz12"));
+    assert_int_equal(
+            access_user_add_pw_as(f->s, "root", "erin", NULL, NULL, false, "1234567", NULL, &err),
+            -ERR_VALIDATION);
+    assert_int_equal(access_user_add_pw_as(f->s, "root", "erin", NULL, NULL, false,
+                                           "erin's password", NULL, &err),
+                     0);
+    assert_int_equal(store_user_password_get(f->s, "erin", &u, &stored, &err), 0);
+    assert_true(starts_with(stored, "$argon2id$v=19$"));
+    assert_null(strstr(stored, "erin's password"));
+    assert_true(secret_password_verify(stored, "erin's password", 15));
+    assert_false(secret_password_verify(stored, "erin's passwore", 15));
+    assert_false(secret_password_verify("not a hash", "x", 1));
+    free(stored);
+    json_decref(u);
+
+    /* Wrong password, unknown user, no password: one answer. */
+    assert_int_equal(access_user_add(f->s, "frank", NULL, NULL, false, NULL, &err), 0);
+    err_clear(&err);
+    assert_int_equal(access_session_create(f->s, "erin", "wrong one!", now, sid, csrf, &err),
+                     -ERR_AUTH);
+    assert_string_equal(err.msg, "wrong user name or password");
+    err_clear(&err);
+    assert_int_equal(access_session_create(f->s, "nobody", "erin's password", now, sid, csrf, &err),
+                     -ERR_AUTH);
+    assert_string_equal(err.msg, "wrong user name or password");
+    err_clear(&err);
+    assert_int_equal(access_session_create(f->s, "frank", "", now, sid, csrf, &err), -ERR_AUTH);
+    assert_string_equal(err.msg, "wrong user name or password");
+    assert_string_equal(sid, "");
+
+    assert_int_equal(access_session_create(f->s, "erin", "erin's password", now, sid, csrf, &err),
+                     0);
+    assert_true(starts_with(sid, "kf_") && strlen(sid) == 3 + 43);
+    assert_true(starts_with(csrf, "kf_") && strcmp(sid, csrf));
+    assert_int_equal(access_actor_from_session(f->s, sid, now + 1, &a, got, &err), 0);
+    assert_true(a.authenticated);
+    assert_string_equal(a.name, "erin");
+    assert_string_equal(got, csrf);
+    actor_release(&a);
+    /* Ended: refused at its end and after; malformed and unknown ids likewise. */
+    assert_int_equal(
+            access_actor_from_session(f->s, sid, now + ACCESS_SESSION_SECONDS, &a, got, &err),
+            -ERR_AUTH);
+    assert_false(a.authenticated);
+    assert_int_equal(access_actor_from_session(f->s, "kf_nope", now, &a, got, &err), -ERR_AUTH);
+    assert_int_equal(access_actor_from_session(f->s, "x' OR 1=1 --", now, &a, got, &err),
+                     -ERR_AUTH);
+    assert_int_equal(access_actor_from_session(f->s, NULL, now, &a, got, &err), -ERR_AUTH);
+
+    /* Sign out: the id no longer works; a second sign-out is no error. */
+    assert_int_equal(access_session_end(f->s, sid, &err), 0);
+    assert_int_equal(access_actor_from_session(f->s, sid, now + 1, &a, got, &err), -ERR_AUTH);
+    assert_int_equal(access_session_end(f->s, sid, &err), 0);
+
+    /* A new password ends every session of the user; only a sysadmin or the user may. */
+    assert_int_equal(access_session_create(f->s, "erin", "erin's password", now, sid, csrf, &err),
+                     0);
+    assert_int_equal(access_session_create(f->s, "erin", "erin's password", now, sid2, csrf2, &err),
+                     0);
+    assert_int_equal(access_actor_from_user(f->s, "frank", &a, &err), 0);
+    assert_int_equal(access_password_set_as(f->s, &a, "erin", "frank was here", &err), -ERR_AUTH);
+    actor_release(&a);
+    assert_int_equal(access_actor_from_user(f->s, "erin", &admin, &err), 0);
+    assert_int_equal(access_password_set_as(f->s, &admin, "erin", "a new password", &err), 0);
+    actor_release(&admin);
+    assert_int_equal(access_actor_from_session(f->s, sid, now + 1, &a, got, &err), -ERR_AUTH);
+    assert_int_equal(access_actor_from_session(f->s, sid2, now + 1, &a, got, &err), -ERR_AUTH);
+    assert_int_equal(access_session_create(f->s, "erin", "erin's password", now, sid, csrf, &err),
+                     -ERR_AUTH);
+    assert_int_equal(access_session_create(f->s, "erin", "a new password", now, sid, csrf, &err),
+                     0);
+}
+
 static void test_ledger_failures(void **state)
 {
     struct unit_store *f = *state;
@@ -638,6 +726,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_ledger_entries, setup, teardown),
             cmocka_unit_test_setup_teardown(test_user_name_public, setup, teardown),
             cmocka_unit_test_setup_teardown(test_ledger_failures, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_passwords_and_sessions, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
