@@ -2,7 +2,7 @@
  * store-pg-int.h - what the files of the PostgreSQL backend share: store-pg.c (schema,
  * migrations, connections, transactions, records), store-pg-search.c (generated SQL:
  * search, dataset names, tags), store-pg-ledger.c (the ledger's rows) and
- * store-pg-datastore.c (ingest statuses; the rest refused). Nothing outside src/store/
+ * store-pg-datastore*.c (datastore tables, store-pg-ds-int.h). Nothing outside src/store/
  * includes it. See docs/internals/store.md, "The PostgreSQL store".
  *
  * Functions declared here have the pg_ prefix (not libpq's PQ). Threads: each thread
@@ -22,7 +22,10 @@
 #include "store/store-int.h"
 
 /* The PostgreSQL schema's own version (its migrations are not SQLite's). */
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
+
+/* The role datastore_search_sql runs as (store-pg-datastore-sql.c). */
+#define PG_DS_READER "kaifang_datastore_read"
 
 /*
  * Parameters of one statement, all sent as text except those added with
@@ -60,6 +63,19 @@ void pg_params_release(struct pg_params *p);
 #define PG_FOREIGN 2
 int pg_query(struct store *s, const char *sql, const struct pg_params *p, PGresult **res,
              const char *what, struct err *err);
+
+/* As pg_query, on connection c (one of pg_conn_take's). */
+int pg_exec(PGconn *c, const char *sql, const struct pg_params *p, PGresult **res, const char *what,
+            struct err *err);
+
+/*
+ * A connection of the store's own, apart from the calling thread's (a datastore build's
+ * transaction, a cursor's snapshot), taken from a small pool of idle ones or opened.
+ * Give it back with pg_conn_give, which rolls back what it left open and keeps it idle
+ * (or closes it when the pool is full or the connection broken). Thread-safe.
+ */
+int pg_conn_take(struct store *s, PGconn **out, struct err *err);
+void pg_conn_give(struct store *s, PGconn *c);
 
 /* As pg_query, with a constraint violation reported as -ERR_INTERNAL too. */
 int pg_run(struct store *s, const char *sql, const struct pg_params *p, PGresult **res,

@@ -2,7 +2,7 @@
  * store-pg.c - the PostgreSQL backend (issue 9): schema, migrations, connections,
  * transactions, and the queries on records (groups, datasets, users, tokens, members).
  * Search is in store-pg-search.c, the ledger in store-pg-ledger.c, the datastore's
- * statuses in store-pg-datastore.c; what they share is in store-pg-int.h. See
+ * tables in store-pg-datastore*.c; what they share is in store-pg-int.h. See
  * docs/internals/store.md, "The PostgreSQL store".
  *
  * The URL is a libpq connection URI (postgresql://user:password@host:port/db?…, or
@@ -36,6 +36,8 @@
 #define PG_WRITE_LOCK "7021788819189334017"
 /* pg_try_advisory_lock key (session) of the ledger sequencer's election. */
 #define PG_SEQUENCER_LOCK "7021788819189334018"
+/* Idle connections kept for pg_conn_take. */
+#define PG_POOL_MAX 8
 /* How long a writer waits for another process's write transaction. */
 #define PG_LOCK_TIMEOUT "5s"
 
@@ -140,6 +142,30 @@ static const char *const migrations[] = {
         "    resource_id text PRIMARY KEY,\n"
         "    status text NOT NULL\n"
         ");\n",
+        /* 2: datastore tables (store-pg-datastore.c): the schema holding one table per
+         * resource and a view per table for datastore_search_sql, the tables' meta, and
+         * the role datastore_search_sql runs as (cluster-wide, so made once). */
+        "CREATE SCHEMA datastore;\n"
+        "CREATE TABLE datastore_tables (\n"
+        "    resource_id text PRIMARY KEY,\n"
+        "    fields text NOT NULL,\n"
+        "    primary_key text NOT NULL,\n"
+        "    indexes text NOT NULL,\n"
+        "    meta text NOT NULL,\n"
+        "    fulltext boolean NOT NULL,\n"
+        "    rows bigint NOT NULL,\n"
+        "    generation bigint NOT NULL\n"
+        ");\n"
+        "DO $$ BEGIN\n"
+        "    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" PG_DS_READER "') THEN\n"
+        "        CREATE ROLE " PG_DS_READER " NOLOGIN;\n"
+        "    END IF;\n"
+        "    IF NOT pg_has_role(current_user, '" PG_DS_READER "', 'MEMBER') THEN\n"
+        "        GRANT " PG_DS_READER " TO current_user;\n"
+        "    END IF;\n"
+        "END $$;\n"
+        "REVOKE ALL ON SCHEMA datastore FROM PUBLIC;\n"
+        "GRANT USAGE ON SCHEMA datastore TO " PG_DS_READER ";\n",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == PG_SCHEMA_VERSION,
@@ -162,6 +188,10 @@ struct pg {
     pthread_mutex_t threads_lock;
     struct pg_thread *threads;
     atomic_uint_fast64_t failed_versions;
+    /* Idle connections of pg_conn_take/pg_conn_give (datastore builds, cursors). */
+    pthread_mutex_t pool_lock;
+    PGconn *pool[PG_POOL_MAX];
+    size_t npool;
 };
 
 /* ---- Parameters ------------------------------------------------------------------------ */
@@ -351,6 +381,48 @@ void pg_assert_writing(struct store *s)
     BUG_ON(!pg_writing(s)); /* a store write outside store_begin/store_commit */
 }
 
+/* ---- Pooled connections -------------------------------------------------------------- */
+int pg_conn_take(struct store *s, PGconn **out, struct err *err)
+{
+    struct pg *q = s->be;
+    PGconn *c = NULL;
+
+    *out = NULL;
+    pthread_mutex_lock(&q->pool_lock);
+    while (!c && q->npool) {
+        c = q->pool[--q->npool];
+        if (PQstatus(c) != CONNECTION_OK) {
+            PQfinish(c);
+            c = NULL;
+        }
+    }
+    pthread_mutex_unlock(&q->pool_lock);
+    if (c) {
+        *out = c;
+        return 0;
+    }
+    return conn_open(q, out, err);
+}
+
+void pg_conn_give(struct store *s, PGconn *c)
+{
+    struct pg *q = s->be;
+
+    if (!c)
+        return;
+    if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE)
+        PQclear(PQexec(c, "ROLLBACK"));
+    if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE) {
+        pthread_mutex_lock(&q->pool_lock);
+        if (q->npool < PG_POOL_MAX) {
+            q->pool[q->npool++] = c;
+            c = NULL;
+        }
+        pthread_mutex_unlock(&q->pool_lock);
+    }
+    PQfinish(c);
+}
+
 /* ---- Running statements ---------------------------------------------------------------- */
 static int result_error(PGconn *c, const PGresult *r, const char *what, struct err *err)
 {
@@ -372,8 +444,6 @@ int pg_query(struct store *s, const char *sql, const struct pg_params *p, PGresu
              const char *what, struct err *err)
 {
     PGconn *c = NULL;
-    PGresult *r = NULL;
-    ExecStatusType st;
     int rc;
 
     if (res)
@@ -381,6 +451,18 @@ int pg_query(struct store *s, const char *sql, const struct pg_params *p, PGresu
     rc = thread_conn(s, &c, err);
     if (rc)
         return rc;
+    return pg_exec(c, sql, p, res, what, err);
+}
+
+int pg_exec(PGconn *c, const char *sql, const struct pg_params *p, PGresult **res, const char *what,
+            struct err *err)
+{
+    PGresult *r = NULL;
+    ExecStatusType st;
+    int rc;
+
+    if (res)
+        *res = NULL;
     BUG_ON(p && p->n > 65535);
     /* Without parameters, the simple protocol, which runs several statements (BEGIN; …). */
     if (!p)
@@ -626,6 +708,9 @@ static void pg_close(struct store *s)
         PQfinish(t->conn);
         free(t);
     }
+    for (size_t i = 0; i < q->npool; i++)
+        PQfinish(q->pool[i]);
+    pthread_mutex_destroy(&q->pool_lock);
     pthread_key_delete(q->key);
     pthread_mutex_destroy(&q->write_lock);
     pthread_mutex_destroy(&q->threads_lock);
@@ -641,6 +726,7 @@ static struct pg *pg_new(struct store *s, const char *conninfo)
     q->conninfo = xstrdup(conninfo);
     pthread_mutex_init(&q->write_lock, NULL);
     pthread_mutex_init(&q->threads_lock, NULL);
+    pthread_mutex_init(&q->pool_lock, NULL);
     if (pthread_key_create(&q->key, thread_exit))
         die("cannot create a thread-specific data key");
     s->be = q;

@@ -2229,6 +2229,8 @@ static void test_sql_injection_corpus(void **state)
             fail_msg("corpus line without a tab: %s", line);
         *tab = 0;
         want = line;
+        /* SQLITE|POSTGRESQL outcomes: this test runs on SQLite. */
+        line[strcspn(line, "|")] = 0;
         sql = substitute(tab + 1);
         rc = run_sql(u->s, sql, &rows, &err, &truncated);
         nlines++;
