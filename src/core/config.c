@@ -96,6 +96,7 @@ void config_defaults(struct config *c, const char *portal_dir)
     c->program_code = xstrdup("");
     c->catalog_page_size = 100;
     c->privacy_k = 5;
+    c->views_flush = 60;
 }
 
 void config_release(struct config *c)
@@ -420,6 +421,9 @@ int config_set(struct config *c, const char *key, const char *value, struct err 
     } else if (!strcmp(k, "privacy_k")) {
         if (parse_uint(value, 1, 1000, &c->privacy_k))
             goto bad;
+    } else if (!strcmp(k, "views_flush")) {
+        if (parse_uint(value, 1, 86400, &c->views_flush))
+            goto bad;
     } else {
         ret = err_set(err, ERR_VALIDATION, NULL, "unknown key \"%s\"", k);
     }
@@ -646,11 +650,15 @@ int config_write_default(const struct config *c, struct err *err)
              "\n"
              "# The publish gate: the k of k-anonymity that the quasi-identifiers of a\n"
              "# public resource's table must reach (1 ... 1000).\n"
-             "# privacy_k = %u\n",
+             "# privacy_k = %u\n"
+             "\n"
+             "# Seconds between two flushes of the server's dataset view counts to the\n"
+             "# store (the home page's most-viewed datasets; 1 ... 86400).\n"
+             "# views_flush = %u\n",
              c->listen, c->site_url, store_default ? "# " : "",
              store_default ? "sqlite:kaifang.db" : c->store_url, c->max_body, c->max_upload,
              c->max_header, c->max_connections, c->idle_timeout, c->threads, c->catalog_title,
-             c->catalog_page_size, c->privacy_k);
+             c->catalog_page_size, c->privacy_k, c->views_flush);
 
     /* A PostgreSQL URL may hold a password: then only the owner reads the file. */
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, store_default ? 0644 : 0600);

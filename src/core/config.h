@@ -39,6 +39,10 @@ struct config {
     /* The publish gate (docs/internals/privacy-gate.md): the k of k-anonymity a public
      * resource's quasi-identifiers must reach (1 … 1000; default 5). */
     unsigned privacy_k;
+    /* Seconds between two flushes of a server's view counts to the store (1 … 86400;
+     * default 60): the home page's most-viewed datasets lag by at most about this much
+     * (src/catalog/views.h). */
+    unsigned views_flush;
 };
 
 /* Fills c with defaults for a portal directory (made absolute). */

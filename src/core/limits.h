@@ -96,4 +96,10 @@
  * import-charges` reads (a million charges are about 100 MB). */
 #define LIMIT_AUDIT_CHARGES_BYTES (1024ull * 1024 * 1024)
 
+/* View counting (src/catalog/views.c): distinct datasets one server counts between two
+ * flushes (a full table flushes at once; a view of yet another dataset meanwhile is
+ * dropped), and the longest id or name counted (CKAN's name limit is 100). */
+#define LIMIT_VIEWS_DATASETS 8192u
+#define LIMIT_VIEWS_KEY      100u
+
 #endif

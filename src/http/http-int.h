@@ -194,6 +194,7 @@ struct http_server {
     char *tmp_dir;                       /* <files>/tmp: uploads in progress */
     const struct ledger_key *ledger_key; /* borrowed; NULL: /api/ledger/key answers 503 */
     struct http_gate gate;               /* expensive requests (gate.c) */
+    struct catalog_views *views;         /* dataset views counted (catalog/views.h) */
 };
 
 enum http_method {

@@ -7,6 +7,7 @@
 #include <microhttpd.h>
 
 #include "api/api.h"
+#include "catalog/views.h"
 #include "http/http-int.h"
 #include "http/server.h"
 #include "web/i18n.h"
@@ -239,9 +240,26 @@ static enum MHD_Result reply_page(struct request *r, int ret, struct buf *b, str
  * Pages that read datastore tables are not cached this way: a table's rows change
  * without the catalog version (datastore_upsert).
  */
-static enum MHD_Result cached_page(struct request *r,
-                                   int (*render)(struct request *r, struct buf *b, struct err *err),
-                                   unsigned flags)
+typedef int (*page_render_fn)(struct request *r, struct buf *b, struct err *err);
+
+/* What cached_page_ex() does besides caching. */
+struct page_opts {
+    unsigned flags;  /* extra reply_flags (Vary) */
+    uint64_t epoch;  /* part of the cache key: a page that changes without the store
+                        version (the home page's view totals) moves it */
+    bool count_view; /* a 200 answer to GET counts a view of the dataset args[0] names */
+};
+
+/* Counts a view of the dataset of a page answered 200 (catalog/views.h): GET only, so
+ * that a HEAD (a link checker) is not a view. */
+static void count_view(struct request *r, const struct page_opts *o)
+{
+    if (o->count_view && r->method == HM_GET)
+        catalog_views_hit(r->srv->views, r->args[0].p, r->args[0].len);
+}
+
+static enum MHD_Result cached_page_ex(struct request *r, page_render_fn render,
+                                      const struct page_opts *o)
 {
     struct buf b = BUF_INIT, key = BUF_INIT, action = BUF_INIT;
     struct err err = ERR_INIT;
@@ -254,7 +272,8 @@ static enum MHD_Result cached_page(struct request *r,
     int rc;
 
     if (!r->actor.authenticated && (r->method & (HM_GET | HM_HEAD))) {
-        buf_addf(&action, "page %s %s", ui_lang_code(ui_lang_current()), r->url);
+        buf_addf(&action, "page %s %" PRIu64 " %s", ui_lang_code(ui_lang_current()), o->epoch,
+                 r->url);
         cached = !buf_failed(&action) && !http_cache_key(r, action.buf, &key);
     }
     buf_release(&action);
@@ -262,27 +281,37 @@ static enum MHD_Result cached_page(struct request *r,
         version = store_version(r->srv->catalog->store);
         e = http_cache_find(&key, version);
         if (e) {
+            count_view(r, o);
             ret = http_cache_reply(r, e);
             goto out;
         }
     }
     rc = render(r, &b, &err);
+    if (rc == 0 && !buf_failed(&b))
+        count_view(r, o);
     if (!cached || rc < 0 || buf_failed(&b)) {
-        ret = reply_page_flags(r, rc, &b, &err, flags);
+        ret = reply_page_flags(r, rc, &b, &err, o->flags);
         goto out;
     }
     s = buf_detach(&b, &len);
-    e = http_cache_put_as(&key, version, s, len, REPLY_HTML | flags);
+    e = http_cache_put_as(&key, version, s, len, REPLY_HTML | o->flags);
     if (e) {
         free(s);
         ret = http_cache_reply(r, e);
     } else {
-        ret = http_reply(r, 200, HTTP_HTML_TYPE, s, len, REPLY_HTML | REPLY_CACHEABLE | flags);
+        ret = http_reply(r, 200, HTTP_HTML_TYPE, s, len, REPLY_HTML | REPLY_CACHEABLE | o->flags);
     }
 out:
     if (cached)
         buf_release(&key);
     return ret;
+}
+
+static enum MHD_Result cached_page(struct request *r, page_render_fn render, unsigned flags)
+{
+    const struct page_opts o = {.flags = flags};
+
+    return cached_page_ex(r, render, &o);
 }
 
 static int render_home(struct request *r, struct buf *b, struct err *err)
@@ -292,7 +321,11 @@ static int render_home(struct request *r, struct buf *b, struct err *err)
 
 static enum MHD_Result h_home(struct request *r)
 {
-    return cached_page(r, render_home, 0);
+    /* Its most-viewed datasets change with the view totals, which do not move the store
+     * version: kept for at most one flush interval. */
+    const struct page_opts o = {.epoch = catalog_views_generation(r->srv->views)};
+
+    return cached_page_ex(r, render_home, &o);
 }
 
 /* Collects every value of the facet parameters (tags=a&tags=b): r->params keeps only
@@ -487,7 +520,9 @@ static enum MHD_Result h_dataset(struct request *r)
     if (http_dcat_dataset_wanted(r))
         return http_dcat_dataset(r);
     /* The same URL answers Turtle, RDF/XML or JSON-LD to those who ask (http_dcat_dataset). */
-    return cached_page(r, render_dataset, REPLY_VARY_ACCEPT);
+    const struct page_opts o = {.flags = REPLY_VARY_ACCEPT, .count_view = true};
+
+    return cached_page_ex(r, render_dataset, &o);
 }
 
 static enum MHD_Result h_ledger_page(struct request *r)
@@ -525,6 +560,19 @@ static enum MHD_Result h_action_index(struct request *r)
     return http_reply_json(r, 200, doc, REPLY_CACHEABLE);
 }
 
+/* A package_show answered with success counts a view of its dataset, as a page does
+ * (CKAN's tracking counts API reads of a dataset too). GET only. */
+static void action_view(struct request *r, const char *name, unsigned status)
+{
+    const char *id;
+
+    if (status != 200 || r->method != HM_GET || !str_eq(name, "package_show"))
+        return;
+    id = json_string_value(json_object_get(r->params, "id"));
+    if (id)
+        catalog_views_hit(r->srv->views, id, strlen(id));
+}
+
 static enum MHD_Result h_action(struct request *r)
 {
     const struct api_action *act;
@@ -550,6 +598,7 @@ static enum MHD_Result h_action(struct request *r)
         version = store_version(r->srv->catalog->store);
         e = http_cache_find(&key, version);
         if (e) {
+            action_view(r, name, 200);
             ret = http_cache_reply(r, e);
             goto out;
         }
@@ -583,6 +632,7 @@ static enum MHD_Result h_action(struct request *r)
     /* As text: package_search splices its datasets' stored texts in (api.h). */
     api_ckan_call_text(r->srv->catalog, &r->actor, name, r->method == HM_POST, r->params,
                        have_upload ? &up : NULL, &s, &len, &status, NULL);
+    action_view(r, name, status);
     if (act && (act->flags & API_CACHEABLE))
         flags |= REPLY_CACHEABLE;
     if (!cached || status != 200) {

@@ -24,6 +24,8 @@
 #include <sys/stat.h>
 
 #include "api/api.h"
+#include "catalog/views.h"
+#include "core/limits.h"
 #include "core/timeutil.h"
 #include "http/http-int.h"
 #include "web/html.h"
@@ -635,6 +637,10 @@ int server_run(const struct config *cfg, struct catalog *c, const struct ledger_
                       cfg->listen);
         goto out;
     }
+    srv.views = catalog_views_new(c->store, LIMIT_VIEWS_DATASETS);
+    ret = catalog_views_start(srv.views, cfg->views_flush, err);
+    if (ret < 0)
+        goto out;
     if (ready)
         ready(arg, port);
 
@@ -670,6 +676,8 @@ out:
     http_gate_stop(&srv.gate);
     if (srv.daemon)
         MHD_stop_daemon(srv.daemon);
+    /* After the daemon: no request counts a view any more. Then the last flush. */
+    catalog_views_free(srv.views);
     http_gate_release(&srv.gate);
     if (cache)
         http_cache_fini();

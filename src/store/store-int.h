@@ -211,6 +211,10 @@ struct store_backend {
                               void *ctx, struct err *err);
     /* store_sequencer_lead(); NULL: every caller leads (one host, as SQLite). */
     int (*sequencer_lead)(struct store *s, bool *lead, struct err *err);
+    /* View totals (store_dataset_views_add/_top); NULL: the backend keeps none. */
+    int (*views_add)(struct store *s, const struct store_view_count *v, size_t n, size_t *added,
+                     struct err *err);
+    int (*views_top)(struct store *s, size_t limit, json_t **list, struct err *err);
     /* Datastore tables; NULL: the backend has none (every store_ds_* call fails). */
     const struct store_ds_backend *ds;
     /* Fee schedules and charges; NULL: the backend has none (every call fails). */

@@ -239,6 +239,12 @@ int sq_dataset_search(struct store *s, const struct store_search *q,
                       struct store_search_result *res, struct err *err);
 int sq_tag_list(struct store *s, const char *prefix, json_t **tags, struct err *err);
 
+/* ---- Entries of store_sqlite_backend in store-sqlite-views.c ---------------------------
+ * Contracts: store_dataset_views_add, store_dataset_views_top in store.h. */
+int sq_views_add(struct store *s, const struct store_view_count *v, size_t n, size_t *added,
+                 struct err *err);
+int sq_views_top(struct store *s, size_t limit, json_t **list, struct err *err);
+
 /* The writer connection; the calling thread must hold the write transaction (BUG_ON
  * otherwise: a store write outside store_begin/store_commit). */
 struct conn *sq_write_conn(struct store *s);

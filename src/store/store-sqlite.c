@@ -217,6 +217,17 @@ static const char *const migrations[] = {
         "    expires INTEGER NOT NULL\n"
         ") WITHOUT ROWID;\n"
         "CREATE INDEX sessions_expires ON sessions (expires);\n",
+        /* 10: each public dataset's total of page and package_show views, summed from
+         * every server's counts (store_dataset_views_add; issue 4, the home page's
+         * most-viewed datasets: docs/internals/web.md, "Views"). */
+        "CREATE TABLE dataset_views (\n"
+        "    dataset_id TEXT PRIMARY KEY,\n"
+        "    views INTEGER NOT NULL\n"
+        ") WITHOUT ROWID;\n"
+        "CREATE INDEX dataset_views_top ON dataset_views (views, dataset_id);\n"
+        "CREATE TRIGGER datasets_views_delete AFTER DELETE ON datasets BEGIN\n"
+        "    DELETE FROM dataset_views WHERE dataset_id = old.id;\n"
+        "END;\n",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -1548,6 +1559,8 @@ const struct store_backend store_sqlite_backend = {
         .session_put = sq_session_put,
         .session_get = sq_session_get,
         .session_delete = sq_session_delete,
+        .views_add = sq_views_add,
+        .views_top = sq_views_top,
         .ds = &sq_ds_backend,
         .audit = &sq_audit_backend,
 };

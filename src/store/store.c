@@ -458,6 +458,33 @@ int store_session_delete(struct store *s, const char *id_hash, const char *user_
     return s->backend->session_delete(s, id_hash, user_id, err);
 }
 
+int store_dataset_views_add(struct store *s, const struct store_view_count *v, size_t n,
+                            size_t *added, struct err *err)
+{
+    int rc = fail_point(s, "store_dataset_views_add", err);
+
+    *added = 0;
+    if (rc)
+        return rc;
+    if (!s->backend->views_add)
+        return unsupported(s, "view totals", err);
+    return n ? s->backend->views_add(s, v, n, added, err) : 0;
+}
+
+bool store_dataset_views_supported(const struct store *s)
+{
+    return s->backend->views_add && s->backend->views_top;
+}
+
+int store_dataset_views_top(struct store *s, size_t limit, json_t **list, struct err *err)
+{
+    *list = NULL;
+    BUG_ON(limit == 0 || limit > 1000);
+    if (!s->backend->views_top)
+        return unsupported(s, "view totals", err);
+    return s->backend->views_top(s, limit, list, err);
+}
+
 int store_role_set(struct store *s, const char *user_id, const char *role, const char *org_id,
                    bool on, struct err *err)
 {

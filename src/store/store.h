@@ -39,7 +39,7 @@
 struct store;
 
 /* Current schema version; migrations bring any older database up to it. */
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 
 /*
  * Opens the store named by url: "sqlite:PATH", or a bare PATH (SQLite). Creates the
@@ -282,6 +282,41 @@ void store_search_result_release(struct store_search_result *res);
 /* Active tags of visible datasets, ordered by name; optional prefix filter (NULL for all).
  * *tags: new JSON array of strings. */
 int store_tag_list(struct store *s, const char *prefix, json_t **tags, struct err *err);
+
+/*
+ * Dataset views (issue 4: the home page's most-viewed datasets; CKAN's tracking counts
+ * page views the same way, summed per dataset). One count to add: dataset is an id or a
+ * name (as the page or package_show was asked for it), views > 0.
+ */
+struct store_view_count {
+    const char *dataset; /* borrowed */
+    uint64_t views;
+};
+
+/*
+ * Adds each count to its dataset's stored total, in one transaction of its own: a sum,
+ * so several servers sharing the store each add what they counted. A count is added
+ * only when its dataset exists and is public now (active, not private, access_level
+ * neither "restricted public" nor "non-public"); the others are dropped, so a private,
+ * draft or restricted dataset's views are never kept. *added: how many of the n counts
+ * were kept. Does not move store_version(): view totals are not catalog content, and
+ * a flush must not empty every page cache. Must not be called inside store_begin() on
+ * the same thread. -ERR_INTERNAL "not supported" on a backend without view totals;
+ * -ERR_UNAVAILABLE when the database stays busy. Write (counts for failure injection).
+ */
+int store_dataset_views_add(struct store *s, const struct store_view_count *v, size_t n,
+                            size_t *added, struct err *err);
+
+/* Whether the backend keeps view totals (the SQLite store does; NEEDSWORK: the
+ * PostgreSQL store does not yet, and its servers count nothing). */
+bool store_dataset_views_supported(const struct store *s);
+
+/*
+ * The most-viewed datasets that are public now (as store_dataset_views_add() decides),
+ * most views first (ties: by id), at most limit (1 … 1000): *list a new JSON array of
+ * {"dataset": the stored package dict, "views": total}. Same errors as above.
+ */
+int store_dataset_views_top(struct store *s, size_t limit, json_t **list, struct err *err);
 
 /* Number of active public datasets of an organization or group (by id). */
 int store_group_dataset_count(struct store *s, bool is_organization, const char *group_id,

@@ -1,14 +1,18 @@
 /*
- * ui-home.c - the home page: search box, counts, newest datasets, organizations, themes.
+ * ui-home.c - the home page: search box, counts, newest and most-viewed datasets,
+ * organizations, themes.
  */
 #include <jansson.h>
 
+#include "catalog/views.h"
+#include "core/log.h"
 #include "web/html.h"
 #include "web/ui.h"
 #include "web/web-int.h"
 #include "core/util.h"
 
 #define HOME_NEWEST 10
+#define HOME_VIEWED 10
 #define HOME_OWNERS 20
 
 /* The organizations or groups with public datasets, most datasets first: package_search's
@@ -39,6 +43,31 @@ static void owner_list(struct buf *out, const json_t *items, const char *cls, bo
         HTML(out, "</span></li>\n");
     }
     HTML(out, "</ul>\n");
+}
+
+/* The most-viewed public datasets (catalog_most_viewed(): the totals every server has
+ * flushed to the store), with their counts; nothing while none was viewed, or when the
+ * store keeps no totals (logged: the rest of the page does not depend on it). */
+static void most_viewed(struct catalog *c, struct buf *out)
+{
+    struct err err = ERR_INIT;
+    json_t *list = NULL, *v;
+    size_t i;
+
+    if (catalog_most_viewed(c->store, HOME_VIEWED, &list, &err) < 0) {
+        log_debug("web: no most-viewed datasets on the home page: %s", err.msg);
+        return;
+    }
+    if (json_array_size(list)) {
+        HTML(out, "<section aria-labelledby=\"h-viewed\">\n<h2 id=\"h-viewed\">");
+        TX(out, "Most viewed datasets");
+        HTML(out, "</h2>\n<ol class=\"datasets\">\n");
+        json_array_foreach (list, i, v)
+            ui_dataset_item_views(out, json_object_get(v, "dataset"),
+                                  (long long)json_integer_value(json_object_get(v, "views")));
+        HTML(out, "</ol>\n</section>\n");
+    }
+    json_decref(list);
 }
 
 /*
@@ -91,7 +120,9 @@ int ui_home(struct catalog *c, const struct actor *a, struct buf *out, struct er
     json_array_foreach (json_object_get(search, "results"), i, v)
         if (i < HOME_NEWEST)
             ui_dataset_item(out, v);
-    HTML(out, "</ul>\n</section>\n<section aria-labelledby=\"h-orgs\">\n<h2 id=\"h-orgs\">");
+    HTML(out, "</ul>\n</section>\n");
+    most_viewed(c, out);
+    HTML(out, "<section aria-labelledby=\"h-orgs\">\n<h2 id=\"h-orgs\">");
     TX(out, "Organizations");
     HTML(out, "</h2>\n");
     owner_list(out, orgs, "organizations", true);

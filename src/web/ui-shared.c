@@ -210,6 +210,11 @@ bool ui_dataset_restricted(const json_t *d)
 
 void ui_dataset_item(struct buf *b, const json_t *d)
 {
+    ui_dataset_item_views(b, d, -1);
+}
+
+void ui_dataset_item_views(struct buf *b, const json_t *d, long long views)
+{
     const char *name = ui_str(d, "name");
     const json_t *org = json_object_get(d, "organization"), *r;
     json_t *seen = json_object();
@@ -238,6 +243,11 @@ void ui_dataset_item(struct buf *b, const json_t *d)
         HTML(b, "</span>");
     }
     json_decref(seen);
+    if (views >= 0) {
+        HTML(b, "<span class=\"views\">");
+        ui_count(b, (unsigned long long)views, "%n view", "%n views");
+        HTML(b, "</span>");
+    }
     HTML(b, "</li>\n");
 }
 

@@ -39,6 +39,10 @@ void ui_link_external(struct buf *b, const char *url, const char *label);
  * in the page's language, the organization and formats. */
 void ui_dataset_item(struct buf *b, const json_t *d);
 
+/* As ui_dataset_item(), followed by "N views" when views ≥ 0 (the home page's
+ * most-viewed datasets). */
+void ui_dataset_item_views(struct buf *b, const json_t *d, long long views);
+
 /* A JSON string member of obj, or NULL when absent or not a string. */
 const char *ui_str(const json_t *obj, const char *key);
 

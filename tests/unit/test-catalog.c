@@ -17,6 +17,7 @@
 
 #include "catalog/catalog-int.h" /* dataset_write(), to plant an old-style upload url */
 #include "catalog/catalog.h"
+#include "catalog/views.h"
 #include "core/limits.h"
 #include "ledger/ledger.h"
 #include "store/store-int.h" /* store_fail_count_reset() for failure injection */
@@ -2960,6 +2961,135 @@ static void test_ledger_completeness(void **state)
     }
 }
 
+/* "name:views,name:views" of catalog_most_viewed(limit 10). */
+static char *viewed(struct fixture *f)
+{
+    struct err err = ERR_INIT;
+    struct buf b = BUF_INIT;
+    json_t *list = NULL, *v;
+    size_t i;
+
+    assert_int_equal(catalog_most_viewed(f->s, 10, &list, &err), 0);
+    json_array_foreach (list, i, v)
+        buf_addf(&b, "%s%s:%lld", i ? "," : "", sget(json_object_get(v, "dataset"), "name"),
+                 (long long)json_integer_value(json_object_get(v, "views")));
+    json_decref(list);
+    return buf_detach(&b, NULL);
+}
+
+#define assert_viewed(f, want)                                                                     \
+    do {                                                                                           \
+        char *got_ = viewed(f);                                                                    \
+        assert_string_equal(got_, want);                                                           \
+        free(got_);                                                                                \
+    } while (0)
+
+static void hits(struct catalog_views *v, const char *dataset, unsigned n)
+{
+    while (n--)
+        catalog_views_hit(v, dataset, strlen(dataset));
+}
+
+/* Views counted in memory by two servers over one store, flushed as sums; only public
+ * datasets' views are kept, and a flush does not move the store version. */
+static void test_views(void **state)
+{
+    struct fixture *f = *state;
+    struct catalog_views *v1 = catalog_views_new(f->s, 16), *v2 = catalog_views_new(f->s, 16);
+    struct catalog_views *small = catalog_views_new(f->s, 2);
+    struct err err = ERR_INIT;
+    uint64_t version, gen;
+    json_t *d;
+    char b_id[UUID_STR_LEN];
+
+    seed_search(f); /* a-traffic, b-air, c-census public; d-secret private */
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"e-restricted\", \"title\": \"Restricted\", \"owner_org\": "
+                   "\"stats-bureau\", \"access_level\": \"restricted public\"}"));
+    json_decref(ok(f, catalog_package_create, &f->editor,
+                   "{\"name\": \"f-gone\", \"title\": \"Deleted\", \"owner_org\": "
+                   "\"stats-bureau\"}"));
+    json_decref(ok(f, catalog_package_delete, &f->editor, "{\"id\": \"f-gone\"}"));
+    d = ok(f, catalog_package_show, &f->anon, "{\"id\": \"b-air\"}");
+    xsnprintf(b_id, sizeof(b_id), "%s", sget(d, "id"));
+    json_decref(d);
+
+    assert_viewed(f, "");
+    hits(v1, "a-traffic", 3);
+    hits(v1, b_id, 1); /* by id: the same dataset as by name */
+    hits(v1, "d-secret", 10);
+    hits(v1, "e-restricted", 10);
+    hits(v1, "f-gone", 10);
+    hits(v1, "no-such-dataset", 10);
+    catalog_views_hit(v1, "", 0); /* ignored */
+    hits(v2, "b-air", 4);
+    hits(v2, "c-census", 1);
+    assert_viewed(f, ""); /* nothing in the store before a flush */
+
+    version = store_version(f->s);
+    assert_int_equal(catalog_views_flush(v1, &err), 0);
+    assert_viewed(f, "a-traffic:3,b-air:1");
+    assert_int_equal(catalog_views_flush(v2, &err), 0);
+    assert_viewed(f, "b-air:5,a-traffic:3,c-census:1");
+    assert_int_equal(store_version(f->s), version);
+    /* Flushed means emptied: a second flush adds nothing. */
+    assert_int_equal(catalog_views_flush(v1, &err), 0);
+    assert_viewed(f, "b-air:5,a-traffic:3,c-census:1");
+
+    /* The private dataset's views were dropped at the flush, not kept for later. */
+    json_decref(
+            ok(f, catalog_package_patch, &f->editor, "{\"id\": \"d-secret\", \"private\": false}"));
+    assert_viewed(f, "b-air:5,a-traffic:3,c-census:1");
+    hits(v1, "d-secret", 2);
+    assert_int_equal(catalog_views_flush(v1, &err), 0);
+    assert_viewed(f, "b-air:5,a-traffic:3,d-secret:2,c-census:1");
+    /* A dataset made private again leaves the list, though its total stays stored. */
+    json_decref(
+            ok(f, catalog_package_patch, &f->editor, "{\"id\": \"d-secret\", \"private\": true}"));
+    assert_viewed(f, "b-air:5,a-traffic:3,c-census:1");
+    json_decref(ok(f, catalog_package_patch, &f->editor,
+                   "{\"id\": \"a-traffic\", \"access_level\": \"non-public\"}"));
+    assert_viewed(f, "b-air:5,c-census:1");
+
+    /* A key longer than LIMIT_VIEWS_KEY is not counted (it takes no place in the table);
+     * a full table drops the views of further datasets, not of those it holds. */
+    {
+        char longkey[LIMIT_VIEWS_KEY + 2];
+
+        memset(longkey, 'a', sizeof(longkey) - 1);
+        longkey[sizeof(longkey) - 1] = '\0';
+        hits(small, longkey, 1);
+    }
+    hits(small, "c-census", 2);
+    hits(small, "b-air", 1);
+    hits(small, "a-traffic", 5); /* a third dataset: dropped */
+    hits(small, "c-census", 1);
+    assert_int_equal(catalog_views_flush(small, &err), 0);
+    assert_viewed(f, "b-air:6,c-census:4");
+
+    /* A failed store write keeps the counts for the next flush. */
+    hits(v2, "c-census", 3);
+    store_fail_count_reset();
+    f->s->fail_at = 1;
+    assert_int_equal(catalog_views_flush(v2, &err), -ERR_INTERNAL);
+    f->s->fail_at = 0;
+    assert_viewed(f, "b-air:6,c-census:4");
+    assert_int_equal(catalog_views_flush(v2, &err), 0);
+    assert_viewed(f, "c-census:7,b-air:6");
+
+    /* The flusher: stopping it flushes what is left; each interval moves the generation. */
+    gen = catalog_views_generation(v1);
+    assert_int_equal(catalog_views_start(v1, 3600, &err), 0);
+    hits(v1, "b-air", 2);
+    catalog_views_stop(v1);
+    assert_viewed(f, "b-air:8,c-census:7");
+    assert_true(catalog_views_generation(v1) == gen);
+
+    catalog_views_free(small);
+    catalog_views_free(v2);
+    catalog_views_free(v1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2985,6 +3115,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_ledger_failure_injection, setup, teardown),
             cmocka_unit_test_setup_teardown(test_ledger_completeness, setup, teardown),
             cmocka_unit_test_setup_teardown(test_search_text_identical, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_views, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
