@@ -19,14 +19,31 @@
 static const struct {
     const char *key, *title, *what;
 } sections[] = {
-        {"unapproved_charges", "Charges with no approved fee schedule",
-         "Charges that name no fee schedule, or one that is unknown, not approved, or of "
-         "another organization."},
-        {"charges_outside_period", "Charges outside their schedule's period",
-         "Charges dated before or after the period of the approved schedule they name."},
-        {"charges_above_price", "Charges above their schedule's price",
-         "Charges of more than the price of the approved schedule they name."},
+        {"unapproved_charges", N_("Charges with no approved fee schedule"),
+         N_("Charges that name no fee schedule, or one that is unknown, not approved, or of "
+            "another organization.")},
+        {"charges_outside_period", N_("Charges outside their schedule's period"),
+         N_("Charges dated before or after the period of the approved schedule they name.")},
+        {"charges_above_price", N_("Charges above their schedule's price"),
+         N_("Charges of more than the price of the approved schedule they name.")},
 };
+
+static unsigned long long uint_of(const json_t *obj, const char *key)
+{
+    return (unsigned long long)json_integer_value(json_object_get(obj, key));
+}
+
+/* "None found" as a paragraph when list is empty, else opens the <ul> of its items. */
+static void none_or_list(struct buf *b, const json_t *list, const char *none)
+{
+    if (json_array_size(list)) {
+        HTML(b, "<ul>\n");
+        return;
+    }
+    HTML(b, "<p class=\"none\">");
+    html_text(b, none);
+    HTML(b, "</p>\n");
+}
 
 static void entry_links(struct buf *b, const json_t *entries, uint64_t size)
 {
@@ -37,9 +54,8 @@ static void entry_links(struct buf *b, const json_t *entries, uint64_t size)
         json_int_t v = json_integer_value(ix);
 
         if (i == UI_AUDIT_ENTRY_LINKS) {
-            HTML(b, " … and ");
-            html_uint(b, n - i);
-            HTML(b, " more");
+            HTML(b, " ");
+            ui_count(b, n - i, "… and %n more", "… and %n more");
             break;
         }
         if (i)
@@ -56,9 +72,13 @@ static void entry_links(struct buf *b, const json_t *entries, uint64_t size)
             html_uint(b, (unsigned long long)v);
             HTML(b, "&amp;size=");
             html_uint(b, size);
-            HTML(b, "\">proof</a>)");
+            HTML(b, "\">");
+            TX(b, "proof");
+            HTML(b, "</a>)");
         } else {
-            HTML(b, " (not yet signed)");
+            HTML(b, " (");
+            TX(b, "not yet signed");
+            HTML(b, ")");
         }
     }
 }
@@ -73,27 +93,41 @@ static void section(struct buf *b, const json_t *report, size_t k, uint64_t size
     HTML(b, "<section id=\"");
     html_attr(b, sections[k].key);
     HTML(b, "\"><h2>");
-    html_text(b, sections[k].title);
+    html_text(b, ui_gettext(sections[k].title));
     HTML(b, "</h2>\n<p>");
-    html_text(b, sections[k].what);
+    html_text(b, ui_gettext(sections[k].what));
     HTML(b, "</p>\n");
     if (!json_array_size(list)) {
-        HTML(b, "<p class=\"none\">None found.</p></section>\n");
+        HTML(b, "<p class=\"none\">");
+        TX(b, "None found.");
+        HTML(b, "</p></section>\n");
         return;
     }
     HTML(b, "<p class=\"summary\">");
-    html_uint(b, (unsigned long long)json_integer_value(json_object_get(sum, "organizations")));
-    HTML(b, " organizations, ");
-    html_uint(b, (unsigned long long)json_integer_value(json_object_get(sum, "units")));
-    HTML(b, " units, ");
-    html_uint(b, (unsigned long long)json_integer_value(json_object_get(sum, "systems")));
-    HTML(b, " systems, ");
-    html_uint(b, (unsigned long long)json_integer_value(json_object_get(sum, "charges")));
-    HTML(b, " charges, <strong>");
-    html_text(b, ui_str(sum, "total"));
-    HTML(b, " yuan</strong></p>\n<table>\n<thead><tr><th>Organization</th><th>Unit</th>"
-            "<th>System</th><th>Charges</th><th>Total (yuan)</th><th>Dates</th>"
-            "<th>Ledger entries</th></tr></thead>\n<tbody>\n");
+    ui_count(b, uint_of(sum, "organizations"), "%n organization", "%n organizations");
+    HTML(b, ", ");
+    ui_count(b, uint_of(sum, "units"), "%n unit", "%n units");
+    HTML(b, ", ");
+    ui_count(b, uint_of(sum, "systems"), "%n system", "%n systems");
+    HTML(b, ", ");
+    ui_count(b, uint_of(sum, "charges"), "%n charge", "%n charges");
+    HTML(b, ", <strong>");
+    ui_fill(b, _("{1} yuan"), ui_str(sum, "total"), NULL, NULL);
+    HTML(b, "</strong></p>\n<table>\n<thead><tr><th>");
+    TX(b, "Organization");
+    HTML(b, "</th><th>");
+    TX(b, "Unit");
+    HTML(b, "</th><th>");
+    TX(b, "System");
+    HTML(b, "</th><th>");
+    TX(b, "Charges");
+    HTML(b, "</th><th>");
+    TX(b, "Total (yuan)");
+    HTML(b, "</th><th>");
+    TX(b, "Dates");
+    HTML(b, "</th><th>");
+    TX(b, "Ledger entries");
+    HTML(b, "</th></tr></thead>\n<tbody>\n");
     json_array_foreach (list, i, org) {
         json_array_foreach (json_object_get(org, "by_system"), j, g) {
             HTML(b, "<tr><td>");
@@ -125,30 +159,24 @@ static void section(struct buf *b, const json_t *report, size_t k, uint64_t size
                 HTML(b, ": ");
                 html_text(b, ui_str(d, "date"));
                 HTML(b, ", ");
-                html_text(b, ui_str(d, "amount"));
-                HTML(b, " yuan under ");
-                html_text(b, ui_str(d, "schedule"));
-                if (ui_str(d, "price")) {
-                    HTML(b, " (price ");
-                    html_text(b, ui_str(d, "price"));
-                    HTML(b, ")");
-                } else {
-                    HTML(b, " (period ");
-                    html_text(b, ui_str(d, "period_start"));
-                    HTML(b, " – ");
-                    html_text(b, ui_str(d, "period_end"));
-                    HTML(b, ")");
-                }
+                ui_fill(b, _("{1} yuan under {2}"), ui_str(d, "amount"), ui_str(d, "schedule"),
+                        NULL);
+                HTML(b, " ");
+                if (ui_str(d, "price"))
+                    ui_fill(b, _("(price {1})"), ui_str(d, "price"), NULL, NULL);
+                else
+                    ui_fill(b, _("(period {1} – {2})"), ui_str(d, "period_start"),
+                            ui_str(d, "period_end"), NULL);
             }
             HTML(b, "</td></tr>\n");
         }
         HTML(b, "<tr class=\"subtotal\"><td>");
         html_text(b, ui_str(org, "organization"));
         HTML(b, "</td><td>");
-        html_uint(b, (unsigned long long)json_integer_value(json_object_get(org, "units")));
-        HTML(b, " units</td><td>");
-        html_uint(b, (unsigned long long)json_integer_value(json_object_get(org, "systems")));
-        HTML(b, " systems</td><td class=\"num\">");
+        ui_count(b, uint_of(org, "units"), "%n unit", "%n units");
+        HTML(b, "</td><td>");
+        ui_count(b, uint_of(org, "systems"), "%n system", "%n systems");
+        HTML(b, "</td><td class=\"num\">");
         html_uint(b, (unsigned long long)json_integer_value(json_object_get(org, "charges")));
         HTML(b, "</td><td class=\"num\"><strong>");
         html_text(b, ui_str(org, "total"));
@@ -165,88 +193,94 @@ void ui_audit_render(const json_t *report, struct buf *b)
     json_t *v;
     size_t i;
 
-    ui_header(b, "Audit of fees");
-    HTML(b, "<h1>Audit of fees</h1>\n<p>Every fee schedule and charge the portal holds, "
-            "reconciled with the <a href=\"/ledger\">public ledger</a>. Each finding names "
-            "its ledger entries with their inclusion proofs in the tree of the signed "
-            "checkpoint below. The same report: <code>kaifang audit --format json</code> "
-            "or the <a href=\"/api/3/action/audit_report\">audit_report</a> action.</p>\n"
-            "<p>Generated ");
-    html_text(b, ui_str(report, "generated"));
-    HTML(b, " from the checkpoint of size ");
-    html_uint(b, size);
-    if (ui_str(cp, "root_hash")) {
-        HTML(b, ", root hash <code>");
-        html_text(b, ui_str(cp, "root_hash"));
-        HTML(b, "</code>");
+    ui_header(b, _("Audit of fees"));
+    HTML(b, "<h1>");
+    TX(b, "Audit of fees");
+    HTML(b, "</h1>\n<p>");
+    TX(b, "Every fee schedule and charge the portal holds, reconciled with the public "
+          "ledger. Each finding names its ledger entries with their inclusion proofs in the "
+          "tree of the signed checkpoint below.");
+    HTML(b, " <a href=\"/ledger\">");
+    TX(b, "Public ledger");
+    HTML(b, "</a>.</p>\n<p>");
+    TX(b, "The same report as JSON:");
+    HTML(b, " <code>kaifang audit --format json</code>, <a "
+            "href=\"/api/3/action/audit_report\">audit_report</a>.</p>\n<p>");
+    {
+        char n[24];
+
+        xsnprintf(n, sizeof(n), "%" PRIu64, size);
+        ui_fill(b, _("Generated {1} from the checkpoint of size {2}."), ui_str(report, "generated"),
+                n, NULL);
     }
-    HTML(b, "; ");
-    html_uint(b, (unsigned long long)json_integer_value(json_object_get(sum, "charges_audited")));
-    HTML(b, " charges and ");
-    html_uint(b, (unsigned long long)json_integer_value(json_object_get(sum, "fee_schedules")));
-    HTML(b, " fee schedules audited.</p>\n");
+    if (ui_str(cp, "root_hash")) {
+        HTML(b, " ");
+        TX(b, "Root hash:");
+        HTML(b, " <code>");
+        html_text(b, ui_str(cp, "root_hash"));
+        HTML(b, "</code>.");
+    }
+    HTML(b, " ");
+    ui_count(b, uint_of(sum, "charges_audited"), "%n charge audited.", "%n charges audited.");
+    HTML(b, " ");
+    ui_count(b, uint_of(sum, "fee_schedules"), "%n fee schedule audited.",
+             "%n fee schedules audited.");
+    HTML(b, "</p>\n");
     for (i = 0; i < ARRAY_SIZE(sections); i++)
         section(b, report, i, size);
-    HTML(b, "<section id=\"schedules_self_approved\"><h2>Fee schedules approved by their "
-            "creator</h2>\n");
-    if (!json_array_size(json_object_get(report, "schedules_self_approved")))
-        HTML(b, "<p class=\"none\">None found.</p>\n");
-    else
-        HTML(b, "<ul>\n");
+    HTML(b, "<section id=\"schedules_self_approved\"><h2>");
+    TX(b, "Fee schedules approved by their creator");
+    HTML(b, "</h2>\n");
+    none_or_list(b, json_object_get(report, "schedules_self_approved"), _("None found."));
     json_array_foreach (json_object_get(report, "schedules_self_approved"), i, v) {
         HTML(b, "<li>");
         html_text(b, ui_str(v, "organization"));
         HTML(b, ": ");
-        html_text(b, ui_str(v, "fee_schedule"));
-        HTML(b, " approved by ");
-        html_text(b, ui_str(v, "approver"));
+        ui_fill(b, _("{1} approved by {2}"), ui_str(v, "fee_schedule"), ui_str(v, "approver"),
+                NULL);
         HTML(b, "</li>\n");
     }
     if (json_array_size(json_object_get(report, "schedules_self_approved")))
         HTML(b, "</ul>\n");
-    HTML(b, "</section>\n<section id=\"grants_self_approved\"><h2>Grants decided by their "
-            "requester or grantee</h2>\n");
-    if (!json_array_size(json_object_get(report, "grants_self_approved")))
-        HTML(b, "<p class=\"none\">None found.</p>\n");
-    else
-        HTML(b, "<ul>\n");
+    HTML(b, "</section>\n<section id=\"grants_self_approved\"><h2>");
+    TX(b, "Grants decided by their requester or grantee");
+    HTML(b, "</h2>\n");
+    none_or_list(b, json_object_get(report, "grants_self_approved"), _("None found."));
     json_array_foreach (json_object_get(report, "grants_self_approved"), i, v) {
         HTML(b, "<li>");
         html_text(b, ui_str(v, "organization"));
-        HTML(b, ": grant ");
-        html_text(b, ui_str(v, "grant"));
-        HTML(b, " requested by ");
-        html_text(b, ui_str(v, "requested_by"));
-        HTML(b, " for ");
-        html_text(b, ui_str(v, "grantee"));
-        HTML(b, ", decided by ");
-        html_text(b, ui_str(v, "decided_by"));
+        HTML(b, ": ");
+        ui_fill(b, _("grant {1} requested by {2} for {3}"), ui_str(v, "grant"),
+                ui_str(v, "requested_by"), ui_str(v, "grantee"));
+        HTML(b, ", ");
+        ui_fill(b, _("decided by {1}"), ui_str(v, "decided_by"), NULL, NULL);
         HTML(b, "</li>\n");
     }
     if (json_array_size(json_object_get(report, "grants_self_approved")))
         HTML(b, "</ul>\n");
-    HTML(b, "</section>\n<section id=\"ledger_mismatches\"><h2>Store and ledger "
-            "disagree</h2>\n");
-    if (!json_array_size(json_object_get(report, "ledger_mismatches")))
-        HTML(b, "<p class=\"none\">None found: every charge and schedule matches its "
-                "ledger entry.</p>\n");
-    else
-        HTML(b, "<ul>\n");
+    HTML(b, "</section>\n<section id=\"ledger_mismatches\"><h2>");
+    TX(b, "Store and ledger disagree");
+    HTML(b, "</h2>\n");
+    none_or_list(b, json_object_get(report, "ledger_mismatches"),
+                 _("None found: every charge and schedule matches its ledger entry."));
     json_array_foreach (json_object_get(report, "ledger_mismatches"), i, v) {
         HTML(b, "<li>");
         html_text(b, ui_str(v, "object"));
         HTML(b, " ");
         html_text(b, ui_str(v, "id"));
-        HTML(b, ", entry #");
-        html_uint(b, (unsigned long long)json_integer_value(json_object_get(v, "entry")));
+        HTML(b, ", ");
+        TX(b, "entry");
+        HTML(b, " #");
+        html_uint(b, uint_of(v, "entry"));
         HTML(b, ": ");
         html_text(b, ui_str(v, "problem"));
         HTML(b, "</li>\n");
     }
     if (json_array_size(json_object_get(report, "ledger_mismatches")))
         HTML(b, "</ul>\n");
-    HTML(b, "</section>\n<section id=\"not_checked\"><h2>Not checked by this version</h2>\n"
-            "<ul>\n");
+    HTML(b, "</section>\n<section id=\"not_checked\"><h2>");
+    TX(b, "Not checked by this version");
+    HTML(b, "</h2>\n<ul>\n");
     json_array_foreach (json_object_get(report, "not_checked"), i, v) {
         HTML(b, "<li>");
         html_text(b, json_string_value(v));

@@ -161,7 +161,9 @@ static void entry_row(struct buf *b, uint64_t index, uint64_t size, const json_t
     html_uint(b, index);
     HTML(b, "&amp;size=");
     html_uint(b, size);
-    HTML(b, "\">inclusion proof</a></td></tr>\n");
+    HTML(b, "\">");
+    TX(b, "inclusion proof");
+    HTML(b, "</a></td></tr>\n");
 }
 
 /* The line-th line (0-based) of text, into out (size bytes, truncated). */
@@ -183,9 +185,13 @@ static int checkpoint_section(struct buf *out, const struct ledger_key *key, con
     char origin[256], root[64];
     int ret = 0;
 
-    HTML(out, "<h2>Latest checkpoint</h2>\n");
+    HTML(out, "<h2>");
+    TX(out, "Latest checkpoint");
+    HTML(out, "</h2>\n");
     if (!note) {
-        HTML(out, "<p>The ledger has no checkpoint yet.</p>\n");
+        HTML(out, "<p>");
+        TX(out, "The ledger has no checkpoint yet.");
+        HTML(out, "</p>\n");
         goto key;
     }
     if (key) {
@@ -205,31 +211,48 @@ static int checkpoint_section(struct buf *out, const struct ledger_key *key, con
     }
     text_line(text.buf, 0, origin, sizeof(origin));
     text_line(text.buf, 2, root, sizeof(root));
-    HTML(out, "<dl class=\"checkpoint\">\n<dt>Origin</dt><dd><code>");
+    HTML(out, "<dl class=\"checkpoint\">\n<dt>");
+    TX(out, "Origin");
+    HTML(out, "</dt><dd><code>");
     html_text(out, origin);
-    HTML(out, "</code></dd>\n<dt>Tree size</dt><dd id=\"tree-size\">");
-    html_uint(out, size);
-    HTML(out, " entries</dd>\n<dt>Root hash</dt><dd><code id=\"root-hash\">");
+    HTML(out, "</code></dd>\n<dt>");
+    TX(out, "Tree size");
+    HTML(out, "</dt><dd id=\"tree-size\">");
+    ui_count(out, size, "%n entry", "%n entries");
+    HTML(out, "</dd>\n<dt>");
+    TX(out, "Root hash");
+    HTML(out, "</dt><dd><code id=\"root-hash\">");
     html_text(out, root);
-    HTML(out, "</code></dd>\n</dl>\n<p>The signed note, as served at <a "
-              "href=\"/ledger/checkpoint\">/ledger/checkpoint</a>");
+    HTML(out, "</code></dd>\n</dl>\n<p>");
     if (key)
-        HTML(out, " (its signature verifies with the key below)");
-    HTML(out, ":</p>\n<pre class=\"checkpoint\">");
+        TX(out, "The signed note (its signature verifies with the key below), as served at");
+    else
+        TX(out, "The signed note, as served at");
+    HTML(out, " <a href=\"/ledger/checkpoint\">/ledger/checkpoint</a>:</p>\n"
+              "<pre class=\"checkpoint\">");
     html_text(out, note);
     HTML(out, "</pre>\n");
 key:
-    HTML(out, "<h2>Verifier key</h2>\n");
+    HTML(out, "<h2>");
+    TX(out, "Verifier key");
+    HTML(out, "</h2>\n");
     if (key) {
         HTML(out, "<p><code id=\"vkey\">");
         html_text(out, ledger_key_vkey(key));
-        HTML(out, "</code></p>\n<p>Also at <a href=\"/api/ledger/key\">/api/ledger/key</a>. "
-                  "Checkpoints are <a href=\"https://c2sp.org/signed-note\">C2SP signed "
-                  "notes</a> (Ed25519); the log follows <a "
-                  "href=\"https://c2sp.org/tlog-tiles\">tlog-tiles</a> under /ledger/tile/ "
-                  "and RFC 9162 for proofs.</p>\n");
+        HTML(out, "</code></p>\n<p>");
+        TX(out, "Also at");
+        HTML(out, " <a href=\"/api/ledger/key\">/api/ledger/key</a>. ");
+        TX(out, "Checkpoints are signed notes (Ed25519); the log is served as tiles under "
+                "/ledger/tile/, and its proofs are those of RFC 9162.");
+        HTML(out, "</p>\n<p>");
+        TX(out, "Specifications:");
+        HTML(out, " <a href=\"https://c2sp.org/signed-note\">C2SP signed-note</a>, <a "
+                  "href=\"https://c2sp.org/tlog-tiles\">C2SP tlog-tiles</a>, <a "
+                  "href=\"https://www.rfc-editor.org/rfc/rfc9162\">RFC 9162</a>.</p>\n");
     } else {
-        HTML(out, "<p>This server does not publish the ledger's key.</p>\n");
+        HTML(out, "<p>");
+        TX(out, "This server does not publish the ledger's key.");
+        HTML(out, "</p>\n");
     }
 out:
     buf_release(&text);
@@ -239,14 +262,17 @@ out:
 static void filter_form(struct buf *out, const char *type, const char *org)
 {
     HTML(out, "<form action=\"/ledger\" method=\"get\" class=\"ledger-filter\">\n"
-              "<label for=\"ledger-type\">Type</label>\n"
-              "<input id=\"ledger-type\" name=\"type\" value=\"");
+              "<label for=\"ledger-type\">");
+    TX(out, "Type");
+    HTML(out, "</label>\n<input id=\"ledger-type\" name=\"type\" value=\"");
     html_attr(out, type);
-    HTML(out, "\" placeholder=\"dataset_create\">\n"
-              "<label for=\"ledger-org\">Organization</label>\n"
-              "<input id=\"ledger-org\" name=\"org\" value=\"");
+    HTML(out, "\" placeholder=\"dataset_create\">\n<label for=\"ledger-org\">");
+    TX(out, "Organization");
+    HTML(out, "</label>\n<input id=\"ledger-org\" name=\"org\" value=\"");
     html_attr(out, org);
-    HTML(out, "\">\n<button type=\"submit\">Filter</button>\n</form>\n");
+    HTML(out, "\">\n<button type=\"submit\">");
+    TX(out, "Filter");
+    HTML(out, "</button>\n</form>\n");
 }
 
 int ui_ledger(struct catalog *c, const struct ledger_key *key, const struct ui_ledger_query *q,
@@ -285,25 +311,46 @@ int ui_ledger(struct catalog *c, const struct ledger_key *key, const struct ui_l
         before = size;
     }
 
-    ui_header(out, "Public ledger");
-    HTML(out, "<h1>Public ledger</h1>\n<p>Every change to the catalog is recorded in an "
-              "append-only Merkle tree log that anyone can verify: a change cannot be "
-              "hidden or rewritten without the published checkpoints showing it.</p>\n");
+    ui_header(out, _("Public ledger"));
+    HTML(out, "<h1>");
+    TX(out, "Public ledger");
+    HTML(out, "</h1>\n<p>");
+    TX(out, "Every change to the catalog is recorded in an append-only Merkle tree log that "
+            "anyone can verify: a change cannot be hidden or rewritten without the published "
+            "checkpoints showing it.");
+    HTML(out, "</p>\n");
     ret = checkpoint_section(out, key, have_note ? note.buf : NULL, note.len, size, err);
     if (ret < 0)
         goto out;
 
-    HTML(out, "<h2>Entries</h2>\n");
+    HTML(out, "<h2>");
+    TX(out, "Entries");
+    HTML(out, "</h2>\n");
     filter_form(out, type, org);
     if (type || org) {
-        HTML(out, "<p class=\"note\">Filters look at up to ");
-        html_uint(out, UI_LEDGER_SCAN);
-        HTML(out, " entries per page, newest first; follow “Older entries” to search further "
-                  "back.</p>\n");
+        HTML(out, "<p class=\"note\">");
+        ui_count(out, UI_LEDGER_SCAN,
+                 "Filters look at up to %n entry per page, newest first; follow “Older "
+                 "entries” to search further back.",
+                 "Filters look at up to %n entries per page, newest first; follow “Older "
+                 "entries” to search further back.");
+        HTML(out, "</p>\n");
     }
-    HTML(out, "<table class=\"ledger\">\n<thead><tr><th>Index</th><th>Time</th><th>Type</th>"
-              "<th>Actor</th><th>Organization</th><th>Objects</th><th>Proof</th></tr></thead>"
-              "\n<tbody>\n");
+    HTML(out, "<table class=\"ledger\">\n<thead><tr><th>");
+    TX(out, "Index");
+    HTML(out, "</th><th>");
+    TX(out, "Time");
+    HTML(out, "</th><th>");
+    TX(out, "Type");
+    HTML(out, "</th><th>");
+    TX(out, "Actor");
+    HTML(out, "</th><th>");
+    TX(out, "Organization");
+    HTML(out, "</th><th>");
+    TX(out, "Objects");
+    HTML(out, "</th><th>");
+    TX(out, "Proof");
+    HTML(out, "</th></tr></thead>\n<tbody>\n");
     oldest = before;
     for (hi = before; hi > 0 && shown < UI_LEDGER_ROWS && scanned < UI_LEDGER_SCAN; hi = lo) {
         lo = hi > LEDGER_TILE_WIDTH ? hi - LEDGER_TILE_WIDTH : 0;
@@ -337,17 +384,23 @@ int ui_ledger(struct catalog *c, const struct ledger_key *key, const struct ui_l
         }
     }
     HTML(out, "</tbody>\n</table>\n<p class=\"pager\">");
-    if (!shown)
-        HTML(out, "No entries here. ");
+    if (!shown) {
+        TX(out, "No entries here.");
+        HTML(out, " ");
+    }
     if (before < size) {
         HTML(out, "<a href=\"");
         page_href(out, 0, type, org);
-        HTML(out, "\">Newest entries</a> ");
+        HTML(out, "\">");
+        TX(out, "Newest entries");
+        HTML(out, "</a> ");
     }
     if (scanned && oldest > 0) {
         HTML(out, "<a href=\"");
         page_href(out, oldest, type, org);
-        HTML(out, "\" rel=\"next\">Older entries →</a>");
+        HTML(out, "\" rel=\"next\">");
+        TX(out, "Older entries →");
+        HTML(out, "</a>");
     }
     HTML(out, "</p>\n");
     ui_footer(out);

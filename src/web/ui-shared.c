@@ -286,6 +286,27 @@ void ui_count(struct buf *b, unsigned long long n, const char *singular, const c
     buf_release(&tmp);
 }
 
+void ui_fill(struct buf *b, const char *form, const char *a1, const char *a2, const char *a3)
+{
+    const char *args[3] = {a1, a2, a3}, *p = form, *q;
+    struct buf tmp = BUF_INIT;
+
+    while ((q = strchr(p, '{')) != NULL) {
+        if (q[1] >= '1' && q[1] <= '3' && q[2] == '}') {
+            buf_add(&tmp, p, (size_t)(q - p));
+            if (args[q[1] - '1'])
+                buf_addstr(&tmp, args[q[1] - '1']);
+            p = q + 3;
+        } else {
+            buf_add(&tmp, p, (size_t)(q - p) + 1);
+            p = q + 1;
+        }
+    }
+    buf_addstr(&tmp, p);
+    html_text(b, tmp.buf);
+    buf_release(&tmp);
+}
+
 void ui_error_page(unsigned status, const char *message, struct buf *out)
 {
     const char *title;

@@ -63,4 +63,9 @@ void ui_size(struct buf *b, unsigned long long bytes);
  * the number, escaped as text. */
 void ui_count(struct buf *b, unsigned long long n, const char *singular, const char *plural);
 
+/* Appends form (a translated string, from _()) with {1}, {2} and {3} replaced by a1, a2
+ * and a3 (NULL: nothing), all of it escaped as text: for sentences whose word order
+ * differs between languages ("{1} yuan under {2}" / "按 {2} 收取 {1} 元"). */
+void ui_fill(struct buf *b, const char *form, const char *a1, const char *a2, const char *a3);
+
 #endif
