@@ -158,7 +158,9 @@ static const struct api_action actions[] = {
          "to resource_create, instead of resource_id (optional)\n:param force: set to True to "
          "edit a read-only resource (one whose table comes from its file) (optional, "
          "default: False)\n:param fields: fields/columns and their extra metadata, "
-         "[{\"id\", \"type\", \"info\": {\"label\", \"notes\"}}] (optional)\n:param "
+         "[{\"id\", \"type\", \"info\": {\"label\", \"notes\", \"privacy_class\"}}]; "
+         "privacy_class (direct_identifier, quasi_identifier, sensitive, other) is what the "
+         "publish gate takes the column for (optional)\n:param "
          "records: the data, eg: [{\"dob\": \"2005\", \"some_stuff\": [\"a\", \"b\"]}] "
          "(optional)\n:param primary_key: fields that represent a unique key (optional)\n"
          ":param indexes: indexes on table (optional)\n:param include_records: return the "
@@ -239,9 +241,12 @@ static const struct api_action actions[] = {
          "identifier, quasi-identifier, sensitive, other), the detectors that fired and the "
          "share of values (masked examples only for those who may edit the dataset, never a "
          "raw value), the quasi-identifiers and the k they reach, what was transformed, an "
-         "override if one was given, and the publish gate's verdict.\n\n:param "
+         "override if one was given, and the publish gate's verdict. Each column shows what "
+         "was detected and what the data dictionary declares (privacy_class); "
+         "personal_data says whether the resource or dataset is declared to hold records "
+         "of people.\n\n:param "
          "resource_id: the id of the resource\n\n:returns: the report, with \"gate\": "
-         "{status passed|blocked|overridden, k_required, reasons, message}"},
+         "{status passed|blocked|overridden, k_required, reasons, message, lowered}"},
         {"datastore_privacy_override", catalog_privacy_override, API_WRITES,
          "Override the publish gate for a resource's scanned table (an approver of the "
          "dataset's organization, never the user who published the table). Recorded in the ledger as privacy_override.\n\n:param resource_id: the "

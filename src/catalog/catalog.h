@@ -292,10 +292,23 @@ json_t *catalog_licenses(void);
  * attribute, says so; a direct identifier known only by its column's name ("name")
  * blocks when the table is about people or has quasi-identifiers; k is judged
  * ("k_enforced") when the table is about people or has a direct identifier that blocks.
+ * What the publisher declared counts first: "personal_data" true in the report (the
+ * caller puts catalog_privacy_personal() there) or a column "declared" a direct
+ * identifier, quasi-identifier or sensitive makes the table one of people, and a column
+ * declared a direct identifier blocks. Columns declared below their detected class
+ * among those that block are listed as "lowered" ([{"column", "declared", "detected"}])
+ * and named in the message: only an override lets them through.
  * Overridden: blocked, but the report's override is for the same file (its
  * source_sha256). New reference; never NULL. Pure.
  */
 json_t *catalog_privacy_gate(const json_t *report, unsigned k);
+
+/*
+ * Whether the publisher declared that a resource holds records of people: the resource
+ * dict's "personal_data" (true, or "true"/"yes" in any case), or the package dict's extra
+ * "personal_data" with such a value. Either may be NULL. Pure.
+ */
+bool catalog_privacy_personal(const json_t *doc, const json_t *resource);
 
 /* Whether a package dict's data is public, which is what the publish gate guards: the
  * dataset is active, not private, and not restricted (access_level "restricted public" or

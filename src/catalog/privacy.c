@@ -8,6 +8,7 @@
  * scans each table it builds; the catalog reads it through the store.
  */
 #include <jansson.h>
+#include <strings.h>
 
 #include "catalog/catalog-int.h"
 #include "core/limits.h"
@@ -35,41 +36,94 @@ static void names_quoted(struct buf *b, const json_t *names)
         buf_addf(b, "%s\"%s\"", i ? ", " : "", json_string_value(v) ? json_string_value(v) : "");
 }
 
+/* A declaration's value: true, or a string "true"/"yes" (any case; extras are strings). */
+static bool declared_true(const json_t *v)
+{
+    const char *s = json_string_value(v);
+
+    return json_is_true(v) || (s && (!strcasecmp(s, "true") || !strcasecmp(s, "yes")));
+}
+
+bool catalog_privacy_personal(const json_t *doc, const json_t *resource)
+{
+    const json_t *e;
+    size_t i;
+
+    if (declared_true(json_object_get(resource, "personal_data")))
+        return true;
+    json_array_foreach (json_object_get(doc, "extras"), i, e)
+        if (str_eq(json_string_value(json_object_get(e, "key")), "personal_data") &&
+            declared_true(json_object_get(e, "value")))
+            return true;
+    return false;
+}
+
+/* How much the gate guards a class named cls: detect_class_rank() (privacy/detect.h)
+ * restated, as the catalog reads reports as JSON and does not link the detectors. */
+static unsigned class_rank(const char *cls)
+{
+    if (str_eq(cls, "direct_identifier"))
+        return 3;
+    if (str_eq(cls, "quasi_identifier"))
+        return 2;
+    if (str_eq(cls, "sensitive"))
+        return 1;
+    return 0;
+}
+
+static bool in_names(const json_t *names, const char *name)
+{
+    const json_t *v;
+    size_t i;
+
+    json_array_foreach (names, i, v)
+        if (str_eq(json_string_value(v), name))
+            return true;
+    return false;
+}
+
 json_t *catalog_privacy_gate(const json_t *report, unsigned k)
 {
     json_t *out =
             json_pack("{s:s,s:I,s:[]}", "status", "passed", "k_required", (json_int_t)k, "reasons");
     json_t *reasons = json_object_get(out, "reasons"), *direct = json_array(), *col;
+    json_t *lowered = json_array();
     const json_t *qis = json_object_get(report, "quasi_identifiers");
     const json_t *kv = json_object_get(report, "k");
     const json_t *ov = json_object_get(report, "override");
     struct buf msg = BUF_INIT;
-    bool people = false, evident = false;
+    bool people = json_is_true(json_object_get(report, "personal_data")), evident = false;
+    bool k_blocks;
     size_t i;
 
     BUG_ON(!out);
     /* What says that the rows are records of people, not of places, species or
-     * accounts: an identifier found in the values (not only in a column's name), a
-     * quasi-identifier found in the values (dates of birth, postal codes), or a
-     * sensitive attribute. */
+     * accounts: the publisher's declaration ("personal_data", or a column declared an
+     * identifier, a quasi-identifier or sensitive), an identifier found in the values
+     * (not only in a column's name), a quasi-identifier found in the values (dates of
+     * birth, postal codes), or a sensitive attribute. */
     json_array_foreach (json_object_get(report, "columns"), i, col) {
         const char *cls = json_string_value(json_object_get(col, "class"));
+        const char *decl = json_string_value(json_object_get(col, "declared"));
         bool by_name = str_eq(json_string_value(json_object_get(col, "reason")), "name");
 
-        if (str_eq(cls, "sensitive") ||
+        if (str_eq(cls, "sensitive") || class_rank(decl) > 0 ||
             (!by_name && (str_eq(cls, "direct_identifier") || str_eq(cls, "quasi_identifier"))))
             people = true;
-        if (str_eq(cls, "direct_identifier") && !by_name)
+        if (str_eq(cls, "direct_identifier") && (!by_name || str_eq(decl, "direct_identifier")))
             evident = true;
     }
-    /* A direct identifier blocks when its values show it; one known only by its column's
-     * name ("name", "address": nothing to validate) when the table is about people, or
-     * has quasi-identifiers: a "name" column of countries or species does not block. */
+    /* A direct identifier blocks when its values show it, or the publisher declared it;
+     * one known only by its column's name ("name", "address": nothing to validate) when
+     * the table is about people, or has quasi-identifiers: a "name" column of countries
+     * or species does not block. */
     json_array_foreach (json_object_get(report, "columns"), i, col) {
         const char *cls = json_string_value(json_object_get(col, "class"));
+        const char *decl = json_string_value(json_object_get(col, "declared"));
         bool by_name = str_eq(json_string_value(json_object_get(col, "reason")), "name");
 
-        if (str_eq(cls, "direct_identifier") && (!by_name || people || json_array_size(qis)))
+        if (str_eq(cls, "direct_identifier") &&
+            (!by_name || str_eq(decl, "direct_identifier") || people || json_array_size(qis)))
             json_array_append(direct, json_object_get(col, "name"));
     }
     /* k is judged for records of people (people above, or a direct identifier); the
@@ -85,8 +139,9 @@ json_t *catalog_privacy_gate(const json_t *report, unsigned k)
         names_quoted(&msg, direct);
     }
     /* k is null or absent when there is no quasi-identifier or no row */
-    if (people && json_array_size(qis) && json_is_integer(kv) &&
-        json_integer_value(kv) < (json_int_t)k) {
+    k_blocks = people && json_array_size(qis) && json_is_integer(kv) &&
+               json_integer_value(kv) < (json_int_t)k;
+    if (k_blocks) {
         json_array_append_new(reasons, json_pack("{s:s,s:O,s:O}", "reason", "k_anonymity", "k", kv,
                                                  "columns", qis));
         buf_addf(&msg, "%squasi-identifier%s ", msg.len ? "; " : "",
@@ -94,6 +149,28 @@ json_t *catalog_privacy_gate(const json_t *report, unsigned k)
         names_quoted(&msg, qis);
         buf_addf(&msg, " reach k = %" JSON_INTEGER_FORMAT ", below the portal's k = %u",
                  json_integer_value(kv), k);
+    }
+    /* A column the publisher declared lower than the detectors found, among those that
+     * block: the declaration is not applied without an approver's override. */
+    json_array_foreach (json_object_get(report, "columns"), i, col) {
+        const char *name = json_string_value(json_object_get(col, "name"));
+        const char *decl = json_string_value(json_object_get(col, "declared"));
+        const char *cls = json_string_value(json_object_get(col, "class"));
+
+        if (decl && class_rank(decl) < class_rank(cls) &&
+            (in_names(direct, name) || (k_blocks && in_names(qis, name))))
+            json_array_append_new(lowered, json_pack("{s:s?,s:s,s:s?}", "column", name, "declared",
+                                                     decl, "detected", cls));
+    }
+    if (json_array_size(lowered)) {
+        json_object_set(out, "lowered", lowered);
+        buf_addf(&msg, "; declared below what was found in it: ");
+        json_array_foreach (lowered, i, col)
+            buf_addf(&msg, "%s\"%s\" (declared %s, found %s)", i ? ", " : "",
+                     json_string_value(json_object_get(col, "column")),
+                     json_string_value(json_object_get(col, "declared")),
+                     json_string_value(json_object_get(col, "detected")));
+        buf_addf(&msg, ", which takes an approver's override");
     }
     if (json_array_size(reasons)) {
         const char *sha = json_string_value(json_object_get(report, "source_sha256"));
@@ -106,8 +183,30 @@ json_t *catalog_privacy_gate(const json_t *report, unsigned k)
             json_object_set_new(out, "status", json_string("blocked"));
     }
     json_decref(direct);
+    json_decref(lowered);
     buf_release(&msg);
     return out;
+}
+
+/* The resource rid of the package dict doc, or NULL. Borrowed. */
+static json_t *resource_of(json_t *doc, const char *rid)
+{
+    json_t *r;
+    size_t i;
+
+    json_array_foreach (json_object_get(doc, "resources"), i, r)
+        if (str_eq(json_string_value(json_object_get(r, "id")), rid))
+            return r;
+    return NULL;
+}
+
+/* The verdict on report, the resource rid of doc's, with what the publisher declared of
+ * the dataset and resource put into the report ("personal_data"). */
+static json_t *gate_of(struct catalog *c, json_t *doc, const char *rid, json_t *report)
+{
+    json_object_set_new(report, "personal_data",
+                        json_boolean(catalog_privacy_personal(doc, resource_of(doc, rid))));
+    return catalog_privacy_gate(report, c->privacy_k);
 }
 
 bool catalog_privacy_blocked(const json_t *verdict)
@@ -167,7 +266,7 @@ int catalog_privacy_publish_check(struct catalog *c, json_t *doc, struct err *er
                          msg.len ? "; " : "", rid, ds);
         }
         if (report) {
-            verdict = catalog_privacy_gate(report, c->privacy_k);
+            verdict = gate_of(c, doc, rid, report);
             if (catalog_privacy_blocked(verdict))
                 buf_addf(&msg, "%sresource \"%s\": %s", msg.len ? "; " : "", rid,
                          json_string_value(json_object_get(verdict, "message")));
@@ -198,7 +297,7 @@ int catalog_privacy_withheld(struct catalog *c, const struct actor *a, json_t *d
         return 0;
     if (store_privacy_report_get(c->store, resource_id, &report, NULL))
         return 0; /* never scanned (a link, a file that is not a table) */
-    verdict = catalog_privacy_gate(report, c->privacy_k);
+    verdict = gate_of(c, doc, resource_id, report);
     if (catalog_privacy_blocked(verdict))
         ret = err_set(err, ERR_AUTH, NULL,
                       "resource \"%s\" is withheld by the privacy gate until it is de-identified "
@@ -246,16 +345,17 @@ static int load(struct catalog *c, const struct actor *a, json_t *params, const 
 }
 
 /* The report as shown to a: the verdict added, masked examples only for editors. */
-static json_t *view(struct catalog *c, const struct actor *a, json_t *doc, const json_t *report)
+static json_t *view(struct catalog *c, const struct actor *a, json_t *doc, const char *rid,
+                    const json_t *report)
 {
-    json_t *out = json_deep_copy(report), *col;
+    json_t *out = json_deep_copy(report), *col, *verdict = gate_of(c, doc, rid, out);
     size_t i;
 
     if (!dataset_can_edit(a, doc)) {
         json_array_foreach (json_object_get(out, "columns"), i, col)
             json_object_del(col, "examples");
     }
-    json_object_set_new(out, "gate", catalog_privacy_gate(report, c->privacy_k));
+    json_object_set_new(out, "gate", verdict);
     return out;
 }
 
@@ -269,7 +369,7 @@ int catalog_privacy_report_show(struct catalog *c, const struct actor *a, json_t
     *result = NULL;
     ret = load(c, a, params, &rid, &doc, &report, err);
     if (!ret)
-        *result = view(c, a, doc, report);
+        *result = view(c, a, doc, rid, report);
     json_decref(doc);
     json_decref(report);
     return ret;
@@ -311,7 +411,7 @@ int catalog_privacy_override(struct catalog *c, const struct actor *a, json_t *p
                       "the justification is longer than %u bytes", JUSTIFICATION_MAX);
         goto out;
     }
-    verdict = catalog_privacy_gate(report, c->privacy_k);
+    verdict = gate_of(c, doc, rid, report);
     if (!catalog_privacy_blocked(verdict)) {
         ret = err_set(err, ERR_VALIDATION, "resource_id",
                       "resource \"%s\" is not blocked by the privacy gate (%s): nothing to "
@@ -352,7 +452,7 @@ int catalog_privacy_override(struct catalog *c, const struct actor *a, json_t *p
 out:
     ret = catalog_tx_end(c, ret, err);
     if (!ret)
-        *result = view(c, a, doc, report);
+        *result = view(c, a, doc, rid, report);
     json_decref(doc);
     json_decref(report);
     json_decref(verdict);

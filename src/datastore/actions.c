@@ -335,11 +335,12 @@ static bool rows_has(const struct rows *r, const char *name, const char **id)
 }
 
 /* The catalog's side of a write, after the table changed: datastore_active (when active
- * is not -1 and differs), the status record (removed with the table), and the ledger
- * entry. One transaction. */
+ * is not -1 and differs), the status record (removed with the table), the privacy report
+ * (privacy, when not NULL: declared classes applied again) and the ledger entry. One
+ * transaction. */
 static int catalog_after(struct catalog *c, const struct actor *a, const json_t *res,
                          const char *rid, int active, bool drop_status, const char *type,
-                         json_t *digest, struct err *err)
+                         json_t *digest, json_t *privacy, struct err *err)
 {
     const char *status = json_string_value(json_object_get(res, "datastore_status"));
     int ret;
@@ -349,6 +350,8 @@ static int catalog_after(struct catalog *c, const struct actor *a, const json_t 
         return ret;
     if (drop_status)
         ret = store_ds_status_put(c->store, rid, NULL, err);
+    if (!ret && privacy)
+        ret = store_privacy_report_put(c->store, rid, privacy, err);
     if (!ret && active >= 0 &&
         (json_is_true(json_object_get(res, "datastore_active")) != (active == 1) || drop_status))
         ret = catalog_resource_datastore(c, a, rid, active == 1, drop_status ? NULL : status, NULL,
@@ -422,6 +425,10 @@ static int fields_param(const json_t *fields, struct err *err)
         if (info && !json_is_null(info) && !json_is_object(info))
             return err_set(err, ERR_VALIDATION, "fields",
                            "the \"info\" of field \"%s\" must be an object", json_string_value(id));
+        ret = ds_privacy_class_check(json_string_value(id), json_object_get(info, "privacy_class"),
+                                     err);
+        if (ret)
+            return ret;
     }
     return 0;
 }
@@ -882,6 +889,7 @@ int datastore_create(struct catalog *c, const struct actor *a, json_t *params, j
 {
     struct create x;
     json_t *res = NULL, *created = NULL, *digest = NULL, *fields_out = NULL, *retype = NULL, *v;
+    json_t *privacy = NULL;
     const json_t *resource = json_object_get(params, "resource");
     const char *rid = NULL;
     bool force, locked = false, prepared = false;
@@ -1047,7 +1055,11 @@ int datastore_create(struct catalog *c, const struct actor *a, json_t *params, j
     BUG_ON(!digest);
     for (size_t i = 0; i < x.npk; i++)
         json_array_append_new(json_object_get(digest, "primary_key"), json_string(x.pk[i]));
-    ret = catalog_after(c, a, res, rid, 1, false, "datastore_create", digest, err);
+    /* Classes declared in the data dictionary change what the gate sees. */
+    if (x.meta_changed)
+        ret = ds_privacy_redeclare(c, rid, x.meta, &privacy, err);
+    if (!ret)
+        ret = catalog_after(c, a, res, rid, 1, false, "datastore_create", digest, privacy, err);
     if (ret)
         goto out;
 
@@ -1084,6 +1096,7 @@ out:
         json_decref(gone);
     }
     create_release(&x);
+    json_decref(privacy);
     json_decref(res);
     json_decref(created);
     json_decref(digest);
@@ -1211,7 +1224,7 @@ int datastore_upsert(struct catalog *c, const struct actor *a, json_t *params, j
     digest = json_pack("{s:s,s:s,s:I,s:s}", "resource_id", rid, "method", method, "records",
                        (json_int_t)r.nrows, "records_sha256", r.sha256);
     BUG_ON(!digest);
-    ret = catalog_after(c, a, res, rid, -1, false, "datastore_upsert", digest, err);
+    ret = catalog_after(c, a, res, rid, -1, false, "datastore_upsert", digest, NULL, err);
     if (ret)
         goto out;
     *result = json_pack("{s:s,s:s}", "resource_id", rid, "method", method);
@@ -1289,7 +1302,7 @@ int datastore_delete(struct catalog *c, const struct actor *a, json_t *params, j
     digest = json_pack("{s:s,s:O?,s:I}", "resource_id", rid, "filters", all ? NULL : filters.echo,
                        "deleted", (json_int_t)count);
     BUG_ON(!digest);
-    ret = catalog_after(c, a, res, rid, all ? 0 : -1, all, "datastore_delete", digest, err);
+    ret = catalog_after(c, a, res, rid, all ? 0 : -1, all, "datastore_delete", digest, NULL, err);
     if (ret)
         goto out;
     *result = json_pack("{s:s}", "resource_id", rid);

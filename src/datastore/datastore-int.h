@@ -95,16 +95,48 @@ int ds_status_set(struct catalog *c, const struct actor *a, const char *resource
 /*
  * The privacy report of a table just built for resource_id from the file with SHA-256
  * source_sha256 (named filename) by user publisher: sc is the finished scan of its rows
- * (detect_scan_finish() done); the k its quasi-identifiers reach is counted from the
- * stored table (one read of those columns). *out: {"resource_id", "source_sha256",
- * "filename", "publisher", "scanned_at", "rows", "columns": [the scan's columns],
- * "direct_identifiers", "quasi_identifiers", "sensitive", "k" (null without
- * quasi-identifiers or rows), "classes", "rows_below_k" ({k: rows} for the portal's k)},
- * new reference. Errors: the store's.
+ * (detect_scan_finish() done), finfo the table's data dictionary ({"<field id>":
+ * {"privacy_class"?, …}}, may be NULL) whose declared classes are applied
+ * (ds_privacy_declare()); the k its quasi-identifiers reach is counted from the stored
+ * table (one read of those columns). *out: {"resource_id", "source_sha256", "filename",
+ * "publisher", "scanned_at", "rows", "columns": [the scan's columns, each with
+ * "detected" and, when declared, "declared"], "direct_identifiers",
+ * "quasi_identifiers", "sensitive", "k" (null without quasi-identifiers or rows),
+ * "classes", "rows_below_k" ({k: rows} for the portal's k)}, new reference. Errors: the
+ * store's.
  */
 int ds_privacy_report(struct catalog *c, const char *resource_id, const struct detect_scan *sc,
                       const char *source_sha256, const char *filename, const char *publisher,
-                      json_t **out, struct err *err);
+                      const json_t *finfo, json_t **out, struct err *err);
+
+/*
+ * Applies the classes declared in the data dictionary finfo ({"<field id>":
+ * {"privacy_class": "direct_identifier" | "quasi_identifier" | "sensitive" | "other"}},
+ * may be NULL) to a report's columns (docs/internals/privacy-gate.md, "Declared
+ * classes"): each column keeps what the detectors found under "detected" (and
+ * "detected_reason"), gets "declared" when one is declared, and its "class" is the one
+ * of the two that the gate guards more (detect_class_rank(); "reason": "declared" when
+ * the declaration raised it). A declaration below the detected class is shown, never
+ * applied: the gate blocks as detected until an approver overrides it. Rebuilds
+ * "direct_identifiers", "quasi_identifiers" and "sensitive". Returns whether the
+ * quasi-identifiers changed (k must then be counted again). Pure.
+ */
+bool ds_privacy_declare(json_t *report, const json_t *finfo);
+
+/* Checks the "privacy_class" of field id's data dictionary entry (v; absent or null is
+ * fine): -ERR_VALIDATION, field "fields", naming the field and the four classes, for
+ * anything but one of them. */
+int ds_privacy_class_check(const char *id, const json_t *v, struct err *err);
+
+/*
+ * After the data dictionary of resource_id's table changed (meta: the table's new meta,
+ * its "fields_info"), its stored report with the declarations applied again and, when
+ * the quasi-identifiers changed, k counted again from the table: *out (new reference), or
+ * NULL when the table has no report (never scanned). Stores nothing: the caller puts it
+ * in its transaction. Errors: the store's.
+ */
+int ds_privacy_redeclare(struct catalog *c, const char *resource_id, const json_t *meta,
+                         json_t **out, struct err *err);
 
 /* The catalog's privacy_scan hook (catalog.h): scans the uploaded file of resource (a
  * resource dict) that the datastore would ingest; *report NULL when it is not such a

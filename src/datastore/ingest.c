@@ -332,15 +332,17 @@ static const char *base_name(const char *path)
 /* ---- Fields: overrides and the data dictionary ------------------------------------ */
 
 /*
- * Applies the request's fields ([{"id", "type"?, "info"?: {"label", "notes"}}]) to t and
- * finfo ({id: {"label", "notes"}}). loose: ids that are not columns of the file are
- * skipped (types kept from an earlier ingest, applied to a new file), else refused.
+ * Applies the request's fields ([{"id", "type"?, "info"?: {"label", "notes",
+ * "privacy_class"}}]) to t and finfo ({id: {"label", "notes", "privacy_class"?}}). loose: ids that
+ * are not columns of the file are skipped (types kept from an earlier ingest, applied to a new
+ * file), else refused.
  */
 static int fields_apply(struct ingest_table *t, const json_t *fields, bool loose, json_t *finfo,
                         struct err *err)
 {
     const json_t *f;
     size_t i, k;
+    int ret;
 
     json_array_foreach (fields, i, f) {
         const char *id = json_string_value(json_object_get(f, "id"));
@@ -374,13 +376,18 @@ static int fields_apply(struct ingest_table *t, const json_t *fields, bool loose
                 json_object_set(entry, "label", json_object_get(info, "label"));
             if (json_is_string(json_object_get(info, "notes")))
                 json_object_set(entry, "notes", json_object_get(info, "notes"));
+            ret = ds_privacy_class_check(id, json_object_get(info, "privacy_class"), err);
+            if (ret)
+                return ret;
+            if (json_is_string(json_object_get(info, "privacy_class")))
+                json_object_set(entry, "privacy_class", json_object_get(info, "privacy_class"));
         }
     }
     return 0;
 }
 
 /* The data dictionary to start from: each field's header text as its label, or the
- * label and notes the previous table had for the same id (edited through
+ * label, notes and declared privacy class the previous table had for the same id (edited through
  * datastore_create), so that a new file keeps them. New reference. */
 static json_t *fields_info_initial(struct catalog *c, const char *resource_id,
                                    const struct ingest_table *t)
@@ -393,12 +400,16 @@ static json_t *fields_info_initial(struct catalog *c, const char *resource_id,
     for (size_t i = 0; i < t->nfields; i++) {
         json_t *o = json_object_get(old, t->fields[i].id);
         json_t *label = json_object_get(o, "label"), *notes = json_object_get(o, "notes");
+        json_t *pclass = json_object_get(o, "privacy_class");
 
         json_object_set_new(
                 finfo, t->fields[i].id,
                 json_pack("{s:s,s:s}", "label",
                           json_is_string(label) ? json_string_value(label) : t->fields[i].label,
                           "notes", json_is_string(notes) ? json_string_value(notes) : ""));
+        /* A declared privacy class stays with its field id, as the label does. */
+        if (json_is_string(pclass))
+            json_object_set(json_object_get(finfo, t->fields[i].id), "privacy_class", pclass);
     }
     store_ds_info_release(&info);
     return finfo;
@@ -621,7 +632,7 @@ int ds_ingest_run(struct catalog *c, const struct actor *a,
     }
     t3 = time_mono_us();
     detect_scan_finish(&sc);
-    ret = ds_privacy_report(c, r->resource_id, &sc, sha, filename, a->name, &privacy, err);
+    ret = ds_privacy_report(c, r->resource_id, &sc, sha, filename, a->name, finfo, &privacy, err);
     if (ret)
         goto out;
     if (r->transformations)
@@ -641,6 +652,7 @@ int ds_ingest_run(struct catalog *c, const struct actor *a,
                     seconds_since(t0), "timings", "typing", typing, "loading", loading,
                     "fulltext_index", (double)(t3 - t2) / 1e6);
     BUG_ON(!rep);
+    json_object_set_new(privacy, "personal_data", json_boolean(catalog_privacy_personal(ds, res)));
     /* What the scan found, for xloader_status and `kaifang ingest --json`
      * (datastore_privacy_report has the whole report). */
     json_object_set_new(rep, "privacy",

@@ -18,33 +18,106 @@
 #include "privacy/kclass.h"
 #include "store/store-datastore.h"
 
-/* The report around a finished scan and the classes (kc NULL: no quasi-identifier). */
+/* The report around a finished scan, without k (report_set_k()). */
 static json_t *report_make(const char *resource_id, const struct detect_scan *sc,
-                           const struct kclass *kc, unsigned k_portal, const char *source_sha256,
-                           const char *filename, const char *publisher)
+                           const char *source_sha256, const char *filename, const char *publisher)
 {
-    json_t *scan = detect_scan_json(sc), *rep, *direct = json_array(), *quasi = json_array(),
-           *sens = json_array();
+    json_t *scan = detect_scan_json(sc), *rep;
     char now[TIME_ISO_MAX];
 
-    for (size_t i = 0; i < sc->ncolumns; i++) {
-        json_t *name = json_string(sc->columns[i].name);
-
-        if (sc->columns[i].cls == DETECT_CLASS_DIRECT)
-            json_array_append(direct, name);
-        else if (sc->columns[i].cls == DETECT_CLASS_QUASI)
-            json_array_append(quasi, name);
-        else if (sc->columns[i].cls == DETECT_CLASS_SENSITIVE)
-            json_array_append(sens, name);
-        json_decref(name);
-    }
     time_now_ckan(now);
-    rep = json_pack("{s:s,s:s?,s:s?,s:s?,s:s,s:I,s:O,s:o,s:o,s:o}", "resource_id", resource_id,
-                    "source_sha256", source_sha256, "filename", filename, "publisher", publisher,
-                    "scanned_at", now, "rows", (json_int_t)sc->rows, "columns",
-                    json_object_get(scan, "columns"), "direct_identifiers", direct,
-                    "quasi_identifiers", quasi, "sensitive", sens);
+    rep = json_pack("{s:s,s:s?,s:s?,s:s?,s:s,s:I,s:O}", "resource_id", resource_id, "source_sha256",
+                    source_sha256, "filename", filename, "publisher", publisher, "scanned_at", now,
+                    "rows", (json_int_t)sc->rows, "columns", json_object_get(scan, "columns"));
     BUG_ON(!rep);
+    json_decref(scan);
+    return rep;
+}
+
+/* The class a data dictionary entry declares (its "privacy_class"), or NULL. */
+static const char *declared_class(const json_t *finfo, const char *field)
+{
+    const char *d = json_string_value(
+            json_object_get(json_object_get(finfo, field ? field : ""), "privacy_class"));
+    enum detect_class ignored;
+
+    return d && detect_class_parse(d, &ignored) ? d : NULL;
+}
+
+int ds_privacy_class_check(const char *id, const json_t *v, struct err *err)
+{
+    enum detect_class ignored;
+
+    if (!v || json_is_null(v) || detect_class_parse(json_string_value(v), &ignored))
+        return 0;
+    return err_set(err, ERR_VALIDATION, "fields",
+                   "field \"%s\": \"privacy_class\" must be one of \"direct_identifier\", "
+                   "\"quasi_identifier\", \"sensitive\", \"other\"",
+                   id ? id : "");
+}
+
+bool ds_privacy_declare(json_t *report, const json_t *finfo)
+{
+    json_t *direct = json_array(), *quasi = json_array(), *sens = json_array(), *col;
+    json_t *before = json_incref(json_object_get(report, "quasi_identifiers"));
+    bool changed;
+    size_t i;
+
+    json_array_foreach (json_object_get(report, "columns"), i, col) {
+        const char *name = json_string_value(json_object_get(col, "name"));
+        const char *decl = declared_class(finfo, name);
+        enum detect_class det = DETECT_CLASS_OTHER, dc = DETECT_CLASS_OTHER, eff;
+        json_t *reason;
+
+        /* What the detectors said is kept apart once, so that a declaration can be
+         * changed or withdrawn later without scanning again. */
+        if (!json_object_get(col, "detected")) {
+            json_object_set(col, "detected", json_object_get(col, "class"));
+            if (json_object_get(col, "reason"))
+                json_object_set(col, "detected_reason", json_object_get(col, "reason"));
+        }
+        detect_class_parse(json_string_value(json_object_get(col, "detected")), &det);
+        eff = det;
+        reason = json_object_get(col, "detected_reason");
+        json_object_del(col, "declared");
+        if (decl) {
+            detect_class_parse(decl, &dc);
+            json_object_set_new(col, "declared", json_string(decl));
+            /* Declared wins when it guards more; a lower one is shown, and the gate keeps
+             * the detected class until an approver overrides it. */
+            if (detect_class_rank(dc) > detect_class_rank(det)) {
+                eff = dc;
+                reason = NULL;
+            }
+        }
+        json_object_set_new(col, "class", json_string(detect_class_name(eff)));
+        if (eff != det)
+            json_object_set_new(col, "reason", json_string("declared"));
+        else if (reason)
+            json_object_set(col, "reason", reason);
+        else
+            json_object_del(col, "reason");
+        if (eff == DETECT_CLASS_DIRECT)
+            json_array_append(direct, json_object_get(col, "name"));
+        else if (eff == DETECT_CLASS_QUASI)
+            json_array_append(quasi, json_object_get(col, "name"));
+        else if (eff == DETECT_CLASS_SENSITIVE)
+            json_array_append(sens, json_object_get(col, "name"));
+    }
+    changed = !before || !json_equal(before, quasi);
+    json_object_set_new(report, "direct_identifiers", direct);
+    json_object_set_new(report, "quasi_identifiers", quasi);
+    json_object_set_new(report, "sensitive", sens);
+    json_decref(before);
+    return changed;
+}
+
+/* Sets the report's k, classes and rows_below_k from the classes counted (kc NULL or
+ * empty: k null). */
+static void report_set_k(json_t *rep, const struct kclass *kc, unsigned k_portal)
+{
+    json_object_del(rep, "classes");
+    json_object_del(rep, "rows_below_k");
     if (kc && kclass_rows(kc)) {
         json_object_set_new(rep, "k", json_integer((json_int_t)kclass_min(kc)));
         json_object_set_new(rep, "classes", json_integer((json_int_t)kclass_classes(kc)));
@@ -54,26 +127,14 @@ static json_t *report_make(const char *resource_id, const struct detect_scan *sc
     } else {
         json_object_set_new(rep, "k", json_null());
     }
-    json_decref(scan);
-    return rep;
 }
 
-/* The quasi-identifier columns of a finished scan: their indexes, and how many. */
-static size_t qi_columns(const struct detect_scan *sc, size_t *idx)
+/* Counts the classes of the report's quasi-identifiers from the stored table of
+ * resource_id and sets k. */
+static int report_k_stored(struct catalog *c, const char *resource_id, json_t *rep, struct err *err)
 {
-    size_t n = 0;
-
-    for (size_t i = 0; i < sc->ncolumns; i++)
-        if (sc->columns[i].cls == DETECT_CLASS_QUASI)
-            idx[n++] = i;
-    return n;
-}
-
-int ds_privacy_report(struct catalog *c, const char *resource_id, const struct detect_scan *sc,
-                      const char *source_sha256, const char *filename, const char *publisher,
-                      json_t **out, struct err *err)
-{
-    size_t *idx = xcalloc(sc->ncolumns ? sc->ncolumns : 1, sizeof(*idx)), nq;
+    const json_t *qis = json_object_get(rep, "quasi_identifiers");
+    size_t nq = json_array_size(qis);
     const char **fields = NULL;
     struct store_ds_cursor *cur = NULL;
     struct store_ds_query q;
@@ -81,12 +142,10 @@ int ds_privacy_report(struct catalog *c, const char *resource_id, const struct d
     const struct dsvalue *values;
     int ret = 0;
 
-    *out = NULL;
-    nq = qi_columns(sc, idx);
-    if (nq && sc->rows) {
+    if (nq && json_integer_value(json_object_get(rep, "rows")) > 0) {
         fields = xcalloc(nq, sizeof(*fields));
         for (size_t j = 0; j < nq; j++)
-            fields[j] = sc->columns[idx[j]].name;
+            fields[j] = json_string_value(json_array_get(qis, j));
         memset(&q, 0, sizeof(q));
         q.resource_id = resource_id;
         q.fields = fields;
@@ -101,12 +160,48 @@ int ds_privacy_report(struct catalog *c, const char *resource_id, const struct d
             goto out;
         ret = 0;
     }
-    *out = report_make(resource_id, sc, kc, c->privacy_k, source_sha256, filename, publisher);
+    report_set_k(rep, kc, c->privacy_k);
 out:
     store_ds_cursor_free(cur);
     kclass_free(kc);
     free(fields);
-    free(idx);
+    return ret;
+}
+
+int ds_privacy_report(struct catalog *c, const char *resource_id, const struct detect_scan *sc,
+                      const char *source_sha256, const char *filename, const char *publisher,
+                      const json_t *finfo, json_t **out, struct err *err)
+{
+    json_t *rep = report_make(resource_id, sc, source_sha256, filename, publisher);
+    int ret;
+
+    *out = NULL;
+    ds_privacy_declare(rep, finfo);
+    ret = report_k_stored(c, resource_id, rep, err);
+    if (ret)
+        json_decref(rep);
+    else
+        *out = rep;
+    return ret;
+}
+
+int ds_privacy_redeclare(struct catalog *c, const char *resource_id, const json_t *meta,
+                         json_t **out, struct err *err)
+{
+    json_t *rep = NULL;
+    int ret;
+
+    *out = NULL;
+    ret = store_privacy_report_get(c->store, resource_id, &rep, NULL);
+    if (ret)
+        return 0; /* never scanned: nothing to declare against */
+    ret = 0;
+    if (ds_privacy_declare(rep, json_object_get(meta, "fields_info")))
+        ret = report_k_stored(c, resource_id, rep, err);
+    if (ret)
+        json_decref(rep);
+    else
+        *out = rep;
     return ret;
 }
 
@@ -132,11 +227,13 @@ int ds_privacy_store(struct catalog *c, const char *resource_id, json_t *report,
 
 /* ---- The check of an upload into a public dataset ---------------------------------- */
 
-/* Scans the file at path as a table (named filename for its format) and counts the
- * classes of the quasi-identifiers found: *report as report_make() makes it, or NULL when
- * the file cannot be read as a table (the ingest reports that). */
+/* Scans the file at path as a table (named filename for its format), applies the
+ * declared classes of finfo (a data dictionary, may be NULL) and counts the classes of
+ * the quasi-identifiers: *report as ds_privacy_report() makes it, or NULL when the file
+ * cannot be read as a table (the ingest reports that). */
 static void scan_file(struct catalog *c, const char *path, const char *filename,
-                      const char *sha256_hex, const char *publisher, json_t **report)
+                      const char *sha256_hex, const char *publisher, const json_t *finfo,
+                      json_t **report)
 {
     struct ingest_options o = INGEST_OPTIONS_INIT;
     struct ingest_table *t = NULL;
@@ -144,8 +241,10 @@ static void scan_file(struct catalog *c, const char *path, const char *filename,
     struct kclass *kc = NULL;
     struct err ignored = ERR_INIT;
     const struct dsvalue *values;
+    const json_t *qis;
     size_t *idx = NULL, nq;
     struct dsvalue *row = NULL;
+    json_t *rep = NULL;
 
     *report = NULL;
     memset(&sc, 0, sizeof(sc));
@@ -153,8 +252,15 @@ static void scan_file(struct catalog *c, const char *path, const char *filename,
         goto out;
     if (detect_scan_table(t, &sc, &ignored))
         goto out;
-    idx = xcalloc(sc.ncolumns ? sc.ncolumns : 1, sizeof(*idx));
-    nq = qi_columns(&sc, idx);
+    rep = report_make("", &sc, sha256_hex, filename, publisher);
+    ds_privacy_declare(rep, finfo);
+    qis = json_object_get(rep, "quasi_identifiers");
+    nq = json_array_size(qis);
+    idx = xcalloc(nq ? nq : 1, sizeof(*idx));
+    for (size_t j = 0; j < nq; j++)
+        for (size_t i = 0; i < sc.ncolumns; i++)
+            if (str_eq(sc.columns[i].name, json_string_value(json_array_get(qis, j))))
+                idx[j] = i;
     if (nq && sc.rows) {
         if (ingest_table_rewind(t, &ignored))
             goto out;
@@ -166,8 +272,11 @@ static void scan_file(struct catalog *c, const char *path, const char *filename,
             kclass_add(kc, row);
         }
     }
-    *report = report_make("", &sc, kc, c->privacy_k, sha256_hex, filename, publisher);
+    report_set_k(rep, kc, c->privacy_k);
+    *report = rep;
+    rep = NULL;
 out:
+    json_decref(rep);
     detect_scan_release(&sc);
     ingest_table_free(t);
     kclass_free(kc);
@@ -175,12 +284,27 @@ out:
     free(row);
 }
 
+/* The data dictionary of resource_id's current table ({} when it has none). New
+ * reference. */
+static json_t *current_fields_info(struct catalog *c, const char *resource_id)
+{
+    struct store_ds_info info = {0};
+    json_t *finfo = NULL;
+
+    if (resource_id && !store_ds_info(c->store, resource_id, &info, NULL))
+        finfo = json_incref(json_object_get(info.meta, "fields_info"));
+    store_ds_info_release(&info);
+    return finfo ? finfo : json_object();
+}
+
 int datastore_privacy_precheck(struct catalog *c, const struct actor *a, const char *action,
                                json_t *params, const struct upload *up, struct err *err)
 {
-    json_t *doc = NULL, *pseudo = NULL, *report = NULL, *verdict = NULL;
-    const char *did = NULL, *rid;
+    json_t *doc = NULL, *pseudo = NULL, *report = NULL, *verdict = NULL, *finfo = NULL, *r;
+    const char *did = NULL, *rid = NULL;
     char didbuf[UUID_STR_LEN];
+    bool personal;
+    size_t i;
     int ret = 0;
 
     if (!up || !a || !a->authenticated)
@@ -192,6 +316,8 @@ int datastore_privacy_precheck(struct catalog *c, const struct actor *a, const c
         if (rid && strlen(rid) < 256 &&
             !store_resource_dataset(c->store, rid, didbuf, sizeof(didbuf), NULL))
             did = didbuf;
+        else
+            rid = NULL;
     }
     /* Whatever is wrong with the request itself is the catalog's to say. */
     if (!did || strlen(did) > 256 || store_dataset_get(c->store, did, &doc, NULL))
@@ -207,9 +333,17 @@ int datastore_privacy_precheck(struct catalog *c, const struct actor *a, const c
                        json_string_value(json_object_get(params, "format")), "url", up->filename);
     if (!datastore_ingestible(pseudo))
         goto out;
-    scan_file(c, up->tmp_path, up->filename, up->sha256_hex, a->name, &report);
+    /* What the publisher declared: the data dictionary of the table the file replaces,
+     * and "records of people" on the request, the resource or the dataset. */
+    finfo = current_fields_info(c, rid);
+    scan_file(c, up->tmp_path, up->filename, up->sha256_hex, a->name, finfo, &report);
     if (!report)
         goto out;
+    personal = catalog_privacy_personal(doc, params);
+    json_array_foreach (json_object_get(doc, "resources"), i, r)
+        if (rid && str_eq(json_string_value(json_object_get(r, "id")), rid))
+            personal = personal || catalog_privacy_personal(doc, r);
+    json_object_set_new(report, "personal_data", json_boolean(personal));
     verdict = catalog_privacy_gate(report, c->privacy_k);
     if (catalog_privacy_blocked(verdict))
         ret = err_set(err, ERR_VALIDATION, "privacy",
@@ -224,12 +358,14 @@ out:
     json_decref(pseudo);
     json_decref(report);
     json_decref(verdict);
+    json_decref(finfo);
     return ret;
 }
 
 int ds_privacy_scan_resource(struct catalog *c, const json_t *resource, json_t **report)
 {
     const char *hash = json_string_value(json_object_get(resource, "hash"));
+    json_t *finfo;
     char *path;
 
     *report = NULL;
@@ -240,7 +376,10 @@ int ds_privacy_scan_resource(struct catalog *c, const json_t *resource, json_t *
         return 0;
     path = xstrfmt("%s/%.2s/%s", c->files_dir, hash, hash + 2);
     /* the publisher of a file not ingested yet is unknown: no one is exempt from it */
-    scan_file(c, path, json_string_value(json_object_get(resource, "url")), hash, NULL, report);
+    finfo = current_fields_info(c, json_string_value(json_object_get(resource, "id")));
+    scan_file(c, path, json_string_value(json_object_get(resource, "url")), hash, NULL, finfo,
+              report);
+    json_decref(finfo);
     free(path);
     return 0;
 }

@@ -51,6 +51,33 @@ const char *detect_class_name(enum detect_class c)
     }
 }
 
+bool detect_class_parse(const char *name, enum detect_class *out)
+{
+    static const enum detect_class all[] = {DETECT_CLASS_OTHER, DETECT_CLASS_DIRECT,
+                                            DETECT_CLASS_QUASI, DETECT_CLASS_SENSITIVE};
+
+    for (size_t i = 0; name && i < sizeof(all) / sizeof(all[0]); i++)
+        if (!strcmp(name, detect_class_name(all[i]))) {
+            *out = all[i];
+            return true;
+        }
+    return false;
+}
+
+unsigned detect_class_rank(enum detect_class c)
+{
+    switch (c) {
+    case DETECT_CLASS_DIRECT:
+        return 3;
+    case DETECT_CLASS_QUASI:
+        return 2;
+    case DETECT_CLASS_SENSITIVE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* ---- Column-name hints ------------------------------------------------------------ */
 
 struct hint_word {

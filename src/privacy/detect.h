@@ -247,6 +247,16 @@ enum detect_class {
 /* "other", "direct_identifier", "quasi_identifier", "sensitive". Static storage. */
 const char *detect_class_name(enum detect_class c);
 
+/* The class named name (detect_class_name()'s words) into *out; false, *out untouched,
+ * for any other string or NULL. The words a publisher declares in the data dictionary
+ * (docs/internals/privacy-gate.md, "Declared classes"). */
+bool detect_class_parse(const char *name, enum detect_class *out);
+
+/* How much the publish gate guards a class: direct_identifier 3 (blocks when left in
+ * clear), quasi_identifier 2 (counts towards k), sensitive 1 (shows that a table is about
+ * people), other 0. A declaration below the detected class lowers the guard. */
+unsigned detect_class_rank(enum detect_class c);
+
 #define DETECT_EXAMPLES 3 /* masked examples kept per column */
 
 /* What the scan learnt of one column. */

@@ -274,3 +274,95 @@ def test_demo_publishes_hospital_discharges(tmp_path, kaifang_bin):
         assert "not published" not in s.stderr_text()
     finally:
         s.stop()
+
+
+def esperanto_people(rows=30):
+    """Records of people whose nature shows in neither values nor column names (Esperanto
+    headers, no identifier the detectors validate): the gate sees nothing by itself."""
+    return ("kodo,aĝo,sekso,urbo\n" + "".join(
+        "K%03d,%d,%s,urbo%d\n" % (i, 20 + i, "vi"[i % 2], i % 3) for i in range(rows))).encode("utf-8")
+
+
+def test_declared_classes_close_what_detection_misses(portal, srv, tok, admin2):
+    name = unique("decl")
+    d = ok(srv.api("package_create", token=tok["orgadmin"], name=name, owner_org=ORG, private=True))
+    rid = ok(upload(srv, tok["orgadmin"], d["id"], esperanto_people(), "homoj.csv"))["id"]
+    wait_ingest(srv, rid, tok["orgadmin"])
+    rep = ok(srv.api("datastore_privacy_report", token=tok["orgadmin"], resource_id=rid))
+    assert rep["gate"]["status"] == "passed" and rep["quasi_identifiers"] == [], rep
+
+    # A class that is not one of the four: refused, naming the field; nothing changes.
+    fails(srv.api("datastore_create", token=tok["orgadmin"], resource_id=rid, force=True,
+                  fields=[{"id": "aĝo", "info": {"privacy_class": "secret"}}]), 409,
+          field="fields", message="aĝo")
+    # The data dictionary declares age and sex quasi-identifiers: k = 1 now blocks.
+    ok(srv.api("datastore_create", token=tok["orgadmin"], resource_id=rid, force=True,
+               fields=[{"id": "aĝo", "info": {"label": "aĝo", "privacy_class": "quasi_identifier"}},
+                       {"id": "sekso", "info": {"privacy_class": "quasi_identifier"}}]))
+    info = ok(srv.api("datastore_info", token=tok["orgadmin"], id=rid))
+    dic = {f["id"]: f.get("info", {}) for f in info["fields"]}
+    assert dic["aĝo"]["privacy_class"] == "quasi_identifier", dic
+    rep = ok(srv.api("datastore_privacy_report", token=tok["orgadmin"], resource_id=rid))
+    assert rep["quasi_identifiers"] == ["aĝo", "sekso"] and rep["k"] == 1, rep
+    col = {c["name"]: c for c in rep["columns"]}
+    assert col["aĝo"]["declared"] == "quasi_identifier" and col["aĝo"]["detected"] == "other"
+    assert col["aĝo"]["reason"] == "declared"
+    assert rep["gate"]["status"] == "blocked" and "k = 1" in rep["gate"]["message"], rep["gate"]
+    err = fails(srv.api("package_patch", token=tok["orgadmin"], id=name, private=False), 409,
+                field="privacy")
+    assert "aĝo" in json.dumps(err, ensure_ascii=False)
+
+    # The declaration stays with the field when the file is ingested again.
+    ok(srv.api("xloader_submit", token=tok["orgadmin"], resource_id=rid))
+    time.sleep(0.2)
+    wait_ingest(srv, rid, tok["orgadmin"])
+    rep = ok(srv.api("datastore_privacy_report", token=tok["orgadmin"], resource_id=rid))
+    assert rep["quasi_identifiers"] == ["aĝo", "sekso"] and rep["gate"]["status"] == "blocked", rep
+
+    # Withdrawn (info without a class): the table passes again and can be published.
+    ok(srv.api("datastore_create", token=tok["orgadmin"], resource_id=rid, force=True,
+               fields=[{"id": "aĝo", "info": {"label": "aĝo"}}, {"id": "sekso", "info": {}}]))
+    rep = ok(srv.api("datastore_privacy_report", token=tok["orgadmin"], resource_id=rid))
+    assert rep["gate"]["status"] == "passed" and rep["quasi_identifiers"] == [], rep
+
+    # "Records of people" declared on the resource: shown in the report; with no
+    # identifier nor quasi-identifier left, nothing blocks.
+    ok(srv.api("resource_update", token=tok["orgadmin"], id=rid, name="homoj.csv",
+               personal_data=True))
+    rep = ok(srv.api("datastore_privacy_report", token=tok["orgadmin"], resource_id=rid))
+    assert rep["personal_data"] is True and rep["gate"]["status"] == "passed", rep
+    ok(srv.api("package_patch", token=tok["orgadmin"], id=name, private=False))
+    ok(srv.api("datastore_search", resource_id=rid))
+
+
+def test_personal_data_declaration_enforces_k_on_named_quasi_identifiers(portal, srv, tok):
+    # Age and sex known by their names only: a table of aggregates passes...
+    content = ("age,sex,count\n" + "".join("%d,%s,%d\n" % (20 + i, "MF"[i % 2], 100 + i)
+                                           for i in range(20))).encode("utf-8")
+    d = ok(srv.api("package_create", token=tok["editor"], name=unique("life"), owner_org=ORG))
+    ok(upload(srv, tok["editor"], d["id"], content, "life.csv"))
+    # ...but the same file declared as records of people (the dataset's extra) is refused.
+    d2 = ok(srv.api("package_create", token=tok["editor"], name=unique("lifep"), owner_org=ORG,
+                    extras=[{"key": "personal_data", "value": "true"}]))
+    err = fails(upload(srv, tok["editor"], d2["id"], content, "life.csv"), 409, field="privacy")
+    assert "reach k = 1" in json.dumps(err), err
+
+
+def test_lowered_declaration_needs_an_override(portal, srv, tok, admin2):
+    name = unique("low")
+    d = ok(srv.api("package_create", token=tok["orgadmin"], name=name, owner_org=ORG, private=True))
+    rid = ok(upload(srv, tok["orgadmin"], d["id"], people_csv(portal, rows=30, seed=21)))["id"]
+    wait_ingest(srv, rid, tok["orgadmin"])
+    ok(srv.api("datastore_create", token=tok["orgadmin"], resource_id=rid, force=True,
+               fields=[{"id": "身份证号", "info": {"privacy_class": "other"}}]))
+    rep = ok(srv.api("datastore_privacy_report", token=tok["orgadmin"], resource_id=rid))
+    col = {c["name"]: c for c in rep["columns"]}
+    # Declared lower than found: shown, not applied.
+    assert col["身份证号"]["class"] == "direct_identifier" and col["身份证号"]["declared"] == "other"
+    gate = rep["gate"]
+    assert gate["status"] == "blocked", gate
+    assert {"column": "身份证号", "declared": "other", "detected": "direct_identifier"} in gate["lowered"]
+    assert "takes an approver's override" in gate["message"], gate
+    ok(srv.api("datastore_privacy_override", token=admin2, resource_id=rid,
+               justification="test: the column holds synthetic numbers"))
+    ok(srv.api("package_patch", token=tok["orgadmin"], id=name, private=False))

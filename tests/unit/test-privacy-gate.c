@@ -1,7 +1,8 @@
 /*
  * test-privacy-gate.c - the k the publish gate judges (privacy/kclass.h: equivalence
  * classes over quasi-identifiers, as they are) and the gate's decision on a report
- * (catalog_privacy_gate(); docs/internals/privacy-gate.md).
+ * (catalog_privacy_gate(); docs/internals/privacy-gate.md), and the classes a publisher
+ * declares in the data dictionary (ds_privacy_declare(), catalog_privacy_personal()).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <jansson.h>
 
 #include "catalog/catalog.h"
+#include "datastore/datastore-int.h"
 #include "privacy/kclass.h"
 
 static struct dsvalue text(const char *s)
@@ -208,6 +210,124 @@ static void test_gate_decision(void **state)
     json_decref(rep);
 }
 
+static const char *col_str(json_t *rep, size_t i, const char *key)
+{
+    return json_string_value(
+            json_object_get(json_array_get(json_object_get(rep, "columns"), i), key));
+}
+
+static void test_declared_classes(void **state)
+{
+    json_t *rep, *finfo, *v, *lowered;
+    const char *msg;
+
+    (void)state;
+    /* 甲: nothing found, declared a quasi-identifier: raised. 乙: a quasi-identifier by its
+     * name, declared other: shown, not applied. 丙: ID numbers found, declared other: the
+     * gate keeps blocking and says that only an override lets it through. */
+    rep = report("[{\"name\": \"甲\", \"class\": \"other\"},"
+                 " {\"name\": \"乙\", \"class\": \"quasi_identifier\", \"reason\": \"name\"},"
+                 " {\"name\": \"丙\", \"class\": \"direct_identifier\", \"reason\": \"values\"}]",
+                 "[\"乙\"]", 1);
+    finfo = json_loads("{\"甲\": {\"privacy_class\": \"quasi_identifier\"},"
+                       " \"乙\": {\"label\": \"x\", \"privacy_class\": \"other\"},"
+                       " \"丙\": {\"privacy_class\": \"other\"}}",
+                       0, NULL);
+    assert_true(ds_privacy_declare(rep, finfo));
+    assert_string_equal(col_str(rep, 0, "class"), "quasi_identifier");
+    assert_string_equal(col_str(rep, 0, "reason"), "declared");
+    assert_string_equal(col_str(rep, 0, "detected"), "other");
+    assert_string_equal(col_str(rep, 0, "declared"), "quasi_identifier");
+    assert_string_equal(col_str(rep, 1, "class"), "quasi_identifier");
+    assert_string_equal(col_str(rep, 1, "reason"), "name");
+    assert_string_equal(col_str(rep, 1, "declared"), "other");
+    assert_string_equal(col_str(rep, 2, "class"), "direct_identifier");
+    assert_int_equal(json_array_size(json_object_get(rep, "quasi_identifiers")), 2);
+    assert_string_equal(
+            json_string_value(json_array_get(json_object_get(rep, "quasi_identifiers"), 0)), "甲");
+    assert_string_equal(
+            json_string_value(json_array_get(json_object_get(rep, "direct_identifiers"), 0)), "丙");
+    /* The same declarations again: the quasi-identifiers did not change (k stands). */
+    assert_false(ds_privacy_declare(rep, finfo));
+
+    v = catalog_privacy_gate(rep, 5);
+    assert_string_equal(status(v), "blocked");
+    lowered = json_object_get(v, "lowered");
+    assert_int_equal(json_array_size(lowered), 2); /* 乙 counts towards k = 1, 丙 blocks */
+    msg = json_string_value(json_object_get(v, "message"));
+    assert_non_null(strstr(msg, "\"丙\" (declared other, found direct_identifier)"));
+    assert_non_null(strstr(msg, "takes an approver's override"));
+    json_decref(v);
+    /* An override of this file lets the lowered declarations through. */
+    json_object_set_new(rep, "override",
+                        json_pack("{s:s,s:s}", "user", "b", "source_sha256", "aa"));
+    v = catalog_privacy_gate(rep, 5);
+    assert_string_equal(status(v), "overridden");
+    json_decref(v);
+    json_object_del(rep, "override");
+
+    /* Declarations withdrawn: back to what the detectors found. */
+    assert_true(ds_privacy_declare(rep, NULL));
+    assert_string_equal(col_str(rep, 0, "class"), "other");
+    assert_null(col_str(rep, 0, "reason"));
+    assert_null(col_str(rep, 0, "declared"));
+    assert_string_equal(col_str(rep, 1, "reason"), "name");
+    assert_int_equal(json_array_size(json_object_get(rep, "quasi_identifiers")), 1);
+    json_decref(finfo);
+    json_decref(rep);
+
+    /* A life table passes (k not enforced) until the publisher says it holds records of
+     * people: then k = 1 blocks. */
+    rep = report("[{\"name\": \"Age\", \"class\": \"quasi_identifier\", \"reason\": \"name\"},"
+                 " {\"name\": \"Sex\", \"class\": \"quasi_identifier\", \"reason\": \"name\"}]",
+                 "[\"Age\", \"Sex\"]", 1);
+    v = catalog_privacy_gate(rep, 5);
+    assert_string_equal(status(v), "passed");
+    json_decref(v);
+    json_object_set_new(rep, "personal_data", json_true());
+    v = catalog_privacy_gate(rep, 5);
+    assert_string_equal(status(v), "blocked");
+    assert_true(json_is_true(json_object_get(v, "k_enforced")));
+    json_decref(v);
+    json_decref(rep);
+
+    /* Columns named in an unknown language, nothing found: declared, they block. */
+    rep = report(
+            "[{\"name\": \"nomo\", \"class\": \"other\"}, {\"name\": \"aĝo\", \"class\": \"other\"}]",
+            "[]", -1);
+    v = catalog_privacy_gate(rep, 5);
+    assert_string_equal(status(v), "passed");
+    json_decref(v);
+    finfo = json_loads("{\"nomo\": {\"privacy_class\": \"direct_identifier\"}}", 0, NULL);
+    ds_privacy_declare(rep, finfo);
+    v = catalog_privacy_gate(rep, 5);
+    assert_string_equal(status(v), "blocked");
+    assert_non_null(strstr(json_string_value(json_object_get(v, "message")), "\"nomo\""));
+    json_decref(v);
+    json_decref(finfo);
+    json_decref(rep);
+}
+
+static void test_personal_declaration(void **state)
+{
+    json_t *doc = json_loads("{\"extras\": [{\"key\": \"other\", \"value\": \"true\"}]}", 0, NULL);
+    json_t *res = json_loads("{\"personal_data\": false}", 0, NULL);
+
+    (void)state;
+    assert_false(catalog_privacy_personal(NULL, NULL));
+    assert_false(catalog_privacy_personal(doc, res));
+    json_object_set_new(res, "personal_data", json_string("Yes"));
+    assert_true(catalog_privacy_personal(doc, res));
+    json_object_set_new(res, "personal_data", json_string("no"));
+    assert_false(catalog_privacy_personal(doc, res));
+    json_array_append_new(json_object_get(doc, "extras"),
+                          json_pack("{s:s,s:s}", "key", "personal_data", "value", "true"));
+    assert_true(catalog_privacy_personal(doc, res));
+    assert_true(catalog_privacy_personal(doc, NULL));
+    json_decref(doc);
+    json_decref(res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +335,8 @@ int main(void)
             cmocka_unit_test(test_kclass_keys_do_not_collide),
             cmocka_unit_test(test_kclass_many),
             cmocka_unit_test(test_gate_decision),
+            cmocka_unit_test(test_declared_classes),
+            cmocka_unit_test(test_personal_declaration),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
