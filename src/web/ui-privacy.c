@@ -94,6 +94,18 @@ static void one(struct buf *b, const json_t *res, const json_t *rep)
         html_text(b, ui_str(col, "name"));
         HTML(b, "</td><td>");
         html_text(b, ui_str(col, "class"));
+        /* What the publisher declared in the data dictionary, when it is not what
+         * the gate applies (a raised class says so; a lowered one waits for an
+         * override). */
+        if (json_is_string(json_object_get(col, "declared"))) {
+            if (str_eq(ui_str(col, "reason"), "declared")) {
+                HTML(b, " (declared)");
+            } else if (!str_eq(ui_str(col, "declared"), ui_str(col, "class"))) {
+                HTML(b, " (declared ");
+                html_text(b, ui_str(col, "declared"));
+                HTML(b, ")");
+            }
+        }
         HTML(b, "</td><td>");
         snprintf(share, sizeof(share), "%.1f%%",
                  100.0 * json_number_value(json_object_get(col, "share")));

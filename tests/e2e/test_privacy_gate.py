@@ -366,3 +366,5 @@ def test_lowered_declaration_needs_an_override(portal, srv, tok, admin2):
     ok(srv.api("datastore_privacy_override", token=admin2, resource_id=rid,
                justification="test: the column holds synthetic numbers"))
     ok(srv.api("package_patch", token=tok["orgadmin"], id=name, private=False))
+    html = srv.get("/dataset/" + name).content.decode("utf-8")
+    assert "direct_identifier (declared other)" in html, html[:3000]
