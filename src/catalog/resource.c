@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/util.h"
+#include "store/store-datastore.h"
 
 /* ---- file names, types ---- */
 
@@ -526,10 +527,18 @@ static void dataset_touch(json_t *doc)
     dataset_derive(doc);
 }
 
+/* The report of a file the gate withholds, as resource rid's (docs/internals/
+ * privacy-gate.md, "A refused upload"): inside the caller's transaction. */
+static int held_report_put(struct catalog *c, json_t *report, const char *rid, struct err *err)
+{
+    json_object_set_new(report, "resource_id", json_string(rid));
+    return store_privacy_report_put(c->store, rid, report, err);
+}
+
 int catalog_resource_create(struct catalog *c, const struct actor *a, json_t *params,
                             const struct upload *up, json_t **result, struct err *err)
 {
-    json_t *doc = NULL, *in = NULL, *res = NULL;
+    json_t *doc = NULL, *in = NULL, *res = NULL, *held = up ? up->privacy_report : NULL;
     struct upload_undo undo = {0};
     const char *pid;
     char now[TIME_ISO_MAX];
@@ -586,6 +595,8 @@ int catalog_resource_create(struct catalog *c, const struct actor *a, json_t *pa
     json_array_append(json_object_get(doc, "resources"), res);
     dataset_touch(doc);
     ret = dataset_write(c, doc, err);
+    if (!ret && held)
+        ret = held_report_put(c, held, json_string_value(json_object_get(res, "id")), err);
     if (ret)
         goto out;
     /* One entry, of the resource's type, though the dataset changed too: its digest is
@@ -619,7 +630,7 @@ out:
 int catalog_resource_update(struct catalog *c, const struct actor *a, json_t *params,
                             const struct upload *up, json_t **result, struct err *err)
 {
-    json_t *doc = NULL, *in = NULL, *res = NULL, *old;
+    json_t *doc = NULL, *in = NULL, *res = NULL, *old, *held = up ? up->privacy_report : NULL;
     struct upload_undo undo = {0};
     const char *rid;
     char now[TIME_ISO_MAX];
@@ -665,6 +676,8 @@ int catalog_resource_update(struct catalog *c, const struct actor *a, json_t *pa
     json_array_set(json_object_get(doc, "resources"), i, res);
     dataset_touch(doc);
     ret = dataset_write(c, doc, err);
+    if (!ret && held)
+        ret = held_report_put(c, held, rid, err);
     if (ret)
         goto out;
     ret = dataset_record(c, a, "resource_update", doc, rid, err);

@@ -298,7 +298,8 @@ static json_t *current_fields_info(struct catalog *c, const char *resource_id)
 }
 
 int datastore_privacy_precheck(struct catalog *c, const struct actor *a, const char *action,
-                               json_t *params, const struct upload *up, struct err *err)
+                               json_t *params, const struct upload *up, json_t **held,
+                               struct err *err)
 {
     json_t *doc = NULL, *pseudo = NULL, *report = NULL, *verdict = NULL, *finfo = NULL, *r;
     const char *did = NULL, *rid = NULL;
@@ -307,6 +308,7 @@ int datastore_privacy_precheck(struct catalog *c, const struct actor *a, const c
     size_t i;
     int ret = 0;
 
+    *held = NULL;
     if (!up || !a || !a->authenticated)
         return 0;
     if (!strcmp(action, "resource_create")) {
@@ -345,14 +347,15 @@ int datastore_privacy_precheck(struct catalog *c, const struct actor *a, const c
             personal = personal || catalog_privacy_personal(doc, r);
     json_object_set_new(report, "personal_data", json_boolean(personal));
     verdict = catalog_privacy_gate(report, c->privacy_k);
-    if (catalog_privacy_blocked(verdict))
+    if (catalog_privacy_blocked(verdict)) {
         ret = err_set(err, ERR_VALIDATION, "privacy",
-                      "the file \"%s\" cannot be published in public dataset \"%s\": %s "
-                      "(de-identify it first, or upload it to a private dataset, where an "
-                      "approver may override the gate)",
+                      "the file \"%s\" is withheld from public dataset \"%s\": %s",
                       up->filename ? up->filename : "",
                       json_string_value(json_object_get(doc, "name")),
                       json_string_value(json_object_get(verdict, "message")));
+        *held = report;
+        report = NULL;
+    }
 out:
     json_decref(doc);
     json_decref(pseudo);

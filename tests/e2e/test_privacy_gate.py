@@ -86,15 +86,51 @@ def admin2(portal, srv):
     return create_token(portal, "admin2")
 
 
-def test_upload_with_id_numbers_into_public_dataset_is_refused(portal, srv, tok):
-    d = ok(srv.api("package_create", token=tok["editor"], name=unique("pub"), owner_org=ORG))
+def test_upload_with_id_numbers_into_public_dataset_is_refused(portal, srv, tok, admin2):
+    name = unique("pub")
+    d = ok(srv.api("package_create", token=tok["editor"], name=name, owner_org=ORG))
     # Someone who may not add resources gets the catalog's 403, not a scan.
     fails(upload(srv, tok["outsider"], d["id"], people_csv(portal)), 403)
-    err = fails(upload(srv, tok["editor"], d["id"], people_csv(portal)), 409, field="privacy")
+    people = people_csv(portal)
+    start = checkpoint_size(srv)
+    err = fails(upload(srv, tok["editor"], d["id"], people), 409, field="privacy")
     msg = json.dumps(err, ensure_ascii=False)
     assert "身份证号" in msg and "direct identifier" in msg, msg
-    # Nothing was written: no resource, no file served.
-    assert ok(srv.api("package_show", id=d["id"]))["resources"] == []
+    # The answer says how to go on: the resource kept, the reasons and columns, an
+    # override or a policy.
+    rid = err["resource_id"]
+    assert "kept as resource \"%s\" but not published" % rid in err["message"], err
+    assert "datastore_privacy_override" in err["message"], err
+    gate = err["privacy_gate"]
+    assert gate["status"] == "blocked", gate
+    direct = [r for r in gate["reasons"] if r["reason"] == "direct_identifier"][0]
+    assert "身份证号" in direct["columns"] and "手机号码" in direct["columns"], gate
+    steps = " ".join(err["next_steps"])
+    assert "datastore_privacy_override" in steps and "policy" in steps, err
+    # Kept, withheld: listed, but neither its file nor its table reaches the public, at
+    # once (before the ingest) and after it.
+    [res] = ok(srv.api("package_show", id=d["id"]))["resources"]
+    assert res["id"] == rid
+    path = urllib.parse.urlparse(res["url"]).path
+    assert srv.get(path).status_code == 403
+    wait_ingest(srv, rid, tok["editor"])
+    err = fails(srv.api("datastore_search", resource_id=rid), 403)
+    assert "withheld by the privacy gate" in err["message"], err
+    assert srv.get(path).status_code == 403
+    for v in raw_values(people, ["身份证号", "手机号码"]):
+        assert v not in msg, v
+    # The publisher cannot override their own upload; another approver can, with a
+    # justification, and that publishes it and goes into the ledger.
+    fails(srv.api("datastore_privacy_override", token=tok["editor"], resource_id=rid,
+                  justification="mine"), 403)
+    got = ok(srv.api("datastore_privacy_override", token=admin2, resource_id=rid,
+                     justification="test: synthetic people, published on purpose"))
+    assert got["gate"]["status"] == "overridden", got["gate"]
+    [entry] = ledger_entries_since(srv, start, "privacy_override")
+    assert entry["actor"] == "admin2" and entry["objects"]["resource"] == rid, entry
+    assert entry["objects"]["name"] == name, entry
+    assert ok(srv.api("datastore_search", resource_id=rid))["total"] == 40
+    assert srv.get(path).status_code == 200
 
 
 def test_quasi_identifiers_below_k_refused(portal, srv, tok):
