@@ -193,7 +193,10 @@ static void print_report(const struct anonymize_opts *o, const json_t *rep)
     printf("\ncolumns:\n");
     json_object_foreach ((json_t *)cols, key, v) {
         const char *action = json_string_value(json_object_get(v, "action"));
-        printf("  %-24s %s", key, action);
+        /* Column names are Chinese as often as not: padded by display width. */
+        fputs("  ", stdout);
+        fput_padded(key, 24, stdout);
+        printf(" %s", action);
         if (json_object_get(v, "hierarchy"))
             printf(" (%s)", json_string_value(json_object_get(v, "hierarchy")));
         if (json_object_get(v, "keep_first"))

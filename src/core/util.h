@@ -66,6 +66,22 @@ __attribute__((format(printf, 3, 4))) void xsnprintf(char *dst, size_t size, con
         }                                                                                          \
     } while (0)
 
+/*
+ * The width of UTF-8 text s (len bytes) in a terminal's columns, by Unicode's East Asian
+ * Width (UAX #11) for the blocks a portal's tables hold: wide and full-width characters
+ * (Hangul Jamo, CJK radicals, punctuation and ideographs with their extensions, kana,
+ * Yi, Hangul syllables, CJK compatibility forms, full-width forms, the emoji blocks) 2;
+ * combining marks, variation selectors and zero-width characters 0; everything else
+ * 1, including each byte that does not start a well-formed sequence. Independent of
+ * the locale (wcwidth() needs a UTF-8 LC_CTYPE, which the command line does not set).
+ * Pure.
+ */
+size_t utf8_width(const char *s, size_t len);
+
+/* Writes s to f followed by spaces up to width columns (utf8_width()); a wider s is
+ * written whole, with no space. */
+void fput_padded(const char *s, size_t width, FILE *f);
+
 static inline bool str_eq(const char *a, const char *b)
 {
     return a && b && !strcmp(a, b);

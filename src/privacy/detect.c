@@ -676,23 +676,9 @@ json_t *detect_scan_json(const struct detect_scan *sc)
     return json_pack("{s:I, s:o}", "rows", (json_int_t)sc->rows, "columns", cols);
 }
 
-/* Display width of UTF-8 text: East Asian characters (3- and 4-byte sequences) take two
- * columns, others one. */
-static size_t display_width(const char *s)
-{
-    size_t w = 0;
-
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p & 0xc0) == 0x80)
-            continue;
-        w += *p >= 0xe0 ? 2 : 1;
-    }
-    return w;
-}
-
 static void add_padded(struct buf *out, const char *s, size_t width)
 {
-    size_t w = display_width(s);
+    size_t w = utf8_width(s, strlen(s));
 
     buf_addstr(out, s);
     while (w++ < width)
@@ -704,7 +690,7 @@ void detect_scan_text(const struct detect_scan *sc, struct buf *out)
     size_t namew = 6;
 
     for (size_t i = 0; i < sc->ncolumns; i++) {
-        size_t w = display_width(sc->columns[i].name);
+        size_t w = utf8_width(sc->columns[i].name, strlen(sc->columns[i].name));
 
         if (w > namew)
             namew = w;

@@ -148,6 +148,33 @@ def test_text_report(setup):
                 check=0)
     assert "pseudonymize (HMAC-SHA-256, 16 hex digits)" in p.stdout
     assert "levels: " in p.stdout and "classes: " in p.stdout
+    # The actions line up under Chinese column names: each starts at display column 27
+    # (two spaces, the name padded to 24 columns, a space; CJK characters take two).
+    lines = p.stdout.split("columns:\n", 1)[1].split("levels:", 1)[0].splitlines()
+    assert len(lines) == 11, lines  # every column of the table, listed or not
+    for line in lines:
+        name, action = line[2:].split(" ", 1)
+        assert display_width("  " + name + " " + action) - display_width(action.lstrip()) == 27, line
+
+
+def display_width(s):
+    """Terminal columns of s: East Asian wide and full-width characters take two."""
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def test_scan_text_report_aligned(setup):
+    d, portal, people, policy = setup
+    p = run_cli("scan", people, check=0)
+    lines = p.stdout.splitlines()[:-1]  # the last line counts rows and columns
+    assert len(lines) == 12, lines  # the header and eleven columns
+    classes = ("class", "direct_identifier", "quasi_identifier", "sensitive", "other")
+    starts = set()
+    for line in lines:
+        at = min(line.index(c) for c in classes if c in line)
+        starts.add(display_width(line[:at]))
+    # every class starts at the same column: 年收入/出生日期… are 6–8 columns wide
+    assert starts == {10}, (starts, lines)
 
 
 def test_policy_errors(setup):

@@ -251,6 +251,37 @@ static void test_uuid_and_tokens(void **state)
     assert_int_equal(t1[0], 0);
 }
 
+static void test_utf8_width(void **state)
+{
+    static const struct {
+        const char *s;
+        size_t width;
+    } cases[] = {
+            {"", 0},
+            {"abc", 3},
+            {"身份证号", 8},                 /* CJK ideographs: wide */
+            {"한국", 4},                     /* Hangul syllables */
+            {"カナ", 4},                     /* katakana */
+            {"Ａ１", 4},                     /* full-width forms */
+            {"\xef\xbd\xb1", 1},             /* U+FF71 half-width katakana: narrow */
+            {"\xc3\xa9", 1},                 /* é precomposed */
+            {"e\xcc\x81", 1},                /* e + U+0301 combining acute */
+            {"\xe2\x80\xa6", 1},             /* U+2026 ellipsis: three bytes, one column */
+            {"\xe2\x82\xac", 1},             /* U+20AC euro sign */
+            {"\xf0\x9f\x98\x80", 2},         /* U+1F600 emoji */
+            {"\xf0\xa0\x80\x80", 2},         /* U+20000, CJK extension B */
+            {"\xe2\x80\x8b", 0},             /* U+200B zero width space */
+            {"\xff", 1},                     /* not UTF-8: one column a byte */
+            {"\xe4\xb8", 2},                 /* a cut sequence */
+            {"\xc0\xaf", 2},                 /* an overlong lead byte */
+            {"\xe3\x80\x82\xe4\xb8\xad", 4}, /* 。中 */
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(utf8_width(cases[i].s, strlen(cases[i].s)), cases[i].width);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +296,7 @@ int main(void)
             cmocka_unit_test(test_time_formats),
             cmocka_unit_test(test_sha256_vectors),
             cmocka_unit_test(test_uuid_and_tokens),
+            cmocka_unit_test(test_utf8_width),
     };
 
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);

@@ -549,6 +549,45 @@ static void test_classify_synthetic(void **state)
     unit_remove_tree(dir);
 }
 
+/* The text report's columns line up on a terminal whatever script the names are in: the
+ * class starts at the same display column on every line (utf8_width()). */
+static void test_text_report_aligned(void **state)
+{
+    static const char *const names[] = {"身份证号", "name", "Ａｇｅ", "é", "邮编…", "x"};
+    struct detect_scan sc;
+    struct buf text = BUF_INIT;
+    size_t want = 0, lines = 0;
+    char *line, *save = NULL;
+
+    (void)state;
+    detect_scan_init(&sc, names, 6, 20261205);
+    detect_scan_value(&sc, 0, "11010519491231002X", 18);
+    detect_scan_finish(&sc);
+    detect_scan_text(&sc, &text);
+    for (line = strtok_r(text.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        const char *cls = strstr(line, "class");
+        size_t at;
+
+        if (!cls)
+            cls = strstr(line, "direct_identifier");
+        if (!cls)
+            cls = strstr(line, "other");
+        if (!cls)
+            cls = strstr(line, "quasi_identifier");
+        if (!cls)
+            continue; /* the last line: rows and columns */
+        at = utf8_width(line, (size_t)(cls - line));
+        if (!lines++)
+            want = at;
+        assert_int_equal(at, want);
+    }
+    assert_int_equal(lines, 7); /* the header and six columns */
+    /* the widest name, 身份证号 (8 columns), and two spaces */
+    assert_int_equal(want, 10);
+    buf_release(&text);
+    detect_scan_release(&sc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -566,6 +605,7 @@ int main(void)
             cmocka_unit_test(test_classify_rules),
             cmocka_unit_test(test_synth_people),
             cmocka_unit_test(test_classify_synthetic),
+            cmocka_unit_test(test_text_report_aligned),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
