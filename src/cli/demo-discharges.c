@@ -1,11 +1,11 @@
 /*
  * demo-discharges.c - the "hospital discharges" dataset of `kaifang demo`, published
  * through the privacy pipeline (issue 5; docs/internals/privacy-gate.md, "The demo"):
- * synthetic people (privacy/synth.h), their direct identifiers suppressed, the
- * quasi-identifiers generalised to k >= 5 by the optimal search (privacy/anon.h), the
- * result uploaded into a private dataset, ingested (and so scanned), then the dataset
- * made public through the publish gate. The report records what was transformed.
- * Nobody's real data.
+ * synthetic people (privacy/synth.h) de-identified by a policy (privacy/policy.h, the
+ * interface of `kaifang anonymize --policy`: direct identifiers suppressed,
+ * quasi-identifiers generalised to k >= 5 by the optimal search), the result uploaded
+ * into a private dataset, ingested (and so scanned), then the dataset made public
+ * through the publish gate. The report records what the policy did. Nobody's real data.
  */
 #include <fcntl.h>
 #include <jansson.h>
@@ -15,174 +15,120 @@
 #include "cli/cli-int.h"
 #include "crypto/digest.h"
 #include "datastore/datastore.h"
-#include "privacy/anon.h"
+#include "privacy/policy.h"
 #include "privacy/synth.h"
 #include "core/util.h"
 
-#define DEMO_ROWS      3000
-#define DEMO_SEED      2026
-#define DEMO_K         5
-#define DEMO_DATASET   "hospital-discharges"
-#define DEMO_ORG       "city-health-commission"
-#define DEMO_FILE      "hospital-discharges.csv"
-#define ETHNICITY_MAIN "汉族"
+#define DEMO_ROWS    3000
+#define DEMO_SEED    2026
+#define DEMO_K       5
+#define DEMO_DATASET "hospital-discharges"
+#define DEMO_ORG     "city-health-commission"
+#define DEMO_FILE    "hospital-discharges.csv"
 
-/* A CSV field: quoted when it holds a comma, quote or line end (RFC 4180). */
-static void csv_field(FILE *f, const char *s, bool last)
-{
-    if (strpbrk(s, ",\"\r\n")) {
-        fputc('"', f);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', f);
-            fputc(*s, f);
-        }
-        fputc('"', f);
-    } else {
-        fputs(s, f);
-    }
-    fputs(last ? "\r\n" : ",", f);
-}
+/*
+ * The policy the demo publishes by: what a publisher would write in a policy file and
+ * give to `kaifang anonymize --policy` (docs/internals/privacy-anonymization.md,
+ * "Policies"), parsed and applied through the same interface (privacy/policy.h). The
+ * record number and the direct identifiers are dropped; birth date, sex, ethnicity and
+ * occupation are the quasi-identifiers, generalised by the optimal search to k >= 5 with
+ * no record suppressed; diagnosis is the sensitive attribute; income is rounded.
+ */
+static const char demo_policy[] =
+        "{\"description\": \"hospital discharges of the demo: k = 5, no record suppressed\",\n"
+        " \"k\": 5, \"suppression\": 0, \"metric\": \"loss\",\n"
+        " \"columns\": [\n"
+        "  {\"name\": \"序号\", \"action\": \"suppress\"},\n"
+        "  {\"name\": \"姓名\", \"action\": \"suppress\"},\n"
+        "  {\"name\": \"身份证号\", \"action\": \"suppress\"},\n"
+        "  {\"name\": \"手机号码\", \"action\": \"suppress\"},\n"
+        "  {\"name\": \"备注\", \"action\": \"suppress\"},\n"
+        "  {\"name\": \"出生日期\", \"hierarchy\": \"date\"},\n"
+        "  {\"name\": \"性别\", \"hierarchy\": \"mask\"},\n"
+        "  {\"name\": \"民族\", \"hierarchy\": \"mask\"},\n"
+        "  {\"name\": \"职业\", \"hierarchy\": \"mask\"},\n"
+        "  {\"name\": \"诊断\", \"sensitive\": true},\n"
+        "  {\"name\": \"年收入\", \"round\": 1000}]}\n";
 
-/* The people with their direct identifiers (name, ID number, phone, remarks) and the
- * record number dropped: what the search then generalises. */
-static int write_stage(const char *path, struct err *err)
+/* The synthetic people, every column as `kaifang synth people` writes them. */
+static int write_people(const char *path, struct err *err)
 {
-    struct synth g;
-    struct synth_person sp;
-    char income[16];
     FILE *f = fopen(path, "w");
+    int ret;
 
     if (!f)
         return err_set(err, ERR_INTERNAL, NULL, "cannot write \"%s\": %s", path, strerror(errno));
-    fputs("性别,民族,出生日期,职业,诊断,年收入\r\n", f);
-    synth_init(&g, DEMO_SEED);
-    for (unsigned i = 0; i < DEMO_ROWS; i++) {
-        synth_person_next(&g, &sp);
-        xsnprintf(income, sizeof(income), "%u", sp.income);
-        csv_field(f, sp.gender, false);
-        csv_field(f, sp.ethnicity, false);
-        csv_field(f, sp.birth_date, false);
-        csv_field(f, sp.occupation, false);
-        csv_field(f, sp.diagnosis, false);
-        csv_field(f, income, true);
-    }
-    if (fclose(f))
-        return err_set(err, ERR_INTERNAL, NULL, "cannot write \"%s\"", path);
-    return 0;
-}
-
-/* A two- or three-level hierarchy over a column's values, as ARX CSV text: each value,
- * then (ethnicity) the main group or "少数民族", then "*". */
-static int hierarchy_for(const char *stage, const char *column, bool ethnic,
-                         struct anon_hierarchy **out, struct err *err)
-{
-    struct buf csv = BUF_INIT;
-    char **values = NULL;
-    size_t n = 0;
-    int ret;
-
-    ret = anon_column_values(stage, column, "qi", &values, &n, err);
-    if (ret)
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        if (ethnic)
-            buf_addf(&csv, "%s;%s;*\n", values[i],
-                     str_eq(values[i], ETHNICITY_MAIN) ? ETHNICITY_MAIN : "少数民族");
-        else
-            buf_addf(&csv, "%s;*\n", values[i]);
-    }
-    ret = anon_hierarchy_parse(out, csv.buf, csv.len, column, err);
-out:
-    for (size_t i = 0; i < n; i++)
-        free(values[i]);
-    free(values);
-    buf_release(&csv);
+    ret = synth_people_write(f, DEMO_ROWS, DEMO_SEED, err);
+    if (fclose(f) && !ret)
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot write \"%s\"", path);
     return ret;
 }
 
-static const char *const level_names[][6] = {
-        {"kept", "withheld (*)"},
-        {"kept", "main group or minority", "withheld (*)"},
-        {"day", "month", "quarter", "year", "decade", "withheld (*)"},
-        {"kept", "withheld (*)"},
-};
-
-/* Generalises stage into out_path (k >= DEMO_K, no record suppressed); *tr gets the
- * transformations for the report. */
-static int deidentify(const char *stage, const char *out_path, json_t **tr, struct err *err)
+/* One column's line of the privacy report, from the policy's report of it (its
+ * "columns" member) and the level the search chose. New string. */
+static char *column_transformation(const char *name, const json_t *col, const json_t *rep)
 {
-    static const char *const qcols[] = {"性别", "民族", "出生日期", "职业"};
-    struct anon_hierarchy *h[4] = {NULL, NULL, NULL, NULL};
-    struct anon_qi qi[4];
-    struct anon_data *d = NULL;
-    struct anon_result res;
-    struct anon_config cfg = {DEMO_K, ANON_LDIV_NONE, 1, ANON_TCLOSE_NONE, 0, 0, ANON_METRIC_LOSS};
-    char **dates = NULL;
-    size_t ndates = 0;
+    const char *action = json_string_value(json_object_get(col, "action"));
+    const json_t *level = json_object_get(json_object_get(rep, "levels"), name);
+    const json_t *height = json_object_get(json_object_get(rep, "heights"), name);
+
+    if (str_eq(action, "suppress"))
+        return xstrdup("suppressed (column dropped by the policy)");
+    if (json_is_integer(level))
+        return xstrfmt("generalised through the \"%s\" hierarchy to level %" JSON_INTEGER_FORMAT
+                       " of %" JSON_INTEGER_FORMAT,
+                       json_string_value(json_object_get(col, "hierarchy")),
+                       json_integer_value(level), json_integer_value(height) - 1);
+    if (json_is_number(json_object_get(col, "round")))
+        return xstrfmt("rounded to the nearest %g",
+                       json_number_value(json_object_get(col, "round")));
+    if (json_is_true(json_object_get(col, "sensitive")))
+        return xstrdup("kept: the sensitive attribute");
+    return xstrfmt("%s", action ? action : "kept");
+}
+
+/* De-identifies the people at in into out by the demo's policy; *tr gets the
+ * transformations for the privacy report, from the policy's own report. */
+static int deidentify(const char *in, const char *out, json_t **tr, struct err *err)
+{
+    struct privacy_policy *pol = NULL;
+    struct privacy_outcome o;
+    const json_t *col;
+    const char *name;
+    char *what;
     int ret;
 
-    memset(&res, 0, sizeof(res));
+    memset(&o, 0, sizeof(o));
     *tr = NULL;
-    ret = hierarchy_for(stage, "性别", false, &h[0], err);
+    ret = privacy_policy_parse(&pol, demo_policy, strlen(demo_policy), "the demo's policy", err);
     if (!ret)
-        ret = hierarchy_for(stage, "民族", true, &h[1], err);
-    if (!ret)
-        ret = anon_column_values(stage, "出生日期", "qi", &dates, &ndates, err);
-    if (!ret)
-        ret = anon_hierarchy_builtin(&h[2], "date", (const char *const *)dates, ndates, err);
-    if (!ret)
-        ret = hierarchy_for(stage, "职业", false, &h[3], err);
+        ret = privacy_policy_apply(pol, in, out, NULL, &o, err);
     if (ret)
         goto out;
-    for (size_t j = 0; j < 4; j++) {
-        qi[j].column = qcols[j];
-        qi[j].hierarchy = h[j];
-    }
-    ret = anon_data_load(&d, stage, qi, 4, NULL, NULL, err);
-    if (!ret)
-        ret = anon_search(d, &cfg, &res, err);
-    if (ret)
-        goto out;
-    if (!res.found) {
-        ret = err_set(err, ERR_INTERNAL, NULL, "no generalisation reaches k = %d", DEMO_K);
+    if (!o.found) {
+        ret = err_set(err, ERR_INTERNAL, NULL, "the demo's policy found no generalisation");
         goto out;
     }
-    ret = anon_data_write(d, &cfg, res.levels, out_path, err);
-    if (ret)
-        goto out;
-    *tr = json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "column", "序号",
-                    "transformation", "suppressed (record number)", "column", "姓名",
-                    "transformation", "suppressed (direct identifier)", "column", "身份证号",
-                    "transformation", "suppressed (direct identifier)", "column", "手机号码",
-                    "transformation", "suppressed (direct identifier)", "column", "备注",
-                    "transformation", "suppressed (free text holding phone numbers)");
-    BUG_ON(!*tr);
-    for (size_t j = 0; j < 4; j++) {
-        unsigned l = res.levels[j];
-        size_t height = anon_data_height(d, j);
-        const char *what = l < 6 && level_names[j][l] ? level_names[j][l] : "generalised";
-
-        if (l + 1 == height)
-            what = "withheld (*)";
-        char *text = l ? xstrfmt("generalised: %s", what) : xstrdup("kept as it was");
-
-        json_array_append_new(*tr, json_pack("{s:s,s:s,s:I}", "column", qcols[j], "transformation",
-                                             text, "level", (json_int_t)l));
-        free(text);
+    *tr = json_array();
+    json_object_foreach ((json_t *)json_object_get(o.report, "columns"), name, col) {
+        what = column_transformation(name, col, o.report);
+        json_array_append_new(*tr, json_pack("{s:s,s:s}", "column", name, "transformation", what));
+        free(what);
     }
-    json_array_append_new(
-            *tr, json_pack("{s:s,s:s}", "column", "k-anonymity", "transformation",
-                           "optimal full-domain generalisation to k >= 5 (loss metric), no "
-                           "record suppressed"));
+    what = xstrfmt("by a policy (privacy/policy.h, as `kaifang anonymize --policy`): optimal "
+                   "full-domain generalisation to k >= %" JSON_INTEGER_FORMAT
+                   " (%s metric), %" JSON_INTEGER_FORMAT " records suppressed, smallest "
+                   "class %" JSON_INTEGER_FORMAT,
+                   json_integer_value(json_object_get(o.report, "k")),
+                   json_string_value(json_object_get(o.report, "metric")),
+                   json_integer_value(json_object_get(o.report, "suppressed")),
+                   json_integer_value(json_object_get(o.report, "min_class")));
+    json_array_append_new(*tr,
+                          json_pack("{s:s,s:s}", "column", "k-anonymity", "transformation", what));
+    free(what);
 out:
-    anon_result_release(&res);
-    anon_data_free(d);
-    for (size_t j = 0; j < 4; j++)
-        anon_hierarchy_free(h[j]);
-    for (size_t i = 0; i < ndates; i++)
-        free(dates[i]);
-    free(dates);
+    privacy_outcome_release(&o);
+    privacy_policy_free(pol);
     return ret;
 }
 
@@ -210,7 +156,8 @@ static int file_digest(const char *path, char hex[SHA256_HEX_LEN], uint64_t *siz
 
 static const char notes[] =
         "Synthetic discharge records of 3,000 patients, made by `kaifang synth people` "
-        "(nobody's real data), published through Kaifang's privacy pipeline: the direct "
+        "(nobody's real data), published through Kaifang's privacy pipeline: de-identified "
+        "by the policy below (the file `kaifang anonymize --policy` reads): the direct "
         "identifiers (name, ID number, phone, remarks) suppressed, birth date, sex, "
         "ethnicity and occupation generalised to k-anonymity with k ≥ 5 by the optimal "
         "search, then scanned at ingest and passed through the publish gate. The privacy "
@@ -224,7 +171,7 @@ int cli_demo_discharges(struct portal *p, struct err *err)
     struct upload up;
     struct datastore_ingest_request req;
     json_t *params = NULL, *doc = NULL, *result = NULL, *tr = NULL, *report = NULL, *res;
-    char *stage = NULL, *out = NULL, hex[SHA256_HEX_LEN];
+    char *stage = NULL, *out = NULL, *notes_md = NULL, hex[SHA256_HEX_LEN];
     const char *rid;
     int ret, fd;
 
@@ -256,7 +203,7 @@ int cli_demo_discharges(struct portal *p, struct err *err)
         goto out;
     }
     close(fd);
-    ret = write_stage(stage, err);
+    ret = write_people(stage, err);
     if (!ret)
         ret = deidentify(stage, out, &tr, err);
     if (ret)
@@ -277,8 +224,9 @@ int cli_demo_discharges(struct portal *p, struct err *err)
             goto out;
     }
     json_decref(params);
+    notes_md = xstrfmt("%s\n\n```json\n%s```\n", notes, demo_policy);
     params = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:[{s:s},{s:s},{s:s}]}", "name", DEMO_DATASET,
-                       "title", "Hospital discharges (synthetic, de-identified)", "notes", notes,
+                       "title", "Hospital discharges (synthetic, de-identified)", "notes", notes_md,
                        "owner_org", DEMO_ORG, "license_id", "CC0-1.0", "private", true, "tags",
                        "name", "health", "name", "synthetic", "name", "k-anonymity");
     json_decref(doc);
@@ -331,6 +279,7 @@ out:
         unlink(out); /* ENOENT when the catalog moved it to its content address */
     free(stage);
     free(out);
+    free(notes_md);
     json_decref(params);
     json_decref(doc);
     json_decref(result);

@@ -275,7 +275,8 @@ def test_scan_resource_on_the_command_line(portal, srv, tok):
 
 def test_demo_publishes_hospital_discharges(tmp_path, kaifang_bin):
     """`kaifang demo` publishes synthetic people through the pipeline: de-identified to
-    k >= 5, scanned at ingest, passed by the gate; a visitor sees the report."""
+    k >= 5 by a policy (the interface of `kaifang anonymize --policy`), scanned at ingest,
+    passed by the gate; a visitor sees the report and the policy."""
     cat = tmp_path / "catalog"
     cat.mkdir()
     shutil.copytree(os.path.join(CATALOG_DIR, "iso-4217-currencies"), cat / "iso-4217-currencies")
@@ -290,12 +291,19 @@ def test_demo_publishes_hospital_discharges(tmp_path, kaifang_bin):
         assert rep["k"] >= 5 and rep["direct_identifiers"] == [], rep
         assert set(rep["quasi_identifiers"]) == {"性别", "民族", "出生日期", "职业"}, rep
         assert rep["rows"] == 3000
-        cols = {t["column"] for t in rep["transformations"]}
-        assert {"姓名", "身份证号", "手机号码", "备注", "出生日期"} <= cols, rep["transformations"]
+        tr = {t["column"]: t["transformation"] for t in rep["transformations"]}
+        assert {"姓名", "身份证号", "手机号码", "备注", "出生日期"} <= set(tr), rep["transformations"]
+        # What the policy did, from the policy's own report: the identifiers dropped, the
+        # quasi-identifiers generalised through their hierarchies, k as the policy says.
+        assert tr["身份证号"] == "suppressed (column dropped by the policy)", tr
+        assert tr["出生日期"].startswith('generalised through the "date" hierarchy to level'), tr
+        assert tr["k-anonymity"].startswith("by a policy") and "k >= 5" in tr["k-anonymity"], tr
         assert ok(s.api("datastore_search", resource_id=rid, limit=1))["total"] == 3000
         html = s.get("/dataset/hospital-discharges").content.decode("utf-8")
         assert "Privacy" in html and "k = %d" % rep["k"] in html and "passed" in html
-        assert "suppressed (direct identifier)" in html
+        assert "suppressed (column dropped by the policy)" in html
+        # The policy itself is on the page, as a publisher would write the file.
+        assert "&quot;hierarchy&quot;: &quot;date&quot;" in html or '"hierarchy": "date"' in html
         page = s.get("/dataset/hospital-discharges/resource/%s" % rid).content.decode("utf-8")
         assert "k = %d" % rep["k"] in page and "passed" in page
         # The currencies' "name" column is not about people: published as it was.
