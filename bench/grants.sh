@@ -12,6 +12,12 @@
 # caller's token (the grantee's: the token lookup, memberships and roles are part of
 # both).
 #
+# Each wrk run also reads the server's CPU time (utime + stime from /proc) before and
+# after, reported per request: on a machine shared with other work, wall time moves with
+# the load, CPU time much less. The store's counters (meta 'version' and 'catalog')
+# before and after give the commits made during the runs: one restricted read's entry per
+# commit without group commit, fewer commits than entries with it.
+#
 # Prints a Markdown report on stdout; progress on stderr.
 #
 # Environment:
@@ -107,20 +113,40 @@ a=$(curl -sf "$URL/api/3/action/datastore_search?resource_id=$PUB&$Q" | $PY -c '
 b=$(curl -sf -H "Authorization: $GRANTEE" "$URL/api/3/action/datastore_search?resource_id=$RES&$Q" | $PY -c 'import json,sys; print(json.load(sys.stdin)["result"]["records"])')
 [ "$a" = "$b" ] || { log "the two tables answer differently: $a / $b"; exit 1; }
 
-run() { # name conns url [token]
-    local out
+# The server's CPU time so far (utime + stime of /proc/PID/stat), in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+TICK=$(getconf CLK_TCK)
+
+run() { # name conns url [token] -> "name conns requests/s server-CPU-us-per-request"
+    local out t0 t1
+    t0=$(cpu_ticks)
     if [ -n "${4:-}" ]; then
         out=$(wrk -t1 -c"$2" -d"$DURATION" -H "Authorization: $4" "$3")
     else
         out=$(wrk -t1 -c"$2" -d"$DURATION" "$3")
     fi
-    local rps
+    t1=$(cpu_ticks)
+    local rps n
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-    echo "$1 $2 $rps"
+    n=$(echo "$out" | awk '/requests in/ {print $1}')
+    echo "$1 $2 $rps $($PY -c "print('%.0f' % (1e6 * ($t1 - $t0) / $TICK / max($n, 1)))")"
+}
+
+# The store's two counters (docs/internals/store.md): 'version' moves at every commit,
+# 'catalog' at every commit but the ledger's own (the catalog caches' key).
+counters() {
+    $PY - "$P/kaifang.db" <<'PYEOF'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+v = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('version', 'catalog')"))
+print(v.get("version", 0), v.get("catalog", v.get("version", 0)))
+PYEOF
 }
 
 sleep 2
 before=$(entries)
+read -r v_before c_before < <(counters)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 raw=()
 # Interleaved rounds (the machine is shared): each figure is the median of ROUNDS runs.
 for round in $(seq 1 "$ROUNDS"); do
@@ -131,14 +157,17 @@ for round in $(seq 1 "$ROUNDS"); do
         raw+=("$(run restricted-grant "$c" "$URL/api/3/action/datastore_search?resource_id=$RES&$Q" "$GRANTEE")")
     done
 done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 sleep 3
 after=$(entries)
+read -r v_after c_after < <(counters)
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 results=()
 for c in 1 4; do
     for name in public-anonymous public-token restricted-grant; do
-        med=$(printf '%s\n' "${raw[@]}" | awk -v n=$name -v c=$c '$1==n && $2==c {print $3}' | sort -g |
-              awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
-        results+=("$name $c $med")
+        med=$(printf '%s\n' "${raw[@]}" | awk -v n=$name -v c=$c '$1==n && $2==c {print $3}' | median)
+        cpu=$(printf '%s\n' "${raw[@]}" | awk -v n=$name -v c=$c '$1==n && $2==c {print $4}' | median)
+        results+=("$name $c $med $cpu")
     done
 done
 
@@ -146,17 +175,22 @@ echo "## Restricted reads: datastore_search under a grant against a public read 
 echo
 echo "\`KAIFANG_BIN=$BIN BENCH_DURATION=$DURATION BENCH_ROUNDS=$ROUNDS bench/grants.sh\`; $(nproc) CPUs, $(uname -m); $ROWS rows per table; query filters region=r07, 3 fields, limit 10 (10 rows back)."
 echo
-echo "| caller | connections | requests/s | ms per request |"
-echo "|---|---:|---:|---:|"
+echo "Load average (1, 5, 15 min) at the start of the runs: $load_before; at the end: $load_after."
+echo
+echo "| caller | connections | requests/s | ms per request | server CPU µs per request |"
+echo "|---|---:|---:|---:|---:|"
 for r in "${results[@]}"; do
     set -- $r
-    echo "| $1 | $2 | $3 | $($PY -c "print('%.3f' % (1000.0 * $2 / $3))") |"
+    echo "| $1 | $2 | $3 | $($PY -c "print('%.3f' % (1000.0 * $2 / $3))") | $4 |"
 done
 echo
 for c in 1 4; do
     pt=$(printf '%s\n' "${results[@]}" | awk -v c=$c '$1=="public-token" && $2==c {print $3}')
     rg=$(printf '%s\n' "${results[@]}" | awk -v c=$c '$1=="restricted-grant" && $2==c {print $3}')
-    echo "Overhead of a restricted read over a signed-in public read, $c connection(s): $($PY -c "print('%.1f %%' % (100.0 * ($pt / $rg - 1)))")"
+    ptc=$(printf '%s\n' "${results[@]}" | awk -v c=$c '$1=="public-token" && $2==c {print $4}')
+    rgc=$(printf '%s\n' "${results[@]}" | awk -v c=$c '$1=="restricted-grant" && $2==c {print $4}')
+    echo "Overhead of a restricted read over a signed-in public read, $c connection(s): $($PY -c "print('%.1f %%' % (100.0 * ($pt / $rg - 1)))") in time, $($PY -c "print('%.1f %%' % (100.0 * ($rgc / $ptc - 1)))") in server CPU"
     echo
 done
-echo "Ledger entries written during the runs (one restricted_read per restricted request): $((after - before))"
+echo "Ledger entries written during the runs (one restricted_read per restricted request): $((after - before));"
+echo "store commits during the runs: $((v_after - v_before)) (entries per commit: $($PY -c "print('%.2f' % ($((after - before)) / max($((v_after - v_before)), 1)))")); catalog version moves: $((c_after - c_before))."

@@ -659,14 +659,9 @@ int grant_read_record(struct store *s, const char *actor, const char *org, const
         objects = json_pack("{s:s?, s:s?, s:s?, s:I}", "grant", grant_id, "dataset", dataset_id,
                             "resource", resource_id, "rows", (json_int_t)rows);
     BUG_ON(!objects);
-    ret = store_begin(s, &e);
-    if (!ret) {
-        ret = ledger_record(s, type, actor, org, objects, query, NULL, &e);
-        if (!ret)
-            ret = store_commit(s, &e);
-        if (ret)
-            store_rollback(s);
-    }
+    /* A transaction of its own, shared with the entries of concurrent reads (group
+     * commit); it returns once the entry is committed, so the caller sends no row before. */
+    ret = ledger_append(s, type, actor, org, objects, query, NULL, &e);
     if (ret)
         ret = err_set(err, ERR_INTERNAL, NULL, "cannot record \"%s\" in the ledger: %s", type,
                       e.msg);

@@ -87,7 +87,9 @@ int grant_find_valid(struct store *s, const struct actor *a, const char *dataset
                      const char *day, json_t **grant, struct err *err);
 
 /*
- * Records one read of restricted data, or one refusal, as its own transaction:
+ * Records one read of restricted data, or one refusal, as its own transaction (shared
+ * with concurrent reads' entries: ledger_append(), group commit), and returns once it
+ * committed:
  *   refusal NULL: "restricted_read", objects {grant, dataset, resource, rows}
  *   refusal set:  "restricted_read_refused", objects {dataset, resource, grant (when
  *                 one applies), reason: refusal (a short text, no personal data)}

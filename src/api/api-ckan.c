@@ -230,7 +230,7 @@ static const struct api_action actions[] = {
          "Record a charge under an approved fee schedule.\n\n:param organization, unit, "
          "system, payer, date, amount, schedule\n:param currency: CNY (optional)\n:param "
          "grant: the grant charged for (optional)\n\n:returns: id and ledger_index"},
-        {"audit_report", audit_action_audit_report, GET_READ,
+        {"audit_report", audit_action_audit_report, GET_READ | API_LEDGER_VIEW,
          "Return the audit of fees: charges with no approved schedule, outside a schedule's "
          "period or above its price, per organization and unit/system, with their ledger "
          "entries.\n\n:param proofs: embed inclusion proofs (optional, default: False)"},

@@ -133,7 +133,7 @@ void api_dcat_datajson_digest(struct catalog *c, const struct config *cfg, char 
     struct dcat_options o;
     struct sha256_ctx ctx;
     uint8_t md[SHA256_LEN];
-    uint64_t version = store_version(c->store);
+    uint64_t version = store_catalog_version(c->store);
 
     dcat_options_init(&o, cfg, c->site_url);
     {

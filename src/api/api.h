@@ -33,6 +33,11 @@ enum api_flags {
     API_UPLOAD = 1 << 2,    /* accepts a multipart "upload" file part */
     API_CACHEABLE = 1 << 3, /* GET answers may carry an ETag and be revalidated */
     API_EXPENSIVE = 1 << 4, /* may run for seconds: api_ckan_expensive() tells which calls */
+    /* The answer shows the ledger (entries, checkpoints, proofs, what the audit finds in
+     * them): an anonymous answer is cached against store_version(), which every commit
+     * moves. Other cacheable answers are cached against store_catalog_version(), which
+     * the ledger's own commits (restricted reads, integration) leave unchanged. */
+    API_LEDGER_VIEW = 1 << 5,
 };
 
 struct api_action {

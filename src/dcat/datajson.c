@@ -469,7 +469,7 @@ static void write_back(struct dcat_stream *s, uint64_t version)
         log_debug("dcat: data.json entries not stored: %s", err.msg);
         goto out;
     }
-    if (store_version(st) != version) {
+    if (store_catalog_version(st) != version) {
         store_rollback(st);
         goto out;
     }
@@ -499,7 +499,7 @@ static int stream_fill(struct dcat_stream *s, struct err *err)
     struct actor anon = ACTOR_ANONYMOUS;
     size_t starts[DCAT_DATAJSON_BATCH], lens[DCAT_DATAJSON_BATCH], i, k = 0, n, page;
     json_t *params, *result = NULL, *derived = NULL;
-    uint64_t version = store_version(s->c->store);
+    uint64_t version = store_catalog_version(s->c->store);
     int ret;
 
     if (s->next > LIMIT_SEARCH_START_MAX) {
@@ -578,7 +578,7 @@ static int fill(struct dcat_stream *s, size_t from, struct err *err)
     }
     dcat_snapshot_add(&s->snap, s->out.buf + from, s->out.len - from);
     if (s->done) {
-        if (store_version(s->c->store) == s->version)
+        if (store_catalog_version(s->c->store) == s->version)
             dcat_snapshot_commit(&s->snap, s->written);
         else
             dcat_snapshot_abandon(&s->snap);
@@ -618,7 +618,7 @@ int dcat_datajson_open(struct catalog *c, const struct dcat_options *o, struct d
     buf_init(&s->wb_entries, 0);
     dcat_codec_init(&s->codec);
     /* The version first: a write committed after this is seen by the end's check. */
-    s->version = store_version(c->store);
+    s->version = store_catalog_version(c->store);
     s->dir = dcat_persist_dir(c);
     if (s->dir) {
         uint8_t key[SHA256_LEN], v[8];

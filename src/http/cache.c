@@ -3,7 +3,8 @@
  * package_search, …, and the HTML pages that only read the catalog, routes.c): the
  * serialised CKAN envelope or page, its SHA-256 and, once asked for,
  * its gzip form, keyed by the action and its query arguments and valid while
- * store_version() is unchanged.
+ * store_catalog_version() is unchanged (store_version() for an answer that shows the
+ * ledger: routes.c, API_LEDGER_VIEW).
  *
  * Why: a cached package_show skips the store read, two passes of jansson (parse and
  * dump) and the ETag hash, which together are most of its cost. Why per thread: no
@@ -13,7 +14,7 @@
  * Correctness: only requests without an API token use it, so every entry is what any
  * anonymous caller would be sent. The version is read before the action runs: a write
  * that commits meanwhile makes the entry stale at once, never a stale entry current.
- * store_version() is read from the database, so writes by other processes (the CLI)
+ * The version is read from the database, so writes by other processes (the CLI)
  * invalidate too.
  */
 #include <jansson.h>

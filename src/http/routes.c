@@ -234,7 +234,8 @@ static enum MHD_Result reply_page(struct request *r, int ret, struct buf *b, str
 /*
  * A page that only reads the catalog, answered through the per-thread cache (cache.c)
  * for anonymous GET and HEAD: keyed by the language, the path and the query arguments,
- * valid while store_version() is unchanged (read before rendering, so a write that
+ * valid while store_catalog_version() is unchanged (a page showing ledger entries must not
+ * come through here) (read before rendering, so a write that
  * commits meanwhile makes the entry stale at once). render appends the page to b and
  * returns 0, or a negative error kind with err set. flags: extra reply_flags (Vary).
  * Pages that read datastore tables are not cached this way: a table's rows change
@@ -278,7 +279,9 @@ static enum MHD_Result cached_page_ex(struct request *r, page_render_fn render,
     }
     buf_release(&action);
     if (cached) {
-        version = store_version(r->srv->catalog->store);
+        /* These pages show the catalog, not the ledger: the ledger's own commits
+         * (restricted reads, integration) leave them valid. */
+        version = store_catalog_version(r->srv->catalog->store);
         e = http_cache_find(&key, version);
         if (e) {
             count_view(r, o);
@@ -595,7 +598,10 @@ static enum MHD_Result h_action(struct request *r)
     cached = act && (act->flags & API_CACHEABLE) && r->method != HM_POST &&
              !r->actor.authenticated && !have_upload && !http_cache_key(r, name, &key);
     if (cached) {
-        version = store_version(r->srv->catalog->store);
+        /* Catalog answers outlive the ledger's own commits (restricted reads); an answer
+         * that shows the ledger does not (api.h, API_LEDGER_VIEW). */
+        version = (act->flags & API_LEDGER_VIEW) ? store_version(r->srv->catalog->store)
+                                                 : store_catalog_version(r->srv->catalog->store);
         e = http_cache_find(&key, version);
         if (e) {
             action_view(r, name, 200);

@@ -34,24 +34,36 @@ static const char *dump(json_t *v, char *buf, size_t size, char **heap, size_t *
     return *heap;
 }
 
-int ledger_record(struct store *s, const char *type, const char *actor, const char *org,
-                  json_t *objects, json_t *digest, uint64_t *index, struct err *err)
+/* An entry being built: its canonical text (in ebuf when it fits, else in heap) and leaf
+ * hash. */
+struct entry_text {
+    char ebuf[1024]; /* most entries fit: no allocation for their text */
+    char *heap;
+    const char *text;
+    size_t len;
+    uint8_t leaf[LEDGER_HASH_LEN];
+};
+
+/* Builds the canonical text of an entry (ledger_record's arguments) and its leaf hash
+ * into t; release with entry_text_release(). */
+static int entry_build(const char *type, const char *actor, const char *org, json_t *objects,
+                       json_t *digest, struct entry_text *t, struct err *err)
 {
     char now[TIME_ISO_MAX];
-    uint8_t leaf[LEDGER_HASH_LEN];
     uint8_t h[SHA256_LEN];
     char dig[sizeof("sha256:") + SHA256_HEX_LEN];
-    /* Most entries and digests fit these: no allocation for their text. */
-    char ebuf[1024], dbuf[512];
+    char dbuf[512];
     json_t *entry = NULL;
-    char *eheap = NULL, *dheap = NULL;
-    const char *text, *dtext;
-    size_t len = 0, dlen = 0;
-    uint64_t idx = 0;
+    char *dheap = NULL;
+    const char *dtext;
+    size_t dlen = 0;
     int rc = 0;
 
     BUG_ON(!type || !*type || !actor || !*actor);
     BUG_ON(objects && !json_is_object(objects));
+    t->heap = NULL;
+    t->text = NULL;
+    t->len = 0;
     time_now_rfc3339(now);
     /* Keys added in sorted order: the sort at dump time then finds them in place. */
     entry = json_object();
@@ -74,29 +86,59 @@ int ledger_record(struct store *s, const char *type, const char *actor, const ch
         hex_encode(h, sizeof(h), dig + 7);
         json_object_set_new(entry, "digest", json_string_nocheck(dig));
     }
-    text = dump(entry, ebuf, sizeof(ebuf), &eheap, &len);
-    if (!text) {
+    t->text = dump(entry, t->ebuf, sizeof(t->ebuf), &t->heap, &t->len);
+    if (!t->text) {
         rc = err_set(err, ERR_INTERNAL, NULL, "cannot encode the ledger entry");
         goto out;
     }
     /* tlog-tiles entry bundles prefix each entry with a uint16 length. */
-    if (len > LEDGER_ENTRY_MAX) {
+    if (t->len > LEDGER_ENTRY_MAX) {
         rc = err_set(err, ERR_TOO_LARGE, NULL,
-                     "ledger entry of type \"%s\" is too large (%zu bytes, at most %u)", type, len,
-                     LEDGER_ENTRY_MAX);
+                     "ledger entry of type \"%s\" is too large (%zu bytes, at most %u)", type,
+                     t->len, LEDGER_ENTRY_MAX);
         goto out;
     }
-    merkle_leaf_hash(text, len, leaf);
-    /* store_ledger_stage is a write: BUG_ON outside the caller's transaction. */
-    rc = store_ledger_stage(s, text, len, leaf, &idx, err);
-    if (rc)
-        goto out;
-    if (index)
-        *index = idx;
+    merkle_leaf_hash(t->text, t->len, t->leaf);
 out:
-    free(eheap);
     free(dheap);
     json_decref(entry);
+    return rc;
+}
+
+static void entry_text_release(struct entry_text *t)
+{
+    free(t->heap);
+    t->heap = NULL;
+}
+
+int ledger_record(struct store *s, const char *type, const char *actor, const char *org,
+                  json_t *objects, json_t *digest, uint64_t *index, struct err *err)
+{
+    struct entry_text t;
+    uint64_t idx = 0;
+    int rc = entry_build(type, actor, org, objects, digest, &t, err);
+
+    /* store_ledger_stage is a write: BUG_ON outside the caller's transaction. */
+    if (!rc)
+        rc = store_ledger_stage(s, t.text, t.len, t.leaf, &idx, err);
+    if (!rc && index)
+        *index = idx;
+    entry_text_release(&t);
+    return rc;
+}
+
+int ledger_append(struct store *s, const char *type, const char *actor, const char *org,
+                  json_t *objects, json_t *digest, uint64_t *index, struct err *err)
+{
+    struct entry_text t;
+    uint64_t idx = 0;
+    int rc = entry_build(type, actor, org, objects, digest, &t, err);
+
+    if (!rc)
+        rc = store_ledger_append(s, t.text, t.len, t.leaf, &idx, err);
+    if (!rc && index)
+        *index = idx;
+    entry_text_release(&t);
     return rc;
 }
 

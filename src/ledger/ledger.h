@@ -126,6 +126,19 @@ int ledger_record(struct store *s, const char *type, const char *actor, const ch
                   json_t *objects, json_t *digest, uint64_t *index, struct err *err);
 
 /*
+ * Records one entry (the arguments of ledger_record()) that belongs to no other change
+ * (a restricted read, a refused one) in a store transaction of its own, and returns once
+ * that transaction committed: 0 means the entry is in the database. The entry is built
+ * and hashed before the write lock is taken, and concurrent callers share one commit
+ * (store_ledger_append(): group commit), so that readers under grants do not queue for
+ * one transaction each. Must not be called inside a store transaction. -ERR_INTERNAL on
+ * a store failure (nothing stored), -ERR_TOO_LARGE for an entry over LEDGER_ENTRY_MAX.
+ * Thread-safe.
+ */
+int ledger_append(struct store *s, const char *type, const char *actor, const char *org,
+                  json_t *objects, json_t *digest, uint64_t *index, struct err *err);
+
+/*
  * The sequencer: integrates every staged entry into the tree (storing leaf and tile
  * hashes), and when the tree grew signs and stores a new checkpoint with key. Runs in
  * its own store write transaction. *size gets the integrated tree size (may be NULL).

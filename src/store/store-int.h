@@ -13,6 +13,7 @@
 #ifndef KAIFANG_STORE_STORE_INT_H
 #define KAIFANG_STORE_STORE_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -116,8 +117,13 @@ struct store_backend {
     int (*begin)(struct store *s, struct err *err);
     /* On failure the backend has already rolled back and ended the transaction. */
     int (*commit)(struct store *s, struct err *err);
+    /* commit, for a transaction whose only writes were ledger rows: store_version()
+     * moves, store_catalog_version() does not. NULL: commit is used. */
+    int (*commit_ledger)(struct store *s, struct err *err);
     void (*rollback)(struct store *s);
     uint64_t (*version)(struct store *s);
+    /* NULL: the backend has one counter, and store_catalog_version() answers version. */
+    uint64_t (*catalog_version)(struct store *s);
 
     int (*group_put)(struct store *s, const struct store_group *g, struct err *err);
     int (*group_get)(struct store *s, bool is_organization, const char *id_or_name, json_t **doc,
@@ -228,6 +234,11 @@ struct store {
     uint64_t id;      /* store_id(): from a process-wide counter, never reused */
     void *ds;         /* the datastore backend's state (store_ds_backend.open) */
     _Atomic(store_tokenize_fn) ds_tokenize; /* store_ds_set_tokenizer() */
+    /* store_ledger_append()'s queue: callers waiting for their entry to commit, oldest
+     * first; the first is the one committing (store.c). Under group_lock. */
+    pthread_mutex_t group_lock;
+    pthread_cond_t group_done;
+    struct store_group_item *group_head, *group_tail;
 };
 
 extern const struct store_backend store_sqlite_backend;

@@ -33,6 +33,8 @@ enum stmt_id {
     ST_ROLLBACK,
     ST_VERSION_GET,
     ST_VERSION_BUMP,
+    ST_CATALOG_VERSION_GET,
+    ST_VERSION_BUMP_LEDGER,
     ST_SCHEMA_GET,
     ST_GROUP_NAME_TAKEN,
     ST_GROUP_PUT,
@@ -213,6 +215,9 @@ void sq_read_end(struct store *s, struct conn *c);
 
 /* The store_version() counter as seen by c. */
 int sq_version_read(struct conn *c, uint64_t *v, struct err *err);
+
+/* The store_catalog_version() counter as seen by c. */
+int sq_catalog_version_read(struct conn *c, uint64_t *v, struct err *err);
 
 /* Column col of the current row as a new JSON string (null for SQL NULL). */
 json_t *sq_column_string(sqlite3_stmt *st, int col);

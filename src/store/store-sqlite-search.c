@@ -1127,7 +1127,7 @@ int sq_dataset_search(struct store *s, const struct store_search *q,
         goto out;
     reading = true;
     if (cacheable) {
-        rc = sq_version_read(c, &version, err);
+        rc = sq_catalog_version_read(c, &version, err);
         if (rc)
             goto out;
         skey = search_key(q, &plan, orgs, CACHE_SET);

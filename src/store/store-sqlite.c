@@ -228,6 +228,10 @@ static const char *const migrations[] = {
         "CREATE TRIGGER datasets_views_delete AFTER DELETE ON datasets BEGIN\n"
         "    DELETE FROM dataset_views WHERE dataset_id = old.id;\n"
         "END;\n",
+        /* 11: store_catalog_version(), the counter that commits of ledger rows alone (a
+         * restricted read's entry, an integration) leave unchanged, from the version. */
+        "INSERT OR REPLACE INTO meta (key, value) SELECT 'catalog', value FROM meta"
+        " WHERE key = 'version';\n",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -242,7 +246,10 @@ static const char *const stmt_sql[ST__COUNT] = {
         [ST_COMMIT] = "COMMIT",
         [ST_ROLLBACK] = "ROLLBACK",
         [ST_VERSION_GET] = "SELECT value FROM meta WHERE key = 'version'",
-        [ST_VERSION_BUMP] = "UPDATE meta SET value = value + 1 WHERE key = 'version'",
+        /* Every commit moves 'version'; all but ledger-only ones move 'catalog' too. */
+        [ST_VERSION_BUMP] = "UPDATE meta SET value = value + 1 WHERE key IN ('version', 'catalog')",
+        [ST_CATALOG_VERSION_GET] = "SELECT value FROM meta WHERE key = 'catalog'",
+        [ST_VERSION_BUMP_LEDGER] = "UPDATE meta SET value = value + 1 WHERE key = 'version'",
         [ST_SCHEMA_GET] = "SELECT version FROM schema_version",
         [ST_GROUP_NAME_TAKEN] =
                 "SELECT 1 FROM groups WHERE is_organization = ?1 AND name = ?2 AND id <> ?3",
@@ -763,19 +770,30 @@ static void end_write(struct sq *q, struct thread_state *t)
     pthread_mutex_unlock(&q->write_lock);
 }
 
-static int sq_commit(struct store *s, struct err *err)
+static int commit_bumping(struct store *s, enum stmt_id bump, struct err *err)
 {
     struct sq *q = s->be;
     struct thread_state *t = pthread_getspecific(q->key);
     int rc;
 
     BUG_ON(!t || !t->writing); /* store_commit without store_begin */
-    /* The version counter is a row, so that writers in other processes bump it too. */
-    rc = exec_fixed(&q->writer, ST_VERSION_BUMP, "committing", err);
+    /* The version counters are rows, so that writers in other processes bump them too. */
+    rc = exec_fixed(&q->writer, bump, "committing", err);
     if (!rc)
         rc = exec_fixed(&q->writer, ST_COMMIT, "committing", err);
     end_write(q, t);
     return rc;
+}
+
+static int sq_commit(struct store *s, struct err *err)
+{
+    return commit_bumping(s, ST_VERSION_BUMP, err);
+}
+
+/* A transaction that wrote ledger rows only: store_catalog_version() stays. */
+static int sq_commit_ledger(struct store *s, struct err *err)
+{
+    return commit_bumping(s, ST_VERSION_BUMP_LEDGER, err);
 }
 
 static void sq_rollback(struct store *s)
@@ -800,7 +818,20 @@ int sq_version_read(struct conn *c, uint64_t *v, struct err *err)
     return rc;
 }
 
-static uint64_t sq_version(struct store *s)
+int sq_catalog_version_read(struct conn *c, uint64_t *v, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t n = 0;
+    int rc = sq_stmt_get(c, ST_CATALOG_VERSION_GET, &st, err);
+
+    if (!rc)
+        rc = sq_fetch_int64(c, st, &n, "reading the catalog version", err);
+    if (!rc)
+        *v = (uint64_t)n;
+    return rc;
+}
+
+static uint64_t version_of(struct store *s, bool catalog)
 {
     struct sq *q = s->be;
     struct err err = ERR_INIT;
@@ -810,11 +841,21 @@ static uint64_t sq_version(struct store *s)
 
     rc = sq_read_conn(s, &c, &err);
     if (!rc)
-        rc = sq_version_read(c, &v, &err);
+        rc = catalog ? sq_catalog_version_read(c, &v, &err) : sq_version_read(c, &v, &err);
     /* On failure, a value never returned before, so that no cache trusts it. */
     if (rc)
         v = ((uint64_t)1 << 63) | (atomic_fetch_add(&q->failed_versions, 1) + 1);
     return v;
+}
+
+static uint64_t sq_version(struct store *s)
+{
+    return version_of(s, false);
+}
+
+static uint64_t sq_catalog_version(struct store *s)
+{
+    return version_of(s, true);
 }
 
 /* ---- Helpers for results --------------------------------------------------------------- */
@@ -1515,7 +1556,9 @@ const struct store_backend store_sqlite_backend = {
         .begin = sq_begin,
         .commit = sq_commit,
         .rollback = sq_rollback,
+        .commit_ledger = sq_commit_ledger,
         .version = sq_version,
+        .catalog_version = sq_catalog_version,
         .group_put = sq_group_put,
         .group_get = sq_group_get,
         .group_list = sq_group_list,

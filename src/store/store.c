@@ -20,22 +20,39 @@ static atomic_uint_fast64_t write_calls;
 /* store_id(): the next one to give. */
 static atomic_uint_fast64_t next_id = 1;
 
+/* What the calling thread's write transaction wrote so far (store_catalog_version()):
+ * tx_store is the store whose transaction this thread holds (NULL: none), tx_writes the
+ * kinds of write calls made in it. */
+#define TX_LEDGER 1u /* ledger rows */
+#define TX_OTHER  2u /* anything else */
+static _Thread_local const struct store *tx_store;
+static _Thread_local unsigned tx_writes;
+
 void store_fail_count_reset(void)
 {
     atomic_store(&write_calls, 0);
 }
 
-/* Counts one write call; fails it when it is the one KAIFANG_FAIL_STORE_AT names. */
-static int fail_point(struct store *s, const char *what, struct err *err)
+/* Counts one write call of kind (TX_LEDGER or TX_OTHER); fails it when it is the one
+ * KAIFANG_FAIL_STORE_AT names. */
+static int count_write(struct store *s, unsigned kind, const char *what, struct err *err)
 {
     uint64_t n = atomic_fetch_add(&write_calls, 1) + 1;
 
+    if (tx_store == s)
+        tx_writes |= kind;
     if (s->fail_at && n == s->fail_at) {
         log_warn("store: injected failure at write %" PRIu64 " (%s)", n, what);
         return err_set(err, ERR_INTERNAL, NULL, "injected store failure at write %" PRIu64 " (%s)",
                        n, what);
     }
     return 0;
+}
+
+/* A write call of anything but the ledger's rows. */
+static int fail_point(struct store *s, const char *what, struct err *err)
+{
+    return count_write(s, TX_OTHER, what, err);
 }
 
 int store_fail_point(struct store *s, const char *what, struct err *err)
@@ -110,7 +127,19 @@ static int store_new(const char *url, struct store **out, const char **location,
     (*out)->backend = be;
     (*out)->fail_at = fail_at;
     (*out)->id = atomic_fetch_add(&next_id, 1);
+    pthread_mutex_init(&(*out)->group_lock, NULL);
+    pthread_cond_init(&(*out)->group_done, NULL);
     return 0;
+}
+
+/* Frees what store_new() made, for a store its backend did not open. */
+static void store_shell_free(struct store *s)
+{
+    if (!s)
+        return;
+    pthread_cond_destroy(&s->group_done);
+    pthread_mutex_destroy(&s->group_lock);
+    free(s);
 }
 
 int store_open(struct store **out, const char *url, bool create, struct err *err)
@@ -124,7 +153,7 @@ int store_open(struct store **out, const char *url, bool create, struct err *err
     if (!rc)
         rc = s->backend->open(s, location, create, err);
     if (rc) {
-        free(s);
+        store_shell_free(s);
         return rc;
     }
     rc = ds_open(s, err);
@@ -150,7 +179,7 @@ int store_open_readonly(struct store **out, const char *url, size_t cache_kib, s
                      : err_set(err, ERR_VALIDATION, NULL, "the %s store cannot be opened read-only",
                                s->backend->name);
     if (rc) {
-        free(s);
+        store_shell_free(s);
         return rc;
     }
     rc = ds_open(s, err);
@@ -170,7 +199,8 @@ void store_free(struct store *s)
         s->backend->ds->close(s);
     if (s->be)
         s->backend->close(s);
-    free(s);
+    BUG_ON(s->group_head); /* store_free while store_ledger_append runs */
+    store_shell_free(s);
 }
 
 int store_schema_version(struct store *s, int *version, struct err *err)
@@ -180,28 +210,47 @@ int store_schema_version(struct store *s, int *version, struct err *err)
 
 int store_begin(struct store *s, struct err *err)
 {
-    return s->backend->begin(s, err);
+    int rc = s->backend->begin(s, err);
+
+    if (!rc) {
+        tx_store = s;
+        tx_writes = 0;
+    }
+    return rc;
 }
 
 int store_commit(struct store *s, struct err *err)
 {
-    int rc = fail_point(s, "store_commit", err);
+    /* Counted before it is decided: a commit is neither kind of row. */
+    bool ledger_only = tx_store == s && tx_writes == TX_LEDGER;
+    int rc = count_write(s, 0, "store_commit", err);
 
+    if (tx_store == s)
+        tx_store = NULL;
     if (rc) {
         s->backend->rollback(s);
         return rc;
     }
+    if (ledger_only && s->backend->commit_ledger)
+        return s->backend->commit_ledger(s, err);
     return s->backend->commit(s, err);
 }
 
 void store_rollback(struct store *s)
 {
+    if (tx_store == s)
+        tx_store = NULL;
     s->backend->rollback(s);
 }
 
 uint64_t store_version(struct store *s)
 {
     return s->backend->version(s);
+}
+
+uint64_t store_catalog_version(struct store *s)
+{
+    return s->backend->catalog_version ? s->backend->catalog_version(s) : s->backend->version(s);
 }
 
 uint64_t store_id(const struct store *s)
@@ -563,10 +612,102 @@ int store_sequencer_lead(struct store *s, bool *lead, struct err *err)
 int store_ledger_stage(struct store *s, const void *entry, size_t len,
                        const uint8_t leaf_hash[STORE_LEDGER_HASH], uint64_t *index, struct err *err)
 {
-    int rc = fail_point(s, "store_ledger_stage", err);
+    int rc = count_write(s, TX_LEDGER, "store_ledger_stage", err);
 
     BUG_ON(!entry && len);
     return rc ? rc : s->backend->ledger_stage(s, entry, len, leaf_hash, index, err);
+}
+
+/* One caller of store_ledger_append() waiting in the store's queue. */
+struct store_group_item {
+    const void *entry;
+    size_t len;
+    const uint8_t *leaf_hash;
+    uint64_t index;
+    int rc;
+    struct err err;
+    bool done; /* rc, err and index are set; the item has left the queue */
+    struct store_group_item *next;
+};
+
+/*
+ * Commits the entries of the first n items of the queue, from first (the caller's own),
+ * in one transaction. Runs without group_lock: the items stay in the queue, and only
+ * the committing caller (the queue's head) reads them, so none of them returns or is
+ * moved meanwhile. On any failure the whole transaction is rolled back and every item
+ * gets the error.
+ */
+static int group_commit(struct store *s, struct store_group_item *first, size_t n, struct err *err)
+{
+    struct store_group_item *it = first;
+    size_t i;
+    int rc = store_begin(s, err);
+
+    for (i = 0; !rc && i < n; i++) {
+        rc = store_ledger_stage(s, it->entry, it->len, it->leaf_hash, &it->index, err);
+        /* The last item's next may be set by a caller queueing now: not read here. */
+        if (i + 1 < n)
+            it = it->next;
+    }
+    if (!rc)
+        rc = store_commit(s, err);
+    else
+        store_rollback(s);
+    return rc;
+}
+
+int store_ledger_append(struct store *s, const void *entry, size_t len,
+                        const uint8_t leaf_hash[STORE_LEDGER_HASH], uint64_t *index,
+                        struct err *err)
+{
+    struct store_group_item me = {.entry = entry, .len = len, .leaf_hash = leaf_hash};
+    struct store_group_item *it, *next;
+    struct err e = ERR_INIT;
+    size_t n = 0;
+    int rc;
+
+    BUG_ON(tx_store); /* store_ledger_append inside a transaction */
+    BUG_ON(!entry && len);
+    *index = 0;
+    pthread_mutex_lock(&s->group_lock);
+    if (s->group_tail)
+        s->group_tail->next = &me;
+    else
+        s->group_head = &me;
+    s->group_tail = &me;
+    /* Wait until a committer took this entry and finished, or until it is first in the
+     * queue: then this caller commits it with those queued behind it. */
+    while (!me.done && s->group_head != &me)
+        pthread_cond_wait(&s->group_done, &s->group_lock);
+    if (me.done)
+        goto out;
+    for (it = &me; it && n < STORE_LEDGER_GROUP_MAX; it = it->next)
+        n++;
+    pthread_mutex_unlock(&s->group_lock);
+    rc = group_commit(s, &me, n, &e);
+    pthread_mutex_lock(&s->group_lock);
+    /* The first n items leave the queue with the result; the next one, if any, commits
+     * the entries that queued meanwhile. */
+    for (it = &me; n; n--, it = next) {
+        next = it->next;
+        it->rc = rc; /* its index was set by group_commit() */
+        if (rc)
+            it->err = e;
+        it->next = NULL;
+        it->done = true;
+    }
+    s->group_head = it;
+    if (!it)
+        s->group_tail = NULL;
+    pthread_cond_broadcast(&s->group_done);
+out:
+    pthread_mutex_unlock(&s->group_lock);
+    if (me.rc) {
+        *err = me.err;
+        return me.rc;
+    }
+    *index = me.index;
+    return 0;
 }
 
 int store_ledger_count(struct store *s, uint64_t *count, struct err *err)
@@ -616,7 +757,7 @@ int store_ledger_tile_get(struct store *s, unsigned level, uint64_t index,
 int store_ledger_tile_put(struct store *s, unsigned level, uint64_t index,
                           const uint8_t (*hashes)[STORE_LEDGER_HASH], size_t width, struct err *err)
 {
-    int rc = fail_point(s, "store_ledger_tile_put", err);
+    int rc = count_write(s, TX_LEDGER, "store_ledger_tile_put", err);
 
     BUG_ON(width == 0 || width > STORE_LEDGER_TILE_WIDTH);
     return rc ? rc : s->backend->ledger_tile_put(s, level, index, hashes, width, err);
@@ -626,7 +767,7 @@ int store_ledger_checkpoint_put(struct store *s, uint64_t size,
                                 const uint8_t root[STORE_LEDGER_HASH], const char *note,
                                 const char *time, struct err *err)
 {
-    int rc = fail_point(s, "store_ledger_checkpoint_put", err);
+    int rc = count_write(s, TX_LEDGER, "store_ledger_checkpoint_put", err);
 
     BUG_ON(!note || !time);
     return rc ? rc : s->backend->ledger_checkpoint_put(s, size, root, note, time, err);

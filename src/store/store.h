@@ -39,7 +39,7 @@
 struct store;
 
 /* Current schema version; migrations bring any older database up to it. */
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 
 /*
  * Opens the store named by url: "sqlite:PATH", or a bare PATH (SQLite). Creates the
@@ -71,8 +71,23 @@ int store_commit(struct store *s, struct err *err);
 void store_rollback(struct store *s);
 
 /* A counter bumped by every committed write transaction; readers use it to validate
- * caches (ETags, rendered pages). Cheap; safe from any thread. */
+ * caches of anything the store holds (the ledger's checkpoint, the sequencer's "something
+ * changed"). Cheap; safe from any thread. */
 uint64_t store_version(struct store *s);
+
+/*
+ * A counter bumped by every committed write transaction except those whose only writes
+ * were ledger rows (store_ledger_stage, store_ledger_tile_put, store_ledger_checkpoint_put:
+ * a restricted read's entry or a refusal's, an integration of the ledger). Any other write
+ * in the transaction (a dataset, a grant, a user, a charge, …) moves it, so it is the key
+ * for caches of what the catalog holds (catalog answers, rendered pages, searches,
+ * metadata exports): a restricted read, which changes nothing there, leaves them valid.
+ * A cache of what the ledger shows (entries, checkpoints, proofs, the audit) must use
+ * store_version(). A transaction with no write at all counts as a catalog change. A
+ * backend without the distinction (PostgreSQL for now) answers store_version(). Cheap;
+ * safe from any thread.
+ */
+uint64_t store_catalog_version(struct store *s);
 
 /* A number naming this open store, unique within the process and never reused (from 1),
  * unlike its address: the key of process-wide caches of what a store holds (the
@@ -473,6 +488,24 @@ struct store_ledger_entry {
 int store_ledger_stage(struct store *s, const void *entry, size_t len,
                        const uint8_t leaf_hash[STORE_LEDGER_HASH], uint64_t *index,
                        struct err *err);
+
+/*
+ * Stages one entry as store_ledger_stage() does, in a write transaction of its own, and
+ * returns once that transaction committed (0: the entry is in the database; with
+ * SQLite's synchronous = NORMAL in WAL mode it survives the process being killed, not a
+ * power loss) or failed (a negative error; nothing of it is stored). Concurrent callers
+ * share one transaction (group commit): a caller that finds no transaction of this kind
+ * running commits the entries of every caller queued behind it (at most
+ * STORE_LEDGER_GROUP_MAX), which wait and return with its result, so that N concurrent
+ * entries cost one commit, not N, and each caller still returns only after its own entry
+ * committed. If the shared transaction fails, every entry of it fails. The transaction
+ * writes ledger rows only: store_catalog_version() does not move. *index gets the index.
+ * Must not be called inside a transaction on the calling thread. Thread-safe.
+ */
+int store_ledger_append(struct store *s, const void *entry, size_t len,
+                        const uint8_t leaf_hash[STORE_LEDGER_HASH], uint64_t *index,
+                        struct err *err);
+#define STORE_LEDGER_GROUP_MAX 256
 
 /* The number of entries stored (staged or integrated): the next index. */
 int store_ledger_count(struct store *s, uint64_t *count, struct err *err);

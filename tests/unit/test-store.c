@@ -1667,6 +1667,207 @@ static void test_version_other_writer(void **state)
     store_free(other);
 }
 
+/* store_catalog_version(): the ledger's own commits leave it, every other commit moves
+ * it (store_version() moves at every commit). */
+static void test_catalog_version(void **state)
+{
+    struct unit_store *f = *state;
+    struct err err = ERR_INIT;
+    struct store *other = NULL;
+    uint8_t leaf[STORE_LEDGER_HASH] = {1}, hashes[1][STORE_LEDGER_HASH] = {{2}};
+    uint64_t v0, c0, v, c, idx = 0, n = 0;
+    struct ds a = {.id = "d1", .name = "one"};
+
+    v0 = store_version(f->s);
+    c0 = store_catalog_version(f->s);
+    /* A catalog write moves both. */
+    put_ds_ok(f->s, &a);
+    v = store_version(f->s);
+    c = store_catalog_version(f->s);
+    assert_true(v != v0);
+    assert_true(c != c0);
+    /* An entry alone (a restricted read's): only store_version(). */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_ledger_stage(f->s, "{}", 2, leaf, &idx, &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_true(store_version(f->s) != v);
+    assert_true(store_catalog_version(f->s) == c);
+    v = store_version(f->s);
+    /* An integration's rows alone: the same. */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_ledger_tile_put(f->s, 0, 0, hashes, 1, &err), 0);
+    assert_int_equal(store_ledger_checkpoint_put(f->s, 1, hashes[0], "note\n", "t", &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_true(store_version(f->s) != v);
+    assert_true(store_catalog_version(f->s) == c);
+    v = store_version(f->s);
+    /* store_ledger_append(): the same, and the entry is there when it returns. */
+    assert_int_equal(store_ledger_append(f->s, "{\"a\":1}", 7, leaf, &idx, &err), 0);
+    assert_int_equal(idx, 1);
+    assert_int_equal(store_ledger_count(f->s, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_true(store_version(f->s) != v);
+    assert_true(store_catalog_version(f->s) == c);
+    v = store_version(f->s);
+    /* An entry with a change (every catalog write has one): both move. */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_ledger_stage(f->s, "{}", 2, leaf, &idx, &err), 0);
+    a.name = "one-renamed";
+    assert_int_equal(put_ds(f->s, &a, &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_true(store_version(f->s) != v);
+    assert_true(store_catalog_version(f->s) != c);
+    v = store_version(f->s);
+    c = store_catalog_version(f->s);
+    /* The change first, the entry after: both move. */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_member_set(f->s, "g", "u", NULL, &err), 0);
+    assert_int_equal(store_ledger_stage(f->s, "{}", 2, leaf, &idx, &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_true(store_catalog_version(f->s) != c);
+    c = store_catalog_version(f->s);
+    v = store_version(f->s);
+    /* A transaction that wrote nothing counts as a change, as before. */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_true(store_catalog_version(f->s) != c);
+    c = store_catalog_version(f->s);
+    v = store_version(f->s);
+    /* A rolled-back change moves neither; the next entry alone still leaves the catalog
+     * version (the rolled-back write is forgotten). */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(put_ds(f->s, &(struct ds){.id = "d9", .name = "nine"}, &err), 0);
+    store_rollback(f->s);
+    assert_true(store_version(f->s) == v);
+    assert_true(store_catalog_version(f->s) == c);
+    assert_int_equal(store_ledger_append(f->s, "{}", 2, leaf, &idx, &err), 0);
+    assert_true(store_catalog_version(f->s) == c);
+    assert_true(store_version(f->s) != v);
+    /* Another process (another store on the file) sees the same counters. */
+    assert_int_equal(store_open(&other, f->path, false, &err), 0);
+    assert_true(store_catalog_version(other) == c);
+    assert_true(store_version(other) == store_version(f->s));
+    a.name = "one-again";
+    put_ds_ok(other, &a);
+    assert_true(store_catalog_version(f->s) != c);
+    store_free(other);
+}
+
+/* store_ledger_append() under KAIFANG_FAIL_STORE_AT: a failed stage or commit stores
+ * nothing and says so; the next append works. */
+static void test_ledger_append_failure(void **state)
+{
+    struct unit_store *f = *state;
+    struct err err = ERR_INIT;
+    uint8_t leaf[STORE_LEDGER_HASH] = {3};
+    uint64_t idx = 7, n = 0, v;
+
+    for (uint64_t at = 1; at <= 2; at++) {
+        v = store_version(f->s);
+        f->s->fail_at = at; /* 1: the stage, 2: the commit */
+        store_fail_count_reset();
+        assert_int_equal(store_ledger_append(f->s, "{}", 2, leaf, &idx, &err), -ERR_INTERNAL);
+        assert_non_null(strstr(err.msg, "injected"));
+        err_clear(&err);
+        assert_int_equal(idx, 0);
+        assert_int_equal(store_ledger_count(f->s, &n, &err), 0);
+        assert_int_equal(n, 0);
+        assert_true(store_version(f->s) == v);
+    }
+    f->s->fail_at = 0;
+    assert_int_equal(store_ledger_append(f->s, "{}", 2, leaf, &idx, &err), 0);
+    assert_int_equal(store_ledger_count(f->s, &n, &err), 0);
+    assert_int_equal(n, 1);
+}
+
+#define APPEND_THREADS 8
+#define APPEND_EACH    150
+
+struct append_arg {
+    struct store *s;
+    int t;
+    int errors;
+    uint64_t idx[APPEND_EACH];
+};
+
+static void *append_main(void *p)
+{
+    struct append_arg *a = p;
+    uint8_t leaf[STORE_LEDGER_HASH] = {0};
+    char text[64];
+
+    for (int i = 0; i < APPEND_EACH; i++) {
+        struct err err = ERR_INIT;
+        int len = snprintf(text, sizeof(text), "{\"t\":%d,\"i\":%d}", a->t, i);
+
+        leaf[0] = (uint8_t)a->t;
+        leaf[1] = (uint8_t)i;
+        if (store_ledger_append(a->s, text, (size_t)len, leaf, &a->idx[i], &err))
+            a->errors++;
+    }
+    return NULL;
+}
+
+/* Concurrent store_ledger_append() (group commit): every entry stored once, at the index
+ * its caller was given, none lost, none twice; catalog writers in between. */
+static void test_ledger_append_concurrent(void **state)
+{
+    struct unit_store *f = *state;
+    struct append_arg args[APPEND_THREADS];
+    pthread_t th[APPEND_THREADS];
+    struct store_ledger_entry *e = NULL, *part = NULL;
+    struct err err = ERR_INIT;
+    uint64_t n = 0, c0 = store_catalog_version(f->s), at;
+    char expect[64];
+    bool *seen;
+    size_t got = 0, k = 0, i;
+    int t;
+
+    for (t = 0; t < APPEND_THREADS; t++) {
+        args[t] = (struct append_arg){.s = f->s, .t = t};
+        assert_int_equal(pthread_create(&th[t], NULL, append_main, &args[t]), 0);
+    }
+    /* A catalog write among them takes the same write lock. */
+    put_ds_ok(f->s, &(struct ds){.id = "c1", .name = "concurrent"});
+    for (t = 0; t < APPEND_THREADS; t++)
+        pthread_join(th[t], NULL);
+    assert_int_equal(store_ledger_count(f->s, &n, &err), 0);
+    assert_int_equal(n, APPEND_THREADS * APPEND_EACH);
+    e = xcalloc(n, sizeof(*e));
+    for (at = 0; at < n; at += k) {
+        assert_int_equal(
+                store_ledger_entries(f->s, at, n - at > 256 ? at + 256 : n, &part, &k, &err), 0);
+        assert_true(k > 0);
+        memcpy(e + at, part, k * sizeof(*part));
+        free(part); /* the entries' texts now belong to e */
+        got += k;
+    }
+    assert_int_equal(got, n);
+    seen = xcalloc(n, sizeof(*seen));
+    for (t = 0; t < APPEND_THREADS; t++) {
+        assert_int_equal(args[t].errors, 0);
+        for (i = 0; i < APPEND_EACH; i++) {
+            uint64_t x = args[t].idx[i];
+
+            assert_true(x < n);
+            assert_false(seen[x]);
+            seen[x] = true;
+            snprintf(expect, sizeof(expect), "{\"t\":%d,\"i\":%zu}", t, i);
+            assert_int_equal(e[x].len, strlen(expect));
+            assert_memory_equal(e[x].entry, expect, e[x].len);
+            assert_int_equal(e[x].leaf_hash[0], t);
+            assert_int_equal(e[x].leaf_hash[1], (uint8_t)i);
+            /* One caller's entries in the order it appended them. */
+            if (i)
+                assert_true(x > args[t].idx[i - 1]);
+        }
+    }
+    free(seen);
+    store_ledger_entries_free(e, got);
+    /* Only the one catalog write moved the catalog version. */
+    assert_true(store_catalog_version(f->s) == c0 + 1);
+}
+
 struct reader_arg {
     struct store *s;
     atomic_int *stop;
@@ -1817,6 +2018,9 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_tags_and_counts, setup, teardown),
             cmocka_unit_test_setup_teardown(test_users_tokens_members, setup, teardown),
             cmocka_unit_test_setup_teardown(test_version_other_writer, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_catalog_version, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_ledger_append_failure, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_ledger_append_concurrent, setup, teardown),
             cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown),
             cmocka_unit_test_setup_teardown(test_isolation, setup, teardown),
     };

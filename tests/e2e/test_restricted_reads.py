@@ -1,0 +1,170 @@
+"""Restricted reads and their ledger entries under load and crashes (issue 8).
+
+A grantee's datastore_search on a restricted table is answered only once its
+restricted_read entry is committed. The entries of concurrent reads share one
+transaction (group commit, store_ledger_append()), so these tests check what that must
+not change: every answered read has exactly one entry (none lost, none twice), even
+when the server is killed with SIGKILL right after the last answer; and that the
+entries' own commits, which no longer move the version the catalog caches are keyed by
+(store_catalog_version()), leave those caches correct: a real change to the catalog is
+seen at once, and an answer that shows the ledger (audit_report) follows the ledger.
+"""
+
+import datetime
+import json
+import signal
+import threading
+import time
+
+from conftest import ORG, ok, run_cli, unique
+from test_ledger_completeness import POLL_TIMEOUT, checkpoint_size, entries
+
+ROWS = [{"district": "ABCD"[i % 4], "name": "person %d" % i, "age": 20 + i} for i in range(60)]
+THREADS = 6
+READS_EACH = 12
+
+
+def day(delta=0):
+    return (datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=delta)).isoformat()
+
+
+def restricted_portal(clone_portal, start_server):
+    """A fresh portal and server with a restricted table and an approved grant (columns
+    district and age, rows of districts A and B) to the user "grantee"."""
+    p = clone_portal()
+    t = dict(p.tokens)
+    for name in ("approver", "grantee"):
+        p.cli("user", "add", name)
+        t[name] = p.cli("token", "create", name).stdout.strip()
+    p.cli("role", "add", "approver", "approver", "--org", ORG)
+    p.cli("role", "add", "grantee", "grantee")
+    srv = start_server(p)
+    d = ok(srv.api("package_create", token=t["editor"], name=unique("restricted"), owner_org=ORG,
+                   access_level="restricted public"))
+    rid = ok(srv.api("datastore_create", token=t["editor"], resource={"package_id": d["id"], "name": "people"},
+                     fields=[{"id": "district", "type": "text"}, {"id": "name", "type": "text"},
+                             {"id": "age", "type": "int"}], records=ROWS))["resource_id"]
+    g = ok(srv.api("grant_request", token=t["editor"], dataset=d["name"], grantee="grantee", purpose="study",
+                   legal_basis="Statistics Law art. 9", columns=["district", "age"],
+                   filters={"district": ["A", "B"]}, valid_from=day(-1), valid_until=day(30)))
+    ok(srv.api("grant_approve", token=t["approver"], id=g["id"]))
+    return p, srv, t, d, rid
+
+
+def read(srv, token, rid, offset, limit):
+    """One restricted read; a distinct (offset, limit) makes a distinct query digest."""
+    r = ok(srv.api("datastore_search", token=token, resource_id=rid, offset=offset, limit=limit,
+                   sort="age"))
+    return len(r["records"])
+
+
+def read_entries(srv, rid):
+    """Every restricted_read entry of resource rid, once the sequencer has integrated all
+    that the store holds (the checkpoint stops growing)."""
+    deadline = time.monotonic() + POLL_TIMEOUT
+    size = checkpoint_size(srv)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = checkpoint_size(srv)
+        if now == size:
+            break
+        size = now
+    return [e for e in entries(srv, 0, size)
+            if e["type"] == "restricted_read" and e["objects"].get("resource") == rid]
+
+
+def test_every_answered_read_has_its_entry_after_sigkill(clone_portal, start_server, tmp_path):
+    p, srv, t, d, rid = restricted_portal(clone_portal, start_server)
+    answered = []  # (offset, limit, rows) of every answered read
+    errors = []
+    lock = threading.Lock()
+
+    def reader(k):
+        try:
+            for i in range(READS_EACH):
+                offset, limit = k * READS_EACH + i, 1 + (i % 3)
+                n = read(srv, t["grantee"], rid, offset, limit)
+                with lock:
+                    answered.append((offset, limit, n))
+        except Exception as e:  # reported below: an assertion in a thread is lost otherwise
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=reader, args=(k,)) for k in range(THREADS)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    # Killed at once, with no chance to flush anything after the last answer.
+    srv.stop(sig=signal.SIGKILL, check=False)
+    assert srv.exit_code == -signal.SIGKILL, srv.exit_code
+    assert not errors, errors
+    assert len(answered) == THREADS * READS_EACH
+    # The rows the grant lets through: districts A and B, 30 of the 60.
+    assert sum(n for _, _, n in answered) == sum(min(l, max(0, 30 - o)) for o, l, _ in answered)
+
+    again = start_server(p)
+    got = read_entries(again, rid)
+    assert len(got) == len(answered), "%d entries for %d answered reads" % (len(got), len(answered))
+    # One per read, none twice: every read asked a different query, so every digest differs.
+    assert len({e["digest"] for e in got}) == len(answered)
+    assert sorted(e["objects"]["rows"] for e in got) == sorted(n for _, _, n in answered)
+    for e in got:
+        assert e["actor"] == "grantee" and e["org"] == ORG and e["objects"]["dataset"] == d["id"], e
+    # The ledger the entries went into still verifies end to end.
+    again.stop()
+    run_cli("ledger", "verify", p.path, "--state", tmp_path / "state", check=0)
+
+
+def test_last_answer_before_sigkill_is_in_the_ledger(clone_portal, start_server):
+    """Sequential reads, the server killed right after each last answer, three times."""
+    p, srv, t, d, rid = restricted_portal(clone_portal, start_server)
+    total = 0
+    for round_ in range(3):
+        for i in range(5):
+            read(srv, t["grantee"], rid, 100 * round_ + i, 2)
+            total += 1
+        srv.stop(sig=signal.SIGKILL, check=False)
+        srv = start_server(p)
+        got = read_entries(srv, rid)
+        assert len(got) == total, "round %d: %d entries for %d answered reads" % (round_, len(got), total)
+
+
+def test_catalog_caches_follow_catalog_changes_not_reads(clone_portal, start_server):
+    p, srv, t, d, rid = restricted_portal(clone_portal, start_server)
+    pub = ok(srv.api("package_create", token=t["editor"], name=unique("pub"), owner_org=ORG, title="Before"))
+    page = "/dataset/" + d["name"]
+
+    def anon_title():
+        return ok(srv.api("package_show", id=pub["name"]))["title"]
+
+    # Anonymous answers and pages, cached from here on.
+    assert anon_title() == "Before"
+    assert srv.get(page).status_code == 200
+    before = ok(srv.api("audit_report"))["checkpoint"]["size"]
+    for i in range(5):
+        read(srv, t["grantee"], rid, i, 1)
+    # The reads changed no catalog content: the same answers.
+    assert anon_title() == "Before"
+    # An answer that shows the ledger follows it: the five entries get signed.
+    deadline = time.monotonic() + POLL_TIMEOUT
+    size = before
+    while size < before + 5 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        size = ok(srv.api("audit_report"))["checkpoint"]["size"]
+    assert size >= before + 5, "audit_report's checkpoint stayed at %d" % size
+    # A real change is seen at once by anonymous callers, after reads as before them.
+    ok(srv.api("package_patch", token=t["editor"], id=pub["id"], title="After"))
+    assert anon_title() == "After"
+    read(srv, t["grantee"], rid, 10, 1)
+    assert anon_title() == "After"
+    # A grant decision is a catalog change too: the dataset page lists the grant's state.
+    g = ok(srv.api("grant_request", token=t["editor"], dataset=d["name"], grantee="grantee", purpose="second study",
+                   legal_basis="Statistics Law art. 9", columns=["age"], valid_from=day(-1),
+                   valid_until=day(30)))
+    assert "second study" in srv.get(page).text
+    ok(srv.api("grant_refuse", token=t["approver"], id=g["id"], note="no"))
+    assert "refused (approver)" in srv.get(page).text
+    # A write from another process (the CLI) also reaches the cached answers.
+    assert "another-org" not in json.dumps(ok(srv.api("organization_list")))
+    p.cli("organization", "add", "another-org", "--title", "Another")
+    assert "another-org" in json.dumps(ok(srv.api("organization_list")))
