@@ -4,6 +4,7 @@
  * docs/internals/access.md, "Grants").
  */
 #include <jansson.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "access/grant.h"
@@ -599,6 +600,94 @@ out:
     return ret;
 }
 
+/*
+ * The grants of one (dataset, grantee), as store_grant_list() gives them, kept per thread
+ * for the store_catalog_version() they were read at: every grant change (request,
+ * decision, revocation) is a catalog write and moves that version, and a restricted
+ * read's entry does not, so a grantee's reads parse the grants' JSON once, not per read.
+ * The version is read before the list, so a change committed in between makes the slot
+ * stale, never a stale slot current. Per thread: no lock; a few small slots.
+ */
+#define GRANT_CACHE_SLOTS 8
+
+struct grant_cache_slot {
+    uint64_t store, version; /* store_id(), store_catalog_version(); store 0: empty */
+    char *dataset, *grantee; /* ids */
+    json_t *grants;
+};
+
+struct grant_cache {
+    struct grant_cache_slot slot[GRANT_CACHE_SLOTS];
+    unsigned next; /* the slot a miss replaces (round robin) */
+};
+
+static pthread_key_t grant_cache_key;
+static pthread_once_t grant_cache_once = PTHREAD_ONCE_INIT;
+
+static void grant_cache_slot_clear(struct grant_cache_slot *e)
+{
+    free(e->dataset);
+    free(e->grantee);
+    json_decref(e->grants);
+    memset(e, 0, sizeof(*e));
+}
+
+static void grant_cache_free(void *p)
+{
+    struct grant_cache *gc = p;
+
+    for (size_t i = 0; gc && i < GRANT_CACHE_SLOTS; i++)
+        grant_cache_slot_clear(&gc->slot[i]);
+    free(gc);
+}
+
+static void grant_cache_key_make(void)
+{
+    BUG_ON(pthread_key_create(&grant_cache_key, grant_cache_free));
+}
+
+/* The grants of (dataset_id, grantee_id) in s: a new reference to an array that the
+ * caller must not change (shared with the cache). */
+static int grants_of(struct store *s, const char *dataset_id, const char *grantee_id, json_t **all,
+                     struct err *err)
+{
+    struct grant_cache *gc;
+    struct grant_cache_slot *e;
+    uint64_t id = store_id(s), version;
+    size_t i;
+    int ret;
+
+    /* Inside a write transaction the version does not describe what is read. */
+    if (store_in_transaction(s))
+        return store_grant_list(s, dataset_id, grantee_id, all, err);
+    pthread_once(&grant_cache_once, grant_cache_key_make);
+    gc = pthread_getspecific(grant_cache_key);
+    if (!gc) {
+        gc = xcalloc(1, sizeof(*gc));
+        BUG_ON(pthread_setspecific(grant_cache_key, gc));
+    }
+    version = store_catalog_version(s);
+    for (i = 0; i < GRANT_CACHE_SLOTS; i++) {
+        e = &gc->slot[i];
+        if (e->store == id && e->version == version && str_eq(e->dataset, dataset_id) &&
+            str_eq(e->grantee, grantee_id)) {
+            *all = json_incref(e->grants);
+            return 0;
+        }
+    }
+    ret = store_grant_list(s, dataset_id, grantee_id, all, err);
+    if (ret)
+        return ret;
+    e = &gc->slot[gc->next++ % GRANT_CACHE_SLOTS];
+    grant_cache_slot_clear(e);
+    e->store = id;
+    e->version = version;
+    e->dataset = xstrdup(dataset_id);
+    e->grantee = xstrdup(grantee_id);
+    e->grants = json_incref(*all);
+    return 0;
+}
+
 int grant_find_valid(struct store *s, const struct actor *a, const char *dataset_id,
                      const char *day, json_t **grant, struct err *err)
 {
@@ -611,21 +700,22 @@ int grant_find_valid(struct store *s, const struct actor *a, const char *dataset
         ret = err_set(err, ERR_AUTH, NULL, "restricted data is read only under a grant");
         goto out;
     }
-    ret = store_grant_list(s, dataset_id, a->id, &all, err);
+    ret = grants_of(s, dataset_id, a->id, &all, err);
     if (ret)
         goto out;
+    /* The caller gets its own copy: the list is shared with the cache. */
     json_array_foreach (all, i, rec) {
         if (!str_eq(sget(rec, "state"), "approved"))
             continue;
         if (strcmp(sget(rec, "valid_from"), day) <= 0 &&
             strcmp(day, sget(rec, "valid_until")) <= 0) {
-            *grant = json_incref(rec);
+            *grant = json_deep_copy(rec);
             goto out;
         }
         best = rec;
     }
     if (best) {
-        *grant = json_incref(best);
+        *grant = json_deep_copy(best);
         if (strcmp(day, sget(best, "valid_from")) < 0)
             ret = err_set(err, ERR_AUTH, NULL, "grant \"%s\" is valid from %s", sget(best, "id"),
                           sget(best, "valid_from"));

@@ -22,7 +22,9 @@ void sha256_update(struct sha256_ctx *ctx, const void *data, size_t len);
 void sha256_final(struct sha256_ctx *ctx, uint8_t out[SHA256_LEN]);
 void sha256_release(struct sha256_ctx *ctx);
 
-/* One-shot SHA-256 of data. */
+/* One-shot SHA-256 of data, through the fetched implementation and the calling thread's
+ * context as sha256_prefixed() (not EVP_Digest(EVP_sha256()), which looks the
+ * implementation up per call). Thread-safe. */
 void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN]);
 
 /*

@@ -248,6 +248,11 @@ uint64_t store_version(struct store *s)
     return s->backend->version(s);
 }
 
+bool store_in_transaction(const struct store *s)
+{
+    return tx_store == s;
+}
+
 uint64_t store_catalog_version(struct store *s)
 {
     return s->backend->catalog_version ? s->backend->catalog_version(s) : s->backend->version(s);

@@ -89,6 +89,11 @@ uint64_t store_version(struct store *s);
  */
 uint64_t store_catalog_version(struct store *s);
 
+/* Whether the calling thread holds a write transaction on s (store_begin() without its
+ * commit or rollback yet): a cache keyed by a version must not keep what it reads then,
+ * since the transaction may still roll back. */
+bool store_in_transaction(const struct store *s);
+
 /* A number naming this open store, unique within the process and never reused (from 1),
  * unlike its address: the key of process-wide caches of what a store holds (the
  * ledger's full tiles). Safe from any thread. */

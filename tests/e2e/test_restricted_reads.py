@@ -168,3 +168,33 @@ def test_catalog_caches_follow_catalog_changes_not_reads(clone_portal, start_ser
     assert "another-org" not in json.dumps(ok(srv.api("organization_list")))
     p.cli("organization", "add", "another-org", "--title", "Another")
     assert "another-org" in json.dumps(ok(srv.api("organization_list")))
+
+
+def test_revocation_stops_reads_at_once_on_every_thread(clone_portal, start_server):
+    """The grants a read checks are kept per server thread for the catalog version they
+    were read at: a revocation (a catalog change) must stop the next read on any thread."""
+    p, srv, t, d, rid = restricted_portal(clone_portal, start_server)
+    g = ok(srv.api("grant_list", token=t["editor"], dataset=d["name"]))[0]
+    results = []
+
+    def burst(expect_ok):
+        def one(k):
+            s = type(srv.session)()
+            s.trust_env = False
+            for i in range(6):
+                r = s.get(srv.url + "/api/3/action/datastore_search",
+                          params={"resource_id": rid, "offset": k * 6 + i, "limit": 1},
+                          headers={"Authorization": t["grantee"]}, timeout=60)
+                results.append((expect_ok, r.status_code))
+            s.close()
+        threads = [threading.Thread(target=one, args=(k,)) for k in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+
+    burst(True)
+    ok(srv.api("grant_revoke", token=t["approver"], id=g["id"]))
+    burst(False)
+    assert [s for e, s in results if e] == [200] * 24, results
+    assert [s for e, s in results if not e] == [403] * 24, results
