@@ -25,6 +25,9 @@
 #   BENCH_DURATION  wrk duration per run (default 10s)
 #   BENCH_ROWS      rows of each table (default 10000)
 #   BENCH_ROUNDS    interleaved rounds; each figure is their median (default 3)
+#   BENCH_THREADS   the server's worker threads (kaifang.conf "threads"; default: the
+#                   server's own, the number of CPUs)
+#   BENCH_CONNS     the wrk connection counts to measure (default "1 4")
 #   BENCH_KEEP=1    keep the work directory
 #
 # Needs wrk (scripts/install-deps.sh --bench) and python3.
@@ -35,6 +38,7 @@ BIN=${KAIFANG_BIN:-$ROOT/build/kaifang}
 DURATION=${BENCH_DURATION:-10s}
 ROWS=${BENCH_ROWS:-10000}
 ROUNDS=${BENCH_ROUNDS:-3}
+CONNS=${BENCH_CONNS:-1 4}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 command -v wrk >/dev/null 2>&1 || { echo "bench/grants.sh: wrk not found (scripts/install-deps.sh --bench)" >&2; exit 1; }
@@ -60,6 +64,7 @@ k organization add bench-org >/dev/null
 k member add bench-org editor editor
 k role add approver approver --org bench-org
 k role add grantee grantee
+[ -n "${BENCH_THREADS:-}" ] && echo "threads = $BENCH_THREADS" >>"$P/kaifang.conf"
 EDITOR=$(k token create editor 2>/dev/null)
 APPROVER=$(k token create approver 2>/dev/null)
 GRANTEE=$(k token create grantee 2>/dev/null)
@@ -151,7 +156,7 @@ raw=()
 # Interleaved rounds (the machine is shared): each figure is the median of ROUNDS runs.
 for round in $(seq 1 "$ROUNDS"); do
     log "round $round of $ROUNDS"
-    for c in 1 4; do
+    for c in $CONNS; do
         raw+=("$(run public-anonymous "$c" "$URL/api/3/action/datastore_search?resource_id=$PUB&$Q")")
         raw+=("$(run public-token "$c" "$URL/api/3/action/datastore_search?resource_id=$PUB&$Q" "$GRANTEE")")
         raw+=("$(run restricted-grant "$c" "$URL/api/3/action/datastore_search?resource_id=$RES&$Q" "$GRANTEE")")
@@ -163,7 +168,7 @@ after=$(entries)
 read -r v_after c_after < <(counters)
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 results=()
-for c in 1 4; do
+for c in $CONNS; do
     for name in public-anonymous public-token restricted-grant; do
         med=$(printf '%s\n' "${raw[@]}" | awk -v n=$name -v c=$c '$1==n && $2==c {print $3}' | median)
         cpu=$(printf '%s\n' "${raw[@]}" | awk -v n=$name -v c=$c '$1==n && $2==c {print $4}' | median)
@@ -173,7 +178,7 @@ done
 
 echo "## Restricted reads: datastore_search under a grant against a public read (bench/grants.sh, $(date -u +%Y-%m-%d))"
 echo
-echo "\`KAIFANG_BIN=$BIN BENCH_DURATION=$DURATION BENCH_ROUNDS=$ROUNDS bench/grants.sh\`; $(nproc) CPUs, $(uname -m); $ROWS rows per table; query filters region=r07, 3 fields, limit 10 (10 rows back)."
+echo "\`KAIFANG_BIN=$BIN BENCH_DURATION=$DURATION BENCH_ROUNDS=$ROUNDS${BENCH_THREADS:+ BENCH_THREADS=$BENCH_THREADS} BENCH_CONNS='$CONNS' bench/grants.sh\`; $(nproc) CPUs, $(uname -m); $ROWS rows per table; query filters region=r07, 3 fields, limit 10 (10 rows back)."
 echo
 echo "Load average (1, 5, 15 min) at the start of the runs: $load_before; at the end: $load_after."
 echo
@@ -184,7 +189,7 @@ for r in "${results[@]}"; do
     echo "| $1 | $2 | $3 | $($PY -c "print('%.3f' % (1000.0 * $2 / $3))") | $4 |"
 done
 echo
-for c in 1 4; do
+for c in $CONNS; do
     pt=$(printf '%s\n' "${results[@]}" | awk -v c=$c '$1=="public-token" && $2==c {print $3}')
     rg=$(printf '%s\n' "${results[@]}" | awk -v c=$c '$1=="restricted-grant" && $2==c {print $3}')
     ptc=$(printf '%s\n' "${results[@]}" | awk -v c=$c '$1=="public-token" && $2==c {print $4}')
