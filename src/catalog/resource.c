@@ -531,6 +531,10 @@ static void dataset_touch(json_t *doc)
  * privacy-gate.md, "A refused upload"): inside the caller's transaction. */
 static int held_report_put(struct catalog *c, json_t *report, const char *rid, struct err *err)
 {
+    /* A store without reports would publish what it was asked to withhold. */
+    if (!store_privacy_reports_kept(c->store))
+        return err_set(err, ERR_VALIDATION, "privacy",
+                       "this store keeps no privacy reports: the file cannot be withheld");
     json_object_set_new(report, "resource_id", json_string(rid));
     return store_privacy_report_put(c->store, rid, report, err);
 }

@@ -347,7 +347,18 @@ int datastore_privacy_precheck(struct catalog *c, const struct actor *a, const c
             personal = personal || catalog_privacy_personal(doc, r);
     json_object_set_new(report, "personal_data", json_boolean(personal));
     verdict = catalog_privacy_gate(report, c->privacy_k);
-    if (catalog_privacy_blocked(verdict)) {
+    if (catalog_privacy_blocked(verdict) && !store_privacy_reports_kept(c->store)) {
+        /* A store that keeps no reports cannot withhold the resource: it would be
+         * published. Refused, and nothing written, as before withholding existed. */
+        ret = err_set(err, ERR_VALIDATION, "privacy",
+                      "the file \"%s\" cannot be published in public dataset \"%s\": %s "
+                      "(this store keeps no privacy reports, so the file cannot be withheld "
+                      "for an override: de-identify it first, or upload it to a private "
+                      "dataset)",
+                      up->filename ? up->filename : "",
+                      json_string_value(json_object_get(doc, "name")),
+                      json_string_value(json_object_get(verdict, "message")));
+    } else if (catalog_privacy_blocked(verdict)) {
         ret = err_set(err, ERR_VALIDATION, "privacy",
                       "the file \"%s\" is withheld from public dataset \"%s\": %s",
                       up->filename ? up->filename : "",

@@ -287,6 +287,10 @@ int store_ds_status_list(struct store *s, json_t **statuses, struct err *err);
  * SHA-256) and an override of the publish gate when one was recorded: an object the
  * datastore and catalog modules own (docs/internals/privacy-gate.md). */
 
+/* Whether the store's backend keeps privacy reports (the SQLite one does; PostgreSQL, for
+ * now, does not). What withholds a resource by its report needs them. */
+bool store_privacy_reports_kept(struct store *s);
+
 /* Sets (insert or replace) the report of resource_id; report NULL removes it. Write:
  * inside a store transaction, counted by failure injection. A backend that keeps no
  * reports (PostgreSQL, for now) stores nothing and returns 0, warning once in the log. */

@@ -1059,6 +1059,14 @@ int store_ds_status_list(struct store *s, json_t **statuses, struct err *err)
     return rc ? rc : ds->status_list(s, statuses, err);
 }
 
+bool store_privacy_reports_kept(struct store *s)
+{
+    const struct store_ds_backend *ds = NULL;
+    struct err ignored = ERR_INIT;
+
+    return !ds_backend(s, &ds, &ignored) && ds->privacy_put && ds->privacy_get;
+}
+
 int store_privacy_report_put(struct store *s, const char *resource_id, const json_t *report,
                              struct err *err)
 {
