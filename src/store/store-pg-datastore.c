@@ -8,8 +8,8 @@
  * int8 and text for every other type, holding the canonical text of core/dstype.h as it
  * came (numeric ".097" stays ".097", "007" stays "007"); and, for tables built with
  * fulltext that have text fields, fts tsvector (GIN index) of the build's tokens: each
- * token once as itself (any field) and once prefixed with its field's number and \x1f
- * (one field), quoted, so that no PostgreSQL parser or dictionary touches it (the
+ * token prefixed with its field's number and \x1f (a query in any field ORs the text
+ * fields' prefixes), quoted, so that no PostgreSQL parser or dictionary touches it (the
  * catalog's way: one- and two-character Chinese queries behave as on SQLite). The meta
  * (fields, primary key, indexes, the module's meta, rows, generation) is a row of
  * datastore_tables. The view datastore."<resource id>" shows the table with the field
@@ -35,6 +35,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/parse.h"
+#include "core/timeutil.h"
 #include "store/store-pg-ds-int.h"
 #include "core/util.h"
 
@@ -42,6 +43,8 @@
 #define PGDS_LOCK_CLASS "70217888"
 /* Bytes of COPY data sent at once. */
 #define PGDS_COPY_BATCH (256u * 1024)
+/* maintenance_work_mem of a build's full-text (GIN) index. */
+#define PGDS_GIN_MEMORY "256MB"
 
 static atomic_uint_fast64_t build_serial;
 
@@ -358,8 +361,6 @@ static void fts_literal(const struct pgds_field *fields, size_t n, const struct 
             if (!len)
                 break;
             if (len <= PGDS_LEXEME_MAX - strlen(prefix)) {
-                add_lexeme(out, "", p, len);
-                buf_addch(out, ' ');
                 add_lexeme(out, prefix, p, len);
                 buf_addch(out, ' ');
             }
@@ -391,6 +392,7 @@ struct store_ds_build {
     struct buf data; /* COPY text not sent yet */
     struct buf tmp, toks, fts;
     struct sqds_bindv *vals;
+    uint64_t t0; /* time_mono_us() at begin, for the log */
 };
 
 static void build_free(struct store_ds_build *b)
@@ -572,6 +574,7 @@ static int pgds_build_begin(struct store *s, const char *resource_id,
         goto out;
     }
     b->copying = true;
+    b->t0 = time_mono_us();
     *out = b;
     b = NULL;
 out:
@@ -745,6 +748,7 @@ static int pgds_build_commit(struct store_ds_build *b, const json_t *meta, uint6
     PGresult *r = NULL;
     char *ftext = NULL, *pktext = NULL, *itext = NULL, *mtext = NULL;
     json_t *pk = json_array();
+    uint64_t t_copied = 0;
     int rc;
 
     buf_init(&sql, 0);
@@ -765,6 +769,7 @@ static int pgds_build_commit(struct store_ds_build *b, const json_t *meta, uint6
     r = NULL;
     while ((r = PQgetResult(b->c)))
         PQclear(r);
+    t_copied = time_mono_us();
 
     buf_addf(&sql, "ALTER TABLE datastore.%s ADD CONSTRAINT %s_id PRIMARY KEY (_id)", b->name,
              b->name);
@@ -786,9 +791,13 @@ static int pgds_build_commit(struct store_ds_build *b, const json_t *meta, uint6
         rc = pg_exec(b->c, sql.buf, NULL, NULL, "indexing a datastore table", err);
     }
     if (!rc && b->has_fts) {
+        /* GIN builds in memory and flushes when this is full: more is much faster. */
+        rc = pg_exec(b->c, "SET LOCAL maintenance_work_mem = '" PGDS_GIN_MEMORY "'", NULL, NULL,
+                     "indexing a datastore table", err);
         buf_reset(&sql);
         buf_addf(&sql, "CREATE INDEX %s_fts ON datastore.%s USING gin (fts)", b->name, b->name);
-        rc = pg_exec(b->c, sql.buf, NULL, NULL, "indexing a datastore table", err);
+        if (!rc)
+            rc = pg_exec(b->c, sql.buf, NULL, NULL, "indexing a datastore table", err);
     }
     /* The swap, under the table's lock. */
     if (!rc)
@@ -830,6 +839,12 @@ static int pgds_build_commit(struct store_ds_build *b, const json_t *meta, uint6
         rc = pg_exec(b->c, "COMMIT", NULL, NULL, "committing a datastore table", err);
     if (!rc && rows)
         *rows = b->rows;
+    if (!rc)
+        log_info("store: datastore table of resource \"%s\": %" PRIu64 " rows sent in %.2f s"
+                 " (COPY), keys and indexes%s and swap %.2f s",
+                 b->id, b->rows, (double)(t_copied - b->t0) / 1e6,
+                 b->has_fts ? ", full text included," : "",
+                 (double)(time_mono_us() - t_copied) / 1e6);
 out:
     if (rc > 0) /* a constraint PostgreSQL names itself */
         rc = err_set(err, ERR_INTERNAL, NULL, "database failure while building a datastore table");
@@ -1681,7 +1696,24 @@ static int gen_tsquery(const struct pgds_table *t, const struct store_ds_text *t
                 if (!len)
                     break;
                 buf_addstr(out, out->len ? " & " : "");
-                add_lexeme(out, prefix, p, len);
+                if (*prefix) {
+                    add_lexeme(out, prefix, p, len);
+                } else {
+                    /* Any text field: the token under each field's prefix. */
+                    size_t nor = 0;
+
+                    buf_addch(out, '(');
+                    for (size_t k = 0; k < t->nfields; k++) {
+                        char kp[24];
+
+                        if (t->fields[k].type != DSTYPE_TEXT)
+                            continue;
+                        xsnprintf(kp, sizeof(kp), "%zu\x1f", k + 1);
+                        buf_addstr(out, nor++ ? " | " : "");
+                        add_lexeme(out, kp, p, len);
+                    }
+                    buf_addch(out, ')');
+                }
                 p += len;
             }
         }
