@@ -209,7 +209,7 @@ static bool is_word(unsigned char ch)
  * The lexical limits of the text: parentheses nested at most SQL_EXPR_DEPTH deep and at
  * most SQL_COMPOUND UNION/INTERSECT/EXCEPT, outside literals, quoted names and comments.
  */
-static int text_limits(const char *sql, struct err *err)
+int pgds_sql_text_limits(const char *sql, struct err *err)
 {
     int depth = 0, max = 0, compound = 0;
     const char *p = sql;
@@ -330,7 +330,7 @@ static bool session_word(const char *w, size_t len)
 
 /* Checks the function calls in one string of a plan: every name directly before '('
  * (outside quotes, and not a type after "::") must be allowed. */
-static int plan_text_check(const char *s, struct err *err)
+int pgds_plan_text_check(const char *s, struct err *err)
 {
     const char *p = s;
     char name[64];
@@ -403,7 +403,7 @@ static int plan_value_check(const char *key, const json_t *v, const struct store
     int rc = 0;
 
     if (json_is_string(v))
-        return key && plan_name_key(key) ? 0 : plan_text_check(json_string_value(v), err);
+        return key && plan_name_key(key) ? 0 : pgds_plan_text_check(json_string_value(v), err);
     if (json_is_array(v)) {
         json_array_foreach (v, i, x) {
             rc = json_is_object(x) ? plan_check(x, o, a, err) : plan_value_check(key, x, o, a, err);
@@ -552,7 +552,7 @@ int pgds_sql(struct store *s, const char *sql, const struct store_ds_sql_opts *o
     buf_init(&text, 0);
     c->timeout_ms = o->timeout_ms;
     c->cap = o->row_cap;
-    rc = text_limits(sql, err);
+    rc = pgds_sql_text_limits(sql, err);
     if (!rc)
         rc = pg_conn_take(s, &c->conn, err);
     if (!rc)

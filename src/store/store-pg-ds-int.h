@@ -108,6 +108,16 @@ void pgds_cursor_columns(struct store_ds_cursor *c, const PGresult *r);
  * bool, date, timestamp(tz), json(b); anything else text). */
 enum dstype pgds_oid_type(unsigned oid);
 
+/* The lexical checks of store_ds_sql's text (store-pg-datastore-sql.c), which read a
+ * visitor's SQL and the server's deparsed plan (tests/fuzz/fuzz-pg-sql-text.c):
+ * pgds_sql_text_limits refuses parentheses nested deeper than 200 or 50 and more
+ * UNION/INTERSECT/EXCEPT, outside literals, quoted names and comments;
+ * pgds_plan_text_check refuses, in one expression string of a plan, a call of a function
+ * not in the allowed list or a session word (CURRENT_USER …). Both: 0, or -ERR_VALIDATION
+ * naming "sql" with a message starting "sql: ". */
+int pgds_sql_text_limits(const char *sql, struct err *err);
+int pgds_plan_text_check(const char *s, struct err *err);
+
 /* store_ds_sql (store-pg-datastore-sql.c). */
 int pgds_sql(struct store *s, const char *sql, const struct store_ds_sql_opts *o,
              struct store_ds_cursor **out, struct err *err);
