@@ -17,6 +17,11 @@
 #   BENCH_CONNECTIONS    wrk connections (default 32)
 #   BENCH_WRK_THREADS    wrk threads (default 2)
 #   BENCH_KEEP=1         keep the work directory (portals, logs) for inspection
+#   BENCH_FRESH=1        every request misses the page cache (bench/fresh.lua adds a query
+#                        argument of its own to each): what a first view after a write costs
+#   BENCH_PORTAL=DIR     an existing portal holding the generated catalog (gen-NNNNNN of
+#                        bench/gen-catalog.py, BENCH_DATASETS of them) instead of generating
+#                        and loading one; it is served as it is (a newer binary migrates it)
 #
 # Needs wrk (scripts/install-deps.sh --bench), curl and python3.
 set -euo pipefail
@@ -81,6 +86,7 @@ stop_server() {
 bench() {
     local label=$1 url=$2 out="$WORK/wrk-$(echo "$1" | tr -c 'a-zA-Z0-9' '_').txt"
     local h=(-H 'Accept-Encoding: gzip' -H 'Accept-Language: en-GB,en;q=0.9')
+    [ "${BENCH_FRESH:-0}" = 1 ] && h+=(-s "$ROOT/bench/fresh.lua")
     curl -sf -o /dev/null "$url" || { log "$label: $url does not answer 200"; exit 1; }
     wrk -t"$WRK_THREADS" -c"$CONNS" -d2s "${h[@]}" "$url" >/dev/null
     wrk -t"$WRK_THREADS" -c"$CONNS" -d"$DURATION" --latency "${h[@]}" "$url" >"$out"
@@ -129,12 +135,17 @@ bench "demo: resource page (25-row preview)" "$U/dataset/noaa-seattle-daily-weat
 stop_server "$DEMO_PID"
 
 if [ "$N" -gt 0 ]; then
-    log "generating $N datasets"
-    $PY "$ROOT/bench/gen-catalog.py" "$WORK/gen" "$N" 2>>"$WORK/gen.txt"
-    "$BIN" init --portal "$WORK/big" >/dev/null 2>&1
-    log "loading $N datasets"
-    "$BIN" load "$WORK/gen" --portal "$WORK/big" >"$WORK/big-load.txt" 2>&1
-    start_server "$WORK/big" big
+    if [ -n "${BENCH_PORTAL:-}" ]; then
+        BIG=$BENCH_PORTAL
+    else
+        BIG=$WORK/big
+        log "generating $N datasets"
+        $PY "$ROOT/bench/gen-catalog.py" "$WORK/gen" "$N" 2>>"$WORK/gen.txt"
+        "$BIN" init --portal "$BIG" >/dev/null 2>&1
+        log "loading $N datasets"
+        "$BIN" load "$WORK/gen" --portal "$BIG" >"$WORK/big-load.txt" 2>&1
+    fi
+    start_server "$BIG" big
     BIG_PID=$SERVER_PID
     U=$SERVER_URL
     MID=$(printf 'gen-%06d' $((N / 2)))
@@ -149,7 +160,7 @@ if [ "$N" -gt 0 ]; then
 fi
 
 echo "Machine: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM. Binary: \`$BIN\` (built from $REV, if it was built from this tree)."
-echo "wrk: \`wrk -t$WRK_THREADS -c$CONNS -d$DURATION --latency -H 'Accept-Encoding: gzip' -H 'Accept-Language: en-GB,en;q=0.9' URL\` after a 2 s warm-up; server: \`kaifang serve --listen 127.0.0.1:0 --access-log ''\`. wrk and the server share the machine."
+echo "wrk: \`wrk -t$WRK_THREADS -c$CONNS -d$DURATION --latency -H 'Accept-Encoding: gzip' -H 'Accept-Language: en-GB,en;q=0.9'$([ "${BENCH_FRESH:-0}" = 1 ] && echo " -s bench/fresh.lua") URL\` after a 2 s warm-up; server: \`kaifang serve --listen 127.0.0.1:0 --access-log ''\`. wrk and the server share the machine."
 echo
 echo "| page | requests/s | p50 | p99 | requests | wrk socket errors |"
 echo "| --- | ---: | ---: | ---: | ---: | --- |"

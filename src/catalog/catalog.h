@@ -333,6 +333,16 @@ int catalog_privacy_report_show(struct catalog *c, const struct actor *a, json_t
                                 json_t **result, struct err *err);
 
 /*
+ * The report of resource_id as catalog_privacy_report_show() gives it, for a page that
+ * already holds the resource's dataset: dataset is a package dict that a may read (from
+ * catalog_package_show() for the same actor: it is not loaded again), and resource_id
+ * one of its resources. -ERR_NOT_FOUND when the resource is not the dataset's, has no
+ * report, or the report cannot be read. *result: a new reference, or NULL on error.
+ */
+int catalog_privacy_report_of(struct catalog *c, const struct actor *a, const json_t *dataset,
+                              const char *resource_id, json_t **result);
+
+/*
  * datastore_privacy_override: {"resource_id", "justification"} records an approver's
  * override of the gate for the resource's scanned table, in one transaction with its
  * "privacy_override" ledger entry (objects: dataset, name or visibility, resource; digest

@@ -375,6 +375,26 @@ int catalog_privacy_report_show(struct catalog *c, const struct actor *a, json_t
     return ret;
 }
 
+int catalog_privacy_report_of(struct catalog *c, const struct actor *a, const json_t *dataset,
+                              const char *resource_id, json_t **result)
+{
+    json_t *report = NULL;
+    const json_t *r;
+    bool found = false;
+    size_t i;
+
+    *result = NULL;
+    if (!resource_id)
+        return -ERR_NOT_FOUND;
+    json_array_foreach (json_object_get(dataset, "resources"), i, r)
+        found = found || str_eq(json_string_value(json_object_get(r, "id")), resource_id);
+    if (!found || store_privacy_report_get(c->store, resource_id, &report, NULL))
+        return -ERR_NOT_FOUND;
+    *result = view(c, a, (json_t *)dataset, resource_id, report);
+    json_decref(report);
+    return 0;
+}
+
 int catalog_privacy_override(struct catalog *c, const struct actor *a, json_t *params,
                              json_t **result, struct err *err)
 {

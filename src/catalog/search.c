@@ -5,6 +5,7 @@
  * start, sort, include_private, include_drafts) over the store's index.
  */
 #include <jansson.h>
+#include <pthread.h>
 
 #include "catalog/catalog-int.h"
 #include "core/limits.h"
@@ -1046,24 +1047,55 @@ static int fq_parse(struct query *q, json_t *params, struct err *err)
     return 0;
 }
 
-static const char *facet_display_name(struct catalog *c, const char *field, const char *value,
-                                      json_t **hold)
+/*
+ * The titles of organizations and groups that facets show, remembered for one store
+ * version of one store (process-wide, under a mutex): a search page lists up to
+ * facet.limit of each, and reading each group's document per request was a tenth of a
+ * freshly rendered search page's CPU time (BENCHMARKS.md, issue 4, "Fresh renders").
+ * Keys are "o:<name>" and "g:<name>"; the map is emptied past FACET_NAMES_MAX entries.
+ */
+#define FACET_NAMES_MAX 4096
+static pthread_mutex_t facet_names_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t facet_names_store, facet_names_version;
+static json_t *facet_names;
+
+static const char *facet_display_name(struct catalog *c, uint64_t version, const char *field,
+                                      const char *value, json_t **hold)
 {
-    json_t *g = NULL;
-    const char *t;
+    bool org = str_eq(field, "organization");
+    json_t *g = NULL, *t;
+    const char *title;
+    char *key;
 
     *hold = NULL;
-    if (!str_eq(field, "organization") && !str_eq(field, "groups"))
+    if (!org && !str_eq(field, "groups"))
         return value;
-    if (store_group_get(c->store, str_eq(field, "organization"), value, &g, NULL))
-        return value;
-    t = json_string_value(json_object_get(g, "title"));
-    if (!t || !*t) {
-        json_decref(g);
-        return value;
+    key = xstrfmt("%c:%s", org ? 'o' : 'g', value);
+    pthread_mutex_lock(&facet_names_lock);
+    if (!facet_names || facet_names_store != store_id(c->store) || facet_names_version != version ||
+        json_object_size(facet_names) >= FACET_NAMES_MAX) {
+        json_decref(facet_names);
+        facet_names = json_object();
+        facet_names_store = store_id(c->store);
+        facet_names_version = version;
     }
-    *hold = g;
-    return t;
+    t = json_incref(json_object_get(facet_names, key));
+    pthread_mutex_unlock(&facet_names_lock);
+    if (!t) {
+        title = NULL;
+        if (!store_group_get(c->store, org, value, &g, NULL))
+            title = json_string_value(json_object_get(g, "title"));
+        t = json_string(title && *title ? title : value);
+        json_decref(g);
+        pthread_mutex_lock(&facet_names_lock);
+        /* Only for the version it was read under: the map may have moved on. */
+        if (facet_names_store == store_id(c->store) && facet_names_version == version)
+            json_object_set(facet_names, key, t);
+        pthread_mutex_unlock(&facet_names_lock);
+    }
+    free(key);
+    *hold = t;
+    return json_string_value(t);
 }
 
 /*
@@ -1227,6 +1259,7 @@ static int package_search(struct catalog *c, const struct actor *a, json_t *para
     struct store_search s = {0};
     struct store_search_result r = {0};
     json_t *facet_fields = NULL, *facets = NULL, *search_facets = NULL, *results = NULL, *fv;
+    uint64_t version = 0;
     const char **ffields = NULL;
     struct store_clause *clauses = NULL;
     struct store_term *sterms = NULL;
@@ -1301,6 +1334,8 @@ static int package_search(struct catalog *c, const struct actor *a, json_t *para
 
     facets = json_object();
     search_facets = json_object();
+    if (json_array_size(facet_fields))
+        version = store_version(c->store);
     json_array_foreach (facet_fields, i, fv) {
         json_t *counts = json_object(), *items = json_array(), *pair;
         size_t j;
@@ -1318,7 +1353,8 @@ static int package_search(struct catalog *c, const struct actor *a, json_t *para
             json_object_set_new(counts, value, json_integer(n));
             json_array_append_new(items,
                                   json_pack("{s:s, s:s, s:I}", "name", value, "display_name",
-                                            facet_display_name(c, fkey, value, &hold), "count", n));
+                                            facet_display_name(c, version, fkey, value, &hold),
+                                            "count", n));
             json_decref(hold);
         }
         json_object_set_new(facets, fkey, counts);

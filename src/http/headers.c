@@ -4,6 +4,7 @@
  * libmicrohttpd, no catalog, so tests/unit/test-http.c calls them directly.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <zlib.h>
 
 #include "crypto/digest.h"
@@ -214,32 +215,70 @@ bool http_etag_match(const char *if_none_match, const char *etag)
     return false;
 }
 
+/*
+ * The compressor of the calling thread, made once and reset for each answer: a deflate
+ * state at windowBits 15 and memLevel 8 is about 260 KiB, above malloc's mmap threshold,
+ * so making one per answer cost an mmap, its page faults and an munmap each time (a
+ * sixth of a freshly rendered dataset page's CPU time; BENCHMARKS.md, issue 4, "Fresh
+ * renders"). Freed by the key's destructor when the thread exits.
+ */
+static pthread_key_t gzip_key;
+static pthread_once_t gzip_once = PTHREAD_ONCE_INIT;
+
+static void gzip_free(void *p)
+{
+    z_stream *zs = p;
+
+    deflateEnd(zs);
+    free(zs);
+}
+
+static void gzip_key_make(void)
+{
+    if (pthread_key_create(&gzip_key, gzip_free))
+        die("cannot create the gzip thread key");
+}
+
+static z_stream *gzip_stream(void)
+{
+    z_stream *zs;
+
+    pthread_once(&gzip_once, gzip_key_make);
+    zs = pthread_getspecific(gzip_key);
+    if (zs)
+        return deflateReset(zs) == Z_OK ? zs : NULL;
+    zs = xcalloc(1, sizeof(*zs));
+    /* windowBits 15 + 16: a gzip header and trailer instead of zlib's */
+    if (deflateInit2(zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(zs);
+        return NULL;
+    }
+    if (pthread_setspecific(gzip_key, zs))
+        die("cannot set thread-specific data");
+    return zs;
+}
+
 int http_gzip(const void *in, size_t len, struct buf *out)
 {
-    z_stream zs;
-    int ret = -1, zr;
+    z_stream *zs = gzip_stream();
+    int zr;
 
-    memset(&zs, 0, sizeof(zs));
-    /* windowBits 15 + 16: a gzip header and trailer instead of zlib's */
-    if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (!zs)
         return -1;
-    buf_grow(out, deflateBound(&zs, (uLong)len));
+    buf_grow(out, deflateBound(zs, (uLong)len));
     if (buf_failed(out))
-        goto out;
-    zs.next_in = (Bytef *)(uintptr_t)in;
-    zs.avail_in = (uInt)len;
-    zs.next_out = (Bytef *)out->buf + out->len;
-    zs.avail_out = (uInt)(out->alloc - out->len - 1);
-    zr = deflate(&zs, Z_FINISH);
+        return -1;
+    zs->next_in = (Bytef *)(uintptr_t)in;
+    zs->avail_in = (uInt)len;
+    zs->next_out = (Bytef *)out->buf + out->len;
+    zs->avail_out = (uInt)(out->alloc - out->len - 1);
+    zr = deflate(zs, Z_FINISH);
     if (zr != Z_STREAM_END)
-        goto out;
+        return -1;
     /* deflate wrote past len inside the room buf_grow() made; keep the NUL invariant */
-    out->len += (size_t)(zs.next_out - ((Bytef *)out->buf + out->len));
+    out->len += (size_t)(zs->next_out - ((Bytef *)out->buf + out->len));
     out->buf[out->len] = '\0';
-    ret = 0;
-out:
-    deflateEnd(&zs);
-    return ret;
+    return 0;
 }
 
 int http_listen_parse(const char *listen, char *host, size_t hostsize, unsigned *port)

@@ -83,7 +83,8 @@ bool http_etag_match(const char *if_none_match, const char *etag);
 /*
  * Compresses len bytes into out as a gzip member (RFC 1952) with zlib at level 1 (the
  * speed nginx's gzip_comp_level defaults to). Returns 0, or -1 when zlib fails or out
- * reaches its maximum (out then holds an unspecified prefix).
+ * reaches its maximum (out then holds an unspecified prefix). Thread-safe: each thread
+ * keeps one compressor, reset per call (freed when the thread exits).
  */
 int http_gzip(const void *in, size_t len, struct buf *out);
 

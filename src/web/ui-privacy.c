@@ -132,10 +132,10 @@ void ui_privacy_report(struct catalog *c, const struct actor *a, const json_t *d
     size_t i;
 
     json_array_foreach (json_object_get(dataset, "resources"), i, r) {
-        struct err err = ERR_INIT;
-        json_t *params = json_pack("{s:s?}", "resource_id", ui_str(r, "id")), *rep = NULL;
+        json_t *rep = NULL;
 
-        if (!catalog_privacy_report_show(c, a, params, &rep, &err)) {
+        /* The dataset is the page's, read by a already: not loaded again per resource. */
+        if (!catalog_privacy_report_of(c, a, dataset, ui_str(r, "id"), &rep)) {
             if (!any) {
                 HTML(out, "<section class=\"privacy\" aria-labelledby=\"h-privacy\">\n"
                           "<h2 id=\"h-privacy\">");
@@ -150,7 +150,6 @@ void ui_privacy_report(struct catalog *c, const struct actor *a, const json_t *d
             one(out, r, rep);
         }
         json_decref(rep);
-        json_decref(params);
     }
     if (any)
         HTML(out, "</section>\n");

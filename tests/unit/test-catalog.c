@@ -3003,6 +3003,49 @@ static void test_ledger_completeness(void **state)
     }
 }
 
+/* The organization title a facet shows is remembered for one store version only: a new
+ * title shows at the next search after the write. */
+static void test_facet_titles_follow_writes(void **state)
+{
+    struct fixture *f = *state;
+    struct err err = ERR_INIT;
+    json_t *r, *org = NULL;
+    const char *q = "{\"q\": \"\", \"facet.field\": [\"organization\"]}";
+
+    seed_search(f);
+    for (int round = 0; round < 2; round++) {
+        r = search(f, &f->anon, q);
+        assert_string_equal(
+                sget(json_array_get(
+                             json_object_get(json_object_get(json_object_get(r, "search_facets"),
+                                                             "organization"),
+                                             "items"),
+                             0),
+                     "display_name"),
+                round ? "统计局 Statistics Bureau" : "统计局 Statistics Bureau");
+        json_decref(r);
+    }
+    assert_int_equal(store_group_get(f->s, true, "stats-bureau", &org, &err), 0);
+    json_object_set_new(org, "title", json_string("New Bureau Title"));
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_group_put(f->s,
+                                     &(struct store_group){sget(org, "id"), "stats-bureau", true,
+                                                           "active", org},
+                                     &err),
+                     0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    json_decref(org);
+    r = search(f, &f->anon, q);
+    assert_string_equal(
+            sget(json_array_get(json_object_get(json_object_get(json_object_get(r, "search_facets"),
+                                                                "organization"),
+                                                "items"),
+                                0),
+                 "display_name"),
+            "New Bureau Title");
+    json_decref(r);
+}
+
 /* "name:views,name:views" of catalog_most_viewed(limit 10). */
 static char *viewed(struct fixture *f)
 {
@@ -3159,6 +3202,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_ledger_completeness, setup, teardown),
             cmocka_unit_test_setup_teardown(test_search_text_identical, setup, teardown),
             cmocka_unit_test_setup_teardown(test_views, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_facet_titles_follow_writes, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
