@@ -329,6 +329,8 @@ static void add_lexeme(struct buf *out, const char *prefix, const char *tok, siz
     buf_addch(out, '\'');
 }
 
+/* The bytes of a row's tsvector literal: under PostgreSQL's 1 MiB of lexemes per tsvector. */
+#define PGDS_TSVECTOR_MAX 1000000
 /* The longest lexeme PostgreSQL keeps (2 KiB less one); longer tokens are not indexed. */
 #define PGDS_LEXEME_MAX 2046
 
@@ -360,6 +362,10 @@ static void fts_literal(const struct pgds_field *fields, size_t n, const struct 
             len = strcspn(p, " ");
             if (!len)
                 break;
+            /* A tsvector holds at most 1 MiB of lexemes: a row's tokens past that are not
+             * indexed (the literal is never smaller than what it stores). */
+            if (out->len + 2 * len + strlen(prefix) + 4 > PGDS_TSVECTOR_MAX)
+                return;
             if (len <= PGDS_LEXEME_MAX - strlen(prefix)) {
                 add_lexeme(out, prefix, p, len);
                 buf_addch(out, ' ');

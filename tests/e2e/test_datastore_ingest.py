@@ -357,6 +357,22 @@ def test_private_resource_status_is_hidden(api):
     assert status(srv, r["id"], tok["member"])["status"] == "complete"
 
 
+def test_long_text_cell_is_stored_and_searched(api):
+    # A cell of 1.5 MB of distinct words (under the 4 MiB cell limit): stored whole on both
+    # stores; PostgreSQL's tsvector holds 1 MiB of lexemes, so there the row's first
+    # tokens are indexed (docs/internals/store.md), and the ingest does not fail.
+    _, srv = api
+    tok = srv_tokens(api)
+    ds = make_dataset(srv, tok["editor"])
+    words = " ".join("w%06d" % i for i in range(190000))
+    body = ("t\n%s\nshort w000001\n" % words).encode()
+    r = ok(upload(srv, tok["editor"], ds["id"], body, "long.csv"))
+    assert wait_for(srv, r["id"])["status"] == "complete"
+    res = ok(srv.api("datastore_search", resource_id=r["id"], q="w000000"))
+    assert res["total"] == 1 and res["records"][0]["t"] == words
+    assert ok(srv.api("datastore_search", resource_id=r["id"], q="w000001"))["total"] == 2
+
+
 def has_table(portal, srv, rid):
     """Whether the store keeps a datastore table for rid: its table file (SQLite), its
     row of datastore_tables and its table in the datastore schema (PostgreSQL)."""
