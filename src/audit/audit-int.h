@@ -27,4 +27,16 @@ int audit_amount_param(const json_t *params, const char *key, int64_t *fen, stru
 /* params[key] as a date YYYY-MM-DD (borrowed from params). */
 int audit_date_param(const json_t *params, const char *key, const char **out, struct err *err);
 
+/*
+ * The findings about restricted data (findings.c; audit.md, "Findings about restricted
+ * data"): adds the five lists of audit_finding_keys to report, each a list per organization
+ * (name) sorted by name: {organization, title, findings (items), count (occurrences:
+ * reads, refusals, overrides), items: [{…, count, first, last, entries}]}, entries the
+ * ledger indexes the item rests on in increasing order; and summary[key] = {organizations,
+ * findings, count, entries}. Reads the store's grants and datasets and the ledger's
+ * entries of the audit's types (store_ledger_audit_walk). -ERR_INTERNAL on a store
+ * failure (report then holds what was added so far: the caller drops it).
+ */
+int audit_findings(struct store *s, json_t *report, json_t *summary, struct err *err);
+
 #endif

@@ -174,8 +174,30 @@ struct audit_options {
 int audit_report(struct store *s, const struct audit_options *o, json_t **report, struct err *err);
 
 /* The report as CSV (RFC 4180): one line per finding per unit and system:
- * kind,organization,unit,system,charges,total,entries (entry indexes separated by
- * spaces). */
+ * kind,organization,unit,system,charges,total,entries,subject,detail (entry indexes
+ * separated by spaces). For the findings about restricted data (audit.md) unit is the
+ * dataset, system the resource, charges the count of occurrences, total empty, and
+ * subject and detail as audit_finding_describe() gives them. */
 void audit_report_csv(const json_t *report, struct buf *out);
+
+/* The lists of findings about restricted data, in report order (findings.c):
+ * reads_outside_grant, expired_grants_used, restricted_published_without_grant,
+ * privacy_overrides, grants_self_approved; each a list per organization of
+ * {organization, title, findings, count, items}. */
+#define AUDIT_FINDING_KINDS 5
+extern const char *const audit_finding_keys[AUDIT_FINDING_KINDS];
+
+/* What one item of those lists is about, in words, for the CSV and the HTML page. */
+struct audit_finding_text {
+    const char *dataset;  /* the dataset's name when known, else its id (may be NULL) */
+    const char *resource; /* resource id or NULL */
+    const char *subject;  /* who or what: the reader, the grant, the approver, or NULL */
+};
+
+/* Fills t (strings borrowed from item) and appends to detail a line of text about item
+ * of kind (0-based index into audit_finding_keys): the reasons, the grant's period, the
+ * link, the justification, who requested and decided. */
+void audit_finding_describe(size_t kind, const json_t *item, struct audit_finding_text *t,
+                            struct buf *detail);
 
 #endif

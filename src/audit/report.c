@@ -240,37 +240,6 @@ static int check_schedules(struct walk *w, json_t *list, json_t *self_approved, 
     return 0;
 }
 
-/* Grants decided by the user who requested them, or by their grantee (the store as it
- * is: the API refuses both, access_approver_check()). Public shape only: the dataset by
- * id (its name may be private), the users by name. */
-static int check_grants(struct store *s, json_t *out, struct err *err)
-{
-    json_t *docs = NULL, *g;
-    size_t i;
-    int rc = store_grant_list(s, NULL, NULL, &docs, err);
-
-    if (rc)
-        return rc;
-    json_array_foreach (docs, i, g) {
-        const char *by = json_string_value(json_object_get(g, "decided_by"));
-        const char *state = json_string_value(json_object_get(g, "state"));
-
-        if (!by || !(str_eq(state, "approved") || str_eq(state, "revoked")))
-            continue;
-        if (str_eq(by, json_string_value(json_object_get(g, "requested_by"))) ||
-            str_eq(by, json_string_value(json_object_get(g, "grantee"))))
-            json_array_append_new(out, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "organization",
-                                                 json_object_get(g, "organization"), "grant",
-                                                 json_object_get(g, "id"), "dataset",
-                                                 json_object_get(g, "dataset"), "requested_by",
-                                                 json_object_get(g, "requested_by"), "grantee",
-                                                 json_object_get(g, "grantee"), "decided_by",
-                                                 json_object_get(g, "decided_by")));
-    }
-    json_decref(docs);
-    return 0;
-}
-
 static int by_name(const void *a, const void *b)
 {
     const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
@@ -377,58 +346,87 @@ static json_t *proof_json(struct store *s, uint64_t idx, uint64_t n, struct err 
     return p;
 }
 
+/* Calls fn(ctx, index) for every entry a finding names: the charge kinds' groups and
+ * the items of the findings about restricted data. */
+static int each_entry(const json_t *report, int (*fn)(void *ctx, uint64_t idx), void *ctx)
+{
+    json_t *org, *g, *ix;
+    size_t i, j, k;
+    int rc = 0;
+
+    for (size_t kk = 0; kk < K__COUNT + AUDIT_FINDING_KINDS; kk++) {
+        const char *key = kk < K__COUNT ? kind_key[kk] : audit_finding_keys[kk - K__COUNT];
+        const char *groups = kk < K__COUNT ? "by_system" : "items";
+
+        json_array_foreach (json_object_get(report, key), i, org)
+            json_array_foreach (json_object_get(org, groups), j, g)
+                json_array_foreach (json_object_get(g, "entries"), k, ix)
+                    if ((rc = fn(ctx, (uint64_t)json_integer_value(ix))))
+                        return rc;
+    }
+    return 0;
+}
+
+struct proofs_ctx {
+    struct store *s;
+    json_t *proofs;
+    uint64_t size;
+    struct err *err;
+};
+
+static int add_proof(void *ctx, uint64_t idx)
+{
+    struct proofs_ctx *p = ctx;
+    char key[32];
+    json_t *v;
+
+    xsnprintf(key, sizeof(key), "%" PRIu64, idx);
+    if (idx >= p->size || json_object_get(p->proofs, key))
+        return 0;
+    v = proof_json(p->s, idx, p->size, p->err);
+    if (!v)
+        return -ERR_INTERNAL;
+    json_object_set_new(p->proofs, key, v);
+    return 0;
+}
+
 /* Adds {"<index>": {leaf_hash, proof}} for every entry a finding names. */
 static int add_proofs(struct store *s, json_t *report, uint64_t size, struct err *err)
 {
-    json_t *proofs = json_object(), *v, *org, *g, *ix;
-    size_t i, j, k;
-    char key[32];
-    int rc = 0;
+    struct proofs_ctx p = {s, json_object(), size, err};
+    int rc = each_entry(report, add_proof, &p);
 
-    for (size_t kk = 0; kk < K__COUNT && !rc; kk++) {
-        json_array_foreach (json_object_get(report, kind_key[kk]), i, org) {
-            json_array_foreach (json_object_get(org, "by_system"), j, g) {
-                json_array_foreach (json_object_get(g, "entries"), k, ix) {
-                    uint64_t idx = (uint64_t)json_integer_value(ix);
-
-                    xsnprintf(key, sizeof(key), "%" PRIu64, idx);
-                    if (idx >= size || json_object_get(proofs, key))
-                        continue;
-                    v = proof_json(s, idx, size, err);
-                    if (!v) {
-                        rc = -ERR_INTERNAL;
-                        break;
-                    }
-                    json_object_set_new(proofs, key, v);
-                }
-            }
-        }
-    }
-    json_object_set_new(report, "proofs", proofs);
+    json_object_set_new(report, "proofs", p.proofs);
     return rc;
+}
+
+struct unsigned_ctx {
+    uint64_t size;
+    int64_t n;
+};
+
+static int count_one(void *ctx, uint64_t idx)
+{
+    struct unsigned_ctx *u = ctx;
+
+    if (idx >= u->size)
+        u->n++;
+    return 0;
 }
 
 /* Counts the entries findings name that are past the signed checkpoint. */
 static int64_t count_unsigned(const json_t *report, uint64_t size)
 {
-    json_t *org, *g, *ix;
-    size_t i, j, k;
-    int64_t n = 0;
+    struct unsigned_ctx u = {size, 0};
 
-    for (size_t kk = 0; kk < K__COUNT; kk++)
-        json_array_foreach (json_object_get(report, kind_key[kk]), i, org)
-            json_array_foreach (json_object_get(org, "by_system"), j, g)
-                json_array_foreach (json_object_get(g, "entries"), k, ix)
-                    if ((uint64_t)json_integer_value(ix) >= size)
-                        n++;
-    return n;
+    each_entry(report, count_one, &u);
+    return u.n;
 }
 
 int audit_report(struct store *s, const struct audit_options *o, json_t **report, struct err *err)
 {
     struct walk w = {.s = s};
     json_t *schedules = NULL, *summary = NULL, *self_approved = json_array(), *checkpoint;
-    json_t *grants_self = json_array();
     uint8_t root[LEDGER_HASH_LEN];
     char now[TIME_ISO_MAX], b64[LEDGER_HASH_B64_LEN];
     const char *site = o && o->site_url ? o->site_url : "";
@@ -460,8 +458,6 @@ int audit_report(struct store *s, const struct audit_options *o, json_t **report
         rc = check_schedules(&w, schedules, self_approved, err);
     if (!rc)
         rc = store_charges_walk(s, walk_charge, &w, err);
-    if (!rc)
-        rc = check_grants(s, grants_self, err);
     if (rc)
         goto out;
     time_now_rfc3339(now);
@@ -492,20 +488,19 @@ int audit_report(struct store *s, const struct audit_options *o, json_t **report
                         json_integer((json_int_t)json_array_size(self_approved)));
     json_object_set_new(summary, "ledger_mismatches",
                         json_integer((json_int_t)json_array_size(w.mismatches)));
-    json_object_set_new(summary, "entries_not_yet_signed",
-                        json_integer(count_unsigned(*report, size)));
+
     json_object_set_new(*report, "schedules_self_approved", json_incref(self_approved));
     json_object_set_new(*report, "ledger_mismatches", json_incref(w.mismatches));
-    json_object_set_new(*report, "grants_self_approved", json_incref(grants_self));
-    json_object_set_new(summary, "grants_self_approved",
-                        json_integer((json_int_t)json_array_size(grants_self)));
+    rc = audit_findings(s, *report, summary, err);
     json_object_set_new(*report, "summary", summary);
-    /* What this version cannot check yet: said, not hidden. */
-    json_object_set_new(
-            *report, "not_checked",
-            json_pack("[s, s, s, s, s]", "reads outside any grant",
-                      "grants approved by their own requester", "expired grants still used",
-                      "restricted resources published without a grant", "privacy overrides"));
+    if (rc)
+        goto out;
+    json_object_set_new(summary, "entries_not_yet_signed",
+                        json_integer(count_unsigned(*report, size)));
+    /* What this version cannot check: said, not hidden. */
+    json_object_set_new(*report, "not_checked",
+                        json_pack("[s]", "charge_record entries whose charge is gone from the "
+                                         "store (the walk starts from the store's charges)"));
     if (o && o->proofs && size)
         rc = add_proofs(s, *report, size, err);
 out:
@@ -515,7 +510,6 @@ out:
     }
     json_decref(schedules);
     json_decref(self_approved);
-    json_decref(grants_self);
     json_decref(w.schedules);
     json_decref(w.orgs);
     json_decref(w.mismatches);
@@ -548,7 +542,7 @@ void audit_report_csv(const json_t *report, struct buf *out)
     json_t *org, *g, *ix;
     size_t i, j, k;
 
-    buf_addstr(out, "kind,organization,unit,system,charges,total,entries\r\n");
+    buf_addstr(out, "kind,organization,unit,system,charges,total,entries,subject,detail\r\n");
     for (size_t kk = 0; kk < K__COUNT; kk++) {
         json_array_foreach (json_object_get(report, kind_key[kk]), i, org) {
             json_array_foreach (json_object_get(org, "by_system"), j, g) {
@@ -564,7 +558,34 @@ void audit_report_csv(const json_t *report, struct buf *out)
                          json_string_value(json_object_get(g, "total")));
                 json_array_foreach (json_object_get(g, "entries"), k, ix)
                     buf_addf(out, "%s%" JSON_INTEGER_FORMAT, k ? " " : "", json_integer_value(ix));
+                buf_addstr(out, ",,\r\n");
+            }
+        }
+    }
+    for (size_t kk = 0; kk < AUDIT_FINDING_KINDS; kk++) {
+        json_array_foreach (json_object_get(report, audit_finding_keys[kk]), i, org) {
+            json_array_foreach (json_object_get(org, "items"), j, g) {
+                struct audit_finding_text t;
+                struct buf detail = BUF_INIT;
+
+                audit_finding_describe(kk, g, &t, &detail);
+                buf_addstr(out, audit_finding_keys[kk]);
+                buf_addch(out, ',');
+                csv_field(out, json_string_value(json_object_get(org, "organization")));
+                buf_addch(out, ',');
+                csv_field(out, t.dataset);
+                buf_addch(out, ',');
+                csv_field(out, t.resource);
+                buf_addf(out, ",%" JSON_INTEGER_FORMAT ",,",
+                         json_integer_value(json_object_get(g, "count")));
+                json_array_foreach (json_object_get(g, "entries"), k, ix)
+                    buf_addf(out, "%s%" JSON_INTEGER_FORMAT, k ? " " : "", json_integer_value(ix));
+                buf_addch(out, ',');
+                csv_field(out, t.subject);
+                buf_addch(out, ',');
+                csv_field(out, detail.buf ? detail.buf : "");
                 buf_addstr(out, "\r\n");
+                buf_release(&detail);
             }
         }
     }

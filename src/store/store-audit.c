@@ -84,3 +84,14 @@ int store_charges_walk(struct store *s,
 
     return rc ? rc : a->charges_walk(s, fn, ctx, err);
 }
+
+int store_ledger_audit_walk(struct store *s,
+                            int (*fn)(void *ctx, uint64_t index, const char *entry, size_t len,
+                                      struct err *err),
+                            void *ctx, struct err *err)
+{
+    const struct store_audit_backend *a = NULL;
+    int rc = audit_backend(s, &a, err);
+
+    return rc ? rc : a->ledger_audit_walk(s, fn, ctx, err);
+}

@@ -78,4 +78,19 @@ int store_charges_walk(struct store *s,
                                  size_t len, struct err *err),
                        void *ctx, struct err *err);
 
+/*
+ * Every ledger entry of the types the audit reads beside charges: grant_request,
+ * grant_approve, grant_refuse, grant_revoke, restricted_read, restricted_read_refused,
+ * privacy_override, resource_create, resource_update, dataset_update (staged or
+ * integrated), in increasing index: fn(ctx, index, entry, len, err), the entry's
+ * canonical JSON bytes borrowed for the call only. A non-zero return from fn stops the
+ * walk and is returned. One read snapshot; memory: one entry at a time. SQLite reads
+ * them through a partial index (schema 12), so the cost follows these entries, not the
+ * size of the ledger.
+ */
+int store_ledger_audit_walk(struct store *s,
+                            int (*fn)(void *ctx, uint64_t index, const char *entry, size_t len,
+                                      struct err *err),
+                            void *ctx, struct err *err);
+
 #endif

@@ -103,6 +103,10 @@ struct store_audit_backend {
                         int (*fn)(void *ctx, const struct store_charge *c, const char *entry,
                                   size_t len, struct err *err),
                         void *ctx, struct err *err);
+    int (*ledger_audit_walk)(struct store *s,
+                             int (*fn)(void *ctx, uint64_t index, const char *entry, size_t len,
+                                       struct err *err),
+                             void *ctx, struct err *err);
 };
 
 struct store_backend {

@@ -205,6 +205,18 @@ static inline int64_t sql_offset(size_t offset)
 /* The connection the calling thread reads through: the writer while this thread holds
  * the write transaction (so it sees its own changes), else its own reader, opened on
  * first use. */
+/* The ledger entries the audit reads by type (schema migration 12: a partial index over
+ * them; store_ledger_audit_walk). The expression reads the entry's "type" without
+ * failing on bytes that are not JSON; the query must repeat it exactly for SQLite to use
+ * the index. */
+#define SQ_LEDGER_AUDIT_TYPE                                                                       \
+    "CASE WHEN json_valid(CAST(entry AS TEXT)) THEN json_extract(CAST(entry AS TEXT), '$.type') "  \
+    "END"
+#define SQ_LEDGER_AUDIT_WHERE                                                                      \
+    SQ_LEDGER_AUDIT_TYPE " IN ('grant_request', 'grant_approve', 'grant_refuse', 'grant_revoke',"  \
+                         " 'restricted_read', 'restricted_read_refused', 'privacy_override',"      \
+                         " 'resource_create', 'resource_update', 'dataset_update')"
+
 int sq_read_conn(struct store *s, struct conn **c, struct err *err);
 
 /* A read snapshot around several statements on c (from sq_read_conn): sq_read_begin

@@ -232,6 +232,11 @@ static const char *const migrations[] = {
          * restricted read's entry, an integration) leave unchanged, from the version. */
         "INSERT OR REPLACE INTO meta (key, value) SELECT 'catalog', value FROM meta"
         " WHERE key = 'version';\n",
+        /* 12: the ledger entries the audit reads by type (grants, restricted reads and
+         * refusals, privacy overrides, resource and dataset updates), indexed so that the
+         * audit does not read the whole ledger (docs/internals/audit.md, "Storage"). */
+        "CREATE INDEX ledger_entries_audit ON ledger_entries (idx) WHERE " SQ_LEDGER_AUDIT_WHERE
+        ";\n",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,

@@ -185,6 +185,107 @@ static void section(struct buf *b, const json_t *report, size_t k, uint64_t size
     HTML(b, "</tbody></table></section>\n");
 }
 
+/* The findings about restricted data (audit.md, "Findings about restricted data"), in
+ * the order of audit_finding_keys. */
+static const struct {
+    const char *title, *what;
+} finding_sections[AUDIT_FINDING_KINDS] = {
+        {N_("Reads outside any grant"),
+         N_("Requests for restricted data refused for want of a grant, and reads of restricted "
+            "data whose grant the store or the ledger does not bear out (no grant, another "
+            "dataset's or user's grant, no approval before the read, a read before the "
+            "grant's period).")},
+        {N_("Expired grants still used"),
+         N_("Reads under a grant after the last day of its period, or after it was revoked.")},
+        {N_("Restricted resources published without a grant"),
+         N_("Restricted data anyone can reach without a grant: a link resource of a public "
+            "restricted dataset (its address is in the public metadata), or a dataset that "
+            "grants were made on, now public and no longer restricted.")},
+        {N_("Privacy overrides"),
+         N_("Every table let through the privacy gate by an approver, with the "
+            "justification.")},
+        {N_("Grants approved by their own requester"),
+         N_("Grants decided by the user who requested them or by their grantee, in the store "
+            "or in the ledger (the API refuses both).")},
+};
+
+static void finding_section(struct buf *b, const json_t *report, size_t k, uint64_t size)
+{
+    const char *key = audit_finding_keys[k];
+    const json_t *list = json_object_get(report, key);
+    json_t *org, *it;
+    size_t i, j;
+
+    HTML(b, "<section id=\"");
+    html_attr(b, key);
+    HTML(b, "\"><h2>");
+    html_text(b, _(finding_sections[k].title));
+    HTML(b, "</h2>\n<p>");
+    html_text(b, _(finding_sections[k].what));
+    HTML(b, "</p>\n");
+    if (!json_array_size(list)) {
+        HTML(b, "<p class=\"none\">");
+        TX(b, "None found.");
+        HTML(b, "</p></section>\n");
+        return;
+    }
+    HTML(b, "<table>\n<thead><tr><th>");
+    TX(b, "Organization");
+    HTML(b, "</th><th>");
+    TX(b, "Dataset");
+    HTML(b, "</th><th>");
+    TX(b, "Resource");
+    HTML(b, "</th><th>");
+    TX(b, "Who or what");
+    HTML(b, "</th><th>");
+    TX(b, "Finding");
+    HTML(b, "</th><th>");
+    TX(b, "Count");
+    HTML(b, "</th><th>");
+    TX(b, "Dates");
+    HTML(b, "</th><th>");
+    TX(b, "Ledger entries");
+    HTML(b, "</th></tr></thead>\n<tbody>\n");
+    json_array_foreach (list, i, org) {
+        json_array_foreach (json_object_get(org, "items"), j, it) {
+            struct audit_finding_text t;
+            struct buf detail = BUF_INIT;
+
+            audit_finding_describe(k, it, &t, &detail);
+            HTML(b, "<tr><td>");
+            html_text(b, ui_str(org, "organization"));
+            if (ui_str(org, "title") && *ui_str(org, "title")) {
+                HTML(b, " <small>");
+                html_text(b, ui_str(org, "title"));
+                HTML(b, "</small>");
+            }
+            HTML(b, "</td><td>");
+            html_text(b, t.dataset ? t.dataset : "");
+            HTML(b, "</td><td>");
+            html_text(b, t.resource ? t.resource : "");
+            HTML(b, "</td><td>");
+            html_text(b, t.subject ? t.subject : "");
+            HTML(b, "</td><td>");
+            html_text(b, detail.buf);
+            HTML(b, "</td><td class=\"num\">");
+            html_uint(b, (unsigned long long)json_integer_value(json_object_get(it, "count")));
+            HTML(b, "</td><td>");
+            if (ui_str(it, "first")) {
+                html_text(b, ui_str(it, "first"));
+                if (!str_eq(ui_str(it, "first"), ui_str(it, "last"))) {
+                    HTML(b, " – ");
+                    html_text(b, ui_str(it, "last"));
+                }
+            }
+            HTML(b, "</td><td>");
+            entry_links(b, json_object_get(it, "entries"), size);
+            HTML(b, "</td></tr>\n");
+            buf_release(&detail);
+        }
+    }
+    HTML(b, "</tbody></table></section>\n");
+}
+
 void ui_audit_render(const json_t *report, struct buf *b)
 {
     const json_t *cp = json_object_get(report, "checkpoint");
@@ -242,23 +343,10 @@ void ui_audit_render(const json_t *report, struct buf *b)
     }
     if (json_array_size(json_object_get(report, "schedules_self_approved")))
         HTML(b, "</ul>\n");
-    HTML(b, "</section>\n<section id=\"grants_self_approved\"><h2>");
-    TX(b, "Grants decided by their requester or grantee");
-    HTML(b, "</h2>\n");
-    none_or_list(b, json_object_get(report, "grants_self_approved"), _("None found."));
-    json_array_foreach (json_object_get(report, "grants_self_approved"), i, v) {
-        HTML(b, "<li>");
-        html_text(b, ui_str(v, "organization"));
-        HTML(b, ": ");
-        ui_fill(b, _("grant {1} requested by {2} for {3}"), ui_str(v, "grant"),
-                ui_str(v, "requested_by"), ui_str(v, "grantee"));
-        HTML(b, ", ");
-        ui_fill(b, _("decided by {1}"), ui_str(v, "decided_by"), NULL, NULL);
-        HTML(b, "</li>\n");
-    }
-    if (json_array_size(json_object_get(report, "grants_self_approved")))
-        HTML(b, "</ul>\n");
-    HTML(b, "</section>\n<section id=\"ledger_mismatches\"><h2>");
+    HTML(b, "</section>\n");
+    for (i = 0; i < AUDIT_FINDING_KINDS; i++)
+        finding_section(b, report, i, size);
+    HTML(b, "<section id=\"ledger_mismatches\"><h2>");
     TX(b, "Store and ledger disagree");
     HTML(b, "</h2>\n");
     none_or_list(b, json_object_get(report, "ledger_mismatches"),

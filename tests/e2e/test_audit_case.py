@@ -163,7 +163,8 @@ def ledger_entries(portal, indexes):
 def test_csv_and_html(case):
     r = case.cli("audit", "--format", "csv")
     rows = list(csv.reader(io.StringIO(r.stdout)))
-    assert rows[0] == ["kind", "organization", "unit", "system", "charges", "total", "entries"]
+    assert rows[0] == ["kind", "organization", "unit", "system", "charges", "total", "entries",
+                       "subject", "detail"]
     body = [x for x in rows[1:] if x]
     assert len(body) == 13 and {x[0] for x in body} == {"unapproved_charges"}
     fen = sum(int(x[5].replace(".", "")) for x in body)

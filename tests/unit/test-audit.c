@@ -15,6 +15,7 @@
 #include "audit/audit.h"
 #include "ledger/ledger.h"
 #include "store/store-audit.h"
+#include "store/store-datastore.h"
 #include "store/store-int.h" /* store_fail_count_reset() for failure injection */
 #include "core/util.h"
 #include "unit-util.h"
@@ -483,34 +484,238 @@ static void test_mismatch(void **state)
     actor_release(&root);
 }
 
-/* A grant decided by its own requester (only a store edited by hand can hold one: the
- * API refuses it) is reported; one decided by another approver is not. */
-static void test_grants_self_approved(void **state)
+/* ---- Findings about restricted data ----
+ * The product refuses to make most of these situations (a read outside a grant is
+ * refused and recorded as a refusal; a grant is approved only by another approver; a
+ * read after the grant's period is refused), so the test writes them through the
+ * layers below it: grants with store_grant_put() and ledger entries with
+ * ledger_record(), as a store edited by hand or an imported ledger would hold them. */
+
+/* A grant record as grant.c stores it (organization fifth, dataset ds-1). */
+static void grant_put(struct store *s, const char *id, const char *grantee, const char *state,
+                      const char *from, const char *until, const char *requested_by,
+                      const char *decided_by)
+{
+    struct err err = ERR_INIT;
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?}", "id", id,
+                            "dataset", "ds-1", "organization", "fifth", "organization_id", "org-5",
+                            "grantee", grantee, "grantee_id", "id-gina", "state", state,
+                            "valid_from", from, "valid_until", until, "requested_by", requested_by,
+                            "decided_by", decided_by);
+
+    assert_int_equal(store_begin(s, E(&err)), 0);
+    assert_int_equal(
+            store_grant_put(s, id, "ds-1", "id-gina", state, "2026-01-01T00:00:00Z", doc, E(&err)),
+            0);
+    assert_int_equal(store_commit(s, E(&err)), 0);
+    json_decref(doc);
+}
+
+/* One ledger entry (its own transaction); objects stolen, digest borrowed. Its index. */
+static uint64_t entry(struct store *s, const char *type, const char *actor, json_t *objects,
+                      json_t *digest)
+{
+    struct err err = ERR_INIT;
+    uint64_t idx = 0;
+
+    assert_int_equal(store_begin(s, E(&err)), 0);
+    assert_int_equal(ledger_record(s, type, actor, "fifth", objects, digest, &idx, E(&err)), 0);
+    assert_int_equal(store_commit(s, E(&err)), 0);
+    json_decref(objects);
+    return idx;
+}
+
+static uint64_t grant_step(struct store *s, const char *type, const char *actor, const char *id)
+{
+    return entry(s, type, actor,
+                 json_pack("{s:s, s:s, s:s}", "grant", id, "dataset", "ds-1", "grantee", "gina"),
+                 NULL);
+}
+
+static uint64_t read_entry(struct store *s, const char *actor, const char *grant)
+{
+    return entry(s, "restricted_read", actor,
+                 json_pack("{s:s?, s:s, s:s, s:i}", "grant", grant, "dataset", "ds-1", "resource",
+                           "res-1", "rows", 3),
+                 NULL);
+}
+
+/* The item of kind in organization fifth whose field is value (NULL: none). */
+static json_t *find_item(json_t *report, const char *kind, const char *field, const char *value)
+{
+    json_t *org = kind_org(report, kind, "fifth"), *it;
+    size_t i;
+
+    json_array_foreach (json_object_get(org, "items"), i, it)
+        if (json_is_string(json_object_get(it, field)) &&
+            !strcmp(json_string_value(json_object_get(it, field)), value))
+            return it;
+    return NULL;
+}
+
+/* Whether the JSON array of integers arr holds exactly the n indexes of want (in order). */
+static void assert_entries(const json_t *arr, const uint64_t *want, size_t n)
+{
+    assert_int_equal(json_array_size(arr), n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(json_integer_value(json_array_get(arr, i)), want[i]);
+}
+
+static void test_restricted_findings(void **state)
 {
     struct unit_store *f = *state;
     struct err err = ERR_INIT;
-    json_t *report = NULL, *g;
-    static const char *const by[2][2] = {{"g-self", "alice"}, {"g-ok", "bob"}};
+    json_t *report = NULL, *it, *ov, *digest, *sum;
+    uint64_t req_ok, app_ok, read_ok, r_none, r_other, r_unapproved, r_future, app_exp, r_exp,
+            app_rev, rev, r_rev, ref1, ref2, req_self, app_self, ovx, ovy;
+    struct buf csv = BUF_INIT;
 
     add_org(f->s, "org-5", "fifth");
-    for (size_t i = 0; i < 2; i++) {
-        json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", by[i][0],
-                                "dataset", "ds-1", "organization", "fifth", "grantee", "gina",
-                                "grantee_id", "id-gina", "state", "approved", "requested_by",
-                                "alice", "decided_by", by[i][1]);
+    /* g-ok: approved by bob, requested by alice, valid for centuries; read within it. */
+    grant_put(f->s, "g-ok", "gina", "approved", "2000-01-01", "2999-12-31", "alice", "bob");
+    req_ok = grant_step(f->s, "grant_request", "alice", "g-ok");
+    app_ok = grant_step(f->s, "grant_approve", "bob", "g-ok");
+    read_ok = read_entry(f->s, "gina", "g-ok");
+    /* Reads outside any grant: one naming a grant the store does not hold, one by
+     * another user under g-ok, one under a grant the ledger never saw approved, one
+     * before its grant's period. */
+    r_none = read_entry(f->s, "gina", "g-ghost");
+    r_other = read_entry(f->s, "mallory", "g-ok");
+    grant_put(f->s, "g-unapproved", "gina", "approved", "2000-01-01", "2999-12-31", "alice", "bob");
+    grant_step(f->s, "grant_request", "alice", "g-unapproved");
+    r_unapproved = read_entry(f->s, "gina", "g-unapproved");
+    grant_put(f->s, "g-future", "gina", "approved", "2999-01-01", "2999-12-31", "alice", "bob");
+    grant_step(f->s, "grant_request", "alice", "g-future");
+    grant_step(f->s, "grant_approve", "bob", "g-future");
+    r_future = read_entry(f->s, "gina", "g-future");
+    /* Expired grants still used: after the period, and after a revocation. */
+    grant_put(f->s, "g-expired", "gina", "approved", "2000-01-01", "2001-01-01", "alice", "bob");
+    grant_step(f->s, "grant_request", "alice", "g-expired");
+    app_exp = grant_step(f->s, "grant_approve", "bob", "g-expired");
+    r_exp = read_entry(f->s, "gina", "g-expired");
+    grant_put(f->s, "g-revoked", "gina", "revoked", "2000-01-01", "2999-12-31", "alice", "bob");
+    grant_step(f->s, "grant_request", "alice", "g-revoked");
+    app_rev = grant_step(f->s, "grant_approve", "bob", "g-revoked");
+    r_rev = read_entry(f->s, "gina", "g-revoked"); /* before the revocation: fine */
+    rev = grant_step(f->s, "grant_revoke", "bob", "g-revoked");
+    r_rev = read_entry(f->s, "gina", "g-revoked");
+    /* Two refusals of eve (the product writes these itself). */
+    ref1 = entry(f->s, "restricted_read_refused", "eve",
+                 json_pack("{s:s, s:s, s:s}", "dataset", "ds-1", "resource", "res-1", "reason",
+                           "no grant"),
+                 NULL);
+    ref2 = entry(f->s, "restricted_read_refused", "eve",
+                 json_pack("{s:s, s:s, s:s}", "dataset", "ds-1", "resource", "res-1", "reason",
+                           "datastore_search_sql"),
+                 NULL);
+    /* A grant approved by its own requester, in the ledger and in the store. */
+    grant_put(f->s, "g-self", "gina", "approved", "2000-01-01", "2999-12-31", "alice", "alice");
+    req_self = grant_step(f->s, "grant_request", "alice", "g-self");
+    app_self = grant_step(f->s, "grant_approve", "alice", "g-self");
+    /* Privacy overrides: one by bob with the report's justification and the digest the
+     * gate writes; one by the table's publisher (alice) whose report was replaced since. */
+    ov = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:[s], s:i}}", "publisher", "alice", "override",
+                   "user", "bob", "justification", "aggregates only, reviewed by the office", "at",
+                   "2026-01-02T00:00:00Z", "source_sha256", "ab", "reasons", "k below 5",
+                   "k_required", 5);
+    assert_int_equal(store_begin(f->s, E(&err)), 0);
+    assert_int_equal(store_privacy_report_put(f->s, "res-1", ov, E(&err)), 0);
+    assert_int_equal(store_commit(f->s, E(&err)), 0);
+    digest = json_pack("{s:s, s:s, s:s, s:[s], s:i}", "resource_id", "res-1", "source_sha256", "ab",
+                       "justification", "aggregates only, reviewed by the office", "reasons",
+                       "k below 5", "k_required", 5);
+    ovx = entry(f->s, "privacy_override", "bob",
+                json_pack("{s:s, s:s, s:s}", "dataset", "ds-1", "name", "d", "resource", "res-1"),
+                digest);
+    json_decref(digest);
+    json_decref(ov);
+    ovy = entry(f->s, "privacy_override", "alice",
+                json_pack("{s:s, s:s}", "dataset", "ds-1", "resource", "res-2"), NULL);
 
-        assert_int_equal(store_begin(f->s, E(&err)), 0);
-        assert_int_equal(store_grant_put(f->s, by[i][0], "ds-1", "id-gina", "approved",
-                                         "2026-01-01T00:00:00Z", doc, E(&err)),
-                         0);
-        assert_int_equal(store_commit(f->s, E(&err)), 0);
-        json_decref(doc);
-    }
     assert_int_equal(audit_report(f->s, NULL, &report, E(&err)), 0);
-    g = json_object_get(report, "grants_self_approved");
-    assert_int_equal(json_array_size(g), 1);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(g, 0), "grant")),
-                        "g-self");
+    assert_int_equal(json_array_size(json_object_get(report, "not_checked")), 1);
+
+    /* Reads outside any grant. */
+    it = find_item(report, "reads_outside_grant", "grant", "g-ghost");
+    assert_non_null(it);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(it, "reasons"), 0)),
+                        "the grant it names is not in the store");
+    assert_entries(json_object_get(it, "entries"), &r_none, 1);
+    it = find_item(report, "reads_outside_grant", "actor", "mallory");
+    assert_non_null(it);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(it, "reasons"), 0)),
+                        "the grant it names is of another grantee");
+    assert_entries(json_object_get(it, "entries"), &r_other, 1);
+    it = find_item(report, "reads_outside_grant", "grant", "g-unapproved");
+    assert_non_null(it);
+    assert_entries(json_object_get(it, "entries"), &r_unapproved, 1);
+    it = find_item(report, "reads_outside_grant", "grant", "g-future");
+    assert_non_null(it);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(it, "reasons"), 0)),
+                        "the read is before the grant's period");
+    assert_entries(json_object_get(it, "entries"), &r_future, 1);
+    it = find_item(report, "reads_outside_grant", "actor", "eve");
+    assert_non_null(it);
+    assert_string_equal(json_string_value(json_object_get(it, "kind")), "refused");
+    assert_int_equal(json_integer_value(json_object_get(it, "count")), 2);
+    assert_int_equal(json_array_size(json_object_get(it, "reasons")), 2);
+    assert_entries(json_object_get(it, "entries"), (uint64_t[]){ref1, ref2}, 2);
+    /* gina's read under g-ok is not among them: five items in all. */
+    assert_int_equal(
+            json_integer_value(json_object_get(
+                    json_object_get(json_object_get(report, "summary"), "reads_outside_grant"),
+                    "findings")),
+            5);
+
+    /* Expired grants still used: the approval (and revocation) and the late read. */
+    it = find_item(report, "expired_grants_used", "grant", "g-expired");
+    assert_non_null(it);
+    assert_string_equal(json_string_value(json_object_get(it, "reason")),
+                        "read after the grant's period");
+    assert_entries(json_object_get(it, "entries"), (uint64_t[]){app_exp, r_exp}, 2);
+    it = find_item(report, "expired_grants_used", "grant", "g-revoked");
+    assert_non_null(it);
+    assert_string_equal(json_string_value(json_object_get(it, "reason")),
+                        "read after the grant was revoked");
+    assert_int_equal(json_integer_value(json_object_get(it, "count")), 1);
+    assert_entries(json_object_get(it, "entries"), (uint64_t[]){app_rev, rev, r_rev}, 3);
+    assert_null(find_item(report, "expired_grants_used", "grant", "g-ok"));
+
+    /* Grants approved by their own requester: from both sources, with both entries. */
+    it = find_item(report, "grants_self_approved", "grant", "g-self");
+    assert_non_null(it);
+    assert_int_equal(json_array_size(json_object_get(it, "sources")), 2);
+    assert_entries(json_object_get(it, "entries"), (uint64_t[]){req_self, app_self}, 2);
+    assert_null(find_item(report, "grants_self_approved", "grant", "g-ok"));
+
+    /* Privacy overrides: both, with approver; the justification where the digest agrees. */
+    it = find_item(report, "privacy_overrides", "resource", "res-1");
+    assert_non_null(it);
+    assert_string_equal(json_string_value(json_object_get(it, "approver")), "bob");
+    assert_string_equal(json_string_value(json_object_get(it, "justification")),
+                        "aggregates only, reviewed by the office");
+    assert_false(json_is_true(json_object_get(it, "self_approved")));
+    assert_entries(json_object_get(it, "entries"), &ovx, 1);
+    it = find_item(report, "privacy_overrides", "resource", "res-2");
+    assert_non_null(it);
+    assert_true(json_is_null(json_object_get(it, "justification")));
+    assert_entries(json_object_get(it, "entries"), &ovy, 1);
+
+    sum = json_object_get(report, "summary");
+    assert_int_equal(
+            json_integer_value(json_object_get(json_object_get(sum, "privacy_overrides"), "count")),
+            2);
+    /* The CSV has a line per item, with its entries. */
+    audit_report_csv(report, &csv);
+    assert_non_null(strstr(csv.buf, "kind,organization,unit,system,charges,total,entries,subject,"
+                                    "detail\r\n"));
+    assert_non_null(strstr(csv.buf, "privacy_overrides,fifth,d,res-1,1,,"));
+    assert_non_null(strstr(csv.buf, ",bob,aggregates only, reviewed by the office") ||
+                    strstr(csv.buf, ",bob,\"aggregates only, reviewed by the office\""));
+    buf_release(&csv);
+    (void)req_ok;
+    (void)app_ok;
+    (void)read_ok;
     json_decref(report);
 }
 
@@ -523,7 +728,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_import_and_report, setup, teardown),
             cmocka_unit_test_setup_teardown(test_import_failures, setup, teardown),
             cmocka_unit_test_setup_teardown(test_mismatch, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_grants_self_approved, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_restricted_findings, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
