@@ -159,6 +159,7 @@ int cmd_user(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_member(int argc, char **argv);
 int cmd_role(int argc, char **argv);
+int cmd_grant(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
 int cmd_organization(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);

@@ -237,6 +237,23 @@ static const struct command commands[] = {
          "needs. A grantee (portal-wide) is an outside operator's account, the only kind\n"
          "of account a grant may name. Each change is a \"role_set\" ledger entry.\n"
          "\n" PORTAL_HELP},
+        {"grant", cmd_grant, "request, approve, refuse, revoke and list grants",
+         "usage: kaifang grant request DATASET --grantee USER --purpose P --legal-basis B\n"
+         "                     --columns C1,C2 [--filters JSON] --valid-from YYYY-MM-DD\n"
+         "                     --valid-until YYYY-MM-DD [--fee-schedule ID] [--as USER]\n"
+         "       kaifang grant approve|refuse|revoke GRANT_ID [--note N] [--as USER]\n"
+         "       kaifang grant list [--dataset D] [--grantee USER] [--as USER]\n"
+         "       kaifang grant show GRANT_ID [--as USER]\n"
+         "\n"
+         "A grant lets one grantee (an account with the grantee role) read a restricted\n"
+         "dataset through datastore_search, within its columns, rows (--filters, as\n"
+         "datastore_search's filters) and period (UTC days, both included). The checks\n"
+         "are the API's (grant_request, grant_approve …): an editor or admin of the\n"
+         "dataset's organization requests; an approver of it who is neither the requester\n"
+         "nor the grantee approves or refuses (two-person rule); an approver or admin\n"
+         "revokes. Each change is one transaction with its ledger entry. The command acts\n"
+         "as the CLI's sysadmin user, or as USER with --as; it prints the grant as JSON.\n"
+         "\n" PORTAL_HELP},
         {"routes", cmd_routes, "list every URL pattern and API action the server answers",
          "usage: kaifang routes\n"
          "\n"

@@ -8,11 +8,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "access/grant.h"
+#include "api/api.h"
 #include "audit/audit.h"
 #include "catalog/catalog.h"
 #include "cli/cli-int.h"
 #include "core/limits.h"
 #include "core/util.h"
+#include "datastore/datastore.h"
 #include "store/store-audit.h"
 #include "web/ui.h"
 
@@ -324,10 +327,159 @@ static int demo_user(struct store *s, const char *name, struct err *err)
     return access_user_add(s, name, NULL, NULL, false, NULL, err);
 }
 
+/* The demo's restricted table: a register of who asked the standards institute for
+ * copies (made-up businesses and people), restricted; a grant on three of its columns. */
+#define DEMO_RESTRICTED "demo-standards-copy-requests"
+
+static const struct {
+    const char *date, *requester, *district;
+    int pages;
+} demo_register[] = {
+        {"2024-03-04", "某某建材有限公司 (made up)", "东城区", 12},
+        {"2024-03-11", "张某某 (made up)", "西城区", 3},
+        {"2024-04-02", "某某检测技术服务中心 (made up)", "东城区", 40},
+        {"2024-05-20", "李某 (made up)", "朝阳区", 7},
+        {"2024-06-15", "某某电器股份有限公司 (made up)", "朝阳区", 25},
+        {"2024-07-01", "王某某 (made up)", "西城区", 2},
+};
+
+/* Runs a CKAN action as a: 0 and *result (new reference, may be NULL), or the error of
+ * the envelope. */
+static int demo_call(struct catalog *c, const struct actor *a, const char *action, json_t *params,
+                     json_t **result, struct err *err)
+{
+    json_t *doc = NULL, *e;
+    unsigned status = 0;
+    enum err_kind kind = ERR_NONE;
+    int rc = 0;
+
+    if (result)
+        *result = NULL;
+    api_ckan_call(c, a, action, true, params, NULL, &doc, &status, &kind);
+    if (status != 200) {
+        e = json_object_get(doc, "error");
+        rc = err_set(err, kind != ERR_NONE ? kind : ERR_INTERNAL, NULL, "%s: %s (%u)", action,
+                     json_string_value(json_object_get(e, "message"))
+                             ? json_string_value(json_object_get(e, "message"))
+                             : "failed",
+                     status);
+    } else if (result) {
+        *result = json_incref(json_object_get(doc, "result"));
+    }
+    json_decref(doc);
+    json_decref(params);
+    return rc;
+}
+
+/*
+ * The demo's grant (issue 8): a restricted dataset of demo-standards with a table,
+ * a grantee account demo-researcher, a grant requested by demo-clerk and approved by
+ * demo-approver (the two-person rule), one read under it and one request outside it
+ * (refused): a grant on the dataset page, and on /audit a read outside any grant to
+ * follow to its ledger entry. Once per portal (the dataset marks it done).
+ */
+static int demo_grant(struct portal *p, struct catalog *c, struct actor *cli, struct err *err)
+{
+    struct actor clerk, approver, researcher;
+    json_t *doc = NULL, *records = json_array(), *res = NULL, *g = NULL;
+    char today[11], until[11];
+    const char *rid;
+    int rc;
+
+    memset(&clerk, 0, sizeof(clerk));
+    memset(&approver, 0, sizeof(approver));
+    memset(&researcher, 0, sizeof(researcher));
+    if (!store_dataset_get(p->store, DEMO_RESTRICTED, &doc, err)) {
+        json_decref(doc);
+        json_decref(records);
+        return 0;
+    }
+    err_clear(err);
+    for (size_t i = 0; i < ARRAY_SIZE(demo_register); i++)
+        json_array_append_new(
+                records, json_pack("{s:s, s:s, s:s, s:i}", "date", demo_register[i].date,
+                                   "requester", demo_register[i].requester, "district",
+                                   demo_register[i].district, "pages", demo_register[i].pages));
+    grant_today(today);
+    xsnprintf(until, sizeof(until), "%04ld-12-31", strtol(today, NULL, 10) + 1);
+    rc = demo_user(p->store, "demo-researcher", err);
+    if (!rc)
+        rc = access_role_set_as(p->store, cli, "demo-researcher", ROLE_GRANTEE, NULL, true, err);
+    if (!rc)
+        rc = access_actor_from_user(p->store, "demo-clerk", &clerk, err);
+    if (!rc)
+        rc = access_actor_from_user(p->store, "demo-approver", &approver, err);
+    if (!rc)
+        rc = access_actor_from_user(p->store, "demo-researcher", &researcher, err);
+    if (!rc)
+        rc = demo_call(c, &clerk, "package_create",
+                       json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", DEMO_RESTRICTED, "title",
+                                 "Register of requests for copies (restricted, demo)", "notes",
+                                 "Who asked the institute for copies of standard texts: names "
+                                 "of people and businesses (all made up), so the register is "
+                                 "restricted; its data is read only under a grant.",
+                                 "owner_org", "demo-standards", "access_level",
+                                 "restricted public"),
+                       NULL, err);
+    if (!rc)
+        rc = demo_call(c, &clerk, "datastore_create",
+                       json_pack("{s:{s:s, s:s}, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}, {s:s, "
+                                 "s:s}], s:o}",
+                                 "resource", "package_id", DEMO_RESTRICTED, "name", "copy requests",
+                                 "fields", "id", "date", "type", "date", "id", "requester", "type",
+                                 "text", "id", "district", "type", "text", "id", "pages", "type",
+                                 "int", "records", json_incref(records)),
+                       &res, err);
+    if (rc)
+        goto out;
+    rid = json_string_value(json_object_get(res, "resource_id"));
+    rc = demo_call(c, &clerk, "grant_request",
+                   json_pack("{s:s, s:s, s:s, s:s, s:[s, s, s], s:s, s:s}", "dataset",
+                             DEMO_RESTRICTED, "grantee", "demo-researcher", "purpose",
+                             "count requests per district and month (demo)", "legal_basis",
+                             "a made-up data-sharing rule of the demo", "columns", "date",
+                             "district", "pages", "valid_from", today, "valid_until", until),
+                   &g, err);
+    if (!rc)
+        rc = demo_call(c, &approver, "grant_approve",
+                       json_pack("{s:O, s:s}", "id", json_object_get(g, "id"), "note",
+                                 "statistics only, no names"),
+                       NULL, err);
+    /* A read under the grant, and one outside it (the requester column is not granted:
+     * refused, and recorded as a refusal). */
+    if (!rc)
+        rc = demo_call(c, &researcher, "datastore_search",
+                       json_pack("{s:s, s:s}", "resource_id", rid, "fields", "district,pages"),
+                       NULL, err);
+    if (!rc) {
+        struct err refused = ERR_INIT;
+
+        if (demo_call(c, &researcher, "datastore_search",
+                      json_pack("{s:s, s:s}", "resource_id", rid, "fields", "requester"), NULL,
+                      &refused) != -ERR_AUTH)
+            rc = err_set(err, ERR_INTERNAL, NULL,
+                         "a read outside the demo's grant was not refused: %s", refused.msg);
+    }
+    if (!rc)
+        fprintf(stderr,
+                "kaifang demo: grant %s on %s for demo-researcher, one read under it and "
+                "one refused (see /audit)\n",
+                json_string_value(json_object_get(g, "id")), DEMO_RESTRICTED);
+out:
+    json_decref(records);
+    json_decref(res);
+    json_decref(g);
+    actor_release(&clerk);
+    actor_release(&approver);
+    actor_release(&researcher);
+    return rc;
+}
+
 int cli_audit_demo(struct portal *p, const char *examples_dir)
 {
     struct actor cli, clerk, approver;
     struct catalog c;
+    struct datastore *ds = NULL;
     struct err err = ERR_INIT;
     json_t *doc = NULL, *params = NULL;
     char *dir = xstrdup(examples_dir), *file = NULL, *data = NULL;
@@ -339,10 +491,10 @@ int cli_audit_demo(struct portal *p, const char *examples_dir)
     memset(&clerk, 0, sizeof(clerk));
     memset(&approver, 0, sizeof(approver));
     catalog_init(&c, p->store, p->files_dir, p->cfg.site_url);
-    /* Once per portal: the schedule's presence says the scenario is loaded. */
+    /* Once per portal: the schedule's presence says the fees are loaded. */
     if (!store_fee_schedule_get(p->store, DEMO_SCHEDULE, &doc, &err)) {
         rc = 0;
-        goto out;
+        goto grant;
     }
     err_clear(&err);
     /* examples/catalog → examples/audit/charges.csv */
@@ -392,9 +544,20 @@ int cli_audit_demo(struct portal *p, const char *examples_dir)
     if (!rc)
         fprintf(stderr, "kaifang demo: fees loaded: schedule %s, %llu charges (see /audit)\n",
                 DEMO_SCHEDULE, (unsigned long long)count);
-out:
-    if (rc)
+    if (rc) {
         fprintf(stderr, "kaifang demo: the fees of the demo were not loaded: %s\n", err.msg);
+        goto out;
+    }
+grant:
+    /* The restricted table needs the datastore's actions in this process. */
+    ds = datastore_new(&c);
+    if (!cli.authenticated)
+        rc = cli_actor(p->store, &cli, &err);
+    if (!rc)
+        rc = demo_grant(p, &c, &cli, &err);
+    if (rc)
+        fprintf(stderr, "kaifang demo: the grant of the demo was not made: %s\n", err.msg);
+out:
     json_decref(doc);
     json_decref(params);
     free(dir);
@@ -403,6 +566,7 @@ out:
     actor_release(&cli);
     actor_release(&clerk);
     actor_release(&approver);
+    datastore_free(ds);
     catalog_release(&c);
     return rc;
 }

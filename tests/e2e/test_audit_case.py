@@ -322,5 +322,46 @@ def test_demo_fees(tmp_path):
             assert r.status_code == 200 and r.json()["index"] == i
             e = s.get("/api/ledger/entries?start=%d&end=%d" % (i, i + 1)).json()[0]
             assert json.loads(e["entry"])["type"] == "charge_record"
+            demo_grant(s, round_)
         finally:
             s.stop()
+
+
+def demo_grant(s, round_):
+    """The demo's grant on its restricted table (made once): approved by another person
+    than its requester, one read under it, and one request outside it that /audit lists
+    as a read outside any grant, whose entry and inclusion proof a visitor can follow."""
+    [g] = ok(s.api("grant_list", dataset="demo-standards-copy-requests"))
+    assert g["state"] == "approved" and g["grantee"] == "demo-researcher", g
+    assert (g["requested_by"], g["decided_by"]) == ("demo-clerk", "demo-approver"), g
+    d = ok(s.api("package_show", id="demo-standards-copy-requests"))
+    assert d["access_level"] == "restricted public"
+    rid = d["resources"][0]["id"]
+    # The table is closed to the public.
+    fails(s.api("datastore_search", resource_id=rid), 403)
+    rep = ok(s.api("audit_report"))
+    [o] = [x for x in rep["reads_outside_grant"] if x["organization"] == "demo-standards"]
+    [it] = o["items"]
+    assert (it["kind"], it["actor"], it["count"], it["resource"]) == \
+        ("refused", "demo-researcher", 1, rid), (round_, it)
+    [i] = it["entries"]
+    size = wait_integrated(s, i + 1)
+    e = json.loads(s.get("/api/ledger/entries?start=%d&end=%d" % (i, i + 1)).json()[0]["entry"])
+    assert e["type"] == "restricted_read_refused" and e["actor"] == "demo-researcher", e
+    # The read under the grant is in the ledger too, just before the refusal.
+    r = json.loads(s.get("/api/ledger/entries?start=%d&end=%d" % (i - 1, i)).json()[0]["entry"])
+    assert r["type"] == "restricted_read" and r["objects"]["grant"] == g["id"], r
+    # The page links the finding to its entry and proof; the proof verifies.
+    rep = ok(s.api("audit_report", proofs="true"))
+    cp = rep["checkpoint"]
+    page = s.get("/audit").text
+    sec = page[page.index('id="reads_outside_grant"'):]
+    sec = sec[:sec.index("</section>")]
+    assert "/api/ledger/entries?start=%d&amp;end=%d" % (i, i + 1) in sec, sec
+    assert "/api/ledger/proof/inclusion?index=%d&amp;size=%d" % (i, cp["size"]) in sec, sec
+    pr = s.get("/api/ledger/proof/inclusion?index=%d&size=%d" % (i, cp["size"])).json()
+    text = s.get("/api/ledger/entries?start=%d&end=%d" % (i, i + 1)).json()[0]["entry"].encode()
+    assert pr["root_hash"] == cp["root_hash"] and pr["proof"] == rep["proofs"][str(i)]["proof"]
+    assert verify_inclusion(i, cp["size"], leaf_hash(text), [base64.b64decode(h) for h in pr["proof"]],
+                            base64.b64decode(cp["root_hash"])), i
+    assert size >= i + 1
