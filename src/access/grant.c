@@ -170,10 +170,13 @@ static int filters_param(json_t *params, const json_t *columns, json_t **out, st
         json_array_foreach (columns, i, x)
             listed |= str_eq(json_string_value(x), key);
         if (!listed) {
+            /* key is f's when filters came as text: the error first, then the frees. */
+            int ret = err_set(err, ERR_VALIDATION, "filters",
+                              "filter column \"%.100s\" is not among the grant's columns", key);
+
             json_decref(norm);
             json_decref(f);
-            return err_set(err, ERR_VALIDATION, "filters",
-                           "filter column \"%.100s\" is not among the grant's columns", key);
+            return ret;
         }
         if (!json_is_array(val)) {
             json_t *one = json_array();
@@ -184,20 +187,26 @@ static int filters_param(json_t *params, const json_t *columns, json_t **out, st
             json_incref(val);
         }
         if (!json_array_size(val) || json_array_size(val) > LIMIT_DATASTORE_FILTER_VALUES) {
+            int ret = err_set(err, ERR_VALIDATION, "filters",
+                              "filter \"%.100s\" needs 1 to %u values", key,
+                              LIMIT_DATASTORE_FILTER_VALUES);
+
             json_decref(val);
             json_decref(norm);
             json_decref(f);
-            return err_set(err, ERR_VALIDATION, "filters", "filter \"%.100s\" needs 1 to %u values",
-                           key, LIMIT_DATASTORE_FILTER_VALUES);
+            return ret;
         }
         json_array_foreach (val, i, x) {
             if (!json_is_string(x) && !json_is_number(x) && !json_is_boolean(x)) {
+                int ret = err_set(err, ERR_VALIDATION, "filters",
+                                  "filter \"%.100s\": values must be strings, numbers or "
+                                  "booleans",
+                                  key);
+
                 json_decref(val);
                 json_decref(norm);
                 json_decref(f);
-                return err_set(err, ERR_VALIDATION, "filters",
-                               "filter \"%.100s\": values must be strings, numbers or booleans",
-                               key);
+                return ret;
             }
         }
         json_object_set_new(norm, key, val);
