@@ -173,8 +173,9 @@ def test_demo(kaifang_bin, tmp_path):
     s = Server(pt, command=("demo", "--examples", CATALOG_DIR), access_log=False, name="demo")
     try:
         names = sorted(d for d in os.listdir(CATALOG_DIR) if os.path.isfile(os.path.join(CATALOG_DIR, d, "metadata.json")))
-        # and the synthetic hospital discharges published through the privacy gate
-        names = sorted(names + ["hospital-discharges"])
+        # and the synthetic hospital discharges published through the privacy gate, and
+        # the restricted register the demo's grant is on (its metadata is public)
+        names = sorted(names + ["hospital-discharges", "demo-standards-copy-requests"])
         assert sorted(ok(s.api("package_list"))) == names
         assert s.get("/").status_code == 200
     finally:
