@@ -219,9 +219,9 @@ static void finding_section(struct buf *b, const json_t *report, size_t k, uint6
     HTML(b, "<section id=\"");
     html_attr(b, key);
     HTML(b, "\"><h2>");
-    html_text(b, _(finding_sections[k].title));
+    html_text(b, ui_gettext(finding_sections[k].title));
     HTML(b, "</h2>\n<p>");
-    html_text(b, _(finding_sections[k].what));
+    html_text(b, ui_gettext(finding_sections[k].what));
     HTML(b, "</p>\n");
     if (!json_array_size(list)) {
         HTML(b, "<p class=\"none\">");

@@ -20,11 +20,14 @@ LEDGER_EN = ["Public ledger", "Latest checkpoint", "Origin", "Tree size", "Root 
 
 AUDIT_ZH = ["收费审计", "公共账本", "同一报告的 JSON 格式", "生成于", "笔收费",
             "没有已批准收费标准的收费", "超出收费标准有效期的收费", "高于收费标准价格的收费",
-            "由创建者本人批准的收费标准", "由申请人或被授权人本人决定的授权",
+            "由创建者本人批准的收费标准", "由申请人本人批准的授权", "授权之外的读取",
+            "过期后仍被使用的授权", "未经授权即被公开的受限资源", "隐私闸门放行",
             "存储与账本不一致", "此版本未检查的项目", "未发现"]
 AUDIT_EN = ["Audit of fees", "Charges with no approved fee schedule", "Charges outside",
             "Charges above", "Fee schedules approved by their creator",
-            "Grants decided by their requester or grantee", "Store and ledger disagree",
+            "Grants approved by their own requester", "Reads outside any grant",
+            "Expired grants still used", "Restricted resources published without a grant",
+            "Privacy overrides", "Store and ledger disagree",
             "Not checked by this version", "None found", "charges audited"]
 
 
