@@ -389,6 +389,15 @@ int http_csrf_check(struct request *r);
 enum MHD_Result http_login_page(struct request *r);
 enum MHD_Result http_login(struct request *r);
 enum MHD_Result http_logout(struct request *r);
+/* The publisher pages (ui-publish.c renders them): GET shows the form, POST (checked for
+ * its CSRF token by dispatch()) runs the action through the API layer and answers 303 to
+ * the result, or the form again with the error next to its field. Anonymous callers are
+ * sent to sign in; callers who may not edit the dataset get 403. */
+enum MHD_Result http_dataset_new(struct request *r);
+enum MHD_Result http_dataset_edit(struct request *r);
+enum MHD_Result http_resource_new(struct request *r);
+enum MHD_Result http_ingest_page(struct request *r);
+enum MHD_Result http_dictionary(struct request *r);
 
 /* Downloads (download.c). */
 enum MHD_Result http_download(struct request *r);

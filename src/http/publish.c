@@ -18,8 +18,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/api.h"
 #include "core/timeutil.h"
 #include "http/http-int.h"
+#include "web/html.h"
 #include "web/i18n.h"
 #include "web/ui.h"
 #include "core/util.h"
@@ -343,4 +345,304 @@ enum MHD_Result http_logout(struct request *r)
     if (access_session_end(r->srv->catalog->store, r->sid, &err))
         return http_reply_html_error(r, err_kind_status(err.kind), err.msg);
     return reply_session(r, 303, NULL, "/", HTTP_SESSION_COOKIE, "", "/", 0, "Lax", false);
+}
+
+/* ---- The publisher pages ------------------------------------------------------------------ */
+
+/* Runs a CKAN action through the API layer (so that its hooks run: an uploaded table is
+ * queued for the ingest, as through the API) and turns a failure back into err: the
+ * envelope's message, the field it names, the kind of its status. *result: the action's
+ * result on success (new reference). */
+static int call_action(struct request *r, const char *name, json_t *params, const struct upload *up,
+                       json_t **result, struct err *err)
+{
+    enum err_kind kind = ERR_NONE;
+    unsigned status = 500;
+    json_t *doc = NULL, *e;
+    const char *key, *field = NULL;
+    json_t *v;
+    int ret = 0;
+
+    *result = NULL;
+    api_ckan_call(r->srv->catalog, &r->actor, name, true, params, up, &doc, &status, &kind);
+    if (kind == ERR_NONE) {
+        *result = json_incref(json_object_get(doc, "result"));
+        goto out;
+    }
+    e = json_object_get(doc, "error");
+    json_object_foreach (e, key, v) {
+        if (strcmp(key, "__type") && strcmp(key, "message")) {
+            field = key;
+            break;
+        }
+    }
+    ret = err_set(err, kind, field, "%s",
+                  json_string_value(json_object_get(e, "message"))
+                          ? json_string_value(json_object_get(e, "message"))
+                          : "the action failed");
+out:
+    json_decref(doc);
+    return ret;
+}
+
+/* 303 to the sign-in form, coming back here afterwards. */
+static enum MHD_Result to_login(struct request *r)
+{
+    struct buf loc = BUF_INIT;
+    enum MHD_Result ret;
+
+    buf_addstr(&loc, "/user/login?next=");
+    html_url_arg(&loc, r->url);
+    ret = reply_session(r, 303, NULL, loc.buf, NULL, NULL, NULL, 0, NULL, false);
+    buf_release(&loc);
+    return ret;
+}
+
+static enum MHD_Result reply_form(struct request *r, unsigned status, int rc, struct buf *b,
+                                  struct err *err)
+{
+    size_t len;
+    char *s;
+
+    if (rc < 0) {
+        buf_release(b);
+        return http_reply_html_error(r, err_kind_status(err->kind), err->msg);
+    }
+    if (buf_failed(b)) {
+        buf_release(b);
+        return http_reply_html_error(r, 500, "the page is too large");
+    }
+    s = buf_detach(b, &len);
+    return http_reply_cc(r, status, HTTP_HTML_TYPE, s, len, REPLY_HTML, "no-store");
+}
+
+static enum MHD_Result see_other(struct request *r, struct buf *loc)
+{
+    enum MHD_Result ret = reply_session(r, 303, NULL, loc->buf, NULL, NULL, NULL, 0, NULL, false);
+
+    buf_release(loc);
+    return ret;
+}
+
+static char *arg_dup(const struct request *r, unsigned i)
+{
+    return xstrndup(r->args[i].p, r->args[i].len);
+}
+
+/* The dataset id (args[0]) as package_show gives it to r's actor, and whether the actor
+ * may edit it (editor or admin of its organization, or sysadmin). 0, or -1 after
+ * queueing the answer (404 for a dataset the actor may not see, 303 to sign in for an
+ * anonymous caller, 403 for one who may not edit). */
+static int editable_dataset(struct request *r, json_t **d)
+{
+    char *id = arg_dup(r, 0);
+    json_t *params = json_pack("{s:s}", "id", id);
+    struct err err = ERR_INIT;
+    int ret = 0;
+
+    *d = NULL;
+    if (!r->actor.authenticated) {
+        to_login(r);
+        ret = -1;
+        goto out;
+    }
+    if (catalog_package_show(r->srv->catalog, &r->actor, params, d, &err) < 0) {
+        http_reply_html_error(r, err_kind_status(err.kind), err.msg);
+        ret = -1;
+        goto out;
+    }
+    if (actor_capacity(&r->actor, json_string_value(json_object_get(*d, "owner_org"))) <
+        CAPACITY_EDITOR) {
+        http_reply_html_error(r, 403, "you may not edit this dataset");
+        json_decref(*d);
+        *d = NULL;
+        ret = -1;
+    }
+out:
+    json_decref(params);
+    free(id);
+    return ret;
+}
+
+enum MHD_Result http_dataset_new(struct request *r)
+{
+    json_t *params = NULL, *res = NULL;
+    struct err err = ERR_INIT, aerr = ERR_INIT;
+    struct buf b = BUF_INIT, loc = BUF_INIT;
+    enum MHD_Result ret;
+    int rc;
+
+    if (!r->actor.authenticated)
+        return to_login(r);
+    if (r->method != HM_POST) {
+        rc = ui_dataset_form(r->srv->catalog, &r->actor, NULL, NULL, NULL, &b, &err);
+        return reply_form(r, 200, rc, &b, &err);
+    }
+    params = ui_dataset_form_params(r->params, NULL);
+    if (call_action(r, "package_create", params, NULL, &res, &aerr)) {
+        rc = ui_dataset_form(r->srv->catalog, &r->actor, NULL, r->params, &aerr, &b, &err);
+        ret = reply_form(r, err_kind_status(aerr.kind), rc, &b, &err);
+        goto out;
+    }
+    buf_addstr(&loc, "/dataset/");
+    html_url_arg(&loc, json_string_value(json_object_get(res, "name")));
+    ret = see_other(r, &loc);
+out:
+    json_decref(params);
+    json_decref(res);
+    return ret;
+}
+
+enum MHD_Result http_dataset_edit(struct request *r)
+{
+    json_t *d = NULL, *params = NULL, *res = NULL;
+    struct err err = ERR_INIT, aerr = ERR_INIT;
+    struct buf b = BUF_INIT, loc = BUF_INIT;
+    enum MHD_Result ret = MHD_YES;
+    int rc;
+
+    if (editable_dataset(r, &d))
+        goto out;
+    if (r->method != HM_POST) {
+        rc = ui_dataset_form(r->srv->catalog, &r->actor, d, NULL, NULL, &b, &err);
+        ret = reply_form(r, 200, rc, &b, &err);
+        goto out;
+    }
+    params = ui_dataset_form_params(r->params, d);
+    if (call_action(r, "package_patch", params, NULL, &res, &aerr)) {
+        rc = ui_dataset_form(r->srv->catalog, &r->actor, d, r->params, &aerr, &b, &err);
+        ret = reply_form(r, err_kind_status(aerr.kind), rc, &b, &err);
+        goto out;
+    }
+    buf_addstr(&loc, "/dataset/");
+    html_url_arg(&loc, json_string_value(json_object_get(res, "name")));
+    ret = see_other(r, &loc);
+out:
+    json_decref(d);
+    json_decref(params);
+    json_decref(res);
+    return ret;
+}
+
+enum MHD_Result http_resource_new(struct request *r)
+{
+    json_t *d = NULL, *params = NULL, *res = NULL;
+    struct err aerr = ERR_INIT;
+    struct buf b = BUF_INIT, loc = BUF_INIT;
+    enum MHD_Result ret = MHD_YES;
+    struct upload up;
+    const char *name;
+
+    if (editable_dataset(r, &d))
+        goto out;
+    if (r->method != HM_POST) {
+        ui_resource_form(d, NULL, NULL, &b);
+        ret = reply_form(r, 200, 0, &b, &aerr);
+        goto out;
+    }
+    if (!http_upload_get(r, &up)) {
+        err_set(&aerr, ERR_VALIDATION, "upload", "choose a file to upload");
+        ui_resource_form(d, r->params, &aerr, &b);
+        ret = reply_form(r, 409, 0, &b, &aerr);
+        goto out;
+    }
+    name = json_string_value(json_object_get(r->params, "name"));
+    params = json_pack("{s:O, s:s, s:s}", "package_id", json_object_get(d, "id"), "name",
+                       name && name[0] ? name : (up.filename ? up.filename : ""), "description",
+                       json_string_value(json_object_get(r->params, "description"))
+                               ? json_string_value(json_object_get(r->params, "description"))
+                               : "");
+    if (call_action(r, "resource_create", params, &up, &res, &aerr)) {
+        ui_resource_form(d, r->params, &aerr, &b);
+        ret = reply_form(r, err_kind_status(aerr.kind), 0, &b, &aerr);
+        goto out;
+    }
+    buf_addstr(&loc, "/dataset/");
+    html_url_arg(&loc, json_string_value(json_object_get(d, "name")));
+    buf_addstr(&loc, "/resource/");
+    html_url_arg(&loc, json_string_value(json_object_get(res, "id")));
+    buf_addstr(&loc, "/ingest");
+    ret = see_other(r, &loc);
+out:
+    json_decref(d);
+    json_decref(params);
+    json_decref(res);
+    return ret;
+}
+
+/* The resource args[1] of the dataset d, or NULL after queueing 404. */
+static json_t *resource_of(struct request *r, const json_t *d)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach (json_object_get(d, "resources"), i, v) {
+        const char *id = json_string_value(json_object_get(v, "id"));
+
+        if (id && strlen(id) == r->args[1].len && !memcmp(id, r->args[1].p, r->args[1].len))
+            return v;
+    }
+    http_reply_html_error(r, 404, "resource not found in this dataset");
+    return NULL;
+}
+
+enum MHD_Result http_ingest_page(struct request *r)
+{
+    json_t *d = NULL, *res;
+    struct buf b = BUF_INIT;
+    struct err err = ERR_INIT;
+    enum MHD_Result ret = MHD_YES;
+
+    if (editable_dataset(r, &d))
+        goto out;
+    res = resource_of(r, d);
+    if (!res)
+        goto out;
+    ui_ingest_page(r->srv->catalog, &r->actor, d, res, &b);
+    ret = reply_form(r, 200, 0, &b, &err);
+out:
+    json_decref(d);
+    return ret;
+}
+
+enum MHD_Result http_dictionary(struct request *r)
+{
+    json_t *d = NULL, *res, *params = NULL, *out = NULL;
+    struct err err = ERR_INIT, aerr = ERR_INIT;
+    struct buf b = BUF_INIT, loc = BUF_INIT;
+    enum MHD_Result ret = MHD_YES;
+    int rc;
+
+    if (editable_dataset(r, &d))
+        goto out;
+    res = resource_of(r, d);
+    if (!res)
+        goto out;
+    if (r->method != HM_POST) {
+        rc = ui_dictionary_form(r->srv->catalog, &r->actor, d, res, NULL, NULL, &b, &err);
+        ret = reply_form(r, 200, rc, &b, &err);
+        goto out;
+    }
+    /* As through the API: datastore_create with other types re-ingests the file with
+     * them (datastore.md); a value that does not fit stops it with its line. */
+    /* force: a table ingested from a file is read-only to datastore writes (CKAN's
+     * url_type rule); the user may edit the resource, which the action checks. */
+    params = json_pack("{s:O, s:o, s:b}", "resource_id", json_object_get(res, "id"), "fields",
+                       ui_dictionary_fields(r->params), "force", true);
+    if (call_action(r, "datastore_create", params, NULL, &out, &aerr)) {
+        rc = ui_dictionary_form(r->srv->catalog, &r->actor, d, res, r->params, &aerr, &b, &err);
+        ret = reply_form(r, err_kind_status(aerr.kind), rc, &b, &err);
+        goto out;
+    }
+    buf_addstr(&loc, "/dataset/");
+    html_url_arg(&loc, json_string_value(json_object_get(d, "name")));
+    buf_addstr(&loc, "/resource/");
+    html_url_arg(&loc, json_string_value(json_object_get(res, "id")));
+    buf_addstr(&loc, "/ingest");
+    ret = see_other(r, &loc);
+out:
+    json_decref(d);
+    json_decref(params);
+    json_decref(out);
+    return ret;
 }

@@ -49,6 +49,16 @@ static const struct route routes[] = {
         {GH, "/user/login", http_login_page, ROUTE_ACTOR},
         {HM_POST, "/user/login", http_login, ROUTE_ACTOR | ROUTE_BODY | ROUTE_LOGIN},
         {HM_POST, "/user/logout", http_logout, ROUTE_ACTOR | ROUTE_BODY},
+        /* The publisher pages (publish.c), before /dataset/:id and its resources, whose
+         * patterns would take "new" and "edit" for names. */
+        {GH | HM_POST, "/dataset/new", http_dataset_new, ROUTE_ACTOR | ROUTE_BODY | ROUTE_WRITES},
+        {GH | HM_POST, "/dataset/edit/:id", http_dataset_edit,
+         ROUTE_ACTOR | ROUTE_BODY | ROUTE_WRITES},
+        {GH | HM_POST, "/dataset/:id/resource/new", http_resource_new,
+         ROUTE_ACTOR | ROUTE_BODY | ROUTE_WRITES},
+        {GH, "/dataset/:id/resource/:rid/ingest", http_ingest_page, ROUTE_ACTOR},
+        {GH | HM_POST, "/dataset/:id/resource/:rid/dictionary", http_dictionary,
+         ROUTE_ACTOR | ROUTE_BODY | ROUTE_WRITES},
         {GH, "/dataset", h_dataset_search, ROUTE_ACTOR | ROUTE_CACHEABLE},
         {GH, "/dataset/:id", h_dataset, ROUTE_ACTOR | ROUTE_CACHEABLE},
         {GH, "/dataset/:id/resource/:rid", h_resource, ROUTE_ACTOR | ROUTE_CACHEABLE},

@@ -100,6 +100,11 @@ int ui_static_find(const char *name, struct ui_asset *out)
                                  web_embed_css_len};
         return 0;
     }
+    if (str_eq(name, "publish.js")) {
+        *out = (struct ui_asset){"text/javascript; charset=utf-8",
+                                 (const char *)web_embed_publish_js, web_embed_publish_js_len};
+        return 0;
+    }
     if (str_eq(name, "chart.js")) {
         *out = (struct ui_asset){"text/javascript; charset=utf-8", (const char *)web_embed_chart_js,
                                  web_embed_chart_js_len};

@@ -324,8 +324,7 @@ static void chart(struct buf *out, const struct preview *pv, const json_t *field
 /* The state of the resource's ingest into its datastore table (xloader_status): status,
  * time, rows and encoding read, or the error with its line and column. Nothing when the
  * resource was never ingested or the actor may not see the status. */
-static void ingest_status(struct buf *out, struct catalog *c, const struct actor *a,
-                          const char *rid)
+void ui_ingest_status(struct buf *out, struct catalog *c, const struct actor *a, const char *rid)
 {
     json_t *params = json_pack("{s:s}", "resource_id", rid), *st = NULL, *rep, *err_doc;
     struct err err = ERR_INIT;
@@ -496,7 +495,7 @@ int ui_resource(struct catalog *c, const struct actor *a, const char *dataset, c
         HTML(out, "</a>");
     }
     HTML(out, "</p>\n");
-    ingest_status(out, c, a, rid);
+    ui_ingest_status(out, c, a, rid);
     ui_privacy_resource(c, a, r, out);
 
     if (ui_dataset_restricted(d)) {

@@ -26,8 +26,7 @@ void ui_login_page(const char *name, const char *next, enum ui_login_error error
         case UI_LOGIN_THROTTLED:
             TX(out, "Too many failed attempts: wait before trying again.");
             HTML(out, " ");
-            ui_count(out, retry_seconds, N_("Try again in %n second."),
-                     N_("Try again in %n seconds."));
+            ui_count(out, retry_seconds, "Try again in %n second.", "Try again in %n seconds.");
             break;
         case UI_LOGIN_UNAVAILABLE:
             TX(out, "Signing in is not available on this portal's store.");

@@ -170,6 +170,52 @@ void ui_signed_in_page(const char *user, struct buf *out);
  * pre-session token). */
 void ui_csrf_refused_page(bool login, struct buf *out);
 
+/* ---- The publisher pages (ui-publish.c; signed in) ----------------------------------- */
+
+/*
+ * "/dataset/new" (d NULL) and "/dataset/edit/<name>" (d the dataset as package_show gives
+ * it): title, URL name, Chinese title, description and its Chinese, organization (those a
+ * may publish for: editor, admin; a sysadmin all), licence, tags, access level, private,
+ * temporal and spatial coverage, frequency, source. values: the submitted form when it
+ * comes back with error (an action's error: its message next to the field it names and
+ * in a summary), else NULL. Returns 0 or a negative error kind (organizations or
+ * licences could not be read).
+ */
+int ui_dataset_form(struct catalog *c, const struct actor *a, const json_t *d, const json_t *values,
+                    const struct err *error, struct buf *out, struct err *err);
+
+/* The parameters of package_create (d NULL) or package_patch (d the dataset: its id, and
+ * its other languages of title_translated/notes_translated kept) from the form's fields
+ * (borrowed). Only the form's own fields are taken (never csrf_token). New reference. */
+json_t *ui_dataset_form_params(const json_t *form, const json_t *d);
+
+/* "/dataset/<name>/resource/new": a multipart form (file, name, description) that works
+ * without JavaScript; /static/publish.js sends it with XMLHttpRequest instead and shows
+ * the upload's progress, then follows the answer to the ingest status page. */
+int ui_resource_form(const json_t *d, const json_t *values, const struct err *error,
+                     struct buf *out);
+
+/* "/dataset/<name>/resource/<id>/ingest": the state of the resource's ingest
+ * (xloader_status: status, time, rows, the error with its line and column), which
+ * /static/publish.js refreshes until it is complete or failed. d, r: the dataset and the
+ * resource dict (borrowed; the caller checked that a may see them). */
+int ui_ingest_page(struct catalog *c, const struct actor *a, const json_t *d, const json_t *r,
+                   struct buf *out);
+
+/* The most columns the data dictionary form lists. */
+#define UI_DICTIONARY_FIELDS_MAX 1000u
+
+/* "/dataset/<name>/resource/<id>/dictionary": the table's columns (datastore_info) each
+ * with a select of the datastore types; sending it re-types them (datastore_create with
+ * the new types: the file is ingested again). values/error as ui_dataset_form. */
+int ui_dictionary_form(struct catalog *c, const struct actor *a, const json_t *d, const json_t *r,
+                       const json_t *values, const struct err *error, struct buf *out,
+                       struct err *err);
+
+/* datastore_create's "fields" ([{"id", "type"}], in the table's order) from the
+ * dictionary form (borrowed). New reference. */
+json_t *ui_dictionary_fields(const json_t *form);
+
 /* A small error page: status line as the title, message as text. */
 void ui_error_page(unsigned status, const char *message, struct buf *out);
 

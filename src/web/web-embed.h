@@ -15,5 +15,7 @@ extern const unsigned char web_embed_css[];
 extern const size_t web_embed_css_len;
 extern const unsigned char web_embed_chart_js[];
 extern const size_t web_embed_chart_js_len;
+extern const unsigned char web_embed_publish_js[];
+extern const size_t web_embed_publish_js_len;
 
 #endif

@@ -9,6 +9,9 @@
 #include "web/i18n.h"
 #include "core/buf.h"
 
+struct catalog;
+struct actor;
+
 /* Appends the translation of a literal, escaped as text (out must be in scope). */
 #define TX(b, s) html_text((b), _(s))
 
@@ -26,6 +29,11 @@ void ui_header_head_(struct buf *b, const char *title, const char *head_literal)
 /* Appends the hidden csrf_token field of the request's session (ui_request.csrf; empty
  * outside a session). Every form that POSTs carries it (docs/internals/web.md). */
 void ui_csrf_field(struct buf *b);
+
+/* The ingest section of a resource (xloader_status: status, time, rows read, format
+ * and encoding, or the error with its line and column); nothing when the resource was
+ * never ingested or a may not see its status (ui-resource.c). */
+void ui_ingest_status(struct buf *out, struct catalog *c, const struct actor *a, const char *rid);
 
 /* Closes what ui_header() opened. */
 void ui_footer(struct buf *b);

@@ -174,6 +174,15 @@ def web_post(path, data=None):
     return call
 
 
+def edit_page(role, state):
+    """A publisher page of a dataset (GET)."""
+    if role == "anonymous":
+        return 303
+    if not visible(role, state):
+        return 404
+    return 200 if role in EDIT else 403
+
+
 def everyone(code):
     return lambda role, state: code
 
@@ -381,7 +390,35 @@ ROUTES = {
     # API token is not: 403 whoever sends it (tests/e2e/test_web_session.py signs in).
     "/user/login": (web("/user/login"), everyone(200)),
     "/user/logout": (web_post("/user/logout"), everyone(403)),
+    # The publisher pages (src/http/publish.c): an anonymous caller is sent to sign in;
+    # a signed-in one gets the form for a dataset they may edit (editor, admin,
+    # sysadmin), 403 for one they see but may not edit, 404 for one they do not see.
+    # Their POSTs need a session's CSRF token: 403 for every API token's caller.
+    "/dataset/new": (web("/dataset/new"), lambda r, s: 303 if r == "anonymous" else 200),
+    "/dataset/edit/:id": (web("/dataset/edit/@name"), edit_page),
+    "/dataset/:id/resource/new": (web("/dataset/@name/resource/new"), edit_page),
+    "/dataset/:id/resource/:rid/ingest": (web("/dataset/@name/resource/@rid/ingest"), edit_page),
+    "/dataset/:id/resource/:rid/dictionary": (web("/dataset/@name/resource/@rid/dictionary"),
+                                              edit_page),
 }
+
+POSTS = {
+    "/dataset/new": web_post("/dataset/new"),
+    "/dataset/edit/:id": web_post("/dataset/edit/@name"),
+    "/dataset/:id/resource/new": web_post("/dataset/@name/resource/new"),
+    "/dataset/:id/resource/:rid/dictionary": web_post("/dataset/@name/resource/@rid/dictionary"),
+}
+
+
+def test_page_posts_need_a_session(world):
+    bad = []
+    for endpoint, call in POSTS.items():
+        for state in STATES:
+            for role in ROLES:
+                got = call(world, role, state)
+                if got != 403:
+                    bad.append("POST %s as %s on %s: %d, wanted 403" % (endpoint, role, state, got))
+    assert not bad, "\n".join(bad)
 
 
 def test_every_endpoint_has_a_row(kaifang_bin):
