@@ -174,14 +174,44 @@ static void tok_flush_word(struct tokenizer *t)
     buf_reset(&t->word);
 }
 
+/* The UTF-8 bytes of code point cp (< 0x110000) into b: their number (1..4). */
+static size_t utf8_put(uint32_t cp, char *b)
+{
+    if (cp < 0x80) {
+        b[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        b[0] = (char)(0xc0 | (cp >> 6));
+        b[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        b[0] = (char)(0xe0 | (cp >> 12));
+        b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        b[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    b[0] = (char)(0xf0 | (cp >> 18));
+    b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    b[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
 static void tok_emit_cps(struct tokenizer *t, const uint32_t *cps, size_t n)
 {
-    struct buf b = BUF_INIT;
+    char b[8]; /* n ≤ 2 (a character or a bigram) */
+    size_t len = 0;
 
-    for (size_t i = 0; i < n; i++)
-        utf8_encode(cps[i], &b);
-    tok_emit(t, b.buf, b.len);
-    buf_release(&b);
+    for (size_t i = 0; i < n && i < 2; i++)
+        len += utf8_put(cps[i], b + len);
+    tok_emit(t, b, len);
+}
+
+static bool ascii_word(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
 static void tok_end_run(struct tokenizer *t)
@@ -214,6 +244,33 @@ static void tokenize(struct tokenizer *t, const char *text)
     buf_init(&t->word, LIMIT_TEXT_MAX);
     t->run_len = 0;
     while (i < len) {
+        /* A run of ASCII letters and digits (most of most texts), as the loop below would
+         * take it one character at a time: emitted as it is when it is a whole word
+         * without capitals, else folded into the word in one go. */
+        if (ascii_word((unsigned char)text[i])) {
+            size_t j = i, upper = 0;
+
+            while (j < len && ascii_word((unsigned char)text[j])) {
+                upper += text[j] >= 'A' && text[j] <= 'Z';
+                j++;
+            }
+            tok_end_run(t);
+            if (!t->word.len && !upper && (j == len || (unsigned char)text[j] < 0x80)) {
+                tok_emit(t, text + i, j - i);
+            } else if (t->word.len + (j - i) <= t->word.max) {
+                size_t at = t->word.len;
+
+                buf_add(&t->word, text + i, j - i);
+                for (size_t k = at; upper && k < t->word.len; k++)
+                    if (t->word.buf[k] >= 'A' && t->word.buf[k] <= 'Z')
+                        t->word.buf[k] = (char)(t->word.buf[k] + 0x20);
+            } else {
+                for (size_t k = i; k < j; k++)
+                    utf8_encode(fold((unsigned char)text[k]), &t->word);
+            }
+            i = j;
+            continue;
+        }
         n = utf8_decode(text + i, len - i, &cp);
         if (!n) {
             n = 1;

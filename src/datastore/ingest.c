@@ -577,8 +577,8 @@ int ds_ingest_run(struct catalog *c, const struct actor *a,
     def.nfields = t->nfields;
     def.fulltext = true;
     def.tokenize = catalog_search_text;
-    /* The table serves as soon as its rows are in; the index follows (store-datastore.h). */
-    def.fulltext_later = true;
+    /* The full-text index is made from the tokens of the load pass and is in the table
+     * file when it is swapped in (docs/internals/datastore.md, "An ingest"). */
     ret = store_ds_build_begin(c->store, r->resource_id, &def, &b, err);
     if (ret)
         goto out;
@@ -619,17 +619,11 @@ int ds_ingest_run(struct catalog *c, const struct actor *a,
                      "skipped_rows", (int)t->skipped, "ragged_rows", (json_int_t)t->ragged,
                      "fields_info", finfo, "options", run.options, "ingested_at", now);
     BUG_ON(!meta);
+    t2 = time_mono_us();
     ret = store_ds_build_commit(b, meta, &rows, err);
     b = NULL;
     if (ret)
         goto out;
-    t2 = time_mono_us();
-    /* The job (and its status, "running") lasts until the full-text index is in. */
-    ret = store_ds_fulltext_build(c->store, r->resource_id, catalog_search_text, cancel, err);
-    if (ret) {
-        cancelled = ret == -ERR_UNAVAILABLE && cancel && atomic_load(cancel);
-        goto out;
-    }
     t3 = time_mono_us();
     detect_scan_finish(&sc);
     ret = ds_privacy_report(c, r->resource_id, &sc, sha, filename, a->name, finfo, &privacy, err);

@@ -94,8 +94,8 @@ static void bytes_varint(struct bytes *b, uint64_t v)
     b->len += vput(b->p + b->len, v);
 }
 
-/* A term's growing list: up to 8 bytes inline (most keys, rare ones, hold one id per run),
- * then on the heap. */
+/* A growing list of varints: up to 8 bytes inline (most lists of a run, rare tokens, hold
+ * one id), then on the heap. */
 struct small {
     uint32_t len, cap; /* cap 0: inline */
     union {
@@ -112,24 +112,32 @@ static uint8_t *small_data(struct small *l)
 /* Appends a varint; returns the heap bytes it newly took. */
 static size_t small_varint(struct small *l, uint64_t v)
 {
-    uint8_t tmp[10];
-    size_t n = vput(tmp, v), grown = 0;
+    uint8_t *d;
+    size_t grown = 0;
 
-    if (!l->cap && l->len + n > sizeof(l->u.in)) {
-        uint8_t *p = xmalloc(32);
+    if (l->len + 10 > (l->cap ? l->cap : sizeof(l->u.in))) {
+        uint8_t tmp[10];
+        size_t n = vput(tmp, v);
 
-        memcpy(p, l->u.in, l->len);
-        l->u.p = p;
-        l->cap = 32;
-        grown = 32;
-    } else if (l->cap && l->len + n > l->cap) {
-        l->u.p = xrealloc(l->u.p, (size_t)l->cap * 2);
-        grown = l->cap;
-        l->cap *= 2;
+        if (!l->cap && l->len + n > sizeof(l->u.in)) {
+            uint8_t *p = xmalloc(32);
+
+            memcpy(p, l->u.in, l->len);
+            l->u.p = p;
+            l->cap = 32;
+            grown = 32;
+        } else if (l->cap && l->len + n > l->cap) {
+            l->u.p = xrealloc(l->u.p, (size_t)l->cap * 2);
+            grown = l->cap;
+            l->cap *= 2;
+        }
+        memcpy(small_data(l) + l->len, tmp, n);
+        l->len += (uint32_t)n;
+        return grown;
     }
-    memcpy(small_data(l) + l->len, tmp, n);
-    l->len += (uint32_t)n;
-    return grown;
+    d = small_data(l) + l->len;
+    l->len += (uint32_t)vput(d, v);
+    return 0;
 }
 
 static void small_free(struct small *l)
@@ -139,22 +147,54 @@ static void small_free(struct small *l)
     memset(l, 0, sizeof(*l));
 }
 
-/* 88 bytes a key (with its slot and bytes: about 110): the builder's memory is mostly
- * these for tables with many rare tokens (codes, names). */
-struct term {
-    uint64_t hash;
-    uint32_t koff, klen; /* in the builder's key arena */
-    struct small docs, exc;
-    int64_t prev, prev_exc; /* last id written to docs, exc */
-    int64_t pending;        /* the row being counted (0: none) */
-    uint32_t tf, df, nexc;
+/*
+ * The builder keeps a dictionary of the tokens it has seen (struct tok, shared by the
+ * runs while it fits in half the budget) and, for the rows since the last run, one list
+ * per token and field (struct list): a token is posted once, under its field. The keys
+ * under FTX_COL_ANY are made when the index is written: a token in one field has the
+ * field's postings (stored once, the field's key pointing at them), a token in several
+ * the union of theirs.
+ */
+struct list {
+    struct small docs, exc; /* row ids (varint differences); exceptions (difference, count) */
+    int64_t prev;           /* the last id in docs: the row being counted (0: none) */
+    int64_t prev_exc;       /* the last id in exc (0: none) */
+    uint32_t tf;            /* the token's count in row prev */
+    uint32_t df, nexc;
+    uint32_t col;  /* the field */
+    uint32_t next; /* index + 1 of the token's next list, 0: none */
 };
 
-/* A run: the index of the rows so far, spilled to the run file sorted by (hash, key). */
-struct run_head {
-    uint64_t hash, df, nexc;
-    int64_t last, last_exc; /* the last id in docs, in exc (0: none) */
-    uint32_t klen, dlen, elen, pad;
+/* A slot of the dictionary (open addressing): 24 bytes, the bytes of tokens of up to 8
+ * bytes (most) inline, so that finding one reads one place in memory. */
+struct tok {
+    uint64_t hash; /* ftx_key_hash of its keys: the row of the ftx table */
+    uint32_t klen; /* 0: an empty slot */
+    uint32_t list; /* index + 1 of its first list since the last run, 0: none */
+    union {
+        uint8_t in[8];
+        uint32_t off; /* in the builder's token arena, when klen > 8 */
+    } k;
+};
+
+/* A token's postings in one field, whole (what a key's postings are made of). */
+struct colpost {
+    uint32_t col;
+    uint64_t df, nexc;
+    int64_t last, last_exc;
+    struct bytes docs, exc; /* varint differences from 0: ids; pairs (id difference, count) */
+};
+
+/* In the run file, sorted by (hash, token): a token, then its lists. */
+struct run_tok {
+    uint64_t hash;
+    uint32_t klen, nlists;
+};
+
+struct run_list {
+    uint64_t df, nexc;
+    int64_t last, last_exc;
+    uint32_t col, dlen, elen, pad;
 };
 
 struct ftx_build {
@@ -167,12 +207,17 @@ struct ftx_build {
     size_t nruns;
     int64_t row; /* the current row */
     uint64_t rows, tokens;
-    struct term *terms;
-    size_t nterms, aterms;
-    uint32_t *slots; /* term index + 1; 0 empty */
-    size_t nslots;   /* a power of two */
+    struct tok *toks; /* the dictionary: nslots slots, ntoks of them used */
+    size_t ntoks;
+    size_t nslots; /* a power of two */
     struct bytes keys;
-    size_t memory;
+    struct list *lists;
+    size_t nlists, alists;
+    size_t heap; /* bytes the lists took on the heap */
+    /* for writing: the tokens of a run in order, a token's postings by field */
+    struct colpost *cp;
+    size_t ncp, acp;
+    struct bytes any_docs, any_exc, pbuf;
     uint8_t key[16 + 4096];
 };
 
@@ -187,7 +232,24 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n)
     return h ^ (h >> 29);
 }
 
+/* A key's token: what follows the column's varint. */
+static size_t key_token(const uint8_t *key, size_t klen)
+{
+    size_t i = 0;
+
+    while (i < klen && (key[i] & 0x80))
+        i++;
+    return i < klen ? i + 1 : klen;
+}
+
 uint64_t ftx_key_hash(const uint8_t *key, size_t klen)
+{
+    size_t t = key_token(key, klen);
+
+    return hash_bytes(key + t, klen - t) >> 1;
+}
+
+uint64_t ftx_key_hash_v1(const uint8_t *key, size_t klen)
 {
     return hash_bytes(key, klen) >> 1;
 }
@@ -201,8 +263,18 @@ struct ftx_build *ftx_build_new(uint32_t ncols, const char *spill_dir, size_t bu
     b->budget = budget;
     b->fd = -1;
     b->nslots = 1024;
-    b->slots = xcalloc(b->nslots, sizeof(*b->slots));
+    b->toks = xcalloc(b->nslots, sizeof(*b->toks));
     return b;
+}
+
+static size_t dict_memory(const struct ftx_build *b)
+{
+    return b->nslots * sizeof(*b->toks) + b->keys.cap;
+}
+
+size_t ftx_build_memory(const struct ftx_build *b)
+{
+    return dict_memory(b) + b->alists * sizeof(*b->lists) + b->heap + b->acp * sizeof(*b->cp);
 }
 
 static int spill(struct ftx_build *b, struct err *err);
@@ -212,7 +284,7 @@ int ftx_build_row(struct ftx_build *b, int64_t id, struct err *err)
     if (id <= b->row)
         return err_set(err, ERR_INTERNAL, "", "full-text index: row %lld after row %lld",
                        (long long)id, (long long)b->row);
-    if (b->dir && b->nterms && ftx_build_memory(b) > b->budget) {
+    if (b->dir && b->nlists && ftx_build_memory(b) > b->budget) {
         int rc = spill(b, err);
 
         if (rc)
@@ -226,81 +298,108 @@ int ftx_build_row(struct ftx_build *b, int64_t id, struct err *err)
 static void slots_grow(struct ftx_build *b)
 {
     size_t n = b->nslots * 2, mask = n - 1;
-    uint32_t *s = xcalloc(n, sizeof(*s));
+    struct tok *s = xcalloc(n, sizeof(*s));
 
-    for (size_t i = 0; i < b->nterms; i++) {
-        size_t j = b->terms[i].hash & mask;
+    for (size_t i = 0; i < b->nslots; i++) {
+        size_t j;
 
-        while (s[j])
+        if (!b->toks[i].klen)
+            continue;
+        j = b->toks[i].hash & mask;
+        while (s[j].klen)
             j = (j + 1) & mask;
-        s[j] = (uint32_t)(i + 1);
+        s[j] = b->toks[i];
     }
-    free(b->slots);
-    b->slots = s;
-    b->memory += (n - b->nslots) * sizeof(*s);
+    free(b->toks);
+    b->toks = s;
     b->nslots = n;
 }
 
-/* Writes the pending row of t to its lists. */
-static void term_flush(struct ftx_build *b, struct term *t)
+static const uint8_t *tok_bytes(const struct ftx_build *b, const struct tok *t)
 {
-    if (!t->pending)
-        return;
-    b->memory += small_varint(&t->docs, (uint64_t)(t->pending - t->prev));
-    t->prev = t->pending;
-    t->df++;
-    if (t->tf > 1) {
-        b->memory += small_varint(&t->exc, (uint64_t)(t->pending - t->prev_exc));
-        b->memory += small_varint(&t->exc, t->tf);
-        t->prev_exc = t->pending;
-        t->nexc++;
-    }
-    t->pending = 0;
+    return t->klen <= sizeof(t->k.in) ? t->k.in : b->keys.p + t->k.off;
 }
 
-static void post(struct ftx_build *b, const uint8_t *key, size_t klen)
+/* Ends row prev of l: its count, when more than one, goes to the exceptions. */
+static void list_close(struct ftx_build *b, struct list *l)
 {
-    uint64_t h = hash_bytes(key, klen);
+    if (l->tf > 1) {
+        b->heap += small_varint(&l->exc, (uint64_t)(l->prev - l->prev_exc));
+        b->heap += small_varint(&l->exc, l->tf);
+        l->prev_exc = l->prev;
+        l->nexc++;
+    }
+    l->tf = 0;
+}
+
+static void post(struct ftx_build *b, uint32_t col, const uint8_t *token, size_t n)
+{
+    uint64_t h = hash_bytes(token, n) >> 1;
     size_t mask = b->nslots - 1, j = h & mask;
-    struct term *t;
+    uint32_t li;
+    struct tok *t;
+    struct list *l;
 
     for (;;) {
-        uint32_t s = b->slots[j];
-
-        if (!s)
+        t = &b->toks[j];
+        if (!t->klen)
             break;
-        t = &b->terms[s - 1];
-        if (t->hash == h && t->klen == klen && !memcmp(b->keys.p + t->koff, key, klen))
-            goto found;
+        if (t->hash == h && t->klen == n) {
+            const uint8_t *k = n <= sizeof(t->k.in) ? t->k.in : b->keys.p + t->k.off;
+            size_t i = 0;
+
+            while (i < n && k[i] == token[i])
+                i++;
+            if (i == n)
+                goto found;
+        }
         j = (j + 1) & mask;
     }
-    if (b->nterms == b->aterms) {
-        size_t before = b->aterms;
-
-        b->aterms = b->aterms ? b->aterms * 2 : 1024;
-        b->terms = xrealloc(b->terms, b->aterms * sizeof(*b->terms));
-        b->memory += (b->aterms - before) * sizeof(*b->terms);
-    }
-    t = &b->terms[b->nterms++];
-    memset(t, 0, sizeof(*t));
     t->hash = h;
-    t->koff = (uint32_t)b->keys.len;
-    t->klen = (uint32_t)klen;
-    bytes_room(&b->keys, klen);
-    memcpy(b->keys.p + b->keys.len, key, klen);
-    b->keys.len += klen;
-    b->slots[j] = (uint32_t)b->nterms;
-    if (b->nterms * 2 > b->nslots)
-        slots_grow(b);
-found:
-    if (t->pending == b->row) {
-        if (t->tf < UINT32_MAX)
-            t->tf++;
-        return;
+    t->klen = (uint32_t)n;
+    t->list = 0;
+    if (n <= sizeof(t->k.in)) {
+        memcpy(t->k.in, token, n);
+    } else {
+        t->k.off = (uint32_t)b->keys.len;
+        bytes_room(&b->keys, n);
+        memcpy(b->keys.p + b->keys.len, token, n);
+        b->keys.len += n;
     }
-    term_flush(b, t);
-    t->pending = b->row;
-    t->tf = 1;
+    b->ntoks++;
+    if (b->ntoks * 2 > b->nslots) {
+        slots_grow(b);
+        /* find it again in its new slot */
+        for (j = h & (b->nslots - 1);; j = (j + 1) & (b->nslots - 1)) {
+            t = &b->toks[j];
+            if (t->hash == h && t->klen == n && !memcmp(tok_bytes(b, t), token, n))
+                break;
+        }
+    }
+found:
+    for (li = t->list; li; li = b->lists[li - 1].next)
+        if (b->lists[li - 1].col == col)
+            break;
+    if (!li) {
+        ALLOC_GROW(b->lists, b->nlists + 1, b->alists);
+        l = &b->lists[b->nlists++];
+        memset(l, 0, sizeof(*l));
+        l->col = col;
+        l->next = t->list;
+        t->list = (uint32_t)b->nlists;
+    } else {
+        l = &b->lists[li - 1];
+        if (l->prev == b->row) {
+            if (l->tf < UINT32_MAX)
+                l->tf++;
+            return;
+        }
+        list_close(b, l);
+    }
+    b->heap += small_varint(&l->docs, (uint64_t)(b->row - l->prev));
+    l->prev = b->row;
+    l->tf = 1;
+    l->df++;
 }
 
 void ftx_build_add(struct ftx_build *b, uint32_t col, const char *tokens, size_t len)
@@ -308,7 +407,7 @@ void ftx_build_add(struct ftx_build *b, uint32_t col, const char *tokens, size_t
     size_t i = 0;
 
     while (i < len) {
-        size_t start, n, k;
+        size_t start, n;
 
         while (i < len && tokens[i] == ' ')
             i++;
@@ -321,12 +420,7 @@ void ftx_build_add(struct ftx_build *b, uint32_t col, const char *tokens, size_t
         if (n > 4096)
             n = 4096; /* longer tokens are cut (the catalog tokenizer makes none) */
         b->tokens++;
-        k = ftx_key(FTX_COL_ANY, tokens + start, n, b->key);
-        post(b, b->key, k);
-        if (b->ncols > 1) {
-            k = ftx_key(col, tokens + start, n, b->key);
-            post(b, b->key, k);
-        }
+        post(b, col, (const uint8_t *)tokens + start, n);
     }
 }
 
@@ -338,20 +432,18 @@ void ftx_build_add(struct ftx_build *b, uint32_t col, const char *tokens, size_t
 static void postings_put(struct bytes *out, uint64_t df, uint64_t nexc, const uint8_t *dp,
                          size_t dlen, int64_t last_id, const uint8_t *ep, size_t elen)
 {
-    struct bytes dl = {(uint8_t *)dp, dlen, dlen}, el = {(uint8_t *)ep, elen, elen};
-    const struct bytes *docs = &dl, *exc = &el;
     size_t blen = (size_t)(last_id >> 3) + 1;
 
     out->len = 0;
     bytes_varint(out, df);
     bytes_varint(out, nexc);
-    if (blen < docs->len) {
-        const uint8_t *p = docs->p, *end = docs->p + docs->len;
+    if (blen < dlen) {
+        const uint8_t *p = dp, *end = dp + dlen;
         uint64_t id = 0, d;
         uint8_t *bm;
 
         bytes_varint(out, (uint64_t)blen << 1 | 1);
-        bytes_room(out, blen + exc->len);
+        bytes_room(out, blen + elen);
         bm = out->p + out->len;
         memset(bm, 0, blen);
         while (p < end && !vget(&p, end, &d)) {
@@ -360,39 +452,263 @@ static void postings_put(struct bytes *out, uint64_t df, uint64_t nexc, const ui
         }
         out->len += blen;
     } else {
-        bytes_varint(out, (uint64_t)docs->len << 1);
-        bytes_room(out, docs->len + exc->len);
-        memcpy(out->p + out->len, docs->p, docs->len);
-        out->len += docs->len;
+        bytes_varint(out, (uint64_t)dlen << 1);
+        bytes_room(out, dlen + elen);
+        memcpy(out->p + out->len, dp, dlen);
+        out->len += dlen;
     }
-    if (exc->len)
-        memcpy(out->p + out->len, exc->p, exc->len);
-    out->len += exc->len;
+    if (elen)
+        memcpy(out->p + out->len, ep, elen);
+    out->len += elen;
 }
 
-/* ---- Runs: the builder's memory bounded ---------------------------------------------------- */
-static int cmp_term(const void *a, const void *b, void *ctx)
-{
-    const struct ftx_build *bd = ctx;
-    const struct term *x = &bd->terms[*(const uint32_t *)a], *y = &bd->terms[*(const uint32_t *)b];
-    size_t n = x->klen < y->klen ? x->klen : y->klen;
-    int c;
-
-    if (x->hash != y->hash)
-        return x->hash < y->hash ? -1 : 1;
-    c = memcmp(bd->keys.p + x->koff, bd->keys.p + y->koff, n);
-    return c ? c : x->klen < y->klen ? -1 : x->klen > y->klen;
-}
-
+/* ---- Writing the index: keys by hash, a token's keys together ------------------------------ */
 static int io_error(struct err *err, const char *what)
 {
     return err_set(err, ERR_INTERNAL, "", "full-text index: %s the run file failed", what);
 }
 
-/* Writes every term to the run file sorted by (hash, key) and empties the builder. */
+/* Whether token x comes before y: (hash, bytes). */
+static int tok_cmp(uint64_t hx, const uint8_t *x, size_t nx, uint64_t hy, const uint8_t *y,
+                   size_t ny)
+{
+    size_t n = nx < ny ? nx : ny;
+    int c;
+
+    if (hx != hy)
+        return hx < hy ? -1 : 1;
+    c = memcmp(x, y, n);
+    return c ? c : nx < ny ? -1 : nx > ny;
+}
+
+struct order {
+    uint64_t hash;
+    uint32_t i;
+};
+
+static int cmp_order(const void *a, const void *b, void *ctx)
+{
+    const struct ftx_build *bd = ctx;
+    const struct order *x = a, *y = b;
+    const struct tok *tx = &bd->toks[x->i], *ty = &bd->toks[y->i];
+
+    if (x->hash != y->hash)
+        return x->hash < y->hash ? -1 : 1;
+    return tok_cmp(0, tok_bytes(bd, tx), tx->klen, 0, tok_bytes(bd, ty), ty->klen);
+}
+
+/* The tokens with lists since the last run, in (hash, bytes) order: *n of them. */
+static struct order *run_order(struct ftx_build *b, size_t *n)
+{
+    struct order *ord = xmalloc((b->ntoks ? b->ntoks : 1) * sizeof(*ord));
+    size_t k = 0;
+
+    for (size_t i = 0; i < b->nslots; i++)
+        if (b->toks[i].list) {
+            ord[k].hash = b->toks[i].hash;
+            ord[k].i = (uint32_t)i;
+            k++;
+        }
+    qsort_r(ord, k, sizeof(*ord), cmp_order, b);
+    *n = k;
+    return ord;
+}
+
+/* The colpost of field col of the token being written (made empty when new). */
+static struct colpost *colpost_get(struct ftx_build *b, uint32_t col)
+{
+    struct colpost *c;
+    size_t i;
+
+    for (i = 0; i < b->ncp; i++)
+        if (b->cp[i].col == col)
+            return &b->cp[i];
+    if (b->ncp == b->acp) {
+        size_t before = b->acp;
+
+        ALLOC_GROW(b->cp, b->ncp + 1, b->acp);
+        memset(b->cp + before, 0, (b->acp - before) * sizeof(*b->cp));
+    }
+    /* Keep them by field, so that the keys of a token come out in one order. */
+    for (i = b->ncp; i > 0 && b->cp[i - 1].col > col; i--) {
+        struct colpost t = b->cp[i];
+
+        b->cp[i] = b->cp[i - 1];
+        b->cp[i - 1] = t;
+    }
+    c = &b->cp[i];
+    b->ncp++;
+    c->col = col;
+    c->df = c->nexc = 0;
+    c->last = c->last_exc = 0;
+    c->docs.len = c->exc.len = 0;
+    return c;
+}
+
+/* Appends a list of varints (the first a difference from 0) to out, its first re-based on
+ * prev, the last id before it. pairs: the list is (difference, count) pairs. */
+static void append_rebased(struct bytes *out, const uint8_t *p, size_t len, int64_t prev)
+{
+    const uint8_t *end = p + len;
+    uint64_t first = 0;
+
+    if (!len)
+        return;
+    if (vget(&p, end, &first))
+        return; /* our own bytes: cannot happen */
+    bytes_varint(out, first - (uint64_t)prev);
+    bytes_room(out, (size_t)(end - p));
+    memcpy(out->p + out->len, p, (size_t)(end - p));
+    out->len += (size_t)(end - p);
+}
+
+/* Adds one run's list of field col (its df, nexc, last ids and bytes) to the token's. */
+static void colpost_add(struct ftx_build *b, uint32_t col, uint64_t df, uint64_t nexc, int64_t last,
+                        int64_t last_exc, const uint8_t *dp, size_t dlen, const uint8_t *ep,
+                        size_t elen)
+{
+    struct colpost *c = colpost_get(b, col);
+
+    append_rebased(&c->docs, dp, dlen, c->last);
+    append_rebased(&c->exc, ep, elen, c->last_exc);
+    c->df += df;
+    c->nexc += nexc;
+    c->last = last;
+    if (nexc)
+        c->last_exc = last_exc;
+}
+
+/* Reading one field's ids and exceptions in order, for the union of several. */
+struct col_iter {
+    const uint8_t *d, *dend, *e, *eend;
+    int64_t id, exc_id; /* current row id (-1: done), next exception's id (-1: none) */
+    uint64_t exc_tf;
+};
+
+static void ci_exc(struct col_iter *it)
+{
+    uint64_t d, tf;
+
+    if (it->e < it->eend && !vget(&it->e, it->eend, &d) && !vget(&it->e, it->eend, &tf)) {
+        it->exc_id = (it->exc_id < 0 ? 0 : it->exc_id) + (int64_t)d;
+        it->exc_tf = tf;
+    } else {
+        it->e = it->eend;
+        it->exc_id = -1;
+    }
+}
+
+static void ci_next(struct col_iter *it)
+{
+    uint64_t d;
+
+    if (it->d < it->dend && !vget(&it->d, it->dend, &d))
+        it->id = (it->id < 0 ? 0 : it->id) + (int64_t)d;
+    else
+        it->id = -1;
+}
+
+/* The FTX_COL_ANY postings of a token found in several fields: the union of their rows,
+ * each row's count the sum of its counts in them. */
+static void any_union(struct ftx_build *b, uint64_t *df, uint64_t *nexc, int64_t *last)
+{
+    struct col_iter *it = xcalloc(b->ncp, sizeof(*it));
+    int64_t prev = 0, prev_exc = 0;
+
+    b->any_docs.len = b->any_exc.len = 0;
+    *df = *nexc = 0;
+    for (size_t i = 0; i < b->ncp; i++) {
+        it[i].d = b->cp[i].docs.p;
+        it[i].dend = b->cp[i].docs.p + b->cp[i].docs.len;
+        it[i].e = b->cp[i].exc.p;
+        it[i].eend = b->cp[i].exc.p + b->cp[i].exc.len;
+        it[i].id = it[i].exc_id = -1;
+        ci_next(&it[i]);
+        ci_exc(&it[i]);
+    }
+    for (;;) {
+        int64_t id = -1;
+        uint64_t tf = 0;
+
+        for (size_t i = 0; i < b->ncp; i++)
+            if (it[i].id >= 0 && (id < 0 || it[i].id < id))
+                id = it[i].id;
+        if (id < 0)
+            break;
+        for (size_t i = 0; i < b->ncp; i++) {
+            if (it[i].id != id)
+                continue;
+            if (it[i].exc_id == id) {
+                tf += it[i].exc_tf;
+                ci_exc(&it[i]);
+            } else {
+                tf++;
+            }
+            ci_next(&it[i]);
+        }
+        bytes_varint(&b->any_docs, (uint64_t)(id - prev));
+        prev = id;
+        (*df)++;
+        if (tf > 1) {
+            bytes_varint(&b->any_exc, (uint64_t)(id - prev_exc));
+            bytes_varint(&b->any_exc, tf > UINT32_MAX ? UINT32_MAX : tf);
+            prev_exc = id;
+            (*nexc)++;
+        }
+    }
+    *last = prev;
+    free(it);
+}
+
+/* Emits the keys of the token (n bytes) whose postings by field are in b->cp. */
+static int emit_token(struct ftx_build *b, const uint8_t *token, size_t n, ftx_emit_fn emit,
+                      void *ctx, struct err *err)
+{
+    uint8_t *key = b->key;
+    size_t klen;
+    int rc;
+
+    if (!b->ncp)
+        return 0;
+    klen = ftx_key(FTX_COL_ANY, (const char *)token, n, key);
+    if (b->ncp == 1) {
+        struct colpost *c = &b->cp[0];
+
+        postings_put(&b->pbuf, c->df, c->nexc, c->docs.p, c->docs.len, c->last, c->exc.p,
+                     c->exc.len);
+        rc = emit(ctx, key, klen, b->pbuf.p, b->pbuf.len, err);
+        if (rc || b->ncols <= 1)
+            return rc;
+        /* The field's postings are the same: its key points at FTX_COL_ANY's (empty). */
+        klen = ftx_key(c->col, (const char *)token, n, key);
+        return emit(ctx, key, klen, (const uint8_t *)"", 0, err);
+    }
+    {
+        uint64_t df, nexc;
+        int64_t last;
+
+        any_union(b, &df, &nexc, &last);
+        postings_put(&b->pbuf, df, nexc, b->any_docs.p, b->any_docs.len, last, b->any_exc.p,
+                     b->any_exc.len);
+        rc = emit(ctx, key, klen, b->pbuf.p, b->pbuf.len, err);
+    }
+    for (size_t i = 0; i < b->ncp && !rc; i++) {
+        struct colpost *c = &b->cp[i];
+
+        postings_put(&b->pbuf, c->df, c->nexc, c->docs.p, c->docs.len, c->last, c->exc.p,
+                     c->exc.len);
+        klen = ftx_key(c->col, (const char *)token, n, key);
+        rc = emit(ctx, key, klen, b->pbuf.p, b->pbuf.len, err);
+    }
+    return rc;
+}
+
+/* Writes every token's lists to the run file sorted by (hash, token), empties the lists
+ * and, when it has grown past half the budget, the dictionary. */
 static int spill(struct ftx_build *b, struct err *err)
 {
-    uint32_t *ord = NULL;
+    struct order *ord;
+    size_t n;
     int rc = 0;
 
     if (b->fd < 0) {
@@ -403,68 +719,77 @@ static int spill(struct ftx_build *b, struct err *err)
         if (!b->out)
             return io_error(err, "creating");
     }
-    ord = xmalloc((b->nterms ? b->nterms : 1) * sizeof(*ord));
-    for (size_t i = 0; i < b->nterms; i++)
-        ord[i] = (uint32_t)i;
-    qsort_r(ord, b->nterms, sizeof(*ord), cmp_term, b);
-    for (size_t k = 0; k < b->nterms; k++) {
-        struct term *t = &b->terms[ord[k]];
-        struct run_head h = {0};
+    ord = run_order(b, &n);
+    for (size_t k = 0; k < n && !rc; k++) {
+        struct tok *t = &b->toks[ord[k].i];
+        struct run_tok h = {.hash = t->hash, .klen = t->klen};
 
-        term_flush(b, t);
-        h.hash = t->hash;
-        h.df = t->df;
-        h.nexc = t->nexc;
-        h.last = t->prev;
-        h.last_exc = t->prev_exc;
-        h.klen = (uint32_t)t->klen;
-        h.dlen = (uint32_t)t->docs.len;
-        h.elen = (uint32_t)t->exc.len;
+        for (uint32_t li = t->list; li; li = b->lists[li - 1].next)
+            h.nlists++;
         if (fwrite(&h, sizeof(h), 1, b->out) != 1 ||
-            fwrite(b->keys.p + t->koff, 1, t->klen, b->out) != t->klen ||
-            fwrite(small_data(&t->docs), 1, t->docs.len, b->out) != t->docs.len ||
-            (t->exc.len && fwrite(small_data(&t->exc), 1, t->exc.len, b->out) != t->exc.len)) {
+            fwrite(tok_bytes(b, t), 1, t->klen, b->out) != t->klen) {
             rc = io_error(err, "writing");
-            goto out;
+            break;
         }
-        small_free(&t->docs);
-        small_free(&t->exc);
+        for (uint32_t li = t->list; li && !rc; li = b->lists[li - 1].next) {
+            struct list *l = &b->lists[li - 1];
+            struct run_list rl = {0};
+
+            list_close(b, l);
+            rl.df = l->df;
+            rl.nexc = l->nexc;
+            rl.last = l->prev;
+            rl.last_exc = l->prev_exc;
+            rl.col = l->col;
+            rl.dlen = l->docs.len;
+            rl.elen = l->exc.len;
+            if (fwrite(&rl, sizeof(rl), 1, b->out) != 1 ||
+                fwrite(small_data(&l->docs), 1, l->docs.len, b->out) != l->docs.len ||
+                (l->exc.len && fwrite(small_data(&l->exc), 1, l->exc.len, b->out) != l->exc.len))
+                rc = io_error(err, "writing");
+        }
+        t->list = 0;
     }
-    if (fflush(b->out)) {
+    free(ord);
+    if (!rc && fflush(b->out))
         rc = io_error(err, "writing");
-        goto out;
-    }
+    if (rc)
+        return rc;
     b->runs = xrealloc(b->runs, (b->nruns + 1) * sizeof(*b->runs));
     b->runs[b->nruns++] = ftello(b->out);
+    for (size_t i = 0; i < b->nlists; i++) {
+        small_free(&b->lists[i].docs);
+        small_free(&b->lists[i].exc);
+    }
     /* Start again small: arrays kept at their size would count against the next run. */
-    b->nterms = 0;
-    b->aterms = 0;
-    free(b->terms);
-    b->terms = NULL;
-    free(b->keys.p);
-    memset(&b->keys, 0, sizeof(b->keys));
-    free(b->slots);
-    b->nslots = 1024;
-    b->slots = xcalloc(b->nslots, sizeof(*b->slots));
-    b->memory = b->nslots * sizeof(*b->slots);
-out:
-    free(ord);
-    return rc;
+    free(b->lists);
+    b->lists = NULL;
+    b->nlists = b->alists = 0;
+    b->heap = 0;
+    if (dict_memory(b) > b->budget / 2) {
+        free(b->toks);
+        b->ntoks = 0;
+        b->nslots = 1024;
+        b->toks = xcalloc(b->nslots, sizeof(*b->toks));
+        free(b->keys.p);
+        memset(&b->keys, 0, sizeof(b->keys));
+    }
+    return 0;
 }
 
-/* A run being read back: its file range, a read buffer, and its current entry. */
+/* A run being read back: its file range, a read buffer, and its current token. */
 struct cursor {
     int fd;
     off_t pos, end;
     uint8_t *buf;
     size_t bpos, blen;
-    struct run_head h;
-    struct bytes key, docs, exc;
+    struct run_tok h;
+    struct bytes key, lists; /* the token; its lists (run_list, docs, exc each) */
     bool eof;
     size_t run;
 };
 
-#define CURSOR_BUF (16u << 10)
+#define CURSOR_BUF (64u << 10)
 
 static int cursor_read(struct cursor *c, void *dst, size_t n, struct err *err)
 {
@@ -502,37 +827,35 @@ static int cursor_next(struct cursor *c, struct err *err)
         return 0;
     }
     rc = cursor_read(c, &c->h, sizeof(c->h), err);
-    c->key.len = c->docs.len = c->exc.len = 0;
+    c->key.len = c->lists.len = 0;
+    if (rc)
+        return rc;
     bytes_room(&c->key, c->h.klen);
-    bytes_room(&c->docs, c->h.dlen);
-    bytes_room(&c->exc, c->h.elen);
-    if (!rc)
-        rc = cursor_read(c, c->key.p, c->h.klen, err);
-    if (!rc)
-        rc = cursor_read(c, c->docs.p, c->h.dlen, err);
-    if (!rc)
-        rc = cursor_read(c, c->exc.p, c->h.elen, err);
+    rc = cursor_read(c, c->key.p, c->h.klen, err);
     c->key.len = c->h.klen;
-    c->docs.len = c->h.dlen;
-    c->exc.len = c->h.elen;
+    for (uint32_t i = 0; i < c->h.nlists && !rc; i++) {
+        struct run_list rl;
+
+        rc = cursor_read(c, &rl, sizeof(rl), err);
+        if (rc)
+            break;
+        bytes_room(&c->lists, sizeof(rl) + rl.dlen + rl.elen);
+        memcpy(c->lists.p + c->lists.len, &rl, sizeof(rl));
+        rc = cursor_read(c, c->lists.p + c->lists.len + sizeof(rl), rl.dlen + rl.elen, err);
+        c->lists.len += sizeof(rl) + rl.dlen + rl.elen;
+    }
     return rc;
 }
 
-/* Whether cursor a's entry comes before b's: (hash, key), then the earlier run. */
+/* Whether cursor a's token comes before b's: (hash, token), then the earlier run. */
 static bool cursor_before(const struct cursor *a, const struct cursor *b)
 {
-    size_t n;
     int c;
 
     if (a->eof || b->eof)
         return !a->eof;
-    if (a->h.hash != b->h.hash)
-        return a->h.hash < b->h.hash;
-    n = a->key.len < b->key.len ? a->key.len : b->key.len;
-    c = memcmp(a->key.p, b->key.p, n);
-    if (c || a->key.len != b->key.len)
-        return c ? c < 0 : a->key.len < b->key.len;
-    return a->run < b->run;
+    c = tok_cmp(a->h.hash, a->key.p, a->key.len, b->h.hash, b->key.p, b->key.len);
+    return c ? c < 0 : a->run < b->run;
 }
 
 static void heap_down(struct cursor **h, size_t n, size_t i)
@@ -554,30 +877,13 @@ static void heap_down(struct cursor **h, size_t n, size_t i)
     }
 }
 
-/* Appends list (n varints of deltas, the first from 0) to out, its first delta re-based
- * on prev, the last id before it. */
-static void append_rebased(struct bytes *out, const struct bytes *list, int64_t prev, bool pairs)
-{
-    const uint8_t *p = list->p, *end = list->p + list->len;
-    uint64_t first = 0;
-
-    if (!list->len)
-        return;
-    (void)pairs;
-    if (vget(&p, end, &first))
-        return; /* our own bytes: cannot happen */
-    bytes_varint(out, first - (uint64_t)prev);
-    bytes_room(out, (size_t)(end - p));
-    memcpy(out->p + out->len, p, (size_t)(end - p));
-    out->len += (size_t)(end - p);
-}
-
-/* Merges the runs: for each key, its postings of every run in order. */
+/* Merges the runs: for each token, its lists of every run in order. */
 static int merge(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct err *err)
 {
     struct cursor *cs = xcalloc(b->nruns, sizeof(*cs));
     struct cursor **heap = xcalloc(b->nruns, sizeof(*heap));
-    struct bytes docs = {0}, exc = {0}, key = {0}, out = {0};
+    struct bytes key = {0};
+    uint64_t hash;
     int rc = 0;
 
     for (size_t i = 0; i < b->nruns && !rc; i++) {
@@ -592,92 +898,76 @@ static int merge(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct err *e
     for (size_t i = b->nruns / 2; i-- > 0;)
         heap_down(heap, b->nruns, i);
     while (!rc && !heap[0]->eof) {
-        uint64_t df = 0, nexc = 0;
-        int64_t last = 0, last_exc = 0;
-
-        key.len = docs.len = exc.len = 0;
+        key.len = 0;
         bytes_room(&key, heap[0]->key.len);
         memcpy(key.p, heap[0]->key.p, heap[0]->key.len);
         key.len = heap[0]->key.len;
+        hash = heap[0]->h.hash;
+        b->ncp = 0;
         do {
             struct cursor *c = heap[0];
+            const uint8_t *p = c->lists.p, *end = c->lists.p + c->lists.len;
 
-            append_rebased(&docs, &c->docs, last, false);
-            append_rebased(&exc, &c->exc, last_exc, true);
-            df += c->h.df;
-            nexc += c->h.nexc;
-            last = c->h.last;
-            if (c->h.nexc)
-                last_exc = c->h.last_exc;
+            while (p < end) {
+                struct run_list rl;
+
+                memcpy(&rl, p, sizeof(rl));
+                p += sizeof(rl);
+                colpost_add(b, rl.col, rl.df, rl.nexc, rl.last, rl.last_exc, p, rl.dlen,
+                            p + rl.dlen, rl.elen);
+                p += rl.dlen + rl.elen;
+            }
             rc = cursor_next(c, err);
             heap_down(heap, b->nruns, 0);
-        } while (!rc && !heap[0]->eof && heap[0]->key.len == key.len &&
-                 !memcmp(heap[0]->key.p, key.p, key.len));
-        if (rc)
-            break;
-        postings_put(&out, df, nexc, docs.p, docs.len, last, exc.p, exc.len);
-        rc = emit(ctx, key.p, key.len, out.p, out.len, err);
+        } while (!rc && !heap[0]->eof &&
+                 !tok_cmp(heap[0]->h.hash, heap[0]->key.p, heap[0]->key.len, hash, key.p, key.len));
+        if (!rc)
+            rc = emit_token(b, key.p, key.len, emit, ctx, err);
     }
     for (size_t i = 0; i < b->nruns; i++) {
         free(cs[i].buf);
         free(cs[i].key.p);
-        free(cs[i].docs.p);
-        free(cs[i].exc.p);
+        free(cs[i].lists.p);
     }
     free(cs);
     free(heap);
-    free(docs.p);
-    free(exc.p);
     free(key.p);
-    free(out.p);
     return rc;
-}
-
-struct order {
-    uint64_t hash;
-    size_t i;
-};
-
-static int cmp_order(const void *a, const void *b)
-{
-    const struct order *x = a, *y = b;
-
-    return x->hash < y->hash ? -1 : x->hash > y->hash ? 1 : x->i < y->i ? -1 : x->i > y->i;
 }
 
 int ftx_build_finish(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct ftx_stats *stats,
                      struct err *err)
 {
-    struct order *ord = xcalloc(b->nterms ? b->nterms : 1, sizeof(*ord));
-    struct bytes out = {0};
+    struct order *ord;
+    size_t n;
     int rc = 0;
 
     stats->rows = b->rows;
     stats->tokens = b->tokens;
     stats->ncols = b->ncols;
     stats->max_id = b->row;
+    stats->format = FTX_FORMAT;
     if (b->nruns) {
-        free(ord);
         rc = spill(b, err);
         return rc ? rc : merge(b, emit, ctx, err);
     }
-    for (size_t i = 0; i < b->nterms; i++) {
-        ord[i].hash = b->terms[i].hash;
-        ord[i].i = i;
-    }
-    qsort(ord, b->nterms, sizeof(*ord), cmp_order);
-    for (size_t k = 0; k < b->nterms && !rc; k++) {
-        struct term *t = &b->terms[ord[k].i];
+    ord = run_order(b, &n);
+    for (size_t k = 0; k < n && !rc; k++) {
+        struct tok *t = &b->toks[ord[k].i];
 
-        term_flush(b, t);
-        postings_put(&out, t->df, t->nexc, small_data(&t->docs), t->docs.len, t->prev,
-                     small_data(&t->exc), t->exc.len);
-        rc = emit(ctx, b->keys.p + t->koff, t->klen, out.p, out.len, err);
-        /* What is emitted is not needed again. */
-        small_free(&t->docs);
-        small_free(&t->exc);
+        b->ncp = 0;
+        for (uint32_t li = t->list; li; li = b->lists[li - 1].next) {
+            struct list *l = &b->lists[li - 1];
+
+            list_close(b, l);
+            colpost_add(b, l->col, l->df, l->nexc, l->prev, l->prev_exc, small_data(&l->docs),
+                        l->docs.len, small_data(&l->exc), l->exc.len);
+            /* What is written is not needed again. */
+            small_free(&l->docs);
+            small_free(&l->exc);
+        }
+        rc = emit_token(b, tok_bytes(b, t), t->klen, emit, ctx, err);
     }
-    free(out.p);
     free(ord);
     return rc;
 }
@@ -731,21 +1021,24 @@ size_t ftx_build_runs(const struct ftx_build *b)
     return b->nruns;
 }
 
-size_t ftx_build_memory(const struct ftx_build *b)
-{
-    return b->memory + b->keys.cap;
-}
-
 void ftx_build_free(struct ftx_build *b)
 {
     if (!b)
         return;
-    for (size_t i = 0; i < b->nterms; i++) {
-        small_free(&b->terms[i].docs);
-        small_free(&b->terms[i].exc);
+    for (size_t i = 0; i < b->nlists; i++) {
+        small_free(&b->lists[i].docs);
+        small_free(&b->lists[i].exc);
     }
-    free(b->terms);
-    free(b->slots);
+    for (size_t i = 0; i < b->acp; i++) {
+        free(b->cp[i].docs.p);
+        free(b->cp[i].exc.p);
+    }
+    free(b->cp);
+    free(b->any_docs.p);
+    free(b->any_exc.p);
+    free(b->pbuf.p);
+    free(b->lists);
+    free(b->toks);
     free(b->keys.p);
     if (b->out)
         fclose(b->out);
@@ -977,6 +1270,11 @@ int ftx_match_new(const struct ftx_stats *stats, const struct ftx_term *terms, s
         size_t plen = 0;
 
         rc = lookup(ctx, key, klen, &post, &plen, err);
+        if (rc == 1 && !plen && col != FTX_COL_ANY) {
+            /* The field's postings are FTX_COL_ANY's (a token in this field only). */
+            klen = ftx_key(FTX_COL_ANY, terms[i].token, terms[i].len, key);
+            rc = lookup(ctx, key, klen, &post, &plen, err);
+        }
         free(key);
         if (rc < 0)
             goto out;

@@ -6,9 +6,12 @@
  * token the sorted row ids apart from the few rows holding it more than once, and so
  * counts and pages a query without scoring every match.
  *
- * Keys: a token of a text field is posted twice, under the field (its 1-based number
- * among the table's fields) and under FTX_COL_ANY (every text field). A key's bytes are
- * the column as a varint, then the token.
+ * Keys: a token of a text field is found under the field (its 1-based number among the
+ * table's fields) and under FTX_COL_ANY (every text field). A key's bytes are the column
+ * as a varint, then the token. A table with one text field has FTX_COL_ANY keys only. A
+ * token found in one field only has its postings once, under FTX_COL_ANY, and its field's
+ * key has empty postings (0 bytes): "those of FTX_COL_ANY" (format 2; format 1 repeated
+ * them).
  *
  * Postings of a key (the bytes ftx_build_finish emits and the reader takes, which come
  * from a table file on disk: every length, count and id is checked, a damaged index is an
@@ -53,7 +56,12 @@ struct ftx_stats {
     uint64_t tokens; /* tokens in every text field of every row */
     uint32_t ncols;  /* text fields indexed */
     int64_t max_id;  /* the largest row id posted (0 when none) */
+    uint32_t format; /* FTX_FORMAT; 1: the first one (ftx_key_hash_v1, no empty postings) */
 };
+
+/* The format ftx_build_finish writes: keys stored under ftx_key_hash (the token's hash, so
+ * that a token's keys are one row), a field's key empty when FTX_COL_ANY's are the same. */
+#define FTX_FORMAT 2u
 
 /* ---- Building ------------------------------------------------------------------------ */
 struct ftx_build;
@@ -82,7 +90,9 @@ typedef int (*ftx_emit_fn)(void *ctx, const uint8_t *key, size_t klen, const uin
                            size_t plen, struct err *err);
 
 /* Emits every key once, in increasing order of ftx_key_hash() (equal hashes in any
- * order), and fills *stats. b stays to be freed (the postings emitted are freed). */
+ * order: the keys of one token have one hash), and fills *stats (format FTX_FORMAT).
+ * Postings of 0 bytes are a field's key pointing at FTX_COL_ANY's (see "Keys"). b stays
+ * to be freed (the postings emitted are freed). */
 int ftx_build_finish(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct ftx_stats *stats,
                      struct err *err);
 
@@ -98,8 +108,10 @@ void ftx_build_free(struct ftx_build *b);
  * length. */
 size_t ftx_key(uint32_t col, const char *token, size_t len, uint8_t *out);
 
-/* The hash a key is stored under: 0 .. INT64_MAX (a SQLite rowid). */
+/* The hash a key is stored under (format 2): the hash of its token, whatever the column,
+ * 0 .. INT64_MAX (a SQLite rowid). ftx_key_hash_v1: format 1's, the hash of the whole key. */
 uint64_t ftx_key_hash(const uint8_t *key, size_t klen);
+uint64_t ftx_key_hash_v1(const uint8_t *key, size_t klen);
 
 /*
  * The keys of one hash are stored together, as entries: varint key length, key, varint
@@ -124,7 +136,8 @@ struct ftx_term {
 };
 
 /* Finds a key's postings: 1 and *post, *plen (borrowed until the query's ftx_match is
- * made), 0 when the key is not in the index, or a negative error. */
+ * made), 0 when the key is not in the index, or a negative error. Empty postings of a
+ * field's key make ftx_match_new look up the FTX_COL_ANY key of the token. */
 typedef int (*ftx_lookup_fn)(void *ctx, const uint8_t *key, size_t klen, const uint8_t **post,
                              size_t *plen, struct err *err);
 

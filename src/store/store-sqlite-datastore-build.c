@@ -113,6 +113,10 @@ struct store_ds_build {
     struct cell_value *vals;
     char *num;          /* nfields * 24 bytes: INT values of text fields as text */
     struct buf payload; /* a record that spills onto overflow pages */
+    /* The full-text index, fed in the load pass (fulltext without fulltext_later, and text
+     * fields): each row's text fields tokenized as they go into the file. */
+    struct ftx_build *ftx;
+    struct buf ftx_text, ftx_toks;
 };
 
 /* ---- Varints and big-endian integers (file format §1.5, §2.1) ---------------------------- */
@@ -587,6 +591,9 @@ static void build_free(struct store_ds_build *b)
     free(b->index_sizes);
     free(b->out);
     free(b->levels);
+    ftx_build_free(b->ftx);
+    buf_release(&b->ftx_text);
+    buf_release(&b->ftx_toks);
     free(b->vals);
     free(b->num);
     buf_release(&b->payload);
@@ -700,6 +707,8 @@ int sqds_build_begin(struct store *s, const char *resource_id, const struct stor
     b->fd = -1;
     b->owner_fd = -1;
     buf_init(&b->payload, 0);
+    buf_init(&b->ftx_text, 0);
+    buf_init(&b->ftx_toks, 0);
     if (!sqds_id_parse(resource_id, b->id, b->hex)) {
         rc = err_set(err, ERR_VALIDATION, "resource_id", "resource id \"%s\" is not a UUID",
                      resource_id);
@@ -748,6 +757,15 @@ int sqds_build_begin(struct store *s, const char *resource_id, const struct stor
     leaf_reset(b);
     b->vals = xcalloc(b->nfields + 1, sizeof(*b->vals));
     b->num = xmalloc(24 * (b->nfields + 1));
+    if (b->fulltext && !b->fulltext_later) {
+        uint32_t ntext = 0;
+
+        for (size_t i = 0; i < b->nfields; i++)
+            ntext += b->fields[i].type == DSTYPE_TEXT;
+        /* Runs go beside the table file (not /tmp, which may be memory). */
+        if (ntext)
+            b->ftx = ftx_build_new(ntext, q->dir, SQDS_FTX_BUDGET);
+    }
     rc = 0;
 out:
     if (rc) {
@@ -777,6 +795,25 @@ bad:
                    "value \"%.*s\" of field \"%s\" (row %" PRId64 ") is not an int8",
                    (int)(v->len > 40 ? 40 : v->len), v->s ? v->s : "", b->fields[f].id,
                    b->rows + 1);
+}
+
+/* Row b->rows into the full-text index: its text fields' stored text (cv, one per field)
+ * through the tokenizer, as sqds_ftx_build would read them back from the file. */
+static int ftx_row(struct store_ds_build *b, const struct cell_value *cv, struct err *err)
+{
+    int rc = ftx_build_row(b->ftx, b->rows, err);
+
+    for (size_t i = 0; !rc && i < b->nfields; i++) {
+        if (b->fields[i].type != DSTYPE_TEXT || !cv[i].s)
+            continue;
+        /* The tokenizer reads a C string: the text up to a NUL, as SQLite gives it. */
+        buf_reset(&b->ftx_text);
+        buf_add(&b->ftx_text, cv[i].s, cv[i].len);
+        buf_reset(&b->ftx_toks);
+        b->tokenize(b->ftx_text.buf, &b->ftx_toks);
+        ftx_build_add(b->ftx, (uint32_t)i + 1, b->ftx_toks.buf, b->ftx_toks.len);
+    }
+    return rc;
 }
 
 int sqds_build_row(struct store_ds_build *b, const struct dsvalue *values, struct err *err)
@@ -840,7 +877,7 @@ int sqds_build_row(struct store_ds_build *b, const struct dsvalue *values, struc
                        b->rows + 1, SQDS_MAX_VALUE);
     b->rows++;
     leaf_add(b, b->rows, cv, b->nfields + 1);
-    return 0;
+    return b->ftx ? ftx_row(b, cv + 1, err) : 0;
 }
 
 /* ---- Commit -------------------------------------------------------------------------- */
@@ -1130,7 +1167,9 @@ int sqds_build_commit(struct store_ds_build *b, const json_t *meta, uint64_t *ro
         rc = indexes_create(b, db, err);
     t_idx = seconds() - t;
     t = seconds();
-    if (!rc && b->fulltext && !b->fulltext_later)
+    if (!rc && b->ftx)
+        rc = sqds_ftx_write(db, b->hex, b->ftx, err);
+    else if (!rc && b->fulltext && !b->fulltext_later)
         rc = sqds_ftx_build(db, b->hex, b->fields, b->nfields, b->tokenize, NULL, err);
     t_fts = seconds() - t;
     if (!rc)

@@ -7,7 +7,8 @@
  * In the table file:
  *   ftx(h INTEGER PRIMARY KEY, entries BLOB)   the keys of hash h (ftx_key_hash) with
  *                                              their postings (ftx.h's entries)
- *   meta ftx_rows, ftx_tokens, ftx_ncols, ftx_max_id   the index's struct ftx_stats
+ *   meta ftx_rows, ftx_tokens, ftx_ncols, ftx_max_id, ftx_format   the index's struct
+ *                                              ftx_stats (no ftx_format: format 1)
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -17,10 +18,6 @@
 #include "core/util.h"
 #include "store/ftx.h"
 #include "store/store-sqlite-datastore-int.h"
-
-/* Memory of the index builder before it writes a run to disk: the ingest's peak RSS stays
- * within issue 3's 64 MB whatever the table's size. */
-#define SQDS_FTX_BUDGET (20u << 20)
 
 /* ---- Building ----------------------------------------------------------------------------- */
 struct emitter {
@@ -72,29 +69,68 @@ static int emit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *post,
     return 0;
 }
 
+static int ftx_table_create(sqlite3 *db, struct err *err)
+{
+    return sqds_exec(db,
+                     "CREATE TABLE IF NOT EXISTS ftx(h INTEGER PRIMARY KEY, entries BLOB);"
+                     " DELETE FROM ftx",
+                     "creating the full-text index", err);
+}
+
+int sqds_ftx_write(sqlite3 *db, const char *hex, struct ftx_build *fb, struct err *err)
+{
+    struct emitter e = {.db = db};
+    struct ftx_stats st = {0};
+    size_t runs = ftx_build_runs(fb);
+    int rc = ftx_table_create(db, err);
+
+    if (rc)
+        return rc;
+    if (sqlite3_prepare_v2(db, "INSERT INTO ftx(h, entries) VALUES (?, ?)", -1, &e.ins, NULL)) {
+        rc = sqds_db_error(db, sqlite3_errcode(db), "preparing the full-text index", err);
+        goto out;
+    }
+    rc = ftx_build_finish(fb, emit, &e, &st, err);
+    if (!rc)
+        rc = emitter_flush(&e, err);
+    if (!rc)
+        rc = sqds_meta_set(db, "ftx_rows", NULL, (int64_t)st.rows, err);
+    if (!rc)
+        rc = sqds_meta_set(db, "ftx_tokens", NULL, (int64_t)st.tokens, err);
+    if (!rc)
+        rc = sqds_meta_set(db, "ftx_ncols", NULL, (int64_t)st.ncols, err);
+    if (!rc)
+        rc = sqds_meta_set(db, "ftx_max_id", NULL, st.max_id, err);
+    if (!rc)
+        rc = sqds_meta_set(db, "ftx_format", NULL, (int64_t)st.format, err);
+    if (!rc)
+        log_info("store: datastore: full-text index of t_%s: %" PRIu64 " rows, %" PRIu64
+                 " tokens, %zu runs on disk",
+                 hex, st.rows, st.tokens, runs + (runs > 0));
+out:
+    sqlite3_finalize(e.ins);
+    free(e.row);
+    return rc;
+}
+
 int sqds_ftx_build(sqlite3 *db, const char *hex, const struct sqds_field *fields, size_t nfields,
                    store_tokenize_fn tokenize, const atomic_bool *cancel, struct err *err)
 {
     struct buf sel = BUF_INIT, toks = BUF_INIT;
-    struct emitter e = {.db = db};
     struct ftx_build *b = NULL;
-    struct ftx_stats st = {0};
     sqlite3_stmt *rd = NULL;
     size_t *cols = xcalloc(nfields ? nfields : 1, sizeof(*cols)), n = 0;
     char *dir = NULL;
-    size_t runs = 0;
     unsigned rows = 0;
     int rc;
 
     for (size_t i = 0; i < nfields; i++)
         if (fields[i].type == DSTYPE_TEXT)
             cols[n++] = i;
-    rc = sqds_exec(db,
-                   "CREATE TABLE IF NOT EXISTS ftx(h INTEGER PRIMARY KEY, entries BLOB);"
-                   " DELETE FROM ftx",
-                   "creating the full-text index", err);
-    if (rc || !n)
+    if (!n) {
+        rc = ftx_table_create(db, err);
         goto out;
+    }
     {
         /* Runs go beside the table file (not /tmp, which may be memory). */
         const char *file = sqlite3_db_filename(db, "main");
@@ -108,8 +144,7 @@ int sqds_ftx_build(sqlite3 *db, const char *hex, const struct sqds_field *fields
     for (size_t k = 0; k < n; k++)
         buf_addf(&sel, ", c_%zu", cols[k] + 1);
     buf_addf(&sel, " FROM t_%s ORDER BY _id", hex);
-    if (sqlite3_prepare_v2(db, sel.buf, -1, &rd, NULL) ||
-        sqlite3_prepare_v2(db, "INSERT INTO ftx(h, entries) VALUES (?, ?)", -1, &e.ins, NULL)) {
+    if (sqlite3_prepare_v2(db, sel.buf, -1, &rd, NULL)) {
         rc = sqds_db_error(db, sqlite3_errcode(db), "preparing the full-text index", err);
         goto out;
     }
@@ -136,28 +171,13 @@ int sqds_ftx_build(sqlite3 *db, const char *hex, const struct sqds_field *fields
         rc = sqds_db_error(db, rc, "reading rows for the full-text index", err);
         goto out;
     }
-    runs = ftx_build_runs(b);
-    rc = ftx_build_finish(b, emit, &e, &st, err);
-    if (!rc)
-        rc = emitter_flush(&e, err);
-    if (!rc)
-        rc = sqds_meta_set(db, "ftx_rows", NULL, (int64_t)st.rows, err);
-    if (!rc)
-        rc = sqds_meta_set(db, "ftx_tokens", NULL, (int64_t)st.tokens, err);
-    if (!rc)
-        rc = sqds_meta_set(db, "ftx_ncols", NULL, (int64_t)st.ncols, err);
-    if (!rc)
-        rc = sqds_meta_set(db, "ftx_max_id", NULL, st.max_id, err);
-    if (!rc)
-        log_info("store: datastore: full-text index of t_%s: %" PRIu64 " rows, %" PRIu64
-                 " tokens, %zu runs on disk",
-                 hex, st.rows, st.tokens, runs + (runs > 0));
+    sqlite3_finalize(rd);
+    rd = NULL;
+    rc = sqds_ftx_write(db, hex, b, err);
 out:
     sqlite3_finalize(rd);
-    sqlite3_finalize(e.ins);
     ftx_build_free(b);
     free(dir);
-    free(e.row);
     free(cols);
     buf_release(&sel);
     buf_release(&toks);
@@ -167,6 +187,7 @@ out:
 /* ---- Queries ------------------------------------------------------------------------------- */
 struct lookup {
     sqlite3 *db;
+    uint32_t format; /* the index's (ftx.h): which hash its keys are stored under */
     sqlite3_stmt *st;
     uint8_t **rows; /* copies of the blobs read, alive until the match is made */
     size_t nrows;
@@ -181,7 +202,9 @@ static int lookup(void *ctx, const uint8_t *key, size_t klen, const uint8_t **po
     uint8_t *copy;
     int rc;
 
-    sqlite3_bind_int64(l->st, 1, (int64_t)ftx_key_hash(key, klen));
+    sqlite3_bind_int64(
+            l->st, 1,
+            (int64_t)(l->format >= 2 ? ftx_key_hash(key, klen) : ftx_key_hash_v1(key, klen)));
     rc = sqlite3_step(l->st);
     if (rc == SQLITE_DONE) {
         sqlite3_reset(l->st);
@@ -206,7 +229,7 @@ int sqds_ftx_match(sqlite3 *db, const struct sqds_table *t, const struct store_d
                    size_t ntext, bool ranked, size_t keep, struct ftx_match **out, struct err *err)
 {
     struct ftx_term *terms = NULL;
-    struct lookup l = {.db = db};
+    struct lookup l = {.db = db, .format = t->ftx.format};
     size_t nterms = 0, alloc = 0;
     int rc = 0;
 

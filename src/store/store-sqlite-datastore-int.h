@@ -230,6 +230,16 @@ int sqds_fulltext_build(struct store *s, const char *resource_id, store_tokenize
 int sqds_ftx_build(sqlite3 *db, const char *hex, const struct sqds_field *fields, size_t nfields,
                    store_tokenize_fn tokenize, const atomic_bool *cancel, struct err *err);
 
+/* Memory of an index builder before it writes a run to disk: the ingest's peak RSS stays
+ * within issue 3's 64 MB whatever the table's size. */
+#define SQDS_FTX_BUDGET (20u << 20)
+
+/* Writes the index that fb was fed (every row of t_<hex>, through ftx_build_row and
+ * ftx_build_add) into db, inside the caller's transaction: the ftx table (emptied first)
+ * and its meta. fb stays the caller's to free. What a table build uses when it took the
+ * tokens in its load pass (sqds_build_row), instead of reading the rows again. */
+int sqds_ftx_write(sqlite3 *db, const char *hex, struct ftx_build *fb, struct err *err);
+
 /* The rows of t (has_ftx) matching the text conditions: *out (NULL when they hold no
  * token), with their ranks when ranked, for one page when keep > 0 (ftx_match_new()),
  * free with ftx_match_free(). Errors: -ERR_VALIDATION naming

@@ -293,6 +293,8 @@ int sqds_table_load(sqlite3 *db, const char *schema, const char *id, struct sqds
             t->ftx.ncols = (uint32_t)n;
         else if (str_eq(key, "ftx_max_id"))
             t->ftx.max_id = n;
+        else if (str_eq(key, "ftx_format"))
+            t->ftx.format = (uint32_t)n;
     }
     if (rc != SQLITE_DONE) {
         rc = sqds_db_error(db, rc, "reading table meta", err);

@@ -1130,6 +1130,11 @@ static void test_search_text(void **state)
     expect_tokens("Café ÉTÉ", "café été");
     expect_tokens("ＡＢＣ１２３", "abc123");
     expect_tokens("МОСКВА", "москва");
+    /* Runs of ASCII letters and digits (taken in one go) next to capitals, other letters
+     * and CJK characters. */
+    expect_tokens("harbour ROAD Depot9 x", "harbour road depot9 x");
+    expect_tokens("abcé abcÉ Éabc", "abcé abcé éabc");
+    expect_tokens("ab清河cd", "ab 清 清河 河 cd");
     expect_tokens("PM2.5 (µg/m³)", "pm2 5 µg m");
     expect_tokens("", "");
     expect_tokens("\xff\xfe bad \xe4\xba", "bad");
