@@ -1239,6 +1239,94 @@ static int exc_next(struct exc_cursor *c, int64_t max_id, struct err *err)
     return 0;
 }
 
+/* Counts of a token in a row below this are taken by match_one(). */
+#define ONE_MAXTF 64
+
+/*
+ * One token, ranked, for one page (keep > 0), m->bits its rows and m->base the score of a
+ * row holding it once: a row's score depends only on its count of the token, so the best
+ * keep rows are found from the number of rows of each count (a first pass over the
+ * exceptions) and a second pass that takes the rows of the counts scoring best, the last
+ * of them in id order; nothing else is scored and no bit is cleared (the count is the
+ * bitmap's). The same rows, order and scores as the general way below (bm25 of the same
+ * arguments), which is taken instead (0) when a count is ONE_MAXTF or more or fewer than
+ * keep rows score above the base. 1 when done, or a negative error.
+ */
+static int match_one(struct ftx_match *m, const struct postings *p, int64_t max_id, double idf,
+                     double denom_k, size_t keep, struct err *err)
+{
+    uint64_t hist[ONE_MAXTF] = {0}, nhi = 0, nlo = 0, gt = 0, eq = 0, total = 0;
+    double score[ONE_MAXTF], S = 0.0;
+    struct exc_cursor c;
+    size_t n = 0;
+    int rc;
+
+    for (int pass = 0; pass < 2; pass++) {
+        c = (struct exc_cursor){p->exc, p->end, p->nexc, 0, 0};
+        for (;;) {
+            rc = exc_next(&c, max_id, err);
+            if (rc)
+                return rc;
+            if (c.id < 0)
+                break;
+            if (c.tf >= ONE_MAXTF)
+                return 0;
+            /* An exception that is not among the rows (a damaged index) is not a match. */
+            if (!(m->bits[c.id >> 6] & (1ull << (c.id & 63))))
+                continue;
+            if (!pass) {
+                hist[c.tf]++;
+            } else if (score[c.tf] > S || (score[c.tf] == S && eq < keep - gt)) {
+                m->hi[n].id = c.id;
+                m->hi[n].score = score[c.tf];
+                n++;
+                eq += score[c.tf] == S;
+            }
+        }
+        if (pass)
+            break;
+        for (uint64_t tf = 2; tf < ONE_MAXTF; tf++) {
+            uint64_t f = tf;
+
+            if (!hist[tf])
+                continue;
+            score[tf] = bm25(&idf, &f, 1, denom_k);
+            if (score[tf] > m->base)
+                nhi += hist[tf];
+            else if (score[tf] < m->base)
+                nlo += hist[tf];
+        }
+        if (nhi < keep)
+            return 0;
+        /* S: the score of the keep-th best row; gt rows score more. */
+        for (;;) {
+            double best = -INFINITY;
+            uint64_t nbest = 0;
+
+            for (uint64_t tf = 2; tf < ONE_MAXTF; tf++)
+                if (hist[tf] && score[tf] > m->base && (!total || score[tf] < S) &&
+                    score[tf] >= best) {
+                    nbest = score[tf] > best ? hist[tf] : nbest + hist[tf];
+                    best = score[tf];
+                }
+            S = best;
+            if (total + nbest >= keep) {
+                gt = total;
+                break;
+            }
+            total += nbest;
+        }
+        m->hi = xmalloc(keep * sizeof(*m->hi));
+    }
+    m->nhi = n;
+    m->nhi_all = nhi;
+    m->nlo_all = nlo;
+    for (size_t w = 0; w < m->nwords; w++)
+        m->nbits += (uint64_t)__builtin_popcountll(m->bits[w]);
+    m->nbits -= nhi + nlo;
+    return 1;
+}
+
 int ftx_match_new(const struct ftx_stats *stats, const struct ftx_term *terms, size_t nterms,
                   bool ranked, size_t keep, ftx_lookup_fn lookup, void *ctx, struct ftx_match **out,
                   struct err *err)
@@ -1322,6 +1410,17 @@ int ftx_match_new(const struct ftx_stats *stats, const struct ftx_term *terms, s
     for (size_t i = 0; i < nterms; i++)
         freq[i] = 1;
     m->base = bm25(idf, freq, nterms, denom_k);
+    if (nterms == 1 && keep) {
+        rc = match_one(m, &p[0], stats->max_id, idf[0], denom_k, keep, err);
+        if (rc < 0)
+            goto out;
+        if (rc == 1) {
+            rc = 0;
+            *out = m;
+            m = NULL;
+            goto out;
+        }
+    }
     for (size_t i = 0; i < nterms; i++) {
         cur[i].q = p[i].exc;
         cur[i].end = p[i].end;
