@@ -7,9 +7,10 @@
 #   1. `sqlite3 .import --csv` into a table created beforehand with the same typed schema
 #      Kaifang infers (INTEGER / TEXT / NUMERIC / DATE affinities): the baseline.
 #   2. `kaifang ingest FILE --resource ID --json`: the typing pass over every row, the load
-#      pass into a new table, the atomic swap (the table is served from here), then the
-#      full-text index (built in a copy, swapped in); the report's timings split the two.
-# Each with its wall time and peak RSS (GNU time). Then, with `kaifang serve` on the
+#      pass into a new table (rows and their full-text tokens), the commit (the full-text
+#      index written, the atomic swap); the report's timings split them.
+# Each with its wall time, CPU time (user + sys) and peak RSS (GNU time), and the load
+# average before it (the machine may be shared: compare within one run). Then, with `kaifang serve` on the
 # ingested portal: datastore_search with an equality filter on an indexed column, with a
 # full-text q, and the time to the first byte of a full CSV dump (curl), each repeated and
 # reported as p50/p90.
@@ -68,9 +69,10 @@ echo "bench/ingest.sh: sqlite3 .import" >&2
 rm -f "$WORK/import.db"
 sqlite3 "$WORK/import.db" "CREATE TABLE t (id INTEGER, region_code TEXT, amount NUMERIC,
     rate NUMERIC, day DATE, count INTEGER, category TEXT, name TEXT, remark TEXT);"
-/usr/bin/time -f "%e %M" -o "$WORK/sqlite.time" \
+SQ_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+/usr/bin/time -f "%e %M %U %S" -o "$WORK/sqlite.time" \
     sqlite3 "$WORK/import.db" ".import --csv --skip 1 $CSV t"
-read -r SQ_S SQ_KB <"$WORK/sqlite.time"
+read -r SQ_S SQ_KB SQ_U SQ_SYS <"$WORK/sqlite.time"
 SQ_ROWS=$(sqlite3 "$WORK/import.db" "SELECT count(*) FROM t")
 rm -f "$WORK/import.db"
 
@@ -104,27 +106,32 @@ for (doc,) in db.execute("SELECT doc FROM datasets"):
 EOF
 )
 [ -n "$RID" ] || { echo "bench/ingest.sh: no resource id found" >&2; exit 1; }
-/usr/bin/time -f "%e %M" -o "$WORK/kaifang.time" \
+KF_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+/usr/bin/time -f "%e %M %U %S" -o "$WORK/kaifang.time" \
     "$BIN" ingest "$CSV" --resource "$RID" --json --portal "$PORTAL" >"$WORK/report.json"
-read -r KF_S KF_KB <"$WORK/kaifang.time"
+read -r KF_S KF_KB KF_U KF_SYS <"$WORK/kaifang.time"
 
-"$PY" - "$BYTES" "$ROWS" "$SQ_S" "$SQ_KB" "$SQ_ROWS" "$KF_S" "$KF_KB" "$WORK/report.json" <<'EOF'
+"$PY" - "$BYTES" "$ROWS" "$SQ_S" "$SQ_KB" "$SQ_ROWS" "$KF_S" "$KF_KB" "$WORK/report.json" \
+    "$SQ_U" "$SQ_SYS" "$KF_U" "$KF_SYS" "$SQ_LOAD" "$KF_LOAD" <<'EOF'
 import json, sys
 nbytes, rows = int(sys.argv[1]), int(sys.argv[2])
 sq_s, sq_kb, sq_rows = float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 kf_s, kf_kb = float(sys.argv[6]), int(sys.argv[7])
 rep = json.load(open(sys.argv[8]))
+sq_cpu = float(sys.argv[9]) + float(sys.argv[10])
+kf_cpu = float(sys.argv[11]) + float(sys.argv[12])
 mb = nbytes / 1e6
 print(f"### Ingest: {rows:,} rows, {mb:,.0f} MB CSV\n")
-print("| | wall s | MB/s | rows/s | peak RSS MB |")
-print("|---|---:|---:|---:|---:|")
-print(f"| `sqlite3 .import` (typed schema, {sq_rows:,} rows) | {sq_s:.1f} | {mb/sq_s:.0f} | {rows/sq_s:,.0f} | {sq_kb/1024:.0f} |")
+print("| | wall s | CPU s (user + sys) | MB/s | rows/s | peak RSS MB | load average before |")
+print("|---|---:|---:|---:|---:|---:|---|")
+print(f"| `sqlite3 .import` (typed schema, {sq_rows:,} rows) | {sq_s:.1f} | {sq_cpu:.1f} | {mb/sq_s:.0f} | {rows/sq_s:,.0f} | {sq_kb/1024:.0f} | {sys.argv[13]} |")
 tm = rep.get("timings", {})
-served = tm.get("typing", 0) + tm.get("loading", 0)
-print(f"| `kaifang ingest` until the typed table is served (typing + load pass + swap) | {served:.1f} | {mb/served:.0f} | {rows/served:,.0f} | |")
-print(f"| `kaifang ingest` end to end (then the full-text index, {tm.get('fulltext_index', 0):.1f} s) | {kf_s:.1f} | {mb/kf_s:.0f} | {rows/kf_s:,.0f} | {kf_kb/1024:.0f} |")
-print(f"\nRatio of throughputs, kaifang / sqlite3: **{sq_s/served:.2f}×** to a typed, served table; "
-      f"**{sq_s/kf_s:.2f}×** with the full-text index\n")
+print(f"| `kaifang ingest` end to end, full-text index included | {kf_s:.1f} | {kf_cpu:.1f} | {mb/kf_s:.0f} | {rows/kf_s:,.0f} | {kf_kb/1024:.0f} | {sys.argv[14]} |")
+print(f"\nkaifang's report: typing pass {tm.get('typing', 0):.1f} s, load pass {tm.get('loading', 0):.1f} s, "
+      f"then {tm.get('fulltext_index', 0):.1f} s (`fulltext_index`: the commit that writes the index; "
+      f"before 2026-12-05 the index built after the swap).\n")
+print(f"Ratio of throughputs, kaifang / sqlite3, end to end: **{sq_s/kf_s:.2f}×** by wall time, "
+      f"**{sq_cpu/kf_cpu:.2f}×** by CPU time\n")
 print("Ingest report: `" + json.dumps({k: v for k, v in rep.items() if k != "fields"}) + "`\n")
 print("Inferred types: " + ", ".join(f"{f['id']} {f['type']}" for f in rep.get("fields", [])) + "\n")
 EOF
@@ -149,18 +156,24 @@ curl -sf -X POST "$URL/api/3/action/datastore_create" -H "Authorization: $TOKEN"
     -d "{\"resource_id\": \"$RID\", \"force\": true, \"indexes\": \"region_code\"}" >/dev/null ||
     echo "bench/ingest.sh: datastore_create indexes failed (filters then scan)" >&2
 
+server_cpu() { # the server's user + sys time so far, in clock ticks
+    awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"
+}
 measure() { # name url (@I@ becomes a different 6-digit region code each time)
-    local name=$1 url=$2 i code
+    local name=$1 url=$2 i code c0 c1
     : >"$WORK/lat"
+    c0=$(server_cpu)
     for i in $(seq 1 "$REPEAT"); do
         code=$(printf '%06d' $(((i * 7919) % 1000000)))
         curl -s -o /dev/null -w '%{time_total}\n' "${url//@I@/$code}" >>"$WORK/lat"
     done
-    "$PY" - "$name" "$WORK/lat" <<'EOF'
+    c1=$(server_cpu)
+    "$PY" - "$name" "$WORK/lat" "$c0" "$c1" "$(getconf CLK_TCK)" <<'EOF'
 import sys
 v = sorted(float(x) * 1000 for x in open(sys.argv[2]) if x.strip())
 p = lambda q: v[min(len(v) - 1, int(q * len(v)))]
-print(f"| {sys.argv[1]} | {p(0.5):.1f} | {p(0.9):.1f} |")
+cpu = (int(sys.argv[4]) - int(sys.argv[3])) * 1000 / int(sys.argv[5]) / len(v)
+print(f"| {sys.argv[1]} | {p(0.5):.1f} | {p(0.9):.1f} | {cpu:.1f} |")
 EOF
 }
 ttfb() { # url: time to the first byte of the body, then the connection is dropped
@@ -173,13 +186,15 @@ for _ in range(5):
         r.read(1)
         v.append((time.perf_counter() - t) * 1000)
 v.sort()
-print(f"| first byte of the full CSV dump | {v[len(v)//2]:.1f} | {v[-1]:.1f} |")
+print(f"| first byte of the full CSV dump | {v[len(v)//2]:.1f} | {v[-1]:.1f} | |")
 EOF
 }
 echo "### datastore_search on the ${ROWS}-row table ($REPEAT requests each, ms)"
 echo
-echo "| query | p50 | p90 |"
-echo "|---|---:|---:|"
+echo "Load average before the queries: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo
+echo "| query | p50 | p90 | server CPU ms per request (mean) |"
+echo "|---|---:|---:|---:|"
 measure "equality filter on indexed region_code" \
     "$URL/api/3/action/datastore_search?resource_id=$RID&filters=%7B%22region_code%22%3A%22@I@%22%7D"
 # q: how many rows a word matches is what its cost follows (every match is ranked).
