@@ -71,8 +71,6 @@ int cli_serve_portal(struct portal *p, struct err *err)
     ret = datastore_start_worker(ds, err);
     if (ret)
         goto out;
-    /* Long SQL statements never hold every server thread (datastore.h). */
-    datastore_set_sql_slots(p->cfg.threads > 1 ? p->cfg.threads - 1 : 1);
     ready.cfg = &p->cfg;
     ready.catalog = &catalog;
     ready.site_url_derived = !strcmp(p->cfg.site_url, derived);

@@ -81,15 +81,6 @@ int datastore_info(struct catalog *c, const struct actor *a, json_t *params, jso
                    struct err *err);
 int datastore_search(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
                      struct err *err);
-/*
- * How many datastore_search_sql statements may run at once in this process (default 1).
- * A statement may run for its whole time limit (LIMIT_DATASTORE_SQL_MS), holding a server
- * thread: `kaifang serve` sets threads - 1 (at least 1), so that one thread is always left
- * for every other request. One more statement than that gets -ERR_UNAVAILABLE (503) at
- * once instead of waiting for a thread. Thread-safe.
- */
-void datastore_set_sql_slots(unsigned n);
-
 int datastore_search_sql(struct catalog *c, const struct actor *a, json_t *params, json_t **result,
                          struct err *err);
 /*

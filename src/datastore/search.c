@@ -12,7 +12,6 @@
  * goes out.
  */
 #include <jansson.h>
-#include <stdatomic.h>
 
 #include "core/limits.h"
 #include "access/grant.h"
@@ -259,28 +258,6 @@ int datastore_search_text(struct catalog *c, const struct actor *a, json_t *para
 
 /* ---- datastore_search_sql ---------------------------------------------------------------- */
 
-static atomic_uint sql_slots = 1, sql_running;
-
-void datastore_set_sql_slots(unsigned n)
-{
-    atomic_store(&sql_slots, n ? n : 1);
-}
-
-/* Takes a slot for a statement, or says the others have them all. */
-static int sql_slot_take(struct err *err)
-{
-    unsigned cur = atomic_load(&sql_running), max = atomic_load(&sql_slots);
-
-    do {
-        if (cur >= max)
-            return err_set(err, ERR_UNAVAILABLE, NULL,
-                           "datastore_search_sql is busy: %u statement%s already running, "
-                           "the most this server runs at once; try again shortly",
-                           cur, cur == 1 ? " is" : "s are");
-    } while (!atomic_compare_exchange_weak(&sql_running, &cur, cur + 1));
-    return 0;
-}
-
 struct sql_reader {
     struct catalog *c;
     const struct actor *a;
@@ -331,7 +308,6 @@ static int search_sql(struct catalog *c, const struct actor *a, json_t *params, 
     struct buf text;
     json_t *records = NULL;
     const char *sql;
-    bool slot = false;
     int ret;
 
     *result = NULL;
@@ -355,10 +331,6 @@ static int search_sql(struct catalog *c, const struct actor *a, json_t *params, 
     o.timeout_ms = LIMIT_DATASTORE_SQL_MS;
     o.may_read = may_read;
     o.ctx = &reader;
-    ret = sql_slot_take(err);
-    if (ret)
-        goto out;
-    slot = true;
     ret = store_ds_sql(c->store, sql, &o, &cur, err);
     if (!ret)
         ret = ds_records_write(cur, DS_RECORDS_OBJECTS,
@@ -377,8 +349,6 @@ static int search_sql(struct catalog *c, const struct actor *a, json_t *params, 
 out:
     json_decref(records);
     store_ds_cursor_free(cur);
-    if (slot)
-        atomic_fetch_sub(&sql_running, 1);
     if (reader.dataset)
         ds_restricted_refuse(c, a, reader.dataset, NULL, reader.restricted, params,
                              "datastore_search_sql");
