@@ -789,7 +789,7 @@ struct cursor {
     size_t run;
 };
 
-#define CURSOR_BUF (64u << 10)
+#define CURSOR_BUF (16u << 10)
 
 static int cursor_read(struct cursor *c, void *dst, size_t n, struct err *err)
 {
@@ -949,7 +949,16 @@ int ftx_build_finish(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct ft
     stats->format = FTX_FORMAT;
     if (b->nruns) {
         rc = spill(b, err);
-        return rc ? rc : merge(b, emit, ctx, err);
+        if (rc)
+            return rc;
+        /* The runs hold everything: the dictionary's memory goes before they are merged. */
+        free(b->toks);
+        b->ntoks = 0;
+        b->nslots = 1024;
+        b->toks = xcalloc(b->nslots, sizeof(*b->toks));
+        free(b->keys.p);
+        memset(&b->keys, 0, sizeof(b->keys));
+        return merge(b, emit, ctx, err);
     }
     ord = run_order(b, &n);
     for (size_t k = 0; k < n && !rc; k++) {
