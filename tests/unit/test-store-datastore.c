@@ -1314,6 +1314,191 @@ static void test_fulltext_older_and_damaged(void **state)
     buf_release(&b1);
 }
 
+/* ---- An index of format 1 (before 2026-12-05): keys under ftx_key_hash_v1, field keys
+ * with their own postings ---- */
+struct v1_entry {
+    uint64_t h;
+    uint8_t *key, *post;
+    size_t klen, plen;
+};
+
+static uint64_t v1_varint(const uint8_t **p)
+{
+    uint64_t v = 0;
+    unsigned shift = 0;
+
+    while (**p & 0x80) {
+        v |= (uint64_t)(**p & 0x7f) << shift;
+        shift += 7;
+        (*p)++;
+    }
+    v |= (uint64_t) * *p << shift;
+    (*p)++;
+    return v;
+}
+
+static int v1_cmp(const void *a, const void *b)
+{
+    const struct v1_entry *x = a, *y = b;
+
+    return x->h < y->h ? -1 : x->h > y->h;
+}
+
+/* Rewrites table id's ftx as format 1 would have stored it. */
+static void ftx_to_format1(const struct unit_store *u, const char *id)
+{
+    char *path = table_path(u, id);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    struct v1_entry *e = NULL;
+    size_t n = 0, alloc = 0;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT entries FROM ftx", -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const uint8_t *p = sqlite3_column_blob(st, 0);
+        const uint8_t *end = p + sqlite3_column_bytes(st, 0);
+        size_t first = n;
+
+        while (p < end) {
+            ALLOC_GROW(e, n + 1, alloc);
+            e[n].klen = (size_t)v1_varint(&p);
+            e[n].key = xmalloc(e[n].klen);
+            memcpy(e[n].key, p, e[n].klen);
+            p += e[n].klen;
+            e[n].plen = (size_t)v1_varint(&p);
+            e[n].post = xmalloc(e[n].plen ? e[n].plen : 1);
+            memcpy(e[n].post, p, e[n].plen);
+            p += e[n].plen;
+            e[n].h = ftx_key_hash_v1(e[n].key, e[n].klen);
+            n++;
+        }
+        /* An empty field key: the postings of FTX_COL_ANY's key of its token (same row). */
+        for (size_t i = first; i < n; i++) {
+            if (e[i].plen)
+                continue;
+            for (size_t j = first; j < n; j++) {
+                if (e[j].key[0] == FTX_COL_ANY && e[j].klen == e[i].klen &&
+                    !memcmp(e[j].key + 1, e[i].key + 1, e[i].klen - 1)) {
+                    free(e[i].post);
+                    e[i].post = xmalloc(e[j].plen);
+                    memcpy(e[i].post, e[j].post, e[j].plen);
+                    e[i].plen = e[j].plen;
+                }
+            }
+            assert_true(e[i].plen > 0);
+        }
+    }
+    sqlite3_finalize(st);
+    qsort(e, n, sizeof(*e), v1_cmp);
+    assert_int_equal(sqlite3_exec(db, "DELETE FROM ftx", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(
+            sqlite3_prepare_v2(db, "INSERT INTO ftx(h, entries) VALUES (?, ?)", -1, &st, NULL),
+            SQLITE_OK);
+    for (size_t i = 0; i < n;) {
+        struct buf row = BUF_INIT;
+        size_t j = i;
+
+        for (; j < n && e[j].h == e[i].h; j++) {
+            uint8_t *one = xmalloc(ftx_entry_size(e[j].klen, e[j].plen));
+            size_t len = ftx_entry_put(one, e[j].key, e[j].klen, e[j].post, e[j].plen);
+
+            buf_add(&row, one, len);
+            free(one);
+        }
+        sqlite3_bind_int64(st, 1, (int64_t)e[i].h);
+        sqlite3_bind_blob(st, 2, row.buf, (int)row.len, SQLITE_TRANSIENT);
+        assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_reset(st);
+        buf_release(&row);
+        i = j;
+    }
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DELETE FROM meta WHERE key = 'ftx_format';"
+                                  " UPDATE meta SET value = value + 1 WHERE key = 'generation'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    for (size_t i = 0; i < n; i++) {
+        free(e[i].key);
+        free(e[i].post);
+    }
+    free(e);
+    free(path);
+}
+
+/* An index written before 2026-12-05 (format 1: no ftx_format meta, keys hashed whole,
+ * field keys holding their postings) answers as the index of today. */
+static void test_fulltext_format1(void **state)
+{
+    struct unit_store *u = *state;
+    static const struct store_ds_field f[] = {
+            {"id", DSTYPE_INT8}, {"title", DSTYPE_TEXT}, {"body", DSTYPE_TEXT}};
+    static const char *const pk[] = {"id"};
+    struct table_spec spec = {f, 3, pk, 1, true, {NULL}, {0}, 0, false};
+    static const char *const rows[] = {"1",
+                                       "北京市交通运输委员会",
+                                       "公交线路 bus routes",
+                                       "2",
+                                       "Beijing Traffic bus",
+                                       "地铁 subway lines and bus stops",
+                                       "3",
+                                       "上海交通",
+                                       "Shanghai metro bus bus",
+                                       "4",
+                                       "River levels",
+                                       "水位 Yangtze river"};
+    /* Each with the rows it matches (any order: the ranks are compared between the
+     * formats below). */
+    static const struct {
+        const char *field, *text;
+        uint64_t total;
+    } qs[] = {{NULL, "交通", 2},         {NULL, "bus", 3},
+              {"title", "traffic", 1},   {"body", "traffic", 0},
+              {"title", "bus", 1},       {"body", "bus", 3},
+              {NULL, "river", 1},        {"body", "yangtze river", 1},
+              {"title", "北京 交通", 1}, {NULL, "nowhere", 0}};
+    char *got[ARRAY_SIZE(qs)];
+    const char *cols[] = {"id"};
+    struct store_ds_query q = {.resource_id = RID_A, .fields = cols, .nfields = 1, .total = true};
+    struct buf b1 = BUF_INIT;
+    const char *t1[16];
+    struct store_ds_text t = {NULL, t1, 0};
+    struct err err = ERR_INIT;
+    uint64_t total = 0;
+
+    assert_int_equal(build_rows(u->s, RID_A, &spec, rows, 4, &err), 0);
+    /* Format 2 has keys with empty postings: "traffic" is in the title only. */
+    assert_int_equal(raw_int(u, RID_A, "SELECT value FROM meta WHERE key = 'ftx_format'"), 2);
+    q.text = &t;
+    q.ntext = 1;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < ARRAY_SIZE(qs); i++) {
+            json_t *rows_got;
+
+            t.field = qs[i].field;
+            t.ntokens = tokens(qs[i].text, &b1, t1, 16);
+            rows_got = search(u->s, &q, &total);
+            assert_int_equal(total, qs[i].total);
+            assert_int_equal(json_array_size(rows_got), qs[i].total);
+            if (!pass) {
+                got[i] = json_dumps(rows_got, JSON_COMPACT);
+                json_decref(rows_got);
+            } else {
+                /* The same rows in the same order (by rank, then _id). */
+                assert_json(rows_got, got[i]);
+                free(got[i]);
+            }
+        }
+        if (!pass)
+            ftx_to_format1(u, RID_A);
+    }
+    assert_int_equal(raw_int(u, RID_A, "SELECT count(*) FROM meta WHERE key = 'ftx_format'"), 0);
+    assert_integrity(u, RID_A);
+    buf_release(&b1);
+}
+
 /* A table committed with fulltext_later serves at once; text queries wait for
  * store_ds_fulltext_build, which indexes the rows written meanwhile too. */
 static void test_fulltext_later(void **state)
@@ -2315,6 +2500,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_search_errors, setup, teardown),
             cmocka_unit_test_setup_teardown(test_fulltext, setup, teardown),
             cmocka_unit_test_setup_teardown(test_fulltext_older_and_damaged, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_fulltext_format1, setup, teardown),
             cmocka_unit_test_setup_teardown(test_fulltext_later, setup, teardown),
             cmocka_unit_test_setup_teardown(test_fulltext_later_writes, setup, teardown),
             cmocka_unit_test_setup_teardown(test_sweep_dead_builds, setup, teardown),
