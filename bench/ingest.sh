@@ -60,7 +60,7 @@ if [ ! -s "$CSV" ]; then
     "$WORK/gen" "$ROWS" >"$CSV.tmp"
     mv "$CSV.tmp" "$CSV"
 fi
-BYTES=$(stat -c %s "$CSV")
+BYTES=$(stat -L -c %s "$CSV")
 # Read it once so that both runs start with the file in the page cache.
 cat "$CSV" >/dev/null
 
