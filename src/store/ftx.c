@@ -4,6 +4,7 @@
  * format and the ranking; docs/internals/datastore.md, "Full text", why it exists.
  */
 #include <fcntl.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,16 +278,25 @@ size_t ftx_build_memory(const struct ftx_build *b)
     return dict_memory(b) + b->alists * sizeof(*b->lists) + b->heap + b->acp * sizeof(*b->cp);
 }
 
-static int spill(struct ftx_build *b, struct err *err);
+static int spill(struct ftx_build *b, bool reset, struct err *err);
+
+/* Tokens a row may add to the dictionary before it must grow (a margin for long rows). */
+#define DICT_MARGIN 1024
 
 int ftx_build_row(struct ftx_build *b, int64_t id, struct err *err)
 {
     if (id <= b->row)
         return err_set(err, ERR_INTERNAL, "", "full-text index: row %lld after row %lld",
                        (long long)id, (long long)b->row);
-    if (b->dir && b->nlists && ftx_build_memory(b) > b->budget) {
-        int rc = spill(b, err);
+    if (b->dir && b->nlists) {
+        /* The dictionary stays within half the budget: rather than doubling past it (the
+         * old and the new slots both held while it grows), it starts again empty. */
+        bool full = b->ntoks + DICT_MARGIN > b->nslots / 2 &&
+                    2 * b->nslots * sizeof(*b->toks) > b->budget / 2;
+        int rc = 0;
 
+        if (full || ftx_build_memory(b) > b->budget)
+            rc = spill(b, full, err);
         if (rc)
             return rc;
     }
@@ -704,8 +714,8 @@ static int emit_token(struct ftx_build *b, const uint8_t *token, size_t n, ftx_e
 }
 
 /* Writes every token's lists to the run file sorted by (hash, token), empties the lists
- * and, when it has grown past half the budget, the dictionary. */
-static int spill(struct ftx_build *b, struct err *err)
+ * and, when reset or when it has grown past half the budget, the dictionary. */
+static int spill(struct ftx_build *b, bool reset, struct err *err)
 {
     struct order *ord;
     size_t n;
@@ -766,7 +776,7 @@ static int spill(struct ftx_build *b, struct err *err)
     b->lists = NULL;
     b->nlists = b->alists = 0;
     b->heap = 0;
-    if (dict_memory(b) > b->budget / 2) {
+    if (reset || dict_memory(b) > b->budget / 2) {
         free(b->toks);
         b->ntoks = 0;
         b->nslots = 1024;
@@ -948,16 +958,19 @@ int ftx_build_finish(struct ftx_build *b, ftx_emit_fn emit, void *ctx, struct ft
     stats->max_id = b->row;
     stats->format = FTX_FORMAT;
     if (b->nruns) {
-        rc = spill(b, err);
+        rc = spill(b, true, err);
         if (rc)
             return rc;
-        /* The runs hold everything: the dictionary's memory goes before they are merged. */
+        /* The runs hold everything: the dictionary's memory goes before they are merged,
+         * and the heap the lists took is given back to the system (the peak RSS of an
+         * ingest is its commit's). */
         free(b->toks);
         b->ntoks = 0;
         b->nslots = 1024;
         b->toks = xcalloc(b->nslots, sizeof(*b->toks));
         free(b->keys.p);
         memset(&b->keys, 0, sizeof(b->keys));
+        malloc_trim(0);
         return merge(b, emit, ctx, err);
     }
     ord = run_order(b, &n);
@@ -1261,71 +1274,128 @@ static int exc_next(struct exc_cursor *c, int64_t max_id, struct err *err)
  * arguments), which is taken instead (0) when a count is ONE_MAXTF or more or fewer than
  * keep rows score above the base. 1 when done, or a negative error.
  */
+/* match_one takes pages of at most this many rows (it keeps the first rows of each count:
+ * ONE_MAXTF * keep ids); larger ones go the general way. */
+#define ONE_KEEP 1024
+
+/* The next exception of a single token's list (as exc_next, checked the same way, read
+ * inline): 1 and *id, *tf; 0 at the end; or a negative error. */
+static inline int one_next(const uint8_t **q, const uint8_t *end, uint64_t *left, int64_t max_id,
+                           int64_t *id, uint64_t *tf, struct err *err)
+{
+    uint64_t d;
+
+    if (!*left)
+        return 0;
+    if (*q < end && **q < 0x80)
+        d = *(*q)++;
+    else if (vget(q, end, &d))
+        return damaged(err, "exception");
+    if (*q < end && **q < 0x80)
+        *tf = *(*q)++;
+    else if (vget(q, end, tf))
+        return damaged(err, "exception");
+    if (*tf < 2 || (*id > 0 && !d) || d > (uint64_t)max_id - (uint64_t)*id)
+        return damaged(err, "exception");
+    *id += (int64_t)d;
+    (*left)--;
+    return 1;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
 static int match_one(struct ftx_match *m, const struct postings *p, int64_t max_id, double idf,
                      double denom_k, size_t keep, struct err *err)
 {
-    uint64_t hist[ONE_MAXTF] = {0}, nhi = 0, nlo = 0, gt = 0, eq = 0, total = 0;
+    uint64_t hist[ONE_MAXTF] = {0}, nhi = 0, nlo = 0, total = 0, tf = 0, left;
     double score[ONE_MAXTF], S = 0.0;
-    struct exc_cursor c;
-    size_t n = 0;
+    int64_t *cand = NULL;
+    int64_t *same = NULL, id;
+    const uint8_t *q;
+    size_t n = 0, nsame = 0;
     int rc;
 
-    for (int pass = 0; pass < 2; pass++) {
-        c = (struct exc_cursor){p->exc, p->end, p->nexc, 0, 0};
-        for (;;) {
-            rc = exc_next(&c, max_id, err);
-            if (rc)
-                return rc;
-            if (c.id < 0)
-                break;
-            if (c.tf >= ONE_MAXTF)
-                return 0;
-            /* An exception that is not among the rows (a damaged index) is not a match. */
-            if (!(m->bits[c.id >> 6] & (1ull << (c.id & 63))))
-                continue;
-            if (!pass) {
-                hist[c.tf]++;
-            } else if (score[c.tf] > S || (score[c.tf] == S && eq < keep - gt)) {
-                m->hi[n].id = c.id;
-                m->hi[n].score = score[c.tf];
-                n++;
-                eq += score[c.tf] == S;
-            }
+    if (keep > ONE_KEEP)
+        return 0;
+    cand = xmalloc(ONE_MAXTF * keep * sizeof(*cand));
+    /* One pass: the rows of each count, and the first keep of each. */
+    q = p->exc;
+    left = p->nexc;
+    id = 0;
+    while ((rc = one_next(&q, p->end, &left, max_id, &id, &tf, err)) == 1) {
+        if (tf >= ONE_MAXTF) {
+            rc = 0;
+            goto out;
         }
-        if (pass)
+        /* An exception that is not among the rows (a damaged index) is not a match. */
+        if (!(m->bits[id >> 6] & (1ull << (id & 63))))
+            continue;
+        if (hist[tf] < keep)
+            cand[tf * keep + hist[tf]] = id;
+        hist[tf]++;
+    }
+    if (rc < 0)
+        goto out;
+    for (tf = 2; tf < ONE_MAXTF; tf++) {
+        uint64_t f = tf;
+
+        if (!hist[tf])
+            continue;
+        score[tf] = bm25(&idf, &f, 1, denom_k);
+        if (score[tf] > m->base)
+            nhi += hist[tf];
+        else if (score[tf] < m->base)
+            nlo += hist[tf];
+    }
+    rc = 0;
+    if (nhi < keep)
+        goto out;
+    /* S: the score of the keep-th best row (total rows score more). */
+    for (;;) {
+        double best = -INFINITY;
+        uint64_t nbest = 0;
+
+        for (tf = 2; tf < ONE_MAXTF; tf++)
+            if (hist[tf] && score[tf] > m->base && (!total || score[tf] < S) && score[tf] >= best) {
+                nbest = score[tf] > best ? hist[tf] : nbest + hist[tf];
+                best = score[tf];
+            }
+        S = best;
+        if (total + nbest >= keep)
             break;
-        for (uint64_t tf = 2; tf < ONE_MAXTF; tf++) {
-            uint64_t f = tf;
+        total += nbest;
+    }
+    m->hi = xmalloc(keep * sizeof(*m->hi));
+    {
+        /* Every row of a count scoring above S is kept (fewer than keep in all); of those
+         * scoring S, the first ones by id up to keep. */
+        same = xmalloc(ONE_MAXTF * keep * sizeof(*same));
+        for (tf = 2; tf < ONE_MAXTF; tf++) {
+            size_t kept = hist[tf] < keep ? (size_t)hist[tf] : keep;
 
-            if (!hist[tf])
+            if (!hist[tf] || score[tf] < S)
                 continue;
-            score[tf] = bm25(&idf, &f, 1, denom_k);
-            if (score[tf] > m->base)
-                nhi += hist[tf];
-            else if (score[tf] < m->base)
-                nlo += hist[tf];
-        }
-        if (nhi < keep)
-            return 0;
-        /* S: the score of the keep-th best row; gt rows score more. */
-        for (;;) {
-            double best = -INFINITY;
-            uint64_t nbest = 0;
-
-            for (uint64_t tf = 2; tf < ONE_MAXTF; tf++)
-                if (hist[tf] && score[tf] > m->base && (!total || score[tf] < S) &&
-                    score[tf] >= best) {
-                    nbest = score[tf] > best ? hist[tf] : nbest + hist[tf];
-                    best = score[tf];
+            for (size_t i = 0; i < kept; i++) {
+                if (score[tf] > S) {
+                    m->hi[n].id = cand[tf * keep + i];
+                    m->hi[n].score = score[tf];
+                    n++;
+                } else {
+                    same[nsame++] = cand[tf * keep + i];
                 }
-            S = best;
-            if (total + nbest >= keep) {
-                gt = total;
-                break;
             }
-            total += nbest;
         }
-        m->hi = xmalloc(keep * sizeof(*m->hi));
+        qsort(same, nsame, sizeof(*same), cmp_id);
+        for (size_t i = 0; i < nsame && n < keep; i++) {
+            m->hi[n].id = same[i];
+            m->hi[n].score = S;
+            n++;
+        }
     }
     m->nhi = n;
     m->nhi_all = nhi;
@@ -1333,7 +1403,11 @@ static int match_one(struct ftx_match *m, const struct postings *p, int64_t max_
     for (size_t w = 0; w < m->nwords; w++)
         m->nbits += (uint64_t)__builtin_popcountll(m->bits[w]);
     m->nbits -= nhi + nlo;
-    return 1;
+    rc = 1;
+out:
+    free(cand);
+    free(same);
+    return rc;
 }
 
 int ftx_match_new(const struct ftx_stats *stats, const struct ftx_term *terms, size_t nterms,

@@ -82,8 +82,12 @@ int sqds_ftx_write(sqlite3 *db, const char *hex, struct ftx_build *fb, struct er
     struct emitter e = {.db = db};
     struct ftx_stats st = {0};
     size_t runs = ftx_build_runs(fb);
-    int rc = ftx_table_create(db, err);
+    /* The rows go in in rowid order: a small page cache does (the build's 16 MiB would
+     * add to the merge's memory at the ingest's peak). */
+    int rc = sqds_exec(db, "PRAGMA cache_size = -2048", "writing the full-text index", err);
 
+    if (!rc)
+        rc = ftx_table_create(db, err);
     if (rc)
         return rc;
     if (sqlite3_prepare_v2(db, "INSERT INTO ftx(h, entries) VALUES (?, ?)", -1, &e.ins, NULL)) {
@@ -193,36 +197,103 @@ struct lookup {
     size_t nrows;
 };
 
+/* A varint (ftx.c's: LEB128) of at most 10 bytes at p (n bytes): its length, 0 when cut
+ * short or too long. */
+static size_t varint_at(const uint8_t *p, size_t n, uint64_t *v)
+{
+    uint64_t x = 0;
+
+    for (size_t i = 0; i < n && i < 10; i++) {
+        x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            *v = x;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+static int damaged_entries(struct err *err)
+{
+    return err_set(err, ERR_INTERNAL, "q", "the full-text index is damaged (entry)");
+}
+
+/* The keys of one hash are read through an incremental blob handle, entry by entry, and only
+ * the postings of the key asked for are copied: every key of a token shares a row (format 2),
+ * and a common token's row holds a bitmap for each of its fields beside FTX_COL_ANY's. */
 static int lookup(void *ctx, const uint8_t *key, size_t klen, const uint8_t **post, size_t *plen,
                   struct err *err)
 {
     struct lookup *l = ctx;
-    const void *blob;
-    size_t len;
-    uint8_t *copy;
+    int64_t h = (int64_t)(l->format >= 2 ? ftx_key_hash(key, klen) : ftx_key_hash_v1(key, klen));
+    sqlite3_blob *b = NULL;
+    uint8_t head[16], *kbuf = NULL, *copy = NULL;
+    size_t off = 0, size;
     int rc;
 
-    sqlite3_bind_int64(
-            l->st, 1,
-            (int64_t)(l->format >= 2 ? ftx_key_hash(key, klen) : ftx_key_hash_v1(key, klen)));
+    sqlite3_bind_int64(l->st, 1, h);
     rc = sqlite3_step(l->st);
-    if (rc == SQLITE_DONE) {
-        sqlite3_reset(l->st);
-        return 0;
-    }
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(l->st);
-        return sqds_db_error(l->db, rc, "reading the full-text index", err);
-    }
-    blob = sqlite3_column_blob(l->st, 0);
-    len = (size_t)sqlite3_column_bytes(l->st, 0);
-    copy = xmalloc(len ? len : 1);
-    if (len)
-        memcpy(copy, blob, len);
     sqlite3_reset(l->st);
-    l->rows = xrealloc(l->rows, (l->nrows + 1) * sizeof(*l->rows));
-    l->rows[l->nrows++] = copy;
-    return ftx_entries_find(copy, len, key, klen, post, plen, err);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return sqds_db_error(l->db, rc, "reading the full-text index", err);
+    rc = sqlite3_blob_open(l->db, "main", "ftx", "entries", h, 0, &b);
+    if (rc != SQLITE_OK) {
+        rc = sqds_db_error(l->db, rc, "reading the full-text index", err);
+        goto out;
+    }
+    size = (size_t)sqlite3_blob_bytes(b);
+    kbuf = xmalloc(klen ? klen : 1);
+    while (off < size) {
+        size_t n = size - off < sizeof(head) ? size - off : sizeof(head), k;
+        uint64_t kl, pl;
+
+        if (sqlite3_blob_read(b, head, (int)n, (int)off) != SQLITE_OK) {
+            rc = sqds_db_error(l->db, SQLITE_IOERR, "reading the full-text index", err);
+            goto out;
+        }
+        k = varint_at(head, n, &kl);
+        if (!k || kl > size - off - k) {
+            rc = damaged_entries(err);
+            goto out;
+        }
+        off += k;
+        if (kl == klen && klen && sqlite3_blob_read(b, kbuf, (int)klen, (int)off) != SQLITE_OK) {
+            rc = sqds_db_error(l->db, SQLITE_IOERR, "reading the full-text index", err);
+            goto out;
+        }
+        bool match = kl == klen && !memcmp(kbuf, key, klen);
+
+        off += (size_t)kl;
+        n = size - off < sizeof(head) ? size - off : sizeof(head);
+        if (!n || sqlite3_blob_read(b, head, (int)n, (int)off) != SQLITE_OK ||
+            !(k = varint_at(head, n, &pl)) || pl > size - off - k) {
+            rc = damaged_entries(err);
+            goto out;
+        }
+        off += k;
+        if (match) {
+            copy = xmalloc(pl ? (size_t)pl : 1);
+            if (pl && sqlite3_blob_read(b, copy, (int)pl, (int)off) != SQLITE_OK) {
+                free(copy);
+                rc = sqds_db_error(l->db, SQLITE_IOERR, "reading the full-text index", err);
+                goto out;
+            }
+            l->rows = xrealloc(l->rows, (l->nrows + 1) * sizeof(*l->rows));
+            l->rows[l->nrows++] = copy;
+            *post = copy;
+            *plen = (size_t)pl;
+            rc = 1;
+            goto out;
+        }
+        off += (size_t)pl;
+    }
+    rc = 0;
+out:
+    sqlite3_blob_close(b);
+    free(kbuf);
+    return rc;
 }
 
 int sqds_ftx_match(sqlite3 *db, const struct sqds_table *t, const struct store_ds_text *text,
@@ -272,7 +343,7 @@ int sqds_ftx_match(sqlite3 *db, const struct sqds_table *t, const struct store_d
     }
     if (!nterms)
         goto out;
-    if (sqlite3_prepare_v2(db, "SELECT entries FROM ftx WHERE h = ?", -1, &l.st, NULL)) {
+    if (sqlite3_prepare_v2(db, "SELECT length(entries) FROM ftx WHERE h = ?", -1, &l.st, NULL)) {
         rc = sqds_db_error(db, sqlite3_errcode(db), "reading the full-text index", err);
         goto out;
     }

@@ -232,7 +232,7 @@ int sqds_ftx_build(sqlite3 *db, const char *hex, const struct sqds_field *fields
 
 /* Memory of an index builder before it writes a run to disk: the ingest's peak RSS stays
  * within issue 3's 64 MB whatever the table's size. */
-#define SQDS_FTX_BUDGET (20u << 20)
+#define SQDS_FTX_BUDGET (16u << 20)
 
 /* Writes the index that fb was fed (every row of t_<hex>, through ftx_build_row and
  * ftx_build_add) into db, inside the caller's transaction: the ftx table (emptied first)
