@@ -310,6 +310,12 @@ int cmd_anonymize(int argc, char **argv)
         ret = CLI_ERROR;
         goto out;
     }
+    {
+        const json_t *w;
+        size_t i;
+        json_array_foreach (json_object_get(res.report, "warnings"), i, w)
+            fprintf(stderr, "kaifang anonymize: warning: %s\n", json_string_value(w));
+    }
     if (o.json) {
         char *s = json_dumps(res.report, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
         if (!s) {

@@ -18,6 +18,7 @@
 #include "crypto/secret.h"
 #include "privacy/anon-int.h"
 #include "privacy/anon.h"
+#include "privacy/detect.h"
 #include "privacy/policy.h"
 
 #define PATH_MAX_LEN 64 /* "columns[1023].pseudonymize.prefix" and the like */
@@ -1042,6 +1043,34 @@ static json_t *utility_json(const struct anon_scores *s)
                      "discernibility", s->discernibility, "aecs", s->aecs);
 }
 
+/* The direct identifier an unlisted column kept in clear holds, for the report's
+ * warning: "resident ID numbers" (GB 11643-1999), "mobile numbers", "bank card numbers"
+ * (Luhn) or "e-mail addresses" when at least half of its non-empty values validate as
+ * one of them; NULL otherwise. Static strings. */
+static const char *kept_identifier(const struct anon_table *t, size_t col)
+{
+    static const char *const names[] = {"resident ID numbers", "mobile numbers",
+                                        "bank card numbers", "e-mail addresses"};
+    uint64_t hits[4] = {0}, filled = 0;
+    uint32_t today = detect_today();
+
+    for (uint64_t r = 0; r < t->nrecords; r++) {
+        const char *v = t->cells[r * t->nfields + col];
+        size_t n = v ? strlen(v) : 0;
+        if (!n)
+            continue;
+        filled++;
+        hits[0] += detect_cn_resident_id(v, n, today);
+        hits[1] += detect_cn_mobile(v, n);
+        hits[2] += detect_bank_card(v, n);
+        hits[3] += detect_email(v, n);
+    }
+    for (size_t d = 0; d < 4; d++)
+        if (filled && hits[d] * 2 >= filled)
+            return names[d];
+    return NULL;
+}
+
 /* What the report says of one policy column (never a key or a raw value). */
 static json_t *column_json(const struct pcol *c, uint64_t top_coded, uint64_t bottom_coded)
 {
@@ -1100,12 +1129,13 @@ int privacy_policy_apply(const struct privacy_policy *p, const char *input, cons
     bool *drop = NULL;
     size_t ngen = 0;
     const struct pcol *sens = NULL;
-    json_t *report = json_object(), *columns = json_object();
+    json_t *report = json_object(), *columns = json_object(), *warnings = json_array();
     double t0 = now_seconds(), load_s;
     int ret;
 
     memset(out, 0, sizeof(*out));
     json_object_set_new(report, "columns", columns);
+    json_object_set_new(report, "warnings", warnings);
     if (privacy_policy_needs_key(p) && (!key || key->len < PRIVACY_KEY_MIN)) {
         ret = err_set(err, ERR_VALIDATION, "key_file",
                       "the policy pseudonymises a column and needs a key");
@@ -1141,10 +1171,19 @@ int privacy_policy_apply(const struct privacy_policy *p, const char *input, cons
         const struct pcol *c = of[i];
         uint64_t topc = 0, botc = 0;
         if (!c) {
+            json_t *cj =
+                    json_pack("{s:s, s:b}", "action", action_names[p->unlisted], "unlisted", 1);
+            const char *found;
             drop[i] = p->unlisted == PRIVACY_SUPPRESS;
-            json_object_set_new(
-                    columns, t.field_ids[i],
-                    json_pack("{s:s, s:b}", "action", action_names[p->unlisted], "unlisted", 1));
+            if (!drop[i] && (found = kept_identifier(&t, i))) {
+                char *msg = xstrfmt("column \"%s\" is kept in clear but holds %s: "
+                                    "suppress, mask or pseudonymise it in the policy",
+                                    t.labels[i], found);
+                json_object_set_new(cj, "warning", json_string(msg));
+                json_array_append_new(warnings, json_string(msg));
+                free(msg);
+            }
+            json_object_set_new(columns, t.field_ids[i], cj);
             continue;
         }
         if (c->action == PRIVACY_SUPPRESS) {

@@ -124,3 +124,27 @@ def test_errors(tmp_path):
     # k larger than the table: nothing satisfies it
     p = run_cli("anonymize", src, "--qi", "n=interval:1", "--k", "5", check=1)
     assert "no generalisation" in p.stderr
+
+
+def test_identifiers_left_in_clear_are_warned_of(tmp_path):
+    # Columns no --qi or policy names are kept as they are; one that holds direct
+    # identifiers is named in a warning (stderr and the report), the others are not.
+    src = tmp_path / "people.csv"
+    p = run_cli("synth", "people", "--rows", "200", "--seed", "3", check=0)
+    src.write_text(p.stdout)
+    p = run_cli("anonymize", src, "--qi", "出生日期=date", "--qi", "性别=mask", "--k", "5",
+                "--suppression", "0.04", "-o", tmp_path / "out.csv", "--json", check=0)
+    rep = json.loads(p.stdout)
+    warned = sorted(w.split('"')[1] for w in rep["warnings"])
+    assert warned == ["手机号码", "身份证号"], rep["warnings"]
+    assert "resident ID numbers" in rep["columns"]["身份证号"]["warning"]
+    assert "warning" not in rep["columns"]["职业"]
+    assert p.stderr.count("warning:") == 2
+    # A policy that suppresses what it does not list keeps nothing in clear: no warning.
+    pol = tmp_path / "policy.json"
+    pol.write_text(json.dumps({"k": 5, "suppression": 0.04, "unlisted": "suppress", "columns": [
+        {"name": "出生日期", "action": "generalize", "hierarchy": "date"},
+        {"name": "性别", "action": "keep"}]}))
+    p = run_cli("anonymize", src, "--policy", pol, "-o", tmp_path / "out2.csv", "--json", check=0)
+    assert json.loads(p.stdout)["warnings"] == []
+    assert "warning" not in p.stderr
