@@ -801,8 +801,9 @@ static const char *const submit_options[] = {
         "skip_rows", "records_path", "lenient",   "fields",
 };
 
-/* Checks a "fields" option without the file: a list of objects with an id and a type
- * Kaifang knows (whether the ids are columns is known when the file is read). */
+/* Checks a "fields" option without the file: a list of objects with an id, a type
+ * Kaifang knows and a known privacy class if one is declared (whether the ids are columns is known
+ * when the file is read). */
 static int fields_check(const json_t *fields, struct err *err)
 {
     const json_t *f;
@@ -825,6 +826,12 @@ static int fields_check(const json_t *fields, struct err *err)
                            "timestamp, json)",
                            json_string_value(json_object_get(f, "id")),
                            json_is_string(type) ? json_string_value(type) : "?");
+        /* The declared privacy class is checked now too, not first by the ingest. */
+        const json_t *info = json_object_get(f, "info");
+        int ret = ds_privacy_class_check(json_string_value(json_object_get(f, "id")),
+                                         json_object_get(info, "privacy_class"), err);
+        if (ret)
+            return ret;
     }
     return 0;
 }

@@ -346,6 +346,10 @@ def test_declared_classes_close_what_detection_misses(portal, srv, tok, admin2):
     fails(srv.api("datastore_create", token=tok["orgadmin"], resource_id=rid, force=True,
                   fields=[{"id": "aĝo", "info": {"privacy_class": "secret"}}]), 409,
           field="fields", message="aĝo")
+    # The same through xloader_submit: refused at once, not first by the ingest.
+    fails(srv.api("xloader_submit", token=tok["orgadmin"], resource_id=rid,
+                  fields=[{"id": "sekso", "type": "text", "info": {"privacy_class": "bogus"}}]),
+          409, field="fields", message="sekso")
     # The data dictionary declares age and sex quasi-identifiers: k = 1 now blocks.
     ok(srv.api("datastore_create", token=tok["orgadmin"], resource_id=rid, force=True,
                fields=[{"id": "aĝo", "info": {"label": "aĝo", "privacy_class": "quasi_identifier"}},
