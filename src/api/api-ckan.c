@@ -571,6 +571,11 @@ out:
         *doc = api_ckan_error(c->site_url, name, &err);
         if (held_rid)
             held_error(c, json_object_get(*doc, "error"), held_rid, held);
+        /* A write through the datastore API that the publish gate refused: its result is
+         * the rest of the error (resource_id, privacy_gate, next_steps). */
+        if (json_is_object(result) && str_eq(err.field, "privacy") &&
+            (act->fn == datastore_create || act->fn == datastore_upsert))
+            json_object_update(json_object_get(*doc, "error"), result);
         json_decref(result);
         *status = err_kind_status(err.kind);
         if (kind)

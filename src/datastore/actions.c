@@ -351,7 +351,7 @@ static int catalog_after(struct catalog *c, const struct actor *a, const json_t 
     if (drop_status)
         ret = store_ds_status_put(c->store, rid, NULL, err);
     if (!ret && privacy)
-        ret = store_privacy_report_put(c->store, rid, privacy, err);
+        ret = ds_privacy_store(c, rid, privacy, err);
     if (!ret && active >= 0 &&
         (json_is_true(json_object_get(res, "datastore_active")) != (active == 1) || drop_status))
         ret = catalog_resource_datastore(c, a, rid, active == 1, drop_status ? NULL : status, NULL,
@@ -1021,6 +1021,23 @@ int datastore_create(struct catalog *c, const struct actor *a, json_t *params, j
     if (ret)
         goto out;
     create_meta(&x);
+    /* The publish gate: the table as the records would leave it is scanned before
+     * anything is written, and a public dataset refuses it when it is blocked (409,
+     * nothing written; a resource made by this call goes again). Its report is stored
+     * with the ledger entry. docs/internals/privacy-gate.md, "Writes through the API". */
+    if (x.r.nrows) {
+        json_t *refused = NULL;
+
+        ret = ds_privacy_write_report(c, rid, x.r.cols, x.r.ncols, x.r.values, x.r.nrows,
+                                      json_object_get(x.meta, "fields_info"), a ? a->name : NULL,
+                                      x.r.sha256, &privacy, err);
+        if (!ret)
+            ret = ds_privacy_write_check(c, rid, privacy, &refused, err);
+        if (ret) {
+            *result = refused;
+            goto out;
+        }
+    }
     /* In place when one store write does it (records, the data dictionary, or one new
      * index); more than one would not be all or nothing: a rebuild, one swap, is. */
     if (x.have_table && !x.rebuild && (x.r.nrows > 0) + x.meta_changed + x.nnew > 1)
@@ -1055,8 +1072,9 @@ int datastore_create(struct catalog *c, const struct actor *a, json_t *params, j
     BUG_ON(!digest);
     for (size_t i = 0; i < x.npk; i++)
         json_array_append_new(json_object_get(digest, "primary_key"), json_string(x.pk[i]));
-    /* Classes declared in the data dictionary change what the gate sees. */
-    if (x.meta_changed)
+    /* Classes declared in the data dictionary change what the gate sees (the report of
+     * the records written has them already). */
+    if (x.meta_changed && !privacy)
         ret = ds_privacy_redeclare(c, rid, x.meta, &privacy, err);
     if (!ret)
         ret = catalog_after(c, a, res, rid, 1, false, "datastore_create", digest, privacy, err);
@@ -1126,7 +1144,7 @@ int datastore_upsert(struct catalog *c, const struct actor *a, json_t *params, j
     struct ds_table t;
     struct rows r;
     const json_t *records = NULL, *first;
-    json_t *res = NULL, *digest = NULL;
+    json_t *res = NULL, *digest = NULL, *privacy = NULL, *refused = NULL;
     const char *rid, *method = "upsert", *key;
     enum store_ds_method m = STORE_DS_UPSERT;
     bool force, locked = false;
@@ -1209,6 +1227,18 @@ int datastore_upsert(struct catalog *c, const struct actor *a, json_t *params, j
         }
     }
     ret = rows_convert(&r, records, err);
+    /* The publish gate, as for datastore_create: scanned before the write (an upsert or
+     * update counts the rows it replaces too), refused in a public dataset when blocked,
+     * nothing written. */
+    if (!ret && r.nrows) {
+        ret = ds_privacy_write_report(c, rid, r.cols, r.ncols, r.values, r.nrows,
+                                      json_object_get(info.meta, "fields_info"), a ? a->name : NULL,
+                                      r.sha256, &privacy, err);
+        if (!ret)
+            ret = ds_privacy_write_check(c, rid, privacy, &refused, err);
+        if (ret)
+            goto out;
+    }
     if (!ret && r.nrows)
         ret = store_ds_upsert(c->store, rid, m, r.cols, r.ncols, r.values, r.nrows, &count, err);
     if (ret == -ERR_NOT_FOUND && err && str_eq(err->field, "records")) {
@@ -1224,7 +1254,18 @@ int datastore_upsert(struct catalog *c, const struct actor *a, json_t *params, j
     digest = json_pack("{s:s,s:s,s:I,s:s}", "resource_id", rid, "method", method, "records",
                        (json_int_t)r.nrows, "records_sha256", r.sha256);
     BUG_ON(!digest);
-    ret = catalog_after(c, a, res, rid, -1, false, "datastore_upsert", digest, NULL, err);
+    if (privacy && m != STORE_DS_INSERT) {
+        /* What the rows replaced held is gone: the report of the table as it is now. A
+         * report that blocks withholds the resource (privacy-gate.md, 3). */
+        json_decref(privacy);
+        privacy = NULL;
+        ret = ds_privacy_write_report(c, rid, NULL, 0, NULL, 0,
+                                      json_object_get(info.meta, "fields_info"), a ? a->name : NULL,
+                                      r.sha256, &privacy, err);
+        if (ret)
+            goto out;
+    }
+    ret = catalog_after(c, a, res, rid, -1, false, "datastore_upsert", digest, privacy, err);
     if (ret)
         goto out;
     *result = json_pack("{s:s,s:s}", "resource_id", rid, "method", method);
@@ -1238,11 +1279,16 @@ int datastore_upsert(struct catalog *c, const struct actor *a, json_t *params, j
 out:
     if (locked)
         pthread_mutex_unlock(&write_lock);
+    if (ret && refused)
+        *result = refused;
+    else
+        json_decref(refused);
     rows_release(&r);
     store_ds_info_release(&info);
     free(tf);
     json_decref(res);
     json_decref(digest);
+    json_decref(privacy);
     return ret;
 }
 
@@ -1259,7 +1305,7 @@ int datastore_delete(struct catalog *c, const struct actor *a, json_t *params, j
     struct store_ds_field *tf = NULL;
     struct ds_filters filters;
     struct ds_table t;
-    json_t *res = NULL, *digest = NULL;
+    json_t *res = NULL, *digest = NULL, *privacy = NULL, *old = NULL;
     const json_t *fv = json_object_get(params, "filters");
     const char *rid;
     bool force, all, locked = false;
@@ -1302,7 +1348,15 @@ int datastore_delete(struct catalog *c, const struct actor *a, json_t *params, j
     digest = json_pack("{s:s,s:O?,s:I}", "resource_id", rid, "filters", all ? NULL : filters.echo,
                        "deleted", (json_int_t)count);
     BUG_ON(!digest);
-    ret = catalog_after(c, a, res, rid, all ? 0 : -1, all, "datastore_delete", digest, NULL, err);
+    /* Fewer rows can mean smaller classes: a scanned table is scanned again, and a report
+     * that now blocks withholds the resource (privacy-gate.md, 3). */
+    if (!all && count && !store_privacy_report_get(c->store, rid, &old, NULL))
+        ret = ds_privacy_write_report(c, rid, NULL, 0, NULL, 0,
+                                      json_object_get(info.meta, "fields_info"), a ? a->name : NULL,
+                                      NULL, &privacy, err);
+    if (!ret)
+        ret = catalog_after(c, a, res, rid, all ? 0 : -1, all, "datastore_delete", digest, privacy,
+                            err);
     if (ret)
         goto out;
     *result = json_pack("{s:s}", "resource_id", rid);
@@ -1321,6 +1375,8 @@ out:
     free(tf);
     json_decref(res);
     json_decref(digest);
+    json_decref(privacy);
+    json_decref(old);
     return ret;
 }
 

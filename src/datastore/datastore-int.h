@@ -143,6 +143,38 @@ int ds_privacy_redeclare(struct catalog *c, const char *resource_id, const json_
  * file or cannot be read as a table. Returns 0. */
 int ds_privacy_scan_resource(struct catalog *c, const json_t *resource, json_t **report);
 
+/*
+ * The privacy report of resource_id's table as it is after a write through the API
+ * (datastore_create with records, datastore_upsert): every row of the stored table (when
+ * it has one) and the nrows new records (values: nrows × ncols, the columns named by cols,
+ * fields of the table or new ones), scanned as an ingest scans (detect_scan_row()), finfo
+ * applied (ds_privacy_declare()) and the classes of the quasi-identifiers counted
+ * (kclass). Called before the write it is the table the write would leave, exactly for an
+ * insert or a new table; for an upsert or update the replaced rows are counted too (the
+ * old values stay in the scan); called after the write with nrows 0 it is exact.
+ * source_sha256: the previous report's, or the given one for a table never scanned (the
+ * digest of the write that makes it), so that an override stays bound across writes.
+ * Cost: two reads of every row of the table (the scan, then the quasi-identifiers);
+ * memory grows with the distinct combinations of quasi-identifiers, not the rows.
+ * *out: as ds_privacy_report()'s, new reference. Errors: the store's.
+ */
+int ds_privacy_write_report(struct catalog *c, const char *resource_id, const char *const *cols,
+                            size_t ncols, const struct dsvalue *values, size_t nrows,
+                            const json_t *finfo, const char *publisher, const char *source_sha256,
+                            json_t **out, struct err *err);
+
+/*
+ * The publish gate on a write through the API: when resource_id belongs to a dataset
+ * whose data is public (catalog_data_public()) and report (ds_privacy_write_report(),
+ * borrowed) is blocked (catalog_privacy_gate(), with "personal_data" of the resource and
+ * dataset, and the override on record for the table's file), -ERR_VALIDATION (field
+ * "privacy", the verdict's message) and *refused = {"resource_id", "privacy_gate",
+ * "next_steps"} (new reference) for the 409's error object. Else 0 and *refused NULL:
+ * private datasets are never refused (their report is stored and gates publication).
+ */
+int ds_privacy_write_check(struct catalog *c, const char *resource_id, const json_t *report,
+                           json_t **refused, struct err *err);
+
 /* Stores report (borrowed) as resource_id's, inside the caller's transaction, keeping
  * the override and transformations of the previous report when it was of the same file. */
 int ds_privacy_store(struct catalog *c, const char *resource_id, json_t *report, struct err *err);

@@ -55,6 +55,13 @@ void datastore_free(struct datastore *d);
  *                    types re-type the table (a new ingest with those types) and
  *                    "info" alone updates the data dictionary.
  * datastore_upsert   resource_id, records, method (upsert | insert | update), force
+ *                    datastore_create with records and datastore_upsert pass the publish
+ *                    gate (docs/internals/privacy-gate.md, "Writes through the API"): the
+ *                    table they would leave is scanned first; in a public dataset a
+ *                    blocked one is refused (-ERR_VALIDATION, field "privacy", nothing
+ *                    written, and *result is {"resource_id", "privacy_gate",
+ *                    "next_steps"}, the rest of the 409's error object); else the report
+ *                    is stored with the write's ledger entry.
  * datastore_delete   resource_id, filters (none: the whole table), force
  * datastore_info     id | resource_id → {"meta": {…}, "fields": [{"id","type",
  *                    "info","schema"}], "primary_key", "count"} (CKAN 2.10's shape, plus

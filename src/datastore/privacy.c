@@ -397,3 +397,241 @@ int ds_privacy_scan_resource(struct catalog *c, const json_t *resource, json_t *
     free(path);
     return 0;
 }
+
+/* ---- Writes through the API (datastore_create with records, datastore_upsert) -------- */
+
+/* The rows of a write scan: the stored table's (when it has one) followed by nrows new
+ * ones. One pass of the stored table per call. */
+struct write_rows {
+    struct catalog *c;
+    const char *resource_id;
+    bool stored;                  /* the table exists */
+    const char **names;           /* the columns scanned: the table's, then new ones */
+    size_t nnames, nstored;       /* nstored: how many of names the table has */
+    const struct dsvalue *values; /* nrows × ncols, columns cols */
+    size_t nrows, ncols;
+    size_t *map; /* names[j] is cols[map[j]], or SIZE_MAX */
+};
+
+/* Calls fn(arg, row) for every row (of wr->nnames values), stored rows first. */
+static int write_rows_each(struct write_rows *wr, void (*fn)(void *, const struct dsvalue *),
+                           void *arg, struct err *err)
+{
+    struct dsvalue *row = xcalloc(wr->nnames + 1, sizeof(*row));
+    struct store_ds_cursor *cur = NULL;
+    const struct dsvalue *values;
+    struct store_ds_query q;
+    int ret = 0;
+
+    if (wr->stored && wr->nstored) {
+        memset(&q, 0, sizeof(q));
+        q.resource_id = wr->resource_id;
+        q.fields = wr->names;
+        q.nfields = wr->nstored;
+        ret = store_ds_search(wr->c->store, &q, &cur, NULL, err);
+        while (!ret && (ret = store_ds_cursor_next(cur, &values, err)) > 0) {
+            ret = 0;
+            memcpy(row, values, wr->nstored * sizeof(*row));
+            /* the columns the table does not have yet are NULL in its rows */
+            fn(arg, row);
+        }
+        if (ret > 0)
+            ret = 0;
+    }
+    for (size_t i = 0; !ret && i < wr->nrows; i++) {
+        for (size_t j = 0; j < wr->nnames; j++)
+            row[j] = wr->map[j] == SIZE_MAX ? (struct dsvalue){0}
+                                            : wr->values[i * wr->ncols + wr->map[j]];
+        fn(arg, row);
+    }
+    store_ds_cursor_free(cur);
+    free(row);
+    return ret;
+}
+
+struct write_scan_arg {
+    struct detect_scan *sc;
+    size_t n;
+};
+
+static void write_scan_row(void *arg, const struct dsvalue *row)
+{
+    struct write_scan_arg *w = arg;
+
+    detect_scan_row(w->sc, row, w->n);
+}
+
+struct write_k_arg {
+    struct kclass *kc;
+    const size_t *idx;
+    struct dsvalue *row;
+    size_t nq;
+};
+
+static void write_k_row(void *arg, const struct dsvalue *row)
+{
+    struct write_k_arg *w = arg;
+
+    for (size_t j = 0; j < w->nq; j++)
+        w->row[j] = row[w->idx[j]];
+    kclass_add(w->kc, w->row);
+}
+
+int ds_privacy_write_report(struct catalog *c, const char *resource_id, const char *const *cols,
+                            size_t ncols, const struct dsvalue *values, size_t nrows,
+                            const json_t *finfo, const char *publisher, const char *source_sha256,
+                            json_t **out, struct err *err)
+{
+    struct store_ds_info info = {0};
+    struct write_rows wr;
+    struct detect_scan sc;
+    struct write_scan_arg sa;
+    struct write_k_arg ka;
+    struct kclass *kc = NULL;
+    json_t *rep = NULL, *old = NULL, *f;
+    const json_t *qis;
+    size_t i, nq, *idx = NULL;
+    int ret;
+
+    *out = NULL;
+    memset(&wr, 0, sizeof(wr));
+    memset(&sc, 0, sizeof(sc));
+    wr.c = c;
+    wr.resource_id = resource_id;
+    ret = store_ds_info(c->store, resource_id, &info, err);
+    wr.stored = !ret;
+    if (ret == -ERR_NOT_FOUND) {
+        err_clear(err);
+        ret = 0;
+    }
+    if (ret)
+        goto out;
+    wr.names = xcalloc(json_array_size(info.fields) + ncols + 1, sizeof(*wr.names));
+    json_array_foreach (info.fields, i, f)
+        wr.names[wr.nnames++] = json_string_value(json_object_get(f, "id"));
+    wr.nstored = wr.nnames;
+    for (size_t j = 0; j < ncols; j++) {
+        bool have = false;
+
+        for (size_t k = 0; k < wr.nnames && !have; k++)
+            have = str_eq(wr.names[k], cols[j]);
+        if (!have)
+            wr.names[wr.nnames++] = cols[j];
+    }
+    wr.map = xcalloc(wr.nnames + 1, sizeof(*wr.map));
+    for (size_t k = 0; k < wr.nnames; k++) {
+        wr.map[k] = SIZE_MAX;
+        for (size_t j = 0; j < ncols; j++)
+            if (str_eq(wr.names[k], cols[j]))
+                wr.map[k] = j;
+    }
+    wr.values = values;
+    wr.nrows = nrows;
+    wr.ncols = ncols;
+
+    detect_scan_init(&sc, wr.names, wr.nnames, detect_today());
+    sa.sc = &sc;
+    sa.n = wr.nnames;
+    ret = write_rows_each(&wr, write_scan_row, &sa, err);
+    if (ret)
+        goto out;
+    detect_scan_finish(&sc);
+    /* The table's "file" is the one it was ingested from, or the first write that made
+     * it: an override stays bound to it across later writes (ds_privacy_store). */
+    if (!store_privacy_report_get(c->store, resource_id, &old, NULL) &&
+        json_string_value(json_object_get(old, "source_sha256")))
+        source_sha256 = json_string_value(json_object_get(old, "source_sha256"));
+    rep = report_make(resource_id, &sc, source_sha256,
+                      json_string_value(json_object_get(old, "filename")), publisher);
+    ds_privacy_declare(rep, finfo);
+    qis = json_object_get(rep, "quasi_identifiers");
+    nq = json_array_size(qis);
+    if (nq && sc.rows) {
+        idx = xcalloc(nq, sizeof(*idx));
+        for (size_t j = 0; j < nq; j++)
+            for (size_t k = 0; k < wr.nnames; k++)
+                if (str_eq(wr.names[k], json_string_value(json_array_get(qis, j))))
+                    idx[j] = k;
+        kc = kclass_new(nq);
+        ka.kc = kc;
+        ka.idx = idx;
+        ka.nq = nq;
+        ka.row = xcalloc(nq, sizeof(*ka.row));
+        ret = write_rows_each(&wr, write_k_row, &ka, err);
+        free(ka.row);
+        if (ret)
+            goto out;
+    }
+    report_set_k(rep, kc, c->privacy_k);
+    *out = rep;
+    rep = NULL;
+out:
+    json_decref(rep);
+    json_decref(old);
+    detect_scan_release(&sc);
+    kclass_free(kc);
+    store_ds_info_release(&info);
+    free(idx);
+    free(wr.names);
+    free(wr.map);
+    return ret;
+}
+
+int ds_privacy_write_check(struct catalog *c, const char *resource_id, const json_t *report,
+                           json_t **refused, struct err *err)
+{
+    char did[UUID_STR_LEN];
+    json_t *doc = NULL, *verdict = NULL, *rep = NULL, *r;
+    bool personal;
+    size_t i;
+    int ret = 0;
+
+    *refused = NULL;
+    if (store_resource_dataset(c->store, resource_id, did, sizeof(did), NULL) ||
+        store_dataset_get(c->store, did, &doc, NULL) || !catalog_data_public(doc))
+        goto out;
+    rep = json_deep_copy(report);
+    personal = catalog_privacy_personal(doc, NULL);
+    json_array_foreach (json_object_get(doc, "resources"), i, r)
+        if (str_eq(json_string_value(json_object_get(r, "id")), resource_id))
+            personal = personal || catalog_privacy_personal(doc, r);
+    json_object_set_new(rep, "personal_data", json_boolean(personal));
+    /* The override of the table's file, if an approver gave one, stays with it. */
+    {
+        json_t *old = NULL, *ov;
+
+        if (!store_privacy_report_get(c->store, resource_id, &old, NULL)) {
+            ov = json_object_get(old, "override");
+            if (json_is_object(ov) &&
+                str_eq(json_string_value(json_object_get(ov, "source_sha256")),
+                       json_string_value(json_object_get(rep, "source_sha256"))))
+                json_object_set(rep, "override", ov);
+        }
+        json_decref(old);
+    }
+    verdict = catalog_privacy_gate(rep, c->privacy_k);
+    if (catalog_privacy_blocked(verdict)) {
+        ret = err_set(err, ERR_VALIDATION, "privacy",
+                      "not written: with these records the table would be published in "
+                      "public dataset \"%s\" with %s. De-identify the records first, or "
+                      "write them into a private dataset, where an approver other than you "
+                      "may override the gate (datastore_privacy_override) before it is "
+                      "made public",
+                      json_string_value(json_object_get(doc, "name")),
+                      json_string_value(json_object_get(verdict, "message")));
+        *refused = json_pack("{s:s,s:O,s:[s,s]}", "resource_id", resource_id, "privacy_gate",
+                             verdict, "next_steps",
+                             "de-identify the records by a policy (kaifang anonymize --policy "
+                             "P.json, docs/internals/privacy-anonymization.md) and write the "
+                             "result",
+                             "or write them into a private dataset and ask an approver other "
+                             "than you to override the gate (datastore_privacy_override) "
+                             "before the dataset is made public");
+        BUG_ON(!*refused);
+    }
+out:
+    json_decref(doc);
+    json_decref(verdict);
+    json_decref(rep);
+    return ret;
+}

@@ -423,3 +423,96 @@ def test_lowered_declaration_needs_an_override(portal, srv, tok, admin2):
     ok(srv.api("package_patch", token=tok["orgadmin"], id=name, private=False))
     html = srv.get("/dataset/" + name).content.decode("utf-8")
     assert "direct_identifier (declared other)" in html, html[:3000]
+
+
+# ---- Writes through the DataStore API (privacy-gate.md, "Writes through the API") ----
+
+def synth_ids(portal, rows, seed):
+    """Valid resident ID numbers (GB 11643: listed county, birth date, check character)
+    of `kaifang synth people`: synthetic, nobody's."""
+    import csv
+    import io
+    got = list(csv.DictReader(io.StringIO(people_csv(portal, rows=rows, seed=seed).decode("utf-8"))))
+    return [r["身份证号"] for r in got]
+
+
+def test_datastore_create_with_id_numbers_into_public_dataset_is_refused(portal, srv, tok):
+    d = ok(srv.api("package_create", token=tok["editor"], name=unique("pub"), owner_org=ORG))
+    records = [{"编号": i, "代码": v} for i, v in enumerate(synth_ids(portal, 12, 21))]
+    start = checkpoint_size(srv)
+    err = fails(srv.api("datastore_create", token=tok["editor"],
+                        params={"resource": {"package_id": d["id"], "name": "people"},
+                                "records": records}), 409, field="privacy")
+    assert "not written" in err["message"] and "代码" in err["message"], err
+    gate = err["privacy_gate"]
+    assert gate["status"] == "blocked", gate
+    assert [r for r in gate["reasons"] if r["reason"] == "direct_identifier"][0]["columns"] == ["代码"]
+    assert err["resource_id"] and len(err["next_steps"]) == 2, err
+    msg = json.dumps(err, ensure_ascii=False)
+    for r in records:
+        assert r["代码"] not in msg
+    # Nothing written: the resource the call made went again, with no table.
+    assert ok(srv.api("package_show", id=d["id"]))["resources"] == []
+    fails(srv.api("datastore_search", token=tok["editor"], resource_id=err["resource_id"]), 404)
+    # An existing resource of the dataset gets no table either.
+    made = ok(srv.api("datastore_create", token=tok["editor"],
+                      params={"resource": {"package_id": d["id"], "name": "empty"},
+                              "fields": [{"id": "编号", "type": "int"}, {"id": "代码", "type": "text"}]}))
+    rid = made["resource_id"]
+    err = fails(srv.api("datastore_create", token=tok["editor"],
+                        params={"resource_id": rid, "records": records}), 409, field="privacy")
+    assert err["resource_id"] == rid, err
+    assert ok(srv.api("datastore_search", resource_id=rid))["total"] == 0
+    assert checkpoint_size(srv) >= start
+
+
+def test_datastore_create_with_id_numbers_into_private_dataset_is_scanned(portal, srv, tok):
+    d = ok(srv.api("package_create", token=tok["editor"], name=unique("priv"), owner_org=ORG,
+                   private=True))
+    records = [{"编号": i, "代码": v} for i, v in enumerate(synth_ids(portal, 12, 22))]
+    got = ok(srv.api("datastore_create", token=tok["editor"],
+                     params={"resource": {"package_id": d["id"], "name": "people"},
+                             "records": records}))
+    rid = got["resource_id"]
+    assert ok(srv.api("datastore_search", token=tok["editor"], resource_id=rid))["total"] == 12
+    if STORE == "postgresql":
+        return  # that store keeps no privacy reports (privacy-gate.md, "Storage")
+    rep = ok(srv.api("datastore_privacy_report", token=tok["editor"], resource_id=rid))
+    classes = {c["name"]: c["class"] for c in rep["columns"]}
+    assert classes == {"编号": "other", "代码": "direct_identifier"}, rep
+    assert rep["rows"] == 12 and rep["publisher"] == "editor", rep
+    assert rep["gate"]["status"] == "blocked", rep
+    # Made public, it is refused as any blocked table is.
+    fails(srv.api("package_patch", token=tok["editor"], id=d["id"], private=False), 409,
+          field="privacy")
+
+
+def test_datastore_upsert_of_id_numbers_into_clean_public_table_is_refused(portal, srv, tok):
+    d = ok(srv.api("package_create", token=tok["editor"], name=unique("pub"), owner_org=ORG))
+    clean = [{"编号": i, "代码": "A%03d" % i} for i in range(3)]
+    rid = ok(srv.api("datastore_create", token=tok["editor"],
+                     params={"resource": {"package_id": d["id"], "name": "codes"},
+                             "fields": [{"id": "编号", "type": "int"}, {"id": "代码", "type": "text"}],
+                             "primary_key": ["编号"], "records": clean}))["resource_id"]
+    if STORE != "postgresql":
+        rep = ok(srv.api("datastore_privacy_report", resource_id=rid))
+        assert rep["gate"]["status"] == "passed" and rep["rows"] == 3, rep
+    before = ok(srv.api("datastore_search", resource_id=rid, sort="编号"))["records"]
+    ids = synth_ids(portal, 20, 23)
+    for method in ("insert", "upsert"):
+        records = [{"编号": 100 + i, "代码": v} for i, v in enumerate(ids)]
+        err = fails(srv.api("datastore_upsert", token=tok["editor"],
+                            params={"resource_id": rid, "method": method, "records": records}),
+                    409, field="privacy")
+        assert err["resource_id"] == rid and err["privacy_gate"]["status"] == "blocked", err
+        assert "代码" in err["message"], err
+        assert ok(srv.api("datastore_search", resource_id=rid, sort="编号"))["records"] == before
+    # Harmless records go in.
+    ok(srv.api("datastore_upsert", token=tok["editor"],
+               params={"resource_id": rid, "records": [{"编号": 7, "代码": "B007"}]}))
+    ok(srv.api("datastore_create", token=tok["editor"],
+               params={"resource_id": rid, "records": [{"编号": 8, "代码": "B008"}]}))
+    assert ok(srv.api("datastore_search", resource_id=rid))["total"] == 5
+    if STORE != "postgresql":
+        rep = ok(srv.api("datastore_privacy_report", resource_id=rid))
+        assert rep["gate"]["status"] == "passed" and rep["rows"] == 5, rep
