@@ -332,11 +332,12 @@ ACTIONS = {
                                             "payer": "p", "date": "2024-01-01", "amount": "1.005",
                                             "schedule": "no-such-fee"}), only(EDIT, 409)),
     "audit_report": (api("audit_report", {}), everyone(200)),
-    # The publish gate (test_privacy_gate.py has the scanned tables): these resources were
-    # never scanned (a table made through the API, a text file), so there is no report to
-    # show or override, whoever asks; only an anonymous override is refused first.
+    # The publish gate (test_privacy_gate.py has the gated tables): the table made through
+    # the API with records is scanned (its report visible as the resource is); the text
+    # file is never scanned, so there is no report to override, whoever asks; only an
+    # anonymous override is refused first.
     "datastore_privacy_report": (api("datastore_privacy_report", {"resource_id": "@rid"}),
-                                 everyone(404)),
+                                 read_meta),
     "datastore_privacy_override": (api("datastore_privacy_override",
                                        {"resource_id": "@up", "justification": "j"}),
                                    lambda role, state: 403 if role == "anonymous" else 404),
