@@ -516,3 +516,46 @@ def test_datastore_upsert_of_id_numbers_into_clean_public_table_is_refused(porta
     if STORE != "postgresql":
         rep = ok(srv.api("datastore_privacy_report", resource_id=rid))
         assert rep["gate"]["status"] == "passed" and rep["rows"] == 5, rep
+
+
+def test_datastore_writes_after_an_override_go_on(portal, srv, tok, admin2):
+    if STORE == "postgresql":
+        return  # no report kept there, so none to override (privacy-gate.md, "Storage")
+    name = unique("priv")
+    d = ok(srv.api("package_create", token=tok["orgadmin"], name=name, owner_org=ORG, private=True))
+    ids = synth_ids(portal, 20, 24)
+    rid = ok(srv.api("datastore_create", token=tok["orgadmin"],
+                     params={"resource": {"package_id": d["id"], "name": "people"},
+                             "records": [{"编号": i, "代码": v} for i, v in enumerate(ids[:10])]}))["resource_id"]
+    got = ok(srv.api("datastore_privacy_override", token=admin2, resource_id=rid,
+                     justification="synthetic test records, approved for publication"))
+    assert got["gate"]["status"] == "overridden", got
+    ok(srv.api("package_patch", token=tok["orgadmin"], id=name, private=False))
+    # The override is the table's: more records of the same kind go in, and stay public.
+    ok(srv.api("datastore_upsert", token=tok["orgadmin"],
+               params={"resource_id": rid, "method": "insert",
+                       "records": [{"编号": 10 + i, "代码": v} for i, v in enumerate(ids[10:])]}))
+    rep = ok(srv.api("datastore_privacy_report", resource_id=rid))
+    assert rep["gate"]["status"] == "overridden" and rep["rows"] == 20, rep
+    assert ok(srv.api("datastore_search", resource_id=rid))["total"] == 20
+
+
+def test_datastore_delete_that_lowers_k_withholds(portal, srv, tok):
+    if STORE == "postgresql":
+        return  # no report kept there (privacy-gate.md, "Storage")
+    d = ok(srv.api("package_create", token=tok["editor"], name=unique("pub"), owner_org=ORG))
+    records = [{"编号": i, "性别": "男女"[i % 2], "年龄": 30 + 10 * (i % 2), "诊断": "J0%d" % (i % 2)}
+               for i in range(10)]
+    rid = ok(srv.api("datastore_create", token=tok["editor"],
+                     params={"resource": {"package_id": d["id"], "name": "cells"},
+                             "records": records}))["resource_id"]
+    rep = ok(srv.api("datastore_privacy_report", resource_id=rid))
+    assert rep["k"] == 5 and rep["gate"]["status"] == "passed", rep
+    # One person fewer: k = 4, below the portal's 5; the table is withheld from the public.
+    ok(srv.api("datastore_delete", token=tok["editor"],
+               params={"resource_id": rid, "filters": {"编号": 0}}))
+    rep = ok(srv.api("datastore_privacy_report", resource_id=rid))
+    assert rep["k"] == 4 and rep["gate"]["status"] == "blocked", rep
+    err = fails(srv.api("datastore_search", resource_id=rid), 403)
+    assert "withheld by the privacy gate" in err["message"], err
+    assert ok(srv.api("datastore_search", token=tok["editor"], resource_id=rid))["total"] == 9
