@@ -2842,8 +2842,9 @@ static const struct {
          * tests/unit/test-datastore-ingest.c); a link has no file to ingest: 409. */
         {"xloader_status", NULL, "{\"resource_id\": \"@rid\"}"},
         {"xloader_submit", NULL, "{\"resource_id\": \"@rid\"}"},
-        /* A link is never scanned: no report to show or override, 404 and no entry (an
-         * override's entry: tests/unit/test-datastore-ingest.c, test_privacy_*). */
+        /* The table written through the API is scanned: its report shows; the caller
+         * wrote it, so its override is refused, 403 and no entry (an override's entry:
+         * tests/unit/test-datastore-ingest.c, test_privacy_*). */
         {"datastore_privacy_report", NULL, "{\"resource_id\": \"@rid\"}"},
         {"datastore_privacy_override", "privacy_override",
          "{\"resource_id\": \"@rid\", \"justification\": \"aggregate\"}"},
@@ -2909,9 +2910,10 @@ static unsigned ledger_status(const char *action)
         return 403;
     if (!strcmp(action, "xloader_submit") || !strcmp(action, "grant_revoke"))
         return 409;
-    /* a link is never scanned: no privacy report to show or override */
-    if (starts_with(action, "datastore_privacy_"))
-        return 404;
+    /* the table datastore_create wrote is scanned: a report to show; its publisher (the
+     * caller) may not override it (two-person rule) */
+    if (!strcmp(action, "datastore_privacy_override"))
+        return 403;
     return 200;
 }
 
