@@ -162,6 +162,17 @@ json_t *catalog_privacy_gate(const json_t *report, unsigned k)
             json_array_append_new(lowered, json_pack("{s:s?,s:s,s:s?}", "column", name, "declared",
                                                      decl, "detected", cls));
     }
+    /* A file that could not be read has no columns to judge: nothing says it is free of
+     * identifiers, so it is withheld like a blocked one (privacy-gate.md). */
+    if (json_string_value(json_object_get(report, "unscanned"))) {
+        json_array_append_new(reasons,
+                              json_pack("{s:s,s:s}", "reason", "unscanned", "error",
+                                        json_string_value(json_object_get(report, "unscanned"))));
+        buf_addf(&msg,
+                 "%sthe file could not be scanned (%s): fix it and upload it again, or "
+                 "ingest it leniently (xloader_submit)",
+                 msg.len ? "; " : "", json_string_value(json_object_get(report, "unscanned")));
+    }
     if (json_array_size(lowered)) {
         json_object_set(out, "lowered", lowered);
         buf_addf(&msg, "; declared below what was found in it: ");
@@ -228,6 +239,21 @@ static bool doc_hidden(json_t *doc)
            !str_eq(json_string_value(json_object_get(doc, "state")), "active");
 }
 
+/* Whether report (may be NULL) is the report of the file resource r holds now: an uploaded
+ * file's report names the file's SHA-256; the report of an older file never stands for
+ * a new one. True for a resource without an uploaded file. */
+static bool report_current(const json_t *r, const json_t *report)
+{
+    const char *hash = json_string_value(json_object_get(r, "hash"));
+    const char *sha = json_string_value(json_object_get(report, "source_sha256"));
+
+    if (!str_eq(json_string_value(json_object_get(r, "url_type")), "upload") || !hash)
+        return true;
+    if (starts_with(hash, "sha256:"))
+        hash += strlen("sha256:");
+    return report && sha && str_eq(sha, hash);
+}
+
 int catalog_privacy_publish_check(struct catalog *c, json_t *doc, struct err *err)
 {
     struct buf msg = BUF_INIT;
@@ -254,14 +280,16 @@ int catalog_privacy_publish_check(struct catalog *c, json_t *doc, struct err *er
         if (hash && starts_with(hash, "sha256:"))
             hash += strlen("sha256:");
         sha = json_string_value(json_object_get(report, "source_sha256"));
-        /* A file still waiting for its ingest has no report of its own yet (or one of the
-         * file it replaces): it is scanned now. */
-        if ((str_eq(ds, "pending") || str_eq(ds, "running")) && !(sha && str_eq(sha, hash))) {
+        /* A file without a report of its own (still waiting for its ingest, or whose
+         * ingest failed; the report of the file it replaced does not count): it is
+         * scanned now, and one that cannot be read is refused (privacy-gate.md). */
+        if (hash && !(sha && str_eq(sha, hash)) &&
+            (!report || str_eq(ds, "pending") || str_eq(ds, "running") || str_eq(ds, "error"))) {
             json_decref(report);
             report = NULL;
             if (c->privacy_scan)
                 c->privacy_scan(c, r, &report);
-            else
+            else if (ds)
                 buf_addf(&msg, "%sresource \"%s\": its file is not scanned yet (the ingest is %s)",
                          msg.len ? "; " : "", rid, ds);
         }
@@ -290,12 +318,29 @@ out:
 int catalog_privacy_withheld(struct catalog *c, const struct actor *a, json_t *doc,
                              const char *resource_id, struct err *err)
 {
-    json_t *report = NULL, *verdict = NULL;
+    json_t *report = NULL, *verdict = NULL, *res;
+    const char *ds;
     int ret = 0;
 
     if (!catalog_data_public(doc) || dataset_can_edit(a, doc))
         return 0;
     if (store_privacy_report_get(c->store, resource_id, &report, NULL))
+        report = NULL;
+    res = resource_of(doc, resource_id);
+    ds = json_string_value(json_object_get(res, "datastore_status"));
+    if (!report_current(res, report) && str_eq(ds, "error")) {
+        /* No report of this file, whose ingest failed: it is not known to be free of
+         * identifiers, and the report of an older file does not stand for it. (A file
+         * still waiting for its ingest was scanned when it was uploaded,
+         * datastore_privacy_precheck; a report of another file ingested into the
+         * resource, `kaifang ingest FILE --resource`, is the table's and judged below.) */
+        json_decref(report);
+        return err_set(err, ERR_AUTH, NULL,
+                       "resource \"%s\" is withheld by the privacy gate: its file could not be "
+                       "ingested, so it was never scanned for identifiers",
+                       resource_id);
+    }
+    if (!report)
         return 0; /* never scanned (a link, a file that is not a table) */
     verdict = gate_of(c, doc, resource_id, report);
     if (catalog_privacy_blocked(verdict))
@@ -333,6 +378,22 @@ static int load(struct catalog *c, const struct actor *a, json_t *params, const 
     if (!found)
         return err_set(err, ERR_NOT_FOUND, "resource_id", "resource \"%s\" not found", *rid);
     ret = store_privacy_report_get(c->store, *rid, report, NULL);
+    if (ret && ret != -ERR_NOT_FOUND)
+        return err_set(err, ERR_INTERNAL, NULL, "cannot read the privacy report of resource \"%s\"",
+                       *rid);
+    if (!report_current(resource_of(*doc, *rid), *report) && c->privacy_scan &&
+        (!*report ||
+         str_eq(json_string_value(json_object_get(resource_of(*doc, *rid), "datastore_status")),
+                "error"))) {
+        /* The stored report is of an older file, or the file's ingest failed before its
+         * report: the file is scanned now (a report saying it cannot be read, if so). */
+        json_decref(*report);
+        *report = NULL;
+        c->privacy_scan(c, resource_of(*doc, *rid), report);
+        if (*report)
+            json_object_set_new(*report, "resource_id", json_string(*rid));
+    }
+    ret = *report ? 0 : -ERR_NOT_FOUND;
     if (ret == -ERR_NOT_FOUND)
         return err_set(err, ERR_NOT_FOUND, "resource_id",
                        "resource \"%s\" has no privacy report (its file was never scanned: a "

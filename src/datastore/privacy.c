@@ -248,10 +248,23 @@ static void scan_file(struct catalog *c, const char *path, const char *filename,
 
     *report = NULL;
     memset(&sc, 0, sizeof(sc));
-    if (ingest_table_open(&t, path, filename, &o, &ignored))
+    if (ingest_table_open(&t, path, filename, &o, &ignored) ||
+        detect_scan_table(t, &sc, &ignored)) {
+        /* A table that cannot be read is not known to be free of identifiers: its report
+         * says so ("unscanned"), and the gate withholds it (privacy-gate.md, "A file
+         * that cannot be scanned"). */
+        char now[TIME_ISO_MAX];
+
+        time_now_ckan(now);
+        rep = json_pack("{s:s,s:s?,s:s?,s:s?,s:s,s:I,s:[],s:s}", "resource_id", "", "source_sha256",
+                        sha256_hex, "filename", filename, "publisher", publisher, "scanned_at", now,
+                        "rows", (json_int_t)0, "columns", "unscanned",
+                        ignored.msg[0] ? ignored.msg : "the file cannot be read");
+        BUG_ON(!rep);
+        *report = rep;
+        rep = NULL;
         goto out;
-    if (detect_scan_table(t, &sc, &ignored))
-        goto out;
+    }
     rep = report_make("", &sc, sha256_hex, filename, publisher);
     ds_privacy_declare(rep, finfo);
     qis = json_object_get(rep, "quasi_identifiers");

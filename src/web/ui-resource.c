@@ -508,6 +508,14 @@ int ui_resource(struct catalog *c, const struct actor *a, const char *dataset, c
         goto out;
     }
     if (!json_is_true(json_object_get(r, "datastore_active"))) {
+        /* A file withheld by the publish gate without a table (its ingest failed): why. */
+        if (catalog_resource_authorize(c, a, rid, false, NULL, NULL, &serr) < 0 &&
+            serr.kind == ERR_AUTH) {
+            HTML(out, "<p class=\"withheld\">");
+            html_text(out, serr.msg);
+            HTML(out, "</p>\n");
+        }
+        err_clear(&serr);
         HTML(out, "<p>");
         TX(out, "This resource has no table to preview.");
         HTML(out, "</p>\n");

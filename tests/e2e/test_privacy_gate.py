@@ -559,3 +559,109 @@ def test_datastore_delete_that_lowers_k_withholds(portal, srv, tok):
     err = fails(srv.api("datastore_search", resource_id=rid), 403)
     assert "withheld by the privacy gate" in err["message"], err
     assert ok(srv.api("datastore_search", token=tok["editor"], resource_id=rid))["total"] == 9
+
+# ---- A file that cannot be read (docs/internals/privacy-gate.md, "A file that cannot be
+# scanned"): no report of it exists, so nothing says it is free of identifiers.
+
+def wait_settled(srv, rid, token):
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        st = ok(srv.api("xloader_status", token=token, resource_id=rid))
+        if st["status"] in ("complete", "error"):
+            return st
+        time.sleep(0.05)
+    raise AssertionError("resource %s never settled" % rid)
+
+
+def unreadable(content, how):
+    """content (a CSV) made unreadable at its 51st data line: a short row, a NUL byte, or
+    a last line with an unterminated quote."""
+    lines = content.decode("utf-8").splitlines(keepends=True)
+    if how == "short":
+        lines.insert(51, "52,李四,女\n")
+    elif how == "nul":
+        lines[51] = lines[51].replace(",", ",\0", 1)
+    else:
+        lines.append('"9999,unterminated\n')
+    return "".join(lines).encode("utf-8")
+
+
+@pytest.mark.parametrize("how", ["short", "nul", "quote"])
+def test_unreadable_upload_into_public_dataset_is_withheld(portal, srv, tok, admin2, how):
+    people = unreadable(people_csv(portal, rows=200, seed=3), how)
+    name = unique("ragged")
+    d = ok(srv.api("package_create", token=tok["editor"], name=name, owner_org=ORG))
+    err = fails(upload(srv, tok["editor"], d["id"], people, "ragged.csv"), 409, field="privacy")
+    assert "could not be scanned" in err["message"], err
+    assert [r["reason"] for r in err["privacy_gate"]["reasons"]] == ["unscanned"], err
+    rid = err["resource_id"]
+    res = ok(srv.api("resource_show", token=tok["editor"], id=rid))
+    path = urllib.parse.urlparse(res["url"]).path
+    assert srv.get(path).status_code == 403
+    assert srv.get(path, headers={"Authorization": tok["editor"]}).status_code == 200
+    wait_settled(srv, rid, tok["editor"])
+    assert srv.get(path).status_code == 403
+    # The resource page says why.
+    html = srv.get("/dataset/%s/resource/%s" % (name, rid)).content.decode("utf-8")
+    assert "withheld by the privacy gate" in html, html[:3000]
+    for v in raw_values(people_csv(portal, rows=200, seed=3), ["身份证号"]):
+        assert v not in html and v not in json.dumps(err, ensure_ascii=False), v
+    # An approver other than the publisher releases it (the report exists: no 404).
+    got = ok(srv.api("datastore_privacy_override", token=admin2, resource_id=rid,
+                     justification="test: synthetic people, published on purpose"))
+    assert got["gate"]["status"] == "overridden", got
+    assert srv.get(path).status_code == 200
+
+
+def test_resource_update_does_not_reuse_the_old_report(portal, srv, tok):
+    name = unique("upd")
+    d = ok(srv.api("package_create", token=tok["editor"], name=name, owner_org=ORG))
+    rid = ok(upload(srv, tok["editor"], d["id"], b"region,year,count\nA,2020,10\nB,2020,12\n",
+                    "counts.csv"))["id"]
+    wait_ingest(srv, rid, tok["editor"])
+    assert ok(srv.api("datastore_privacy_report", resource_id=rid))["gate"]["status"] == "passed"
+    people = unreadable(people_csv(portal, rows=200, seed=3), "short")
+    err = fails(srv.api("resource_update", token=tok["editor"], params={"id": rid},
+                        files={"upload": ("ragged.csv", people, "text/csv")}), 409, field="privacy")
+    assert "could not be scanned" in err["message"], err
+    res = ok(srv.api("resource_show", token=tok["editor"], id=rid))
+    wait_settled(srv, rid, tok["editor"])
+    assert srv.get(urllib.parse.urlparse(res["url"]).path).status_code == 403
+    rep = ok(srv.api("datastore_privacy_report", token=tok["editor"], resource_id=rid))
+    assert "sha256:" + rep["source_sha256"] == res["hash"] or rep["source_sha256"] == res["hash"], rep
+    assert rep["gate"]["status"] == "blocked", rep
+
+
+def test_unreadable_private_file_cannot_be_made_public(portal, srv, tok, admin2):
+    people = unreadable(people_csv(portal, rows=200, seed=3), "short")
+    name = unique("rpriv")
+    d = ok(srv.api("package_create", token=tok["editor"], name=name, owner_org=ORG, private=True))
+    rid = ok(upload(srv, tok["editor"], d["id"], people, "ragged.csv"))["id"]
+    assert wait_settled(srv, rid, tok["editor"])["status"] == "error"
+    err = fails(srv.api("package_patch", token=tok["editor"], id=name, private=False), 409,
+                field="privacy")
+    assert "could not be scanned" in err["message"], err
+    assert ok(srv.api("package_show", token=tok["editor"], id=name))["private"] is True
+    got = ok(srv.api("datastore_privacy_override", token=admin2, resource_id=rid,
+                     justification="test: synthetic people, published on purpose"))
+    assert got["gate"]["status"] == "overridden", got
+    ok(srv.api("package_patch", token=tok["editor"], id=name, private=False))
+    res = ok(srv.api("resource_show", id=rid))
+    assert srv.get(urllib.parse.urlparse(res["url"]).path).status_code == 200
+
+
+def test_lenient_ingest_of_a_clean_ragged_table_releases_it(portal, srv, tok):
+    name = unique("rclean")
+    d = ok(srv.api("package_create", token=tok["editor"], name=name, owner_org=ORG))
+    content = "region,year,count\n" + "".join("R%d,2020,%d\n" % (i, i) for i in range(60))
+    content += "R99,2021\n"
+    err = fails(upload(srv, tok["editor"], d["id"], content.encode("utf-8"), "counts.csv"), 409,
+                field="privacy")
+    rid = err["resource_id"]
+    assert wait_settled(srv, rid, tok["editor"])["status"] == "error"
+    path = urllib.parse.urlparse(ok(srv.api("resource_show", token=tok["editor"], id=rid))["url"]).path
+    assert srv.get(path).status_code == 403
+    assert ok(srv.api("xloader_submit", token=tok["editor"], resource_id=rid, lenient=True)) is True
+    wait_ingest(srv, rid, tok["editor"])
+    assert ok(srv.api("datastore_privacy_report", resource_id=rid))["gate"]["status"] == "passed"
+    assert srv.get(path).status_code == 200
