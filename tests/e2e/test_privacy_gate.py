@@ -665,3 +665,16 @@ def test_lenient_ingest_of_a_clean_ragged_table_releases_it(portal, srv, tok):
     wait_ingest(srv, rid, tok["editor"])
     assert ok(srv.api("datastore_privacy_report", resource_id=rid))["gate"]["status"] == "passed"
     assert srv.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("filename", ["people.txt", "people.dat", "people"])
+def test_table_of_people_not_named_as_a_table_is_withheld(portal, srv, tok, filename):
+    people = people_csv(portal, rows=200, seed=3)
+    d = ok(srv.api("package_create", token=tok["editor"], name=unique("txt"), owner_org=ORG))
+    err = fails(upload(srv, tok["editor"], d["id"], people, filename), 409, field="privacy")
+    assert "身份证号" in json.dumps(err, ensure_ascii=False), err
+    res = ok(srv.api("resource_show", token=tok["editor"], id=err["resource_id"]))
+    assert srv.get(urllib.parse.urlparse(res["url"]).path).status_code == 403
+    # Plain text that is not about people still goes in.
+    ok(upload(srv, tok["editor"], d["id"], "今年的报告见附件。\nSee the annex.\n".encode("utf-8"),
+              "notes.txt"))
