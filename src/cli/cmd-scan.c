@@ -171,7 +171,7 @@ int cmd_scan(int argc, char **argv)
     }
     if (OPT("json")) {
         json_t *report = detect_scan_json(&sc);
-        char *s = json_dumps(report, JSON_INDENT(2));
+        char *s = json_dumps(report, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
 
         if (s)
             puts(s);

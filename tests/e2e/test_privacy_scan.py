@@ -176,3 +176,13 @@ def test_scan_resource(clone_portal, start_server, tmp_path):
     p = run_cli("scan", "--resource", "no-such-resource", portal=portal.path, check=1)
     assert "no-such-resource" in p.stderr
     run_cli("scan", path, "--resource", r["id"], portal=portal.path, check=2)
+
+
+def test_json_shares_are_printed_as_rounded(tmp_path):
+    # A share is rounded to four places; the JSON shows it so (0.2, not
+    # 0.20000000000000001 as 17 significant digits print it).
+    path = tmp_path / "ids.csv"
+    path.write_text("v\n" + "\n".join(["341182197101216849"] + ["x%d" % i for i in range(4)]) + "\n")
+    rep, text = scan_json(path)
+    assert rep["columns"][0]["share"] == 0.2, rep
+    assert '"share": 0.2,' in text and "0000000" not in text, text
