@@ -328,12 +328,17 @@ int catalog_privacy_withheld(struct catalog *c, const struct actor *a, json_t *d
         report = NULL;
     res = resource_of(doc, resource_id);
     ds = json_string_value(json_object_get(res, "datastore_status"));
-    if (!report && !report_current(res, report) && str_eq(ds, "error")) {
+    if (!report && !report_current(res, report) && str_eq(ds, "error") &&
+        store_privacy_reports_kept(c->store)) {
         /* No report at all, and the file's ingest failed: it is not known to be free of
          * identifiers. (An unreadable upload into a public dataset has a report saying
          * so, datastore_privacy_precheck; a file still waiting for its ingest was scanned
          * when it was uploaded; a report of another file ingested into the resource,
-         * `kaifang ingest FILE --resource`, is the table's and judged below.) */
+         * `kaifang ingest FILE --resource`, is the table's and judged below.) A store
+         * that keeps no reports (PostgreSQL, for now) never has one: there the upload
+         * check refuses an unreadable file into a public dataset with nothing written,
+         * so a later failed ingest (a re-typing, another encoding) is of a file that
+         * passed it. */
         return err_set(err, ERR_AUTH, NULL,
                        "resource \"%s\" is withheld by the privacy gate: its file could not be "
                        "ingested, so it was never scanned for identifiers",
