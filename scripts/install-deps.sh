@@ -22,7 +22,7 @@ packages=(
     libssl-dev zlib1g-dev libpcre2-dev libcmocka-dev
     python3 python3-pytest python3-requests curl
     libcurl4-gnutls-dev golang-go golang-golang-x-mod-dev
-    libuchardet-dev libexpat1-dev libzip-dev libfreexl-dev libxlsxwriter-dev
+    libuchardet-dev libexpat1-dev libzip-dev libfreexl-dev libxlsxwriter-dev libarchive-dev
     libraptor2-dev nodejs gettext chromium fonts-wqy-microhei
     postgresql-15 libpq-dev
 )

@@ -74,7 +74,14 @@
 #define LIMIT_INGEST_XLSX_UNCOMPRESSED (2 * LIMIT_INGEST_XLSX_PART)
 #define LIMIT_INGEST_STYLES            65536u  /* XLSX cell formats (cellXfs), number formats */
 #define LIMIT_INGEST_MERGES            100000u /* XLSX merged ranges in one sheet */
-#define LIMIT_INGEST_TITLE_ROWS        10u     /* title rows skipped above a header */
+/* Archives and compressed files the privacy gate opens (ingest/archive.c): the bytes of
+ * the tables and text copied out of one upload, all members and nested archives together
+ * (past it the file is "unscanned" and withheld); the members listed; the nesting of
+ * archives opened (an archive inside deeper ones is unscanned too). */
+#define LIMIT_ARCHIVE_BYTES     (4ull << 30)
+#define LIMIT_ARCHIVE_MEMBERS   100000u
+#define LIMIT_ARCHIVE_DEPTH     3u
+#define LIMIT_INGEST_TITLE_ROWS 10u /* title rows skipped above a header */
 #define LIMIT_INGEST_RECORD_FIELDS                                                                 \
     16384u                           /* fields in one CSV record, distinct JSON keys               \
                                         (Excel's 16,384 columns) */

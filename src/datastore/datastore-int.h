@@ -138,6 +138,41 @@ int ds_privacy_class_check(const char *id, const json_t *v, struct err *err);
 int ds_privacy_redeclare(struct catalog *c, const char *resource_id, const json_t *meta,
                          json_t **out, struct err *err);
 
+/* Scans the file at path as a table (named filename for its format), applies the
+ * declared classes of finfo (a data dictionary, may be NULL) and counts the classes of
+ * the quasi-identifiers: *report as ds_privacy_report() makes it (resource_id ""), or
+ * an unscanned report (ds_privacy_unscanned()) when it cannot be read as a table. */
+void ds_privacy_scan_table(struct catalog *c, const char *path, const char *filename,
+                           const char *sha256_hex, const char *publisher, const json_t *finfo,
+                           json_t **report);
+
+/* ---- privacy-files.c: files that are not tables (privacy-gate.md) ------------------ */
+
+/* A report saying the file could not be scanned: {"resource_id": "", "source_sha256",
+ * "filename", "publisher", "scanned_at", "rows": 0, "columns": [], "unscanned": why}
+ * (the gate blocks it). New reference. */
+json_t *ds_privacy_unscanned(const char *filename, const char *sha256_hex, const char *publisher,
+                             const char *why);
+
+/* Whether filename may be text not named as a table: no extension, or .txt, .dat,
+ * .text, .asc, .prn (case-insensitive). */
+bool ds_privacy_text_named(const char *filename);
+
+/*
+ * Scans a file that is not named as a table (path, uploaded as filename): text named so
+ * (ds_privacy_text_named()) as a delimited table, else line by line as free text
+ * ("read_as": "lines"); an archive or compressed file (by name or first bytes,
+ * ingest_archive_named/_sniff) member by member, at most LIMIT_ARCHIVE_DEPTH deep and
+ * LIMIT_ARCHIVE_BYTES copied out into <files>/tmp: the report of the member the gate
+ * blocks first (members judged with personal_data = personal), else of the member with
+ * the smallest k, with "archive_member" (its path in the archive) and
+ * "archive_members_scanned". Unreadable text, a broken, encrypted, too large or too
+ * deeply nested archive: an unscanned report. NULL when the gate reads nothing of the
+ * file (a PDF, an image, an archive of such files). New reference.
+ */
+json_t *ds_privacy_scan_other(struct catalog *c, const char *path, const char *filename,
+                              const char *sha256_hex, const char *publisher, bool personal);
+
 /* The catalog's privacy_scan hook (catalog.h): scans the uploaded file of resource (a
  * resource dict) that the datastore would ingest; *report NULL when it is not such a
  * file or cannot be read as a table. Returns 0. */

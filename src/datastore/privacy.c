@@ -228,13 +228,9 @@ int ds_privacy_store(struct catalog *c, const char *resource_id, json_t *report,
 
 /* ---- The check of an upload into a public dataset ---------------------------------- */
 
-/* Scans the file at path as a table (named filename for its format), applies the
- * declared classes of finfo (a data dictionary, may be NULL) and counts the classes of
- * the quasi-identifiers: *report as ds_privacy_report() makes it, or NULL when the file
- * cannot be read as a table (the ingest reports that). */
-static void scan_file(struct catalog *c, const char *path, const char *filename,
-                      const char *sha256_hex, const char *publisher, const json_t *finfo,
-                      json_t **report)
+void ds_privacy_scan_table(struct catalog *c, const char *path, const char *filename,
+                           const char *sha256_hex, const char *publisher, const json_t *finfo,
+                           json_t **report)
 {
     struct ingest_options o = INGEST_OPTIONS_INIT;
     struct ingest_table *t = NULL;
@@ -254,16 +250,7 @@ static void scan_file(struct catalog *c, const char *path, const char *filename,
         /* A table that cannot be read is not known to be free of identifiers: its report
          * says so ("unscanned"), and the gate withholds it (privacy-gate.md, "A file
          * that cannot be scanned"). */
-        char now[TIME_ISO_MAX];
-
-        time_now_ckan(now);
-        rep = json_pack("{s:s,s:s?,s:s?,s:s?,s:s,s:I,s:[],s:s}", "resource_id", "", "source_sha256",
-                        sha256_hex, "filename", filename, "publisher", publisher, "scanned_at", now,
-                        "rows", (json_int_t)0, "columns", "unscanned",
-                        ignored.msg[0] ? ignored.msg : "the file cannot be read");
-        BUG_ON(!rep);
-        *report = rep;
-        rep = NULL;
+        *report = ds_privacy_unscanned(filename, sha256_hex, publisher, ignored.msg);
         goto out;
     }
     rep = report_make("", &sc, sha256_hex, filename, publisher);
@@ -311,33 +298,13 @@ static json_t *current_fields_info(struct catalog *c, const char *resource_id)
     return finfo ? finfo : json_object();
 }
 
-/* Whether an upload named filename may be text that is not named as a table: no
- * extension, or .txt, .dat, .text, .asc, .prn. */
-static bool text_named(const char *filename)
-{
-    static const char *const exts[] = {".txt", ".dat", ".text", ".asc", ".prn"};
-    const char *base = filename ? strrchr(filename, '/') : NULL;
-    const char *dot;
-
-    base = base ? base + 1 : filename;
-    if (!base || !*base)
-        return true;
-    dot = strrchr(base, '.');
-    if (!dot)
-        return true;
-    for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
-        if (!strcasecmp(dot, exts[i]))
-            return true;
-    return false;
-}
-
 int datastore_privacy_precheck(struct catalog *c, const struct actor *a, const char *action,
                                json_t *params, const struct upload *up, json_t **held,
                                struct err *err)
 {
     json_t *doc = NULL, *pseudo = NULL, *report = NULL, *verdict = NULL, *finfo = NULL, *r;
     const char *did = NULL, *rid = NULL;
-    char didbuf[UUID_STR_LEN];
+    char didbuf[UUID_STR_LEN], *member = NULL;
     bool personal;
     size_t i;
     int ret = 0;
@@ -367,46 +334,47 @@ int datastore_privacy_precheck(struct catalog *c, const struct actor *a, const c
         goto out;
     pseudo = json_pack("{s:s,s:s?,s:s?}", "url_type", "upload", "format",
                        json_string_value(json_object_get(params, "format")), "url", up->filename);
+    personal = catalog_privacy_personal(doc, params);
+    json_array_foreach (json_object_get(doc, "resources"), i, r)
+        if (rid && str_eq(json_string_value(json_object_get(r, "id")), rid))
+            personal = personal || catalog_privacy_personal(doc, r);
     if (!datastore_ingestible(pseudo)) {
-        /* Not a table format (people.txt, people.dat, no extension): read as a delimited
-         * table all the same, so that a table of people renamed is gated; a file that
-         * does not read as one is let through (NEEDSWORK in privacy-gate.md: archives). */
-        if (!text_named(up->filename))
+        /* Not a table format: text that may be a table or prose (people.txt, people.dat,
+         * no extension), an archive or a compressed file (people.zip, people.csv.gz):
+         * privacy-files.c. A file the gate does not read (a PDF, an image) goes in. */
+        report = ds_privacy_scan_other(c, up->tmp_path, up->filename, up->sha256_hex, a->name,
+                                       personal);
+        if (!report)
             goto out;
-        scan_file(c, up->tmp_path, "upload.csv", up->sha256_hex, a->name, NULL, &report);
-        if (!report || json_object_get(report, "unscanned"))
-            goto out;
-        json_object_set_new(report, "filename", json_string(up->filename ? up->filename : ""));
         goto judge;
     }
     /* What the publisher declared: the data dictionary of the table the file replaces,
      * and "records of people" on the request, the resource or the dataset. */
     finfo = current_fields_info(c, rid);
-    scan_file(c, up->tmp_path, up->filename, up->sha256_hex, a->name, finfo, &report);
+    ds_privacy_scan_table(c, up->tmp_path, up->filename, up->sha256_hex, a->name, finfo, &report);
     if (!report)
         goto out;
 judge:
-    personal = catalog_privacy_personal(doc, params);
-    json_array_foreach (json_object_get(doc, "resources"), i, r)
-        if (rid && str_eq(json_string_value(json_object_get(r, "id")), rid))
-            personal = personal || catalog_privacy_personal(doc, r);
     json_object_set_new(report, "personal_data", json_boolean(personal));
     verdict = catalog_privacy_gate(report, c->privacy_k);
+    if (json_string_value(json_object_get(report, "archive_member")))
+        member = xstrfmt(" (its member \"%s\")",
+                         json_string_value(json_object_get(report, "archive_member")));
     if (catalog_privacy_blocked(verdict) && !store_privacy_reports_kept(c->store)) {
         /* A store that keeps no reports cannot withhold the resource: it would be
          * published. Refused, and nothing written, as before withholding existed. */
         ret = err_set(err, ERR_VALIDATION, "privacy",
-                      "the file \"%s\" cannot be published in public dataset \"%s\": %s "
+                      "the file \"%s\"%s cannot be published in public dataset \"%s\": %s "
                       "(this store keeps no privacy reports, so the file cannot be withheld "
                       "for an override: de-identify it first, or upload it to a private "
                       "dataset)",
-                      up->filename ? up->filename : "",
+                      up->filename ? up->filename : "", member ? member : "",
                       json_string_value(json_object_get(doc, "name")),
                       json_string_value(json_object_get(verdict, "message")));
     } else if (catalog_privacy_blocked(verdict)) {
         ret = err_set(err, ERR_VALIDATION, "privacy",
-                      "the file \"%s\" is withheld from public dataset \"%s\": %s",
-                      up->filename ? up->filename : "",
+                      "the file \"%s\"%s is withheld from public dataset \"%s\": %s",
+                      up->filename ? up->filename : "", member ? member : "",
                       json_string_value(json_object_get(doc, "name")),
                       json_string_value(json_object_get(verdict, "message")));
         *held = report;
@@ -418,6 +386,7 @@ out:
     json_decref(report);
     json_decref(verdict);
     json_decref(finfo);
+    free(member);
     return ret;
 }
 
@@ -430,14 +399,21 @@ int ds_privacy_scan_resource(struct catalog *c, const json_t *resource, json_t *
     *report = NULL;
     if (hash && starts_with(hash, "sha256:"))
         hash += strlen("sha256:");
-    if (!datastore_ingestible(resource) || !hash || strlen(hash) != 64 ||
-        strspn(hash, "0123456789abcdef") != 64)
+    if (!str_eq(json_string_value(json_object_get(resource, "url_type")), "upload") || !hash ||
+        strlen(hash) != 64 || strspn(hash, "0123456789abcdef") != 64)
         return 0;
     path = xstrfmt("%s/%.2s/%s", c->files_dir, hash, hash + 2);
-    /* the publisher of a file not ingested yet is unknown: no one is exempt from it */
+    if (!datastore_ingestible(resource)) {
+        /* Text, archives (privacy-files.c); the publisher of a file not ingested yet is
+         * unknown: no one is exempt from it. */
+        *report = ds_privacy_scan_other(
+                c, path, json_string_value(json_object_get(resource, "url")), hash, NULL, false);
+        free(path);
+        return 0;
+    }
     finfo = current_fields_info(c, json_string_value(json_object_get(resource, "id")));
-    scan_file(c, path, json_string_value(json_object_get(resource, "url")), hash, NULL, finfo,
-              report);
+    ds_privacy_scan_table(c, path, json_string_value(json_object_get(resource, "url")), hash, NULL,
+                          finfo, report);
     json_decref(finfo);
     free(path);
     return 0;

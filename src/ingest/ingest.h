@@ -315,4 +315,66 @@ int ingest_value_convert(enum dstype t, const struct ingest_cell *cell, struct d
  * each) for the n raw names (labels[i] may be NULL for none). */
 void ingest_header_ids(const char *const *labels, size_t n, char **ids);
 
+/* ---- Text read as lines, and archives (for the privacy gate) ------------------------ */
+
+/*
+ * A text file read line by line, decoded to UTF-8 as CSV is (ingest_text: BOM, else
+ * uchardet, then iconv). Lines end at LF, CRLF or CR; a line longer than
+ * LIMIT_INGEST_RECORD bytes is cut into pieces of at most that many (at a character
+ * boundary). For reading prose that is not a table (privacy gate: identifiers embedded in
+ * a .txt file).
+ */
+struct ingest_lines;
+
+/* Opens path; *out owns the reader (ingest_lines_free()). Errors as ingest_source_open()
+ * (an empty file is not one here: it has no lines). */
+int ingest_lines_open(struct ingest_lines **out, const char *path, struct err *err);
+
+/* The next line: 1 with *s (UTF-8, NUL-terminated at *len, no line end, borrowed until
+ * the next call) and *line (1-based), 0 at the end, or a negative error: -ERR_VALIDATION
+ * naming the line for bytes invalid in the encoding. */
+int ingest_lines_next(struct ingest_lines *l, const char **s, size_t *len, uint64_t *line,
+                      struct err *err);
+
+/* The encoding read from (iconv name). */
+const char *ingest_lines_encoding(const struct ingest_lines *l);
+
+void ingest_lines_free(struct ingest_lines *l);
+
+/* Whether filename names an archive or a compressed file by its extension: .zip, .tar
+ * and .tar.gz/.tgz/…, .gz, .bz2, .xz, .zst, .lz4, .7z, .rar, .cpio, .iso, .cab, .lzh,
+ * .ar, .jar (case-insensitive). */
+bool ingest_archive_named(const char *filename);
+
+/* Whether the file at path starts as an archive or a compressed file does (zip, gzip,
+ * bzip2, xz, zstd, lz4, 7-Zip, RAR, POSIX tar, ar, cabinet, cpio). False when it cannot
+ * be read. An XLSX or DOCX file is a zip too. */
+bool ingest_archive_sniff(const char *path);
+
+/* What ingest_archive_walk() asks of its caller. */
+struct ingest_archive_walk {
+    const char *tmp_dir; /* where members are copied out (mode 0600 files, removed after) */
+    /* Whether the member named name (its path in the archive, UTF-8 where the archive
+     * says) is wanted; the others are skipped unread. */
+    bool (*want)(void *arg, const char *name);
+    /* Called with a wanted member copied to the file at path (removed when it returns);
+     * a non-zero return stops the walk and is returned. */
+    int (*member)(void *arg, const char *name, const char *path, struct err *err);
+    void *arg;
+};
+
+/*
+ * Walks the archive or compressed file at path (named filename, for messages and for
+ * the member name of a lone compressed file: "x.csv.gz" holds "x.csv") with libarchive:
+ * every format and compression it reads (zip, tar, 7-Zip, RAR, cpio, ISO 9660, cabinet,
+ * LHA, ar; gzip, bzip2, xz, zstd, lz4 …), in order, regular members only. *budget is the
+ * bytes that may still be copied out, lowered by each copy (shared by nested walks).
+ * Returns 0, the member callback's error, or -ERR_VALIDATION (field "file") for a file
+ * that is not an archive or cannot be read, an encrypted wanted member; -ERR_TOO_LARGE
+ * past *budget or LIMIT_ARCHIVE_MEMBERS members; -ERR_INTERNAL when a temporary file
+ * cannot be written.
+ */
+int ingest_archive_walk(const char *path, const char *filename, const struct ingest_archive_walk *w,
+                        uint64_t *budget, struct err *err);
+
 #endif
