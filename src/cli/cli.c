@@ -118,7 +118,7 @@ static const struct command commands[] = {
          "  --json            print the ingest report as JSON\n"
          "\n" PORTAL_HELP},
         {"scan", cmd_scan, "find personal data in a table and classify its columns",
-         "usage: kaifang scan FILE [--json] [--format F] [--encoding E] [--delimiter C]\n"
+         "usage: kaifang scan FILE [--json] [--k K] [--format F] [--encoding E] [--delimiter C]\n"
          "                    [--sheet S] [--skip-rows N] [--lenient]\n"
          "       kaifang scan --resource ID [--json] [options] [--portal DIR]\n"
          "\n"
@@ -129,12 +129,17 @@ static const struct command commands[] = {
          "birth, postal codes), also inside free text. Each column is classed as\n"
          "direct_identifier, quasi_identifier, sensitive or other from the share of\n"
          "values that validate and from its name (docs/internals/privacy-detection.md).\n"
-         "Prints a table, or with --json {\"rows\", \"columns\": [{\"name\", \"class\",\n"
-         "\"share\", \"detectors\", \"examples\"}]}. Examples are masked; no raw value is\n"
+         "Then counts the equivalence classes of the quasi-identifiers found: the k the\n"
+         "table reaches, and the rows in classes smaller than the k required. Prints a\n"
+         "table, or with --json {\"rows\", \"columns\": [{\"name\", \"class\", \"share\",\n"
+         "\"detectors\", \"examples\"}], \"quasi_identifiers\", \"k\", \"classes\",\n"
+         "\"rows_below_k\": {\"k\", \"rows\"}}. Examples are masked; no raw value is\n"
          "printed. Exits 0 when the scan ran, whatever it found.\n"
          "\n"
          "  --resource ID     scan the stored file of this resource of the portal\n"
          "  --json            print the report as JSON\n"
+         "  --k K             the k required (1 to 1000; default the portal's privacy_k,\n"
+         "                    or 5 without a portal)\n"
          "  --format, --encoding, --delimiter, --sheet, --skip-rows, --lenient\n"
          "                    read the file as `kaifang ingest` does\n"
          "\n" PORTAL_HELP},

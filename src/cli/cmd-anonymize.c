@@ -261,6 +261,22 @@ static void print_report(const struct anonymize_opts *o, const json_t *rep)
         printf("wrote %s (suppressed records have \"*\" in every quasi-identifier)\n", o->output);
 }
 
+/* cli_fail() with the file the error is in named first ("policy \"p.json\": columns[1]…",
+ * "table \"people.csv\": column …"), unless the message names it already. */
+static int fail_in(const char *what, const char *path, struct err *err)
+{
+    char *quoted = xstrfmt("\"%s\"", path ? path : "");
+
+    if (path && !strstr(err->msg, quoted)) {
+        char *msg = xstrfmt("%s %s: %s", what, quoted, err->msg);
+
+        snprintf(err->msg, sizeof(err->msg), "%s", msg); /* cut at ERR_MSG_MAX */
+        free(msg);
+    }
+    free(quoted);
+    return cli_fail("anonymize", err);
+}
+
 int cmd_anonymize(int argc, char **argv)
 {
     struct anonymize_opts o;
@@ -276,7 +292,7 @@ int cmd_anonymize(int argc, char **argv)
         goto out;
     if (o.policy ? privacy_policy_load(&pol, o.policy, &err)
                  : privacy_policy_parse(&pol, "{}", 2, "flags", &err)) {
-        ret = cli_fail("anonymize", &err);
+        ret = fail_in("policy", o.policy, &err);
         goto out;
     }
     if (privacy_policy_override(pol, &o.ov, &err)) {
@@ -301,7 +317,7 @@ int cmd_anonymize(int argc, char **argv)
         }
     }
     if (privacy_policy_apply(pol, o.file, o.output, key, &res, &err)) {
-        ret = cli_fail("anonymize", &err);
+        ret = fail_in("table", o.file, &err);
         goto out;
     }
     if (!res.found) {

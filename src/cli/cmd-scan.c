@@ -15,12 +15,13 @@
 #include "core/parse.h"
 #include "ingest/ingest.h"
 #include "privacy/detect.h"
+#include "privacy/kclass.h"
 #include "core/util.h"
 
 static const struct cli_option opts[] = {
-        {"portal", true},    {"resource", true},  {"format", true},
-        {"encoding", true},  {"delimiter", true}, {"sheet", true},
-        {"skip-rows", true}, {"lenient", false},  {"json", false},
+        {"portal", true},    {"resource", true}, {"format", true},    {"encoding", true},
+        {"delimiter", true}, {"sheet", true},    {"skip-rows", true}, {"lenient", false},
+        {"json", false},     {"k", true},
 };
 
 #define OPT(name) cli_opt(opts, ARRAY_SIZE(opts), &args, name)
@@ -116,6 +117,78 @@ out:
     return ret;
 }
 
+/* Counts the equivalence classes of the columns the scan classed as quasi-identifiers
+ * (a second pass over t) and adds to report what the portal's privacy report says of
+ * them: "quasi_identifiers", "k" (null without any), "classes", "rows_below_k": {"k",
+ * "rows"} (docs/internals/privacy-gate.md). */
+static int count_k(struct ingest_table *t, const struct detect_scan *sc, unsigned k_required,
+                   json_t *report, struct err *err)
+{
+    json_t *qis = json_array();
+    size_t *idx = xcalloc(sc->ncolumns ? sc->ncolumns : 1, sizeof(*idx)), nq = 0;
+    struct dsvalue *row = NULL;
+    const struct dsvalue *values;
+    struct kclass *kc = NULL;
+    int ret = 0;
+
+    for (size_t i = 0; i < sc->ncolumns; i++)
+        if (sc->columns[i].cls == DETECT_CLASS_QUASI) {
+            idx[nq++] = i;
+            json_array_append_new(qis, json_string(sc->columns[i].name));
+        }
+    json_object_set_new(report, "quasi_identifiers", qis);
+    if (nq && sc->rows) {
+        int r = ingest_table_rewind(t, err);
+
+        kc = kclass_new(nq);
+        row = xcalloc(nq, sizeof(*row));
+        while (!r && (r = ingest_table_next(t, &values, NULL, err)) > 0) {
+            for (size_t j = 0; j < nq; j++)
+                row[j] = values[idx[j]];
+            kclass_add(kc, row);
+            r = 0;
+        }
+        ret = r < 0 ? r : 0;
+    }
+    if (!ret && kc && kclass_rows(kc)) {
+        json_object_set_new(report, "k", json_integer((json_int_t)kclass_min(kc)));
+        json_object_set_new(report, "classes", json_integer((json_int_t)kclass_classes(kc)));
+        json_object_set_new(report, "rows_below_k",
+                            json_pack("{s:I,s:I}", "k", (json_int_t)k_required, "rows",
+                                      (json_int_t)kclass_rows_below(kc, k_required)));
+    } else {
+        json_object_set_new(report, "k", json_null());
+    }
+    kclass_free(kc);
+    free(row);
+    free(idx);
+    return ret;
+}
+
+/* The k to hold tables to: --k, else the portal's privacy_k when there is a portal,
+ * else 5 (kaifang.conf's default). CLI_USAGE when --k is not 1 … 1000. */
+static int k_required(const struct cli_args *a, unsigned *k)
+{
+    struct cli_args args = *a;
+    const char *given = OPT("k");
+    struct portal p = {0};
+    struct err ignored = ERR_INIT;
+    uint64_t n;
+
+    *k = 5;
+    if (given) {
+        if (parse_u64(given, 1000, &n) || n < 1)
+            return cli_usage("scan", "scan",
+                             "option \"--k\": \"%s\" is not an integer from 1 to 1000", given);
+        *k = (unsigned)n;
+        return 0;
+    }
+    if (!portal_open(&p, portal_dir_choose(OPT("portal")), &ignored))
+        *k = p.cfg.privacy_k;
+    portal_close(&p);
+    return 0;
+}
+
 int cmd_scan(int argc, char **argv)
 {
     struct ingest_options o = INGEST_OPTIONS_INIT;
@@ -127,6 +200,8 @@ int cmd_scan(int argc, char **argv)
     struct buf text = BUF_INIT;
     struct cli_args args;
     const char *path, *filename, *rid;
+    json_t *report = NULL;
+    unsigned k = 5;
     int ret;
 
     memset(&rf, 0, sizeof(rf));
@@ -147,6 +222,8 @@ int cmd_scan(int argc, char **argv)
         goto out;
     }
     ret = read_options(&args, &o);
+    if (!ret)
+        ret = k_required(&args, &k);
     if (ret)
         goto out;
     if (rid) {
@@ -169,20 +246,43 @@ int cmd_scan(int argc, char **argv)
         ret = fail_at(filename, &pos, &err);
         goto out;
     }
+    report = detect_scan_json(&sc);
+    if (count_k(t, &sc, k, report, &err)) {
+        ingest_table_pos(t, &pos);
+        ret = fail_at(filename, &pos, &err);
+        goto out;
+    }
     if (OPT("json")) {
-        json_t *report = detect_scan_json(&sc);
         char *s = json_dumps(report, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
 
         if (s)
             puts(s);
         free(s);
-        json_decref(report);
     } else {
+        const json_t *kv = json_object_get(report, "k");
+        size_t i;
+        json_t *q;
+
         detect_scan_text(&sc, &text);
         fputs(text.buf, stdout);
+        if (!json_is_integer(kv)) {
+            printf("k: no quasi-identifier found\n");
+        } else {
+            printf("k = %" JSON_INTEGER_FORMAT " over the quasi-identifiers ",
+                   json_integer_value(kv));
+            json_array_foreach (json_object_get(report, "quasi_identifiers"), i, q)
+                printf("%s%s", i ? ", " : "", json_string_value(q));
+            printf(": %" JSON_INTEGER_FORMAT " equivalence classes; %" JSON_INTEGER_FORMAT
+                   " rows in classes smaller than k = %u%s\n",
+                   json_integer_value(json_object_get(report, "classes")),
+                   json_integer_value(
+                           json_object_get(json_object_get(report, "rows_below_k"), "rows")),
+                   k, json_integer_value(kv) >= (json_int_t)k ? "" : " (below the required k)");
+        }
     }
     ret = CLI_OK;
 out:
+    json_decref(report);
     buf_release(&text);
     detect_scan_release(&sc);
     ingest_table_free(t);

@@ -315,6 +315,18 @@ static int parse_uint(const char *v, unsigned min, unsigned max, unsigned *out)
     return 0;
 }
 
+/* parse_uint() for key k; on failure *ret gets an error naming the range, and true. */
+static bool uint_key(const char *v, unsigned min, unsigned max, unsigned *out, const char *k,
+                     struct err *err, int *ret)
+{
+    if (!parse_uint(v, min, max, out))
+        return false;
+    *ret = err_set(err, ERR_VALIDATION, k,
+                   "invalid value \"%.200s\" for key \"%s\": an integer from %u to %u", v, k, min,
+                   max);
+    return true;
+}
+
 int config_set(struct config *c, const char *key, const char *value, struct err *err)
 {
     char k[CONFIG_KEY_MAX];
@@ -376,17 +388,17 @@ int config_set(struct config *c, const char *key, const char *value, struct err 
             goto bad;
         c->max_header = (unsigned)size;
     } else if (!strcmp(k, "max_connections")) {
-        if (parse_uint(value, 1, MAX_CONNECTIONS_MAX, &c->max_connections))
-            goto bad;
+        if (uint_key(value, 1, MAX_CONNECTIONS_MAX, &c->max_connections, k, err, &ret))
+            goto out;
     } else if (!strcmp(k, "max_connections_per_ip")) {
-        if (parse_uint(value, 0, MAX_CONNECTIONS_MAX, &c->max_connections_per_ip))
-            goto bad;
+        if (uint_key(value, 0, MAX_CONNECTIONS_MAX, &c->max_connections_per_ip, k, err, &ret))
+            goto out;
     } else if (!strcmp(k, "idle_timeout")) {
-        if (parse_uint(value, 1, IDLE_TIMEOUT_MAX, &c->idle_timeout))
-            goto bad;
+        if (uint_key(value, 1, IDLE_TIMEOUT_MAX, &c->idle_timeout, k, err, &ret))
+            goto out;
     } else if (!strcmp(k, "threads")) {
-        if (parse_uint(value, 1, THREADS_MAX, &c->threads))
-            goto bad;
+        if (uint_key(value, 1, THREADS_MAX, &c->threads, k, err, &ret))
+            goto out;
     } else if (!strcmp(k, "catalog_title") || !strcmp(k, "catalog_publisher") ||
                !strcmp(k, "catalog_contact_name")) {
         char **slot = &c->catalog_contact_name;
@@ -416,14 +428,14 @@ int config_set(struct config *c, const char *key, const char *value, struct err 
             goto bad;
         replace(bureau ? &c->bureau_code : &c->program_code, codes);
     } else if (!strcmp(k, "catalog_page_size")) {
-        if (parse_uint(value, 1, PAGE_SIZE_MAX, &c->catalog_page_size))
-            goto bad;
+        if (uint_key(value, 1, PAGE_SIZE_MAX, &c->catalog_page_size, k, err, &ret))
+            goto out;
     } else if (!strcmp(k, "privacy_k")) {
-        if (parse_uint(value, 1, 1000, &c->privacy_k))
-            goto bad;
+        if (uint_key(value, 1, 1000, &c->privacy_k, k, err, &ret))
+            goto out;
     } else if (!strcmp(k, "views_flush")) {
-        if (parse_uint(value, 1, 86400, &c->views_flush))
-            goto bad;
+        if (uint_key(value, 1, 86400, &c->views_flush, k, err, &ret))
+            goto out;
     } else {
         ret = err_set(err, ERR_VALIDATION, NULL, "unknown key \"%s\"", k);
     }

@@ -166,7 +166,8 @@ def display_width(s):
 def test_scan_text_report_aligned(setup):
     d, portal, people, policy = setup
     p = run_cli("scan", people, check=0)
-    lines = p.stdout.splitlines()[:-1]  # the last line counts rows and columns
+    lines = p.stdout.splitlines()[:-2]  # the last two: rows and columns counted, then k
+    assert p.stdout.splitlines()[-1].startswith("k = "), p.stdout
     assert len(lines) == 12, lines  # the header and eleven columns
     classes = ("class", "direct_identifier", "quasi_identifier", "sensitive", "other")
     starts = set()
@@ -186,12 +187,12 @@ def test_policy_errors(setup):
         {"name": "手机号码", "action": "mask", "mask": {"keep_last": -4}}]}), encoding="utf-8")
     out = d / "never.csv"
     p = run_cli("anonymize", people, "--policy", bad, "-o", out, portal=portal, check=1)
-    assert "columns[2].mask.keep_last: must be a non-negative integer" in p.stderr
+    assert 'policy "%s": columns[2].mask.keep_last: must be a non-negative integer' % bad in p.stderr
     assert not out.exists()
     missing = d / "missing.json"
     missing.write_text('{"columns": [{"name": "dob", "hierarchy": "date"}]}')
     p = run_cli("anonymize", people, "--policy", missing, "-o", out, portal=portal, check=1)
-    assert 'columns[0]: column "dob" not found' in p.stderr
+    assert 'table "%s": columns[0]: column "dob" not found' % people in p.stderr
     assert not out.exists()
 
 

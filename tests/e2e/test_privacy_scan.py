@@ -186,3 +186,25 @@ def test_json_shares_are_printed_as_rounded(tmp_path):
     rep, text = scan_json(path)
     assert rep["columns"][0]["share"] == 0.2, rep
     assert '"share": 0.2,' in text and "0000000" not in text, text
+
+
+def test_scan_counts_k_over_the_quasi_identifiers(tmp_path):
+    """The scan says the k its quasi-identifiers reach, as the portal's privacy report
+    does: 6 men of 30 and 4 women of 40 are two equivalence classes, k = 4; with k = 5
+    required, the 4 women are the rows of classes smaller than k."""
+    t = tmp_path / "ages.csv"
+    t.write_text("性别,年龄,人数\n" + "男,30,1\n" * 6 + "女,40,2\n" * 4, encoding="utf-8")
+    report, _ = scan_json(t, "--k", "5")
+    assert report["quasi_identifiers"] == ["性别", "年龄"], report
+    assert (report["k"], report["classes"]) == (4, 2), report
+    assert report["rows_below_k"] == {"k": 5, "rows": 4}, report
+    out = run_cli("scan", t, "--k", "3", check=0).stdout
+    assert "k = 4 over the quasi-identifiers 性别, 年龄: 2 equivalence classes; 0 rows in " \
+           "classes smaller than k = 3\n" in out, out
+    plain = tmp_path / "plain.csv"
+    plain.write_text("region,count\nA,1\nB,2\n", encoding="utf-8")
+    report, _ = scan_json(plain)
+    assert report["quasi_identifiers"] == [] and report["k"] is None, report
+    assert "k: no quasi-identifier found" in run_cli("scan", plain, check=0).stdout
+    p = run_cli("scan", plain, "--k", "0", check=2)
+    assert '"--k": "0" is not an integer from 1 to 1000' in p.stderr

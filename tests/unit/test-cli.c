@@ -181,8 +181,12 @@ static void test_config_bad_lines_are_named(void **state)
 {
     static const struct bad_line cases[] = {
             {"listen = 127.0.0.1:1\n\n# c\nfoo = 1\n", "kaifang.conf:4: unknown key \"foo\""},
-            {"threads = 0\n", "kaifang.conf:1: invalid value \"0\" for key \"threads\""},
-            {"\nthreads = 1000\n", "kaifang.conf:2: invalid value \"1000\" for key \"threads\""},
+            {"threads = 0\n",
+             "kaifang.conf:1: invalid value \"0\" for key \"threads\": an integer from 1 to 256"},
+            {"\nthreads = 1000\n",
+             "kaifang.conf:2: invalid value \"1000\" for key \"threads\": an integer from 1 to 256"},
+            {"privacy_k = 0\n",
+             "kaifang.conf:1: invalid value \"0\" for key \"privacy_k\": an integer from 1 to 1000"},
             {"listen = 127.0.0.1:70000\n",
              "kaifang.conf:1: invalid value \"127.0.0.1:70000\" for key \"listen\""},
             {"listen = :80\n", "kaifang.conf:1: invalid value \":80\" for key \"listen\""},
@@ -198,7 +202,8 @@ static void test_config_bad_lines_are_named(void **state)
             {"site_url = \"http://a\n",
              "kaifang.conf:1: unterminated quoted value for key \"site_url\""},
             {"idle_timeout = 1 0\n",
-             "kaifang.conf:1: invalid value \"1 0\" for key \"idle_timeout\""},
+             "kaifang.conf:1: invalid value \"1 0\" for key \"idle_timeout\": an integer from 1 to "
+             "86400"},
             {"listen = 127.0.0.1:1\n# x\nlisten = 127.0.0.1:2\n",
              "kaifang.conf:3: duplicate key \"listen\" (first on line 1)"},
             {"threads = 2\nmax_body = 2M\n\nmax-body = 2M\n",
