@@ -6,6 +6,7 @@ tlog/note code) against a live server at several sizes; and a kill -9 in the mid
 a burst of writes, after which the log and the catalog still agree."""
 
 import base64
+import contextlib
 import hashlib
 import os
 import re
@@ -58,8 +59,16 @@ def wait_integrated(srv, at_least, timeout=30):
     raise AssertionError("the checkpoint stayed at size %d, wanted %d" % (size, at_least))
 
 
+def connect(path):
+    """A connection closed when the with block ends: sqlite3's `with connect()` only
+    commits, and the connection (in a reference cycle with its statement cache) closes
+    when the garbage collector gets to it, removing the WAL file under a copytree of the
+    portal in another test."""
+    return contextlib.closing(sqlite3.connect(path))
+
+
 def entry_count(path):
-    with sqlite3.connect(os.path.join(path, "kaifang.db")) as db:
+    with connect(os.path.join(path, "kaifang.db")) as db:
         return db.execute("SELECT count(*) FROM ledger_entries").fetchone()[0]
 
 
@@ -98,7 +107,7 @@ def tampered_copy(lp, tmp_path, tamper):
     shutil.copytree(lp["portal"].path, dest)
     for name in ("url_state", "dir_state"):
         shutil.copy(lp[name], tmp_path / (name + ".copy"))
-    with sqlite3.connect(os.path.join(dest, "kaifang.db")) as db:
+    with connect(os.path.join(dest, "kaifang.db")) as db, db:
         tamper(db)
     p = Portal(dest)
     p.tokens = dict(lp["portal"].tokens)
@@ -313,7 +322,7 @@ def test_cli_writes_are_integrated_without_a_server(clone_portal, tmp_path):
     before = run_cli("ledger", "verify", p.path, "--state", tmp_path / "s", check=0).stdout
     p.cli("user", "add", unique("u"))
     p.cli("organization", "add", unique("org"))
-    with sqlite3.connect(os.path.join(p.path, "kaifang.db")) as db:
+    with connect(os.path.join(p.path, "kaifang.db")) as db:
         (size,) = db.execute("SELECT max(size) FROM ledger_checkpoints").fetchone()
         (count,) = db.execute("SELECT count(*) FROM ledger_entries").fetchone()
     assert size == count, "CLI writes left entries staged: checkpoint %d of %d entries" % (size, count)
