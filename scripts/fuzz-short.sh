@@ -2,8 +2,9 @@
 # Runs every libFuzzer harness (tests/fuzz/fuzz-*.c) for a bounded time under
 # AddressSanitizer + UndefinedBehaviorSanitizer, starting from its corpus. `make test`
 # runs it with FUZZ_SECONDS=10 per harness; `make fuzz-long FUZZ_SECONDS=600` searches
-# longer. New inputs go to a scratch directory, never into the committed corpus; a crash
-# leaves its input in build-fuzz/crashes/ and fails the run.
+# longer. JOBS harnesses run at once (default: the cores). New inputs go to a scratch
+# directory, never into the committed corpus; a crash leaves its input in
+# build-fuzz/crashes/ and fails the run.
 #   scripts/fuzz-short.sh [HARNESS…]   (names as in tests/fuzz/fuzz-<name>.c; default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,12 +35,10 @@ mkdir -p "$BUILD_FUZZ/crashes"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-failed=0
-for n in "${names[@]}"; do
-    corpus=tests/fuzz/corpus/$n
-    work=$scratch/$n
+# One harness: 0 when it found nothing; its log's tail on stderr when it failed.
+run_one() {
+    local n=$1 corpus=tests/fuzz/corpus/$1 work=$scratch/$1 dict=()
     mkdir -p "$work"
-    dict=()
     [ -f "tests/fuzz/$n.dict" ] && dict=(-dict="tests/fuzz/$n.dict")
     echo "fuzz-short: $n for ${SECONDS_EACH}s"
     if ! "$BUILD_FUZZ/fuzz-$n" "${dict[@]}" -max_total_time="$SECONDS_EACH" -timeout=10 \
@@ -47,7 +46,23 @@ for n in "${names[@]}"; do
         -artifact_prefix="$BUILD_FUZZ/crashes/$n-" "$work" "$corpus" >"$scratch/$n.log" 2>&1; then
         echo "fuzz-short: $n FAILED; the log follows" >&2
         tail -n 60 "$scratch/$n.log" >&2
-        failed=1
+        return 1
     fi
+}
+
+# JOBS harnesses at a time (each fuzzer is one process on one core).
+failed=0
+running=0
+for n in "${names[@]}"; do
+    if [ "$running" -ge "$JOBS" ]; then
+        wait -n || failed=1
+        running=$((running - 1))
+    fi
+    run_one "$n" &
+    running=$((running + 1))
+done
+while [ "$running" -gt 0 ]; do
+    wait -n || failed=1
+    running=$((running - 1))
 done
 exit $failed
