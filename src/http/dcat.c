@@ -13,78 +13,23 @@
  */
 #include <jansson.h>
 #include <microhttpd.h>
-#include <zlib.h>
 
 #include "api/api.h"
 #include "dcat/dcat.h"
 #include "http/http-int.h"
 #include "core/util.h"
 
-/* Bytes of data.json read per deflate input. */
-#define DATAJSON_GZIP_IN (64u * 1024)
-
 /* The longest dataset segment copied: a name (100) or id, plus an extension. */
 #define SEGMENT_MAX 256
 
-struct datajson_stream {
-    struct dcat_stream *s;
-    struct request *r; /* valid while the body is being sent; not in datajson_free */
-    bool gzip, z_open, z_eof;
-    z_stream z;
-    char *in;
-};
-
-static void datajson_free(void *cls)
+static long datajson_read(void *src, char *buf, size_t max)
 {
-    struct datajson_stream *st = cls;
-
-    if (!st)
-        return;
-    if (st->z_open)
-        deflateEnd(&st->z);
-    free(st->in);
-    dcat_stream_free(st->s);
-    free(st);
+    return dcat_stream_read(src, buf, max);
 }
 
-static ssize_t datajson_read(void *cls, uint64_t pos, char *buf, size_t max)
+static void datajson_free(void *src)
 {
-    struct datajson_stream *st = cls;
-    long n;
-    int zr;
-
-    (void)pos;
-    if (!st->gzip) {
-        n = dcat_stream_read(st->s, buf, max);
-        if (n < 0)
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-        if (n == 0)
-            return MHD_CONTENT_READER_END_OF_STREAM;
-        st->r->bytes += (uint64_t)n;
-        return (ssize_t)n;
-    }
-    for (;;) {
-        if (!st->z.avail_in && !st->z_eof) {
-            n = dcat_stream_read(st->s, st->in, DATAJSON_GZIP_IN);
-            if (n < 0)
-                return MHD_CONTENT_READER_END_WITH_ERROR;
-            st->z_eof = n == 0;
-            st->z.next_in = (Bytef *)st->in;
-            st->z.avail_in = (uInt)n;
-        }
-        st->z.next_out = (Bytef *)buf;
-        st->z.avail_out = (uInt)(max > UINT32_MAX ? UINT32_MAX : max);
-        zr = deflate(&st->z, st->z_eof ? Z_FINISH : Z_NO_FLUSH);
-        if (zr == Z_STREAM_ERROR)
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-        n = (long)(max - st->z.avail_out);
-        if (n > 0) {
-            st->r->bytes += (uint64_t)n;
-            return (ssize_t)n;
-        }
-        if (zr == Z_STREAM_END)
-            return MHD_CONTENT_READER_END_OF_STREAM;
-    }
+    dcat_stream_free(src);
 }
 
 static void public_headers(struct MHD_Response *resp, const char *etag)
@@ -98,7 +43,6 @@ static void public_headers(struct MHD_Response *resp, const char *etag)
 
 enum MHD_Result http_dcat_data_json(struct request *r)
 {
-    struct datajson_stream *st = NULL;
     struct dcat_stream *s = NULL;
     struct MHD_Response *resp;
     struct err err = ERR_INIT;
@@ -129,30 +73,12 @@ enum MHD_Result http_dcat_data_json(struct request *r)
         http_common_headers(r, resp, false);
         return http_queue(r, MHD_HTTP_OK, resp, 0);
     }
-    st = xcalloc(1, sizeof(*st));
-    st->s = s;
-    st->r = r;
-    st->gzip = gzip;
-    if (gzip) {
-        st->in = xmalloc(DATAJSON_GZIP_IN);
-        /* Level 1 as http_gzip(); 15 + 16: a gzip wrapper (RFC 1952). */
-        if (deflateInit2(&st->z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-            datajson_free(st);
-            err_set(&err, ERR_INTERNAL, NULL, "cannot start compressing data.json");
-            return http_reply_error(r, &err);
-        }
-        st->z_open = true;
-    }
-    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, datajson_read, st,
-                                             datajson_free);
+    resp = http_stream_response(r, s, datajson_read, datajson_free, gzip);
     if (!resp) {
-        datajson_free(st);
         err_set(&err, ERR_INTERNAL, NULL, "cannot serve data.json");
         return http_reply_error(r, &err);
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-    if (gzip)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
     public_headers(resp, etag);
     http_common_headers(r, resp, false);
     return http_queue(r, MHD_HTTP_OK, resp, 0);

@@ -440,4 +440,20 @@ int http_access_log_open(struct http_server *srv, struct err *err);
 void http_access_log_close(struct http_server *srv);
 void http_access_log_write(struct http_server *srv, const struct request *r);
 
+/* A body source for http_stream_response(): read gives up to max bytes into buf, 0 at
+ * the end, < 0 on failure (the response is then cut short). */
+typedef long (*http_source_read_fn)(void *src, char *buf, size_t max);
+typedef void (*http_source_free_fn)(void *src);
+
+/*
+ * A response whose body is read from src while it is sent (chunked, memory bounded by
+ * one 64 KiB block), compressed as a gzip member (RFC 1952, zlib level 1) on the way when
+ * gzip, with "Content-Encoding: gzip" then. Adds the bytes sent to r->bytes. Owns src
+ * from the call on (free_src(src) when the response is done, or at once when NULL is
+ * returned: zlib or libmicrohttpd could not start). The caller adds the other headers
+ * and queues it.
+ */
+struct MHD_Response *http_stream_response(struct request *r, void *src, http_source_read_fn read,
+                                          http_source_free_fn free_src, bool gzip);
+
 #endif
