@@ -258,4 +258,12 @@ char *load_temporal(const char *text);
  * "XLSX", …; the upper-cased extension otherwise, "" without one). Free the result. */
 char *load_format(const char *filename);
 
+struct ingest_options;
+
+/* The reading options of cmd's command line ("ingest", "scan"; opts must hold format,
+ * encoding, delimiter, sheet, skip-rows and the flag lenient) into o, as `kaifang ingest`
+ * documents them. Usage problems return CLI_USAGE (printed); else 0. */
+int cli_ingest_options(const char *cmd, const struct cli_option *opts, size_t nopts,
+                       const struct cli_args *args, struct ingest_options *o);
+
 #endif

@@ -58,37 +58,10 @@ static int read_fields(const char *path, json_t **out, struct err *err)
     return 0;
 }
 
-/* The options of the command line. Usage problems return CLI_USAGE (printed). */
+/* The reading options of the command line (cli_ingest_options). */
 static int read_options(const struct cli_args *a, struct ingest_options *o)
 {
-    struct cli_args args = *a;
-    const char *format = OPT("format"), *delim = OPT("delimiter"), *skip = OPT("skip-rows");
-    int64_t n;
-
-    if (format && !ingest_format_parse(format, &o->format))
-        return cli_usage("ingest", "ingest",
-                         "option \"--format\": \"%s\" is not csv, tsv, json, ndjson, xlsx or xls",
-                         format);
-    o->encoding = OPT("encoding");
-    if (delim) {
-        if (!strcasecmp(delim, "tab") || !strcmp(delim, "\\t"))
-            o->delimiter = '\t';
-        else if (strlen(delim) == 1 && strchr(",;\t|", delim[0]))
-            o->delimiter = delim[0];
-        else
-            return cli_usage("ingest", "ingest",
-                             "option \"--delimiter\": \"%s\" is not one of , ; | tab", delim);
-    }
-    o->sheet = OPT("sheet");
-    if (skip) {
-        if (parse_i64(skip, -1, 1048576, &n))
-            return cli_usage("ingest", "ingest",
-                             "option \"--skip-rows\": \"%s\" is not an integer from -1 to 1048576",
-                             skip);
-        o->skip_rows = (int)n;
-    }
-    o->lenient = OPT("lenient") != NULL;
-    return 0;
+    return cli_ingest_options("ingest", opts, ARRAY_SIZE(opts), a, o);
 }
 
 static void print_summary(const char *file, const char *rid, json_t *report)
