@@ -69,7 +69,7 @@ static const struct route routes[] = {
         {GH, "/group", h_group_list, ROUTE_ACTOR | ROUTE_CACHEABLE},
         {GH, "/group/:id", h_group, ROUTE_ACTOR | ROUTE_CACHEABLE},
         {GH, "/licenses", h_licenses, ROUTE_ACTOR | ROUTE_CACHEABLE},
-        {GH, "/api", h_api_page, ROUTE_CACHEABLE},
+        {GH, "/api", h_api_page, ROUTE_ACTOR | ROUTE_CACHEABLE},
         /* The portal's stylesheet and scripts, and the chart libraries (web/static.c). */
         {GH, "/static/:file", h_static, ROUTE_CACHEABLE},
         /* The language switch: sets the "lang" cookie, back to the page it came from. */
@@ -82,8 +82,9 @@ static const struct route routes[] = {
         {GH, "/catalog.jsonld", http_dcat_catalog, ROUTE_CACHEABLE},
         /* A datastore table as CSV, TSV, JSON or XLSX, streamed (dump.c); readers only. */
         {GH, "/datastore/dump/:rid", http_datastore_dump, ROUTE_ACTOR},
-        /* The public ledger: read-only and public, whoever asks (ledger.c). */
-        {GH, "/ledger", h_ledger_page, ROUTE_CACHEABLE},
+        /* The public ledger: read-only and public, whoever asks (ledger.c). Its page
+         * resolves the caller only to show who is signed in in its header. */
+        {GH, "/ledger", h_ledger_page, ROUTE_ACTOR | ROUTE_CACHEABLE},
         {GH, "/ledger/checkpoint", http_ledger_checkpoint, ROUTE_CACHEABLE},
         {GH, "/ledger/tile/:path*", http_ledger_tile, ROUTE_CACHEABLE},
         {GH, "/api/ledger/entries", http_ledger_entries, ROUTE_CACHEABLE | ROUTE_API},
@@ -91,7 +92,7 @@ static const struct route routes[] = {
         {GH, "/api/ledger/proof/consistency", http_ledger_consistency, ROUTE_CACHEABLE | ROUTE_API},
         {GH, "/api/ledger/key", http_ledger_key, ROUTE_CACHEABLE | ROUTE_API},
         /* The audit of fees (web/ui-audit.c): public, computed from the store and ledger. */
-        {GH, "/audit", h_audit_page, ROUTE_CACHEABLE},
+        {GH, "/audit", h_audit_page, ROUTE_ACTOR | ROUTE_CACHEABLE},
 };
 
 json_t *http_endpoints(void)

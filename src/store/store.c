@@ -23,8 +23,9 @@ static atomic_uint_fast64_t next_id = 1;
 /* What the calling thread's write transaction wrote so far (store_catalog_version()):
  * tx_store is the store whose transaction this thread holds (NULL: none), tx_writes the
  * kinds of write calls made in it. */
-#define TX_LEDGER 1u /* ledger rows */
-#define TX_OTHER  2u /* anything else */
+#define TX_LEDGER  1u /* ledger rows */
+#define TX_OTHER   2u /* anything else */
+#define TX_SESSION 4u /* web sessions: who is signed in is no catalog content */
 static _Thread_local const struct store *tx_store;
 static _Thread_local unsigned tx_writes;
 
@@ -222,7 +223,9 @@ int store_begin(struct store *s, struct err *err)
 int store_commit(struct store *s, struct err *err)
 {
     /* Counted before it is decided: a commit is neither kind of row. */
-    bool ledger_only = tx_store == s && tx_writes == TX_LEDGER;
+    /* Ledger rows and web sessions only: the catalog is unchanged, so its version is too
+     * (signing in and out must not empty the caches of anonymous pages). */
+    bool ledger_only = tx_store == s && tx_writes && !(tx_writes & ~(TX_LEDGER | TX_SESSION));
     int rc = count_write(s, 0, "store_commit", err);
 
     if (tx_store == s)
@@ -480,7 +483,7 @@ int store_user_password_set(struct store *s, const char *user_id, const char *ha
 int store_session_put(struct store *s, const char *id_hash, const char *user_id, const char *csrf,
                       int64_t expires, int64_t now, struct err *err)
 {
-    int rc = fail_point(s, "store_session_put", err);
+    int rc = count_write(s, TX_SESSION, "store_session_put", err);
 
     BUG_ON(!id_hash || !user_id || !csrf);
     if (rc)
@@ -502,7 +505,7 @@ int store_session_get(struct store *s, const char *id_hash, int64_t now, json_t 
 
 int store_session_delete(struct store *s, const char *id_hash, const char *user_id, struct err *err)
 {
-    int rc = fail_point(s, "store_session_delete", err);
+    int rc = count_write(s, TX_SESSION, "store_session_delete", err);
 
     if (rc)
         return rc;

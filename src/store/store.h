@@ -78,7 +78,8 @@ uint64_t store_version(struct store *s);
 /*
  * A counter bumped by every committed write transaction except those whose only writes
  * were ledger rows (store_ledger_stage, store_ledger_tile_put, store_ledger_checkpoint_put:
- * a restricted read's entry or a refusal's, an integration of the ledger). Any other write
+ * a restricted read's entry or a refusal's, an integration of the ledger) or web sessions
+ * (store_session_put, store_session_delete: signing in and out). Any other write
  * in the transaction (a dataset, a grant, a user, a charge, …) moves it, so it is the key
  * for caches of what the catalog holds (catalog answers, rendered pages, searches,
  * metadata exports): a restricted read, which changes nothing there, leaves them valid.

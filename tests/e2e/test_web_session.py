@@ -227,3 +227,57 @@ def test_user_create_with_password(srv, tok):
     assert "password" not in u and "password_hash" not in u
     s = browser(srv)
     assert sign_in(srv, s, name, PASSWORD).status_code == 303
+
+
+def catalog_version(portal):
+    """The SQLite store's version counters (the PostgreSQL store's: not compared, None)."""
+    if STORE != "sqlite":
+        return None
+    db = sqlite3.connect(os.path.join(portal.path, "kaifang.db"))
+    try:
+        return dict(db.execute("SELECT key, value FROM meta WHERE key IN ('version', 'catalog')"))
+    finally:
+        db.close()
+
+
+def test_signed_in_state_on_every_page(srv, pw_user):
+    """The ledger, audit and API pages show who is signed in, as the catalog pages do."""
+    s = browser(srv)
+    assert sign_in(srv, s, pw_user, PASSWORD).status_code == 303
+    for path in ("/", "/dataset", "/ledger", "/audit", "/api", "/organization", "/licenses"):
+        r = get(srv, s, path)
+        assert r.status_code == 200, (path, r.status_code)
+        assert '<span class="user">%s</span>' % pw_user in r.text, path
+        assert 'action="/user/logout"' in r.text, path
+        assert 'href="/user/login' not in r.text, path
+        assert "private" in r.headers.get("Cache-Control", ""), path
+    anon = browser(srv)
+    for path in ("/ledger", "/audit", "/api"):
+        r = get(srv, anon, path)
+        assert 'href="/user/login' in r.text and 'action="/user/logout"' not in r.text, path
+
+
+def test_sign_in_and_out_keep_the_page_cache(srv, portal, pw_user):
+    """Signing in and out writes sessions only: the catalog version (the key of the cached
+    anonymous pages) does not move, and no page a signed-in user saw reaches anyone else."""
+    anon = browser(srv)
+    first = get(srv, anon, "/dataset")
+    before = catalog_version(portal)
+    s = browser(srv)
+    assert sign_in(srv, s, pw_user, PASSWORD).status_code == 303
+    mine = get(srv, s, "/dataset")
+    assert pw_user in mine.text
+    after_in = catalog_version(portal)
+    assert after_in == before or after_in["catalog"] == before["catalog"], (before, after_in)
+    # The anonymous page is the same document (from the cache, its ETag unchanged) and
+    # shows nobody's name.
+    again = get(srv, anon, "/dataset")
+    assert again.headers["ETag"] == first.headers["ETag"]
+    assert pw_user not in again.text and 'href="/user/login' in again.text
+    out = post(srv, s, "/user/logout", {"csrf_token": session_csrf(srv, s)})
+    assert out.status_code == 303
+    after_out = catalog_version(portal)
+    assert after_out == before or after_out["catalog"] == before["catalog"], (before, after_out)
+    if before:
+        assert after_out["version"] > before["version"]  # the sessions were written
+    assert get(srv, anon, "/dataset").headers["ETag"] == first.headers["ETag"]
