@@ -1792,3 +1792,462 @@ void ftx_match_free(struct ftx_match *m)
     free(m->lo);
     free(m);
 }
+
+/* ---- Changing an index in place ------------------------------------------------------------
+ * The tokens of the rows a write changed (as they were, as they are), sorted by (hash, token,
+ * field, row); each changed token's keys are then made again from its old postings and the
+ * changes, through emit_token(), so that they are what a rebuild would write for them. */
+struct change {
+    uint64_t hash;
+    uint32_t off, len; /* the token, in the edit's arena */
+    uint32_t col;
+    int32_t delta; /* +1 for an occurrence added, -1 for one removed */
+    int64_t id;
+};
+
+struct ftx_edit {
+    uint32_t ncols;
+    struct change *ch;
+    size_t nch, ach;
+    struct bytes arena;
+    bool sorted;
+    uint64_t *hashes;
+    size_t nhashes;
+    int64_t rows_delta, tokens_delta, max_id;
+    struct ftx_build *b; /* scratch: emit_token's buffers */
+    struct bytes out;    /* the entries of the hash being made */
+};
+
+struct ftx_edit *ftx_edit_new(uint32_t ncols)
+{
+    struct ftx_edit *e = xcalloc(1, sizeof(*e));
+
+    e->ncols = ncols;
+    e->b = ftx_build_new(ncols, NULL, 0);
+    return e;
+}
+
+void ftx_edit_row(struct ftx_edit *e, int64_t id, bool removed)
+{
+    e->rows_delta += removed ? -1 : 1;
+    if (!removed && id > e->max_id)
+        e->max_id = id;
+}
+
+void ftx_edit_tokens(struct ftx_edit *e, int64_t id, uint32_t col, const char *tokens, size_t len,
+                     bool removed)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        size_t start, n;
+        struct change *c;
+
+        while (i < len && tokens[i] == ' ')
+            i++;
+        start = i;
+        while (i < len && tokens[i] != ' ')
+            i++;
+        n = i - start;
+        if (!n)
+            break;
+        if (n > 4096)
+            n = 4096; /* as ftx_build_add */
+        e->tokens_delta += removed ? -1 : 1;
+        ALLOC_GROW(e->ch, e->nch + 1, e->ach);
+        c = &e->ch[e->nch++];
+        c->hash = hash_bytes((const uint8_t *)tokens + start, n) >> 1;
+        c->off = (uint32_t)e->arena.len;
+        c->len = (uint32_t)n;
+        c->col = col;
+        c->delta = removed ? -1 : 1;
+        c->id = id;
+        bytes_room(&e->arena, n);
+        memcpy(e->arena.p + e->arena.len, tokens + start, n);
+        e->arena.len += n;
+    }
+    e->sorted = false;
+}
+
+size_t ftx_edit_memory(const struct ftx_edit *e)
+{
+    return e->ach * sizeof(*e->ch) + e->arena.cap + e->nhashes * sizeof(*e->hashes);
+}
+
+static int cmp_change(const void *a, const void *b, void *ctx)
+{
+    const struct change *x = a, *y = b;
+    const uint8_t *arena = ctx;
+    int c = tok_cmp(x->hash, arena + x->off, x->len, y->hash, arena + y->off, y->len);
+
+    if (c)
+        return c;
+    if (x->col != y->col)
+        return x->col < y->col ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+const uint64_t *ftx_edit_hashes(struct ftx_edit *e, size_t *n)
+{
+    if (!e->sorted && e->nch) {
+        qsort_r(e->ch, e->nch, sizeof(*e->ch), cmp_change, e->arena.p);
+        e->hashes = xrealloc(e->hashes, (e->nch ? e->nch : 1) * sizeof(*e->hashes));
+        e->nhashes = 0;
+        for (size_t i = 0; i < e->nch; i++)
+            if (!e->nhashes || e->hashes[e->nhashes - 1] != e->ch[i].hash)
+                e->hashes[e->nhashes++] = e->ch[i].hash;
+    }
+    e->sorted = true;
+    *n = e->nhashes;
+    return e->hashes;
+}
+
+/* Reading a key's postings as (row, count), increasing, every id and count checked. */
+struct piter {
+    struct postings p;
+    const uint8_t *q; /* the next varint of the row ids */
+    uint64_t pos;     /* bitmap: the next bit to look at */
+    uint64_t nbits, seen;
+    int64_t id, max_id;
+    struct exc_cursor ec;
+};
+
+static int piter_open(struct piter *it, const uint8_t *post, size_t plen, int64_t max_id,
+                      struct err *err)
+{
+    int rc;
+
+    memset(it, 0, sizeof(*it));
+    rc = postings_open(post, plen, &it->p, err);
+    if (rc)
+        return rc;
+    it->q = it->p.docs;
+    it->nbits = (uint64_t)(it->p.docs_end - it->p.docs) * 8;
+    it->max_id = max_id;
+    it->ec.q = it->p.exc;
+    it->ec.end = it->p.end;
+    it->ec.left = it->p.nexc;
+    it->ec.id = -1;
+    return exc_next(&it->ec, max_id, err);
+}
+
+/* 1 and *id, *tf; 0 at the end; or a negative error. */
+static int piter_next(struct piter *it, int64_t *id, uint64_t *tf, struct err *err)
+{
+    int rc;
+
+    if (it->seen == it->p.df) {
+        if (it->ec.id >= 0 || it->ec.left || it->ec.q != it->ec.end)
+            return damaged(err, "exception not among the row ids");
+        if (!it->p.bitmap && it->q != it->p.docs_end)
+            return damaged(err, "row id length");
+        return 0;
+    }
+    if (it->p.bitmap) {
+        for (;;) {
+            unsigned byte;
+
+            if (it->pos >= it->nbits)
+                return damaged(err, "row id bitmap count");
+            byte = it->p.docs[it->pos >> 3] >> (it->pos & 7);
+            if (byte) {
+                it->pos += (uint64_t)__builtin_ctz(byte);
+                break;
+            }
+            it->pos = (it->pos | 7) + 1;
+        }
+        if (it->pos > (uint64_t)it->max_id)
+            return damaged(err, "row id bitmap");
+        it->id = (int64_t)it->pos++;
+    } else {
+        uint64_t d;
+
+        if (vget(&it->q, it->p.docs_end, &d) || (it->seen && !d) ||
+            d > (uint64_t)it->max_id - (uint64_t)it->id)
+            return damaged(err, "row id order");
+        it->id += (int64_t)d;
+    }
+    it->seen++;
+    *id = it->id;
+    *tf = 1;
+    if (it->ec.id >= 0 && it->ec.id < it->id)
+        return damaged(err, "exception not among the row ids");
+    if (it->ec.id == it->id) {
+        *tf = it->ec.tf;
+        rc = exc_next(&it->ec, it->max_id, err);
+        if (rc)
+            return rc;
+    }
+    return 1;
+}
+
+/* Appends row id with count tf to the token's postings in field c (ids increasing). */
+static void colpost_put(struct colpost *c, int64_t id, uint64_t tf)
+{
+    bytes_varint(&c->docs, (uint64_t)(id - c->last));
+    c->last = id;
+    c->df++;
+    if (tf > 1) {
+        bytes_varint(&c->exc, (uint64_t)(id - c->last_exc));
+        bytes_varint(&c->exc, tf > UINT32_MAX ? UINT32_MAX : tf);
+        c->last_exc = id;
+        c->nexc++;
+    }
+}
+
+static int edit_inconsistent(struct err *err)
+{
+    return err_set(err, ERR_INTERNAL, "", "full-text index: a changed row's tokens are not in it");
+}
+
+/* The new postings of the token in field col: old (plen bytes; NULL: none) with the changes
+ * ch[0 .. n) (this token and field, by id), into the scratch builder's colposts (none when
+ * no row holds the token any more). */
+static int edit_field(struct ftx_edit *e, uint32_t col, const uint8_t *old, size_t plen,
+                      int64_t max_id, const struct change *ch, size_t n, struct err *err)
+{
+    struct ftx_build *b = e->b;
+    struct colpost *c = colpost_get(b, col);
+    struct piter it;
+    int64_t oid = -1;
+    uint64_t otf = 0;
+    size_t i = 0;
+    int rc = 0;
+
+    if (old) {
+        rc = piter_open(&it, old, plen, max_id, err);
+        if (!rc)
+            rc = piter_next(&it, &oid, &otf, err);
+        if (rc < 0)
+            return rc;
+        if (!rc)
+            oid = -1;
+    }
+    while (oid >= 0 || i < n) {
+        int64_t id = oid >= 0 && (i == n || oid <= ch[i].id) ? oid : ch[i].id;
+        int64_t tf = id == oid ? (int64_t)otf : 0;
+
+        for (; i < n && ch[i].id == id; i++)
+            tf += ch[i].delta;
+        if (tf < 0)
+            return edit_inconsistent(err);
+        if (tf > 0)
+            colpost_put(c, id, (uint64_t)tf);
+        if (id == oid) {
+            rc = piter_next(&it, &oid, &otf, err);
+            if (rc < 0)
+                return rc;
+            if (!rc)
+                oid = -1;
+        }
+    }
+    if (!c->df)
+        b->ncp--; /* the last colpost: fields are made in increasing order */
+    return 0;
+}
+
+/* Collects emit_token's keys into the entries being made. */
+static int edit_emit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *post, size_t plen,
+                     struct err *err)
+{
+    struct bytes *out = ctx;
+
+    (void)err;
+    bytes_room(out, ftx_entry_size(klen, plen));
+    out->len += ftx_entry_put(out->p + out->len, key, klen, post, plen);
+    return 0;
+}
+
+/* One entry of a hash's entries. */
+struct entry {
+    const uint8_t *key, *post;
+    size_t klen, plen;
+};
+
+static int entries_parse(const uint8_t *blob, size_t len, struct entry **out, size_t *n,
+                         struct err *err)
+{
+    const uint8_t *p = blob, *end = blob ? blob + len : NULL;
+    size_t alloc = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (!blob)
+        return 0;
+    while (p < end) {
+        uint64_t kl, pl;
+        struct entry *en;
+
+        if (vget(&p, end, &kl) || !kl || kl > (uint64_t)(end - p))
+            return damaged(err, "key");
+        ALLOC_GROW(*out, *n + 1, alloc);
+        en = &(*out)[(*n)++];
+        en->key = p;
+        en->klen = (size_t)kl;
+        p += kl;
+        if (vget(&p, end, &pl) || pl > (uint64_t)(end - p))
+            return damaged(err, "entry");
+        en->post = p;
+        en->plen = (size_t)pl;
+        p += pl;
+    }
+    return 0;
+}
+
+/* The field (1-based; FTX_COL_ANY) of a key and where its token starts. */
+static uint32_t key_col(const uint8_t *key, size_t klen, size_t *tok)
+{
+    const uint8_t *p = key;
+    uint64_t col = 0;
+
+    if (vget(&p, key + klen, &col) || col > UINT32_MAX)
+        col = UINT32_MAX;
+    *tok = (size_t)(p - key);
+    return (uint32_t)col;
+}
+
+static bool entry_is(const struct entry *en, const uint8_t *token, size_t n)
+{
+    size_t t;
+
+    key_col(en->key, en->klen, &t);
+    return en->klen - t == n && !memcmp(en->key + t, token, n);
+}
+
+int ftx_edit_apply(struct ftx_edit *e, uint64_t h, const uint8_t *old, size_t len, int64_t max_id,
+                   const uint8_t **out, size_t *outlen, struct err *err)
+{
+    struct entry *en = NULL;
+    size_t nen = 0, lo = 0, hi, nh;
+    int rc;
+
+    ftx_edit_hashes(e, &nh);
+    e->out.len = 0;
+    rc = entries_parse(old, len, &en, &nen, err);
+    if (rc)
+        goto out;
+    /* The changes of hash h: ch[lo .. hi). */
+    hi = e->nch;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (e->ch[mid].hash < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (hi = lo; hi < e->nch && e->ch[hi].hash == h; hi++)
+        ;
+    /* The entries of the tokens that did not change stay as they are. */
+    for (size_t k = 0; k < nen; k++) {
+        bool changed = false;
+
+        for (size_t i = lo; i < hi && !changed; i++)
+            changed = entry_is(&en[k], e->arena.p + e->ch[i].off, e->ch[i].len);
+        if (!changed)
+            edit_emit(&e->out, en[k].key, en[k].klen, en[k].post, en[k].plen, err);
+    }
+    for (size_t i = lo; i < hi && !rc;) {
+        const uint8_t *tok = e->arena.p + e->ch[i].off;
+        size_t n = e->ch[i].len, end = i, any = SIZE_MAX;
+        uint32_t single = 0; /* with one text field: its number, from the changes */
+
+        while (end < hi && e->ch[end].len == n && !memcmp(e->arena.p + e->ch[end].off, tok, n))
+            end++;
+        for (size_t k = 0; k < nen; k++) {
+            size_t t;
+
+            if (entry_is(&en[k], tok, n) && key_col(en[k].key, en[k].klen, &t) == FTX_COL_ANY)
+                any = k;
+        }
+        if (e->ncols <= 1) {
+            single = e->ch[i].col;
+            for (size_t j = i; j < end; j++)
+                if (e->ch[j].col != single) {
+                    rc = edit_inconsistent(err);
+                    goto out;
+                }
+        }
+        e->b->ncp = 0;
+        /* Field by field in increasing order: those the old keys have and those changed. */
+        for (uint32_t col = 1, next;; col = next + 1) {
+            const uint8_t *post = NULL;
+            size_t plen = 0, j = i, jn;
+
+            next = UINT32_MAX;
+            for (size_t k = 0; k < nen; k++) {
+                size_t t;
+                uint32_t c = key_col(en[k].key, en[k].klen, &t);
+
+                if (c != FTX_COL_ANY && c >= col && c < next && entry_is(&en[k], tok, n))
+                    next = c;
+            }
+            if (single >= col && single < next && any != SIZE_MAX)
+                next = single;
+            for (size_t k = i; k < end; k++)
+                if (e->ch[k].col >= col && e->ch[k].col < next)
+                    next = e->ch[k].col;
+            if (next == UINT32_MAX)
+                break;
+            if (e->ncols <= 1) {
+                if (any != SIZE_MAX) {
+                    post = en[any].post;
+                    plen = en[any].plen;
+                }
+            } else {
+                for (size_t k = 0; k < nen; k++) {
+                    size_t t;
+
+                    if (key_col(en[k].key, en[k].klen, &t) == next && entry_is(&en[k], tok, n)) {
+                        post = en[k].post;
+                        plen = en[k].plen;
+                        if (!plen) { /* "the same as FTX_COL_ANY's" */
+                            if (any == SIZE_MAX) {
+                                rc = damaged(err, "postings");
+                                goto out;
+                            }
+                            post = en[any].post;
+                            plen = en[any].plen;
+                        }
+                    }
+                }
+            }
+            while (j < end && e->ch[j].col != next)
+                j++;
+            for (jn = j; jn < end && e->ch[jn].col == next; jn++)
+                ;
+            rc = edit_field(e, next, post, plen, max_id, e->ch + j, jn - j, err);
+            if (rc)
+                goto out;
+            if (next == UINT32_MAX - 1)
+                break;
+        }
+        rc = emit_token(e->b, tok, n, edit_emit, &e->out, err);
+        i = end;
+    }
+out:
+    free(en);
+    *out = e->out.p;
+    *outlen = rc ? 0 : e->out.len;
+    return rc;
+}
+
+void ftx_edit_stats(const struct ftx_edit *e, struct ftx_stats *st)
+{
+    st->rows = (uint64_t)((int64_t)st->rows + e->rows_delta);
+    st->tokens = (uint64_t)((int64_t)st->tokens + e->tokens_delta);
+    if (e->max_id > st->max_id)
+        st->max_id = e->max_id;
+}
+
+void ftx_edit_free(struct ftx_edit *e)
+{
+    if (!e)
+        return;
+    free(e->ch);
+    free(e->arena.p);
+    free(e->hashes);
+    free(e->out.p);
+    ftx_build_free(e->b);
+    free(e);
+}

@@ -126,6 +126,52 @@ size_t ftx_entry_put(uint8_t *out, const uint8_t *key, size_t klen, const uint8_
 int ftx_entries_find(const uint8_t *blob, size_t len, const uint8_t *key, size_t klen,
                      const uint8_t **post, size_t *plen, struct err *err);
 
+/* ---- Changing an index in place -------------------------------------------------------
+ * A write that changes a few rows changes the postings of their tokens only: the edit is
+ * told each changed row's tokens as they were and as they are, then makes again the
+ * entries of each hash (ftx table row) those tokens are stored under, from the old entries
+ * and the changes, the keys being what ftx_build_finish would write for the table as it is
+ * now (format 2 only). With the stats changed as ftx_edit_stats() says, every query then
+ * answers what it would over an index rebuilt from every row (same rows, counts, ranks);
+ * only max_id may stay above the largest id (it never decreases). */
+struct ftx_edit;
+
+/* A new edit of an index of ncols text fields (its stats' ncols). Free with
+ * ftx_edit_free(). */
+struct ftx_edit *ftx_edit_new(uint32_t ncols);
+
+/* Row id is removed (removed true) or added: counted in the index's rows. A changed row
+ * is removed, then added. */
+void ftx_edit_row(struct ftx_edit *e, int64_t id, bool removed);
+
+/* The tokens (a store_tokenize_fn's output, len bytes) of field col (1-based field number)
+ * of row id as they were (removed true) or as they are now: as ftx_build_add's. */
+void ftx_edit_tokens(struct ftx_edit *e, int64_t id, uint32_t col, const char *tokens, size_t len,
+                     bool removed);
+
+/* Bytes the edit holds (its caller rebuilds the whole index past a budget instead). */
+size_t ftx_edit_memory(const struct ftx_edit *e);
+
+/* The hashes (ftx_key_hash: the rows of the index's table) whose entries the edit changes,
+ * increasing, *n of them; borrowed from e until its next change. */
+const uint64_t *ftx_edit_hashes(struct ftx_edit *e, size_t *n);
+
+/*
+ * The new entries of hash h (one of ftx_edit_hashes()) from its old ones (old, len bytes, as
+ * stored, checked as ftx_entries_find() and ftx_postings_check() would; NULL, 0: no row),
+ * for an index whose largest row id is max_id (the old stats' and the rows added: ids above
+ * it are damage): *out, *outlen bytes, borrowed from e until the next call (0 bytes: the
+ * row goes). Errors: -ERR_INTERNAL for damaged entries or postings, or when a removed token
+ * is not in them (the index does not match the rows; the caller rebuilds it).
+ */
+int ftx_edit_apply(struct ftx_edit *e, uint64_t h, const uint8_t *old, size_t len, int64_t max_id,
+                   const uint8_t **out, size_t *outlen, struct err *err);
+
+/* Changes *st (the index's stats before the edit) into those after it: rows, tokens, max_id. */
+void ftx_edit_stats(const struct ftx_edit *e, struct ftx_stats *st);
+
+void ftx_edit_free(struct ftx_edit *e);
+
 /* ---- Querying ------------------------------------------------------------------------ */
 
 /* One query token: every one must be in the row (AND), in field col or FTX_COL_ANY. */

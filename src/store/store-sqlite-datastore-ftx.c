@@ -188,6 +188,76 @@ out:
     return rc;
 }
 
+int sqds_ftx_edit_write(sqlite3 *db, const struct ftx_stats *stats, struct ftx_edit *edit,
+                        struct err *err)
+{
+    sqlite3_stmt *get = NULL, *put = NULL, *del = NULL;
+    struct ftx_stats st = *stats;
+    const uint64_t *hs;
+    uint8_t *old = NULL;
+    size_t nh;
+    int rc = 0;
+
+    ftx_edit_stats(edit, &st);
+    hs = ftx_edit_hashes(edit, &nh);
+    if (sqlite3_prepare_v2(db, "SELECT entries FROM ftx WHERE h = ?", -1, &get, NULL) ||
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO ftx(h, entries) VALUES (?, ?)", -1, &put,
+                           NULL) ||
+        sqlite3_prepare_v2(db, "DELETE FROM ftx WHERE h = ?", -1, &del, NULL)) {
+        rc = sqds_db_error(db, sqlite3_errcode(db), "preparing the full-text index", err);
+        goto out;
+    }
+    for (size_t i = 0; i < nh && !rc; i++) {
+        const uint8_t *blob;
+        size_t len = 0, outlen;
+        int step;
+
+        sqlite3_bind_int64(get, 1, (int64_t)hs[i]);
+        step = sqlite3_step(get);
+        free(old);
+        old = NULL;
+        if (step == SQLITE_ROW) {
+            len = (size_t)sqlite3_column_bytes(get, 0);
+            old = xmalloc(len ? len : 1);
+            if (len)
+                memcpy(old, sqlite3_column_blob(get, 0), len);
+        } else if (step != SQLITE_DONE) {
+            rc = sqds_db_error(db, step, "reading the full-text index", err);
+        }
+        sqlite3_reset(get);
+        if (rc)
+            break;
+        rc = ftx_edit_apply(edit, hs[i], step == SQLITE_ROW ? old : NULL, len, st.max_id, &blob,
+                            &outlen, err);
+        if (rc)
+            break;
+        if (outlen) {
+            sqlite3_bind_int64(put, 1, (int64_t)hs[i]);
+            sqlite3_bind_blob(put, 2, blob, (int)outlen, SQLITE_STATIC);
+            step = sqlite3_step(put);
+            sqlite3_reset(put);
+        } else {
+            sqlite3_bind_int64(del, 1, (int64_t)hs[i]);
+            step = sqlite3_step(del);
+            sqlite3_reset(del);
+        }
+        if (step != SQLITE_DONE)
+            rc = sqds_db_error(db, step, "writing the full-text index", err);
+    }
+    if (!rc)
+        rc = sqds_meta_set(db, "ftx_rows", NULL, (int64_t)st.rows, err);
+    if (!rc)
+        rc = sqds_meta_set(db, "ftx_tokens", NULL, (int64_t)st.tokens, err);
+    if (!rc)
+        rc = sqds_meta_set(db, "ftx_max_id", NULL, st.max_id, err);
+out:
+    sqlite3_finalize(get);
+    sqlite3_finalize(put);
+    sqlite3_finalize(del);
+    free(old);
+    return rc;
+}
+
 /* ---- Queries ------------------------------------------------------------------------------- */
 struct lookup {
     sqlite3 *db;

@@ -240,6 +240,14 @@ int sqds_ftx_build(sqlite3 *db, const char *hex, const struct sqds_field *fields
  * tokens in its load pass (sqds_build_row), instead of reading the rows again. */
 int sqds_ftx_write(sqlite3 *db, const char *hex, struct ftx_build *fb, struct err *err);
 
+/* Changes the ftx index (format 2, whose stats before the change are *stats) of the table
+ * file open on db as edit says, inside the caller's transaction: the rows of ftx whose
+ * entries change and the meta ftx_rows, ftx_tokens, ftx_max_id (ftx.h, "Changing an index
+ * in place"). Errors: the engine's; -ERR_INTERNAL from ftx_edit_apply (damaged entries, or
+ * an index that does not hold a removed row's tokens: the caller rebuilds it). */
+int sqds_ftx_edit_write(sqlite3 *db, const struct ftx_stats *stats, struct ftx_edit *edit,
+                        struct err *err);
+
 /* The rows of t (has_ftx) matching the text conditions: *out (NULL when they hold no
  * token), with their ranks when ranked, for one page when keep > 0 (ftx_match_new()),
  * free with ftx_match_free(). Errors: -ERR_VALIDATION naming

@@ -4,9 +4,12 @@
  * store_ds_drop): each one transaction in the table's file, under the table's writer
  * lock, bumping its generation. docs/internals/datastore.md, "Storage".
  *
- * A table built with fulltext keeps its index in step: a changed or deleted record's
- * full-text row is removed with the tokens of its stored text (a contentless FTS5 table
- * needs them) and the new one added, with the tokenizer of store_ds_set_tokenizer().
+ * A table built with fulltext keeps its index in step, with the tokenizer of
+ * store_ds_set_tokenizer(): a changed or deleted record's tokens are taken from its stored
+ * text before the change and an added or changed record's after it; the ftx index then
+ * changes the postings of those tokens only (sqds_ftx_edit_write), and an older table's
+ * FTS5 index gets its row removed and added again (a contentless FTS5 table needs the old
+ * tokens too).
  */
 #include <sqlite3.h>
 
@@ -207,14 +210,18 @@ out:
 
 /* ---- Full-text rows of changed records ------------------------------------------------ */
 struct fts_writer {
-    bool on;
-    bool ftx; /* the table's index is ftx: rebuilt once the rows changed (ftx_after) */
+    bool on;  /* each changed record's text is read (FTS5's rows, or the ftx edit) */
+    bool ftx; /* the table's index is ftx: changed once the rows changed (ftx_after) */
     store_tokenize_fn tokenize;
     sqlite3_stmt *get; /* SELECT the text fields WHERE _id = ? */
     sqlite3_stmt *del; /* INSERT INTO fts(fts, rowid, …) VALUES ('delete', ?, …) */
     sqlite3_stmt *ins; /* INSERT INTO fts(rowid, …) VALUES (?, …) */
     size_t ncols;
+    size_t *cols; /* the text fields' numbers (1-based) */
     struct buf *toks;
+    /* ftx: the changed rows' tokens, before and after (NULL: the index is built again from
+     * every row, for a format 1 index or a change past SQDS_FTX_BUDGET) */
+    struct ftx_edit *edit;
 };
 
 static int fts_writer_init(struct store *s, struct writer *w, struct fts_writer *fw,
@@ -231,21 +238,26 @@ static int fts_writer_init(struct store *s, struct writer *w, struct fts_writer 
         return err_set(err, ERR_INTERNAL, NULL,
                        "changing the rows of a table with a full-text index needs the "
                        "tokenizer (store_ds_set_tokenizer)");
-    if (w->t.has_ftx) {
-        fw->ftx = true;
-        return 0;
-    }
+    fw->ftx = w->t.has_ftx;
+    if (fw->ftx && w->t.ftx.format < 2)
+        return 0; /* built again as format 2 */
     fw->on = true;
+    fw->cols = xcalloc(w->t.nfields + 1, sizeof(*fw->cols));
     for (size_t i = 0; i < w->t.nfields; i++) {
         if (w->t.fields[i].type != DSTYPE_TEXT)
             continue;
         buf_addf(&list, "%sc_%zu", fw->ncols ? ", " : "", i + 1);
-        fw->ncols++;
+        fw->cols[fw->ncols++] = i + 1;
     }
     fw->toks = xcalloc(fw->ncols, sizeof(*fw->toks));
     for (size_t i = 0; i < fw->ncols; i++)
         buf_init(&fw->toks[i], 0);
     buf_addf(&get, "SELECT %s FROM t_%s WHERE _id = ?", list.buf, w->t.hex);
+    rc = writer_prepare(w, get.buf, &fw->get, err);
+    if (fw->ftx) {
+        fw->edit = ftx_edit_new(w->t.ftx.ncols);
+        goto out;
+    }
     buf_addf(&del, "INSERT INTO fts(fts, rowid, %s) VALUES ('delete', ?", list.buf);
     buf_addf(&ins, "INSERT INTO fts(rowid, %s) VALUES (?", list.buf);
     for (size_t i = 0; i < fw->ncols; i++) {
@@ -254,11 +266,11 @@ static int fts_writer_init(struct store *s, struct writer *w, struct fts_writer 
     }
     buf_addch(&del, ')');
     buf_addch(&ins, ')');
-    rc = writer_prepare(w, get.buf, &fw->get, err);
     if (!rc)
         rc = writer_prepare(w, del.buf, &fw->del, err);
     if (!rc)
         rc = writer_prepare(w, ins.buf, &fw->ins, err);
+out:
     buf_release(&get);
     buf_release(&del);
     buf_release(&ins);
@@ -274,16 +286,19 @@ static void fts_writer_release(struct fts_writer *fw)
     for (size_t i = 0; fw->toks && i < fw->ncols; i++)
         buf_release(&fw->toks[i]);
     free(fw->toks);
+    free(fw->cols);
+    ftx_edit_free(fw->edit);
     memset(fw, 0, sizeof(*fw));
 }
 
-/* Removes (del) or adds the full-text row of record id, from its text fields as stored. */
+/* Removes (del) or adds the full-text row of record id, from its text fields as stored:
+ * FTS5's row, or the record's tokens told to the ftx edit. */
 static int fts_row(struct writer *w, struct fts_writer *fw, int64_t id, bool del, struct err *err)
 {
     sqlite3_stmt *st = del ? fw->del : fw->ins;
     int rc;
 
-    if (!fw->on)
+    if (!fw->on || (fw->ftx && !fw->edit))
         return 0;
     sqlite3_bind_int64(fw->get, 1, id);
     rc = sqlite3_step(fw->get);
@@ -291,30 +306,53 @@ static int fts_row(struct writer *w, struct fts_writer *fw, int64_t id, bool del
         sqlite3_reset(fw->get);
         return sqds_db_error(w->db, rc, "reading a record's text", err);
     }
-    sqlite3_bind_int64(st, 1, id);
+    if (fw->ftx)
+        ftx_edit_row(fw->edit, id, del);
+    else
+        sqlite3_bind_int64(st, 1, id);
     for (size_t i = 0; i < fw->ncols; i++) {
         const char *text = (const char *)sqlite3_column_text(fw->get, (int)i);
 
         buf_reset(&fw->toks[i]);
         if (text)
             fw->tokenize(text, &fw->toks[i]);
-        sqlite3_bind_text(st, (int)i + 2, fw->toks[i].buf, (int)fw->toks[i].len, SQLITE_STATIC);
+        if (fw->ftx)
+            ftx_edit_tokens(fw->edit, id, (uint32_t)fw->cols[i], fw->toks[i].buf, fw->toks[i].len,
+                            del);
+        else
+            sqlite3_bind_text(st, (int)i + 2, fw->toks[i].buf, (int)fw->toks[i].len, SQLITE_STATIC);
     }
-    rc = step_done(w->db, st, "updating the full-text index", err);
+    rc = fw->ftx ? 0 : step_done(w->db, st, "updating the full-text index", err);
     sqlite3_reset(fw->get);
+    /* A change this large costs about what the index costs: it is built again instead. */
+    if (fw->edit && ftx_edit_memory(fw->edit) > SQDS_FTX_BUDGET) {
+        ftx_edit_free(fw->edit);
+        fw->edit = NULL;
+    }
     return rc;
 }
 
 /*
- * After the rows of an ftx table changed, in the same transaction: the index is built
- * again from every row. NEEDSWORK: that is the whole table's cost (seconds for millions of
- * rows) for any change; postings changed in place (the rows' old and new tokens) would
- * cost what the change is.
+ * After the rows of an ftx table changed, in the same transaction: the postings of the
+ * changed rows' tokens are changed (sqds_ftx_edit_write), so a write costs what it changes.
+ * The whole index is built again from every row instead for a format 1 index, a change past
+ * SQDS_FTX_BUDGET (a delete of most of a large table), or an index found not to hold the
+ * old tokens of a changed row (damaged: logged).
  */
 static int ftx_after(struct writer *w, const struct fts_writer *fw, struct err *err)
 {
+    int rc;
+
     if (!fw->ftx)
         return 0;
+    if (fw->edit) {
+        rc = sqds_ftx_edit_write(w->db, &w->t.ftx, fw->edit, err);
+        if (rc != -ERR_INTERNAL)
+            return rc;
+        log_error("store: datastore: table of \"%s\": %s; building the full-text index again",
+                  w->t.id, err->msg);
+        err_clear(err);
+    }
     return sqds_ftx_build(w->db, w->t.hex, w->t.fields, w->t.nfields, fw->tokenize, NULL, err);
 }
 

@@ -12,6 +12,10 @@
  * The same rest is also read as a row of the ftx table (ftx_entries_find: entries of key
  * and postings, for the key "a" of every column).
  *
+ * The same rest is also the old row of token "a" for an edit in place (ftx_edit_apply: row 1
+ * loses "a" twice in field 1, row max_id + 1 gains it): either an error, or entries whose
+ * postings ftx_postings_check accepts.
+ *
  * Invariants checked, beyond "no crash": an entry found lies inside the row; postings that
  * ftx_postings_check accepts are accepted by a query; when a query is accepted, its count is the
  * number of ids ftx_match_next yields (increasing, at most max_id), the page of every match holds
@@ -93,6 +97,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc = ftx_entries_find(ix.a, ix.alen, key, klen, &post, &plen, &err);
         BUG_ON(rc != 0 && rc != 1 && rc != -ERR_INTERNAL);
         BUG_ON(rc == 1 && (post < ix.a || plen > ix.alen || post + plen > ix.a + ix.alen));
+    }
+    {
+        struct ftx_edit *e = ftx_edit_new(st.ncols);
+        uint8_t key[16];
+        size_t klen = ftx_key(FTX_COL_ANY, "a", 1, key), outlen = 0;
+        const uint8_t *out = NULL;
+        int64_t max_id = st.max_id + 1;
+
+        ftx_edit_row(e, 1, true);
+        ftx_edit_tokens(e, 1, 1, "a a", 3, true);
+        ftx_edit_row(e, max_id, false);
+        ftx_edit_tokens(e, max_id, 1, "a", 1, false);
+        err = (struct err)ERR_INIT;
+        rc = ftx_edit_apply(e, ftx_key_hash(key, klen), ix.a, ix.alen, max_id, &out, &outlen, &err);
+        BUG_ON(rc != 0 && rc != -ERR_INTERNAL);
+        for (uint32_t col = 0; !rc && col < 3; col++) {
+            const uint8_t *post = NULL;
+            size_t plen = 0;
+
+            klen = ftx_key(col, "a", 1, key);
+            err = (struct err)ERR_INIT;
+            rc = ftx_entries_find(out, outlen, key, klen, &post, &plen, &err);
+            BUG_ON(rc < 0);
+            BUG_ON(rc == 1 && plen && ftx_postings_check(post, plen, max_id, &err));
+            rc = 0;
+        }
+        ftx_edit_free(e);
     }
     err = (struct err)ERR_INIT;
     rc = ftx_match_new(&st, all, 1, true, 0, lookup, &ix, &m, &err);

@@ -1259,6 +1259,269 @@ static void raw_exec(const struct unit_store *u, const char *id, const char *sql
 
 /* A table built before ftx has FTS5's index: searched and changed through it as before;
  * a damaged ftx row is an error naming the index, not a crash. */
+/* ---- The full-text index changed in place against one rebuilt ---------------------------- */
+
+/* The answers of the queries qs (each a text, in field qf[i] or any when NULL) over the table
+ * file at path: for each, [count, [[id, rank], …] of the whole match by rank, [ids of a
+ * ranked page of 10]], then [rows, tokens] of the index. */
+static json_t *ftx_answers(const char *path, const char *rid, const char *const *qs,
+                           const char *const *qf, size_t nq)
+{
+    json_t *all = json_array();
+    struct sqds_table t = {0};
+    struct err err = ERR_INIT;
+    struct buf b = BUF_INIT;
+    sqlite3 *db = NULL;
+
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    if (sqds_table_load(db, NULL, rid, &t, &err))
+        fail_msg("table: %s", err.msg);
+    assert_true(t.has_ftx);
+    for (size_t i = 0; i < nq; i++) {
+        const char *toks[16];
+        struct store_ds_text text = {qf[i], toks, tokens(qs[i], &b, toks, 16)};
+        json_t *one = json_array(), *list = json_array(), *page = json_array();
+        struct ftx_match *m = NULL;
+        uint64_t n = 0;
+
+        if (sqds_ftx_match(db, &t, &text, 1, true, 0, &m, &err))
+            fail_msg("match %s: %s", qs[i], err.msg);
+        if (m) {
+            int64_t *ids;
+            double *ranks;
+            size_t got;
+
+            n = ftx_match_count(m);
+            ids = xcalloc(n + 1, sizeof(*ids));
+            ranks = xcalloc(n + 1, sizeof(*ranks));
+            got = ftx_match_page(m, 0, (size_t)n, ids, ranks);
+            assert_int_equal(got, n);
+            for (size_t k = 0; k < got; k++)
+                json_array_append_new(list, json_pack("[I, f]", (json_int_t)ids[k], ranks[k]));
+            ftx_match_free(m);
+            m = NULL;
+            free(ids);
+            free(ranks);
+        }
+        /* The one-page way (match_one for one token), which keeps only its best rows. */
+        if (sqds_ftx_match(db, &t, &text, 1, true, 10, &m, &err))
+            fail_msg("match %s: %s", qs[i], err.msg);
+        if (m) {
+            int64_t ids[10];
+            size_t got = ftx_match_page(m, 0, 10, ids, NULL);
+
+            for (size_t k = 0; k < got; k++)
+                json_array_append_new(page, json_integer(ids[k]));
+            ftx_match_free(m);
+        }
+        json_array_append_new(one, json_string(qs[i]));
+        json_array_append_new(one, json_integer((json_int_t)n));
+        json_array_append_new(one, list);
+        json_array_append_new(one, page);
+        json_array_append_new(all, one);
+    }
+    json_array_append_new(all,
+                          json_pack("[I, I]", (json_int_t)t.ftx.rows, (json_int_t)t.ftx.tokens));
+    sqds_table_release(&t);
+    sqlite3_close(db);
+    buf_release(&b);
+    return all;
+}
+
+/* A copy of the table file at path whose index is built again from every row. */
+static char *rebuilt_copy(const struct unit_store *u, const char *path, const char *rid)
+{
+    char *copy = xstrfmt("%s/rebuilt.db", u->dir);
+    struct sqds_table t = {0};
+    struct err err = ERR_INIT;
+    sqlite3 *db = NULL, *src = NULL;
+    sqlite3_backup *bk;
+
+    unlink(copy);
+    assert_int_equal(sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_open(copy, &db), SQLITE_OK);
+    bk = sqlite3_backup_init(db, "main", src, "main");
+    assert_non_null(bk);
+    assert_int_equal(sqlite3_backup_step(bk, -1), SQLITE_DONE);
+    sqlite3_backup_finish(bk);
+    sqlite3_close(src);
+    assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    if (sqds_table_load(db, NULL, rid, &t, &err) ||
+        sqds_ftx_build(db, t.hex, t.fields, t.nfields, catalog_search_text, NULL, &err))
+        fail_msg("rebuild: %s", err.msg);
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqds_table_release(&t);
+    sqlite3_close(db);
+    return copy;
+}
+
+static uint64_t incr_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* A text of 0–6 words of a small vocabulary (repeats likely: rows holding a token more
+ * than once), or NULL. */
+static const char *incr_text(uint64_t *s, char *out, size_t size)
+{
+    static const char *const words[] = {"bus",   "river", "metro", "北京", "交通",
+                                        "depot", "lines", "a",     "b",    "c"};
+    size_t n = incr_rand(s) % 7, len = 0;
+
+    if (incr_rand(s) % 8 == 0)
+        return NULL;
+    out[0] = 0;
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, size - len, "%s%s", i ? " " : "",
+                                words[incr_rand(s) % ARRAY_SIZE(words)]);
+    return out;
+}
+
+/*
+ * Random upserts, inserts, updates and deletes on a table with ntext text fields (1 or 2);
+ * after each, the ranked answers of every query over the index changed in place must be
+ * those over the same table's index built again from every row: counts, ids, order, ranks
+ * to the bit, the one-page way too, and the index's rows and tokens.
+ */
+static void incr_run(struct unit_store *u, const char *rid, size_t ntext, uint64_t seed)
+{
+    static const struct store_ds_field f2[] = {
+            {"id", DSTYPE_INT8}, {"title", DSTYPE_TEXT}, {"n", DSTYPE_INT8}, {"body", DSTYPE_TEXT}};
+    static const struct store_ds_field f1[] = {{"id", DSTYPE_INT8}, {"body", DSTYPE_TEXT}};
+    static const char *const pk[] = {"id"};
+    static const char *const qs[] = {"bus",      "river", "metro",   "北京",      "交通",
+                                     "depot",    "a",     "b",       "c",         "bus river",
+                                     "北京 bus", "a b c", "lines a", "交通 metro"};
+    const char *qf[3 * ARRAY_SIZE(qs)], *qq[3 * ARRAY_SIZE(qs)];
+    struct table_spec spec = {
+            ntext == 2 ? f2 : f1, ntext == 2 ? 4 : 2, pk, 1, true, {NULL}, {0}, 0, false};
+    char texts[8][128], ids[8][24];
+    const char *rows[40 * 4];
+    struct err err = ERR_INIT;
+    char *path = table_path(u, rid);
+    size_t nq = 0, nfields = spec.nfields;
+    int64_t next = 100;
+    uint64_t s = seed;
+
+    for (size_t i = 0; i < ARRAY_SIZE(qs); i++) {
+        qq[nq] = qs[i];
+        qf[nq++] = NULL;
+        qq[nq] = qs[i];
+        qf[nq++] = "body";
+        if (ntext == 2) {
+            qq[nq] = qs[i];
+            qf[nq++] = "title";
+        }
+    }
+    {
+        char(*buf)[128] = xcalloc(40 * 2, sizeof(*buf));
+        char(*num)[24] = xcalloc(40, sizeof(*num));
+
+        for (size_t r = 0; r < 40; r++) {
+            snprintf(num[r], sizeof(num[r]), "%zu", r + 1);
+            rows[r * nfields] = num[r];
+            if (ntext == 2) {
+                rows[r * nfields + 1] = incr_text(&s, buf[2 * r], sizeof(buf[0]));
+                rows[r * nfields + 2] = num[r];
+                rows[r * nfields + 3] = incr_text(&s, buf[2 * r + 1], sizeof(buf[0]));
+            } else {
+                rows[r * nfields + 1] = incr_text(&s, buf[2 * r], sizeof(buf[0]));
+            }
+        }
+        assert_int_equal(build_rows(u->s, rid, &spec, rows, 40, &err), 0);
+        free(buf);
+        free(num);
+    }
+    for (int round = 0; round < 60; round++) {
+        unsigned op = (unsigned)(incr_rand(&s) % 4);
+        size_t k = 1 + incr_rand(&s) % 4;
+        uint64_t n = 0;
+        json_t *got, *want;
+        char *copy;
+
+        if (op < 3) {
+            /* upsert (old and new keys), insert (new keys), update (keys 1..40, which a
+             * delete may have removed: then 404 and nothing written) */
+            enum store_ds_method m = op == 0   ? STORE_DS_UPSERT
+                                     : op == 1 ? STORE_DS_INSERT
+                                               : STORE_DS_UPDATE;
+            bool both = ntext == 2 && incr_rand(&s) % 2;
+            const char *fl[3] = {"id", "body", "title"};
+            size_t nf = both ? 3 : 2;
+            struct dsvalue v[4 * 3];
+
+            for (size_t r = 0; r < k; r++) {
+                int64_t id = op == 1 ? next++ : 1 + (int64_t)(incr_rand(&s) % 50);
+
+                snprintf(ids[r], sizeof(ids[r]), "%lld", (long long)id);
+                v[r * nf] = iv(id);
+                v[r * nf + 1] = tv(incr_text(&s, texts[2 * r], sizeof(texts[0])));
+                if (both)
+                    v[r * nf + 2] = tv(incr_text(&s, texts[2 * r + 1], sizeof(texts[0])));
+            }
+            int rc = store_ds_upsert(u->s, rid, m, fl, nf, v, k, &n, &err);
+
+            if (rc && !(op == 2 && rc == -ERR_NOT_FOUND))
+                fail_msg("round %d: upsert: %s", round, err.msg);
+        } else {
+            struct dsvalue v[4];
+            struct store_ds_filter del = {"id", v, k};
+
+            for (size_t r = 0; r < k; r++)
+                v[r] = iv(incr_rand(&s) % 2
+                                  ? 1 + (int64_t)(incr_rand(&s) % 50)
+                                  : 100 + (int64_t)(incr_rand(&s) % (uint64_t)(next - 99)));
+            assert_int_equal(store_ds_delete(u->s, rid, &del, 1, &n, &err), 0);
+        }
+        copy = rebuilt_copy(u, path, rid);
+        got = ftx_answers(path, rid, qq, qf, nq);
+        want = ftx_answers(copy, rid, qq, qf, nq);
+        if (!json_equal(got, want)) {
+            char *g = json_dumps(got, JSON_COMPACT), *w = json_dumps(want, JSON_COMPACT);
+
+            fail_msg("round %d (op %u): in place %s\nrebuilt %s", round, op, g, w);
+        }
+        json_decref(got);
+        json_decref(want);
+        free(copy);
+    }
+    assert_integrity(u, rid);
+    free(path);
+}
+
+static void test_fulltext_incremental(void **state)
+{
+    struct unit_store *u = *state;
+    struct err err = ERR_INIT;
+    uint64_t n = 0;
+
+    incr_run(u, RID_A, 2, 0x9e3779b97f4a7c15ull);
+    incr_run(u, RID_B, 1, 0xd1b54a32d192ed03ull);
+    /* The index was changed in place, not built again: its largest row id stays when the
+     * last row goes (a rebuild would lower it). */
+    {
+        long long max =
+                raw_int(u, RID_B, "SELECT max(_id) FROM t_0a1b2c3d4e5f4a6b8c7d9e0f1a2b3c4d");
+        long long key = raw_int(u, RID_B,
+                                "SELECT c_1 FROM t_0a1b2c3d4e5f4a6b8c7d9e0f1a2b3c4d"
+                                " ORDER BY _id DESC LIMIT 1");
+        long long before = raw_int(u, RID_B, "SELECT value FROM meta WHERE key = 'ftx_max_id'");
+        struct dsvalue v[] = {iv(key)};
+        struct store_ds_filter del = {"id", v, 1};
+
+        assert_true(before >= max);
+        assert_int_equal(store_ds_delete(u->s, RID_B, &del, 1, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_true(raw_int(u, RID_B, "SELECT max(_id) FROM t_0a1b2c3d4e5f4a6b8c7d9e0f1a2b3c4d") <
+                    max);
+        assert_int_equal(raw_int(u, RID_B, "SELECT value FROM meta WHERE key = 'ftx_max_id'"),
+                         before);
+    }
+}
+
 static void test_fulltext_older_and_damaged(void **state)
 {
     struct unit_store *u = *state;
@@ -2499,6 +2762,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_search_filters_sort, setup, teardown),
             cmocka_unit_test_setup_teardown(test_search_errors, setup, teardown),
             cmocka_unit_test_setup_teardown(test_fulltext, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_fulltext_incremental, setup, teardown),
             cmocka_unit_test_setup_teardown(test_fulltext_older_and_damaged, setup, teardown),
             cmocka_unit_test_setup_teardown(test_fulltext_format1, setup, teardown),
             cmocka_unit_test_setup_teardown(test_fulltext_later, setup, teardown),
