@@ -22,7 +22,7 @@
 #include "store/store-int.h"
 
 /* The PostgreSQL schema's own version (its migrations are not SQLite's). */
-#define PG_SCHEMA_VERSION 2
+#define PG_SCHEMA_VERSION 3
 
 /* The role datastore_search_sql runs as (store-pg-datastore-sql.c). */
 #define PG_DS_READER "kaifang_datastore_read"
@@ -87,6 +87,10 @@ void pg_assert_writing(struct store *s);
 /* Is the calling thread inside its write transaction? */
 bool pg_writing(struct store *s);
 
+/* Rolls back the calling thread's open transaction, if any (its connection is then
+ * idle). */
+void pg_rollback_open(struct store *s);
+
 /* A read snapshot around several statements: REPEATABLE READ on this thread's
  * connection, or nothing when the thread is in its write transaction already. */
 int pg_read_begin(struct store *s, bool *began, struct err *err);
@@ -101,6 +105,23 @@ int pg_bytea_decode(const char *text, uint8_t *out, size_t size, size_t *len);
 
 /* Parses an integer column value; 0 for NULL or junk (callers' columns are NOT NULL). */
 int64_t pg_int(const PGresult *res, int r, int c);
+
+/* The document (JSON text) in column 0 of row 0, parsed into *doc (new reference): 0;
+ * 1 when there is no row (err untouched), callers word the "not found"; -ERR_INTERNAL
+ * naming what when the text is not JSON. */
+int pg_fetch_doc(PGresult *r, json_t **doc, const char *what, struct err *err);
+
+/* Column 0 of every row as a new JSON array in *list: parsed documents (docs) or
+ * strings. -ERR_INTERNAL naming what when a document is not JSON. */
+int pg_fetch_list(PGresult *r, bool docs, json_t **list, const char *what, struct err *err);
+
+/* A boolean parameter's text ("t", "f"). */
+const char *pg_bool(bool b);
+
+/* The columns of a user row (users u) that pg_user_row reads, in its order, and the row
+ * i of a result starting with them as store_user_get's object (new reference). */
+#define PG_USER_COLUMNS "u.id, u.name, u.fullname, u.email, u.sysadmin, u.state, u.created"
+json_t *pg_user_row(const PGresult *r, int i);
 
 /* ---- Entries of store_pg_backend in the other files ------------------------------------
  * Contracts: the store_* functions of the same name in store.h. */
@@ -131,6 +152,25 @@ int pg_ledger_checkpoints(struct store *s,
                           int (*fn)(void *ctx, uint64_t size, const uint8_t root[32],
                                     const char *note, struct err *err),
                           void *ctx, struct err *err);
+
+/* Roles, grants, passwords and web sessions (store-pg-access.c). */
+int pg_role_set(struct store *s, const char *user_id, const char *role, const char *org_id, bool on,
+                struct err *err);
+int pg_roles_of(struct store *s, const char *user_id, json_t **roles, struct err *err);
+int pg_role_list(struct store *s, json_t **roles, struct err *err);
+int pg_grant_put(struct store *s, const char *id, const char *dataset_id, const char *grantee_id,
+                 const char *state, const char *created, const json_t *doc, struct err *err);
+int pg_grant_get(struct store *s, const char *id, json_t **doc, struct err *err);
+int pg_grant_list(struct store *s, const char *dataset_id, const char *grantee_id, json_t **docs,
+                  struct err *err);
+int pg_user_password_get(struct store *s, const char *name, json_t **user, char **hash,
+                         struct err *err);
+int pg_user_password_set(struct store *s, const char *user_id, const char *hash, struct err *err);
+int pg_session_put(struct store *s, const char *id_hash, const char *user_id, const char *csrf,
+                   int64_t expires, int64_t now, struct err *err);
+int pg_session_get(struct store *s, const char *id_hash, int64_t now, json_t **user, char **csrf,
+                   struct err *err);
+int pg_session_delete(struct store *s, const char *id_hash, const char *user_id, struct err *err);
 
 /* The datastore entries (store-pg-datastore.c). */
 extern const struct store_ds_backend pg_ds_backend;

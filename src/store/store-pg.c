@@ -166,6 +166,37 @@ static const char *const migrations[] = {
         "END $$;\n"
         "REVOKE ALL ON SCHEMA datastore FROM PUBLIC;\n"
         "GRANT USAGE ON SCHEMA datastore TO " PG_DS_READER ";\n",
+        /* 3: roles and grants (SQLite's 5; store-pg-access.c, docs/internals/access.md),
+         * web sessions (SQLite's 9), and the catalog counter of store_catalog_version()
+         * (SQLite's 11). Text columns that lists sort by compare bytes (COLLATE "C"), as
+         * SQLite's do, whatever the database's locale. */
+        "CREATE TABLE roles (\n"
+        "    user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,\n"
+        "    role text COLLATE \"C\" NOT NULL\n"
+        "        CHECK (role IN ('approver', 'auditor', 'grantee')),\n"
+        "    org_id text COLLATE \"C\" NOT NULL,\n"
+        "    PRIMARY KEY (user_id, role, org_id)\n"
+        ");\n"
+        "CREATE TABLE grants (\n"
+        "    id text COLLATE \"C\" PRIMARY KEY,\n"
+        "    dataset_id text NOT NULL,\n"
+        "    grantee_id text NOT NULL,\n"
+        "    state text NOT NULL,\n"
+        "    created text COLLATE \"C\" NOT NULL,\n"
+        "    doc text NOT NULL\n"
+        ");\n"
+        "CREATE INDEX grants_dataset ON grants (dataset_id, created);\n"
+        "CREATE INDEX grants_grantee ON grants (grantee_id, dataset_id);\n"
+        "CREATE TABLE sessions (\n"
+        "    id_hash text PRIMARY KEY,\n"
+        "    user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,\n"
+        "    csrf text NOT NULL,\n"
+        "    expires bigint NOT NULL\n"
+        ");\n"
+        "CREATE INDEX sessions_expires ON sessions (expires);\n"
+        "CREATE INDEX sessions_user ON sessions (user_id);\n"
+        "INSERT INTO meta (key, value) SELECT 'catalog', value FROM meta WHERE key = 'version'\n"
+        "    ON CONFLICT (key) DO UPDATE SET value = excluded.value;\n",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == PG_SCHEMA_VERSION,
@@ -496,8 +527,7 @@ int pg_run(struct store *s, const char *sql, const struct pg_params *p, PGresult
     return rc;
 }
 
-/* Rolls back the calling thread's open transaction, if any. */
-static void rollback_open(struct store *s)
+void pg_rollback_open(struct store *s)
 {
     struct pg_thread *t = pthread_getspecific(((struct pg *)s->be)->key);
 
@@ -571,8 +601,7 @@ int64_t pg_int(const PGresult *res, int r, int c)
     return v;
 }
 
-/* The one document of row 0 (parsed); 1 when there is no row. */
-static int fetch_doc(PGresult *r, json_t **doc, const char *what, struct err *err)
+int pg_fetch_doc(PGresult *r, json_t **doc, const char *what, struct err *err)
 {
     json_error_t jerr;
 
@@ -586,8 +615,7 @@ static int fetch_doc(PGresult *r, json_t **doc, const char *what, struct err *er
     return 0;
 }
 
-/* Column 0 of every row as docs or strings. */
-static int fetch_list(PGresult *r, bool docs, json_t **list, const char *what, struct err *err)
+int pg_fetch_list(PGresult *r, bool docs, json_t **list, const char *what, struct err *err)
 {
     json_t *arr = json_array();
     json_error_t jerr;
@@ -612,7 +640,7 @@ static char *doc_text(const json_t *doc)
     return json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
-static const char *pg_bool(bool b)
+const char *pg_bool(bool b)
 {
     return b ? "t" : "f";
 }
@@ -692,7 +720,7 @@ static int migrate(struct store *s, struct err *err)
     rc = pg_run(s, "COMMIT", NULL, NULL, "ending the migration", err);
 out:
     free(bump);
-    rollback_open(s);
+    pg_rollback_open(s);
     return rc;
 }
 
@@ -806,7 +834,7 @@ static int pg_begin(struct store *s, struct err *err)
                 " SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")",
                 NULL, NULL, "starting a transaction", err);
     if (rc) {
-        rollback_open(s);
+        pg_rollback_open(s);
         pthread_mutex_unlock(&q->write_lock);
         return rc;
     }
@@ -818,24 +846,37 @@ static void end_write(struct store *s, struct pg_thread *t)
 {
     struct pg *q = s->be;
 
-    rollback_open(s);
+    pg_rollback_open(s);
     t->writing = false;
     pthread_mutex_unlock(&q->write_lock);
 }
 
-static int pg_commit(struct store *s, struct err *err)
+static int commit_bumping(struct store *s, const char *bump, struct err *err)
 {
     struct pg *q = s->be;
     struct pg_thread *t = pthread_getspecific(q->key);
     int rc;
 
     BUG_ON(!t || !t->writing); /* store_commit without store_begin */
-    rc = pg_run(s, "UPDATE meta SET value = value + 1 WHERE key = 'version'", NULL, NULL,
-                "committing", err);
+    /* The counters are rows, so that the writers of every server bump them. */
+    rc = pg_run(s, bump, NULL, NULL, "committing", err);
     if (!rc)
         rc = pg_run(s, "COMMIT", NULL, NULL, "committing", err);
     end_write(s, t);
     return rc;
+}
+
+/* Every commit moves 'version'; all but ledger-only ones move 'catalog' too. */
+static int pg_commit(struct store *s, struct err *err)
+{
+    return commit_bumping(
+            s, "UPDATE meta SET value = value + 1 WHERE key IN ('version', 'catalog')", err);
+}
+
+/* A transaction that wrote ledger rows only: store_catalog_version() stays. */
+static int pg_commit_ledger(struct store *s, struct err *err)
+{
+    return commit_bumping(s, "UPDATE meta SET value = value + 1 WHERE key = 'version'", err);
 }
 
 static void pg_rollback(struct store *s)
@@ -847,7 +888,8 @@ static void pg_rollback(struct store *s)
         end_write(s, t);
 }
 
-static uint64_t pg_version(struct store *s)
+/* A counter of meta: "version" or "catalog". */
+static uint64_t version_of(struct store *s, const char *sql)
 {
     struct pg *q = s->be;
     struct err err = ERR_INIT;
@@ -855,8 +897,7 @@ static uint64_t pg_version(struct store *s)
     uint64_t v = 0;
     int rc;
 
-    rc = pg_run(s, "SELECT value FROM meta WHERE key = 'version'", NULL, &r, "reading the version",
-                &err);
+    rc = pg_run(s, sql, NULL, &r, "reading the version", &err);
     if (!rc && PQntuples(r) == 1)
         v = (uint64_t)pg_int(r, 0, 0);
     else
@@ -866,6 +907,16 @@ static uint64_t pg_version(struct store *s)
     if (rc)
         v = ((uint64_t)1 << 63) | (atomic_fetch_add(&q->failed_versions, 1) + 1);
     return v;
+}
+
+static uint64_t pg_version(struct store *s)
+{
+    return version_of(s, "SELECT value FROM meta WHERE key = 'version'");
+}
+
+static uint64_t pg_catalog_version(struct store *s)
+{
+    return version_of(s, "SELECT value FROM meta WHERE key = 'catalog'");
 }
 
 /* The sequencer's election: the session lock, kept by this thread's connection. */
@@ -944,7 +995,7 @@ static int pg_group_get(struct store *s, bool is_organization, const char *id_or
                 " ORDER BY id = $2 DESC LIMIT 1",
                 &p, &r, "looking up a group", err);
     if (!rc)
-        rc = fetch_doc(r, doc, "group", err);
+        rc = pg_fetch_doc(r, doc, "group", err);
     if (rc > 0)
         rc = err_set(err, ERR_NOT_FOUND, "id", "%s \"%s\" not found",
                      is_organization ? "organization" : "group", id_or_name);
@@ -970,7 +1021,7 @@ static int pg_group_list(struct store *s, bool is_organization, bool all_fields,
                              " state = 'active' ORDER BY name LIMIT $2 OFFSET $3",
                 &p, &r, "listing groups", err);
     if (!rc)
-        rc = fetch_list(r, all_fields, list, "group", err);
+        rc = pg_fetch_list(r, all_fields, list, "group", err);
     PQclear(r);
     pg_params_release(&p);
     return rc;
@@ -1179,7 +1230,7 @@ static int pg_dataset_get(struct store *s, const char *id_or_name, json_t **doc,
                 " LIMIT 1",
                 &p, &r, "looking up a dataset", err);
     if (!rc)
-        rc = fetch_doc(r, doc, "dataset", err);
+        rc = pg_fetch_doc(r, doc, "dataset", err);
     if (rc > 0)
         rc = err_set(err, ERR_NOT_FOUND, "id", "dataset \"%s\" not found", id_or_name);
     PQclear(r);
@@ -1236,9 +1287,7 @@ static int pg_group_dataset_count(struct store *s, bool is_organization, const c
 }
 
 /* ---- Users, tokens, members ------------------------------------------------------------ */
-#define USER_COLUMNS "u.id, u.name, u.fullname, u.email, u.sysadmin, u.state, u.created"
-
-static json_t *user_row(const PGresult *r, int i)
+json_t *pg_user_row(const PGresult *r, int i)
 {
     return json_pack("{s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "id", pg_json_string(r, i, 0), "name",
                      pg_json_string(r, i, 1), "fullname", pg_json_string(r, i, 2), "email",
@@ -1292,13 +1341,13 @@ static int pg_user_get(struct store *s, const char *id_or_name, json_t **user, s
 
     pg_params_text(&p, id_or_name);
     rc = pg_run(s,
-                "SELECT " USER_COLUMNS " FROM users u WHERE u.id = $1 OR u.name = $1"
+                "SELECT " PG_USER_COLUMNS " FROM users u WHERE u.id = $1 OR u.name = $1"
                 " ORDER BY u.id = $1 DESC LIMIT 1",
                 &p, &r, "looking up a user", err);
     if (!rc && PQntuples(r) == 0)
         rc = err_set(err, ERR_NOT_FOUND, "id", "user \"%s\" not found", id_or_name);
     else if (!rc)
-        *user = user_row(r, 0);
+        *user = pg_user_row(r, 0);
     PQclear(r);
     pg_params_release(&p);
     return rc;
@@ -1309,12 +1358,12 @@ static int pg_user_list(struct store *s, json_t **users, struct err *err)
     PGresult *r = NULL;
     int rc;
 
-    rc = pg_run(s, "SELECT " USER_COLUMNS " FROM users u ORDER BY u.name", NULL, &r,
+    rc = pg_run(s, "SELECT " PG_USER_COLUMNS " FROM users u ORDER BY u.name", NULL, &r,
                 "listing users", err);
     if (!rc) {
         *users = json_array();
         for (int i = 0; i < PQntuples(r); i++)
-            json_array_append_new(*users, user_row(r, i));
+            json_array_append_new(*users, pg_user_row(r, i));
     }
     PQclear(r);
     return rc;
@@ -1358,14 +1407,14 @@ static int pg_token_user(struct store *s, const char *token_hash, json_t **user,
 
     pg_params_text(&p, token_hash);
     rc = pg_run(s,
-                "SELECT " USER_COLUMNS " FROM tokens t JOIN users u ON u.id = t.user_id"
+                "SELECT " PG_USER_COLUMNS " FROM tokens t JOIN users u ON u.id = t.user_id"
                 " WHERE t.hash = $1 AND u.state = 'active'",
                 &p, &r, "looking up a user", err);
     /* Never echo a token hash. */
     if (!rc && PQntuples(r) == 0)
         rc = err_set(err, ERR_NOT_FOUND, NULL, "token not found");
     else if (!rc)
-        *user = user_row(r, 0);
+        *user = pg_user_row(r, 0);
     PQclear(r);
     pg_params_release(&p);
     return rc;
@@ -1473,7 +1522,9 @@ const struct store_backend store_pg_backend = {
         .begin = pg_begin,
         .commit = pg_commit,
         .rollback = pg_rollback,
+        .commit_ledger = pg_commit_ledger,
         .version = pg_version,
+        .catalog_version = pg_catalog_version,
         .group_put = pg_group_put,
         .group_get = pg_group_get,
         .group_list = pg_group_list,
@@ -1506,5 +1557,16 @@ const struct store_backend store_pg_backend = {
         .open_readonly = pg_open_readonly,
         .ledger_checkpoints = pg_ledger_checkpoints,
         .sequencer_lead = pg_sequencer_lead,
+        .role_set = pg_role_set,
+        .roles_of = pg_roles_of,
+        .role_list = pg_role_list,
+        .grant_put = pg_grant_put,
+        .grant_get = pg_grant_get,
+        .grant_list = pg_grant_list,
+        .user_password_get = pg_user_password_get,
+        .user_password_set = pg_user_password_set,
+        .session_put = pg_session_put,
+        .session_get = pg_session_get,
+        .session_delete = pg_session_delete,
         .ds = &pg_ds_backend,
 };

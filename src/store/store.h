@@ -85,7 +85,7 @@ uint64_t store_version(struct store *s);
  * metadata exports): a restricted read, which changes nothing there, leaves them valid.
  * A cache of what the ledger shows (entries, checkpoints, proofs, the audit) must use
  * store_version(). A transaction with no write at all counts as a catalog change. A
- * backend without the distinction (PostgreSQL for now) answers store_version(). Cheap;
+ * backend without the distinction answers store_version() (both stores have it). Cheap;
  * safe from any thread.
  */
 uint64_t store_catalog_version(struct store *s);

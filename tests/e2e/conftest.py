@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -128,6 +129,33 @@ def portal_db(path):
         m = re.search(r"^store_url = postgresql:///(\w+)\?", f.read(), re.M)
     assert m, "no PostgreSQL store_url in %s/kaifang.conf" % path
     return m.group(1)
+
+
+def portal_sql(path, sql, params=()):
+    """Runs one statement on a portal's database, whichever the store (the SQLite file,
+    or its PostgreSQL database through psql), and returns its rows as lists of text
+    (None for NULL). params are bound as ? (SQLite) or quoted literals (psql), so sql
+    must be valid on both engines; for a ledger entry use ENTRY_TEXT. Writes commit."""
+    if STORE == "sqlite":
+        db = sqlite3.connect(os.path.join(str(path), "kaifang.db"), timeout=30)
+        try:
+            with db:
+                rows = db.execute(sql, params).fetchall()
+        finally:
+            db.close()  # not left to the garbage collector (see test_ledger_verify)
+        return [[None if v is None else str(v) for v in row] for row in rows]
+    for v in params:
+        sql = sql.replace("?", "'%s'" % str(v).replace("'", "''"), 1)
+    p = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-P", "null=\\N", "-v",
+                        "ON_ERROR_STOP=1", pg_url(portal_db(path)), "-c", sql],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, "psql %r: %s" % (sql, p.stderr)
+    return [[None if v == "\\N" else v for v in line.split("\t")]
+            for line in p.stdout.splitlines() if line]
+
+
+# A ledger entry (BLOB in SQLite, bytea in PostgreSQL) as text, for portal_sql.
+ENTRY_TEXT = "CAST(entry AS TEXT)" if STORE == "sqlite" else "convert_from(entry, 'UTF8')"
 
 
 def copy_portal(src, dest):

@@ -2,34 +2,23 @@
 Action API from the command line, with the API's checks and errors (the two-person rule
 above all), one ledger entry per change and none for a refused command. The server of
 the same portal answers the same requests, so each refusal is compared with the API's.
-SQLite store only: it reads the portal's kaifang.db, and the module is not in the
-PostgreSQL pass's selection (CMakeLists.txt, KAIFANG_PG_E2E)."""
+It counts the portal's ledger rows in its database (conftest.portal_sql), on either store."""
 import json
-import os
-import sqlite3
 
 import pytest
 
-from conftest import ORG, fails, ok, run_cli, unique
+from conftest import ENTRY_TEXT, ORG, fails, ok, portal_sql, run_cli, unique
 from test_grants import ROWS, day
 
 
 
 def ledger_rows(portal):
-    db = sqlite3.connect(os.path.join(portal.path, "kaifang.db"), timeout=30)
-    try:
-        return db.execute("SELECT count(*) FROM ledger_entries").fetchone()[0]
-    finally:
-        db.close()
+    return int(portal_sql(portal.path, "SELECT count(*) FROM ledger_entries")[0][0])
 
 
 def last_entry(portal):
-    db = sqlite3.connect(os.path.join(portal.path, "kaifang.db"), timeout=30)
-    try:
-        return json.loads(db.execute("SELECT entry FROM ledger_entries ORDER BY idx DESC LIMIT 1")
-                          .fetchone()[0])
-    finally:
-        db.close()
+    return json.loads(portal_sql(portal.path, "SELECT " + ENTRY_TEXT + " FROM ledger_entries"
+                                 " ORDER BY idx DESC LIMIT 1")[0][0])
 
 
 @pytest.fixture(scope="module")

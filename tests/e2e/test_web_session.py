@@ -6,12 +6,11 @@ API tokens only: the session cookie never authorises it."""
 
 import os
 import re
-import sqlite3
 
 import pytest
 import requests
 
-from conftest import STORE, Portal, Server, copy_portal, fails, ok, run_cli, unique
+from conftest import Portal, Server, copy_portal, fails, ok, portal_sql, run_cli, unique
 
 PASSWORD = "correct horse battery"
 
@@ -69,11 +68,8 @@ def test_password_is_stored_hashed_and_checked(portal, pw_user):
     # Too short: refused, nothing stored, the password not echoed.
     p = run_cli("user", "password", pw_user, portal=portal.path, check=None, input="short\n")
     assert p.returncode != 0 and "shorter than 8" in p.stderr and "short\n" not in p.stderr
-    if STORE == "sqlite":
-        db = sqlite3.connect(os.path.join(portal.path, "kaifang.db"))
-        (h,) = db.execute("SELECT password_hash FROM users WHERE name = ?", (pw_user,)).fetchone()
-        db.close()
-        assert h.startswith("$argon2id$v=19$") and PASSWORD not in h
+    (h,) = portal_sql(portal.path, "SELECT password_hash FROM users WHERE name = ?", (pw_user,))[0]
+    assert h.startswith("$argon2id$v=19$") and PASSWORD not in h
 
 
 def test_sign_in_cookie_flags_and_sign_out(srv, pw_user):
@@ -177,15 +173,10 @@ def test_failed_sign_ins_are_slowed(srv, portal):
 
 
 def test_ended_session_refused(srv, portal, pw_user):
-    # Edits the SQLite file: this module is not in the PostgreSQL pass (CMakeLists.txt).
-    assert STORE == "sqlite"
     s = browser(srv)
     assert sign_in(srv, s, pw_user, PASSWORD).status_code == 303
     session_csrf(srv, s)
-    db = sqlite3.connect(os.path.join(portal.path, "kaifang.db"))
-    with db:
-        db.execute("UPDATE sessions SET expires = 1")
-    db.close()
+    portal_sql(portal.path, "UPDATE sessions SET expires = 1")
     r = get(srv, s, "/user/login")
     assert "Signed in" not in r.text and 'name="password"' in r.text
     # A new password ends every session of the user.
