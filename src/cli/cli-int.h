@@ -168,6 +168,7 @@ int cmd_scan(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_anonymize(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 
 /*
  * Loads the fees of the demo (cmd-audit.c) into an opened portal, once: the

@@ -265,6 +265,23 @@ static const struct command commands[] = {
          "Prints {\"routes\": [{\"methods\", \"pattern\"}…], \"actions\": [names]} as JSON:\n"
          "the server's route table and the CKAN action table, the single places that say\n"
          "what it answers (tests/e2e/test_authz_matrix.py holds a row for each).\n"},
+        {"migrate", cmd_migrate, "move the portal's store from SQLite to PostgreSQL",
+         "usage: kaifang migrate [--portal DIR] --to postgresql://USER@HOST:PORT/DB\n"
+         "\n"
+         "Copies every record of the portal's SQLite store into a new, empty PostgreSQL\n"
+         "database in one transaction: organizations, groups, users (with their password\n"
+         "hashes), API tokens, memberships, datasets and resources, the ledger (entries,\n"
+         "tiles and signed checkpoints: it verifies with the same checkpoints), datastore\n"
+         "tables and ingest statuses. Then kaifang.conf's store_url names the new store\n"
+         "(the file becomes readable by its owner only); kaifang.db is left as it was and\n"
+         "files/ is shared as before. Stop the servers first. A database that is not empty\n"
+         "is refused, and so is a portal holding what the PostgreSQL store does not keep\n"
+         "yet (the message names it); nothing is written then. Web sessions are not\n"
+         "carried (users sign in again).\n"
+         "\n"
+         "  --to URL  the PostgreSQL database (libpq URI; made with createdb; the password\n"
+         "            from the URL, ~/.pgpass, a service file or PGPASSWORD)\n"
+         "\n" PORTAL_HELP},
         {"ledger", cmd_ledger, "show the ledger key, integrate and verify the public ledger",
          "usage: kaifang ledger key [--portal DIR]\n"
          "       kaifang ledger integrate [--portal DIR]\n"

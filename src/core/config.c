@@ -708,3 +708,80 @@ out:
     free(path);
     return ret;
 }
+
+int config_file_set(const char *portal_dir, const char *key, const char *value, struct err *err)
+{
+    struct buf text = BUF_INIT, out = BUF_INIT;
+    char *path = xstrfmt("%s/" CONFIG_FILE, portal_dir);
+    char *tmp = xstrfmt("%s/" CONFIG_FILE ".tmp", portal_dir);
+    char *line, *next;
+    bool missing, done = false;
+    int fd = -1, ret;
+    size_t off = 0;
+
+    if (strchr(value, '\n') || strchr(value, '#') || strchr(value, '"')) {
+        ret = err_set(err, ERR_VALIDATION, key,
+                      "the value of \"%s\" cannot be written to " CONFIG_FILE
+                      " (it holds a newline, '#' or '\"')",
+                      key);
+        goto out;
+    }
+    ret = read_small_file(path, CONFIG_FILE_MAX, &text, &missing, err);
+    if (ret)
+        goto out;
+    for (line = missing ? NULL : text.buf; line; line = next) {
+        struct err e = ERR_INIT;
+        char *copy, *k, *v;
+
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (!next && !*line)
+            break;
+        copy = xstrdup(line);
+        if (!done && !config_split(copy, &k, &v, &e) && k && !strcmp(k, key)) {
+            buf_addf(&out, "%s = %s\n", key, value);
+            done = true;
+        } else {
+            buf_addf(&out, "%s\n", line);
+        }
+        free(copy);
+    }
+    if (!done)
+        buf_addf(&out, "%s = %s\n", key, value);
+    /* The value may be a PostgreSQL URL holding a password: owner only. */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot create \"%s\": %s", tmp, strerror(errno));
+        goto out;
+    }
+    while (off < out.len) {
+        ssize_t n = write(fd, out.buf + off, out.len - off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            ret = err_set(err, ERR_INTERNAL, NULL, "cannot write \"%s\": %s", tmp, strerror(errno));
+            goto out;
+        }
+        off += (size_t)n;
+    }
+    if (fsync(fd) < 0 || close(fd) < 0) {
+        fd = -1;
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot write \"%s\": %s", tmp, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0)
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot replace \"%s\": %s", path, strerror(errno));
+out:
+    if (fd >= 0)
+        close(fd);
+    if (ret)
+        unlink(tmp);
+    buf_release(&text);
+    buf_release(&out);
+    free(path);
+    free(tmp);
+    return ret;
+}

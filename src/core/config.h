@@ -60,6 +60,16 @@ int config_set(struct config *c, const char *key, const char *value, struct err 
  * readable by its owner only (a PostgreSQL URL may hold a password). */
 int config_write_default(const struct config *c, struct err *err);
 
+/*
+ * Sets key to value in <portal_dir>/kaifang.conf: the first line setting key is
+ * replaced, or a line is appended; comments and other lines are kept. The file is
+ * replaced atomically (written beside it, then renamed) and left readable by its owner
+ * only (the value may be a PostgreSQL URL with a password). value must not hold a
+ * newline, '#' or '"' (-ERR_VALIDATION); -ERR_INTERNAL on an I/O failure (the file is
+ * then unchanged). The caller checks value with config_set() first.
+ */
+int config_file_set(const char *portal_dir, const char *key, const char *value, struct err *err);
+
 void config_release(struct config *c);
 
 #endif

@@ -129,6 +129,7 @@ struct store_ds_info {
     uint64_t rows;
     uint64_t generation;   /* bumped by every change of the table (rows, fields, meta) */
     bool fulltext_pending; /* its full-text index is not built yet (fulltext_later) */
+    bool fulltext;         /* built with fulltext (store_ds_table_def.fulltext) */
 };
 
 /* -ERR_NOT_FOUND when resource_id has no table. */

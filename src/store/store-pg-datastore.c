@@ -395,6 +395,9 @@ struct store_ds_build {
     store_tokenize_fn tokenize;
     uint64_t rows;
     bool copying;
+    /* Begun inside the calling thread's write transaction (store_begin): the build runs on
+     * that connection and its commit leaves the COMMIT to store_commit. */
+    bool joined;
     struct buf data; /* COPY text not sent yet */
     struct buf tmp, toks, fts;
     struct sqds_bindv *vals;
@@ -413,7 +416,8 @@ static void build_free(struct store_ds_build *b)
         while ((r = PQgetResult(b->c)))
             PQclear(r);
     }
-    pg_conn_give(b->s, b->c);
+    if (!b->joined)
+        pg_conn_give(b->s, b->c);
     for (size_t i = 0; i < b->nfields; i++)
         free(b->fields[i].id);
     free(b->fields);
@@ -556,13 +560,16 @@ static int pgds_build_begin(struct store *s, const char *resource_id,
         goto out;
     }
     rc = def_copy(b, def, err);
-    if (!rc)
+    b->c = pg_writing_conn(s);
+    b->joined = b->c != NULL;
+    if (!rc && !b->joined)
         rc = pg_conn_take(s, &b->c, err);
     if (rc)
         goto out;
     xsnprintf(b->name, sizeof(b->name), "b_%s_%ld_%" PRIuFAST64, b->hex, (long)getpid(),
               atomic_fetch_add(&build_serial, 1));
-    buf_addf(&sql, "BEGIN; CREATE TABLE datastore.%s (_id bigint NOT NULL", b->name);
+    buf_addf(&sql, "%sCREATE TABLE datastore.%s (_id bigint NOT NULL", b->joined ? "" : "BEGIN; ",
+             b->name);
     for (size_t i = 0; i < b->nfields; i++)
         buf_addf(&sql, ", c_%zu %s", i + 1, column_type(b->fields[i].type));
     if (b->has_fts)
@@ -621,19 +628,22 @@ static void copy_text(struct buf *out, const char *s, size_t len)
     buf_add(out, s + start, len - start);
 }
 
-static int pgds_build_row(struct store_ds_build *b, const struct dsvalue *values, struct err *err)
+int pgds_build_row_id(struct store_ds_build *b, int64_t id, const struct dsvalue *values,
+                      struct err *err)
 {
     size_t mark = b->data.len;
     int rc;
 
     if (b->rows == INT64_MAX)
         return err_set(err, ERR_TOO_LARGE, NULL, "too many rows");
+    if (id < 1)
+        return err_set(err, ERR_VALIDATION, "_id", "row id %" PRId64 " is not positive", id);
     for (size_t i = 0; i < b->npk; i++)
         if (values[b->pk[i]].kind == DSVALUE_NULL)
             return err_set(err, ERR_VALIDATION, "primary_key",
                            "primary key field \"%s\" is empty (row %" PRIu64 ")",
                            b->fields[b->pk[i]].id, b->rows + 1);
-    buf_addf(&b->data, "%" PRIu64, b->rows + 1);
+    buf_addf(&b->data, "%" PRId64, id);
     for (size_t i = 0; i < b->nfields; i++) {
         struct sqds_bindv *v = &b->vals[i];
 
@@ -663,6 +673,11 @@ static int pgds_build_row(struct store_ds_build *b, const struct dsvalue *values
     if (b->data.len >= PGDS_COPY_BATCH)
         return copy_flush(b, err);
     return 0;
+}
+
+static int pgds_build_row(struct store_ds_build *b, const struct dsvalue *values, struct err *err)
+{
+    return pgds_build_row_id(b, (int64_t)b->rows + 1, values, err);
 }
 
 /* The message of a failed COPY: values PostgreSQL refused (invalid UTF-8 …) are the
@@ -841,7 +856,7 @@ static int pgds_build_commit(struct store_ds_build *b, const json_t *meta, uint6
                  " meta = excluded.meta, fulltext = excluded.fulltext, rows = excluded.rows,"
                  " generation = datastore_tables.generation + 1",
                  &p, NULL, "storing a datastore table's meta", err);
-    if (!rc)
+    if (!rc && !b->joined)
         rc = pg_exec(b->c, "COMMIT", NULL, NULL, "committing a datastore table", err);
     if (!rc && rows)
         *rows = b->rows;
@@ -913,6 +928,7 @@ static int pgds_info(struct store *s, const char *resource_id, struct store_ds_i
         info->meta = json_incref(t.meta);
         info->rows = t.rows;
         info->generation = t.generation;
+        info->fulltext = t.fulltext;
     }
     pgds_table_release(&t);
     pg_conn_give(s, c);

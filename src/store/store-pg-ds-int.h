@@ -118,6 +118,12 @@ enum dstype pgds_oid_type(unsigned oid);
 int pgds_sql_text_limits(const char *sql, struct err *err);
 int pgds_plan_text_check(const char *s, struct err *err);
 
+/* store_ds_build_row with the row's _id given (id ≥ 1, unique: the primary key added at
+ * commit refuses a duplicate): `kaifang migrate` keeps each row's _id. Errors as
+ * store_ds_build_row's. */
+int pgds_build_row_id(struct store_ds_build *b, int64_t id, const struct dsvalue *values,
+                      struct err *err);
+
 /* store_ds_sql (store-pg-datastore-sql.c). */
 int pgds_sql(struct store *s, const char *sql, const struct store_ds_sql_opts *o,
              struct store_ds_cursor **out, struct err *err);

@@ -91,6 +91,10 @@ bool pg_writing(struct store *s);
  * idle). */
 void pg_rollback_open(struct store *s);
 
+/* The connection of the calling thread's write transaction, NULL outside one (a datastore
+ * build begun inside it joins it: `kaifang migrate`'s one transaction). */
+PGconn *pg_writing_conn(struct store *s);
+
 /* A read snapshot around several statements: REPEATABLE READ on this thread's
  * connection, or nothing when the thread is in its write transaction already. */
 int pg_read_begin(struct store *s, bool *began, struct err *err);

@@ -407,6 +407,13 @@ bool pg_writing(struct store *s)
     return t && t->writing;
 }
 
+PGconn *pg_writing_conn(struct store *s)
+{
+    struct pg_thread *t = pthread_getspecific(((struct pg *)s->be)->key);
+
+    return t && t->writing ? t->conn : NULL;
+}
+
 void pg_assert_writing(struct store *s)
 {
     BUG_ON(!pg_writing(s)); /* a store write outside store_begin/store_commit */

@@ -1414,6 +1414,7 @@ static int sq_ds_info(struct store *s, const char *resource_id, struct store_ds_
         json_array_append_new(info->fields, json_pack("{s:s, s:s}", "id", r->t.fields[i].id, "type",
                                                       dstype_name(r->t.fields[i].type)));
     info->fulltext_pending = r->t.fts_pending;
+    info->fulltext = r->t.fulltext;
     info->primary_key = json_array();
     for (size_t i = 0; i < r->t.npk; i++)
         json_array_append_new(info->primary_key, json_string(r->t.fields[r->t.pk[i]].id));
