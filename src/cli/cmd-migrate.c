@@ -64,15 +64,14 @@ int cmd_migrate(int argc, char **argv)
         goto out;
     }
     printf("migrated to postgresql: %" PRIu64 " organizations and groups, %" PRIu64
-           " users, %" PRIu64 " API tokens, %" PRIu64 " memberships, %" PRIu64 " datasets (%" PRIu64
+           " users, %" PRIu64 " API tokens, %" PRIu64 " memberships, %" PRIu64 " roles, %" PRIu64
+           " grants, %" PRIu64 " web sessions, %" PRIu64 " datasets (%" PRIu64
            " resources), %" PRIu64 " ledger entries, %" PRIu64 " ledger tiles, %" PRIu64
            " checkpoints, %" PRIu64 " datastore tables (%" PRIu64 " rows), %" PRIu64
            " datastore statuses\n",
-           n.groups, n.users, n.tokens, n.members, n.datasets, n.resources, n.ledger_entries,
-           n.ledger_tiles, n.ledger_checkpoints, n.ds_tables, n.ds_rows, n.ds_statuses);
-    if (n.sessions_dropped)
-        printf("not carried: %" PRIu64 " web sessions (signed-in users sign in again)\n",
-               n.sessions_dropped);
+           n.groups, n.users, n.tokens, n.members, n.roles, n.grants, n.sessions, n.datasets,
+           n.resources, n.ledger_entries, n.ledger_tiles, n.ledger_checkpoints, n.ds_tables,
+           n.ds_rows, n.ds_statuses);
     printf("kaifang.conf now uses the postgresql store; %s was left as it was\n",
            p.cfg.store_url + (starts_with(p.cfg.store_url, "sqlite:") ? 7 : 0));
     ret = CLI_OK;

@@ -29,8 +29,6 @@ static const struct {
     const char *table;
     const char *kind;
 } not_carried[] = {
-        {"roles", "roles"},
-        {"grants", "grants"},
         {"fee_schedules", "fee schedules"},
         {"charges", "charges"},
         {"privacy_reports", "privacy reports"},
@@ -56,6 +54,8 @@ static const char *const known_tables[] = {
         "datastore_status",
         "sessions",
         "dataset_derived",
+        "roles",
+        "grants",
 };
 
 struct mig {
@@ -460,6 +460,59 @@ static int copy_ledger(struct mig *m, struct err *err)
     return rc;
 }
 
+/* Roles, grants and the web sessions that have not ended (a signed-in user stays signed
+ * in: the cookie's id hashes to the same row). */
+static int copy_access(struct mig *m, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *doc = NULL;
+    int64_t now = (int64_t)time(NULL);
+    int rc = prepare(m,
+                     "SELECT user_id, role, nullif(org_id, '') FROM roles"
+                     " ORDER BY user_id, role, org_id",
+                     &st, err);
+
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        rc = store_role_set(m->dst, col_text(st, 0), col_text(st, 1), col_text(st, 2), true, err);
+        if (!rc)
+            m->n->roles++;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!rc)
+        rc = prepare(m,
+                     "SELECT id, dataset_id, grantee_id, state, created, doc FROM grants"
+                     " ORDER BY created, rowid",
+                     &st, err);
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        rc = col_json(st, 5, "grant", col_text(st, 0), &doc, err);
+        if (!rc)
+            rc = store_grant_put(m->dst, col_text(st, 0), col_text(st, 1), col_text(st, 2),
+                                 col_text(st, 3), col_text(st, 4), doc, err);
+        json_decref(doc);
+        doc = NULL;
+        if (!rc)
+            m->n->grants++;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!rc)
+        rc = prepare(m,
+                     "SELECT id_hash, user_id, csrf, expires FROM sessions WHERE expires > ?1"
+                     " ORDER BY expires, id_hash",
+                     &st, err);
+    if (!rc)
+        sqlite3_bind_int64(st, 1, now);
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        rc = store_session_put(m->dst, col_text(st, 0), col_text(st, 1), col_text(st, 2),
+                               sqlite3_column_int64(st, 3), now, err);
+        if (!rc)
+            m->n->sessions++;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int copy_ds_statuses(struct mig *m, struct err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -634,20 +687,13 @@ int store_migrate(struct store *src, struct store *dst, store_tokenize_fn tokeni
     if (!rc)
         rc = copy_datasets(&m, err);
     if (!rc)
+        rc = copy_access(&m, err);
+    if (!rc)
         rc = copy_ledger(&m, err);
     if (!rc)
         rc = copy_ds_statuses(&m, err);
     if (!rc)
         rc = copy_ds_tables(&m, err);
-    if (!rc) {
-        /* Web sessions are not carried: signed-in users sign in again. */
-        int64_t n = count_rows(&m, "sessions", err);
-
-        if (n < 0)
-            rc = -ERR_INTERNAL;
-        else
-            counts->sessions_dropped = (uint64_t)n;
-    }
     if (!rc) {
         rc = store_commit(dst, err);
         began = false;

@@ -13,13 +13,34 @@ Runs in the PostgreSQL pass only (conftest.py leaves it out of the SQLite pass).
 """
 
 import os
+import re
 import sqlite3
+
+import requests
 
 from conftest import ORG, Portal, Server, fails, ok, pg_new_db, pg_url, pg_value, run_cli, unique
 
 # The data kinds the PostgreSQL store cannot keep yet (store-migrate.c, not_carried[]):
 # a portal holding any of them is refused, naming it.
 NOT_CARRIED = {"privacy_reports": "privacy reports", "dataset_views": "dataset view counts"}
+PASSWORD = "correct horse battery"
+
+
+def sign_in(srv):
+    """A browser session signed in as pub-web (src/http/publish.c)."""
+    s = requests.Session()
+    s.trust_env = False
+    r = s.get(srv.url + "/user/login", timeout=30)
+    tok = re.search(r'name="csrf_token" value="([^"]+)"', r.text).group(1)
+    r = s.post(srv.url + "/user/login", data={"csrf_token": tok, "name": "pub-web",
+                                                "password": PASSWORD}, allow_redirects=False, timeout=30)
+    assert r.status_code == 303, r.text[:300]
+    return s
+
+
+def signed_in_as(srv, s):
+    r = s.get(srv.url + "/user/login", timeout=30)
+    return "Signed in" in r.text and "pub-web" in r.text
 
 
 def sqlite_rows(path, sql):
@@ -60,6 +81,9 @@ def build_sqlite_portal(tmp_path):
     p = Portal(tmp_path / "portal")
     run_cli("init", portal=p.path, check=0)  # the SQLite default, whatever the pass
     p.add_users()
+    run_cli("user", "add", "pub-web", "--password-stdin", portal=p.path, check=0,
+            input=PASSWORD + "\n")
+    p.cli("role", "add", "editor", "approver", "--org", ORG)
     srv = Server(p, name="sqlite")
     token = p.tokens["sysadmin"]
     names = []
@@ -108,6 +132,10 @@ def test_migrate_sqlite_portal_to_postgresql(tmp_path):
     p, srv, names, res = build_sqlite_portal(tmp_path)
     token = p.tokens["sysadmin"]
     before = snapshot(srv, token, names, res)
+    browser = sign_in(srv)
+    assert signed_in_as(srv, browser)
+    roles = p.cli("role", "list").stdout
+    assert "approver" in roles, roles
     # A verifier's state while the portal is on SQLite: after the move the server must
     # prove its tree consistent with this checkpoint.
     state = str(tmp_path / "verifier.state")
@@ -151,7 +179,7 @@ def test_migrate_sqlite_portal_to_postgresql(tmp_path):
     assert "store_url = %s" % pg_url(db) in open(conf).read()
     assert os.stat(conf).st_mode & 0o077 == 0
     # Everything in one transaction: the SQLite rows, one for one.
-    for table in ("datasets", "groups", "users", "tokens", "members", "ledger_entries",
+    for table in ("datasets", "groups", "users", "tokens", "members", "roles", "sessions", "ledger_entries",
                   "ledger_tiles", "ledger_checkpoints", "dataset_resources", "dataset_facets"):
         assert pg_value(db, "SELECT count(*) FROM %s" % table) == \
             str(sqlite_rows(p.path, "SELECT count(*) FROM %s" % table)[0][0]), table
@@ -163,6 +191,11 @@ def test_migrate_sqlite_portal_to_postgresql(tmp_path):
     after = snapshot(pg, token, names, res)
     for k in before:
         assert after[k] == before[k], k
+    # The browser signed in on SQLite is still signed in; the role is still held.
+    assert signed_in_as(pg, browser)
+    assert p.cli("role", "list").stdout == roles
+    assert "approver" in pg_value(db, "SELECT string_agg(role, ',') FROM roles")
+    assert sign_in(pg)
     assert [r["_id"] for r in after["datastore"]["records"]] == [1, 2, 3, 5]
     # The ledger verifies with the same checkpoints: from the portal directory, and from
     # the server against the checkpoint the verifier saw on SQLite.
