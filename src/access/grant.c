@@ -478,6 +478,7 @@ int grant_revoke_as(struct store *s, const struct actor *a, json_t *params, json
 {
     json_t *rec = NULL;
     const char *note = NULL, *org;
+    char now[TIME_ISO_MAX];
     bool began = false;
     int ret;
 
@@ -504,7 +505,16 @@ int grant_revoke_as(struct store *s, const struct actor *a, json_t *params, json
                       sget(rec, "state"));
         goto out;
     }
-    ret = grant_decided(s, a, rec, "revoked", note, "grant_revoke", err);
+    /* The decision (decided_by, decided_at, note) stays who approved it; the revocation
+     * is recorded beside it. */
+    time_now_rfc3339(now);
+    json_object_set_new(rec, "state", json_string("revoked"));
+    json_object_set_new(rec, "revoked_by", json_string(a->name));
+    json_object_set_new(rec, "revoked_at", json_string(now));
+    json_object_set_new(rec, "revoke_note", note ? json_string(note) : json_null());
+    ret = grant_store(s, rec, err);
+    if (!ret)
+        ret = grant_entry(s, "grant_revoke", a->name, rec, err);
     if (!ret)
         ret = store_commit(s, err);
     if (ret)

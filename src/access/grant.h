@@ -16,7 +16,9 @@
  *    "purpose", "legal_basis", "columns": [names], "filters": {column: [values]},
  *    "valid_from": "YYYY-MM-DD", "valid_until": "YYYY-MM-DD" (both days included, UTC),
  *    "fee_schedule": id or null, "state": "requested" | "approved" | "refused" |
- *    "revoked", "requested_by", "requested_at", "decided_by", "decided_at", "note"}
+ *    "revoked", "requested_by", "requested_at", "decided_by", "decided_at", "note"
+ *    (who approved or refused it, when, their note), and once revoked "revoked_by",
+ *    "revoked_at", "revoke_note" (a revocation leaves the decision as it was)}
  *
  * Thread-safety: every function may be called from any thread at once.
  */
@@ -58,7 +60,8 @@ int grant_decide_as(struct store *s, const struct actor *a, json_t *params, bool
 /*
  * grant_revoke: params {id, note (optional)}: an approved grant ends now. An approver of
  * the organization (any, the requester too: ending access needs no second person), an
- * admin of it, or a sysadmin. Ledger "grant_revoke".
+ * admin of it, or a sysadmin. Sets state "revoked", revoked_by, revoked_at and
+ * revoke_note; decided_by and decided_at keep the approver. Ledger "grant_revoke".
  */
 int grant_revoke_as(struct store *s, const struct actor *a, json_t *params, json_t **grant,
                     struct err *err);

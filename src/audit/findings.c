@@ -437,6 +437,11 @@ static void store_self_approved(struct fwalk *w)
 
         if (!by || !(str_eq(state, "approved") || str_eq(state, "revoked")))
             continue;
+        /* A grant revoked before revoked_by existed had its decided_by overwritten by the
+         * revoker: there the store no longer says who approved, and the approve entry
+         * (judged in the walk) is the only witness. */
+        if (str_eq(state, "revoked") && !sget(g, "revoked_by"))
+            continue;
         if (!str_eq(by, sget(g, "requested_by")) && !str_eq(by, sget(g, "grantee")))
             continue;
         it = self_item(w, gid, sget(g, "organization"), "store");
