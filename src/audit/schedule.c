@@ -277,13 +277,9 @@ int audit_schedule_approve(struct store *s, const struct actor *a, const char *i
         rc = err_set(err, ERR_INTERNAL, NULL, "a stored fee schedule is corrupt");
         goto out;
     }
-    if (actor_capacity(a, org_id) < CAPACITY_MEMBER) {
-        /* Pending schedules are not public: the same answer as a missing one. */
-        if (!str_eq(json_string_value(json_object_get(doc, "state")), "approved")) {
-            rc = err_set(err, ERR_NOT_FOUND, "id", "fee schedule \"%s\" not found", id_or_name);
-            goto out;
-        }
-    }
+    /* The approver check alone decides (as for grants): an approver of the organization
+     * need not be a member of it, and a caller who may not approve is told so (403),
+     * never that the schedule does not exist. */
     rc = audit_may_approve(a, org_id, json_string_value(json_object_get(doc, "creator")), err);
     if (rc)
         goto out;
@@ -319,9 +315,13 @@ out:
 /* Whether a may see a schedule in this state of this organization. */
 static bool schedule_visible(const struct actor *a, const json_t *doc)
 {
+    const char *org = json_string_value(json_object_get(doc, "organization_id"));
+
+    /* Approved ones are published; a pending one is seen by the organization's members
+     * and by its approvers (who review it, member or not). */
     return str_eq(json_string_value(json_object_get(doc, "state")), "approved") ||
-           actor_capacity(a, json_string_value(json_object_get(doc, "organization_id"))) >=
-                   CAPACITY_MEMBER;
+           actor_capacity(a, org) >= CAPACITY_MEMBER ||
+           (a && a->authenticated && actor_has_role(a, ROLE_APPROVER, org));
 }
 
 int audit_schedule_show(struct store *s, const struct actor *a, const char *id_or_name,

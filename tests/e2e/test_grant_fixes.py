@@ -62,3 +62,19 @@ def test_revoke_keeps_the_approver(srv, world):
     assert shown["revoke_note"] == "study over", shown
     rep = ok(srv.api("audit_report"))
     assert self_items(rep, g["id"]) == [], rep["grants_self_approved"]
+
+
+def test_fee_schedule_approver_need_not_be_a_member(portal, srv, world):
+    t = world["t"]
+    name = unique("copy-fee")
+    portal.cli("audit", "schedule", "create", name, "--organization", ORG, "--service", "copy",
+               "--unit", "page", "--price", "2.00", "--legal-basis", "r", "--period-start",
+               "2021-01-01", "--period-end", "2030-12-31", "--as", "editor")
+    # Someone who may not approve is told so (403), not that the schedule is missing.
+    fails(srv.api("fee_schedule_approve", token=t["acme"], id=name), 403)
+    # The approver of the organization (not a member of it) sees and approves it.
+    assert ok(srv.api("fee_schedule_show", token=t["bob"], id=name))["state"] == "pending"
+    r = portal.cli("audit", "schedule", "approve", name, "--as", "bob")
+    assert "approved" in r.stdout, r.stdout
+    s = ok(srv.api("fee_schedule_show", id=name))
+    assert s["state"] == "approved" and s["approver"] == "bob", s
