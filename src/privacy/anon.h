@@ -202,11 +202,15 @@ struct anon_result {
     bool found;       /* false: no node of the lattice satisfies the models */
     unsigned *levels; /* nqi levels of the optimum (owned; anon_result_release()) */
     struct anon_scores scores;
-    double score;     /* the chosen metric's value at the optimum */
-    uint64_t nodes;   /* nodes of the lattice */
-    uint64_t checked; /* nodes whose classes were computed */
-    uint64_t rollups; /* of which from a computed predecessor, not from the data */
-    double seconds;   /* time of the search (CLOCK_MONOTONIC), loading excluded */
+    double score;       /* the chosen metric's value at the optimum */
+    uint64_t nodes;     /* nodes of the lattice */
+    uint64_t checked;   /* nodes whose classes were computed */
+    uint64_t rollups;   /* of which from a computed predecessor, not from the data */
+    uint64_t stopped;   /* of which found not anonymous before their grouping ended (more
+                           classes than an anonymous node can have) */
+    double seconds;     /* time of the search (CLOCK_MONOTONIC), loading excluded */
+    double cpu_seconds; /* CPU time of the process during the search
+                           (CLOCK_PROCESS_CPUTIME_ID: user + system, every thread) */
 };
 
 /*

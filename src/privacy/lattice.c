@@ -10,6 +10,7 @@
  * from any predecessor's classes instead of from every tuple (ARX's roll-up).
  */
 #include <math.h>
+#include <time.h>
 
 #include "privacy/anon-int.h"
 #include "privacy/anon.h"
@@ -49,7 +50,7 @@ struct anon_lattice {
     /* per-search state */
     uint8_t *state;
     uint8_t *evaluated; /* nodes whose classes this search computed or used */
-    uint64_t checked, rollups;
+    uint64_t checked, rollups, stopped;
     /* the sensitive hierarchy by level (hierarchical t-closeness) */
     size_t sh_height;
     uint32_t **sgid; /* sh_height arrays: sensitive value id → id at the level */
@@ -202,11 +203,6 @@ static int lattice_get(struct anon_data *d, struct anon_lattice **out, struct er
     return 0;
 }
 
-/*
- * Groups the classes of src (or of the tuples, src NULL) into the classes of the node
- * at lev, in l->scratch. class_of, when not NULL, gets each tuple's class (src NULL
- * only).
- */
 /* SplitMix64's finaliser (Steele, Lea, Flood, "Fast splittable pseudorandom number
  * generators", OOPSLA 2014): every input bit affects every output bit. */
 static inline uint64_t mix64(uint64_t z)
@@ -226,113 +222,143 @@ static inline bool keys_equal(const uint64_t *a, const uint64_t *b, size_t w)
     return diff == 0;
 }
 
-static void group(struct anon_data *d, struct anon_lattice *l, const unsigned *lev,
-                  const struct cls *src, uint32_t *class_of)
+/* The slot of a packed key of w words in a table of 2^hb slots. */
+static inline size_t key_slot(const uint64_t *key, size_t w, unsigned hb)
 {
-    const uint32_t *maps[64];
-    size_t m = l->m, w = l->words, nsrc = src ? src->n : d->ntuples;
-    size_t cap = 64;
-    struct cls *out = &l->scratch;
-    uint64_t key[8];
+    uint64_t h;
 
-    BUG_ON(w > 8);
-    for (size_t j = 0; j < m; j++)
-        maps[j] = d->attr[j].map[lev[j]];
-    while (cap < 2 * nsrc)
-        cap *= 2;
+    if (w == 1) /* Fibonacci hashing: the product's high bits */
+        return hb ? (size_t)((key[0] * 0x9e3779b97f4a7c15ull) >> (64 - hb)) : 0;
+    /* every bit of every word must reach the slot index: a QI packed into a word's
+     * high bits would otherwise leave whole classes on one probe chain */
+    h = mix64(key[0]);
+    for (size_t x = 1; x < w; x++)
+        h = mix64(h ^ key[x]);
+    return (size_t)(h >> (64 - hb));
+}
+
+/* Makes the slot table 2^hb slots and puts the n classes found so far into it. */
+static void slots_rebuild(struct anon_lattice *l, unsigned hb, size_t n)
+{
+    size_t cap = (size_t)1 << hb, w = l->words;
+
     if (cap > l->cap) {
         free(l->slots);
         l->slots = xmalloc(cap * sizeof(*l->slots));
         l->cap = cap;
     }
     memset(l->slots, 0, cap * sizeof(*l->slots));
+    for (size_t c = 0; c < n; c++) {
+        size_t s = key_slot(l->keys + c * w, w, hb);
+        while (l->slots[s])
+            s = (s + 1) & (cap - 1);
+        l->slots[s] = (uint32_t)c + 1;
+    }
+}
+
+/*
+ * Groups the classes of src (or of the tuples, src NULL) into the classes of the node
+ * at lev, in l->scratch. class_of, when not NULL, gets each tuple's class (src NULL
+ * only). stop, when not 0, ends the grouping as soon as more than stop classes are found:
+ * the classes are then incomplete and the call returns false (else true).
+ *
+ * Each class's packed key is in l->keys (class order); an open-addressed table of class
+ * numbers finds them. The table starts small and doubles when half full, so a node of
+ * few classes is grouped in a table that stays in cache (most of the cost of grouping
+ * is the cache misses on the table and the keys).
+ */
+static bool group(struct anon_data *d, struct anon_lattice *l, const unsigned *lev,
+                  const struct cls *src, uint32_t *class_of, size_t stop)
+{
+    const uint32_t *maps[64];
+    size_t m = l->m, w = l->words, nsrc = src ? src->n : d->ntuples;
+    size_t most = stop && stop < nsrc ? stop : nsrc;
+    struct cls *out = &l->scratch;
+    unsigned hb = 6;
+    uint64_t key[8];
+
+    BUG_ON(w > 8);
+    if (!stop)
+        stop = SIZE_MAX;
+    for (size_t j = 0; j < m; j++)
+        maps[j] = d->attr[j].map[lev[j]];
+    /* at most `most` classes; start at 2^16 slots (256 KiB) or fewer */
+    while (((size_t)1 << hb) < 2 * most && hb < 16)
+        hb++;
     if (nsrc > l->scratch_alloc) {
         l->scratch_alloc = nsrc;
         out->rep = xrealloc(out->rep, nsrc * sizeof(uint32_t));
         out->cnt = xrealloc(out->cnt, nsrc * sizeof(uint32_t));
     }
-    if (nsrc * w > l->keys_alloc) {
-        l->keys_alloc = nsrc * w;
+    if ((nsrc + 1) * w > l->keys_alloc) {
+        l->keys_alloc = (nsrc + 1) * w;
         l->keys = xrealloc(l->keys, l->keys_alloc * sizeof(uint64_t));
     }
     out->n = 0;
-    if (w == 1) {
-        /* the common case, a key in one word: no memcmp */
-        unsigned hb = 0;
-        while (((size_t)1 << hb) < cap)
-            hb++;
-        for (size_t i = 0; i < nsrc; i++) {
-            uint32_t rep = src ? src->rep[i] : (uint32_t)i;
-            uint32_t cnt = src ? src->cnt[i] : (uint32_t)d->tcount[i];
-            const uint32_t *tv = d->tval + (size_t)rep * m;
-            uint64_t k1 = 0;
-            size_t s;
-
-            for (size_t j = 0; j < m; j++)
-                k1 |= (uint64_t)maps[j][tv[j]] << l->shift[j];
-            s = hb ? (size_t)((k1 * 0x9e3779b97f4a7c15ull) >> (64 - hb)) : 0;
-            for (;; s = (s + 1) & (cap - 1)) {
-                uint32_t c = l->slots[s];
-                if (!c) {
-                    c = out->n++;
-                    l->slots[s] = c + 1;
-                    l->keys[c] = k1;
-                    out->rep[c] = rep;
-                    out->cnt[c] = cnt;
-                    if (class_of)
-                        class_of[i] = c;
-                    break;
-                }
-                if (l->keys[c - 1] == k1) {
-                    out->cnt[c - 1] += cnt;
-                    if (class_of)
-                        class_of[i] = c - 1;
-                    break;
-                }
-            }
-        }
-        return;
-    }
+    slots_rebuild(l, hb, 0);
+    size_t cap = (size_t)1 << hb, grow_at = cap / 2;
     for (size_t i = 0; i < nsrc; i++) {
         uint32_t rep = src ? src->rep[i] : (uint32_t)i;
         uint32_t cnt = src ? src->cnt[i] : (uint32_t)d->tcount[i];
         const uint32_t *tv = d->tval + (size_t)rep * m;
-        uint64_t h;
-        size_t s;
+        size_t s, c;
 
-        memset(key, 0, w * sizeof(uint64_t));
-        for (size_t j = 0; j < m; j++)
-            key[l->word[j]] |= (uint64_t)maps[j][tv[j]] << l->shift[j];
-        /* every bit of every word must reach the slot index: a QI packed into a word's
-         * high bits would otherwise leave whole classes on one probe chain */
-        h = mix64(key[0]);
-        for (size_t x = 1; x < w; x++)
-            h = mix64(h ^ key[x]);
-        for (s = h & (cap - 1);; s = (s + 1) & (cap - 1)) {
-            uint32_t c = l->slots[s];
-            if (!c) {
-                c = out->n++;
-                l->slots[s] = c + 1;
-                memcpy(l->keys + (size_t)c * w, key, w * sizeof(uint64_t));
-                out->rep[c] = rep;
-                out->cnt[c] = cnt;
-                if (class_of)
-                    class_of[i] = c;
-                break;
+        if (w == 1) {
+            /* the common case, a key in one word: no loop over words */
+            uint64_t k1 = 0;
+            for (size_t j = 0; j < m; j++)
+                k1 |= (uint64_t)maps[j][tv[j]] << l->shift[j];
+            for (s = key_slot(&k1, 1, hb);; s = (s + 1) & (cap - 1)) {
+                c = l->slots[s];
+                if (!c || l->keys[c - 1] == k1)
+                    break;
             }
-            c--;
-            if (keys_equal(l->keys + (size_t)c * w, key, w)) {
-                out->cnt[c] += cnt;
+            if (c) {
+                out->cnt[c - 1] += cnt;
                 if (class_of)
-                    class_of[i] = c;
-                break;
+                    class_of[i] = (uint32_t)c - 1;
+                continue;
+            }
+            key[0] = k1;
+        } else {
+            memset(key, 0, w * sizeof(uint64_t));
+            for (size_t j = 0; j < m; j++)
+                key[l->word[j]] |= (uint64_t)maps[j][tv[j]] << l->shift[j];
+            for (s = key_slot(key, w, hb);; s = (s + 1) & (cap - 1)) {
+                c = l->slots[s];
+                if (!c || keys_equal(l->keys + (c - 1) * w, key, w))
+                    break;
+            }
+            if (c) {
+                out->cnt[c - 1] += cnt;
+                if (class_of)
+                    class_of[i] = (uint32_t)c - 1;
+                continue;
             }
         }
+        /* a new class */
+        if (out->n == stop)
+            return false;
+        c = out->n++;
+        l->slots[s] = (uint32_t)c + 1;
+        memcpy(l->keys + c * w, key, w * sizeof(uint64_t));
+        out->rep[c] = rep;
+        out->cnt[c] = cnt;
+        if (class_of)
+            class_of[i] = (uint32_t)c;
+        if (out->n >= grow_at) {
+            slots_rebuild(l, ++hb, out->n);
+            cap = (size_t)1 << hb;
+            grow_at = cap / 2;
+        }
     }
+    return true;
 }
 
-/* The classes of node (computed, or kept from before). Valid until the next call. */
-static const struct cls *classes(struct anon_data *d, struct anon_lattice *l, uint64_t node)
+/* The classes of node (computed, or kept from before), valid until the next call; NULL
+ * when more than stop (0: no limit) classes were found (see group()). */
+static const struct cls *classes(struct anon_data *d, struct anon_lattice *l, uint64_t node,
+                                 size_t stop)
 {
     unsigned lev[64], plev[64];
     const struct cls *src = NULL;
@@ -361,7 +387,11 @@ static const struct cls *classes(struct anon_data *d, struct anon_lattice *l, ui
     }
     if (src)
         l->rollups++;
-    group(d, l, lev, src, NULL);
+    bool whole = group(d, l, lev, src, NULL, stop);
+    if (!whole) {
+        l->stopped++;
+        return NULL;
+    }
     if (l->cache_entries + l->scratch.n > CACHE_ENTRIES)
         return &l->scratch;
     keep = xmalloc(sizeof(*keep));
@@ -524,11 +554,35 @@ static void classes_fail(struct anon_data *d, struct anon_lattice *l, const stru
     free(pos);
 }
 
+static uint64_t suppression_limit(const struct anon_data *d, const struct anon_config *c)
+{
+    /* ARX: floor(limit · N) records */
+    return (uint64_t)floor(c->suppression * (double)d->nrecords + 1e-9);
+}
+
+/*
+ * The most classes a node can have and be anonymous under k-anonymity with the suppression
+ * limit L, 0 when there is no such count (k = 1). With C classes of which K pass (at
+ * least k records each) the records suppressed are S ≥ C − K (each failing class holds
+ * one record at least) and N − S ≥ k·K, so S ≥ (k·C − N) / (k − 1): S > L once
+ * C > (N + (k − 1)·L) / k. Other models only fail more classes, so the count holds for
+ * every configuration; a grouping that finds more classes can stop.
+ */
+static size_t feasible_classes_most(const struct anon_data *d, const struct anon_config *c)
+{
+    if (c->k < 2)
+        return 0;
+    uint64_t k = c->k, L = suppression_limit(d, c), most = (d->nrecords + (k - 1) * L) / k;
+    return most > SIZE_MAX / 4 ? 0 : (size_t)most;
+}
+
 /* The classes of a node and which fail; *cl_out valid until the next grouping. For a
- * sensitive model class_of (ntuples) is filled and the classes come from the tuples. */
+ * sensitive model class_of (ntuples) is filled and the classes come from the tuples.
+ * With feasibility (only whether the node is anonymous matters), NULL when the grouping
+ * found too many classes for the node to be anonymous (feasible_classes_most()). */
 static const struct cls *node_classes(struct anon_data *d, struct anon_lattice *l,
                                       const struct anon_config *c, uint64_t node,
-                                      uint32_t **class_of_out, bool **fail_out)
+                                      uint32_t **class_of_out, bool **fail_out, bool feasibility)
 {
     const struct cls *cl;
     uint32_t *class_of = NULL;
@@ -541,10 +595,14 @@ static const struct cls *node_classes(struct anon_data *d, struct anon_lattice *
     if (needs_sensitive(c) || class_of_out) {
         node_levels(l, node, lev);
         class_of = xmalloc((d->ntuples + 1) * sizeof(uint32_t));
-        group(d, l, lev, NULL, class_of);
+        group(d, l, lev, NULL, class_of, 0);
         cl = &l->scratch;
     } else {
-        cl = classes(d, l, node);
+        cl = classes(d, l, node, feasibility ? feasible_classes_most(d, c) : 0);
+        if (!cl) {
+            *fail_out = NULL;
+            return NULL;
+        }
     }
     *fail_out = xmalloc((cl->n + 1) * sizeof(bool));
     classes_fail(d, l, c, cl, class_of, *fail_out);
@@ -553,12 +611,6 @@ static const struct cls *node_classes(struct anon_data *d, struct anon_lattice *
     else
         free(class_of);
     return cl;
-}
-
-static uint64_t suppression_limit(const struct anon_data *d, const struct anon_config *c)
-{
-    /* ARX: floor(limit · N) records */
-    return (uint64_t)floor(c->suppression * (double)d->nrecords + 1e-9);
 }
 
 /* Loss from the per-QI raw losses T_j (privacy.md §1.3). */
@@ -691,7 +743,7 @@ int anon_evaluate(struct anon_data *d, const struct anon_config *c, const unsign
         (ret = lattice_get(d, &l, err)))
         return ret;
     uint64_t node = node_of(l, levels);
-    const struct cls *cl = node_classes(d, l, c, node, NULL, &fail);
+    const struct cls *cl = node_classes(d, l, c, node, NULL, &fail, false);
     node_scores(d, l, c, node, cl, fail, out);
     free(fail);
     return 0;
@@ -709,7 +761,7 @@ int anon_tuples_suppressed(struct anon_data *d, const struct anon_config *c, con
     if ((ret = config_check(d, c, err)) || (ret = levels_check(d, levels, err)) ||
         (ret = lattice_get(d, &l, err)))
         return ret;
-    node_classes(d, l, c, node_of(l, levels), &class_of, &fail);
+    node_classes(d, l, c, node_of(l, levels), &class_of, &fail, false);
     *out = xmalloc((d->ntuples + 1) * sizeof(bool));
     for (size_t t = 0; t < d->ntuples; t++)
         (*out)[t] = fail[class_of[t]];
@@ -732,7 +784,7 @@ int anon_risk(struct anon_data *d, const struct anon_config *c, const unsigned *
         (ret = lattice_get(d, &l, err)))
         return ret;
     uint64_t node = node_of(l, levels);
-    const struct cls *cl = node_classes(d, l, c, node, NULL, &fail);
+    const struct cls *cl = node_classes(d, l, c, node, NULL, &fail, false);
     for (uint32_t i = 0; i < cl->n; i++) {
         uint64_t n = cl->cnt[i];
         if (fail[i]) {
@@ -805,12 +857,12 @@ static bool check_feasible(struct anon_data *d, struct anon_lattice *l, const st
 
     if (l->state[node] != NODE_UNKNOWN)
         return l->state[node] == NODE_FEASIBLE;
-    cl = node_classes(d, l, c, node, NULL, &fail);
-    for (uint32_t i = 0; i < cl->n; i++)
+    cl = node_classes(d, l, c, node, NULL, &fail, true);
+    for (uint32_t i = 0; cl && i < cl->n; i++)
         if (fail[i])
             S += cl->cnt[i];
     free(fail);
-    bool ok = S <= suppression_limit(d, c);
+    bool ok = cl && S <= suppression_limit(d, c);
     tag(l, node, ok ? NODE_FEASIBLE : NODE_INFEASIBLE, ok, stack, alloc);
     return ok;
 }
@@ -879,11 +931,11 @@ static bool bsearch_check(struct bsearch *b, uint64_t n)
 
     if (l->state[n] != NODE_UNKNOWN)
         return l->state[n] == NODE_FEASIBLE;
-    const struct cls *cl = node_classes(b->d, l, b->c, n, NULL, &fail);
-    for (uint32_t i = 0; i < cl->n; i++)
+    const struct cls *cl = node_classes(b->d, l, b->c, n, NULL, &fail, true);
+    for (uint32_t i = 0; cl && i < cl->n; i++)
         if (fail[i])
             S += cl->cnt[i];
-    bool ok = S <= suppression_limit(b->d, b->c);
+    bool ok = cl && S <= suppression_limit(b->d, b->c);
     if (ok)
         bsearch_score(b, n, cl, fail);
     free(fail);
@@ -971,7 +1023,7 @@ static void search_bounded(struct bsearch *b, const uint64_t *order, unsigned ma
         }
         if (l->state[n] == NODE_FEASIBLE && !b->scored[n] && bsearch_candidate(b, n)) {
             bool *fail = NULL;
-            const struct cls *cl = node_classes(d, l, b->c, n, NULL, &fail);
+            const struct cls *cl = node_classes(d, l, b->c, n, NULL, &fail, false);
             bsearch_score(b, n, cl, fail);
             free(fail);
         }
@@ -986,10 +1038,10 @@ void anon_result_release(struct anon_result *r)
     memset(r, 0, sizeof(*r));
 }
 
-static double now_seconds(void)
+static double clock_seconds(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -1001,7 +1053,8 @@ int anon_search(struct anon_data *d, const struct anon_config *c, struct anon_re
     size_t stack_alloc = 0;
     uint64_t *bucket = NULL;
     double *bound = NULL;
-    double t0 = now_seconds(), best = INFINITY;
+    double t0 = clock_seconds(CLOCK_MONOTONIC), best = INFINITY;
+    double cpu0 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
     bool found = false;
     int ret;
 
@@ -1010,7 +1063,7 @@ int anon_search(struct anon_data *d, const struct anon_config *c, struct anon_re
         return ret;
     memset(l->state, 0, l->nnodes);
     memset(l->evaluated, 0, l->nnodes);
-    l->checked = l->rollups = 0;
+    l->checked = l->rollups = l->stopped = 0;
 
     /* nodes by the sum of their levels, then by number: bottom-up breadth first */
     unsigned maxsum = 0, lev[64];
@@ -1136,7 +1189,7 @@ int anon_search(struct anon_data *d, const struct anon_config *c, struct anon_re
         }
         if (found && b >= best - 1e-12 * fmax(1, fabs(best)))
             continue;
-        const struct cls *cl = node_classes(d, l, c, n, NULL, &fail);
+        const struct cls *cl = node_classes(d, l, c, n, NULL, &fail, false);
         node_scores(d, l, c, n, cl, fail, &s);
         free(fail);
         if (c->metric == ANON_METRIC_DISCERNIBILITY) {
@@ -1162,12 +1215,14 @@ done:
     out->nodes = l->nnodes;
     out->checked = l->checked;
     out->rollups = l->rollups;
+    out->stopped = l->stopped;
     out->levels = xcalloc(l->m, sizeof(unsigned));
     if (found) {
         node_levels(l, best_node, out->levels);
         out->score = best;
     }
-    out->seconds = now_seconds() - t0;
+    out->seconds = clock_seconds(CLOCK_MONOTONIC) - t0;
+    out->cpu_seconds = clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
     free(order);
     free(stack);
     free(path);

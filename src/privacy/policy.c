@@ -1263,9 +1263,11 @@ int privacy_policy_apply(const struct privacy_policy *p, const char *input, cons
     json_object_set_new(report, "suppression_limit",
                         json_integer((json_int_t)floor(cfg.suppression * (double)N + 1e-9)));
     json_object_set_new(report, "search_seconds", json_real(r.seconds));
+    json_object_set_new(report, "search_cpu_seconds", json_real(r.cpu_seconds));
     json_object_set_new(report, "load_seconds", json_real(load_s));
     json_object_set_new(report, "nodes", json_integer((json_int_t)r.nodes));
     json_object_set_new(report, "checked", json_integer((json_int_t)r.checked));
+    json_object_set_new(report, "stopped", json_integer((json_int_t)r.stopped));
     json_object_set_new(report, "found", json_boolean(r.found));
     if (!r.found) {
         out->found = false;

@@ -850,7 +850,7 @@ static void test_synthetic_bruteforce(void **state)
             }
         }
     }
-    uint64_t suppressing = 0;
+    uint64_t suppressing = 0, stopped = 0;
     for (size_t i = 0; i < ARRAY_SIZE(cfgs); i++) {
         struct anon_config c = {cfgs[i].k,    ANON_LDIV_NONE, 0, ANON_TCLOSE_NONE, 0,
                                 cfgs[i].supp, cfgs[i].metric};
@@ -871,11 +871,15 @@ static void test_synthetic_bruteforce(void **state)
                      blev[3], blev[4], blev[5], blev[6], blev[7],
                      (unsigned long long)bf[i].s.suppressed, bf[i].v);
         suppressing += r.scores.suppressed > 0;
+        stopped += r.stopped;
         assert_true(r.checked < nnodes);
+        assert_true(r.stopped <= r.checked);
         anon_result_release(&r);
     }
     /* the suppression limit matters: optima at 4% suppress records */
     assert_true(suppressing > 0);
+    /* and the checks that end a grouping early (too many classes to be anonymous) ran */
+    assert_true(stopped > 0);
     anon_data_free(d);
     for (size_t j = 0; j < SYN_QI; j++) {
         anon_hierarchy_free(h[j]);
