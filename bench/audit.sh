@@ -4,7 +4,9 @@
 #   is filled with N - C - (a few) other entries by bench/ledger-fill.c, then the case's
 #   charges file scaled to C rows (tests/e2e/audit_case.py --charges C) is imported
 #   with `kaifang audit import-charges` (one transaction, one entry per charge).
-# Builds a Release tree in build-bench-audit/, works in a temporary directory.
+# Builds a Release tree in build-bench-audit/, works in a temporary directory, or in
+# BENCH_AUDIT_WORK when set (kept; a portal already filled there is audited again
+# without filling and importing).
 #   bench/audit.sh [N=10000000] [C=1000000]
 set -euo pipefail
 
@@ -12,8 +14,13 @@ N=${1:-10000000}
 C=${2:-1000000}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$SRC/build-bench-audit
-WORK=$(mktemp -d /tmp/kaifang-bench-audit-XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+if [ -n "${BENCH_AUDIT_WORK:-}" ]; then
+    WORK=$BENCH_AUDIT_WORK
+    mkdir -p "$WORK"
+else
+    WORK=$(mktemp -d /tmp/kaifang-bench-audit-XXXXXX)
+    trap 'rm -rf "$WORK"' EXIT
+fi
 
 cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j2 --target kaifang kf_ledger kf_store kf_core >/dev/null
@@ -27,6 +34,9 @@ nproc; grep -m1 'model name' /proc/cpuinfo || true; free -g | head -2
 
 P=$WORK/portal
 export KAIFANG_PORTAL=$P
+if [ -f "$WORK/filled" ]; then
+    echo "## $P already filled: audit only"
+else
 "$K" init >/dev/null
 for o in mot moe miit samr cnis; do "$K" organization add $o >/dev/null; done
 for u in alice bob; do "$K" user add $u >/dev/null; "$K" member add cnis $u admin >/dev/null; done
@@ -51,14 +61,17 @@ echo "rows $ROWS bytes $(stat -c %s "$WORK/charges.csv")"
 echo "## import"
 echo "\$ kaifang audit import-charges charges.csv"
 /usr/bin/time -f "wall %e s, max RSS %M KB" "$K" audit import-charges "$WORK/charges.csv" 2>&1
+touch "$WORK/filled"
+fi
 echo "entries $(sqlite3 "$P/kaifang.db" 'SELECT count(*) FROM ledger_entries')" \
      "charges $(sqlite3 "$P/kaifang.db" 'SELECT count(*) FROM charges')"
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 for f in json csv; do
     echo "## audit (--format $f)"
     echo "\$ kaifang audit --format $f -o report.$f"
-    /usr/bin/time -f "wall %e s, max RSS %M KB" "$K" audit --format $f -o "$WORK/report.$f" 2>&1
-    echo "report bytes $(stat -c %s "$WORK/report.$f")"
+    /usr/bin/time -f "wall %e s, user %U s, sys %S s, max RSS %M KB" "$K" audit --format $f -o "$WORK/report.$f" 2>&1
+    echo "report bytes $(stat -c %s "$WORK/report.$f"), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 python3 - "$WORK/report.json" <<'PY'
 import json, sys

@@ -487,6 +487,11 @@ int grant_revoke_as(struct store *s, const struct actor *a, json_t *params, json
         ret = err_set(err, ERR_AUTH, NULL, "anonymous users may not revoke grants");
         goto out;
     }
+    /* The reads made under the grant so far precede its revocation in the ledger (the
+     * audit judges reads by index order): the read journal's records are staged first. */
+    ret = ledger_journal_drain(s, NULL, err);
+    if (ret)
+        goto out;
     ret = store_begin(s, err);
     if (ret)
         goto out;

@@ -440,8 +440,11 @@ int audit_report(struct store *s, const struct audit_options *o, json_t **report
     w.mismatches = json_array();
     for (size_t k = 0; k < K__COUNT; k++)
         w.kinds[k] = json_object();
-    /* The checkpoint first: every entry the report names below it has a proof. */
-    rc = ledger_checkpoint(s, &note, &size, err);
+    /* Every read recorded so far in the store (the read journal drained), then the
+     * checkpoint: every entry the report names below it has a proof. */
+    rc = ledger_journal_drain(s, NULL, err);
+    if (!rc)
+        rc = ledger_checkpoint(s, &note, &size, err);
     if (rc == -ERR_NOT_FOUND) {
         err_clear(err);
         size = 0;

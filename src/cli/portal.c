@@ -55,6 +55,21 @@ static const char *sqlite_path(const char *url)
     return starts_with(url, "sqlite:") ? url + 7 : NULL;
 }
 
+/* The read journal of a SQLite store: the database's path + "-reads" (ledger.h,
+ * ledger_journal_open; docs/internals/ledger.md). None for other stores. */
+static int open_journal(struct portal *p, const char *db, struct err *err)
+{
+    char *path;
+    int ret;
+
+    if (!db)
+        return 0;
+    path = xstrfmt("%s-reads", db);
+    ret = ledger_journal_open(p->store, path, err);
+    free(path);
+    return ret;
+}
+
 static bool file_exists(const char *path)
 {
     struct stat st;
@@ -100,6 +115,8 @@ int portal_open(struct portal *p, const char *dir, struct err *err)
     if ((ret = make_dirs(tmp, err)))
         goto out;
     ret = store_open(&p->store, p->cfg.store_url, false, err);
+    if (!ret)
+        ret = open_journal(p, db, err);
 out:
     free(tmp);
     return ret;
@@ -144,6 +161,8 @@ int portal_create(struct portal *p, const char *dir, const char *store_url, bool
     db = sqlite_path(p->cfg.store_url);
     *existed = db ? file_exists(db) : had_conf;
     ret = store_open(&p->store, p->cfg.store_url, true, err);
+    if (!ret)
+        ret = open_journal(p, db, err);
 out:
     config_release(&want);
     free(conf);
@@ -153,6 +172,8 @@ out:
 
 void portal_close(struct portal *p)
 {
+    if (p->store)
+        ledger_journal_close(p->store);
     ledger_key_free(p->ledger_key);
     store_free(p->store);
     config_release(&p->cfg);

@@ -75,4 +75,33 @@ void note_b64_encode(const uint8_t *in, size_t n, char *out, size_t size);
 int ledger_key_from_seed(const char *origin, const uint8_t seed[32], struct ledger_key **out,
                          struct err *err);
 
+/* ---- journal.c: the read journal (ledger.h, ledger_journal_open) ------------------ */
+
+/* Appends one built entry (its canonical text and leaf hash) to the journal of s and
+ * sets *done; with no journal open for s, returns 0 with *done false (the caller commits
+ * the entry to the store instead). -ERR_INTERNAL when the file cannot be written (no
+ * part of the record is left in it). Thread-safe. */
+int journal_append(struct store *s, const char *text, size_t len,
+                   const uint8_t leaf[LEDGER_HASH_LEN], bool *done, struct err *err);
+
+/* Whether the journal of s holds records (false when none is open). One fstat(). */
+bool journal_pending(struct store *s);
+
+/* A drain in progress: the journal stays locked from journal_stage() to journal_finish(). */
+struct journal_drain {
+    bool locked;
+    uint64_t gen;  /* the file's generation when it held records, else 0 */
+    size_t staged; /* records staged */
+};
+
+/* Inside the caller's write transaction: locks the journal of s, stages its records in
+ * order (store_ledger_stage) and sets the store's mark to its generation. A trailing
+ * partial or damaged record (only a torn write leaves one: its read was never answered)
+ * is logged and dropped. Always call journal_finish(), after the commit or rollback. */
+int journal_stage(struct store *s, struct journal_drain *d, struct err *err);
+
+/* Ends a drain: when the transaction committed, cuts the file to a new generation;
+ * unlocks the journal. */
+void journal_finish(struct store *s, struct journal_drain *d, bool committed);
+
 #endif

@@ -132,9 +132,14 @@ int ledger_append(struct store *s, const char *type, const char *actor, const ch
 {
     struct entry_text t;
     uint64_t idx = 0;
+    bool journaled = false;
     int rc = entry_build(type, actor, org, objects, digest, &t, err);
 
     if (!rc)
+        rc = journal_append(s, t.text, t.len, t.leaf, &journaled, err);
+    if (!rc && journaled)
+        idx = LEDGER_INDEX_PENDING;
+    else if (!rc)
         rc = store_ledger_append(s, t.text, t.len, t.leaf, &idx, err);
     if (!rc && index)
         *index = idx;
@@ -222,6 +227,7 @@ int ledger_integrate(struct store *s, const struct ledger_key *key, uint64_t *si
 {
     uint8_t root[LEDGER_HASH_LEN];
     uint64_t have = 0, count = 0, n = 0;
+    struct journal_drain d;
     struct err e = ERR_INIT;
     int rc;
 
@@ -229,7 +235,7 @@ int ledger_integrate(struct store *s, const struct ledger_key *key, uint64_t *si
     rc = store_ledger_checkpoint_get(s, &have, root, NULL, &e);
     if (!rc)
         rc = store_ledger_count(s, &count, &e);
-    if (!rc && count == have) {
+    if (!rc && count == have && !journal_pending(s)) {
         if (size)
             *size = have;
         return 0;
@@ -239,12 +245,17 @@ int ledger_integrate(struct store *s, const struct ledger_key *key, uint64_t *si
     rc = store_begin(s, err);
     if (rc)
         return rc;
-    rc = integrate_locked(s, key, &n, err);
+    /* The journal's records first, integrated in the same transaction. */
+    rc = journal_stage(s, &d, err);
+    if (!rc)
+        rc = integrate_locked(s, key, &n, err);
     if (rc) {
         store_rollback(s);
+        journal_finish(s, &d, false);
         return rc;
     }
     rc = store_commit(s, err);
+    journal_finish(s, &d, !rc);
     if (!rc && size)
         *size = n;
     return rc;

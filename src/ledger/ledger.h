@@ -127,24 +127,55 @@ int ledger_record(struct store *s, const char *type, const char *actor, const ch
 
 /*
  * Records one entry (the arguments of ledger_record()) that belongs to no other change
- * (a restricted read, a refused one) in a store transaction of its own, and returns once
- * that transaction committed: 0 means the entry is in the database. The entry is built
- * and hashed before the write lock is taken, and concurrent callers share one commit
- * (store_ledger_append(): group commit), so that readers under grants do not queue for
- * one transaction each. Must not be called inside a store transaction. -ERR_INTERNAL on
- * a store failure (nothing stored), -ERR_TOO_LARGE for an entry over LEDGER_ENTRY_MAX.
- * Thread-safe.
+ * (a restricted read, a refused one), and returns once the entry is kept as durably as a
+ * store commit: 0 means it will be in the ledger, a crash of the process
+ * notwithstanding. The entry is built and hashed on the caller's thread. With a read
+ * journal open for s (ledger_journal_open()) it is appended to that file and staged by
+ * the next drain (the sequencer's, within LEDGER_BATCH_MS); *index then gets
+ * LEDGER_INDEX_PENDING, since the index is given at the drain. Without one, it is
+ * committed in a store transaction of its own shared with concurrent callers
+ * (store_ledger_append(): group commit) and *index gets its index. Must not be called
+ * inside a store transaction. -ERR_INTERNAL on a store or file failure (nothing kept),
+ * -ERR_TOO_LARGE for an entry over LEDGER_ENTRY_MAX. Thread-safe.
  */
+#define LEDGER_INDEX_PENDING UINT64_MAX
 int ledger_append(struct store *s, const char *type, const char *actor, const char *org,
                   json_t *objects, json_t *digest, uint64_t *index, struct err *err);
 
 /*
- * The sequencer: integrates every staged entry into the tree (storing leaf and tile
- * hashes), and when the tree grew signs and stores a new checkpoint with key. Runs in
- * its own store write transaction. *size gets the integrated tree size (may be NULL).
+ * The sequencer: stages the read journal's records (when one is open for s), then
+ * integrates every staged entry into the tree (storing leaf and tile hashes), and when
+ * the tree grew signs and stores a new checkpoint with key. Runs in its own store write
+ * transaction. *size gets the integrated tree size (may be NULL).
  */
+
 int ledger_integrate(struct store *s, const struct ledger_key *key, uint64_t *size,
                      struct err *err);
+
+/*
+ * The read journal (journal.c; docs/internals/ledger.md, "The read journal"): a file at
+ * path (the portal's "kaifang.db-reads") to which ledger_append() appends the entries of
+ * restricted reads, so that a read does not take the store's write transaction. Opened
+ * once per process for the portal's store, before any thread calls ledger_append() on
+ * it, and closed after they stopped; a store whose backend keeps no journal mark
+ * (store_ledger_journal_supported(): PostgreSQL) gets none and 0 is returned. Records
+ * left by an earlier process are staged by the next drain. -ERR_INTERNAL when the file
+ * cannot be opened or is not a journal, or one is already open in this process.
+ */
+int ledger_journal_open(struct store *s, const char *path, struct err *err);
+void ledger_journal_close(struct store *s);
+
+/* Whether a read journal is open for s. */
+bool ledger_journal_attached(const struct store *s);
+
+/*
+ * Stages the journal's records in ledger_entries now, in a write transaction of its own
+ * (nothing to do: no transaction), so that what reads before now were recorded is in
+ * the store: for the audit, and before a grant decision, so that the reads made under a
+ * grant precede its revocation in index order. *staged (may be NULL) gets how many.
+ * Outside a store transaction only. 0 without a journal.
+ */
+int ledger_journal_drain(struct store *s, size_t *staged, struct err *err);
 
 /* The latest signed checkpoint (the whole note) into out; its size in *size. An empty
  * log has a signed checkpoint of size 0 once integrate ran. -ERR_NOT_FOUND before. */

@@ -211,6 +211,10 @@ struct store_backend {
                                  const char *time, struct err *err);
     int (*ledger_checkpoint_get)(struct store *s, uint64_t *size, uint8_t root[STORE_LEDGER_HASH],
                                  char **note, struct err *err);
+    /* store_ledger_journal_get/put; NULL: the backend keeps no journal mark (the ledger
+     * then commits restricted reads' entries with store_ledger_append). */
+    int (*ledger_journal_get)(struct store *s, uint64_t *gen, struct err *err);
+    int (*ledger_journal_put)(struct store *s, uint64_t gen, struct err *err);
 
     /* store_open_readonly(): as open, but no writes, no migration, bounded memory. */
     int (*open_readonly)(struct store *s, const char *location, size_t cache_kib, struct err *err);

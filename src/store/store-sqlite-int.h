@@ -285,6 +285,8 @@ int sq_ledger_checkpoint_put(struct store *s, uint64_t size, const uint8_t root[
                              const char *note, const char *time, struct err *err);
 int sq_ledger_checkpoint_get(struct store *s, uint64_t *size, uint8_t root[32], char **note,
                              struct err *err);
+int sq_ledger_journal_get(struct store *s, uint64_t *gen, struct err *err);
+int sq_ledger_journal_put(struct store *s, uint64_t gen, struct err *err);
 int sq_role_set(struct store *s, const char *user_id, const char *role, const char *org_id, bool on,
                 struct err *err);
 int sq_roles_of(struct store *s, const char *user_id, json_t **roles, struct err *err);

@@ -405,3 +405,46 @@ out:
     sq_read_end(s, c);
     return rc;
 }
+
+/* The journal mark is a row of meta ('ledger_journal'), the generation as the int64 of
+ * its bits. Both run on the writer, inside its transaction (store.c checks), so that the
+ * mark commits with the entries it stands for. */
+int sq_ledger_journal_get(struct store *s, uint64_t *gen, struct err *err)
+{
+    struct conn *c = sq_write_conn(s);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key = 'ledger_journal'", -1,
+                                &st, NULL);
+
+    *gen = 0;
+    if (rc != SQLITE_OK)
+        return sq_db_error(c->db, rc, "reading the ledger journal mark", err);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *gen = (uint64_t)sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = 0;
+    } else {
+        rc = sq_db_error(c->db, rc, "reading the ledger journal mark", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sq_ledger_journal_put(struct store *s, uint64_t gen, struct err *err)
+{
+    struct conn *c = sq_write_conn(s);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+            c->db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('ledger_journal', ?1)", -1,
+            &st, NULL);
+
+    if (rc != SQLITE_OK)
+        return sq_db_error(c->db, rc, "writing the ledger journal mark", err);
+    sqlite3_bind_int64(st, 1, (int64_t)gen);
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_DONE ? 0 : sq_db_error(c->db, rc, "writing the ledger journal mark", err);
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -781,6 +781,32 @@ int store_ledger_checkpoint_put(struct store *s, uint64_t size,
     return rc ? rc : s->backend->ledger_checkpoint_put(s, size, root, note, time, err);
 }
 
+bool store_ledger_journal_supported(const struct store *s)
+{
+    return s->backend->ledger_journal_get && s->backend->ledger_journal_put;
+}
+
+int store_ledger_journal_get(struct store *s, uint64_t *gen, struct err *err)
+{
+    *gen = 0;
+    BUG_ON(tx_store != s); /* read with the entries it stands for */
+    if (!store_ledger_journal_supported(s))
+        return err_set(err, ERR_INTERNAL, NULL, "the %s store keeps no ledger journal mark",
+                       s->backend->name);
+    return s->backend->ledger_journal_get(s, gen, err);
+}
+
+int store_ledger_journal_put(struct store *s, uint64_t gen, struct err *err)
+{
+    int rc = count_write(s, TX_LEDGER, "store_ledger_journal_put", err);
+
+    BUG_ON(tx_store != s);
+    if (!rc && !store_ledger_journal_supported(s))
+        rc = err_set(err, ERR_INTERNAL, NULL, "the %s store keeps no ledger journal mark",
+                     s->backend->name);
+    return rc ? rc : s->backend->ledger_journal_put(s, gen, err);
+}
+
 int store_ledger_checkpoint_get(struct store *s, uint64_t *size, uint8_t root[STORE_LEDGER_HASH],
                                 char **note, struct err *err)
 {

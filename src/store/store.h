@@ -516,6 +516,21 @@ int store_ledger_append(struct store *s, const void *entry, size_t len,
 /* The number of entries stored (staged or integrated): the next index. */
 int store_ledger_count(struct store *s, uint64_t *count, struct err *err);
 
+/*
+ * The mark of the ledger journal (src/ledger/journal.c, docs/internals/ledger.md "The
+ * read journal"): the generation of the journal file all of whose records are staged in
+ * ledger_entries, 0 when none was. Both only inside a write transaction (BUG_ON
+ * otherwise), so that the mark and the entries it stands for commit together; the put is
+ * a ledger row (store_catalog_version() does not move). -ERR_INTERNAL naming the backend
+ * when it keeps no mark: see store_ledger_journal_supported().
+ */
+int store_ledger_journal_get(struct store *s, uint64_t *gen, struct err *err);
+int store_ledger_journal_put(struct store *s, uint64_t gen, struct err *err);
+
+/* Whether the backend keeps the journal mark (SQLite: yes; PostgreSQL: not yet, its
+ * servers commit each read's entry with store_ledger_append()). */
+bool store_ledger_journal_supported(const struct store *s);
+
 /* Leaf hashes of entries [start, end) into out (end - start rows of STORE_LEDGER_HASH
  * bytes). -ERR_INTERNAL when one of them is missing. */
 int store_ledger_leaves(struct store *s, uint64_t start, uint64_t end,

@@ -7,6 +7,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 
 #include "ledger/ledger-int.h"
 #include "ledger/ledger.h"
+#include "store/store-int.h"
 #include "unit-util.h"
 #include "core/util.h"
 
@@ -1171,6 +1173,251 @@ static void test_sequencer(void **state)
     ledger_key_free(key);
 }
 
+/* ---- The read journal (journal.c) ------------------------------------------------- */
+
+#define JOURNAL_THREADS 4
+#define JOURNAL_EACH    100
+
+struct journal_arg {
+    struct store *s;
+    int t;
+    int errors;
+};
+
+/* One restricted_read entry per call, its objects naming thread and number. */
+static int journal_read(struct store *s, int t, int i, uint64_t *idx)
+{
+    struct err err = ERR_INIT;
+    json_t *objects = json_pack("{s:s, s:i, s:i}", "grant", "g-1", "t", t, "n", i);
+    json_t *digest = json_pack("{s:i, s:i}", "t", t, "n", i);
+    int rc = ledger_append(s, "restricted_read", "grantee", "org-a", objects, digest, idx, &err);
+
+    json_decref(objects);
+    json_decref(digest);
+    return rc;
+}
+
+static void *journal_main(void *p)
+{
+    struct journal_arg *a = p;
+
+    for (int i = 0; i < JOURNAL_EACH; i++)
+        if (journal_read(a->s, a->t, i, NULL))
+            a->errors++;
+    return NULL;
+}
+
+static char *journal_path(struct unit_store *u)
+{
+    return xstrfmt("%s-reads", u->path);
+}
+
+static off_t file_size(const char *path)
+{
+    struct stat st;
+
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_size;
+}
+
+/* Every (t, n) of the restricted_read entries in [0, count) exactly once, n < each. */
+static void check_reads(struct store *s, uint64_t count, int threads, int each)
+{
+    struct store_ledger_entry *e = NULL;
+    struct err err = ERR_INIT;
+    char *seen = xcalloc((size_t)(threads * each), 1);
+    size_t n = 0, reads = 0;
+
+    for (uint64_t at = 0; at < count; at += n) {
+        uint64_t end = count - at > LEDGER_TILE_WIDTH ? at + LEDGER_TILE_WIDTH : count;
+
+        assert_int_equal(store_ledger_entries(s, at, end, &e, &n, &err), 0);
+        assert_true(n > 0);
+        for (size_t i = 0; i < n; i++) {
+            json_t *v = json_loadb(e[i].entry, e[i].len, 0, NULL);
+            json_t *o = json_object_get(v, "objects");
+            int t = (int)json_integer_value(json_object_get(o, "t"));
+            int k = (int)json_integer_value(json_object_get(o, "n"));
+            uint8_t leaf[LEDGER_HASH_LEN];
+
+            assert_non_null(v);
+            merkle_leaf_hash(e[i].entry, e[i].len, leaf);
+            assert_memory_equal(leaf, e[i].leaf_hash, LEDGER_HASH_LEN);
+            if (!strcmp(json_string_value(json_object_get(v, "type")), "restricted_read")) {
+                assert_true(t >= 0 && t < threads && k >= 0 && k < each);
+                assert_int_equal(seen[t * each + k], 0);
+                seen[t * each + k] = 1;
+                reads++;
+            }
+            json_decref(v);
+        }
+        store_ledger_entries_free(e, n);
+    }
+    assert_int_equal(reads, (size_t)(threads * each));
+    free(seen);
+}
+
+/* Concurrent appenders, another writer and integrations among them: every read's entry
+ * staged once, the file cut back to its header, the catalog version unmoved. */
+static void test_journal_concurrent(void **state)
+{
+    struct unit_store *u = *state;
+    struct ledger_key *key = test_key("kaifang.test/ledger");
+    struct journal_arg args[JOURNAL_THREADS];
+    pthread_t th[JOURNAL_THREADS];
+    struct err err = ERR_INIT;
+    char *path = journal_path(u);
+    uint64_t count = 0, size = 0, idx = 0, cv;
+
+    assert_int_equal(ledger_journal_open(u->s, path, &err), 0);
+    assert_true(ledger_journal_attached(u->s));
+    /* One journal per process. */
+    assert_int_equal(ledger_journal_open(u->s, path, &err), -ERR_INTERNAL);
+    err_clear(&err);
+    assert_int_equal(file_size(path), 16);
+    {
+        json_t *objects = json_pack("{s:s}", "reason", "no grant");
+
+        assert_int_equal(ledger_append(u->s, "restricted_read_refused", "someone", "org-a", objects,
+                                       NULL, &idx, &err),
+                         0);
+        assert_true(idx == LEDGER_INDEX_PENDING);
+        json_decref(objects);
+    }
+    /* Appended, not staged: the store is untouched. */
+    assert_int_equal(store_ledger_count(u->s, &count, &err), 0);
+    assert_int_equal(count, 0);
+    assert_true(file_size(path) > 16);
+    assert_int_equal(ledger_journal_drain(u->s, NULL, &err), 0);
+    assert_int_equal(store_ledger_count(u->s, &count, &err), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(file_size(path), 16);
+    cv = store_catalog_version(u->s);
+    for (int t = 0; t < JOURNAL_THREADS; t++) {
+        args[t] = (struct journal_arg){.s = u->s, .t = t};
+        assert_int_equal(pthread_create(&th[t], NULL, journal_main, &args[t]), 0);
+    }
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(record_one(u->s, i, NULL), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(ledger_integrate(u->s, key, &size, &err), 0);
+    for (int t = 0; t < JOURNAL_THREADS; t++) {
+        assert_int_equal(pthread_join(th[t], NULL), 0);
+        assert_int_equal(args[t].errors, 0);
+    }
+    assert_int_equal(ledger_integrate(u->s, key, &size, &err), 0);
+    assert_int_equal(size, 1 + 20 + JOURNAL_THREADS * JOURNAL_EACH);
+    assert_int_equal(file_size(path), 16);
+    /* Nothing left: no transaction, the same size. */
+    assert_int_equal(ledger_integrate(u->s, key, &size, &err), 0);
+    assert_int_equal(size, 1 + 20 + JOURNAL_THREADS * JOURNAL_EACH);
+    check_reads(u->s, size, JOURNAL_THREADS, JOURNAL_EACH);
+    /* Drains (and record_one's transactions) write ledger rows only: the catalog
+     * caches' key did not move. */
+    assert_true(store_catalog_version(u->s) == cv);
+    ledger_journal_close(u->s);
+    assert_false(ledger_journal_attached(u->s));
+    ledger_key_free(key);
+    free(path);
+}
+
+/* Records left by a process that stopped (or died) before its drain are staged by the
+ * next process's first drain; a journal whose records were staged by a drain that
+ * committed but died before the cut is only cut; a torn last record is dropped. */
+static void test_journal_recovery(void **state)
+{
+    struct unit_store *u = *state;
+    struct err err = ERR_INIT;
+    char *path = journal_path(u);
+    uint64_t count = 0;
+    size_t staged = 0;
+    off_t full;
+    char *copy;
+    int fd;
+
+    assert_int_equal(ledger_journal_open(u->s, path, &err), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(journal_read(u->s, 0, i, NULL), 0);
+    ledger_journal_close(u->s);
+    /* The file as the drain below finds it, kept to put it back as a crash would. */
+    full = file_size(path);
+    copy = xmalloc((size_t)full);
+    fd = open(path, O_RDONLY);
+    assert_int_equal(read(fd, copy, (size_t)full), full);
+    close(fd);
+
+    assert_int_equal(ledger_journal_open(u->s, path, &err), 0);
+    assert_int_equal(ledger_journal_drain(u->s, &staged, &err), 0);
+    assert_int_equal(staged, 3);
+    assert_int_equal(store_ledger_count(u->s, &count, &err), 0);
+    assert_int_equal(count, 3);
+    ledger_journal_close(u->s);
+
+    /* Committed, then died before the cut: the same generation as the store's mark. */
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_int_equal(write(fd, copy, (size_t)full), full);
+    close(fd);
+    assert_int_equal(ledger_journal_open(u->s, path, &err), 0);
+    assert_int_equal(ledger_journal_drain(u->s, &staged, &err), 0);
+    assert_int_equal(staged, 0);
+    assert_int_equal(store_ledger_count(u->s, &count, &err), 0);
+    assert_int_equal(count, 3);
+    assert_int_equal(file_size(path), 16);
+
+    /* Two whole records, then a torn one (its length written, not all its bytes). */
+    assert_int_equal(journal_read(u->s, 0, 3, NULL), 0);
+    assert_int_equal(journal_read(u->s, 0, 4, NULL), 0);
+    fd = open(path, O_WRONLY | O_APPEND);
+    assert_int_equal(write(fd, "\x40\x00\x00\x00\x01\x02", 6), 6);
+    close(fd);
+    /* (logged: "ends in a partial record") */
+    assert_int_equal(ledger_journal_drain(u->s, &staged, &err), 0);
+    assert_int_equal(staged, 2);
+    assert_int_equal(store_ledger_count(u->s, &count, &err), 0);
+    assert_int_equal(count, 5);
+    assert_int_equal(file_size(path), 16);
+    check_reads(u->s, count, 1, 5);
+    ledger_journal_close(u->s);
+    free(copy);
+    free(path);
+}
+
+/* A drain whose stage, mark or commit fails stores nothing and keeps every record for
+ * the next drain, which stages each once. */
+static void test_journal_failure(void **state)
+{
+    struct unit_store *u = *state;
+    struct err err = ERR_INIT;
+    char *path = journal_path(u);
+    uint64_t count = 0;
+    size_t staged = 0;
+    off_t full;
+
+    assert_int_equal(ledger_journal_open(u->s, path, &err), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(journal_read(u->s, 0, i, NULL), 0);
+    full = file_size(path);
+    /* Writes 1-4: the stages, 5: the mark, 6: the commit. */
+    for (uint64_t at = 1; at <= 6; at++) {
+        u->s->fail_at = at;
+        store_fail_count_reset();
+        assert_int_equal(ledger_journal_drain(u->s, &staged, &err), -ERR_INTERNAL);
+        assert_non_null(strstr(err.msg, "injected"));
+        err_clear(&err);
+        assert_int_equal(store_ledger_count(u->s, &count, &err), 0);
+        assert_int_equal(count, 0);
+        assert_int_equal(file_size(path), full);
+    }
+    u->s->fail_at = 0;
+    assert_int_equal(ledger_journal_drain(u->s, &staged, &err), 0);
+    assert_int_equal(staged, 4);
+    assert_int_equal(store_ledger_count(u->s, &count, &err), 0);
+    assert_int_equal(count, 4);
+    check_reads(u->s, count, 1, 4);
+    ledger_journal_close(u->s);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1188,6 +1435,9 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_record_integrate, store_setup, store_teardown),
             cmocka_unit_test_setup_teardown(test_sequencer, store_setup, store_teardown),
             cmocka_unit_test_setup_teardown(test_checkpoints_readonly, store_setup, store_teardown),
+            cmocka_unit_test_setup_teardown(test_journal_concurrent, store_setup, store_teardown),
+            cmocka_unit_test_setup_teardown(test_journal_recovery, store_setup, store_teardown),
+            cmocka_unit_test_setup_teardown(test_journal_failure, store_setup, store_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
