@@ -38,7 +38,16 @@ struct fwalk {
     json_t *resources;                  /* resource id → item of F_PUBLISHED it adds entries to */
     json_t *datasets;  /* dataset id → item of F_PUBLISHED (made public), or null */
     json_t *requested; /* dataset id → true once the ledger holds a grant request on it */
+    /* The ids a dataset_update or resource_create/_update entry must name to matter
+     * (the made-public datasets, the link resources), quoted as in the entry's text;
+     * NULL when there are too many to look for (every such entry is parsed). */
+    struct buf *ds_ids, *res_ids;
+    size_t n_ds, n_res;
 };
+
+/* At most this many ids are looked for in the text of an update entry; more, and
+ * every update entry is parsed. */
+#define IDS_SCANNED 64u
 
 static const char *sget(const json_t *o, const char *key)
 {
@@ -265,13 +274,96 @@ static int judge_override(struct fwalk *w, uint64_t idx, const json_t *e, struct
     return 0;
 }
 
+/*
+ * The type of an entry from its text, without parsing it: entries are canonical JSON
+ * (ledger.h: keys sorted, compact), so "type", the greatest key of the top level, comes
+ * last and the text ends with "type":"<type>"}. The value holds no quote (the first
+ * quote found from the end opens it; an escaped one is preceded by a backslash, not by
+ * "type":). false when the text does not end so (the caller parses it).
+ */
+static bool tail_type(const char *text, size_t len, const char **type, size_t *n)
+{
+    size_t q;
+
+    if (len < 11 || text[len - 1] != '}' || text[len - 2] != '"')
+        return false;
+    for (q = len - 3; q > 0 && text[q] != '"'; q--)
+        ;
+    if (q < 8 || memcmp(text + q - 7, "\"type\":", 7))
+        return false;
+    *type = text + q + 1;
+    *n = len - 2 - (q + 1);
+    return true;
+}
+
+static bool tail_is(const char *t, size_t n, const char *want)
+{
+    return n == strlen(want) && !memcmp(t, want, n);
+}
+
+/* Whether the text names one of ids (quoted ids, one per buf; ids NULL: maybe). */
+static bool names_any(const char *text, size_t len, const struct buf *ids, size_t n)
+{
+    if (!ids)
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (memmem(text, len, ids[i].buf, ids[i].len))
+            return true;
+    return false;
+}
+
+/* The quoted keys of set whose value is an object (an item), for names_any(). */
+static struct buf *quoted_ids(json_t *set, size_t *n)
+{
+    struct buf *ids;
+    const char *key;
+    json_t *v;
+
+    *n = 0;
+    json_object_foreach (set, key, v)
+        if (json_is_object(v))
+            (*n)++;
+    if (*n > IDS_SCANNED)
+        return NULL;
+    ids = xcalloc(*n ? *n : 1, sizeof(*ids));
+    *n = 0;
+    json_object_foreach (set, key, v) {
+        if (!json_is_object(v))
+            continue;
+        buf_init(&ids[*n], 0);
+        buf_addf(&ids[*n], "\"%s\"", key);
+        (*n)++;
+    }
+    return ids;
+}
+
+static void ids_free(struct buf *ids, size_t n)
+{
+    if (!ids)
+        return;
+    for (size_t i = 0; i < n; i++)
+        buf_release(&ids[i]);
+    free(ids);
+}
+
 static int walk_entry(void *ctx, uint64_t idx, const char *text, size_t len, struct err *err)
 {
     struct fwalk *w = ctx;
-    json_t *e = json_loadb(text, len, 0, NULL), *o, *gl, *it;
-    const char *type, *gid;
+    json_t *e, *o, *gl, *it;
+    const char *type, *gid, *t;
+    size_t tn;
     int rc = 0;
 
+    /* Updates of datasets and resources are most of a catalog's ledger; only those of
+     * the few datasets and resources found before the walk matter. */
+    if (tail_type(text, len, &t, &tn)) {
+        if (tail_is(t, tn, "dataset_update") && !names_any(text, len, w->ds_ids, w->n_ds))
+            return 0;
+        if ((tail_is(t, tn, "resource_create") || tail_is(t, tn, "resource_update")) &&
+            !names_any(text, len, w->res_ids, w->n_res))
+            return 0;
+    }
+    e = json_loadb(text, len, 0, NULL);
     if (!e)
         return 0; /* not JSON: the ledger's own verification reports it */
     type = sget(e, "type");
@@ -550,8 +642,11 @@ int audit_findings(struct store *s, json_t *report, json_t *summary, struct err 
         if (sget(g, "id"))
             json_object_set(w.grants, sget(g, "id"), g);
     rc = find_published(&w, err);
-    if (!rc)
+    if (!rc) {
+        w.ds_ids = quoted_ids(w.datasets, &w.n_ds);
+        w.res_ids = quoted_ids(w.resources, &w.n_res);
         rc = store_ledger_audit_walk(s, walk_entry, &w, err);
+    }
     if (rc)
         goto out;
     published_grants(&w);
@@ -570,6 +665,8 @@ out:
     json_decref(w.resources);
     json_decref(w.datasets);
     json_decref(w.requested);
+    ids_free(w.ds_ids, w.n_ds);
+    ids_free(w.res_ids, w.n_res);
     for (size_t k = 0; k < AUDIT_FINDING_KINDS; k++)
         json_decref(w.kinds[k]);
     return rc;
