@@ -249,7 +249,7 @@ static const struct api_action actions[] = {
          "{status passed|blocked|overridden, k_required, reasons, message, lowered}"},
         {"datastore_privacy_override", catalog_privacy_override, API_WRITES,
          "Override the publish gate for a resource's scanned table (an approver of the "
-         "dataset's organization, never the user who published the table). Recorded in the ledger as privacy_override. A resource of a public dataset withheld by the gate (an upload answered 409) is published by it.\n\n:param resource_id: the "
+         "dataset's organization, never the user who published the table). Recorded in the ledger as privacy_override. A resource withheld by the gate (a table ingested into a public dataset, or one of a private dataset being made public) is published by it.\n\n:param resource_id: the "
          "id of the resource\n:param justification: why the table may be published as it "
          "is (required, shown in the report)\n\n:returns: the report with its override"},
 };
@@ -451,33 +451,30 @@ static void datastore_hooks(struct catalog *c, const struct actor *a, const char
 
 /* api_ckan_call; with text (not NULL), package_search's page comes as text in it
  * (catalog_package_search_text), to be spliced in by api_ckan_call_text. */
-/* What the 409 of a withheld upload carries besides its message (error is the CKAN error
- * object): the resource kept, the gate's verdict on the file (reasons and columns), and
- * the ways on. */
-static void held_error(struct catalog *c, json_t *error, const char *rid, const json_t *report)
+/* What the 409 of an upload the publish gate refused carries besides its message (error
+ * is the CKAN error object): the gate's verdict on the file (reasons and columns), and
+ * the ways on. Nothing of the upload was stored. */
+static void refused_error(struct catalog *c, json_t *error, const json_t *report)
 {
-    json_object_set_new(error, "resource_id", json_string(rid));
     json_object_set_new(error, "privacy_gate", catalog_privacy_gate(report, c->privacy_k));
     json_object_set_new(
             error, "next_steps",
             json_pack("[s,s]",
-                      "an approver of the organization other than the publisher calls "
-                      "datastore_privacy_override with {resource_id, justification}: the "
-                      "resource is then published and the override is in the ledger",
-                      "or the publisher de-identifies the file by a policy (kaifang anonymize "
-                      "--policy P.json, docs/internals/privacy-anonymization.md) and uploads "
-                      "the result with resource_update"));
+                      "de-identify the file by a policy (kaifang anonymize --policy P.json, "
+                      "docs/internals/privacy-anonymization.md) and upload the result",
+                      "or, to publish it as it is on the record: upload it to a private "
+                      "dataset of the organization, where an approver other than you may "
+                      "override the gate (datastore_privacy_override with a justification, "
+                      "recorded in the ledger) before the dataset is made public"));
 }
 
 static void call(struct catalog *c, const struct actor *a, const char *name, bool is_post,
                  json_t *params, const struct upload *up, struct buf *text, json_t **doc,
                  unsigned *status, enum err_kind *kind)
 {
-    struct err err = ERR_INIT, gate_err = ERR_INIT;
+    struct err err = ERR_INIT;
     const struct api_action *act = api_ckan_action(name);
-    json_t *result = NULL, *before = NULL, *held = NULL;
-    const char *held_rid = NULL;
-    struct upload held_up;
+    json_t *result = NULL, *before = NULL, *refused = NULL;
     int ret;
 
     if (!act) {
@@ -522,21 +519,13 @@ static void call(struct catalog *c, const struct actor *a, const char *name, boo
         json_decref(shown);
     }
     /* The publish gate on a file uploaded into a public dataset: scanned before it is
-     * stored; when it would publish identifiers, the resource is made but withheld (its
-     * report stored with it) and the answer is 409, saying how to go on
-     * (privacy-gate.md, "A refused upload"). */
+     * stored; when it would publish identifiers (or cannot be read), the answer is 409
+     * with the reasons and the ways on, and nothing is stored (privacy-gate.md, "A
+     * refused upload"). */
     if (up && (!strcmp(act->name, "resource_create") || !strcmp(act->name, "resource_update"))) {
-        ret = datastore_privacy_precheck(c, a, act->name, params, up, &held, &err);
-        if (ret && !held)
+        ret = datastore_privacy_precheck(c, a, act->name, params, up, &refused, &err);
+        if (ret)
             goto out;
-        if (held) {
-            gate_err = err;
-            err = (struct err)ERR_INIT;
-            ret = 0;
-            held_up = *up;
-            held_up.privacy_report = held;
-            up = &held_up;
-        }
     }
     if (!strcmp(act->name, "resource_create"))
         ret = catalog_resource_create(c, a, params, up, &result, &err);
@@ -556,21 +545,12 @@ static void call(struct catalog *c, const struct actor *a, const char *name, boo
                 NULL, "action \"%s\" failed", act->name);
     if (!ret)
         datastore_hooks(c, a, act->name, params, up, result, before);
-    if (!ret && held) {
-        held_rid = json_string_value(json_object_get(result, "id"));
-        ret = err_set(&err, ERR_VALIDATION, "privacy",
-                      "kept as resource \"%s\" but not published: %s. To publish it, an "
-                      "approver other than you may override the gate "
-                      "(datastore_privacy_override with a justification), or de-identify "
-                      "the file by a policy and upload it again",
-                      held_rid ? held_rid : "", gate_err.msg);
-    }
 out:
     json_decref(before);
     if (ret < 0) {
         *doc = api_ckan_error(c->site_url, name, &err);
-        if (held_rid)
-            held_error(c, json_object_get(*doc, "error"), held_rid, held);
+        if (refused)
+            refused_error(c, json_object_get(*doc, "error"), refused);
         /* A write through the datastore API that the publish gate refused: its result is
          * the rest of the error (resource_id, privacy_gate, next_steps). */
         if (json_is_object(result) && str_eq(err.field, "privacy") &&
@@ -586,7 +566,7 @@ out:
         if (kind)
             *kind = ERR_NONE;
     }
-    json_decref(held);
+    json_decref(refused);
 }
 
 int api_ckan_call(struct catalog *c, const struct actor *a, const char *name, bool is_post,

@@ -89,10 +89,6 @@ struct upload {
     const char *content_type; /* client's Content-Type, may be NULL */
     uint64_t size;            /* bytes */
     char sha256_hex[SHA256_HEX_LEN];
-    /* NULL, or the privacy report of a file the publish gate withholds (borrowed): stored
-     * as the resource's report in the transaction that adds the file, so that the file is
-     * never served before it (docs/internals/privacy-gate.md, "A refused upload"). */
-    json_t *privacy_report;
 };
 
 /* An action: params is borrowed; *result is a new reference on success. */

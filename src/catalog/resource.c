@@ -527,22 +527,10 @@ static void dataset_touch(json_t *doc)
     dataset_derive(doc);
 }
 
-/* The report of a file the gate withholds, as resource rid's (docs/internals/
- * privacy-gate.md, "A refused upload"): inside the caller's transaction. */
-static int held_report_put(struct catalog *c, json_t *report, const char *rid, struct err *err)
-{
-    /* A store without reports would publish what it was asked to withhold. */
-    if (!store_privacy_reports_kept(c->store))
-        return err_set(err, ERR_VALIDATION, "privacy",
-                       "this store keeps no privacy reports: the file cannot be withheld");
-    json_object_set_new(report, "resource_id", json_string(rid));
-    return store_privacy_report_put(c->store, rid, report, err);
-}
-
 int catalog_resource_create(struct catalog *c, const struct actor *a, json_t *params,
                             const struct upload *up, json_t **result, struct err *err)
 {
-    json_t *doc = NULL, *in = NULL, *res = NULL, *held = up ? up->privacy_report : NULL;
+    json_t *doc = NULL, *in = NULL, *res = NULL;
     struct upload_undo undo = {0};
     const char *pid;
     char now[TIME_ISO_MAX];
@@ -599,8 +587,6 @@ int catalog_resource_create(struct catalog *c, const struct actor *a, json_t *pa
     json_array_append(json_object_get(doc, "resources"), res);
     dataset_touch(doc);
     ret = dataset_write(c, doc, err);
-    if (!ret && held)
-        ret = held_report_put(c, held, json_string_value(json_object_get(res, "id")), err);
     if (ret)
         goto out;
     /* One entry, of the resource's type, though the dataset changed too: its digest is
@@ -634,7 +620,7 @@ out:
 int catalog_resource_update(struct catalog *c, const struct actor *a, json_t *params,
                             const struct upload *up, json_t **result, struct err *err)
 {
-    json_t *doc = NULL, *in = NULL, *res = NULL, *old, *held = up ? up->privacy_report : NULL;
+    json_t *doc = NULL, *in = NULL, *res = NULL, *old;
     struct upload_undo undo = {0};
     const char *rid;
     char now[TIME_ISO_MAX];
@@ -680,8 +666,6 @@ int catalog_resource_update(struct catalog *c, const struct actor *a, json_t *pa
     json_array_set(json_object_get(doc, "resources"), i, res);
     dataset_touch(doc);
     ret = dataset_write(c, doc, err);
-    if (!ret && held)
-        ret = held_report_put(c, held, rid, err);
     if (ret)
         goto out;
     ret = dataset_record(c, a, "resource_update", doc, rid, err);

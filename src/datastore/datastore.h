@@ -169,12 +169,12 @@ int datastore_resource_deleted(struct catalog *c, const char *resource_id, struc
  * declared (the data dictionary of the table a resource_update replaces, personal_data of
  * the request, resource and dataset) and counts the classes of its quasi-identifiers.
  * When the gate blocks it (a direct identifier in clear, or k below the portal's,
- * c->privacy_k): -ERR_VALIDATION (field "privacy", the message naming the file, the
- * dataset, the reasons and the columns) and *held the file's privacy report (new
- * reference, "personal_data" set), which the caller stores with the resource it then
- * creates withheld (struct upload's privacy_report). 0 and *held NULL otherwise, also
- * when the request is wrong in a way the catalog will report, or the file cannot be read
- * as a table (the ingest reports that). Writes nothing. params borrowed.
+ * c->privacy_k), or it cannot be read (an "unscanned" report): -ERR_VALIDATION (field
+ * "privacy", the message naming the file, the dataset, the reasons and the columns) and
+ * *held the file's privacy report (new reference, "personal_data" set) for the caller's
+ * error (the caller stores nothing of the upload). 0 and *held NULL otherwise, also when
+ * the request is wrong in a way the catalog will report. Writes nothing. params
+ * borrowed.
  */
 int datastore_privacy_precheck(struct catalog *c, const struct actor *a, const char *action,
                                json_t *params, const struct upload *up, json_t **held,

@@ -360,20 +360,12 @@ judge:
     if (json_string_value(json_object_get(report, "archive_member")))
         member = xstrfmt(" (its member \"%s\")",
                          json_string_value(json_object_get(report, "archive_member")));
-    if (catalog_privacy_blocked(verdict) && !store_privacy_reports_kept(c->store)) {
-        /* A store that keeps no reports cannot withhold the resource: it would be
-         * published. Refused, and nothing written, as before withholding existed. */
+    if (catalog_privacy_blocked(verdict)) {
+        /* Refused with nothing stored (privacy-gate.md, "A refused upload"): a public
+         * dataset never holds a file the gate blocks, served or not. */
         ret = err_set(err, ERR_VALIDATION, "privacy",
-                      "the file \"%s\"%s cannot be published in public dataset \"%s\": %s "
-                      "(this store keeps no privacy reports, so the file cannot be withheld "
-                      "for an override: de-identify it first, or upload it to a private "
-                      "dataset)",
-                      up->filename ? up->filename : "", member ? member : "",
-                      json_string_value(json_object_get(doc, "name")),
-                      json_string_value(json_object_get(verdict, "message")));
-    } else if (catalog_privacy_blocked(verdict)) {
-        ret = err_set(err, ERR_VALIDATION, "privacy",
-                      "the file \"%s\"%s is withheld from public dataset \"%s\": %s",
+                      "the file \"%s\"%s cannot be published in public dataset \"%s\": %s; "
+                      "nothing was stored",
                       up->filename ? up->filename : "", member ? member : "",
                       json_string_value(json_object_get(doc, "name")),
                       json_string_value(json_object_get(verdict, "message")));

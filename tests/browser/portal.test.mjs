@@ -224,21 +224,36 @@ describe('pages', () => {
 
 describe('ingest', () => {
     test('an upload the datastore cannot read shows its error on the resource page', async () => {
-        const form = new FormData();
-        form.set('package_id', 'xss-test-dataset');
-        form.set('name', 'broken.xlsx');
-        form.set('upload', new Blob(['this is not a workbook\n']), 'broken.xlsx');
-        const r = await fetch(`${server.url}/api/3/action/resource_create`, {
-            method: 'POST', body: form, headers: { Authorization: fixture.token } });
-        const doc = await r.json();
-        // A file of a public dataset that cannot be scanned is kept but withheld (409,
-        // docs/internals/privacy-gate.md "A file that cannot be scanned").
-        assert.equal(r.status, 409, JSON.stringify(doc));
+        const post = async (action, body) => {
+            const r = await fetch(`${server.url}/api/3/action/${action}`, {
+                method: 'POST', body,
+                headers: { Authorization: fixture.token,
+                           ...(typeof body === 'string' ? { 'Content-Type': 'application/json' } : {}) } });
+            return [r.status, await r.json()];
+        };
+        const upload = (dataset) => {
+            const form = new FormData();
+            form.set('package_id', dataset);
+            form.set('name', 'broken.xlsx');
+            form.set('upload', new Blob(['this is not a workbook\n']), 'broken.xlsx');
+            return post('resource_create', form);
+        };
+        // Into a public dataset a file that cannot be scanned is refused, nothing stored
+        // (docs/internals/privacy-gate.md, "A refused upload").
+        let [status, doc] = await upload('xss-test-dataset');
+        assert.equal(status, 409, JSON.stringify(doc));
         assert.equal(doc.error.privacy_gate.reasons[0].reason, 'unscanned', JSON.stringify(doc));
-        // Withheld from the public: the editor sees its ingest status and error.
+        assert.equal(doc.error.resource_id, undefined, JSON.stringify(doc));
+        // Into a private one it is kept, and its editor sees the ingest's error.
+        const [, shown] = await post('package_show', JSON.stringify({ id: 'xss-test-dataset' }));
+        [status, doc] = await post('package_create', JSON.stringify(
+            { name: 'unreadable-private', owner_org: shown.result.owner_org, private: true }));
+        assert.equal(status, 200, JSON.stringify(doc));
+        [status, doc] = await upload('unreadable-private');
+        assert.equal(status, 200, JSON.stringify(doc));
         const page = await context.newPage();
         await page.setExtraHTTPHeaders({ Authorization: fixture.token });
-        const url = `${server.url}/dataset/xss-test-dataset/resource/${doc.error.resource_id}`;
+        const url = `${server.url}/dataset/unreadable-private/resource/${doc.result.id}`;
         // The ingest runs on the server's worker: reload until it has finished.
         for (let i = 0; i < 100; i++) {
             await page.goto(url);

@@ -2,10 +2,11 @@
 The publish gate on files that are not named as tables (issue 5 §4;
 docs/internals/privacy-gate.md, "Files that are not tables"), against a real `kaifang
 serve`: a table of people inside a .zip, a .csv.gz, a .tar.gz holding a .zip, or written
-as ragged lines of a .txt is withheld from a public dataset (409 naming the archive's
-member), and an approver may override it; a broken or too deeply nested archive is
-withheld as unscanned; a clean archive and prose without identifiers go in; a text file
-or an archive uploaded to a private dataset is scanned when the dataset is made public.
+as ragged lines of a .txt is refused from a public dataset (409 naming the archive's
+member, nothing stored); a broken or too deeply nested archive is refused as unscanned;
+a clean archive and prose without identifiers go in; a text file or an archive uploaded
+to a private dataset is scanned when the dataset is made public, and an approver may
+override the gate there.
 Synthetic people only (`kaifang synth people`).
 """
 
@@ -70,7 +71,7 @@ def download_status(srv, tok, rid, token=None):
 
 
 @pytest.mark.parametrize("kind", ["zip", "csv.gz", "nested"])
-def test_table_of_people_in_an_archive_is_withheld(portal, srv, tok, approver, kind):
+def test_table_of_people_in_an_archive_is_refused(portal, srv, tok, kind):
     people = people_csv()
     if kind == "zip":
         content, filename, member = zip_of([("README.md", b"# data\n"), ("data/people.csv", people)]), "people.zip", "data/people.csv"
@@ -81,20 +82,13 @@ def test_table_of_people_in_an_archive_is_withheld(portal, srv, tok, approver, k
         content, filename, member = tar_gz_of([("clean.csv", CLEAN), ("inner.zip", inner)]), "bundle.tar.gz", "people.csv"
     d = public_dataset(srv, tok)
     err = fails(upload(srv, tok["editor"], d["id"], content, filename), 409, field="privacy")
-    assert '(its member "%s")' % member in err["message"], err
+    assert '"%s" (its member "%s")' % (filename, member) in err["message"], err
+    assert "nothing was stored" in err["message"], err
     assert "身份证号" in json.dumps(err, ensure_ascii=False), err
-    rid = err["resource_id"]
-    assert download_status(srv, tok, rid) == 403
-    rep = ok(srv.api("datastore_privacy_report", token=tok["editor"], resource_id=rid))
-    assert rep["archive_member"] == member and rep["filename"] == filename, rep
-    assert rep["gate"]["status"] == "blocked", rep
-    # No raw identifier in the report, even for the editor: masked examples only.
+    # No raw identifier in the answer: masked examples only.
     ids = {line.split(",")[5] for line in people.decode("utf-8").splitlines()[1:]}
-    assert not any(v in json.dumps(rep, ensure_ascii=False) for v in ids)
-    got = ok(srv.api("datastore_privacy_override", token=approver, resource_id=rid,
-                     justification="test: synthetic people, published on purpose"))
-    assert got["gate"]["status"] == "overridden", got
-    assert download_status(srv, tok, rid) == 200
+    assert not any(v in json.dumps(err, ensure_ascii=False) for v in ids)
+    assert ok(srv.api("package_show", token=tok["editor"], id=d["id"]))["resources"] == []
 
 
 def test_clean_archive_and_pdf_go_in(portal, srv, tok):
@@ -108,7 +102,7 @@ def test_clean_archive_and_pdf_go_in(portal, srv, tok):
 
 
 @pytest.mark.parametrize("how", ["truncated", "deep"])
-def test_unreadable_archive_is_withheld(portal, srv, tok, how):
+def test_unreadable_archive_is_refused(portal, srv, tok, how):
     if how == "truncated":
         content = zip_of([("people.csv", people_csv())])
         content = content[: len(content) // 2]
@@ -122,7 +116,7 @@ def test_unreadable_archive_is_withheld(portal, srv, tok, how):
     err = fails(upload(srv, tok["editor"], d["id"], content, filename), 409, field="privacy")
     assert "could not be scanned" in err["message"] and reason in err["message"], err
     assert [r["reason"] for r in err["privacy_gate"]["reasons"]] == ["unscanned"], err
-    assert download_status(srv, tok, err["resource_id"]) == 403
+    assert ok(srv.api("package_show", token=tok["editor"], id=d["id"]))["resources"] == []
 
 
 def ragged_people_text(rows=60):
@@ -136,16 +130,22 @@ def ragged_people_text(rows=60):
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def test_people_in_prose_text_are_withheld(portal, srv, tok):
+def test_people_in_prose_text_are_refused(portal, srv, tok):
     d = public_dataset(srv, tok)
     text = ragged_people_text()
     err = fails(upload(srv, tok["editor"], d["id"], text, "名单.txt"), 409, field="privacy")
-    rep = ok(srv.api("datastore_privacy_report", token=tok["editor"], resource_id=err["resource_id"]))
+    direct = [r for r in err["privacy_gate"]["reasons"] if r["reason"] == "direct_identifier"]
+    assert direct and direct[0]["columns"] == ["text"], err
+    assert ok(srv.api("package_show", token=tok["editor"], id=d["id"]))["resources"] == []
+    # In a private dataset the report says how it was read.
+    priv = ok(srv.api("package_create", token=tok["editor"], name=unique("prose"), owner_org=ORG,
+                      private=True))
+    rid = ok(upload(srv, tok["editor"], priv["id"], text, "名单.txt"))["id"]
+    rep = ok(srv.api("datastore_privacy_report", token=tok["editor"], resource_id=rid))
     assert rep["read_as"] == "lines", rep
     col = rep["columns"][0]
     assert col["name"] == "text" and col["class"] == "direct_identifier", rep
     assert "cn_resident_id" in col["detectors"], col
-    assert download_status(srv, tok, err["resource_id"]) == 403
     # Prose without identifiers, in GB18030 and with a ragged comma count, goes in.
     prose = "今年的报告，见附件。\n第二段，有两个，逗号。\n完\n".encode("gb18030")
     ok(upload(srv, tok["editor"], d["id"], prose, "notes.txt"))

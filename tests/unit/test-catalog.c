@@ -1394,47 +1394,6 @@ static void test_resource_url_schemes(void **state)
 
 /* An upload sets last_modified to the upload time (CKAN's rule), on resource_create and
  * on resource_update with a file; an update without a file keeps it. */
-/* An upload the publish gate withholds (struct upload's privacy_report): the report is
- * stored with the resource in its transaction, so neither the file nor the resource is
- * served to the public at any moment; the editor still reads it
- * (docs/internals/privacy-gate.md, "A refused upload"). */
-static void test_upload_held_by_the_gate(void **state)
-{
-    struct fixture *f = *state;
-    struct err err = ERR_INIT;
-    struct upload up;
-    struct resource_file rf;
-    json_t *p, *r = NULL, *d, *stored = NULL;
-    char path[256];
-
-    d = ok(f, catalog_package_create, &f->editor,
-           "{\"name\": \"held\", \"owner_org\": \"stats-bureau\"}");
-    make_upload(f, "ids.csv", "身份证号\n11010519491231002X\n", &up, path, sizeof(path));
-    up.privacy_report = json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}],s:[s],s:[],s:n}", "source_sha256",
-                                  up.sha256_hex, "publisher", "editor", "columns", "name",
-                                  "身份证号", "class", "direct_identifier", "reason", "values",
-                                  "direct_identifiers", "身份证号", "quasi_identifiers", "k");
-    p = json_pack("{s:s}", "package_id", "held");
-    assert_int_equal(catalog_resource_create(&f->c, &f->editor, p, &up, &r, &err), 0);
-    json_decref(p);
-    assert_int_equal(store_privacy_report_get(f->s, sget(r, "id"), &stored, NULL), 0);
-    assert_string_equal(sget(stored, "resource_id"), sget(r, "id"));
-    assert_string_equal(sget(stored, "publisher"), "editor");
-    memset(&rf, 0, sizeof(rf));
-    err = (struct err)ERR_INIT;
-    assert_int_equal(catalog_resource_file(&f->c, &f->anon, "held", sget(r, "id"), &rf, &err),
-                     -ERR_AUTH);
-    assert_non_null(strstr(err.msg, "withheld by the privacy gate"));
-    resource_file_release(&rf);
-    memset(&rf, 0, sizeof(rf));
-    assert_int_equal(catalog_resource_file(&f->c, &f->editor, "held", sget(r, "id"), &rf, &err), 0);
-    resource_file_release(&rf);
-    json_decref(stored);
-    json_decref(up.privacy_report);
-    json_decref(r);
-    json_decref(d);
-}
-
 static void test_upload_last_modified(void **state)
 {
     struct fixture *f = *state;
@@ -3195,7 +3154,6 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_resources, setup, teardown),
             cmocka_unit_test_setup_teardown(test_resource_url_schemes, setup, teardown),
             cmocka_unit_test_setup_teardown(test_upload_last_modified, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_upload_held_by_the_gate, setup, teardown),
             cmocka_unit_test_setup_teardown(test_upload_urls, setup, teardown),
             cmocka_unit_test_setup_teardown(test_upload_rollback, setup, teardown),
             cmocka_unit_test_setup_teardown(test_groups_orgs_tags, setup, teardown),
