@@ -13,6 +13,7 @@
 #include "core/util.h"
 #include "crypto/secret.h"
 #include "ledger/ledger.h"
+#include "store/store-datastore.h"
 
 bool dataset_restricted(const json_t *dataset)
 {
@@ -259,6 +260,43 @@ static const char *dataset_org(const json_t *d)
     return sget(d, "owner_org");
 }
 
+/* Each of columns (so each row-filter column, which must be among them) must be a field
+ * of one of the datastore tables of d's resources, when d has any: -ERR_VALIDATION
+ * naming the first that is not. A dataset without a table yet is not judged (its
+ * columns are not known); a read then takes only the granted columns its table has. */
+static int columns_in_tables(struct store *s, const json_t *d, const json_t *columns,
+                             struct err *err)
+{
+    json_t *known = json_object(), *res, *f, *c;
+    size_t i, j;
+    bool tables = false;
+    int ret = 0;
+
+    json_array_foreach (json_object_get(d, "resources"), i, res) {
+        struct store_ds_info info = {0};
+
+        if (!sget(res, "id") || store_ds_info(s, sget(res, "id"), &info, NULL)) {
+            store_ds_info_release(&info);
+            continue;
+        }
+        tables = true;
+        json_array_foreach (info.fields, j, f)
+            if (sget(f, "id"))
+                json_object_set_new(known, sget(f, "id"), json_true());
+        store_ds_info_release(&info);
+    }
+    json_array_foreach (columns, i, c) {
+        if (tables && !json_object_get(known, json_string_value(c))) {
+            ret = err_set(err, ERR_VALIDATION, "columns",
+                          "column \"%s\" is not a field of any datastore table of the dataset",
+                          json_string_value(c));
+            break;
+        }
+    }
+    json_decref(known);
+    return ret;
+}
+
 int grant_request_as(struct store *s, const struct actor *a, json_t *params, json_t **grant,
                      struct err *err)
 {
@@ -332,6 +370,9 @@ int grant_request_as(struct store *s, const struct actor *a, json_t *params, jso
                       dataset);
         goto out;
     }
+    ret = columns_in_tables(s, d, columns, err);
+    if (ret)
+        goto out;
     ret = store_group_get(s, true, dataset_org(d), &g, NULL);
     if (ret) {
         ret = err_set(err, ERR_INTERNAL, NULL, "cannot read the organization of \"%s\"", dataset);
@@ -713,13 +754,14 @@ static int grants_of(struct store *s, const char *dataset_id, const char *grante
 }
 
 int grant_find_valid(struct store *s, const struct actor *a, const char *dataset_id,
-                     const char *day, json_t **grant, struct err *err)
+                     const char *day, json_t **valid, json_t **nearest, struct err *err)
 {
     json_t *all = NULL, *rec, *best = NULL;
     size_t i;
-    int ret;
+    int ret = 0;
 
-    *grant = NULL;
+    *valid = NULL;
+    *nearest = NULL;
     if (!a || !a->authenticated) {
         ret = err_set(err, ERR_AUTH, NULL, "restricted data is read only under a grant");
         goto out;
@@ -727,19 +769,23 @@ int grant_find_valid(struct store *s, const struct actor *a, const char *dataset
     ret = grants_of(s, dataset_id, a->id, &all, err);
     if (ret)
         goto out;
-    /* The caller gets its own copy: the list is shared with the cache. */
+    /* The caller gets its own copies: the list is shared with the cache. */
     json_array_foreach (all, i, rec) {
         if (!str_eq(sget(rec, "state"), "approved"))
             continue;
         if (strcmp(sget(rec, "valid_from"), day) <= 0 &&
             strcmp(day, sget(rec, "valid_until")) <= 0) {
-            *grant = json_deep_copy(rec);
-            goto out;
+            if (!*valid)
+                *valid = json_array();
+            json_array_append_new(*valid, json_deep_copy(rec));
+        } else {
+            best = rec;
         }
-        best = rec;
     }
+    if (*valid)
+        goto out;
     if (best) {
-        *grant = json_deep_copy(best);
+        *nearest = json_deep_copy(best);
         if (strcmp(day, sget(best, "valid_from")) < 0)
             ret = err_set(err, ERR_AUTH, NULL, "grant \"%s\" is valid from %s", sget(best, "id"),
                           sget(best, "valid_from"));

@@ -79,15 +79,17 @@ int grant_list(struct store *s, const struct actor *a, json_t *params, json_t **
                struct err *err);
 
 /*
- * The grant under which a reads dataset_id (its id) on day ("YYYY-MM-DD", UTC): an
- * approved grant naming a as grantee with valid_from <= day <= valid_until. 0 and
- * *grant (new reference to the stored record, which has the public shape's fields plus
- * "organization_id", "grantee_id"). -ERR_AUTH with the reason otherwise ("no approved
- * grant", "expired on", "valid from"); *grant then is the nearest grant when there was
- * one (expired, not yet valid), else NULL: the refusal's ledger entry names it.
+ * The grants under which a may read dataset_id (its id) on day ("YYYY-MM-DD", UTC): every
+ * approved grant naming a as grantee with valid_from <= day <= valid_until, in the store's
+ * order (requested_at, then id). 0 and *valid (new array of copies of the stored records, which
+ * have the public shape's fields plus "organization_id", "grantee_id"); the reader picks
+ * the one that covers the read (ds_restricted_begin()). -ERR_AUTH with the reason
+ * otherwise ("no approved grant", "expired on", "valid from"); *nearest then is the
+ * last approved grant not valid today when there was one, else NULL: the refusal's
+ * ledger entry names it. *valid and *nearest are NULL when not set.
  */
 int grant_find_valid(struct store *s, const struct actor *a, const char *dataset_id,
-                     const char *day, json_t **grant, struct err *err);
+                     const char *day, json_t **valid, json_t **nearest, struct err *err);
 
 /*
  * Records one read of restricted data, or one refusal, as its own transaction (shared

@@ -485,10 +485,13 @@ void ds_restricted_release(struct ds_restricted *r);
  * the grant filters must be among the grant's). Sets *eff (new) or returns -ERR_AUTH
  * naming what is outside the grant, with a short reason for the ledger in *reason, or
  * -ERR_VALIDATION for a parameter of the wrong shape. grant: a stored grant record
- * (grant.h). Pure.
+ * (grant.h). table_fields: the field ids of the table read (borrowed), or NULL to take
+ * the grant's columns as they are; given, the grant's columns are those of its columns
+ * the table has (none: -ERR_AUTH), and a grant whose row filter names a column the
+ * table lacks does not cover the read (-ERR_AUTH). Pure.
  */
-int ds_restricted_narrow(const json_t *grant, json_t *params, json_t **eff, const char **reason,
-                         struct err *err);
+int ds_restricted_narrow(const json_t *grant, const json_t *table_fields, json_t *params,
+                         json_t **eff, const char **reason, struct err *err);
 
 /* Records a refused read of restricted data by a signed-in a ("restricted_read_refused",
  * reason a short text); failures are logged. Anonymous callers are not recorded. */

@@ -142,18 +142,43 @@ static bool value_allowed(const json_t *allowed, const json_t *v)
 }
 
 /* datastore-int.h */
-int ds_restricted_narrow(const json_t *grant, json_t *params, json_t **eff, const char **reason,
-                         struct err *err)
+int ds_restricted_narrow(const json_t *grant, const json_t *table_fields, json_t *params,
+                         json_t **eff, const char **reason, struct err *err)
 {
-    const json_t *columns = json_object_get(grant, "columns");
+    const json_t *gcolumns = json_object_get(grant, "columns");
     const json_t *gfilters = json_object_get(grant, "filters");
-    json_t *out = json_deep_copy(params), *v, *pieces = NULL, *f = NULL, *q = NULL, *x, *vals;
+    json_t *out = NULL, *v, *pieces = NULL, *f = NULL, *q = NULL, *x, *vals, *columns;
     const char *key;
     size_t i;
     bool bad;
     int ret = 0;
 
     *eff = NULL;
+    /* The grant's columns that this table has: a grant on a dataset of several tables
+     * names the columns of all of them. */
+    if (table_fields) {
+        columns = json_array();
+        json_array_foreach (gcolumns, i, x)
+            if (in_columns(table_fields, json_string_value(x), json_string_length(x)))
+                json_array_append(columns, x);
+    } else {
+        columns = json_incref((json_t *)gcolumns);
+    }
+    if (!json_array_size(columns)) {
+        *reason = "no granted column in this table";
+        ret = err_set(err, ERR_AUTH, NULL, "the grant names no column of this table");
+        goto out;
+    }
+    /* The grant's row filter must apply to this table, else its rows are not narrowed. */
+    json_object_foreach ((json_t *)gfilters, key, x) {
+        if (!in_columns(columns, key, strlen(key))) {
+            *reason = "row filter on a column this table lacks";
+            ret = err_set(err, ERR_AUTH, NULL,
+                          "the grant's row filter is on \"%.100s\", which this table lacks", key);
+            goto out;
+        }
+    }
+    out = json_deep_copy(params);
     /* fields */
     v = json_object_get(params, "fields");
     if (v && !json_is_null(v) && !(json_is_string(v) && !json_string_length(v))) {
@@ -279,6 +304,7 @@ out:
     json_decref(pieces);
     json_decref(f);
     json_decref(q);
+    json_decref(columns);
     return ret;
 }
 
@@ -311,12 +337,32 @@ void ds_restricted_refuse(struct catalog *c, const struct actor *a, const json_t
         log_error("datastore: %s", e.msg);
 }
 
+/* The field ids of resource_id's table (a new array), or NULL when the store has none
+ * (the search then fails as on any resource without a table). */
+static json_t *table_fields(struct catalog *c, const char *resource_id)
+{
+    struct store_ds_info info = {0};
+    struct err e = ERR_INIT;
+    json_t *out = NULL, *f;
+    size_t i;
+
+    if (!store_ds_info(c->store, resource_id, &info, &e)) {
+        out = json_array();
+        json_array_foreach (info.fields, i, f)
+            json_array_append(out, json_object_get(f, "id"));
+    }
+    store_ds_info_release(&info);
+    return out;
+}
+
 int ds_restricted_begin(struct catalog *c, const struct actor *a, const char *resource_id,
                         const char *what, json_t *params, struct ds_restricted *r, struct err *err)
 {
-    char today[11];
-    const char *reason = NULL;
+    char today[11], why[ERR_MSG_MAX];
+    const char *reason = NULL, *first_reason = NULL;
     struct err e = ERR_INIT;
+    json_t *valid = NULL, *nearest = NULL, *fields = NULL, *g;
+    size_t i, used = 0;
     int ret;
 
     memset(r, 0, sizeof(*r));
@@ -331,18 +377,47 @@ int ds_restricted_begin(struct catalog *c, const struct actor *a, const char *re
                        resource_id, what);
     }
     grant_today(today);
-    ret = grant_find_valid(c->store, a, sget(r->dataset, "id"), today, &r->grant, &e);
+    ret = grant_find_valid(c->store, a, sget(r->dataset, "id"), today, &valid, &nearest, &e);
     if (ret == -ERR_AUTH) {
-        ds_restricted_refuse(c, a, r->dataset, r->grant, resource_id, params,
-                             r->grant ? "grant not valid today" : "no grant");
+        ds_restricted_refuse(c, a, r->dataset, nearest, resource_id, params,
+                             nearest ? "grant not valid today" : "no grant");
+        json_decref(nearest);
         return err_set(err, ERR_AUTH, NULL, "resource \"%s\" is restricted: %s", resource_id,
                        e.msg);
     }
     if (ret)
         return err_set(err, e.kind, NULL, "%s", e.msg);
-    ret = ds_restricted_narrow(r->grant, params, &r->params, &reason, err);
-    if (ret == -ERR_AUTH)
-        ds_restricted_refuse(c, a, r->dataset, r->grant, resource_id, params, reason);
+    /* The read runs under the first valid grant (the store's order) that covers it; it is
+     * refused only when none does, naming each grant considered and why. */
+    fields = table_fields(c, resource_id);
+    why[0] = 0;
+    json_array_foreach (valid, i, g) {
+        e = (struct err)ERR_INIT;
+        reason = NULL;
+        ret = ds_restricted_narrow(g, fields, params, &r->params, &reason, &e);
+        if (!ret) {
+            r->grant = json_incref(g);
+            goto out;
+        }
+        if (ret != -ERR_AUTH) {
+            ret = err_set(err, e.kind, e.field[0] ? e.field : NULL, "%s", e.msg);
+            goto out;
+        }
+        if (!first_reason)
+            first_reason = reason;
+        if (used < sizeof(why))
+            used += (size_t)snprintf(why + used, sizeof(why) - used, "%sgrant \"%s\": %s",
+                                     i ? "; " : "", sget(g, "id"), e.msg);
+    }
+    ds_restricted_refuse(c, a, r->dataset, json_array_get(valid, 0), resource_id, params,
+                         first_reason);
+    ret = err_set(err, ERR_AUTH, NULL,
+                  "resource \"%s\" is restricted: the read is outside every grant valid "
+                  "today (%zu considered: %s)",
+                  resource_id, json_array_size(valid), why);
+out:
+    json_decref(valid);
+    json_decref(fields);
     return ret;
 }
 

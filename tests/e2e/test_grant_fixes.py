@@ -78,3 +78,70 @@ def test_fee_schedule_approver_need_not_be_a_member(portal, srv, world):
     assert "approved" in r.stdout, r.stdout
     s = ok(srv.api("fee_schedule_show", id=name))
     assert s["state"] == "approved" and s["approver"] == "bob", s
+
+
+def test_a_read_runs_under_the_grant_that_covers_it(srv, world):
+    from test_ledger_completeness import Ledger
+    t, rid = world["t"], world["rid"]
+    d = ok(srv.api("package_create", token=t["editor"], name=unique("two-grants"), owner_org=ORG,
+                   access_level="restricted public"))
+    rid = ok(srv.api("datastore_create", token=t["editor"],
+                     resource={"package_id": d["id"], "name": "people"},
+                     fields=[{"id": "district", "type": "text"}, {"id": "name", "type": "text"},
+                             {"id": "age", "type": "int"}], records=ROWS))["resource_id"]
+    w = dict(world, d=d)
+    ga = grant(srv, w, columns=["district", "age"], filters={"district": ["A"]})
+    gb = grant(srv, w, columns=["name"])
+    lg = Ledger(srv)
+    # Each column is readable under the grant that allows it; the entry names that grant.
+    res = ok(srv.api("datastore_search", token=t["acme"], resource_id=rid, fields="name"))
+    assert sorted(r["name"] for r in res["records"]) == sorted(r["name"] for r in ROWS), res
+    lg.one("restricted_read", "a read under the second grant", actor="acme", grant=gb["id"])
+    res = ok(srv.api("datastore_search", token=t["acme"], resource_id=rid, fields="age"))
+    assert sorted(r["age"] for r in res["records"]) == [31, 45], res
+    lg.one("restricted_read", "a read under the first grant", actor="acme", grant=ga["id"])
+    # A read without fields is covered by either grant (the first in the store's order,
+    # requested_at then id): it gets that grant's columns, and its entry names it.
+    res = ok(srv.api("datastore_search", token=t["acme"], resource_id=rid))
+    e = lg.one("restricted_read", "a plain read")
+    cols = {ga["id"]: ["district", "age"], gb["id"]: ["name"]}[e["objects"]["grant"]]
+    assert [f["id"] for f in res["fields"]] == cols, (res["fields"], e)
+    # A read no single grant covers is refused, naming the grants considered.
+    err = fails(srv.api("datastore_search", token=t["acme"], resource_id=rid, fields="name,age"), 403)
+    assert ga["id"] in err["message"] and gb["id"] in err["message"], err
+    assert "2 considered" in err["message"], err
+    lg.one("restricted_read_refused", "a read outside both grants", actor="acme")
+
+
+def test_grant_columns_are_checked_against_the_tables(srv, world):
+    t = world["t"]
+    fails(srv.api("grant_request", token=t["editor"], dataset=world["d"]["name"], grantee="acme",
+                  purpose="p", legal_basis="b", columns=["district", "nosuch"],
+                  valid_from=day(-1), valid_until=day(30)), 409, field="columns", message="nosuch")
+    # Two tables with different columns: each column is judged per table.
+    d = ok(srv.api("package_create", token=t["editor"], name=unique("two-tables"), owner_org=ORG,
+                   access_level="restricted public"))
+    r1 = ok(srv.api("datastore_create", token=t["editor"], resource={"package_id": d["id"], "name": "rents"},
+                    fields=[{"id": "district", "type": "text"}, {"id": "rent", "type": "int"}],
+                    records=[{"district": "A", "rent": 900}, {"district": "B", "rent": 700}]))["resource_id"]
+    r2 = ok(srv.api("datastore_create", token=t["editor"], resource={"package_id": d["id"], "name": "ages"},
+                    fields=[{"id": "district", "type": "text"}, {"id": "age", "type": "int"}],
+                    records=[{"district": "A", "age": 31}, {"district": "B", "age": 52}]))["resource_id"]
+    w = dict(world, d=d)
+    grant(srv, w, columns=["district", "rent"])
+    res = ok(srv.api("datastore_search", token=t["acme"], resource_id=r1))
+    assert [f["id"] for f in res["fields"]] == ["district", "rent"], res["fields"]
+    res = ok(srv.api("datastore_search", token=t["acme"], resource_id=r2))
+    assert [f["id"] for f in res["fields"]] == ["district"], res["fields"]
+    assert sorted(r["district"] for r in res["records"]) == ["A", "B"], res
+    fails(srv.api("datastore_search", token=t["acme"], resource_id=r2, fields="rent"), 403)
+    # A grant whose row filter is on a column a table lacks does not read that table.
+    d2 = ok(srv.api("package_create", token=t["editor"], name=unique("filtered"), owner_org=ORG,
+                    access_level="restricted public"))
+    ok(srv.api("datastore_create", token=t["editor"], resource={"package_id": d2["id"], "name": "rents"},
+               fields=[{"id": "district", "type": "text"}, {"id": "rent", "type": "int"}],
+               records=[{"district": "A", "rent": 900}]))
+    r4 = ok(srv.api("datastore_create", token=t["editor"], resource={"package_id": d2["id"], "name": "x"},
+                    fields=[{"id": "rent", "type": "int"}], records=[{"rent": 1}]))["resource_id"]
+    grant(srv, dict(world, d=d2), columns=["district", "rent"], filters={"district": "A"})
+    fails(srv.api("datastore_search", token=t["acme"], resource_id=r4), 403, message="row filter")
