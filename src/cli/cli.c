@@ -48,6 +48,7 @@ static const struct command commands[] = {
          "                     [--threads N] [--max-body BYTES] [--max-upload BYTES]\n"
          "                     [--max-header BYTES] [--max-connections N]\n"
          "                     [--idle-timeout SECONDS] [--access-log PATH|-]\n"
+         "                     [--read-store postgresql://…]\n"
          "\n"
          "Serves the web pages and the CKAN Action API (/api/3/action/...) until\n"
          "interrupted (SIGINT or SIGTERM). Once listening, prints one line on stderr:\n"
@@ -65,6 +66,8 @@ static const struct command commands[] = {
          "  --idle-timeout S    seconds before an idle connection is closed (default 30)\n"
          "  --access-log PATH   JSON-lines access log: a file, - for stdout (default),\n"
          "                      \"\" for none\n"
+         "  --read-store URL    a read replica (hot standby) of the PostgreSQL store:\n"
+         "                      catalog reads go there, writes to the primary\n"
          "\n"
          "The log level comes from KAIFANG_LOG=debug|info|warn|error (default info).\n"},
         {"load", cmd_load, "load a catalog directory, data.json, DCAT-AP or data package",

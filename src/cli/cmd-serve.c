@@ -92,7 +92,7 @@ static const struct cli_option opts[] = {
         {"portal", true},     {"listen", true},          {"site-url", true},
         {"threads", true},    {"max-body", true},        {"max-upload", true},
         {"max-header", true}, {"max-connections", true}, {"idle-timeout", true},
-        {"access-log", true},
+        {"access-log", true}, {"read-store", true},
 };
 
 int cmd_serve(int argc, char **argv)
@@ -119,6 +119,11 @@ int cmd_serve(int argc, char **argv)
             ret = cli_usage("serve", "serve", "option \"--%s\": %s", opts[i].name, err.msg);
             goto out;
         }
+    }
+    if (p.cfg.read_store && p.cfg.read_store[0] &&
+        store_read_replica_set(p.store, p.cfg.read_store, &err)) {
+        ret = cli_fail("serve", &err);
+        goto out;
     }
     if (cli_serve_portal(&p, &err)) {
         ret = cli_fail("serve", &err);

@@ -104,6 +104,7 @@ void config_release(struct config *c)
     free(c->portal_dir);
     free(c->listen);
     free(c->store_url);
+    free(c->read_store);
     free(c->site_url);
     free(c->access_log);
     free(c->catalog_title);
@@ -370,6 +371,11 @@ int config_set(struct config *c, const char *key, const char *value, struct err 
         } else {
             goto bad;
         }
+    } else if (!strcmp(k, "read_store")) {
+        /* A read replica of a PostgreSQL store_url ("" for none). */
+        if (value[0] && !starts_with(value, "postgresql://") && !starts_with(value, "postgres://"))
+            goto bad;
+        replace(&c->read_store, xstrdup(value));
     } else if (!strcmp(k, "access_log")) {
         if (strlen(value) > PATH_MAX || strchr(value, '\n'))
             goto bad;

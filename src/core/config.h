@@ -16,6 +16,7 @@ struct config {
     char *portal_dir;    /* absolute */
     char *listen;        /* "127.0.0.1:8080" */
     char *store_url;     /* "sqlite:<portal>/kaifang.db" */
+    char *read_store;    /* a read replica's postgresql:// URL (--read-store), NULL: none */
     char *site_url;      /* public base URL; default "http://<listen>" */
     char *access_log;    /* path, "-" for stdout, "" for none; default "-" */
     uint64_t max_body;   /* bytes of a JSON request body */

@@ -223,6 +223,8 @@ struct store_backend {
                                         const uint8_t root[STORE_LEDGER_HASH], const char *note,
                                         struct err *err),
                               void *ctx, struct err *err);
+    /* store_read_replica_set(); NULL: the backend has no replicas (refused). */
+    int (*read_replica_set)(struct store *s, const char *location, struct err *err);
     /* store_sequencer_lead(); NULL: every caller leads (one host, as SQLite). */
     int (*sequencer_lead)(struct store *s, bool *lead, struct err *err);
     /* View totals (store_dataset_views_add/_top); NULL: the backend keeps none. */

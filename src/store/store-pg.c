@@ -208,11 +208,16 @@ struct pg_thread {
     PGconn *conn; /* NULL until the thread's first call */
     bool writing; /* holds write_lock and an open write transaction */
     bool leading; /* conn holds the sequencer's session lock */
+    /* With a read replica: rconn, the thread's connection to it (NULL until its first
+     * read there); primary pins the thread to conn (the sequencer's). */
+    PGconn *rconn;
+    bool primary;
     struct pg_thread *prev, *next;
 };
 
 struct pg {
     char *conninfo;
+    char *read_conninfo; /* store_read_replica_set(); NULL: reads go to the primary */
     bool readonly;
     pthread_mutex_t write_lock;
     pthread_key_t key;
@@ -302,9 +307,9 @@ static void notice_log(void *arg, const char *msg)
     log_debug("store: postgresql: %s", msg);
 }
 
-static int conn_open(struct pg *q, PGconn **out, struct err *err)
+static int conn_open_to(const char *conninfo, PGconn **out, struct err *err)
 {
-    PGconn *c = PQconnectdb(q->conninfo);
+    PGconn *c = PQconnectdb(conninfo);
     PGresult *r = NULL;
     char *set = NULL;
     int rc = 0;
@@ -335,6 +340,11 @@ out:
     return rc;
 }
 
+static int conn_open(struct pg *q, PGconn **out, struct err *err)
+{
+    return conn_open_to(q->conninfo, out, err);
+}
+
 static void thread_unlink(struct pg *q, struct pg_thread *t)
 {
     if (t->prev)
@@ -356,6 +366,7 @@ static void thread_exit(void *p)
     thread_unlink(q, t);
     pthread_mutex_unlock(&q->threads_lock);
     PQfinish(t->conn);
+    PQfinish(t->rconn);
     free(t);
 }
 
@@ -385,6 +396,21 @@ static int thread_conn(struct store *s, PGconn **c, struct err *err)
     struct pg *q = s->be;
     struct pg_thread *t = thread_get(q);
     int rc;
+
+    /* Reads outside a write transaction go to the replica, when there is one. */
+    if (q->read_conninfo && !t->writing && !t->primary) {
+        if (t->rconn && PQstatus(t->rconn) == CONNECTION_BAD) {
+            PQfinish(t->rconn);
+            t->rconn = NULL;
+        }
+        if (!t->rconn) {
+            rc = conn_open_to(q->read_conninfo, &t->rconn, err);
+            if (rc)
+                return rc;
+        }
+        *c = t->rconn;
+        return 0;
+    }
 
     if (t->conn && PQstatus(t->conn) == CONNECTION_BAD && !t->writing) {
         PQfinish(t->conn);
@@ -539,7 +565,9 @@ void pg_rollback_open(struct store *s)
     struct pg_thread *t = pthread_getspecific(((struct pg *)s->be)->key);
 
     if (t && t->conn && PQtransactionStatus(t->conn) != PQTRANS_IDLE)
-        pg_run(s, "ROLLBACK", NULL, NULL, "rolling back", NULL);
+        pg_exec(t->conn, "ROLLBACK", NULL, NULL, "rolling back", NULL);
+    if (t && t->rconn && PQtransactionStatus(t->rconn) != PQTRANS_IDLE)
+        pg_exec(t->rconn, "ROLLBACK", NULL, NULL, "rolling back", NULL);
 }
 
 int pg_read_begin(struct store *s, bool *began, struct err *err)
@@ -741,6 +769,7 @@ static void pg_close(struct store *s)
     for (t = q->threads; t; t = next) {
         next = t->next;
         PQfinish(t->conn);
+        PQfinish(t->rconn);
         free(t);
     }
     for (size_t i = 0; i < q->npool; i++)
@@ -750,6 +779,7 @@ static void pg_close(struct store *s)
     pthread_mutex_destroy(&q->write_lock);
     pthread_mutex_destroy(&q->threads_lock);
     free(q->conninfo);
+    free(q->read_conninfo);
     free(q);
     s->be = NULL;
 }
@@ -830,16 +860,21 @@ static int pg_begin(struct store *s, struct err *err)
 {
     struct pg *q = s->be;
     struct pg_thread *t = thread_get(q);
+    bool pinned;
     int rc;
 
     BUG_ON(t->writing); /* store_begin inside a transaction on the same thread */
     if (q->readonly)
         return err_set(err, ERR_INTERNAL, NULL, "the PostgreSQL store is open read-only");
     pthread_mutex_lock(&q->write_lock);
+    /* On the primary: pinned while the transaction starts (thread_conn). */
+    pinned = t->primary;
+    t->primary = true;
     rc = pg_run(s,
                 "BEGIN; SET LOCAL lock_timeout = '" PG_LOCK_TIMEOUT "';"
                 " SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")",
                 NULL, NULL, "starting a transaction", err);
+    t->primary = pinned;
     if (rc) {
         pg_rollback_open(s);
         pthread_mutex_unlock(&q->write_lock);
@@ -926,6 +961,27 @@ static uint64_t pg_catalog_version(struct store *s)
     return version_of(s, "SELECT value FROM meta WHERE key = 'catalog'");
 }
 
+/* store_read_replica_set(): the replica is tried once, then every thread's reads go
+ * there (thread_conn). */
+static int pg_read_replica_set(struct store *s, const char *location, struct err *err)
+{
+    struct pg *q = s->be;
+    PGconn *c = NULL;
+    int rc;
+
+    if (q->readonly)
+        return err_set(err, ERR_VALIDATION, "read_store",
+                       "a read replica is for a store open for writing");
+    rc = conn_open_to(location, &c, err);
+    PQfinish(c);
+    if (rc)
+        return rc;
+    free(q->read_conninfo);
+    q->read_conninfo = xstrdup(location);
+    log_info("store: postgresql: reads go to a read replica");
+    return 0;
+}
+
 /* The sequencer's election: the session lock, kept by this thread's connection. */
 static int pg_sequencer_lead(struct store *s, bool *lead, struct err *err)
 {
@@ -937,6 +993,8 @@ static int pg_sequencer_lead(struct store *s, bool *lead, struct err *err)
         *lead = true;
         return 0;
     }
+    /* The sequencer's thread reads and writes on the primary, where its lock is. */
+    t->primary = true;
     rc = pg_run(s, "SELECT pg_try_advisory_lock(" PG_SEQUENCER_LOCK ")", NULL, &r,
                 "electing the ledger sequencer", err);
     t->leading = !rc && !strcmp(PQgetvalue(r, 0, 0), "t");
@@ -1564,6 +1622,7 @@ const struct store_backend store_pg_backend = {
         .open_readonly = pg_open_readonly,
         .ledger_checkpoints = pg_ledger_checkpoints,
         .sequencer_lead = pg_sequencer_lead,
+        .read_replica_set = pg_read_replica_set,
         .role_set = pg_role_set,
         .roles_of = pg_roles_of,
         .role_list = pg_role_list,

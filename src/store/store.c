@@ -606,6 +606,18 @@ int store_grant_list(struct store *s, const char *dataset_id, const char *grante
     return s->backend->grant_list(s, dataset_id, grantee_id, docs, err);
 }
 
+int store_read_replica_set(struct store *s, const char *url, struct err *err)
+{
+    if (!s->backend->read_replica_set)
+        return err_set(err, ERR_VALIDATION, "read_store",
+                       "a read replica needs a postgresql store (this one is %s)",
+                       s->backend->name);
+    if (!url || (strncmp(url, "postgresql://", 13) && strncmp(url, "postgres://", 11)))
+        return err_set(err, ERR_VALIDATION, "read_store",
+                       "a read replica is named by a postgresql:// URL");
+    return s->backend->read_replica_set(s, url, err);
+}
+
 int store_sequencer_lead(struct store *s, bool *lead, struct err *err)
 {
     *lead = false;

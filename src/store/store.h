@@ -458,6 +458,21 @@ int store_session_delete(struct store *s, const char *id_hash, const char *user_
                          struct err *err);
 
 /*
+ * Sends the reads of s to a read replica from now on (`kaifang serve --read-store`):
+ * url is a postgresql:// URI of a hot standby of s's primary (or any server holding the
+ * same database). Reads outside a write transaction on the threads' own connections
+ * (catalog, search, users, tokens, sessions, ledger rows and checkpoints, the store
+ * version) go to it, each thread opening its connection on its first read; writes,
+ * everything inside store_begin … store_commit, the sequencer's thread (its election is
+ * a lock on the primary) and the datastore tables stay on the primary. A replica lags:
+ * a read right after a write may not see it yet (caches follow the version the replica
+ * shows). Call before any thread reads. -ERR_VALIDATION for a store that is not
+ * PostgreSQL or a malformed URL; -ERR_UNAVAILABLE when the replica does not answer (it
+ * is tried once here). The URL is never echoed.
+ */
+int store_read_replica_set(struct store *s, const char *url, struct err *err);
+
+/*
  * Whether the calling thread leads the integration of the ledger (the sequencer,
  * src/ledger/sequencer.c): of the processes sharing one database, one leads at a time.
  * SQLite: always true (the file is one host's; writers are serialised anyway).
