@@ -1145,6 +1145,31 @@ static int postings_bits(const struct postings *p, int64_t max_id, uint64_t *bit
     return 0;
 }
 
+/* ANDs the row ids of p, a bitmap, into bits (nwords words, max_id + 1 bits), checking them
+ * as postings_bits does. */
+static int postings_and(const struct postings *p, int64_t max_id, uint64_t *bits, size_t nwords,
+                        struct err *err)
+{
+    const uint8_t *q = p->docs;
+    size_t len = (size_t)(p->docs_end - q), maxlen = (size_t)(max_id >> 3) + 1, w;
+    uint64_t n = 0;
+
+    if (!len || len > maxlen || (len == maxlen && (q[len - 1] >> ((max_id & 7) + 1))))
+        return damaged(err, "row id bitmap");
+    for (w = 0; w * 8 < len && w < nwords; w++) {
+        uint64_t x = 0;
+
+        memcpy(&x, q + w * 8, len - w * 8 < 8 ? len - w * 8 : 8);
+        n += (uint64_t)__builtin_popcountll(x);
+        bits[w] &= x;
+    }
+    for (; w < nwords; w++)
+        bits[w] = 0;
+    if (n != p->df)
+        return damaged(err, "row id bitmap count");
+    return 0;
+}
+
 int ftx_postings_check(const uint8_t *post, size_t plen, int64_t max_id, struct err *err)
 {
     struct postings p;
@@ -1417,7 +1442,14 @@ int ftx_match_new(const struct ftx_stats *stats, const struct ftx_term *terms, s
     size_t ahi = 0, alo = 0;
     struct ftx_match *m = xcalloc(1, sizeof(*m));
     struct postings *p = xcalloc(nterms ? nterms : 1, sizeof(*p));
-    struct exc_cursor *cur = xcalloc(nterms ? nterms : 1, sizeof(*cur));
+    size_t *cstart = xcalloc(nterms + 1, sizeof(*cstart));
+    size_t *cpos = xcalloc(nterms + 1, sizeof(*cpos));
+    size_t *same = xcalloc(nterms + 1, sizeof(*same));
+    struct cand {
+        int64_t id;
+        uint64_t tf;
+    } *cand = NULL;
+    size_t nc = 0, acand = 0;
     double *idf = xcalloc(nterms ? nterms : 1, sizeof(*idf));
     uint64_t *freq = xcalloc(nterms ? nterms : 1, sizeof(*freq));
     uint64_t *tmp = NULL;
@@ -1457,6 +1489,17 @@ int ftx_match_new(const struct ftx_stats *stats, const struct ftx_term *terms, s
         rc = postings_open(post, plen, &p[i], err);
         if (rc)
             goto out;
+        /* Tokens with the same postings (a Chinese word's characters and bigram when they are
+         * only ever together) are read once: same[i] is the first of them. */
+        same[i] = i;
+        for (size_t j = 0; j < i; j++)
+            if (same[j] == j && p[j].df == p[i].df && p[j].nexc == p[i].nexc &&
+                p[j].bitmap == p[i].bitmap && p[j].end - p[j].docs == p[i].end - p[i].docs &&
+                p[j].docs_end - p[j].docs == p[i].docs_end - p[i].docs &&
+                !memcmp(p[j].docs, p[i].docs, (size_t)(p[i].end - p[i].docs))) {
+                same[i] = j;
+                break;
+            }
         if (p[i].df < p[first].df)
             first = i;
         /* fts5_aux.c: idf = log((nRow - nHit + 0.5) / (nHit + 0.5)), at least 1e-6. */
@@ -1473,8 +1516,15 @@ int ftx_match_new(const struct ftx_stats *stats, const struct ftx_term *terms, s
     if (rc)
         goto out;
     for (size_t i = 0; i < nterms; i++) {
-        if (i == first)
+        if (i == first || same[i] != i)
             continue;
+        if (p[i].bitmap) {
+            /* ANDed as it is read: no second bitmap to fill (its pages are a cost too). */
+            rc = postings_and(&p[i], stats->max_id, m->bits, m->nwords, err);
+            if (rc)
+                goto out;
+            continue;
+        }
         if (!tmp)
             tmp = xmalloc(m->nwords * sizeof(*tmp));
         memset(tmp, 0, m->nwords * sizeof(*tmp));
@@ -1504,36 +1554,50 @@ int ftx_match_new(const struct ftx_stats *stats, const struct ftx_term *terms, s
             goto out;
         }
     }
+    /* Each token's exceptions are read once, and only those of matching rows kept (most
+     * are not: the AND is usually far smaller than a token's rows); then the kept ones are
+     * merged by id, each row scored with the counts of every token it holds more than once. */
     for (size_t i = 0; i < nterms; i++) {
-        cur[i].q = p[i].exc;
-        cur[i].end = p[i].end;
-        cur[i].left = p[i].nexc;
-        cur[i].id = 0;
-        rc = exc_next(&cur[i], stats->max_id, err);
-        if (rc)
+        const uint8_t *q = p[i].exc;
+        uint64_t left = p[i].nexc, tf = 0;
+        int64_t id = 0;
+
+        cstart[i] = nc;
+        if (same[i] != i)
+            continue;
+        while ((rc = one_next(&q, p[i].end, &left, stats->max_id, &id, &tf, err)) == 1) {
+            if (!(m->bits[id >> 6] & (1ull << (id & 63))))
+                continue;
+            ALLOC_GROW(cand, nc + 1, acand);
+            cand[nc].id = id;
+            cand[nc].tf = tf;
+            nc++;
+        }
+        if (rc < 0)
             goto out;
+        rc = 0;
     }
+    cstart[nterms] = nc;
+    for (size_t i = 0; i < nterms; i++)
+        cpos[i] = cstart[i];
     for (;;) {
         int64_t id = -1;
-        bool any = false;
         double score;
 
         for (size_t i = 0; i < nterms; i++)
-            if (cur[i].id >= 0 && (id < 0 || cur[i].id < id))
-                id = cur[i].id;
+            if (cpos[i] < cstart[i + 1] && (id < 0 || cand[cpos[i]].id < id))
+                id = cand[cpos[i]].id;
         if (id < 0)
             break;
         for (size_t i = 0; i < nterms; i++) {
             freq[i] = 1;
-            if (cur[i].id == id) {
-                freq[i] = cur[i].tf;
-                rc = exc_next(&cur[i], stats->max_id, err);
-                if (rc)
-                    goto out;
-                any = true;
-            }
+            if (same[i] != i)
+                freq[i] = freq[same[i]];
+            else if (cpos[i] < cstart[i + 1] && cand[cpos[i]].id == id)
+                freq[i] = cand[cpos[i]++].tf;
         }
-        if (!any || !(m->bits[id >> 6] & (1ull << (id & 63))))
+        /* Scored already: an id listed twice (damaged postings) counts once. */
+        if (!(m->bits[id >> 6] & (1ull << (id & 63))))
             continue;
         score = bm25(idf, freq, nterms, denom_k);
         if (score == m->base)
@@ -1576,7 +1640,10 @@ done:
 out:
     ftx_match_free(m);
     free(p);
-    free(cur);
+    free(cstart);
+    free(cpos);
+    free(same);
+    free(cand);
     free(idf);
     free(freq);
     free(tmp);
