@@ -305,6 +305,14 @@ int ftx_build_row(struct ftx_build *b, int64_t id, struct err *err)
     return 0;
 }
 
+/* The home slot of hash h (63 bits) among nslots (a power of two): its high bits, so that
+ * the slots in order hold the tokens nearly in hash order, the order runs are written in
+ * (run_order then only mends the few a probe moved, and reads the slots in order). */
+static inline size_t home(uint64_t h, size_t nslots)
+{
+    return (size_t)(h >> (63 - __builtin_ctzll((unsigned long long)nslots)));
+}
+
 static void slots_grow(struct ftx_build *b)
 {
     size_t n = b->nslots * 2, mask = n - 1;
@@ -315,7 +323,7 @@ static void slots_grow(struct ftx_build *b)
 
         if (!b->toks[i].klen)
             continue;
-        j = b->toks[i].hash & mask;
+        j = home(b->toks[i].hash, n);
         while (s[j].klen)
             j = (j + 1) & mask;
         s[j] = b->toks[i];
@@ -345,7 +353,7 @@ static void list_close(struct ftx_build *b, struct list *l)
 static void post(struct ftx_build *b, uint32_t col, const uint8_t *token, size_t n)
 {
     uint64_t h = hash_bytes(token, n) >> 1;
-    size_t mask = b->nslots - 1, j = h & mask;
+    size_t mask = b->nslots - 1, j = home(h, b->nslots);
     uint32_t li;
     struct tok *t;
     struct list *l;
@@ -380,7 +388,7 @@ static void post(struct ftx_build *b, uint32_t col, const uint8_t *token, size_t
     if (b->ntoks * 2 > b->nslots) {
         slots_grow(b);
         /* find it again in its new slot */
-        for (j = h & (b->nslots - 1);; j = (j + 1) & (b->nslots - 1)) {
+        for (j = home(h, b->nslots);; j = (j + 1) & (b->nslots - 1)) {
             t = &b->toks[j];
             if (t->hash == h && t->klen == n && !memcmp(tok_bytes(b, t), token, n))
                 break;
@@ -507,7 +515,9 @@ static int cmp_order(const void *a, const void *b, void *ctx)
     return tok_cmp(0, tok_bytes(bd, tx), tx->klen, 0, tok_bytes(bd, ty), ty->klen);
 }
 
-/* The tokens with lists since the last run, in (hash, bytes) order: *n of them. */
+/* The tokens with lists since the last run, in (hash, bytes) order: *n of them. The slots
+ * are in that order but for the tokens a probe moved on (past others, or around the end),
+ * so an insertion sort has little to do. */
 static struct order *run_order(struct ftx_build *b, size_t *n)
 {
     struct order *ord = xmalloc((b->ntoks ? b->ntoks : 1) * sizeof(*ord));
@@ -515,11 +525,15 @@ static struct order *run_order(struct ftx_build *b, size_t *n)
 
     for (size_t i = 0; i < b->nslots; i++)
         if (b->toks[i].list) {
-            ord[k].hash = b->toks[i].hash;
-            ord[k].i = (uint32_t)i;
-            k++;
+            struct order x = {b->toks[i].hash, (uint32_t)i};
+            size_t j = k++;
+
+            while (j > 0 && cmp_order(&ord[j - 1], &x, b) > 0) {
+                ord[j] = ord[j - 1];
+                j--;
+            }
+            ord[j] = x;
         }
-    qsort_r(ord, k, sizeof(*ord), cmp_order, b);
     *n = k;
     return ord;
 }
