@@ -3,8 +3,8 @@
  * store from SQLite to PostgreSQL (issue 9; docs/deploy.md, "Moving a portal from SQLite
  * to PostgreSQL"). Every record goes over in one transaction of the target
  * (store_migrate(), store/store-migrate.h); then kaifang.conf's store_url names the new
- * store. Files stay where they are (the portal's file store); kaifang.db is left as it
- * was, the copy moved from.
+ * store. The read journal is drained and the ledger integrated first. Files stay where they are
+ * (the portal's file store); kaifang.db is left as it was, the copy moved from.
  */
 #include <stdio.h>
 
@@ -49,6 +49,14 @@ int cmd_migrate(int argc, char **argv)
         !starts_with(want.store_url, "postgres://")) {
         err_set(&err, ERR_VALIDATION, "to", "--to needs a postgresql:// URL");
         ret = cli_fail("migrate", &err);
+        goto out;
+    }
+    /* Restricted reads' entries may still sit in the read journal (kaifang.db-reads):
+     * stage them and integrate everything, so that every entry moves and the latest
+     * checkpoint covers them all. */
+    if (cli_ledger_integrate(&p, "migrate")) {
+        fprintf(stderr, "kaifang migrate: nothing was moved\n");
+        ret = CLI_ERROR;
         goto out;
     }
     if (store_open(&dst, want.store_url, true, &err) ||
