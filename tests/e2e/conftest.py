@@ -77,7 +77,7 @@ _pg = {"dir": None}
 # The parity test compares the two stores and needs the cluster: the PostgreSQL pass
 # runs it (CMakeLists.txt, e2e/pytest-postgresql), the SQLite pass leaves it out.
 collect_ignore = ["test_store_parity.py", "test_store_pg_servers.py",
-                  "test_store_pg_migrate.py", "test_store_pg_replica.py"] if STORE == "sqlite" else []
+                  "test_store_pg_migrate.py", "test_store_pg_replica.py", "test_store_pg_backup.py"] if STORE == "sqlite" else []
 _pg_dbs = itertools.count(1)
 
 
