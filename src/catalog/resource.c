@@ -212,6 +212,44 @@ static int upload_encrypt(struct catalog *c, const char *tmp_path, const char *d
     return ret;
 }
 
+/* Writes the plain content-addressed file path from path + ".enc" (through a temporary
+ * name, renamed when whole, so that a concurrent reader never sees a part). 0 also when
+ * there is no encrypted copy (the caller then reports the file missing). */
+static int plain_restore(struct catalog *c, const char *path, const char *resource_id,
+                         struct err *err)
+{
+    uint8_t key[FILECRYPT_KEY_LEN];
+    char *enc = xstrfmt("%s.enc", path), *part = xstrfmt("%s.plain-XXXXXX", path);
+    char *key_path = NULL;
+    struct stat st;
+    int fd, ret = 0;
+
+    if (stat(enc, &st))
+        goto out;
+    fd = mkstemp(part);
+    if (fd < 0) {
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot restore the file of resource \"%s\": %s",
+                      resource_id, strerror(errno));
+        goto out;
+    }
+    close(fd);
+    key_path = catalog_file_key_path(c);
+    ret = filecrypt_key_load(key_path, false, key, err);
+    if (!ret)
+        ret = filecrypt_decrypt_file(key, enc, part, err);
+    secret_wipe(key, sizeof(key));
+    if (!ret && rename(part, path))
+        ret = err_set(err, ERR_INTERNAL, NULL, "cannot restore the file of resource \"%s\": %s",
+                      resource_id, strerror(errno));
+    if (ret)
+        unlink(part);
+out:
+    free(enc);
+    free(part);
+    free(key_path);
+    return ret;
+}
+
 static int upload_store(struct catalog *c, const struct upload *up, bool encrypt,
                         struct upload_undo *undo, struct err *err)
 {
@@ -772,6 +810,14 @@ int catalog_resource_file(struct catalog *c, const struct actor *a, const char *
         } else {
             free(enc);
         }
+    }
+    if (!dataset_restricted(doc) && stat(f->path, &st)) {
+        /* Uploaded while the dataset was restricted, which it is no more: its file is
+         * public now, and its plain content-addressed copy is made once, from the one
+         * encrypted at rest. */
+        ret = plain_restore(c, f->path, resource_id, err);
+        if (ret)
+            goto out;
     }
     if (stat(f->path, &st)) {
         ret = err_set(err, ERR_NOT_FOUND, "id", "file of resource \"%s\" is missing", resource_id);

@@ -11,6 +11,7 @@
  */
 #include <jansson.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "core/timeutil.h"
 #include "core/util.h"
@@ -385,8 +386,10 @@ out:
 int ds_privacy_scan_resource(struct catalog *c, const json_t *resource, json_t **report)
 {
     const char *hash = json_string_value(json_object_get(resource, "hash"));
+    struct resource_file f;
+    struct err ignored = ERR_INIT;
+    struct stat st;
     json_t *finfo;
-    char *path;
 
     *report = NULL;
     if (hash && starts_with(hash, "sha256:"))
@@ -394,20 +397,34 @@ int ds_privacy_scan_resource(struct catalog *c, const json_t *resource, json_t *
     if (!str_eq(json_string_value(json_object_get(resource, "url_type")), "upload") || !hash ||
         strlen(hash) != 64 || strspn(hash, "0123456789abcdef") != 64)
         return 0;
-    path = xstrfmt("%s/%.2s/%s", c->files_dir, hash, hash + 2);
+    memset(&f, 0, sizeof(f));
+    f.path = xstrfmt("%s/%.2s/%s", c->files_dir, hash, hash + 2);
+    if (stat(f.path, &st)) {
+        /* Stored encrypted only (uploaded while the dataset was restricted): a decrypted
+         * copy is scanned, and removed after. */
+        char *enc = xstrfmt("%s.enc", f.path);
+
+        if (!stat(enc, &st)) {
+            free(f.path);
+            f.path = enc;
+            f.encrypted = true;
+            catalog_resource_file_plain(c, &f, &ignored);
+        } else {
+            free(enc);
+        }
+    }
     if (!datastore_ingestible(resource)) {
         /* Text, archives (privacy-files.c); the publisher of a file not ingested yet is
          * unknown: no one is exempt from it. */
         *report = ds_privacy_scan_other(
-                c, path, json_string_value(json_object_get(resource, "url")), hash, NULL, false);
-        free(path);
-        return 0;
+                c, f.path, json_string_value(json_object_get(resource, "url")), hash, NULL, false);
+    } else {
+        finfo = current_fields_info(c, json_string_value(json_object_get(resource, "id")));
+        ds_privacy_scan_table(c, f.path, json_string_value(json_object_get(resource, "url")), hash,
+                              NULL, finfo, report);
+        json_decref(finfo);
     }
-    finfo = current_fields_info(c, json_string_value(json_object_get(resource, "id")));
-    ds_privacy_scan_table(c, path, json_string_value(json_object_get(resource, "url")), hash, NULL,
-                          finfo, report);
-    json_decref(finfo);
-    free(path);
+    resource_file_release(&f);
     return 0;
 }
 

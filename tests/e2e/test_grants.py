@@ -211,3 +211,23 @@ def test_raw_file_never_served(portal, srv, setup):
     info = ok(srv.api("datastore_info", token=t["editor"], id=up["id"]))
     assert info["meta"]["count"] == 1, info
     assert not [n for n in os.listdir(os.path.join(portal.path, "files", "tmp")) if n.startswith("plain-")]
+
+
+def test_file_of_a_dataset_made_public_is_served(portal, srv, setup):
+    """A file uploaded while its dataset was restricted is stored encrypted only; once the
+    dataset is public it is downloaded as it was uploaded (found by a fresh-user test:
+    404 "file of resource … is missing")."""
+    t, _, _ = setup
+    d = ok(srv.api("package_create", token=t["editor"], name=unique("flip"), owner_org=ORG,
+                   access_level="restricted public"))
+    content = b"region,count\nA,10\nB,12\n"
+    up = ok(srv.api("resource_create", token=t["editor"], params={"package_id": d["id"], "name": "flip"},
+                    files={"upload": ("counts.csv", content, "text/csv")}))
+    digest = up["hash"].split(":", 1)[1]
+    stored = os.path.join(portal.path, "files", digest[:2], digest[2:])
+    assert os.path.exists(stored + ".enc") and not os.path.exists(stored)
+    ok(srv.api("package_patch", token=t["editor"], id=d["id"], access_level="public"))
+    for _ in range(2):  # restored once, then served from the plain copy
+        r = srv.get("/dataset/%s/resource/%s/download" % (d["id"], up["id"]))
+        assert r.status_code == 200 and r.content == content, (r.status_code, r.content[:200])
+    assert stat.S_IMODE(os.stat(stored).st_mode) == 0o600
