@@ -605,6 +605,36 @@ out:
     return ret;
 }
 
+/* The column types form re-types the table's columns: a field it names that the table
+ * does not have (a forged form; datastore_create would add it as an empty column) is
+ * -ERR_VALIDATION naming it. */
+static int dictionary_check(struct request *r, const json_t *res, const json_t *fields,
+                            struct err *err)
+{
+    json_t *params = json_pack("{s:O}", "id", json_object_get(res, "id")), *info = NULL, *f, *c;
+    size_t i, j;
+    int ret;
+
+    ret = call_action(r, "datastore_info", params, NULL, &info, err);
+    json_array_foreach (fields, i, f) {
+        const char *id = json_string_value(json_object_get(f, "id"));
+        bool known = false;
+
+        if (ret)
+            break;
+        json_array_foreach (json_object_get(info, "fields"), j, c)
+            known = known || str_eq(json_string_value(json_object_get(c, "id")), id);
+        if (!known)
+            ret = err_set(err, ERR_VALIDATION, "fields",
+                          "\"%s\" is not a column of the table: this form changes the types "
+                          "of the table's columns",
+                          id ? id : "");
+    }
+    json_decref(params);
+    json_decref(info);
+    return ret;
+}
+
 enum MHD_Result http_dictionary(struct request *r)
 {
     json_t *d = NULL, *res, *params = NULL, *out = NULL;
@@ -629,7 +659,8 @@ enum MHD_Result http_dictionary(struct request *r)
      * url_type rule); the user may edit the resource, which the action checks. */
     params = json_pack("{s:O, s:o, s:b}", "resource_id", json_object_get(res, "id"), "fields",
                        ui_dictionary_fields(r->params), "force", true);
-    if (call_action(r, "datastore_create", params, NULL, &out, &aerr)) {
+    if (dictionary_check(r, res, json_object_get(params, "fields"), &aerr) ||
+        call_action(r, "datastore_create", params, NULL, &out, &aerr)) {
         rc = ui_dictionary_form(r->srv->catalog, &r->actor, d, res, r->params, &aerr, &b, &err);
         ret = reply_form(r, err_kind_status(aerr.kind), rc, &b, &err);
         goto out;

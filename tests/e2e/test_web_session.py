@@ -221,14 +221,9 @@ def test_user_create_with_password(srv, tok):
 
 
 def catalog_version(portal):
-    """The SQLite store's version counters (the PostgreSQL store's: not compared, None)."""
-    if STORE != "sqlite":
-        return None
-    db = sqlite3.connect(os.path.join(portal.path, "kaifang.db"))
-    try:
-        return dict(db.execute("SELECT key, value FROM meta WHERE key IN ('version', 'catalog')"))
-    finally:
-        db.close()
+    """The store's version counters: the SQLite store's meta rows 'version' and 'catalog'
+    (the PostgreSQL store keeps the same keys in its meta table)."""
+    return dict(portal_sql(portal.path, "SELECT key, value FROM meta WHERE key IN ('version', 'catalog')"))
 
 
 def test_signed_in_state_on_every_page(srv, pw_user):
@@ -272,3 +267,20 @@ def test_sign_in_and_out_keep_the_page_cache(srv, portal, pw_user):
     if before:
         assert after_out["version"] > before["version"]  # the sessions were written
     assert get(srv, anon, "/dataset").headers["ETag"] == first.headers["ETag"]
+
+
+def test_column_types_form_changes_only_the_tables_columns(srv, pw_user, tok):
+    """The column types form re-types the table's columns; a field it does not have (a
+    forged form) is refused with the form's error and the table keeps its columns (found
+    by a fresh-user test: an all-null "ghost_col" was added to the live table)."""
+    d = ok(srv.api("package_create", token=tok["editor"], name=unique("dict"), owner_org="ministry-of-data"))
+    rid = ok(srv.api("datastore_create", token=tok["editor"], resource={"package_id": d["id"], "name": "t"},
+                     fields=[{"id": "a", "type": "int"}], records=[{"a": 1}]))["resource_id"]
+    s = browser(srv)
+    assert sign_in(srv, s, pw_user, PASSWORD).status_code == 303
+    csrf = session_csrf(srv, s)
+    path = "/dataset/%s/resource/%s/dictionary" % (d["name"], rid)
+    r = post(srv, s, path, {"csrf_token": csrf, "field_0": "ghost_col", "type_0": "date"})
+    assert r.status_code == 409 and "&quot;ghost_col&quot; is not a column of the table" in r.text, r.text[:2000]
+    fields = ok(srv.api("datastore_search", resource_id=rid))["fields"]
+    assert [f["id"] for f in fields] == ["_id", "a"], fields
