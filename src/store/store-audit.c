@@ -85,6 +85,21 @@ int store_charges_walk(struct store *s,
     return rc ? rc : a->charges_walk(s, fn, ctx, err);
 }
 
+int store_charge_entries_orphaned(struct store *s,
+                                  int (*fn)(void *ctx, uint64_t index, const char *entry,
+                                            size_t len, struct err *err),
+                                  void *ctx, struct err *err)
+{
+    const struct store_audit_backend *a = NULL;
+    int rc = audit_backend(s, &a, err);
+
+    if (!rc && !a->charge_entries_orphaned)
+        rc = err_set(err, ERR_INTERNAL, NULL,
+                     "the %s store cannot list charge_record entries without a charge",
+                     s->backend->name);
+    return rc ? rc : a->charge_entries_orphaned(s, fn, ctx, err);
+}
+
 int store_ledger_audit_walk(struct store *s,
                             int (*fn)(void *ctx, uint64_t index, const char *entry, size_t len,
                                       struct err *err),

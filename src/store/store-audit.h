@@ -93,4 +93,16 @@ int store_ledger_audit_walk(struct store *s,
                                       struct err *err),
                             void *ctx, struct err *err);
 
+/*
+ * Every "charge_record" ledger entry (staged or integrated) whose index no charge row
+ * names (charges.ledger_idx): a charge deleted from the store leaves its entry behind.
+ * In increasing index, fn as for store_ledger_audit_walk. One read snapshot. SQLite
+ * reads the charge_record entries through a partial index (schema 13), so the cost
+ * follows the charges, not the size of the ledger.
+ */
+int store_charge_entries_orphaned(struct store *s,
+                                  int (*fn)(void *ctx, uint64_t index, const char *entry,
+                                            size_t len, struct err *err),
+                                  void *ctx, struct err *err);
+
 #endif

@@ -107,6 +107,11 @@ struct store_audit_backend {
                              int (*fn)(void *ctx, uint64_t index, const char *entry, size_t len,
                                        struct err *err),
                              void *ctx, struct err *err);
+    /* NULL: the store cannot list them (store_charge_entries_orphaned says so). */
+    int (*charge_entries_orphaned)(struct store *s,
+                                   int (*fn)(void *ctx, uint64_t index, const char *entry,
+                                             size_t len, struct err *err),
+                                   void *ctx, struct err *err);
 };
 
 struct store_backend {

@@ -307,6 +307,46 @@ out:
     return rc;
 }
 
+static int aq_charge_entries_orphaned(struct store *s,
+                                      int (*fn)(void *ctx, uint64_t index, const char *entry,
+                                                size_t len, struct err *err),
+                                      void *ctx, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    struct conn *c = NULL;
+    bool began = false;
+    int rc = sq_read_conn(s, &c, err);
+
+    if (!rc)
+        rc = sq_read_begin(s, c, err);
+    if (rc)
+        goto out;
+    began = true;
+    rc = prepare(c,
+                 "SELECT idx, entry FROM ledger_entries WHERE " SQ_LEDGER_CHARGE_WHERE
+                 " AND idx NOT IN (SELECT ledger_idx FROM charges WHERE ledger_idx IS NOT NULL)"
+                 " ORDER BY idx",
+                 &st, err);
+    while (!rc) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE) {
+            rc = 0;
+            break;
+        }
+        if (rc != SQLITE_ROW) {
+            rc = sq_db_error(c->db, rc, "reading charge_record entries for the audit", err);
+            break;
+        }
+        rc = fn(ctx, (uint64_t)sqlite3_column_int64(st, 0),
+                (const char *)sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), err);
+    }
+out:
+    sqlite3_finalize(st);
+    if (began)
+        sq_read_end(s, c);
+    return rc;
+}
+
 const struct store_audit_backend sq_audit_backend = {
         .schedule_put = aq_schedule_put,
         .schedule_get = aq_schedule_get,
@@ -316,4 +356,5 @@ const struct store_audit_backend sq_audit_backend = {
         .charge_count = aq_charge_count,
         .charges_walk = aq_charges_walk,
         .ledger_audit_walk = aq_ledger_audit_walk,
+        .charge_entries_orphaned = aq_charge_entries_orphaned,
 };

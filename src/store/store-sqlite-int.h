@@ -216,6 +216,8 @@ static inline int64_t sql_offset(size_t offset)
     SQ_LEDGER_AUDIT_TYPE " IN ('grant_request', 'grant_approve', 'grant_refuse', 'grant_revoke',"  \
                          " 'restricted_read', 'restricted_read_refused', 'privacy_override',"      \
                          " 'resource_create', 'resource_update', 'dataset_update')"
+/* The charge_record entries (schema migration 13; store_charge_entries_orphaned). */
+#define SQ_LEDGER_CHARGE_WHERE SQ_LEDGER_AUDIT_TYPE " = 'charge_record'"
 
 int sq_read_conn(struct store *s, struct conn **c, struct err *err);
 

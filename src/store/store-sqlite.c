@@ -237,6 +237,10 @@ static const char *const migrations[] = {
          * audit does not read the whole ledger (docs/internals/audit.md, "Storage"). */
         "CREATE INDEX ledger_entries_audit ON ledger_entries (idx) WHERE " SQ_LEDGER_AUDIT_WHERE
         ";\n",
+        /* 13: the charge_record entries, so that the audit finds those whose charge row is
+         * gone without reading the whole ledger (store_charge_entries_orphaned). */
+        "CREATE INDEX ledger_entries_charges ON ledger_entries (idx) WHERE " SQ_LEDGER_CHARGE_WHERE
+        ";\n",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,

@@ -39,7 +39,7 @@
 struct store;
 
 /* Current schema version; migrations bring any older database up to it. */
-#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION 13
 
 /*
  * Opens the store named by url: "sqlite:PATH", or a bare PATH (SQLite). Creates the

@@ -145,3 +145,30 @@ def test_grant_columns_are_checked_against_the_tables(srv, world):
                     fields=[{"id": "rent", "type": "int"}], records=[{"rent": 1}]))["resource_id"]
     grant(srv, dict(world, d=d2), columns=["district", "rent"], filters={"district": "A"})
     fails(srv.api("datastore_search", token=t["acme"], resource_id=r4), 403, message="row filter")
+
+
+def charges_file(tmp_path, name, rows):
+    p = tmp_path / name
+    p.write_text("organization,unit,system,payer,date,amount,currency,schedule\n" +
+                 "".join(",".join(r) + "\n" for r in rows), encoding="utf-8")
+    return str(p)
+
+
+def test_a_charge_deleted_from_the_store_is_reported(portal, tmp_path):
+    import sqlite3
+    f = charges_file(tmp_path, "deleted.csv", [[ORG, "office", "portal", "p1", "2024-03-01", "1.00", "CNY", ""],
+                                               [ORG, "office", "portal", "p2", "2024-03-02", "2.00", "CNY", ""]])
+    portal.cli("audit", "import-charges", f)
+    db = sqlite3.connect(os.path.join(portal.path, "kaifang.db"), timeout=30)
+    try:
+        idx, cid = db.execute("SELECT ledger_idx, id FROM charges WHERE payer = 'p2'").fetchone()
+        db.execute("DELETE FROM charges WHERE ledger_idx = ?", (idx,))
+        db.commit()
+    finally:
+        db.close()
+    rep = json.loads(portal.cli("audit", "--proofs").stdout)
+    gone = [m for m in rep["ledger_mismatches"] if m["entry"] == idx]
+    assert gone == [{"object": "charge", "id": cid, "entry": idx,
+                     "problem": "the ledger records this charge; the store has no row for it"}], rep["ledger_mismatches"]
+    assert str(idx) in rep["proofs"], sorted(rep["proofs"])[:20]
+    assert rep["not_checked"] == [], rep["not_checked"]
