@@ -230,3 +230,34 @@ def test_revocation_stops_reads_at_once_on_every_thread(clone_portal, start_serv
     burst(False)
     assert [s for e, s in results if e] == [200] * 24, results
     assert [s for e, s in results if not e] == [403] * 24, results
+
+
+def test_reads_just_before_a_revocation_precede_it(clone_portal, start_server):
+    """Reads answered right before a revocation come before its grant_revoke entry in
+    the ledger (the revocation drains the read journal first), so the audit does not
+    count them as reads of a revoked grant; the next read is refused at once."""
+    p, srv, t, d, rid = restricted_portal(clone_portal, start_server)
+    [g] = ok(srv.api("grant_list", token=t["approver"], dataset=d["name"]))
+    for i in range(5):
+        read(srv, t["grantee"], rid, i, 1)
+    ok(srv.api("grant_revoke", token=t["approver"], id=g["id"]))
+    r = srv.api("datastore_search", token=t["grantee"], resource_id=rid, limit=1)
+    assert r.status == 403, r.status
+    size = checkpoint_size(srv)
+    deadline = time.monotonic() + POLL_TIMEOUT
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = checkpoint_size(srv)
+        if now == size:
+            break
+        size = now
+    es = list(enumerate(entries(srv, 0, size)))
+    reads = [i for i, e in es if e["type"] == "restricted_read" and e["objects"].get("grant") == g["id"]]
+    [revoke] = [i for i, e in es if e["type"] == "grant_revoke" and e["objects"].get("grant") == g["id"]]
+    assert len(reads) == 5 and max(reads) < revoke, (reads, revoke)
+    # The refusal after it is recorded too, after it.
+    refused = [i for i, e in es if e["type"] == "restricted_read_refused" and e["objects"].get("resource") == rid]
+    assert refused and min(refused) > revoke, (refused, revoke)
+    rep = ok(srv.api("audit_report"))
+    assert not [it for o in rep["expired_grants_used"] for it in o["items"] if it.get("grant") == g["id"]], \
+        rep["expired_grants_used"]
