@@ -278,6 +278,48 @@ static void test_config_write_default_round_trip(void **state)
     remove_tmpdir(dir);
 }
 
+/* config_file_set (kaifang migrate): the key's line replaced or added, the rest kept,
+ * the file 0600; values that cannot be written are refused; read_store's values. */
+static void test_config_file_set(void **state)
+{
+    char *dir = make_tmpdir();
+    struct config d;
+    struct err err = ERR_INIT;
+    char *path = xstrfmt("%s/kaifang.conf", dir);
+    const char *pg = "postgresql:///kf?host=/tmp/s&user=kaifang";
+    struct stat st;
+
+    (void)state;
+    write_file(dir, "kaifang.conf", "# a comment\nthreads = 3\n# store_url = sqlite:kaifang.db\n");
+    assert_int_equal(config_file_set(dir, "store_url", pg, &err), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    config_defaults(&d, dir);
+    assert_int_equal(config_load(&d, &err), 0);
+    assert_string_equal(d.store_url, pg);
+    assert_int_equal(d.threads, 3);
+    config_release(&d);
+    /* Set again: the line is replaced, not added (a duplicate key would not load). */
+    assert_int_equal(config_file_set(dir, "store_url", "sqlite:other.db", &err), 0);
+    config_defaults(&d, dir);
+    assert_int_equal(config_load(&d, &err), 0);
+    assert_non_null(strstr(d.store_url, "/other.db"));
+    config_release(&d);
+    assert_int_equal(config_file_set(dir, "store_url", "a#b", &err), -ERR_VALIDATION);
+    assert_non_null(strstr(err.msg, "store_url"));
+    /* read_store: a postgresql:// URL or "". */
+    err_clear(&err);
+    config_defaults(&d, dir);
+    assert_int_equal(config_set(&d, "read_store", pg, &err), 0);
+    assert_string_equal(d.read_store, pg);
+    assert_int_equal(config_set(&d, "read-store", "", &err), 0);
+    assert_string_equal(d.read_store, "");
+    assert_int_equal(config_set(&d, "read_store", "sqlite:x.db", &err), -ERR_VALIDATION);
+    config_release(&d);
+    free(path);
+    remove_tmpdir(dir);
+}
+
 /* ---- Option parser ------------------------------------------------------------------ */
 
 static const struct cli_option test_opts[] = {
@@ -982,6 +1024,7 @@ int main(void)
             cmocka_unit_test(test_config_bad_lines_are_named),
             cmocka_unit_test(test_config_flags),
             cmocka_unit_test(test_config_write_default_round_trip),
+            cmocka_unit_test(test_config_file_set),
             cmocka_unit_test(test_cli_parse),
             cmocka_unit_test(test_cli_parse_empty_portal),
             cmocka_unit_test(test_map_chinese_dataset),
