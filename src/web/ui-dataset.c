@@ -469,6 +469,7 @@ int ui_dataset(struct catalog *c, const struct actor *a, const char *id, struct 
         goto out;
     p = (struct dataset_page){c, a, d, out};
     ui_header(out, ui_dataset_title(d));
+    ui_publisher_actions(out, a, d, NULL);
     HTML(out, "<article class=\"dataset\">\n");
     for (size_t i = 0; i < ARRAY_SIZE(dataset_sections); i++)
         dataset_sections[i](&p);

@@ -441,7 +441,9 @@ int ui_resource(struct catalog *c, const struct actor *a, const char *dataset, c
     html_url_arg(out, pv.dataset);
     HTML(out, "\">");
     html_text(out, ui_dataset_title(d));
-    HTML(out, "</a></nav>\n<h1>");
+    HTML(out, "</a></nav>\n");
+    ui_publisher_actions(out, a, d, r);
+    HTML(out, "<h1>");
     html_text(out, ui_str(r, "name") && ui_str(r, "name")[0] ? ui_str(r, "name")
                                                              : _("Unnamed resource"));
     HTML(out, "</h1>\n<div class=\"description\">");

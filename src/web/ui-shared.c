@@ -208,6 +208,36 @@ bool ui_dataset_restricted(const json_t *d)
     return level && level[0] && !str_eq(level, "public");
 }
 
+void ui_publisher_actions(struct buf *b, const struct actor *a, const json_t *d, const json_t *r)
+{
+    const char *name = ui_str(d, "name");
+
+    if (!a || !a->authenticated || !name ||
+        (!a->sysadmin && actor_capacity(a, ui_str(d, "owner_org")) < CAPACITY_EDITOR))
+        return;
+    HTML(b, "<nav class=\"publisher-actions\" aria-label=\"");
+    TX(b, "Publisher actions");
+    HTML(b, "\"><ul>\n<li><a href=\"/dataset/edit/");
+    html_url_arg(b, name);
+    HTML(b, "\">");
+    TX(b, "Edit dataset");
+    HTML(b, "</a></li>\n<li><a href=\"/dataset/");
+    html_url_arg(b, name);
+    HTML(b, "/resource/new\">");
+    TX(b, "Add a resource");
+    HTML(b, "</a></li>\n");
+    if (r && json_is_true(json_object_get(r, "datastore_active"))) {
+        HTML(b, "<li><a href=\"/dataset/");
+        html_url_arg(b, name);
+        HTML(b, "/resource/");
+        html_url_arg(b, ui_str(r, "id"));
+        HTML(b, "/dictionary\">");
+        TX(b, "Change the column types");
+        HTML(b, "</a></li>\n");
+    }
+    HTML(b, "</ul></nav>\n");
+}
+
 void ui_dataset_item(struct buf *b, const json_t *d)
 {
     ui_dataset_item_views(b, d, -1);

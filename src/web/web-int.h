@@ -64,6 +64,12 @@ const char *ui_dataset_notes(const json_t *d);
  * "non-public"): its tables are read only under a grant, its files not downloaded. */
 bool ui_dataset_restricted(const json_t *d);
 
+/* For a caller who may edit dataset d (a sysadmin, or an editor or admin of its
+ * organization), the publisher's links: edit the dataset, add a resource, and with rid
+ * (may be NULL) the column types of that resource's table when it has one
+ * (datastore_active). Nothing for anyone else. */
+void ui_publisher_actions(struct buf *b, const struct actor *a, const json_t *d, const json_t *r);
+
 /* Appends a byte count as "512 B", "1.5 KB", "7.0 MB". */
 void ui_size(struct buf *b, unsigned long long bytes);
 

@@ -284,3 +284,22 @@ def test_column_types_form_changes_only_the_tables_columns(srv, pw_user, tok):
     assert r.status_code == 409 and "&quot;ghost_col&quot; is not a column of the table" in r.text, r.text[:2000]
     fields = ok(srv.api("datastore_search", resource_id=rid))["fields"]
     assert [f["id"] for f in fields] == ["_id", "a"], fields
+
+
+def test_editors_get_links_to_the_publisher_pages(srv, pw_user, tok):
+    """A signed-in editor of the dataset's organization sees links to edit it, add a
+    resource and change a table's column types; a visitor does not (found by a fresh-user
+    test: the pages were reachable only by knowing their URLs)."""
+    d = ok(srv.api("package_create", token=tok["editor"], name=unique("links"), owner_org="ministry-of-data"))
+    rid = ok(srv.api("datastore_create", token=tok["editor"], resource={"package_id": d["id"], "name": "t"},
+                     fields=[{"id": "a", "type": "int"}], records=[{"a": 1}]))["resource_id"]
+    s = browser(srv)
+    assert sign_in(srv, s, pw_user, PASSWORD).status_code == 303
+    page = "/dataset/%s" % d["name"]
+    rpage = "%s/resource/%s" % (page, rid)
+    html = get(srv, s, page).text
+    assert 'href="/dataset/edit/%s"' % d["name"] in html and 'href="%s/resource/new"' % page in html, html[:3000]
+    assert 'href="%s/dictionary"' % rpage in get(srv, s, rpage).text
+    for path in (page, rpage):
+        anon = get(srv, browser(srv), path).text
+        assert "publisher-actions" not in anon and "/dataset/edit/" not in anon
