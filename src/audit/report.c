@@ -543,15 +543,24 @@ out:
     return rc;
 }
 
+/* One RFC 4180 field. A cell starting with = + - @, a tab or a carriage return is read as
+ * a formula by spreadsheets (CSV injection, OWASP): it gets a leading apostrophe, which
+ * they show as text; the report's own cells (numbers, dates, names Kaifang checks) never
+ * start so, only imported text (a unit or system name) can. */
 static void csv_field(struct buf *out, const char *s)
 {
+    bool formula;
+
     if (!s)
         s = "";
-    if (!strpbrk(s, ",\"\r\n")) {
+    formula = *s && strchr("=+-@\t\r", *s);
+    if (!formula && !strpbrk(s, ",\"\r\n")) {
         buf_addstr(out, s);
         return;
     }
     buf_addch(out, '"');
+    if (formula)
+        buf_addch(out, '\'');
     for (; *s; s++) {
         if (*s == '"')
             buf_addch(out, '"');

@@ -172,3 +172,19 @@ def test_a_charge_deleted_from_the_store_is_reported(portal, tmp_path):
                      "problem": "the ledger records this charge; the store has no row for it"}], rep["ledger_mismatches"]
     assert str(idx) in rep["proofs"], sorted(rep["proofs"])[:20]
     assert rep["not_checked"] == [], rep["not_checked"]
+
+
+def test_audit_csv_cells_are_not_formulas(portal, tmp_path):
+    import csv
+    import io
+    evil = '=HYPERLINK("http://evil","x")'
+    f = charges_file(tmp_path, "evil.csv", [[ORG, '"' + evil.replace('"', '""') + '"', "@SUM(1)", "p", "2024-04-01",
+                                             "1.00", "CNY", ""]])
+    portal.cli("audit", "import-charges", f)
+    out = portal.cli("audit", "--format", "csv").stdout
+    rows = list(csv.reader(io.StringIO(out)))
+    mine = [r for r in rows if r[2] == "'" + evil]
+    assert mine and mine[0][3] == "'@SUM(1)", rows
+    for r in rows:
+        for cell in r:
+            assert not cell or cell[0] not in "=+-@\t\r", (cell, r)
