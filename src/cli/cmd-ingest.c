@@ -95,6 +95,24 @@ static void print_summary(const char *file, const char *rid, json_t *report)
            json_real_value(json_object_get(timings, "fulltext_index")));
 }
 
+/* A table the publish gate blocks is ingested all the same, but not published: says so
+ * on stderr (docs/internals/privacy-gate.md, "The gate"). */
+static void gate_warning(const json_t *report)
+{
+    const json_t *gate = json_object_get(json_object_get(report, "privacy"), "gate");
+
+    if (!str_eq(json_string_value(json_object_get(gate, "status")), "blocked"))
+        return;
+    fprintf(stderr,
+            "kaifang ingest: warning: the privacy gate blocks this table (%s): while its "
+            "dataset is public the resource is withheld from the public, and a private dataset "
+            "cannot be made public with it, until it is de-identified or an approver overrides "
+            "the gate (datastore_privacy_override)\n",
+            json_string_value(json_object_get(gate, "message"))
+                    ? json_string_value(json_object_get(gate, "message"))
+                    : "blocked");
+}
+
 int cmd_ingest(int argc, char **argv)
 {
     struct datastore_ingest_request req;
@@ -176,6 +194,7 @@ int cmd_ingest(int argc, char **argv)
     cli_ledger_integrate(&p, "ingest");
     if (!as_json)
         print_summary(args.pos[0], rid, report);
+    gate_warning(report);
     ret = CLI_OK;
 out:
     json_decref(fields);

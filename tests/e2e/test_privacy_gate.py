@@ -202,7 +202,9 @@ def test_ingest_into_public_dataset_is_withheld(portal, srv, tok, tmp_path, admi
     # table is not served to the public, and neither is the file.
     f = tmp_path / "people.csv"
     f.write_bytes(people_csv(portal, rows=20, seed=3))
-    portal.cli("ingest", str(f), "--resource", rid)
+    got = portal.cli("ingest", str(f), "--resource", rid)
+    assert "warning: the privacy gate blocks this table" in got.stderr, got.stderr
+    assert "withheld from the public" in got.stderr, got.stderr
     err = fails(srv.api("datastore_search", resource_id=rid), 403)
     assert "withheld by the privacy gate" in err["message"], err
     fails(srv.api("datastore_search_sql", sql='SELECT * FROM "%s"' % rid), 403)
