@@ -303,7 +303,7 @@ int grant_request_as(struct store *s, const struct actor *a, json_t *params, jso
     const char *dataset, *grantee, *purpose, *basis, *from, *until, *fee;
     json_t *d = NULL, *g = NULL, *user = NULL, *roles = NULL, *columns = NULL, *filters = NULL;
     json_t *rec = NULL, *r;
-    char id[UUID_STR_LEN], now[TIME_ISO_MAX];
+    char id[UUID_STR_LEN], now[TIME_ISO_MAX], today[11];
     bool began = false, is_grantee = false;
     size_t i;
     int ret;
@@ -335,6 +335,12 @@ int grant_request_as(struct store *s, const struct actor *a, json_t *params, jso
     if (strcmp(from, until) > 0) {
         ret = err_set(err, ERR_VALIDATION, "valid_until",
                       "the period ends (%s) before it starts (%s)", until, from);
+        goto out;
+    }
+    grant_today(today);
+    if (strcmp(until, today) < 0) {
+        ret = err_set(err, ERR_VALIDATION, "valid_until",
+                      "the period %s to %s is over (today is %s, UTC)", from, until, today);
         goto out;
     }
     ret = store_begin(s, err);
@@ -471,6 +477,7 @@ int grant_decide_as(struct store *s, const struct actor *a, json_t *params, bool
 {
     json_t *rec = NULL;
     const char *note = NULL;
+    char today[11];
     bool began = false;
     int ret;
 
@@ -497,6 +504,13 @@ int grant_decide_as(struct store *s, const struct actor *a, json_t *params, bool
     if (!str_eq(sget(rec, "state"), "requested")) {
         ret = err_set(err, ERR_CONFLICT, "id", "grant \"%s\" is %s already, not requested",
                       sget(rec, "id"), sget(rec, "state"));
+        goto out;
+    }
+    grant_today(today);
+    if (approve && strcmp(sget(rec, "valid_until"), today) < 0) {
+        ret = err_set(err, ERR_CONFLICT, "valid_until",
+                      "grant \"%s\": its period %s to %s is over (today is %s, UTC)",
+                      sget(rec, "id"), sget(rec, "valid_from"), sget(rec, "valid_until"), today);
         goto out;
     }
     ret = grant_decided(s, a, rec, approve ? "approved" : "refused", note,

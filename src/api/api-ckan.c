@@ -375,14 +375,22 @@ json_t *api_ckan_error(const char *site_url, const char *name, const struct err 
     enum err_kind kind = err->kind == ERR_NONE ? ERR_INTERNAL : err->kind;
     const char *msg = err->msg[0] ? err->msg : err_kind_type(kind);
 
+    char *named = NULL;
+
     json_object_set_new(e, "__type", json_string(err_kind_type(kind)));
     if ((kind == ERR_VALIDATION || kind == ERR_CONFLICT) && err->field[0] &&
         strcmp(err->field, "__type") && strcmp(err->field, "message")) {
         json_t *list = json_array();
         json_array_append_new(list, string_lossy(msg));
         json_object_set_new(e, err->field, list);
+        /* CKAN keeps the bare message per field ({"payer": ["Missing value"]}); the
+         * top-level message names the field when the text does not ("payer: Missing
+         * value"), so that a client showing only the message says what is wrong. */
+        if (!strstr(msg, err->field))
+            msg = named = xstrfmt("%s: %s", err->field, msg);
     }
     json_object_set_new(e, "message", string_lossy(msg));
+    free(named);
     json_object_set_new(doc, "help", help_url(site_url, name));
     json_object_set_new(doc, "success", json_false());
     json_object_set_new(doc, "error", e);

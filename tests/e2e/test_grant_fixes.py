@@ -188,3 +188,32 @@ def test_audit_csv_cells_are_not_formulas(portal, tmp_path):
     for r in rows:
         for cell in r:
             assert not cell or cell[0] not in "=+-@\t\r", (cell, r)
+
+
+def test_a_grant_whose_period_is_over_is_refused(portal, srv, world):
+    import sqlite3
+    t = world["t"]
+    p = dict(dataset=world["d"]["name"], grantee="acme", purpose="p", legal_basis="b",
+             columns=["district"], valid_from=day(-30), valid_until=day(-1))
+    err = fails(srv.api("grant_request", token=t["editor"], **p), 409, field="valid_until", message="is over")
+    assert day(-30) in err["message"] and day(-1) in err["message"], err
+    # Requested while current, its period over by the time of the decision (moved there
+    # below the product): the approval is refused too.
+    g = grant(srv, world, approve=False)
+    db = sqlite3.connect(os.path.join(portal.path, "kaifang.db"), timeout=30)
+    try:
+        doc = json.loads(db.execute("SELECT doc FROM grants WHERE id = ?", (g["id"],)).fetchone()[0])
+        doc.update(valid_from=day(-30), valid_until=day(-2))
+        db.execute("UPDATE grants SET doc = ? WHERE id = ?", (json.dumps(doc), g["id"]))
+        db.commit()
+    finally:
+        db.close()
+    fails(srv.api("grant_approve", token=t["bob"], id=g["id"]), 409, field="valid_until", message="is over")
+    assert ok(srv.api("grant_show", id=g["id"]))["state"] == "requested"
+
+
+def test_a_field_error_names_the_field_in_its_message(srv, world):
+    err = fails(srv.api("charge_record", token=world["t"]["editor"], organization=ORG, unit="u",
+                        system="s", date="2024-01-01", amount="1.00", schedule="x"), 409, field="payer")
+    assert err["payer"] == ["Missing value"], err  # CKAN's per-field shape
+    assert err["message"] == "payer: Missing value", err

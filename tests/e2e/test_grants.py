@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import ORG, fails, ok, unique
+from conftest import ORG, fails, ok, portal_sql, unique
 from test_ledger_completeness import Ledger
 
 ROWS = [
@@ -167,11 +167,19 @@ def test_request_approve_read(srv, setup):
     lg.one("restricted_read_refused", "after revocation")
 
 
-def test_period(srv, setup):
+def test_period(portal, srv, setup):
     t, d, rid = setup
     lg = Ledger(srv)
-    old = ok(request(srv, t["editor"], d, grantee="grantee2", valid_from=day(-30), valid_until=day(-1)))
+    # A period already over is refused at request and approval: a grant that expired is
+    # made current, approved, then moved into the past below the product (before any
+    # read of grantee2, whose grants are then read afresh).
+    fails(request(srv, t["editor"], d, grantee="grantee2", valid_from=day(-30), valid_until=day(-1)),
+          409, field="valid_until", message="is over")
+    old = ok(request(srv, t["editor"], d, grantee="grantee2", valid_from=day(-30), valid_until=day(0)))
     ok(srv.api("grant_approve", token=t["approver"], id=old["id"]))
+    doc = json.loads(portal_sql(portal.path, "SELECT doc FROM grants WHERE id = ?", (old["id"],))[0][0])
+    doc["valid_until"] = day(-1)
+    portal_sql(portal.path, "UPDATE grants SET doc = ? WHERE id = ?", (json.dumps(doc), old["id"]))
     lg.new(2, "an expired grant")
     r = fails(srv.api("datastore_search", token=t["grantee2"], resource_id=rid), 403, message="expired")
     e = lg.one("restricted_read_refused", "expired", grant=old["id"])
