@@ -208,6 +208,8 @@ struct anon_result {
     uint64_t rollups;   /* of which from a computed predecessor, not from the data */
     uint64_t stopped;   /* of which found not anonymous before their grouping ended (more
                            classes than an anonymous node can have) */
+    uint64_t pruned;    /* nodes left out by the bound that counts the records suppressed
+                           at anonymous nodes above them (Loss with suppression) */
     double seconds;     /* time of the search (CLOCK_MONOTONIC), loading excluded */
     double cpu_seconds; /* CPU time of the process during the search
                            (CLOCK_PROCESS_CPUTIME_ID: user + system, every thread) */

@@ -44,7 +44,7 @@ struct anon_lattice {
     size_t scratch_alloc;
     /* classes kept per node */
     struct cls **cache;
-    uint64_t *cached; /* nodes with classes, in the order computed */
+    uint64_t *cached; /* nodes with classes kept (any order) */
     size_t ncached, cached_alloc;
     uint64_t cache_entries;
     /* per-search state */
@@ -392,8 +392,20 @@ static const struct cls *classes(struct anon_data *d, struct anon_lattice *l, ui
         l->stopped++;
         return NULL;
     }
-    if (l->cache_entries + l->scratch.n > CACHE_ENTRIES)
-        return &l->scratch;
+    /* Kept within CACHE_ENTRIES, the largest lists go first: a list of few classes is the
+     * better roll-up source (a roll-up costs the source's classes) and the cheaper to keep */
+    while (l->cache_entries + l->scratch.n > CACHE_ENTRIES) {
+        size_t big = SIZE_MAX;
+        for (size_t i = 0; i < l->ncached; i++)
+            if (big == SIZE_MAX || l->cache[l->cached[i]]->n > l->cache[l->cached[big]]->n)
+                big = i;
+        if (big == SIZE_MAX || l->cache[l->cached[big]]->n <= l->scratch.n)
+            return &l->scratch;
+        l->cache_entries -= l->cache[l->cached[big]]->n;
+        cls_free(l->cache[l->cached[big]]);
+        l->cache[l->cached[big]] = NULL;
+        l->cached[big] = l->cached[--l->ncached];
+    }
     keep = xmalloc(sizeof(*keep));
     keep->n = l->scratch.n;
     keep->rep = xmalloc((keep->n + 1) * sizeof(uint32_t));
@@ -881,6 +893,13 @@ struct bsearch {
     double best;
     uint64_t best_node;
     struct anon_scores best_scores;
+    uint64_t pruned; /* nodes left out by bsearch_raised() */
+    /* Loss with suppression (bsearch_raised()): the anonymous nodes scored that suppress
+     * records, each its levels (m) and D_j (m), in q_lev and q_sup */
+    bool raise;
+    size_t nq, q_alloc;
+    unsigned *q_lev;
+    double *q_sup;
 };
 
 struct byb {
@@ -911,6 +930,30 @@ static void bsearch_score(struct bsearch *b, uint64_t n, const struct cls *cl, c
     node_scores(b->d, b->l, b->c, n, cl, fail, &s);
     if (!s.feasible)
         return;
+    if (b->raise && s.suppressed) {
+        /* D_j = Σ over the suppressed records of (1 − share of their value at n) */
+        const struct anon_data *d = b->d;
+        size_t m = b->l->m, x = b->nq++;
+        unsigned *lev;
+        double *D;
+        if (b->nq > b->q_alloc) {
+            b->q_alloc = b->nq * 2;
+            b->q_lev = xrealloc(b->q_lev, b->q_alloc * m * sizeof(*b->q_lev));
+            b->q_sup = xrealloc(b->q_sup, b->q_alloc * m * sizeof(*b->q_sup));
+        }
+        lev = b->q_lev + x * m;
+        D = b->q_sup + x * m;
+        node_levels(b->l, n, lev);
+        for (size_t j = 0; j < m; j++) {
+            const uint32_t *map = d->attr[j].map[lev[j]];
+            const double *share = d->attr[j].share[lev[j]];
+            D[j] = 0;
+            for (uint32_t i = 0; i < cl->n; i++)
+                if (fail[i])
+                    D[j] += (double)cl->cnt[i] *
+                            (1 - share[map[d->tval[(size_t)cl->rep[i] * m + j]]]);
+        }
+    }
     double v = metric_value(&s, b->c->metric), tol = tie_tolerance(b->best);
     if (!b->found || v < b->best - tol ||
         (v <= b->best + tol && b->rank[n] < b->rank[b->best_node])) {
@@ -941,6 +984,44 @@ static bool bsearch_check(struct bsearch *b, uint64_t n)
     free(fail);
     tag(l, n, ok ? NODE_FEASIBLE : NODE_INFEASIBLE, ok, b->stack, b->stack_alloc);
     return ok;
+}
+
+/*
+ * A lower bound of Loss at node n if it is anonymous, at least bound[n]: the records
+ * suppressed at an anonymous node q ≥ n are suppressed at n too (their class at n is
+ * part of their class at q, so it fails k-anonymity or distinct l-diversity as well),
+ * and each costs 1 in T_j instead of the share of its value at n, which is at most its
+ * share at q. So T_j(n) ≥ T_j(n without suppression) + D_j(q), D_j(q) = Σ over the
+ * records suppressed at q of (1 − share_j at q), for each j and each such q; Loss grows
+ * with every T_j.
+ */
+static double bsearch_raised(const struct bsearch *b, uint64_t n)
+{
+    const struct anon_data *d = b->d;
+    size_t m = b->l->m;
+    unsigned lev[64];
+    double T[64], D[64] = {0};
+    bool any = false;
+
+    if (!b->nq)
+        return b->bound[n];
+    node_levels(b->l, n, lev);
+    for (size_t x = 0; x < b->nq; x++) {
+        const unsigned *q = b->q_lev + x * m;
+        bool above = true;
+        for (size_t j = 0; j < m && above; j++)
+            above = q[j] >= lev[j];
+        if (!above)
+            continue;
+        any = true;
+        for (size_t j = 0; j < m; j++)
+            D[j] = fmax(D[j], b->q_sup[x * m + j]);
+    }
+    if (!any)
+        return b->bound[n];
+    for (size_t j = 0; j < m; j++)
+        T[j] = d->attr[j].gen_loss[lev[j]] + D[j];
+    return fmax(b->bound[n], loss_aggregate(d, T));
 }
 
 /* Whether node n may still be the optimum by its bound: below the best, or equal to
@@ -988,6 +1069,15 @@ static void search_bounded(struct bsearch *b, const uint64_t *order, unsigned ma
         if (b->found && b->bound[n] >= b->best - tie_tolerance(b->best) &&
             b->rank[n] > b->rank[b->best_node])
             continue; /* at best a tie that comes later */
+        if (b->found && b->nq && (!b->scored[n] || l->state[n] == NODE_UNKNOWN)) {
+            /* the bound raised by what anonymous nodes above n suppress */
+            double r = bsearch_raised(b, n);
+            if (r > b->best + tie_tolerance(b->best) ||
+                (r >= b->best - tie_tolerance(b->best) && b->rank[n] > b->rank[b->best_node])) {
+                b->pruned++;
+                continue;
+            }
+        }
         if (l->state[n] == NODE_UNKNOWN) {
             node_levels(l, n, lev);
             path[len++] = n;
@@ -1114,7 +1204,15 @@ int anon_search(struct anon_data *d, const struct anon_config *c, struct anon_re
             rank[n] = (uint32_t)i;
         }
         b.scored = xcalloc(l->nnodes, 1);
+        /* suppressed records only ever make a node's Loss larger than its bound, for the
+         * models whose failing classes fail at every specialisation */
+        b.raise = c->metric == ANON_METRIC_LOSS && c->suppression > 0 &&
+                  (c->ldiv == ANON_LDIV_NONE || c->ldiv == ANON_LDIV_DISTINCT) &&
+                  c->tclose == ANON_TCLOSE_NONE;
         search_bounded(&b, order, maxsum);
+        free(b.q_lev);
+        free(b.q_sup);
+        out->pruned = b.pruned;
         found = b.found;
         best = b.best;
         best_node = b.best_node;

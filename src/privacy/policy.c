@@ -1268,6 +1268,7 @@ int privacy_policy_apply(const struct privacy_policy *p, const char *input, cons
     json_object_set_new(report, "nodes", json_integer((json_int_t)r.nodes));
     json_object_set_new(report, "checked", json_integer((json_int_t)r.checked));
     json_object_set_new(report, "stopped", json_integer((json_int_t)r.stopped));
+    json_object_set_new(report, "pruned", json_integer((json_int_t)r.pruned));
     json_object_set_new(report, "found", json_boolean(r.found));
     if (!r.found) {
         out->found = false;

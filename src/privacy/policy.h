@@ -164,8 +164,9 @@ struct privacy_outcome {
  * never a key or a raw value}}), and with quasi-identifiers "levels", "heights",
  * "records", "suppressed", "suppression_limit", "classes", "min_class", "k", "metric",
  * "score", "search_seconds", "search_cpu_seconds", "load_seconds", "nodes", "checked", "stopped",
- * "risk" and "utility" (each {"before", "after"}). Errors: -ERR_VALIDATION naming the policy member
- * or the column and line ("columns[0].name: column \"dob\" not found", "column \"age\", line 7:
+ * "pruned", "risk" and "utility" (each {"before", "after"}). Errors: -ERR_VALIDATION naming the
+ * policy member or the column and line ("columns[0].name: column \"dob\" not found", "column
+ * \"age\", line 7:
  * \"abc\" is not a number (columns[3].top)"), ingest's errors, -ERR_INTERNAL when output
  * cannot be written. out->found false with return 0 when no generalisation satisfies the
  * models. Release out with privacy_outcome_release().

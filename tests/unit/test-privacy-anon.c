@@ -850,7 +850,7 @@ static void test_synthetic_bruteforce(void **state)
             }
         }
     }
-    uint64_t suppressing = 0, stopped = 0;
+    uint64_t suppressing = 0, stopped = 0, pruned = 0;
     for (size_t i = 0; i < ARRAY_SIZE(cfgs); i++) {
         struct anon_config c = {cfgs[i].k,    ANON_LDIV_NONE, 0, ANON_TCLOSE_NONE, 0,
                                 cfgs[i].supp, cfgs[i].metric};
@@ -872,6 +872,7 @@ static void test_synthetic_bruteforce(void **state)
                      (unsigned long long)bf[i].s.suppressed, bf[i].v);
         suppressing += r.scores.suppressed > 0;
         stopped += r.stopped;
+        pruned += r.pruned;
         assert_true(r.checked < nnodes);
         assert_true(r.stopped <= r.checked);
         anon_result_release(&r);
@@ -880,6 +881,8 @@ static void test_synthetic_bruteforce(void **state)
     assert_true(suppressing > 0);
     /* and the checks that end a grouping early (too many classes to be anonymous) ran */
     assert_true(stopped > 0);
+    /* and so did the bound raised by the records suppressed above a node */
+    assert_true(pruned > 0);
     anon_data_free(d);
     for (size_t j = 0; j < SYN_QI; j++) {
         anon_hierarchy_free(h[j]);
