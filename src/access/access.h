@@ -223,6 +223,47 @@ int access_token_revoke_as(struct store *s, const char *actor, const char *token
 int access_member_set_as(struct store *s, const char *actor, const char *org, const char *user_name,
                          const char *capacity, struct err *err);
 
+/* ---- The account pages (account.c; docs/internals/access.md, "Account pages") ------- */
+
+/*
+ * Disables (active false: state "deleted", as CKAN's user_delete) or enables again a user.
+ * Only a sysadmin; nobody disables themselves (-ERR_VALIDATION, field "user"). A disabled
+ * user's sessions end in the same transaction; its API tokens stop working (they resolve
+ * active users only); its roles, memberships and tokens stay for when it is enabled.
+ * -ERR_AUTH, -ERR_NOT_FOUND, -ERR_CONFLICT (already in that state). One transaction.
+ * Ledger: "user_state_set", objects {"user": name}, digest of {user (id), state}.
+ */
+int access_user_state_set_as(struct store *s, const struct actor *by, const char *user_name,
+                             bool active, struct err *err);
+
+/* The API tokens of user_name (by: that user or a sysadmin) as store_token_list() gives
+ * them: [{"id", "label", "created"}], never a token. *tokens new reference. -ERR_AUTH,
+ * -ERR_NOT_FOUND. */
+int access_token_list_as(struct store *s, const struct actor *by, const char *user_name,
+                         json_t **tokens, struct err *err);
+
+/* Revokes token_id when it is one of user_name's tokens (by: that user or a sysadmin),
+ * as access_token_revoke_as() (ledger "token_revoke"). -ERR_NOT_FOUND for a token of
+ * someone else, as for one that does not exist. */
+int access_token_revoke_own_as(struct store *s, const struct actor *by, const char *user_name,
+                               const char *token_id, struct err *err);
+
+/* Checks name's current password (argon2id verify), before a change of password on the
+ * account page. 0, or -ERR_AUTH (field "old_password") when it does not match or the user
+ * has none, -ERR_INTERNAL. Reads only. */
+int access_password_check(struct store *s, const char *name, const char *password, struct err *err);
+
+/* Every user (by: a sysadmin) as store_user_list() gives them. -ERR_AUTH otherwise. */
+int access_user_list_as(struct store *s, const struct actor *by, json_t **users, struct err *err);
+
+/* The members of organization org_id (its id) as a new array of {"name", "capacity",
+ * "state"} ordered by name. Reads only; the caller checked who may see them. */
+int access_org_members(struct store *s, const char *org_id, json_t **members, struct err *err);
+
+/* The roles held in organization org_id (its id) or portal-wide, as store_role_list()
+ * gives them ({"user", "role", "organization": id or null}). Reads only. */
+int access_org_roles(struct store *s, const char *org_id, json_t **roles, struct err *err);
+
 /* The command line's user (src/cli acts as this sysadmin account). */
 #define ACCESS_CLI_ACTOR "kaifang-cli"
 

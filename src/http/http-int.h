@@ -382,6 +382,26 @@ enum MHD_Result http_ledger_key(struct request *r);
  * session cookie, if any and still valid (an ended one leaves the caller anonymous).
  * Returns 0, or -1 after queueing 500 when the store fails. */
 int http_session_resolve(struct request *r);
+
+/* Runs a CKAN action for a page's form as r's actor through the API layer (so that its
+ * hooks and checks are the API's: an uploaded table is queued for the ingest) and turns
+ * a failure back into err: the envelope's message, the field it names, the kind of its
+ * status. *result: the action's result on success (new reference), else NULL. Returns 0
+ * or the negative error kind. */
+int http_page_action(struct request *r, const char *name, json_t *params, const struct upload *up,
+                     json_t **result, struct err *err);
+
+/* Queues a 303 to the sign-in form, coming back to r's path afterwards. */
+enum MHD_Result http_to_login(struct request *r);
+
+/* Queues a page of a form (b, taken) with status, never stored by any cache; rc < 0:
+ * the error page of err instead (b released). */
+enum MHD_Result http_reply_form(struct request *r, unsigned status, int rc, struct buf *b,
+                                struct err *err);
+
+/* Queues an empty 303 to loc (a path on this site; released), never cached. */
+enum MHD_Result http_see_other(struct request *r, struct buf *loc);
+
 /* The CSRF check of every state-changing POST to a page (not the API, which takes API
  * tokens only): the form's csrf_token must equal the session's (ROUTE_LOGIN: the
  * pre-session cookie's). Returns 0, or -1 after queueing 403 with the reason. */
@@ -398,6 +418,16 @@ enum MHD_Result http_dataset_edit(struct request *r);
 enum MHD_Result http_resource_new(struct request *r);
 enum MHD_Result http_ingest_page(struct request *r);
 enum MHD_Result http_dictionary(struct request *r);
+/* The account pages (account.c; ui-account.c renders them): "/user/account" (anyone
+ * signed in: password, API tokens), "/user" (sysadmins: the users), "/organization/
+ * members/<id>" (the organization's admins: members and roles), "/organization/grants/
+ * <id>" (its approvers: pending grant requests). GET shows the page, POST runs its "op"
+ * and answers 303 back with "done", or the page with the error. Anonymous: 303 to sign in;
+ * not allowed: 403; unknown organization: 404. */
+enum MHD_Result http_account_page(struct request *r);
+enum MHD_Result http_users_page(struct request *r);
+enum MHD_Result http_members_page(struct request *r);
+enum MHD_Result http_grants_page(struct request *r);
 
 /* Downloads (download.c). */
 enum MHD_Result http_download(struct request *r);

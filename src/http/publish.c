@@ -349,12 +349,8 @@ enum MHD_Result http_logout(struct request *r)
 
 /* ---- The publisher pages ------------------------------------------------------------------ */
 
-/* Runs a CKAN action through the API layer (so that its hooks run: an uploaded table is
- * queued for the ingest, as through the API) and turns a failure back into err: the
- * envelope's message, the field it names, the kind of its status. *result: the action's
- * result on success (new reference). */
-static int call_action(struct request *r, const char *name, json_t *params, const struct upload *up,
-                       json_t **result, struct err *err)
+int http_page_action(struct request *r, const char *name, json_t *params, const struct upload *up,
+                     json_t **result, struct err *err)
 {
     enum err_kind kind = ERR_NONE;
     unsigned status = 500;
@@ -385,8 +381,7 @@ out:
     return ret;
 }
 
-/* 303 to the sign-in form, coming back here afterwards. */
-static enum MHD_Result to_login(struct request *r)
+enum MHD_Result http_to_login(struct request *r)
 {
     struct buf loc = BUF_INIT;
     enum MHD_Result ret;
@@ -398,8 +393,8 @@ static enum MHD_Result to_login(struct request *r)
     return ret;
 }
 
-static enum MHD_Result reply_form(struct request *r, unsigned status, int rc, struct buf *b,
-                                  struct err *err)
+enum MHD_Result http_reply_form(struct request *r, unsigned status, int rc, struct buf *b,
+                                struct err *err)
 {
     size_t len;
     char *s;
@@ -416,7 +411,7 @@ static enum MHD_Result reply_form(struct request *r, unsigned status, int rc, st
     return http_reply_cc(r, status, HTTP_HTML_TYPE, s, len, REPLY_HTML, "no-store");
 }
 
-static enum MHD_Result see_other(struct request *r, struct buf *loc)
+enum MHD_Result http_see_other(struct request *r, struct buf *loc)
 {
     enum MHD_Result ret = reply_session(r, 303, NULL, loc->buf, NULL, NULL, NULL, 0, NULL, false);
 
@@ -442,7 +437,7 @@ static int editable_dataset(struct request *r, json_t **d)
 
     *d = NULL;
     if (!r->actor.authenticated) {
-        to_login(r);
+        http_to_login(r);
         ret = -1;
         goto out;
     }
@@ -473,20 +468,20 @@ enum MHD_Result http_dataset_new(struct request *r)
     int rc;
 
     if (!r->actor.authenticated)
-        return to_login(r);
+        return http_to_login(r);
     if (r->method != HM_POST) {
         rc = ui_dataset_form(r->srv->catalog, &r->actor, NULL, NULL, NULL, &b, &err);
-        return reply_form(r, 200, rc, &b, &err);
+        return http_reply_form(r, 200, rc, &b, &err);
     }
     params = ui_dataset_form_params(r->params, NULL);
-    if (call_action(r, "package_create", params, NULL, &res, &aerr)) {
+    if (http_page_action(r, "package_create", params, NULL, &res, &aerr)) {
         rc = ui_dataset_form(r->srv->catalog, &r->actor, NULL, r->params, &aerr, &b, &err);
-        ret = reply_form(r, err_kind_status(aerr.kind), rc, &b, &err);
+        ret = http_reply_form(r, err_kind_status(aerr.kind), rc, &b, &err);
         goto out;
     }
     buf_addstr(&loc, "/dataset/");
     html_url_arg(&loc, json_string_value(json_object_get(res, "name")));
-    ret = see_other(r, &loc);
+    ret = http_see_other(r, &loc);
 out:
     json_decref(params);
     json_decref(res);
@@ -505,18 +500,18 @@ enum MHD_Result http_dataset_edit(struct request *r)
         goto out;
     if (r->method != HM_POST) {
         rc = ui_dataset_form(r->srv->catalog, &r->actor, d, NULL, NULL, &b, &err);
-        ret = reply_form(r, 200, rc, &b, &err);
+        ret = http_reply_form(r, 200, rc, &b, &err);
         goto out;
     }
     params = ui_dataset_form_params(r->params, d);
-    if (call_action(r, "package_patch", params, NULL, &res, &aerr)) {
+    if (http_page_action(r, "package_patch", params, NULL, &res, &aerr)) {
         rc = ui_dataset_form(r->srv->catalog, &r->actor, d, r->params, &aerr, &b, &err);
-        ret = reply_form(r, err_kind_status(aerr.kind), rc, &b, &err);
+        ret = http_reply_form(r, err_kind_status(aerr.kind), rc, &b, &err);
         goto out;
     }
     buf_addstr(&loc, "/dataset/");
     html_url_arg(&loc, json_string_value(json_object_get(res, "name")));
-    ret = see_other(r, &loc);
+    ret = http_see_other(r, &loc);
 out:
     json_decref(d);
     json_decref(params);
@@ -537,13 +532,13 @@ enum MHD_Result http_resource_new(struct request *r)
         goto out;
     if (r->method != HM_POST) {
         ui_resource_form(d, NULL, NULL, &b);
-        ret = reply_form(r, 200, 0, &b, &aerr);
+        ret = http_reply_form(r, 200, 0, &b, &aerr);
         goto out;
     }
     if (!http_upload_get(r, &up)) {
         err_set(&aerr, ERR_VALIDATION, "upload", "choose a file to upload");
         ui_resource_form(d, r->params, &aerr, &b);
-        ret = reply_form(r, 409, 0, &b, &aerr);
+        ret = http_reply_form(r, 409, 0, &b, &aerr);
         goto out;
     }
     name = json_string_value(json_object_get(r->params, "name"));
@@ -552,9 +547,9 @@ enum MHD_Result http_resource_new(struct request *r)
                        json_string_value(json_object_get(r->params, "description"))
                                ? json_string_value(json_object_get(r->params, "description"))
                                : "");
-    if (call_action(r, "resource_create", params, &up, &res, &aerr)) {
+    if (http_page_action(r, "resource_create", params, &up, &res, &aerr)) {
         ui_resource_form(d, r->params, &aerr, &b);
-        ret = reply_form(r, err_kind_status(aerr.kind), 0, &b, &aerr);
+        ret = http_reply_form(r, err_kind_status(aerr.kind), 0, &b, &aerr);
         goto out;
     }
     buf_addstr(&loc, "/dataset/");
@@ -562,7 +557,7 @@ enum MHD_Result http_resource_new(struct request *r)
     buf_addstr(&loc, "/resource/");
     html_url_arg(&loc, json_string_value(json_object_get(res, "id")));
     buf_addstr(&loc, "/ingest");
-    ret = see_other(r, &loc);
+    ret = http_see_other(r, &loc);
 out:
     json_decref(d);
     json_decref(params);
@@ -599,7 +594,7 @@ enum MHD_Result http_ingest_page(struct request *r)
     if (!res)
         goto out;
     ui_ingest_page(r->srv->catalog, &r->actor, d, res, &b);
-    ret = reply_form(r, 200, 0, &b, &err);
+    ret = http_reply_form(r, 200, 0, &b, &err);
 out:
     json_decref(d);
     return ret;
@@ -615,7 +610,7 @@ static int dictionary_check(struct request *r, const json_t *res, const json_t *
     size_t i, j;
     int ret;
 
-    ret = call_action(r, "datastore_info", params, NULL, &info, err);
+    ret = http_page_action(r, "datastore_info", params, NULL, &info, err);
     json_array_foreach (fields, i, f) {
         const char *id = json_string_value(json_object_get(f, "id"));
         bool known = false;
@@ -650,7 +645,7 @@ enum MHD_Result http_dictionary(struct request *r)
         goto out;
     if (r->method != HM_POST) {
         rc = ui_dictionary_form(r->srv->catalog, &r->actor, d, res, NULL, NULL, &b, &err);
-        ret = reply_form(r, 200, rc, &b, &err);
+        ret = http_reply_form(r, 200, rc, &b, &err);
         goto out;
     }
     /* As through the API: datastore_create with other types re-ingests the file with
@@ -660,9 +655,9 @@ enum MHD_Result http_dictionary(struct request *r)
     params = json_pack("{s:O, s:o, s:b}", "resource_id", json_object_get(res, "id"), "fields",
                        ui_dictionary_fields(r->params), "force", true);
     if (dictionary_check(r, res, json_object_get(params, "fields"), &aerr) ||
-        call_action(r, "datastore_create", params, NULL, &out, &aerr)) {
+        http_page_action(r, "datastore_create", params, NULL, &out, &aerr)) {
         rc = ui_dictionary_form(r->srv->catalog, &r->actor, d, res, r->params, &aerr, &b, &err);
-        ret = reply_form(r, err_kind_status(aerr.kind), rc, &b, &err);
+        ret = http_reply_form(r, err_kind_status(aerr.kind), rc, &b, &err);
         goto out;
     }
     buf_addstr(&loc, "/dataset/");
@@ -670,7 +665,7 @@ enum MHD_Result http_dictionary(struct request *r)
     buf_addstr(&loc, "/resource/");
     html_url_arg(&loc, json_string_value(json_object_get(res, "id")));
     buf_addstr(&loc, "/ingest");
-    ret = see_other(r, &loc);
+    ret = http_see_other(r, &loc);
 out:
     json_decref(d);
     json_decref(params);

@@ -49,6 +49,15 @@ static const struct route routes[] = {
         {GH, "/user/login", http_login_page, ROUTE_ACTOR},
         {HM_POST, "/user/login", http_login, ROUTE_ACTOR | ROUTE_BODY | ROUTE_LOGIN},
         {HM_POST, "/user/logout", http_logout, ROUTE_ACTOR | ROUTE_BODY},
+        /* The account pages (account.c): my account, the users (sysadmins), an
+         * organization's members and roles (its admins), its pending grant requests (its
+         * approvers). POSTs change accounts, roles and grants, each with its ledger entry. */
+        {GH | HM_POST, "/user/account", http_account_page, ROUTE_ACTOR | ROUTE_BODY | ROUTE_WRITES},
+        {GH | HM_POST, "/user", http_users_page, ROUTE_ACTOR | ROUTE_BODY | ROUTE_WRITES},
+        {GH | HM_POST, "/organization/members/:id", http_members_page,
+         ROUTE_ACTOR | ROUTE_BODY | ROUTE_WRITES},
+        {GH | HM_POST, "/organization/grants/:id", http_grants_page,
+         ROUTE_ACTOR | ROUTE_BODY | ROUTE_WRITES},
         /* The publisher pages (publish.c), before /dataset/:id and its resources, whose
          * patterns would take "new" and "edit" for names. */
         {GH | HM_POST, "/dataset/new", http_dataset_new, ROUTE_ACTOR | ROUTE_BODY | ROUTE_WRITES},

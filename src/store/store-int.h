@@ -195,6 +195,9 @@ struct store_backend {
                        char **csrf, struct err *err);
     int (*session_delete)(struct store *s, const char *id_hash, const char *user_id,
                           struct err *err);
+    /* The account pages (store.h). NULL: not kept (the calls fail). */
+    int (*token_list)(struct store *s, const char *user_id, json_t **tokens, struct err *err);
+    int (*user_state_set)(struct store *s, const char *user_id, const char *state, struct err *err);
 
     int (*ledger_stage)(struct store *s, const void *entry, size_t len,
                         const uint8_t leaf_hash[STORE_LEDGER_HASH], uint64_t *index,

@@ -34,6 +34,9 @@ static const char *const access_sql[] = {
                            " WHERE s.id_hash = ?1 AND s.expires > ?2 AND u.state = 'active'",
         [ST_SESSION_DELETE] = "DELETE FROM sessions WHERE id_hash = ?1",
         [ST_SESSION_DELETE_USER] = "DELETE FROM sessions WHERE user_id = ?1",
+        [ST_TOKEN_LIST] = "SELECT id, label, created FROM tokens WHERE user_id = ?1"
+                          " ORDER BY created, id",
+        [ST_USER_STATE_SET] = "UPDATE users SET state = ?2 WHERE id = ?1",
 };
 
 /* The cached statement id on c, prepared from access_sql[] on first use. */
@@ -305,4 +308,40 @@ int sq_session_delete(struct store *s, const char *id_hash, const char *user_id,
         return rc;
     bind_text(st, 1, id_hash ? id_hash : user_id);
     return step_write(c, st, "removing a session", err);
+}
+
+/* ---- Account pages ------------------------------------------------------------------- */
+
+static json_t *token_row(sqlite3_stmt *st)
+{
+    return json_pack("{s:o, s:o, s:o}", "id", sq_column_string(st, 0), "label",
+                     sq_column_string(st, 1), "created", sq_column_string(st, 2));
+}
+
+int sq_token_list(struct store *s, const char *user_id, json_t **tokens, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    struct conn *c = NULL;
+    int rc = read_stmt(s, ST_TOKEN_LIST, &c, &st, err);
+
+    if (rc)
+        return rc;
+    bind_text(st, 1, user_id);
+    return rows(c, st, token_row, tokens, "listing a user's tokens", err);
+}
+
+int sq_user_state_set(struct store *s, const char *user_id, const char *state, struct err *err)
+{
+    struct conn *c = sq_write_conn(s);
+    sqlite3_stmt *st = NULL;
+    int rc = access_stmt(c, ST_USER_STATE_SET, &st, err);
+
+    if (rc)
+        return rc;
+    bind_text(st, 1, user_id);
+    bind_text(st, 2, state);
+    rc = step_write(c, st, "setting a user's state", err);
+    if (!rc && sqlite3_changes(c->db) == 0)
+        rc = err_set(err, ERR_NOT_FOUND, "user", "user \"%s\" not found", user_id);
+    return rc;
 }

@@ -99,6 +99,9 @@ enum stmt_id {
     ST_SESSION_GET,
     ST_SESSION_DELETE,
     ST_SESSION_DELETE_USER,
+    /* Account pages (token list, disabling a user): also in access_sql[]. */
+    ST_TOKEN_LIST,
+    ST_USER_STATE_SET,
     ST__COUNT
 };
 
@@ -309,6 +312,8 @@ int sq_session_put(struct store *s, const char *id_hash, const char *user_id, co
 int sq_session_get(struct store *s, const char *id_hash, int64_t now, json_t **user, char **csrf,
                    struct err *err);
 int sq_session_delete(struct store *s, const char *id_hash, const char *user_id, struct err *err);
+int sq_token_list(struct store *s, const char *user_id, json_t **tokens, struct err *err);
+int sq_user_state_set(struct store *s, const char *user_id, const char *state, struct err *err);
 /* ---- store-sqlite-audit.c: fee schedules and charges (store-audit.h) ------------------ */
 extern const struct store_audit_backend sq_audit_backend;
 

@@ -503,6 +503,25 @@ int store_session_get(struct store *s, const char *id_hash, int64_t now, json_t 
     return s->backend->session_get(s, id_hash, now, user, csrf, err);
 }
 
+int store_token_list(struct store *s, const char *user_id, json_t **tokens, struct err *err)
+{
+    *tokens = NULL;
+    if (!s->backend->token_list)
+        return unsupported(s, "listing API tokens", err);
+    return s->backend->token_list(s, user_id, tokens, err);
+}
+
+int store_user_state_set(struct store *s, const char *user_id, const char *state, struct err *err)
+{
+    int rc = fail_point(s, "store_user_state_set", err);
+
+    if (rc)
+        return rc;
+    if (!s->backend->user_state_set)
+        return unsupported(s, "disabling users", err);
+    return s->backend->user_state_set(s, user_id, state, err);
+}
+
 int store_session_delete(struct store *s, const char *id_hash, const char *user_id, struct err *err)
 {
     int rc = count_write(s, TX_SESSION, "store_session_delete", err);

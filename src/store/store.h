@@ -365,6 +365,15 @@ int store_user_get(struct store *s, const char *id_or_name, json_t **user, struc
 /* All users ordered by name, as store_user_get objects. */
 int store_user_list(struct store *s, json_t **users, struct err *err);
 
+/* The API tokens of user_id as a new JSON array of {"id", "label" (or null), "created"},
+ * oldest first; never a token or its hash. -ERR_INTERNAL "not available" on a backend
+ * without it (PostgreSQL for now). */
+int store_token_list(struct store *s, const char *user_id, json_t **tokens, struct err *err);
+
+/* Sets a user's state ("active" | "deleted": disabled, as CKAN's user_delete), leaving
+ * everything else of the user as it is. -ERR_NOT_FOUND when no such user. Write. */
+int store_user_state_set(struct store *s, const char *user_id, const char *state, struct err *err);
+
 /* Stores a token: id (UUID), owner user id, hash (secret_token_hash), a label. */
 int store_token_put(struct store *s, const char *token_id, const char *user_id,
                     const char *token_hash, const char *label, const char *created,

@@ -43,8 +43,8 @@ static void lang_switch(struct buf *b)
 }
 
 /* The account part of the navigation: "Log in" (back to this page afterwards), or the
- * signed-in user with "New dataset" and a "Log out" button (a POST form carrying the
- * session's CSRF token: signing out changes state, so it is no link). */
+ * signed-in user (a link to their account page) with "New dataset" and a "Log out" button (a POST
+ * form carrying the session's CSRF token: signing out changes state, so it is no link). */
 static void account_links(struct buf *b)
 {
     const struct ui_request *r = ui_request_current();
@@ -52,9 +52,12 @@ static void account_links(struct buf *b)
     if (r && r->user && r->csrf) {
         HTML(b, "<li><a href=\"/dataset/new\">");
         TX(b, "New dataset");
-        HTML(b, "</a></li>\n<li class=\"account\"><span class=\"user\">");
+        HTML(b, "</a></li>\n<li class=\"account\"><a class=\"user\" href=\"/user/account\" "
+                "title=\"");
+        TX(b, "My account");
+        HTML(b, "\">");
         html_text(b, r->user);
-        HTML(b, "</span> <form class=\"logout\" action=\"/user/logout\" method=\"post\">");
+        HTML(b, "</a> <form class=\"logout\" action=\"/user/logout\" method=\"post\">");
         ui_csrf_field(b);
         HTML(b, "<button type=\"submit\">");
         TX(b, "Log out");

@@ -216,6 +216,56 @@ int ui_dictionary_form(struct catalog *c, const struct actor *a, const json_t *d
  * dictionary form (borrowed). New reference. */
 json_t *ui_dictionary_fields(const json_t *form);
 
+/* ---- The account pages (ui-account.c; src/http/account.c) --------------------------- */
+
+/* What an account page shows besides its data. Every member may be NULL. */
+struct ui_account_form {
+    const char *notice;      /* a "done" key from the URL ("user-created" …): its sentence */
+    const json_t *values;    /* the submitted form (borrowed), when it comes back with error */
+    const struct err *error; /* the error of the form op names, shown above that form */
+    const char *op;          /* the form ("password", "token_create", "member_set" …) */
+    const char *new_token;   /* my account: an API token just created, shown this once */
+};
+
+/* "/user/account" for the signed-in actor a: links to what a manages (users for a
+ * sysadmin, members of the organizations a is admin of, grant requests of those a
+ * approves for), the change-password form (current, new, new again) and a's API tokens
+ * (label, created, id; a revoke button each) with the form making one. Reads a's tokens
+ * (access_token_list_as()); returns 0 or its negative error kind. */
+int ui_account_page(struct catalog *c, const struct actor *a, const struct ui_account_form *f,
+                    struct buf *out, struct err *err);
+
+/* The page after a's own password changed: signed out everywhere, a link to sign in. */
+void ui_password_changed_page(struct buf *out);
+
+/* "/user" for a sysadmin: the form creating a user (name, full name, e-mail, password,
+ * sysadmin) and every user with its state, a set-password form and a disable or enable
+ * button (none for a themselves). -ERR_AUTH for anyone else. */
+int ui_users_page(struct catalog *c, const struct actor *a, const struct ui_account_form *f,
+                  struct buf *out, struct err *err);
+
+/* "/organization/members/<name>" for an admin of org (organization_show's dict,
+ * borrowed): its members with their capacity (change, remove), the form adding one, the
+ * approver and auditor roles held in it or portal-wide (those of the organization with a
+ * remove button) and the form giving one. */
+int ui_members_page(struct catalog *c, const struct actor *a, const json_t *org,
+                    const struct ui_account_form *f, struct buf *out, struct err *err);
+
+/* "/organization/grants/<name>" for an approver of org: every grant of org still
+ * "requested" (grant_list as a sees it) with its facts and, unless a requested it or is
+ * its grantee (the two-person rule: no button then, a sentence saying why), a form with
+ * a note and approve / refuse buttons. */
+int ui_grants_page(struct catalog *c, const struct actor *a, const json_t *org,
+                   const struct ui_account_form *f, struct buf *out, struct err *err);
+
+/* The 403 sentences of the account pages (translated). */
+enum ui_account_refusal {
+    UI_REFUSE_USERS,   /* not a sysadmin */
+    UI_REFUSE_MEMBERS, /* not an admin of the organization */
+    UI_REFUSE_GRANTS,  /* not an approver of the organization */
+};
+const char *ui_account_refusal(enum ui_account_refusal what);
+
 /* A small error page: status line as the title, message as text. */
 void ui_error_page(unsigned status, const char *message, struct buf *out);
 

@@ -414,6 +414,17 @@ ROUTES = {
     "/dataset/:id/resource/:rid/ingest": (web("/dataset/@name/resource/@rid/ingest"), edit_page),
     "/dataset/:id/resource/:rid/dictionary": (web("/dataset/@name/resource/@rid/dictionary"),
                                               edit_page),
+    # The account pages (src/http/account.c): an anonymous caller is sent to sign in; my
+    # account is anyone's; the users are a sysadmin's; an organization's members and roles
+    # its admins' (and sysadmins'); its pending grant requests its approvers' (a sysadmin
+    # is no approver). Their POSTs need a session's CSRF token (test_web_accounts.py).
+    "/user/account": (web("/user/account"), lambda r, s: 303 if r == "anonymous" else 200),
+    "/user": (web("/user"), lambda r, s: 303 if r == "anonymous" else only({"sysadmin"}, 200)(r, s)),
+    "/organization/members/:id": (web("/organization/members/" + ORG),
+                                  lambda r, s: 303 if r == "anonymous"
+                                  else only({"admin", "sysadmin"}, 200)(r, s)),
+    "/organization/grants/:id": (web("/organization/grants/" + ORG),
+                                 lambda r, s: 303 if r == "anonymous" else only({"approver"}, 200)(r, s)),
 }
 
 POSTS = {
@@ -421,6 +432,11 @@ POSTS = {
     "/dataset/edit/:id": web_post("/dataset/edit/@name"),
     "/dataset/:id/resource/new": web_post("/dataset/@name/resource/new"),
     "/dataset/:id/resource/:rid/dictionary": web_post("/dataset/@name/resource/@rid/dictionary"),
+    "/user/account": web_post("/user/account", {"op": "token_create", "label": "x"}),
+    "/user": web_post("/user", {"op": "create", "name": "x-by-token"}),
+    "/organization/members/:id": web_post("/organization/members/" + ORG,
+                                          {"op": "member_remove", "username": "editor"}),
+    "/organization/grants/:id": web_post("/organization/grants/" + ORG, {"op": "approve", "id": "x"}),
 }
 
 

@@ -233,7 +233,7 @@ def test_signed_in_state_on_every_page(srv, pw_user):
     for path in ("/", "/dataset", "/ledger", "/audit", "/api", "/organization", "/licenses"):
         r = get(srv, s, path)
         assert r.status_code == 200, (path, r.status_code)
-        assert '<span class="user">%s</span>' % pw_user in r.text, path
+        assert 'href="/user/account" title="My account">%s</a>' % pw_user in r.text, path
         assert 'action="/user/logout"' in r.text, path
         assert 'href="/user/login' not in r.text, path
         assert "private" in r.headers.get("Cache-Control", ""), path
