@@ -204,11 +204,12 @@ static const struct command commands[] = {
          "  --listen ADDR:PORT  address to listen on (default 127.0.0.1:8080)\n"
          "  --examples DIR      the catalog to load (default: examples/catalog of the\n"
          "                      source tree this binary was built from)\n"},
-        {"user", cmd_user, "add and list users, set their passwords",
+        {"user", cmd_user, "add, list, disable and enable users, set their passwords",
          "usage: kaifang user add NAME [--sysadmin] [--email E] [--fullname F]\n"
          "                        [--password-stdin] [--portal DIR]\n"
          "       kaifang user list [--portal DIR]\n"
          "       kaifang user password NAME [--remove] [--portal DIR]\n"
+         "       kaifang user disable|enable NAME [--portal DIR]\n"
          "\n"
          "User names follow CKAN's rules: 2 to 100 of a-z, 0-9, '-' and '_'. A sysadmin\n"
          "may do anything; other users get rights through organization membership\n"
@@ -218,6 +219,10 @@ static const struct command commands[] = {
          "(/user/login); it is read from the first line of standard input, never from\n"
          "the command line, and stored only as its argon2id hash. --remove takes it away\n"
          "(and ends the user's web sessions).\n"
+         "\n"
+         "disable stops a user from signing in and from using its API tokens, and ends\n"
+         "its sessions (its memberships, roles and tokens stay); enable undoes it. Both\n"
+         "are ledger entries (user_state_set). A sysadmin does the same on /user.\n"
          "\n" PORTAL_HELP},
         {"token", cmd_token, "create and revoke API tokens",
          "usage: kaifang token create NAME [--label L] [--portal DIR]\n"

@@ -1,5 +1,6 @@
 /*
- * cmd-user.c - `kaifang user add NAME …`, `kaifang user list`, `kaifang user password NAME`.
+ * cmd-user.c - `kaifang user add NAME …`, `kaifang user list`, `kaifang user password NAME`,
+ * `kaifang user disable|enable NAME`.
  */
 #include "cli/cli-int.h"
 #include "core/util.h"
@@ -149,16 +150,55 @@ out:
     return ret;
 }
 
+/* `kaifang user disable|enable NAME`: a disabled user can no longer sign in or use its
+ * API tokens, and its sessions end (access_user_state_set_as(); ledger user_state_set). */
+static int user_state(int argc, char **argv, bool active)
+{
+    static const struct cli_option opts[] = {{"portal", true}};
+    const char *cmd = active ? "user enable" : "user disable";
+    struct actor a = ACTOR_ANONYMOUS;
+    struct portal p = {0};
+    struct err err = ERR_INIT;
+    struct cli_args args;
+    int ret;
+
+    ret = cli_parse(cmd, "user", opts, ARRAY_SIZE(opts), argc, argv, 1, 1, "NAME", &args);
+    if (ret)
+        goto out;
+    if (portal_open(&p, portal_dir_choose(args.value[0]), &err)) {
+        ret = cli_fail(cmd, &err);
+        goto out;
+    }
+    a.authenticated = true;
+    a.sysadmin = true;
+    xsnprintf(a.name, sizeof(a.name), "%s", ACCESS_CLI_ACTOR);
+    if (access_user_state_set_as(p.store, &a, args.pos[0], active, &err)) {
+        ret = cli_fail_about(cmd, args.pos[0], &err);
+        goto out;
+    }
+    cli_ledger_integrate(&p, cmd);
+    printf("%s\t%s\n", args.pos[0], active ? "enabled" : "disabled");
+    ret = CLI_OK;
+out:
+    portal_close(&p);
+    return ret;
+}
+
 int cmd_user(int argc, char **argv)
 {
     if (argc < 2)
-        return cli_usage("user", "user", "missing sub-command: add, list or password");
+        return cli_usage("user", "user",
+                         "missing sub-command: add, list, password, disable or enable");
     if (!strcmp(argv[1], "add"))
         return user_add(argc - 1, argv + 1);
     if (!strcmp(argv[1], "list"))
         return user_list(argc - 1, argv + 1);
     if (!strcmp(argv[1], "password"))
         return user_password(argc - 1, argv + 1);
-    return cli_usage("user", "user", "unknown sub-command \"%s\" (expected add, list or password)",
+    if (!strcmp(argv[1], "disable") || !strcmp(argv[1], "enable"))
+        return user_state(argc - 1, argv + 1, !strcmp(argv[1], "enable"));
+    return cli_usage("user", "user",
+                     "unknown sub-command \"%s\" (expected add, list, password, disable or "
+                     "enable)",
                      argv[1]);
 }

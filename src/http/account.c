@@ -341,3 +341,38 @@ out:
     json_decref(res);
     return ret;
 }
+
+/* ---- The privacy override (an approver, from the resource page) ----------------------- */
+
+enum MHD_Result http_privacy_override(struct request *r)
+{
+    char *id = xstrndup(r->args[0].p, r->args[0].len),
+         *rid = xstrndup(r->args[1].p, r->args[1].len);
+    json_t *params = json_pack("{s:s, s:s}", "resource_id", rid, "justification",
+                               field(r, "justification")),
+           *res = NULL;
+    struct err aerr = ERR_INIT;
+    struct buf loc = BUF_INIT;
+    enum MHD_Result ret;
+
+    if (!r->actor.authenticated) {
+        ret = http_to_login(r);
+        goto out;
+    }
+    if (http_page_action(r, "datastore_privacy_override", params, NULL, &res, &aerr)) {
+        ret = http_reply_html_error(r, err_kind_status(aerr.kind), aerr.msg);
+        goto out;
+    }
+    buf_addstr(&loc, "/dataset/");
+    html_url_arg(&loc, id);
+    buf_addstr(&loc, "/resource/");
+    html_url_arg(&loc, rid);
+    buf_addstr(&loc, "#h-privacy");
+    ret = http_see_other(r, &loc);
+out:
+    json_decref(params);
+    json_decref(res);
+    free(id);
+    free(rid);
+    return ret;
+}

@@ -428,6 +428,10 @@ enum MHD_Result http_account_page(struct request *r);
 enum MHD_Result http_users_page(struct request *r);
 enum MHD_Result http_members_page(struct request *r);
 enum MHD_Result http_grants_page(struct request *r);
+/* POST "/dataset/<id>/resource/<rid>/override" {justification}: datastore_privacy_override
+ * as r's actor (an approver, not the table's publisher: the action checks), then 303 back
+ * to the resource page's privacy report; an error is its page (403, 404, 409). */
+enum MHD_Result http_privacy_override(struct request *r);
 
 /* Downloads (download.c). */
 enum MHD_Result http_download(struct request *r);

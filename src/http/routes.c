@@ -58,6 +58,9 @@ static const struct route routes[] = {
          ROUTE_ACTOR | ROUTE_BODY | ROUTE_WRITES},
         {GH | HM_POST, "/organization/grants/:id", http_grants_page,
          ROUTE_ACTOR | ROUTE_BODY | ROUTE_WRITES},
+        /* An approver's override of the privacy gate, from the resource page's form. */
+        {HM_POST, "/dataset/:id/resource/:rid/override", http_privacy_override,
+         ROUTE_ACTOR | ROUTE_BODY | ROUTE_WRITES},
         /* The publisher pages (publish.c), before /dataset/:id and its resources, whose
          * patterns would take "new" and "edit" for names. */
         {GH | HM_POST, "/dataset/new", http_dataset_new, ROUTE_ACTOR | ROUTE_BODY | ROUTE_WRITES},

@@ -806,3 +806,91 @@ const char *ui_account_refusal(enum ui_account_refusal what)
     }
     return "";
 }
+
+/* ---- The privacy override form of a resource page (approvers) ------------------------- */
+
+/* One reason of the gate's verdict ({"reason", …}, catalog_privacy_gate()) as a sentence. */
+static void gate_reason(struct buf *out, const json_t *r, const json_t *gate)
+{
+    const char *why = ui_str(r, "reason");
+    char a1[32], a2[32];
+
+    if (str_eq(why, "direct_identifier")) {
+        struct buf cols = BUF_INIT;
+        const json_t *v;
+        size_t i;
+
+        json_array_foreach (json_object_get(r, "columns"), i, v) {
+            if (i)
+                buf_addstr(&cols, ", ");
+            buf_addstr(&cols, json_string_value(v) ? json_string_value(v) : "");
+        }
+        ui_fill(out, _("Direct identifiers left in clear in the columns {1}."), cols.buf, NULL,
+                NULL);
+        buf_release(&cols);
+    } else if (str_eq(why, "k_anonymity")) {
+        xsnprintf(a1, sizeof(a1), "%lld", (long long)json_integer_value(json_object_get(r, "k")));
+        xsnprintf(a2, sizeof(a2), "%lld",
+                  (long long)json_integer_value(json_object_get(gate, "k_required")));
+        ui_fill(out, _("The quasi-identifiers reach k = {1}, below the portal's {2}."), a1, a2,
+                NULL);
+    } else if (str_eq(why, "unscanned")) {
+        ui_fill(out, _("The file could not be scanned: {1}"), ui_str(r, "error"), NULL, NULL);
+    } else {
+        html_text(out, why ? why : "");
+    }
+}
+
+void ui_privacy_override_form(struct catalog *c, const struct actor *a, const json_t *dataset,
+                              const json_t *resource, struct buf *out)
+{
+    const char *rid = ui_str(resource, "id"), *publisher;
+    json_t *params, *rep = NULL, *gate, *r;
+    struct err err = ERR_INIT;
+    size_t i;
+
+    if (!a->authenticated || !rid ||
+        !actor_has_role(a, ROLE_APPROVER, ui_str(dataset, "owner_org")))
+        return;
+    params = json_pack("{s:s}", "resource_id", rid);
+    if (catalog_privacy_report_show(c, a, params, &rep, &err) ||
+        !catalog_privacy_blocked(gate = json_object_get(rep, "gate")))
+        goto out;
+    publisher = ui_str(rep, "publisher");
+    HTML(out,
+         "<section class=\"override\" aria-labelledby=\"h-override\">\n<h2 id=\"h-override\">");
+    TX(out, "Override the privacy gate");
+    HTML(out, "</h2>\n<p>");
+    TX(out, "The gate withholds this table because:");
+    HTML(out, "</p>\n<ul class=\"reasons\">\n");
+    json_array_foreach (json_object_get(gate, "reasons"), i, r) {
+        HTML(out, "<li>");
+        gate_reason(out, r, gate);
+        HTML(out, "</li>\n");
+    }
+    HTML(out, "</ul>\n");
+    if (str_eq(publisher, a->name)) {
+        HTML(out, "<p class=\"own\">");
+        TX(out, "You published this table: another approver decides on an override.");
+        HTML(out, "</p>\n</section>\n");
+        goto out;
+    }
+    HTML(out, "<p>");
+    TX(out, "As an approver other than its publisher you may publish it anyway. Your "
+            "justification is public, in the privacy report and the ledger.");
+    HTML(out, "</p>\n<form method=\"post\" class=\"account\" action=\"/dataset/");
+    html_url_arg(out, ui_str(dataset, "name"));
+    HTML(out, "/resource/");
+    html_url_arg(out, rid);
+    HTML(out, "/override\">");
+    ui_csrf_field(out);
+    HTML(out, "\n<p class=\"field\"><label for=\"f-justification\">");
+    TX(out, "Justification (required)");
+    HTML(out, "</label>\n<textarea id=\"f-justification\" name=\"justification\" rows=\"4\" "
+              "maxlength=\"4000\" required></textarea></p>\n<p>");
+    button(out, _("Override and publish"));
+    HTML(out, "</p>\n</form>\n</section>\n");
+out:
+    json_decref(rep);
+    json_decref(params);
+}

@@ -499,6 +499,7 @@ int ui_resource(struct catalog *c, const struct actor *a, const char *dataset, c
     HTML(out, "</p>\n");
     ui_ingest_status(out, c, a, rid);
     ui_privacy_resource(c, a, r, out);
+    ui_privacy_override_form(c, a, d, r, out);
 
     if (ui_dataset_restricted(d)) {
         /* A restricted table is read only under a grant (datastore_search records each

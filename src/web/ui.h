@@ -258,6 +258,14 @@ int ui_members_page(struct catalog *c, const struct actor *a, const json_t *org,
 int ui_grants_page(struct catalog *c, const struct actor *a, const json_t *org,
                    const struct ui_account_form *f, struct buf *out, struct err *err);
 
+/* On a resource page, for an approver of the dataset's organization (dataset: its
+ * package dict, resource: the resource dict; borrowed) when the resource's privacy report
+ * is blocked: the gate's reasons and a form (a justification) posting to
+ * "/dataset/<name>/resource/<id>/override" (datastore_privacy_override); for the table's
+ * publisher the reasons and a sentence instead (the two-person rule). Nothing otherwise. */
+void ui_privacy_override_form(struct catalog *c, const struct actor *a, const json_t *dataset,
+                              const json_t *resource, struct buf *out);
+
 /* The 403 sentences of the account pages (translated). */
 enum ui_account_refusal {
     UI_REFUSE_USERS,   /* not a sysadmin */

@@ -423,6 +423,11 @@ ROUTES = {
     "/organization/members/:id": (web("/organization/members/" + ORG),
                                   lambda r, s: 303 if r == "anonymous"
                                   else only({"admin", "sysadmin"}, 200)(r, s)),
+    # The privacy override form of the resource page posts here: a session's CSRF token
+    # first, so 403 for every API token's caller (datastore_privacy_override's own row
+    # judges the roles; test_web_accounts.py signs in).
+    "/dataset/:id/resource/:rid/override": (web_post("/dataset/@name/resource/@up/override",
+                                                     {"justification": "j"}), everyone(403)),
     "/organization/grants/:id": (web("/organization/grants/" + ORG),
                                  lambda r, s: 303 if r == "anonymous" else only({"approver"}, 200)(r, s)),
 }

@@ -283,3 +283,70 @@ def test_pages_in_chinese(srv, people):
                        ("/organization/members/" + ORG, "审批人和审计人")):
         r = get(srv, s, path)
         assert r.status_code == 200 and text in r.text, path
+
+
+def test_privacy_override_form(srv, portal, tok, people):
+    """A blocked table's resource page shows an approver the gate's reasons and a form; its
+    publisher (an approver too) sees the reasons without a form, and the server refuses
+    their hand-made POST; a second approver overrides with a justification, on the record."""
+    from test_privacy_gate import people_csv, upload, wait_ingest
+
+    appr, appr2 = people["appr"], people["appr2"]
+    portal.cli("member", "add", ORG, appr, "editor")
+    token = run_cli("token", "create", appr, portal=portal.path, check=0).stdout.strip()
+    d = ok(srv.api("package_create", token=token, name=unique("ovr"), owner_org=ORG, private=True))
+    rid = ok(upload(srv, token, d["id"], people_csv(portal, rows=40, seed=5)))["id"]
+    wait_ingest(srv, rid, token)
+    assert ok(srv.api("datastore_privacy_report", token=token, resource_id=rid))["gate"]["status"] == "blocked"
+    url = "/dataset/%s/resource/%s" % (d["name"], rid)
+
+    own = signed_in(srv, appr)
+    page = get(srv, own, url)
+    assert page.status_code == 200 and "Override the privacy gate" in page.text
+    assert "Direct identifiers left in clear in the columns" in page.text and "身份证号" in page.text
+    assert "another approver decides on an override" in page.text and 'name="justification"' not in page.text
+    r = post(srv, own, url + "/override", {"csrf_token": csrf_of(page), "justification": "mine"})
+    assert r.status_code == 403 and "own request" in r.text
+
+    # An editor who is no approver sees no form.
+    ed = signed_in(srv, people["pub"])
+    assert "Override the privacy gate" not in get(srv, ed, url).text
+
+    portal.cli("member", "add", ORG, appr2, "member")  # sees the private dataset
+    other = signed_in(srv, appr2)
+    page = get(srv, other, url)
+    assert 'name="justification"' in page.text
+    r = post(srv, other, url + "/override", {"csrf_token": csrf_of(page), "justification": "   "})
+    assert r.status_code == 409
+    r = post(srv, other, url + "/override", {"csrf_token": csrf_of(page),
+                                             "justification": "synthetic records <b>for a test</b>"})
+    assert r.status_code == 303 and r.headers["Location"] == url + "#h-privacy"
+    rep = ok(srv.api("datastore_privacy_report", token=token, resource_id=rid))
+    assert rep["gate"]["status"] == "overridden" and rep["override"]["user"] == appr2
+    assert rep["override"]["justification"] == "synthetic records <b>for a test</b>"
+    assert in_ledger(srv, "privacy_override", "resource", rid)
+    page = get(srv, other, url)
+    assert "Override the privacy gate" not in page.text
+    assert "synthetic records &lt;b&gt;for a test&lt;/b&gt;" in page.text
+
+
+def test_cli_disable_and_enable(srv, portal, people):
+    """`kaifang user disable|enable NAME`: the same function as the users page."""
+    name = "cli-" + people["root"][-8:]
+    add_user(portal, name)
+    s = signed_in(srv, name)
+    token = run_cli("token", "create", name, portal=portal.path, check=0).stdout.strip()
+    h = {"Authorization": token}
+    assert srv.get("/api/3/action/grant_list", headers=h).status_code == 200
+    p = run_cli("user", "disable", name, portal=portal.path, check=0)
+    assert p.stdout.strip() == name + "\tdisabled"
+    assert srv.get("/api/3/action/grant_list", headers=h).status_code == 403
+    assert get(srv, s, "/user/account").status_code == 303
+    assert in_ledger(srv, "user_state_set", "user", name)
+    again = run_cli("user", "disable", name, portal=portal.path, check=None)
+    assert again.returncode == 1 and "already disabled" in again.stderr
+    missing = run_cli("user", "enable", "no-such-user-x", portal=portal.path, check=None)
+    assert missing.returncode == 1 and "no-such-user-x" in missing.stderr
+    assert run_cli("user", "enable", name, portal=portal.path, check=0).stdout.strip() == name + "\tenabled"
+    assert srv.get("/api/3/action/grant_list", headers=h).status_code == 200
+    signed_in(srv, name)
