@@ -335,7 +335,7 @@ int catalog_privacy_withheld(struct catalog *c, const struct actor *a, json_t *d
          * so, datastore_privacy_precheck; a file still waiting for its ingest was scanned
          * when it was uploaded; a report of another file ingested into the resource,
          * `kaifang ingest FILE --resource`, is the table's and judged below.) A store
-         * that keeps no reports (PostgreSQL, for now) never has one: there the upload
+         * that kept no reports would never have one: there the upload
          * check refuses an unreadable file into a public dataset with nothing written,
          * so a later failed ingest (a re-typing, another encoding) is of a file that
          * passed it. */

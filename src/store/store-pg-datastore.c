@@ -2020,4 +2020,6 @@ const struct store_ds_backend pg_ds_backend = {
         .status_put = pgds_status_put,
         .status_get = pgds_status_get,
         .status_list = pgds_status_list,
+        .privacy_put = pgds_privacy_put,
+        .privacy_get = pgds_privacy_get,
 };

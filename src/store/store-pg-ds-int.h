@@ -128,4 +128,10 @@ int pgds_build_row_id(struct store_ds_build *b, int64_t id, const struct dsvalue
 int pgds_sql(struct store *s, const char *sql, const struct store_ds_sql_opts *o,
              struct store_ds_cursor **out, struct err *err);
 
+/* Privacy reports (store-pg-privacy.c): the entries of pg_ds_backend, contracts of
+ * store_privacy_report_put and _get (store-datastore.h). */
+int pgds_privacy_put(struct store *s, const char *resource_id, const json_t *report,
+                     struct err *err);
+int pgds_privacy_get(struct store *s, const char *resource_id, json_t **report, struct err *err);
+
 #endif

@@ -22,7 +22,7 @@
 #include "store/store-int.h"
 
 /* The PostgreSQL schema's own version (its migrations are not SQLite's). */
-#define PG_SCHEMA_VERSION 3
+#define PG_SCHEMA_VERSION 4
 
 /* The role datastore_search_sql runs as (store-pg-datastore-sql.c). */
 #define PG_DS_READER "kaifang_datastore_read"
@@ -175,6 +175,14 @@ int pg_session_put(struct store *s, const char *id_hash, const char *user_id, co
 int pg_session_get(struct store *s, const char *id_hash, int64_t now, json_t **user, char **csrf,
                    struct err *err);
 int pg_session_delete(struct store *s, const char *id_hash, const char *user_id, struct err *err);
+
+/* View totals (store-pg-views.c). */
+int pg_views_add(struct store *s, const struct store_view_count *v, size_t n, size_t *added,
+                 struct err *err);
+int pg_views_top(struct store *s, size_t limit, json_t **list, struct err *err);
+
+/* Is the store open read-only (store_open_readonly)? */
+bool pg_readonly(struct store *s);
 
 /* The datastore entries (store-pg-datastore.c). */
 extern const struct store_ds_backend pg_ds_backend;

@@ -264,17 +264,69 @@ static int search_count(struct store *s, const struct store_search *q, size_t *c
     return rc;
 }
 
-static int search_page(struct store *s, const struct store_search *q, json_t **docs,
-                       struct err *err)
+/* Whether a search wants the derived texts of its page (store_search.derived_key). */
+static bool wants_derived(const struct store_search *q)
 {
+    return q->raw_docs && q->derived_key;
+}
+
+/*
+ * Appends row i of r to docs (and derived): column dc the stored document (NULL when a
+ * derived text stands in), column xc the derived text (bytea) or -1 for none wanted.
+ */
+static int page_row(const struct store_search *q, const PGresult *r, int i, int dc, int xc,
+                    json_t *docs, json_t *derived, struct err *err)
+{
+    const char *text = PQgetvalue(r, i, dc);
+    size_t len = (size_t)PQgetlength(r, i, dc);
     json_error_t jerr;
+    json_t *v;
+
+    if (xc >= 0 && !PQgetisnull(r, i, xc)) {
+        size_t n = 0;
+        unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, xc), &n);
+
+        if (!bytes)
+            return err_set(err, ERR_INTERNAL, NULL, "a derived text is corrupt");
+        json_array_append_new(derived, json_stringn_nocheck((const char *)bytes, n));
+        PQfreemem(bytes);
+        json_array_append_new(docs, json_null());
+        return 0;
+    }
+    if (xc >= 0)
+        json_array_append_new(derived, json_null());
+    if (PQgetisnull(r, i, dc))
+        return err_set(err, ERR_INTERNAL, NULL, "a stored dataset is missing or corrupt");
+    /* raw_docs: the stored text as it is (store.h). */
+    v = q->raw_docs ? json_stringn_nocheck(text, len)
+                    : json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
+    if (!v)
+        return err_set(err, ERR_INTERNAL, NULL, "a stored dataset is corrupt");
+    json_array_append_new(docs, v);
+    return 0;
+}
+
+static int search_page(struct store *s, const struct store_search *q, json_t **docs,
+                       json_t *derived, struct err *err)
+{
     PGresult *r = NULL;
     struct gen g;
     int rc;
 
     gen_init(&g);
-    buf_addstr(&g.sql, "SELECT d.doc");
-    gen_from(&g, q);
+    if (wants_derived(q)) {
+        char *join = xstrfmt(" LEFT JOIN dataset_derived x ON x.dataset_rid = d.rid"
+                             " AND x.key = $%d",
+                             pg_params_bytes(&g.p, q->derived_key, STORE_DERIVED_KEY));
+
+        /* The document only where no derived text stands in (store.h). */
+        buf_addstr(&g.sql, "SELECT CASE WHEN x.text IS NULL THEN d.doc END, x.text");
+        gen_from_join(&g, q, join);
+        free(join);
+    } else {
+        buf_addstr(&g.sql, "SELECT d.doc");
+        gen_from(&g, q);
+    }
     gen_order(&g, q);
     buf_addf(&g.sql, " LIMIT $%d", pg_params_int(&g.p, (int64_t)q->rows));
     buf_addf(&g.sql, " OFFSET $%d",
@@ -283,19 +335,8 @@ static int search_page(struct store *s, const struct store_search *q, json_t **d
     if (rc)
         goto out;
     *docs = json_array();
-    for (int i = 0; i < PQntuples(r); i++) {
-        const char *text = PQgetvalue(r, i, 0);
-        size_t len = (size_t)PQgetlength(r, i, 0);
-        /* raw_docs: the stored text as it is (store.h). */
-        json_t *v = q->raw_docs ? json_stringn_nocheck(text, len)
-                                : json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
-
-        if (!v) {
-            rc = err_set(err, ERR_INTERNAL, NULL, "a stored dataset is corrupt");
-            goto out;
-        }
-        json_array_append_new(*docs, v);
-    }
+    for (int i = 0; !rc && i < PQntuples(r); i++)
+        rc = page_row(q, r, i, 0, wants_derived(q) ? 1 : -1, *docs, derived, err);
 out:
     PQclear(r);
     gen_release(&g);
@@ -619,15 +660,15 @@ out:
     return rc;
 }
 
-/* The page [start, start + rows) of the ranked matches: their documents in order. */
+/* The page [start, start + rows) of the ranked matches: their documents in order (and
+ * derived texts, as search_page's). */
 static int ranked_page(struct store *s, const struct store_search *q, const struct match *m,
-                       size_t nm, json_t **docs, struct err *err)
+                       size_t nm, json_t **docs, json_t *derived, struct err *err)
 {
     size_t first = q->start < nm ? q->start : nm;
     size_t last = nm - first < q->rows ? nm : first + q->rows;
     struct pg_params p = PG_PARAMS_INIT;
     struct buf ids = BUF_INIT;
-    json_error_t jerr;
     PGresult *r = NULL;
     int rc = 0;
 
@@ -639,25 +680,26 @@ static int ranked_page(struct store *s, const struct store_search *q, const stru
         buf_addf(&ids, "%s%" PRId64, k > first ? "," : "", m[k].rid);
     buf_addch(&ids, '}');
     pg_params_text(&p, ids.buf);
-    rc = pg_run(s, "SELECT rid, doc FROM datasets WHERE rid = ANY($1::bigint[])", &p, &r,
-                "searching datasets", err);
+    if (wants_derived(q)) {
+        pg_params_bytes(&p, q->derived_key, STORE_DERIVED_KEY);
+        rc = pg_run(s,
+                    "SELECT d.rid, CASE WHEN x.text IS NULL THEN d.doc END, x.text FROM datasets d"
+                    " LEFT JOIN dataset_derived x ON x.dataset_rid = d.rid AND x.key = $2"
+                    " WHERE d.rid = ANY($1::bigint[])",
+                    &p, &r, "searching datasets", err);
+    } else {
+        rc = pg_run(s, "SELECT rid, doc FROM datasets WHERE rid = ANY($1::bigint[])", &p, &r,
+                    "searching datasets", err);
+    }
     for (size_t k = first; !rc && k < last; k++) {
-        json_t *v = NULL;
+        int i = 0;
 
-        for (int i = 0; i < PQntuples(r); i++) {
-            const char *text = PQgetvalue(r, i, 1);
-            size_t len = (size_t)PQgetlength(r, i, 1);
-
-            if (pg_int(r, i, 0) != m[k].rid)
-                continue;
-            v = q->raw_docs ? json_stringn_nocheck(text, len)
-                            : json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
-            break;
-        }
-        if (!v)
+        while (i < PQntuples(r) && pg_int(r, i, 0) != m[k].rid)
+            i++;
+        if (i == PQntuples(r))
             rc = err_set(err, ERR_INTERNAL, NULL, "a stored dataset is missing or corrupt");
         else
-            json_array_append_new(*docs, v);
+            rc = page_row(q, r, i, 1, wants_derived(q) ? 2 : -1, *docs, derived, err);
     }
     PQclear(r);
     pg_params_release(&p);
@@ -688,7 +730,7 @@ static int search_ranked(struct store *s, const struct store_search *q,
         rc = rank_matches(s, q, ph, nph, avgdl, &m, &nm, err);
     if (!rc) {
         res->count = nm;
-        rc = q->rows ? ranked_page(s, q, m, nm, &res->docs, err) : 0;
+        rc = q->rows ? ranked_page(s, q, m, nm, &res->docs, res->derived, err) : 0;
         if (!rc && !q->rows)
             res->docs = json_array();
     }
@@ -711,13 +753,15 @@ int pg_dataset_search(struct store *s, const struct store_search *q,
     bool began = false, ranked = false;
     int rc;
 
+    if (wants_derived(q))
+        res->derived = json_array();
     rc = pg_read_begin(s, &began, err);
     if (!rc)
         rc = search_ranked(s, q, res, &ranked, err);
     if (!rc && !ranked)
         rc = search_count(s, q, &res->count, err);
     if (!rc && !ranked && q->rows)
-        rc = search_page(s, q, &res->docs, err);
+        rc = search_page(s, q, &res->docs, res->derived, err);
     else if (!rc && !ranked)
         res->docs = json_array();
     if (!rc)

@@ -197,6 +197,24 @@ static const char *const migrations[] = {
         "CREATE INDEX sessions_user ON sessions (user_id);\n"
         "INSERT INTO meta (key, value) SELECT 'catalog', value FROM meta WHERE key = 'version'\n"
         "    ON CONFLICT (key) DO UPDATE SET value = excluded.value;\n",
+        /* 4: view totals (SQLite's 10; store-pg-views.c), privacy reports (SQLite's 8;
+         * store-pg-privacy.c) and derived texts (SQLite's 6: store_dataset.derived, the
+         * data.json entry). A dataset's total and derived text go with it. */
+        "CREATE TABLE dataset_views (\n"
+        "    dataset_id text COLLATE \"C\" PRIMARY KEY\n"
+        "        REFERENCES datasets (id) ON DELETE CASCADE,\n"
+        "    views bigint NOT NULL\n"
+        ");\n"
+        "CREATE INDEX dataset_views_top ON dataset_views (views, dataset_id);\n"
+        "CREATE TABLE privacy_reports (\n"
+        "    resource_id text PRIMARY KEY,\n"
+        "    report text NOT NULL\n"
+        ");\n"
+        "CREATE TABLE dataset_derived (\n"
+        "    dataset_rid bigint PRIMARY KEY REFERENCES datasets (rid) ON DELETE CASCADE,\n"
+        "    key bytea NOT NULL,\n"
+        "    text bytea NOT NULL\n"
+        ");\n",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == PG_SCHEMA_VERSION,
@@ -424,6 +442,11 @@ static int thread_conn(struct store *s, PGconn **c, struct err *err)
     }
     *c = t->conn;
     return 0;
+}
+
+bool pg_readonly(struct store *s)
+{
+    return ((struct pg *)s->be)->readonly;
 }
 
 bool pg_writing(struct store *s)
@@ -1258,6 +1281,22 @@ static int pg_dataset_put(struct store *s, const struct store_dataset *d, struct
                     " ON CONFLICT DO NOTHING",
                     &p, NULL, "storing dataset resources", err);
     }
+    /* The derived text goes with the document it was derived from, or goes. */
+    if (!rc) {
+        pg_params_release(&p);
+        pg_params_text(&p, rid);
+        if (d->derived) {
+            BUG_ON(!d->derived_key);
+            pg_params_bytes(&p, d->derived_key, STORE_DERIVED_KEY);
+            pg_params_bytes(&p, d->derived_len ? d->derived : "", d->derived_len);
+        }
+        rc = pg_run(s,
+                    d->derived ? "INSERT INTO dataset_derived (dataset_rid, key, text)"
+                                 " VALUES ($1, $2, $3) ON CONFLICT (dataset_rid) DO UPDATE"
+                                 " SET key = excluded.key, text = excluded.text"
+                               : "DELETE FROM dataset_derived WHERE dataset_rid = $1",
+                    &p, NULL, "storing a dataset's derived text", err);
+    }
 out:
     PQclear(r);
     pg_params_release(&p);
@@ -1279,6 +1318,26 @@ static int pg_dataset_purge(struct store *s, const char *id, struct err *err)
     if (!rc && !strcmp(PQcmdTuples(r), "0"))
         rc = err_set(err, ERR_NOT_FOUND, "id", "dataset \"%s\" not found", id);
     PQclear(r);
+    pg_params_release(&p);
+    return rc;
+}
+
+static int pg_dataset_derived_put(struct store *s, const char *id, const uint8_t *key,
+                                  const void *text, size_t len, struct err *err)
+{
+    struct pg_params p = PG_PARAMS_INIT;
+    int rc;
+
+    pg_assert_writing(s);
+    pg_params_text(&p, id);
+    pg_params_bytes(&p, key, STORE_DERIVED_KEY);
+    pg_params_bytes(&p, len ? text : "", len);
+    /* A dataset that is gone is not an error: no row to insert. */
+    rc = pg_run(s,
+                "INSERT INTO dataset_derived (dataset_rid, key, text)"
+                " SELECT rid, $2, $3 FROM datasets WHERE id = $1 ON CONFLICT (dataset_rid)"
+                " DO UPDATE SET key = excluded.key, text = excluded.text",
+                &p, NULL, "storing a dataset's derived text", err);
     pg_params_release(&p);
     return rc;
 }
@@ -1595,6 +1654,7 @@ const struct store_backend store_pg_backend = {
         .group_list = pg_group_list,
         .dataset_put = pg_dataset_put,
         .dataset_purge = pg_dataset_purge,
+        .dataset_derived_put = pg_dataset_derived_put,
         .dataset_get = pg_dataset_get,
         .resource_dataset = pg_resource_dataset,
         .dataset_names = pg_dataset_names,
@@ -1634,5 +1694,7 @@ const struct store_backend store_pg_backend = {
         .session_put = pg_session_put,
         .session_get = pg_session_get,
         .session_delete = pg_session_delete,
+        .views_add = pg_views_add,
+        .views_top = pg_views_top,
         .ds = &pg_ds_backend,
 };

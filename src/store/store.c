@@ -1134,8 +1134,8 @@ int store_privacy_report_put(struct store *s, const char *resource_id, const jso
     int rc = ds_backend(s, &ds, err);
 
     BUG_ON(!resource_id);
-    /* NEEDSWORK: a backend without privacy reports (PostgreSQL, for now) keeps none, so
-     * that its ingests still complete; the gate then sees no stored report
+    /* A backend without privacy reports (both stores have them) keeps none, so that its
+     * ingests still complete; the gate then sees no stored report
      * (docs/internals/privacy-gate.md). */
     if (!rc && !ds->privacy_put) {
         static atomic_bool warned;

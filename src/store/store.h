@@ -328,8 +328,8 @@ struct store_view_count {
 int store_dataset_views_add(struct store *s, const struct store_view_count *v, size_t n,
                             size_t *added, struct err *err);
 
-/* Whether the backend keeps view totals (the SQLite store does; NEEDSWORK: the
- * PostgreSQL store does not yet, and its servers count nothing). */
+/* Whether the backend keeps view totals (both stores do; a backend without them
+ * counts nothing). */
 bool store_dataset_views_supported(const struct store *s);
 
 /*

@@ -9,23 +9,19 @@ The product refuses to make two of the situations (a read after its grant's peri
 grant approved by its own requester): the test makes them by writing the store below
 the product, with sqlite3 on the portal's database while the server runs: a grant's
 period moved into the past after a read under it, a grant's decision given to its
-requester. Everything else goes through the API as any caller would.
-
-SQLite store only: it reads the portal's kaifang.db, and the module is not in the
-PostgreSQL pass's selection (CMakeLists.txt, KAIFANG_PG_E2E)."""
+requester. Everything else goes through the API as any caller would."""
 import base64
 import csv
 import io
 import json
 import os
-import sqlite3
 import sys
 import time
 import urllib.parse
 
 import pytest
 
-from conftest import ORG, fails, ok, unique
+from conftest import ORG, fails, ok, portal_sql, unique
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_audit_case import leaf_hash, verify_inclusion  # noqa: E402
@@ -36,14 +32,9 @@ from test_privacy_gate import people_csv, upload, wait_ingest  # noqa: E402
 
 def store_edit(portal, grant_id, **fields):
     """Sets fields of a grant's stored record (a lower layer than the product)."""
-    db = sqlite3.connect(os.path.join(portal.path, "kaifang.db"), timeout=30)
-    try:
-        doc = json.loads(db.execute("SELECT doc FROM grants WHERE id = ?", (grant_id,)).fetchone()[0])
-        doc.update(fields)
-        db.execute("UPDATE grants SET doc = ? WHERE id = ?", (json.dumps(doc), grant_id))
-        db.commit()
-    finally:
-        db.close()
+    doc = json.loads(portal_sql(portal.path, "SELECT doc FROM grants WHERE id = ?", (grant_id,))[0][0])
+    doc.update(fields)
+    portal_sql(portal.path, "UPDATE grants SET doc = ? WHERE id = ?", (json.dumps(doc), grant_id))
 
 
 def items(rep, kind, org=ORG):

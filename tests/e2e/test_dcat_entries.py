@@ -9,42 +9,35 @@ site URL is new) and after a configuration change.
 
 import os
 import shutil
-import sqlite3
 
-from conftest import CATALOG_DIR, ORG, Portal, create_token, ok
+from conftest import CATALOG_DIR, ORG, Portal, create_token, ok, portal_sql
 
 
-def query(portal, sql):
-    con = sqlite3.connect(os.path.join(portal.path, "kaifang.db"), timeout=30)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+def count(portal, sql):
+    return int(portal_sql(portal.path, sql)[0][0])
 
 
 def entries(portal):
-    return query(portal, "SELECT count(*) FROM dataset_derived")[0][0]
+    return count(portal, "SELECT count(*) FROM dataset_derived")
 
 
 def public(portal):
-    return query(portal, "SELECT count(*) FROM datasets WHERE state = 'active' AND private = 0")[0][0]
+    # private is an integer in SQLite, a boolean in PostgreSQL: NOT reads both.
+    return count(portal, "SELECT count(*) FROM datasets WHERE state = 'active' AND NOT private")
 
 
 def version(portal):
     """The store version (bumped by every committed write, an entry stored back too)."""
-    return query(portal, "SELECT value FROM meta WHERE key = 'version'")[0][0]
+    return count(portal, "SELECT value FROM meta WHERE key = 'version'")
 
 
 def keys(portal):
-    return {k for (k,) in query(portal, "SELECT DISTINCT key FROM dataset_derived")}
+    return {k for (k,) in portal_sql(portal.path, "SELECT DISTINCT key FROM dataset_derived")}
 
 
 def wipe(portal):
     """Removes every kept entry and files/dcat: the next data.json derives them afresh."""
-    con = sqlite3.connect(os.path.join(portal.path, "kaifang.db"), timeout=30)
-    con.execute("DELETE FROM dataset_derived")
-    con.commit()
-    con.close()
+    portal_sql(portal.path, "DELETE FROM dataset_derived")
     shutil.rmtree(os.path.join(portal.path, "files", "dcat"), ignore_errors=True)
 
 

@@ -22,7 +22,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import CATALOG_DIR, ORG, SOURCE_DIR, Portal, Server, ok, run_cli
+from conftest import CATALOG_DIR, ORG, Portal, SOURCE_DIR, Server, copy_portal, ok, run_cli
 
 VALIDATORS = os.path.join(SOURCE_DIR, "tests", "validators")
 WAIT = 120.0  # seconds for the ingest worker (ASan, two shared cores)
@@ -140,7 +140,7 @@ def wait_ingested(srv, rid, token):
 def exported(tmp_path_factory, base_portal):
     node()
     dest = tmp_path_factory.mktemp("dcat") / "portal"
-    shutil.copytree(base_portal.path, dest)
+    copy_portal(base_portal.path, dest)
     p = Portal(dest)
     p.tokens = dict(base_portal.tokens)
     with open(os.path.join(p.path, "kaifang.conf"), "a") as f:

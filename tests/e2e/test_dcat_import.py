@@ -27,7 +27,7 @@ import subprocess
 
 import pytest
 
-from conftest import CATALOG_DIR, SOURCE_DIR, Portal, Server, ok
+from conftest import CATALOG_DIR, Portal, SOURCE_DIR, Server, copy_portal, ok
 
 VALIDATORS = os.path.join(SOURCE_DIR, "tests", "validators")
 
@@ -47,7 +47,7 @@ def source(tmp_path_factory, base_portal):
     """The example catalog, served with catalog pages of 5 datasets (so that the Turtle
     import has pages to follow)."""
     dest = tmp_path_factory.mktemp("dcat-import") / "portal"
-    shutil.copytree(base_portal.path, dest)
+    copy_portal(base_portal.path, dest)
     p = Portal(dest)
     p.tokens = dict(base_portal.tokens)
     with open(os.path.join(p.path, "kaifang.conf"), "a") as f:

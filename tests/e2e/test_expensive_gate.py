@@ -11,11 +11,10 @@ alive), with generous timeouts as hang guards only.
 
 import http.client
 import json
-import shutil
 import threading
 import urllib.parse
 
-from conftest import Portal, Server, make_dataset
+from conftest import Portal, Server, copy_portal, make_dataset
 
 SLOW = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c"
 HANG_GUARD = 120  # seconds; never reached unless the server hangs
@@ -23,7 +22,7 @@ HANG_GUARD = 120  # seconds; never reached unless the server hangs
 
 def server_with(tmp_path_factory, base_portal, name, threads):
     dest = tmp_path_factory.mktemp(name) / "portal"
-    shutil.copytree(base_portal.path, dest)
+    copy_portal(base_portal.path, dest)
     p = Portal(dest)
     p.tokens = dict(base_portal.tokens)
     return Server(p, args=["--threads", str(threads)], name=name)

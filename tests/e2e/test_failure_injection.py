@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import ORG, ok, unique
+from conftest import ORG, copy_portal, ok, unique
 
 K = 4  # N = 1..K (package_create: 1..6)
 
@@ -48,7 +48,7 @@ def run_for_each_n(seeded, clone_portal, start_server, write, check_unchanged, k
     for n in range(1, k + 1):
         pt = clone_portal("n%d" % n)
         shutil.rmtree(pt.path)
-        shutil.copytree(seeded.path, pt.path)
+        copy_portal(seeded.path, pt.path)
         s = start_server(pt, env={"KAIFANG_FAIL_STORE_AT": str(n)})
         tok = pt.tokens["sysadmin"]
         before = snapshot(s, tok)

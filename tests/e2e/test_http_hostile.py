@@ -7,13 +7,12 @@ holding connections (slowloris)."""
 import gzip
 import json
 import os
-import shutil
 import socket
 import time
 
 import pytest
 
-from conftest import ORG, Portal, Response, Server, fails, make_dataset, ok, run_cli, unique
+from conftest import ORG, Portal, Response, Server, copy_portal, fails, make_dataset, ok, run_cli, unique
 
 
 def raw(s, data, timeout=20, source=None):
@@ -77,7 +76,7 @@ def tmp_files(s):
 
 def server_with(tmp_path_factory, base_portal, name, args=(), conf=""):
     dest = tmp_path_factory.mktemp(name) / "portal"
-    shutil.copytree(base_portal.path, dest)
+    copy_portal(base_portal.path, dest)
     p = Portal(dest)
     p.tokens = dict(base_portal.tokens)
     if conf:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import ORG, fails, make_dataset, ok
+from conftest import ORG, copy_portal, fails, make_dataset, ok
 
 
 def raw_request(s, data, timeout=30):
@@ -55,10 +55,9 @@ def chunked(body, size=1000):
 @pytest.fixture(scope="module")
 def small(tmp_path_factory, base_portal):
     """A server with small limits (bodies 2 KiB, uploads 8 KiB, headers 4 KiB, 2 s idle)."""
-    import shutil
     from conftest import Portal, Server
     dest = tmp_path_factory.mktemp("limits") / "portal"
-    shutil.copytree(base_portal.path, dest)
+    copy_portal(base_portal.path, dest)
     p = Portal(dest)
     p.tokens = dict(base_portal.tokens)
     s = Server(p, args=["--max-body", "2048", "--max-upload", "8192", "--max-header", "4096",

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import ORG, make_dataset, unique
+from conftest import ORG, make_dataset, portal_sql, unique
 
 TILE_WIDTH = 256
 SETTLE_TIMEOUT = 20.0  # the sequencer integrates every 100 ms; ASan builds are slow
@@ -611,21 +611,15 @@ def test_ledger_page(srv, tok):
 def test_graceful_stop_integrates(clone_portal, start_server):
     """Entries staged when SIGTERM arrives are integrated by the sequencer's stop: after
     a graceful shutdown the latest checkpoint covers every entry in the database."""
-    import os
-    import sqlite3
-
     p = clone_portal("stop")
     s = start_server(p)
     token = p.tokens["sysadmin"]
     for _ in range(5):
         make_dataset(s, token)
     s.stop()  # at once: the last writes may still be staged
-    db = sqlite3.connect(os.path.join(p.path, "kaifang.db"))
-    try:
-        (entries,) = db.execute("SELECT COUNT(*) FROM ledger_entries").fetchone()
-        (signed,) = db.execute("SELECT COALESCE(MAX(size), 0) FROM ledger_checkpoints").fetchone()
-    finally:
-        db.close()
+    ((entries,),) = portal_sql(p.path, "SELECT COUNT(*) FROM ledger_entries")
+    ((signed,),) = portal_sql(p.path, "SELECT COALESCE(MAX(size), 0) FROM ledger_checkpoints")
+    entries, signed = int(entries), int(signed)
     assert entries == signed, "%d entries but the latest checkpoint has %d" % (entries, signed)
     s2 = start_server(p)
     _, size, root = checkpoint(s2)

@@ -18,7 +18,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import CATALOG_DIR, ORG, STORE, Portal, Server, create_token, fails, ok, run_cli, unique
+from conftest import CATALOG_DIR, ORG, Portal, Server, create_token, fails, ok, run_cli, unique
 
 WAIT = 120.0  # seconds for the ingest worker (ASan, two cores shared)
 POLL_TIMEOUT = 20.0
@@ -448,8 +448,6 @@ def test_datastore_create_with_id_numbers_into_private_dataset_is_scanned(portal
                              "records": records}))
     rid = got["resource_id"]
     assert ok(srv.api("datastore_search", token=tok["editor"], resource_id=rid))["total"] == 12
-    if STORE == "postgresql":
-        return  # that store keeps no privacy reports (privacy-gate.md, "Storage")
     rep = ok(srv.api("datastore_privacy_report", token=tok["editor"], resource_id=rid))
     classes = {c["name"]: c["class"] for c in rep["columns"]}
     assert classes == {"编号": "other", "代码": "direct_identifier"}, rep
@@ -467,9 +465,8 @@ def test_datastore_upsert_of_id_numbers_into_clean_public_table_is_refused(porta
                      params={"resource": {"package_id": d["id"], "name": "codes"},
                              "fields": [{"id": "编号", "type": "int"}, {"id": "代码", "type": "text"}],
                              "primary_key": ["编号"], "records": clean}))["resource_id"]
-    if STORE != "postgresql":
-        rep = ok(srv.api("datastore_privacy_report", resource_id=rid))
-        assert rep["gate"]["status"] == "passed" and rep["rows"] == 3, rep
+    rep = ok(srv.api("datastore_privacy_report", resource_id=rid))
+    assert rep["gate"]["status"] == "passed" and rep["rows"] == 3, rep
     before = ok(srv.api("datastore_search", resource_id=rid, sort="编号"))["records"]
     ids = synth_ids(portal, 20, 23)
     for method in ("insert", "upsert"):
@@ -486,14 +483,11 @@ def test_datastore_upsert_of_id_numbers_into_clean_public_table_is_refused(porta
     ok(srv.api("datastore_create", token=tok["editor"],
                params={"resource_id": rid, "records": [{"编号": 8, "代码": "B008"}]}))
     assert ok(srv.api("datastore_search", resource_id=rid))["total"] == 5
-    if STORE != "postgresql":
-        rep = ok(srv.api("datastore_privacy_report", resource_id=rid))
-        assert rep["gate"]["status"] == "passed" and rep["rows"] == 5, rep
+    rep = ok(srv.api("datastore_privacy_report", resource_id=rid))
+    assert rep["gate"]["status"] == "passed" and rep["rows"] == 5, rep
 
 
 def test_datastore_writes_after_an_override_go_on(portal, srv, tok, admin2):
-    if STORE == "postgresql":
-        return  # no report kept there, so none to override (privacy-gate.md, "Storage")
     name = unique("priv")
     d = ok(srv.api("package_create", token=tok["orgadmin"], name=name, owner_org=ORG, private=True))
     ids = synth_ids(portal, 20, 24)
@@ -514,8 +508,6 @@ def test_datastore_writes_after_an_override_go_on(portal, srv, tok, admin2):
 
 
 def test_datastore_delete_that_lowers_k_withholds(portal, srv, tok):
-    if STORE == "postgresql":
-        return  # no report kept there (privacy-gate.md, "Storage")
     d = ok(srv.api("package_create", token=tok["editor"], name=unique("pub"), owner_org=ORG))
     records = [{"编号": i, "性别": "男女"[i % 2], "年龄": 30 + 10 * (i % 2), "诊断": "J0%d" % (i % 2)}
                for i in range(10)]
