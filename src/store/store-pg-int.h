@@ -22,7 +22,7 @@
 #include "store/store-int.h"
 
 /* The PostgreSQL schema's own version (its migrations are not SQLite's). */
-#define PG_SCHEMA_VERSION 4
+#define PG_SCHEMA_VERSION 5
 
 /* The role datastore_search_sql runs as (store-pg-datastore-sql.c). */
 #define PG_DS_READER "kaifang_datastore_read"
@@ -183,6 +183,17 @@ int pg_views_top(struct store *s, size_t limit, json_t **list, struct err *err);
 
 /* Is the store open read-only (store_open_readonly)? */
 bool pg_readonly(struct store *s);
+
+/* Fee schedules, charges and the audit's walks (store-pg-audit.c). */
+extern const struct store_audit_backend pg_audit_backend;
+
+/* The ledger entries the audit reads (store_ledger_audit_walk), by the type their JSON
+ * names: the condition of the partial index of migration 5, which the audit's query
+ * repeats exactly so that the planner uses that index. */
+#define PG_LEDGER_AUDIT_WHERE                                                                      \
+    "kaifang_entry_type(entry) IN ('grant_request', 'grant_approve', 'grant_refuse',"              \
+    " 'grant_revoke', 'restricted_read', 'restricted_read_refused', 'privacy_override',"           \
+    " 'resource_create', 'resource_update', 'dataset_update')"
 
 /* The datastore entries (store-pg-datastore.c). */
 extern const struct store_ds_backend pg_ds_backend;

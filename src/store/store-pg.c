@@ -215,6 +215,46 @@ static const char *const migrations[] = {
         "    key bytea NOT NULL,\n"
         "    text bytea NOT NULL\n"
         ");\n",
+        /* 5: fee schedules and charges (SQLite's 7; store-pg-audit.c,
+         * docs/internals/audit.md, "Storage"), and the ledger entries the audit reads by
+         * type in a partial index (SQLite's 12). kaifang_entry_type() reads an entry's
+         * "type" without failing on bytes that are not JSON (NULL then); the audit's query
+         * repeats the index's condition so that the planner uses it. */
+        "CREATE TABLE fee_schedules (\n"
+        "    id text PRIMARY KEY,\n"
+        "    name text COLLATE \"C\" NOT NULL UNIQUE,\n"
+        "    org_id text NOT NULL,\n"
+        "    state text NOT NULL,\n"
+        "    doc text NOT NULL\n"
+        ");\n"
+        "CREATE INDEX fee_schedules_org ON fee_schedules (org_id, state);\n"
+        "CREATE TABLE charges (\n"
+        "    rid bigserial PRIMARY KEY,\n"
+        "    id text NOT NULL UNIQUE,\n"
+        "    org_id text NOT NULL,\n"
+        "    unit text NOT NULL,\n"
+        "    system text NOT NULL,\n"
+        "    payer text NOT NULL,\n"
+        "    date text NOT NULL,\n"
+        "    amount_fen bigint NOT NULL,\n"
+        "    currency text NOT NULL,\n"
+        "    schedule text,\n"
+        "    source text NOT NULL,\n"
+        "    grant_id text,\n"
+        "    salt text NOT NULL,\n"
+        "    created text NOT NULL,\n"
+        "    ledger_idx bigint NOT NULL\n"
+        ");\n"
+        "CREATE INDEX charges_ledger ON charges (ledger_idx, rid);\n"
+        "CREATE FUNCTION kaifang_entry_type(e bytea) RETURNS text\n"
+        "    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$\n"
+        "BEGIN\n"
+        "    RETURN pg_catalog.convert_from(e, 'UTF8')::pg_catalog.jsonb OPERATOR(pg_catalog.->>) 'type';\n"
+        "EXCEPTION WHEN OTHERS THEN\n"
+        "    RETURN NULL;\n"
+        "END $$;\n"
+        "CREATE INDEX ledger_entries_audit ON ledger_entries (idx) WHERE " PG_LEDGER_AUDIT_WHERE
+        ";\n",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == PG_SCHEMA_VERSION,
@@ -1697,4 +1737,5 @@ const struct store_backend store_pg_backend = {
         .views_add = pg_views_add,
         .views_top = pg_views_top,
         .ds = &pg_ds_backend,
+        .audit = &pg_audit_backend,
 };
