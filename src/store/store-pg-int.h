@@ -181,6 +181,11 @@ int pg_views_add(struct store *s, const struct store_view_count *v, size_t n, si
                  struct err *err);
 int pg_views_top(struct store *s, size_t limit, json_t **list, struct err *err);
 
+/* Pins (pin true) the calling thread's statements to the primary, also outside a write
+ * transaction, when a read replica is set (store_read_replica_set), or unpins them;
+ * returns what it was, for the caller to restore. */
+bool pg_primary_pin(struct store *s, bool pin);
+
 /* Is the store open read-only (store_open_readonly)? */
 bool pg_readonly(struct store *s);
 

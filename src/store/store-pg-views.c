@@ -26,11 +26,14 @@ int pg_views_add(struct store *s, const struct store_view_count *v, size_t n, si
     struct pg_params p = PG_PARAMS_INIT;
     PGresult *r = NULL;
     size_t kept = 0;
+    bool pinned;
     int rc;
 
     BUG_ON(pg_writing(s)); /* inside store_begin on this thread */
     if (pg_readonly(s))
         return err_set(err, ERR_INTERNAL, NULL, "the PostgreSQL store is open read-only");
+    /* A write: on the primary, not a read replica. */
+    pinned = pg_primary_pin(s, true);
     rc = pg_run(s, "BEGIN", NULL, NULL, "starting to add view counts", err);
     for (size_t i = 0; !rc && i < n; i++) {
         if (!v[i].views || v[i].views > INT64_MAX)
@@ -56,6 +59,7 @@ int pg_views_add(struct store *s, const struct store_view_count *v, size_t n, si
         pg_rollback_open(s);
     else
         *added = kept;
+    pg_primary_pin(s, pinned);
     PQclear(r);
     pg_params_release(&p);
     return rc;

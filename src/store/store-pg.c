@@ -484,6 +484,15 @@ static int thread_conn(struct store *s, PGconn **c, struct err *err)
     return 0;
 }
 
+bool pg_primary_pin(struct store *s, bool pin)
+{
+    struct pg_thread *t = thread_get(s->be);
+    bool was = t->primary;
+
+    t->primary = pin;
+    return was;
+}
+
 bool pg_readonly(struct store *s)
 {
     return ((struct pg *)s->be)->readonly;
