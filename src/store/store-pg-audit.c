@@ -346,6 +346,48 @@ static int pa_ledger_audit_walk(struct store *s,
     return rc;
 }
 
+static int pa_charge_entries_orphaned(struct store *s,
+                                      int (*fn)(void *ctx, uint64_t index, const char *entry,
+                                                size_t len, struct err *err),
+                                      void *ctx, struct err *err)
+{
+    struct pg_params p = PG_PARAMS_INIT;
+    PGresult *r = NULL;
+    int64_t after = -1;
+    bool began = false;
+    int rc;
+
+    rc = pg_read_begin(s, &began, err);
+    while (!rc) {
+        pg_params_release(&p);
+        pg_params_int(&p, after);
+        pg_params_int(&p, WALK_PAGE);
+        PQclear(r);
+        r = NULL;
+        rc = pg_run(s,
+                    "SELECT l.idx, l.entry FROM ledger_entries l WHERE l.idx > $1::bigint AND "
+                    "" PG_LEDGER_CHARGE_WHERE " AND NOT EXISTS (SELECT 1 FROM charges c"
+                    " WHERE c.ledger_idx = l.idx) ORDER BY l.idx LIMIT $2",
+                    &p, &r, "reading charge_record entries for the audit", err);
+        if (rc || PQntuples(r) == 0)
+            break;
+        for (int i = 0; !rc && i < PQntuples(r); i++) {
+            unsigned char *entry = NULL;
+            size_t len = 0;
+
+            after = pg_int(r, i, 0);
+            rc = bytea_column(r, i, 1, &entry, &len, err);
+            if (!rc)
+                rc = fn(ctx, (uint64_t)after, entry ? (const char *)entry : "", len, err);
+            PQfreemem(entry);
+        }
+    }
+    PQclear(r);
+    pg_params_release(&p);
+    pg_read_end(s, began);
+    return rc;
+}
+
 const struct store_audit_backend pg_audit_backend = {
         .schedule_put = pa_schedule_put,
         .schedule_get = pa_schedule_get,
@@ -355,4 +397,5 @@ const struct store_audit_backend pg_audit_backend = {
         .charge_count = pa_charge_count,
         .charges_walk = pa_charges_walk,
         .ledger_audit_walk = pa_ledger_audit_walk,
+        .charge_entries_orphaned = pa_charge_entries_orphaned,
 };

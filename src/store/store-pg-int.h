@@ -22,7 +22,7 @@
 #include "store/store-int.h"
 
 /* The PostgreSQL schema's own version (its migrations are not SQLite's). */
-#define PG_SCHEMA_VERSION 5
+#define PG_SCHEMA_VERSION 6
 
 /* The role datastore_search_sql runs as (store-pg-datastore-sql.c). */
 #define PG_DS_READER "kaifang_datastore_read"
@@ -199,6 +199,10 @@ extern const struct store_audit_backend pg_audit_backend;
     "kaifang_entry_type(entry) IN ('grant_request', 'grant_approve', 'grant_refuse',"              \
     " 'grant_revoke', 'restricted_read', 'restricted_read_refused', 'privacy_override',"           \
     " 'resource_create', 'resource_update', 'dataset_update')"
+
+/* The charge_record entries (store_charge_entries_orphaned): the condition of the
+ * partial index of migration 6, repeated exactly by the query. */
+#define PG_LEDGER_CHARGE_WHERE "kaifang_entry_type(entry) = 'charge_record'"
 
 /* The datastore entries (store-pg-datastore.c). */
 extern const struct store_ds_backend pg_ds_backend;

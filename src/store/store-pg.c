@@ -255,6 +255,11 @@ static const char *const migrations[] = {
         "END $$;\n"
         "CREATE INDEX ledger_entries_audit ON ledger_entries (idx) WHERE " PG_LEDGER_AUDIT_WHERE
         ";\n",
+        /* 6: the charge_record entries, so that the audit finds those whose charge row is
+         * gone without reading the whole ledger (SQLite's 13;
+         * store_charge_entries_orphaned). */
+        "CREATE INDEX ledger_entries_charges ON ledger_entries (idx) WHERE " PG_LEDGER_CHARGE_WHERE
+        ";\n",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == PG_SCHEMA_VERSION,
