@@ -124,8 +124,9 @@ static void test_validation_error_shape(void **state)
     assert_true(json_is_array(list));
     assert_int_equal(json_array_size(list), 1);
     assert_string_equal(json_string_value(json_array_get(list, 0)), "That URL is already in use.");
+    /* The per-field list keeps CKAN's bare message; the top-level one names the field. */
     assert_string_equal(json_string_value(json_object_get(e, "message")),
-                        "That URL is already in use.");
+                        "name: That URL is already in use.");
     json_decref(doc);
 }
 
