@@ -257,6 +257,33 @@ static bool derived_text(struct catalog *c, json_t *doc, struct buf *out)
     return ok;
 }
 
+char *catalog_dataset_summary(const json_t *doc)
+{
+    static const char *const keys[] = {"name", "title", "title_translated", "organization"};
+    json_t *sum = json_object(), *res = json_object_get(doc, "resources"), *v, *list;
+    char *text;
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(keys); i++) {
+        v = json_object_get(doc, keys[i]);
+        if (v)
+            json_object_set(sum, keys[i], v);
+    }
+    if (json_is_array(res)) {
+        list = json_array();
+        json_array_foreach (res, i, v) {
+            json_t *f = json_object_get(v, "format");
+
+            json_array_append_new(list, f ? json_pack("{s:O}", "format", f) : json_object());
+        }
+        json_object_set_new(sum, "resources", list);
+    }
+    text = json_dumps(sum, JSON_COMPACT);
+    BUG_ON(!text);
+    json_decref(sum);
+    return text;
+}
+
 int dataset_write(struct catalog *c, json_t *doc, struct err *err)
 {
     struct buf title = BUF_INIT, tags = BUF_INIT, text = BUF_INIT, derived = BUF_INIT;
@@ -266,6 +293,7 @@ int dataset_write(struct catalog *c, json_t *doc, struct err *err)
     json_t *v, *res = json_object_get(doc, "resources");
     struct store_dataset d = {0};
     bool priv = json_is_true(json_object_get(doc, "private"));
+    char *summary = NULL;
     int ret;
 
     text_add(&title, doc_str(doc, "title"));
@@ -337,6 +365,8 @@ int dataset_write(struct catalog *c, json_t *doc, struct err *err)
         d.derived_len = derived.len;
         d.derived_key = c->derive->key;
     }
+    summary = catalog_dataset_summary(doc);
+    d.summary = summary;
     ret = store_dataset_put(c->store, &d, err);
     if (ret == -ERR_CONFLICT && str_eq(err ? err->field : "name", "name")) {
         if (err)
@@ -348,6 +378,7 @@ out:
     buf_release(&tags);
     buf_release(&text);
     buf_release(&derived);
+    free(summary);
     free(f.v);
     free(rids);
     return ret;

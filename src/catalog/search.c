@@ -1307,10 +1307,12 @@ static int results_text(struct catalog *c, json_t *docs, struct buf *out, json_t
 }
 
 /* package_search; with text (not NULL), the page as text (catalog_package_search_text),
- * and with derived (not NULL) the derived texts of key (catalog_package_search_derived). */
+ * and with derived (not NULL) the derived texts of key (catalog_package_search_derived);
+ * with summaries (and text NULL), the page as search summaries
+ * (catalog_package_search_summaries). */
 static int package_search(struct catalog *c, const struct actor *a, json_t *params,
-                          struct buf *text, const uint8_t *key, json_t **derived, json_t **result,
-                          struct err *err)
+                          struct buf *text, const uint8_t *key, json_t **derived, bool summaries,
+                          json_t **result, struct err *err)
 {
     struct query q = {json_array(), true, true, false};
     struct store_search s = {0};
@@ -1376,6 +1378,7 @@ static int package_search(struct catalog *c, const struct actor *a, json_t *para
     s.nfacet_fields = json_array_size(facet_fields);
     s.facet_limit = (size_t)flimit;
     s.raw_docs = text != NULL;
+    s.summaries = summaries && !text;
     s.derived_key = text && derived ? key : NULL;
     ret = store_dataset_search(c->store, &s, &r, err);
     if (ret)
@@ -1385,7 +1388,8 @@ static int package_search(struct catalog *c, const struct actor *a, json_t *para
         if (ret)
             goto out;
     } else {
-        datasets_output(c, r.docs);
+        if (!s.summaries) /* a summary has no url to make absolute */
+            datasets_output(c, r.docs);
         results = r.docs ? json_incref(r.docs) : json_array();
     }
 
@@ -1443,13 +1447,19 @@ out:
 int catalog_package_search(struct catalog *c, const struct actor *a, json_t *params,
                            json_t **result, struct err *err)
 {
-    return package_search(c, a, params, NULL, NULL, NULL, result, err);
+    return package_search(c, a, params, NULL, NULL, NULL, false, result, err);
+}
+
+int catalog_package_search_summaries(struct catalog *c, const struct actor *a, json_t *params,
+                                     json_t **result, struct err *err)
+{
+    return package_search(c, a, params, NULL, NULL, NULL, true, result, err);
 }
 
 int catalog_package_search_text(struct catalog *c, const struct actor *a, json_t *params,
                                 json_t **result, struct buf *results, struct err *err)
 {
-    return package_search(c, a, params, results, NULL, NULL, result, err);
+    return package_search(c, a, params, results, NULL, NULL, false, result, err);
 }
 
 int catalog_package_search_derived(struct catalog *c, const struct actor *a, json_t *params,
@@ -1461,5 +1471,5 @@ int catalog_package_search_derived(struct catalog *c, const struct actor *a, jso
     *derived = NULL;
     if (site)
         shown.site_url = (char *)site;
-    return package_search(&shown, a, params, results, key, derived, result, err);
+    return package_search(&shown, a, params, results, key, derived, false, result, err);
 }

@@ -473,7 +473,8 @@ static int derived_by_rid(struct conn *c, int64_t rid, const uint8_t *key, json_
  * the text is what store_dataset_put stored, which jansson wrote. With q->derived_key
  * (and raw_docs), derived (not NULL) gets each dataset's derived text of that key or
  * null, and arr null where it got a text (store_search_result.derived): the dataset's
- * row is then not read.
+ * row is then not read. With q->summaries (not raw_docs), each dataset's parsed search
+ * summary, or its document when it has none.
  */
 static int docs_by_rid(struct conn *c, const int64_t *rids, size_t n, const struct store_search *q,
                        json_t *arr, json_t *derived, struct err *err)
@@ -493,6 +494,21 @@ static int docs_by_rid(struct conn *c, const int64_t *rids, size_t n, const stru
                 json_array_append_new(derived, x);
                 continue;
             }
+        }
+        if (!rc && q->summaries && !raw) {
+            /* The search summary; a dataset without one gives its document. */
+            rc = sq_stmt_get(c, ST_SUMMARY_BY_RID, &st, err);
+            if (!rc) {
+                sqlite3_bind_int64(st, 1, rids[i]);
+                rc = sq_fetch_doc(c, st, &doc, "dataset summary", err);
+            }
+            if (!rc) {
+                json_array_append_new(arr, doc);
+                continue;
+            }
+            if (rc < 0)
+                break;
+            rc = 0;
         }
         if (!rc)
             rc = sq_stmt_get(c, ST_DOC_BY_RID, &st, err);

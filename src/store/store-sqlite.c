@@ -241,6 +241,25 @@ static const char *const migrations[] = {
          * gone without reading the whole ledger (store_charge_entries_orphaned). */
         "CREATE INDEX ledger_entries_charges ON ledger_entries (idx) WHERE " SQ_LEDGER_CHARGE_WHERE
         ";\n",
+        /* 14: each dataset's search summary (store_dataset.summary; issue 4, a results
+         * page reads ~20 small rows instead of ~20 whole documents: docs/internals/web.md,
+         * "Fresh renders"), in a table of its own so that its rows stay small. Existing
+         * datasets get theirs here, made from the stored document by SQLite's JSON
+         * functions with the keys catalog_dataset_summary() keeps (a key the document
+         * lacks is null here, absent there: the pages read both alike). "->" keeps a
+         * string's escapes as they are (SQLite 3.38). */
+        "CREATE TABLE dataset_summaries (\n"
+        "    dataset_rid INTEGER PRIMARY KEY REFERENCES datasets (rid) ON DELETE CASCADE,\n"
+        "    summary TEXT NOT NULL\n"
+        ");\n"
+        "INSERT INTO dataset_summaries (dataset_rid, summary) SELECT rid, json_object("
+        "'name', doc -> '$.name', 'title', doc -> '$.title',"
+        " 'title_translated', doc -> '$.title_translated',"
+        " 'organization', doc -> '$.organization',"
+        " 'resources', json((SELECT json_group_array(CASE WHEN r.type = 'object'"
+        " THEN json_object('format', r.value -> '$.format') ELSE json_object() END)"
+        " FROM json_each(doc, '$.resources') r"
+        " WHERE json_type(doc, '$.resources') = 'array'))) FROM datasets;\n",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -304,6 +323,10 @@ static const char *const stmt_sql[ST__COUNT] = {
         [ST_DERIVED_PUT] = "INSERT OR REPLACE INTO dataset_derived (dataset_rid, key, text)"
                            " VALUES (?1, ?2, ?3)",
         [ST_DERIVED_DELETE] = "DELETE FROM dataset_derived WHERE dataset_rid = ?1",
+        [ST_SUMMARY_BY_RID] = "SELECT summary FROM dataset_summaries WHERE dataset_rid = ?1",
+        [ST_SUMMARY_PUT] = "INSERT OR REPLACE INTO dataset_summaries (dataset_rid, summary)"
+                           " VALUES (?1, ?2)",
+        [ST_SUMMARY_DELETE] = "DELETE FROM dataset_summaries WHERE dataset_rid = ?1",
         [ST_DERIVED_PUT_BY_ID] = "INSERT OR REPLACE INTO dataset_derived (dataset_rid, key, text)"
                                  " SELECT rid, ?2, ?3 FROM datasets WHERE id = ?1",
         [ST_TAG_LIST] = "SELECT DISTINCT f.value FROM dataset_facets f"
@@ -1233,6 +1256,15 @@ static int sq_dataset_put(struct store *s, const struct store_dataset *d, struct
                                 SQLITE_STATIC);
         }
         rc = exec_stmt(c, st, "storing a dataset's derived text", err);
+    }
+    /* So does the search summary. */
+    if (!rc)
+        rc = sq_stmt_get(c, d->summary ? ST_SUMMARY_PUT : ST_SUMMARY_DELETE, &st, err);
+    if (!rc) {
+        sqlite3_bind_int64(st, 1, rid);
+        if (d->summary)
+            bind_text(st, 2, d->summary);
+        rc = exec_stmt(c, st, "storing a dataset's search summary", err);
     }
 out:
     free(doc);

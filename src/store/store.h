@@ -39,7 +39,7 @@
 struct store;
 
 /* Current schema version; migrations bring any older database up to it. */
-#define STORE_SCHEMA_VERSION 13
+#define STORE_SCHEMA_VERSION 14
 
 /*
  * Opens the store named by url: "sqlite:PATH", or a bare PATH (SQLite). Creates the
@@ -162,6 +162,12 @@ struct store_dataset {
     const void *derived;
     size_t derived_len;
     const uint8_t *derived_key;
+    /* The dataset's search summary (catalog_dataset_summary(): a compact JSON object
+     * holding only what a list of search results shows of it), kept beside the
+     * document so that a results page need not read and parse whole documents
+     * (store_search.summaries). NULL: the dataset has none (any it had is removed), and
+     * readers get the document instead. */
+    const char *summary;
 };
 
 /* Bytes of a derived text's key (a SHA-256). */
@@ -274,6 +280,11 @@ struct store_search {
     /* With raw_docs: also the datasets' derived texts stored under this key
      * (STORE_DERIVED_KEY bytes; see store_dataset), in store_search_result.derived. */
     const uint8_t *derived_key;
+    /* The page as each dataset's search summary (store_dataset.summary) parsed, instead
+     * of the whole document; a dataset without one (stored before summaries were kept,
+     * or a backend that keeps none) gives its document, which holds every key a summary
+     * holds. Not with raw_docs. */
+    bool summaries;
 };
 
 struct store_search_result {

@@ -85,7 +85,7 @@ int ui_home(struct catalog *c, const struct actor *a, struct buf *out, struct er
     params = json_pack("{s:s, s:i, s:s, s:[s,s], s:i}", "q", "", "rows", HOME_NEWEST, "sort",
                        "metadata_created desc", "facet.field", "organization", "groups",
                        "facet.limit", -1);
-    ret = catalog_package_search(c, a, params, &search, err);
+    ret = catalog_package_search_summaries(c, a, params, &search, err);
     if (ret < 0)
         goto out;
     facets = json_object_get(search, "search_facets");

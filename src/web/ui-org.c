@@ -95,7 +95,7 @@ static int owner_page(struct catalog *c, const struct actor *a, const char *id, 
     json_decref(params);
     params = json_pack("{s:s, s:s, s:I, s:s}", "q", "", "fq", fq.buf, "rows",
                        (json_int_t)OWNER_ROWS, "sort", "title_string asc");
-    ret = catalog_package_search(c, a, params, &search, err);
+    ret = catalog_package_search_summaries(c, a, params, &search, err);
     if (ret < 0)
         goto out;
     ui_header(out, title);

@@ -230,7 +230,7 @@ int ui_dataset_search_page(struct catalog *c, const struct actor *a,
                            "rows", (json_int_t)UI_SEARCH_ROWS, "start",
                            (json_int_t)((n - 1) * UI_SEARCH_ROWS), "sort",
                            sort ? sort : "score desc");
-        ret = catalog_package_search(c, a, params, &search, &serr);
+        ret = catalog_package_search_summaries(c, a, params, &search, &serr);
         if (ret == -ERR_SEARCH || ret == -ERR_VALIDATION) {
             /* The user's query is wrong: say so on the page. */
             ret = 0;

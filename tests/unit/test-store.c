@@ -1493,6 +1493,96 @@ static void test_derived_texts(void **state)
     json_decref(d.doc);
 }
 
+/* The page of a name-ordered search of every public dataset, with summaries or not. */
+static json_t *summary_search(struct store *s, bool summaries)
+{
+    struct store_search q = {.rows = 10, .sort = STORE_SORT_NAME, .summaries = summaries};
+    struct store_search_result r = {0};
+    struct err err = ERR_INIT;
+    json_t *docs;
+
+    if (store_dataset_search(s, &q, &r, &err))
+        fail_msg("search: %s", err.msg);
+    docs = json_incref(r.docs);
+    store_search_result_release(&r);
+    return docs;
+}
+
+/* Search summaries (store_dataset.summary, store_search.summaries): kept with the dataset,
+ * read instead of its document, the document where there is none; replaced, removed and
+ * purged with it; made from the stored documents by the migration that adds them. */
+static void test_dataset_summaries(void **state)
+{
+    struct unit_store *f = *state;
+    struct ds b = {.id = "s2", .name = "b-plain"};
+    struct store_dataset d = {0};
+    struct err err = ERR_INIT;
+    json_t *docs, *sum;
+    int v = 0;
+
+    put_ds_ok(f->s, &b);
+    d.doc = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}]}", "id", "s1", "name", "a-summed", "title",
+                      "Summed", "resources", "format", "CSV", "url", "http://example.org/a.csv");
+    d.id = "s1";
+    d.name = "a-summed";
+    d.state = "active";
+    d.summary = "{\"name\":\"a-summed\",\"shown\":true}";
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_dataset_put(f->s, &d, &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_int_equal(raw_count(f->path, "SELECT count(*) FROM dataset_summaries"), 1);
+
+    docs = summary_search(f->s, true);
+    assert_int_equal(json_array_size(docs), 2);
+    assert_true(json_is_true(json_object_get(json_array_get(docs, 0), "shown")));
+    assert_null(json_object_get(json_array_get(docs, 0), "id"));
+    /* No summary: the document. */
+    assert_string_equal(doc_str(json_array_get(docs, 1), "id"), "s2");
+    json_decref(docs);
+    docs = summary_search(f->s, false);
+    assert_string_equal(doc_str(json_array_get(docs, 0), "id"), "s1");
+    assert_null(json_object_get(json_array_get(docs, 0), "shown"));
+    json_decref(docs);
+
+    /* A put without one removes it: a stale summary never outlives a write. */
+    d.summary = NULL;
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_dataset_put(f->s, &d, &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_int_equal(raw_count(f->path, "SELECT count(*) FROM dataset_summaries"), 0);
+    docs = summary_search(f->s, true);
+    assert_string_equal(doc_str(json_array_get(docs, 0), "id"), "s1");
+    json_decref(docs);
+
+    /* The migration makes one for each stored dataset from its document. */
+    store_free(f->s);
+    f->s = NULL;
+    raw_exec(f->path, "DROP TABLE dataset_summaries; UPDATE schema_version SET version = 13;");
+    assert_int_equal(store_open(&f->s, f->path, false, &err), 0);
+    assert_int_equal(store_schema_version(f->s, &v, &err), 0);
+    assert_int_equal(v, STORE_SCHEMA_VERSION);
+    assert_int_equal(raw_count(f->path, "SELECT count(*) FROM dataset_summaries"), 2);
+    docs = summary_search(f->s, true);
+    sum = json_array_get(docs, 0);
+    assert_string_equal(doc_str(sum, "name"), "a-summed");
+    assert_string_equal(doc_str(sum, "title"), "Summed");
+    assert_null(json_object_get(sum, "id"));
+    assert_int_equal(json_array_size(json_object_get(sum, "resources")), 1);
+    assert_string_equal(doc_str(json_array_get(json_object_get(sum, "resources"), 0), "format"),
+                        "CSV");
+    assert_null(json_object_get(json_array_get(json_object_get(sum, "resources"), 0), "url"));
+    assert_string_equal(doc_str(json_array_get(docs, 1), "name"), "b-plain");
+    assert_null(json_object_get(json_array_get(docs, 1), "id"));
+    json_decref(docs);
+
+    /* A purge takes it with the dataset. */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_dataset_purge(f->s, "s1", &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_int_equal(raw_count(f->path, "SELECT count(*) FROM dataset_summaries"), 1);
+    json_decref(d.doc);
+}
+
 /* ---- Tags, counts ------------------------------------------------------------------------ */
 static void test_tags_and_counts(void **state)
 {
@@ -2015,6 +2105,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, teardown),
             cmocka_unit_test_setup_teardown(test_search_raw_docs, setup, teardown),
             cmocka_unit_test_setup_teardown(test_derived_texts, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_dataset_summaries, setup, teardown),
             cmocka_unit_test_setup_teardown(test_tags_and_counts, setup, teardown),
             cmocka_unit_test_setup_teardown(test_users_tokens_members, setup, teardown),
             cmocka_unit_test_setup_teardown(test_version_other_writer, setup, teardown),
