@@ -1421,18 +1421,21 @@ static int sq_ds_info(struct store *s, const char *resource_id, struct store_ds_
     info->indexes = json_deep_copy(r->t.indexes);
     info->rows = r->t.rows;
     info->generation = r->t.generation;
-    rc = sqlite3_prepare_v2(r->db, "SELECT key, value FROM meta WHERE key = 'meta'", -1, &st, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+    /* From the reader's statement cache: the dataset page's data dictionary asks for
+     * it on every render (preparing it was ~5 % of a fresh page, BENCHMARKS.md). */
+    rc = reader_stmt(r, "SELECT key, value FROM meta WHERE key = 'meta'", &st, err);
+    if (rc)
+        goto out;
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW)
         info->meta = meta_json(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         rc = sqds_db_error(r->db, rc, "reading table meta", err);
     else
         rc = 0;
+    sqlite3_reset(st);
     if (!info->meta)
         info->meta = json_object();
 out:
-    sqlite3_finalize(st);
-    st = NULL;
     reader_end(r);
     reader_put(s, r);
     if (rc)
@@ -1513,25 +1516,21 @@ static int resource_doc_put(struct store *s, const char *upsert_sql, const char 
     return rc;
 }
 
-static int resource_doc_get(struct store *s, const char *select_sql, const char *what,
+static int resource_doc_get(struct store *s, enum stmt_id id, const char *what,
                             const char *resource_id, json_t **doc, struct err *err)
 {
     sqlite3_stmt *st = NULL;
     struct conn *c = NULL;
-    char context[64];
     int rc = sq_read_conn(s, &c, err);
 
+    /* A cached statement: the dataset page reads each resource's privacy report, and
+     * preparing the SELECT each time was ~2 % of a fresh page (BENCHMARKS.md, issue 4). */
+    if (!rc)
+        rc = sq_stmt_get(c, id, &st, err);
     if (rc)
         return rc;
-    rc = sqlite3_prepare_v2(c->db, select_sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        sqlite3_finalize(st);
-        snprintf(context, sizeof(context), "reading a %s", what);
-        return sq_db_error(c->db, rc, context, err);
-    }
     sqlite3_bind_text(st, 1, resource_id, -1, SQLITE_STATIC);
     rc = sq_fetch_doc(c, st, doc, what, err);
-    sqlite3_finalize(st);
     if (rc > 0)
         rc = err_set(err, ERR_NOT_FOUND, "resource_id", "resource \"%s\" has no %s", resource_id,
                      what);
@@ -1550,8 +1549,7 @@ static int sq_ds_status_put(struct store *s, const char *resource_id, const json
 static int sq_ds_status_get(struct store *s, const char *resource_id, json_t **status,
                             struct err *err)
 {
-    return resource_doc_get(s, "SELECT status FROM datastore_status WHERE resource_id = ?1",
-                            "datastore status", resource_id, status, err);
+    return resource_doc_get(s, ST_DS_STATUS_GET, "datastore status", resource_id, status, err);
 }
 
 static int sq_privacy_put(struct store *s, const char *resource_id, const json_t *report,
@@ -1566,8 +1564,7 @@ static int sq_privacy_put(struct store *s, const char *resource_id, const json_t
 static int sq_privacy_get(struct store *s, const char *resource_id, json_t **report,
                           struct err *err)
 {
-    return resource_doc_get(s, "SELECT report FROM privacy_reports WHERE resource_id = ?1",
-                            "privacy report", resource_id, report, err);
+    return resource_doc_get(s, ST_PRIVACY_GET, "privacy report", resource_id, report, err);
 }
 
 static int sq_ds_status_list(struct store *s, json_t **statuses, struct err *err)

@@ -323,6 +323,8 @@ static const char *const stmt_sql[ST__COUNT] = {
         [ST_DERIVED_PUT] = "INSERT OR REPLACE INTO dataset_derived (dataset_rid, key, text)"
                            " VALUES (?1, ?2, ?3)",
         [ST_DERIVED_DELETE] = "DELETE FROM dataset_derived WHERE dataset_rid = ?1",
+        [ST_PRIVACY_GET] = "SELECT report FROM privacy_reports WHERE resource_id = ?1",
+        [ST_DS_STATUS_GET] = "SELECT status FROM datastore_status WHERE resource_id = ?1",
         [ST_SUMMARY_BY_RID] = "SELECT summary FROM dataset_summaries WHERE dataset_rid = ?1",
         [ST_SUMMARY_PUT] = "INSERT OR REPLACE INTO dataset_summaries (dataset_rid, summary)"
                            " VALUES (?1, ?2)",
