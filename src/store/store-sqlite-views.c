@@ -26,8 +26,12 @@ static const char views_add_sql[] =
         " ORDER BY d.id = ?1 DESC LIMIT 1"
         " ON CONFLICT (dataset_id) DO UPDATE SET views = views + excluded.views";
 
+/* CROSS JOIN keeps dataset_views the outer loop, walked down its (views, dataset_id)
+ * index until limit public rows are found. With a plain JOIN SQLite scanned every public
+ * dataset (datasets_public_name) and sorted: ~1.5-4 s per fresh home page on 100,000
+ * datasets (BENCHMARKS.md, issue 4, fresh renders). */
 static const char views_top_sql[] =
-        "SELECT d.doc, v.views FROM dataset_views v JOIN datasets d ON d.id = v.dataset_id"
+        "SELECT d.doc, v.views FROM dataset_views v CROSS JOIN datasets d ON d.id = v.dataset_id"
         " WHERE " VIEWS_PUBLIC " ORDER BY v.views DESC, v.dataset_id DESC LIMIT ?1";
 
 int sq_views_add(struct store *s, const struct store_view_count *v, size_t n, size_t *added,
