@@ -257,18 +257,35 @@ static bool derived_text(struct catalog *c, json_t *doc, struct buf *out)
     return ok;
 }
 
+/* A copy of obj holding only keys (those it has); anything but an object as it is. */
+static json_t *object_keys(json_t *obj, const char *const *keys, size_t n)
+{
+    json_t *out, *v;
+
+    if (!json_is_object(obj))
+        return json_incref(obj);
+    out = json_object();
+    for (size_t i = 0; i < n; i++)
+        if ((v = json_object_get(obj, keys[i])))
+            json_object_set(out, keys[i], v);
+    return out;
+}
+
 char *catalog_dataset_summary(const json_t *doc)
 {
-    static const char *const keys[] = {"name", "title", "title_translated", "organization"};
+    static const char *const org_keys[] = {"name", "title"}, *const zh_keys[] = {"zh_CN", "zh"};
     json_t *sum = json_object(), *res = json_object_get(doc, "resources"), *v, *list;
     char *text;
     size_t i;
 
-    for (i = 0; i < ARRAY_SIZE(keys); i++) {
-        v = json_object_get(doc, keys[i]);
-        if (v)
-            json_object_set(sum, keys[i], v);
-    }
+    if ((v = json_object_get(doc, "name")))
+        json_object_set(sum, "name", v);
+    if ((v = json_object_get(doc, "title")))
+        json_object_set(sum, "title", v);
+    if ((v = json_object_get(doc, "title_translated")))
+        json_object_set_new(sum, "title_translated", object_keys(v, zh_keys, 2));
+    if ((v = json_object_get(doc, "organization")))
+        json_object_set_new(sum, "organization", object_keys(v, org_keys, 2));
     if (json_is_array(res)) {
         list = json_array();
         json_array_foreach (res, i, v) {

@@ -106,20 +106,21 @@ int catalog_package_search(struct catalog *c, const struct actor *a, json_t *par
 /*
  * catalog_package_search() for a list of results (the web's search page): each element
  * of "results" is the dataset's search summary (catalog_dataset_summary(): name, title,
- * title_translated, organization, and each resource's format only, as stored; no
- * resource url is made absolute) instead of the whole package dict, or the package dict
- * as stored where the store keeps no summary of the dataset. Same parameters, checks,
- * errors, count and facets.
+ * the Chinese title_translated, the organization's name and title, and each resource's
+ * format only, as stored; no resource url is made absolute) instead of the whole package dict, or
+ * the package dict as stored where the store keeps no summary of the dataset. Same parameters,
+ * checks, errors, count and facets.
  */
 int catalog_package_search_summaries(struct catalog *c, const struct actor *a, json_t *params,
                                      json_t **result, struct err *err);
 
 /*
  * A dataset's search summary: the compact JSON text (malloc'ed, never NULL) of an object
- * holding, of the stored package dict doc, the keys a list of search results shows and
- * nothing else: "name", "title", "title_translated", "organization" (as they are, where
- * doc has them) and "resources" (where doc has an array of them: one object per
- * resource, holding its "format" where it has one). Kept with the dataset by
+ * holding, of the stored package dict doc, what a list of search results shows
+ * (ui_dataset_item()) and nothing else, each key where doc has it: "name", "title",
+ * "title_translated" (of an object, only its "zh_CN" and "zh"), "organization" (of an
+ * object, only its "name" and "title") and "resources" (of an array, one object per
+ * resource holding its "format" where it has one). Kept with the dataset by
  * dataset_write() (store_dataset.summary).
  */
 char *catalog_dataset_summary(const json_t *doc);
