@@ -6,6 +6,9 @@
 -- MODE: show     package_show of a random gen-NNNNNN of N datasets
 --       search   package_search of a random word (English or Chinese) at a random page
 --       facets   package_search rows=0 with tag/organization facets for a random word+year
+--       page     the web page of a random gen-NNNNNN of N datasets (/dataset/gen-NNNNNN)
+--       results  the web search page of a random word (English or Chinese) at a random
+--                page 1-150 (/dataset?q=WORD&page=P; every word has more pages)
 local words = {
   "population", "census", "traffic", "transport", "road", "rail", "water", "river", "quality",
   "weather", "climate", "budget", "revenue", "school", "hospital", "health", "employment",
@@ -30,6 +33,10 @@ function request()
   local path
   if mode == "show" then
     path = string.format("/api/3/action/package_show?id=gen-%06d", math.random(0, n - 1))
+  elseif mode == "page" then
+    path = string.format("/dataset/gen-%06d", math.random(0, n - 1))
+  elseif mode == "results" then
+    path = string.format("/dataset?q=%s&page=%d", words[math.random(#words)], math.random(1, 150))
   elseif mode == "search" then
     path = string.format("/api/3/action/package_search?q=%s&start=%d",
                          words[math.random(#words)], math.random(0, 300) * 10)

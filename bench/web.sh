@@ -19,6 +19,8 @@
 #   BENCH_KEEP=1         keep the work directory (portals, logs) for inspection
 #   BENCH_FRESH=1        every request misses the page cache (bench/fresh.lua adds a query
 #                        argument of its own to each): what a first view after a write costs
+#                        (the rows "per request" always do: bench/vary.lua's page and
+#                        results modes, a random dataset or a random word and page)
 #   BENCH_PORTAL=DIR     an existing portal holding the generated catalog (gen-NNNNNN of
 #                        bench/gen-catalog.py, BENCH_DATASETS of them) instead of generating
 #                        and loading one; it is served as it is (a newer binary migrates it)
@@ -81,26 +83,46 @@ stop_server() {
     wait "$1" || { log "kaifang serve exited $?"; exit 1; }
 }
 
-# bench LABEL URL: one wrk run (browser-like headers: gzip, English) after a 2 s warm-up;
-# appends a row to $WORK/rows.md.
+# The server's CPU time so far, user + sys, in clock ticks (/proc/PID/stat fields 14, 15).
+cpu_ticks() {
+    awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat"
+}
+
+# bench LABEL URL [MODE]: one wrk run (browser-like headers: gzip, English) after a 2 s
+# warm-up; appends a row to $WORK/rows.md with the server's CPU time (user + sys) over
+# the run, per request, and the load average at its end. MODE: a bench/vary.lua mode
+# (a different URL per request, URL then only gives the host); else with BENCH_FRESH=1
+# bench/fresh.lua (the URL with an argument of its own per request).
 bench() {
-    local label=$1 url=$2 out="$WORK/wrk-$(echo "$1" | tr -c 'a-zA-Z0-9' '_').txt"
-    local h=(-H 'Accept-Encoding: gzip' -H 'Accept-Language: en-GB,en;q=0.9')
-    [ "${BENCH_FRESH:-0}" = 1 ] && h+=(-s "$ROOT/bench/fresh.lua")
+    local label=$1 url=$2 mode=${3:-} out="$WORK/wrk-$(echo "$1" | tr -c 'a-zA-Z0-9' '_').txt"
+    local h=(-H 'Accept-Encoding: gzip' -H 'Accept-Language: en-GB,en;q=0.9') args=()
+    if [ -n "$mode" ]; then
+        h+=(-s "$ROOT/bench/vary.lua")
+        args=(-- "$mode" "$N")
+    elif [ "${BENCH_FRESH:-0}" = 1 ]; then
+        h+=(-s "$ROOT/bench/fresh.lua")
+    fi
     curl -sf -o /dev/null "$url" || { log "$label: $url does not answer 200"; exit 1; }
-    wrk -t"$WRK_THREADS" -c"$CONNS" -d2s "${h[@]}" "$url" >/dev/null
-    wrk -t"$WRK_THREADS" -c"$CONNS" -d"$DURATION" --latency "${h[@]}" "$url" >"$out"
+    wrk -t"$WRK_THREADS" -c"$CONNS" -d2s "${h[@]}" "$url" "${args[@]}" >/dev/null
+    local c0 c1 hz
+    hz=$(getconf CLK_TCK)
+    c0=$(cpu_ticks "$SERVER_PID")
+    wrk -t"$WRK_THREADS" -c"$CONNS" -d"$DURATION" --latency "${h[@]}" "$url" "${args[@]}" >"$out"
+    c1=$(cpu_ticks "$SERVER_PID")
     if grep -q "Non-2xx" "$out"; then
         log "$label: non-2xx responses:"; cat "$out" >&2; exit 1
     fi
-    local rps p50 p99 reqs errs
+    local rps p50 p99 reqs errs cpu per load
     rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
     errs=$(awk -F'Socket errors: ' '/Socket errors/ {print $2}' "$out")
     p50=$(awk '$1 == "50%" {print $2}' "$out")
     p99=$(awk '$1 == "99%" {print $2}' "$out")
     reqs=$(awk '/requests in/ {print $1}' "$out")
-    printf '| %s | %s | %s | %s | %s | %s |\n' "$label" "$rps" "$p50" "$p99" "$reqs" "${errs:-none}" >>"$WORK/rows.md"
-    log "$label: $rps req/s, p50 $p50, p99 $p99"
+    cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" 'BEGIN {printf "%.2f", (b - a) / hz}')
+    per=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v n="$reqs" 'BEGIN {printf "%.3f ms", n ? (b - a) / hz * 1000 / n : 0}')
+    load=$(cut -d' ' -f1-3 /proc/loadavg)
+    printf '| %s | %s | %s | %s | %s | %s s | %s | %s | %s |\n' "$label" "$rps" "$p50" "$p99" "$reqs" "$cpu" "$per" "$load" "${errs:-none}" >>"$WORK/rows.md"
+    log "$label: $rps req/s, p50 $p50, p99 $p99, server CPU $cpu s ($per per request), load $load"
 }
 
 # weight URL LABEL: bytes a browser transfers for the home page (gzip'ed HTML, the
@@ -137,6 +159,9 @@ stop_server "$DEMO_PID"
 if [ "$N" -gt 0 ]; then
     if [ -n "${BENCH_PORTAL:-}" ]; then
         BIG=$BENCH_PORTAL
+        # Its files into the OS page cache first, as a freshly loaded portal's are: a
+        # copied portal read from disk measures the disk.
+        cat "$BIG"/*.db >/dev/null 2>&1 || true
     else
         BIG=$WORK/big
         log "generating $N datasets"
@@ -156,14 +181,16 @@ if [ "$N" -gt 0 ]; then
     bench "$N: /dataset?q=transport&page=3" "$U/dataset?q=transport&page=3"
     bench "$N: /dataset (all, 5 facets)" "$U/dataset"
     bench "$N: /dataset/$MID" "$U/dataset/$MID"
+    bench "$N: /dataset/gen-NNNNNN, a random one per request" "$U/" page
+    bench "$N: /dataset?q=WORD&page=P, a random word and page per request" "$U/" results
     stop_server "$BIG_PID"
 fi
 
 echo "Machine: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM. Binary: \`$BIN\` (built from $REV, if it was built from this tree)."
 echo "wrk: \`wrk -t$WRK_THREADS -c$CONNS -d$DURATION --latency -H 'Accept-Encoding: gzip' -H 'Accept-Language: en-GB,en;q=0.9'$([ "${BENCH_FRESH:-0}" = 1 ] && echo " -s bench/fresh.lua") URL\` after a 2 s warm-up; server: \`kaifang serve --listen 127.0.0.1:0 --access-log ''\`. wrk and the server share the machine."
 echo
-echo "| page | requests/s | p50 | p99 | requests | wrk socket errors |"
-echo "| --- | ---: | ---: | ---: | ---: | --- |"
+echo "| page | requests/s | p50 | p99 | requests | server CPU (user+sys) | CPU per request | load average (1, 5, 15 min) | wrk socket errors |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"
 cat "$WORK/rows.md"
 echo
 cat "$WORK/notes.md"
