@@ -13,8 +13,10 @@
  * one with the smallest k), naming it in "archive_member". Whatever cannot be read is
  * "unscanned", which the gate withholds until an approver overrides it.
  */
+#include <fcntl.h>
 #include <jansson.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "core/limits.h"
 #include "core/timeutil.h"
@@ -135,7 +137,9 @@ static bool member_wanted(void *arg, const char *name)
     /* macOS's AppleDouble companions (__MACOSX/._x.csv) hold file attributes, not data. */
     if (!strncmp(name, "__MACOSX/", 9) || !strncmp(base, "._", 2) || !*base)
         return false;
-    return table_named(base) || ds_privacy_text_named(base) || ingest_archive_named(base);
+    /* Every member: one that is text whatever its name says is read as text
+     * (scan_path); the others (images, PDFs) are copied out and left. */
+    return true;
 }
 
 /* The k of a report, or INT64_MAX when it has none (no quasi-identifiers). */
@@ -204,6 +208,42 @@ static json_t *scan_archive(struct archive_scan *as, const char *path, const cha
     return NULL; /* the members went into as->best */
 }
 
+/* Whether the file at path starts as UTF-8 text: its first 64 KiB (at most) hold no NUL
+ * and are valid UTF-8 (a sequence cut at the end of the block aside). A PDF, an image or
+ * a word-processor file is not. */
+static bool utf8_text(const char *path)
+{
+    unsigned char buf[64 * 1024];
+    ssize_t n;
+    size_t i = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return false;
+    n = read(fd, buf, sizeof(buf));
+    close(fd);
+    if (n <= 0)
+        return false;
+    while (i < (size_t)n) {
+        unsigned char c = buf[i];
+        size_t len = c < 0x80                   ? 1
+                     : (c >= 0xc2 && c <= 0xdf) ? 2
+                     : (c >= 0xe0 && c <= 0xef) ? 3
+                     : (c >= 0xf0 && c <= 0xf4) ? 4
+                                                : 0;
+
+        if (!c || !len)
+            return false;
+        if (i + len > (size_t)n)
+            return n == (ssize_t)sizeof(buf); /* cut by the block */
+        for (size_t k = 1; k < len; k++)
+            if ((buf[i + k] & 0xc0) != 0x80)
+                return false;
+        i += len;
+    }
+    return true;
+}
+
 /* Scans the text file at path: as a delimited table, else (prose) line by line. */
 static json_t *scan_text(struct archive_scan *as, const char *path)
 {
@@ -236,7 +276,9 @@ static json_t *scan_path(struct archive_scan *as, const char *path, const char *
             json_decref(rep);
             rep = scan_text(as, path);
         }
-    } else if (ds_privacy_text_named(name)) {
+    } else if (ds_privacy_text_named(name) || utf8_text(path)) {
+        /* Named as text, or text whatever its name says (people.csv renamed people.pdf
+         * or readme.bin: found by a fresh-user test). */
         rep = scan_text(as, path);
     }
     if (rep)

@@ -586,6 +586,13 @@ static enum detect_class classify(const struct detect_column *col, const char **
         *reason = "values";
         return DETECT_CLASS_DIRECT;
     }
+    /* Whole values that pass a strong validator (region, date and check character of a
+     * resident ID; the SSA's rules of an SSN) name people at any share: 50 ID numbers
+     * among 500 references are 50 people (found by a fresh-user test). */
+    if (col->counts[DETECT_CN_RESIDENT_ID] || col->counts[DETECT_US_SSN]) {
+        *reason = "values";
+        return DETECT_CLASS_DIRECT;
+    }
     if (col->hints & HINTS_DIRECT) {
         *reason = "name";
         if (col->hints & (DETECT_HINT_NAME | DETECT_HINT_ADDRESS))

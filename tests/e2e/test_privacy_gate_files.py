@@ -167,3 +167,18 @@ def test_private_text_or_archive_is_scanned_when_made_public(portal, srv, tok, a
     assert got["gate"]["status"] == "overridden", got
     ok(srv.api("package_patch", token=tok["editor"], id=name, private=False))
     assert download_status(srv, tok, rid) == 200
+
+
+@pytest.mark.parametrize("filename", ["people.pdf", "people.md", "people.geojson"])
+def test_table_of_people_under_another_name_is_refused(portal, srv, tok, filename):
+    """Text is read as text whatever its name says (found by a fresh-user test: people.csv
+    renamed people.pdf was published); a binary file (bytes that are not UTF-8) is not
+    read, as before."""
+    d = public_dataset(srv, tok)
+    err = fails(upload(srv, tok["editor"], d["id"], people_csv(), filename), 409, field="privacy")
+    assert "身份证号" in json.dumps(err, ensure_ascii=False), err
+    zipped = zip_of([("readme.bin", people_csv())])
+    err = fails(upload(srv, tok["editor"], d["id"], zipped, "disguised.zip"), 409, field="privacy")
+    assert '(its member "readme.bin")' in err["message"], err
+    ok(upload(srv, tok["editor"], d["id"], b"%PDF-1.7\n\xe2\xe3\xcf\xd3\n1 0 obj\n\x00\xff\n", "report.pdf"))
+    assert len(ok(srv.api("package_show", token=tok["editor"], id=d["id"]))["resources"]) == 1

@@ -360,9 +360,9 @@ static void feed(struct detect_scan *sc, size_t col, const char *value, int time
 /* The thresholds of detect_scan_finish(), each side of each. */
 static void test_classify_rules(void **state)
 {
-    static const char *const names[] = {"value",    "value_2",    "phone",  "phone_2",
-                                        "code",     "备注",       "备注_2", "zip",
-                                        "单位名称", "ip_address", "phone_3"};
+    static const char *const names[] = {"value",    "value_2",    "phone",   "phone_2",
+                                        "code",     "备注",       "备注_2",  "zip",
+                                        "单位名称", "ip_address", "phone_3", "ref"};
     struct detect_scan sc;
 
     (void)state;
@@ -386,7 +386,12 @@ static void test_classify_rules(void **state)
     feed(&sc, 7, "100101", 3);
     feed(&sc, 8, "某某公司", 3);
     feed(&sc, 9, "192.168.1.1", 3);
+    /* whole resident ID numbers at any share: one among ten references */
+    feed(&sc, 11, "11010519491231002X", 1);
+    feed(&sc, 11, "REF000123", 9);
     detect_scan_finish(&sc);
+    assert_int_equal(sc.columns[11].cls, DETECT_CLASS_DIRECT);
+    assert_string_equal(sc.columns[11].reason, "values");
     assert_int_equal(sc.columns[0].cls, DETECT_CLASS_DIRECT);
     assert_string_equal(sc.columns[0].reason, "values");
     assert_true(sc.columns[0].share == 0.5);
