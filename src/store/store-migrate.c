@@ -36,7 +36,9 @@ static const struct {
 };
 
 /* Every other table of the SQLite schema (version STORE_SCHEMA_VERSION): carried, or
- * (sessions, dataset_derived) dropped on purpose and counted. A table not named here nor
+ * (sessions, dataset_derived) dropped on purpose and counted; dataset_summaries (what a
+ * search result shows, derived from each dataset) is left: the PostgreSQL store keeps
+ * none and reads the datasets. A table not named here nor
  * above (a later schema's) with rows is refused, so a new kind of data is never lost. */
 static const char *const known_tables[] = {
         "meta",
@@ -54,6 +56,7 @@ static const char *const known_tables[] = {
         "datastore_status",
         "sessions",
         "dataset_derived",
+        "dataset_summaries",
         "roles",
         "grants",
 };

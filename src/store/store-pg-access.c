@@ -306,3 +306,46 @@ int pg_session_delete(struct store *s, const char *id_hash, const char *user_id,
     pg_params_release(&p);
     return rc;
 }
+
+int pg_token_list(struct store *s, const char *user_id, json_t **tokens, struct err *err)
+{
+    struct pg_params p = PG_PARAMS_INIT;
+    PGresult *r = NULL;
+    int rc;
+
+    *tokens = NULL;
+    pg_params_text(&p, user_id);
+    rc = pg_run(s,
+                "SELECT id, label, created FROM tokens WHERE user_id = $1"
+                " ORDER BY created COLLATE \"C\", id COLLATE \"C\"",
+                &p, &r, "listing a user's tokens", err);
+    if (!rc) {
+        *tokens = json_array();
+        for (int i = 0; i < PQntuples(r); i++)
+            json_array_append_new(*tokens,
+                                  json_pack("{s:o, s:o, s:o}", "id", pg_json_string(r, i, 0),
+                                            "label", pg_json_string(r, i, 1), "created",
+                                            pg_json_string(r, i, 2)));
+    }
+    PQclear(r);
+    pg_params_release(&p);
+    return rc;
+}
+
+int pg_user_state_set(struct store *s, const char *user_id, const char *state, struct err *err)
+{
+    struct pg_params p = PG_PARAMS_INIT;
+    PGresult *r = NULL;
+    int rc;
+
+    pg_assert_writing(s);
+    pg_params_text(&p, user_id);
+    pg_params_text(&p, state);
+    rc = pg_run(s, "UPDATE users SET state = $2 WHERE id = $1", &p, &r, "setting a user's state",
+                err);
+    if (!rc && !strcmp(PQcmdTuples(r), "0"))
+        rc = err_set(err, ERR_NOT_FOUND, "user", "user \"%s\" not found", user_id);
+    PQclear(r);
+    pg_params_release(&p);
+    return rc;
+}

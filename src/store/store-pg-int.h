@@ -175,6 +175,10 @@ int pg_session_put(struct store *s, const char *id_hash, const char *user_id, co
 int pg_session_get(struct store *s, const char *id_hash, int64_t now, json_t **user, char **csrf,
                    struct err *err);
 int pg_session_delete(struct store *s, const char *id_hash, const char *user_id, struct err *err);
+/* store_token_list and store_user_state_set (store.h) on PostgreSQL: as the SQLite store
+ * (tokens ordered by created, then id, bytewise; -ERR_NOT_FOUND for an unknown user). */
+int pg_token_list(struct store *s, const char *user_id, json_t **tokens, struct err *err);
+int pg_user_state_set(struct store *s, const char *user_id, const char *state, struct err *err);
 
 /* View totals (store-pg-views.c). */
 int pg_views_add(struct store *s, const struct store_view_count *v, size_t n, size_t *added,
