@@ -465,6 +465,17 @@ static void datastore_hooks(struct catalog *c, const struct actor *a, const char
 static void refused_error(struct catalog *c, json_t *error, const json_t *report)
 {
     json_object_set_new(error, "privacy_gate", catalog_privacy_gate(report, c->privacy_k));
+    if (json_string_value(json_object_get(report, "unscanned"))) {
+        /* A file the gate could not read: a format problem first, not a privacy one. */
+        json_object_set_new(
+                error, "next_steps",
+                json_pack("[s,s]", "fix the file where the error says and upload it again",
+                          "or upload it to a private dataset of the organization: there its "
+                          "ingest reports the error, xloader_submit with \"lenient\": true "
+                          "reads a ragged table, and the dataset can be made public once the "
+                          "table's report passes"));
+        return;
+    }
     json_object_set_new(
             error, "next_steps",
             json_pack("[s,s]",

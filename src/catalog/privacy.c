@@ -169,8 +169,8 @@ json_t *catalog_privacy_gate(const json_t *report, unsigned k)
                               json_pack("{s:s,s:s}", "reason", "unscanned", "error",
                                         json_string_value(json_object_get(report, "unscanned"))));
         buf_addf(&msg,
-                 "%sthe file could not be scanned (%s): fix it and upload it again, or "
-                 "ingest it leniently (xloader_submit)",
+                 "%sthe file could not be scanned (%s): fix it and upload it again (in a "
+                 "private dataset, xloader_submit with lenient reads a ragged table)",
                  msg.len ? "; " : "", json_string_value(json_object_get(report, "unscanned")));
     }
     if (json_array_size(lowered)) {

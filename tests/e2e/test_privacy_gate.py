@@ -559,6 +559,10 @@ def test_unreadable_upload_into_public_dataset_is_refused(portal, srv, tok, how)
     err = fails(upload(srv, tok["editor"], d["id"], people, "ragged.csv"), 409, field="privacy")
     assert "could not be scanned" in err["message"] and "nothing was stored" in err["message"], err
     assert [r["reason"] for r in err["privacy_gate"]["reasons"]] == ["unscanned"], err
+    # A format problem is answered as one (found by a fresh-user test: it got privacy
+    # advice, and "ingest it leniently", which needs a stored file).
+    assert err["next_steps"][0].startswith("fix the file"), err
+    assert "anonymize" not in " ".join(err["next_steps"]), err
     assert ok(srv.api("package_show", token=tok["editor"], id=d["id"]))["resources"] == []
     for v in raw_values(people_csv(portal, rows=200, seed=3), ["身份证号"]):
         assert v not in json.dumps(err, ensure_ascii=False), v
